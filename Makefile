@@ -1,0 +1,139 @@
+# lens — a native Jupyter kernel for mechanistic interpretability of GPT-2 models.
+# Read top to bottom; `make help` lists the targets.
+
+CC      ?= cc
+SANITIZE ?= 0
+PYTHON  ?= python3
+VENV    := .venv
+PREFIX  ?= $(HOME)/.local
+
+ifeq ($(SANITIZE),1)
+BUILD   := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT     := -O1 -g
+else
+BUILD   := build
+SANFLAGS :=
+OPT     := -O2 -g
+endif
+
+# Libraries: the engine needs cJSON, PCRE2 and OpenBLAS (BLAS + LAPACK);
+# the kernel adds ZeroMQ, OpenSSL and libuuid.
+ENGINE_PKGS := libcjson libpcre2-8 openblas
+KERNEL_PKGS := libzmq openssl uuid
+ENGINE_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null)
+ENGINE_LIBS   := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -lm -lpthread
+KERNEL_CFLAGS := $(shell pkg-config --cflags $(KERNEL_PKGS) 2>/dev/null)
+KERNEL_LIBS   := $(shell pkg-config --libs $(KERNEL_PKGS) 2>/dev/null)
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -pthread $(SANFLAGS) \
+           -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display $(ENGINE_CFLAGS)
+LDFLAGS := $(SANFLAGS) -pthread
+
+# CUDA: kernels/*.cu are compiled when nvcc is found. Without it (or without a GPU
+# at run time) the same engine runs on the CPU.
+NVCC    := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_SRC := $(wildcard kernels/*.cu)
+ifneq ($(NVCC),)
+ifneq ($(CUDA_SRC),)
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+CFLAGS  += -DLENS_HAVE_CUDA -I$(CUDA_HOME)/include
+ENGINE_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+CUDA_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.o,$(CUDA_SRC))
+endif
+endif
+
+ENGINE_SRC  := $(wildcard engine/*.c)
+LANG_SRC    := $(wildcard kernel/lang/*.c) $(wildcard kernel/display/*.c)
+KERNEL_SRC  := $(filter-out kernel/main.c,$(wildcard kernel/*.c))
+ENGINE_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC)) $(CUDA_OBJ)
+LANG_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(LANG_SRC))
+KERNEL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_SRC))
+
+LIBLENS := $(BUILD)/liblens.a
+LIBLANG := $(BUILD)/liblang.a
+LIBKERNEL := $(BUILD)/libkernel.a
+LENS    := $(BUILD)/lens
+BENCH   := $(BUILD)/lens-bench
+
+# Tests: tests/engine/*.c link the engine only; tests/lang/*.c add the language
+# and display; tests/kernel/*.c add the protocol code.
+TEST_ENGINE := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/test_*.c))
+TEST_LANG   := $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/test_*.c))
+TEST_KERNEL := $(patsubst tests/kernel/%.c,$(BUILD)/tests/%,$(wildcard tests/kernel/test_*.c))
+TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
+
+.PHONY: all help deps test test-c test-python bench install demo clean engine
+all: $(LENS) $(BENCH) $(TESTS)
+
+help:
+	@echo "make            build build/lens, the benchmark and the test programs"
+	@echo "make deps       install what is missing: Debian -dev packages, the Python test venv"
+	@echo "make test       run every test suite; ends with 'N passed, N failed'"
+	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
+	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
+	@echo "make demo       run the demo notebook headless with the best model available"
+	@echo "make install    install build/lens and the lens kernelspec for this user"
+	@echo "make clean      remove build/"
+
+engine: $(LIBLENS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/kernels/%.o: kernels/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 -Iengine/include -Xcompiler -fPIC -c $< -o $@
+
+$(LIBLENS): $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBLANG): $(LANG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^ $(if $(LANG_OBJ),,)
+
+$(LIBKERNEL): $(KERNEL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LENS): $(BUILD)/obj/kernel/main.o $(LIBKERNEL) $(LIBLANG) $(LIBLENS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(KERNEL_LIBS) $(ENGINE_LIBS)
+
+$(BENCH): $(BUILD)/obj/bench/bench.o $(LIBLENS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(ENGINE_LIBS)
+
+$(BUILD)/tests/%: tests/engine/%.c $(LIBLENS) tests/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLENS) $(ENGINE_LIBS)
+
+$(BUILD)/tests/%: tests/lang/%.c $(LIBLANG) $(LIBLENS) tests/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLANG) $(LIBLENS) $(ENGINE_LIBS)
+
+$(BUILD)/tests/%: tests/kernel/%.c $(LIBKERNEL) $(LIBLANG) $(LIBLENS) tests/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KERNEL_CFLAGS) $< -o $@ $(LDFLAGS) $(LIBKERNEL) $(LIBLANG) $(LIBLENS) $(KERNEL_LIBS) $(ENGINE_LIBS)
+
+# Every suite: the C test programs, then the Python (protocol, notebook, browser)
+# tests in the venv. One summary line at the end.
+test: all
+	@BUILD=$(BUILD) VENV=$(VENV) SANITIZE=$(SANITIZE) tests/run-all.sh $(TESTS)
+
+deps:
+	@./scripts/deps.sh
+
+bench: $(BENCH) $(LENS)
+	@BUILD=$(BUILD) bench/run.sh
+
+install: $(LENS)
+	@./scripts/install.sh $(LENS) $(PREFIX)
+
+demo: $(LENS)
+	@./scripts/demo.sh $(LENS)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

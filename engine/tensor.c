@@ -1,0 +1,402 @@
+/* tensor.c — allocation, views and copies of lens_tensor (see lens/tensor.h).
+ * Arithmetic lives in tensor_ops.c; model math lives behind the backend. */
+#include "lens/tensor.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : 4; }
+const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : "float32"; }
+
+static void set_contiguous_strides(lens_tensor *t)
+{
+    int64_t s = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        t->strides[d] = s;
+        s *= t->shape[d];
+    }
+}
+
+static lens_tensor *tensor_over(lens_storage *st, lens_dtype dt, int ndim, const int64_t *shape)
+{
+    lens_tensor *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->storage = st;
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    set_contiguous_strides(t);
+    return t;
+}
+
+lens_tensor *lens_tensor_new(lens_dtype dt, int ndim, const int64_t *shape)
+{
+    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0) return NULL;
+        n *= shape[d];
+    }
+    lens_storage *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->nbytes = (size_t)n * lens_dtype_size(dt);
+    st->data = calloc(n ? (size_t)n : 1, lens_dtype_size(dt));
+    st->refcount = 1;
+    st->device = LENS_CPU;
+    if (!st->data) { free(st); return NULL; }
+    lens_tensor *t = tensor_over(st, dt, ndim, shape);
+    if (!t) { free(st->data); free(st); }
+    return t;
+}
+
+lens_tensor *lens_tensor_new_v(lens_dtype dt, int ndim, ...)
+{
+    int64_t shape[LENS_MAX_DIMS];
+    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
+    va_list ap;
+    va_start(ap, ndim);
+    for (int d = 0; d < ndim; d++) shape[d] = va_arg(ap, int64_t);
+    va_end(ap);
+    return lens_tensor_new(dt, ndim, shape);
+}
+
+lens_tensor *lens_tensor_from_f32(int ndim, const int64_t *shape, const float *data)
+{
+    lens_tensor *t = lens_tensor_new(LENS_F32, ndim, shape);
+    if (t) memcpy(t->storage->data, data, t->storage->nbytes);
+    return t;
+}
+
+lens_tensor *lens_tensor_from_i64(int ndim, const int64_t *shape, const int64_t *data)
+{
+    lens_tensor *t = lens_tensor_new(LENS_I64, ndim, shape);
+    if (t) memcpy(t->storage->data, data, t->storage->nbytes);
+    return t;
+}
+
+static void noop_release(void *data, size_t nbytes, void *ctx) { (void)data; (void)nbytes; (void)ctx; }
+
+lens_tensor *lens_tensor_wrap(lens_dtype dt, int ndim, const int64_t *shape, void *data,
+                              void (*release)(void *, size_t, void *), void *ctx)
+{
+    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= shape[d];
+    lens_storage *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->data = data;
+    st->nbytes = (size_t)n * lens_dtype_size(dt);
+    st->refcount = 1;
+    st->release = release ? release : noop_release;
+    st->release_ctx = ctx;
+    st->device = LENS_CPU;
+    lens_tensor *t = tensor_over(st, dt, ndim, shape);
+    if (!t) free(st);
+    return t;
+}
+
+void lens_tensor_free(lens_tensor *t)
+{
+    if (!t) return;
+    lens_storage *st = t->storage;
+    if (st && --st->refcount == 0) {
+        if (st->release) st->release(st->data, st->nbytes, st->release_ctx);
+        else free(st->data);
+        free(st);
+    }
+    free(t);
+}
+
+lens_tensor *lens_tensor_view(const lens_tensor *t, int ndim, const int64_t *shape,
+                              const int64_t *strides, int64_t offset)
+{
+    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
+    lens_tensor *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->storage = t->storage;
+    t->storage->refcount++;
+    v->dtype = t->dtype;
+    v->ndim = ndim;
+    v->offset = offset;
+    for (int d = 0; d < ndim; d++) {
+        v->shape[d] = shape[d];
+        v->strides[d] = strides[d];
+    }
+    return v;
+}
+
+lens_tensor *lens_tensor_ref(const lens_tensor *t)
+{
+    return lens_tensor_view(t, t->ndim, t->shape, t->strides, t->offset);
+}
+
+int64_t lens_tensor_numel(const lens_tensor *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
+    return n;
+}
+
+bool lens_tensor_is_contiguous(const lens_tensor *t)
+{
+    int64_t s = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->strides[d] != s) return false;
+        s *= t->shape[d];
+    }
+    return true;
+}
+
+bool lens_tensor_same_shape(const lens_tensor *a, const lens_tensor *b)
+{
+    if (a->ndim != b->ndim) return false;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d]) return false;
+    return true;
+}
+
+void *lens_tensor_data(const lens_tensor *t)
+{
+    return (char *)t->storage->data + t->offset * (int64_t)lens_dtype_size(t->dtype);
+}
+float *lens_tensor_f32(const lens_tensor *t) { return (float *)lens_tensor_data(t); }
+int64_t *lens_tensor_i64(const lens_tensor *t) { return (int64_t *)lens_tensor_data(t); }
+
+int64_t lens_tensor_offset(const lens_tensor *t, const int64_t *idx)
+{
+    int64_t o = 0;
+    for (int d = 0; d < t->ndim; d++) o += idx[d] * t->strides[d];
+    return o;
+}
+
+/* Calls fn(dst_off, src_off) for every element of a shape, walking two stride sets. */
+static void copy_strided(lens_tensor *dst, const lens_tensor *src)
+{
+    int64_t n = lens_tensor_numel(dst);
+    if (n == 0) return;
+    int nd = dst->ndim;
+    int64_t idx[LENS_MAX_DIMS] = {0};
+    int64_t od = 0, os = 0;
+    char *pd = lens_tensor_data(dst);
+    const char *ps = lens_tensor_data(src);
+    for (int64_t i = 0; i < n; i++) {
+        if (dst->dtype == LENS_F32) {
+            float v = src->dtype == LENS_F32 ? ((const float *)ps)[os] : (float)((const int64_t *)ps)[os];
+            ((float *)pd)[od] = v;
+        } else {
+            int64_t v = src->dtype == LENS_I64 ? ((const int64_t *)ps)[os] : (int64_t)((const float *)ps)[os];
+            ((int64_t *)pd)[od] = v;
+        }
+        for (int d = nd - 1; d >= 0; d--) {
+            idx[d]++;
+            od += dst->strides[d];
+            os += src->strides[d];
+            if (idx[d] < dst->shape[d]) break;
+            od -= dst->strides[d] * dst->shape[d];
+            os -= src->strides[d] * src->shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+int lens_tensor_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err)
+{
+    if (!lens_tensor_same_shape(dst, src)) {
+        char a[128], b[128];
+        return lens_fail(err, "cannot copy a tensor of shape %s into one of shape %s",
+                         lens_shape_str(src->ndim, src->shape, a, sizeof a),
+                         lens_shape_str(dst->ndim, dst->shape, b, sizeof b));
+    }
+    if (dst->dtype == src->dtype && lens_tensor_is_contiguous(dst) && lens_tensor_is_contiguous(src)) {
+        memmove(lens_tensor_data(dst), lens_tensor_data(src),
+                (size_t)lens_tensor_numel(dst) * lens_dtype_size(dst->dtype));
+        return 0;
+    }
+    copy_strided(dst, src);
+    return 0;
+}
+
+lens_tensor *lens_tensor_clone(const lens_tensor *t)
+{
+    lens_tensor *c = lens_tensor_new(t->dtype, t->ndim, t->shape);
+    if (c) lens_tensor_copy_into(c, t, NULL);
+    return c;
+}
+
+lens_tensor *lens_tensor_contiguous(const lens_tensor *t)
+{
+    return lens_tensor_is_contiguous(t) ? lens_tensor_ref(t) : lens_tensor_clone(t);
+}
+
+lens_tensor *lens_tensor_to_f32(const lens_tensor *t)
+{
+    lens_tensor *c = lens_tensor_new(LENS_F32, t->ndim, t->shape);
+    if (c) lens_tensor_copy_into(c, t, NULL);
+    return c;
+}
+
+static int norm_dim(const lens_tensor *t, int dim, int extra)
+{
+    int n = t->ndim + extra;
+    if (dim < 0) dim += n;
+    return (dim < 0 || dim >= n) ? -1 : dim;
+}
+
+lens_tensor *lens_tensor_select(const lens_tensor *t, int dim, int64_t index)
+{
+    int d = norm_dim(t, dim, 0);
+    if (d < 0) return NULL;
+    if (index < 0) index += t->shape[d];
+    if (index < 0 || index >= t->shape[d]) return NULL;
+    int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+    int k = 0;
+    for (int i = 0; i < t->ndim; i++) {
+        if (i == d) continue;
+        shape[k] = t->shape[i];
+        strides[k++] = t->strides[i];
+    }
+    return lens_tensor_view(t, t->ndim - 1, shape, strides, t->offset + index * t->strides[d]);
+}
+
+lens_tensor *lens_tensor_narrow(const lens_tensor *t, int dim, int64_t start, int64_t len)
+{
+    int d = norm_dim(t, dim, 0);
+    if (d < 0 || start < 0 || len < 0 || start + len > t->shape[d]) return NULL;
+    int64_t shape[LENS_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape);
+    shape[d] = len;
+    return lens_tensor_view(t, t->ndim, shape, t->strides, t->offset + start * t->strides[d]);
+}
+
+lens_tensor *lens_tensor_slice(const lens_tensor *t, int dim, int64_t start, int64_t stop,
+                               int64_t step, lens_error *err)
+{
+    int d = norm_dim(t, dim, 0);
+    if (d < 0) { lens_fail(err, "dimension %d out of range for a %d-d tensor", dim, t->ndim); return NULL; }
+    if (step == 0) { lens_fail(err, "slice step cannot be zero"); return NULL; }
+    int64_t n = t->shape[d];
+    /* Python's slice.indices(): start/stop already resolved by the caller may use
+     * INT64_MIN/INT64_MAX as "absent". */
+    int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? n : n - 1;
+    if (start == INT64_MIN) start = step > 0 ? 0 : n - 1;
+    else { if (start < 0) start += n; if (start < lo) start = lo; if (start > hi) start = hi; }
+    if (stop == INT64_MAX) stop = step > 0 ? n : -1;
+    else if (stop == INT64_MIN) stop = step > 0 ? 0 : -1;
+    else { if (stop < 0) stop += n; if (stop < lo) stop = lo; if (stop > hi) stop = hi; }
+    int64_t len = 0;
+    if (step > 0 && stop > start) len = (stop - start + step - 1) / step;
+    if (step < 0 && start > stop) len = (start - stop + (-step) - 1) / (-step);
+    int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape);
+    memcpy(strides, t->strides, sizeof strides);
+    shape[d] = len;
+    strides[d] = t->strides[d] * step;
+    int64_t off = t->offset + (len > 0 ? start * t->strides[d] : 0);
+    return lens_tensor_view(t, t->ndim, shape, strides, off);
+}
+
+lens_tensor *lens_tensor_permute(const lens_tensor *t, const int *perm, lens_error *err)
+{
+    int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+    bool seen[LENS_MAX_DIMS] = {0};
+    for (int i = 0; i < t->ndim; i++) {
+        int p = norm_dim(t, perm[i], 0);
+        if (p < 0 || seen[p]) { lens_fail(err, "permute: invalid permutation for a %d-d tensor", t->ndim); return NULL; }
+        seen[p] = true;
+        shape[i] = t->shape[p];
+        strides[i] = t->strides[p];
+    }
+    return lens_tensor_view(t, t->ndim, shape, strides, t->offset);
+}
+
+lens_tensor *lens_tensor_transpose(const lens_tensor *t, int d0, int d1, lens_error *err)
+{
+    int a = norm_dim(t, d0, 0), b = norm_dim(t, d1, 0);
+    if (a < 0 || b < 0) { lens_fail(err, "transpose: dimension out of range for a %d-d tensor", t->ndim); return NULL; }
+    int perm[LENS_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++) perm[i] = i;
+    perm[a] = b;
+    perm[b] = a;
+    return lens_tensor_permute(t, perm, err);
+}
+
+lens_tensor *lens_tensor_reshape(const lens_tensor *t, int ndim, const int64_t *shape_in,
+                                 lens_error *err)
+{
+    if (ndim < 0 || ndim > LENS_MAX_DIMS) { lens_fail(err, "reshape: at most %d dimensions", LENS_MAX_DIMS); return NULL; }
+    int64_t shape[LENS_MAX_DIMS];
+    int64_t known = 1, numel = lens_tensor_numel(t);
+    int infer = -1;
+    for (int d = 0; d < ndim; d++) {
+        shape[d] = shape_in[d];
+        if (shape[d] == -1) {
+            if (infer >= 0) { lens_fail(err, "reshape: only one dimension can be -1"); return NULL; }
+            infer = d;
+        } else if (shape[d] < 0) {
+            lens_fail(err, "reshape: invalid size %lld", (long long)shape[d]);
+            return NULL;
+        } else known *= shape[d];
+    }
+    if (infer >= 0) {
+        if (known == 0 || numel % known) goto bad;
+        shape[infer] = numel / known;
+    } else if (known != numel) goto bad;
+    lens_tensor *c = lens_tensor_contiguous(t);
+    if (!c) { lens_fail(err, "out of memory"); return NULL; }
+    int64_t strides[LENS_MAX_DIMS];
+    int64_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
+    lens_tensor *v = lens_tensor_view(c, ndim, shape, strides, c->offset);
+    lens_tensor_free(c);
+    return v;
+bad:;
+    char a[128], b[128];
+    lens_fail(err, "cannot reshape a tensor of shape %s (%lld elements) into %s",
+              lens_shape_str(t->ndim, t->shape, a, sizeof a), (long long)numel,
+              lens_shape_str(ndim, shape_in, b, sizeof b));
+    return NULL;
+}
+
+lens_tensor *lens_tensor_unsqueeze(const lens_tensor *t, int dim, lens_error *err)
+{
+    int d = norm_dim(t, dim, 1);
+    if (d < 0 || t->ndim >= LENS_MAX_DIMS) { lens_fail(err, "unsqueeze: dimension %d out of range", dim); return NULL; }
+    int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+    int k = 0;
+    for (int i = 0; i <= t->ndim; i++) {
+        if (i == d) {
+            shape[i] = 1;
+            strides[i] = (d < t->ndim) ? t->strides[d] * t->shape[d] : 1;
+        } else {
+            shape[i] = t->shape[k];
+            strides[i] = t->strides[k++];
+        }
+    }
+    return lens_tensor_view(t, t->ndim + 1, shape, strides, t->offset);
+}
+
+lens_tensor *lens_tensor_squeeze(const lens_tensor *t, int dim, lens_error *err)
+{
+    int d = dim == -99 ? -99 : norm_dim(t, dim, 0);
+    if (dim != -99 && d < 0) { lens_fail(err, "squeeze: dimension %d out of range", dim); return NULL; }
+    int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+    int k = 0;
+    for (int i = 0; i < t->ndim; i++) {
+        if (t->shape[i] == 1 && (d == -99 || i == d)) continue;
+        shape[k] = t->shape[i];
+        strides[k++] = t->strides[i];
+    }
+    return lens_tensor_view(t, k, shape, strides, t->offset);
+}
+
+const char *lens_shape_str(int ndim, const int64_t *shape, char *buf, size_t size)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, size - n, "[");
+    for (int d = 0; d < ndim && n < size; d++)
+        n += (size_t)snprintf(buf + n, size - n, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (n < size) snprintf(buf + n, size - n, "]");
+    return buf;
+}

@@ -1,0 +1,37 @@
+/* main.c — the `lens` program: dispatches a subcommand to its cmd_* function. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    {"tokenize", cmd_tokenize, "tokenize MODEL_DIR TEXT [--prepend-bos]   print token ids as JSON"},
+    {"cache", cmd_cache, "cache MODEL_DIR --prompt TEXT ... [--processing raw|default|refactor]\n"
+                         "        [--names REGEX] --out FILE.safetensors   write every activation"},
+    {"random-model", cmd_random_model, "random-model --like gpt2-small [--tokenizer DIR] OUT_DIR\n"
+                                       "        write a random-weight model directory"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lens COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "lens: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
