@@ -93,4 +93,26 @@ static inline lens_tensor *lens_move_dim_last(const lens_tensor *t, int d)
     return lens_tensor_permute(t, perm, NULL);
 }
 
+/* Contiguous copy of t with dim d moved last (rows), and the inverse: a contiguous
+ * copy of rows with its last dim moved back to position d. NULL when out of memory. */
+static inline lens_tensor *lens_rows_of(const lens_tensor *t, int d)
+{
+    lens_tensor *v = lens_move_dim_last(t, d);
+    if (!v) return NULL;
+    lens_tensor *c = lens_tensor_clone(v);
+    lens_tensor_free(v);
+    return c;
+}
+
+static inline lens_tensor *lens_rows_back(const lens_tensor *rows, int d)
+{
+    int perm[LENS_MAX_DIMS], n = rows->ndim;
+    for (int i = 0; i < n; i++) perm[i] = i < d ? i : i == d ? n - 1 : i - 1;
+    lens_tensor *v = lens_tensor_permute(rows, perm, NULL);
+    if (!v) return NULL;
+    lens_tensor *c = lens_tensor_clone(v);
+    lens_tensor_free(v);
+    return c;
+}
+
 #endif
