@@ -168,7 +168,7 @@ static lens_tensor *tri(const lens_tensor *t, int64_t k, bool lower, lens_error 
     lens_tensor *out = lens_tensor_clone(t);
     if (!out) { lens_fail(err, "out of memory"); return NULL; }
     int64_t R = t->shape[t->ndim - 2], C = t->shape[t->ndim - 1];
-    int64_t mats = R * C ? lens_tensor_numel(out) / (R * C) : 0;
+    int64_t mats = (R > 0 && C > 0) ? lens_tensor_numel(out) / (R * C) : 0;
     size_t es = lens_dtype_size(t->dtype);
     char *base = lens_tensor_data(out);
     for (int64_t m = 0; m < mats; m++)
