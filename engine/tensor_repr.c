@@ -204,7 +204,7 @@ char *lens_tensor_repr(const lens_tensor *t)
             for (int d = 0; d < t->ndim; d++) sb_printf(&sb, d ? ", %lld" : "%lld", (long long)t->shape[d]);
             sb_str(&sb, ")");
         }
-        if (t->dtype != LENS_F32) sb_printf(&sb, ", dtype=%s", lens_dtype_name(t->dtype));
+        if (t->dtype != LENS_F32) sb_printf(&sb, ", dtype=torch.%s", lens_dtype_name(t->dtype));
     } else if (t->ndim == 0) {
         formatter f = make_formatter(t, false);
         char cell[96];
