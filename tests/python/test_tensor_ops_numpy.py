@@ -253,6 +253,13 @@ def test_topk_and_sort_order_ties_by_lower_index():
                     order = np.argsort(-x if desc else x, axis=dim, kind="stable")
                     return [(np.take_along_axis(x, order, axis=dim), wi), I(order)]
                 c.add(f"sort {dim} {desc}", [make(a, slices=[(1, None, None, -1)])], exp2, f"sort {dt} dim={dim} desc={desc}")
+    # Long rows (the selection path for small k), with ties among the ints.
+    for a, wi in ((fl(3, 300), False), (it(3, 300, lo=0, hi=20), True)):
+        for k, largest in ((1, 1), (5, 1), (7, 0), (60, 1)):
+            def exp3(x, k=k, largest=largest, wi=wi):
+                order = np.argsort(-x if largest else x, axis=1, kind="stable")[:, :k]
+                return [(np.take_along_axis(x, order, axis=1), wi), I(order)]
+            c.add(f"topk {k} 1 {largest}", [make(a, perm=(0, 1))], exp3, f"topk long rows k={k} int={wi}")
     c.add("topk 10 -1 1", [make(fl(3, 4))], "err", "k too large")
     check_all(c)
 
