@@ -62,9 +62,11 @@ TEST_ENGINE := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/eng
 TEST_LANG   := $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/test_*.c))
 TEST_KERNEL := $(patsubst tests/kernel/%.c,$(BUILD)/tests/%,$(wildcard tests/kernel/test_*.c))
 TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
+# Helper programs the Python tests run (display_driver writes display bundles).
+TEST_TOOLS := $(BUILD)/tests/display_driver
 
 .PHONY: all help deps test test-c test-python bench install demo clean engine
-all: $(LENS) $(BENCH) $(TESTS)
+all: $(LENS) $(BENCH) $(TESTS) $(TEST_TOOLS)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"
