@@ -105,7 +105,7 @@ void dbuf_append_script_code(dbuf *b, const char *s, size_t n)
         bool close = s[i + 1] == '/' && i + 7 < n && strncasecmp(s + i + 2, "script", 6) == 0;
         bool comment = s[i + 1] == '!' && i + 3 < n && s[i + 2] == '-' && s[i + 3] == '-';
         if (!close && !comment) continue;
-        dbuf_append_n(b, s + run, i + 1);
+        dbuf_append_n(b, s + run, i + 1 - run);
         dbuf_append(b, "\\");
         run = i + 1;
     }
