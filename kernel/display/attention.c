@@ -35,17 +35,23 @@ static rgb head_color(int h, int heads)
 
 static double clamp01(double v) { return isfinite(v) ? (v < 0 ? 0 : v > 1 ? 1 : v) : 0; }
 
-/* Mixes the head colours over white, each in proportion to its weight. */
+/* Mixes the head colours: their average weighted by attention, laid over
+ * white as strongly as the strongest weight, so several heads never add up
+ * to black. */
 static rgb mix(const rgb *colors, const double *w, int heads)
 {
-    double r = 255, g = 255, b = 255;
+    double sum = 0, top = 0, r = 0, g = 0, b = 0;
     for (int h = 0; h < heads; h++) {
-        r -= w[h] * (255 - colors[h].r);
-        g -= w[h] * (255 - colors[h].g);
-        b -= w[h] * (255 - colors[h].b);
+        sum += w[h];
+        if (w[h] > top) top = w[h];
+        r += w[h] * colors[h].r;
+        g += w[h] * colors[h].g;
+        b += w[h] * colors[h].b;
     }
-    rgb out = {(int)lround(r < 0 ? 0 : r), (int)lround(g < 0 ? 0 : g), (int)lround(b < 0 ? 0 : b)};
-    return out;
+    if (sum <= 0) return (rgb){255, 255, 255};
+    r /= sum, g /= sum, b /= sum;
+    return (rgb){(int)lround(255 - top * (255 - r)), (int)lround(255 - top * (255 - g)),
+                 (int)lround(255 - top * (255 - b))};
 }
 
 static bool validate(const char *what, const char *const *tokens, int n, const float *patterns,
@@ -222,8 +228,7 @@ char *attention_html(const char *const *tokens, int n, const float *patterns, in
     dbuf_append(&b, "</div>\n");
     if (!grid_only) {
         dbuf_append(&b, "<div class=\"lens-attn-controls\"><label><input type=\"checkbox\" class=\"lens-attn-dir\"> "
-                        "show which tokens attend to this one</label> <span class=\"lens-attn-info\">"
-                        "Hover a token to see where it attends; click to lock.</span></div>\n");
+                        "show which tokens attend to this one</label></div>\n");
         dbuf_append(&b, "<div class=\"lens-attn-tokens\">");
         for (int j = 0; j < n; j++) {
             /* Without scripts: each head weighs token j by the most attention
@@ -245,7 +250,7 @@ char *attention_html(const char *const *tokens, int n, const float *patterns, in
             append_token_text(&b, tokens[j]);
             dbuf_append(&b, "</span>");
         }
-        dbuf_append(&b, "</div>\n");
+        dbuf_append(&b, "</div>\n<div class=\"lens-attn-info\"></div>\n");
     }
     dbuf_append(&b, "<div class=\"lens-attn-grid\"></div><div class=\"lens-attn-tip\"></div>\n");
     append_static_table(&b, tokens, n, patterns, heads, labels, colors);

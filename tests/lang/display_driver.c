@@ -2,7 +2,7 @@
  * a directory, for the Python tests (plotly validation, JupyterLab and
  * nbconvert in a browser) to check: display_driver OUTDIR.
  * Files: line.json, lines.json, heatmap.json, scatter.json, bar.json,
- * attention.json, attention_heads.json, progress.json, table.json, and
+ * attention.json, attention_early.json, attention_heads.json, progress.json, table.json, and
  * figure.html (figure_save_html of the heatmap). */
 #include <math.h>
 #include <stdio.h>
@@ -122,6 +122,9 @@ int main(int argc, char **argv)
                        attention_patterns_bundle(tokens, n, p, 3, heads, "Name Mover Heads"));
     rc |= write_bundle(dir, "attention_heads.json",
                        attention_heads_bundle(tokens, n, p, 3, heads, "Name Mover Heads"));
+    const char *early[] = {"L0H4", "L1H8"};
+    rc |= write_bundle(dir, "attention_early.json",
+                       attention_patterns_bundle(tokens, n, p, 2, early, "Early heads"));
     free(p);
 
     rc |= write_bundle(dir, "progress.json", progress_bundle("loading", 3, 12, "h.3.attn"));
