@@ -3,9 +3,9 @@
  *
  * Order: LENS_PLOTLY_JS (an http(s) URL, used as <script src>, or a file,
  * inlined); else plotly/package_data/plotly.min.js of a plotly Python package
- * in $VIRTUAL_ENV, the .venv beside the kernel binary (../.venv from its
- * directory, or ./.venv), ~/.local, /usr/local or /usr/lib/python3. Nothing
- * is run: the candidates are only looked at. */
+ * in $VIRTUAL_ENV, the .venv of the project the binary sits in (found by
+ * walking up from its directory), ./.venv, ~/.local, /usr/local or
+ * /usr/lib/python3. Nothing is run: the candidates are only looked at. */
 #include "figure.h"
 
 #include <glob.h>
@@ -86,17 +86,18 @@ static void look(void)
         return;
     }
     if (try_prefix(getenv("VIRTUAL_ENV"))) return;
+    /* The project's .venv beside the binary: build/lens, build/tests/x and
+     * build/san/tests/x all sit a few directories below the repository. */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
+        for (int up = 0; up < 4; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash || slash == exe) break;
             *slash = '\0';
             char venv[PATH_MAX];
-            if (snprintf(venv, sizeof venv, "%s/../.venv", exe) < (int)sizeof venv && try_prefix(venv))
-                return;
-            if (snprintf(venv, sizeof venv, "%s/../../.venv", exe) < (int)sizeof venv && try_prefix(venv))
+            if (snprintf(venv, sizeof venv, "%s/.venv", exe) < (int)sizeof venv && try_prefix(venv))
                 return;
         }
     }

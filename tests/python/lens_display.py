@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,8 @@ def write_bundles(outdir):
     assert exe.exists(), f"{exe} is missing: run `make` first"
     outdir = pathlib.Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(exe), str(outdir)], check=True, timeout=60)
+    env = dict(os.environ, VIRTUAL_ENV=sys.prefix)  # where plotly.min.js is
+    subprocess.run([str(exe), str(outdir)], check=True, timeout=60, env=env)
     return {p.stem: json.loads(p.read_text()) for p in sorted(outdir.glob("*.json"))}
 
 
