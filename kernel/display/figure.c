@@ -1,0 +1,349 @@
+/* kernel/display/figure.c — builds Plotly figure JSON ({data, layout}) for
+ * line, imshow (heatmap), scatter and bar from plain C arrays, shaped like
+ * plotly.express output without a template. Rendering to mime bundles and
+ * HTML lives in figure_html.c; finding plotly.js in plotly_js.c. */
+#include "figure.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbuf.h"
+
+/* The qualitative palette px uses for successive traces (Plotly). */
+static const char *const palette[] = {"#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A",
+                                      "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"};
+
+/* ColorBrewer RdBu as plotly.colors.diverging.RdBu: red for low, blue for high. */
+static const char *const rdbu[] = {"rgb(103,0,31)",    "rgb(178,24,43)",   "rgb(214,96,77)",
+                                   "rgb(244,165,130)", "rgb(253,219,199)", "rgb(247,247,247)",
+                                   "rgb(209,229,240)", "rgb(146,197,222)", "rgb(67,147,195)",
+                                   "rgb(33,102,172)",  "rgb(5,48,97)"};
+
+/* A figure holds at most this many numbers: beyond it the JSON would not be
+ * usable in a browser anyway. */
+#define FIGURE_MAX_VALUES 20000000LL
+
+static bool check_size(const char *what, const void *data, long long a, long long b)
+{
+    if (!data) { display_set_error("%s: no data", what); return false; }
+    if (a <= 0 || b <= 0) {
+        display_set_error("%s: empty data (shape %lld×%lld)", what, a, b);
+        return false;
+    }
+    if (a > FIGURE_MAX_VALUES / b) {
+        display_set_error("%s: too many values (%lld×%lld); the limit is %lld", what, a, b,
+                          FIGURE_MAX_VALUES);
+        return false;
+    }
+    return true;
+}
+
+static cJSON *float_array(const float *v, long long n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (long long i = 0; a && i < n; i++) {
+        cJSON *x = display_number(v[i]);
+        if (!x) { cJSON_Delete(a); return NULL; }
+        cJSON_AddItemToArray(a, x);
+    }
+    return a;
+}
+
+static cJSON *index_array(long long n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (long long i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)i));
+    return a;
+}
+
+static cJSON *string_array(const char *const *s, long long n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (long long i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(s[i] ? s[i] : ""));
+    return a;
+}
+
+static bool all_distinct(const char *const *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(s[i] ? s[i] : "", s[j] ? s[j] : "") == 0) return false;
+    return true;
+}
+
+static void add_title(cJSON *obj, const char *text)
+{
+    cJSON *t = cJSON_AddObjectToObject(obj, "title");
+    if (t) cJSON_AddStringToObject(t, "text", text);
+}
+
+/* The layout skeleton every figure shares. */
+static cJSON *new_figure(const fig_opts *o, const char *xtitle, const char *ytitle,
+                         cJSON **data, cJSON **layout, cJSON **xaxis, cJSON **yaxis)
+{
+    cJSON *fig = cJSON_CreateObject();
+    if (!fig) return NULL;
+    *data = cJSON_AddArrayToObject(fig, "data");
+    *layout = cJSON_AddObjectToObject(fig, "layout");
+    if (!*data || !*layout) { cJSON_Delete(fig); return NULL; }
+    if (o->title) add_title(*layout, o->title);
+    cJSON *margin = cJSON_AddObjectToObject(*layout, "margin");
+    if (margin) cJSON_AddNumberToObject(margin, "t", 60);
+    *xaxis = cJSON_AddObjectToObject(*layout, "xaxis");
+    *yaxis = cJSON_AddObjectToObject(*layout, "yaxis");
+    if (!*xaxis || !*yaxis) { cJSON_Delete(fig); return NULL; }
+    cJSON_AddStringToObject(*xaxis, "anchor", "y");
+    cJSON_AddStringToObject(*yaxis, "anchor", "x");
+    if (xtitle) add_title(*xaxis, xtitle);
+    if (ytitle) add_title(*yaxis, ytitle);
+    return fig;
+}
+
+static char *hover_template(const char *hover_heading, const char *xname, const char *yname,
+                            const char *cname)
+{
+    dbuf b = {0};
+    if (hover_heading) dbuf_appendf(&b, "<b>%s</b><br><br>", hover_heading);
+    dbuf_appendf(&b, "%s=%%{x}<br>%s=%%{y}", xname, yname);
+    if (cname) dbuf_appendf(&b, "<br>%s=%%{marker.color}", cname);
+    dbuf_append(&b, "<extra></extra>");
+    return dbuf_take(&b);
+}
+
+static bool set_hover(cJSON *trace, const fig_opts *o, int n, const char *xname,
+                      const char *yname, const char *cname)
+{
+    if (o->hover_name) cJSON_AddItemToObject(trace, "hovertext", string_array(o->hover_name, n));
+    char *t = hover_template(o->hover_name ? "%{hovertext}" : NULL, xname, yname, cname);
+    if (!t) return false;
+    cJSON_AddStringToObject(trace, "hovertemplate", t);
+    free(t);
+    return true;
+}
+
+static const fig_opts no_opts;
+
+cJSON *figure_line(const float *y, int k, int n, const fig_opts *o)
+{
+    if (!o) o = &no_opts;
+    if (!check_size("line", y, k, n)) return NULL;
+    const char *xt = o->xlabel ? o->xlabel : o->x ? "x" : "index";
+    const char *yt = o->ylabel ? o->ylabel : k > 1 ? "value" : "y";
+    cJSON *data, *layout, *xaxis, *yaxis;
+    cJSON *fig = new_figure(o, xt, yt, &data, &layout, &xaxis, &yaxis);
+    if (!fig) goto oom;
+    for (int t = 0; t < k; t++) {
+        cJSON *tr = cJSON_CreateObject();
+        if (!tr) goto oom;
+        cJSON_AddItemToArray(data, tr);
+        char name[32];
+        snprintf(name, sizeof name, "%d", t);
+        const char *nm = k > 1 ? (o->names && o->names[t] ? o->names[t] : name) : "";
+        cJSON_AddStringToObject(tr, "type", "scatter");
+        cJSON_AddStringToObject(tr, "mode", "lines+markers");
+        cJSON_AddStringToObject(tr, "name", nm);
+        cJSON_AddStringToObject(tr, "legendgroup", nm);
+        cJSON_AddBoolToObject(tr, "showlegend", k > 1);
+        cJSON *line = cJSON_AddObjectToObject(tr, "line");
+        if (line) {
+            cJSON_AddStringToObject(line, "color", palette[t % 10]);
+            cJSON_AddStringToObject(line, "dash", "solid");
+        }
+        cJSON *marker = cJSON_AddObjectToObject(tr, "marker");
+        if (marker) {
+            cJSON_AddStringToObject(marker, "symbol", "circle");
+            cJSON_AddNumberToObject(marker, "size", 5);
+        }
+        cJSON_AddItemToObject(tr, "x", o->x ? float_array(o->x, n) : index_array(n));
+        cJSON_AddItemToObject(tr, "y", float_array(y + (long long)t * n, n));
+        cJSON_AddStringToObject(tr, "xaxis", "x");
+        cJSON_AddStringToObject(tr, "yaxis", "y");
+        if (!set_hover(tr, o, n, xt, yt, NULL)) goto oom;
+        if (!cJSON_GetObjectItem(tr, "x") || !cJSON_GetObjectItem(tr, "y")) goto oom;
+    }
+    if (k > 1) {
+        cJSON *legend = cJSON_AddObjectToObject(layout, "legend");
+        if (legend) add_title(legend, "variable");
+    }
+    return fig;
+oom:
+    cJSON_Delete(fig);
+    display_set_error("line: out of memory");
+    return NULL;
+}
+
+/* Rows or columns of a heatmap: category labels when given and distinct (as
+ * px.imshow does), else indices with the labels as tick text, so repeated
+ * tokens do not merge into one column. */
+static void heatmap_axis(cJSON *trace, cJSON *axis, const char *key, const char *const *labels,
+                         int n)
+{
+    if (!labels) return;
+    if (all_distinct(labels, n)) {
+        cJSON_AddItemToObject(trace, key, string_array(labels, n));
+        return;
+    }
+    cJSON_AddItemToObject(trace, key, index_array(n));
+    cJSON_AddStringToObject(axis, "tickmode", "array");
+    cJSON_AddItemToObject(axis, "tickvals", index_array(n));
+    cJSON_AddItemToObject(axis, "ticktext", string_array(labels, n));
+}
+
+cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
+{
+    if (!o) o = &no_opts;
+    if (!check_size("imshow", z, rows, cols)) return NULL;
+    cJSON *data, *layout, *xaxis, *yaxis;
+    cJSON *fig = new_figure(o, o->xlabel, o->ylabel, &data, &layout, &xaxis, &yaxis);
+    if (!fig) goto oom;
+    cJSON *tr = cJSON_CreateObject();
+    if (!tr) goto oom;
+    cJSON_AddItemToArray(data, tr);
+    cJSON_AddStringToObject(tr, "type", "heatmap");
+    cJSON_AddStringToObject(tr, "name", "0");
+    cJSON_AddStringToObject(tr, "coloraxis", "coloraxis");
+    cJSON_AddStringToObject(tr, "xaxis", "x");
+    cJSON_AddStringToObject(tr, "yaxis", "y");
+    cJSON *zz = cJSON_AddArrayToObject(tr, "z");
+    if (!zz) goto oom;
+    double amax = 0;
+    for (int r = 0; r < rows; r++) {
+        cJSON *row = float_array(z + (long long)r * cols, cols);
+        if (!row) goto oom;
+        cJSON_AddItemToArray(zz, row);
+        for (int c = 0; c < cols; c++) {
+            double v = fabs((double)z[(long long)r * cols + c]);
+            if (isfinite(v) && v > amax) amax = v;
+        }
+    }
+    heatmap_axis(tr, xaxis, "x", o->x_labels, cols);
+    heatmap_axis(tr, yaxis, "y", o->y_labels, rows);
+    {
+        char *t = NULL;
+        dbuf b = {0};
+        dbuf_appendf(&b, "%s: %%{x}<br>%s: %%{y}<br>%s: %%{z}<extra></extra>",
+                     o->xlabel ? o->xlabel : "x", o->ylabel ? o->ylabel : "y",
+                     o->clabel ? o->clabel : "color");
+        if (!(t = dbuf_take(&b))) goto oom;
+        cJSON_AddStringToObject(tr, "hovertemplate", t);
+        free(t);
+    }
+    cJSON_AddStringToObject(xaxis, "scaleanchor", "y");
+    cJSON_AddStringToObject(xaxis, "constrain", "domain");
+    cJSON_AddStringToObject(yaxis, "autorange", "reversed");
+    cJSON_AddStringToObject(yaxis, "constrain", "domain");
+    cJSON *ca = cJSON_AddObjectToObject(layout, "coloraxis");
+    if (!ca) goto oom;
+    cJSON *cs = cJSON_AddArrayToObject(ca, "colorscale");
+    for (int i = 0; cs && i < 11; i++) {
+        cJSON *stop = cJSON_CreateArray();
+        cJSON_AddItemToArray(stop, cJSON_CreateNumber(i / 10.0));
+        cJSON_AddItemToArray(stop, cJSON_CreateString(rdbu[i]));
+        cJSON_AddItemToArray(cs, stop);
+    }
+    double lo = o->zmin_set ? o->zmin : -(amax > 0 ? amax : 1);
+    double hi = o->zmax_set ? o->zmax : (amax > 0 ? amax : 1);
+    if (o->zmin_set && !o->zmax_set && lo < 0) hi = -lo;
+    if (o->zmax_set && !o->zmin_set && hi > 0) lo = -hi;
+    if (!(lo < hi) || !isfinite(lo) || !isfinite(hi)) {
+        cJSON_Delete(fig);
+        display_set_error("imshow: colour range [%g, %g] is empty", lo, hi);
+        return NULL;
+    }
+    if (!o->zmin_set && !o->zmax_set) cJSON_AddNumberToObject(ca, "cmid", 0);
+    cJSON_AddItemToObject(ca, "cmin", display_number(lo));
+    cJSON_AddItemToObject(ca, "cmax", display_number(hi));
+    if (o->clabel) {
+        cJSON *cb = cJSON_AddObjectToObject(ca, "colorbar");
+        if (cb) add_title(cb, o->clabel);
+    }
+    return fig;
+oom:
+    cJSON_Delete(fig);
+    display_set_error("imshow: out of memory");
+    return NULL;
+}
+
+cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o)
+{
+    if (!o) o = &no_opts;
+    if (!check_size("scatter", x, 1, n) || !check_size("scatter", y, 1, n)) return NULL;
+    const char *xt = o->xlabel && *o->xlabel ? o->xlabel : "x";
+    const char *yt = o->ylabel && *o->ylabel ? o->ylabel : "y";
+    const char *ct = o->clabel && *o->clabel ? o->clabel : "color";
+    cJSON *data, *layout, *xaxis, *yaxis;
+    cJSON *fig = new_figure(o, xt, yt, &data, &layout, &xaxis, &yaxis);
+    if (!fig) goto oom;
+    cJSON *tr = cJSON_CreateObject();
+    if (!tr) goto oom;
+    cJSON_AddItemToArray(data, tr);
+    cJSON_AddStringToObject(tr, "type", "scatter");
+    cJSON_AddStringToObject(tr, "mode", "markers");
+    cJSON_AddStringToObject(tr, "name", "");
+    cJSON_AddBoolToObject(tr, "showlegend", 0);
+    cJSON_AddItemToObject(tr, "x", float_array(x, n));
+    cJSON_AddItemToObject(tr, "y", float_array(y, n));
+    cJSON_AddStringToObject(tr, "xaxis", "x");
+    cJSON_AddStringToObject(tr, "yaxis", "y");
+    cJSON *marker = cJSON_AddObjectToObject(tr, "marker");
+    if (!marker) goto oom;
+    cJSON_AddStringToObject(marker, "symbol", "circle");
+    if (o->color) {
+        cJSON_AddItemToObject(marker, "color", float_array(o->color, n));
+        cJSON_AddStringToObject(marker, "coloraxis", "coloraxis");
+        cJSON *ca = cJSON_AddObjectToObject(layout, "coloraxis");
+        cJSON *cb = ca ? cJSON_AddObjectToObject(ca, "colorbar") : NULL;
+        if (cb) add_title(cb, ct);
+        if (ca) cJSON_AddStringToObject(ca, "colorscale", "Plasma"); /* px's default */
+    } else {
+        cJSON_AddStringToObject(marker, "color", palette[0]);
+    }
+    if (!set_hover(tr, o, n, xt, yt, o->color ? ct : NULL)) goto oom;
+    return fig;
+oom:
+    cJSON_Delete(fig);
+    display_set_error("scatter: out of memory");
+    return NULL;
+}
+
+cJSON *figure_bar(const float *y, int n, const fig_opts *o)
+{
+    if (!o) o = &no_opts;
+    if (!check_size("bar", y, 1, n)) return NULL;
+    const char *xt = o->xlabel ? o->xlabel : (o->x || o->x_labels) ? "x" : "index";
+    const char *yt = o->ylabel ? o->ylabel : "y";
+    cJSON *data, *layout, *xaxis, *yaxis;
+    cJSON *fig = new_figure(o, xt, yt, &data, &layout, &xaxis, &yaxis);
+    if (!fig) goto oom;
+    cJSON *tr = cJSON_CreateObject();
+    if (!tr) goto oom;
+    cJSON_AddItemToArray(data, tr);
+    cJSON_AddStringToObject(tr, "type", "bar");
+    cJSON_AddStringToObject(tr, "name", "");
+    cJSON_AddBoolToObject(tr, "showlegend", 0);
+    cJSON_AddStringToObject(tr, "orientation", "v");
+    if (o->x_labels && all_distinct(o->x_labels, n)) {
+        cJSON_AddItemToObject(tr, "x", string_array(o->x_labels, n));
+    } else {
+        cJSON_AddItemToObject(tr, "x", o->x && !o->x_labels ? float_array(o->x, n) : index_array(n));
+        if (o->x_labels) {
+            cJSON_AddStringToObject(xaxis, "tickmode", "array");
+            cJSON_AddItemToObject(xaxis, "tickvals", index_array(n));
+            cJSON_AddItemToObject(xaxis, "ticktext", string_array(o->x_labels, n));
+        }
+    }
+    cJSON_AddItemToObject(tr, "y", float_array(y, n));
+    cJSON_AddStringToObject(tr, "xaxis", "x");
+    cJSON_AddStringToObject(tr, "yaxis", "y");
+    cJSON *marker = cJSON_AddObjectToObject(tr, "marker");
+    if (marker) cJSON_AddStringToObject(marker, "color", palette[0]);
+    if (!set_hover(tr, o, n, xt, yt, NULL)) goto oom;
+    cJSON_AddStringToObject(layout, "barmode", "relative");
+    return fig;
+oom:
+    cJSON_Delete(fig);
+    display_set_error("bar: out of memory");
+    return NULL;
+}

@@ -1,0 +1,222 @@
+/* kernel/display/figure_html.c — turns figure JSON into what frontends show:
+ * the mime bundle (Plotly JSON + text/html fallback + text/plain), the HTML
+ * fallback itself, and standalone pages (figure_save_html). */
+#include "figure.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbuf.h"
+
+static cJSON *plotly_config(void)
+{
+    cJSON *c = cJSON_CreateObject();
+    if (!c) return NULL;
+    cJSON_AddBoolToObject(c, "responsive", 1);
+    cJSON_AddBoolToObject(c, "displaylogo", 0);
+    return c;
+}
+
+/* {data, layout, config}: the figure as the Plotly mime type wants it. */
+static cJSON *plotly_json(const cJSON *fig)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(fig, "data");
+    const cJSON *layout = cJSON_GetObjectItemCaseSensitive(fig, "layout");
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(fig, "config");
+    if (!cJSON_IsArray(data)) {
+        display_set_error("figure: no \"data\" array");
+        return NULL;
+    }
+    cJSON *out = cJSON_CreateObject();
+    if (!out) return NULL;
+    cJSON_AddItemToObject(out, "data", cJSON_Duplicate(data, 1));
+    cJSON_AddItemToObject(out, "layout", cJSON_IsObject(layout) ? cJSON_Duplicate(layout, 1)
+                                                                : cJSON_CreateObject());
+    cJSON_AddItemToObject(out, "config", cJSON_IsObject(config) ? cJSON_Duplicate(config, 1)
+                                                                : plotly_config());
+    if (cJSON_GetArraySize(out) != 3) {
+        cJSON_Delete(out);
+        display_set_error("figure: out of memory");
+        return NULL;
+    }
+    return out;
+}
+
+static const char *title_of(const cJSON *fig)
+{
+    const cJSON *layout = cJSON_GetObjectItemCaseSensitive(fig, "layout");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(layout, "title");
+    if (cJSON_IsString(t)) return t->valuestring;
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(t, "text");
+    return cJSON_IsString(text) ? text->valuestring : NULL;
+}
+
+char *figure_describe(const cJSON *fig)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(fig, "data");
+    const cJSON *tr = cJSON_GetArrayItem(data, 0);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(tr, "type");
+    const char *ty = cJSON_IsString(type) ? type->valuestring : "scatter";
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(tr, "mode");
+    int ntraces = cJSON_GetArraySize(data);
+    dbuf b = {0};
+    if (!tr) {
+        dbuf_append(&b, "Figure: empty");
+    } else if (strcmp(ty, "heatmap") == 0) {
+        const cJSON *z = cJSON_GetObjectItemCaseSensitive(tr, "z");
+        dbuf_appendf(&b, "Figure: heatmap %d×%d", cJSON_GetArraySize(z),
+                     cJSON_GetArraySize(cJSON_GetArrayItem(z, 0)));
+    } else {
+        int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tr, "y"));
+        bool lines = cJSON_IsString(mode) && strstr(mode->valuestring, "lines");
+        const char *kind = strcmp(ty, "bar") == 0 ? "bar" : lines ? "line" : ty;
+        const char *unit = strcmp(ty, "bar") == 0 ? "bars" : "points";
+        if (ntraces > 1)
+            dbuf_appendf(&b, "Figure: %s, %d traces × %d %s", kind, ntraces, n, unit);
+        else
+            dbuf_appendf(&b, "Figure: %s, %d %s", kind, n, unit);
+    }
+    const char *title = title_of(fig);
+    if (title && *title) dbuf_appendf(&b, " '%s'", title);
+    return dbuf_take(&b);
+}
+
+/* Draws the figure once the element is in the page and plotly.js is loaded;
+ * when the library comes from a URL it is loaded with AMD/CommonJS hidden, so
+ * a page that uses require.js does not capture it. */
+static const char draw_js[] =
+    "var el=null;try{var s=document.currentScript;if(s&&s.parentNode)el=s.parentNode.querySelector('#'+id);}catch(e){}\n"
+    "if(!el)el=document.getElementById(id);\n"
+    "if(!el)return;\n"
+    "var tries=0;\n"
+    "function draw(){\n"
+    "  if(!window.Plotly){if(tries++<200){setTimeout(draw,50);}else{el.textContent='plotly.js did not load, so this figure cannot be drawn.';}return;}\n"
+    "  if(!el.isConnected&&tries++<200){setTimeout(draw,50);return;}\n"
+    "  window.Plotly.newPlot(el,fig.data,fig.layout,fig.config);\n"
+    "}\n"
+    "if(!window.Plotly&&url&&!window.__lensPlotlyLoading){\n"
+    "  window.__lensPlotlyLoading=true;\n"
+    "  var tag=document.createElement('script');tag.src=url;\n"
+    "  var saved=window.define;window.define=undefined;\n"
+    "  var restore=function(){if(window.define===undefined)window.define=saved;};\n"
+    "  tag.onload=restore;tag.onerror=restore;\n"
+    "  document.head.appendChild(tag);\n"
+    "}\n"
+    "draw();\n";
+
+static void append_figure_html(dbuf *b, const cJSON *pj)
+{
+    char id[64];
+    display_new_id(id, sizeof id, "lens-fig");
+    const char *code = NULL, *url = NULL;
+    size_t len = 0;
+    int found = plotly_js_source(&code, &len, &url);
+    dbuf_appendf(b, "<div class=\"lens-figure\" id=\"%s\" style=\"width:100%%;min-height:450px\"></div>\n", id);
+    if (found != 0) {
+        const char *env = getenv("LENS_PLOTLY_JS");
+        dbuf_append(b, "<div class=\"lens-figure-note\" style=\"font:12px sans-serif;color:#a40000\">"
+                       "This figure needs plotly.js, which lens did not find (");
+        if (env && *env) {
+            dbuf_append(b, "LENS_PLOTLY_JS names ");
+            dbuf_append_html(b, env);
+            dbuf_append(b, ", which cannot be read");
+        } else {
+            dbuf_append(b, "install the plotly Python package or set LENS_PLOTLY_JS to plotly.min.js or its URL");
+        }
+        dbuf_append(b, "). Frontends that show the Plotly mime type still draw it.</div>\n");
+    } else if (code) {
+        dbuf_append(b, "<script type=\"text/javascript\">if(!window.Plotly){(function(define,module,exports){\n");
+        dbuf_append_script_code(b, code, len);
+        dbuf_append(b, "\n}).call(window);}</script>\n");
+    }
+    dbuf_append(b, "<script type=\"text/javascript\">(function(){\nvar id=");
+    cJSON *sid = cJSON_CreateString(id);
+    cJSON *surl = url ? cJSON_CreateString(url) : cJSON_CreateNull();
+    dbuf_append_json_script(b, sid);
+    dbuf_append(b, ";\nvar url=");
+    dbuf_append_json_script(b, surl);
+    cJSON_Delete(sid);
+    cJSON_Delete(surl);
+    dbuf_append(b, ";\nvar fig=");
+    dbuf_append_json_script(b, pj);
+    dbuf_append(b, ";\n");
+    dbuf_append(b, draw_js);
+    dbuf_append(b, "})();</script>\n");
+}
+
+char *figure_html(const cJSON *fig)
+{
+    cJSON *pj = plotly_json(fig);
+    if (!pj) return NULL;
+    dbuf b = {0};
+    append_figure_html(&b, pj);
+    cJSON_Delete(pj);
+    char *s = dbuf_take(&b);
+    if (!s) display_set_error("figure: out of memory");
+    return s;
+}
+
+cJSON *figure_bundle(const cJSON *fig)
+{
+    cJSON *pj = plotly_json(fig);
+    if (!pj) return NULL;
+    dbuf b = {0};
+    append_figure_html(&b, pj);
+    char *html = dbuf_take(&b);
+    char *plain = figure_describe(fig);
+    cJSON *bundle = cJSON_CreateObject();
+    if (!html || !plain || !bundle) {
+        free(html);
+        free(plain);
+        cJSON_Delete(pj);
+        cJSON_Delete(bundle);
+        display_set_error("figure: out of memory");
+        return NULL;
+    }
+    cJSON_AddItemToObject(bundle, "application/vnd.plotly.v1+json", pj);
+    cJSON_AddStringToObject(bundle, "text/html", html);
+    cJSON_AddStringToObject(bundle, "text/plain", plain);
+    free(html);
+    free(plain);
+    return bundle;
+}
+
+int figure_save_html(const cJSON *fig, const char *path)
+{
+    if (!path || !*path) {
+        display_set_error("save_html: no file name");
+        return -1;
+    }
+    char *body = figure_html(fig);
+    if (!body) return -1;
+    dbuf b = {0};
+    dbuf_append(&b, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    const char *title = title_of(fig);
+    dbuf_append_html(&b, title && *title ? title : "lens figure");
+    dbuf_append(&b, "</title>\n</head>\n<body>\n");
+    dbuf_append(&b, body);
+    dbuf_append(&b, "</body>\n</html>\n");
+    free(body);
+    char *page = dbuf_take(&b);
+    if (!page) {
+        display_set_error("save_html: out of memory");
+        return -1;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        display_set_error("save_html: cannot write %s: %s", path, strerror(errno));
+        free(page);
+        return -1;
+    }
+    size_t n = strlen(page);
+    bool ok = fwrite(page, 1, n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    free(page);
+    if (!ok) {
+        display_set_error("save_html: cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,151 @@
+/* kernel/display/plotly_js.c — finds plotly.js for the HTML fallback of
+ * figures and caches it for the life of the process.
+ *
+ * Order: LENS_PLOTLY_JS (an http(s) URL, used as <script src>, or a file,
+ * inlined); else plotly/package_data/plotly.min.js of a plotly Python package
+ * in $VIRTUAL_ENV, the .venv of the project the binary sits in (found by
+ * walking up from its directory), ./.venv, ~/.local, /usr/local or
+ * /usr/lib/python3. Nothing is run: the candidates are only looked at. */
+#include "figure.h"
+
+#include <glob.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PLOTLY_REL "plotly/package_data/plotly.min.js"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static bool looked;
+static char *code;
+static size_t code_len;
+static char *url;
+static char path_used[PATH_MAX];
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n > 0 && n < (1L << 30) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+            if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
+                buf[n] = '\0';
+                *len = (size_t)n;
+            } else {
+                free(buf);
+                buf = NULL;
+            }
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static bool try_file(const char *path)
+{
+    size_t n = 0;
+    char *s = read_file(path, &n);
+    if (!s) return false;
+    code = s;
+    code_len = n;
+    snprintf(path_used, sizeof path_used, "%s", path);
+    return true;
+}
+
+/* prefix/lib/python3.*\/site-packages/plotly/... for each match. */
+static bool try_prefix(const char *prefix)
+{
+    if (!prefix || !*prefix) return false;
+    char pattern[PATH_MAX];
+    if (snprintf(pattern, sizeof pattern, "%s/lib/python3*/site-packages/" PLOTLY_REL, prefix) >=
+        (int)sizeof pattern)
+        return false;
+    glob_t g;
+    bool ok = false;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = g.gl_pathc; i-- > 0 && !ok;) ok = try_file(g.gl_pathv[i]);
+        globfree(&g);
+    }
+    return ok;
+}
+
+static void look(void)
+{
+    const char *env = getenv("LENS_PLOTLY_JS");
+    if (env && *env) {
+        if (strncmp(env, "http://", 7) == 0 || strncmp(env, "https://", 8) == 0) {
+            url = strdup(env);
+            return;
+        }
+        try_file(env);
+        return;
+    }
+    if (try_prefix(getenv("VIRTUAL_ENV"))) return;
+    /* The project's .venv beside the binary: build/lens, build/tests/x and
+     * build/san/tests/x all sit a few directories below the repository. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        for (int up = 0; up < 4; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash || slash == exe) break;
+            *slash = '\0';
+            char venv[PATH_MAX];
+            if (snprintf(venv, sizeof venv, "%s/.venv", exe) < (int)sizeof venv && try_prefix(venv))
+                return;
+        }
+    }
+    if (try_prefix(".venv")) return;
+    const char *home = getenv("HOME");
+    if (home) {
+        char local[PATH_MAX];
+        if (snprintf(local, sizeof local, "%s/.local", home) < (int)sizeof local && try_prefix(local))
+            return;
+    }
+    if (try_prefix("/usr/local")) return;
+    if (try_file("/usr/lib/python3/dist-packages/" PLOTLY_REL)) return;
+    try_file("/usr/share/javascript/plotly/plotly.min.js");
+}
+
+int plotly_js_source(const char **code_out, size_t *len_out, const char **url_out)
+{
+    pthread_mutex_lock(&lock);
+    if (!looked) {
+        look();
+        looked = true;
+    }
+    int rc = -1;
+    if (code_out) *code_out = NULL;
+    if (len_out) *len_out = 0;
+    if (url_out) *url_out = NULL;
+    if (code) {
+        if (code_out) *code_out = code;
+        if (len_out) *len_out = code_len;
+        rc = 0;
+    } else if (url) {
+        if (url_out) *url_out = url;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+const char *plotly_js_path(void) { return path_used; }
+
+void plotly_js_reset(void)
+{
+    pthread_mutex_lock(&lock);
+    free(code);
+    free(url);
+    code = url = NULL;
+    code_len = 0;
+    path_used[0] = '\0';
+    looked = false;
+    pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,199 @@
+"""tests/python/test_browser.py — kernel/display output in a real browser.
+
+A notebook whose outputs are pre-filled with bundles from the C display code
+(a line plot, a heatmap, two attention displays and an attention_heads grid)
+is trusted, opened in JupyterLab in headless Chromium (Debian's
+/usr/bin/chromium, installed by `make deps`), and checked: the line has its
+points, the heatmap its cells, hovering a token recolours the others. The same
+notebook converted by nbconvert to HTML must draw its figures from the
+text/html fallback (inlined plotly.js). Screenshots go to tests/artifacts/.
+"""
+import os
+import pathlib
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+from playwright.sync_api import sync_playwright
+
+from lens_display import ROOT, write_bundles
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BIN = pathlib.Path(sys.executable).parent
+ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run `make deps` (apt-get install chromium)"
+    base = tmp_path_factory.mktemp("browser")
+    bundles = write_bundles(base / "bundles")
+    root = base / "root"
+    root.mkdir()
+    env = dict(os.environ)
+    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")]:
+        env[var] = str(base / sub)
+    # Render every cell, not only those in view, so all outputs are in the DOM.
+    tracker = base / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for src, name in [("line(logit_lens)", "line"), ("imshow(per_head)", "heatmap"),
+                      ("attention_patterns(late)", "attention"),
+                      ("attention_patterns(early)", "attention_early"),
+                      ("attention_heads(late)", "attention_heads")]:
+        cell = nbformat.v4.new_code_cell(src)
+        cell.outputs = [nbformat.v4.new_output("display_data", data=bundles[name], metadata={})]
+        nb.cells.append(cell)
+    path = root / "display.ipynb"
+    nbformat.write(nb, path)
+    subprocess.run([str(BIN / "jupyter"), "trust", str(path)], env=env, check=True,
+                   capture_output=True, timeout=60)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return {"base": base, "root": root, "path": path, "env": env}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def stop(proc):
+    """Stops the server and whatever it started (its process group)."""
+    for sig, wait in [(signal.SIGTERM, 10), (signal.SIGKILL, 5)]:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    proc.poll()
+
+
+@pytest.fixture(scope="module")
+def lab(setup):
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(setup["base"] / "lab.log", "w")
+    proc = subprocess.Popen(
+        [str(BIN / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={setup['root']}",
+         "--LabApp.news_url=", "--ServerApp.port_retries=0"]
+        + (["--allow-root"] if os.geteuid() == 0 else []),
+        env=setup["env"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("JupyterLab did not start:\n" + (setup["base"] / "lab.log").read_text())
+            time.sleep(0.3)
+        yield url, token
+    finally:
+        stop(proc)
+        log.close()
+
+
+PLOT_INFO = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+    type: gd.data && gd.data[0] && gd.data[0].type,
+    points: gd.querySelectorAll('.scatterlayer .point').length,
+    rows: gd.data && gd.data[0].z ? gd.data[0].z.length : 0,
+    cells: gd.data && gd.data[0].z ? gd.data[0].z.reduce((n, r) => n + r.length, 0) : 0,
+    hmImage: !!gd.querySelector('.hm image'),
+    reversed: !!(gd._fullLayout && gd._fullLayout.yaxis.range[0] > gd._fullLayout.yaxis.range[1]),
+}))"""
+
+TOKEN_COLOURS = """(i) => Array.from(document.querySelectorAll('.lens-attn')[i]
+    .querySelectorAll('.lens-attn-tok')).map(t => getComputedStyle(t).backgroundColor)"""
+
+
+def check_figures(page):
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+                           timeout=30000)
+    plots = page.evaluate(PLOT_INFO)
+    line = [p for p in plots if p["type"] == "scatter"]
+    heat = [p for p in plots if p["type"] == "heatmap"]
+    assert line and line[0]["points"] == 25, plots
+    assert heat and heat[0]["rows"] == 12 and heat[0]["cells"] == 144, plots
+    assert heat[0]["hmImage"] and heat[0]["reversed"], plots  # row 0 at the top
+
+
+def check_attention(page, shot):
+    page.wait_for_selector(".lens-attn.lens-attn-js", timeout=20000)
+    assert page.evaluate("document.querySelectorAll('.lens-attn.lens-attn-js').length") == 3
+    assert page.evaluate("document.querySelectorAll('.lens-attn canvas').length") == 3 + 2 + 3
+    before, other = page.evaluate(TOKEN_COLOURS, 0), page.evaluate(TOKEN_COLOURS, 1)
+    first = page.locator(".lens-attn").nth(0)
+    first.locator('.lens-attn-tok[data-i="4"]').hover()
+    after = page.evaluate(TOKEN_COLOURS, 0)
+    changed = [i for i in range(len(before)) if i != 4 and before[i] != after[i]]
+    assert changed, "hovering a token did not recolour the others"
+    # Token 10 comes after the hovered token 4, so it gets no attention from it.
+    assert after[10] == "rgb(255, 255, 255)", after
+    assert page.evaluate(TOKEN_COLOURS, 1) == other, "the second display changed too"
+    first.screenshot(path=str(ARTIFACTS / f"{shot}-attention-hover.png"))
+    # Reverse direction: which tokens attend to token 4.
+    first.locator(".lens-attn-dir").check()
+    first.locator('.lens-attn-tok[data-i="4"]').hover()
+    rev = page.evaluate(TOKEN_COLOURS, 0)
+    assert rev[0] == "rgb(255, 255, 255)" and rev != after
+    first.locator(".lens-attn-dir").uncheck()
+    page.mouse.move(0, 0)
+
+
+def test_jupyterlab_renders_figures_and_attention(setup, lab, browser):
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(f"{url}/lab/tree/display.ipynb?token={token}", timeout=60000)
+    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=45000)
+    check_figures(page)
+    check_attention(page, "lab")
+    page.screenshot(path=str(ARTIFACTS / "lab-notebook.png"), full_page=True)
+    for i, name in enumerate(["line", "heatmap"]):
+        page.locator(".js-plotly-plot").nth(i).screenshot(path=str(ARTIFACTS / f"lab-{name}.png"))
+    page.locator(".lens-attn").nth(2).screenshot(path=str(ARTIFACTS / "lab-attention-heads.png"))
+    page.close()
+
+
+def test_nbconvert_html_draws_from_the_html_fallback(setup, browser):
+    out = setup["base"] / "html"
+    subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--output-dir", str(out),
+                    str(setup["path"])], env=setup["env"], check=True, capture_output=True,
+                   timeout=120)
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((out / "display.html").as_uri(), timeout=60000)
+    check_figures(page)
+    check_attention(page, "nbconvert")
+    page.screenshot(path=str(ARTIFACTS / "nbconvert-page.png"), full_page=True)
+    assert not errors, errors
+    page.close()
