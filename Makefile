@@ -62,9 +62,11 @@ TEST_ENGINE := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/eng
 TEST_LANG   := $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/test_*.c))
 TEST_KERNEL := $(patsubst tests/kernel/%.c,$(BUILD)/tests/%,$(wildcard tests/kernel/test_*.c))
 TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
+# Helper programs the Python suites drive (tests/engine/*_driver.c, engine only).
+TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c))
 
 .PHONY: all help deps test test-c test-python bench install demo clean engine
-all: $(LENS) $(BENCH) $(TESTS)
+all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"

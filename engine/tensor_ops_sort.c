@@ -59,6 +59,35 @@ static int cmp_desc_l(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+/* Keeps the k best items of items[0..R) (best: first in cmp's order) in items[0..k),
+ * sorted, with a heap whose root is the worst kept item: O(R log k) for topk of a few
+ * entries out of a vocabulary-sized row. */
+static void heap_sift(sort_item *h, int64_t k, int64_t i, int (*cmp)(const void *, const void *))
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < k && cmp(&h[l], &h[w]) > 0) w = l;
+        if (r < k && cmp(&h[r], &h[w]) > 0) w = r;
+        if (w == i) return;
+        sort_item t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void select_best(sort_item *items, int64_t R, int64_t k, int (*cmp)(const void *, const void *))
+{
+    if (k == 0) return;
+    for (int64_t i = k / 2 - 1; i >= 0; i--) heap_sift(items, k, i, cmp);
+    for (int64_t j = k; j < R; j++)
+        if (cmp(&items[j], &items[0]) < 0) {
+            items[0] = items[j];
+            heap_sift(items, k, 0, cmp);
+        }
+    qsort(items, (size_t)k, sizeof *items, cmp);
+}
+
 /* Sorts each row along dim and keeps the first k of each; k == -1 means all. */
 static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int dim, bool descending,
                        lens_tensor **values, lens_tensor **indices, lens_error *err)
@@ -110,7 +139,8 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
             if (isf) items[j].f = lens_tensor_f32(rows)[o * R + j];
             else items[j].l = lens_tensor_i64(rows)[o * R + j];
         }
-        qsort(items, (size_t)R, sizeof *items, cmp);
+        if (k < R / 4) select_best(items, R, k, cmp);
+        else qsort(items, (size_t)R, sizeof *items, cmp);
         for (int64_t j = 0; j < k; j++) {
             lens_tensor_i64(ir)[o * k + j] = items[j].idx;
             if (isf) lens_tensor_f32(vr)[o * k + j] = (float)items[j].f;

@@ -21,7 +21,7 @@ static const char *harness_current;
             harness_current_failed++;                                             \
             fprintf(stderr, "  FAIL %s (%s:%d): %s: ", harness_current, __FILE__, \
                     __LINE__, #cond);                                             \
-            fprintf(stderr, "" __VA_ARGS__);                                      \
+            fprintf(stderr, " " __VA_ARGS__);                                     \
             fprintf(stderr, "\n");                                                \
         }                                                                         \
     } while (0)
