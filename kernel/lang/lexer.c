@@ -363,6 +363,7 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
         if (c == '\n') {
             if (L.depth == 0 && line_has_tokens) {
                 if (!push(&L, TK_NEWLINE, L.line, col, L.pos)) return -1;
+                line_has_tokens = false;
             }
             L.pos++;
             L.line++;
