@@ -34,6 +34,10 @@ int builtins_install(interp *I)
             if (strchr(b->name, '.') || !b->fn) continue;
             if (dict_set_str(I->builtins, b->name, v_builtin(b, NULL))) return -1;
         }
+    /* dtype names, so tensor(x, dtype=long) and zeros(3, dtype=float32) read like torch */
+    static const char *const dtypes[][2] = {{"long", "int64"}, {"int64", "int64"}, {"float32", "float32"}};
+    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
+        if (dict_set_str(I->builtins, dtypes[i][0], v_str(dtypes[i][1]))) return -1;
     return 0;
 }
 

@@ -32,14 +32,9 @@ int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const
     }
     for (int i = 0; i < a->nkw; i++) {
         bool ok = false;
-        int k;
-        for (k = 0; kwnames && kwnames[k]; k++) if (!strcmp(kwnames[k], a->kwnames[i])) { ok = true; break; }
+        for (int k = 0; kwnames && kwnames[k]; k++) if (!strcmp(kwnames[k], a->kwnames[i])) { ok = true; break; }
         if (!ok) {
             lang_raise(I, "TypeError", "%s() got an unexpected keyword argument '%s'", fn, a->kwnames[i]);
-            return -1;
-        }
-        if (k < a->npos) {
-            lang_raise(I, "TypeError", "%s() got multiple values for argument '%s'", fn, a->kwnames[i]);
             return -1;
         }
     }

@@ -529,7 +529,7 @@ char *float_repr(double d)
     digits[nd] = 0;
     sbuf b = {0};
     if (neg) sb_puts(&b, "-");
-    if (exp10 >= -5 && exp10 < 16) {
+    if (exp10 >= -4 && exp10 < 16) {
         if (exp10 < 0) {
             sb_puts(&b, "0.");
             for (int i = 0; i < -exp10 - 1; i++) sb_puts(&b, "0");
