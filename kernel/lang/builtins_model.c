@@ -1,0 +1,697 @@
+/* kernel/lang/builtins_model.c — models and activation caches as language
+ * objects (lens/model.h underneath): load(), the model's tokenizer helpers,
+ * forward passes (model(tokens), run_with_cache), weights by their
+ * TransformerLens names, model.cfg, and cache lookups by full or short hook
+ * name (cache["resid_post", -1], cache["z", 5, "attn"]). */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "lang_internal.h"
+#include "lens/model.h"
+#include "lens/tensor_ops.h"
+
+void model_state_free(interp *I) { (void)I; }
+
+typedef struct model_obj { lens_model *m; } model_obj;
+typedef struct cache_obj { lens_cache *c; value *model; } cache_obj;
+
+static const lang_type model_type, cache_type, config_type;
+
+static lens_model *model_of(value *v) { return ((model_obj *)v->u.obj.data)->m; }
+
+static value *eng_fail(interp *I, lens_error *err)
+{
+    const char *e = strstr(err->msg, "memory") ? "MemoryError" : strstr(err->msg, "interrupt") ? "KeyboardInterrupt" : "RuntimeError";
+    if (!strcmp(e, "KeyboardInterrupt")) lang_interrupted = 0;
+    return lang_raise(I, e, "%s", err->msg);
+}
+
+/* ---- config --------------------------------------------------------------- */
+
+static value *config_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    const lens_config *c = self->u.obj.data;
+    if (!strcmp(name, "n_layers")) return v_int(c->n_layers);
+    if (!strcmp(name, "d_model")) return v_int(c->d_model);
+    if (!strcmp(name, "n_heads")) return v_int(c->n_heads);
+    if (!strcmp(name, "d_head")) return v_int(c->d_head);
+    if (!strcmp(name, "d_mlp")) return v_int(c->d_mlp);
+    if (!strcmp(name, "n_ctx")) return v_int(c->n_ctx);
+    if (!strcmp(name, "d_vocab")) return v_int(c->d_vocab);
+    if (!strcmp(name, "d_vocab_out")) return v_int(c->d_vocab);
+    if (!strcmp(name, "eps")) return v_float(c->ln_eps);
+    if (!strcmp(name, "act_fn")) return v_str(c->act_fn);
+    if (!strcmp(name, "model_name")) return v_str(c->name);
+    return NULL;
+}
+
+static char *config_repr(value *self)
+{
+    const lens_config *c = self->u.obj.data;
+    char *s;
+    if (asprintf(&s, "HookedTransformerConfig(model_name='%s', n_layers=%d, d_model=%d, n_heads=%d, d_head=%d, "
+                     "d_mlp=%d, n_ctx=%d, d_vocab=%d, act_fn='%s', eps=%g)",
+                 c->name, c->n_layers, c->d_model, c->n_heads, c->d_head, c->d_mlp, c->n_ctx, c->d_vocab,
+                 c->act_fn, (double)c->ln_eps) < 0) return NULL;
+    return s;
+}
+
+static const char *const config_attrs[] = {"n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx",
+                                           "d_vocab", "d_vocab_out", "eps", "act_fn", "model_name", NULL};
+static const lang_type config_type = {
+    .name = "HookedTransformerConfig", .getattr = config_getattr, .repr = config_repr, .free = free,
+    .attrs = config_attrs, .doc = "A model's shape: n_layers, d_model, n_heads, d_head, d_mlp, n_ctx, d_vocab, act_fn, eps."};
+
+/* ---- load ------------------------------------------------------------------- */
+
+static value *b_load(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"name_or_path", "fold_ln", "center_writing_weights", "center_unembed",
+                                     "fold_value_biases", "refactor_factored_attn_matrices", "processing", "device", NULL};
+    if (arg_check(I, a, "load", 1, kw)) return NULL;
+    value *nv = arg_get(a, 0, "name_or_path");
+    if (!nv) return lang_raise(I, "TypeError", "load() missing required argument 'name_or_path'");
+    const char *name = arg_str(I, nv, "name_or_path");
+    if (!name) return NULL;
+    lens_processing p = lens_processing_default();
+    value *v = arg_get(a, -1, "processing");
+    if (v && v->type != V_NONE) {
+        const char *s = arg_str(I, v, "processing");
+        if (!s) return NULL;
+        if (!strcmp(s, "raw") || !strcmp(s, "none")) p = lens_processing_none();
+        else if (!strcmp(s, "refactor")) p.refactor_factored_attn_matrices = true;
+        else if (strcmp(s, "default")) return lang_raise(I, "ValueError", "processing must be 'raw', 'default' or 'refactor', not '%s'", s);
+    }
+    struct { const char *k; bool *f; } flags[] = {
+        {"fold_ln", &p.fold_ln}, {"center_writing_weights", &p.center_writing_weights},
+        {"center_unembed", &p.center_unembed}, {"fold_value_biases", &p.fold_value_biases},
+        {"refactor_factored_attn_matrices", &p.refactor_factored_attn_matrices}};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if ((v = arg_get(a, -1, flags[i].k)) && arg_bool(I, v, flags[i].f)) return NULL;
+    lens_error err;
+    lens_model *m = lens_model_load(name, &p, &err);
+    if (!m) return lang_raise(I, "OSError", "%s", err.msg);
+    model_obj *mo = malloc(sizeof *mo);
+    if (!mo) { lens_model_free(m); return lang_raise(I, "MemoryError", "out of memory"); }
+    mo->m = m;
+    return v_object(&model_type, mo);
+}
+
+/* ---- tokens -------------------------------------------------------------------- */
+
+static int collect_strings(interp *I, value *v, const char ***out, int *n)
+{
+    if (v->type == V_STR) {
+        *out = malloc(sizeof **out);
+        if (!*out) return -1;
+        (*out)[0] = v->u.str.s;
+        *n = 1;
+        return 0;
+    }
+    if (v->type != V_LIST && v->type != V_TUPLE) {
+        lang_raise(I, "TypeError", "expected a str or a list of str, not %s", type_name(v));
+        return -1;
+    }
+    *n = (int)v->u.list.n;
+    *out = malloc(((size_t)*n + 1) * sizeof **out);
+    if (!*out) return -1;
+    for (int i = 0; i < *n; i++) {
+        value *x = v->u.list.items[i];
+        if (x->type != V_STR) { free(*out); lang_raise(I, "TypeError", "expected a list of str (item %d is %s)", i, type_name(x)); return -1; }
+        (*out)[i] = x->u.str.s;
+    }
+    return 0;
+}
+
+static lens_tensor *to_tokens_impl(interp *I, lens_model *m, value *input, bool bos)
+{
+    const char **texts;
+    int n;
+    if (collect_strings(I, input, &texts, &n)) return NULL;
+    if (n == 0) { free(texts); lang_raise(I, "ValueError", "to_tokens() needs at least one string"); return NULL; }
+    lens_error err;
+    lens_tensor *t = lens_model_to_tokens(m, texts, n, bos, &err);
+    free(texts);
+    if (!t) eng_fail(I, &err);
+    return t;
+}
+
+static int get_bos(interp *I, args *a, int pos, bool *bos)
+{
+    *bos = true;
+    value *v = arg_get(a, pos, "prepend_bos");
+    if (v && v->type != V_NONE && arg_bool(I, v, bos)) return -1;
+    return 0;
+}
+
+static value *m_to_tokens(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"input", "prepend_bos", "padding_side", "move_to_device", "truncate", NULL};
+    if (arg_check(I, a, "to_tokens", 2, kw)) return NULL;
+    value *in = arg_get(a, 0, "input");
+    bool bos;
+    if (!in) return lang_raise(I, "TypeError", "to_tokens() missing required argument 'input'");
+    if (get_bos(I, a, 1, &bos)) return NULL;
+    lens_tensor *t = to_tokens_impl(I, model_of(self), in, bos);
+    return t ? v_tensor(t) : NULL;
+}
+
+static value *token_strs(interp *I, const lens_tokenizer *tok, const int64_t *ids, int64_t n)
+{
+    value *l = v_list((size_t)n);
+    if (!l) return lang_raise(I, "MemoryError", "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const char *s = lens_tokenizer_token_str(tok, ids[i]);
+        if (!s) { decref(l); return lang_raise(I, "IndexError", "token id %lld is out of the vocabulary", (long long)ids[i]); }
+        l->u.list.items[l->u.list.n++] = v_str(s);
+    }
+    return l;
+}
+
+static value *m_to_str_tokens(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"input", "prepend_bos", NULL};
+    if (arg_check(I, a, "to_str_tokens", 2, kw)) return NULL;
+    value *in = arg_get(a, 0, "input");
+    if (!in) return lang_raise(I, "TypeError", "to_str_tokens() missing required argument 'input'");
+    bool bos;
+    if (get_bos(I, a, 1, &bos)) return NULL;
+    lens_model *m = model_of(self);
+    const lens_tokenizer *tok = lens_model_tokenizer(m);
+    if (in->type == V_STR) {
+        lens_tensor *t = to_tokens_impl(I, m, in, bos);
+        if (!t) return NULL;
+        value *r = token_strs(I, tok, lens_tensor_i64(t), t->shape[1]);
+        lens_tensor_free(t);
+        return r;
+    }
+    if (in->type == V_LIST && in->u.list.n && in->u.list.items[0]->type == V_STR) {
+        value *r = v_list(0);
+        for (size_t i = 0; r && i < in->u.list.n; i++) {
+            args sub = {&in->u.list.items[i], 1, a->kwnames, a->kw, a->nkw};
+            value *x = m_to_str_tokens(I, self, &sub);
+            if (!x) { decref(r); return NULL; }
+            list_append(r, x);
+        }
+        return r;
+    }
+    lens_tensor *t = tensor_from_value(I, in, LENS_I64);
+    if (!t) return NULL;
+    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_tensor_free(t);
+    if (!c) return lang_raise(I, "MemoryError", "out of memory");
+    value *r;
+    if (c->ndim == 0) r = token_strs(I, tok, lens_tensor_i64(c), 1);
+    else if (c->ndim == 1 || (c->ndim == 2 && c->shape[0] == 1)) r = token_strs(I, tok, lens_tensor_i64(c), c->shape[c->ndim - 1]);
+    else if (c->ndim == 2) {
+        r = v_list((size_t)c->shape[0]);
+        for (int64_t b = 0; r && b < c->shape[0]; b++) {
+            value *x = token_strs(I, tok, lens_tensor_i64(c) + b * c->shape[1], c->shape[1]);
+            if (!x) { decref(r); r = NULL; break; }
+            r->u.list.items[r->u.list.n++] = x;
+        }
+    } else r = lang_raise(I, "ValueError", "to_str_tokens() takes a 1-d or 2-d tensor of tokens");
+    lens_tensor_free(c);
+    return r;
+}
+
+static value *m_to_string(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "to_string(tokens) takes one argument");
+    const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
+    lens_tensor *t = tensor_from_value(I, a->pos[0], LENS_I64);
+    if (!t) return NULL;
+    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_tensor_free(t);
+    if (!c) return lang_raise(I, "MemoryError", "out of memory");
+    lens_error err;
+    value *r = NULL;
+    int64_t rows = c->ndim <= 1 ? 1 : c->shape[0], len = c->ndim == 0 ? 1 : c->shape[c->ndim - 1];
+    if (c->ndim > 2) { lens_tensor_free(c); return lang_raise(I, "ValueError", "to_string() takes a 1-d or 2-d tensor"); }
+    value *list = c->ndim == 2 ? v_list((size_t)rows) : NULL;
+    for (int64_t b = 0; b < rows; b++) {
+        char *s = lens_tokenizer_decode(tok, lens_tensor_i64(c) + b * len, (size_t)len, &err);
+        if (!s) { decref(list); lens_tensor_free(c); return eng_fail(I, &err); }
+        value *sv = v_str_take(s, strlen(s));
+        if (list) list->u.list.items[list->u.list.n++] = sv;
+        else r = sv;
+    }
+    lens_tensor_free(c);
+    return list ? list : r;
+}
+
+static int single_token(interp *I, const lens_tokenizer *tok, const char *s, int64_t *out)
+{
+    int64_t *ids;
+    size_t n;
+    lens_error err;
+    if (lens_tokenizer_encode(tok, s, &ids, &n, &err)) { eng_fail(I, &err); return -1; }
+    if (n != 1) {
+        free(ids);
+        lang_raise(I, "ValueError", "'%s' is not a single token (it is %zu tokens)", s, n);
+        return -1;
+    }
+    *out = ids[0];
+    free(ids);
+    return 0;
+}
+
+static value *single_rec(interp *I, const lens_tokenizer *tok, value *v)
+{
+    if (v->type == V_STR) {
+        int64_t id;
+        if (single_token(I, tok, v->u.str.s, &id)) return NULL;
+        return v_int(id);
+    }
+    if (v->type != V_LIST && v->type != V_TUPLE) return lang_raise(I, "TypeError", "to_single_token() takes a str or nested lists of str, not %s", type_name(v));
+    value *l = v_list(v->u.list.n);
+    for (size_t i = 0; l && i < v->u.list.n; i++) {
+        value *x = single_rec(I, tok, v->u.list.items[i]);
+        if (!x) { decref(l); return NULL; }
+        l->u.list.items[l->u.list.n++] = x;
+    }
+    return l;
+}
+
+static value *m_to_single_token(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "to_single_token(string) takes one argument");
+    const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
+    value *r = single_rec(I, tok, a->pos[0]);
+    if (!r || r->type == V_INT) return r;
+    lens_tensor *t = tensor_from_value(I, r, LENS_I64);
+    decref(r);
+    return t ? v_tensor(t) : NULL;
+}
+
+static lens_tensor *weight(interp *I, lens_model *m, const char *name)
+{
+    lens_error err;
+    lens_tensor *t = lens_model_weight(m, name, &err);
+    if (!t) eng_fail(I, &err);
+    return t;
+}
+
+static value *m_tokens_to_residual_directions(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "tokens_to_residual_directions(tokens) takes one argument");
+    lens_model *m = model_of(self);
+    lens_tensor *toks;
+    if (a->pos[0]->type == V_STR) {
+        int64_t id;
+        if (single_token(I, lens_model_tokenizer(m), a->pos[0]->u.str.s, &id)) return NULL;
+        toks = lens_scalar_i64(id);
+    } else toks = tensor_from_value(I, a->pos[0], LENS_I64);
+    if (!toks) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
+    lens_tensor *wu = weight(I, m, "unembed.W_U");
+    if (!wu) { lens_tensor_free(toks); return NULL; }
+    lens_error err;
+    lens_tensor *wut = lens_tensor_transpose(wu, 0, 1, &err);   /* [vocab, d_model] */
+    lens_tensor *r = wut ? lens_index_select(wut, 0, toks, &err) : NULL;
+    lens_tensor_free(wut);
+    lens_tensor_free(wu);
+    lens_tensor_free(toks);
+    return r ? v_tensor(r) : eng_fail(I, &err);
+}
+
+/* ---- forward ---------------------------------------------------------------------- */
+
+typedef struct filter_ctx { interp *I; value *fn; value *list; bool failed; } filter_ctx;
+
+static bool names_filter_cb(const char *name, void *ctx)
+{
+    filter_ctx *f = ctx;
+    if (f->list) {
+        for (size_t i = 0; i < f->list->u.list.n; i++) {
+            value *x = f->list->u.list.items[i];
+            if (x->type == V_STR && !strcmp(x->u.str.s, name)) return true;
+        }
+        return false;
+    }
+    if (f->failed) return false;
+    value *s = v_str(name);
+    args ca = {&s, 1, NULL, NULL, 0};
+    value *r = call_value(f->I, f->fn, &ca);
+    decref(s);
+    if (!r) { f->failed = true; return false; }
+    int t = truthy(f->I, r);
+    decref(r);
+    if (t < 0) { f->failed = true; return false; }
+    return t;
+}
+
+static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
+{
+    if (in->type == V_STR || (in->type == V_LIST && in->u.list.n && in->u.list.items[0]->type == V_STR))
+        return to_tokens_impl(I, m, in, true);
+    lens_tensor *t = tensor_from_value(I, in, LENS_I64);
+    if (!t) return NULL;
+    if (t->ndim == 1) {
+        lens_error err;
+        lens_tensor *u = lens_tensor_unsqueeze(t, 0, &err);
+        lens_tensor_free(t);
+        if (!u) eng_fail(I, &err);
+        return u;
+    }
+    return t;
+}
+
+static value *run_model(interp *I, value *self, args *a, bool with_cache)
+{
+    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result", "prepend_bos", NULL};
+    const char *fn = with_cache ? "run_with_cache" : "model";
+    if (arg_check(I, a, fn, 1, kw)) return NULL;
+    value *in = arg_get(a, 0, "input");
+    if (!in) return lang_raise(I, "TypeError", "%s() missing required argument 'input' (tokens or text)", fn);
+    lens_model *m = model_of(self);
+    lens_run_options opt = lens_run_options_default();
+    opt.cache = with_cache;
+    opt.interrupt = (const volatile int *)&lang_interrupted;
+    filter_ctx fc = {I, NULL, NULL, false};
+    value *v;
+    if ((v = arg_get(a, -1, "names_filter")) && v->type != V_NONE) {
+        if (v->type == V_STR) opt.names_regex = v->u.str.s;
+        else if (v->type == V_LIST || v->type == V_TUPLE) { fc.list = v; opt.names_filter = names_filter_cb; opt.names_filter_ctx = &fc; }
+        else { fc.fn = v; opt.names_filter = names_filter_cb; opt.names_filter_ctx = &fc; }
+        if (v->type == V_STR) {
+            regex_t re;
+            if (regcomp(&re, v->u.str.s, REG_EXTENDED | REG_NOSUB)) return lang_raise(I, "ValueError", "names_filter is not a valid regular expression: '%s'", v->u.str.s);
+            regfree(&re);
+        }
+    }
+    if ((v = arg_get(a, -1, "stop_at_layer")) && v->type != V_NONE) {
+        int64_t l;
+        if (arg_int(I, v, "stop_at_layer", &l)) return NULL;
+        int nl = lens_model_config(m)->n_layers;
+        if (l < 0) l += nl;
+        if (l < 0 || l > nl) return lang_raise(I, "ValueError", "stop_at_layer must be in [-%d, %d]", nl, nl);
+        opt.stop_at_layer = l == nl ? -1 : (int)l;
+    }
+    if ((v = arg_get(a, -1, "include_attn_result")) && arg_bool(I, v, &opt.include_attn_result)) return NULL;
+    if ((v = arg_get(a, -1, "return_type")) && v->type == V_NONE) opt.logits = false;
+    lens_tensor *tokens = input_tokens(I, m, in);
+    if (!tokens) return NULL;
+    lens_tensor *logits = NULL;
+    lens_cache *cache = NULL;
+    lens_error err;
+    lang_interrupted = 0;
+    int rc = lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
+    lens_tensor_free(tokens);
+    if (fc.failed) { lens_tensor_free(logits); lens_cache_free(cache); return NULL; }
+    if (rc) {
+        if (lang_interrupted) { lang_interrupted = 0; return lang_raise(I, "KeyboardInterrupt", "interrupted"); }
+        return eng_fail(I, &err);
+    }
+    value *lv = logits ? v_tensor(logits) : v_none();
+    if (!with_cache) return lv;
+    cache_obj *co = malloc(sizeof *co);
+    if (!co) { decref(lv); lens_cache_free(cache); return lang_raise(I, "MemoryError", "out of memory"); }
+    co->c = cache;
+    co->model = incref(self);
+    return v_tuple_of(2, lv, v_object(&cache_type, co));
+}
+
+static value *m_call(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
+static value *m_run_with_cache(interp *I, value *self, args *a) { return run_model(I, self, a, true); }
+
+static value *m_weight(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "weight(name) takes one argument");
+    const char *n = arg_str(I, a->pos[0], "name");
+    if (!n) return NULL;
+    lens_tensor *t = weight(I, model_of(self), n);
+    return t ? v_tensor(t) : NULL;
+}
+
+static value *m_hook_names(interp *I, value *self, args *a)
+{
+    (void)a;
+    char **names = lens_hook_names(lens_model_config(model_of(self)));
+    if (!names) return lang_raise(I, "MemoryError", "out of memory");
+    value *l = v_list(0);
+    for (int i = 0; names[i]; i++) { if (l) list_append(l, v_str(names[i])); free(names[i]); }
+    free(names);
+    return l;
+}
+
+/* model.W_Q etc.: per-layer weights stacked over layers, as TransformerLens does */
+static value *stacked_weight(interp *I, lens_model *m, const char *sub)
+{
+    int nl = lens_model_config(m)->n_layers;
+    lens_tensor **ts = calloc((size_t)nl, sizeof *ts);
+    if (!ts) return lang_raise(I, "MemoryError", "out of memory");
+    value *r = NULL;
+    int got = 0;
+    for (; got < nl; got++) {
+        char name[128];
+        snprintf(name, sizeof name, "blocks.%d.%s", got, sub);
+        ts[got] = weight(I, m, name);
+        if (!ts[got]) goto done;
+    }
+    lens_error err;
+    lens_tensor *s = lens_stack(nl, (const lens_tensor *const *)ts, 0, &err);
+    r = s ? v_tensor(s) : eng_fail(I, &err);
+done:
+    for (int i = 0; i < got; i++) lens_tensor_free(ts[i]);
+    free(ts);
+    return r;
+}
+
+static value *model_getattr(interp *I, value *self, const char *name)
+{
+    lens_model *m = model_of(self);
+    if (!strcmp(name, "cfg")) {
+        lens_config *c = malloc(sizeof *c);
+        if (!c) return lang_raise(I, "MemoryError", "out of memory");
+        *c = *lens_model_config(m);
+        return v_object(&config_type, c);
+    }
+    static const struct { const char *attr, *name; } direct[] = {
+        {"W_U", "unembed.W_U"}, {"b_U", "unembed.b_U"}, {"W_E", "embed.W_E"}, {"W_pos", "pos_embed.W_pos"}, {NULL, NULL}};
+    for (int i = 0; direct[i].attr; i++)
+        if (!strcmp(name, direct[i].attr)) {
+            lens_tensor *t = weight(I, m, direct[i].name);
+            return t ? v_tensor(t) : NULL;
+        }
+    static const struct { const char *attr, *sub; } stacked[] = {
+        {"W_Q", "attn.W_Q"}, {"W_K", "attn.W_K"}, {"W_V", "attn.W_V"}, {"W_O", "attn.W_O"},
+        {"b_Q", "attn.b_Q"}, {"b_K", "attn.b_K"}, {"b_V", "attn.b_V"}, {"b_O", "attn.b_O"},
+        {"W_in", "mlp.W_in"}, {"b_in", "mlp.b_in"}, {"W_out", "mlp.W_out"}, {"b_out", "mlp.b_out"}, {NULL, NULL}};
+    for (int i = 0; stacked[i].attr; i++)
+        if (!strcmp(name, stacked[i].attr)) return stacked_weight(I, m, stacked[i].sub);
+    if (!strcmp(name, "tokenizer_name") || !strcmp(name, "path")) return v_str(lens_model_path(m));
+    const lang_builtin *b = method_find("HookedTransformer", name);
+    if (b) return v_builtin(b, self);
+    return NULL;
+}
+
+static char *model_repr(value *self)
+{
+    lens_model *m = model_of(self);
+    const lens_config *c = lens_model_config(m);
+    const lens_processing *p = lens_model_processing(m);
+    char *s;
+    if (asprintf(&s, "HookedTransformer(%s: %d layers, d_model %d, %d heads x d_head %d, d_mlp %d, vocab %d, n_ctx %d; "
+                     "processing: fold_ln=%s, center_writing_weights=%s, center_unembed=%s, fold_value_biases=%s, "
+                     "refactor_factored_attn_matrices=%s)",
+                 c->name, c->n_layers, c->d_model, c->n_heads, c->d_head, c->d_mlp, c->d_vocab, c->n_ctx,
+                 p->fold_ln ? "True" : "False", p->center_writing_weights ? "True" : "False",
+                 p->center_unembed ? "True" : "False", p->fold_value_biases ? "True" : "False",
+                 p->refactor_factored_attn_matrices ? "True" : "False") < 0) return NULL;
+    return s;
+}
+
+static void model_free(void *d)
+{
+    model_obj *mo = d;
+    lens_model_free(mo->m);
+    free(mo);
+}
+
+static int model_keys(value *self, char ***names)
+{
+    char **hn = lens_hook_names(lens_model_config(model_of(self)));
+    int n = 0;
+    if (hn) while (hn[n]) n++;
+    *names = hn;
+    return n;
+}
+
+static const char *const model_attrs[] = {"cfg", "W_U", "b_U", "W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K",
+                                          "b_V", "b_O", "W_in", "b_in", "W_out", "b_out", NULL};
+static const lang_type model_type = {
+    .name = "HookedTransformer", .getattr = model_getattr, .call = m_call, .repr = model_repr, .free = model_free,
+    .keys = model_keys, .attrs = model_attrs,
+    .doc = "A GPT-2-family model (load(...)). model(tokens) gives logits [batch, pos, d_vocab]; "
+           "model.run_with_cache(tokens) gives (logits, cache). Weights: W_E, W_pos, W_U, and W_Q/W_K/W_V/W_O, "
+           "W_in/W_out stacked over layers. Tokenizer: to_tokens, to_str_tokens, to_string, to_single_token."};
+
+/* ---- cache ---------------------------------------------------------------------- */
+
+static cache_obj *cache_of(value *v) { return v->u.obj.data; }
+
+static int cache_key(interp *I, value *self, value *key, char *out, size_t size)
+{
+    cache_obj *co = cache_of(self);
+    const lens_config *cfg = lens_model_config(model_of(co->model));
+    if (key->type == V_STR) {
+        if (lens_cache_get(co->c, key->u.str.s)) { snprintf(out, size, "%s", key->u.str.s); return 0; }
+        lens_error err;
+        if (!lens_act_name(cfg, key->u.str.s, LENS_NO_LAYER, NULL, out, size, &err) && lens_cache_get(co->c, out)) return 0;
+        snprintf(out, size, "%s", key->u.str.s);
+        return 0;
+    }
+    if (key->type == V_TUPLE && key->u.list.n >= 1 && key->u.list.n <= 3 && key->u.list.items[0]->type == V_STR) {
+        const char *shortn = key->u.list.items[0]->u.str.s;
+        int64_t layer = LENS_NO_LAYER;
+        const char *lt = NULL;
+        if (key->u.list.n >= 2 && key->u.list.items[1]->type != V_NONE && arg_int(I, key->u.list.items[1], "layer", &layer)) return -1;
+        if (key->u.list.n == 3 && key->u.list.items[2]->type != V_NONE && !(lt = arg_str(I, key->u.list.items[2], "layer type"))) return -1;
+        lens_error err;
+        if (lens_act_name(cfg, shortn, (int)layer, lt, out, size, &err)) { lang_raise(I, "KeyError", "%s", err.msg); return -1; }
+        return 0;
+    }
+    lang_raise(I, "KeyError", "cache keys are hook names (\"blocks.0.hook_resid_post\") or (name, layer[, layer_type]) like (\"resid_post\", -1)");
+    return -1;
+}
+
+static value *cache_getitem(interp *I, value *self, value *key)
+{
+    char name[256];
+    if (cache_key(I, self, key, name, sizeof name)) return NULL;
+    const lens_tensor *t = lens_cache_get(cache_of(self)->c, name);
+    if (!t) return lang_raise(I, "KeyError", "'%s' is not in the cache (cache.keys() lists what is; names_filter may have left it out)", name);
+    lens_tensor *r = lens_tensor_ref(t);
+    return r ? v_tensor(r) : lang_raise(I, "MemoryError", "out of memory");
+}
+
+static int cache_contains(interp *I, value *self, value *key)
+{
+    char name[256];
+    if (key->type != V_STR && key->type != V_TUPLE) return 0;
+    if (cache_key(I, self, key, name, sizeof name)) { lang_clear_error(I); return 0; }
+    return lens_cache_get(cache_of(self)->c, name) != NULL;
+}
+
+static int64_t cache_len(value *self) { return lens_cache_count(cache_of(self)->c); }
+
+static int cache_keys_fn(value *self, char ***names)
+{
+    lens_cache *c = cache_of(self)->c;
+    int n = lens_cache_count(c);
+    *names = calloc((size_t)n + 1, sizeof **names);
+    if (!*names) return 0;
+    for (int i = 0; i < n; i++) (*names)[i] = strdup(lens_cache_name(c, i));
+    return n;
+}
+
+static value *c_keys(interp *I, value *self, args *a)
+{
+    (void)a;
+    lens_cache *c = cache_of(self)->c;
+    value *l = v_list(0);
+    if (!l) return lang_raise(I, "MemoryError", "out of memory");
+    for (int i = 0; i < lens_cache_count(c); i++) list_append(l, v_str(lens_cache_name(c, i)));
+    return l;
+}
+
+static value *c_items(interp *I, value *self, args *a)
+{
+    (void)a;
+    lens_cache *c = cache_of(self)->c;
+    value *l = v_list(0);
+    if (!l) return lang_raise(I, "MemoryError", "out of memory");
+    for (int i = 0; i < lens_cache_count(c); i++)
+        list_append(l, v_tuple_of(2, v_str(lens_cache_name(c, i)), v_tensor(lens_tensor_ref(lens_cache_at(c, i)))));
+    return l;
+}
+
+static value *c_values(interp *I, value *self, args *a)
+{
+    (void)a;
+    lens_cache *c = cache_of(self)->c;
+    value *l = v_list(0);
+    if (!l) return lang_raise(I, "MemoryError", "out of memory");
+    for (int i = 0; i < lens_cache_count(c); i++) list_append(l, v_tensor(lens_tensor_ref(lens_cache_at(c, i))));
+    return l;
+}
+
+static value *cache_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    if (!strcmp(name, "model")) return incref(cache_of(self)->model);
+    const lang_builtin *b = method_find("ActivationCache", name);
+    return b ? v_builtin(b, self) : NULL;
+}
+
+static char *cache_repr(value *self)
+{
+    lens_cache *c = cache_of(self)->c;
+    int n = lens_cache_count(c);
+    size_t cap = 512, len = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    len += (size_t)snprintf(s, cap, "ActivationCache with %d hook%s", n, n == 1 ? "" : "s");
+    for (int i = 0; i < n; i++) {
+        if (i == 6 && n > 8) { i = n - 2; len += (size_t)snprintf(s + len, cap - len, "\n  ..."); }
+        char shape[128];
+        const lens_tensor *t = lens_cache_at(c, i);
+        lens_shape_str(t->ndim, t->shape, shape, sizeof shape);
+        const char *nm = lens_cache_name(c, i);
+        if (len + strlen(nm) + 160 > cap) {
+            cap = cap * 2 + strlen(nm) + 160;
+            char *x = realloc(s, cap);
+            if (!x) { free(s); return NULL; }
+            s = x;
+        }
+        len += (size_t)snprintf(s + len, cap - len, "\n  %s %s", nm, shape);
+    }
+    return s;
+}
+
+static void cache_free(void *d)
+{
+    cache_obj *co = d;
+    lens_cache_free(co->c);
+    decref(co->model);
+    free(co);
+}
+
+static const char *const cache_attrs[] = {"model", NULL};
+static const lang_type cache_type = {
+    .name = "ActivationCache", .getattr = cache_getattr, .getitem = cache_getitem, .contains = cache_contains,
+    .len = cache_len, .repr = cache_repr, .free = cache_free, .keys = cache_keys_fn, .attrs = cache_attrs,
+    .doc = "Activations of a run by hook name: cache[\"blocks.0.attn.hook_pattern\"], or by short name and layer: "
+           "cache[\"pattern\", 0], cache[\"resid_post\", -1], cache[\"scale\", 2, \"ln2\"]. keys(), len(cache), `name in cache`."};
+
+const lang_builtin builtins_model[] = {
+    {"load", b_load, "load(name_or_path, fold_ln=True, center_writing_weights=True, center_unembed=True, "
+                     "fold_value_biases=True, refactor_factored_attn_matrices=False, processing=None)",
+     "Loads a GPT-2-family model from a directory (config.json, model.safetensors, vocab.json, merges.txt) or by name "
+     "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
+     "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor."},
+    {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab]."},
+    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False)",
+     "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
+     "stop_at_layer: stop before that block (logits are then the residual stream)."},
+    {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True)",
+     "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right."},
+    {"HookedTransformer.to_str_tokens", m_to_str_tokens, "HookedTransformer.to_str_tokens(input, prepend_bos=True)",
+     "The text of each token, of a string or of a tensor of tokens."},
+    {"HookedTransformer.to_string", m_to_string, "HookedTransformer.to_string(tokens)", "Decodes tokens into text (a list of strings for a 2-d tensor)."},
+    {"HookedTransformer.to_single_token", m_to_single_token, "HookedTransformer.to_single_token(string)",
+     "The id of a string that is exactly one token; nested lists of strings give an int64 tensor of the same shape."},
+    {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions, "HookedTransformer.tokens_to_residual_directions(tokens)",
+     "The unembedding columns W_U[:, tokens], with d_model as the last dim."},
+    {"HookedTransformer.weight", m_weight, "HookedTransformer.weight(name)", "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\"."},
+    {"HookedTransformer.hook_names", m_hook_names, "HookedTransformer.hook_names()", "Every hook point name in forward order."},
+    {"ActivationCache.keys", c_keys, "ActivationCache.keys()", "The cached hook names in forward order."},
+    {"ActivationCache.values", c_values, "ActivationCache.values()", "The cached tensors in forward order."},
+    {"ActivationCache.items", c_items, "ActivationCache.items()", "(hook name, tensor) pairs in forward order."},
+    {NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,122 @@
+/* tests/lang/test_parser.c — the parser accepts the language's syntax and puts
+ * every syntax error at the right line and column; is_complete answers. */
+#include <string.h>
+
+#include "../harness.h"
+#include "lang_test_util.h"
+#include "parser.h"
+
+static void test_parser_accepts_the_language(void)
+{
+    static const char *const ok[] = {
+        "x = 1\n", "a, b = 1, 2\n", "a = b = 3\n", "x += 1\n", "x[0] = 1\n", "x[1:2, ::-1, None, ...]\n",
+        "f(1, 2, k=3, *xs, **kw)\n", "[i for i in range(3) for j in range(i) if j]\n", "{k: v for k, v in d.items()}\n",
+        "lambda x, y=2: x + y\n", "x if c else y\n", "not a and b or c\n", "1 < x <= 3 != y\n", "a not in b\n",
+        "a is not None\n", "-x ** 2\n", "a @ b\n", "f'{x:.2f} {y!r} {{}}'\n", "'''multi\nline'''\n", "(1,)\n",
+        "if x:\n    pass\nelif y:\n    pass\nelse:\n    pass\n", "for i in range(3):\n    if i: break\n    continue\n",
+        "while False:\n    pass\n", "x = (1 +\n     2)\n", "x = 1 + \\\n    2\n", "del x[0], y\n", "import torch\n",
+        "print(1); print(2)\n", "# only a comment\n", "", "x = [\n  1,\n  2,\n]\n", "assert x, 'msg'\n",
+        "1_000 + 0x1f + 1e-3 + .5\n", "r'\\d+' + b\n", "f(x for x in y)\n", "x[:, -1, :]\n",
+        "cache['resid_post', -1]\n", "a, *rest = xs\n", NULL};
+    for (int i = 0; ok[i]; i++) {
+        program p;
+        parse_error e;
+        int rc = parse_program(ok[i], &p, &e);
+        CHECK(rc == 0, "%s -> %s at %d:%d", ok[i], e.msg, e.line, e.col);
+        if (!rc) program_free(&p);
+    }
+}
+
+static void test_parser_puts_syntax_errors_at_their_position(void)
+{
+    static const struct { const char *code; int line, col; const char *ename; } cases[] = {
+        {"x = = 1\n", 1, 4, "SyntaxError"},
+        {"x = 1\ny = (1 +\n", 2, 4, "SyntaxError"},
+        {"x = 1\n  y = 2\n", 2, 2, "IndentationError"},
+        {"if x:\nprint(1)\n", 2, 0, "IndentationError"},
+        {"for i in range(3):\n    x = 1\n  y = 2\n", 3, 2, "IndentationError"},
+        {"x = 'abc\n", 1, 4, "SyntaxError"},
+        {"x = 1 +\n", 1, 7, "SyntaxError"},
+        {"f(a=1, 2)\n", 1, 7, "SyntaxError"},
+        {"1 = x\n", 1, 0, "SyntaxError"},
+        {"f() = 3\n", 1, 0, "SyntaxError"},
+        {"x = )\n", 1, 4, "SyntaxError"},
+        {"x = [1, 2)\n", 1, 9, "SyntaxError"},
+        {"def f():\n    pass\n", 1, 0, "SyntaxError"},
+        {"x = 1 $ 2\n", 1, 6, "SyntaxError"},
+        {"y = f'{}'\n", 1, 7, "SyntaxError"},
+        {"y = f'{x!z}'\n", 1, 8, "SyntaxError"},
+        {"a = 1\nb = f'{1 +}'\n", 2, 10, "SyntaxError"},
+        {"x = {1, 2}\n", 1, 6, "SyntaxError"},
+        {"else:\n    pass\n", 1, 0, "SyntaxError"},
+        {"x = 5j\n", 1, 4, "SyntaxError"},
+        {"x = 1 if y\n", 1, 10, "SyntaxError"},
+        {NULL, 0, 0, NULL}};
+    for (int i = 0; cases[i].code; i++) {
+        program p;
+        parse_error e;
+        int rc = parse_program(cases[i].code, &p, &e);
+        CHECK(rc == -1, "accepted: %s", cases[i].code);
+        if (rc == 0) { program_free(&p); continue; }
+        CHECK(e.line == cases[i].line && e.col == cases[i].col, "%s: at %d:%d (%s), expected %d:%d",
+              cases[i].code, e.line, e.col, e.msg, cases[i].line, cases[i].col);
+        CHECK(!strcmp(e.ename, cases[i].ename), "%s: %s, expected %s", cases[i].code, e.ename, cases[i].ename);
+    }
+}
+
+static void test_parser_limits_nesting(void)
+{
+    char deep[4000];
+    int n = 0;
+    for (int i = 0; i < 1000; i++) deep[n++] = '(';
+    deep[n++] = '1';
+    for (int i = 0; i < 1000; i++) deep[n++] = ')';
+    deep[n] = 0;
+    program p;
+    parse_error e;
+    CHECK(parse_program(deep, &p, &e) == -1, "deep nesting accepted");
+    char *chain = malloc(30000);
+    n = 0;
+    for (int i = 0; i < 5000; i++) { chain[n++] = 'x'; chain[n++] = '+'; }
+    chain[n++] = '1';
+    chain[n] = 0;
+    CHECK(parse_program(chain, &p, &e) == -1, "very long chain accepted");
+    free(chain);
+    char *minus = malloc(10000);
+    memset(minus, '-', 5000);
+    strcpy(minus + 5000, "1");
+    CHECK(parse_program(minus, &p, &e) == -1, "deep unary accepted");
+    free(minus);
+}
+
+static void test_is_complete(void)
+{
+    static const struct { const char *code, *status, *indent; } cases[] = {
+        {"x = 1", "complete", ""},
+        {"", "complete", ""},
+        {"for i in range(3):", "incomplete", "    "},
+        {"for i in range(3):\n    print(i)", "incomplete", "    "},
+        {"for i in range(3):\n    print(i)\n\n", "complete", ""},
+        {"if x:\n    if y:", "incomplete", "        "},
+        {"x = (1,\n", "incomplete", ""},
+        {"s = '''abc", "incomplete", ""},
+        {"x = 1 +\\", "incomplete", ""},
+        {"x = = 2", "invalid", ""},
+        {"x = )", "invalid", ""},
+        {NULL, NULL, NULL}};
+    for (int i = 0; cases[i].code; i++) {
+        char indent[32] = "?";
+        const char *st = lang_is_complete(cases[i].code, indent, sizeof indent);
+        CHECK(!strcmp(st, cases[i].status), "%s: %s, expected %s", cases[i].code, st, cases[i].status);
+        if (!strcmp(st, "incomplete")) CHECK(!strcmp(indent, cases[i].indent), "%s: indent '%s', expected '%s'", cases[i].code, indent, cases[i].indent);
+    }
+}
+
+int main(void)
+{
+    RUN(test_parser_accepts_the_language);
+    RUN(test_parser_puts_syntax_errors_at_their_position);
+    RUN(test_parser_limits_nesting);
+    RUN(test_is_complete);
+    return harness_summary();
+}
