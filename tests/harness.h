@@ -8,6 +8,7 @@
 #define LENS_TEST_HARNESS_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,13 +16,23 @@
 static int harness_passed, harness_failed, harness_current_failed;
 static const char *harness_current;
 
+/* The optional message of a CHECK. Deliberately without a format attribute, so a
+ * CHECK may omit its message (an empty format) and pass values that may be NULL. */
+static inline void harness_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 #define CHECK(cond, ...)                                                          \
     do {                                                                          \
         if (!(cond)) {                                                            \
             harness_current_failed++;                                             \
             fprintf(stderr, "  FAIL %s (%s:%d): %s: ", harness_current, __FILE__, \
                     __LINE__, #cond);                                             \
-            fprintf(stderr, " " __VA_ARGS__);                                     \
+            harness_note("" __VA_ARGS__);                                         \
             fprintf(stderr, "\n");                                                \
         }                                                                         \
     } while (0)
