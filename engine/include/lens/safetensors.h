@@ -41,6 +41,7 @@ typedef struct lens_safetensors lens_safetensors;
 lens_safetensors *lens_safetensors_open(const char *path, lens_error *err);
 void lens_safetensors_close(lens_safetensors *st);
 
+/* Entries are numbered in the order the header lists them; find is a binary search. */
 int lens_safetensors_count(const lens_safetensors *st);
 const lens_st_entry *lens_safetensors_entry(const lens_safetensors *st, int i);
 const lens_st_entry *lens_safetensors_find(const lens_safetensors *st, const char *name);
