@@ -194,14 +194,8 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
     }
     size_t toff = 0;
     for (int64_t id = 0; id < n; id++) {
-        size_t rlen = tok->raw_off[id + 1] - tok->raw_off[id], tlen;
-        char *t = lens_utf8_repair(tok->raw + tok->raw_off[id], rlen, &tlen);
-        if (!t) {
-            lens_fail(err, "out of memory loading '%s'", path);
-            goto free_forms;
-        }
-        memcpy(tok->text + toff, t, tlen + 1);
-        free(t);
+        size_t rlen = tok->raw_off[id + 1] - tok->raw_off[id];
+        size_t tlen = lens_utf8_repair_into(tok->raw + tok->raw_off[id], rlen, tok->text + toff);
         tok->text_off[id] = toff;
         toff += tlen + 1;
     }

@@ -53,11 +53,8 @@ size_t lens_utf8_valid_prefix(const char *s, size_t len)
     return len;
 }
 
-char *lens_utf8_repair(const char *s, size_t len, size_t *out_len)
+size_t lens_utf8_repair_into(const char *s, size_t len, char *out)
 {
-    /* Worst case: every byte becomes the 3-byte U+FFFD. */
-    char *out = malloc(len * 3 + 1);
-    if (!out) return NULL;
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, o = 0, bad;
     while (i < len) {
@@ -73,7 +70,16 @@ char *lens_utf8_repair(const char *s, size_t len, size_t *out_len)
         }
     }
     out[o] = 0;
-    if (out_len) *out_len = o;
+    return o;
+}
+
+char *lens_utf8_repair(const char *s, size_t len, size_t *out_len)
+{
+    /* Worst case: every byte becomes the 3-byte U+FFFD. */
+    char *out = malloc(len * 3 + 1);
+    if (!out) return NULL;
+    size_t n = lens_utf8_repair_into(s, len, out);
+    if (out_len) *out_len = n;
     return out;
 }
 

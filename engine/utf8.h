@@ -19,6 +19,10 @@ size_t lens_utf8_valid_prefix(const char *s, size_t len);
  * by U+FFFD; *out_len (may be NULL) gets its length. NULL when out of memory. */
 char *lens_utf8_repair(const char *s, size_t len, size_t *out_len);
 
+/* The same repair into out, which must have room for 3 * len + 1 bytes; returns
+ * the length written (out is NUL-terminated). */
+size_t lens_utf8_repair_into(const char *s, size_t len, char *out);
+
 /* Writes code point cp (<= 0x10FFFF) as UTF-8 into out; returns the byte count. */
 int lens_utf8_encode(uint32_t cp, char out[4]);
 
