@@ -26,9 +26,9 @@ ENGINE_LIBS   := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -lm -lpth
 KERNEL_CFLAGS := $(shell pkg-config --cflags $(KERNEL_PKGS) 2>/dev/null)
 KERNEL_LIBS   := $(shell pkg-config --libs $(KERNEL_PKGS) 2>/dev/null)
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -pthread $(SANFLAGS) \
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -pthread -fopenmp $(SANFLAGS) \
            -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display $(ENGINE_CFLAGS)
-LDFLAGS := $(SANFLAGS) -pthread
+LDFLAGS := $(SANFLAGS) -pthread -fopenmp
 
 # CUDA: kernels/*.cu are compiled when nvcc is found. Without it (or without a GPU
 # at run time) the same engine runs on the CPU.

@@ -89,6 +89,17 @@ typedef struct lens_run_options {
     bool logits;                /* compute logits [B,P,d_vocab] */
     size_t memory_limit;        /* bytes; 0 = lens_memory_limit() */
     const volatile int *interrupt; /* when it becomes non-zero the run stops with an error */
+    /* Called at every hook point, cached or not, in forward order, with a view of
+     * the activation that it may change in place (patching, ablation): the rest
+     * of the forward pass sees the change. Return 0, or -1 with err filled to
+     * stop the run. NULL: no calls. */
+    int (*hook_fn)(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err);
+    void *hook_ctx;
+    /* Start at block start_layer from a given residual stream resid_pre
+     * [B,P,d_model] instead of the embeddings (0 and NULL: from the tokens).
+     * Patching sweeps use it to skip the blocks before the patched one. */
+    int start_layer;
+    const lens_tensor *start_resid;
 } lens_run_options;
 
 lens_run_options lens_run_options_default(void);  /* cache everything, logits, whole model */

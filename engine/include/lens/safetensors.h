@@ -53,8 +53,17 @@ lens_tensor *lens_st_entry_tensor(const lens_st_entry *e, lens_error *err);
 /* Converts the entry into a caller-provided float buffer of exactly numel floats. */
 int lens_st_entry_read_f32(const lens_st_entry *e, float *out, size_t numel, lens_error *err);
 
+/* "F32", "BF16", ... as written in the header. */
+const char *lens_st_dtype_name(lens_st_dtype dt);
+/* Exact conversions of one half-precision value (IEEE binary16, bfloat16) given as its bits. */
+float lens_f16_to_f32(uint16_t bits);
+float lens_bf16_to_f32(uint16_t bits);
+
 /* Writes tensors (F32 or I64, any strides) under the given names, with an
- * optional __metadata__ object given as JSON text of string values (may be NULL). */
+ * optional __metadata__ object given as JSON text of string values (may be NULL).
+ * Entries are sorted by name, the data is contiguous in that order, the header is
+ * padded with spaces to a multiple of 8 bytes; the file is written to path.tmp and
+ * renamed over path. */
 int lens_safetensors_write(const char *path, int n, const char *const *names,
                            const lens_tensor *const *tensors, const char *metadata_json,
                            lens_error *err);

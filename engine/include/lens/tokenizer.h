@@ -34,6 +34,12 @@ int64_t lens_tokenizer_eos(const lens_tokenizer *tok);
 int lens_tokenizer_encode(const lens_tokenizer *tok, const char *text, int64_t **ids,
                           size_t *n, lens_error *err);
 
+/* Like lens_tokenizer_encode, but "<|endoftext|>" in the text is ordinary text
+ * (tokenised as "<", "|", "endoftext", ...), as the reference JavaScript and
+ * Python encoders do when special tokens are not allowed. */
+int lens_tokenizer_encode_ordinary(const lens_tokenizer *tok, const char *text, int64_t **ids,
+                                   size_t *n, lens_error *err);
+
 /* The text of one token (its bytes, e.g. " John"), or NULL for an id out of range.
  * Owned by tok. A token whose bytes are not valid UTF-8 on their own is returned
  * with the invalid bytes replaced by U+FFFD. */

@@ -1,0 +1,209 @@
+/* backend_cpu.c — the CPU implementation of lens_backend: OpenBLAS sgemm for
+ * the matrix products, OpenMP-parallel C loops for the rest. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "backend.h"
+
+static void cpu_matmul(float *out, const float *a, const float *b, const float *bias, int64_t M,
+                       int64_t K, int64_t N, bool b_trans)
+{
+    float beta = 0.0f;
+    if (bias) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < M; i++) memcpy(out + i * N, bias, (size_t)N * sizeof *out);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, b_trans ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                (int)K, 1.0f, a, (int)K, b, b_trans ? (int)K : (int)N, beta, out, (int)N);
+}
+
+static void cpu_layernorm(float *normalized, float *scale, const float *x, const float *w,
+                          const float *b, int64_t M, int64_t d, float eps)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < M; i++) {
+        const float *r = x + i * d;
+        float *o = normalized + i * d;
+        double mean = 0;
+        for (int64_t j = 0; j < d; j++) mean += r[j];
+        mean /= (double)d;
+        double var = 0;
+        for (int64_t j = 0; j < d; j++) {
+            double c = r[j] - mean;
+            var += c * c;
+        }
+        var /= (double)d;
+        float s = (float)sqrt(var + (double)eps);
+        scale[i] = s;
+        float mu = (float)mean;
+        for (int64_t j = 0; j < d; j++) o[j] = (r[j] - mu) / s;
+        if (w)
+            for (int64_t j = 0; j < d; j++) o[j] = o[j] * w[j] + b[j];
+    }
+}
+
+/* Attention for one (batch, head) in three steps, q/k/v/z rows strided by ld. */
+static void scores_one(float *sc, const float *q, const float *k, int64_t P, int64_t ld,
+                       int64_t dh, float inv_scale, bool use_blas)
+{
+    if (use_blas) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)P, (int)dh, inv_scale, q,
+                    (int)ld, k, (int)ld, 0.0f, sc, (int)P);
+    } else {
+        for (int64_t i = 0; i < P; i++)
+            for (int64_t j = 0; j <= i; j++) {
+                float s = 0;
+                for (int64_t t = 0; t < dh; t++) s += q[i * ld + t] * k[j * ld + t];
+                sc[i * P + j] = s * inv_scale;
+            }
+    }
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t j = i + 1; j < P; j++) sc[i * P + j] = -INFINITY;
+}
+
+static void softmax_one(float *pat, const float *sc, int64_t P)
+{
+    for (int64_t i = 0; i < P; i++) {
+        const float *srow = sc + i * P;
+        float *prow = pat + i * P;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < P; j++) mx = srow[j] > mx ? srow[j] : mx;
+        double sum = 0;
+        for (int64_t j = 0; j < P; j++) {
+            prow[j] = srow[j] == -INFINITY ? 0.0f : expf(srow[j] - mx);
+            sum += prow[j];
+        }
+        float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
+        for (int64_t j = 0; j < P; j++) prow[j] *= inv;
+    }
+}
+
+static void z_one(float *z, const float *pat, const float *v, int64_t P, int64_t ld, int64_t dh,
+                  bool use_blas)
+{
+    if (use_blas) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)dh, (int)P, 1.0f, pat,
+                    (int)P, v, (int)ld, 0.0f, z, (int)ld);
+        return;
+    }
+    for (int64_t i = 0; i < P; i++) {
+        float *zr = z + i * ld;
+        for (int64_t t = 0; t < dh; t++) zr[t] = 0;
+        for (int64_t j = 0; j < P; j++) {
+            float p = pat[i * P + j];
+            if (p == 0.0f) continue;
+            const float *vr = v + j * ld;
+            for (int64_t t = 0; t < dh; t++) zr[t] += p * vr[t];
+        }
+    }
+}
+
+/* Long sequences: sgemm per (batch, head) with BLAS threads inside; short ones:
+ * plain loops, parallel over (batch, head). */
+#define BLAS_ATTENTION_MIN_P 64
+
+static void cpu_attn_scores(float *scores, const float *q, const float *k, int64_t B, int64_t P,
+                            int64_t H, int64_t dh)
+{
+    int64_t ld = H * dh;
+    float inv_scale = 1.0f / sqrtf((float)dh);
+    bool blas = P >= BLAS_ATTENTION_MIN_P;
+#pragma omp parallel for schedule(static) if (!blas)
+    for (int64_t bh = 0; bh < B * H; bh++) {
+        int64_t off = (bh / H) * P * ld + (bh % H) * dh;
+        scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, blas);
+    }
+}
+
+static void cpu_attn_softmax(float *pattern, const float *scores, int64_t B, int64_t P, int64_t H)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t bh = 0; bh < B * H; bh++) softmax_one(pattern + bh * P * P, scores + bh * P * P, P);
+}
+
+static void cpu_attn_z(float *z, const float *pattern, const float *v, int64_t B, int64_t P,
+                       int64_t H, int64_t dh)
+{
+    int64_t ld = H * dh;
+    bool blas = P >= BLAS_ATTENTION_MIN_P;
+#pragma omp parallel for schedule(static) if (!blas)
+    for (int64_t bh = 0; bh < B * H; bh++) {
+        int64_t off = (bh / H) * P * ld + (bh % H) * dh;
+        z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh, blas);
+    }
+}
+
+static void cpu_attention(float *scores, float *pattern, float *z, const float *q, const float *k,
+                          const float *v, int64_t B, int64_t P, int64_t H, int64_t dh)
+{
+    int64_t ld = H * dh;
+    float inv_scale = 1.0f / sqrtf((float)dh);
+    bool blas = P >= BLAS_ATTENTION_MIN_P;
+#pragma omp parallel for schedule(static) if (!blas)
+    for (int64_t bh = 0; bh < B * H; bh++) {
+        int64_t off = (bh / H) * P * ld + (bh % H) * dh;
+        scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, blas);
+        softmax_one(pattern + bh * P * P, scores + bh * P * P, P);
+        z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh, blas);
+    }
+}
+
+static void cpu_head_results(float *result, const float *z, const float *W_O, int64_t BP,
+                             int64_t H, int64_t dh, int64_t d)
+{
+    /* For each head: result[:, h, :] = z[:, h, :] @ W_O[h] with row strides. */
+    for (int64_t h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BP, (int)d, (int)dh, 1.0f,
+                    z + h * dh, (int)(H * dh), W_O + h * dh * d, (int)d, 0.0f, result + h * d,
+                    (int)(H * d));
+}
+
+static void cpu_activation(float *out, const float *x, int64_t n, lens_activation act)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        switch (act) {
+        case LENS_ACT_GELU_NEW: out[i] = 0.5f * v * (1.0f + tanhf(c * (v + 0.044715f * v * v * v))); break;
+        case LENS_ACT_GELU: out[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
+        case LENS_ACT_RELU: out[i] = v > 0 ? v : 0; break;
+        }
+    }
+}
+
+static void cpu_add(float *out, const float *a, const float *b, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void cpu_embed(float *embed, float *pos, const int64_t *tokens, const float *W_E,
+                      const float *W_pos, int64_t B, int64_t P, int64_t d)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < B * P; i++) {
+        memcpy(embed + i * d, W_E + tokens[i] * d, (size_t)d * sizeof *embed);
+        memcpy(pos + i * d, W_pos + (i % P) * d, (size_t)d * sizeof *pos);
+    }
+}
+
+const lens_backend *lens_backend_cpu(void)
+{
+    static const lens_backend cpu = {
+        .name = "cpu",
+        .matmul = cpu_matmul,
+        .layernorm = cpu_layernorm,
+        .attention = cpu_attention,
+        .attn_scores = cpu_attn_scores,
+        .attn_softmax = cpu_attn_softmax,
+        .attn_z = cpu_attn_z,
+        .head_results = cpu_head_results,
+        .activation = cpu_activation,
+        .add = cpu_add,
+        .embed = cpu_embed,
+    };
+    return &cpu;
+}

@@ -1,0 +1,365 @@
+/* forward.c — the GPT-2 forward pass with TransformerLens's hook points.
+ *
+ * Every hook point's activation is written straight into its cache tensor when
+ * it is cached, else into a scratch buffer reused across layers; then the run's
+ * hook_fn (if any) sees it and may change it. All math goes through the
+ * backend (backend.h).
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cache_internal.h"
+#include "model_internal.h"
+
+lens_run_options lens_run_options_default(void)
+{
+    return (lens_run_options){.cache = true, .stop_at_layer = -1, .logits = true};
+}
+
+typedef struct run {
+    const lens_model *m;
+    const lens_run_options *opt;
+    const lens_backend *be;
+    int64_t B, P;
+    bool *cached;             /* [HK_COUNT * (n_layers + 1)] */
+    lens_cache *cache;
+    float *scratch[HK_COUNT]; /* one buffer per hook kind, reused across layers */
+    lens_error *err;
+} run;
+
+static int layer_slot(const run *r, lens_hook_kind k, int layer)
+{
+    return (int)k * (r->m->cfg.n_layers + 1) + (lens_hooks[k].per_layer ? layer : 0);
+}
+
+static int64_t hook_numel(const run *r, lens_hook_kind k)
+{
+    int64_t s[LENS_MAX_DIMS];
+    int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, s);
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++) n *= s[d];
+    return n;
+}
+
+/* Decides which hooks are cached: names_regex and names_filter must both accept. */
+static int select_hooks(run *r, lens_error *err)
+{
+    const lens_run_options *o = r->opt;
+    const lens_config *c = &r->m->cfg;
+    regex_t re;
+    bool have_re = o->cache && o->names_regex;
+    if (have_re) {
+        int rc = regcomp(&re, o->names_regex, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char msg[256];
+            regerror(rc, &re, msg, sizeof msg);
+            return lens_fail(err, "names filter \"%s\" is not a valid regular expression: %s",
+                             o->names_regex, msg);
+        }
+    }
+    for (int k = 0; k < HK_COUNT; k++) {
+        int layers = lens_hooks[k].per_layer ? c->n_layers : 1;
+        for (int l = 0; l < layers; l++) {
+            bool want = o->cache;
+            if (k == HK_RESULT && !o->include_attn_result) want = false;
+            if (want && (have_re || o->names_filter)) {
+                char name[128];
+                lens_hook_name((lens_hook_kind)k, l, name, sizeof name);
+                if (have_re && regexec(&re, name, 0, NULL, 0)) want = false;
+                if (want && o->names_filter && !o->names_filter(name, o->names_filter_ctx)) want = false;
+            }
+            r->cached[layer_slot(r, (lens_hook_kind)k, l)] = want;
+        }
+    }
+    if (have_re) regfree(&re);
+    return 0;
+}
+
+size_t lens_run_estimate_bytes(const lens_model *m, int64_t B, int64_t P, const lens_run_options *opt)
+{
+    run r = {.m = m, .opt = opt, .B = B, .P = P};
+    const lens_config *c = &m->cfg;
+    bool cached[HK_COUNT * 1025];
+    if (c->n_layers > 1024) return SIZE_MAX;
+    r.cached = cached;
+    if (select_hooks(&r, NULL)) return 0;
+    int stop = opt->stop_at_layer >= 0 && opt->stop_at_layer < c->n_layers ? opt->stop_at_layer : c->n_layers;
+    size_t bytes = 0;
+    for (int k = 0; k < HK_COUNT; k++) {
+        int n = 0;
+        if (lens_hooks[k].per_layer) {
+            for (int l = opt->start_layer; l < stop; l++) n += cached[layer_slot(&r, (lens_hook_kind)k, l)];
+        } else {
+            bool before = k < HK_RESID_PRE;
+            bool runs = before ? opt->start_layer == 0 : stop == c->n_layers;
+            n = runs && cached[layer_slot(&r, (lens_hook_kind)k, 0)];
+        }
+        bytes += (size_t)n * (size_t)hook_numel(&r, (lens_hook_kind)k) * sizeof(float);
+    }
+    if (opt->logits && stop == c->n_layers) bytes += (size_t)(B * P) * (size_t)c->d_vocab * sizeof(float);
+    return bytes;
+}
+
+/* The buffer a hook's activation is computed into. */
+static float *hook_buffer(run *r, lens_hook_kind k, int layer)
+{
+    if (r->cached[layer_slot(r, k, layer)]) {
+        int64_t shape[LENS_MAX_DIMS];
+        int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, shape);
+        lens_tensor *t = lens_tensor_new(LENS_F32, nd, shape);
+        char name[128];
+        lens_hook_name(k, layer, name, sizeof name);
+        if (!t || lens_cache_add(r->cache, name, t)) {
+            lens_tensor_free(t);
+            lens_fail(r->err, "out of memory allocating %s", name);
+            return NULL;
+        }
+        return lens_tensor_f32(t);
+    }
+    if (!r->scratch[k]) {
+        r->scratch[k] = malloc((size_t)hook_numel(r, k) * sizeof(float));
+        if (!r->scratch[k]) lens_fail(r->err, "out of memory (scratch for %s)", lens_hooks[k].suffix);
+    }
+    return r->scratch[k];
+}
+
+/* After an activation is computed: interruption check and the run's hook_fn. */
+static int hook_point(run *r, lens_hook_kind k, int layer, float *data)
+{
+    const lens_run_options *o = r->opt;
+    if (o->interrupt && *o->interrupt) return lens_fail(r->err, "interrupted");
+    if (!o->hook_fn) return 0;
+    int64_t shape[LENS_MAX_DIMS];
+    int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, shape);
+    lens_tensor *view = lens_tensor_wrap(LENS_F32, nd, shape, data, NULL, NULL);
+    if (!view) return lens_fail(r->err, "out of memory");
+    char name[128];
+    lens_hook_name(k, layer, name, sizeof name);
+    int rc = o->hook_fn(o->hook_ctx, name, view, r->err);
+    lens_tensor_free(view);
+    return rc;
+}
+
+#define TRY_BUF(var, kind, layer)                       \
+    float *var = hook_buffer(r, kind, layer);           \
+    if (!var) return -1
+
+static const float *opt_f32(const lens_tensor *t) { return t ? lens_tensor_f32(t) : NULL; }
+
+static lens_activation activation_of(const lens_config *c)
+{
+    if (!strcmp(c->act_fn, "relu")) return LENS_ACT_RELU;
+    if (!strcmp(c->act_fn, "gelu")) return LENS_ACT_GELU;
+    return LENS_ACT_GELU_NEW;
+}
+
+/* One transformer block: resid (the block's input, already hooked as resid_pre)
+ * -> *out (resid_post). */
+static int run_block(run *r, int l, const float *resid_pre, float **out)
+{
+    const lens_config *c = &r->m->cfg;
+    const lens_layer *L = &r->m->layers[l];
+    const lens_backend *be = r->be;
+    int64_t M = r->B * r->P, d = c->d_model, H = c->n_heads, dh = c->d_head, F = c->d_mlp;
+
+    TRY_BUF(scale1, HK_LN1_SCALE, l);
+    TRY_BUF(norm1, HK_LN1_NORMALIZED, l);
+    be->layernorm(norm1, scale1, resid_pre, opt_f32(L->ln1_w), opt_f32(L->ln1_b), M, d, c->ln_eps);
+    if (hook_point(r, HK_LN1_SCALE, l, scale1) || hook_point(r, HK_LN1_NORMALIZED, l, norm1)) return -1;
+
+    TRY_BUF(q, HK_Q, l);
+    TRY_BUF(k, HK_K, l);
+    TRY_BUF(v, HK_V, l);
+    be->matmul(q, norm1, lens_tensor_f32(L->W_Q), lens_tensor_f32(L->b_Q), M, d, H * dh, false);
+    if (hook_point(r, HK_Q, l, q)) return -1;
+    be->matmul(k, norm1, lens_tensor_f32(L->W_K), lens_tensor_f32(L->b_K), M, d, H * dh, false);
+    if (hook_point(r, HK_K, l, k)) return -1;
+    be->matmul(v, norm1, lens_tensor_f32(L->W_V), lens_tensor_f32(L->b_V), M, d, H * dh, false);
+    if (hook_point(r, HK_V, l, v)) return -1;
+
+    TRY_BUF(scores, HK_ATTN_SCORES, l);
+    TRY_BUF(pattern, HK_PATTERN, l);
+    TRY_BUF(z, HK_Z, l);
+    if (r->opt->hook_fn) {
+        be->attn_scores(scores, q, k, r->B, r->P, H, dh);
+        if (hook_point(r, HK_ATTN_SCORES, l, scores)) return -1;
+        be->attn_softmax(pattern, scores, r->B, r->P, H);
+        if (hook_point(r, HK_PATTERN, l, pattern)) return -1;
+        be->attn_z(z, pattern, v, r->B, r->P, H, dh);
+    } else {
+        be->attention(scores, pattern, z, q, k, v, r->B, r->P, H, dh);
+        if (hook_point(r, HK_ATTN_SCORES, l, scores) || hook_point(r, HK_PATTERN, l, pattern)) return -1;
+    }
+    if (hook_point(r, HK_Z, l, z)) return -1;
+
+    if (r->cached[layer_slot(r, HK_RESULT, l)]) {
+        TRY_BUF(result, HK_RESULT, l);
+        be->head_results(result, z, lens_tensor_f32(L->W_O), M, H, dh, d);
+        if (hook_point(r, HK_RESULT, l, result)) return -1;
+    }
+    TRY_BUF(attn_out, HK_ATTN_OUT, l);
+    be->matmul(attn_out, z, lens_tensor_f32(L->W_O), lens_tensor_f32(L->b_O), M, H * dh, d, false);
+    if (hook_point(r, HK_ATTN_OUT, l, attn_out)) return -1;
+
+    TRY_BUF(mid, HK_RESID_MID, l);
+    be->add(mid, resid_pre, attn_out, M * d);
+    if (hook_point(r, HK_RESID_MID, l, mid)) return -1;
+
+    TRY_BUF(scale2, HK_LN2_SCALE, l);
+    TRY_BUF(norm2, HK_LN2_NORMALIZED, l);
+    be->layernorm(norm2, scale2, mid, opt_f32(L->ln2_w), opt_f32(L->ln2_b), M, d, c->ln_eps);
+    if (hook_point(r, HK_LN2_SCALE, l, scale2) || hook_point(r, HK_LN2_NORMALIZED, l, norm2)) return -1;
+
+    TRY_BUF(pre, HK_MLP_PRE, l);
+    be->matmul(pre, norm2, lens_tensor_f32(L->W_in), lens_tensor_f32(L->b_in), M, d, F, false);
+    if (hook_point(r, HK_MLP_PRE, l, pre)) return -1;
+    TRY_BUF(post, HK_MLP_POST, l);
+    be->activation(post, pre, M * F, activation_of(c));
+    if (hook_point(r, HK_MLP_POST, l, post)) return -1;
+    TRY_BUF(mlp_out, HK_MLP_OUT, l);
+    be->matmul(mlp_out, post, lens_tensor_f32(L->W_out), lens_tensor_f32(L->b_out), M, F, d, false);
+    if (hook_point(r, HK_MLP_OUT, l, mlp_out)) return -1;
+
+    TRY_BUF(resid_post, HK_RESID_POST, l);
+    be->add(resid_post, mid, mlp_out, M * d);
+    if (hook_point(r, HK_RESID_POST, l, resid_post)) return -1;
+    *out = resid_post;
+    return 0;
+}
+
+static int check_tokens(const lens_model *m, const lens_tensor *tokens, const lens_run_options *o,
+                        lens_error *err)
+{
+    const lens_config *c = &m->cfg;
+    char s[64];
+    if (tokens->dtype != LENS_I64 || tokens->ndim != 2)
+        return lens_fail(err, "tokens must be an int64 tensor [batch, pos], got a %s tensor of shape %s",
+                         lens_dtype_name(tokens->dtype), lens_shape_str(tokens->ndim, tokens->shape, s, sizeof s));
+    if (tokens->shape[0] < 1 || tokens->shape[1] < 1) return lens_fail(err, "tokens must not be empty");
+    if (tokens->shape[1] > c->n_ctx)
+        return lens_fail(err, "%lld positions exceed the model's context of %d tokens",
+                         (long long)tokens->shape[1], c->n_ctx);
+    lens_tensor *t = lens_tensor_contiguous(tokens);
+    if (!t) return lens_fail(err, "out of memory");
+    const int64_t *ids = lens_tensor_i64(t);
+    int rc = 0;
+    for (int64_t i = 0; i < lens_tensor_numel(t) && !rc; i++)
+        if (ids[i] < 0 || ids[i] >= c->d_vocab)
+            rc = lens_fail(err, "token id %lld at index %lld is outside the vocabulary (0..%d)",
+                           (long long)ids[i], (long long)i, c->d_vocab - 1);
+    lens_tensor_free(t);
+    if (rc) return rc;
+    if (o->start_layer < 0 || o->start_layer > c->n_layers)
+        return lens_fail(err, "start_layer %d out of range", o->start_layer);
+    if (o->start_layer > 0) {
+        const lens_tensor *s0 = o->start_resid;
+        if (!s0 || s0->dtype != LENS_F32 || s0->ndim != 3 || s0->shape[0] != tokens->shape[0] ||
+            s0->shape[1] != tokens->shape[1] || s0->shape[2] != c->d_model)
+            return lens_fail(err, "start_resid must be a float tensor [batch, pos, d_model] matching the tokens");
+    }
+    return 0;
+}
+
+static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
+{
+    const lens_model *m = r->m;
+    const lens_config *c = &m->cfg;
+    const lens_run_options *o = r->opt;
+    const lens_backend *be = r->be;
+    int64_t M = r->B * r->P, d = c->d_model;
+    int stop = o->stop_at_layer >= 0 && o->stop_at_layer < c->n_layers ? o->stop_at_layer : c->n_layers;
+    float *x;
+
+    if (o->start_layer == 0) {
+        lens_tensor *tk = lens_tensor_contiguous(tokens);
+        if (!tk) return lens_fail(r->err, "out of memory");
+        float *embed = hook_buffer(r, HK_EMBED, 0), *pos = embed ? hook_buffer(r, HK_POS_EMBED, 0) : NULL;
+        if (pos) be->embed(embed, pos, lens_tensor_i64(tk), lens_tensor_f32(m->W_E),
+                           lens_tensor_f32(m->W_pos), r->B, r->P, d);
+        lens_tensor_free(tk);
+        if (!pos) return -1;
+        if (hook_point(r, HK_EMBED, 0, embed) || hook_point(r, HK_POS_EMBED, 0, pos)) return -1;
+        TRY_BUF(pre0, HK_RESID_PRE, 0);
+        be->add(pre0, embed, pos, M * d);
+        x = pre0;
+    } else {
+        TRY_BUF(pre, HK_RESID_PRE, o->start_layer);
+        lens_tensor *s0 = lens_tensor_contiguous(o->start_resid);
+        if (!s0) return lens_fail(r->err, "out of memory");
+        memcpy(pre, lens_tensor_f32(s0), (size_t)(M * d) * sizeof(float));
+        lens_tensor_free(s0);
+        x = pre;
+    }
+    for (int l = o->start_layer; l < stop; l++) {
+        if (l > o->start_layer) {
+            TRY_BUF(pre, HK_RESID_PRE, l);
+            memcpy(pre, x, (size_t)(M * d) * sizeof(float));
+            x = pre;
+        }
+        if (hook_point(r, HK_RESID_PRE, l, x)) return -1;
+        if (run_block(r, l, x, &x)) return -1;
+    }
+    if (stop < c->n_layers) {
+        int64_t shape[3] = {r->B, r->P, d};
+        if (logits && !(*logits = lens_tensor_from_f32(3, shape, x))) return lens_fail(r->err, "out of memory");
+        return 0;
+    }
+    TRY_BUF(scale, HK_LNF_SCALE, 0);
+    TRY_BUF(norm, HK_LNF_NORMALIZED, 0);
+    be->layernorm(norm, scale, x, opt_f32(m->lnf_w), opt_f32(m->lnf_b), M, d, c->ln_eps);
+    if (hook_point(r, HK_LNF_SCALE, 0, scale) || hook_point(r, HK_LNF_NORMALIZED, 0, norm)) return -1;
+    TRY_BUF(unembed_in, HK_UNEMBED_IN, 0);
+    memcpy(unembed_in, norm, (size_t)(M * d) * sizeof(float));
+    if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
+    if (o->logits && logits) {
+        *logits = lens_tensor_new_v(LENS_F32, 3, r->B, r->P, (int64_t)c->d_vocab);
+        if (!*logits) return lens_fail(r->err, "out of memory allocating logits");
+        be->matmul(lens_tensor_f32(*logits), unembed_in, lens_tensor_f32(m->W_Ut),
+                   lens_tensor_f32(m->b_U), M, d, c->d_vocab, true);
+    }
+    return 0;
+}
+
+static void human_bytes(size_t b, char *out, size_t size)
+{
+    if (b >= ((size_t)1 << 30)) snprintf(out, size, "%.2f GiB", (double)b / (double)((size_t)1 << 30));
+    else snprintf(out, size, "%.1f MiB", (double)b / (double)(1 << 20));
+}
+
+int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_run_options *opt,
+                   lens_tensor **logits, lens_cache **cache, lens_error *err)
+{
+    lens_run_options o = opt ? *opt : lens_run_options_default();
+    if (logits) *logits = NULL;
+    if (cache) *cache = NULL;
+    if (!cache) o.cache = false;
+    if (check_tokens(m, tokens, &o, err)) return -1;
+    size_t need = lens_run_estimate_bytes(m, tokens->shape[0], tokens->shape[1], &o);
+    size_t limit = o.memory_limit ? o.memory_limit : lens_memory_limit();
+    if (need > limit) {
+        char a[32], b[32];
+        human_bytes(need, a, sizeof a);
+        human_bytes(limit, b, sizeof b);
+        return lens_fail(err, "this run needs %s for its cache and logits, over the memory limit of %s; "
+                              "cache fewer hooks (names_filter), use a smaller batch, or raise the limit "
+                              "(LENS_MEMORY_LIMIT)", a, b);
+    }
+    lens_num_threads();
+    run r = {.m = m, .opt = &o, .be = lens_backend_cpu(), .B = tokens->shape[0], .P = tokens->shape[1], .err = err};
+    r.cached = calloc((size_t)HK_COUNT * (size_t)(m->cfg.n_layers + 1), sizeof *r.cached);
+    r.cache = lens_cache_new();
+    int rc = -1;
+    if (!r.cached || !r.cache) { lens_fail(err, "out of memory"); goto done; }
+    if (select_hooks(&r, err)) goto done;
+    rc = run_all(&r, tokens, logits);
+done:
+    for (int k = 0; k < HK_COUNT; k++) free(r.scratch[k]);
+    free(r.cached);
+    if (rc == 0 && cache) *cache = r.cache;
+    else lens_cache_free(r.cache);
+    if (rc && logits) { lens_tensor_free(*logits); *logits = NULL; }
+    return rc;
+}

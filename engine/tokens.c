@@ -1,0 +1,54 @@
+/* tokens.c — TransformerLens's to_tokens on top of the tokenizer: BOS, batching,
+ * right padding, and finding each prompt's last real token. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+lens_tensor *lens_model_to_tokens(const lens_model *m, const char *const *texts, int n,
+                                  bool prepend_bos, lens_error *err)
+{
+    if (n < 1) { lens_fail(err, "to_tokens needs at least one string"); return NULL; }
+    int64_t **ids = calloc((size_t)n, sizeof *ids);
+    size_t *lens = calloc((size_t)n, sizeof *lens);
+    lens_tensor *out = NULL;
+    if (!ids || !lens) { lens_fail(err, "out of memory"); goto done; }
+    size_t max_len = 0;
+    for (int i = 0; i < n; i++) {
+        if (lens_tokenizer_encode(m->tok, texts[i], &ids[i], &lens[i], err)) goto done;
+        size_t len = lens[i] + (prepend_bos ? 1 : 0);
+        if (len > max_len) max_len = len;
+    }
+    if (max_len == 0) { lens_fail(err, "to_tokens: the text is empty (use prepend_bos=True)"); goto done; }
+    out = lens_tensor_new_v(LENS_I64, 2, (int64_t)n, (int64_t)max_len);
+    if (!out) { lens_fail(err, "out of memory"); goto done; }
+    int64_t eos = lens_tokenizer_eos(m->tok);
+    int64_t *t = lens_tensor_i64(out);
+    for (int i = 0; i < n; i++) {
+        int64_t *row = t + (size_t)i * max_len;
+        size_t j = 0;
+        if (prepend_bos) row[j++] = eos;
+        memcpy(row + j, ids[i], lens[i] * sizeof *row);
+        for (j += lens[i]; j < max_len; j++) row[j] = eos;
+    }
+done:
+    if (ids)
+        for (int i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    free(lens);
+    return out;
+}
+
+void lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, int64_t *out)
+{
+    int64_t pad = lens_tokenizer_eos(m->tok);
+    int64_t B = tokens->shape[0], P = tokens->shape[1];
+    for (int64_t b = 0; b < B; b++) {
+        int64_t last = 0;
+        for (int64_t p = 1; p < P; p++) {
+            int64_t idx[2] = {b, p};
+            if (lens_tensor_i64(tokens)[lens_tensor_offset(tokens, idx)] != pad) last = p;
+        }
+        out[b] = last;
+    }
+}
