@@ -9,6 +9,7 @@ static const struct command {
     int (*run)(int argc, char **argv);
     const char *usage;
 } commands[] = {
+    {"run", cmd_run, "run FILE.lens | -   run a program in the lens language, printing its values"},
     {"tokenize", cmd_tokenize, "tokenize MODEL_DIR TEXT [--prepend-bos]   print token ids as JSON"},
     {"cache", cmd_cache, "cache MODEL_DIR --prompt TEXT ... [--processing raw|default|refactor]\n"
                          "        [--names REGEX] --out FILE.safetensors   write every activation"},

@@ -1,0 +1,337 @@
+/* tensor_ops_elementwise.c — elementwise arithmetic with numpy broadcasting: binary
+ * and unary ops, where, masked_fill, dtype conversion (see lens/tensor_ops.h).
+ * Float math runs in float32 like torch (double only where rounding agrees);
+ * int64 math wraps on overflow instead of invoking undefined behaviour. */
+#include "lens/tensor_ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tensor_iter.h"
+
+static const char *binop_name(lens_binop op)
+{
+    static const char *names[] = {"+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=",
+                                  ">", ">=", "maximum", "minimum", "and", "or"};
+    return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
+}
+
+int lens_broadcast_shape(int na, const int64_t *sa, int nb, const int64_t *sb, int64_t *out,
+                         lens_error *err)
+{
+    int n = na > nb ? na : nb;
+    for (int d = 0; d < n; d++) {
+        int ia = d - (n - na), ib = d - (n - nb);
+        int64_t x = ia >= 0 ? sa[ia] : 1, y = ib >= 0 ? sb[ib] : 1;
+        if (x != y && x != 1 && y != 1) {
+            char a[128], b[128];
+            lens_fail(err, "shapes %s and %s cannot be broadcast together (dim %d: %lld vs %lld)",
+                      lens_shape_str(na, sa, a, sizeof a), lens_shape_str(nb, sb, b, sizeof b),
+                      d - n, (long long)x, (long long)y);
+            return -1;
+        }
+        out[d] = x == 1 ? y : x;
+    }
+    return n;
+}
+
+static lens_dtype binop_dtype(lens_binop op, lens_dtype a, lens_dtype b)
+{
+    if (op >= LENS_OP_EQ && op <= LENS_OP_GE) return LENS_I64;
+    if (op == LENS_OP_AND || op == LENS_OP_OR) return LENS_I64;
+    if (op == LENS_OP_DIV) return LENS_F32;
+    return (a == LENS_I64 && b == LENS_I64) ? LENS_I64 : LENS_F32;
+}
+
+static int64_t ipow(int64_t base, int64_t e)
+{
+    uint64_t r = 1, b = (uint64_t)base;
+    while (e > 0) {
+        if (e & 1) r *= b;
+        b *= b;
+        e >>= 1;
+    }
+    return (int64_t)r;
+}
+
+/* Integer op; *bad set on division by zero / negative power. */
+static int64_t int_op(lens_binop op, int64_t x, int64_t y, int *bad)
+{
+    switch (op) {
+    case LENS_OP_ADD: return (int64_t)((uint64_t)x + (uint64_t)y);
+    case LENS_OP_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
+    case LENS_OP_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
+    case LENS_OP_FLOORDIV:
+    case LENS_OP_MOD: {
+        if (y == 0) { *bad = 1; return 0; }
+        if (y == -1) return op == LENS_OP_MOD ? 0 : (int64_t)(0 - (uint64_t)x);
+        int64_t q = x / y, r = x % y;
+        if (r != 0 && ((r < 0) != (y < 0))) { q -= 1; r += y; }
+        return op == LENS_OP_MOD ? r : q;
+    }
+    case LENS_OP_POW:
+        if (y < 0) { *bad = 2; return 0; }
+        return ipow(x, y);
+    case LENS_OP_MAXIMUM: return x > y ? x : y;
+    case LENS_OP_MINIMUM: return x < y ? x : y;
+    default: return 0;
+    }
+}
+
+static float float_op(lens_binop op, float x, float y)
+{
+    switch (op) {
+    case LENS_OP_ADD: return x + y;
+    case LENS_OP_SUB: return x - y;
+    case LENS_OP_MUL: return x * y;
+    case LENS_OP_DIV: return x / y;
+    case LENS_OP_FLOORDIV:
+    case LENS_OP_MOD: {
+        /* Python's float divmod. */
+        if (y == 0) return op == LENS_OP_MOD ? NAN : x / y;
+        float m = fmodf(x, y);
+        float q = (x - m) / y;
+        if (m != 0) {
+            if ((y < 0) != (m < 0)) { m += y; q -= 1; }
+        } else m = copysignf(0, y);
+        if (op == LENS_OP_MOD) return m;
+        float fq = floorf(q);
+        if (q - fq > 0.5f) fq += 1;
+        return q == 0 ? copysignf(0, x / y) : fq;
+    }
+    case LENS_OP_POW: return powf(x, y);
+    case LENS_OP_MAXIMUM: return (isnan(x) || isnan(y)) ? NAN : (x > y ? x : y);
+    case LENS_OP_MINIMUM: return (isnan(x) || isnan(y)) ? NAN : (x < y ? x : y);
+    default: return 0;
+    }
+}
+
+static int64_t compare_op(lens_binop op, double x, double y)
+{
+    switch (op) {
+    case LENS_OP_EQ: return x == y;
+    case LENS_OP_NE: return x != y;
+    case LENS_OP_LT: return x < y;
+    case LENS_OP_LE: return x <= y;
+    case LENS_OP_GT: return x > y;
+    case LENS_OP_GE: return x >= y;
+    case LENS_OP_AND: return x != 0 && y != 0;
+    case LENS_OP_OR: return x != 0 || y != 0;
+    default: return 0;
+    }
+}
+
+lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor *b, lens_error *err)
+{
+    if ((unsigned)op > LENS_OP_OR) { lens_fail(err, "unknown binary operation %d", (int)op); return NULL; }
+    int64_t shape[LENS_MAX_DIMS];
+    int nd = lens_broadcast_shape(a->ndim, a->shape, b->ndim, b->shape, shape, err);
+    if (nd < 0) {
+        lens_fail_context(err, "'%s'", binop_name(op));
+        return NULL;
+    }
+    lens_dtype dt = binop_dtype(op, a->dtype, b->dtype);
+    lens_tensor *out = lens_tensor_new(dt, nd, shape);
+    if (!out) { lens_fail(err, "out of memory for the result of '%s'", binop_name(op)); return NULL; }
+    int64_t n = lens_tensor_numel(out);
+    if (n == 0) return out;
+
+    bool is_cmp = (op >= LENS_OP_EQ && op <= LENS_OP_GE) || op == LENS_OP_AND || op == LENS_OP_OR;
+    bool int_math = !is_cmp && dt == LENS_I64;
+    int64_t sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
+    lens_broadcast_strides(a, nd, shape, sa);
+    lens_broadcast_strides(b, nd, shape, sb);
+
+    /* Iterate the outer dims, with a plain loop over the last one. */
+    int64_t inner = nd ? shape[nd - 1] : 1;
+    int64_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
+    lens_iter it;
+    lens_iter_init(&it, nd ? nd - 1 : 0, shape);
+    int ka = lens_iter_add(&it, sa), kb = lens_iter_add(&it, sb);
+    int64_t outer = n / inner;
+    const float *fa = lens_tensor_f32(a), *fb = lens_tensor_f32(b);
+    const int64_t *la = lens_tensor_i64(a), *lb = lens_tensor_i64(b);
+    float *fo = lens_tensor_f32(out);
+    int64_t *lo = lens_tensor_i64(out);
+    int bad = 0;
+    int64_t o = 0;
+    for (int64_t r = 0; r < outer; r++, lens_iter_next(&it)) {
+        int64_t pa = it.off[ka], pb = it.off[kb];
+        if (is_cmp) {
+            for (int64_t j = 0; j < inner; j++, pa += ia, pb += ib) {
+                double x = a->dtype == LENS_F32 ? fa[pa] : (double)la[pa];
+                double y = b->dtype == LENS_F32 ? fb[pb] : (double)lb[pb];
+                if (a->dtype == LENS_I64 && b->dtype == LENS_I64 && op <= LENS_OP_GE) {
+                    int64_t u = la[pa], v = lb[pb];
+                    lo[o++] = op == LENS_OP_EQ ? u == v : op == LENS_OP_NE ? u != v :
+                              op == LENS_OP_LT ? u < v : op == LENS_OP_LE ? u <= v :
+                              op == LENS_OP_GT ? u > v : u >= v;
+                } else lo[o++] = compare_op(op, x, y);
+            }
+        } else if (int_math) {
+            for (int64_t j = 0; j < inner; j++, pa += ia, pb += ib) lo[o++] = int_op(op, la[pa], lb[pb], &bad);
+        } else if (a->dtype == LENS_F32 && b->dtype == LENS_F32) {
+            for (int64_t j = 0; j < inner; j++, pa += ia, pb += ib) fo[o++] = float_op(op, fa[pa], fb[pb]);
+        } else {
+            for (int64_t j = 0; j < inner; j++, pa += ia, pb += ib) {
+                float x = a->dtype == LENS_F32 ? fa[pa] : (float)la[pa];
+                float y = b->dtype == LENS_F32 ? fb[pb] : (float)lb[pb];
+                fo[o++] = float_op(op, x, y);
+            }
+        }
+    }
+    if (bad) {
+        lens_tensor_free(out);
+        if (bad == 1) lens_fail(err, "integer division by zero in '%s' (use / for float division)", binop_name(op));
+        else lens_fail(err, "integers cannot be raised to negative integer powers (use a float base)");
+        return NULL;
+    }
+    return out;
+}
+
+lens_tensor *lens_scalar_f32(double v)
+{
+    lens_tensor *t = lens_tensor_new(LENS_F32, 0, NULL);
+    if (t) lens_tensor_f32(t)[0] = (float)v;
+    return t;
+}
+
+lens_tensor *lens_scalar_i64(int64_t v)
+{
+    lens_tensor *t = lens_tensor_new(LENS_I64, 0, NULL);
+    if (t) lens_tensor_i64(t)[0] = v;
+    return t;
+}
+
+lens_tensor *lens_binary_scalar(lens_binop op, const lens_tensor *t, double v, bool v_is_int,
+                                bool scalar_left, lens_error *err)
+{
+    lens_tensor *s = v_is_int ? lens_scalar_i64((int64_t)v) : lens_scalar_f32(v);
+    if (!s) { lens_fail(err, "out of memory"); return NULL; }
+    lens_tensor *r = scalar_left ? lens_binary(op, s, t, err) : lens_binary(op, t, s, err);
+    lens_tensor_free(s);
+    return r;
+}
+
+static float sigmoidf(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
+
+lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
+{
+    if ((unsigned)op > LENS_OP_NOT) { lens_fail(err, "unknown unary operation %d", (int)op); return NULL; }
+    bool keeps = op == LENS_OP_NEG || op == LENS_OP_ABS || op == LENS_OP_RELU || op == LENS_OP_FLOOR ||
+                 op == LENS_OP_CEIL || op == LENS_OP_ROUND || op == LENS_OP_SIGN;
+    lens_dtype dt = op == LENS_OP_NOT ? LENS_I64 : keeps ? t->dtype : LENS_F32;
+    lens_tensor *out = lens_tensor_new(dt, t->ndim, t->shape);
+    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    int64_t n = lens_tensor_numel(t);
+    lens_iter it;
+    lens_iter_init(&it, t->ndim, t->shape);
+    int k = lens_iter_add(&it, t->strides);
+    if (dt == LENS_I64) {
+        int64_t *o = lens_tensor_i64(out);
+        for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
+            if (op == LENS_OP_NOT) { o[i] = lens_load(t, it.off[k]) == 0; continue; }
+            int64_t x = lens_tensor_i64(t)[it.off[k]];
+            switch (op) {
+            case LENS_OP_NEG: o[i] = (int64_t)(0 - (uint64_t)x); break;
+            case LENS_OP_ABS: o[i] = x < 0 ? (int64_t)(0 - (uint64_t)x) : x; break;
+            case LENS_OP_RELU: o[i] = x > 0 ? x : 0; break;
+            case LENS_OP_SIGN: o[i] = (x > 0) - (x < 0); break;
+            default: o[i] = x; break;  /* floor/ceil/round of an integer */
+            }
+        }
+        return out;
+    }
+    float *o = lens_tensor_f32(out);
+    for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
+        float x = (float)lens_load(t, it.off[k]);
+        float y;
+        switch (op) {
+        case LENS_OP_NEG: y = -x; break;
+        case LENS_OP_ABS: y = fabsf(x); break;
+        case LENS_OP_EXP: y = expf(x); break;
+        case LENS_OP_LOG: y = logf(x); break;
+        case LENS_OP_SQRT: y = sqrtf(x); break;
+        case LENS_OP_TANH: y = tanhf(x); break;
+        case LENS_OP_SIN: y = sinf(x); break;
+        case LENS_OP_COS: y = cosf(x); break;
+        case LENS_OP_SIGMOID: y = sigmoidf(x); break;
+        case LENS_OP_RELU: y = isnan(x) ? x : (x > 0 ? x : 0); break;
+        case LENS_OP_FLOOR: y = floorf(x); break;
+        case LENS_OP_CEIL: y = ceilf(x); break;
+        case LENS_OP_ROUND: y = nearbyintf(x); break;   /* half to even, like torch */
+        case LENS_OP_SIGN: y = isnan(x) ? x : (float)((x > 0) - (x < 0)); break;
+        default: y = x; break;
+        }
+        o[i] = y;
+    }
+    return out;
+}
+
+lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const lens_tensor *b,
+                        lens_error *err)
+{
+    int64_t s1[LENS_MAX_DIMS], shape[LENS_MAX_DIMS];
+    int n1 = lens_broadcast_shape(cond->ndim, cond->shape, a->ndim, a->shape, s1, err);
+    if (n1 < 0) { lens_fail_context(err, "where"); return NULL; }
+    int nd = lens_broadcast_shape(n1, s1, b->ndim, b->shape, shape, err);
+    if (nd < 0) { lens_fail_context(err, "where"); return NULL; }
+    lens_dtype dt = (a->dtype == LENS_I64 && b->dtype == LENS_I64) ? LENS_I64 : LENS_F32;
+    lens_tensor *out = lens_tensor_new(dt, nd, shape);
+    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    int64_t sc[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
+    lens_broadcast_strides(cond, nd, shape, sc);
+    lens_broadcast_strides(a, nd, shape, sa);
+    lens_broadcast_strides(b, nd, shape, sb);
+    lens_iter it;
+    lens_iter_init(&it, nd, shape);
+    int kc = lens_iter_add(&it, sc), ka = lens_iter_add(&it, sa), kb = lens_iter_add(&it, sb);
+    int64_t n = lens_tensor_numel(out);
+    for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
+        bool c = lens_load(cond, it.off[kc]) != 0;
+        if (dt == LENS_I64)
+            lens_tensor_i64(out)[i] = c ? lens_tensor_i64(a)[it.off[ka]] : lens_tensor_i64(b)[it.off[kb]];
+        else
+            lens_tensor_f32(out)[i] = (float)(c ? lens_load(a, it.off[ka]) : lens_load(b, it.off[kb]));
+    }
+    return out;
+}
+
+lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, double value,
+                              lens_error *err)
+{
+    int64_t shape[LENS_MAX_DIMS];
+    int nd = lens_broadcast_shape(t->ndim, t->shape, mask->ndim, mask->shape, shape, err);
+    if (nd < 0) { lens_fail_context(err, "masked_fill"); return NULL; }
+    for (int d = 0; d < nd; d++) {
+        if (nd != t->ndim || shape[d] != t->shape[d]) {
+            char a[128], b[128];
+            lens_fail(err, "masked_fill: a mask of shape %s does not broadcast to the tensor's shape %s",
+                      lens_shape_str(mask->ndim, mask->shape, a, sizeof a),
+                      lens_shape_str(t->ndim, t->shape, b, sizeof b));
+            return NULL;
+        }
+    }
+    lens_tensor *out = lens_tensor_clone(t);
+    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    int64_t sm[LENS_MAX_DIMS];
+    lens_broadcast_strides(mask, nd, shape, sm);
+    lens_iter it;
+    lens_iter_init(&it, nd, shape);
+    int km = lens_iter_add(&it, sm);
+    int64_t n = lens_tensor_numel(out);
+    for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
+        if (lens_load(mask, it.off[km]) == 0) continue;
+        if (out->dtype == LENS_F32) lens_tensor_f32(out)[i] = (float)value;
+        else lens_tensor_i64(out)[i] = (int64_t)value;
+    }
+    return out;
+}
+
+lens_tensor *lens_tensor_to_dtype(const lens_tensor *t, lens_dtype dt)
+{
+    lens_tensor *c = lens_tensor_new(dt, t->ndim, t->shape);
+    if (c) lens_tensor_copy_into(c, t, NULL);
+    return c;
+}

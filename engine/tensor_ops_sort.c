@@ -1,0 +1,159 @@
+/* tensor_ops_sort.c — ordering along a dim: max/min with indices, topk, sort, argsort
+ * (see lens/tensor_ops.h). Each row is sorted with qsort on (value, index) so that
+ * ties keep the lower index first; NaN orders above every number, like torch. */
+#include "lens/tensor_ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "tensor_iter.h"
+
+int lens_max_dim(const lens_tensor *t, int dim, bool keepdim, bool largest,
+                 lens_tensor **values, lens_tensor **indices, lens_error *err)
+{
+    lens_tensor *v = NULL, *i = NULL;
+    if (values) {
+        v = lens_reduce(largest ? LENS_RED_MAX : LENS_RED_MIN, t, dim, keepdim, err);
+        if (!v) return -1;
+    }
+    if (indices) {
+        i = lens_reduce(largest ? LENS_RED_ARGMAX : LENS_RED_ARGMIN, t, dim, keepdim, err);
+        if (!i) { lens_tensor_free(v); return -1; }
+    }
+    if (values) *values = v;
+    if (indices) *indices = i;
+    return 0;
+}
+
+typedef struct { double f; int64_t l; int64_t idx; } sort_item;
+
+static int cmp_asc_f(const void *pa, const void *pb)
+{
+    const sort_item *a = pa, *b = pb;
+    bool na = isnan(a->f), nb = isnan(b->f);
+    if (na != nb) return na ? 1 : -1;
+    if (!na && a->f != b->f) return a->f < b->f ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_desc_f(const void *pa, const void *pb)
+{
+    const sort_item *a = pa, *b = pb;
+    bool na = isnan(a->f), nb = isnan(b->f);
+    if (na != nb) return na ? -1 : 1;
+    if (!na && a->f != b->f) return a->f > b->f ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_asc_l(const void *pa, const void *pb)
+{
+    const sort_item *a = pa, *b = pb;
+    if (a->l != b->l) return a->l < b->l ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_desc_l(const void *pa, const void *pb)
+{
+    const sort_item *a = pa, *b = pb;
+    if (a->l != b->l) return a->l > b->l ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Sorts each row along dim and keeps the first k of each; k == -1 means all. */
+static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int dim, bool descending,
+                       lens_tensor **values, lens_tensor **indices, lens_error *err)
+{
+    if (values) *values = NULL;
+    if (indices) *indices = NULL;
+    lens_tensor *tt = t->ndim == 0 ? lens_tensor_unsqueeze(t, 0, err) : lens_tensor_ref(t);
+    if (!tt) return -1;
+    if (t->ndim == 0 && dim != 0 && dim != -1) {
+        lens_tensor_free(tt);
+        return lens_fail(err, "%s: dimension %d out of range for a 0-d tensor", name, dim);
+    }
+    int d = lens_norm_dim(dim, tt->ndim);
+    if (d < 0) {
+        lens_tensor_free(tt);
+        return lens_fail(err, "%s: dimension %d out of range for a %d-d tensor", name, dim, t->ndim);
+    }
+    int64_t R = tt->shape[d];
+    if (k < 0) k = R;
+    if (k > R) {
+        char b[128];
+        lens_fail(err, "%s: k=%lld is larger than dimension %d of the tensor of shape %s", name,
+                  (long long)k, dim, lens_shape_str(t->ndim, t->shape, b, sizeof b));
+        lens_tensor_free(tt);
+        return -1;
+    }
+    lens_tensor *rows = lens_rows_of(tt, d);
+    int64_t oshape[LENS_MAX_DIMS];
+    lens_tensor *vr = NULL, *ir = NULL;
+    if (rows) {
+        for (int i = 0; i < rows->ndim; i++) oshape[i] = rows->shape[i];
+        oshape[rows->ndim - 1] = k;
+        vr = lens_tensor_new(t->dtype, rows->ndim, oshape);
+        ir = lens_tensor_new(LENS_I64, rows->ndim, oshape);
+    }
+    sort_item *items = malloc((size_t)(R ? R : 1) * sizeof *items);
+    if (!rows || !vr || !ir || !items) {
+        lens_tensor_free(rows); lens_tensor_free(vr); lens_tensor_free(ir); free(items);
+        lens_tensor_free(tt);
+        return lens_fail(err, "out of memory in %s", name);
+    }
+    int64_t outer = R ? lens_tensor_numel(rows) / R : 0;
+    bool isf = t->dtype == LENS_F32;
+    int (*cmp)(const void *, const void *) = isf ? (descending ? cmp_desc_f : cmp_asc_f)
+                                                 : (descending ? cmp_desc_l : cmp_asc_l);
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t j = 0; j < R; j++) {
+            items[j].idx = j;
+            if (isf) items[j].f = lens_tensor_f32(rows)[o * R + j];
+            else items[j].l = lens_tensor_i64(rows)[o * R + j];
+        }
+        qsort(items, (size_t)R, sizeof *items, cmp);
+        for (int64_t j = 0; j < k; j++) {
+            lens_tensor_i64(ir)[o * k + j] = items[j].idx;
+            if (isf) lens_tensor_f32(vr)[o * k + j] = (float)items[j].f;
+            else lens_tensor_i64(vr)[o * k + j] = items[j].l;
+        }
+    }
+    free(items);
+    lens_tensor_free(rows);
+    lens_tensor *v = NULL, *ix = NULL;
+    int rc = 0;
+    if (t->ndim == 0) {
+        /* A 0-d input gives 0-d outputs. */
+        v = lens_tensor_squeeze(vr, 0, err);
+        ix = lens_tensor_squeeze(ir, 0, err);
+    } else {
+        v = lens_rows_back(vr, d);
+        ix = lens_rows_back(ir, d);
+    }
+    lens_tensor_free(vr);
+    lens_tensor_free(ir);
+    lens_tensor_free(tt);
+    if (!v || !ix) { rc = lens_fail(err, "out of memory in %s", name); lens_tensor_free(v); lens_tensor_free(ix); return rc; }
+    if (values) *values = v; else lens_tensor_free(v);
+    if (indices) *indices = ix; else lens_tensor_free(ix);
+    return 0;
+}
+
+int lens_topk(const lens_tensor *t, int64_t k, int dim, bool largest,
+              lens_tensor **values, lens_tensor **indices, lens_error *err)
+{
+    if (k < 0) return lens_fail(err, "topk: k must be >= 0, got %lld", (long long)k);
+    return sorted_rows("topk", t, k, dim, largest, values, indices, err);
+}
+
+int lens_sort(const lens_tensor *t, int dim, bool descending,
+              lens_tensor **values, lens_tensor **indices, lens_error *err)
+{
+    return sorted_rows("sort", t, -1, dim, descending, values, indices, err);
+}
+
+lens_tensor *lens_argsort(const lens_tensor *t, int dim, bool descending, lens_error *err)
+{
+    lens_tensor *ix = NULL;
+    if (lens_sort(t, dim, descending, NULL, &ix, err) < 0) return NULL;
+    return ix;
+}

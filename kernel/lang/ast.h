@@ -1,0 +1,81 @@
+/* kernel/lang/ast.h — the syntax tree the parser builds and the evaluator walks.
+ *
+ * One node type for every construct; which fields a kind uses is listed by the
+ * kind. Every node carries the position where it starts (line 1-based, column
+ * 0-based bytes) and an anchor position (the operator, '(' of a call, '[' of a
+ * subscript, '.' of an attribute) that error carets point at.
+ */
+#ifndef LANG_AST_H
+#define LANG_AST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    /* expressions */
+    N_INT,        /* ival */
+    N_FLOAT,      /* fval */
+    N_STR,        /* s, slen */
+    N_FSTR,       /* items: N_STR parts and N_FMT fields */
+    N_FMT,        /* a: expression, s: format spec (may be NULL), op: conversion 0/'r'/'s'/'a'; b: N_FSTR spec when it holds fields */
+    N_NAME,       /* s */
+    N_CONST,      /* op: 0 None, 1 True, 2 False, 3 Ellipsis */
+    N_LIST,       /* items */
+    N_TUPLE,      /* items */
+    N_DICT,       /* items: key, value, key, value ... */
+    N_BINOP,      /* op (token), a, b */
+    N_UNARY,      /* op '-', '+', '~', 'n' (not); a */
+    N_AND, N_OR,  /* a, b */
+    N_COMPARE,    /* items: operands; ops: n_items - 1 comparison codes */
+    N_IFEXP,      /* a: condition, b: value if true, c: value if false */
+    N_CALL,       /* a: function; items: N_ARG */
+    N_ARG,        /* s: keyword or NULL; op: 1 for *args, 2 for **kwargs; a: value */
+    N_ATTR,       /* a: object, s: name */
+    N_SUBSCRIPT,  /* a: object, b: index (expression, N_SLICE or N_TUPLE of them) */
+    N_SLICE,      /* a, b, c: start, stop, step (each may be NULL) */
+    N_LISTCOMP,   /* a: element; items: N_COMPFOR */
+    N_DICTCOMP,   /* a: key, b: value; items: N_COMPFOR */
+    N_COMPFOR,    /* a: target, b: iterable; body: conditions */
+    N_LAMBDA,     /* items: N_NAME params (b of a param: default); a: body */
+    N_STARRED,    /* a (inside list/tuple displays) */
+    /* statements */
+    N_EXPR,       /* a */
+    N_ASSIGN,     /* items: targets (a = b = value); a: value */
+    N_AUGASSIGN,  /* op: binary operator; a: target; b: value */
+    N_IF,         /* a: condition; body; orelse */
+    N_FOR,        /* a: target; b: iterable; body; orelse */
+    N_WHILE,      /* a: condition; body; orelse */
+    N_BREAK, N_CONTINUE, N_PASS,
+    N_DEL,        /* items: targets */
+    N_IMPORT,     /* s: module text */
+    N_ASSERT,     /* a: condition; b: message or NULL */
+} node_kind;
+
+/* comparison codes in N_COMPARE ops */
+enum { CMP_LT, CMP_GT, CMP_LE, CMP_GE, CMP_EQ, CMP_NE, CMP_IN, CMP_NOT_IN, CMP_IS, CMP_IS_NOT };
+
+/* binary operator codes (op of N_BINOP and N_AUGASSIGN) */
+enum { OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_MATMUL,
+       OP_AND, OP_OR, OP_XOR, OP_LSHIFT, OP_RSHIFT };
+
+typedef struct node node;
+struct node {
+    node_kind kind;
+    int line, col;        /* start */
+    int aline, acol;      /* anchor for error carets */
+    int op;
+    int64_t ival;
+    double fval;
+    char *s;
+    size_t slen;
+    node *a, *b, *c;
+    node **items; int n_items;
+    node **body; int n_body;
+    node **orelse; int n_orelse;
+    int *ops;
+};
+
+void node_free(node *n);
+const char *binop_symbol(int op);
+
+#endif

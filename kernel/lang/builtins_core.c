@@ -1,0 +1,806 @@
+/* kernel/lang/builtins_core.c — Python's everyday builtins (print, len, range,
+ * str/int/float/bool/list/tuple/dict, min/max/sum, sorted, enumerate, zip,
+ * round, repr, type, isinstance, input, help) and the argument helpers every
+ * builtin uses. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "builtins.h"
+#include "lang_internal.h"
+
+/* ---- argument helpers -------------------------------------------------------- */
+
+value *arg_get(args *a, int pos, const char *name)
+{
+    if (pos >= 0 && pos < a->npos) return a->pos[pos];
+    if (name)
+        for (int i = 0; i < a->nkw; i++) if (!strcmp(a->kwnames[i], name)) return a->kw[i];
+    return NULL;
+}
+
+int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames)
+{
+    if (max_pos >= 0 && a->npos > max_pos) {
+        lang_raise(I, "TypeError", "%s() takes at most %d positional argument%s (%d given)", fn, max_pos,
+                   max_pos == 1 ? "" : "s", a->npos);
+        return -1;
+    }
+    for (int i = 0; i < a->nkw; i++) {
+        bool ok = false;
+        int k;
+        for (k = 0; kwnames && kwnames[k]; k++) if (!strcmp(kwnames[k], a->kwnames[i])) { ok = true; break; }
+        if (!ok) {
+            lang_raise(I, "TypeError", "%s() got an unexpected keyword argument '%s'", fn, a->kwnames[i]);
+            return -1;
+        }
+        if (k < a->npos) {
+            lang_raise(I, "TypeError", "%s() got multiple values for argument '%s'", fn, a->kwnames[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int arg_int(interp *I, value *v, const char *what, int64_t *out)
+{
+    if (v->type == V_INT) { *out = v->u.i; return 0; }
+    if (v->type == V_BOOL) { *out = v->u.b; return 0; }
+    if (v->type == V_TENSOR && lens_tensor_numel(v->u.tensor.t) == 1 && v->u.tensor.t->dtype == LENS_I64) {
+        lens_tensor *c = lens_tensor_contiguous(v->u.tensor.t);
+        if (!c) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+        *out = lens_tensor_i64(c)[0];
+        lens_tensor_free(c);
+        return 0;
+    }
+    lang_raise(I, "TypeError", "%s must be an int, not %s", what, type_name(v));
+    return -1;
+}
+
+int arg_double(interp *I, value *v, const char *what, double *out)
+{
+    if (is_number(v)) { *out = num_as_double(v); return 0; }
+    if (v->type == V_TENSOR && lens_tensor_numel(v->u.tensor.t) == 1) {
+        value *x = tensor_item(I, v->u.tensor.t);
+        if (!x) return -1;
+        *out = num_as_double(x);
+        decref(x);
+        return 0;
+    }
+    lang_raise(I, "TypeError", "%s must be a number, not %s", what, type_name(v));
+    return -1;
+}
+
+int arg_bool(interp *I, value *v, bool *out)
+{
+    int t = truthy(I, v);
+    if (t < 0) return -1;
+    *out = t;
+    return 0;
+}
+
+const char *arg_str(interp *I, value *v, const char *what)
+{
+    if (v->type == V_STR) return v->u.str.s;
+    lang_raise(I, "TypeError", "%s must be a str, not %s", what, type_name(v));
+    return NULL;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void emit(interp *I, const char *stream, const char *text)
+{
+    if (I->out && I->out->stream) I->out->stream(I->out->ctx, stream, text);
+}
+
+static value *b_print(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"sep", "end", "file", "flush", NULL};
+    if (arg_check(I, a, "print", -1, kw)) return NULL;
+    const char *sep = " ", *end = "\n";
+    value *v;
+    if ((v = arg_get(a, -1, "sep")) && v->type != V_NONE && !(sep = arg_str(I, v, "sep"))) return NULL;
+    if ((v = arg_get(a, -1, "end")) && v->type != V_NONE && !(end = arg_str(I, v, "end"))) return NULL;
+    const char *stream = "stdout";
+    if ((v = arg_get(a, -1, "file")) && v->type == V_STR && !strcmp(v->u.str.s, "stderr")) stream = "stderr";
+    size_t cap = 256, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    for (int i = 0; i <= a->npos; i++) {
+        char *piece;
+        if (i == a->npos) piece = strdup(end);
+        else {
+            piece = str_of(a->pos[i]);
+            if (piece && i < a->npos - 1) {
+                char *j;
+                if (asprintf(&j, "%s%s", piece, sep) < 0) j = NULL;
+                free(piece);
+                piece = j;
+            }
+        }
+        if (!piece) { free(buf); return NULL; }
+        size_t pl = strlen(piece);
+        if (len + pl + 1 > cap) {
+            while (len + pl + 1 > cap) cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) { free(piece); free(buf); return NULL; }
+            buf = nb;
+        }
+        memcpy(buf + len, piece, pl);
+        len += pl;
+        free(piece);
+    }
+    buf[len] = 0;
+    emit(I, stream, buf);
+    free(buf);
+    return v_none();
+}
+
+static value *b_input(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"prompt", "password", NULL};
+    if (arg_check(I, a, "input", 1, kw)) return NULL;
+    const char *prompt = "";
+    value *v = arg_get(a, 0, "prompt");
+    char *ps = NULL;
+    if (v) { ps = str_of(v); prompt = ps ? ps : ""; }
+    bool password = false;
+    if ((v = arg_get(a, -1, "password")) && arg_bool(I, v, &password)) { free(ps); return NULL; }
+    if (!I->out || !I->out->input) {
+        free(ps);
+        return lang_raise(I, "RuntimeError", "input() is not available here (the frontend does not allow stdin)");
+    }
+    char *line = I->out->input(I->out->ctx, prompt, password);
+    free(ps);
+    if (!line) return lang_raise(I, "RuntimeError", "input() is not available here (the frontend does not allow stdin)");
+    if (lang_check_interrupt(I)) { free(line); return NULL; }
+    return v_str_take(line, strlen(line));
+}
+
+/* ---- conversions ------------------------------------------------------------- */
+
+static value *need_args(interp *I, args *a, const char *fn, int lo, int hi)
+{
+    if (a->npos < lo || a->npos > hi) {
+        if (lo == hi) lang_raise(I, "TypeError", "%s() takes %d argument%s (%d given)", fn, lo, lo == 1 ? "" : "s", a->npos);
+        else lang_raise(I, "TypeError", "%s() takes from %d to %d arguments (%d given)", fn, lo, hi, a->npos);
+        return NULL;
+    }
+    return V_NONE_VAL;
+}
+
+static value *b_len(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "len", 1, NULL) || !need_args(I, a, "len", 1, 1)) return NULL;
+    int64_t n = length_of(I, a->pos[0]);
+    return n < 0 ? NULL : v_int(n);
+}
+
+static value *b_range(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "range", 3, NULL) || !need_args(I, a, "range", 1, 3)) return NULL;
+    int64_t v[3] = {0, 0, 1};
+    for (int i = 0; i < a->npos; i++) if (arg_int(I, a->pos[i], "range() argument", &v[i])) return NULL;
+    if (a->npos == 1) { v[1] = v[0]; v[0] = 0; }
+    if (v[2] == 0) return lang_raise(I, "ValueError", "range() arg 3 must not be zero");
+    return v_range(v[0], v[1], v[2]);
+}
+
+static value *b_str(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "str", 1, NULL)) return NULL;
+    if (a->npos == 0) return v_str("");
+    char *s = str_of(a->pos[0]);
+    return s ? v_str_take(s, strlen(s)) : NULL;
+}
+
+static value *b_repr(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "repr", 1, NULL) || !need_args(I, a, "repr", 1, 1)) return NULL;
+    char *s = repr_of(a->pos[0]);
+    return s ? v_str_take(s, strlen(s)) : NULL;
+}
+
+static value *parse_int_text(interp *I, const char *s, int base)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char buf[128];
+    size_t n = 0;
+    for (const char *p = s; *p && n < sizeof buf - 1; p++) if (*p != '_') buf[n++] = *p;
+    buf[n] = 0;
+    while (n && isspace((unsigned char)buf[n - 1])) buf[--n] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, base);
+    if (!n || *end || errno) return lang_raise(I, "ValueError", "invalid literal for int() with base %d: '%s'", base, s);
+    return v_int(v);
+}
+
+static value *b_int(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"x", "base", NULL};
+    if (arg_check(I, a, "int", 2, kw)) return NULL;
+    value *x = arg_get(a, 0, "x");
+    if (!x) return v_int(0);
+    value *bv = arg_get(a, 1, "base");
+    int64_t base = 10;
+    if (bv && arg_int(I, bv, "base", &base)) return NULL;
+    switch (x->type) {
+    case V_INT: case V_BOOL: return v_int(x->type == V_INT ? x->u.i : x->u.b);
+    case V_FLOAT:
+        if (!isfinite(x->u.f)) return lang_raise(I, "ValueError", "cannot convert float %s to integer", isnan(x->u.f) ? "NaN" : "infinity");
+        if (fabs(x->u.f) >= 9.2e18) return lang_raise(I, "OverflowError", "float too large for a 64-bit int");
+        return v_int((int64_t)x->u.f);
+    case V_STR: return parse_int_text(I, x->u.str.s, (int)base);
+    case V_TENSOR: {
+        if (lens_tensor_numel(x->u.tensor.t) != 1) return lang_raise(I, "ValueError", "only one element tensors can be converted to Python scalars");
+        value *it = tensor_item(I, x->u.tensor.t);
+        if (!it) return NULL;
+        value *r = it->type == V_FLOAT ? v_int((int64_t)it->u.f) : incref(it);
+        decref(it);
+        return r;
+    }
+    default: break;
+    }
+    return lang_raise(I, "TypeError", "int() argument must be a string or a number, not '%s'", type_name(x));
+}
+
+static value *b_float(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "float", 1, NULL)) return NULL;
+    if (a->npos == 0) return v_float(0);
+    value *x = a->pos[0];
+    if (is_number(x)) return v_float(num_as_double(x));
+    if (x->type == V_STR) {
+        const char *s = x->u.str.s;
+        while (isspace((unsigned char)*s)) s++;
+        char *end;
+        double d = strtod(s, &end);
+        while (isspace((unsigned char)*end)) end++;
+        if (end == s || *end) return lang_raise(I, "ValueError", "could not convert string to float: '%s'", x->u.str.s);
+        return v_float(d);
+    }
+    if (x->type == V_TENSOR) {
+        double d;
+        if (lens_tensor_numel(x->u.tensor.t) != 1) return lang_raise(I, "ValueError", "only one element tensors can be converted to Python scalars");
+        if (arg_double(I, x, "float()", &d)) return NULL;
+        return v_float(d);
+    }
+    return lang_raise(I, "TypeError", "float() argument must be a string or a number, not '%s'", type_name(x));
+}
+
+static value *b_bool(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "bool", 1, NULL)) return NULL;
+    if (a->npos == 0) return v_bool(false);
+    int t = truthy(I, a->pos[0]);
+    return t < 0 ? NULL : v_bool(t);
+}
+
+static value *b_list(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "list", 1, NULL)) return NULL;
+    if (a->npos == 0) return v_list(0);
+    return to_list(I, a->pos[0]);
+}
+
+static value *b_tuple(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "tuple", 1, NULL)) return NULL;
+    if (a->npos == 0) return v_tuple(0);
+    value *l = to_list(I, a->pos[0]);
+    if (l) l->type = V_TUPLE;
+    return l;
+}
+
+static value *b_dict(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos > 1) return lang_raise(I, "TypeError", "dict expected at most 1 argument, got %d", a->npos);
+    value *d = v_dict();
+    if (!d) return NULL;
+    if (a->npos == 1) {
+        value *src = a->pos[0];
+        if (src->type == V_DICT) {
+            size_t i = 0;
+            value *k, *v;
+            while (dict_next(src->u.d, &i, &k, &v)) dict_set(I, d->u.d, k, v);
+        } else {
+            value *items = to_list(I, src);
+            if (!items) { decref(d); return NULL; }
+            for (size_t i = 0; i < items->u.list.n; i++) {
+                value *p = items->u.list.items[i];
+                if ((p->type != V_TUPLE && p->type != V_LIST) || p->u.list.n != 2) {
+                    decref(items); decref(d);
+                    return lang_raise(I, "ValueError", "dictionary update sequence element #%zu has the wrong length", i);
+                }
+                if (dict_set(I, d->u.d, p->u.list.items[0], p->u.list.items[1])) { decref(items); decref(d); return NULL; }
+            }
+            decref(items);
+        }
+    }
+    for (int i = 0; i < a->nkw; i++) dict_set_str(d->u.d, a->kwnames[i], incref(a->kw[i]));
+    return d;
+}
+
+static value *b_abs(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "abs", 1, NULL) || !need_args(I, a, "abs", 1, 1)) return NULL;
+    value *x = a->pos[0];
+    if (x->type == V_FLOAT) return v_float(fabs(x->u.f));
+    if (x->type == V_INT || x->type == V_BOOL) {
+        int64_t i = x->type == V_INT ? x->u.i : x->u.b;
+        if (i == INT64_MIN) return lang_raise(I, "OverflowError", "integer result too large");
+        return v_int(i < 0 ? -i : i);
+    }
+    if (x->type == V_TENSOR) return tensor_getattr(I, x, "__abs__");
+    return lang_raise(I, "TypeError", "bad operand type for abs(): '%s'", type_name(x));
+}
+
+/* min/max: one iterable or several arguments; key= and default= */
+static value *minmax(interp *I, args *a, const char *fn, int cmp)
+{
+    static const char *const kw[] = {"key", "default", NULL};
+    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    value *key = arg_get(a, -1, "key"), *dflt = arg_get(a, -1, "default");
+    if (a->npos == 0) return lang_raise(I, "TypeError", "%s expected at least 1 argument, got 0", fn);
+    value *items;
+    if (a->npos == 1) {
+        if (a->pos[0]->type == V_TENSOR) return tensor_getattr(I, a->pos[0], cmp == CMP_LT ? "__min__" : "__max__");
+        items = to_list(I, a->pos[0]);
+    } else {
+        items = v_list((size_t)a->npos);
+        if (items) for (int i = 0; i < a->npos; i++) items->u.list.items[items->u.list.n++] = incref(a->pos[i]);
+    }
+    if (!items) return NULL;
+    if (items->u.list.n == 0) {
+        decref(items);
+        if (dflt) return incref(dflt);
+        return lang_raise(I, "ValueError", "%s() arg is an empty sequence", fn);
+    }
+    value *best = NULL, *bestk = NULL;
+    for (size_t i = 0; i < items->u.list.n; i++) {
+        value *x = items->u.list.items[i], *k;
+        if (key && key->type != V_NONE) {
+            args ka = {&x, 1, NULL, NULL, 0};
+            k = call_value(I, key, &ka);
+            if (!k) { decref(bestk); decref(items); return NULL; }
+        } else k = incref(x);
+        if (!best) { best = x; bestk = k; continue; }
+        int c = values_compare(I, k, bestk, cmp);
+        if (c < 0) { decref(k); decref(bestk); decref(items); return NULL; }
+        if (c) { decref(bestk); bestk = k; best = x; }
+        else decref(k);
+    }
+    value *r = incref(best);
+    decref(bestk);
+    decref(items);
+    return r;
+}
+
+static value *b_min(interp *I, value *self, args *a) { (void)self; return minmax(I, a, "min", CMP_LT); }
+static value *b_max(interp *I, value *self, args *a) { (void)self; return minmax(I, a, "max", CMP_GT); }
+
+static value *b_sum(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"iterable", "start", NULL};
+    if (arg_check(I, a, "sum", 2, kw) || !arg_get(a, 0, "iterable"))
+        return I->error ? NULL : lang_raise(I, "TypeError", "sum() takes at least 1 positional argument (0 given)");
+    value *it = arg_get(a, 0, "iterable");
+    if (it->type == V_TENSOR && !arg_get(a, 1, "start")) return tensor_getattr(I, it, "__sum__");
+    value *items = to_list(I, it);
+    if (!items) return NULL;
+    value *acc = arg_get(a, 1, "start");
+    acc = acc ? incref(acc) : v_int(0);
+    if (acc->type == V_STR) { decref(items); decref(acc); return lang_raise(I, "TypeError", "sum() can't sum strings [use ''.join(seq) instead]"); }
+    for (size_t i = 0; i < items->u.list.n && acc; i++) {
+        value *r = binary_op(I, OP_ADD, acc, items->u.list.items[i]);
+        decref(acc);
+        acc = r;
+    }
+    decref(items);
+    return acc;
+}
+
+/* merge sort with a comparison that may fail */
+static int sort_values(interp *I, value **v, value **keys, size_t n, bool reverse)
+{
+    if (n < 2) return 0;
+    value **tmp = malloc(n * sizeof *tmp), **tk = malloc(n * sizeof *tk);
+    if (!tmp || !tk) { free(tmp); free(tk); lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    int rc = 0;
+    for (size_t w = 1; w < n && rc == 0; w *= 2) {
+        for (size_t lo = 0; lo < n && rc == 0; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                /* stable: take from the right only when strictly before */
+                int c = values_compare(I, keys[j], keys[i], reverse ? CMP_GT : CMP_LT);
+                if (c < 0) { rc = -1; break; }
+                if (c) { tmp[k] = v[j]; tk[k++] = keys[j++]; }
+                else { tmp[k] = v[i]; tk[k++] = keys[i++]; }
+            }
+            if (rc) break;
+            while (i < mid) { tmp[k] = v[i]; tk[k++] = keys[i++]; }
+            while (j < hi) { tmp[k] = v[j]; tk[k++] = keys[j++]; }
+            memcpy(v + lo, tmp + lo, (hi - lo) * sizeof *v);
+            memcpy(keys + lo, tk + lo, (hi - lo) * sizeof *v);
+        }
+    }
+    free(tmp);
+    free(tk);
+    return rc;
+}
+
+int list_sort_inplace(interp *I, value *list, value *key, bool reverse)
+{
+    size_t n = list->u.list.n;
+    value **keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    for (size_t i = 0; i < n; i++) {
+        if (key && key->type != V_NONE) {
+            value *x = list->u.list.items[i];
+            args ka = {&x, 1, NULL, NULL, 0};
+            keys[i] = call_value(I, key, &ka);
+            if (!keys[i]) { for (size_t j = 0; j < i; j++) decref(keys[j]); free(keys); return -1; }
+        } else keys[i] = incref(list->u.list.items[i]);
+    }
+    int rc = sort_values(I, list->u.list.items, keys, n, reverse);
+    for (size_t i = 0; i < n; i++) decref(keys[i]);
+    free(keys);
+    return rc;
+}
+
+static value *b_sorted(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"key", "reverse", NULL};
+    if (arg_check(I, a, "sorted", 1, kw) || !need_args(I, a, "sorted", 1, 1)) return NULL;
+    value *l = to_list(I, a->pos[0]);
+    if (!l) return NULL;
+    bool rev = false;
+    value *r = arg_get(a, -1, "reverse");
+    if (r && arg_bool(I, r, &rev)) { decref(l); return NULL; }
+    if (list_sort_inplace(I, l, arg_get(a, -1, "key"), rev)) { decref(l); return NULL; }
+    return l;
+}
+
+static value *b_reversed(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "reversed", 1, NULL) || !need_args(I, a, "reversed", 1, 1)) return NULL;
+    value *l = to_list(I, a->pos[0]);
+    if (!l) return NULL;
+    for (size_t i = 0, j = l->u.list.n; i + 1 < j; i++, j--) {
+        value *t = l->u.list.items[i];
+        l->u.list.items[i] = l->u.list.items[j - 1];
+        l->u.list.items[j - 1] = t;
+    }
+    return l;
+}
+
+static value *b_enumerate(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"iterable", "start", NULL};
+    if (arg_check(I, a, "enumerate", 2, kw)) return NULL;
+    value *it = arg_get(a, 0, "iterable");
+    if (!it) return lang_raise(I, "TypeError", "enumerate() missing required argument 'iterable'");
+    int64_t start = 0;
+    value *s = arg_get(a, 1, "start");
+    if (s && arg_int(I, s, "start", &start)) return NULL;
+    value *items = to_list(I, it);
+    if (!items) return NULL;
+    value *r = v_list(items->u.list.n);
+    if (!r) { decref(items); return NULL; }
+    for (size_t i = 0; i < items->u.list.n; i++)
+        r->u.list.items[r->u.list.n++] = v_tuple_of(2, v_int(start + (int64_t)i), incref(items->u.list.items[i]));
+    decref(items);
+    return r;
+}
+
+static value *b_zip(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"strict", NULL};
+    if (arg_check(I, a, "zip", -1, kw)) return NULL;
+    value **lists = calloc((size_t)a->npos + 1, sizeof *lists);
+    if (!lists) return NULL;
+    size_t n = SIZE_MAX;
+    value *r = NULL;
+    for (int i = 0; i < a->npos; i++) {
+        lists[i] = to_list(I, a->pos[i]);
+        if (!lists[i]) goto done;
+        if (lists[i]->u.list.n < n) n = lists[i]->u.list.n;
+    }
+    if (a->npos == 0) n = 0;
+    r = v_list(n);
+    if (!r) goto done;
+    for (size_t k = 0; k < n; k++) {
+        value *t = v_tuple((size_t)a->npos);
+        if (!t) { decref(r); r = NULL; goto done; }
+        for (int i = 0; i < a->npos; i++) tuple_set(t, (size_t)i, incref(lists[i]->u.list.items[k]));
+        r->u.list.items[r->u.list.n++] = t;
+    }
+done:
+    for (int i = 0; i < a->npos; i++) decref(lists[i]);
+    free(lists);
+    return r;
+}
+
+static value *b_round(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"number", "ndigits", NULL};
+    if (arg_check(I, a, "round", 2, kw)) return NULL;
+    value *x = arg_get(a, 0, "number"), *nd = arg_get(a, 1, "ndigits");
+    if (!x) return lang_raise(I, "TypeError", "round() missing required argument 'number'");
+    if (x->type == V_TENSOR) return tensor_getattr(I, x, "__round__");
+    double d;
+    if (arg_double(I, x, "round() argument", &d)) return NULL;
+    if (!nd || nd->type == V_NONE) {
+        if (!isfinite(d)) return lang_raise(I, "ValueError", "cannot convert float to integer");
+        if (x->type != V_FLOAT) return v_int(x->type == V_INT ? x->u.i : x->u.b);
+        return v_int((int64_t)nearbyint(d));  /* banker's rounding, like Python */
+    }
+    int64_t n;
+    if (arg_int(I, nd, "ndigits", &n)) return NULL;
+    if (x->type != V_FLOAT) return incref(x);
+    /* round through the decimal text, as Python does (correctly rounded) */
+    char buf[512];
+    if (n > 300) return v_float(d);
+    if (n < 0) {
+        double p = pow(10.0, (double)-n);
+        return v_float(nearbyint(d / p) * p);
+    }
+    snprintf(buf, sizeof buf, "%.*f", (int)n, d);
+    return v_float(strtod(buf, NULL));
+}
+
+static value *b_type(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "type", 1, NULL) || !need_args(I, a, "type", 1, 1)) return NULL;
+    return v_strf("<class '%s'>", type_name(a->pos[0]));
+}
+
+static value *b_isinstance(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (arg_check(I, a, "isinstance", 2, NULL) || !need_args(I, a, "isinstance", 2, 2)) return NULL;
+    value *x = a->pos[0], *t = a->pos[1];
+    value **ts = &t;
+    size_t nt = 1;
+    if (t->type == V_TUPLE) { ts = t->u.list.items; nt = t->u.list.n; }
+    for (size_t i = 0; i < nt; i++) {
+        const char *name = NULL;
+        if (ts[i]->type == V_BUILTIN && !ts[i]->u.builtin.self) name = ts[i]->u.builtin.def->name;
+        else if (ts[i]->type == V_STR) name = ts[i]->u.str.s;
+        if (!name) return lang_raise(I, "TypeError", "isinstance() arg 2 must be a type (int, float, str, ...)");
+        const char *tn = type_name(x);
+        if (!strcmp(name, tn) || (!strcmp(name, "int") && x->type == V_BOOL) ||
+            (!strcmp(name, "tensor") && x->type == V_TENSOR))
+            return v_bool(true);
+    }
+    return v_bool(false);
+}
+
+static value *b_anyall(interp *I, args *a, bool any)
+{
+    if (!need_args(I, a, any ? "any" : "all", 1, 1)) return NULL;
+    value *items = to_list(I, a->pos[0]);
+    if (!items) return NULL;
+    bool r = !any;
+    for (size_t i = 0; i < items->u.list.n; i++) {
+        int t = truthy(I, items->u.list.items[i]);
+        if (t < 0) { decref(items); return NULL; }
+        if (any && t) { r = true; break; }
+        if (!any && !t) { r = false; break; }
+    }
+    decref(items);
+    return v_bool(r);
+}
+static value *b_any(interp *I, value *self, args *a) { (void)self; return b_anyall(I, a, true); }
+static value *b_all(interp *I, value *self, args *a) { (void)self; return b_anyall(I, a, false); }
+
+static value *b_map(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos != 2) return lang_raise(I, "TypeError", "map() takes a function and one iterable");
+    value *items = to_list(I, a->pos[1]);
+    if (!items) return NULL;
+    value *r = v_list(items->u.list.n);
+    for (size_t i = 0; r && i < items->u.list.n; i++) {
+        args ka = {&items->u.list.items[i], 1, NULL, NULL, 0};
+        value *x = call_value(I, a->pos[0], &ka);
+        if (!x) { decref(r); r = NULL; break; }
+        r->u.list.items[r->u.list.n++] = x;
+    }
+    decref(items);
+    return r;
+}
+
+static value *b_filter(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos != 2) return lang_raise(I, "TypeError", "filter() takes a function (or None) and one iterable");
+    value *items = to_list(I, a->pos[1]);
+    if (!items) return NULL;
+    value *r = v_list(0);
+    for (size_t i = 0; r && i < items->u.list.n; i++) {
+        value *x = items->u.list.items[i];
+        int t;
+        if (a->pos[0]->type == V_NONE) t = truthy(I, x);
+        else {
+            args ka = {&x, 1, NULL, NULL, 0};
+            value *c = call_value(I, a->pos[0], &ka);
+            t = c ? truthy(I, c) : -1;
+            decref(c);
+        }
+        if (t < 0) { decref(r); r = NULL; break; }
+        if (t) list_append(r, incref(x));
+    }
+    decref(items);
+    return r;
+}
+
+static value *b_help(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos > 1) return lang_raise(I, "TypeError", "help() takes at most 1 argument");
+    char *text = help_text(I, a->npos ? a->pos[0] : NULL);
+    if (!text) return NULL;
+    if (I->out && I->out->page) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "text/plain", text);
+        I->out->page(I->out->ctx, b);
+        cJSON_Delete(b);
+    } else if (I->out && I->out->stream) {
+        I->out->stream(I->out->ctx, "stdout", text);
+        I->out->stream(I->out->ctx, "stdout", "\n");
+    }
+    free(text);
+    return v_none();
+}
+
+static value *b_dir(interp *I, value *self, args *a)
+{
+    (void)self;
+    value *r = v_list(0);
+    if (!r) return NULL;
+    if (a->npos == 0) {
+        size_t i = 0;
+        value *k;
+        while (dict_next(I->globals, &i, &k, NULL)) list_append(r, incref(k));
+        return r;
+    }
+    char **names = NULL;
+    int n = attr_names(I, a->pos[0], &names);
+    for (int i = 0; i < n; i++) { list_append(r, v_str(names[i])); free(names[i]); }
+    free(names);
+    return r;
+}
+
+static value *b_hasattr(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (!need_args(I, a, "hasattr", 2, 2)) return NULL;
+    const char *name = arg_str(I, a->pos[1], "attribute name");
+    if (!name) return NULL;
+    value *v = get_attr(I, a->pos[0], name);
+    if (!v) { lang_clear_error(I); return v_bool(false); }
+    decref(v);
+    return v_bool(true);
+}
+
+static value *b_getattr(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (!need_args(I, a, "getattr", 2, 3)) return NULL;
+    const char *name = arg_str(I, a->pos[1], "attribute name");
+    if (!name) return NULL;
+    value *v = get_attr(I, a->pos[0], name);
+    if (!v && a->npos == 3) { lang_clear_error(I); return incref(a->pos[2]); }
+    return v;
+}
+
+static value *b_chr(interp *I, value *self, args *a)
+{
+    (void)self;
+    int64_t c;
+    if (!need_args(I, a, "chr", 1, 1) || arg_int(I, a->pos[0], "chr() argument", &c)) return NULL;
+    if (c < 0 || c > 0x10FFFF) return lang_raise(I, "ValueError", "chr() arg not in range(0x110000)");
+    value *ci = v_int(c);
+    char *s = format_value(I, ci, "c");
+    decref(ci);
+    return s ? v_str_take(s, strlen(s)) : NULL;
+}
+
+static value *b_ord(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (!need_args(I, a, "ord", 1, 1)) return NULL;
+    value *s = a->pos[0];
+    if (s->type != V_STR || length_of(I, s) != 1) return lang_raise(I, "TypeError", "ord() expected a character");
+    const unsigned char *p = (const unsigned char *)s->u.str.s;
+    int64_t cp = p[0];
+    if (cp >= 0xF0) cp = ((p[0] & 7) << 18) | ((p[1] & 63) << 12) | ((p[2] & 63) << 6) | (p[3] & 63);
+    else if (cp >= 0xE0) cp = ((p[0] & 15) << 12) | ((p[1] & 63) << 6) | (p[2] & 63);
+    else if (cp >= 0xC0) cp = ((p[0] & 31) << 6) | (p[1] & 63);
+    return v_int(cp);
+}
+
+static value *b_divmod(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (!need_args(I, a, "divmod", 2, 2)) return NULL;
+    value *q = binary_op(I, OP_FLOORDIV, a->pos[0], a->pos[1]);
+    if (!q) return NULL;
+    value *m = binary_op(I, OP_MOD, a->pos[0], a->pos[1]);
+    if (!m) { decref(q); return NULL; }
+    return v_tuple_of(2, q, m);
+}
+
+static value *b_pow(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (!need_args(I, a, "pow", 2, 2)) return NULL;
+    return binary_op(I, OP_POW, a->pos[0], a->pos[1]);
+}
+
+const lang_builtin builtins_core[] = {
+    {"print", b_print, "print(*values, sep=' ', end='\\n')",
+     "Writes the values, converted with str and separated by sep, followed by end, to the cell's output."},
+    {"input", b_input, "input(prompt='', password=False)", "Asks the user for a line of text (through the notebook frontend) and returns it without the newline."},
+    {"len", b_len, "len(obj)", "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor."},
+    {"range", b_range, "range(stop) / range(start, stop, step=1)", "The integers from start (0) up to but not including stop, by step."},
+    {"str", b_str, "str(obj='')", "The text of a value (what print shows)."},
+    {"repr", b_repr, "repr(obj)", "The printable representation of a value (what a cell shows)."},
+    {"int", b_int, "int(x=0, base=10)", "An integer from a number (truncated), a one-element tensor or a string."},
+    {"float", b_float, "float(x=0.0)", "A float from a number, a one-element tensor or a string."},
+    {"bool", b_bool, "bool(x=False)", "True or False: the truth value of x."},
+    {"list", b_list, "list(iterable=())", "A new list of the items of an iterable (a tensor gives its rows)."},
+    {"tuple", b_tuple, "tuple(iterable=())", "A new tuple of the items of an iterable."},
+    {"dict", b_dict, "dict(mapping_or_pairs=None, **kwargs)", "A new dict from a dict, a list of (key, value) pairs and keyword arguments."},
+    {"abs", b_abs, "abs(x)", "Absolute value of a number, or elementwise of a tensor."},
+    {"min", b_min, "min(iterable, key=None, default=...) / min(a, b, ...)", "The smallest item (of a tensor: the smallest element)."},
+    {"max", b_max, "max(iterable, key=None, default=...) / max(a, b, ...)", "The largest item (of a tensor: the largest element)."},
+    {"sum", b_sum, "sum(iterable, start=0)", "The sum of the items plus start (of a tensor: the sum of all elements)."},
+    {"sorted", b_sorted, "sorted(iterable, key=None, reverse=False)", "A new sorted list (stable)."},
+    {"reversed", b_reversed, "reversed(seq)", "A list of the items in reverse order."},
+    {"enumerate", b_enumerate, "enumerate(iterable, start=0)", "A list of (index, item) pairs."},
+    {"zip", b_zip, "zip(*iterables)", "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest."},
+    {"round", b_round, "round(number, ndigits=None)", "number rounded to ndigits decimals (half to even); an int when ndigits is omitted."},
+    {"type", b_type, "type(obj)", "The name of the value's type."},
+    {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given type: int, float, str, list, tuple, dict, bool."},
+    {"any", b_any, "any(iterable)", "True when some item is true."},
+    {"all", b_all, "all(iterable)", "True when every item is true."},
+    {"map", b_map, "map(function, iterable)", "A list of function(item) for each item."},
+    {"filter", b_filter, "filter(function, iterable)", "A list of the items for which function(item) is true (None: the true items)."},
+    {"help", b_help, "help(obj=None)", "Shows the signature and documentation of a builtin, a method or a value; help() lists everything."},
+    {"dir", b_dir, "dir(obj=None)", "The attribute names of obj, or the names defined in the notebook."},
+    {"hasattr", b_hasattr, "hasattr(obj, name)", "Whether obj has the attribute name."},
+    {"getattr", b_getattr, "getattr(obj, name, default=...)", "The attribute name of obj (default when absent, if given)."},
+    {"chr", b_chr, "chr(i)", "The one-character string of Unicode code point i."},
+    {"ord", b_ord, "ord(c)", "The Unicode code point of a one-character string."},
+    {"divmod", b_divmod, "divmod(a, b)", "(a // b, a % b)."},
+    {"pow", b_pow, "pow(base, exp)", "base ** exp."},
+    {NULL, NULL, NULL, NULL},
+};

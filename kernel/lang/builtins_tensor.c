@@ -1,0 +1,1140 @@
+/* kernel/lang/builtins_tensor.c — tensors in the language: arithmetic with
+ * broadcasting (tensor op tensor, tensor op number), comparisons, indexing and
+ * slicing (ints, slices, None, ..., one int tensor/list along one axis),
+ * assignment into views, attributes (shape, ndim, dtype, T), the torch-like
+ * methods and the tensor builtins (tensor, arange, zeros, einsum, topk, ...).
+ * The math itself is the engine's (lens/tensor_ops.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "builtins.h"
+#include "lens/tensor_ops.h"
+
+#define T(v) ((v)->u.tensor.t)
+
+static const char *const TOPK_FIELDS[] = {"values", "indices"};
+
+static value *engine_fail(interp *I, lens_error *err)
+{
+    const char *m = err->msg;
+    const char *ename = "RuntimeError";
+    if (strstr(m, "out of range") || strstr(m, "index")) ename = strstr(m, "dimension") || strstr(m, "dim ") ? "IndexError" : "IndexError";
+    if (strstr(m, "shape") || strstr(m, "broadcast") || strstr(m, "size")) ename = "RuntimeError";
+    if (strstr(m, "memory")) ename = "MemoryError";
+    return lang_raise(I, ename, "%s", m);
+}
+
+static value *wrap(interp *I, lens_tensor *t, lens_error *err)
+{
+    if (!t) return engine_fail(I, err);
+    return v_tensor(t);
+}
+
+/* ---- conversion ------------------------------------------------------------- */
+
+static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim, bool *is_float)
+{
+    if (depth >= LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
+    if (v->type == V_LIST || v->type == V_TUPLE) {
+        int64_t n = (int64_t)v->u.list.n;
+        if (*ndim <= depth) { *ndim = depth + 1; shape[depth] = n; }
+        else if (shape[depth] != n) { lang_raise(I, "ValueError", "expected a sequence of length %lld at dim %d (got %lld)", (long long)shape[depth], depth, (long long)n); return -1; }
+        for (int64_t i = 0; i < n; i++)
+            if (infer_shape(I, v->u.list.items[i], depth + 1, shape, ndim, is_float)) return -1;
+        return 0;
+    }
+    if (v->type == V_TENSOR) {
+        const lens_tensor *t = T(v);
+        if (depth + t->ndim > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions"); return -1; }
+        if (*ndim <= depth) { *ndim = depth + t->ndim; for (int k = 0; k < t->ndim; k++) shape[depth + k] = t->shape[k]; }
+        else {
+            for (int k = 0; k < t->ndim; k++)
+                if (depth + k >= *ndim || shape[depth + k] != t->shape[k]) { lang_raise(I, "ValueError", "tensors in the list have different shapes"); return -1; }
+        }
+        if (t->dtype == LENS_F32) *is_float = true;
+        return 0;
+    }
+    if (!is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", type_name(v)); return -1; }
+    if (*ndim > depth) { lang_raise(I, "ValueError", "expected a sequence at dim %d, got a number", depth); return -1; }
+    if (v->type == V_FLOAT) *is_float = true;
+    return 0;
+}
+
+static void fill_values(value *v, lens_tensor *t, int64_t *pos)
+{
+    if (v->type == V_LIST || v->type == V_TUPLE) {
+        for (size_t i = 0; i < v->u.list.n; i++) fill_values(v->u.list.items[i], t, pos);
+        return;
+    }
+    if (v->type == V_TENSOR) {
+        int64_t n = lens_tensor_numel(T(v));
+        for (int64_t i = 0; i < n; i++) {
+            double d = lens_tensor_flat_f64(T(v), i);
+            if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)d;
+            else lens_tensor_i64(t)[(*pos)++] = (int64_t)d;
+        }
+        return;
+    }
+    if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)num_as_double(v);
+    else lens_tensor_i64(t)[(*pos)++] = v->type == V_INT ? v->u.i : (int64_t)num_as_double(v);
+}
+
+lens_tensor *tensor_from_value(interp *I, value *v, int dtype)
+{
+    if (v->type == V_TENSOR) {
+        if (dtype < 0 || (int)T(v)->dtype == dtype) return lens_tensor_ref(T(v));
+        return lens_tensor_to_dtype(T(v), (lens_dtype)dtype);
+    }
+    int64_t shape[LENS_MAX_DIMS] = {0};
+    int ndim = 0;
+    bool is_float = false;
+    if (infer_shape(I, v, 0, shape, &ndim, &is_float)) return NULL;
+    lens_dtype dt = dtype >= 0 ? (lens_dtype)dtype : is_float ? LENS_F32 : LENS_I64;
+    lens_tensor *t = lens_tensor_new(dt, ndim, shape);
+    if (!t) { lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    int64_t pos = 0;
+    fill_values(v, t, &pos);
+    return t;
+}
+
+value *tensor_item(interp *I, const lens_tensor *t)
+{
+    if (lens_tensor_numel(t) != 1)
+        return lang_raise(I, "ValueError", "a Tensor with %lld elements cannot be converted to a scalar", (long long)lens_tensor_numel(t));
+    int64_t idx[LENS_MAX_DIMS] = {0};
+    if (t->dtype == LENS_I64) return v_int(lens_tensor_get_i64(t, idx));
+    return v_float(lens_tensor_get_f64(t, idx));
+}
+
+char *tensor_repr(const lens_tensor *t) { return lens_tensor_repr(t); }
+
+cJSON *tensor_bundle(const lens_tensor *t)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (!b) return NULL;
+    char *r = lens_tensor_repr(t);
+    cJSON_AddStringToObject(b, "text/plain", r ? r : "tensor(?)");
+    free(r);
+    if (t->ndim >= 1 && t->ndim <= 2 && lens_tensor_numel(t) <= 2000) {
+        char *h = lens_tensor_html(t);
+        if (h) cJSON_AddStringToObject(b, "text/html", h);
+        free(h);
+    }
+    return b;
+}
+
+/* ---- arithmetic ------------------------------------------------------------------ */
+
+static int binop_code(int op, lens_binop *out)
+{
+    switch (op) {
+    case OP_ADD: *out = LENS_OP_ADD; return 0;
+    case OP_SUB: *out = LENS_OP_SUB; return 0;
+    case OP_MUL: *out = LENS_OP_MUL; return 0;
+    case OP_DIV: *out = LENS_OP_DIV; return 0;
+    case OP_FLOORDIV: *out = LENS_OP_FLOORDIV; return 0;
+    case OP_MOD: *out = LENS_OP_MOD; return 0;
+    case OP_POW: *out = LENS_OP_POW; return 0;
+    case OP_AND: *out = LENS_OP_AND; return 0;
+    case OP_OR: *out = LENS_OP_OR; return 0;
+    default: return -1;
+    }
+}
+
+static value *tensor_op(interp *I, lens_binop bop, value *a, value *b, const char *sym)
+{
+    lens_error err;
+    if (a->type == V_TENSOR && is_number(b))
+        return wrap(I, lens_binary_scalar(bop, T(a), num_as_double(b), b->type != V_FLOAT, false, &err), &err);
+    if (b->type == V_TENSOR && is_number(a))
+        return wrap(I, lens_binary_scalar(bop, T(b), num_as_double(a), a->type != V_FLOAT, true, &err), &err);
+    if ((a->type != V_TENSOR && a->type != V_LIST && a->type != V_TUPLE) ||
+        (b->type != V_TENSOR && b->type != V_LIST && b->type != V_TUPLE))
+        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", sym, type_name(a), type_name(b));
+    lens_tensor *ta = tensor_from_value(I, a, -1);
+    if (!ta) return NULL;
+    lens_tensor *tb = tensor_from_value(I, b, -1);
+    if (!tb) { lens_tensor_free(ta); return NULL; }
+    lens_tensor *r = lens_binary(bop, ta, tb, &err);
+    lens_tensor_free(ta);
+    lens_tensor_free(tb);
+    return wrap(I, r, &err);
+}
+
+value *tensor_binary(interp *I, int op, value *a, value *b)
+{
+    if (op == OP_MATMUL) {
+        if (a->type != V_TENSOR || b->type != V_TENSOR)
+            return lang_raise(I, "TypeError", "unsupported operand type(s) for @: '%s' and '%s'", type_name(a), type_name(b));
+        lens_error err;
+        return wrap(I, lens_matmul(T(a), T(b), &err), &err);
+    }
+    lens_binop bop;
+    if (binop_code(op, &bop))
+        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", binop_symbol(op), type_name(a), type_name(b));
+    return tensor_op(I, bop, a, b, binop_symbol(op));
+}
+
+value *tensor_compare(interp *I, int cmp, value *a, value *b)
+{
+    static const lens_binop codes[] = {LENS_OP_LT, LENS_OP_GT, LENS_OP_LE, LENS_OP_GE, LENS_OP_EQ, LENS_OP_NE};
+    static const char *const sym[] = {"<", ">", "<=", ">=", "==", "!="};
+    if (cmp > CMP_NE) return lang_raise(I, "TypeError", "unsupported comparison");
+    if ((a->type == V_NONE || b->type == V_NONE) && (cmp == CMP_EQ || cmp == CMP_NE)) return v_bool(cmp == CMP_NE);
+    return tensor_op(I, codes[cmp], a, b, sym[cmp]);
+}
+
+value *tensor_unary(interp *I, int op, value *a)
+{
+    lens_error err;
+    if (op == '-') return wrap(I, lens_unary(LENS_OP_NEG, T(a), &err), &err);
+    if (op == '+') return wrap(I, lens_tensor_clone(T(a)), &err);
+    if (op == '~') return wrap(I, lens_unary(LENS_OP_NOT, T(a), &err), &err);
+    return lang_raise(I, "TypeError", "bad operand type for unary %c: 'Tensor'", op);
+}
+
+/* ---- indexing ------------------------------------------------------------------------ */
+
+int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step);
+
+static bool is_index_array(value *k)
+{
+    return (k->type == V_TENSOR && T(k)->ndim > 0) || k->type == V_LIST;
+}
+
+/* Applies a key to t; returns a view where possible (basic indexing). */
+static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bool *advanced_used)
+{
+    value **items = &key;
+    size_t n = 1;
+    if (key->type == V_TUPLE) { items = key->u.list.items; n = key->u.list.n; }
+    int consumed = 0, ell = -1;
+    for (size_t i = 0; i < n; i++) {
+        value *k = items[i];
+        if (k->type == V_ELLIPSIS) {
+            if (ell >= 0) { lang_raise(I, "IndexError", "an index can only have a single ellipsis ('...')"); return NULL; }
+            ell = (int)i;
+        } else if (k->type != V_NONE) consumed++;
+    }
+    if (consumed > t->ndim) {
+        lang_raise(I, "IndexError", "too many indices for tensor of dimension %d", t->ndim);
+        return NULL;
+    }
+    lens_tensor *cur = lens_tensor_ref(t);
+    lens_error err;
+    int d = 0;
+    int n_adv = 0;
+    for (size_t i = 0; i < n && cur; i++) {
+        value *k = items[i];
+        lens_tensor *next = NULL;
+        if (k->type == V_ELLIPSIS) {
+            d += t->ndim - consumed;
+            continue;
+        } else if (k->type == V_NONE) {
+            next = lens_tensor_unsqueeze(cur, d, &err);
+            if (!next) { engine_fail(I, &err); }
+            d++;
+        } else if (k->type == V_SLICE) {
+            int64_t s, e, st;
+            if (slice_indices(I, k, cur->shape[d], &s, &e, &st)) { lens_tensor_free(cur); return NULL; }
+            if (st < 0) { lens_tensor_free(cur); lang_raise(I, "ValueError", "step must be greater than zero (like torch)"); return NULL; }
+            int64_t len = e > s ? (e - s + st - 1) / st : 0;
+            int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+            memcpy(shape, cur->shape, sizeof shape);
+            memcpy(strides, cur->strides, sizeof strides);
+            shape[d] = len;
+            strides[d] = cur->strides[d] * st;
+            next = lens_tensor_view(cur, cur->ndim, shape, strides, cur->offset + (len ? s * cur->strides[d] : 0));
+            if (!next) lang_raise(I, "MemoryError", "out of memory");
+            d++;
+        } else if (k->type == V_INT || k->type == V_BOOL || (k->type == V_TENSOR && T(k)->ndim == 0)) {
+            int64_t idx;
+            if (arg_int(I, k, "tensor index", &idx)) { lens_tensor_free(cur); return NULL; }
+            int64_t size = cur->shape[d];
+            if (idx < -size || idx >= size) {
+                lens_tensor_free(cur);
+                lang_raise(I, "IndexError", "index %lld is out of bounds for dimension %d with size %lld",
+                           (long long)idx, d, (long long)size);
+                return NULL;
+            }
+            next = lens_tensor_select(cur, d, idx < 0 ? idx + size : idx);
+            if (!next) lang_raise(I, "MemoryError", "out of memory");
+        } else if (is_index_array(k)) {
+            if (++n_adv > 1) {
+                lens_tensor_free(cur);
+                lang_raise(I, "IndexError", "only one tensor or list index per subscript is supported (index one axis at a time)");
+                return NULL;
+            }
+            lens_tensor *idx = tensor_from_value(I, k, -1);
+            if (!idx) { lens_tensor_free(cur); return NULL; }
+            if (idx->dtype != LENS_I64) {
+                lens_tensor_free(idx);
+                lens_tensor_free(cur);
+                lang_raise(I, "IndexError", "tensors used as indices must be int64 (long)");
+                return NULL;
+            }
+            next = lens_index_select(cur, d, idx, &err);
+            if (!next) engine_fail(I, &err);
+            d += idx->ndim;
+            lens_tensor_free(idx);
+            if (advanced_used) *advanced_used = true;
+        } else {
+            lens_tensor_free(cur);
+            lang_raise(I, "IndexError", "only integers, slices (`:`), ellipsis (`...`), None and integer tensors or lists are valid indices (got %s)", type_name(k));
+            return NULL;
+        }
+        lens_tensor_free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+value *tensor_getitem(interp *I, value *t, value *key)
+{
+    lens_tensor *r = index_tensor(I, T(t), key, NULL);
+    return r ? v_tensor(r) : NULL;
+}
+
+int tensor_setitem(interp *I, value *t, value *key, value *val)
+{
+    bool adv = false;
+    lens_tensor *view = index_tensor(I, T(t), key, &adv);
+    if (!view) return -1;
+    if (adv) {
+        lens_tensor_free(view);
+        lang_raise(I, "IndexError", "assignment through a tensor or list index is not supported; use slices and ints");
+        return -1;
+    }
+    lens_tensor *src = is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
+                                      : tensor_from_value(I, val, -1);
+    if (!src) { lens_tensor_free(view); if (!I->error) lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    lens_error err;
+    int rc = lens_tensor_assign(view, src, &err);
+    lens_tensor_free(view);
+    lens_tensor_free(src);
+    if (rc) { engine_fail(I, &err); return -1; }
+    return 0;
+}
+
+/* ---- attributes ---------------------------------------------------------------- */
+
+static value *shape_tuple(const lens_tensor *t)
+{
+    value *tu = v_tuple((size_t)t->ndim);
+    if (!tu) return NULL;
+    for (int i = 0; i < t->ndim; i++) tuple_set(tu, (size_t)i, v_int(t->shape[i]));
+    return tu;
+}
+
+static value *reduce_all(interp *I, value *t, lens_reduce_op op)
+{
+    lens_error err;
+    return wrap(I, lens_reduce_all(op, T(t), &err), &err);
+}
+
+value *tensor_getattr(interp *I, value *t, const char *name)
+{
+    const lens_tensor *x = T(t);
+    lens_error err;
+    if (!strcmp(name, "shape")) return shape_tuple(x);
+    if (!strcmp(name, "ndim")) return v_int(x->ndim);
+    if (!strcmp(name, "dtype")) return v_str(x->dtype == LENS_F32 ? "float32" : "int64");
+    if (!strcmp(name, "device")) return v_str(x->storage && x->storage->device == LENS_CUDA ? "cuda" : "cpu");
+    if (!strcmp(name, "T")) {
+        int perm[LENS_MAX_DIMS];
+        for (int i = 0; i < x->ndim; i++) perm[i] = x->ndim - 1 - i;
+        return wrap(I, lens_tensor_permute(x, perm, &err), &err);
+    }
+    if (!strcmp(name, "__abs__")) return wrap(I, lens_unary(LENS_OP_ABS, x, &err), &err);
+    if (!strcmp(name, "__round__")) return wrap(I, lens_unary(LENS_OP_ROUND, x, &err), &err);
+    if (!strcmp(name, "__sum__")) return reduce_all(I, t, LENS_RED_SUM);
+    if (!strcmp(name, "__max__")) return reduce_all(I, t, LENS_RED_MAX);
+    if (!strcmp(name, "__min__")) return reduce_all(I, t, LENS_RED_MIN);
+    const lang_builtin *m = method_find("Tensor", name);
+    if (m) return v_builtin(m, t);
+    return NULL;
+}
+
+/* ---- method helpers -------------------------------------------------------------- */
+
+static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool *given)
+{
+    value *v = arg_get(a, pos, name);
+    if (!v) v = arg_get(a, -1, "axis");
+    *given = v && v->type != V_NONE;
+    if (!*given) return 0;
+    int64_t d;
+    if (arg_int(I, v, name, &d)) return -1;
+    *dim = (int)d;
+    return 0;
+}
+
+/* shape from *args ints or a single tuple/list */
+static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
+{
+    value **items = a->pos + first;
+    int n = a->npos - first;
+    if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) {
+        items = items[0]->u.list.items;
+        n = (int)a->pos[first]->u.list.n;
+    }
+    if (n > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
+    for (int i = 0; i < n; i++) {
+        if (arg_int(I, items[i], "shape entry", &shape[i])) return -1;
+        if (shape[i] < -1) { lang_raise(I, "ValueError", "negative dimension %lld", (long long)shape[i]); return -1; }
+    }
+    *ndim = n;
+    return 0;
+}
+
+static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, const char *fn)
+{
+    static const char *const kw[] = {"dim", "keepdim", "axis", NULL};
+    if (arg_check(I, a, fn, 2, kw)) return NULL;
+    bool keep = false;
+    value *kv = arg_get(a, 1, "keepdim");
+    if (kv && arg_bool(I, kv, &keep)) return NULL;
+    value *dv = arg_get(a, 0, "dim");
+    if (!dv) dv = arg_get(a, -1, "axis");
+    lens_error err;
+    if (!dv || dv->type == V_NONE) {
+        if (keep) {
+            int dims[LENS_MAX_DIMS];
+            for (int i = 0; i < T(self)->ndim; i++) dims[i] = i;
+            return wrap(I, lens_reduce_dims(op, T(self), T(self)->ndim, dims, true, &err), &err);
+        }
+        return wrap(I, lens_reduce_all(op, T(self), &err), &err);
+    }
+    if (dv->type == V_TUPLE || dv->type == V_LIST) {
+        int dims[LENS_MAX_DIMS];
+        int n = (int)dv->u.list.n;
+        if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
+        for (int i = 0; i < n; i++) {
+            int64_t d;
+            if (arg_int(I, dv->u.list.items[i], "dim", &d)) return NULL;
+            dims[i] = (int)d;
+        }
+        return wrap(I, lens_reduce_dims(op, T(self), n, dims, keep, &err), &err);
+    }
+    int64_t d;
+    if (arg_int(I, dv, "dim", &d)) return NULL;
+    if ((op == LENS_RED_MAX || op == LENS_RED_MIN)) {
+        lens_tensor *vals, *idx;
+        if (lens_max_dim(T(self), (int)d, keep, op == LENS_RED_MAX, &vals, &idx, &err)) return engine_fail(I, &err);
+        value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
+        if (r) r->fields = TOPK_FIELDS;
+        return r;
+    }
+    return wrap(I, lens_reduce(op, T(self), (int)d, keep, &err), &err);
+}
+
+static value *m_sum(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_SUM, "sum"); }
+static value *m_mean(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MEAN, "mean"); }
+static value *m_max(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MAX, "max"); }
+static value *m_min(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MIN, "min"); }
+static value *m_argmax(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ARGMAX, "argmax"); }
+static value *m_argmin(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ARGMIN, "argmin"); }
+static value *m_prod(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_PROD, "prod"); }
+static value *m_std(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_STD, "std"); }
+static value *m_var(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_VAR, "var"); }
+static value *m_any(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ANY, "any"); }
+static value *m_all(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ALL, "all"); }
+
+static value *m_reshape(interp *I, value *self, args *a)
+{
+    int64_t shape[LENS_MAX_DIMS];
+    int nd;
+    if (get_shape(I, a, 0, shape, &nd)) return NULL;
+    lens_error err;
+    return wrap(I, lens_tensor_reshape(T(self), nd, shape, &err), &err);
+}
+
+static value *m_flatten(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"start_dim", "end_dim", NULL};
+    if (arg_check(I, a, "flatten", 2, kw)) return NULL;
+    int64_t s = 0, e = -1;
+    value *v;
+    if ((v = arg_get(a, 0, "start_dim")) && arg_int(I, v, "start_dim", &s)) return NULL;
+    if ((v = arg_get(a, 1, "end_dim")) && arg_int(I, v, "end_dim", &e)) return NULL;
+    lens_error err;
+    return wrap(I, lens_tensor_flatten(T(self), (int)s, (int)e, &err), &err);
+}
+
+static value *m_transpose(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"dim0", "dim1", NULL};
+    if (arg_check(I, a, "transpose", 2, kw)) return NULL;
+    value *x = arg_get(a, 0, "dim0"), *y = arg_get(a, 1, "dim1");
+    int64_t d0, d1;
+    if (!x || !y) return lang_raise(I, "TypeError", "transpose(dim0, dim1) needs two dims");
+    if (arg_int(I, x, "dim0", &d0) || arg_int(I, y, "dim1", &d1)) return NULL;
+    lens_error err;
+    return wrap(I, lens_tensor_transpose(T(self), (int)d0, (int)d1, &err), &err);
+}
+
+static value *m_permute(interp *I, value *self, args *a)
+{
+    int64_t dims[LENS_MAX_DIMS];
+    int n;
+    if (get_shape(I, a, 0, dims, &n) && !I->error) return NULL;
+    if (I->error) {
+        /* negative dims are fine here: re-read without the sign check */
+        lang_clear_error(I);
+        value **items = a->pos;
+        n = a->npos;
+        if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) { n = (int)items[0]->u.list.n; items = items[0]->u.list.items; }
+        if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
+        for (int i = 0; i < n; i++) if (arg_int(I, items[i], "dim", &dims[i])) return NULL;
+    }
+    if (n != T(self)->ndim) return lang_raise(I, "RuntimeError", "permute: number of dims don't match (%d given for a %d-d tensor)", n, T(self)->ndim);
+    int perm[LENS_MAX_DIMS];
+    for (int i = 0; i < n; i++) perm[i] = (int)(dims[i] < 0 ? dims[i] + n : dims[i]);
+    lens_error err;
+    return wrap(I, lens_tensor_permute(T(self), perm, &err), &err);
+}
+
+static value *m_squeeze(interp *I, value *self, args *a)
+{
+    int dim = -99;
+    bool given;
+    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    lens_error err;
+    return wrap(I, lens_tensor_squeeze(T(self), given ? dim : -99, &err), &err);
+}
+
+static value *m_unsqueeze(interp *I, value *self, args *a)
+{
+    int dim = 0;
+    bool given;
+    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (!given) return lang_raise(I, "TypeError", "unsqueeze() missing required argument 'dim'");
+    lens_error err;
+    return wrap(I, lens_tensor_unsqueeze(T(self), dim, &err), &err);
+}
+
+static value *m_diagonal(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"offset", "dim1", "dim2", NULL};
+    if (arg_check(I, a, "diagonal", 3, kw)) return NULL;
+    int64_t off = 0, d1 = 0, d2 = 1;
+    value *v;
+    if ((v = arg_get(a, 0, "offset")) && arg_int(I, v, "offset", &off)) return NULL;
+    if ((v = arg_get(a, 1, "dim1")) && arg_int(I, v, "dim1", &d1)) return NULL;
+    if ((v = arg_get(a, 2, "dim2")) && arg_int(I, v, "dim2", &d2)) return NULL;
+    lens_error err;
+    return wrap(I, lens_tensor_diagonal(T(self), off, (int)d1, (int)d2, &err), &err);
+}
+
+static value *do_topk(interp *I, value *t, args *a, int first)
+{
+    value *kv = arg_get(a, first, "k"), *dv = arg_get(a, first + 1, "dim"), *lv = arg_get(a, first + 2, "largest");
+    if (!kv) return lang_raise(I, "TypeError", "topk() missing required argument 'k'");
+    int64_t k, d = -1;
+    bool largest = true;
+    if (arg_int(I, kv, "k", &k)) return NULL;
+    if (dv && dv->type != V_NONE && arg_int(I, dv, "dim", &d)) return NULL;
+    if (lv && arg_bool(I, lv, &largest)) return NULL;
+    lens_tensor *vals, *idx;
+    lens_error err;
+    if (lens_topk(T(t), k, (int)d, largest, &vals, &idx, &err)) return engine_fail(I, &err);
+    value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
+    if (r) r->fields = TOPK_FIELDS;
+    return r;
+}
+
+static value *m_topk(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"k", "dim", "largest", "sorted", NULL};
+    if (arg_check(I, a, "topk", 4, kw)) return NULL;
+    return do_topk(I, self, a, 0);
+}
+
+static value *m_sort(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"dim", "descending", NULL};
+    if (arg_check(I, a, "sort", 2, kw)) return NULL;
+    int64_t d = -1;
+    bool desc = false;
+    value *v;
+    if ((v = arg_get(a, 0, "dim")) && arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = arg_get(a, 1, "descending")) && arg_bool(I, v, &desc)) return NULL;
+    lens_tensor *vals, *idx;
+    lens_error err;
+    if (lens_sort(T(self), (int)d, desc, &vals, &idx, &err)) return engine_fail(I, &err);
+    value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
+    if (r) r->fields = TOPK_FIELDS;
+    return r;
+}
+
+static value *m_argsort(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"dim", "descending", NULL};
+    if (arg_check(I, a, "argsort", 2, kw)) return NULL;
+    int64_t d = -1;
+    bool desc = false;
+    value *v;
+    if ((v = arg_get(a, 0, "dim")) && arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = arg_get(a, 1, "descending")) && arg_bool(I, v, &desc)) return NULL;
+    lens_error err;
+    return wrap(I, lens_argsort(T(self), (int)d, desc, &err), &err);
+}
+
+static value *softmax_impl(interp *I, value *t, args *a, int pos, bool log)
+{
+    value *dv = arg_get(a, pos, "dim");
+    if (!dv || dv->type == V_NONE) return lang_raise(I, "TypeError", "softmax() needs dim=");
+    int64_t d;
+    if (arg_int(I, dv, "dim", &d)) return NULL;
+    lens_error err;
+    return wrap(I, log ? lens_log_softmax(T(t), (int)d, &err) : lens_softmax(T(t), (int)d, &err), &err);
+}
+static value *m_softmax(interp *I, value *self, args *a) { return softmax_impl(I, self, a, 0, false); }
+static value *m_log_softmax(interp *I, value *self, args *a) { return softmax_impl(I, self, a, 0, true); }
+
+static value *unary_m(interp *I, value *self, lens_unop op)
+{
+    lens_error err;
+    return wrap(I, lens_unary(op, T(self), &err), &err);
+}
+static value *m_abs(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_ABS); }
+static value *m_exp(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_EXP); }
+static value *m_log(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_LOG); }
+static value *m_sqrt(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_SQRT); }
+static value *m_tanh(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_TANH); }
+static value *m_relu(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_RELU); }
+static value *m_sigmoid(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_SIGMOID); }
+static value *m_neg(interp *I, value *s, args *a) { (void)a; return unary_m(I, s, LENS_OP_NEG); }
+
+static value *tolist_rec(interp *I, const lens_tensor *t, int d, int64_t *idx)
+{
+    if (d == t->ndim) {
+        if (t->dtype == LENS_I64) return v_int(lens_tensor_get_i64(t, idx));
+        return v_float((double)(float)lens_tensor_get_f64(t, idx));
+    }
+    value *l = v_list((size_t)t->shape[d]);
+    if (!l) return NULL;
+    for (int64_t i = 0; i < t->shape[d]; i++) {
+        idx[d] = i;
+        value *x = tolist_rec(I, t, d + 1, idx);
+        if (!x) { decref(l); return NULL; }
+        l->u.list.items[l->u.list.n++] = x;
+    }
+    return l;
+}
+
+static value *m_tolist(interp *I, value *self, args *a)
+{
+    (void)a;
+    int64_t idx[LENS_MAX_DIMS] = {0};
+    if (lens_tensor_numel(T(self)) > (1 << 24)) return lang_raise(I, "MemoryError", "tensor too large for tolist()");
+    return tolist_rec(I, T(self), 0, idx);
+}
+
+static value *m_item(interp *I, value *self, args *a) { (void)a; return tensor_item(I, T(self)); }
+static value *m_float(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_F32), &err); }
+static value *m_long(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_I64), &err); }
+static value *m_clone(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_clone(T(self)), &err); }
+static value *m_contiguous(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_contiguous(T(self)), &err); }
+static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return incref(self); }
+static value *m_numel(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(lens_tensor_numel(T(self))); }
+static value *m_dim(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(T(self)->ndim); }
+
+static value *m_size(interp *I, value *self, args *a)
+{
+    int dim;
+    bool given;
+    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (!given) return shape_tuple(T(self));
+    int nd = T(self)->ndim;
+    if (dim < -nd || dim >= nd) return lang_raise(I, "IndexError", "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -nd, nd - 1, dim);
+    return v_int(T(self)->shape[dim < 0 ? dim + nd : dim]);
+}
+
+static value *m_to(interp *I, value *self, args *a)
+{
+    /* .to("cpu"), .to(float) / .to("float32"): devices are chosen by the engine */
+    value *v = arg_get(a, 0, "dtype");
+    if (!v) v = arg_get(a, -1, "dtype");
+    if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "float")) return m_float(I, self, a);
+    if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "int")) return m_long(I, self, a);
+    if (v && v->type == V_STR && (!strcmp(v->u.str.s, "float32") || !strcmp(v->u.str.s, "float"))) return m_float(I, self, a);
+    if (v && v->type == V_STR && (!strcmp(v->u.str.s, "int64") || !strcmp(v->u.str.s, "long"))) return m_long(I, self, a);
+    return incref(self);
+}
+
+static value *m_cumsum(interp *I, value *self, args *a)
+{
+    int dim;
+    bool given;
+    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (!given) return lang_raise(I, "TypeError", "cumsum() missing required argument 'dim'");
+    lens_error err;
+    return wrap(I, lens_cumsum(T(self), dim, &err), &err);
+}
+
+static value *m_expand(interp *I, value *self, args *a)
+{
+    int64_t shape[LENS_MAX_DIMS];
+    int nd;
+    if (get_shape(I, a, 0, shape, &nd)) return NULL;
+    lens_error err;
+    return wrap(I, lens_tensor_expand(T(self), nd, shape, &err), &err);
+}
+
+static value *m_tril_triu(interp *I, value *self, args *a, bool upper)
+{
+    int64_t k = 0;
+    value *v = arg_get(a, 0, "diagonal");
+    if (v && arg_int(I, v, "diagonal", &k)) return NULL;
+    lens_error err;
+    return wrap(I, upper ? lens_triu(T(self), k, &err) : lens_tril(T(self), k, &err), &err);
+}
+static value *m_tril(interp *I, value *s, args *a) { return m_tril_triu(I, s, a, false); }
+static value *m_triu(interp *I, value *s, args *a) { return m_tril_triu(I, s, a, true); }
+
+static value *m_gather(interp *I, value *self, args *a)
+{
+    value *dv = arg_get(a, 0, "dim"), *iv = arg_get(a, 1, "index");
+    if (!dv || !iv) return lang_raise(I, "TypeError", "gather(dim, index) needs dim and index");
+    int64_t d;
+    if (arg_int(I, dv, "dim", &d)) return NULL;
+    lens_tensor *idx = tensor_from_value(I, iv, LENS_I64);
+    if (!idx) return NULL;
+    lens_error err;
+    value *r = wrap(I, lens_gather(T(self), (int)d, idx, &err), &err);
+    lens_tensor_free(idx);
+    return r;
+}
+
+static value *m_index_select(interp *I, value *self, args *a)
+{
+    value *dv = arg_get(a, 0, "dim"), *iv = arg_get(a, 1, "index");
+    if (!dv || !iv) return lang_raise(I, "TypeError", "index_select(dim, index) needs dim and index");
+    int64_t d;
+    if (arg_int(I, dv, "dim", &d)) return NULL;
+    lens_tensor *idx = tensor_from_value(I, iv, LENS_I64);
+    if (!idx) return NULL;
+    lens_error err;
+    value *r = wrap(I, lens_index_select(T(self), (int)d, idx, &err), &err);
+    lens_tensor_free(idx);
+    return r;
+}
+
+static value *m_masked_fill(interp *I, value *self, args *a)
+{
+    value *mv = arg_get(a, 0, "mask"), *vv = arg_get(a, 1, "value");
+    double d;
+    if (!mv || !vv) return lang_raise(I, "TypeError", "masked_fill(mask, value) needs mask and value");
+    if (arg_double(I, vv, "value", &d)) return NULL;
+    lens_tensor *m = tensor_from_value(I, mv, -1);
+    if (!m) return NULL;
+    lens_error err;
+    value *r = wrap(I, lens_masked_fill(T(self), m, d, &err), &err);
+    lens_tensor_free(m);
+    return r;
+}
+
+static value *m_norm(interp *I, value *self, args *a)
+{
+    lens_error err;
+    lens_tensor *sq = lens_binary(LENS_OP_MUL, T(self), T(self), &err);
+    if (!sq) return engine_fail(I, &err);
+    value *sv = v_tensor(sq);
+    value *s = reduction(I, sv, a, LENS_RED_SUM, "norm");
+    decref(sv);
+    if (!s) return NULL;
+    value *r = wrap(I, lens_unary(LENS_OP_SQRT, T(s), &err), &err);
+    decref(s);
+    return r;
+}
+
+/* ---- builtin functions ---------------------------------------------------------------- */
+
+static int dtype_arg(interp *I, value *v, int *dt)
+{
+    *dt = -1;
+    if (!v || v->type == V_NONE) return 0;
+    const char *s = NULL;
+    if (v->type == V_STR) s = v->u.str.s;
+    else if (v->type == V_BUILTIN && !v->u.builtin.self) s = v->u.builtin.def->name;
+    if (s && (!strcmp(s, "float") || !strcmp(s, "float32") || !strcmp(s, "torch.float32"))) { *dt = LENS_F32; return 0; }
+    if (s && (!strcmp(s, "int") || !strcmp(s, "long") || !strcmp(s, "int64") || !strcmp(s, "torch.int64") || !strcmp(s, "torch.long"))) { *dt = LENS_I64; return 0; }
+    lang_raise(I, "TypeError", "dtype must be float32 (float) or int64 (long, int)");
+    return -1;
+}
+
+static value *b_tensor(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"data", "dtype", "device", "requires_grad", NULL};
+    if (arg_check(I, a, "tensor", 1, kw)) return NULL;
+    value *d = arg_get(a, 0, "data");
+    if (!d) return lang_raise(I, "TypeError", "tensor() missing required argument 'data'");
+    int dt;
+    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (d->type == V_TENSOR) {
+        lens_tensor *t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
+        return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
+    }
+    lens_tensor *t = tensor_from_value(I, d, dt);
+    return t ? v_tensor(t) : NULL;
+}
+
+static value *b_arange(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"start", "end", "step", "dtype", NULL};
+    if (arg_check(I, a, "arange", 3, kw)) return NULL;
+    double v[3] = {0, 0, 1};
+    bool all_int = true;
+    int n = a->npos;
+    value *vals[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < n; i++) vals[i] = a->pos[i];
+    value *kv;
+    if ((kv = arg_get(a, -1, "end"))) { if (n == 0) return lang_raise(I, "TypeError", "arange(start, end, step)"); vals[1] = kv; if (n < 2) n = 2; }
+    if ((kv = arg_get(a, -1, "step"))) { vals[2] = kv; n = 3; if (!vals[1]) return lang_raise(I, "TypeError", "arange(start, end, step)"); }
+    if (n == 0) return lang_raise(I, "TypeError", "arange() needs at least an end");
+    for (int i = 0; i < 3; i++) {
+        if (!vals[i]) continue;
+        if (arg_double(I, vals[i], "arange() argument", &v[i])) return NULL;
+        if (vals[i]->type == V_FLOAT || (vals[i]->type == V_TENSOR && T(vals[i])->dtype == LENS_F32)) all_int = false;
+    }
+    if (n == 1) { v[1] = v[0]; v[0] = 0; }
+    int dt;
+    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dt < 0) dt = all_int ? LENS_I64 : LENS_F32;
+    lens_error err;
+    return wrap(I, lens_arange(v[0], v[1], v[2], (lens_dtype)dt, &err), &err);
+}
+
+static value *filled(interp *I, args *a, const char *fn, double value_, bool full)
+{
+    static const char *const kw[] = {"dtype", "device", "size", "fill_value", NULL};
+    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    int64_t shape[LENS_MAX_DIMS];
+    int nd;
+    if (full) {
+        if (a->npos != 2 && !(a->npos == 1 && arg_get(a, -1, "fill_value"))) return lang_raise(I, "TypeError", "full(shape, fill_value)");
+        args sa = {a->pos, 1, NULL, NULL, 0};
+        if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
+        value *fv = a->npos == 2 ? a->pos[1] : arg_get(a, -1, "fill_value");
+        if (arg_double(I, fv, "fill_value", &value_)) return NULL;
+    } else if (get_shape(I, a, 0, shape, &nd)) return NULL;
+    int dt;
+    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    lens_error err;
+    return wrap(I, lens_full(dt < 0 ? LENS_F32 : (lens_dtype)dt, nd, shape, value_, &err), &err);
+}
+static value *b_zeros(interp *I, value *self, args *a) { (void)self; return filled(I, a, "zeros", 0, false); }
+static value *b_ones(interp *I, value *self, args *a) { (void)self; return filled(I, a, "ones", 1, false); }
+static value *b_full(interp *I, value *self, args *a) { (void)self; return filled(I, a, "full", 0, true); }
+
+static value *random_t(interp *I, args *a, const char *fn, int kind)
+{
+    static const char *const kw[] = {"seed", "generator", NULL};
+    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    int64_t shape[LENS_MAX_DIMS], seed = 0;
+    int nd;
+    if (get_shape(I, a, 0, shape, &nd)) return NULL;
+    value *sv = arg_get(a, -1, "seed");
+    if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
+    lens_tensor *t = kind ? lens_rand(nd, shape, (uint64_t)seed) : lens_randn(nd, shape, (uint64_t)seed);
+    return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
+}
+static value *b_randn(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "randn", 0); }
+static value *b_rand(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "rand", 1); }
+
+static value *b_randint(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"low", "high", "size", "seed", NULL};
+    if (arg_check(I, a, "randint", 3, kw)) return NULL;
+    value *lo = arg_get(a, 0, "low"), *hi = arg_get(a, 1, "high"), *sz = arg_get(a, 2, "size");
+    if (!lo || !hi || !sz) return lang_raise(I, "TypeError", "randint(low, high, shape, seed=0)");
+    int64_t l, h, seed = 0;
+    if (arg_int(I, lo, "low", &l) || arg_int(I, hi, "high", &h)) return NULL;
+    int64_t shape[LENS_MAX_DIMS];
+    int nd;
+    args sa = {&sz, 1, NULL, NULL, 0};
+    if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
+    value *sv = arg_get(a, -1, "seed");
+    if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
+    lens_error err;
+    return wrap(I, lens_randint(l, h, nd, shape, (uint64_t)seed, &err), &err);
+}
+
+static lens_tensor **tensor_list(interp *I, value *v, int *n, const char *fn)
+{
+    value *items = to_list(I, v);
+    if (!items) return NULL;
+    *n = (int)items->u.list.n;
+    lens_tensor **ts = calloc((size_t)*n + 1, sizeof *ts);
+    if (!ts) { decref(items); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    for (int i = 0; i < *n; i++) {
+        ts[i] = tensor_from_value(I, items->u.list.items[i], -1);
+        if (!ts[i]) {
+            for (int j = 0; j < i; j++) lens_tensor_free(ts[j]);
+            free(ts);
+            decref(items);
+            if (!I->error) lang_raise(I, "TypeError", "%s() needs a list of tensors", fn);
+            return NULL;
+        }
+    }
+    decref(items);
+    return ts;
+}
+
+static value *cat_stack(interp *I, args *a, bool stack)
+{
+    static const char *const kw[] = {"tensors", "dim", NULL};
+    const char *fn = stack ? "stack" : "cat";
+    if (arg_check(I, a, fn, 2, kw)) return NULL;
+    value *tv = arg_get(a, 0, "tensors");
+    if (!tv) return lang_raise(I, "TypeError", "%s(tensors, dim=0)", fn);
+    int64_t d = 0;
+    value *dv = arg_get(a, 1, "dim");
+    if (dv && arg_int(I, dv, "dim", &d)) return NULL;
+    int n;
+    lens_tensor **ts = tensor_list(I, tv, &n, fn);
+    if (!ts) return NULL;
+    lens_error err;
+    lens_tensor *r = n == 0 ? NULL : stack ? lens_stack(n, (const lens_tensor *const *)ts, (int)d, &err)
+                                           : lens_cat(n, (const lens_tensor *const *)ts, (int)d, &err);
+    if (n == 0) snprintf(err.msg, sizeof err.msg, "%s() expects a non-empty list of tensors", fn);
+    for (int i = 0; i < n; i++) lens_tensor_free(ts[i]);
+    free(ts);
+    return wrap(I, r, &err);
+}
+static value *b_cat(interp *I, value *self, args *a) { (void)self; return cat_stack(I, a, false); }
+static value *b_stack(interp *I, value *self, args *a) { (void)self; return cat_stack(I, a, true); }
+
+static value *b_einsum(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos < 2) return lang_raise(I, "TypeError", "einsum(spec, *tensors) needs a spec and at least one tensor");
+    const char *spec = arg_str(I, a->pos[0], "spec");
+    if (!spec) return NULL;
+    int n = a->npos - 1;
+    value **items = a->pos + 1;
+    if (n == 1 && (items[0]->type == V_LIST || items[0]->type == V_TUPLE)) { n = (int)items[0]->u.list.n; items = items[0]->u.list.items; }
+    if (n > 16) return lang_raise(I, "ValueError", "einsum() takes at most 16 tensors");
+    lens_tensor *ts[16];
+    for (int i = 0; i < n; i++) {
+        if (items[i]->type != V_TENSOR) {
+            return lang_raise(I, "TypeError", "einsum() operand %d must be a tensor, not %s", i + 1, type_name(items[i]));
+        }
+        ts[i] = T(items[i]);
+    }
+    lens_error err;
+    return wrap(I, lens_einsum(spec, n, (const lens_tensor *const *)ts, &err), &err);
+}
+
+static value *need_tensor(interp *I, args *a, int pos, const char *name, const char *fn)
+{
+    value *v = arg_get(a, pos, name);
+    if (!v) return lang_raise(I, "TypeError", "%s() missing required argument '%s'", fn, name);
+    if (v->type != V_TENSOR) return lang_raise(I, "TypeError", "%s() argument '%s' must be a tensor, not %s", fn, name, type_name(v));
+    return v;
+}
+
+static value *b_topk(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"input", "k", "dim", "largest", "sorted", NULL};
+    if (arg_check(I, a, "topk", 4, kw)) return NULL;
+    value *t = need_tensor(I, a, 0, "input", "topk");
+    return t ? do_topk(I, t, a, 1) : NULL;
+}
+
+static value *b_softmax(interp *I, value *self, args *a)
+{
+    (void)self;
+    value *t = need_tensor(I, a, 0, "input", "softmax");
+    return t ? softmax_impl(I, t, a, 1, false) : NULL;
+}
+static value *b_log_softmax(interp *I, value *self, args *a)
+{
+    (void)self;
+    value *t = need_tensor(I, a, 0, "input", "log_softmax");
+    return t ? softmax_impl(I, t, a, 1, true) : NULL;
+}
+
+static value *b_matmul(interp *I, value *self, args *a)
+{
+    (void)self;
+    value *x = need_tensor(I, a, 0, "input", "matmul");
+    value *y = x ? need_tensor(I, a, 1, "other", "matmul") : NULL;
+    return y ? tensor_binary(I, OP_MATMUL, x, y) : NULL;
+}
+
+static value *b_where(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos != 3) return lang_raise(I, "TypeError", "where(condition, x, y) takes three arguments");
+    lens_tensor *ts[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        value *v = a->pos[i];
+        ts[i] = is_number(v) ? (v->type == V_FLOAT ? lens_scalar_f32(v->u.f) : lens_scalar_i64(v->type == V_INT ? v->u.i : v->u.b))
+                             : tensor_from_value(I, v, -1);
+        if (!ts[i]) { for (int j = 0; j < i; j++) lens_tensor_free(ts[j]); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
+    }
+    lens_error err;
+    value *r = wrap(I, lens_where(ts[0], ts[1], ts[2], &err), &err);
+    for (int i = 0; i < 3; i++) lens_tensor_free(ts[i]);
+    return r;
+}
+
+static value *unary_fn(interp *I, args *a, const char *fn, lens_unop op)
+{
+    value *t = need_tensor(I, a, 0, "input", fn);
+    return t ? unary_m(I, t, op) : NULL;
+}
+static value *b_exp(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "exp", LENS_OP_EXP); }
+static value *b_log(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "log", LENS_OP_LOG); }
+static value *b_sqrt(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "sqrt", LENS_OP_SQRT); }
+static value *b_tanh(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "tanh", LENS_OP_TANH); }
+
+static value *b_linspace(interp *I, value *self, args *a)
+{
+    (void)self;
+    if (a->npos != 3) return lang_raise(I, "TypeError", "linspace(start, end, steps)");
+    double s, e;
+    int64_t n;
+    if (arg_double(I, a->pos[0], "start", &s) || arg_double(I, a->pos[1], "end", &e) || arg_int(I, a->pos[2], "steps", &n)) return NULL;
+    lens_error err;
+    return wrap(I, lens_linspace(s, e, n, &err), &err);
+}
+
+static value *b_eye(interp *I, value *self, args *a)
+{
+    (void)self;
+    int64_t n;
+    if (a->npos != 1 || arg_int(I, a->pos[0], "n", &n)) return I->error ? NULL : lang_raise(I, "TypeError", "eye(n)");
+    lens_error err;
+    return wrap(I, lens_eye(n, &err), &err);
+}
+
+static value *b_allclose(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"input", "other", "rtol", "atol", NULL};
+    if (arg_check(I, a, "allclose", 4, kw)) return NULL;
+    value *x = arg_get(a, 0, "input"), *y = arg_get(a, 1, "other");
+    if (!x || !y) return lang_raise(I, "TypeError", "allclose(a, b, rtol=1e-5, atol=1e-8)");
+    double rtol = 1e-5, atol = 1e-8;
+    value *v;
+    if ((v = arg_get(a, 2, "rtol")) && arg_double(I, v, "rtol", &rtol)) return NULL;
+    if ((v = arg_get(a, 3, "atol")) && arg_double(I, v, "atol", &atol)) return NULL;
+    lens_tensor *ta = tensor_from_value(I, x, LENS_F32), *tb = ta ? tensor_from_value(I, y, LENS_F32) : NULL;
+    if (!tb) { lens_tensor_free(ta); return NULL; }
+    lens_error err;
+    int64_t shape[LENS_MAX_DIMS];
+    int nd = lens_broadcast_shape(ta->ndim, ta->shape, tb->ndim, tb->shape, shape, &err);
+    value *r = NULL;
+    if (nd < 0) r = engine_fail(I, &err);
+    else {
+        lens_tensor *ea = lens_tensor_expand(ta, nd, shape, &err), *eb = ea ? lens_tensor_expand(tb, nd, shape, &err) : NULL;
+        if (!eb) r = engine_fail(I, &err);
+        else {
+            bool ok = true;
+            int64_t n = lens_tensor_numel(ea);
+            for (int64_t i = 0; i < n && ok; i++) {
+                double p = lens_tensor_flat_f64(ea, i), q = lens_tensor_flat_f64(eb, i);
+                if (!(fabs(p - q) <= atol + rtol * fabs(q))) ok = false;
+            }
+            r = v_bool(ok);
+        }
+        lens_tensor_free(ea);
+        lens_tensor_free(eb);
+    }
+    lens_tensor_free(ta);
+    lens_tensor_free(tb);
+    return r;
+}
+
+const lang_builtin builtins_tensor[] = {
+    {"tensor", b_tensor, "tensor(data, dtype=None)", "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one)."},
+    {"arange", b_arange, "arange(end) / arange(start, end, step=1, dtype=None)", "1-d tensor of evenly spaced values in [start, end): int64 when every argument is an int."},
+    {"zeros", b_zeros, "zeros(*shape, dtype=float32)", "A tensor of zeros."},
+    {"ones", b_ones, "ones(*shape, dtype=float32)", "A tensor of ones."},
+    {"full", b_full, "full(shape, fill_value, dtype=float32)", "A tensor filled with fill_value."},
+    {"randn", b_randn, "randn(*shape, seed=0)", "Standard normal float32 values, deterministic for a seed (same on every machine; not torch's stream)."},
+    {"rand", b_rand, "rand(*shape, seed=0)", "Uniform [0, 1) float32 values, deterministic for a seed."},
+    {"randint", b_randint, "randint(low, high, shape, seed=0)", "int64 values uniform in [low, high), deterministic for a seed."},
+    {"linspace", b_linspace, "linspace(start, end, steps)", "steps evenly spaced float32 values from start to end inclusive."},
+    {"eye", b_eye, "eye(n)", "The n x n identity matrix."},
+    {"einsum", b_einsum, "einsum(spec, *tensors)",
+     "Einstein summation. Classic specs (\"bd,bd->b\") or fancy_einsum's named ones (\"batch d_model, batch d_model -> batch\"); "
+     "an empty output (\"... -> \") sums everything."},
+    {"topk", b_topk, "topk(input, k, dim=-1, largest=True)", "The k largest values along dim and their indices, as a tuple with .values and .indices."},
+    {"softmax", b_softmax, "softmax(input, dim)", "Softmax along dim."},
+    {"log_softmax", b_log_softmax, "log_softmax(input, dim)", "Log of the softmax along dim."},
+    {"cat", b_cat, "cat(tensors, dim=0)", "Concatenates tensors along an existing dim."},
+    {"stack", b_stack, "stack(tensors, dim=0)", "Stacks same-shape tensors along a new dim."},
+    {"matmul", b_matmul, "matmul(input, other)", "Matrix product with batch broadcasting (the @ operator)."},
+    {"where", b_where, "where(condition, x, y)", "Elementwise x where condition is nonzero, else y (broadcast)."},
+    {"exp", b_exp, "exp(input)", "Elementwise exponential."},
+    {"log", b_log, "log(input)", "Elementwise natural logarithm."},
+    {"sqrt", b_sqrt, "sqrt(input)", "Elementwise square root."},
+    {"tanh", b_tanh, "tanh(input)", "Elementwise tanh."},
+    {"allclose", b_allclose, "allclose(input, other, rtol=1e-05, atol=1e-08)", "Whether |input - other| <= atol + rtol * |other| everywhere (broadcast)."},
+    {"Tensor.sum", m_sum, "Tensor.sum(dim=None, keepdim=False)", "Sum over dim (an int or a tuple of ints), or over everything."},
+    {"Tensor.mean", m_mean, "Tensor.mean(dim=None, keepdim=False)", "Mean over dim (an int or a tuple of ints), or over everything."},
+    {"Tensor.max", m_max, "Tensor.max(dim=None, keepdim=False)", "Largest element; with dim, a tuple (.values, .indices) along dim."},
+    {"Tensor.min", m_min, "Tensor.min(dim=None, keepdim=False)", "Smallest element; with dim, a tuple (.values, .indices) along dim."},
+    {"Tensor.argmax", m_argmax, "Tensor.argmax(dim=None, keepdim=False)", "Index of the largest element (along dim, or in the flattened tensor)."},
+    {"Tensor.argmin", m_argmin, "Tensor.argmin(dim=None, keepdim=False)", "Index of the smallest element (along dim, or in the flattened tensor)."},
+    {"Tensor.prod", m_prod, "Tensor.prod(dim=None, keepdim=False)", "Product over dim, or over everything."},
+    {"Tensor.std", m_std, "Tensor.std(dim=None, keepdim=False)", "Standard deviation (unbiased) over dim, or over everything."},
+    {"Tensor.var", m_var, "Tensor.var(dim=None, keepdim=False)", "Variance (unbiased) over dim, or over everything."},
+    {"Tensor.any", m_any, "Tensor.any(dim=None)", "Whether any element is nonzero."},
+    {"Tensor.all", m_all, "Tensor.all(dim=None)", "Whether every element is nonzero."},
+    {"Tensor.norm", m_norm, "Tensor.norm(dim=None, keepdim=False)", "Euclidean norm over dim, or over everything."},
+    {"Tensor.reshape", m_reshape, "Tensor.reshape(*shape)", "The same elements in a new shape (one entry may be -1); a view when possible."},
+    {"Tensor.view", m_reshape, "Tensor.view(*shape)", "Like reshape."},
+    {"Tensor.flatten", m_flatten, "Tensor.flatten(start_dim=0, end_dim=-1)", "Merges dims start_dim..end_dim into one."},
+    {"Tensor.transpose", m_transpose, "Tensor.transpose(dim0, dim1)", "Swaps two dims (a view)."},
+    {"Tensor.permute", m_permute, "Tensor.permute(*dims)", "Reorders the dims (a view)."},
+    {"Tensor.squeeze", m_squeeze, "Tensor.squeeze(dim=None)", "Removes size-1 dims (or only dim)."},
+    {"Tensor.unsqueeze", m_unsqueeze, "Tensor.unsqueeze(dim)", "Inserts a size-1 dim at dim."},
+    {"Tensor.diagonal", m_diagonal, "Tensor.diagonal(offset=0, dim1=0, dim2=1)", "The diagonal of dims dim1 and dim2 at offset (>0 above), as the last dim (a view)."},
+    {"Tensor.topk", m_topk, "Tensor.topk(k, dim=-1, largest=True)", "The k largest values along dim and their indices, as a tuple with .values and .indices."},
+    {"Tensor.sort", m_sort, "Tensor.sort(dim=-1, descending=False)", "Sorted values and their indices (.values, .indices)."},
+    {"Tensor.argsort", m_argsort, "Tensor.argsort(dim=-1, descending=False)", "Indices that sort the tensor along dim."},
+    {"Tensor.softmax", m_softmax, "Tensor.softmax(dim)", "Softmax along dim."},
+    {"Tensor.log_softmax", m_log_softmax, "Tensor.log_softmax(dim)", "Log of the softmax along dim."},
+    {"Tensor.abs", m_abs, "Tensor.abs()", "Elementwise absolute value."},
+    {"Tensor.exp", m_exp, "Tensor.exp()", "Elementwise exponential."},
+    {"Tensor.log", m_log, "Tensor.log()", "Elementwise natural logarithm."},
+    {"Tensor.sqrt", m_sqrt, "Tensor.sqrt()", "Elementwise square root."},
+    {"Tensor.tanh", m_tanh, "Tensor.tanh()", "Elementwise tanh."},
+    {"Tensor.relu", m_relu, "Tensor.relu()", "Elementwise max(x, 0)."},
+    {"Tensor.sigmoid", m_sigmoid, "Tensor.sigmoid()", "Elementwise logistic function."},
+    {"Tensor.neg", m_neg, "Tensor.neg()", "Elementwise negation."},
+    {"Tensor.tolist", m_tolist, "Tensor.tolist()", "Nested lists of Python numbers."},
+    {"Tensor.item", m_item, "Tensor.item()", "The value of a one-element tensor as a Python number."},
+    {"Tensor.float", m_float, "Tensor.float()", "A float32 copy."},
+    {"Tensor.long", m_long, "Tensor.long()", "An int64 copy (floats truncated toward zero)."},
+    {"Tensor.int", m_long, "Tensor.int()", "An int64 copy (lens has one integer dtype)."},
+    {"Tensor.clone", m_clone, "Tensor.clone()", "A contiguous copy."},
+    {"Tensor.contiguous", m_contiguous, "Tensor.contiguous()", "The tensor with contiguous memory (a copy when needed)."},
+    {"Tensor.cpu", m_noop, "Tensor.cpu()", "The tensor itself (values are always readable)."},
+    {"Tensor.detach", m_noop, "Tensor.detach()", "The tensor itself (lens has no autograd)."},
+    {"Tensor.numpy", m_noop, "Tensor.numpy()", "The tensor itself."},
+    {"Tensor.to", m_to, "Tensor.to(device_or_dtype)", "A dtype conversion for float/long; devices are chosen by the engine."},
+    {"Tensor.numel", m_numel, "Tensor.numel()", "Number of elements."},
+    {"Tensor.dim", m_dim, "Tensor.dim()", "Number of dims (ndim)."},
+    {"Tensor.size", m_size, "Tensor.size(dim=None)", "The shape, or the size of one dim."},
+    {"Tensor.cumsum", m_cumsum, "Tensor.cumsum(dim)", "Cumulative sum along dim."},
+    {"Tensor.expand", m_expand, "Tensor.expand(*shape)", "A broadcast view (-1 keeps a size)."},
+    {"Tensor.tril", m_tril, "Tensor.tril(diagonal=0)", "Copy with elements above the diagonal zeroed."},
+    {"Tensor.triu", m_triu, "Tensor.triu(diagonal=0)", "Copy with elements below the diagonal zeroed."},
+    {"Tensor.gather", m_gather, "Tensor.gather(dim, index)", "Values at index along dim (torch.gather)."},
+    {"Tensor.index_select", m_index_select, "Tensor.index_select(dim, index)", "Rows of dim picked by an int tensor or list."},
+    {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
+    {NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,794 @@
+/* kernel/lang/methods.c — attribute lookup (get_attr) and the methods of str,
+ * list, tuple and dict; str.format and printf-style `%` formatting. Tensor and
+ * object attributes are delegated to their own files. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "lang_internal.h"
+
+#define SELF_STR (self->u.str.s)
+#define SELF_LEN (self->u.str.len)
+
+typedef struct sb { char *s; size_t n, cap; } sb;
+static int sb_add(sb *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *x = realloc(b->s, cap);
+        if (!x) return -1;
+        b->s = x;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+    return 0;
+}
+static value *sb_value(sb *b)
+{
+    if (!b->s) return v_str("");
+    return v_str_take(b->s, b->n);
+}
+
+/* ---- str.format ----------------------------------------------------------- */
+
+static char *format_fields(interp *I, const char *f, size_t n, args *a)
+{
+    sb b = {0};
+    int auto_idx = 0;
+    for (size_t i = 0; i < n;) {
+        char c = f[i];
+        if (c == '{' && i + 1 < n && f[i + 1] == '{') { sb_add(&b, "{", 1); i += 2; continue; }
+        if (c == '}' && i + 1 < n && f[i + 1] == '}') { sb_add(&b, "}", 1); i += 2; continue; }
+        if (c == '}') { free(b.s); lang_raise(I, "ValueError", "Single '}' encountered in format string"); return NULL; }
+        if (c != '{') { sb_add(&b, &c, 1); i++; continue; }
+        size_t s = ++i;
+        int depth = 0;
+        while (i < n && !(f[i] == '}' && depth == 0)) { if (f[i] == '{') depth++; else if (f[i] == '}') depth--; i++; }
+        if (i >= n) { free(b.s); lang_raise(I, "ValueError", "expected '}' before end of string"); return NULL; }
+        char *field = strndup(f + s, i - s);
+        i++;
+        if (!field) { free(b.s); return NULL; }
+        char *spec = strchr(field, ':');
+        if (spec) *spec++ = 0;
+        char *conv = strchr(field, '!');
+        if (conv) *conv++ = 0;
+        /* field name: [name or index] then .attr / [key] */
+        size_t nl = strcspn(field, ".[");
+        char head[256];
+        snprintf(head, sizeof head, "%.*s", (int)nl, field);
+        value *v = NULL;
+        if (!head[0]) {
+            if (auto_idx >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", auto_idx); goto fail; }
+            v = incref(a->pos[auto_idx++]);
+        } else if (isdigit((unsigned char)head[0])) {
+            int k = atoi(head);
+            if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", k); goto fail; }
+            v = incref(a->pos[k]);
+        } else {
+            value *x = arg_get(a, -1, head);
+            if (!x) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
+            v = incref(x);
+        }
+        char *p = field + nl;
+        while (*p && v) {
+            if (*p == '.') {
+                size_t k = strcspn(p + 1, ".[");
+                char *attr = strndup(p + 1, k);
+                value *nv = attr ? get_attr(I, v, attr) : NULL;
+                free(attr);
+                decref(v);
+                v = nv;
+                p += 1 + k;
+            } else {
+                char *close = strchr(p, ']');
+                if (!close) { lang_raise(I, "ValueError", "Missing ']' in format string"); decref(v); v = NULL; break; }
+                char *ks = strndup(p + 1, (size_t)(close - p - 1));
+                value *key = NULL;
+                if (ks && ks[0] && strspn(ks, "0123456789") == strlen(ks)) key = v_int(atoll(ks));
+                else if (ks) key = v_str(ks);
+                free(ks);
+                value *nv = key ? get_item(I, v, key) : NULL;
+                decref(key);
+                decref(v);
+                v = nv;
+                p = close + 1;
+            }
+        }
+        if (!v) goto fail;
+        if (conv && (*conv == 'r' || *conv == 's' || *conv == 'a')) {
+            char *r = *conv == 's' ? str_of(v) : repr_of(v);
+            decref(v);
+            v = r ? v_str_take(r, strlen(r)) : NULL;
+            if (!v) goto fail;
+        }
+        char *out = format_value(I, v, spec ? spec : "");
+        decref(v);
+        if (!out) goto fail;
+        sb_add(&b, out, strlen(out));
+        free(out);
+        free(field);
+        continue;
+    fail:
+        free(field);
+        free(b.s);
+        return NULL;
+    }
+    if (!b.s) return strdup("");
+    return b.s;
+}
+
+char *percent_format(interp *I, const char *f, size_t n, value *argv)
+{
+    value **items = &argv;
+    size_t nitems = 1, k = 0;
+    if (argv->type == V_TUPLE) { items = argv->u.list.items; nitems = argv->u.list.n; }
+    sb b = {0};
+    for (size_t i = 0; i < n;) {
+        if (f[i] != '%') { sb_add(&b, f + i, 1); i++; continue; }
+        i++;
+        if (i < n && f[i] == '%') { sb_add(&b, "%", 1); i++; continue; }
+        size_t s = i;
+        while (i < n && strchr("-+ #0123456789.", f[i])) i++;
+        if (i >= n) { free(b.s); lang_raise(I, "ValueError", "incomplete format"); return NULL; }
+        char type = f[i++];
+        if (k >= nitems) { free(b.s); lang_raise(I, "TypeError", "not enough arguments for format string"); return NULL; }
+        value *v = items[k++];
+        char spec[64];
+        char flags[32];
+        snprintf(flags, sizeof flags, "%.*s", (int)(i - 1 - s), f + s);
+        char *out;
+        if (type == 's' || type == 'r') {
+            char *t = type == 's' ? str_of(v) : repr_of(v);
+            value *tv = t ? v_str_take(t, strlen(t)) : NULL;
+            snprintf(spec, sizeof spec, "%s%s", flags[0] == '-' ? "<" : ">", flags + (flags[0] == '-'));
+            out = tv ? format_value(I, tv, spec) : NULL;
+            decref(tv);
+        } else if (strchr("dioxXeEfFgGc", type)) {
+            char t2 = type == 'i' ? 'd' : type;
+            bool left = flags[0] == '-';
+            snprintf(spec, sizeof spec, "%s%s%c", left ? "<" : "", flags + left, t2);
+            if ((t2 == 'd' || t2 == 'x' || t2 == 'X' || t2 == 'o') && v->type == V_FLOAT) {
+                value *iv = v_int((int64_t)v->u.f);
+                out = format_value(I, iv, spec);
+                decref(iv);
+            } else out = format_value(I, v, spec);
+        } else {
+            free(b.s);
+            lang_raise(I, "ValueError", "unsupported format character '%c'", type);
+            return NULL;
+        }
+        if (!out) { free(b.s); return NULL; }
+        sb_add(&b, out, strlen(out));
+        free(out);
+    }
+    if (k < nitems && argv->type == V_TUPLE) { free(b.s); lang_raise(I, "TypeError", "not all arguments converted during string formatting"); return NULL; }
+    return b.s ? b.s : strdup("");
+}
+
+/* ---- str methods ------------------------------------------------------------ */
+
+static value *s_format(interp *I, value *self, args *a)
+{
+    char *r = format_fields(I, SELF_STR, SELF_LEN, a);
+    return r ? v_str_take(r, strlen(r)) : NULL;
+}
+
+static value *s_join(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "join() takes exactly one argument");
+    value *items = to_list(I, a->pos[0]);
+    if (!items) return NULL;
+    sb b = {0};
+    for (size_t i = 0; i < items->u.list.n; i++) {
+        value *x = items->u.list.items[i];
+        if (x->type != V_STR) {
+            decref(items);
+            free(b.s);
+            return lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, type_name(x));
+        }
+        if (i) sb_add(&b, SELF_STR, SELF_LEN);
+        sb_add(&b, x->u.str.s, x->u.str.len);
+    }
+    decref(items);
+    return sb_value(&b);
+}
+
+static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+static value *s_split_impl(interp *I, value *self, args *a, bool right)
+{
+    static const char *const kw[] = {"sep", "maxsplit", NULL};
+    if (arg_check(I, a, "split", 2, kw)) return NULL;
+    value *sepv = arg_get(a, 0, "sep"), *mv = arg_get(a, 1, "maxsplit");
+    int64_t maxsplit = -1;
+    if (mv && arg_int(I, mv, "maxsplit", &maxsplit)) return NULL;
+    value *r = v_list(0);
+    if (!r) return NULL;
+    const char *s = SELF_STR;
+    size_t n = SELF_LEN;
+    if (!sepv || sepv->type == V_NONE) {
+        if (right) {
+            /* rsplit on whitespace: collect from the right */
+            value *tmp = v_list(0);
+            size_t e = n;
+            int64_t done = 0;
+            while (e > 0) {
+                while (e > 0 && is_ws(s[e - 1])) e--;
+                if (!e) break;
+                size_t st = e;
+                if (maxsplit >= 0 && done >= maxsplit) { st = 0; while (is_ws(s[st])) st++; }
+                else while (st > 0 && !is_ws(s[st - 1])) st--;
+                list_append(tmp, v_strn(s + st, e - st));
+                done++;
+                e = st;
+                if (st == 0) break;
+            }
+            for (size_t i = tmp->u.list.n; i > 0; i--) list_append(r, incref(tmp->u.list.items[i - 1]));
+            decref(tmp);
+            return r;
+        }
+        size_t i = 0;
+        int64_t done = 0;
+        while (i < n) {
+            while (i < n && is_ws(s[i])) i++;
+            if (i >= n) break;
+            size_t st = i;
+            if (maxsplit >= 0 && done >= maxsplit) {
+                size_t e = n;
+                while (e > st && is_ws(s[e - 1])) e--;
+                list_append(r, v_strn(s + st, e - st));
+                break;
+            }
+            while (i < n && !is_ws(s[i])) i++;
+            list_append(r, v_strn(s + st, i - st));
+            done++;
+        }
+        return r;
+    }
+    if (sepv->type != V_STR) { decref(r); return lang_raise(I, "TypeError", "must be str or None, not %s", type_name(sepv)); }
+    const char *sep = sepv->u.str.s;
+    size_t sl = sepv->u.str.len;
+    if (!sl) { decref(r); return lang_raise(I, "ValueError", "empty separator"); }
+    if (right) {
+        value *tmp = v_list(0);
+        size_t e = n;
+        int64_t done = 0;
+        for (;;) {
+            const char *hit = NULL;
+            if (maxsplit < 0 || done < maxsplit)
+                for (size_t k = e; k >= sl; k--) if (!memcmp(s + k - sl, sep, sl)) { hit = s + k - sl; break; }
+            if (!hit) { list_append(tmp, v_strn(s, e)); break; }
+            list_append(tmp, v_strn(hit + sl, (size_t)(s + e - hit - sl)));
+            e = (size_t)(hit - s);
+            done++;
+        }
+        for (size_t i = tmp->u.list.n; i > 0; i--) list_append(r, incref(tmp->u.list.items[i - 1]));
+        decref(tmp);
+        return r;
+    }
+    size_t st = 0;
+    int64_t done = 0;
+    for (;;) {
+        const char *hit = (maxsplit < 0 || done < maxsplit) ? memmem(s + st, n - st, sep, sl) : NULL;
+        if (!hit) { list_append(r, v_strn(s + st, n - st)); break; }
+        list_append(r, v_strn(s + st, (size_t)(hit - s) - st));
+        st = (size_t)(hit - s) + sl;
+        done++;
+    }
+    return r;
+}
+static value *s_split(interp *I, value *self, args *a) { return s_split_impl(I, self, a, false); }
+static value *s_rsplit(interp *I, value *self, args *a) { return s_split_impl(I, self, a, true); }
+
+static value *s_splitlines(interp *I, value *self, args *a)
+{
+    (void)a;
+    value *r = v_list(0);
+    if (!r) return lang_raise(I, "MemoryError", "out of memory");
+    size_t st = 0, n = SELF_LEN;
+    for (size_t i = 0; i < n; i++)
+        if (SELF_STR[i] == '\n') { list_append(r, v_strn(SELF_STR + st, i - st)); st = i + 1; }
+    if (st < n) list_append(r, v_strn(SELF_STR + st, n - st));
+    return r;
+}
+
+static value *s_strip_impl(interp *I, value *self, args *a, int which)
+{
+    if (arg_check(I, a, "strip", 1, NULL)) return NULL;
+    value *cv = arg_get(a, 0, NULL);
+    const char *chars = NULL;
+    if (cv && cv->type != V_NONE && !(chars = arg_str(I, cv, "chars"))) return NULL;
+    size_t s = 0, e = SELF_LEN;
+#define STRIPPABLE(c) (chars ? strchr(chars, (c)) != NULL && (c) != 0 : is_ws(c))
+    if (which & 1) while (s < e && STRIPPABLE(SELF_STR[s])) s++;
+    if (which & 2) while (e > s && STRIPPABLE(SELF_STR[e - 1])) e--;
+#undef STRIPPABLE
+    return v_strn(SELF_STR + s, e - s);
+}
+static value *s_strip(interp *I, value *self, args *a) { return s_strip_impl(I, self, a, 3); }
+static value *s_lstrip(interp *I, value *self, args *a) { return s_strip_impl(I, self, a, 1); }
+static value *s_rstrip(interp *I, value *self, args *a) { return s_strip_impl(I, self, a, 2); }
+
+static value *s_replace(interp *I, value *self, args *a)
+{
+    if (a->npos < 2 || a->npos > 3) return lang_raise(I, "TypeError", "replace() takes 2 or 3 arguments");
+    const char *old = arg_str(I, a->pos[0], "old"), *new = old ? arg_str(I, a->pos[1], "new") : NULL;
+    if (!new) return NULL;
+    int64_t count = -1;
+    if (a->npos == 3 && arg_int(I, a->pos[2], "count", &count)) return NULL;
+    size_t ol = a->pos[0]->u.str.len, nl = a->pos[1]->u.str.len;
+    sb b = {0};
+    size_t i = 0;
+    int64_t done = 0;
+    if (ol == 0) {
+        for (i = 0; i <= SELF_LEN; i++) {
+            if (count < 0 || done < count) { sb_add(&b, new, nl); done++; }
+            if (i < SELF_LEN) sb_add(&b, SELF_STR + i, 1);
+        }
+        return sb_value(&b);
+    }
+    while (i < SELF_LEN) {
+        const char *hit = (count < 0 || done < count) ? memmem(SELF_STR + i, SELF_LEN - i, old, ol) : NULL;
+        if (!hit) { sb_add(&b, SELF_STR + i, SELF_LEN - i); break; }
+        sb_add(&b, SELF_STR + i, (size_t)(hit - SELF_STR) - i);
+        sb_add(&b, new, nl);
+        i = (size_t)(hit - SELF_STR) + ol;
+        done++;
+    }
+    return sb_value(&b);
+}
+
+static value *s_case(value *self, int mode)
+{
+    value *r = v_strn(SELF_STR, SELF_LEN);
+    if (!r) return NULL;
+    char *s = r->u.str.s;
+    bool start = true;
+    for (size_t i = 0; i < SELF_LEN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (mode == 0) s[i] = (char)toupper(c);
+        else if (mode == 1) s[i] = (char)tolower(c);
+        else if (mode == 2) s[i] = (char)(i == 0 ? toupper(c) : tolower(c));
+        else if (mode == 3) { s[i] = (char)(start ? toupper(c) : tolower(c)); start = !isalpha(c); }
+        else s[i] = (char)(isupper(c) ? tolower(c) : toupper(c));
+    }
+    return r;
+}
+static value *s_upper(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 0); }
+static value *s_lower(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 1); }
+static value *s_capitalize(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 2); }
+static value *s_title(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 3); }
+
+static value *s_affix(interp *I, value *self, args *a, bool start)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "%s() takes exactly one argument", start ? "startswith" : "endswith");
+    value *p = a->pos[0];
+    value **opts = &p;
+    size_t no = 1;
+    if (p->type == V_TUPLE) { opts = p->u.list.items; no = p->u.list.n; }
+    for (size_t i = 0; i < no; i++) {
+        if (opts[i]->type != V_STR) return lang_raise(I, "TypeError", "expected str or a tuple of str, not %s", type_name(opts[i]));
+        size_t l = opts[i]->u.str.len;
+        if (l <= SELF_LEN && !memcmp(start ? SELF_STR : SELF_STR + SELF_LEN - l, opts[i]->u.str.s, l)) return v_bool(true);
+    }
+    return v_bool(false);
+}
+static value *s_startswith(interp *I, value *self, args *a) { return s_affix(I, self, a, true); }
+static value *s_endswith(interp *I, value *self, args *a) { return s_affix(I, self, a, false); }
+
+static int64_t cp_index(const char *s, size_t byte)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < byte; i++) if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
+}
+
+static value *s_find_impl(interp *I, value *self, args *a, bool raise, bool right)
+{
+    if (a->npos < 1) return lang_raise(I, "TypeError", "find() takes at least 1 argument");
+    const char *sub = arg_str(I, a->pos[0], "substring");
+    if (!sub) return NULL;
+    size_t sl = a->pos[0]->u.str.len;
+    const char *hit = NULL;
+    if (right) {
+        for (size_t k = SELF_LEN + 1; k-- > 0;) if (k + sl <= SELF_LEN && !memcmp(SELF_STR + k, sub, sl)) { hit = SELF_STR + k; break; }
+    } else hit = memmem(SELF_STR, SELF_LEN, sub, sl);
+    if (!hit) {
+        if (raise) return lang_raise(I, "ValueError", "substring not found");
+        return v_int(-1);
+    }
+    return v_int(cp_index(SELF_STR, (size_t)(hit - SELF_STR)));
+}
+static value *s_find(interp *I, value *self, args *a) { return s_find_impl(I, self, a, false, false); }
+static value *s_rfind(interp *I, value *self, args *a) { return s_find_impl(I, self, a, false, true); }
+static value *s_index(interp *I, value *self, args *a) { return s_find_impl(I, self, a, true, false); }
+
+static value *s_count(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "count() takes exactly one argument");
+    const char *sub = arg_str(I, a->pos[0], "substring");
+    if (!sub) return NULL;
+    size_t sl = a->pos[0]->u.str.len;
+    if (!sl) return v_int(length_of(I, self) + 1);
+    int64_t n = 0;
+    const char *p = SELF_STR, *end = SELF_STR + SELF_LEN;
+    while ((p = memmem(p, (size_t)(end - p), sub, sl))) { n++; p += sl; }
+    return v_int(n);
+}
+
+static value *s_pred(value *self, int (*pred)(int))
+{
+    if (!SELF_LEN) return v_bool(false);
+    for (size_t i = 0; i < SELF_LEN; i++) if (!pred((unsigned char)SELF_STR[i])) return v_bool(false);
+    return v_bool(true);
+}
+static value *s_isdigit(interp *I, value *self, args *a) { (void)I; (void)a; return s_pred(self, isdigit); }
+static value *s_isalpha(interp *I, value *self, args *a) { (void)I; (void)a; return s_pred(self, isalpha); }
+static value *s_isspace(interp *I, value *self, args *a) { (void)I; (void)a; return s_pred(self, isspace); }
+static value *s_isalnum(interp *I, value *self, args *a) { (void)I; (void)a; return s_pred(self, isalnum); }
+
+static value *s_just(interp *I, value *self, args *a, char align)
+{
+    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "takes 1 or 2 arguments");
+    int64_t w;
+    if (arg_int(I, a->pos[0], "width", &w)) return NULL;
+    char fill = ' ';
+    if (a->npos == 2) {
+        const char *f = arg_str(I, a->pos[1], "fillchar");
+        if (!f) return NULL;
+        if (strlen(f) != 1) return lang_raise(I, "TypeError", "The fill character must be exactly one character long");
+        fill = f[0];
+    }
+    char spec[64];
+    snprintf(spec, sizeof spec, "%c%c%lld", fill, align, (long long)(w > 10000 ? 10000 : w));
+    char *r = format_value(I, self, spec);
+    return r ? v_str_take(r, strlen(r)) : NULL;
+}
+static value *s_ljust(interp *I, value *self, args *a) { return s_just(I, self, a, '<'); }
+static value *s_rjust(interp *I, value *self, args *a) { return s_just(I, self, a, '>'); }
+static value *s_center(interp *I, value *self, args *a) { return s_just(I, self, a, '^'); }
+static value *s_zfill(interp *I, value *self, args *a)
+{
+    int64_t w;
+    if (a->npos != 1 || arg_int(I, a->pos[0], "width", &w)) return I->error ? NULL : lang_raise(I, "TypeError", "zfill() takes one argument");
+    char spec[32];
+    snprintf(spec, sizeof spec, "0=%lld", (long long)(w > 10000 ? 10000 : w));
+    char *r = format_value(I, self, spec);
+    return r ? v_str_take(r, strlen(r)) : NULL;
+}
+
+/* ---- list methods ----------------------------------------------------------- */
+
+static value *l_append(interp *I, value *self, args *a)
+{
+    if (a->npos != 1 || a->nkw) return lang_raise(I, "TypeError", "append() takes exactly one argument (%d given)", a->npos);
+    if (list_append(self, incref(a->pos[0]))) return lang_raise(I, "MemoryError", "out of memory");
+    return v_none();
+}
+
+static value *l_extend(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "extend() takes exactly one argument (%d given)", a->npos);
+    value *items = to_list(I, a->pos[0]);
+    if (!items) return NULL;
+    for (size_t i = 0; i < items->u.list.n; i++) list_append(self, incref(items->u.list.items[i]));
+    decref(items);
+    return v_none();
+}
+
+static value *l_insert(interp *I, value *self, args *a)
+{
+    int64_t i;
+    if (a->npos != 2) return lang_raise(I, "TypeError", "insert() takes exactly 2 arguments");
+    if (arg_int(I, a->pos[0], "index", &i)) return NULL;
+    int64_t n = (int64_t)self->u.list.n;
+    if (i < 0) i += n;
+    if (i < 0) i = 0;
+    if (i > n) i = n;
+    if (list_append(self, incref(a->pos[1]))) return lang_raise(I, "MemoryError", "out of memory");
+    memmove(self->u.list.items + i + 1, self->u.list.items + i, (size_t)(n - i) * sizeof(value *));
+    self->u.list.items[i] = incref(a->pos[1]);
+    decref(a->pos[1]);
+    return v_none();
+}
+
+static value *seq_index(interp *I, value *self, args *a)
+{
+    if (a->npos < 1) return lang_raise(I, "TypeError", "index() takes at least 1 argument");
+    for (size_t i = 0; i < self->u.list.n; i++) {
+        int r = values_equal(I, self->u.list.items[i], a->pos[0]);
+        if (r < 0) return NULL;
+        if (r) return v_int((int64_t)i);
+    }
+    char *r = repr_of(a->pos[0]);
+    lang_raise(I, "ValueError", "%s is not in %s", r ? r : "value", type_name(self));
+    free(r);
+    return NULL;
+}
+
+static value *seq_count(interp *I, value *self, args *a)
+{
+    if (a->npos != 1) return lang_raise(I, "TypeError", "count() takes exactly one argument");
+    int64_t n = 0;
+    for (size_t i = 0; i < self->u.list.n; i++) {
+        int r = values_equal(I, self->u.list.items[i], a->pos[0]);
+        if (r < 0) return NULL;
+        n += r;
+    }
+    return v_int(n);
+}
+
+static value *l_pop(interp *I, value *self, args *a)
+{
+    int64_t n = (int64_t)self->u.list.n, i = n - 1;
+    if (a->npos > 1) return lang_raise(I, "TypeError", "pop() takes at most 1 argument");
+    if (a->npos == 1 && arg_int(I, a->pos[0], "index", &i)) return NULL;
+    if (n == 0) return lang_raise(I, "IndexError", "pop from empty list");
+    if (i < 0) i += n;
+    if (i < 0 || i >= n) return lang_raise(I, "IndexError", "pop index out of range");
+    value *x = self->u.list.items[i];
+    memmove(self->u.list.items + i, self->u.list.items + i + 1, (size_t)(n - i - 1) * sizeof(value *));
+    self->u.list.n--;
+    return x;
+}
+
+static value *l_remove(interp *I, value *self, args *a)
+{
+    value *idx = seq_index(I, self, a);
+    if (!idx) return NULL;
+    args pa = {&idx, 1, NULL, NULL, 0};
+    value *x = l_pop(I, self, &pa);
+    decref(idx);
+    decref(x);
+    return x ? v_none() : NULL;
+}
+
+static value *l_reverse(interp *I, value *self, args *a)
+{
+    (void)I; (void)a;
+    for (size_t i = 0, j = self->u.list.n; i + 1 < j; i++, j--) {
+        value *t = self->u.list.items[i];
+        self->u.list.items[i] = self->u.list.items[j - 1];
+        self->u.list.items[j - 1] = t;
+    }
+    return v_none();
+}
+
+static value *l_sort(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"key", "reverse", NULL};
+    if (arg_check(I, a, "sort", 0, kw)) return NULL;
+    bool rev = false;
+    value *r = arg_get(a, -1, "reverse");
+    if (r && arg_bool(I, r, &rev)) return NULL;
+    if (list_sort_inplace(I, self, arg_get(a, -1, "key"), rev)) return NULL;
+    return v_none();
+}
+
+static value *l_copy(interp *I, value *self, args *a) { (void)a; return to_list(I, self); }
+static value *l_clear(interp *I, value *self, args *a)
+{
+    (void)I; (void)a;
+    for (size_t i = 0; i < self->u.list.n; i++) decref(self->u.list.items[i]);
+    self->u.list.n = 0;
+    return v_none();
+}
+
+/* ---- dict methods ----------------------------------------------------------- */
+
+static value *d_view(value *self, int which)
+{
+    value *r = v_list(dict_len(self->u.d));
+    if (!r) return NULL;
+    size_t i = 0;
+    value *k, *v;
+    while (dict_next(self->u.d, &i, &k, &v))
+        r->u.list.items[r->u.list.n++] = which == 0 ? incref(k) : which == 1 ? incref(v) : v_tuple_of(2, incref(k), incref(v));
+    return r;
+}
+static value *d_keys(interp *I, value *self, args *a) { (void)I; (void)a; return d_view(self, 0); }
+static value *d_values(interp *I, value *self, args *a) { (void)I; (void)a; return d_view(self, 1); }
+static value *d_items(interp *I, value *self, args *a) { (void)I; (void)a; return d_view(self, 2); }
+
+static value *d_get(interp *I, value *self, args *a)
+{
+    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "get() takes 1 or 2 arguments");
+    if (!hashable(a->pos[0])) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(a->pos[0]));
+    value *v = dict_get(self->u.d, a->pos[0]);
+    if (v) return incref(v);
+    return a->npos == 2 ? incref(a->pos[1]) : v_none();
+}
+
+static value *d_pop(interp *I, value *self, args *a)
+{
+    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "pop() takes 1 or 2 arguments");
+    if (!hashable(a->pos[0])) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(a->pos[0]));
+    value *v = dict_get(self->u.d, a->pos[0]);
+    if (!v) {
+        if (a->npos == 2) return incref(a->pos[1]);
+        char *r = repr_of(a->pos[0]);
+        lang_raise(I, "KeyError", "%s", r ? r : "?");
+        free(r);
+        return NULL;
+    }
+    incref(v);
+    dict_del(self->u.d, a->pos[0]);
+    return v;
+}
+
+static value *d_setdefault(interp *I, value *self, args *a)
+{
+    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "setdefault() takes 1 or 2 arguments");
+    value *v = hashable(a->pos[0]) ? dict_get(self->u.d, a->pos[0]) : NULL;
+    if (v) return incref(v);
+    value *d = a->npos == 2 ? a->pos[1] : v_none();
+    if (dict_set(I, self->u.d, a->pos[0], d)) return NULL;
+    return incref(d);
+}
+
+static value *d_update(interp *I, value *self, args *a)
+{
+    if (a->npos > 1) return lang_raise(I, "TypeError", "update() takes at most 1 argument");
+    if (a->npos == 1) {
+        if (a->pos[0]->type != V_DICT) return lang_raise(I, "TypeError", "update() argument must be a dict");
+        size_t i = 0;
+        value *k, *v;
+        while (dict_next(a->pos[0]->u.d, &i, &k, &v)) dict_set(I, self->u.d, k, v);
+    }
+    for (int i = 0; i < a->nkw; i++) dict_set_str(self->u.d, a->kwnames[i], incref(a->kw[i]));
+    return v_none();
+}
+
+static value *d_copy(interp *I, value *self, args *a)
+{
+    (void)a;
+    value *r = v_dict();
+    if (!r) return NULL;
+    size_t i = 0;
+    value *k, *v;
+    while (dict_next(self->u.d, &i, &k, &v)) dict_set(I, r->u.d, k, v);
+    return r;
+}
+
+static value *d_clear(interp *I, value *self, args *a)
+{
+    (void)I; (void)a;
+    dict_free(self->u.d);
+    self->u.d = dict_new();
+    return v_none();
+}
+
+const lang_builtin methods_core[] = {
+    {"str.format", s_format, "str.format(*args, **kwargs)", "Replaces {} / {0} / {name} fields (with :format specs and !r) by the arguments."},
+    {"str.join", s_join, "str.join(iterable)", "The strings of iterable joined with this string between them."},
+    {"str.split", s_split, "str.split(sep=None, maxsplit=-1)", "The words of the string: split on sep, or on runs of whitespace when sep is None."},
+    {"str.rsplit", s_rsplit, "str.rsplit(sep=None, maxsplit=-1)", "Like split, splitting from the right."},
+    {"str.splitlines", s_splitlines, "str.splitlines()", "The lines of the string."},
+    {"str.strip", s_strip, "str.strip(chars=None)", "The string without leading and trailing whitespace (or chars)."},
+    {"str.lstrip", s_lstrip, "str.lstrip(chars=None)", "The string without leading whitespace (or chars)."},
+    {"str.rstrip", s_rstrip, "str.rstrip(chars=None)", "The string without trailing whitespace (or chars)."},
+    {"str.replace", s_replace, "str.replace(old, new, count=-1)", "A copy with occurrences of old replaced by new."},
+    {"str.upper", s_upper, "str.upper()", "Upper-case copy (ASCII letters)."},
+    {"str.lower", s_lower, "str.lower()", "Lower-case copy (ASCII letters)."},
+    {"str.capitalize", s_capitalize, "str.capitalize()", "Copy with the first letter upper-case and the rest lower-case."},
+    {"str.title", s_title, "str.title()", "Copy with each word capitalized."},
+    {"str.startswith", s_startswith, "str.startswith(prefix)", "Whether the string starts with prefix (or one of a tuple of prefixes)."},
+    {"str.endswith", s_endswith, "str.endswith(suffix)", "Whether the string ends with suffix (or one of a tuple of suffixes)."},
+    {"str.find", s_find, "str.find(sub)", "Index of the first occurrence of sub, or -1."},
+    {"str.rfind", s_rfind, "str.rfind(sub)", "Index of the last occurrence of sub, or -1."},
+    {"str.index", s_index, "str.index(sub)", "Index of the first occurrence of sub; ValueError when absent."},
+    {"str.count", s_count, "str.count(sub)", "Number of non-overlapping occurrences of sub."},
+    {"str.isdigit", s_isdigit, "str.isdigit()", "Whether every character is a digit."},
+    {"str.isalpha", s_isalpha, "str.isalpha()", "Whether every character is a letter."},
+    {"str.isalnum", s_isalnum, "str.isalnum()", "Whether every character is a letter or digit."},
+    {"str.isspace", s_isspace, "str.isspace()", "Whether every character is whitespace."},
+    {"str.ljust", s_ljust, "str.ljust(width, fillchar=' ')", "Left-justified in a field of width."},
+    {"str.rjust", s_rjust, "str.rjust(width, fillchar=' ')", "Right-justified in a field of width."},
+    {"str.center", s_center, "str.center(width, fillchar=' ')", "Centered in a field of width."},
+    {"str.zfill", s_zfill, "str.zfill(width)", "Padded on the left with zeros to width."},
+    {"list.append", l_append, "list.append(item)", "Adds item at the end."},
+    {"list.extend", l_extend, "list.extend(iterable)", "Adds the items of iterable at the end."},
+    {"list.insert", l_insert, "list.insert(index, item)", "Inserts item before index."},
+    {"list.index", seq_index, "list.index(value)", "Index of the first item equal to value; ValueError when absent."},
+    {"list.count", seq_count, "list.count(value)", "Number of items equal to value."},
+    {"list.pop", l_pop, "list.pop(index=-1)", "Removes and returns the item at index (the last by default)."},
+    {"list.remove", l_remove, "list.remove(value)", "Removes the first item equal to value."},
+    {"list.reverse", l_reverse, "list.reverse()", "Reverses the list in place."},
+    {"list.sort", l_sort, "list.sort(key=None, reverse=False)", "Sorts the list in place (stable)."},
+    {"list.copy", l_copy, "list.copy()", "A shallow copy."},
+    {"list.clear", l_clear, "list.clear()", "Removes every item."},
+    {"tuple.index", seq_index, "tuple.index(value)", "Index of the first item equal to value."},
+    {"tuple.count", seq_count, "tuple.count(value)", "Number of items equal to value."},
+    {"dict.keys", d_keys, "dict.keys()", "The keys, in insertion order (a list)."},
+    {"dict.values", d_values, "dict.values()", "The values, in insertion order (a list)."},
+    {"dict.items", d_items, "dict.items()", "(key, value) pairs, in insertion order (a list)."},
+    {"dict.get", d_get, "dict.get(key, default=None)", "The value of key, or default when absent."},
+    {"dict.pop", d_pop, "dict.pop(key, default=...)", "Removes key and returns its value (default when absent, if given)."},
+    {"dict.setdefault", d_setdefault, "dict.setdefault(key, default=None)", "The value of key, inserting default first when absent."},
+    {"dict.update", d_update, "dict.update(other=None, **kwargs)", "Adds the items of other and the keyword arguments."},
+    {"dict.copy", d_copy, "dict.copy()", "A shallow copy."},
+    {"dict.clear", d_clear, "dict.clear()", "Removes every item."},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* ---- attributes ---------------------------------------------------------------- */
+
+value *get_attr(interp *I, value *obj, const char *name)
+{
+    const char *tn = NULL;
+    switch (obj->type) {
+    case V_STR: tn = "str"; break;
+    case V_LIST: tn = "list"; break;
+    case V_DICT: tn = "dict"; break;
+    case V_TUPLE:
+        if (obj->fields)
+            for (size_t i = 0; i < obj->u.list.n; i++)
+                if (obj->fields[i] && !strcmp(obj->fields[i], name)) return incref(obj->u.list.items[i]);
+        tn = "tuple";
+        break;
+    case V_TENSOR: {
+        value *r = tensor_getattr(I, obj, name);
+        if (r || I->error) return r;
+        break;
+    }
+    case V_OBJECT:
+        if (obj->u.obj.type->getattr) {
+            value *r = obj->u.obj.type->getattr(I, obj, name);
+            if (r || I->error) return r;
+        }
+        break;
+    case V_RANGE:
+        if (!strcmp(name, "start")) return v_int(obj->u.range.start);
+        if (!strcmp(name, "stop")) return v_int(obj->u.range.stop);
+        if (!strcmp(name, "step")) return v_int(obj->u.range.step);
+        break;
+    case V_INT: case V_FLOAT: case V_BOOL:
+        if (!strcmp(name, "real")) return incref(obj);
+        if (!strcmp(name, "imag")) return v_int(0);
+        break;
+    default: break;
+    }
+    if (tn) {
+        const lang_builtin *m = method_find(tn, name);
+        if (m) return v_builtin(m, obj);
+    }
+    return lang_raise(I, "AttributeError", "'%s' object has no attribute '%s'", type_name(obj), name);
+}
+
+static int add_name(char ***names, int *n, const char *s)
+{
+    for (int i = 0; i < *n; i++) if (!strcmp((*names)[i], s)) return 0;
+    char **x = realloc(*names, (size_t)(*n + 1) * sizeof *x);
+    if (!x) return -1;
+    *names = x;
+    x[*n] = strdup(s);
+    if (!x[*n]) return -1;
+    (*n)++;
+    return 0;
+}
+
+int attr_names(interp *I, value *v, char ***names)
+{
+    (void)I;
+    *names = NULL;
+    int n = 0;
+    const char *tn = type_name(v);
+    if (v->type == V_TUPLE && v->fields)
+        for (size_t i = 0; i < v->u.list.n; i++) if (v->fields[i]) add_name(names, &n, v->fields[i]);
+    if (v->type == V_OBJECT && v->u.obj.type->attrs)
+        for (int i = 0; v->u.obj.type->attrs[i]; i++) add_name(names, &n, v->u.obj.type->attrs[i]);
+    if (v->type == V_TENSOR) {
+        static const char *const tattrs[] = {"shape", "ndim", "dtype", "T", "device", NULL};
+        for (int i = 0; tattrs[i]; i++) add_name(names, &n, tattrs[i]);
+    }
+    size_t tl = strlen(tn);
+    for (int t = 0; builtin_tables[t]; t++)
+        for (const lang_builtin *b = builtin_tables[t]; b->name; b++)
+            if (!strncmp(b->name, tn, tl) && b->name[tl] == '.') add_name(names, &n, b->name + tl + 1);
+    return n;
+}

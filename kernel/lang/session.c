@@ -1,0 +1,260 @@
+/* kernel/lang/session.c — the interface the kernel sees (lang.h): sessions,
+ * executing cells, evaluating expressions, errors with tracebacks, `x?` help,
+ * interrupts. Completion, inspection and is_complete live in complete.c. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "eval.h"
+#include "lang.h"
+#include "lang_internal.h"
+#include "parser.h"
+
+lang_session *lang_session_new(void)
+{
+    lang_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->I.globals = dict_new();
+    s->I.builtins = dict_new();
+    if (!s->I.globals || !s->I.builtins || builtins_install(&s->I)) {
+        lang_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void lang_session_free(lang_session *s)
+{
+    if (!s) return;
+    dict_free(s->I.globals);
+    dict_free(s->I.builtins);
+    lang_clear_error(&s->I);
+    model_state_free(&s->I);
+    free(s);
+}
+
+void lang_interrupt(void) { lang_interrupted = 1; }
+
+void lang_error_clear(lang_error *err)
+{
+    if (!err) return;
+    free(err->evalue);
+    for (int i = 0; i < err->n_traceback; i++) free(err->traceback[i]);
+    free(err->traceback);
+    memset(err, 0, sizeof *err);
+}
+
+static void tb_add(lang_error *err, char *line)
+{
+    if (!line) return;
+    char **t = realloc(err->traceback, (size_t)(err->n_traceback + 1) * sizeof *t);
+    if (!t) { free(line); return; }
+    err->traceback = t;
+    err->traceback[err->n_traceback++] = line;
+}
+
+/* The text of line `line` (1-based) of code, malloc'd, without the newline. */
+static char *source_line(const char *code, int line)
+{
+    const char *p = code;
+    for (int l = 1; l < line && p; l++) {
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    if (!p) return NULL;
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (n && p[n - 1] == '\r') n--;
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+static int cp_count(const char *s, size_t bytes)
+{
+    int n = 0;
+    for (size_t i = 0; i < bytes && s[i]; i++) if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
+}
+
+void fill_error(lang_error *err, const char *code, const char *ename, const char *msg, int line, int col)
+{
+    if (!err) return;
+    lang_error_clear(err);
+    snprintf(err->ename, sizeof err->ename, "%s", ename);
+    err->evalue = strdup(msg ? msg : "");
+    char *src = line > 0 ? source_line(code, line) : NULL;
+    if (src) {
+        size_t len = strlen(src);
+        if ((size_t)col > len) col = (int)len;
+        int ccol = cp_count(src, (size_t)col);
+        char *loc;
+        if (asprintf(&loc, "  Cell line %d, column %d", line, ccol + 1) >= 0) tb_add(err, loc);
+        /* strip common leading whitespace for display, keeping the caret aligned */
+        size_t lead = 0;
+        while (src[lead] == ' ' || src[lead] == '\t') lead++;
+        if (lead > (size_t)col) lead = (size_t)col;
+        char *l2;
+        if (asprintf(&l2, "    %s", src + lead) >= 0) tb_add(err, l2);
+        int caret = ccol - cp_count(src, lead);
+        char *l3 = malloc((size_t)caret + 6);
+        if (l3) {
+            memset(l3, ' ', (size_t)caret + 4);
+            l3[caret + 4] = '^';
+            l3[caret + 5] = 0;
+            tb_add(err, l3);
+        }
+        free(src);
+    }
+    char *last;
+    if (asprintf(&last, "%s: %s", ename, msg ? msg : "") >= 0) tb_add(err, last);
+}
+
+static void error_from_interp(interp *I, const char *code, lang_error *err)
+{
+    fill_error(err, code, I->ename[0] ? I->ename : "RuntimeError", I->emsg ? I->emsg : "", I->eline, I->ecol);
+    lang_clear_error(I);
+}
+
+/* `x?` / `x??` / `?x` / `help(x)` → page the documentation of x */
+static int help_cell(lang_session *s, const char *code, const lang_output *out, lang_error *err)
+{
+    size_t n = strlen(code);
+    while (n && isspace((unsigned char)code[n - 1])) n--;
+    size_t b = 0;
+    while (b < n && isspace((unsigned char)code[b])) b++;
+    bool detail = false;
+    if (b < n && code[b] == '?') { b++; if (b < n && code[b] == '?') { b++; detail = true; } }
+    else { while (n > b && code[n - 1] == '?') { n--; detail = true; } }
+    char *expr = strndup(code + b, n - b);
+    if (!expr) return -1;
+    cJSON *bundle = help_bundle(&s->I, expr, detail);
+    if (!bundle) {
+        if (s->I.error) error_from_interp(&s->I, expr, err);
+        else fill_error(err, code, "NameError", "nothing to show help for", 0, 0);
+        free(expr);
+        return -1;
+    }
+    free(expr);
+    if (out && out->page) out->page(out->ctx, bundle);
+    else if (out && out->stream) {
+        cJSON *t = cJSON_GetObjectItem(bundle, "text/plain");
+        if (cJSON_IsString(t)) out->stream(out->ctx, "stdout", t->valuestring);
+    }
+    cJSON_Delete(bundle);
+    return 0;
+}
+
+static bool is_help_cell(const char *code)
+{
+    size_t n = strlen(code);
+    while (n && isspace((unsigned char)code[n - 1])) n--;
+    size_t b = 0;
+    while (b < n && isspace((unsigned char)code[b])) b++;
+    if (n <= b) return false;
+    if (code[n - 1] != '?' && code[b] != '?') return false;
+    /* a single line with no strings or comments */
+    for (size_t i = b; i < n; i++) if (code[i] == '\n' || code[i] == '#' || code[i] == '"' || code[i] == '\'') return false;
+    return true;
+}
+
+int lang_execute(lang_session *s, const char *code, const lang_output *out, cJSON **result, lang_error *err)
+{
+    if (result) *result = NULL;
+    interp *I = &s->I;
+    lang_interrupted = 0;
+    lang_clear_error(I);
+    I->out = out;
+    if (is_help_cell(code)) {
+        int rc = help_cell(s, code, out, err);
+        I->out = NULL;
+        return rc;
+    }
+    program prog;
+    parse_error pe;
+    if (parse_program(code, &prog, &pe)) {
+        fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
+        I->out = NULL;
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < prog.n; i++) {
+        node *st = prog.stmts[i];
+        if (i == prog.n - 1 && st->kind == N_EXPR) {
+            value *v = eval_expr(I, NULL, st->a);
+            if (!v) { rc = -1; break; }
+            if (v->type != V_NONE && result) {
+                *result = value_bundle(v);
+                dict_set_str(I->globals, "_", incref(v));
+            }
+            decref(v);
+        } else if (exec_block(I, NULL, &prog.stmts[i], 1)) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc) error_from_interp(I, code, err);
+    program_free(&prog);
+    I->out = NULL;
+    lang_interrupted = 0;
+    return rc;
+}
+
+int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error *err)
+{
+    *bundle = NULL;
+    interp *I = &s->I;
+    lang_clear_error(I);
+    parse_error pe;
+    node *n = parse_expression(expr, &pe);
+    if (!n) {
+        fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
+        return -1;
+    }
+    value *v = eval_expr(I, NULL, n);
+    int rc = 0;
+    if (!v) { error_from_interp(I, expr, err); rc = -1; }
+    else { *bundle = value_bundle(v); decref(v); }
+    node_free(n);
+    return rc;
+}
+
+/* ---- used by cmd_run.c: run statement by statement, printing values ---------- */
+
+int lang_run_program(lang_session *s, const char *code, const lang_output *out,
+                     void (*show)(void *ctx, const cJSON *bundle), void *ctx, lang_error *err)
+{
+    interp *I = &s->I;
+    lang_interrupted = 0;
+    lang_clear_error(I);
+    I->out = out;
+    program prog;
+    parse_error pe;
+    if (parse_program(code, &prog, &pe)) {
+        fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
+        I->out = NULL;
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < prog.n && rc == 0; i++) {
+        node *st = prog.stmts[i];
+        if (st->kind == N_EXPR) {
+            value *v = eval_expr(I, NULL, st->a);
+            if (!v) { rc = -1; break; }
+            if (v->type != V_NONE && show) {
+                cJSON *b = value_bundle(v);
+                if (b) show(ctx, b);
+                cJSON_Delete(b);
+            }
+            decref(v);
+        } else if (exec_block(I, NULL, &prog.stmts[i], 1)) rc = -1;
+    }
+    if (rc) error_from_interp(I, code, err);
+    program_free(&prog);
+    I->out = NULL;
+    return rc;
+}

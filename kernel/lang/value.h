@@ -1,0 +1,213 @@
+/* kernel/lang/value.h — the values of the command language and the interpreter
+ * state every builtin sees.
+ *
+ * Values are reference counted: every function returning a value* returns a new
+ * reference (the caller owns it) unless it says "borrowed"; NULL means an error
+ * was raised on the interpreter (lang_raise). None, True and False are shared
+ * immortal values.
+ *
+ * Other modules add types through lang_type (model, cache, figure, ...) and
+ * functions through builtin tables (builtins.h).
+ */
+#ifndef LANG_VALUE_H
+#define LANG_VALUE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "lang.h"
+#include "lens/tensor.h"
+
+typedef enum {
+    V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_TUPLE, V_DICT, V_RANGE, V_SLICE,
+    V_TENSOR, V_BUILTIN, V_LAMBDA, V_OBJECT, V_ELLIPSIS
+} vtype;
+
+typedef struct value value;
+typedef struct interp interp;
+typedef struct dict dict;
+typedef struct node node;
+typedef struct env env;
+
+/* Arguments of a builtin call: positional values then keyword (name, value) pairs. All borrowed. */
+typedef struct args {
+    value **pos;
+    int npos;
+    const char **kwnames;
+    value **kw;
+    int nkw;
+} args;
+
+typedef value *(*builtin_fn)(interp *I, value *self, args *a);
+
+/* One builtin function or method, with its documentation (help, inspect, completion). */
+typedef struct lang_builtin {
+    const char *name;        /* "einsum", or "Tensor.sum" for a method */
+    builtin_fn fn;
+    const char *signature;   /* "einsum(spec, *tensors)" */
+    const char *doc;         /* one paragraph */
+} lang_builtin;
+
+/* A type defined outside value.c (model, cache, figure, ...). Any hook may be NULL. */
+typedef struct lang_type {
+    const char *name;
+    /* attribute lookup: NULL without raising means "no such attribute" */
+    value *(*getattr)(interp *I, value *self, const char *name);
+    value *(*getitem)(interp *I, value *self, value *key);
+    value *(*call)(interp *I, value *self, args *a);
+    int (*contains)(interp *I, value *self, value *item);   /* 1, 0, -1 error */
+    int64_t (*len)(value *self);                              /* -1: no len */
+    char *(*repr)(value *self);                               /* malloc'd */
+    cJSON *(*to_bundle)(value *self);                         /* NULL: text/plain from repr */
+    void (*free)(void *data);
+    /* string keys for completion inside obj["...: malloc'd array of malloc'd names */
+    int (*keys)(value *self, char ***names);
+    /* attribute names for completion (NULL-terminated, static) */
+    const char *const *attrs;
+    const char *doc;
+} lang_type;
+
+struct value {
+    vtype type;
+    int refcount;            /* < 0: immortal */
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct { char *s; size_t len; } str;
+        struct { value **items; size_t n, cap; } list;   /* list and tuple */
+        dict *d;
+        struct { int64_t start, stop, step; } range;
+        struct { value *start, *stop, *step; } slice;
+        struct { lens_tensor *t; const char *const *field_names; } tensor;
+        struct { const lang_builtin *def; value *self; } builtin;
+        struct { node *fn; env *closure; } lambda;
+        struct { const lang_type *type; void *data; } obj;
+    } u;
+    /* a tuple may carry field names (named tuples: topk's values/indices) */
+    const char *const *fields;
+};
+
+/* ---- interpreter state -------------------------------------------------- */
+
+struct interp {
+    dict *globals;
+    dict *builtins;          /* name -> builtin value */
+    const lang_output *out;
+    /* the pending error */
+    bool error;
+    char ename[64];
+    char *emsg;
+    int eline, ecol;         /* 0 = not placed yet */
+    int call_depth;
+    void *model_state;       /* builtins_model.c */
+};
+
+extern volatile sig_atomic_t lang_interrupted;
+
+/* Raises an error (keeps the first one). Returns NULL for `return lang_raise(...)`. */
+value *lang_raise(interp *I, const char *ename, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Raises KeyboardInterrupt and returns true when an interrupt is pending. */
+bool lang_check_interrupt(interp *I);
+void lang_clear_error(interp *I);
+
+/* ---- constructors --------------------------------------------------------- */
+
+extern value v_none_s, v_true_s, v_false_s, v_ellipsis_s;
+#define V_NONE_VAL (&v_none_s)
+value *v_none(void);
+value *v_bool(bool b);
+value *v_int(int64_t i);
+value *v_float(double f);
+value *v_str(const char *s);
+value *v_strn(const char *s, size_t n);
+value *v_str_take(char *s, size_t n);     /* takes ownership of malloc'd s */
+value *v_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+value *v_list(size_t cap);
+value *v_tuple(size_t n);                 /* n None-filled slots, set with tuple_set */
+value *v_tuple_of(int n, ...);            /* takes ownership of the n values */
+value *v_dict(void);
+value *v_range(int64_t start, int64_t stop, int64_t step);
+value *v_tensor(lens_tensor *t);          /* takes ownership */
+value *v_builtin(const lang_builtin *def, value *self);   /* self: new reference taken inside */
+value *v_object(const lang_type *type, void *data);
+
+value *incref(value *v);
+void decref(value *v);
+
+/* lists and tuples (the list functions take ownership of item) */
+int list_append(value *list, value *item);
+void tuple_set(value *tup, size_t i, value *item);
+
+/* dicts: keys hashable (None, bool, int, float, str, tuple of those) */
+dict *dict_new(void);
+void dict_free(dict *d);
+value *dict_get(dict *d, value *key);                 /* borrowed or NULL */
+value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
+int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
+int dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
+int dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
+size_t dict_len(const dict *d);
+/* iteration: i from 0 while dict_next returns true */
+bool dict_next(const dict *d, size_t *i, value **key, value **val);
+
+/* ---- generic operations ------------------------------------------------- */
+
+const char *type_name(const value *v);
+bool is_number(const value *v);         /* bool, int, float */
+double num_as_double(const value *v);
+int truthy(interp *I, value *v);        /* 1, 0, -1 */
+char *repr_of(value *v);                /* malloc'd */
+char *str_of(value *v);                 /* malloc'd */
+int values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
+int values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
+bool hashable(const value *v);
+uint64_t value_hash(const value *v);
+value *binary_op(interp *I, int op, value *a, value *b);
+value *unary_op(interp *I, int op, value *a);
+int contains(interp *I, value *container, value *item);
+value *get_item(interp *I, value *obj, value *key);
+int set_item(interp *I, value *obj, value *key, value *val);
+int del_item(interp *I, value *obj, value *key);
+value *get_attr(interp *I, value *obj, const char *name);
+value *call_value(interp *I, value *fn, args *a);
+int64_t length_of(interp *I, value *v);             /* -1 error */
+/* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
+value *to_list(interp *I, value *v);
+/* Formats v with a format spec ("", ".2f", ">10", ...). */
+char *format_value(interp *I, value *v, const char *spec);
+char *float_repr(double d);
+
+/* tensors (builtins_tensor.c) */
+value *tensor_binary(interp *I, int op, value *a, value *b);
+value *tensor_unary(interp *I, int op, value *a);
+value *tensor_compare(interp *I, int cmp, value *a, value *b);
+value *tensor_getitem(interp *I, value *t, value *key);
+int tensor_setitem(interp *I, value *t, value *key, value *val);
+value *tensor_getattr(interp *I, value *t, const char *name);
+char *tensor_repr(const lens_tensor *t);
+cJSON *tensor_bundle(const lens_tensor *t);
+/* A tensor from a value: tensors (new ref), numbers, nested lists. dtype -1: infer. */
+lens_tensor *tensor_from_value(interp *I, value *v, int dtype);
+/* The single element of a 1-element tensor as a number value. */
+value *tensor_item(interp *I, const lens_tensor *t);
+
+/* ---- argument helpers for builtins --------------------------------------- */
+
+/* Finds an argument by position or keyword; borrowed, NULL when absent. */
+value *arg_get(args *a, int pos, const char *name);
+/* Checks that only known keywords are given and at most max_pos positionals. */
+int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames);
+int arg_int(interp *I, value *v, const char *what, int64_t *out);
+int arg_double(interp *I, value *v, const char *what, double *out);
+int arg_bool(interp *I, value *v, bool *out);
+const char *arg_str(interp *I, value *v, const char *what);
+
+/* mime bundle of a value for execute_result / display */
+cJSON *value_bundle(value *v);
+
+#endif
