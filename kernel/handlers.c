@@ -185,10 +185,10 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     k->cur_payload = NULL;
     k->cur = NULL;
     lang_error_clear(&err);
+    /* cells queued behind a failed one are aborted (after this request's idle) */
+    if (rc != 0 && stop_on_error && !silent) kernel_take_queued(k);
     kernel_reply(k, sock, req, "execute_reply", reply);
     k->interrupted = 0;
-    /* the caller publishes idle; queued cells are aborted after it */
-    if (rc != 0 && stop_on_error) k->abort_pending = true;
 }
 
 void handlers_abort_execute(kernel *k, void *sock, const wire_msg *req)
@@ -378,8 +378,5 @@ void handlers_dispatch(kernel *k, int channel, void *sock, const wire_msg *req)
     kernel_status(k, "busy", req->header);
     h->fn(k, sock, req);
     kernel_status(k, "idle", req->header);
-    if (k->abort_pending && channel == CHANNEL_SHELL) {
-        k->abort_pending = false;
-        kernel_abort_queued(k);
-    }
+    if (k->n_queued && channel == CHANNEL_SHELL) kernel_answer_queued(k);
 }

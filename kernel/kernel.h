@@ -51,7 +51,8 @@ typedef struct kernel {
     const wire_msg *cur;   /* NULL between requests */
     bool cur_allow_stdin;
     cJSON *cur_payload;    /* page payloads collected for the reply */
-    bool abort_pending;    /* an error with stop_on_error: abort queued cells */
+    wire_msg *queued;      /* requests taken by kernel_take_queued */
+    int n_queued, cap_queued;
 } kernel;
 
 /* server.c */
@@ -69,9 +70,13 @@ void kernel_reply(kernel *k, void *sock, const wire_msg *req, const char *msg_ty
 char *kernel_input(kernel *k, const char *prompt, bool password);
 /* Asks the shell loop to stop (from the control thread). */
 void kernel_request_shutdown(kernel *k);
-/* Answers execute_requests already waiting on shell with status "aborted"
- * (after an error with stop_on_error); other requests are handled normally. */
-void kernel_abort_queued(kernel *k);
+/* After an error with stop_on_error, before its execute_reply is sent: takes
+ * every request already waiting on shell (the client cannot have sent them in
+ * answer to that reply, so none is lost to a race). */
+void kernel_take_queued(kernel *k);
+/* After the failed request's idle: execute_requests taken are answered with
+ * status "aborted" (each in busy/idle); other requests are handled normally. */
+void kernel_answer_queued(kernel *k);
 
 /* handlers.c */
 /* Handles one request from shell or control, wrapped in busy/idle. Unknown

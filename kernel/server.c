@@ -161,7 +161,7 @@ char *kernel_input(kernel *k, const char *prompt, bool password)
 }
 
 /* ---- shell loop ---- */
-void kernel_abort_queued(kernel *k)
+void kernel_take_queued(kernel *k)
 {
     for (;;) {
         wire_msg msg;
@@ -169,18 +169,42 @@ void kernel_abort_queued(kernel *k)
         int rc = wire_recv(k->shell, k->wire, &msg, ZMQ_DONTWAIT, &err);
         if (rc < 0) {
             if (errno == EINTR) continue;
-            return; /* EAGAIN: the queue is empty */
+            return; /* EAGAIN: nothing more is waiting */
         }
         if (rc > 0) {
             log_drop("shell", &err);
             continue;
         }
-        if (!strcmp(msg.msg_type, "execute_request"))
-            handlers_abort_execute(k, k->shell, &msg);
-        else
-            handlers_dispatch(k, CHANNEL_SHELL, k->shell, &msg);
-        wire_msg_clear(&msg);
+        if (k->n_queued == k->cap_queued) {
+            int cap = k->cap_queued ? 2 * k->cap_queued : 16;
+            wire_msg *q = realloc(k->queued, cap * sizeof *q);
+            if (!q) {
+                fprintf(stderr, "lens kernel: out of memory; dropped a queued %s\n", msg.msg_type);
+                wire_msg_clear(&msg);
+                continue;
+            }
+            k->queued = q;
+            k->cap_queued = cap;
+        }
+        k->queued[k->n_queued++] = msg;
     }
+}
+
+void kernel_answer_queued(kernel *k)
+{
+    /* handlers may queue more (an error in a non-execute request cannot, but be safe) */
+    wire_msg *q = k->queued;
+    int n = k->n_queued;
+    k->queued = NULL;
+    k->n_queued = k->cap_queued = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(q[i].msg_type, "execute_request"))
+            handlers_abort_execute(k, k->shell, &q[i]);
+        else
+            handlers_dispatch(k, CHANNEL_SHELL, k->shell, &q[i]);
+        wire_msg_clear(&q[i]);
+    }
+    free(q);
 }
 
 int kernel_run(kernel *k)
@@ -241,6 +265,10 @@ static void free_output(kernel *k)
     k->lang = NULL;
     history_free(k->hist);
     k->hist = NULL;
+    for (int i = 0; i < k->n_queued; i++) wire_msg_clear(&k->queued[i]);
+    free(k->queued);
+    k->queued = NULL;
+    k->n_queued = 0;
 }
 
 /* stream text leaves as one stream message for the current request */
