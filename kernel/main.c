@@ -13,6 +13,7 @@ static const struct command {
     {"tokenize", cmd_tokenize, "tokenize MODEL_DIR TEXT [--prepend-bos]   print token ids as JSON"},
     {"cache", cmd_cache, "cache MODEL_DIR --prompt TEXT ... [--processing raw|default|refactor]\n"
                          "        [--names REGEX] --out FILE.safetensors   write every activation"},
+    {"kernel", cmd_kernel, "kernel -f CONNECTION_FILE   run as a Jupyter kernel"},
     {"random-model", cmd_random_model, "random-model --like gpt2-small [--tokenizer DIR] OUT_DIR\n"
                                        "        write a random-weight model directory"},
 };

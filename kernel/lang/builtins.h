@@ -16,6 +16,7 @@ extern const lang_builtin methods_core[];     /* str, list, dict, tuple methods 
 extern const lang_builtin builtins_tensor[];  /* functions and Tensor.* methods */
 extern const lang_builtin builtins_model[];   /* load, model and cache methods */
 extern const lang_builtin builtins_io[];      /* save, load_tensors */
+extern const lang_builtin builtins_kernel[];  /* display, clear_output (builtins_kernel.c) */
 
 /* NULL-terminated list of every table. */
 extern const lang_builtin *const builtin_tables[];

@@ -1,0 +1,386 @@
+/* kernel/server.c — the kernel's sockets and threads.
+ *
+ * Owns: binding the five sockets exactly to the connection file's transport,
+ * ip and ports; the heartbeat echo thread; the control thread (so interrupt
+ * and shutdown are answered while a cell runs); the shell loop on the main
+ * thread; the stdin round trip for input(); SIGINT; the shared IOPub socket;
+ * orderly shutdown. What each message means is handlers.c's business.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "kernel.h"
+
+#define WAKE_ENDPOINT_FMT "inproc://lens-wake-%p"
+
+static kernel *the_kernel; /* for the SIGINT handler */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (the_kernel) the_kernel->interrupted = 1;
+    lang_interrupt();
+}
+
+static void log_drop(const char *channel, const lens_error *err)
+{
+    fprintf(stderr, "lens kernel: dropped a message on %s: %s\n", channel, err->msg);
+}
+
+void kernel_publish(kernel *k, const char *msg_type, const cJSON *parent, cJSON *content)
+{
+    char topic[128];
+    snprintf(topic, sizeof topic, "kernel.%s.%s", wire_session(k->wire), msg_type);
+    wire_blob id = {(unsigned char *)topic, strlen(topic)};
+    pthread_mutex_lock(&k->iopub_lock);
+    if (wire_send(k->iopub, k->wire, &id, 1, msg_type, parent, NULL, content))
+        fprintf(stderr, "lens kernel: cannot publish %s: %s\n", msg_type, zmq_strerror(errno));
+    pthread_mutex_unlock(&k->iopub_lock);
+}
+
+void kernel_status(kernel *k, const char *state, const cJSON *parent)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "execution_state", state);
+    kernel_publish(k, "status", parent, c);
+}
+
+void kernel_reply(kernel *k, void *sock, const wire_msg *req, const char *msg_type, cJSON *content)
+{
+    if (wire_send(sock, k->wire, req->ids, req->n_ids, msg_type, req->header, NULL, content))
+        fprintf(stderr, "lens kernel: cannot send %s: %s\n", msg_type, zmq_strerror(errno));
+}
+
+/* ---- heartbeat: echo every message back to its sender ---- */
+static void *heartbeat_main(void *arg)
+{
+    kernel *k = arg;
+    for (;;) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, k->hb, 0) < 0) {
+            zmq_msg_close(&part);
+            if (errno == EINTR) continue;
+            break; /* ETERM: shutting down */
+        }
+        int more = zmq_msg_more(&part);
+        zmq_msg_send(&part, k->hb, more ? ZMQ_SNDMORE : 0);
+        zmq_msg_close(&part);
+    }
+    zmq_close(k->hb);
+    return NULL;
+}
+
+/* ---- control: interrupt, shutdown and kernel_info while a cell runs ---- */
+static void *control_main(void *arg)
+{
+    kernel *k = arg;
+    while (!atomic_load(&k->shutting_down)) {
+        /* wake up now and then to notice a shutdown decided elsewhere */
+        zmq_pollitem_t item = {k->control, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, 100);
+        if (n < 0 && errno != EINTR) break;
+        if (n <= 0) continue;
+        wire_msg msg;
+        lens_error err;
+        int rc = wire_recv(k->control, k->wire, &msg, ZMQ_DONTWAIT, &err);
+        if (rc < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (rc > 0) {
+            log_drop("control", &err);
+            continue;
+        }
+        handlers_dispatch(k, CHANNEL_CONTROL, k->control, &msg);
+        wire_msg_clear(&msg);
+    }
+    zmq_close(k->control);
+    zmq_close(k->wake_ctl);
+    return NULL;
+}
+
+void kernel_request_shutdown(kernel *k)
+{
+    atomic_store(&k->shutting_down, true);
+    k->interrupted = 1;
+    lang_interrupt();
+    /* only the control thread calls this; wake_ctl is its socket */
+    if (pthread_equal(pthread_self(), k->control_thread))
+        zmq_send(k->wake_ctl, "x", 1, ZMQ_DONTWAIT);
+}
+
+/* ---- stdin: input() ---- */
+char *kernel_input(kernel *k, const char *prompt, bool password)
+{
+    if (!k->cur || !k->cur_allow_stdin) return NULL;
+    stream_buf_flush(k->stream);
+    /* drop stale replies to an earlier, abandoned request */
+    for (;;) {
+        wire_msg stale;
+        lens_error err;
+        int rc = wire_recv(k->stdin_sock, k->wire, &stale, ZMQ_DONTWAIT, &err);
+        if (rc < 0) break;
+        if (rc == 0) wire_msg_clear(&stale);
+    }
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "prompt", prompt ? prompt : "");
+    cJSON_AddBoolToObject(c, "password", password);
+    if (wire_send(k->stdin_sock, k->wire, k->cur->ids, k->cur->n_ids, "input_request",
+                  k->cur->header, NULL, c))
+        return NULL;
+    while (!k->interrupted && !atomic_load(&k->shutting_down)) {
+        zmq_pollitem_t item = {k->stdin_sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, 100);
+        if (n < 0 && errno != EINTR) return NULL;
+        if (n <= 0) continue;
+        wire_msg m;
+        lens_error err;
+        int rc = wire_recv(k->stdin_sock, k->wire, &m, ZMQ_DONTWAIT, &err);
+        if (rc < 0) continue;
+        if (rc > 0) {
+            log_drop("stdin", &err);
+            continue;
+        }
+        char *line = NULL;
+        if (!strcmp(m.msg_type, "input_reply")) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(m.content, "value");
+            line = strdup(cJSON_IsString(v) ? v->valuestring : "");
+        } else {
+            fprintf(stderr, "lens kernel: ignored %s on stdin\n", m.msg_type);
+        }
+        wire_msg_clear(&m);
+        if (line) return line;
+    }
+    return NULL;
+}
+
+/* ---- shell loop ---- */
+void kernel_take_queued(kernel *k)
+{
+    for (;;) {
+        wire_msg msg;
+        lens_error err;
+        int rc = wire_recv(k->shell, k->wire, &msg, ZMQ_DONTWAIT, &err);
+        if (rc < 0) {
+            if (errno == EINTR) continue;
+            return; /* EAGAIN: nothing more is waiting */
+        }
+        if (rc > 0) {
+            log_drop("shell", &err);
+            continue;
+        }
+        if (k->n_queued == k->cap_queued) {
+            int cap = k->cap_queued ? 2 * k->cap_queued : 16;
+            wire_msg *q = realloc(k->queued, cap * sizeof *q);
+            if (!q) {
+                fprintf(stderr, "lens kernel: out of memory; dropped a queued %s\n", msg.msg_type);
+                wire_msg_clear(&msg);
+                continue;
+            }
+            k->queued = q;
+            k->cap_queued = cap;
+        }
+        k->queued[k->n_queued++] = msg;
+    }
+}
+
+void kernel_answer_queued(kernel *k)
+{
+    /* handlers may queue more (an error in a non-execute request cannot, but be safe) */
+    wire_msg *q = k->queued;
+    int n = k->n_queued;
+    k->queued = NULL;
+    k->n_queued = k->cap_queued = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(q[i].msg_type, "execute_request"))
+            handlers_abort_execute(k, k->shell, &q[i]);
+        else
+            handlers_dispatch(k, CHANNEL_SHELL, k->shell, &q[i]);
+        wire_msg_clear(&q[i]);
+    }
+    free(q);
+}
+
+int kernel_run(kernel *k)
+{
+    while (!atomic_load(&k->shutting_down)) {
+        zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0}, {k->wake_main, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 2, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fprintf(stderr, "lens kernel: poll failed: %s\n", zmq_strerror(errno));
+            return 1;
+        }
+        if (items[1].revents & ZMQ_POLLIN) break;
+        if (!(items[0].revents & ZMQ_POLLIN)) continue;
+        wire_msg msg;
+        lens_error err;
+        int rc = wire_recv(k->shell, k->wire, &msg, ZMQ_DONTWAIT, &err);
+        if (rc < 0) continue;
+        if (rc > 0) {
+            log_drop("shell", &err);
+            continue;
+        }
+        handlers_dispatch(k, CHANNEL_SHELL, k->shell, &msg);
+        wire_msg_clear(&msg);
+    }
+    return 0;
+}
+
+/* ---- start and stop ---- */
+static void *open_bound(kernel *k, int type, int which, lens_error *err)
+{
+    char ep[512];
+    void *s = zmq_socket(k->zctx, type);
+    if (!s) {
+        lens_fail(err, "cannot create a socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    int linger = 1000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (type == ZMQ_ROUTER) {
+        int on = 1; /* a reconnecting client may reuse its identity */
+        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &on, sizeof on);
+    }
+    if (connection_endpoint(&k->conn, which, ep, sizeof ep) || zmq_bind(s, ep)) {
+        lens_fail(err, "cannot bind %s to %s: %s", connection_port_names[which], ep,
+                  zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void free_output(kernel *k)
+{
+    stream_buf_free(k->stream);
+    k->stream = NULL;
+    lang_session_free(k->lang);
+    k->lang = NULL;
+    history_free(k->hist);
+    k->hist = NULL;
+    for (int i = 0; i < k->n_queued; i++) wire_msg_clear(&k->queued[i]);
+    free(k->queued);
+    k->queued = NULL;
+    k->n_queued = 0;
+}
+
+/* stream text leaves as one stream message for the current request */
+static void publish_stream(void *ctx, const char *name, const char *text)
+{
+    kernel *k = ctx;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "name", name);
+    cJSON_AddStringToObject(c, "text", text);
+    kernel_publish(k, "stream", k->cur ? k->cur->header : NULL, c);
+}
+
+int kernel_open(kernel *k, const char *connection_file, lens_error *err)
+{
+    memset(k, 0, sizeof *k);
+    pthread_mutex_init(&k->iopub_lock, NULL);
+    if (connection_load(&k->conn, connection_file, err)) return -1;
+    k->wire = wire_ctx_new(k->conn.key, k->conn.digest, err);
+    if (!k->wire) return -1;
+    k->zctx = zmq_ctx_new();
+    if (!k->zctx) return lens_fail(err, "cannot create a ZeroMQ context");
+
+    k->shell = open_bound(k, ZMQ_ROUTER, CONN_SHELL, err);
+    k->control = k->shell ? open_bound(k, ZMQ_ROUTER, CONN_CONTROL, err) : NULL;
+    k->stdin_sock = k->control ? open_bound(k, ZMQ_ROUTER, CONN_STDIN, err) : NULL;
+    k->iopub = k->stdin_sock ? open_bound(k, ZMQ_PUB, CONN_IOPUB, err) : NULL;
+    k->hb = k->iopub ? open_bound(k, ZMQ_ROUTER, CONN_HB, err) : NULL;
+    if (!k->hb) return -1;
+
+    char wake_ep[64];
+    snprintf(wake_ep, sizeof wake_ep, WAKE_ENDPOINT_FMT, (void *)k);
+    k->wake_main = zmq_socket(k->zctx, ZMQ_PAIR);
+    k->wake_ctl = zmq_socket(k->zctx, ZMQ_PAIR);
+    if (!k->wake_main || !k->wake_ctl || zmq_bind(k->wake_main, wake_ep) ||
+        zmq_connect(k->wake_ctl, wake_ep))
+        return lens_fail(err, "cannot create the internal wake-up socket: %s", zmq_strerror(errno));
+
+    k->lang = lang_session_new();
+    k->hist = history_new();
+    k->stream = stream_buf_new(publish_stream, k, 50, 64 * 1024);
+    if (!k->lang || !k->hist || !k->stream) return lens_fail(err, "out of memory");
+
+    kernel_status(k, "starting", NULL);
+
+    /* helper threads never take SIGINT: it interrupts the main thread's work */
+    the_kernel = k;
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int e1 = pthread_create(&k->hb_thread, NULL, heartbeat_main, k);
+    k->hb_started = !e1;
+    int e2 = e1 ? -1 : pthread_create(&k->control_thread, NULL, control_main, k);
+    k->control_started = !e2;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e1 || e2) return lens_fail(err, "cannot start the kernel threads");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    return 0;
+}
+
+void kernel_close(kernel *k)
+{
+    if (k->stream) stream_buf_flush(k->stream);
+    /* the control thread finishes its message (its idle status included) and
+     * sees the flag; then the heartbeat thread's recv returns ETERM */
+    atomic_store(&k->shutting_down, true);
+    if (k->control_started) pthread_join(k->control_thread, NULL);
+    if (k->zctx) zmq_ctx_shutdown(k->zctx);
+    if (k->hb_started) pthread_join(k->hb_thread, NULL);
+    if (!k->control_started) {
+        if (k->control) zmq_close(k->control);
+        if (k->wake_ctl) zmq_close(k->wake_ctl);
+    }
+    if (!k->hb_started && k->hb) zmq_close(k->hb);
+    void *mine[] = {k->shell, k->stdin_sock, k->wake_main, k->iopub};
+    for (size_t i = 0; i < sizeof mine / sizeof *mine; i++)
+        if (mine[i]) zmq_close(mine[i]);
+    if (k->zctx) zmq_ctx_term(k->zctx);
+    free_output(k);
+    wire_ctx_free(k->wire);
+    connection_free(&k->conn);
+    pthread_mutex_destroy(&k->iopub_lock);
+    signal(SIGINT, SIG_DFL);
+    the_kernel = NULL;
+}
+
+int cmd_kernel(int argc, char **argv)
+{
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--connection-file")) && i + 1 < argc)
+            file = argv[++i];
+        else if (!strncmp(argv[i], "--connection-file=", 18))
+            file = argv[i] + 18;
+    }
+    if (!file) {
+        fprintf(stderr, "usage: lens kernel -f CONNECTION_FILE\n");
+        return 2;
+    }
+    kernel k;
+    lens_error err;
+    if (kernel_open(&k, file, &err)) {
+        fprintf(stderr, "lens kernel: %s\n", err.msg);
+        kernel_close(&k);
+        return 1;
+    }
+    int rc = kernel_run(&k);
+    kernel_close(&k);
+    return rc;
+}

@@ -1,0 +1,294 @@
+/* tests/kernel/test_wire.c — signing and framing of Jupyter messages.
+ *
+ * HMAC vectors come from RFC 4231 (SHA-224/256/384/512), RFC 2202 (SHA-1) and
+ * RFC 2104 (MD5), split over the four signed parts to check that the parts are
+ * concatenated. Framing is checked by round trips and by each kind of bad
+ * message the kernel must drop.
+ */
+#include <string.h>
+
+#include "../harness.h"
+#include "wire.h"
+
+static void sign_split(wire_ctx *w, const char *data, char *out)
+{
+    size_t n = strlen(data), a = n / 4, b = n / 2, c = 3 * n / 4;
+    const char *p[4] = {data, data + a, data + b, data + c};
+    size_t l[4] = {a, b - a, c - b, n - c};
+    wire_sign(w, p, l, out);
+}
+
+static void check_vector(const char *key, const char *digest, const char *data, const char *hex)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new(key, digest, &err);
+    CHECK(w != NULL, "%s", err.msg);
+    if (!w) return;
+    char sig[129];
+    sign_split(w, data, sig);
+    CHECK(!strcmp(sig, hex), "%s: got %s want %s", digest, sig, hex);
+    wire_ctx_free(w);
+}
+
+static void test_hmac_sha256_matches_rfc4231(void)
+{
+    check_vector("Jefe", "sha256", "what do ya want for nothing?",
+                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    char key[21];
+    memset(key, 0x0b, 20);
+    key[20] = 0;
+    check_vector(key, "sha256", "Hi There",
+                 "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+}
+
+static void test_other_digests_match_their_rfcs(void)
+{
+    check_vector("Jefe", "sha224", "what do ya want for nothing?",
+                 "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44");
+    check_vector("Jefe", "sha384", "what do ya want for nothing?",
+                 "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
+                 "8e2240ca5e69e2c78b3239ecfab21649");
+    check_vector("Jefe", "sha512", "what do ya want for nothing?",
+                 "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+                 "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
+    check_vector("Jefe", "sha1", "what do ya want for nothing?",
+                 "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    check_vector("Jefe", "md5", "what do ya want for nothing?", "750c783e6ab0b503eaa86e310a5db738");
+}
+
+static void test_unknown_digest_is_an_error(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("k", "no-such-digest", &err);
+    CHECK(w == NULL, " ");
+    wire_ctx_free(w);
+}
+
+static void test_empty_key_signs_nothing(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    char sig[129] = "x";
+    sign_split(w, "abcd", sig);
+    CHECK(sig[0] == 0, " ");
+    wire_ctx_free(w);
+}
+
+static void test_header_has_every_field(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("key", "sha256", &err);
+    cJSON *h = wire_header_new(w, "status");
+    const char *fields[] = {"msg_id", "session", "username", "date", "msg_type", "version"};
+    for (int i = 0; i < 6; i++) CHECK(cJSON_IsString(cJSON_GetObjectItem(h, fields[i])), "%s", fields[i]);
+    CHECK(!strcmp(cJSON_GetObjectItem(h, "version")->valuestring, "5.3"), " ");
+    CHECK(!strcmp(cJSON_GetObjectItem(h, "session")->valuestring, wire_session(w)), " ");
+    const char *date = cJSON_GetObjectItem(h, "date")->valuestring;
+    /* 2024-01-02T03:04:05.123456Z */
+    CHECK(strlen(date) == 27 && date[10] == 'T' && date[19] == '.' && date[26] == 'Z', "%s", date);
+    cJSON *h2 = wire_header_new(w, "status");
+    CHECK(strcmp(cJSON_GetObjectItem(h, "msg_id")->valuestring,
+                 cJSON_GetObjectItem(h2, "msg_id")->valuestring), " ");
+    cJSON_Delete(h);
+    cJSON_Delete(h2);
+    wire_ctx_free(w);
+}
+
+/* A signed message with two identities and one buffer. */
+static wire_blob *make_frames(wire_ctx *w, int *n)
+{
+    wire_blob ids[2] = {{(unsigned char *)"id-one", 6}, {(unsigned char *)"\x00\x01\x02", 3}};
+    cJSON *header = wire_header_new(w, "execute_request");
+    cJSON *content = cJSON_CreateObject();
+    cJSON_AddStringToObject(content, "code", "print(\"héllo\")\n");
+    wire_blob *f = wire_serialize(w, ids, 2, header, NULL, NULL, content, n);
+    cJSON_Delete(header);
+    cJSON_Delete(content);
+    return f;
+}
+
+static void test_round_trip_keeps_identities_and_content(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+    int n = 0;
+    wire_blob *f = make_frames(w, &n);
+    CHECK(n == 8, " ");
+    CHECK(f[2].len == 9 && !memcmp(f[2].data, "<IDS|MSG>", 9), " ");
+    CHECK(f[3].len == 64, " ");
+    wire_msg m;
+    int rc = wire_parse(w, f, n, &m, &err);
+    CHECK(rc == 0, "%s", err.msg);
+    if (rc == 0) {
+        CHECK(m.n_ids == 2 && m.ids[0].len == 6 && !memcmp(m.ids[1].data, "\x00\x01\x02", 3), " ");
+        CHECK(!strcmp(m.msg_type, "execute_request"), " ");
+        CHECK(!strcmp(cJSON_GetObjectItem(m.content, "code")->valuestring, "print(\"héllo\")\n"), " ");
+        CHECK(cJSON_GetArraySize(m.parent) == 0 && m.n_buffers == 0, " ");
+        wire_msg_clear(&m);
+    }
+    wire_blobs_free(f, n);
+    wire_ctx_free(w);
+}
+
+static void test_buffers_after_content_are_kept(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    int n = 0;
+    wire_blob *f = make_frames(w, &n);
+    wire_blob *g = calloc(n + 1, sizeof *g);
+    memcpy(g, f, n * sizeof *f);
+    g[n].data = (unsigned char *)"buf";
+    g[n].len = 3;
+    wire_msg m;
+    CHECK(wire_parse(w, g, n + 1, &m, &err) == 0, "%s", err.msg);
+    CHECK(m.n_buffers == 1 && m.buffers[0].len == 3, " ");
+    wire_msg_clear(&m);
+    free(g);
+    wire_blobs_free(f, n);
+    wire_ctx_free(w);
+}
+
+static void test_bad_signature_is_rejected(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+    int n = 0;
+    wire_blob *f = make_frames(w, &n);
+    f[3].data[0] = f[3].data[0] == 'a' ? 'b' : 'a';
+    wire_msg m;
+    CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+    CHECK(strstr(err.msg, "signature") != NULL, "%s", err.msg);
+    wire_blobs_free(f, n);
+
+    /* signed with another key */
+    wire_ctx *other = wire_ctx_new("other", "sha256", &err);
+    f = make_frames(other, &n);
+    CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+    wire_blobs_free(f, n);
+
+    /* a tampered content frame */
+    f = make_frames(w, &n);
+    f[n - 1].data[2] ^= 1;
+    CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+    wire_blobs_free(f, n);
+
+    /* an empty signature when a key is set */
+    f = make_frames(w, &n);
+    f[3].len = 0;
+    CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+    wire_blobs_free(f, n);
+    wire_ctx_free(other);
+    wire_ctx_free(w);
+}
+
+static void test_replayed_message_is_rejected(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+    int n = 0;
+    wire_blob *f = make_frames(w, &n);
+    wire_msg m;
+    CHECK(wire_parse(w, f, n, &m, &err) == 0, "%s", err.msg);
+    wire_msg_clear(&m);
+    CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+    CHECK(strstr(err.msg, "replay") != NULL, "%s", err.msg);
+    wire_blobs_free(f, n);
+    wire_ctx_free(w);
+}
+
+static void test_replay_cache_is_bounded(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+    int n = 0;
+    wire_blob *first = make_frames(w, &n);
+    wire_msg m;
+    CHECK(wire_parse(w, first, n, &m, &err) == 0, " ");
+    wire_msg_clear(&m);
+    for (int i = 0; i < WIRE_REPLAY_CAPACITY; i++) {
+        int k = 0;
+        wire_blob *f = make_frames(w, &k);
+        CHECK(wire_parse(w, f, k, &m, &err) == 0, " ");
+        wire_msg_clear(&m);
+        wire_blobs_free(f, k);
+    }
+    /* the first signature has been forgotten */
+    CHECK(wire_parse(w, first, n, &m, &err) == 0, "%s", err.msg);
+    wire_msg_clear(&m);
+    wire_blobs_free(first, n);
+    wire_ctx_free(w);
+}
+
+static void test_missing_delimiter_is_rejected(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    int n = 0;
+    wire_blob *f = make_frames(w, &n);
+    memcpy(f[2].data, "<IDS|MSX>", 9);
+    wire_msg m;
+    CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+    CHECK(strstr(err.msg, "delimiter") != NULL, "%s", err.msg);
+    CHECK(wire_parse(w, f, 0, &m, &err) != 0, " ");
+    wire_blobs_free(f, n);
+    wire_ctx_free(w);
+}
+
+static void test_too_few_frames_are_rejected(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    int n = 0;
+    wire_blob *f = make_frames(w, &n);
+    wire_msg m;
+    CHECK(wire_parse(w, f, n - 1, &m, &err) != 0, " ");
+    wire_blobs_free(f, n);
+    wire_ctx_free(w);
+}
+
+static void test_malformed_json_is_rejected(void)
+{
+    lens_error err;
+    const char *bad[] = {"{", "[]", "\"str\"", "", "{\"msg_type\": 3}", "null"};
+    for (int k = 0; k < 6; k++) {
+        for (int which = 0; which < 4; which++) {
+            if (which > 0 && k == 4) continue; /* only meaningful for the header */
+            wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+            const char *parts[4] = {"{\"msg_type\":\"kernel_info_request\"}", "{}", "{}", "{}"};
+            parts[which] = bad[k];
+            wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}};
+            size_t lens[4];
+            for (int i = 0; i < 4; i++) {
+                lens[i] = strlen(parts[i]);
+                f[2 + i].data = (unsigned char *)parts[i];
+                f[2 + i].len = lens[i];
+            }
+            char sig[129];
+            wire_sign(w, parts, lens, sig);
+            f[1].data = (unsigned char *)sig;
+            f[1].len = strlen(sig);
+            wire_msg m;
+            CHECK(wire_parse(w, f, 6, &m, &err) != 0, "part %d = %s accepted", which, bad[k]);
+            wire_ctx_free(w);
+        }
+    }
+}
+
+int main(void)
+{
+    RUN(test_hmac_sha256_matches_rfc4231);
+    RUN(test_other_digests_match_their_rfcs);
+    RUN(test_unknown_digest_is_an_error);
+    RUN(test_empty_key_signs_nothing);
+    RUN(test_header_has_every_field);
+    RUN(test_round_trip_keeps_identities_and_content);
+    RUN(test_buffers_after_content_are_kept);
+    RUN(test_bad_signature_is_rejected);
+    RUN(test_replayed_message_is_rejected);
+    RUN(test_replay_cache_is_bounded);
+    RUN(test_missing_delimiter_is_rejected);
+    RUN(test_too_few_frames_are_rejected);
+    RUN(test_malformed_json_is_rejected);
+    return harness_summary();
+}
