@@ -26,7 +26,7 @@ ENGINE_LIBS   := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -lm -lpth
 KERNEL_CFLAGS := $(shell pkg-config --cflags $(KERNEL_PKGS) 2>/dev/null)
 KERNEL_LIBS   := $(shell pkg-config --libs $(KERNEL_PKGS) 2>/dev/null)
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -pthread -fopenmp $(SANFLAGS) \
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -fno-math-errno -pthread -fopenmp $(SANFLAGS) \
            -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display $(ENGINE_CFLAGS)
 LDFLAGS := $(SANFLAGS) -pthread -fopenmp
 
