@@ -103,7 +103,7 @@ static bool find_in_dir(const char *base, const char *name, char *out, size_t si
     return true;
 }
 
-static bool resolve_model(const char *name, char *out, size_t size)
+bool lens_model_resolve(const char *name, char *out, size_t size)
 {
     if (is_model_dir(name)) { snprintf(out, size, "%s", name); return true; }
     if (strchr(name, '/')) return false;
@@ -341,7 +341,7 @@ void lens_model_free(lens_model *m)
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err)
 {
     char dir[PATH_MAX];
-    if (!resolve_model(name_or_path, dir, sizeof dir)) {
+    if (!lens_model_resolve(name_or_path, dir, sizeof dir)) {
         lens_fail(err, "model \"%s\" not found: give a directory with config.json and "
                        "model.safetensors, or a name (gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, "
                        "distilgpt2) present in $LENS_MODELS_DIR, models/ or the Hugging Face cache",

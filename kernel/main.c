@@ -3,6 +3,23 @@
 #include <string.h>
 
 #include "commands.h"
+#include "lens/model.h"
+
+/* `lens resolve NAME`: prints the model directory a name or path resolves to. */
+static int cmd_resolve(int argc, char **argv)
+{
+    char dir[4096];
+    if (argc != 2) {
+        fprintf(stderr, "usage: lens resolve MODEL\n");
+        return 2;
+    }
+    if (!lens_model_resolve(argv[1], dir, sizeof dir)) {
+        fprintf(stderr, "lens resolve: model \"%s\" not found\n", argv[1]);
+        return 1;
+    }
+    printf("%s\n", dir);
+    return 0;
+}
 
 static const struct command {
     const char *name;
@@ -10,6 +27,7 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run FILE.lens | -   run a program in the lens language, printing its values"},
+    {"resolve", cmd_resolve, "resolve MODEL   print the directory a model name or path resolves to"},
     {"tokenize", cmd_tokenize, "tokenize MODEL_DIR TEXT [--prepend-bos]   print token ids as JSON"},
     {"cache", cmd_cache, "cache MODEL_DIR --prompt TEXT ... [--processing raw|default|refactor]\n"
                          "        [--names REGEX] --out FILE.safetensors   write every activation"},

@@ -52,6 +52,8 @@ typedef struct lens_model lens_model;
  * Hugging Face cache. */
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err);
 void lens_model_free(lens_model *m);
+/* The directory a name or path resolves to (as lens_model_load would use). */
+bool lens_model_resolve(const char *name_or_path, char *out, size_t size);
 
 const lens_config *lens_model_config(const lens_model *m);
 const lens_processing *lens_model_processing(const lens_model *m);
