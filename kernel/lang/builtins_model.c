@@ -104,8 +104,8 @@ static value *b_load(interp *I, value *self, args *a)
     }
     const lens_config *c = lens_model_config(m);
     char summary[512];
-    snprintf(summary, sizeof summary, "loaded %s: %d layers, d_model %d, %d heads, vocab %d (%.1f s)", c->name,
-             c->n_layers, c->d_model, c->n_heads, c->d_vocab, lang_progress_elapsed(&bar));
+    snprintf(summary, sizeof summary, "loaded %s: %d layers, d_model %d, %d heads, vocab %d", c->name,
+             c->n_layers, c->d_model, c->n_heads, c->d_vocab);   /* no timing: re-runs give the same output */
     lang_progress_end(I, &bar, summary);
     model_obj *mo = malloc(sizeof *mo);
     if (!mo) { lens_model_free(m); return lang_raise(I, "MemoryError", "out of memory"); }
