@@ -14,10 +14,9 @@ cJSON *progress_bundle(const char *label, long done, long total, const char *det
     double frac = total > 0 ? (double)done / (double)total : 0;
     dbuf plain = {0}, html = {0};
     dbuf_append(&plain, label);
-    if (*label) dbuf_append(&plain, " ");
-    if (total > 0) dbuf_appendf(&plain, "%ld/%ld", done, total);
-    else dbuf_appendf(&plain, "%ld", done);
-    if (detail && *detail) dbuf_appendf(&plain, " %s", detail);
+    if (total > 0) dbuf_appendf(&plain, "%s%ld/%ld", *label ? " " : "", done, total);
+    else if (total == 0) dbuf_appendf(&plain, "%s%ld", *label ? " " : "", done);
+    if (detail && *detail) dbuf_appendf(&plain, "%s%s", total < 0 && !*label ? "" : " ", detail);
 
     dbuf_append(&html, "<div class=\"lens-progress\" style=\"font:13px sans-serif;display:flex;"
                        "align-items:center;gap:8px;margin:2px 0\">");
@@ -26,13 +25,15 @@ cJSON *progress_bundle(const char *label, long done, long total, const char *det
         dbuf_append_html(&html, label);
         dbuf_append(&html, "</span>");
     }
-    dbuf_append(&html, "<div style=\"width:240px;height:12px;background:#e6e6e6;border-radius:6px;overflow:hidden\">");
-    dbuf_appendf(&html, "<div style=\"width:%.1f%%;height:100%%;background:#4a7bd0\"></div></div>",
-                 total > 0 ? frac * 100 : 0.0);
-    dbuf_append(&html, "<span style=\"font-variant-numeric:tabular-nums\">");
-    if (total > 0) dbuf_appendf(&html, "%ld/%ld (%.0f%%)", done, total, frac * 100);
-    else dbuf_appendf(&html, "%ld", done);
-    dbuf_append(&html, "</span>");
+    if (total >= 0) {
+        dbuf_append(&html, "<div style=\"width:240px;height:12px;background:#e6e6e6;border-radius:6px;overflow:hidden\">");
+        dbuf_appendf(&html, "<div style=\"width:%.1f%%;height:100%%;background:#4a7bd0\"></div></div>",
+                     total > 0 ? frac * 100 : 0.0);
+        dbuf_append(&html, "<span style=\"font-variant-numeric:tabular-nums\">");
+        if (total > 0) dbuf_appendf(&html, "%ld/%ld (%.0f%%)", done, total, frac * 100);
+        else dbuf_appendf(&html, "%ld", done);
+        dbuf_append(&html, "</span>");
+    }
     if (detail && *detail) {
         dbuf_append(&html, "<span style=\"color:#666\">");
         dbuf_append_html(&html, detail);

@@ -9,8 +9,9 @@
 
 #include <cjson/cJSON.h>
 
-/* text/html bar + text/plain "label done/total[ detail]". total <= 0 means
- * unknown (no bar length); label and detail may be NULL. */
+/* text/html bar + text/plain "label done/total[ detail]". total == 0 means
+ * unknown (no bar length, "label done"); total < 0 means a status line with no
+ * count or bar ("label[ detail]"); label and detail may be NULL. */
 cJSON *progress_bundle(const char *label, long done, long total, const char *detail);
 
 #endif

@@ -6,7 +6,8 @@
 #include <string.h>
 
 const lang_builtin *const builtin_tables[] = {
-    builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel, NULL,
+    builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
+    builtins_figures, builtins_attention, builtins_rich, NULL,
 };
 
 const lang_builtin *builtin_find(const char *full)

@@ -17,6 +17,9 @@ extern const lang_builtin builtins_tensor[];  /* functions and Tensor.* methods 
 extern const lang_builtin builtins_model[];   /* load, model and cache methods */
 extern const lang_builtin builtins_io[];      /* save, load_tensors */
 extern const lang_builtin builtins_kernel[];  /* display, clear_output (builtins_kernel.c) */
+extern const lang_builtin builtins_figures[]; /* line, imshow, scatter, bar */
+extern const lang_builtin builtins_attention[]; /* attention_patterns, attention_heads */
+extern const lang_builtin builtins_rich[];    /* save_html, Figure.* (rich.c) */
 
 /* NULL-terminated list of every table. */
 extern const lang_builtin *const builtin_tables[];

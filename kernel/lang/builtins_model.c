@@ -12,11 +12,12 @@
 #include "lang_internal.h"
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
+#include "rich.h"
 
 void model_state_free(interp *I) { (void)I; }
 
 typedef struct model_obj { lens_model *m; } model_obj;
-typedef struct cache_obj { lens_cache *c; value *model; } cache_obj;
+typedef struct cache_obj { lens_cache *c; value *model; lens_tensor *tokens; } cache_obj;
 
 static const lang_type model_type, cache_type, config_type;
 
@@ -94,8 +95,18 @@ static value *b_load(interp *I, value *self, args *a)
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
         if ((v = arg_get(a, -1, flags[i].k)) && arg_bool(I, v, flags[i].f)) return NULL;
     lens_error err;
+    lang_progress bar = {0};
+    lang_progress_update(I, &bar, "loading", 0, -1, name);
     lens_model *m = lens_model_load(name, &p, &err);
-    if (!m) return lang_raise(I, "OSError", "%s", err.msg);
+    if (!m) {
+        lang_progress_end(I, &bar, NULL);
+        return lang_raise(I, "OSError", "%s", err.msg);
+    }
+    const lens_config *c = lens_model_config(m);
+    char summary[512];
+    snprintf(summary, sizeof summary, "loaded %s: %d layers, d_model %d, %d heads, vocab %d", c->name,
+             c->n_layers, c->d_model, c->n_heads, c->d_vocab);   /* no timing: re-runs give the same output */
+    lang_progress_end(I, &bar, summary);
     model_obj *mo = malloc(sizeof *mo);
     if (!mo) { lens_model_free(m); return lang_raise(I, "MemoryError", "out of memory"); }
     mo->m = m;
@@ -401,7 +412,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     lens_error err;
     lang_interrupted = 0;
     int rc = lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
-    lens_tensor_free(tokens);
+    if (rc || fc.failed || !with_cache) lens_tensor_free(tokens);   /* a cache keeps its input tokens */
     if (fc.failed) { lens_tensor_free(logits); lens_cache_free(cache); return NULL; }
     if (rc) {
         if (lang_interrupted) { lang_interrupted = 0; return lang_raise(I, "KeyboardInterrupt", "interrupted"); }
@@ -410,9 +421,10 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     value *lv = logits ? v_tensor(logits) : v_none();
     if (!with_cache) return lv;
     cache_obj *co = malloc(sizeof *co);
-    if (!co) { decref(lv); lens_cache_free(cache); return lang_raise(I, "MemoryError", "out of memory"); }
+    if (!co) { decref(lv); lens_cache_free(cache); lens_tensor_free(tokens); return lang_raise(I, "MemoryError", "out of memory"); }
     co->c = cache;
     co->model = incref(self);
+    co->tokens = tokens;
     return v_tuple_of(2, lv, v_object(&cache_type, co));
 }
 
@@ -625,6 +637,10 @@ static value *cache_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
     if (!strcmp(name, "model")) return incref(cache_of(self)->model);
+    if (!strcmp(name, "tokens")) {   /* the input tokens [batch, pos] of the run */
+        lens_tensor *t = lens_tensor_ref(cache_of(self)->tokens);
+        return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
+    }
     const lang_builtin *b = method_find("ActivationCache", name);
     return b ? v_builtin(b, self) : NULL;
 }
@@ -658,16 +674,18 @@ static void cache_free(void *d)
 {
     cache_obj *co = d;
     lens_cache_free(co->c);
+    lens_tensor_free(co->tokens);
     decref(co->model);
     free(co);
 }
 
-static const char *const cache_attrs[] = {"model", NULL};
+static const char *const cache_attrs[] = {"model", "tokens", NULL};
 static const lang_type cache_type = {
     .name = "ActivationCache", .getattr = cache_getattr, .getitem = cache_getitem, .contains = cache_contains,
     .len = cache_len, .repr = cache_repr, .free = cache_free, .keys = cache_keys_fn, .attrs = cache_attrs,
     .doc = "Activations of a run by hook name: cache[\"blocks.0.attn.hook_pattern\"], or by short name and layer: "
-           "cache[\"pattern\", 0], cache[\"resid_post\", -1], cache[\"scale\", 2, \"ln2\"]. keys(), len(cache), `name in cache`."};
+           "cache[\"pattern\", 0], cache[\"resid_post\", -1], cache[\"scale\", 2, \"ln2\"]. keys(), len(cache), `name in cache`; "
+           "cache.model and cache.tokens: the model and input tokens [batch, pos] of the run."};
 
 const lang_builtin builtins_model[] = {
     {"load", b_load, "load(name_or_path, fold_ln=True, center_writing_weights=True, center_unembed=True, "

@@ -11,6 +11,7 @@
 #include "lang.h"
 #include "lang_internal.h"
 #include "parser.h"
+#include "rich.h"
 
 lang_session *lang_session_new(void)
 {
@@ -169,6 +170,7 @@ int lang_execute(lang_session *s, const char *code, const lang_output *out, cJSO
     lang_interrupted = 0;
     lang_clear_error(I);
     I->out = out;
+    I->cell++;
     if (is_help_cell(code)) {
         int rc = help_cell(s, code, out, err);
         I->out = NULL;
@@ -187,7 +189,8 @@ int lang_execute(lang_session *s, const char *code, const lang_output *out, cJSO
         if (i == prog.n - 1 && st->kind == N_EXPR) {
             value *v = eval_expr(I, NULL, st->a);
             if (!v) { rc = -1; break; }
-            if (v->type != V_NONE && result) {
+            /* a figure already displayed by this cell is not shown a second time */
+            if (v->type != V_NONE && result && !rich_shown_in_cell(I, v)) {
                 *result = value_bundle(v);
                 dict_set_str(I->globals, "_", incref(v));
             }
@@ -232,6 +235,7 @@ int lang_run_program(lang_session *s, const char *code, const lang_output *out,
     lang_interrupted = 0;
     lang_clear_error(I);
     I->out = out;
+    I->cell++;
     program prog;
     parse_error pe;
     if (parse_program(code, &prog, &pe)) {
@@ -245,7 +249,7 @@ int lang_run_program(lang_session *s, const char *code, const lang_output *out,
         if (st->kind == N_EXPR) {
             value *v = eval_expr(I, NULL, st->a);
             if (!v) { rc = -1; break; }
-            if (v->type != V_NONE && show) {
+            if (v->type != V_NONE && show && !rich_shown_in_cell(I, v)) {
                 cJSON *b = value_bundle(v);
                 if (b) show(ctx, b);
                 cJSON_Delete(b);

@@ -105,6 +105,7 @@ struct interp {
     int eline, ecol;         /* 0 = not placed yet */
     int call_depth;
     void *model_state;       /* builtins_model.c */
+    unsigned long cell;      /* counts executed cells; rich.c marks values shown in this one */
 };
 
 extern volatile sig_atomic_t lang_interrupted;

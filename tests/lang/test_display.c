@@ -375,6 +375,14 @@ static void test_progress_bundle(void)
     b = progress_bundle(NULL, 5, 0, NULL);
     CHECK(strcmp(str(b, "text/plain"), "5") == 0, "%s", "");
     cJSON_Delete(b);
+    /* total < 0: a status line without count or bar */
+    b = progress_bundle("loading", 0, -1, "gpt2-small");
+    CHECK(strcmp(str(b, "text/plain"), "loading gpt2-small") == 0, "%s", str(b, "text/plain"));
+    CHECK(!strstr(str(b, "text/html"), "width:240px") && strstr(str(b, "text/html"), "gpt2-small"));
+    cJSON_Delete(b);
+    b = progress_bundle(NULL, 0, -1, "status");
+    CHECK(strcmp(str(b, "text/plain"), "status") == 0, "%s", str(b, "text/plain"));
+    cJSON_Delete(b);
 }
 
 static void test_tables_escape_and_elide(void)

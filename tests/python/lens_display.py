@@ -28,4 +28,17 @@ def write_bundles(outdir):
     return {p.stem: json.loads(p.read_text()) for p in sorted(outdir.glob("*.json"))}
 
 
+def language_cells(outdir):
+    """Runs figures_driver (lens cells through the interpreter, on the fixture
+    model) into outdir; returns its cells: [{"source", "outputs"}]."""
+    exe = driver_path().parent / "figures_driver"
+    assert exe.exists(), f"{exe} is missing: run `make` first"
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, VIRTUAL_ENV=sys.prefix)
+    subprocess.run([str(exe), str(outdir), str(ROOT / "tests" / "fixtures" / "tiny-gpt2")],
+                   check=True, timeout=120, env=env)
+    return json.loads((outdir / "cells.json").read_text())
+
+
 PLOTLY_MIME = "application/vnd.plotly.v1+json"

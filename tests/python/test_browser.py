@@ -1,12 +1,16 @@
 """tests/python/test_browser.py — kernel/display output in a real browser.
 
-A notebook whose outputs are pre-filled with bundles from the C display code
-(a line plot, a heatmap, two attention displays and an attention_heads grid)
-is trusted, opened in JupyterLab in headless Chromium (Debian's
-/usr/bin/chromium, installed by `make deps`), and checked: the line has its
-points, the heatmap its cells, hovering a token recolours the others. The same
-notebook converted by nbconvert to HTML must draw its figures from the
-text/html fallback (inlined plotly.js). Screenshots go to tests/artifacts/.
+Two notebooks, trusted, opened in JupyterLab in headless Chromium (Debian's
+/usr/bin/chromium, installed by `make deps`):
+- display.ipynb, pre-filled with bundles from the C display code (a line plot,
+  a heatmap, two attention displays and an attention_heads grid);
+- language.ipynb, pre-filled with what lens cells produce when the interpreter
+  runs them on the fixture model (tests/lang/figures_driver.c): load's
+  progress line, a line plot, a heatmap of attention, attention displays.
+Checked: the line has its points, the heatmap its cells (first row at the top),
+hovering a token recolours the others. The same notebooks converted by
+nbconvert to HTML must draw their figures from the text/html fallback
+(inlined plotly.js). Screenshots go to tests/artifacts/.
 """
 import os
 import pathlib
@@ -22,7 +26,7 @@ import nbformat
 import pytest
 from playwright.sync_api import sync_playwright
 
-from lens_display import ROOT, write_bundles
+from lens_display import ROOT, language_cells, write_bundles
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -64,10 +68,31 @@ def setup(tmp_path_factory):
         nb.cells.append(cell)
     path = root / "display.ipynb"
     nbformat.write(nb, path)
-    subprocess.run([str(BIN / "jupyter"), "trust", str(path)], env=env, check=True,
-                   capture_output=True, timeout=60)
+
+    # The same displays as the language makes them: real cells, real outputs.
+    lang_nb = nbformat.v4.new_notebook()
+    lang_nb.metadata["kernelspec"] = nb.metadata["kernelspec"]
+    for n, c in enumerate(language_cells(base / "language"), start=1):
+        cell = nbformat.v4.new_code_cell(c["source"], execution_count=n)
+        for o in c["outputs"]:
+            if o["output_type"] == "stream":
+                cell.outputs.append(nbformat.v4.new_output("stream", name=o["name"], text=o["text"]))
+            else:
+                extra = {"execution_count": n} if o["output_type"] == "execute_result" else {}
+                cell.outputs.append(nbformat.v4.new_output(o["output_type"], data=o["data"],
+                                                           metadata={}, **extra))
+        lang_nb.cells.append(cell)
+    lang_path = root / "language.ipynb"
+    nbformat.write(lang_nb, lang_path)
+    for p in (path, lang_path):
+        subprocess.run([str(BIN / "jupyter"), "trust", str(p)], env=env, check=True,
+                       capture_output=True, timeout=60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return {"base": base, "root": root, "path": path, "env": env}
+    return {"base": base, "root": root, "path": path, "lang_path": lang_path, "env": env}
+
+
+# name -> (points of the line plot, rows and cells of the heatmap)
+NOTEBOOKS = {"display": (25, 12, 144), "language": (25, 4, 60)}
 
 
 @pytest.fixture(scope="module")
@@ -135,14 +160,14 @@ TOKEN_COLOURS = """(i) => Array.from(document.querySelectorAll('.lens-attn')[i]
     .querySelectorAll('.lens-attn-tok')).map(t => getComputedStyle(t).backgroundColor)"""
 
 
-def check_figures(page):
+def check_figures(page, points=25, rows=12, cells=144):
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
                            timeout=30000)
     plots = page.evaluate(PLOT_INFO)
     line = [p for p in plots if p["type"] == "scatter"]
     heat = [p for p in plots if p["type"] == "heatmap"]
-    assert line and line[0]["points"] == 25, plots
-    assert heat and heat[0]["rows"] == 12 and heat[0]["cells"] == 144, plots
+    assert line and line[0]["points"] == points, plots
+    assert heat and heat[0]["rows"] == rows and heat[0]["cells"] == cells, plots
     assert heat[0]["hmImage"] and heat[0]["reversed"], plots  # row 0 at the top
 
 
@@ -169,31 +194,40 @@ def check_attention(page, shot):
     page.mouse.move(0, 0)
 
 
-def test_jupyterlab_renders_figures_and_attention(setup, lab, browser):
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
+def test_jupyterlab_renders_figures_and_attention(setup, lab, browser, name):
     url, token = lab
+    prefix = "lab" if name == "display" else f"lab-{name}"
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    page.goto(f"{url}/lab/tree/display.ipynb?token={token}", timeout=60000)
+    # a workspace of its own, so the other notebook's tab is not restored beside it
+    page.goto(f"{url}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={token}", timeout=60000)
     page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=45000)
-    check_figures(page)
-    check_attention(page, "lab")
-    page.screenshot(path=str(ARTIFACTS / "lab-notebook.png"), full_page=True)
-    for i, name in enumerate(["line", "heatmap"]):
-        page.locator(".js-plotly-plot").nth(i).screenshot(path=str(ARTIFACTS / f"lab-{name}.png"))
-    page.locator(".lens-attn").nth(2).screenshot(path=str(ARTIFACTS / "lab-attention-heads.png"))
+    check_figures(page, *NOTEBOOKS[name])
+    check_attention(page, prefix)
+    page.screenshot(path=str(ARTIFACTS / f"{prefix}-notebook.png"), full_page=True)
+    for i, fig in enumerate(["line", "heatmap"]):
+        page.locator(".js-plotly-plot").nth(i).screenshot(path=str(ARTIFACTS / f"{prefix}-{fig}.png"))
+    page.locator(".lens-attn").nth(2).screenshot(path=str(ARTIFACTS / f"{prefix}-attention-heads.png"))
+    if name == "language":
+        # load's progress bar was replaced by its summary, and the hover text
+        # of the line plot came through from the cell
+        assert page.get_by_text("loaded tiny-gpt2: 2 layers").count() == 1
+        assert page.evaluate("document.querySelector('.js-plotly-plot').data[0].hovertext[3]") == "1_1"
     page.close()
 
 
-def test_nbconvert_html_draws_from_the_html_fallback(setup, browser):
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
+def test_nbconvert_html_draws_from_the_html_fallback(setup, browser, name):
     out = setup["base"] / "html"
     subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--output-dir", str(out),
-                    str(setup["path"])], env=setup["env"], check=True, capture_output=True,
-                   timeout=120)
+                    str(setup["root"] / f"{name}.ipynb")], env=setup["env"], check=True,
+                   capture_output=True, timeout=120)
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto((out / "display.html").as_uri(), timeout=60000)
-    check_figures(page)
-    check_attention(page, "nbconvert")
-    page.screenshot(path=str(ARTIFACTS / "nbconvert-page.png"), full_page=True)
+    page.goto((out / f"{name}.html").as_uri(), timeout=60000)
+    check_figures(page, *NOTEBOOKS[name])
+    check_attention(page, "nbconvert" if name == "display" else f"nbconvert-{name}")
+    page.screenshot(path=str(ARTIFACTS / f"nbconvert-{name}-page.png"), full_page=True)
     assert not errors, errors
     page.close()

@@ -1,0 +1,185 @@
+/* kernel/lang/rich.c — Figure and AttentionDisplay values: showing them once
+ * per cell, their text/plain, fig.show(), fig.write_html(path). The rule for
+ * when they are displayed is in rich.h. */
+#include "rich.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "display.h"
+
+typedef struct rich_obj {
+    cJSON *fig;             /* Figure: {data, layout} */
+    cJSON *bundle;          /* AttentionDisplay: the mime bundle */
+    unsigned long shown;    /* interp cell in which it was last displayed (0: never) */
+} rich_obj;
+
+static const lang_type figure_type, html_type;
+
+static rich_obj *rich_of(value *v)
+{
+    if (!v || v->type != V_OBJECT) return NULL;
+    if (v->u.obj.type != &figure_type && v->u.obj.type != &html_type) return NULL;
+    return v->u.obj.data;
+}
+
+static void rich_free(void *d)
+{
+    rich_obj *r = d;
+    cJSON_Delete(r->fig);
+    cJSON_Delete(r->bundle);
+    free(r);
+}
+
+static cJSON *rich_bundle(value *v)
+{
+    rich_obj *r = rich_of(v);
+    if (!r) return NULL;
+    return r->fig ? figure_bundle(r->fig) : cJSON_Duplicate(r->bundle, 1);
+}
+
+static char *rich_repr(value *v)
+{
+    rich_obj *r = rich_of(v);
+    if (r->fig) {
+        char *s = figure_describe(r->fig);
+        return s ? s : strdup("Figure");
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(r->bundle, "text/plain");
+    return strdup(cJSON_IsString(t) ? t->valuestring : "AttentionDisplay");
+}
+
+static value *rich_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    const lang_builtin *b = method_find(self->u.obj.type->name, name);
+    return b ? v_builtin(b, self) : NULL;
+}
+
+static value *new_rich(interp *I, const lang_type *type, cJSON *fig, cJSON *bundle)
+{
+    rich_obj *r = calloc(1, sizeof *r);
+    if (!r) {
+        cJSON_Delete(fig);
+        cJSON_Delete(bundle);
+        return lang_raise(I, "MemoryError", "out of memory");
+    }
+    r->fig = fig;
+    r->bundle = bundle;
+    value *v = v_object(type, r);
+    return v ? v : lang_raise(I, "MemoryError", "out of memory");
+}
+
+value *rich_figure(interp *I, cJSON *fig)
+{
+    if (!fig) return lang_raise(I, "ValueError", "%s", display_last_error());
+    return new_rich(I, &figure_type, fig, NULL);
+}
+
+value *rich_html_display(interp *I, cJSON *bundle)
+{
+    if (!bundle) return lang_raise(I, "ValueError", "%s", display_last_error());
+    return new_rich(I, &html_type, NULL, bundle);
+}
+
+int rich_show(interp *I, value *v)
+{
+    rich_obj *r = rich_of(v);
+    if (!r) { lang_raise(I, "TypeError", "%s is not a figure", type_name(v)); return -1; }
+    r->shown = I->cell;
+    if (!I->out || !I->out->display) return 0;
+    cJSON *b = rich_bundle(v);
+    if (!b) { lang_raise(I, "ValueError", "cannot display the figure: %s", display_last_error()); return -1; }
+    I->out->display(I->out->ctx, b, NULL, false);
+    cJSON_Delete(b);
+    return 0;
+}
+
+bool rich_shown_in_cell(interp *I, value *v)
+{
+    rich_obj *r = rich_of(v);
+    return r && r->shown && r->shown == I->cell;
+}
+
+value *rich_finish(interp *I, args *a, value *v)
+{
+    if (!v) return NULL;
+    bool show = true;
+    value *s = arg_get(a, -1, "show");
+    if ((s && arg_bool(I, s, &show)) || (show && rich_show(I, v))) {
+        decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+int rich_save_html(interp *I, value *v, const char *path)
+{
+    rich_obj *r = rich_of(v);
+    if (!r) { lang_raise(I, "TypeError", "save_html() takes a figure or an attention display, not %s", type_name(v)); return -1; }
+    if (r->fig) {
+        if (figure_save_html(r->fig, path)) { lang_raise(I, "OSError", "%s", display_last_error()); return -1; }
+        return 0;
+    }
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(r->bundle, "text/html");
+    FILE *f = fopen(path, "w");
+    if (!f) { lang_raise(I, "OSError", "cannot write %s", path); return -1; }
+    int bad = fputs("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>lens</title>\n</head>\n<body>\n", f) < 0;
+    bad |= fputs(cJSON_IsString(h) ? h->valuestring : "", f) < 0;
+    bad |= fputs("\n</body>\n</html>\n", f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad) { lang_raise(I, "OSError", "cannot write %s", path); return -1; }
+    return 0;
+}
+
+/* ---- methods and save_html ---------------------------------------------------- */
+
+static value *m_show(interp *I, value *self, args *a)
+{
+    if (arg_check(I, a, "show", 0, NULL)) return NULL;
+    return rich_show(I, self) ? NULL : v_none();
+}
+
+static value *m_write_html(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"path", NULL};
+    if (arg_check(I, a, "write_html", 1, kw)) return NULL;
+    value *p = arg_get(a, 0, "path");
+    if (!p) return lang_raise(I, "TypeError", "write_html() missing required argument 'path'");
+    const char *path = arg_str(I, p, "path");
+    if (!path) return NULL;
+    return rich_save_html(I, self, path) ? NULL : v_none();
+}
+
+static value *b_save_html(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"fig", "path", NULL};
+    if (arg_check(I, a, "save_html", 2, kw)) return NULL;
+    value *fig = arg_get(a, 0, "fig"), *p = arg_get(a, 1, "path");
+    if (!fig || !p) return lang_raise(I, "TypeError", "save_html(fig, path) takes a figure and a file name");
+    const char *path = arg_str(I, p, "path");
+    if (!path) return NULL;
+    return rich_save_html(I, fig, path) ? NULL : v_none();
+}
+
+static const lang_type figure_type = {
+    .name = "Figure", .getattr = rich_getattr, .repr = rich_repr, .to_bundle = rich_bundle, .free = rich_free,
+    .doc = "A Plotly figure made by line, imshow, scatter or bar. It is displayed when made; `fig` in a later "
+           "cell or fig.show() displays it again; save_html(fig, path) writes a standalone page."};
+static const lang_type html_type = {
+    .name = "AttentionDisplay", .getattr = rich_getattr, .repr = rich_repr, .to_bundle = rich_bundle, .free = rich_free,
+    .doc = "An interactive attention display made by attention_patterns or attention_heads. It is displayed when "
+           "made; `view` in a later cell or view.show() displays it again; save_html(view, path) writes a page."};
+
+const lang_builtin builtins_rich[] = {
+    {"save_html", b_save_html, "save_html(fig, path)",
+     "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found)."},
+    {"Figure.show", m_show, "Figure.show()", "Displays the figure (again) below the cell."},
+    {"Figure.write_html", m_write_html, "Figure.write_html(path)", "Writes the figure as a standalone HTML page."},
+    {"AttentionDisplay.show", m_show, "AttentionDisplay.show()", "Displays the attention view (again) below the cell."},
+    {"AttentionDisplay.write_html", m_write_html, "AttentionDisplay.write_html(path)", "Writes the attention view as a standalone HTML page."},
+    {NULL, NULL, NULL, NULL},
+};
