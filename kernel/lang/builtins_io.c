@@ -137,7 +137,25 @@ static value *b_load_tensors(interp *I, value *self, args *a)
     return d;
 }
 
+static value *b_getenv(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"name", "default", NULL};
+    if (arg_check(I, a, "getenv", 2, kw)) return NULL;
+    value *name = arg_get(a, 0, "name"), *dflt = arg_get(a, 1, "default");
+    if (!name) return lang_raise(I, "TypeError", "getenv(name, default=None) needs a name");
+    const char *n = arg_str(I, name, "name");
+    if (!n) return NULL;
+    const char *v = getenv(n);
+    if (v) return v_str(v);
+    if (dflt) { incref(dflt); return dflt; }
+    return v_none();
+}
+
 const lang_builtin builtins_io[] = {
+    {"getenv", b_getenv, "getenv(name, default=None)",
+     "The value of an environment variable of the kernel process, or default when it is not set "
+     "(lets a notebook pick a model or a path without editing the cell)."},
     {"save", b_save, "save(path, **values)",
      "Writes a safetensors file: tensor values as entries, every other value (numbers, strings, lists, dicts) "
      "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict."},
