@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +51,7 @@ def percentile(xs, p):
 
 def rtt(kernel_name, iterations):
     km = KernelManager(kernel_name=kernel_name)
-    km.start_kernel()
+    km.start_kernel(stderr=subprocess.DEVNULL)
     kc = km.client()
     kc.start_channels()
     try:
@@ -81,7 +82,7 @@ def start_time(kernel_name, starts):
         session = Session(key=km.session.key, signature_scheme=km.session.signature_scheme)
         km.session = session
         t0 = time.perf_counter()
-        km.start_kernel()  # ports are final once this returns; the process is starting
+        km.start_kernel(stderr=subprocess.DEVNULL)  # ports are final once this returns; the process is starting
         ctx = zmq.Context.instance()
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
