@@ -36,8 +36,9 @@ lens_tensor *lens_repeated_random_tokens(const lens_model *m, int64_t batch, int
 static bool only_patterns(const char *name, void *ctx)
 {
     (void)ctx;
-    size_t n = strlen(name);
-    return n > 12 && !strcmp(name + n - 12, "hook_pattern");
+    static const char suffix[] = "hook_pattern";
+    size_t n = strlen(name), k = sizeof suffix - 1;
+    return n > k && !strcmp(name + n - k, suffix);
 }
 
 int lens_induction_scores(const lens_model *m, const lens_tensor *tokens, lens_tensor **prev_token,

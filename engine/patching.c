@@ -84,8 +84,9 @@ static bool only_unembed_in(const char *name, void *ctx)
 static bool only_resid_pre(const char *name, void *ctx)
 {
     (void)ctx;
-    size_t n = strlen(name);
-    return n > 15 && !strcmp(name + n - 15, "hook_resid_pre");
+    static const char suffix[] = "hook_resid_pre";
+    size_t n = strlen(name), k = sizeof suffix - 1;
+    return n > k && !strcmp(name + n - k, suffix);
 }
 
 /* Per prompt: the answers' unembedding difference [B, d] and bias difference [B]. */
@@ -188,7 +189,8 @@ lens_tensor *lens_patch_sweep(const lens_model *m, const lens_tensor *corrupted_
     for (int l = 0; l < nl; l++) {
         char pre[128];
         snprintf(pre, sizeof pre, "blocks.%d.hook_resid_pre", l);
-        lens_tensor *start = repeat_batch(lens_cache_get(corrupt, pre), k_max);
+        const lens_tensor *pre_t = lens_cache_get(corrupt, pre);
+        lens_tensor *start = pre_t ? repeat_batch(pre_t, k_max) : NULL;
         if (!start) { lens_fail(err, "out of memory"); goto fail; }
         for (int64_t c0 = 0; c0 < cells; c0 += k_max) {
             int64_t k = cells - c0 < k_max ? cells - c0 : k_max;
