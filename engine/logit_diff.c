@@ -22,7 +22,13 @@ static int64_t *last_positions(const lens_model *m, const lens_tensor *logits, c
             lens_fail(err, "logit_diff: tokens must be int64 [batch, pos] matching the logits' first two dims");
             return NULL;
         }
-        lens_tokens_last_positions(m, tokens, pos);
+        if (m) lens_tokens_last_positions(m, tokens, pos);
+        else
+            for (int64_t b = 0; b < B; b++) {
+                pos[b] = 0;
+                for (int64_t p = 1; p < tokens->shape[1]; p++)
+                    if (lens_tensor_get_i64(tokens, (int64_t[]){b, p}) != LENS_GPT2_PAD) pos[b] = p;
+            }
     } else {
         for (int64_t b = 0; b < B; b++) pos[b] = logits->shape[1] - 1;
     }

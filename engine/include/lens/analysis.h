@@ -116,7 +116,9 @@ lens_tensor *lens_logit_attrs(const lens_model *m, const lens_cache *c, const le
 /* logits [batch, pos, vocab] (or [batch, vocab], already at the last position);
  * answer_tokens [batch, 2] (correct, wrong). Reads each prompt's last real token:
  * with tokens [batch, pos] given, the last non-pad position (right padding), else
- * the last position. Returns [batch] (per_prompt) or the 0-d mean. */
+ * the last position. The pad token is m's (<|endoftext|>); m may be NULL, then it is
+ * GPT-2's (LENS_GPT2_PAD). Returns [batch] (per_prompt) or the 0-d mean. */
+#define LENS_GPT2_PAD 50256
 lens_tensor *lens_logit_diff(const lens_model *m, const lens_tensor *logits, const lens_tensor *answer_tokens,
                              const lens_tensor *tokens, bool per_prompt, lens_error *err);
 
