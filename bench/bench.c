@@ -1,5 +1,7 @@
 /* bench.c — the engine benchmarks (`make bench`): load, seed, seed-forward,
- * long, and this machine's sgemm rate as the floor. Links the engine only (no
+ * long, seed-pipeline (tokenize + run_with_cache + the seed's three
+ * attributions), a resid_pre patching sweep of the seed batch, and this
+ * machine's sgemm rate as the floor. Links the engine only (no
  * ZeroMQ), so it runs on any machine that builds liblens. Prints one markdown
  * table: workload, backend, median/min/max, peak memory, GFLOP/s, ratio to the
  * sgemm floor. */
@@ -10,7 +12,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "lens/analysis.h"
 #include "lens/model.h"
+#include "lens/patching.h"
+#include "lens/tensor_ops.h"
 
 static double now(void)
 {
@@ -74,6 +79,74 @@ static void row(const char *name, stats s, double flops, double floor_gflops)
            s.min * 1e3, s.max * 1e3, peak_rss_mib(), flops ? gf : 0, flops ? s.median / floor_s : 0);
 }
 
+/* The seed notebook's 100 prompts: 5 templates x 10 male then 10 female names. */
+static const char *const templates[] = {"So %s is a really great friend, isn't", "So %s is such a good cook, isn't",
+                                        "So %s is a very good athlete, isn't", "So %s is a really nice person, isn't",
+                                        "So %s is such a funny person, isn't"};
+static const char *const names[] = {"John", "David", "Mark", "Paul", "Ryan", "Gary", "Jack", "Sean", "Carl", "Joe",
+                                    "Mary", "Lisa", "Anna", "Sarah", "Amy", "Carol", "Karen", "Susan", "Julie", "Judy"};
+
+/* prompts[100] (swap: female names first, as the corrupted prompts); caller frees each. */
+static void seed_prompts(char **prompts, bool swap)
+{
+    for (int n = 0; n < 20; n++)
+        for (int t = 0; t < 5; t++) {
+            int name = swap ? (n + 10) % 20 : n;
+            if (asprintf(&prompts[n * 5 + t], templates[t], names[name]) < 0) prompts[n * 5 + t] = NULL;
+        }
+}
+
+/* [100, 2]: (" he", " she") for the male-name prompts, reversed for the others. */
+static lens_tensor *seed_answers(const lens_model *m)
+{
+    lens_tensor *a = lens_tensor_new_v(LENS_I64, 2, (int64_t)100, (int64_t)2);
+    const char *he = " he", *she = " she";
+    lens_error err;
+    lens_tensor *t = lens_model_to_tokens(m, (const char *const[]){he, she}, 2, false, &err);
+    int64_t h = lens_tensor_i64(t)[0], s = lens_tensor_i64(t)[t->shape[1]];
+    for (int i = 0; i < 100; i++) {
+        lens_tensor_i64(a)[2 * i] = i < 50 ? h : s;
+        lens_tensor_i64(a)[2 * i + 1] = i < 50 ? s : h;
+    }
+    lens_tensor_free(t);
+    return a;
+}
+
+/* attrs(stack).mean(-1) for the seed's logit difference; frees stack. */
+static void attribute(const lens_model *m, const lens_cache *c, lens_tensor *stack, const lens_tensor *a0,
+                      const lens_tensor *a1, const lens_slice *last, lens_error *err)
+{
+    lens_tensor *attrs = stack ? lens_logit_attrs(m, c, stack, a0, a1, last, NULL, err) : NULL;
+    lens_tensor *mean = attrs ? lens_reduce(LENS_RED_MEAN, attrs, -1, false, err) : NULL;
+    lens_tensor_free(mean);
+    lens_tensor_free(attrs);
+    lens_tensor_free(stack);
+}
+
+/* tokenize + run_with_cache + logit lens + per-layer + per-head attribution */
+static int seed_pipeline(const lens_model *m, char **prompts, const lens_tensor *answers, lens_error *err)
+{
+    lens_tensor *tokens = lens_model_to_tokens(m, (const char *const *)prompts, 100, true, err);
+    if (!tokens) return -1;
+    lens_run_options o = lens_run_options_default();
+    lens_tensor *logits = NULL;
+    lens_cache *c = NULL;
+    int rc = lens_model_run(m, tokens, &o, &logits, &c, err);
+    if (!rc) {
+        lens_slice last = lens_slice_index(-1);
+        lens_tensor *a0v = lens_tensor_select(answers, 1, 0), *a1v = lens_tensor_select(answers, 1, 1);
+        lens_tensor *a0 = lens_tensor_clone(a0v), *a1 = lens_tensor_clone(a1v);
+        attribute(m, c, lens_accumulated_resid(m, c, -1, true, false, false, &last, NULL, err), a0, a1, &last, err);
+        attribute(m, c, lens_decompose_resid(m, c, -1, false, "all", true, false, &last, NULL, err), a0, a1, &last, err);
+        attribute(m, c, lens_stack_head_results(m, c, -1, &last, false, false, NULL, err), a0, a1, &last, err);
+        lens_tensor_free(a0v); lens_tensor_free(a1v); lens_tensor_free(a0); lens_tensor_free(a1);
+    }
+    lens_tensor_free(logits);
+    lens_cache_free(c);
+    lens_tensor_free(tokens);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -132,6 +205,59 @@ int main(int argc, char **argv)
         row(w[k].name, summarize(t, n), forward_flops(c, w[k].B, w[k].P, true), floor);
         lens_tensor_free(tokens);
     }
+
+    /* seed-pipeline */
+    char *prompts[100], *corrupted[100];
+    seed_prompts(prompts, false);
+    seed_prompts(corrupted, true);
+    lens_tensor *answers = seed_answers(m);
+    for (int r = -1; r < runs; r++) {
+        double t0 = now();
+        if (seed_pipeline(m, prompts, answers, &err)) { fprintf(stderr, "seed-pipeline: %s\n", err.msg); return 1; }
+        if (r >= 0) t[r] = now() - t0;
+    }
+    row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, true), floor);
+
+    /* resid_pre patching sweep of the seed batch: [n_layers x 11 positions] */
+    lens_tensor *clean = lens_model_to_tokens(m, (const char *const *)prompts, 100, true, &err);
+    lens_tensor *bad = lens_model_to_tokens(m, (const char *const *)corrupted, 100, true, &err);
+    lens_run_options o = lens_run_options_default();
+    lens_tensor *clean_logits, *bad_logits;
+    lens_cache *clean_cache, *bad_cache;
+    double plain = 1e30;
+    for (int r = 0; r < 3; r++) {   /* one plain forward pass, for the ratio */
+        lens_run_options f = lens_run_options_default();
+        f.cache = false;
+        lens_tensor *lg;
+        double t0 = now();
+        lens_model_run(m, clean, &f, &lg, NULL, &err);
+        double dt = now() - t0;
+        if (dt < plain) plain = dt;
+        lens_tensor_free(lg);
+    }
+    if (lens_model_run(m, clean, &o, &clean_logits, &clean_cache, &err) ||
+        lens_model_run(m, bad, &o, &bad_logits, &bad_cache, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    lens_metric *metric = lens_metric_normalized_logit_diff(m, answers, clean_logits, clean, bad_logits, bad, &err);
+    int sweep_runs = runs < 3 ? runs : 3;
+    int64_t cells = (int64_t)c->n_layers * clean->shape[1];
+    for (int r = 0; metric && r < sweep_runs; r++) {
+        double t0 = now();
+        lens_tensor *map = lens_patch_sweep(m, bad, clean_cache, "resid_pre", metric, NULL, &err);
+        t[r] = now() - t0;
+        if (!map) { fprintf(stderr, "patch sweep: %s\n", err.msg); return 1; }
+        lens_tensor_free(map);
+    }
+    stats sw = summarize(t, sweep_runs);
+    row("patch resid_pre sweep", sw, 0, floor);
+    stats per = {sw.median / (double)cells, sw.min / (double)cells, sw.max / (double)cells};
+    row("patch per cell", per, 0, floor);
+    printf("\npatching: %lld cells, %.1f ms per patched cell = %.2f x one plain seed forward pass (%.1f ms)\n",
+           (long long)cells, per.median * 1e3, per.median / plain, plain * 1e3);
+    lens_metric_free(metric);
+    lens_tensor_free(clean_logits); lens_tensor_free(bad_logits);
+    lens_cache_free(clean_cache); lens_cache_free(bad_cache);
+    lens_tensor_free(clean); lens_tensor_free(bad); lens_tensor_free(answers);
+    for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);
     lens_model_free(m);
     return 0;

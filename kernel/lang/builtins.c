@@ -1,13 +1,14 @@
 /* kernel/lang/builtins.c — the registry of builtin tables (see builtins.h):
  * lookup by name, the global namespace, method lookup for attributes. */
 #include "builtins.h"
+#include "builtins_analysis.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
-    builtins_figures, builtins_attention, builtins_rich, NULL,
+    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, NULL,
 };
 
 const lang_builtin *builtin_find(const char *full)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_analysis.h"
 #include "lang_internal.h"
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
@@ -22,6 +23,19 @@ typedef struct cache_obj { lens_cache *c; value *model; lens_tensor *tokens; } c
 static const lang_type model_type, cache_type, config_type;
 
 static lens_model *model_of(value *v) { return ((model_obj *)v->u.obj.data)->m; }
+
+lens_model *lang_model_of(value *v)
+{
+    return v && v->type == V_OBJECT && v->u.obj.type == &model_type ? model_of(v) : NULL;
+}
+
+lens_cache *lang_cache_of(value *v, value **model)
+{
+    if (!v || v->type != V_OBJECT || v->u.obj.type != &cache_type) return NULL;
+    cache_obj *co = v->u.obj.data;
+    if (model) *model = co->model;
+    return co->c;
+}
 
 static value *eng_fail(interp *I, lens_error *err)
 {
@@ -374,7 +388,7 @@ static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
 
 static value *run_model(interp *I, value *self, args *a, bool with_cache)
 {
-    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result", "prepend_bos", NULL};
+    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result", "prepend_bos", "hooks", NULL};
     const char *fn = with_cache ? "run_with_cache" : "model";
     if (arg_check(I, a, fn, 1, kw)) return NULL;
     value *in = arg_get(a, 0, "input");
@@ -405,13 +419,22 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     }
     if ((v = arg_get(a, -1, "include_attn_result")) && arg_bool(I, v, &opt.include_attn_result)) return NULL;
     if ((v = arg_get(a, -1, "return_type")) && v->type == V_NONE) opt.logits = false;
+    lens_intervention_set hooks = {NULL, 0};
+    if ((v = arg_get(a, -1, "hooks")) && v->type != V_NONE) {
+        lens_intervention *ivs;
+        if (lang_hooks_to_interventions(I, self, v, &ivs, &hooks.n)) return NULL;
+        hooks.items = ivs;
+        opt.hook_fn = hooks.n ? lens_interventions_hook : NULL;
+        opt.hook_ctx = &hooks;
+    }
     lens_tensor *tokens = input_tokens(I, m, in);
-    if (!tokens) return NULL;
+    if (!tokens) { free((void *)hooks.items); return NULL; }
     lens_tensor *logits = NULL;
     lens_cache *cache = NULL;
     lens_error err;
     lang_interrupted = 0;
     int rc = lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
+    free((void *)hooks.items);
     if (rc || fc.failed || !with_cache) lens_tensor_free(tokens);   /* a cache keeps its input tokens */
     if (fc.failed) { lens_tensor_free(logits); lens_cache_free(cache); return NULL; }
     if (rc) {
@@ -430,6 +453,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
 
 static value *m_call(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
 static value *m_run_with_cache(interp *I, value *self, args *a) { return run_model(I, self, a, true); }
+static value *m_run_with_hooks(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
 
 static value *m_weight(interp *I, value *self, args *a)
 {
@@ -694,9 +718,12 @@ const lang_builtin builtins_model[] = {
      "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
      "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor."},
     {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab]."},
-    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False)",
+    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, hooks=None)",
      "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
-     "stop_at_layer: stop before that block (logits are then the residual stream)."},
+     "stop_at_layer: stop before that block (logits are then the residual stream); hooks: interventions made by "
+     "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run."},
+    {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, hooks=[...], return_type='logits')",
+     "Runs the model with interventions (patch_hook, zero_ablate, mean_ablate, scale_hook) and returns the logits."},
     {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True)",
      "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right."},
     {"HookedTransformer.to_str_tokens", m_to_str_tokens, "HookedTransformer.to_str_tokens(input, prepend_bos=True)",

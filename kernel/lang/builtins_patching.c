@@ -1,0 +1,356 @@
+/* kernel/lang/builtins_patching.c — interventions and activation patching in
+ * the language (lens/patching.h underneath): hook values made by patch_hook,
+ * zero_ablate, mean_ablate and scale_hook (passed as hooks=[...] to
+ * run_with_cache / run_with_hooks), the normalized_logit_diff metric, and
+ * patch(), a sweep over layers x positions / heads with a progress display. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "builtins_analysis.h"
+#include "lens/tensor_ops.h"
+#include "progress.h"
+
+/* ---- hook values ---------------------------------------------------------------------- */
+
+typedef struct hook_obj {
+    lens_iv_kind kind;
+    char *name;          /* short ("z") or full ("blocks.3.attn.hook_z") hook name */
+    int64_t layer;       /* LENS_NO_LAYER when not given */
+    int64_t head, pos;   /* LENS_ALL when not given */
+    double factor;
+    value *cache;        /* patch source / mean_ablate over (ActivationCache) or NULL */
+} hook_obj;
+
+static const lang_type hook_type;
+
+static const char *kind_name(lens_iv_kind k)
+{
+    switch (k) {
+    case LENS_IV_PATCH: return "patch_hook";
+    case LENS_IV_ZERO: return "zero_ablate";
+    case LENS_IV_MEAN: return "mean_ablate";
+    case LENS_IV_SCALE: return "scale_hook";
+    }
+    return "hook";
+}
+
+static char *hook_repr(value *self)
+{
+    hook_obj *h = self->u.obj.data;
+    char layer[32] = "", head[32] = "", pos[32] = "", factor[48] = "";
+    if (h->layer != LENS_NO_LAYER) snprintf(layer, sizeof layer, ", layer=%lld", (long long)h->layer);
+    if (h->head != LENS_ALL) snprintf(head, sizeof head, ", head=%lld", (long long)h->head);
+    if (h->pos != LENS_ALL) snprintf(pos, sizeof pos, ", pos=%lld", (long long)h->pos);
+    if (h->kind == LENS_IV_SCALE) snprintf(factor, sizeof factor, ", %g", h->factor);
+    char *s;
+    if (asprintf(&s, "%s('%s'%s%s%s%s%s)", kind_name(h->kind), h->name, factor, layer, head, pos,
+                 h->cache ? ", <cache>" : "") < 0) return NULL;
+    return s;
+}
+
+static void hook_free(void *d)
+{
+    hook_obj *h = d;
+    free(h->name);
+    if (h->cache) decref(h->cache);
+    free(h);
+}
+
+static const lang_type hook_type = {
+    .name = "Hook", .repr = hook_repr, .free = hook_free,
+    .doc = "An intervention for run_with_cache(..., hooks=[...]) / run_with_hooks: made by patch_hook, zero_ablate, "
+           "mean_ablate or scale_hook."};
+
+/* Common arguments: name, layer=, head=, pos=. A head given as (layer, head) or "L9H9" sets the layer. */
+static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, const char *const *kw, int max_pos)
+{
+    if (arg_check(I, a, fn, max_pos, kw)) return NULL;
+    value *nv = arg_get(a, 0, "name");
+    if (!nv) return lang_raise(I, "TypeError", "%s() missing required argument 'name' (a hook name like \"z\" or \"blocks.9.attn.hook_z\")", fn);
+    const char *name = arg_str(I, nv, "name");
+    if (!name) return NULL;
+    hook_obj *h = calloc(1, sizeof *h);
+    if (!h || !(h->name = strdup(name))) { free(h); return lang_raise(I, "MemoryError", "out of memory"); }
+    h->kind = kind;
+    h->layer = LENS_NO_LAYER;
+    h->head = h->pos = LENS_ALL;
+    h->factor = 1;
+    value *v;
+    if ((v = arg_get(a, -1, "layer")) && v->type != V_NONE && arg_int(I, v, "layer", &h->layer)) goto fail;
+    if ((v = arg_get(a, -1, "pos")) && v->type != V_NONE && arg_int(I, v, "pos", &h->pos)) goto fail;
+    if ((v = arg_get(a, -1, "head")) && v->type != V_NONE) {
+        if (v->type == V_STR || v->type == V_TUPLE || v->type == V_LIST) {
+            /* the model is not known yet: check the form now, the range when the hook runs */
+            lens_config any = {.n_layers = 1 << 30, .n_heads = 1 << 30};
+            int l, hd;
+            if (lang_parse_head(I, &any, v, &l, &hd)) goto fail;
+            if (h->layer != LENS_NO_LAYER && h->layer != l) {
+                lang_raise(I, "ValueError", "%s: head %s is in layer %d but layer=%lld", fn, v->type == V_STR ? v->u.str.s : "(layer, head)", l, (long long)h->layer);
+                goto fail;
+            }
+            h->layer = l;
+            h->head = hd;
+        } else if (arg_int(I, v, "head", &h->head)) goto fail;
+    }
+    return v_object(&hook_type, h);
+fail:
+    hook_free(h);
+    return NULL;
+}
+
+static value *b_zero_ablate(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"name", "layer", "head", "pos", NULL};
+    return make_hook(I, a, LENS_IV_ZERO, "zero_ablate", kw, 4);
+}
+
+static value *b_mean_ablate(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"name", "layer", "head", "pos", "over", NULL};
+    value *over = arg_get(a, -1, "over");
+    if (over && over->type != V_NONE && !lang_cache_of(over, NULL))
+        return lang_raise(I, "TypeError", "mean_ablate: over must be an ActivationCache (or None: the run's own batch mean)");
+    value *h = make_hook(I, a, LENS_IV_MEAN, "mean_ablate", kw, 4);
+    if (h && over && over->type != V_NONE) ((hook_obj *)h->u.obj.data)->cache = incref(over);
+    return h;
+}
+
+static value *b_scale_hook(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"name", "factor", "layer", "head", "pos", NULL};
+    value *fv = arg_get(a, 1, "factor");
+    double f;
+    if (!fv) return lang_raise(I, "TypeError", "scale_hook(name, factor, layer=None, head=None, pos=None)");
+    if (arg_double(I, fv, "factor", &f)) return NULL;
+    value *h = make_hook(I, a, LENS_IV_SCALE, "scale_hook", kw, 2);
+    if (h) ((hook_obj *)h->u.obj.data)->factor = f;
+    return h;
+}
+
+static value *b_patch_hook(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"name", "cache", "layer", "pos", "head", NULL};
+    value *cv = arg_get(a, 1, "cache");
+    if (!cv || !lang_cache_of(cv, NULL))
+        return lang_raise(I, "TypeError", "patch_hook(name, cache, layer=None, pos=None, head=None): cache must be an ActivationCache");
+    value *h = make_hook(I, a, LENS_IV_PATCH, "patch_hook", kw, 2);
+    if (h) ((hook_obj *)h->u.obj.data)->cache = incref(cv);
+    return h;
+}
+
+int lang_hooks_to_interventions(interp *I, value *model, value *hooks, lens_intervention **out, int *n)
+{
+    lens_model *m = lang_model_of(model);
+    const lens_config *cfg = lens_model_config(m);
+    *out = NULL;
+    *n = 0;
+    if (hooks->type == V_OBJECT && hooks->u.obj.type == &hook_type) {
+        /* a single hook is a list of one */
+        value *l = v_list(1);
+        list_append(l, incref(hooks));
+        int rc = lang_hooks_to_interventions(I, model, l, out, n);
+        decref(l);
+        return rc;
+    }
+    if (hooks->type != V_LIST && hooks->type != V_TUPLE) {
+        lang_raise(I, "TypeError", "hooks must be a list of hooks (patch_hook, zero_ablate, mean_ablate, scale_hook)");
+        return -1;
+    }
+    size_t count = hooks->u.list.n;
+    lens_intervention *ivs = calloc(count ? count : 1, sizeof *ivs);
+    if (!ivs) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    lens_error err;
+    for (size_t i = 0; i < count; i++) {
+        value *hv = hooks->u.list.items[i];
+        if (hv->type != V_OBJECT || hv->u.obj.type != &hook_type) {
+            lang_raise(I, "TypeError", "hooks[%zu] is a %s, not a hook (patch_hook, zero_ablate, mean_ablate, scale_hook)", i, type_name(hv));
+            goto fail;
+        }
+        hook_obj *h = hv->u.obj.data;
+        char full[128];
+        if (lens_act_name(cfg, h->name, h->layer == LENS_NO_LAYER ? LENS_NO_LAYER : (int)h->layer, NULL, full, sizeof full, &err)) {
+            lang_raise(I, "ValueError", "%s", err.msg);
+            goto fail;
+        }
+        ivs[i] = (lens_intervention){.kind = h->kind, .pos = h->pos, .head = h->head, .factor = h->factor};
+        snprintf(ivs[i].hook, sizeof ivs[i].hook, "%s", full);
+        if (h->cache) {
+            value *cm;
+            lens_cache *c = lang_cache_of(h->cache, &cm);
+            ivs[i].source = lens_cache_get(c, full);
+            if (!ivs[i].source) {
+                lang_raise(I, "KeyError", "%s: the cache has no %s", kind_name(h->kind), full);
+                goto fail;
+            }
+        }
+    }
+    if (lens_interventions_check(m, ivs, (int)count, &err)) { lang_raise(I, "ValueError", "%s", err.msg); goto fail; }
+    *out = ivs;
+    *n = (int)count;
+    return 0;
+fail:
+    free(ivs);
+    return -1;
+}
+
+/* ---- the metric ------------------------------------------------------------------------- */
+
+static const lang_type metric_type;
+
+static value *metric_call(interp *I, value *self, args *a)
+{
+    lens_metric *mt = self->u.obj.data;
+    value *lv = arg_get(a, 0, "logits"), *tv = arg_get(a, 1, "tokens");
+    if (!lv) return lang_raise(I, "TypeError", "metric(logits, tokens=None)");
+    lens_tensor *logits = tensor_from_value(I, lv, LENS_F32);
+    lens_tensor *tokens = logits && tv && tv->type != V_NONE ? tensor_from_value(I, tv, LENS_I64) : NULL;
+    if (!logits || I->error) { lens_tensor_free(logits); lens_tensor_free(tokens); return NULL; }
+    lens_error err;
+    lens_tensor *ld = lens_logit_diff(NULL, logits, mt->answer_tokens, tokens, false, &err);
+    lens_tensor_free(logits);
+    lens_tensor_free(tokens);
+    double x;
+    if (!ld || lens_tensor_item(ld, &x, &err)) { lens_tensor_free(ld); return lang_engine_error(I, &err); }
+    lens_tensor_free(ld);
+    return v_float(lens_metric_value(mt, x));
+}
+
+static value *metric_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    lens_metric *mt = self->u.obj.data;
+    if (!strcmp(name, "clean")) return v_float(mt->clean);
+    if (!strcmp(name, "corrupted")) return v_float(mt->corrupted);
+    if (!strcmp(name, "answer_tokens")) return v_tensor(lens_tensor_ref(mt->answer_tokens));
+    return NULL;
+}
+
+static char *metric_repr(value *self)
+{
+    lens_metric *mt = self->u.obj.data;
+    char *s;
+    if (asprintf(&s, "normalized_logit_diff(clean=%.4f, corrupted=%.4f)", mt->clean, mt->corrupted) < 0) return NULL;
+    return s;
+}
+
+static void metric_free(void *d) { lens_metric_free(d); }
+
+static const char *const metric_attrs[] = {"clean", "corrupted", "answer_tokens", NULL};
+static const lang_type metric_type = {
+    .name = "NormalizedLogitDiff", .getattr = metric_getattr, .call = metric_call, .repr = metric_repr,
+    .free = metric_free, .attrs = metric_attrs,
+    .doc = "(logit_diff - corrupted) / (clean - corrupted) of the mean logit difference: 0 = no effect, 1 = fully "
+           "restored. Call it on logits; patch() uses it."};
+
+static value *b_normalized_logit_diff(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"answer_tokens", "clean", "corrupted", "clean_tokens", "corrupted_tokens", NULL};
+    if (arg_check(I, a, "normalized_logit_diff", 3, kw)) return NULL;
+    value *av = arg_get(a, 0, "answer_tokens"), *cv = arg_get(a, 1, "clean"), *xv = arg_get(a, 2, "corrupted");
+    if (!av || !cv || !xv) return lang_raise(I, "TypeError", "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits)");
+    value *ctv = arg_get(a, -1, "clean_tokens"), *xtv = arg_get(a, -1, "corrupted_tokens");
+    lens_tensor *ans = tensor_from_value(I, av, LENS_I64);
+    lens_tensor *cl = ans ? tensor_from_value(I, cv, LENS_F32) : NULL;
+    lens_tensor *co = cl ? tensor_from_value(I, xv, LENS_F32) : NULL;
+    lens_tensor *ct = co && ctv && ctv->type != V_NONE ? tensor_from_value(I, ctv, LENS_I64) : NULL;
+    lens_tensor *xt = co && xtv && xtv->type != V_NONE ? tensor_from_value(I, xtv, LENS_I64) : NULL;
+    lens_error err;
+    lens_metric *mt = co && !I->error ? lens_metric_normalized_logit_diff(NULL, ans, cl, ct, co, xt, &err) : NULL;
+    bool raised = I->error;
+    lens_tensor *all[] = {ans, cl, co, ct, xt};
+    for (int i = 0; i < 5; i++) lens_tensor_free(all[i]);
+    if (raised) return NULL;
+    if (!mt) return lang_engine_error(I, &err);
+    return v_object(&metric_type, mt);
+}
+
+/* ---- patch ------------------------------------------------------------------------------ */
+
+typedef struct progress_ctx { interp *I; char id[64]; int64_t shown; } progress_ctx;
+
+static void show_progress(void *ctx, int64_t done, int64_t total)
+{
+    progress_ctx *p = ctx;
+    interp *I = p->I;
+    if (!I->out || !I->out->display) return;
+    /* first, last, and about every tenth */
+    if (p->shown >= 0 && done != total && (done - p->shown) * 10 < total) return;
+    cJSON *b = progress_bundle("patching", (long)done, (long)total, NULL);
+    if (b) I->out->display(I->out->ctx, b, p->id, p->shown >= 0);
+    cJSON_Delete(b);
+    p->shown = done;
+}
+
+static value *b_patch(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", "cells_per_pass", NULL};
+    if (arg_check(I, a, "patch", 7, kw)) return NULL;
+    value *mv = arg_get(a, 0, "model"), *tv = arg_get(a, 1, "corrupted_tokens"), *cv = arg_get(a, 2, "clean_cache");
+    value *hv = arg_get(a, 3, "hook"), *metv = arg_get(a, 4, "metric"), *bv = arg_get(a, 5, "by");
+    lens_model *m = lang_model_of(mv);
+    lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
+    if (!m || !tv || !c || !hv || !metv)
+        return lang_raise(I, "TypeError", "patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\"|\"head\"|\"head_pos\")");
+    if (metv->type != V_OBJECT || metv->u.obj.type != &metric_type)
+        return lang_raise(I, "TypeError", "patch: metric must be made by normalized_logit_diff(answer_tokens, clean=..., corrupted=...)");
+    const char *hook = arg_str(I, hv, "hook");
+    if (!hook) return NULL;
+    lens_patch_options o = lens_patch_options_default();
+    if (bv && bv->type != V_NONE) {
+        const char *by = arg_str(I, bv, "by");
+        if (!by) return NULL;
+        if (!strcmp(by, "pos")) o.by = LENS_PATCH_BY_POS;
+        else if (!strcmp(by, "head")) o.by = LENS_PATCH_BY_HEAD;
+        else if (!strcmp(by, "head_pos")) o.by = LENS_PATCH_BY_HEAD_POS;
+        else return lang_raise(I, "ValueError", "by must be \"pos\", \"head\" or \"head_pos\", not \"%s\"", by);
+    }
+    value *kv = arg_get(a, 6, "cells_per_pass");
+    int64_t k = 0;
+    if (kv && kv->type != V_NONE && arg_int(I, kv, "cells_per_pass", &k)) return NULL;
+    o.cells_per_pass = (int)k;
+    static int counter;
+    progress_ctx pc = {.I = I, .shown = -1};
+    snprintf(pc.id, sizeof pc.id, "lens-patch-%d", ++counter);
+    o.progress = show_progress;
+    o.progress_ctx = &pc;
+    lang_interrupted = 0;
+    o.interrupt = (const volatile int *)&lang_interrupted;
+    lens_tensor *tokens = tensor_from_value(I, tv, LENS_I64);
+    if (!tokens) return NULL;
+    lens_error err;
+    lens_tensor *r = lens_patch_sweep(m, tokens, c, hook, metv->u.obj.data, &o, &err);
+    lens_tensor_free(tokens);
+    return r ? v_tensor(r) : lang_engine_error(I, &err);
+}
+
+const lang_builtin builtins_patching[] = {
+    {"patch_hook", b_patch_hook, "patch_hook(name, cache, layer=None, pos=None, head=None)",
+     "A hook that writes the activation from cache (a clean run of same-shaped prompts) into the run, at every "
+     "position and head or only at pos / head. name: a hook name (\"resid_pre\" with layer=, or \"blocks.3.hook_resid_pre\"); "
+     "head: an int, (layer, head) or \"L9H9\"."},
+    {"zero_ablate", b_zero_ablate, "zero_ablate(name, layer=None, head=None, pos=None)",
+     "A hook that sets the activation (or one head / position of it) to zero, e.g. zero_ablate(\"z\", layer=9, head=9, pos=-1)."},
+    {"mean_ablate", b_mean_ablate, "mean_ablate(name, layer=None, head=None, pos=None, over=None)",
+     "A hook that replaces the activation (or one head / position) by its mean over the batch of cache `over`, "
+     "or of the run itself when over is None."},
+    {"scale_hook", b_scale_hook, "scale_hook(name, factor, layer=None, head=None, pos=None)",
+     "A hook that multiplies the activation (or one head / position) by factor."},
+    {"normalized_logit_diff", b_normalized_logit_diff,
+     "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits, clean_tokens=None, corrupted_tokens=None)",
+     "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
+     "of the mean logit difference. Callable on logits."},
+    {"patch", b_patch, "patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\", cells_per_pass=None)",
+     "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
+     "head (\"head_pos\"), runs the corrupted tokens with that piece of `hook` (resid_pre, attn_out, mlp_out, z, v, q, k, "
+     "pattern, ...) taken from clean_cache and scores the run with metric. Returns [n_layers, pos], [n_layers, n_heads] "
+     "or [n_layers, pos, n_heads]. Many patched runs share one forward pass, starting at the patched layer."},
+    {NULL, NULL, NULL, NULL},
+};
