@@ -296,8 +296,7 @@ static value *b_logit_diff(interp *I, value *self, args *a)
     lens_tensor_free(logits); lens_tensor_free(answers); lens_tensor_free(tokens);
     if (raised) return NULL;
     if (!r) return lang_engine_error(I, &err);
-    if (!per_prompt) { value *x = tensor_item(I, r); lens_tensor_free(r); return x; }
-    return v_tensor(r);
+    return v_tensor(r);   /* per_prompt: [batch]; else a 0-d tensor, as in TransformerLens (.item() works) */
 }
 
 /* ---- test_prompt ---------------------------------------------------------------------- */
