@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lens/file.h"
 #include "lens/safetensors.h"
 #include "model_internal.h"
 
@@ -26,23 +27,6 @@ const lens_config *lens_model_config(const lens_model *m) { return &m->cfg; }
 const lens_processing *lens_model_processing(const lens_model *m) { return &m->proc; }
 const lens_tokenizer *lens_model_tokenizer(const lens_model *m) { return m->tok; }
 const char *lens_model_path(const lens_model *m) { return m->path; }
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && n < (64L << 20) && fseek(f, 0, SEEK_SET) == 0) {
-            buf = malloc((size_t)n + 1);
-            if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
-            if (buf) { buf[n] = 0; if (len) *len = (size_t)n; }
-        }
-    }
-    fclose(f);
-    return buf;
-}
 
 static bool is_file(const char *path)
 {
@@ -162,8 +146,9 @@ static int read_config(const char *dir, lens_config *cfg, lens_error *err)
 {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/config.json", dir);
-    char *text = read_file(p, NULL);
-    if (!text) return lens_fail(err, "cannot read %s", p);
+    size_t len;
+    char *text = lens_read_file(p, "model config", &len, err);
+    if (!text) return -1;
     cJSON *o = cJSON_Parse(text);
     free(text);
     if (!o || !cJSON_IsObject(o)) {

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "lens/file.h"
 #include "tokenizer_internal.h"
 #include "utf8.h"
 
@@ -32,39 +33,6 @@ static void byte_level_codepoints(uint32_t cp_of_byte[256])
         int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
         cp_of_byte[b] = printable ? (uint32_t)b : next++;
     }
-}
-
-/* Reads a whole file into a malloc'd NUL-terminated buffer. */
-static char *read_file(const char *path, const char *what, size_t *len, lens_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        lens_fail(err, "cannot open %s '%s': %s", what, path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        lens_fail(err, "cannot read %s '%s': not a regular file", what, path);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        fclose(f);
-        lens_fail(err, "out of memory reading %s '%s'", what, path);
-        return NULL;
-    }
-    size_t got = fread(buf, 1, (size_t)st.st_size, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || got != (size_t)st.st_size) {
-        free(buf);
-        lens_fail(err, "cannot read %s '%s': read error", what, path);
-        return NULL;
-    }
-    buf[got] = 0;
-    *len = got;
-    return buf;
 }
 
 /* Turns the byte-level form of a token into its raw bytes (out has room for
@@ -95,7 +63,7 @@ static long byte_level_to_raw(const char *form, const int byte_of_cp[BYTE_LEVEL_
 static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
 {
     size_t len;
-    char *buf = read_file(path, "vocabulary file", &len, err);
+    char *buf = lens_read_file(path, "vocabulary file", &len, err);
     if (!buf) return -1;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -228,7 +196,7 @@ static int pair_insert(lens_tokenizer *tok, int32_t left, int32_t right, int32_t
 static int load_merges(lens_tokenizer *tok, const char *path, lens_error *err)
 {
     size_t len;
-    char *buf = read_file(path, "merges file", &len, err);
+    char *buf = lens_read_file(path, "merges file", &len, err);
     if (!buf) return -1;
     if (memchr(buf, 0, len)) {
         free(buf);

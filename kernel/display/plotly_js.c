@@ -7,6 +7,7 @@
  * walking up from its directory), ./.venv, ~/.local, /usr/local or
  * /usr/lib/python3. Nothing is run: the candidates are only looked at. */
 #include "figure.h"
+#include "lens/file.h"
 
 #include <glob.h>
 #include <limits.h>
@@ -25,31 +26,10 @@ static size_t code_len;
 static char *url;
 static char path_used[PATH_MAX];
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n > 0 && n < (1L << 30) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-            if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
-                buf[n] = '\0';
-                *len = (size_t)n;
-            } else {
-                free(buf);
-                buf = NULL;
-            }
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
 static bool try_file(const char *path)
 {
     size_t n = 0;
-    char *s = read_file(path, &n);
+    char *s = lens_read_file(path, "plotly.js", &n, NULL);
     if (!s) return false;
     code = s;
     code_len = n;
