@@ -52,3 +52,26 @@ void lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, 
         out[b] = last;
     }
 }
+
+int64_t lens_token_position(const lens_tensor *tokens, int64_t token, bool last, lens_error *err)
+{
+    if (tokens->dtype != LENS_I64 || tokens->ndim < 1 || tokens->ndim > 2 ||
+        (tokens->ndim == 2 && tokens->shape[0] != 1)) {
+        char s[64];
+        lens_fail(err, "get_token_position needs the tokens of one prompt ([pos] or [1, pos] int64), got shape %s",
+                  lens_shape_str(tokens->ndim, tokens->shape, s, sizeof s));
+        return -1;
+    }
+    int d = tokens->ndim - 1;
+    int64_t found = -1;
+    for (int64_t p = 0; p < tokens->shape[d]; p++) {
+        int64_t idx[2] = {0, p};
+        int64_t v = lens_tensor_i64(tokens)[lens_tensor_offset(tokens, d ? idx : idx + 1)];
+        if (v == token) {
+            found = p;
+            if (!last) break;
+        }
+    }
+    if (found < 0) lens_fail(err, "token %lld does not occur in the input", (long long)token);
+    return found;
+}

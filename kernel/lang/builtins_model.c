@@ -314,6 +314,37 @@ static value *m_to_single_token(interp *I, value *self, args *a)
     return t ? v_tensor(t) : NULL;
 }
 
+static value *m_get_token_position(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"single_token", "input", "mode", "prepend_bos", NULL};
+    if (arg_check(I, a, "get_token_position", 4, kw)) return NULL;
+    value *tv = arg_get(a, 0, "single_token"), *in = arg_get(a, 1, "input"), *mv = arg_get(a, 2, "mode");
+    if (!tv || !in) return lang_raise(I, "TypeError", "get_token_position(single_token, input, mode=\"first\", prepend_bos=True)");
+    lens_model *m = model_of(self);
+    int64_t id;
+    if (tv->type == V_STR) {
+        if (single_token(I, lens_model_tokenizer(m), tv->u.str.s, &id)) return NULL;
+    } else if (arg_int(I, tv, "single_token", &id)) return NULL;
+    bool last = false;
+    if (mv && mv->type != V_NONE) {
+        const char *mode = arg_str(I, mv, "mode");
+        if (!mode) return NULL;
+        if (strcmp(mode, "first") && strcmp(mode, "last"))
+            return lang_raise(I, "ValueError", "mode must be \"first\" or \"last\", got \"%s\"", mode);
+        last = !strcmp(mode, "last");
+    }
+    bool bos = true;
+    value *bv = arg_get(a, 3, "prepend_bos");
+    if (bv && arg_bool(I, bv, &bos)) return NULL;
+    lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : tensor_from_value(I, in, LENS_I64);
+    if (!t) return NULL;
+    lens_error err;
+    int64_t pos = lens_token_position(t, id, last, &err);
+    lens_tensor_free(t);
+    if (pos < 0) return eng_fail(I, &err);
+    return v_int(pos);
+}
+
 static lens_tensor *weight(interp *I, lens_model *m, const char *name)
 {
     lens_error err;
@@ -731,6 +762,10 @@ const lang_builtin builtins_model[] = {
     {"HookedTransformer.to_string", m_to_string, "HookedTransformer.to_string(tokens)", "Decodes tokens into text (a list of strings for a 2-d tensor)."},
     {"HookedTransformer.to_single_token", m_to_single_token, "HookedTransformer.to_single_token(string)",
      "The id of a string that is exactly one token; nested lists of strings give an int64 tensor of the same shape."},
+    {"HookedTransformer.get_token_position", m_get_token_position,
+     "HookedTransformer.get_token_position(single_token, input, mode=\"first\", prepend_bos=True)",
+     "The position of a single token (a string that is one token, or an id) in one prompt (a string, "
+     "or its tokens [pos] / [1, pos]): the first occurrence, or the last with mode=\"last\"."},
     {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions, "HookedTransformer.tokens_to_residual_directions(tokens)",
      "The unembedding columns W_U[:, tokens], with d_model as the last dim."},
     {"HookedTransformer.weight", m_weight, "HookedTransformer.weight(name)", "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\"."},

@@ -93,6 +93,22 @@ static void test_to_tokens_pads_on_the_right_and_finds_last_real_tokens(void)
     lens_model_free(m);
 }
 
+static void test_token_position_finds_first_and_last_occurrence(void)
+{
+    int64_t ids[6] = {50256, 2396, 1757, 318, 1757, 11};
+    lens_tensor *t = lens_tensor_from_i64(1, (int64_t[]){6}, ids);
+    lens_tensor *row = lens_tensor_unsqueeze(t, 0, NULL);
+    lens_error err;
+    CHECK(lens_token_position(t, 1757, false, &err) == 2);
+    CHECK(lens_token_position(row, 1757, true, &err) == 4);
+    CHECK(lens_token_position(t, 5335, false, &err) == -1 && strstr(err.msg, "5335"), "%s", err.msg);
+    lens_tensor *two = lens_tensor_new_v(LENS_I64, 2, (int64_t)2, (int64_t)3);
+    CHECK(lens_token_position(two, 0, false, &err) == -1 && strstr(err.msg, "one prompt"), "%s", err.msg);
+    lens_tensor_free(two);
+    lens_tensor_free(row);
+    lens_tensor_free(t);
+}
+
 static void test_raw_model_matches_hugging_face(void)
 {
     lens_model *m = load(lens_processing_none());
@@ -494,6 +510,7 @@ int main(void)
     ref_tokens = fixture_tensor(ref, "tokens");
     RUN(test_to_tokens_matches_the_reference_tokens);
     RUN(test_to_tokens_pads_on_the_right_and_finds_last_real_tokens);
+    RUN(test_token_position_finds_first_and_last_occurrence);
     RUN(test_raw_model_matches_hugging_face);
     RUN(test_default_processing_matches_every_hook_and_weight);
     RUN(test_refactored_model_preserves_the_invariant_quantities);

@@ -77,6 +77,11 @@ lens_tensor *lens_model_to_tokens(const lens_model *m, const char *const *texts,
  * pad token (position 0 always counts as real). Fills out[batch]. */
 void lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, int64_t *out);
 
+/* get_token_position: the position of `token` in one prompt's tokens ([P] or
+ * [1, P]), the first occurrence (last=false) or the last; -1 with err filled when
+ * it does not occur. */
+int64_t lens_token_position(const lens_tensor *tokens, int64_t token, bool last, lens_error *err);
+
 /* ---- forward pass ------------------------------------------------------- */
 
 typedef struct lens_cache lens_cache;
