@@ -19,6 +19,11 @@ typedef struct hook_obj {
     char *name;          /* short ("z") or full ("blocks.3.attn.hook_z") hook name */
     int64_t layer;       /* LENS_NO_LAYER when not given */
     int64_t head, pos;   /* LENS_ALL when not given */
+    /* pos=[...] / head=[...]: several positions or heads (same layer); the hook
+     * stands for one intervention per (position, head) pair. NULL: the single
+     * pos / head above. */
+    int64_t *positions, *heads;
+    int n_positions, n_heads;
     double factor;
     value *cache;        /* patch source / mean_ablate over (ActivationCache) or NULL */
 } hook_obj;
@@ -36,13 +41,23 @@ static const char *kind_name(lens_iv_kind k)
     return "hook";
 }
 
+/* ", pos=[1, 3]" */
+static void index_list(char *out, size_t size, const char *prefix, const int64_t *v, int n)
+{
+    size_t k = (size_t)snprintf(out, size, "%s[", prefix);
+    for (int i = 0; i < n && k < size; i++) k += (size_t)snprintf(out + k, size - k, i ? ", %lld" : "%lld", (long long)v[i]);
+    if (k < size) snprintf(out + k, size - k, "]");
+}
+
 static char *hook_repr(value *self)
 {
     hook_obj *h = self->u.obj.data;
-    char layer[32] = "", head[32] = "", pos[32] = "", factor[48] = "";
+    char layer[32] = "", head[256] = "", pos[256] = "", factor[48] = "";
     if (h->layer != LENS_NO_LAYER) snprintf(layer, sizeof layer, ", layer=%lld", (long long)h->layer);
-    if (h->head != LENS_ALL) snprintf(head, sizeof head, ", head=%lld", (long long)h->head);
-    if (h->pos != LENS_ALL) snprintf(pos, sizeof pos, ", pos=%lld", (long long)h->pos);
+    if (h->heads) index_list(head, sizeof head, ", head=", h->heads, h->n_heads);
+    else if (h->head != LENS_ALL) snprintf(head, sizeof head, ", head=%lld", (long long)h->head);
+    if (h->positions) index_list(pos, sizeof pos, ", pos=", h->positions, h->n_positions);
+    else if (h->pos != LENS_ALL) snprintf(pos, sizeof pos, ", pos=%lld", (long long)h->pos);
     if (h->kind == LENS_IV_SCALE) snprintf(factor, sizeof factor, ", %g", h->factor);
     char *s;
     if (asprintf(&s, "%s('%s'%s%s%s%s%s)", kind_name(h->kind), h->name, factor, layer, head, pos,
@@ -54,6 +69,8 @@ static void hook_free(void *d)
 {
     hook_obj *h = d;
     free(h->name);
+    free(h->positions);
+    free(h->heads);
     if (h->cache) decref(h->cache);
     free(h);
 }
@@ -79,20 +96,43 @@ static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, c
     h->factor = 1;
     value *v;
     if ((v = arg_get(a, -1, "layer")) && v->type != V_NONE && arg_int(I, v, "layer", &h->layer)) goto fail;
-    if ((v = arg_get(a, -1, "pos")) && v->type != V_NONE && arg_int(I, v, "pos", &h->pos)) goto fail;
+    if ((v = arg_get(a, -1, "pos")) && v->type != V_NONE) {
+        if (v->type == V_LIST || v->type == V_TUPLE) {
+            size_t n = v->u.list.n;
+            if (!n) { lang_raise(I, "ValueError", "%s: pos=[] names no position", fn); goto fail; }
+            if (!(h->positions = calloc(n, sizeof *h->positions))) { lang_raise(I, "MemoryError", "out of memory"); goto fail; }
+            for (size_t i = 0; i < n; i++)
+                if (arg_int(I, v->u.list.items[i], "pos", &h->positions[i])) goto fail;
+            h->n_positions = (int)n;
+        } else if (arg_int(I, v, "pos", &h->pos)) goto fail;
+    }
     if ((v = arg_get(a, -1, "head")) && v->type != V_NONE) {
-        if (v->type == V_STR || v->type == V_TUPLE || v->type == V_LIST) {
-            /* the model is not known yet: check the form now, the range when the hook runs */
-            lens_config any = {.n_layers = 1 << 30, .n_heads = 1 << 30};
-            int l, hd;
-            if (lang_parse_head(I, &any, v, &l, &hd)) goto fail;
-            if (h->layer != LENS_NO_LAYER && h->layer != l) {
-                lang_raise(I, "ValueError", "%s: head %s is in layer %d but layer=%lld", fn, v->type == V_STR ? v->u.str.s : "(layer, head)", l, (long long)h->layer);
-                goto fail;
-            }
-            h->layer = l;
-            h->head = hd;
-        } else if (arg_int(I, v, "head", &h->head)) goto fail;
+        /* A list holds several heads (ints in layer=, or "L9H9" / (layer, head) of
+         * one layer); a string or a tuple is one head and sets the layer. The model
+         * is not known yet: the form is checked now, the ranges when the hook runs. */
+        bool many = v->type == V_LIST;
+        size_t n = many ? v->u.list.n : 1;
+        if (!n) { lang_raise(I, "ValueError", "%s: head=[] names no head", fn); goto fail; }
+        int64_t *heads = calloc(n, sizeof *heads);
+        if (!heads) { lang_raise(I, "MemoryError", "out of memory"); goto fail; }
+        if (many) { h->heads = heads; h->n_heads = (int)n; }
+        for (size_t i = 0; i < n; i++) {
+            value *e = many ? v->u.list.items[i] : v;
+            if (e->type == V_STR || e->type == V_TUPLE || (!many && e->type == V_LIST)) {
+                lens_config any = {.n_layers = 1 << 30, .n_heads = 1 << 30};
+                int l, hd;
+                if (lang_parse_head(I, &any, e, &l, &hd)) { if (!many) free(heads); goto fail; }
+                if (h->layer != LENS_NO_LAYER && h->layer != l) {
+                    lang_raise(I, "ValueError", "%s: head %s is in layer %d but the hook is in layer %lld", fn,
+                               e->type == V_STR ? e->u.str.s : "(layer, head)", l, (long long)h->layer);
+                    if (!many) free(heads);
+                    goto fail;
+                }
+                h->layer = l;
+                heads[i] = hd;
+            } else if (arg_int(I, e, "head", &heads[i])) { if (!many) free(heads); goto fail; }
+        }
+        if (!many) { h->head = heads[0]; free(heads); }
     }
     return v_object(&hook_type, h);
 fail:
@@ -162,33 +202,46 @@ int lang_hooks_to_interventions(interp *I, value *model, value *hooks, lens_inte
         lang_raise(I, "TypeError", "hooks must be a list of hooks (patch_hook, zero_ablate, mean_ablate, scale_hook)");
         return -1;
     }
-    size_t count = hooks->u.list.n;
-    lens_intervention *ivs = calloc(count ? count : 1, sizeof *ivs);
-    if (!ivs) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
-    lens_error err;
-    for (size_t i = 0; i < count; i++) {
+    /* Each hook is one intervention per (position, head) it names. */
+    size_t count = 0;
+    for (size_t i = 0; i < hooks->u.list.n; i++) {
         value *hv = hooks->u.list.items[i];
         if (hv->type != V_OBJECT || hv->u.obj.type != &hook_type) {
             lang_raise(I, "TypeError", "hooks[%zu] is a %s, not a hook (patch_hook, zero_ablate, mean_ablate, scale_hook)", i, type_name(hv));
-            goto fail;
+            return -1;
         }
         hook_obj *h = hv->u.obj.data;
+        count += (size_t)(h->positions ? h->n_positions : 1) * (size_t)(h->heads ? h->n_heads : 1);
+    }
+    lens_intervention *ivs = calloc(count ? count : 1, sizeof *ivs);
+    if (!ivs) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    lens_error err;
+    size_t k = 0;
+    for (size_t i = 0; i < hooks->u.list.n; i++) {
+        hook_obj *h = hooks->u.list.items[i]->u.obj.data;
         char full[128];
         if (lens_act_name(cfg, h->name, h->layer == LENS_NO_LAYER ? LENS_NO_LAYER : (int)h->layer, NULL, full, sizeof full, &err)) {
             lang_raise(I, "ValueError", "%s", err.msg);
             goto fail;
         }
-        ivs[i] = (lens_intervention){.kind = h->kind, .pos = h->pos, .head = h->head, .factor = h->factor};
-        snprintf(ivs[i].hook, sizeof ivs[i].hook, "%s", full);
+        const lens_tensor *source = NULL;
         if (h->cache) {
             value *cm;
             lens_cache *c = lang_cache_of(h->cache, &cm);
-            ivs[i].source = lens_cache_get(c, full);
-            if (!ivs[i].source) {
+            source = lens_cache_get(c, full);
+            if (!source) {
                 lang_raise(I, "KeyError", "%s: the cache has no %s", kind_name(h->kind), full);
                 goto fail;
             }
         }
+        int np = h->positions ? h->n_positions : 1, nh = h->heads ? h->n_heads : 1;
+        for (int p = 0; p < np; p++)
+            for (int q = 0; q < nh; q++, k++) {
+                ivs[k] = (lens_intervention){.kind = h->kind, .factor = h->factor, .source = source,
+                                             .pos = h->positions ? h->positions[p] : h->pos,
+                                             .head = h->heads ? h->heads[q] : h->head};
+                snprintf(ivs[k].hook, sizeof ivs[k].hook, "%s", full);
+            }
     }
     if (lens_interventions_check(m, ivs, (int)count, &err)) { lang_raise(I, "ValueError", "%s", err.msg); goto fail; }
     *out = ivs;

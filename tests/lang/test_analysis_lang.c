@@ -113,6 +113,13 @@ static void test_cache_methods_and_hooks_follow_transformerlens_names(void)
         {"head_labels(model, 5)", "'L1H1'"},
         {"len(head_labels(model))", "8"},
         {"zero_ablate('z', head='L1H2', pos=-1)", "zero_ablate('z', layer=1, head=2, pos=-1)"},
+        {"zero_ablate('z', head=['L1H2', (1, 0)], pos=[-1, 3])", "zero_ablate('z', layer=1, head=[2, 0], pos=[-1, 3])"},
+        {"many = model(tokens, hooks=[zero_ablate('z', layer=1, head=[0, 2], pos=[-1, 3])])\n"
+         "one_by_one = model(tokens, hooks=[zero_ablate('z', layer=1, head=h, pos=p) for h in [0, 2] for p in [-1, 3]])\n"
+         "(many - one_by_one).abs().max().item() == 0.0 and (many - logits).abs().max().item() > 0.01", "True"},
+        {"_, pc = model.run_with_cache(tokens[[1, 0]], hooks=[patch_hook('resid_pre', cache, layer=1, pos=[0, 2])])\n"
+         "d = (pc['resid_pre', 1] - cache['resid_pre', 1]).abs().max(-1).values\n"
+         "[d[:, 0].max().item(), d[:, 2].max().item(), d[:, 3].min().item() > 0.01]", "[0.0, 0.0, True]"},
         {"clean = logit_diff(logits, tensor([[383, 339], [339, 383]]), per_prompt=True)\n"
          "hooked, _ = model.run_with_cache(tokens, hooks=[])\n"
          "allclose(logit_diff(hooked, tensor([[383, 339], [339, 383]]), per_prompt=True), clean)", "True"},
