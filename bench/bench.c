@@ -123,6 +123,13 @@ static void attribute(const lens_model *m, const lens_cache *c, lens_tensor *sta
     lens_tensor_free(stack);
 }
 
+/* LENS_BENCH_ONLY=word runs only the workloads whose names contain it. */
+static bool want(const char *name)
+{
+    const char *only = getenv("LENS_BENCH_ONLY");
+    return !only || !*only || strstr(name, only);
+}
+
 /* tokenize + run_with_cache + logit lens + per-layer + per-head attribution */
 static int seed_pipeline(const lens_model *m, char **prompts, const lens_tensor *answers, lens_error *err)
 {
@@ -158,6 +165,7 @@ int main(int argc, char **argv)
     if (runs < 1) runs = 1;
     lens_error err;
     lens_processing p = lens_processing_default();
+    setvbuf(stdout, NULL, _IOLBF, 0);
     double floor = sgemm_rate();
     printf("threads %d, sgemm floor %.1f GFLOP/s\n\n", lens_num_threads(), floor);
     printf("| workload | backend | median ms | min ms | max ms | peak RSS MiB | GFLOP/s | x floor |\n");
@@ -183,7 +191,7 @@ int main(int argc, char **argv)
         {"long run_with_cache", 8, 1024, true},
     };
     for (size_t k = 0; k < sizeof w / sizeof *w; k++) {
-        if (w[k].P > c->n_ctx) continue;
+        if (w[k].P > c->n_ctx || !want(w[k].name)) continue;
         lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, w[k].B, w[k].P);
         for (int64_t i = 0; i < w[k].B * w[k].P; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
         lens_run_options o = lens_run_options_default();
@@ -211,12 +219,13 @@ int main(int argc, char **argv)
     seed_prompts(prompts, false);
     seed_prompts(corrupted, true);
     lens_tensor *answers = seed_answers(m);
-    for (int r = -1; r < runs; r++) {
+    for (int r = -1; want("seed-pipeline") && r < runs; r++) {
         double t0 = now();
         if (seed_pipeline(m, prompts, answers, &err)) { fprintf(stderr, "seed-pipeline: %s\n", err.msg); return 1; }
         if (r >= 0) t[r] = now() - t0;
     }
-    row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, true), floor);
+    if (want("seed-pipeline")) row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, true), floor);
+    if (!want("patch")) goto done;
 
     /* resid_pre patching sweep of the seed batch: [n_layers x 11 positions] */
     lens_tensor *clean = lens_model_to_tokens(m, (const char *const *)prompts, 100, true, &err);
@@ -256,7 +265,9 @@ int main(int argc, char **argv)
     lens_metric_free(metric);
     lens_tensor_free(clean_logits); lens_tensor_free(bad_logits);
     lens_cache_free(clean_cache); lens_cache_free(bad_cache);
-    lens_tensor_free(clean); lens_tensor_free(bad); lens_tensor_free(answers);
+    lens_tensor_free(clean); lens_tensor_free(bad);
+done:
+    lens_tensor_free(answers);
     for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);
     lens_model_free(m);

@@ -26,6 +26,10 @@ typedef struct run {
     int64_t B, P;
     bool *cached;             /* [HK_COUNT * (n_layers + 1)] */
     lens_cache *cache;
+    /* The cached activations live in one allocation (huge pages, first touched
+     * once), each cache tensor a view at its own offset. */
+    lens_tensor *arena;
+    int64_t arena_used;       /* elements */
     float *scratch[HK_COUNT]; /* one buffer per hook kind, reused across layers */
     lens_error *err;
 } run;
@@ -107,9 +111,15 @@ size_t lens_run_estimate_bytes(const lens_model *m, int64_t B, int64_t P, const 
 static float *hook_buffer(run *r, lens_hook_kind k, int layer)
 {
     if (r->cached[layer_slot(r, k, layer)]) {
-        int64_t shape[LENS_MAX_DIMS];
+        int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
         int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, shape);
-        lens_tensor *t = lens_tensor_new(LENS_F32, nd, shape);
+        int64_t n = hook_numel(r, k), s = 1;
+        for (int d = nd - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
+        lens_tensor *t = NULL;
+        if (r->arena && r->arena_used + n <= lens_tensor_numel(r->arena)) {
+            t = lens_tensor_view(r->arena, nd, shape, strides, r->arena_used);
+            r->arena_used += (n + 15) / 16 * 16;   /* 64-byte aligned views */
+        } else t = lens_tensor_new(LENS_F32, nd, shape);
         char name[128];
         lens_hook_name(k, layer, name, sizeof name);
         if (!t || lens_cache_add(r->cache, name, t)) {
@@ -354,8 +364,19 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
     int rc = -1;
     if (!r.cached || !r.cache) { lens_fail(err, "out of memory"); goto done; }
     if (select_hooks(&r, err)) goto done;
+    {
+        lens_run_options no_logits = o;
+        no_logits.logits = false;
+        int64_t cached_bytes = (int64_t)lens_run_estimate_bytes(m, r.B, r.P, &no_logits);
+        int64_t elems = cached_bytes / (int64_t)sizeof(float) + 16 * HK_COUNT * (m->cfg.n_layers + 1);
+        if (o.cache && cached_bytes > 0 && !(r.arena = lens_tensor_new_v(LENS_F32, 1, elems))) {
+            lens_fail(err, "out of memory allocating the activation cache (%lld MiB)", (long long)(cached_bytes >> 20));
+            goto done;
+        }
+    }
     rc = run_all(&r, tokens, logits);
 done:
+    lens_tensor_free(r.arena);   /* the cache's views keep it alive */
     for (int k = 0; k < HK_COUNT; k++) free(r.scratch[k]);
     free(r.cached);
     if (rc == 0 && cache) *cache = r.cache;

@@ -207,20 +207,27 @@ fail:
 }
 
 /* hook_result of layer l [batch, pos, head, d_model]: the cached one, or z · W_O. */
-static lens_tensor *head_result(const lens_model *m, const lens_cache *c, int l, lens_error *err)
+/* Layer l's per-head results [..., pos, H, d_model] at pos_slice (NULL: every
+ * position): the cached hook_result, or z . W_O computed for the sliced
+ * positions only (the seed's attributions read one position of eleven). */
+static lens_tensor *head_result(const lens_model *m, const lens_cache *c, int l, const lens_slice *pos_slice,
+                                lens_error *err)
 {
     char name[128];
     snprintf(name, sizeof name, "blocks.%d.attn.hook_result", l);
     const lens_tensor *r = lens_cache_get(c, name);
-    if (r) return lens_tensor_ref(r);
-    const lens_tensor *z = need_l(c, l, "attn.hook_z", "stack_head_results", err);
+    if (r) return sliced(r, pos_slice, -3, err);
+    lens_tensor *z = sliced(need_l(c, l, "attn.hook_z", "stack_head_results", err), pos_slice, -3, err);
     if (!z) return NULL;
     snprintf(name, sizeof name, "blocks.%d.attn.W_O", l);
     lens_tensor *W_O = lens_model_weight(m, name, err);
-    if (!W_O) return NULL;
-    const lens_tensor *ops[2] = {z, W_O};
-    lens_tensor *out = lens_einsum("bphk,hkd->bphd", 2, ops, err);
+    lens_tensor *out = NULL;
+    if (W_O) {
+        const lens_tensor *ops[2] = {z, W_O};
+        out = lens_einsum(z->ndim == 4 ? "bphk,hkd->bphd" : "bhk,hkd->bhd", 2, ops, err);
+    }
     lens_tensor_free(W_O);
+    lens_tensor_free(z);
     return out;
 }
 
@@ -230,7 +237,7 @@ int lens_cache_compute_head_results(const lens_model *m, lens_cache *c, lens_err
         char name[128];
         snprintf(name, sizeof name, "blocks.%d.attn.hook_result", l);
         if (lens_cache_get(c, name)) continue;
-        lens_tensor *r = head_result(m, c, l, err);
+        lens_tensor *r = head_result(m, c, l, NULL, err);
         if (!r) return -1;
         if (lens_cache_add(c, name, r)) { lens_tensor_free(r); return lens_fail(err, "out of memory"); }
     }
@@ -262,10 +269,7 @@ lens_tensor *lens_stack_head_results(const lens_model *m, const lens_cache *c, i
     if (L < 0) return NULL;
     parts p = {0};
     for (int l = 0; l < L; l++) {
-        lens_tensor *r = head_result(m, c, l, err);
-        lens_tensor *s = r ? sliced(r, pos_slice, -3, err) : NULL;
-        lens_tensor_free(r);
-        if (parts_add(&p, s, NULL, err)) goto fail;
+        if (parts_add(&p, head_result(m, c, l, pos_slice, err), NULL, err)) goto fail;
     }
     lens_tensor *heads = NULL;
     if (p.n) {

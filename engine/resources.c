@@ -1,6 +1,7 @@
 /* resources.c — the limits a run works within: the memory limit for a run's
  * outputs and the number of threads for BLAS and the engine's loops. */
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,4 +60,5 @@ void lens_set_num_threads(int n)
     if (n < 1) n = 1;
     num_threads = n;
     openblas_set_num_threads(n);
+    omp_set_num_threads(n);
 }

@@ -130,6 +130,10 @@ int cmd_random_model(int argc, char **argv)
     for (size_t i = 0; like && i < sizeof shapes / sizeof *shapes; i++)
         if (!strcmp(like, shapes[i].name)) s = &shapes[i];
     if (!s || !out) return random_usage(stderr);
+    char parents[PATH_MAX];
+    snprintf(parents, sizeof parents, "%s", out);
+    for (char *p = parents + 1; *p; p++)   /* like mkdir -p */
+        if (*p == '/') { *p = 0; mkdir(parents, 0755); *p = '/'; }
     if (mkdir(out, 0755) && errno != EEXIST) {
         fprintf(stderr, "lens random-model: cannot create %s: %s\n", out, strerror(errno));
         return 1;
