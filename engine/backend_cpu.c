@@ -59,6 +59,11 @@ static void scores_one(float *sc, const float *q, const float *k, int64_t P, int
                 sc[i * P + j] = s * inv_scale;
             }
     }
+}
+
+/* Scores above the diagonal (keys after the query) are -inf, as TransformerLens caches them. */
+static void mask_one(float *sc, int64_t P)
+{
     for (int64_t i = 0; i < P; i++)
         for (int64_t j = i + 1; j < P; j++) sc[i * P + j] = -INFINITY;
 }
@@ -104,6 +109,9 @@ static void z_one(float *z, const float *pat, const float *v, int64_t P, int64_t
  * plain loops, parallel over (batch, head). */
 #define BLAS_ATTENTION_MIN_P 64
 
+/* Long sequences: one sgemm per (batch, head), BLAS threads inside each; the
+ * elementwise passes (mask, softmax) parallel over (batch, head). Short ones:
+ * plain loops, parallel over (batch, head). */
 static void cpu_attn_scores(float *scores, const float *q, const float *k, int64_t B, int64_t P,
                             int64_t H, int64_t dh)
 {
@@ -115,6 +123,8 @@ static void cpu_attn_scores(float *scores, const float *q, const float *k, int64
         int64_t off = (bh / H) * P * ld + (bh % H) * dh;
         scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, blas);
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t bh = 0; bh < B * H; bh++) mask_one(scores + bh * P * P, P);
 }
 
 static void cpu_attn_softmax(float *pattern, const float *scores, int64_t B, int64_t P, int64_t H)
@@ -138,15 +148,22 @@ static void cpu_attn_z(float *z, const float *pattern, const float *v, int64_t B
 static void cpu_attention(float *scores, float *pattern, float *z, const float *q, const float *k,
                           const float *v, int64_t B, int64_t P, int64_t H, int64_t dh)
 {
+    if (P >= BLAS_ATTENTION_MIN_P) {
+        cpu_attn_scores(scores, q, k, B, P, H, dh);
+        cpu_attn_softmax(pattern, scores, B, P, H);
+        cpu_attn_z(z, pattern, v, B, P, H, dh);
+        return;
+    }
+    /* Short sequences: each (batch, head) start to end while it is in cache. */
     int64_t ld = H * dh;
     float inv_scale = 1.0f / sqrtf((float)dh);
-    bool blas = P >= BLAS_ATTENTION_MIN_P;
-#pragma omp parallel for schedule(static) if (!blas)
+#pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t off = (bh / H) * P * ld + (bh % H) * dh;
-        scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, blas);
+        scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, false);
+        mask_one(scores + bh * P * P, P);
         softmax_one(pattern + bh * P * P, scores + bh * P * P, P);
-        z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh, blas);
+        z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh, false);
     }
 }
 

@@ -365,6 +365,47 @@ done:
     for (int i = 0; i < 3; i++) free(lp[i]);
 }
 
+/* Causality: positions 0..59 of a 100-token run (attention by BLAS, P >= 64)
+ * equal a 60-token run of the same prefix (attention by the short-sequence
+ * loops), for the logits and for every cached activation. */
+static void test_long_and_short_attention_paths_agree_on_a_prefix(void)
+{
+    lens_model *m = load(lens_processing_default());
+    if (!m) { CHECK(0); return; }
+    int64_t P = 100, Q = 60;
+    lens_tensor *full = lens_tensor_new_v(LENS_I64, 2, (int64_t)2, P);
+    for (int64_t i = 0; i < 2 * P; i++) lens_tensor_i64(full)[i] = (i * 7919 + 13) % 50257;
+    lens_tensor *pv = lens_tensor_narrow(full, 1, 0, Q), *prefix = lens_tensor_clone(pv);
+    lens_run_options o = lens_run_options_default();
+    lens_tensor *la = NULL, *lb = NULL;
+    lens_cache *ca = NULL, *cb = NULL;
+    lens_error err;
+    CHECK(lens_model_run(m, full, &o, &la, &ca, &err) == 0, "%s", err.msg);
+    CHECK(lens_model_run(m, prefix, &o, &lb, &cb, &err) == 0, "%s", err.msg);
+    if (la && lb) {
+        lens_tensor *head = lens_tensor_narrow(la, 1, 0, Q);
+        CHECK(tensor_rel_err(head, lb) <= 1e-5, "logits %.3g", tensor_rel_err(head, lb));
+        lens_tensor_free(head);
+        for (int i = 0; i < lens_cache_count(cb); i++) {
+            const char *name = lens_cache_name(cb, i);
+            const lens_tensor *a = lens_cache_get(ca, name), *b = lens_cache_at(cb, i);
+            lens_tensor *v = NULL;
+            if (strstr(name, "attn_scores") || strstr(name, "pattern")) {
+                lens_tensor *q = lens_tensor_narrow(a, 2, 0, Q);
+                v = lens_tensor_narrow(q, 3, 0, Q);
+                lens_tensor_free(q);
+            } else v = lens_tensor_narrow(a, 1, 0, Q);
+            double rel = tensor_rel_err(v, b);
+            CHECK(rel <= 1e-5, "%s: %.3g", name, rel);
+            lens_tensor_free(v);
+        }
+    }
+    lens_tensor_free(la); lens_tensor_free(lb);
+    lens_cache_free(ca); lens_cache_free(cb);
+    lens_tensor_free(pv); lens_tensor_free(prefix); lens_tensor_free(full);
+    lens_model_free(m);
+}
+
 static void test_names_filter_and_stop_at_layer_limit_the_cache(void)
 {
     lens_model *m = load(lens_processing_default());
@@ -516,6 +557,7 @@ int main(void)
     RUN(test_refactored_model_preserves_the_invariant_quantities);
     RUN(test_residual_stream_invariants_hold);
     RUN(test_weight_processing_preserves_log_probabilities);
+    RUN(test_long_and_short_attention_paths_agree_on_a_prefix);
     RUN(test_names_filter_and_stop_at_layer_limit_the_cache);
     RUN(test_run_refuses_a_cache_over_the_memory_limit);
     RUN(test_run_rejects_bad_tokens);
