@@ -124,6 +124,39 @@ static void attribute(const lens_model *m, const lens_cache *c, lens_tensor *sta
 }
 
 /* LENS_BENCH_ONLY=word runs only the workloads whose names contain it. */
+static bool want(const char *name);
+
+/* B x P random tokens through lens_model_run, with or without the full cache. */
+static int forward_workload(const lens_model *m, const char *name, int64_t B, int64_t P, bool with_cache,
+                            int runs, double *t, double floor)
+{
+    const lens_config *c = lens_model_config(m);
+    if (P > c->n_ctx || !want(name)) return 0;
+    lens_error err;
+    lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, B, P);
+    for (int64_t i = 0; i < B * P; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
+    lens_run_options o = lens_run_options_default();
+    o.cache = with_cache;
+    int n = P > 100 ? (runs < 3 ? runs : 3) : runs;
+    for (int r = -1; r < n; r++) {
+        lens_tensor *logits = NULL;
+        lens_cache *cache = NULL;
+        double t0 = now();
+        if (lens_model_run(m, tokens, &o, &logits, with_cache ? &cache : NULL, &err)) {
+            fprintf(stderr, "%s: %s\n", name, err.msg);
+            lens_tensor_free(tokens);
+            return 1;
+        }
+        double dt = now() - t0;
+        if (r >= 0) t[r] = dt;
+        lens_tensor_free(logits);
+        lens_cache_free(cache);
+    }
+    row(name, summarize(t, n), forward_flops(c, B, P, true), floor);
+    lens_tensor_free(tokens);
+    return 0;
+}
+
 static bool want(const char *name)
 {
     const char *only = getenv("LENS_BENCH_ONLY");
@@ -185,34 +218,9 @@ int main(int argc, char **argv)
     row("load (default proc.)", summarize(t, load_runs), 0, floor);
     const lens_config *c = lens_model_config(m);
 
-    struct { const char *name; int64_t B, P; bool cache; } w[] = {
-        {"seed forward", 100, 11, false},
-        {"seed run_with_cache", 100, 11, true},
-        {"long run_with_cache", 8, 1024, true},
-    };
-    for (size_t k = 0; k < sizeof w / sizeof *w; k++) {
-        if (w[k].P > c->n_ctx || !want(w[k].name)) continue;
-        lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, w[k].B, w[k].P);
-        for (int64_t i = 0; i < w[k].B * w[k].P; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
-        lens_run_options o = lens_run_options_default();
-        o.cache = w[k].cache;
-        int n = w[k].P > 100 ? (runs < 3 ? runs : 3) : runs;
-        for (int r = -1; r < n; r++) {
-            lens_tensor *logits = NULL;
-            lens_cache *cache = NULL;
-            double t0 = now();
-            if (lens_model_run(m, tokens, &o, &logits, w[k].cache ? &cache : NULL, &err)) {
-                fprintf(stderr, "%s: %s\n", w[k].name, err.msg);
-                return 1;
-            }
-            double dt = now() - t0;
-            if (r >= 0) t[r] = dt;
-            lens_tensor_free(logits);
-            lens_cache_free(cache);
-        }
-        row(w[k].name, summarize(t, n), forward_flops(c, w[k].B, w[k].P, true), floor);
-        lens_tensor_free(tokens);
-    }
+    if (forward_workload(m, "seed forward", 100, 11, false, runs, t, floor) ||
+        forward_workload(m, "seed run_with_cache", 100, 11, true, runs, t, floor))
+        return 1;
 
     /* seed-pipeline */
     char *prompts[100], *corrupted[100];
@@ -267,6 +275,8 @@ int main(int argc, char **argv)
     lens_cache_free(clean_cache); lens_cache_free(bad_cache);
     lens_tensor_free(clean); lens_tensor_free(bad);
 done:
+    /* long last: the peak-memory column is the process's peak so far */
+    if (forward_workload(m, "long run_with_cache", 8, 1024, true, runs, t, floor)) return 1;
     lens_tensor_free(answers);
     for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);
