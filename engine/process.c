@@ -39,6 +39,7 @@ static void fold_into(float *W, float *bias, int64_t rows, int64_t cols, const f
 /* Subtracts from each row of a [rows, cols] matrix its mean. */
 static void center_rows(float *W, int64_t rows, int64_t cols)
 {
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
     for (int64_t r = 0; r < rows; r++) {
         double s = 0;
         for (int64_t c = 0; c < cols; c++) s += W[r * cols + c];
@@ -67,6 +68,7 @@ static void fold_ln(lens_model *m)
      * by w; each vocabulary column of W_U centred over d_model = each row here. */
     float *Wt = lens_tensor_f32(m->W_Ut), *bU = lens_tensor_f32(m->b_U);
     const float *w = lens_tensor_f32(m->lnf_w), *b = lens_tensor_f32(m->lnf_b);
+#pragma omp parallel for schedule(static)
     for (int64_t v = 0; v < c->d_vocab; v++) {
         float *row = Wt + v * d;
         double s = 0;
