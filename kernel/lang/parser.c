@@ -425,6 +425,17 @@ static node *comp_tail(parser *P, node *comp)
     return comp;
 }
 
+/* One element of a tuple or list display: an expression or *starred. */
+static node *element(parser *P)
+{
+    if (!is_op(P, "*")) return test(P);
+    token *st = cur(P);
+    P->pos++;
+    node *x = mk(P, N_STARRED, st);
+    if (x && !(x->a = expr(P))) { node_free(x); x = NULL; }
+    return x;
+}
+
 static node *atom(parser *P)
 {
     token *t = cur(P);
@@ -475,12 +486,7 @@ static node *atom(parser *P)
             while (res && (first == NULL || accept_op(P, ","))) {
                 first = (node *)1;
                 if (is_op(P, ")")) break;
-                node *x;
-                if (is_op(P, "*")) {
-                    token *st = cur(P); P->pos++;
-                    x = mk(P, N_STARRED, st);
-                    if (x) { x->a = expr(P); if (!x->a) { node_free(x); x = NULL; } }
-                } else x = test(P);
+                node *x = element(P);
                 if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); res = NULL; }
             }
         }
@@ -494,12 +500,7 @@ static node *atom(parser *P)
         node *lst = mk(P, N_LIST, t);
         if (!lst) { LEAVE(P); return NULL; }
         while (!is_op(P, "]")) {
-            node *x;
-            if (is_op(P, "*")) {
-                token *st = cur(P); P->pos++;
-                x = mk(P, N_STARRED, st);
-                if (x) { x->a = expr(P); if (!x->a) { node_free(x); x = NULL; } }
-            } else x = test(P);
+            node *x = element(P);
             if (!x) { node_free(lst); LEAVE(P); return NULL; }
             if (lst->n_items == 0 && is_kw(P, "for")) {
                 lst->kind = N_LISTCOMP;
