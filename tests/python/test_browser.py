@@ -17,6 +17,7 @@ import pathlib
 import secrets
 import signal
 import socket
+import re
 import subprocess
 import sys
 import time
@@ -230,4 +231,45 @@ def test_nbconvert_html_draws_from_the_html_fallback(setup, browser, name):
     check_attention(page, "nbconvert" if name == "display" else f"nbconvert-{name}")
     page.screenshot(path=str(ARTIFACTS / f"nbconvert-{name}-page.png"), full_page=True)
     assert not errors, errors
+    page.close()
+
+
+def test_demo_notebook_runs_in_jupyterlab_with_the_lens_kernel(setup, lab, browser):
+    """The whole seed notebook, run cell by cell by a person: JupyterLab starts the
+    lens kernel (the build-local kernelspec), Run All Cells, and every figure and
+    attention display the notebook asks for renders, with no error output; hovering
+    a token of the first attention display recolours the others."""
+    url, token = lab
+    nb = nbformat.read(ROOT / "notebooks" / "demo.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, setup["root"] / "demo.ipynb")
+    figures = sum(len(re.findall(r"(?<![\w.])(?:line|imshow|scatter|bar)\(", c.source))
+                  for c in nb.cells if c.cell_type == "code")
+    views = sum(len(re.findall(r"(?<![\w.])attention_(?:patterns|heads)\(", c.source))
+                for c in nb.cells if c.cell_type == "code")
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(f"{url}/lab/workspaces/demo/tree/demo.ipynb?reset&token={token}", timeout=60000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=45000)
+    page.wait_for_function("document.querySelector('.jp-Toolbar-kernelName') && "
+                           "document.querySelector('.jp-Toolbar-kernelName').textContent.includes('lens')",
+                           timeout=60000)
+    page.locator(".jp-Notebook").click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    page.wait_for_function(
+        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures} && "
+        f"document.querySelectorAll('.lens-attn.lens-attn-js').length >= {views} && "
+        "!Array.from(document.querySelectorAll('.jp-InputPrompt')).some(e => e.textContent.includes('*'))",
+        timeout=300000)
+    assert page.evaluate("document.querySelectorAll('.jp-OutputArea-output[data-mime-type="
+                         "\"application/vnd.jupyter.stderr\"]').length") == 0
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == figures
+    first = page.locator(".lens-attn").nth(0)
+    first.scroll_into_view_if_needed()
+    before = page.evaluate(TOKEN_COLOURS, 0)
+    first.locator('.lens-attn-tok[data-i="2"]').hover()
+    assert page.evaluate(TOKEN_COLOURS, 0) != before, "hovering a token did not recolour the others"
+    page.screenshot(path=str(ARTIFACTS / "lab-demo-run-all.png"))
     page.close()
