@@ -321,9 +321,14 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     TRY_BUF(norm, HK_LNF_NORMALIZED, 0);
     be->layernorm(norm, scale, x, opt_f32(m->lnf_w), opt_f32(m->lnf_b), M, d, c->ln_eps);
     if (hook_point(r, HK_LNF_SCALE, 0, scale) || hook_point(r, HK_LNF_NORMALIZED, 0, norm)) return -1;
-    TRY_BUF(unembed_in, HK_UNEMBED_IN, 0);
-    memcpy(unembed_in, norm, (size_t)(M * d) * sizeof(float));
-    if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
+    /* unembed.hook_in equals ln_final's output: a copy only when it is cached or
+     * a hook may change it. */
+    float *unembed_in = norm;
+    if (r->cached[layer_slot(r, HK_UNEMBED_IN, 0)] || o->hook_fn) {
+        if (!(unembed_in = hook_buffer(r, HK_UNEMBED_IN, 0))) return -1;
+        memcpy(unembed_in, norm, (size_t)(M * d) * sizeof(float));
+        if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
+    } else if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
     if (o->logits && logits) {
         *logits = lens_tensor_new_v(LENS_F32, 3, r->B, r->P, (int64_t)c->d_vocab);
         if (!*logits) return lens_fail(r->err, "out of memory allocating logits");
