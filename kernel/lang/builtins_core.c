@@ -153,8 +153,9 @@ static value *b_input(interp *I, value *self, args *a)
     }
     char *line = I->out->input(I->out->ctx, prompt, password);
     free(ps);
-    if (!line) return lang_raise(I, "RuntimeError", "input() is not available here (the frontend does not allow stdin)");
+    /* an interrupt while waiting for the reply ends the wait: KeyboardInterrupt */
     if (lang_check_interrupt(I)) { free(line); return NULL; }
+    if (!line) return lang_raise(I, "RuntimeError", "input() is not available here (the frontend does not allow stdin)");
     return v_str_take(line, strlen(line));
 }
 

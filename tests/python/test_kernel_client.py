@@ -366,3 +366,22 @@ def test_comms_and_unknown_messages(kernel):
     kc.shell_channel.send(kc.session.msg("no_such_request", {}))
     content, outputs = run(kc, RESULT_CELL)
     assert result_text(outputs) == "6"
+
+
+def test_interrupt_while_waiting_for_input():
+    """A cell blocked in input() stops with KeyboardInterrupt when interrupted, as
+    ipykernel's does, and the kernel keeps its state."""
+    km, kc = start("lens")
+    try:
+        run(kc, SET_STATE)
+        msg_id = kc.execute(INPUT_CELL, allow_stdin=True)
+        assert kc.get_stdin_msg(timeout=TIMEOUT)["msg_type"] == "input_request"
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=TIMEOUT)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        content, outputs = run(kc, GET_STATE)
+        assert content["status"] == "ok" and result_text(outputs) == "42"
+    finally:
+        stop(km, kc)
