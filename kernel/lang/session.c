@@ -163,47 +163,67 @@ static bool is_help_cell(const char *code)
     return true;
 }
 
-int lang_execute(lang_session *s, const char *code, const lang_output *out, cJSON **result, lang_error *err)
+/* Runs a program statement by statement. A top-level expression statement's
+ * value (not None, not a figure this cell already displayed) goes to on_value:
+ * only the last statement's (a notebook cell) or every one (`lens run`). */
+static int run_statements(lang_session *s, const char *code, bool every_expression,
+                          void (*on_value)(interp *I, value *v, void *ctx), void *ctx, lang_error *err)
 {
-    if (result) *result = NULL;
+    interp *I = &s->I;
+    program prog;
+    parse_error pe;
+    if (parse_program(code, &prog, &pe)) {
+        fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < prog.n && rc == 0; i++) {
+        node *st = prog.stmts[i];
+        if (st->kind == N_EXPR && (every_expression || i == prog.n - 1)) {
+            value *v = eval_expr(I, NULL, st->a);
+            if (!v) { rc = -1; break; }
+            if (v->type != V_NONE && on_value && !rich_shown_in_cell(I, v)) on_value(I, v, ctx);
+            decref(v);
+        } else if (exec_block(I, NULL, &prog.stmts[i], 1)) rc = -1;
+    }
+    if (rc) error_from_interp(I, code, err);
+    program_free(&prog);
+    return rc;
+}
+
+/* Starts a cell: interrupt flag, error state, outputs, the cell counter. */
+static interp *begin_cell(lang_session *s, const lang_output *out)
+{
     interp *I = &s->I;
     lang_interrupted = 0;
     lang_clear_error(I);
     I->out = out;
     I->cell++;
-    if (is_help_cell(code)) {
-        int rc = help_cell(s, code, out, err);
-        I->out = NULL;
-        return rc;
-    }
-    program prog;
-    parse_error pe;
-    if (parse_program(code, &prog, &pe)) {
-        fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
-        I->out = NULL;
-        return -1;
-    }
-    int rc = 0;
-    for (int i = 0; i < prog.n; i++) {
-        node *st = prog.stmts[i];
-        if (i == prog.n - 1 && st->kind == N_EXPR) {
-            value *v = eval_expr(I, NULL, st->a);
-            if (!v) { rc = -1; break; }
-            /* a figure already displayed by this cell is not shown a second time */
-            if (v->type != V_NONE && result && !rich_shown_in_cell(I, v)) {
-                *result = value_bundle(v);
-                dict_set_str(I->globals, "_", incref(v));
-            }
-            decref(v);
-        } else if (exec_block(I, NULL, &prog.stmts[i], 1)) {
-            rc = -1;
-            break;
-        }
-    }
-    if (rc) error_from_interp(I, code, err);
-    program_free(&prog);
+    return I;
+}
+
+static void end_cell(interp *I)
+{
     I->out = NULL;
     lang_interrupted = 0;
+}
+
+/* The cell's result: its mime bundle, and `_` as in IPython. */
+static void keep_result(interp *I, value *v, void *ctx)
+{
+    cJSON **result = ctx;
+    if (!result) return;
+    *result = value_bundle(v);
+    dict_set_str(I->globals, "_", incref(v));
+}
+
+int lang_execute(lang_session *s, const char *code, const lang_output *out, cJSON **result, lang_error *err)
+{
+    if (result) *result = NULL;
+    interp *I = begin_cell(s, out);
+    int rc = is_help_cell(code) ? help_cell(s, code, out, err)
+                                : run_statements(s, code, false, keep_result, result, err);
+    end_cell(I);
     return rc;
 }
 
@@ -228,37 +248,26 @@ int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error 
 
 /* ---- used by cmd_run.c: run statement by statement, printing values ---------- */
 
+typedef struct shower {
+    void (*show)(void *ctx, const cJSON *bundle);
+    void *ctx;
+} shower;
+
+static void show_value(interp *I, value *v, void *ctx)
+{
+    (void)I;
+    shower *sh = ctx;
+    cJSON *b = value_bundle(v);
+    if (b) sh->show(sh->ctx, b);
+    cJSON_Delete(b);
+}
+
 int lang_run_program(lang_session *s, const char *code, const lang_output *out,
                      void (*show)(void *ctx, const cJSON *bundle), void *ctx, lang_error *err)
 {
-    interp *I = &s->I;
-    lang_interrupted = 0;
-    lang_clear_error(I);
-    I->out = out;
-    I->cell++;
-    program prog;
-    parse_error pe;
-    if (parse_program(code, &prog, &pe)) {
-        fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
-        I->out = NULL;
-        return -1;
-    }
-    int rc = 0;
-    for (int i = 0; i < prog.n && rc == 0; i++) {
-        node *st = prog.stmts[i];
-        if (st->kind == N_EXPR) {
-            value *v = eval_expr(I, NULL, st->a);
-            if (!v) { rc = -1; break; }
-            if (v->type != V_NONE && show && !rich_shown_in_cell(I, v)) {
-                cJSON *b = value_bundle(v);
-                if (b) show(ctx, b);
-                cJSON_Delete(b);
-            }
-            decref(v);
-        } else if (exec_block(I, NULL, &prog.stmts[i], 1)) rc = -1;
-    }
-    if (rc) error_from_interp(I, code, err);
-    program_free(&prog);
-    I->out = NULL;
+    interp *I = begin_cell(s, out);
+    shower sh = {show, ctx};
+    int rc = run_statements(s, code, true, show ? show_value : NULL, &sh, err);
+    end_cell(I);
     return rc;
 }
