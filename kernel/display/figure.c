@@ -125,6 +125,17 @@ static bool set_hover(cJSON *trace, const fig_opts *o, int n, const char *xname,
 
 static const fig_opts no_opts;
 
+/* A new trace of the given type and name, appended to data; NULL when out of memory. */
+static cJSON *add_trace(cJSON *data, const char *type, const char *name)
+{
+    cJSON *tr = cJSON_CreateObject();
+    if (!tr) return NULL;
+    cJSON_AddItemToArray(data, tr);
+    cJSON_AddStringToObject(tr, "type", type);
+    cJSON_AddStringToObject(tr, "name", name);
+    return tr;
+}
+
 cJSON *figure_line(const float *y, int k, int n, const fig_opts *o)
 {
     if (!o) o = &no_opts;
@@ -135,15 +146,12 @@ cJSON *figure_line(const float *y, int k, int n, const fig_opts *o)
     cJSON *fig = new_figure(o, xt, yt, &data, &layout, &xaxis, &yaxis);
     if (!fig) goto oom;
     for (int t = 0; t < k; t++) {
-        cJSON *tr = cJSON_CreateObject();
-        if (!tr) goto oom;
-        cJSON_AddItemToArray(data, tr);
         char name[32];
         snprintf(name, sizeof name, "%d", t);
         const char *nm = k > 1 ? (o->names && o->names[t] ? o->names[t] : name) : "";
-        cJSON_AddStringToObject(tr, "type", "scatter");
+        cJSON *tr = add_trace(data, "scatter", nm);
+        if (!tr) goto oom;
         cJSON_AddStringToObject(tr, "mode", "lines+markers");
-        cJSON_AddStringToObject(tr, "name", nm);
         cJSON_AddStringToObject(tr, "legendgroup", nm);
         cJSON_AddBoolToObject(tr, "showlegend", k > 1);
         cJSON *line = cJSON_AddObjectToObject(tr, "line");
@@ -198,11 +206,8 @@ cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
     cJSON *data, *layout, *xaxis, *yaxis;
     cJSON *fig = new_figure(o, o->xlabel, o->ylabel, &data, &layout, &xaxis, &yaxis);
     if (!fig) goto oom;
-    cJSON *tr = cJSON_CreateObject();
+    cJSON *tr = add_trace(data, "heatmap", "0");
     if (!tr) goto oom;
-    cJSON_AddItemToArray(data, tr);
-    cJSON_AddStringToObject(tr, "type", "heatmap");
-    cJSON_AddStringToObject(tr, "name", "0");
     cJSON_AddStringToObject(tr, "coloraxis", "coloraxis");
     cJSON_AddStringToObject(tr, "xaxis", "x");
     cJSON_AddStringToObject(tr, "yaxis", "y");
@@ -276,12 +281,9 @@ cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o)
     cJSON *data, *layout, *xaxis, *yaxis;
     cJSON *fig = new_figure(o, xt, yt, &data, &layout, &xaxis, &yaxis);
     if (!fig) goto oom;
-    cJSON *tr = cJSON_CreateObject();
+    cJSON *tr = add_trace(data, "scatter", "");
     if (!tr) goto oom;
-    cJSON_AddItemToArray(data, tr);
-    cJSON_AddStringToObject(tr, "type", "scatter");
     cJSON_AddStringToObject(tr, "mode", "markers");
-    cJSON_AddStringToObject(tr, "name", "");
     cJSON_AddBoolToObject(tr, "showlegend", 0);
     cJSON_AddItemToObject(tr, "x", float_array(x, n));
     cJSON_AddItemToObject(tr, "y", float_array(y, n));
@@ -317,11 +319,8 @@ cJSON *figure_bar(const float *y, int n, const fig_opts *o)
     cJSON *data, *layout, *xaxis, *yaxis;
     cJSON *fig = new_figure(o, xt, yt, &data, &layout, &xaxis, &yaxis);
     if (!fig) goto oom;
-    cJSON *tr = cJSON_CreateObject();
+    cJSON *tr = add_trace(data, "bar", "");
     if (!tr) goto oom;
-    cJSON_AddItemToArray(data, tr);
-    cJSON_AddStringToObject(tr, "type", "bar");
-    cJSON_AddStringToObject(tr, "name", "");
     cJSON_AddBoolToObject(tr, "showlegend", 0);
     cJSON_AddStringToObject(tr, "orientation", "v");
     if (o->x_labels && all_distinct(o->x_labels, n)) {
