@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "modules.h"
 #include "lang_internal.h"
 
 #define SELF_STR (self->u.str.s)
@@ -780,6 +781,8 @@ int attr_names(interp *I, value *v, char ***names)
     const char *tn = type_name(v);
     if (v->type == V_TUPLE && v->fields)
         for (size_t i = 0; i < v->u.list.n; i++) if (v->fields[i]) add_name(names, &n, v->fields[i]);
+    const char *member;
+    for (size_t it = 0; lang_is_module(v) && lang_module_next(v, &it, &member);) add_name(names, &n, member);
     if (v->type == V_OBJECT && v->u.obj.type->attrs)
         for (int i = 0; v->u.obj.type->attrs[i]; i++) add_name(names, &n, v->u.obj.type->attrs[i]);
     if (v->type == V_TENSOR) {

@@ -31,6 +31,7 @@ void lang_session_free(lang_session *s)
     if (!s) return;
     dict_free(s->I.globals);
     dict_free(s->I.builtins);
+    dict_free(s->I.modules);
     lang_clear_error(&s->I);
     model_state_free(&s->I);
     free(s);

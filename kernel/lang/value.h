@@ -97,6 +97,7 @@ struct value {
 struct interp {
     dict *globals;
     dict *builtins;          /* name -> builtin value */
+    dict *modules;           /* name -> module value (modules.c); NULL until one is registered */
     const lang_output *out;
     /* the pending error */
     bool error;
