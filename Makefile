@@ -78,7 +78,7 @@ TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c test-python bench install demo clean engine
+.PHONY: all help deps test test-c-programs test-c test-python bench install demo clean engine
 all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
@@ -133,8 +133,22 @@ $(BUILD)/tests/%: tests/kernel/%.c $(LIBKERNEL) $(LIBLANG) $(LIBLENS) tests/harn
 
 # Every suite: the C test programs, then the Python (protocol, notebook, browser)
 # tests in the venv. One summary line at the end.
+# `make test` also builds the C test programs with AddressSanitizer + UBSan
+# (build/san/) and runs them beside the plain ones, so every run of the suite,
+# CI's included, exercises the sanitizer build. `make test SANITIZE=1` runs
+# every suite, the Python ones too, against the sanitized build.
+ifeq ($(SANITIZE),1)
+SAN_TESTS :=
+test-c-programs: $(TESTS)
+else
+SAN_TESTS := $(patsubst $(BUILD)/tests/%,build/san/tests/%,$(TESTS))
+endif
+
 test: all
-	@BUILD=$(BUILD) VENV=$(VENV) SANITIZE=$(SANITIZE) tests/run-all.sh $(TESTS)
+ifneq ($(SANITIZE),1)
+	@$(MAKE) --no-print-directory SANITIZE=1 test-c-programs
+endif
+	@BUILD=$(BUILD) VENV=$(VENV) SANITIZE=$(SANITIZE) tests/run-all.sh $(TESTS) $(SAN_TESTS)
 
 deps:
 	@./scripts/deps.sh

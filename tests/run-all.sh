@@ -21,7 +21,7 @@ count_of() { # count_of WORD LINE: the number before WORD in a summary line, or 
 
 log=$(mktemp)
 for t in "$@"; do
-    name=$(basename "$t")
+    name=${t#build/}
     "$t" >"$log" 2>&1
     rc=$?
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
