@@ -185,9 +185,17 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     k->cur_payload = NULL;
     k->cur = NULL;
     lang_error_clear(&err);
-    /* cells queued behind a failed one are aborted (after this request's idle) */
-    if (rc != 0 && stop_on_error && !silent) kernel_take_queued(k);
-    kernel_reply(k, sock, req, "execute_reply", reply);
+    if (rc != 0 && stop_on_error && !silent) {
+        /* Requests read before the reply leaves, and those whose date shows
+         * they were sent before it, are aborted (abort_rule.h says why). */
+        kernel_take_waiting(k);
+        const cJSON *session = cJSON_GetObjectItemCaseSensitive(req->header, "session");
+        int64_t sent_us = abort_now_us(); /* replaced by the reply's own date */
+        kernel_reply_dated(k, sock, req, "execute_reply", reply, &sent_us);
+        abort_rule_arm(k->aborts, cJSON_IsString(session) ? session->valuestring : NULL, sent_us);
+    } else {
+        kernel_reply(k, sock, req, "execute_reply", reply);
+    }
     k->interrupted = 0;
 }
 
@@ -378,5 +386,4 @@ void handlers_dispatch(kernel *k, int channel, void *sock, const wire_msg *req)
     kernel_status(k, "busy", req->header);
     h->fn(k, sock, req);
     kernel_status(k, "idle", req->header);
-    if (k->n_queued && channel == CHANNEL_SHELL) kernel_answer_queued(k);
 }

@@ -7,6 +7,7 @@
  * orderly shutdown. What each message means is handlers.c's business.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +51,17 @@ void kernel_status(kernel *k, const char *state, const cJSON *parent)
     kernel_publish(k, "status", parent, c);
 }
 
+void kernel_reply_dated(kernel *k, void *sock, const wire_msg *req, const char *msg_type,
+                        cJSON *content, int64_t *date_us)
+{
+    if (wire_send_dated(sock, k->wire, req->ids, req->n_ids, msg_type, req->header, NULL, content,
+                        date_us))
+        fprintf(stderr, "lens kernel: cannot send %s: %s\n", msg_type, zmq_strerror(errno));
+}
+
 void kernel_reply(kernel *k, void *sock, const wire_msg *req, const char *msg_type, cJSON *content)
 {
-    if (wire_send(sock, k->wire, req->ids, req->n_ids, msg_type, req->header, NULL, content))
-        fprintf(stderr, "lens kernel: cannot send %s: %s\n", msg_type, zmq_strerror(errno));
+    kernel_reply_dated(k, sock, req, msg_type, content, NULL);
 }
 
 /* ---- heartbeat: echo every message back to its sender ---- */
@@ -161,55 +169,82 @@ char *kernel_input(kernel *k, const char *prompt, bool password)
 }
 
 /* ---- shell loop ---- */
-void kernel_take_queued(kernel *k)
+
+/* The header's session and date strings, or NULL. */
+static const char *header_str(const wire_msg *m, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->header, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Reads one shell message without waiting: 0 with *m filled and stamped; 1 when
+ * nothing (more) is waiting or the socket failed; dropped messages are logged
+ * and skipped. */
+static int read_shell(kernel *k, struct pending_msg *m)
 {
     for (;;) {
-        wire_msg msg;
         lens_error err;
-        int rc = wire_recv(k->shell, k->wire, &msg, ZMQ_DONTWAIT, &err);
+        int rc = wire_recv(k->shell, k->wire, &m->msg, ZMQ_DONTWAIT, &err);
         if (rc < 0) {
             if (errno == EINTR) continue;
-            return; /* EAGAIN: nothing more is waiting */
+            return 1; /* EAGAIN: nothing is waiting */
         }
         if (rc > 0) {
             log_drop("shell", &err);
             continue;
         }
-        if (k->n_queued == k->cap_queued) {
-            int cap = k->cap_queued ? 2 * k->cap_queued : 16;
-            wire_msg *q = realloc(k->queued, cap * sizeof *q);
-            if (!q) {
-                fprintf(stderr, "lens kernel: out of memory; dropped a queued %s\n", msg.msg_type);
-                wire_msg_clear(&msg);
-                continue;
-            }
-            k->queued = q;
-            k->cap_queued = cap;
-        }
-        k->queued[k->n_queued++] = msg;
+        m->received_us = abort_now_us();
+        abort_rule_observe(k->aborts, header_str(&m->msg, "session"), header_str(&m->msg, "date"),
+                           m->received_us);
+        return 0;
     }
 }
 
-void kernel_answer_queued(kernel *k)
+void kernel_take_waiting(kernel *k)
 {
-    /* handlers may queue more (an error in a non-execute request cannot, but be safe) */
-    wire_msg *q = k->queued;
-    int n = k->n_queued;
-    k->queued = NULL;
-    k->n_queued = k->cap_queued = 0;
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(q[i].msg_type, "execute_request"))
-            handlers_abort_execute(k, k->shell, &q[i]);
-        else
-            handlers_dispatch(k, CHANNEL_SHELL, k->shell, &q[i]);
-        wire_msg_clear(&q[i]);
+    struct pending_msg m;
+    while (read_shell(k, &m) == 0) {
+        if (k->pending_head + k->n_pending == k->cap_pending && k->pending_head) {
+            /* slide the queue to the front before growing it */
+            memmove(k->pending, k->pending + k->pending_head, k->n_pending * sizeof *k->pending);
+            k->pending_head = 0;
+        }
+        if (k->n_pending == k->cap_pending) {
+            size_t cap = k->cap_pending ? 2 * (size_t)k->cap_pending : 16;
+            struct pending_msg *q = cap > INT_MAX / sizeof *q ? NULL : realloc(k->pending, cap * sizeof *q);
+            if (!q) {
+                fprintf(stderr, "lens kernel: out of memory; dropped a waiting %s\n", m.msg.msg_type);
+                wire_msg_clear(&m.msg);
+                continue;
+            }
+            k->pending = q;
+            k->cap_pending = (int)cap;
+        }
+        k->pending[k->pending_head + k->n_pending++] = m;
     }
-    free(q);
+}
+
+/* Handles one shell request: aborted by stop_on_error, or dispatched. */
+static void handle_shell(kernel *k, struct pending_msg *m)
+{
+    if (!strcmp(m->msg.msg_type, "execute_request") &&
+        abort_rule_should_abort(k->aborts, header_str(&m->msg, "session"),
+                                header_str(&m->msg, "date"), m->received_us))
+        handlers_abort_execute(k, k->shell, &m->msg);
+    else
+        handlers_dispatch(k, CHANNEL_SHELL, k->shell, &m->msg);
+    wire_msg_clear(&m->msg);
 }
 
 int kernel_run(kernel *k)
 {
     while (!atomic_load(&k->shutting_down)) {
+        if (k->n_pending) {
+            struct pending_msg m = k->pending[k->pending_head++];
+            if (--k->n_pending == 0) k->pending_head = 0;
+            handle_shell(k, &m);
+            continue;
+        }
         zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0}, {k->wake_main, 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, 2, -1);
         if (n < 0) {
@@ -219,16 +254,8 @@ int kernel_run(kernel *k)
         }
         if (items[1].revents & ZMQ_POLLIN) break;
         if (!(items[0].revents & ZMQ_POLLIN)) continue;
-        wire_msg msg;
-        lens_error err;
-        int rc = wire_recv(k->shell, k->wire, &msg, ZMQ_DONTWAIT, &err);
-        if (rc < 0) continue;
-        if (rc > 0) {
-            log_drop("shell", &err);
-            continue;
-        }
-        handlers_dispatch(k, CHANNEL_SHELL, k->shell, &msg);
-        wire_msg_clear(&msg);
+        struct pending_msg m;
+        if (read_shell(k, &m) == 0) handle_shell(k, &m);
     }
     return 0;
 }
@@ -265,10 +292,12 @@ static void free_output(kernel *k)
     k->lang = NULL;
     history_free(k->hist);
     k->hist = NULL;
-    for (int i = 0; i < k->n_queued; i++) wire_msg_clear(&k->queued[i]);
-    free(k->queued);
-    k->queued = NULL;
-    k->n_queued = 0;
+    for (int i = 0; i < k->n_pending; i++) wire_msg_clear(&k->pending[k->pending_head + i].msg);
+    free(k->pending);
+    k->pending = NULL;
+    k->n_pending = k->pending_head = k->cap_pending = 0;
+    abort_rule_free(k->aborts);
+    k->aborts = NULL;
 }
 
 /* stream text leaves as one stream message for the current request */
@@ -309,7 +338,8 @@ int kernel_open(kernel *k, const char *connection_file, lens_error *err)
     k->lang = lang_session_new();
     k->hist = history_new();
     k->stream = stream_buf_new(publish_stream, k, 50, 64 * 1024);
-    if (!k->lang || !k->hist || !k->stream) return lens_fail(err, "out of memory");
+    k->aborts = abort_rule_new();
+    if (!k->lang || !k->hist || !k->stream || !k->aborts) return lens_fail(err, "out of memory");
 
     kernel_status(k, "starting", NULL);
 

@@ -110,24 +110,33 @@ void wire_sign(wire_ctx *w, const char *const parts[4], const size_t lens[4], ch
     out[2 * n] = 0;
 }
 
+static void format_iso8601(const struct timespec *ts, char *buf, size_t size)
+{
+    struct tm tm;
+    gmtime_r(&ts->tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%06ldZ", base, ts->tv_nsec / 1000);
+}
+
 void wire_now_iso8601(char *buf, size_t size)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+    format_iso8601(&ts, buf, size);
 }
 
-cJSON *wire_header_new(const wire_ctx *w, const char *msg_type)
+cJSON *wire_header_new_dated(const wire_ctx *w, const char *msg_type, int64_t *date_us)
 {
     uuid_t u;
     char id[37], date[40];
     uuid_generate_random(u);
     uuid_unparse_lower(u, id);
-    wire_now_iso8601(date, sizeof date);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec -= ts.tv_nsec % 1000; /* the header says microseconds: so does *date_us */
+    format_iso8601(&ts, date, sizeof date);
+    if (date_us) *date_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     cJSON *h = cJSON_CreateObject();
     cJSON_AddStringToObject(h, "msg_id", id);
     cJSON_AddStringToObject(h, "session", w->session);
@@ -136,6 +145,11 @@ cJSON *wire_header_new(const wire_ctx *w, const char *msg_type)
     cJSON_AddStringToObject(h, "msg_type", msg_type);
     cJSON_AddStringToObject(h, "version", WIRE_PROTOCOL_VERSION);
     return h;
+}
+
+cJSON *wire_header_new(const wire_ctx *w, const char *msg_type)
+{
+    return wire_header_new_dated(w, msg_type, NULL);
 }
 
 /* Records sig; returns true when it was already seen (a replay). */
@@ -354,7 +368,13 @@ int wire_recv(void *sock, wire_ctx *w, wire_msg *msg, int flags, lens_error *err
 int wire_send(void *sock, wire_ctx *w, const wire_blob *ids, int n_ids, const char *msg_type,
               const cJSON *parent, const cJSON *metadata, cJSON *content)
 {
-    cJSON *header = wire_header_new(w, msg_type);
+    return wire_send_dated(sock, w, ids, n_ids, msg_type, parent, metadata, content, NULL);
+}
+
+int wire_send_dated(void *sock, wire_ctx *w, const wire_blob *ids, int n_ids, const char *msg_type,
+                    const cJSON *parent, const cJSON *metadata, cJSON *content, int64_t *date_us)
+{
+    cJSON *header = wire_header_new_dated(w, msg_type, date_us);
     int n = 0;
     wire_blob *f = wire_serialize(w, ids, n_ids, header, parent, metadata, content, &n);
     cJSON_Delete(header);

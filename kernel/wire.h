@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -57,6 +58,8 @@ void wire_sign(wire_ctx *w, const char *const parts[4], const size_t lens[4], ch
 
 /* A fresh header object: msg_id, session, username, date, msg_type, version. */
 cJSON *wire_header_new(const wire_ctx *w, const char *msg_type);
+/* The same, and the header's date as µs since the epoch into *date_us (if not NULL). */
+cJSON *wire_header_new_dated(const wire_ctx *w, const char *msg_type, int64_t *date_us);
 
 /* The current time as ISO 8601 with microseconds and Z, into buf (>= 32 bytes). */
 void wire_now_iso8601(char *buf, size_t size);
@@ -87,5 +90,8 @@ int wire_recv(void *sock, wire_ctx *w, wire_msg *msg, int flags, lens_error *err
  * Returns 0 or -1 on a socket error. */
 int wire_send(void *sock, wire_ctx *w, const wire_blob *ids, int n_ids, const char *msg_type,
               const cJSON *parent, const cJSON *metadata, cJSON *content);
+/* The same, and the new header's date (µs since the epoch) into *date_us. */
+int wire_send_dated(void *sock, wire_ctx *w, const wire_blob *ids, int n_ids, const char *msg_type,
+                    const cJSON *parent, const cJSON *metadata, cJSON *content, int64_t *date_us);
 
 #endif
