@@ -42,6 +42,24 @@ static cJSON *error_fields(cJSON *c, const lang_error *e)
     return c;
 }
 
+/* An error raised by the kernel itself (not the language), with a one-line traceback. */
+static void kernel_error(lang_error *e, const char *ename, const char *evalue)
+{
+    lang_error_clear(e);
+    snprintf(e->ename, sizeof e->ename, "%s", ename);
+    e->evalue = strdup(evalue);
+    size_t n = strlen(ename) + strlen(evalue) + 3;
+    e->traceback = malloc(sizeof *e->traceback);
+    char *line = malloc(n);
+    if (e->traceback && line) {
+        snprintf(line, n, "%s: %s", ename, evalue);
+        e->traceback[0] = line;
+        e->n_traceback = 1;
+    } else {
+        free(line);
+    }
+}
+
 /* ---- outputs of a running cell ---- */
 
 static void out_stream(void *ctx, const char *name, const char *text)
@@ -149,7 +167,16 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     cJSON *result = NULL;
     lang_error err;
     memset(&err, 0, sizeof err);
-    int rc = lang_execute(k->lang, code, &out, &result, &err);
+    k->output_refused[0] = 0;
+    int rc;
+    if (req->content_has_nul) {
+        /* the code string would end at the NUL: run none of it */
+        kernel_error(&err, "ValueError", "the request contains a NUL character (\\u0000), which a "
+                                         "cell cannot hold; nothing was run");
+        rc = -1;
+    } else {
+        rc = lang_execute(k->lang, code, &out, &result, &err);
+    }
     stream_buf_flush(k->stream);
 
     cJSON *reply = cJSON_CreateObject();
@@ -165,6 +192,13 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
             cJSON_AddItemToObject(r, "metadata", cJSON_CreateObject());
             kernel_publish(k, "execute_result", req->header, r);
         }
+    }
+    if (rc == 0 && k->output_refused[0]) {
+        /* an output could not be sent: the cell ran, but its reply must say so */
+        kernel_error(&err, "OutputTooLarge", k->output_refused);
+        rc = -1;
+    }
+    if (rc == 0) {
         cJSON_AddStringToObject(reply, "status", "ok");
         cJSON_AddNumberToObject(reply, "execution_count", count);
         cJSON_AddItemToObject(reply, "payload", k->cur_payload);

@@ -39,6 +39,11 @@ typedef struct kernel {
     pthread_t hb_thread, control_thread;
     bool hb_started, control_started;
 
+    pthread_t main_thread;
+    int term_pipe[2];   /* SIGTERM's handler writes here to wake the shell loop */
+    bool term_pipe_open;
+    bool bound_ipc[CONN_NPORTS]; /* ipc files this kernel created */
+
     atomic_bool shutting_down;
     volatile sig_atomic_t interrupted; /* set by SIGINT / interrupt_request */
 
@@ -52,6 +57,7 @@ typedef struct kernel {
     const wire_msg *cur;   /* NULL between requests */
     bool cur_allow_stdin;
     cJSON *cur_payload;    /* page payloads collected for the reply */
+    char output_refused[320]; /* an output of the current request too large to send, or "" */
 
     /* Shell requests read ahead of the loop (kernel_take_waiting), in order. */
     struct pending_msg {
@@ -66,10 +72,13 @@ typedef struct kernel {
 int kernel_open(kernel *k, const char *connection_file, lens_error *err);
 int kernel_run(kernel *k);   /* the shell loop; returns when shut down */
 void kernel_close(kernel *k);
-/* Publishes on IOPub; content is consumed. Safe from any thread. */
-void kernel_publish(kernel *k, const char *msg_type, const cJSON *parent, cJSON *content);
+/* Publishes on IOPub; content is consumed. Safe from any thread. Returns 0,
+ * WIRE_TOO_LARGE (logged, and noted in output_refused when on the main thread
+ * during a request) or -1. */
+int kernel_publish(kernel *k, const char *msg_type, const cJSON *parent, cJSON *content);
 void kernel_status(kernel *k, const char *state, const cJSON *parent);
-/* Replies to req on the socket it came from; content is consumed. */
+/* Replies to req on the socket it came from; content is consumed. A reply too
+ * large to send is replaced by an error reply (ename OutputTooLarge) naming its size. */
 void kernel_reply(kernel *k, void *sock, const wire_msg *req, const char *msg_type, cJSON *content);
 /* The same; *date_us gets the date in the reply's header (the kernel's clock
  * just before it was sent). */
