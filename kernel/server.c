@@ -22,6 +22,7 @@
 #define WAKE_ENDPOINT_FMT "inproc://lens-wake-%p"
 
 static kernel *the_kernel; /* for the SIGINT handler */
+static volatile sig_atomic_t got_sigterm;
 
 static void on_sigint(int sig)
 {
@@ -36,6 +37,7 @@ static void on_sigterm(int sig)
 {
     (void)sig;
     if (!the_kernel) _exit(143);
+    got_sigterm = 1;
     atomic_store(&the_kernel->shutting_down, true);
     the_kernel->interrupted = 1;
     lang_interrupt();
@@ -330,15 +332,13 @@ int kernel_run(kernel *k)
             return 1;
         }
         if (items[1].revents & ZMQ_POLLIN) break;
-        if (items[3].revents & ZMQ_POLLIN) {
-            fprintf(stderr, "lens kernel: SIGTERM: shutting down\n");
-            break;
-        }
+        if (items[3].revents & ZMQ_POLLIN) break;
         if (items[2].revents & ZMQ_POLLIN) discard_stdin(k);
         if (!(items[0].revents & ZMQ_POLLIN)) continue;
         struct pending_msg m;
         if (read_shell(k, &m) == 0) handle_shell(k, &m);
     }
+    if (got_sigterm) fprintf(stderr, "lens kernel: SIGTERM: shut down\n");
     return 0;
 }
 
