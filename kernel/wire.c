@@ -278,10 +278,39 @@ static bool json_has_nul(const unsigned char *p, size_t n)
     return false;
 }
 
+/* Whether bytes are well-formed UTF-8 (no overlongs, surrogates or code
+ * points past U+10FFFF), as JSON text must be. */
+static bool valid_utf8(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (!len || i + (size_t)len > n) return false;
+        for (int k = 1; k < len; k++)
+            if ((p[i + k] & 0xC0) != 0x80) return false;
+        if (c == 0xE0 && p[i + 1] < 0xA0) return false; /* overlong */
+        if (c == 0xED && p[i + 1] > 0x9F) return false; /* surrogate */
+        if (c == 0xF0 && p[i + 1] < 0x90) return false; /* overlong */
+        if (c == 0xF4 && p[i + 1] > 0x8F) return false; /* past U+10FFFF */
+        i += (size_t)len;
+    }
+    return true;
+}
+
 static cJSON *parse_object(const wire_blob *b)
 {
-    cJSON *j = cJSON_ParseWithLength((const char *)b->data, b->len);
-    if (j && !cJSON_IsObject(j)) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts((const char *)b->data, b->len, &end, 0);
+    if (!j) return NULL;
+    /* the whole frame must be the object: only whitespace may follow it */
+    const char *stop = (const char *)b->data + b->len;
+    while (end && end < stop && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
+    if (!cJSON_IsObject(j) || end != stop) {
         cJSON_Delete(j);
         return NULL;
     }
@@ -319,6 +348,10 @@ int wire_parse(wire_ctx *w, const wire_blob *frames, int n_frames, wire_msg *msg
         if (oom) return lens_fail(err, "out of memory for the replay record");
     }
 
+    static const char *const part_names[4] = {"header", "parent_header", "metadata", "content"};
+    for (int i = 0; i < 4; i++)
+        if (!valid_utf8(parts[i].data, parts[i].len))
+            return lens_fail(err, "the %s frame is not valid UTF-8", part_names[i]);
     msg->header = parse_object(&parts[0]);
     msg->parent = parse_object(&parts[1]);
     msg->metadata = parse_object(&parts[2]);

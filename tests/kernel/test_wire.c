@@ -335,8 +335,8 @@ static void test_too_few_frames_are_rejected(void)
 static void test_malformed_json_is_rejected(void)
 {
     lens_error err;
-    const char *bad[] = {"{", "[]", "\"str\"", "", "{\"msg_type\": 3}", "null"};
-    for (int k = 0; k < 6; k++) {
+    const char *bad[] = {"{", "[]", "\"str\"", "", "{\"msg_type\": 3}", "null", "{\"a\":1}}", "{} x"};
+    for (int k = 0; k < 8; k++) {
         for (int which = 0; which < 4; which++) {
             if (which > 0 && k == 4) continue; /* only meaningful for the header */
             wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
@@ -360,6 +360,65 @@ static void test_malformed_json_is_rejected(void)
     }
 }
 
+static void test_invalid_utf8_is_rejected(void)
+{
+    lens_error err;
+    const char *bad[] = {"{\"a\":\"\xff\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xc0\xaf\"}",
+                         "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+                         "{\"a\":\"\xe0\x80\xaf\"}"};
+    const char *names[4] = {"header", "parent_header", "metadata", "content"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        for (int which = 0; which < 4; which++) {
+            wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+            const char *parts[4] = {"{\"msg_type\":\"kernel_info_request\"}", "{}", "{}", "{}"};
+            parts[which] = bad[k];
+            wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}};
+            size_t lens[4];
+            for (int i = 0; i < 4; i++) {
+                lens[i] = strlen(parts[i]);
+                f[2 + i].data = (unsigned char *)parts[i];
+                f[2 + i].len = lens[i];
+            }
+            char sig[129];
+            wire_sign(w, parts, lens, sig);
+            f[1].data = (unsigned char *)sig;
+            f[1].len = strlen(sig);
+            wire_msg m;
+            CHECK(wire_parse(w, f, 6, &m, &err) != 0, "%s accepted bad UTF-8 %zu", names[which], k);
+            CHECK(strstr(err.msg, names[which]) && strstr(err.msg, "UTF-8"), "%s", err.msg);
+            wire_ctx_free(w);
+        }
+    }
+    /* good multi-byte text passes */
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    const char *good = "{\"msg_type\":\"x\",\"t\":\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}";
+    wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}, {(unsigned char *)"", 0},
+                      {(unsigned char *)good, strlen(good)}, {(unsigned char *)"{}", 2},
+                      {(unsigned char *)"{}", 2}, {(unsigned char *)"{}", 2}};
+    wire_msg m;
+    CHECK(wire_parse(w, f, 6, &m, &err) == 0, "%s", err.msg);
+    wire_msg_clear(&m);
+    wire_ctx_free(w);
+}
+
+static void test_nul_in_content_is_flagged(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    const char *contents[] = {"{\"code\":\"a\\u0000b\"}", "{\"code\":\"a\\\\u0000b\"}", "{\"code\":\"ab\"}"};
+    bool expect[] = {true, false, false};
+    for (int i = 0; i < 3; i++) {
+        wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}, {(unsigned char *)"", 0},
+                          {(unsigned char *)"{\"msg_type\":\"x\"}", 16}, {(unsigned char *)"{}", 2},
+                          {(unsigned char *)"{}", 2}, {(unsigned char *)contents[i], strlen(contents[i])}};
+        wire_msg m;
+        CHECK(wire_parse(w, f, 6, &m, &err) == 0, "%s", err.msg);
+        CHECK(m.content_has_nul == expect[i], "%s", contents[i]);
+        wire_msg_clear(&m);
+    }
+    wire_ctx_free(w);
+}
+
 int main(void)
 {
     RUN(test_hmac_sha256_matches_rfc4231);
@@ -378,5 +437,7 @@ int main(void)
     RUN(test_missing_delimiter_is_rejected);
     RUN(test_too_few_frames_are_rejected);
     RUN(test_malformed_json_is_rejected);
+    RUN(test_invalid_utf8_is_rejected);
+    RUN(test_nul_in_content_is_flagged);
     return harness_summary();
 }
