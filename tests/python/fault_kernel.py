@@ -5,6 +5,7 @@ frames, run cells through jupyter_client and read the process's RSS, threads
 and descriptors from /proc."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,8 +73,9 @@ class Kernel:
         return s
 
     def log(self):
-        self.log_file.flush()
-        with open(self.log_path) as f:
+        if not self.log_file.closed:
+            self.log_file.flush()
+        with open(self.log_path, errors="replace") as f:
             return f.read()
 
     def wait_log(self, text, timeout=10):
@@ -140,3 +142,13 @@ class Kernel:
                 self.proc.kill()
                 self.proc.wait()
         self.log_file.close()
+        log = self.log()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        # under SANITIZE=1 every fault test is also a sanitizer check of the kernel
+        for report in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert report not in log, log[-6000:]
+
+    def discarded_on_stdin(self):
+        """How many stdin messages the kernel logged as discarded."""
+        import re
+        return sum(int(n) for n in re.findall(r"discarded (\d+) message\(s\) on stdin", self.log()))

@@ -60,10 +60,13 @@ def test_messages_on_stdin_without_input_are_discarded(kernel):
     s = k.raw("stdin")
     for _ in range(30):
         s.send_multipart([b"<IDS|MSG>", b"", b"{}", b"{}", b"{}", b"y" * 900_000])
-    assert k.wait_log("no input() was waiting"), k.log()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 20
+    while k.discarded_on_stdin() < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert k.discarded_on_stdin() == 30, k.log()
     grown = k.rss_kib() - before
-    assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
+    if "san" not in os.environ.get("LENS_BUILD", ""):  # ASan keeps freed blocks resident
+        assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
     s.close()
     state_kept(k)
 
