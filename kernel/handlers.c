@@ -2,9 +2,10 @@
  *
  * Owns: one function per request type, the busy/idle wrapping, the execute
  * flow (execute_input, outputs, execute_result / error, reply, history,
- * stop_on_error) and the lang_output callbacks that turn the interpreter's
- * outputs into IOPub messages. Sockets and threads are server.c's; the
- * language is reached only through lang.h.
+ * stop_on_error), the kernel's own errors (a request holding a NUL, an output
+ * over the message limit) and the lang_output callbacks that turn the
+ * interpreter's outputs into IOPub messages. Sockets and threads are
+ * server.c's; the language is reached only through lang.h.
  */
 #include <stdio.h>
 #include <stdlib.h>

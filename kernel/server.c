@@ -1,10 +1,14 @@
 /* kernel/server.c — the kernel's sockets and threads.
  *
  * Owns: binding the five sockets exactly to the connection file's transport,
- * ip and ports; the heartbeat echo thread; the control thread (so interrupt
- * and shutdown are answered while a cell runs); the shell loop on the main
- * thread; the stdin round trip for input(); SIGINT; the shared IOPub socket;
- * orderly shutdown. What each message means is handlers.c's business.
+ * ip and ports (with the message size limit, LENS_MAX_MESSAGE, set on them);
+ * warnings about an unsafe connection file; the heartbeat echo thread; the
+ * control thread (so interrupt and shutdown are answered while a cell runs);
+ * the shell loop on the main thread, with its queue of requests read ahead and
+ * the stop_on_error decision (abort_rule.h); the stdin round trip for input()
+ * and discarding stdin messages nobody waits for; SIGINT and SIGTERM; the
+ * shared IOPub socket and outputs too large to send; orderly shutdown,
+ * removing ipc socket files. What each message means is handlers.c's business.
  */
 #include <errno.h>
 #include <limits.h>

@@ -1,10 +1,13 @@
 /* kernel/wire.c — framing and signing of Jupyter messages.
  *
  * Owns: the HMAC (OpenSSL EVP_MAC, any digest the connection file names),
- * constant-time verification, the replay cache, header creation, and moving
- * frames through ZeroMQ. Knows nothing of message types beyond msg_type.
- * A bad message (no delimiter, bad signature, replay, malformed JSON) is
- * reported to the caller, who logs and drops it.
+ * constant-time verification, the lifetime replay record, header creation,
+ * the message size limit (checked on frames where ZeroMQ holds them, before
+ * any copy, and on outgoing JSON before it is printed), UTF-8 and JSON
+ * validation of the four signed parts, and moving frames through ZeroMQ.
+ * Knows nothing of message types beyond msg_type. A bad message (no
+ * delimiter, bad signature, replay, too large, malformed) is reported to the
+ * caller, who logs and drops it.
  */
 #include "wire.h"
 
