@@ -53,6 +53,18 @@ def test_frames_over_the_limit_together_are_dropped_and_logged(kernel):
     state_kept(k)
 
 
+def test_a_message_of_too_many_frames_is_dropped(kernel):
+    k = kernel
+    k.run("kept = 42")
+    s = k.raw("shell")
+    msg = k.session.msg("execute_request", {"code": "kept = 0", "silent": False})
+    k.session.send(s, msg, buffers=[b"f"] * 5000)
+    assert k.wait_log("a message of more than 4096 frames"), k.log()
+    assert not s.poll(300), "a dropped message was answered"
+    s.close()
+    state_kept(k)
+
+
 def test_messages_on_stdin_without_input_are_discarded(kernel):
     k = kernel
     k.run("kept = 42")
