@@ -2,7 +2,8 @@
 model (tests/fixtures/tiny-gpt2), errors, displays, prints and assignments.
 After a warm-up, the resident set grows by less than 5 % and the process has
 the same number of threads and file descriptors at the end; the state set at
-the start is still there."""
+the start is still there. Under SANITIZE=1 the kernel must also exit without a
+LeakSanitizer report."""
 import os
 
 import pytest
@@ -91,7 +92,11 @@ def test_ten_thousand_executes_do_not_leak(kernel):
     errors = sum(cell(i)[1] for i in range(TOTAL))
     assert errors > TOTAL // 4
     assert tally == {"ok": TOTAL - errors, "error": errors}
-    assert rss1 < rss0 * 1.05, f"RSS {rss0} KiB after warm-up, {rss1} KiB after {TOTAL}"
+    if not sanitizer_env():
+        assert rss1 < rss0 * 1.05, f"RSS {rss0} KiB after warm-up, {rss1} KiB after {TOTAL}"
+    # (under SANITIZE=1 the resident set is ASan's allocator's, a few MiB up or down
+    # from run to run; there LeakSanitizer checks the kernel at exit instead, in
+    # fault_kernel.Kernel.close)
     assert fds1 == fds0, (fds0, fds1)
     assert threads1 == threads0, (threads0, threads1)
     # the state from before is intact
