@@ -2,9 +2,10 @@
  *
  * Owns: one function per request type, the busy/idle wrapping, the execute
  * flow (execute_input, outputs, execute_result / error, reply, history,
- * stop_on_error) and the lang_output callbacks that turn the interpreter's
- * outputs into IOPub messages. Sockets and threads are server.c's; the
- * language is reached only through lang.h.
+ * stop_on_error), the kernel's own errors (a request holding a NUL, an output
+ * over the message limit) and the lang_output callbacks that turn the
+ * interpreter's outputs into IOPub messages. Sockets and threads are
+ * server.c's; the language is reached only through lang.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,24 @@ static cJSON *error_fields(cJSON *c, const lang_error *e)
     for (int i = 0; i < e->n_traceback; i++)
         cJSON_AddItemToArray(tb, cJSON_CreateString(e->traceback[i] ? e->traceback[i] : ""));
     return c;
+}
+
+/* An error raised by the kernel itself (not the language), with a one-line traceback. */
+static void kernel_error(lang_error *e, const char *ename, const char *evalue)
+{
+    lang_error_clear(e);
+    snprintf(e->ename, sizeof e->ename, "%s", ename);
+    e->evalue = strdup(evalue);
+    size_t n = strlen(ename) + strlen(evalue) + 3;
+    e->traceback = malloc(sizeof *e->traceback);
+    char *line = malloc(n);
+    if (e->traceback && line) {
+        snprintf(line, n, "%s: %s", ename, evalue);
+        e->traceback[0] = line;
+        e->n_traceback = 1;
+    } else {
+        free(line);
+    }
 }
 
 /* ---- outputs of a running cell ---- */
@@ -149,7 +168,16 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     cJSON *result = NULL;
     lang_error err;
     memset(&err, 0, sizeof err);
-    int rc = lang_execute(k->lang, code, &out, &result, &err);
+    k->output_refused[0] = 0;
+    int rc;
+    if (req->content_has_nul) {
+        /* the code string would end at the NUL: run none of it */
+        kernel_error(&err, "ValueError", "the request contains a NUL character (\\u0000), which a "
+                                         "cell cannot hold; nothing was run");
+        rc = -1;
+    } else {
+        rc = lang_execute(k->lang, code, &out, &result, &err);
+    }
     stream_buf_flush(k->stream);
 
     cJSON *reply = cJSON_CreateObject();
@@ -165,6 +193,13 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
             cJSON_AddItemToObject(r, "metadata", cJSON_CreateObject());
             kernel_publish(k, "execute_result", req->header, r);
         }
+    }
+    if (rc == 0 && k->output_refused[0]) {
+        /* an output could not be sent: the cell ran, but its reply must say so */
+        kernel_error(&err, "OutputTooLarge", k->output_refused);
+        rc = -1;
+    }
+    if (rc == 0) {
         cJSON_AddStringToObject(reply, "status", "ok");
         cJSON_AddNumberToObject(reply, "execution_count", count);
         cJSON_AddItemToObject(reply, "payload", k->cur_payload);
@@ -185,9 +220,17 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     k->cur_payload = NULL;
     k->cur = NULL;
     lang_error_clear(&err);
-    /* cells queued behind a failed one are aborted (after this request's idle) */
-    if (rc != 0 && stop_on_error && !silent) kernel_take_queued(k);
-    kernel_reply(k, sock, req, "execute_reply", reply);
+    if (rc != 0 && stop_on_error && !silent) {
+        /* Requests read before the reply leaves, and those whose date shows
+         * they were sent before it, are aborted (abort_rule.h says why). */
+        kernel_take_waiting(k);
+        const cJSON *session = cJSON_GetObjectItemCaseSensitive(req->header, "session");
+        int64_t sent_us = abort_now_us(); /* replaced by the reply's own date */
+        kernel_reply_dated(k, sock, req, "execute_reply", reply, &sent_us);
+        abort_rule_arm(k->aborts, cJSON_IsString(session) ? session->valuestring : NULL, sent_us);
+    } else {
+        kernel_reply(k, sock, req, "execute_reply", reply);
+    }
     k->interrupted = 0;
 }
 
@@ -378,5 +421,4 @@ void handlers_dispatch(kernel *k, int channel, void *sock, const wire_msg *req)
     kernel_status(k, "busy", req->header);
     h->fn(k, sock, req);
     kernel_status(k, "idle", req->header);
-    if (k->n_queued && channel == CHANNEL_SHELL) kernel_answer_queued(k);
 }

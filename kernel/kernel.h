@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "abort_rule.h"
 #include "connection.h"
 #include "history.h"
 #include "lang.h"
@@ -38,6 +39,11 @@ typedef struct kernel {
     pthread_t hb_thread, control_thread;
     bool hb_started, control_started;
 
+    pthread_t main_thread;
+    int term_pipe[2];   /* SIGTERM's handler writes here to wake the shell loop */
+    bool term_pipe_open;
+    bool bound_ipc[CONN_NPORTS]; /* ipc files this kernel created */
+
     atomic_bool shutting_down;
     volatile sig_atomic_t interrupted; /* set by SIGINT / interrupt_request */
 
@@ -51,32 +57,44 @@ typedef struct kernel {
     const wire_msg *cur;   /* NULL between requests */
     bool cur_allow_stdin;
     cJSON *cur_payload;    /* page payloads collected for the reply */
-    wire_msg *queued;      /* requests taken by kernel_take_queued */
-    int n_queued, cap_queued;
+    char output_refused[320]; /* an output of the current request too large to send, or "" */
+
+    /* Shell requests read ahead of the loop (kernel_take_waiting), in order. */
+    struct pending_msg {
+        wire_msg msg;
+        int64_t received_us;
+    } *pending;
+    int pending_head, n_pending, cap_pending;
+    abort_rule *aborts; /* stop_on_error: which execute_requests are aborted */
 } kernel;
 
 /* server.c */
 int kernel_open(kernel *k, const char *connection_file, lens_error *err);
 int kernel_run(kernel *k);   /* the shell loop; returns when shut down */
 void kernel_close(kernel *k);
-/* Publishes on IOPub; content is consumed. Safe from any thread. */
-void kernel_publish(kernel *k, const char *msg_type, const cJSON *parent, cJSON *content);
+/* Publishes on IOPub; content is consumed. Safe from any thread. Returns 0,
+ * WIRE_TOO_LARGE (logged, and noted in output_refused when on the main thread
+ * during a request) or -1. */
+int kernel_publish(kernel *k, const char *msg_type, const cJSON *parent, cJSON *content);
 void kernel_status(kernel *k, const char *state, const cJSON *parent);
-/* Replies to req on the socket it came from; content is consumed. */
+/* Replies to req on the socket it came from; content is consumed. A reply too
+ * large to send is replaced by an error reply (ename OutputTooLarge) naming its size. */
 void kernel_reply(kernel *k, void *sock, const wire_msg *req, const char *msg_type, cJSON *content);
+/* The same; *date_us gets the date in the reply's header (the kernel's clock
+ * just before it was sent). */
+void kernel_reply_dated(kernel *k, void *sock, const wire_msg *req, const char *msg_type,
+                        cJSON *content, int64_t *date_us);
 /* Sends input_request on stdin for the current execute_request and waits for
  * the input_reply. Returns a malloc'd line, or NULL when input is not allowed,
  * interrupted or the kernel shuts down. Main thread only. */
 char *kernel_input(kernel *k, const char *prompt, bool password);
 /* Asks the shell loop to stop (from the control thread). */
 void kernel_request_shutdown(kernel *k);
-/* After an error with stop_on_error, before its execute_reply is sent: takes
- * every request already waiting on shell (the client cannot have sent them in
- * answer to that reply, so none is lost to a race). */
-void kernel_take_queued(kernel *k);
-/* After the failed request's idle: execute_requests taken are answered with
- * status "aborted" (each in busy/idle); other requests are handled normally. */
-void kernel_answer_queued(kernel *k);
+/* After an error with stop_on_error, just before its execute_reply is sent:
+ * reads every request already waiting on shell into the pending queue (each
+ * was sent before the reply, which abort_rule's arrival proof relies on). The
+ * shell loop handles pending requests before it reads the socket again. */
+void kernel_take_waiting(kernel *k);
 
 /* handlers.c */
 /* Handles one request from shell or control, wrapped in busy/idle. Unknown

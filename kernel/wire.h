@@ -5,7 +5,9 @@
  * where signature is the lowercase hex HMAC (digest from the connection file's
  * signature_scheme) of the four JSON frames exactly as sent. An empty key means
  * no signing and no checking. A wire_ctx holds the key, this process's session
- * id and a bounded cache of recently seen signatures that rejects replays.
+ * id and the record of every signature accepted so far, which rejects replays
+ * for the whole life of the process (8-byte fingerprints, at most 16 bytes of
+ * memory per message).
  *
  * wire_parse/wire_serialize work on plain byte frames (the unit tests use them);
  * wire_recv/wire_send move those frames through a ZeroMQ socket.
@@ -15,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -22,7 +25,10 @@
 
 #define WIRE_DELIM "<IDS|MSG>"
 #define WIRE_PROTOCOL_VERSION "5.3"
-#define WIRE_REPLAY_CAPACITY 4096
+#define WIRE_DEFAULT_MAX_MESSAGE ((size_t)256 << 20) /* LENS_MAX_MESSAGE's default */
+#define WIRE_MAX_MAX_MESSAGE ((size_t)2047 << 20)      /* cJSON prints at most 2 GiB */
+#define WIRE_MAX_FRAMES 4096
+#define WIRE_TOO_LARGE (-2) /* wire_send: the message would exceed the limit */
 
 typedef struct wire_blob {
     unsigned char *data; /* malloc'd (may be NULL when len is 0) */
@@ -39,6 +45,7 @@ typedef struct wire_msg {
     wire_blob *buffers;
     int n_buffers;
     const char *msg_type; /* points into header */
+    bool content_has_nul; /* a string in content holds a NUL (C strings there are cut short) */
 } wire_msg;
 
 typedef struct wire_ctx wire_ctx;
@@ -51,12 +58,28 @@ void wire_ctx_free(wire_ctx *w);
 /* This process's session id (a UUID, new per start). */
 const char *wire_session(const wire_ctx *w);
 
+/* How many signatures the replay record holds. */
+size_t wire_replay_count(wire_ctx *w);
+
+/* The largest message (all frames together) received or sent, in bytes;
+ * clamped to 1 KiB .. WIRE_MAX_MAX_MESSAGE. */
+void wire_set_max_message(wire_ctx *w, size_t bytes);
+size_t wire_max_message(const wire_ctx *w);
+/* Parses a size such as "268435456", "256M", "256MiB", "1G", "64k". Returns 0 or -1. */
+int wire_parse_size(const char *text, size_t *bytes);
+
+/* The length cJSON_PrintUnformatted would give (an upper bound within a few
+ * bytes per number), computed without printing and without recursion. */
+size_t wire_json_size(const cJSON *j);
+
 /* Lowercase hex HMAC of the concatenated parts into out (at least 129 bytes).
  * With an empty key, out is "". */
 void wire_sign(wire_ctx *w, const char *const parts[4], const size_t lens[4], char *out);
 
 /* A fresh header object: msg_id, session, username, date, msg_type, version. */
 cJSON *wire_header_new(const wire_ctx *w, const char *msg_type);
+/* The same, and the header's date as µs since the epoch into *date_us (if not NULL). */
+cJSON *wire_header_new_dated(const wire_ctx *w, const char *msg_type, int64_t *date_us);
 
 /* The current time as ISO 8601 with microseconds and Z, into buf (>= 32 bytes). */
 void wire_now_iso8601(char *buf, size_t size);
@@ -76,7 +99,9 @@ wire_blob *wire_serialize(wire_ctx *w, const wire_blob *ids, int n_ids, const cJ
 void wire_blobs_free(wire_blob *blobs, int n);
 void wire_msg_clear(wire_msg *msg);
 
-/* Receives one multipart message from sock and parses it. Returns 0; 1 when a
+/* Receives one multipart message from sock and parses it, reading the frames
+ * where ZeroMQ holds them (no copy before the checks). A message over the
+ * size limit or with more than WIRE_MAX_FRAMES frames is dropped. Returns 0; 1 when a
  * message arrived but was dropped (err says why); -1 on a socket error
  * (errno set, e.g. ETERM when the context shuts down). flags: 0 or ZMQ_DONTWAIT
  * (then -1 with errno EAGAIN when nothing is waiting). */
@@ -87,5 +112,14 @@ int wire_recv(void *sock, wire_ctx *w, wire_msg *msg, int flags, lens_error *err
  * Returns 0 or -1 on a socket error. */
 int wire_send(void *sock, wire_ctx *w, const wire_blob *ids, int n_ids, const char *msg_type,
               const cJSON *parent, const cJSON *metadata, cJSON *content);
+/* What wire_send_dated reports about a message it sent or refused. */
+typedef struct wire_sent {
+    int64_t date_us; /* the header's date, µs since the epoch */
+    size_t size;     /* the JSON parts' size in bytes (an upper bound within a few bytes) */
+} wire_sent;
+/* The same, filling *sent (may be NULL). Returns 0, -1 on a socket error, or
+ * WIRE_TOO_LARGE when the message would exceed the limit (nothing is sent). */
+int wire_send_dated(void *sock, wire_ctx *w, const wire_blob *ids, int n_ids, const char *msg_type,
+                    const cJSON *parent, const cJSON *metadata, cJSON *content, wire_sent *sent);
 
 #endif

@@ -197,7 +197,8 @@ static void test_replayed_message_is_rejected(void)
     wire_ctx_free(w);
 }
 
-static void test_replay_cache_is_bounded(void)
+/* The old record kept 4,096 signatures; this one forgets none. */
+static void test_replay_is_never_forgotten(void)
 {
     lens_error err;
     wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
@@ -206,18 +207,102 @@ static void test_replay_cache_is_bounded(void)
     wire_msg m;
     CHECK(wire_parse(w, first, n, &m, &err) == 0, " ");
     wire_msg_clear(&m);
-    for (int i = 0; i < WIRE_REPLAY_CAPACITY; i++) {
+    const int others = 10000;
+    int accepted = 0;
+    for (int i = 0; i < others; i++) {
         int k = 0;
         wire_blob *f = make_frames(w, &k);
-        CHECK(wire_parse(w, f, k, &m, &err) == 0, " ");
-        wire_msg_clear(&m);
+        if (wire_parse(w, f, k, &m, &err) == 0) {
+            accepted++;
+            wire_msg_clear(&m);
+        }
         wire_blobs_free(f, k);
     }
-    /* the first signature has been forgotten */
-    CHECK(wire_parse(w, first, n, &m, &err) == 0, "%s", err.msg);
-    wire_msg_clear(&m);
+    CHECK(accepted == others, "%d", accepted);
+    CHECK(wire_replay_count(w) == (size_t)others + 1, "%zu", wire_replay_count(w));
+    CHECK(wire_parse(w, first, n, &m, &err) != 0, "replayed after %d others", others);
+    CHECK(strstr(err.msg, "replay") != NULL, "%s", err.msg);
     wire_blobs_free(first, n);
     wire_ctx_free(w);
+}
+
+/* A message with a bad signature does not enter the record (it cannot fill memory). */
+static void test_forged_messages_are_not_recorded(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+    for (int i = 0; i < 100; i++) {
+        int n = 0;
+        wire_blob *f = make_frames(w, &n);
+        f[3].data[5] = f[3].data[5] == '0' ? '1' : '0';
+        wire_msg m;
+        CHECK(wire_parse(w, f, n, &m, &err) != 0, " ");
+        wire_blobs_free(f, n);
+    }
+    CHECK(wire_replay_count(w) == 0, "%zu", wire_replay_count(w));
+    wire_ctx_free(w);
+}
+
+static void test_sizes_parse(void)
+{
+    size_t v = 0;
+    CHECK(wire_parse_size("268435456", &v) == 0 && v == 268435456u, " ");
+    CHECK(wire_parse_size("256M", &v) == 0 && v == (size_t)256 << 20, " ");
+    CHECK(wire_parse_size("256MiB", &v) == 0 && v == (size_t)256 << 20, " ");
+    CHECK(wire_parse_size("1G", &v) == 0 && v == (size_t)1 << 30, " ");
+    CHECK(wire_parse_size("64k", &v) == 0 && v == 65536, " ");
+    const char *bad[] = {"", "-5", "12Q", "M", "1.5G", "99999999999999999999", "18446744073709551615G"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(wire_parse_size(bad[i], &v) != 0, "accepted %s", bad[i]);
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    CHECK(wire_max_message(w) == WIRE_DEFAULT_MAX_MESSAGE, " ");
+    wire_set_max_message(w, 10);
+    CHECK(wire_max_message(w) == 1024, "%zu", wire_max_message(w));
+    wire_set_max_message(w, (size_t)8 << 30);
+    CHECK(wire_max_message(w) == WIRE_MAX_MAX_MESSAGE, " ");
+    wire_ctx_free(w);
+}
+
+/* wire_json_size equals the printed length for values without fractions and
+ * bounds it from above for the rest. */
+static void test_json_size_matches_print(void)
+{
+    const char *docs[] = {
+        "{}", "[]", "{\"a\":1}", "[1,2,3,[4,[5]],{}]", "{\"k\\\"q\":\"tab\\there\\n\\u0001\\\\\"}",
+        "{\"x\":true,\"y\":false,\"z\":null,\"s\":\"h\u00e9llo\"}", "[-7,0,2147483647,\"\"]",
+        "{\"nested\":{\"deeper\":[{\"a\":[]},{\"b\":{}}]}}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        cJSON *j = cJSON_Parse(docs[i]);
+        CHECK(j != NULL, "%s", docs[i]);
+        if (!j) continue;
+        char *p = cJSON_PrintUnformatted(j);
+        CHECK(wire_json_size(j) == strlen(p), "%s: %zu vs %zu", docs[i], wire_json_size(j), strlen(p));
+        free(p);
+        cJSON_Delete(j);
+    }
+    cJSON *f = cJSON_Parse("[0.1, 3.14159, -2.5e-300, 1e300]");
+    char *p = cJSON_PrintUnformatted(f);
+    CHECK(wire_json_size(f) >= strlen(p) && wire_json_size(f) <= strlen(p) + 4, "%zu %zu",
+          wire_json_size(f), strlen(p));
+    free(p);
+    cJSON_Delete(f);
+    /* 200,000 levels deep: no recursion */
+    cJSON *root = cJSON_CreateArray(), *cur = root;
+    for (int i = 0; i < 200000; i++) {
+        cJSON *next = cJSON_CreateArray();
+        cJSON_AddItemToArray(cur, next);
+        cur = next;
+    }
+    CHECK(wire_json_size(root) == 2 * 200001u, "%zu", wire_json_size(root));
+    /* free it iteratively too: detach level by level */
+    while (root) {
+        cJSON *child = root->child;
+        if (child) cJSON_DetachItemViaPointer(root, child);
+        cJSON_Delete(root);
+        root = child;
+    }
 }
 
 static void test_missing_delimiter_is_rejected(void)
@@ -250,8 +335,8 @@ static void test_too_few_frames_are_rejected(void)
 static void test_malformed_json_is_rejected(void)
 {
     lens_error err;
-    const char *bad[] = {"{", "[]", "\"str\"", "", "{\"msg_type\": 3}", "null"};
-    for (int k = 0; k < 6; k++) {
+    const char *bad[] = {"{", "[]", "\"str\"", "", "{\"msg_type\": 3}", "null", "{\"a\":1}}", "{} x"};
+    for (int k = 0; k < 8; k++) {
         for (int which = 0; which < 4; which++) {
             if (which > 0 && k == 4) continue; /* only meaningful for the header */
             wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
@@ -275,6 +360,65 @@ static void test_malformed_json_is_rejected(void)
     }
 }
 
+static void test_invalid_utf8_is_rejected(void)
+{
+    lens_error err;
+    const char *bad[] = {"{\"a\":\"\xff\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xc0\xaf\"}",
+                         "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+                         "{\"a\":\"\xe0\x80\xaf\"}"};
+    const char *names[4] = {"header", "parent_header", "metadata", "content"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        for (int which = 0; which < 4; which++) {
+            wire_ctx *w = wire_ctx_new("secret", "sha256", &err);
+            const char *parts[4] = {"{\"msg_type\":\"kernel_info_request\"}", "{}", "{}", "{}"};
+            parts[which] = bad[k];
+            wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}};
+            size_t lens[4];
+            for (int i = 0; i < 4; i++) {
+                lens[i] = strlen(parts[i]);
+                f[2 + i].data = (unsigned char *)parts[i];
+                f[2 + i].len = lens[i];
+            }
+            char sig[129];
+            wire_sign(w, parts, lens, sig);
+            f[1].data = (unsigned char *)sig;
+            f[1].len = strlen(sig);
+            wire_msg m;
+            CHECK(wire_parse(w, f, 6, &m, &err) != 0, "%s accepted bad UTF-8 %zu", names[which], k);
+            CHECK(strstr(err.msg, names[which]) && strstr(err.msg, "UTF-8"), "%s", err.msg);
+            wire_ctx_free(w);
+        }
+    }
+    /* good multi-byte text passes */
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    const char *good = "{\"msg_type\":\"x\",\"t\":\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}";
+    wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}, {(unsigned char *)"", 0},
+                      {(unsigned char *)good, strlen(good)}, {(unsigned char *)"{}", 2},
+                      {(unsigned char *)"{}", 2}, {(unsigned char *)"{}", 2}};
+    wire_msg m;
+    CHECK(wire_parse(w, f, 6, &m, &err) == 0, "%s", err.msg);
+    wire_msg_clear(&m);
+    wire_ctx_free(w);
+}
+
+static void test_nul_in_content_is_flagged(void)
+{
+    lens_error err;
+    wire_ctx *w = wire_ctx_new("", "sha256", &err);
+    const char *contents[] = {"{\"code\":\"a\\u0000b\"}", "{\"code\":\"a\\\\u0000b\"}", "{\"code\":\"ab\"}"};
+    bool expect[] = {true, false, false};
+    for (int i = 0; i < 3; i++) {
+        wire_blob f[6] = {{(unsigned char *)"<IDS|MSG>", 9}, {(unsigned char *)"", 0},
+                          {(unsigned char *)"{\"msg_type\":\"x\"}", 16}, {(unsigned char *)"{}", 2},
+                          {(unsigned char *)"{}", 2}, {(unsigned char *)contents[i], strlen(contents[i])}};
+        wire_msg m;
+        CHECK(wire_parse(w, f, 6, &m, &err) == 0, "%s", err.msg);
+        CHECK(m.content_has_nul == expect[i], "%s", contents[i]);
+        wire_msg_clear(&m);
+    }
+    wire_ctx_free(w);
+}
+
 int main(void)
 {
     RUN(test_hmac_sha256_matches_rfc4231);
@@ -286,9 +430,14 @@ int main(void)
     RUN(test_buffers_after_content_are_kept);
     RUN(test_bad_signature_is_rejected);
     RUN(test_replayed_message_is_rejected);
-    RUN(test_replay_cache_is_bounded);
+    RUN(test_replay_is_never_forgotten);
+    RUN(test_forged_messages_are_not_recorded);
+    RUN(test_sizes_parse);
+    RUN(test_json_size_matches_print);
     RUN(test_missing_delimiter_is_rejected);
     RUN(test_too_few_frames_are_rejected);
     RUN(test_malformed_json_is_rejected);
+    RUN(test_invalid_utf8_is_rejected);
+    RUN(test_nul_in_content_is_flagged);
     return harness_summary();
 }

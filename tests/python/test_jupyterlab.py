@@ -114,3 +114,56 @@ def test_run_a_cell_over_websocket(lab):
     finally:
         ws.close()
         api(lab, "DELETE", f"/api/kernels/{kernel['id']}")
+
+
+def test_run_all_stops_at_an_error(lab):
+    """Run All as the browser sends it: every cell's execute_request back to back
+    with millisecond dates. After the error, the cells behind it are aborted (each
+    made before the error reply left) and a cell run afterwards sees b == 1."""
+    kernel = api(lab, "POST", "/api/kernels", {"name": "lens"})
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{lab}/api/kernels/{kernel['id']}/channels?token={TOKEN}", timeout=30)
+    try:
+        session = uuid.uuid4().hex
+
+        def browser_date():
+            t = time.time()
+            return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+        def send(code, **extra):
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "username": "test", "session": session,
+                           "msg_type": "execute_request", "version": "5.3", "date": browser_date()},
+                "parent_header": {}, "metadata": {}, "channel": "shell",
+                "content": {"code": code, "silent": False, "store_history": True,
+                            "user_expressions": extra.get("user_expressions", {}),
+                            "allow_stdin": False, "stop_on_error": True},
+            }))
+            return msg_id
+
+        def replies(ids):
+            got = {}
+            deadline = time.monotonic() + 30
+            while len(got) < len(ids) and time.monotonic() < deadline:
+                m = json.loads(ws.recv())
+                if m["msg_type"] == "execute_reply" and m["parent_header"].get("msg_id") in ids:
+                    got[m["parent_header"]["msg_id"]] = m["content"]
+            return [got.get(i, {}).get("status") for i in ids]
+
+        assert replies([send("b = 0")]) == ["ok"]
+        for _ in range(10):
+            ids = [send(c) for c in ["b = 1", "no_such_name", "b = 2", "b = 3"]]
+            assert replies(ids) == ["ok", "error", "aborted", "aborted"]
+            after = send("", user_expressions={"v": "b"})
+            got = None
+            deadline = time.monotonic() + 30
+            while got is None and time.monotonic() < deadline:
+                m = json.loads(ws.recv())
+                if m["msg_type"] == "execute_reply" and m["parent_header"].get("msg_id") == after:
+                    got = m["content"]
+            assert got["status"] == "ok"
+            assert got["user_expressions"]["v"]["data"]["text/plain"] == "1"
+    finally:
+        ws.close()
+        api(lab, "DELETE", f"/api/kernels/{kernel['id']}")
