@@ -36,7 +36,8 @@ typedef enum {
     N_LISTCOMP,   /* a: element; items: N_COMPFOR */
     N_DICTCOMP,   /* a: key, b: value; items: N_COMPFOR */
     N_COMPFOR,    /* a: target, b: iterable; body: conditions */
-    N_LAMBDA,     /* items: N_NAME params (b of a param: default); a: body */
+    N_LAMBDA,     /* items: N_PARAM; a: body; scope */
+    N_PARAM,      /* s: name; b: default or NULL; op: PARAM_* */
     N_STARRED,    /* a (inside list/tuple displays) */
     /* statements */
     N_EXPR,       /* a */
@@ -47,8 +48,19 @@ typedef enum {
     N_WHILE,      /* a: condition; body; orelse */
     N_BREAK, N_CONTINUE, N_PASS,
     N_DEL,        /* items: targets */
-    N_IMPORT,     /* s: module text */
+    N_IMPORT,     /* items: N_ALIAS (import a.b as c, d) */
+    N_FROMIMPORT, /* s: module; items: N_ALIAS; op: 1 for `import *` */
+    N_ALIAS,      /* s: dotted name; b: N_NAME of the `as` name or NULL */
     N_ASSERT,     /* a: condition; b: message or NULL */
+    N_DEF,        /* s: name; items: N_PARAM; body; scope */
+    N_RETURN,     /* a: value or NULL */
+    N_GLOBAL, N_NONLOCAL, /* items: N_NAME */
+    N_TRY,        /* body; items: N_EXCEPT; orelse: else body; a: N_FINALLY or NULL */
+    N_EXCEPT,     /* a: exception type expression or NULL (bare); s: `as` name or NULL; body */
+    N_FINALLY,    /* body */
+    N_RAISE,      /* a: exception or NULL (re-raise); b: cause (`from`) or NULL */
+    N_WITH,       /* items: N_WITHITEM; body */
+    N_WITHITEM,   /* a: context manager expression; b: target or NULL */
 } node_kind;
 
 /* comparison codes in N_COMPARE ops */
@@ -57,6 +69,17 @@ enum { CMP_LT, CMP_GT, CMP_LE, CMP_GE, CMP_EQ, CMP_NE, CMP_IN, CMP_NOT_IN, CMP_I
 /* binary operator codes (op of N_BINOP and N_AUGASSIGN) */
 enum { OP_ADD = 1, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_MATMUL,
        OP_AND, OP_OR, OP_XOR, OP_LSHIFT, OP_RSHIFT };
+
+/* parameter kinds (op of N_PARAM) */
+enum { PARAM_POS, PARAM_STAR, PARAM_KWONLY, PARAM_STARSTAR };
+
+/* The names of one function's scope (scope.c): locals (parameters first, in
+ * order, then every name the body assigns), then names declared global, then
+ * names declared nonlocal. */
+typedef struct scope_info {
+    char **names;
+    int n_locals, n_globals, n_nonlocals;
+} scope_info;
 
 typedef struct node node;
 struct node {
@@ -73,6 +96,7 @@ struct node {
     node **body; int n_body;
     node **orelse; int n_orelse;
     int *ops;
+    scope_info *scope;    /* N_DEF, N_LAMBDA */
 };
 
 void node_free(node *n);

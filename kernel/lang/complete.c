@@ -292,7 +292,9 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
         while (dict_next(I->builtins, &i, &k, NULL))
             if (k->type == V_STR && !strncmp(k->u.str.s, prefix, pl)) add_match(&m, k->u.str.s, k->u.str.len);
         static const char *const kws[] = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "elif",
-                                          "else", "for", "while", "break", "continue", "pass", "lambda", "del", NULL};
+                                          "else", "for", "while", "break", "continue", "pass", "lambda", "del", "def",
+                                          "return", "try", "except", "finally", "raise", "with", "as", "assert",
+                                          "global", "nonlocal", "import", "from", NULL};
         if (pl)
             for (int j = 0; kws[j]; j++) if (!strncmp(kws[j], prefix, pl)) add_match(&m, kws[j], strlen(kws[j]));
     }

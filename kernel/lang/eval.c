@@ -1,16 +1,16 @@
-/* kernel/lang/eval.c — the evaluator: expressions, statements, scopes for
- * comprehensions and lambdas, calls, assignment targets. Every error raised
- * below a node gets that node's anchor position if it has none yet. */
+/* kernel/lang/eval.c — the evaluator of expressions: scopes and name lookup
+ * with Python's rules, calls, comprehensions, f-strings, assignment targets.
+ * Every error raised below a node gets that node's anchor position if it has
+ * none yet. Statements are exec.c's; user functions are function.c's. */
 #include "eval.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CALL_DEPTH 150
+#include "function.h"
+#include "scope.h"
 
-enum { FLOW_OK = 0, FLOW_ERR = -1, FLOW_BREAK = 1, FLOW_CONTINUE = 2 };
-
-static env *env_new(env *parent)
+env *env_new(env *parent)
 {
     env *e = calloc(1, sizeof *e);
     if (!e) return NULL;
@@ -22,33 +22,59 @@ static env *env_new(env *parent)
     return e;
 }
 
-static void env_release(env *e)
+void env_release(env *e)
 {
     while (e && --e->refcount == 0) {
         env *p = e->parent;
         dict_free(e->vars);
+        decref(e->retval);
         free(e);
         e = p;
     }
 }
 
-void lambda_free(value *v)
+static value *lookup_global(interp *I, const char *name)
 {
-    env_release(v->u.lambda.closure);
+    value *v = dict_get_str(I->globals, name);
+    return v ? v : dict_get_str(I->builtins, name);
+}
+
+/* Python's lookup: the innermost scope, enclosing function scopes, globals
+ * (at call time), builtins. *unbound is set to the scope where the name is a
+ * local that has no value yet (then NULL is returned). */
+static value *resolve(interp *I, env *e, const char *name, env **unbound)
+{
+    *unbound = NULL;
+    for (; e; e = e->parent) {
+        value *v = dict_get_str(e->vars, name);
+        if (v) return v;
+        if (e->scope) {
+            if (scope_is_global(e->scope, name)) break;
+            if (scope_local_index(e->scope, name) >= 0) { *unbound = e; return NULL; }
+        }
+    }
+    return lookup_global(I, name);
 }
 
 value *lookup_name(interp *I, env *e, const char *name)
 {
-    for (; e; e = e->parent) {
-        value *v = dict_get_str(e->vars, name);
-        if (v) return v;
-    }
-    value *v = dict_get_str(I->globals, name);
-    if (v) return v;
-    return dict_get_str(I->builtins, name);
+    env *unbound;
+    return resolve(I, e, name, &unbound);
 }
 
-static void place(interp *I, node *n)
+static value *eval_name(interp *I, env *e, node *n)
+{
+    env *unbound;
+    value *v = resolve(I, e, n->s, &unbound);
+    if (v) return incref(v);
+    if (unbound && unbound == e)
+        return lang_raise(I, "UnboundLocalError", "cannot access local variable '%s' where it is not associated with a value", n->s);
+    if (unbound)
+        return lang_raise(I, "NameError", "cannot access free variable '%s' where it is not associated with a value in enclosing scope", n->s);
+    return lang_raise(I, "NameError", "name '%s' is not defined", n->s);
+}
+
+void eval_place(interp *I, node *n)
 {
     if (I->error && !I->eline) {
         I->eline = n->aline;
@@ -56,16 +82,40 @@ static void place(interp *I, node *n)
     }
 }
 
-static int bind_name(interp *I, env *e, const char *name, value *v)
+/* The dict a name is bound in from scope e. */
+static dict *binding_dict(interp *I, env *e, const char *name)
 {
-    if (dict_set_str(e ? e->vars : I->globals, name, incref(v))) {
+    if (!e) return I->globals;
+    if (e->scope) {
+        if (scope_is_global(e->scope, name)) return I->globals;
+        if (scope_is_nonlocal(e->scope, name)) {
+            for (env *p = e->parent; p; p = p->parent)
+                if (p->scope && (scope_local_index(p->scope, name) >= 0 || dict_get_str(p->vars, name)) &&
+                    !scope_is_nonlocal(p->scope, name))
+                    return p->vars;
+            return I->globals;
+        }
+    }
+    return e->vars;
+}
+
+int unbind_name(interp *I, env *e, const char *name)
+{
+    value k = {.type = V_STR, .refcount = -1};
+    k.u.str.s = (char *)name;
+    k.u.str.len = strlen(name);
+    return dict_del(binding_dict(I, e, name), &k);
+}
+
+int bind_name(interp *I, env *e, const char *name, value *v)
+{
+    if (dict_set_str(binding_dict(I, e, name), name, incref(v))) {
         lang_raise(I, "MemoryError", "out of memory");
         return -1;
     }
     return 0;
 }
 
-static int assign(interp *I, env *e, node *t, value *v);
 
 static int assign_unpack(interp *I, env *e, node *t, value *v)
 {
@@ -90,10 +140,10 @@ static int assign_unpack(interp *I, env *e, node *t, value *v)
                 value *rest = v_list(take);
                 if (!rest) { lang_raise(I, "MemoryError", "out of memory"); rc = -1; break; }
                 for (size_t k = 0; k < take; k++) rest->u.list.items[rest->u.list.n++] = incref(items->u.list.items[j++]);
-                rc = assign(I, e, t->items[i]->a, rest);
+                rc = assign_target(I, e, t->items[i]->a, rest);
                 decref(rest);
             } else {
-                rc = assign(I, e, t->items[i], items->u.list.items[j++]);
+                rc = assign_target(I, e, t->items[i], items->u.list.items[j++]);
             }
         }
     }
@@ -101,7 +151,7 @@ static int assign_unpack(interp *I, env *e, node *t, value *v)
     return rc;
 }
 
-static int assign(interp *I, env *e, node *t, value *v)
+int assign_target(interp *I, env *e, node *t, value *v)
 {
     int rc = 0;
     switch (t->kind) {
@@ -125,7 +175,7 @@ static int assign(interp *I, env *e, node *t, value *v)
         lang_raise(I, "SyntaxError", "cannot assign to this expression");
         rc = -1;
     }
-    if (rc) place(I, t);
+    if (rc) eval_place(I, t);
     return rc;
 }
 
@@ -182,56 +232,18 @@ static int add_kw(interp *I, argbuf *b, const char *name, value *v)
     return 0;
 }
 
-static value *call_lambda(interp *I, value *fn, args *a)
-{
-    node *l = fn->u.lambda.fn;
-    if (a->npos > l->n_items) return lang_raise(I, "TypeError", "<lambda>() takes %d positional arguments but %d were given", l->n_items, a->npos);
-    if (I->call_depth >= MAX_CALL_DEPTH) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded (%d)", MAX_CALL_DEPTH);
-    env *e = env_new(fn->u.lambda.closure);
-    if (!e) return lang_raise(I, "MemoryError", "out of memory");
-    value *r = NULL;
-    for (int i = 0; i < l->n_items; i++) {
-        node *p = l->items[i];
-        value *v = i < a->npos ? a->pos[i] : NULL;
-        for (int k = 0; k < a->nkw; k++) if (!strcmp(a->kwnames[k], p->s)) {
-            if (v) { lang_raise(I, "TypeError", "<lambda>() got multiple values for argument '%s'", p->s); goto done; }
-            v = a->kw[k];
-        }
-        if (!v && p->b) {
-            value *d = eval_expr(I, fn->u.lambda.closure, p->b);
-            if (!d) goto done;
-            dict_set_str(e->vars, p->s, d);
-            continue;
-        }
-        if (!v) { lang_raise(I, "TypeError", "<lambda>() missing required argument: '%s'", p->s); goto done; }
-        dict_set_str(e->vars, p->s, incref(v));
-    }
-    for (int k = 0; k < a->nkw; k++) {
-        bool known = false;
-        for (int i = 0; i < l->n_items; i++) if (!strcmp(a->kwnames[k], l->items[i]->s)) known = true;
-        if (!known) { lang_raise(I, "TypeError", "<lambda>() got an unexpected keyword argument '%s'", a->kwnames[k]); goto done; }
-    }
-    I->call_depth++;
-    r = eval_expr(I, e, l->a);
-    I->call_depth--;
-done:
-    env_release(e);
-    return r;
-}
-
 value *call_value(interp *I, value *fn, args *a)
 {
     if (lang_check_interrupt(I)) return NULL;
     switch (fn->type) {
     case V_BUILTIN: {
-        if (I->call_depth >= MAX_CALL_DEPTH) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded (%d)", MAX_CALL_DEPTH);
+        if (I->call_depth >= LANG_RECURSION_LIMIT) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded");
         I->call_depth++;
         value *r = fn->u.builtin.def->fn(I, fn->u.builtin.self, a);
         I->call_depth--;
         if (!r && !I->error) lang_raise(I, "MemoryError", "out of memory");
         return r;
     }
-    case V_LAMBDA: return call_lambda(I, fn, a);
     case V_OBJECT:
         if (fn->u.obj.type->call) return fn->u.obj.type->call(I, fn, a);
         break;
@@ -253,19 +265,19 @@ static value *eval_call(interp *I, env *e, node *n)
         if (!v || own(&b, v)) { decref(v); goto done; }
         if (arg->op == 1) {
             value *items = to_list(I, v);
-            if (!items) { place(I, arg); goto done; }
+            if (!items) { eval_place(I, arg); goto done; }
             own(&b, items);
             for (size_t k = 0; k < items->u.list.n; k++) if (add_pos(&b, items->u.list.items[k])) goto oom;
         } else if (arg->op == 2) {
-            if (v->type != V_DICT) { lang_raise(I, "TypeError", "argument after ** must be a dict, not %s", type_name(v)); place(I, arg); goto done; }
+            if (v->type != V_DICT) { lang_raise(I, "TypeError", "argument after ** must be a dict, not %s", type_name(v)); eval_place(I, arg); goto done; }
             size_t k = 0;
             value *key, *val;
             while (dict_next(v->u.d, &k, &key, &val)) {
-                if (key->type != V_STR) { lang_raise(I, "TypeError", "keywords must be strings"); place(I, arg); goto done; }
-                if (add_kw(I, &b, key->u.str.s, val)) { place(I, arg); goto done; }
+                if (key->type != V_STR) { lang_raise(I, "TypeError", "keywords must be strings"); eval_place(I, arg); goto done; }
+                if (add_kw(I, &b, key->u.str.s, val)) { eval_place(I, arg); goto done; }
             }
         } else if (arg->s) {
-            if (add_kw(I, &b, arg->s, v)) { place(I, arg); goto done; }
+            if (add_kw(I, &b, arg->s, v)) { eval_place(I, arg); goto done; }
         } else if (add_pos(&b, v)) goto oom;
     }
     r = call_value(I, fn, &b.a);
@@ -291,7 +303,7 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
             int rc = dict_set(I, out->u.d, k, v);
             decref(k);
             decref(v);
-            if (rc) place(I, comp->a);
+            if (rc) eval_place(I, comp->a);
             return rc;
         }
         value *x = eval_expr(I, e, comp->a);
@@ -304,18 +316,18 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
     if (!it) return -1;
     value *items = to_list(I, it);
     decref(it);
-    if (!items) { place(I, cf->b); return -1; }
+    if (!items) { eval_place(I, cf->b); return -1; }
     int rc = 0;
     for (size_t i = 0; i < items->u.list.n && rc == 0; i++) {
-        if (lang_check_interrupt(I)) { rc = -1; place(I, cf); break; }
-        if (assign(I, e, cf->a, items->u.list.items[i])) { rc = -1; break; }
+        if (lang_check_interrupt(I)) { rc = -1; eval_place(I, cf); break; }
+        if (assign_target(I, e, cf->a, items->u.list.items[i])) { rc = -1; break; }
         bool keep = true;
         for (int k = 0; k < cf->n_body && keep; k++) {
             value *c = eval_expr(I, e, cf->body[k]);
             if (!c) { rc = -1; break; }
             int t = truthy(I, c);
             decref(c);
-            if (t < 0) { rc = -1; place(I, cf->body[k]); break; }
+            if (t < 0) { rc = -1; eval_place(I, cf->body[k]); break; }
             keep = t;
         }
         if (rc == 0 && keep) rc = comp_loop(I, e, comp, level + 1, out);
@@ -375,7 +387,7 @@ static value *eval_fstr(interp *I, env *e, node *n)
             piece = format_value(I, v, spec);
             decref(v);
             free(dyn);
-            if (!piece) { free(buf); place(I, p); return NULL; }
+            if (!piece) { free(buf); eval_place(I, p); return NULL; }
             plen = strlen(piece);
         }
         if (len + plen + 1 > cap) {
@@ -438,7 +450,7 @@ static value *eval_compare(interp *I, env *e, node *n)
     return result;
 }
 
-static value *eval_subscript_index(interp *I, env *e, node *b)
+value *eval_subscript_index(interp *I, env *e, node *b)
 {
     if (b->kind == N_SLICE) {
         value *sl = calloc(1, sizeof *sl);
@@ -477,11 +489,7 @@ static value *eval_inner(interp *I, env *e, node *n)
     case N_STR: return v_strn(n->s, n->slen);
     case N_FSTR: return eval_fstr(I, e, n);
     case N_CONST: return n->op == 0 ? v_none() : n->op == 1 ? v_bool(true) : n->op == 2 ? v_bool(false) : &v_ellipsis_s;
-    case N_NAME: {
-        value *v = lookup_name(I, e, n->s);
-        if (!v) return lang_raise(I, "NameError", "name '%s' is not defined", n->s);
-        return incref(v);
-    }
+    case N_NAME: return eval_name(I, e, n);
     case N_LIST: case N_TUPLE: {
         value *l = v_list((size_t)n->n_items);
         if (!l) return lang_raise(I, "MemoryError", "out of memory");
@@ -492,7 +500,7 @@ static value *eval_inner(interp *I, env *e, node *n)
             if (it->kind == N_STARRED) {
                 value *xs = to_list(I, x);
                 decref(x);
-                if (!xs) { decref(l); place(I, it); return NULL; }
+                if (!xs) { decref(l); eval_place(I, it); return NULL; }
                 for (size_t k = 0; k < xs->u.list.n; k++) list_append(l, incref(xs->u.list.items[k]));
                 decref(xs);
             } else if (list_append(l, x)) { decref(l); return lang_raise(I, "MemoryError", "out of memory"); }
@@ -511,7 +519,7 @@ static value *eval_inner(interp *I, env *e, node *n)
             int rc = dict_set(I, d->u.d, k, v);
             decref(k);
             decref(v);
-            if (rc) { decref(d); place(I, n->items[i]); return NULL; }
+            if (rc) { decref(d); eval_place(I, n->items[i]); return NULL; }
         }
         return d;
     }
@@ -570,16 +578,7 @@ static value *eval_inner(interp *I, env *e, node *n)
     }
     case N_SLICE: return eval_subscript_index(I, e, n);
     case N_LISTCOMP: case N_DICTCOMP: return eval_comp(I, e, n);
-    case N_LAMBDA: {
-        value *v = calloc(1, sizeof *v);
-        if (!v) return lang_raise(I, "MemoryError", "out of memory");
-        v->type = V_LAMBDA;
-        v->refcount = 1;
-        v->u.lambda.fn = n;
-        v->u.lambda.closure = e;
-        if (e) e->refcount++;
-        return v;
-    }
+    case N_LAMBDA: return function_new(I, e, n);
     case N_STARRED: return lang_raise(I, "SyntaxError", "can't use starred expression here");
     default: return lang_raise(I, "SyntaxError", "not an expression");
     }
@@ -590,219 +589,8 @@ value *eval_expr(interp *I, env *e, node *n)
     value *r = eval_inner(I, e, n);
     if (!r) {
         if (!I->error) lang_raise(I, "MemoryError", "out of memory");
-        place(I, n);
+        eval_place(I, n);
     }
     return r;
 }
 
-/* ---- statements ---------------------------------------------------------------- */
-
-static int exec_stmt(interp *I, env *e, node *s);
-
-static int exec_body(interp *I, env *e, node **stmts, int n)
-{
-    for (int i = 0; i < n; i++) {
-        int r = exec_stmt(I, e, stmts[i]);
-        if (r) return r;
-    }
-    return FLOW_OK;
-}
-
-static int exec_for(interp *I, env *e, node *s)
-{
-    value *it = eval_expr(I, e, s->b);
-    if (!it) return FLOW_ERR;
-    int rc = FLOW_OK;
-    bool broke = false;
-    if (it->type == V_RANGE) {
-        int64_t n = length_of(I, it);
-        for (int64_t i = 0; i < n; i++) {
-            if (lang_check_interrupt(I)) { place(I, s); rc = FLOW_ERR; break; }
-            value *x = v_int(it->u.range.start + i * it->u.range.step);
-            if (!x) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
-            int a = assign(I, e, s->a, x);
-            decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-    } else {
-        value *items = it->type == V_LIST ? incref(it) : to_list(I, it);
-        if (!items) { decref(it); place(I, s->b); return FLOW_ERR; }
-        for (size_t i = 0; i < items->u.list.n; i++) {
-            if (lang_check_interrupt(I)) { place(I, s); rc = FLOW_ERR; break; }
-            value *x = incref(items->u.list.items[i]);
-            int a = assign(I, e, s->a, x);
-            decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-        decref(items);
-    }
-    decref(it);
-    if (rc == FLOW_OK && !broke && s->n_orelse) rc = exec_body(I, e, s->orelse, s->n_orelse);
-    return rc;
-}
-
-static int exec_stmt(interp *I, env *e, node *s)
-{
-    switch (s->kind) {
-    case N_EXPR: {
-        value *v = eval_expr(I, e, s->a);
-        if (!v) return FLOW_ERR;
-        decref(v);
-        return FLOW_OK;
-    }
-    case N_ASSIGN: {
-        value *v = eval_expr(I, e, s->a);
-        if (!v) return FLOW_ERR;
-        int rc = FLOW_OK;
-        for (int i = 0; i < s->n_items && rc == FLOW_OK; i++)
-            if (assign(I, e, s->items[i], v)) rc = FLOW_ERR;
-        decref(v);
-        return rc;
-    }
-    case N_AUGASSIGN: {
-        node *t = s->a;
-        value *obj = NULL, *key = NULL, *cur;
-        if (t->kind == N_SUBSCRIPT) {
-            obj = eval_expr(I, e, t->a);
-            if (!obj) return FLOW_ERR;
-            key = eval_subscript_index(I, e, t->b);
-            if (!key) { decref(obj); place(I, t); return FLOW_ERR; }
-            cur = get_item(I, obj, key);
-        } else if (t->kind == N_NAME) {
-            cur = eval_expr(I, e, t);
-        } else {
-            lang_raise(I, "AttributeError", "cannot set attribute '%s' (lens objects are read-only)", t->s);
-            place(I, t);
-            return FLOW_ERR;
-        }
-        if (!cur) { decref(obj); decref(key); place(I, t); return FLOW_ERR; }
-        value *rhs = eval_expr(I, e, s->b);
-        if (!rhs) { decref(cur); decref(obj); decref(key); return FLOW_ERR; }
-        value *r;
-        if (s->op == OP_ADD && cur->type == V_LIST && cur->refcount >= 1 && rhs->type != V_TENSOR) {
-            /* list += iterable extends in place, like Python */
-            value *items = to_list(I, rhs);
-            if (items) {
-                for (size_t i = 0; i < items->u.list.n; i++) list_append(cur, incref(items->u.list.items[i]));
-                decref(items);
-                r = incref(cur);
-            } else r = NULL;
-        } else {
-            r = binary_op(I, s->op, cur, rhs);
-        }
-        decref(cur);
-        decref(rhs);
-        int rc = FLOW_OK;
-        if (!r) { place(I, s); rc = FLOW_ERR; }
-        else if (obj) { if (set_item(I, obj, key, r)) { place(I, s); rc = FLOW_ERR; } }
-        else if (bind_name(I, e, t->s, r)) rc = FLOW_ERR;
-        decref(r);
-        decref(obj);
-        decref(key);
-        return rc;
-    }
-    case N_IF: {
-        value *c = eval_expr(I, e, s->a);
-        if (!c) return FLOW_ERR;
-        int t = truthy(I, c);
-        decref(c);
-        if (t < 0) { place(I, s->a); return FLOW_ERR; }
-        return t ? exec_body(I, e, s->body, s->n_body) : exec_body(I, e, s->orelse, s->n_orelse);
-    }
-    case N_WHILE: {
-        for (;;) {
-            if (lang_check_interrupt(I)) { place(I, s); return FLOW_ERR; }
-            value *c = eval_expr(I, e, s->a);
-            if (!c) return FLOW_ERR;
-            int t = truthy(I, c);
-            decref(c);
-            if (t < 0) { place(I, s->a); return FLOW_ERR; }
-            if (!t) return exec_body(I, e, s->orelse, s->n_orelse);
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR) return r;
-            if (r == FLOW_BREAK) return FLOW_OK;
-        }
-    }
-    case N_FOR: return exec_for(I, e, s);
-    case N_BREAK: return FLOW_BREAK;
-    case N_CONTINUE: return FLOW_CONTINUE;
-    case N_PASS: return FLOW_OK;
-    case N_DEL:
-        for (int i = 0; i < s->n_items; i++) {
-            node *t = s->items[i];
-            if (t->kind == N_NAME) {
-                value k = {.type = V_STR, .refcount = -1};
-                k.u.str.s = t->s;
-                k.u.str.len = strlen(t->s);
-                if (dict_del(e ? e->vars : I->globals, &k)) {
-                    lang_raise(I, "NameError", "name '%s' is not defined", t->s);
-                    place(I, t);
-                    return FLOW_ERR;
-                }
-            } else {
-                value *obj = eval_expr(I, e, t->a);
-                if (!obj) return FLOW_ERR;
-                value *key = eval_subscript_index(I, e, t->b);
-                if (!key) { decref(obj); return FLOW_ERR; }
-                int rc = del_item(I, obj, key);
-                decref(obj);
-                decref(key);
-                if (rc) { place(I, t); return FLOW_ERR; }
-            }
-        }
-        return FLOW_OK;
-    case N_IMPORT:
-        lang_raise(I, "ImportError", "lens cells have no imports%s%s%s: load, tensor, arange, zeros, einsum, "
-                   "topk, softmax, cat, stack, save, load_tensors and the rest are always available "
-                   "(help() lists them)", s->s ? " ('" : "", s->s ? s->s : "", s->s ? "' is not needed)" : "");
-        place(I, s);
-        return FLOW_ERR;
-    case N_ASSERT: {
-        value *c = eval_expr(I, e, s->a);
-        if (!c) return FLOW_ERR;
-        int t = truthy(I, c);
-        decref(c);
-        if (t < 0) { place(I, s); return FLOW_ERR; }
-        if (!t) {
-            char *msg = NULL;
-            if (s->b) {
-                value *m = eval_expr(I, e, s->b);
-                if (!m) return FLOW_ERR;
-                msg = str_of(m);
-                decref(m);
-            }
-            lang_raise(I, "AssertionError", "%s", msg ? msg : "");
-            free(msg);
-            place(I, s);
-            return FLOW_ERR;
-        }
-        return FLOW_OK;
-    }
-    default: {
-        value *v = eval_expr(I, e, s);
-        if (!v) return FLOW_ERR;
-        decref(v);
-        return FLOW_OK;
-    }
-    }
-}
-
-int exec_block(interp *I, env *e, node **stmts, int n)
-{
-    for (int i = 0; i < n; i++) {
-        int r = exec_stmt(I, e, stmts[i]);
-        if (r == FLOW_ERR) return -1;
-        if (r == FLOW_BREAK || r == FLOW_CONTINUE) {
-            lang_raise(I, "SyntaxError", "'%s' outside loop", r == FLOW_BREAK ? "break" : "continue");
-            place(I, stmts[i]);
-            return -1;
-        }
-    }
-    return 0;
-}

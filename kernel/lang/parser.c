@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lexer.h"
+#include "scope.h"
 
 #define MAX_RECURSION 120   /* nested parentheses, blocks, unary operators */
 #define MAX_CHAIN 400       /* a.b.c..., a+b+c..., f()()... */
@@ -18,6 +19,7 @@ typedef struct parser {
     int n, pos;
     parse_error *err;
     int depth;
+    int fn_depth;         /* inside a def or lambda: return is allowed */
     bool failed;
 } parser;
 
@@ -53,6 +55,7 @@ void node_free(node *n)
     free(n->orelse);
     free(n->ops);
     free(n->s);
+    scope_free(n->scope);
     free(n);
 }
 
@@ -273,7 +276,7 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
         if (lex(etext, el, ec, &tl, &le)) {
             perr_at(P, le.line, le.col, false, "f-string: %s", le.msg);
         } else {
-            parser sub = {tl.toks, tl.n, 0, P->err, P->depth, false};
+            parser sub = {tl.toks, tl.n, 0, P->err, P->depth, P->fn_depth, false};
             while (sub.t[sub.pos].kind == TK_NEWLINE || sub.t[sub.pos].kind == TK_INDENT) sub.pos++;
             e = testlist(&sub, false);
             if (e && sub.t[sub.pos].kind != TK_NEWLINE && sub.t[sub.pos].kind != TK_END &&
@@ -451,6 +454,8 @@ static node *atom(parser *P)
             P->pos++;
             return n;
         }
+        if (!strcmp(s, "yield") || !strcmp(s, "await"))
+            return perr(P, "'%s' is not supported in lens (generators and coroutines are not part of the language)", s);
         if (is_keyword(s)) return invalid(P);
         node *n = mk(P, N_NAME, t);
         if (!n) return NULL;
@@ -854,28 +859,79 @@ static node *bool_level(parser *P, level_fn next, const char *kw, node_kind k)
 static node *and_test(parser *P) { return bool_level(P, not_test, "and", N_AND); }
 static node *or_test(parser *P) { return bool_level(P, and_test, "or", N_OR); }
 
+/* Parameters of a def (up to ')') or a lambda (up to ':'): plain, defaults,
+ * '*' or '*args' (what follows is keyword-only), '**kwargs', '/' (accepted,
+ * its parameters are treated as ordinary ones), annotations in a def. */
+static int params(parser *P, node *fn, bool is_def)
+{
+    const char *close = is_def ? ")" : ":";
+    bool star = false, seen_default = false, starstar = false, bare_star = false;
+    while (!is_op(P, close)) {
+        if (starstar) { perr(P, "invalid syntax (arguments cannot follow **%s)", fn->items[fn->n_items - 1]->s); return -1; }
+        if (accept_op(P, "/")) {
+            if (star || fn->n_items == 0) { perr(P, "invalid syntax ('/' must follow the positional parameters)"); return -1; }
+            if (!accept_op(P, ",")) break;
+            continue;
+        }
+        token *at = cur(P);
+        int kind = star ? PARAM_KWONLY : PARAM_POS;
+        if (accept_op(P, "**")) kind = PARAM_STARSTAR;
+        else if (accept_op(P, "*")) {
+            if (star) { perr(P, "* argument may appear only once"); return -1; }
+            star = true;
+            if (is_op(P, ",") || is_op(P, close)) {
+                bare_star = true;
+                if (is_op(P, close)) { perr(P, "named arguments must follow bare *"); return -1; }
+                P->pos++;
+                continue;
+            }
+            kind = PARAM_STAR;
+        }
+        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) {
+            perr(P, "invalid syntax (parameters are names)");
+            return -1;
+        }
+        for (int i = 0; i < fn->n_items; i++)
+            if (!strcmp(fn->items[i]->s, cur(P)->text)) { perr(P, "duplicate argument '%s' in function definition", cur(P)->text); return -1; }
+        node *p = mk(P, N_PARAM, at);
+        if (!p) return -1;
+        p->s = strdup(cur(P)->text);
+        p->op = kind;
+        P->pos++;
+        if (!p->s || push_node(P, &fn->items, &fn->n_items, p)) { node_free(p); perr(P, "out of memory"); return -1; }
+        if (is_def && accept_op(P, ":")) {
+            node *ann = test(P);   /* annotations are parsed and ignored */
+            if (!ann) return -1;
+            node_free(ann);
+        }
+        if (accept_op(P, "=")) {
+            if (kind == PARAM_STAR || kind == PARAM_STARSTAR) { perr(P, "invalid syntax (var-positional and var-keyword parameters have no default)"); return -1; }
+            p->b = test(P);
+            if (!p->b) return -1;
+            if (kind == PARAM_POS) seen_default = true;
+        } else if (kind == PARAM_POS && seen_default) {
+            perr_at(P, p->line, p->col, false, "parameter without a default follows parameter with a default");
+            return -1;
+        }
+        if (kind == PARAM_STARSTAR) starstar = true;
+        if (bare_star && kind == PARAM_STARSTAR && fn->n_items == 1) bare_star = false;
+        if (!accept_op(P, ",")) break;
+    }
+    (void)bare_star;
+    return 0;
+}
+
 static node *lambda(parser *P)
 {
     token *t = cur(P);
     P->pos++;
     node *l = mk(P, N_LAMBDA, t);
     if (!l) return NULL;
-    while (!is_op(P, ":")) {
-        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(l); return perr(P, "invalid syntax (lambda parameters are plain names)"); }
-        node *p = mk(P, N_NAME, cur(P));
-        if (!p) { node_free(l); return NULL; }
-        p->s = strdup(cur(P)->text);
-        P->pos++;
-        if (push_node(P, &l->items, &l->n_items, p)) { node_free(p); node_free(l); return NULL; }
-        if (accept_op(P, "=")) {
-            p->b = test(P);
-            if (!p->b) { node_free(l); return NULL; }
-        }
-        if (!accept_op(P, ",")) break;
-    }
-    if (!expect_op(P, ":")) { node_free(l); return NULL; }
+    if (params(P, l, false) || !expect_op(P, ":")) { node_free(l); return NULL; }
     if (!enter(P)) { node_free(l); return NULL; }
+    P->fn_depth++;
     l->a = test(P);
+    P->fn_depth--;
     LEAVE(P);
     if (!l->a) { node_free(l); return NULL; }
     return l;
@@ -962,6 +1018,90 @@ static int end_simple(parser *P)
     return -1;
 }
 
+static bool at_statement_end(parser *P)
+{
+    tok_kind k = cur(P)->kind;
+    return k == TK_NEWLINE || k == TK_END || k == TK_DEDENT || is_op(P, ";");
+}
+
+/* A dotted name (a.b.c) as one malloc'd string. */
+static char *dotted_name(parser *P)
+{
+    if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) return perr(P, "invalid syntax (expected a module name)");
+    size_t cap = 64, n = 0;
+    char *s = malloc(cap);
+    if (!s) return perr(P, "out of memory");
+    for (;;) {
+        size_t l = cur(P)->len;
+        if (n + l + 2 > cap) {
+            cap = (n + l + 2) * 2;
+            char *x = realloc(s, cap);
+            if (!x) { free(s); return perr(P, "out of memory"); }
+            s = x;
+        }
+        memcpy(s + n, cur(P)->text, l);
+        n += l;
+        s[n] = 0;
+        P->pos++;
+        if (!is_op(P, ".")) return s;
+        P->pos++;
+        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { free(s); return perr(P, "invalid syntax (expected a name after '.')"); }
+        s[n++] = '.';
+    }
+}
+
+/* `NAME [as NAME]` or `dotted [as NAME]` into an N_ALIAS appended to n's items. */
+static int alias(parser *P, node *n, bool dotted)
+{
+    node *a = mk(P, N_ALIAS, cur(P));
+    if (!a) return -1;
+    if (dotted) a->s = dotted_name(P);
+    else if (cur(P)->kind == TK_NAME && !is_keyword(cur(P)->text)) { a->s = strdup(cur(P)->text); P->pos++; }
+    else perr(P, "invalid syntax (expected a name to import)");
+    if (!a->s) { node_free(a); return -1; }
+    if (accept_kw(P, "as")) {
+        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(a); perr(P, "invalid syntax (expected a name after 'as')"); return -1; }
+        a->b = mk(P, N_NAME, cur(P));
+        if (!a->b || !(a->b->s = strdup(cur(P)->text))) { node_free(a); perr(P, "out of memory"); return -1; }
+        P->pos++;
+    }
+    if (push_node(P, &n->items, &n->n_items, a)) { node_free(a); return -1; }
+    return 0;
+}
+
+static node *import_stmt(parser *P)
+{
+    node *n = mk(P, N_IMPORT, cur(P));
+    if (!n) return NULL;
+    P->pos++;
+    do {
+        if (alias(P, n, true)) { node_free(n); return NULL; }
+    } while (accept_op(P, ","));
+    return n;
+}
+
+static node *from_import(parser *P)
+{
+    node *n = mk(P, N_FROMIMPORT, cur(P));
+    if (!n) return NULL;
+    P->pos++;
+    if (is_op(P, ".") || is_op(P, "...")) { node_free(n); return perr(P, "relative imports are not supported in lens (cells are not in a package)"); }
+    if (!(n->s = dotted_name(P))) { node_free(n); return NULL; }
+    if (!accept_kw(P, "import")) { node_free(n); return perr(P, "invalid syntax (expected 'import')"); }
+    if (accept_op(P, "*")) {
+        if (P->fn_depth) { node_free(n); return perr(P, "import * only allowed at module level"); }
+        n->op = 1;
+        return n;
+    }
+    bool paren = accept_op(P, "(");
+    do {
+        if (paren && is_op(P, ")")) break;
+        if (alias(P, n, false)) { node_free(n); return NULL; }
+    } while (accept_op(P, ","));
+    if (paren && !expect_op(P, ")")) { node_free(n); return NULL; }
+    return n;
+}
+
 static node *simple_stmt(parser *P)
 {
     token *t = cur(P);
@@ -971,21 +1111,39 @@ static node *simple_stmt(parser *P)
             P->pos++;
             return mk(P, s[0] == 'p' ? N_PASS : s[0] == 'b' ? N_BREAK : N_CONTINUE, t);
         }
-        if (!strcmp(s, "import") || !strcmp(s, "from")) {
-            node *n = mk(P, N_IMPORT, t);
-            if (!n) return NULL;
-            size_t start = t->offset;
+        if (!strcmp(s, "import")) return import_stmt(P);
+        if (!strcmp(s, "from")) return from_import(P);
+        if (!strcmp(s, "return")) {
+            if (!P->fn_depth) return perr(P, "'return' outside function");
             P->pos++;
-            size_t end = start;
-            while (cur(P)->kind != TK_NEWLINE && cur(P)->kind != TK_END && !is_op(P, ";")) {
-                end = cur(P)->offset + (cur(P)->text ? cur(P)->len : 0);
-                if (cur(P)->kind == TK_NAME || cur(P)->kind == TK_OP) {
-                    /* keep the module name for the message */
-                    if (!n->s && cur(P)->kind == TK_NAME) n->s = strdup(cur(P)->text);
+            node *n = mk(P, N_RETURN, t);
+            if (!n) return NULL;
+            if (!at_statement_end(P) && !(n->a = testlist(P, true))) { node_free(n); return NULL; }
+            return n;
+        }
+        if (!strcmp(s, "raise")) {
+            P->pos++;
+            node *n = mk(P, N_RAISE, t);
+            if (!n) return NULL;
+            if (!at_statement_end(P)) {
+                if (!(n->a = test(P))) { node_free(n); return NULL; }
+                if (accept_kw(P, "from") && !(n->b = test(P))) { node_free(n); return NULL; }
+            }
+            return n;
+        }
+        if (!strcmp(s, "global") || !strcmp(s, "nonlocal")) {
+            if (s[0] == 'n' && !P->fn_depth) return perr(P, "nonlocal declaration not allowed at module level");
+            P->pos++;
+            node *n = mk(P, s[0] == 'g' ? N_GLOBAL : N_NONLOCAL, t);
+            if (!n) return NULL;
+            do {
+                if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(n); return perr(P, "invalid syntax (expected a name)"); }
+                node *x = mk(P, N_NAME, cur(P));
+                if (!x || !(x->s = strdup(cur(P)->text)) || push_node(P, &n->items, &n->n_items, x)) {
+                    node_free(x); node_free(n); return perr(P, "out of memory");
                 }
                 P->pos++;
-            }
-            (void)end;
+            } while (accept_op(P, ","));
             return n;
         }
         if (!strcmp(s, "del")) {
@@ -1013,16 +1171,36 @@ static node *simple_stmt(parser *P)
             if (!n->a || P->failed) { node_free(n); return NULL; }
             return n;
         }
-        if (!strcmp(s, "def") || !strcmp(s, "class") || !strcmp(s, "try") || !strcmp(s, "with") ||
-            !strcmp(s, "raise") || !strcmp(s, "return") || !strcmp(s, "global") || !strcmp(s, "nonlocal") ||
-            !strcmp(s, "yield") || !strcmp(s, "async") || !strcmp(s, "await"))
-            return perr(P, "'%s' is not part of the lens language (cells have expressions, assignments, "
-                           "if/for/while and lambda)", s);
+        if (!strcmp(s, "class"))
+            return perr(P, "'class' is not supported in lens (functions, closures and the provided types are)");
+        if (!strcmp(s, "async"))
+            return perr(P, "'async' is not supported in lens (generators and coroutines are not part of the language)");
+        if (!strcmp(s, "def") || !strcmp(s, "try") || !strcmp(s, "with"))
+            return perr(P, "invalid syntax ('%s' starts a block on its own line)", s);
         if (!strcmp(s, "else") || !strcmp(s, "elif"))
             return perr(P, "invalid syntax ('%s' without a matching 'if')", s);
     }
     node *x = testlist(P, true);
     if (!x) return NULL;
+    if (is_op(P, ":")) {
+        /* an annotated assignment `x: T = v` or declaration `x: T`: the annotation is ignored */
+        token *colon = cur(P);
+        if (x->kind != N_NAME && x->kind != N_ATTR && x->kind != N_SUBSCRIPT) {
+            node_free(x);
+            return perr_at(P, colon->line, colon->col, false, "only single target (not tuple) can be annotated");
+        }
+        P->pos++;
+        node *ann = test(P);
+        if (!ann) { node_free(x); return NULL; }
+        node_free(ann);
+        if (!accept_op(P, "=")) { node_free(x); return mk(P, N_PASS, t); }
+        node *asg = mk(P, N_ASSIGN, t);
+        if (!asg || push_node(P, &asg->items, &asg->n_items, x)) { node_free(x); node_free(asg); return NULL; }
+        asg->aline = colon->line;
+        asg->acol = colon->col;
+        if (!(asg->a = testlist(P, true))) { node_free(asg); return NULL; }
+        return asg;
+    }
     if (is_op(P, "=")) {
         node *asg = mk(P, N_ASSIGN, t);
         if (!asg) { node_free(x); return NULL; }
@@ -1122,6 +1300,92 @@ static node *compound(parser *P)
     return n;
 }
 
+static node *def_stmt(parser *P)
+{
+    token *t = cur(P);
+    P->pos++;
+    if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) return perr(P, "invalid syntax (expected the function's name)");
+    node *n = mk(P, N_DEF, t);
+    if (!n) return NULL;
+    if (!(n->s = strdup(cur(P)->text))) { node_free(n); return perr(P, "out of memory"); }
+    P->pos++;
+    if (!expect_op(P, "(") || params(P, n, true) || !expect_op(P, ")")) { node_free(n); return NULL; }
+    if (accept_op(P, "->")) {
+        node *ann = test(P);   /* the return annotation is parsed and ignored */
+        if (!ann) { node_free(n); return NULL; }
+        node_free(ann);
+    }
+    P->fn_depth++;
+    int rc = block(P, &n->body, &n->n_body);
+    P->fn_depth--;
+    if (rc) { node_free(n); return NULL; }
+    return n;
+}
+
+static node *try_stmt(parser *P)
+{
+    token *t = cur(P);
+    P->pos++;
+    node *n = mk(P, N_TRY, t);
+    if (!n) return NULL;
+    if (block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
+    bool bare_seen = false;
+    while (is_kw(P, "except")) {
+        node *h = mk(P, N_EXCEPT, cur(P));
+        if (!h || push_node(P, &n->items, &n->n_items, h)) { node_free(h); node_free(n); return NULL; }
+        if (bare_seen) { node_free(n); return perr(P, "default 'except:' must be last"); }
+        P->pos++;
+        if (is_op(P, "*")) { node_free(n); return perr(P, "'except*' is not supported in lens"); }
+        if (!is_op(P, ":")) {
+            if (!(h->a = test(P))) { node_free(n); return NULL; }
+            if (is_op(P, ",")) {
+                node_free(n);
+                return perr(P, "multiple exception types must be parenthesized");
+            }
+            if (accept_kw(P, "as")) {
+                if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(n); return perr(P, "invalid syntax (expected a name after 'as')"); }
+                if (!(h->s = strdup(cur(P)->text))) { node_free(n); return perr(P, "out of memory"); }
+                P->pos++;
+            }
+        } else bare_seen = true;
+        if (block(P, &h->body, &h->n_body)) { node_free(n); return NULL; }
+    }
+    if (is_kw(P, "else")) {
+        if (!n->n_items) { node_free(n); return perr(P, "invalid syntax ('else' after 'try' needs an 'except')"); }
+        P->pos++;
+        if (block(P, &n->orelse, &n->n_orelse)) { node_free(n); return NULL; }
+    }
+    if (is_kw(P, "finally")) {
+        n->a = mk(P, N_FINALLY, cur(P));
+        P->pos++;
+        if (!n->a || block(P, &n->a->body, &n->a->n_body)) { node_free(n); return NULL; }
+    }
+    if (!n->n_items && !n->a) {
+        node_free(n);
+        return perr_at(P, cur(P)->line, cur(P)->col, cur(P)->kind == TK_END, "expected 'except' or 'finally' block");
+    }
+    return n;
+}
+
+static node *with_stmt(parser *P)
+{
+    token *t = cur(P);
+    P->pos++;
+    node *n = mk(P, N_WITH, t);
+    if (!n) return NULL;
+    do {
+        node *it = mk(P, N_WITHITEM, cur(P));
+        if (!it || push_node(P, &n->items, &n->n_items, it)) { node_free(it); node_free(n); return NULL; }
+        if (!(it->a = test(P))) { node_free(n); return NULL; }
+        if (accept_kw(P, "as")) {
+            if (!(it->b = expr(P))) { node_free(n); return NULL; }
+            if (!valid_target(P, it->b, "assignment")) { node_free(n); return NULL; }
+        }
+    } while (accept_op(P, ","));
+    if (block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
+    return n;
+}
+
 static int block(parser *P, node ***body, int *n)
 {
     if (!accept_op(P, ":")) { perr(P, "expected ':'"); return -1; }
@@ -1157,10 +1421,20 @@ static int stmt(parser *P, node ***out, int *n)
 {
     token *t = cur(P);
     if (t->kind == TK_INDENT) { invalid(P); return -1; }
-    if (t->kind == TK_NAME && (!strcmp(t->text, "if") || !strcmp(t->text, "for") || !strcmp(t->text, "while"))) {
-        node *c = compound(P);
+    if (t->kind == TK_NAME && (!strcmp(t->text, "if") || !strcmp(t->text, "for") || !strcmp(t->text, "while") ||
+                               !strcmp(t->text, "def") || !strcmp(t->text, "try") || !strcmp(t->text, "with"))) {
+        node *c = t->text[0] == 'd' ? def_stmt(P) : t->text[0] == 't' ? try_stmt(P) :
+                  !strcmp(t->text, "with") ? with_stmt(P) : compound(P);
         if (!c || push_node(P, out, n, c)) { node_free(c); return -1; }
         return 0;
+    }
+    if (t->kind == TK_OP && !strcmp(t->text, "@")) {
+        perr(P, "decorators are not supported in lens (call the function instead: f = decorator(f))");
+        return -1;
+    }
+    if (t->kind == TK_NAME && (!strcmp(t->text, "except") || !strcmp(t->text, "finally"))) {
+        perr(P, "invalid syntax ('%s' without a matching 'try')", t->text);
+        return -1;
     }
     for (;;) {
         node *s = simple_stmt(P);
@@ -1186,12 +1460,13 @@ int parse_program(const char *src, program *prog, parse_error *err)
         lex_free(&tl);
         return -1;
     }
-    parser P = {tl.toks, tl.n, 0, err, 0, false};
+    parser P = {tl.toks, tl.n, 0, err, 0, 0, false};
     while (cur(&P)->kind != TK_END) {
         if (cur(&P)->kind == TK_NEWLINE) { P.pos++; continue; }
         if (stmt(&P, &prog->stmts, &prog->n)) break;
     }
     lex_free(&tl);
+    if (!P.failed && scope_resolve(prog->stmts, prog->n, err)) P.failed = true;
     if (P.failed) {
         program_free(prog);
         return -1;
@@ -1221,13 +1496,14 @@ node *parse_expression(const char *src, parse_error *err)
         lex_free(&tl);
         return NULL;
     }
-    parser P = {tl.toks, tl.n, 0, err, 0, false};
+    parser P = {tl.toks, tl.n, 0, err, 0, 0, false};
     while (cur(&P)->kind == TK_NEWLINE || cur(&P)->kind == TK_INDENT) P.pos++;
     node *e = testlist(&P, false);
     if (e) {
         while (cur(&P)->kind == TK_NEWLINE || cur(&P)->kind == TK_DEDENT) P.pos++;
         if (cur(&P)->kind != TK_END) { invalid(&P); node_free(e); e = NULL; }
     }
+    if (e && scope_resolve(&e, 1, err)) { node_free(e); e = NULL; }
     lex_free(&tl);
     return e;
 }

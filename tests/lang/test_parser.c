@@ -42,7 +42,7 @@ static void test_parser_puts_syntax_errors_at_their_position(void)
         {"f() = 3\n", 1, 0, "SyntaxError"},
         {"x = )\n", 1, 4, "SyntaxError"},
         {"x = [1, 2)\n", 1, 9, "SyntaxError"},
-        {"def f():\n    pass\n", 1, 0, "SyntaxError"},
+        {"class C:\n    pass\n", 1, 0, "SyntaxError"},
         {"x = 1 $ 2\n", 1, 6, "SyntaxError"},
         {"y = f'{}'\n", 1, 7, "SyntaxError"},
         {"y = f'{x!z}'\n", 1, 8, "SyntaxError"},
