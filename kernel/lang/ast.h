@@ -79,6 +79,9 @@ enum { PARAM_POS, PARAM_STAR, PARAM_KWONLY, PARAM_STARSTAR };
 typedef struct scope_info {
     char **names;
     int n_locals, n_globals, n_nonlocals;
+    /* per local: whether a nested function may read it (what a returned
+     * closure keeps of the call's scope; the rest is dropped at return) */
+    unsigned char *captured;
 } scope_info;
 
 typedef struct node node;

@@ -52,8 +52,11 @@ const char *lang_is_complete(const char *code, char *indent, size_t indent_size)
         return "invalid";
     }
     program_free(&prog);
+    /* as IPython: an indented last line continues its block until the line
+     * is ended (jupyter console sends the text again when Enter is pressed on
+     * the next, empty line, which then runs the cell) */
     bool indented = ll && (ls[0] == ' ' || ls[0] == '\t');
-    if (indented && trailing_newlines < 2) {
+    if (indented && trailing_newlines < 1) {
         if (indent) line_indent(ls, ll, indent, indent_size, false);
         return "incomplete";
     }

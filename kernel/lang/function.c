@@ -248,6 +248,16 @@ void lang_push_frame(interp *I, lang_code *code, const char *name, int line, int
     I->n_frames++;
 }
 
+/* A call's scope that closures keep after the return: only the names they can
+ * read stay, so a nested function stored in a local does not keep the scope
+ * (and itself) alive in a cycle. */
+static void drop_uncaptured(interp *I, env *e)
+{
+    const scope_info *s = e->scope;
+    for (int i = 0; i < s->n_locals; i++)
+        if (!s->captured[i]) unbind_name(I, e, s->names[i]);
+}
+
 static value *function_call(interp *I, value *self, args *a)
 {
     lang_function *f = self->u.obj.data;
@@ -277,6 +287,7 @@ static value *function_call(interp *I, value *self, args *a)
             I->eline = I->ecol = 0;
         }
     }
+    if (e->refcount > 1) drop_uncaptured(I, e);
     env_release(e);
     return r;
 }

@@ -56,6 +56,7 @@ void scope_free(scope_info *s)
     int total = s->n_locals + s->n_globals + s->n_nonlocals;
     for (int i = 0; i < total; i++) free(s->names[i]);
     free(s->names);
+    free(s->captured);
     free(s);
 }
 
@@ -174,6 +175,34 @@ static int collect(binds *b, node **stmts, int n)
     return 0;
 }
 
+/* ---- what nested functions read ------------------------------------------------- */
+
+/* Marks the locals of s that a name inside a nested function (any depth) could read. */
+static void mark_reads(scope_info *s, const node *n, bool nested)
+{
+    if (!n) return;
+    if (nested && n->kind == N_NAME) {
+        int i = scope_local_index(s, n->s);
+        if (i >= 0) s->captured[i] = 1;
+    }
+    if (nested && (n->kind == N_NONLOCAL || n->kind == N_GLOBAL))
+        for (int i = 0; i < n->n_items; i++) mark_reads(s, n->items[i], true);
+    bool inner = nested || n->kind == N_DEF || n->kind == N_LAMBDA;
+    if (n->kind == N_DEF || n->kind == N_LAMBDA) {
+        /* defaults run in the enclosing scope, at definition */
+        for (int i = 0; i < n->n_items; i++) mark_reads(s, n->items[i]->b, nested);
+        mark_reads(s, n->a, true);
+        for (int i = 0; i < n->n_body; i++) mark_reads(s, n->body[i], true);
+        return;
+    }
+    mark_reads(s, n->a, inner);
+    mark_reads(s, n->b, inner);
+    mark_reads(s, n->c, inner);
+    for (int i = 0; i < n->n_items; i++) mark_reads(s, n->items[i], inner);
+    for (int i = 0; i < n->n_body; i++) mark_reads(s, n->body[i], inner);
+    for (int i = 0; i < n->n_orelse; i++) mark_reads(s, n->orelse[i], inner);
+}
+
 /* ---- the walk over every function ----------------------------------------------- */
 
 static int walk(node *n, const chain *up, parse_error *err);
@@ -209,7 +238,12 @@ static int analyse_function(node *fn, const chain *up, parse_error *err)
         }
     scope_info *s = calloc(1, sizeof *s);
     int total = locals.n + b.globals.n + b.nonlocals.n;
-    if (!s || !(s->names = calloc((size_t)(total ? total : 1), sizeof *s->names))) { free(s); goto done; }
+    if (!s || !(s->names = calloc((size_t)(total ? total : 1), sizeof *s->names)) ||
+        !(s->captured = calloc((size_t)(locals.n ? locals.n : 1), 1))) {
+        if (s) free(s->names);
+        free(s);
+        goto done;
+    }
     int k = 0;
     for (int i = 0; i < locals.n; i++) { s->names[k++] = locals.v[i]; locals.v[i] = NULL; }
     for (int i = 0; i < b.globals.n; i++) { s->names[k++] = b.globals.v[i]; b.globals.v[i] = NULL; }
@@ -219,6 +253,8 @@ static int analyse_function(node *fn, const chain *up, parse_error *err)
     s->n_nonlocals = b.nonlocals.n;
     scope_free(fn->scope);
     fn->scope = s;
+    if (fn->kind == N_LAMBDA) mark_reads(s, fn->a, false);
+    for (int i = 0; i < fn->n_body; i++) mark_reads(s, fn->body[i], false);
     chain here = {s, up};
     rc = 0;
     if (fn->kind == N_LAMBDA) rc = walk(fn->a, &here, err);

@@ -97,6 +97,15 @@ static void test_is_complete(void)
         {"for i in range(3):", "incomplete", "    "},
         {"for i in range(3):\n    print(i)", "incomplete", "    "},
         {"for i in range(3):\n    print(i)\n\n", "complete", ""},
+        /* IPython's answers: one ended line closes the block (jupyter console sends the
+         * text with the auto-indent of the next line when Enter is pressed on it) */
+        {"for i in range(3):\n    print(i)\n", "complete", ""},
+        {"for i in range(3):\n    print(i)\n    ", "complete", ""},
+        {"def f(x):\n    return x", "incomplete", "    "},
+        {"def f(x):\n    if x:\n        return 1\n    ", "complete", ""},
+        {"try:\n    x = 1\nexcept KeyError:", "incomplete", "    "},
+        {"if x:\n    a\nelse:", "incomplete", "    "},
+        {"with nullcontext():\n    pass\n", "complete", ""},
         {"if x:\n    if y:", "incomplete", "        "},
         {"x = (1,\n", "incomplete", ""},
         {"s = '''abc", "incomplete", ""},
