@@ -124,8 +124,10 @@ static value *exc_getattr(interp *I, value *self, const char *name)
 
 static const char *const exc_attrs[] = {"args", "__cause__", NULL};
 
-static const lang_type exc_instance_type = {
-    .name = "exception",
+/* Instances of each class get their own lang_type (named after the class, so
+ * type names and messages say "ValueError"); all share these hooks. */
+static const lang_type exc_instance_template = {
+    .name = "Exception",
     .getattr = exc_getattr,
     .repr = exc_repr,
     .str = exc_str,
@@ -134,9 +136,26 @@ static const lang_type exc_instance_type = {
     .doc = "An exception: e.args holds what it was made with; str(e) is its message.",
 };
 
+static lang_type instance_types[N_CLASSES];
+
+static void init_instance_types(void)
+{
+    if (instance_types[0].name) return;
+    for (int i = 0; i < N_CLASSES; i++) {
+        instance_types[i] = exc_instance_template;
+        instance_types[i].name = CLASSES[i].name;
+        instance_types[i].doc = CLASSES[i].doc;
+    }
+}
+
+static bool is_instance(const value *v)
+{
+    return v && v->type == V_OBJECT && v->u.obj.type->getattr == exc_getattr;
+}
+
 const char *exc_name(const value *v)
 {
-    if (!v || v->type != V_OBJECT || v->u.obj.type != &exc_instance_type) return NULL;
+    if (!is_instance(v)) return NULL;
     return ((const exc_obj *)v->u.obj.data)->name;
 }
 
@@ -149,7 +168,8 @@ static value *exc_new(int cls, const char *name, value *args, const char *text)
     x->args = args;
     x->text = text ? strdup(text) : NULL;
     if (!x->name || !args || (text && !x->text)) { exc_obj_free(x); return NULL; }
-    value *v = v_object(&exc_instance_type, x);
+    init_instance_types();
+    value *v = v_object(cls >= 0 ? &instance_types[cls] : &exc_instance_template, x);
     if (!v) exc_obj_free(x);
     return v;
 }
@@ -197,6 +217,7 @@ static const lang_type exc_class_type = {
 
 int exceptions_install(interp *I)
 {
+    init_instance_types();
     for (int i = 0; i < N_CLASSES; i++) {
         value *c = v_object(&exc_class_type, (void *)&CLASSES[i]);
         if (!c || dict_set_str(I->builtins, CLASSES[i].name, c)) return -1;
@@ -225,7 +246,7 @@ int exc_raise(interp *I, value *v, value *cause)
     if (v->type == V_OBJECT && v->u.obj.type == &exc_class_type) {
         args none = {0};
         if (!(inst = class_call(I, v, &none))) return -1;
-    } else if (v->type == V_OBJECT && v->u.obj.type == &exc_instance_type) {
+    } else if (is_instance(v)) {
         inst = incref(v);
     } else {
         lang_raise(I, "TypeError", "exceptions must derive from BaseException");
