@@ -22,10 +22,24 @@ env *env_new(env *parent)
     return e;
 }
 
+env *env_new_function(env *parent, const scope_info *scope)
+{
+    size_t n = (size_t)scope->n_locals;
+    env *e = calloc(1, sizeof *e + n * sizeof(value *));
+    if (!e) return NULL;
+    e->scope = scope;
+    e->n_slots = scope->n_locals;
+    e->parent = parent;
+    if (parent) parent->refcount++;
+    e->refcount = 1;
+    return e;
+}
+
 void env_release(env *e)
 {
     while (e && --e->refcount == 0) {
         env *p = e->parent;
+        for (int i = 0; i < e->n_slots; i++) decref(e->slots[i]);
         dict_free(e->vars);
         decref(e->retval);
         free(e);
@@ -39,18 +53,38 @@ static value *lookup_global(interp *I, const char *name)
     return v ? v : dict_get_str(I->builtins, name);
 }
 
+/* The slot index of a name node inside its function (scope.c's annotation in
+ * op: 0 not annotated, 1 not a local, k + 2 local slot k), or -1 to search. */
+static int hint_of(const node *n) { return n && n->kind == N_NAME && n->op >= 2 ? n->op - 2 : -1; }
+static bool hint_nonlocal(const node *n) { return n && n->kind == N_NAME && n->op == 1; }
+
 /* Python's lookup: the innermost scope, enclosing function scopes, globals
  * (at call time), builtins. *unbound is set to the scope where the name is a
- * local that has no value yet (then NULL is returned). */
-static value *resolve(interp *I, env *e, const char *name, env **unbound)
+ * local that has no value yet (then NULL is returned). at: the name node
+ * (its slot annotation applies to the first function scope), or NULL. */
+static value *resolve(interp *I, env *e, const char *name, const node *at, env **unbound)
 {
     *unbound = NULL;
+    bool first = true;
     for (; e; e = e->parent) {
-        value *v = dict_get_str(e->vars, name);
-        if (v) return v;
-        if (e->scope) {
-            if (scope_is_global(e->scope, name)) break;
-            if (scope_local_index(e->scope, name) >= 0) { *unbound = e; return NULL; }
+        if (!e->scope) {
+            value *v = dict_get_str(e->vars, name);
+            if (v) return v;
+            continue;
+        }
+        int i = -1;
+        if (first && hint_of(at) >= 0) i = hint_of(at);
+        else if (!(first && hint_nonlocal(at))) i = scope_local_index(e->scope, name);
+        first = false;
+        if (i >= 0) {
+            if (e->slots[i]) return e->slots[i];
+            *unbound = e;
+            return NULL;
+        }
+        if (scope_is_global(e->scope, name)) break;
+        if (e->vars) {
+            value *v = dict_get_str(e->vars, name);
+            if (v) return v;
         }
     }
     return lookup_global(I, name);
@@ -59,13 +93,13 @@ static value *resolve(interp *I, env *e, const char *name, env **unbound)
 value *lookup_name(interp *I, env *e, const char *name)
 {
     env *unbound;
-    return resolve(I, e, name, &unbound);
+    return resolve(I, e, name, NULL, &unbound);
 }
 
 static value *eval_name(interp *I, env *e, node *n)
 {
     env *unbound;
-    value *v = resolve(I, e, n->s, &unbound);
+    value *v = resolve(I, e, n->s, n, &unbound);
     if (v) return incref(v);
     if (unbound && unbound == e)
         return lang_raise(I, "UnboundLocalError", "cannot access local variable '%s' where it is not associated with a value", n->s);
@@ -82,38 +116,77 @@ void eval_place(interp *I, node *n)
     }
 }
 
-/* The dict a name is bound in from scope e. */
-static dict *binding_dict(interp *I, env *e, const char *name)
+/* Where a name is bound from scope e: a function scope's slot (returned), or
+ * a dict (*d): globals, a comprehension's scope. */
+static value **binding_place(interp *I, env *e, const char *name, int hint, dict **d)
 {
-    if (!e) return I->globals;
-    if (e->scope) {
-        if (scope_is_global(e->scope, name)) return I->globals;
-        if (scope_is_nonlocal(e->scope, name)) {
-            for (env *p = e->parent; p; p = p->parent)
-                if (p->scope && (scope_local_index(p->scope, name) >= 0 || dict_get_str(p->vars, name)) &&
-                    !scope_is_nonlocal(p->scope, name))
-                    return p->vars;
-            return I->globals;
+    *d = NULL;
+    if (!e) { *d = I->globals; return NULL; }
+    if (!e->scope) { *d = e->vars; return NULL; }
+    int i = hint >= 0 ? hint : scope_local_index(e->scope, name);
+    if (i >= 0) return &e->slots[i];
+    if (scope_is_nonlocal(e->scope, name)) {
+        for (env *p = e->parent; p; p = p->parent) {
+            if (!p->scope) continue;
+            int j = scope_local_index(p->scope, name);
+            if (j >= 0) return &p->slots[j];
         }
     }
-    return e->vars;
+    if (scope_is_global(e->scope, name) || scope_is_nonlocal(e->scope, name)) { *d = I->globals; return NULL; }
+    /* a name scope.c did not see bound here: kept beside the slots */
+    if (!e->vars) e->vars = dict_new();
+    *d = e->vars;
+    return NULL;
+}
+
+static int set_in_dict(interp *I, dict *d, const char *name, value *v)
+{
+    if (!d) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (dict_get_str(d, name)) {
+        /* rebinding: the existing key is reused, so no key string is made */
+        value k = {.type = V_STR, .refcount = -1};
+        k.u.str.s = (char *)name;
+        k.u.str.len = strlen(name);
+        return dict_set(I, d, &k, v);
+    }
+    if (dict_set_str(d, name, incref(v))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    return 0;
+}
+
+static int bind_at(interp *I, env *e, const char *name, int hint, value *v)
+{
+    dict *d;
+    value **slot = binding_place(I, e, name, hint, &d);
+    if (slot) {
+        value *old = *slot;
+        *slot = incref(v);
+        decref(old);
+        return 0;
+    }
+    return set_in_dict(I, d, name, v);
 }
 
 int unbind_name(interp *I, env *e, const char *name)
 {
+    dict *d;
+    value **slot = binding_place(I, e, name, -1, &d);
+    if (slot) {
+        if (!*slot) return -1;
+        value *old = *slot;
+        *slot = NULL;
+        decref(old);
+        return 0;
+    }
+    if (!d) return -1;
     value k = {.type = V_STR, .refcount = -1};
     k.u.str.s = (char *)name;
     k.u.str.len = strlen(name);
-    return dict_del(binding_dict(I, e, name), &k);
+    return dict_del(d, &k);
 }
 
 int bind_name(interp *I, env *e, const char *name, value *v)
 {
-    if (dict_set_str(binding_dict(I, e, name), name, incref(v))) {
-        lang_raise(I, "MemoryError", "out of memory");
-        return -1;
-    }
-    return 0;
+    return bind_at(I, e, name, -1, v);
 }
 
 
@@ -155,7 +228,7 @@ int assign_target(interp *I, env *e, node *t, value *v)
 {
     int rc = 0;
     switch (t->kind) {
-    case N_NAME: rc = bind_name(I, e, t->s, v); break;
+    case N_NAME: rc = bind_at(I, e, t->s, e && e->scope ? hint_of(t) : -1, v); break;
     case N_TUPLE: case N_LIST: rc = assign_unpack(I, e, t, v); break;
     case N_SUBSCRIPT: {
         value *obj = eval_expr(I, e, t->a);
@@ -181,35 +254,58 @@ int assign_target(interp *I, env *e, node *t, value *v)
 
 /* ---- calls ----------------------------------------------------------------- */
 
+/* The arguments of one call: small calls use the inline arrays, larger ones
+ * grow onto the heap. */
+#define ARGBUF_INLINE 8
+
 typedef struct argbuf {
     args a;
     value **owned;
-    int nowned;
+    int nowned, cap_owned, cap_pos, cap_kw;
+    value *owned_inline[ARGBUF_INLINE], *pos_inline[ARGBUF_INLINE], *kw_inline[ARGBUF_INLINE];
+    const char *kwnames_inline[ARGBUF_INLINE];
 } argbuf;
+
+static void argbuf_init(argbuf *b)
+{
+    b->a = (args){b->pos_inline, 0, b->kwnames_inline, b->kw_inline, 0};
+    b->owned = b->owned_inline;
+    b->nowned = 0;
+    b->cap_owned = b->cap_pos = b->cap_kw = ARGBUF_INLINE;
+}
 
 static void argbuf_free(argbuf *b)
 {
     for (int i = 0; i < b->nowned; i++) decref(b->owned[i]);
-    free(b->owned);
-    free(b->a.pos);
-    free(b->a.kw);
-    free(b->a.kwnames);
+    if (b->owned != b->owned_inline) free(b->owned);
+    if (b->a.pos != b->pos_inline) free(b->a.pos);
+    if (b->a.kw != b->kw_inline) free(b->a.kw);
+    if (b->a.kwnames != b->kwnames_inline) free((void *)b->a.kwnames);
+}
+
+/* Grows an array that starts inline; 0 ok, -1 out of memory. */
+static int grow(void **arr, void *inline_arr, int *cap, size_t elem)
+{
+    if (*cap > (1 << 24)) return -1;
+    int ncap = *cap * 2;
+    void *n = *arr == inline_arr ? malloc((size_t)ncap * elem) : realloc(*arr, (size_t)ncap * elem);
+    if (!n) return -1;
+    if (*arr == inline_arr) memcpy(n, inline_arr, (size_t)*cap * elem);
+    *arr = n;
+    *cap = ncap;
+    return 0;
 }
 
 static int own(argbuf *b, value *v)
 {
-    value **o = realloc(b->owned, (size_t)(b->nowned + 1) * sizeof *o);
-    if (!o) return -1;
-    b->owned = o;
+    if (b->nowned == b->cap_owned && grow((void **)&b->owned, b->owned_inline, &b->cap_owned, sizeof(value *))) return -1;
     b->owned[b->nowned++] = v;
     return 0;
 }
 
 static int add_pos(argbuf *b, value *v)
 {
-    value **p = realloc(b->a.pos, (size_t)(b->a.npos + 1) * sizeof *p);
-    if (!p) return -1;
-    b->a.pos = p;
+    if (b->a.npos == b->cap_pos && grow((void **)&b->a.pos, b->pos_inline, &b->cap_pos, sizeof(value *))) return -1;
     b->a.pos[b->a.npos++] = v;
     return 0;
 }
@@ -221,12 +317,14 @@ static int add_kw(interp *I, argbuf *b, const char *name, value *v)
             lang_raise(I, "TypeError", "keyword argument repeated: %s", name);
             return -1;
         }
-    value **p = realloc(b->a.kw, (size_t)(b->a.nkw + 1) * sizeof *p);
-    if (!p) return -1;
-    b->a.kw = p;
-    const char **nm = realloc(b->a.kwnames, (size_t)(b->a.nkw + 1) * sizeof *nm);
-    if (!nm) return -1;
-    b->a.kwnames = nm;
+    if (b->a.nkw == b->cap_kw) {
+        int cap = b->cap_kw;
+        if (grow((void **)&b->a.kw, b->kw_inline, &cap, sizeof(value *)) ||
+            grow((void **)&b->a.kwnames, b->kwnames_inline, &b->cap_kw, sizeof(char *))) {
+            lang_raise(I, "MemoryError", "out of memory");
+            return -1;
+        }
+    }
     b->a.kw[b->a.nkw] = v;
     b->a.kwnames[b->a.nkw++] = name;
     return 0;
@@ -257,7 +355,7 @@ static value *eval_call(interp *I, env *e, node *n)
     value *fn = eval_expr(I, e, n->a);
     if (!fn) return NULL;
     argbuf b;
-    memset(&b, 0, sizeof b);
+    argbuf_init(&b);
     value *r = NULL;
     for (int i = 0; i < n->n_items; i++) {
         node *arg = n->items[i];

@@ -10,18 +10,24 @@
  * guard (interp.stack_floor) stops earlier when the C stack runs short. */
 #define LANG_RECURSION_LIMIT 1000
 
-/* A scope: a function call's locals (scope = the function's names) or a
- * comprehension's (scope NULL). NULL as an env means the cell's globals.
- * Envs are reference counted: closures keep the env they were made in. */
+/* A scope: a function call's locals (scope = the function's names, one slot
+ * per local in scope.c's order, parameters first) or a comprehension's (scope
+ * NULL, names in vars). NULL as an env means the cell's globals. Envs are
+ * reference counted: closures keep the env they were made in. */
 struct env {
-    dict *vars;
+    dict *vars;              /* comprehensions; function scopes: NULL unless a name outside the scope's list is bound */
     env *parent;
     int refcount;
     const scope_info *scope;
     value *retval;           /* set by `return` */
+    int n_slots;
+    value *slots[];          /* function scopes: NULL while unbound */
 };
 
+/* A comprehension's scope. */
 env *env_new(env *parent);
+/* A function call's scope (every slot unbound). */
+env *env_new_function(env *parent, const scope_info *scope);
 void env_release(env *e);
 
 /* Control flow out of a statement. */

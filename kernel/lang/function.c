@@ -136,10 +136,11 @@ value *function_new(interp *I, env *e, node *def)
 
 /* ---- binding arguments ------------------------------------------------------------ */
 
-static int set_local(interp *I, env *e, const char *name, value *v)
+/* Parameters are the first locals of the scope, in order: parameter i is slot i. */
+static void set_param(env *e, int i, value *v)
 {
-    if (dict_set_str(e->vars, name, v)) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
-    return 0;
+    decref(e->slots[i]);
+    e->slots[i] = v;
 }
 
 /* "'a'", "'a' and 'b'", "'a', 'b' and 'c'" into buf. */
@@ -181,19 +182,18 @@ static int bind_args(interp *I, const lang_function *f, env *e, args *a)
                        n_pos == 1 ? "" : "s", a->npos, a->npos == 1 ? "was" : "were");
         return -1;
     }
-    for (int i = 0; i < a->npos && i < n_pos; i++)
-        if (set_local(I, e, d->items[i]->s, incref(a->pos[i]))) return -1;
+    for (int i = 0; i < a->npos && i < n_pos; i++) set_param(e, i, incref(a->pos[i]));
     if (star >= 0) {
         int extra = a->npos > n_pos ? a->npos - n_pos : 0;
         value *t = v_tuple((size_t)extra);
         if (!t) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
         for (int i = 0; i < extra; i++) tuple_set(t, (size_t)i, incref(a->pos[n_pos + i]));
-        if (set_local(I, e, d->items[star]->s, t)) return -1;
+        set_param(e, star, t);
     }
     value *kwargs = NULL;
     if (starstar >= 0) {
         if (!(kwargs = v_dict())) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
-        if (set_local(I, e, d->items[starstar]->s, kwargs)) return -1;
+        set_param(e, starstar, kwargs);
     }
     for (int k = 0; k < a->nkw; k++) {
         const char *kn = a->kwnames[k];
@@ -210,11 +210,11 @@ static int bind_args(interp *I, const lang_function *f, env *e, args *a)
             if (dict_set_str(kwargs->u.d, kn, incref(a->kw[k]))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
             continue;
         }
-        if (dict_get_str(e->vars, kn)) {
+        if (e->slots[found]) {
             lang_raise(I, "TypeError", "%s() got multiple values for argument '%s'", f->name, kn);
             return -1;
         }
-        if (set_local(I, e, kn, incref(a->kw[k]))) return -1;
+        set_param(e, found, incref(a->kw[k]));
     }
     const char *missing[64];
     int n_missing = 0;
@@ -222,8 +222,8 @@ static int bind_args(interp *I, const lang_function *f, env *e, args *a)
         int want = pass == 0 ? PARAM_POS : PARAM_KWONLY;
         for (int i = 0; i < np; i++) {
             const node *p = d->items[i];
-            if (p->op != want || dict_get_str(e->vars, p->s)) continue;
-            if (f->defaults[i]) { if (set_local(I, e, p->s, incref(f->defaults[i]))) return -1; }
+            if (p->op != want || e->slots[i]) continue;
+            if (f->defaults[i]) set_param(e, i, incref(f->defaults[i]));
             else if (n_missing < 64) missing[n_missing++] = p->s;
         }
         if (n_missing) return report_missing(I, f, missing, n_missing, pass == 1);
@@ -253,9 +253,14 @@ void lang_push_frame(interp *I, lang_code *code, const char *name, int line, int
  * (and itself) alive in a cycle. */
 static void drop_uncaptured(interp *I, env *e)
 {
+    (void)I;
     const scope_info *s = e->scope;
     for (int i = 0; i < s->n_locals; i++)
-        if (!s->captured[i]) unbind_name(I, e, s->names[i]);
+        if (!s->captured[i] && e->slots[i]) {
+            value *old = e->slots[i];
+            e->slots[i] = NULL;
+            decref(old);
+        }
 }
 
 static value *function_call(interp *I, value *self, args *a)
@@ -264,9 +269,8 @@ static value *function_call(interp *I, value *self, args *a)
     char here;
     if (I->call_depth >= LANG_RECURSION_LIMIT || (I->stack_floor && &here < I->stack_floor))
         return lang_raise(I, "RecursionError", "maximum recursion depth exceeded");
-    env *e = env_new(f->closure);
+    env *e = env_new_function(f->closure, f->def->scope);
     if (!e) return lang_raise(I, "MemoryError", "out of memory");
-    e->scope = f->def->scope;
     value *r = NULL;
     if (bind_args(I, f, e, a) == 0) {
         lang_code *saved = I->code;

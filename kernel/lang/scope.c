@@ -203,6 +203,29 @@ static void mark_reads(scope_info *s, const node *n, bool nested)
     for (int i = 0; i < n->n_orelse; i++) mark_reads(s, n->orelse[i], inner);
 }
 
+/* ---- slot annotations -------------------------------------------------------------- */
+
+/* Gives each name node of a function's own code (not nested functions' bodies)
+ * its slot: op = index + 2 for a local, 1 for any other name. */
+static void annotate(const scope_info *s, node *n)
+{
+    if (!n) return;
+    if (n->kind == N_NAME) {
+        int i = scope_local_index(s, n->s);
+        n->op = i >= 0 ? i + 2 : 1;
+    }
+    if (n->kind == N_DEF || n->kind == N_LAMBDA) {
+        for (int i = 0; i < n->n_items; i++) annotate(s, n->items[i]->b);
+        return;
+    }
+    annotate(s, n->a);
+    annotate(s, n->b);
+    annotate(s, n->c);
+    for (int i = 0; i < n->n_items; i++) annotate(s, n->items[i]);
+    for (int i = 0; i < n->n_body; i++) annotate(s, n->body[i]);
+    for (int i = 0; i < n->n_orelse; i++) annotate(s, n->orelse[i]);
+}
+
 /* ---- the walk over every function ----------------------------------------------- */
 
 static int walk(node *n, const chain *up, parse_error *err);
@@ -253,8 +276,8 @@ static int analyse_function(node *fn, const chain *up, parse_error *err)
     s->n_nonlocals = b.nonlocals.n;
     scope_free(fn->scope);
     fn->scope = s;
-    if (fn->kind == N_LAMBDA) mark_reads(s, fn->a, false);
-    for (int i = 0; i < fn->n_body; i++) mark_reads(s, fn->body[i], false);
+    if (fn->kind == N_LAMBDA) { mark_reads(s, fn->a, false); annotate(s, fn->a); }
+    for (int i = 0; i < fn->n_body; i++) { mark_reads(s, fn->body[i], false); annotate(s, fn->body[i]); }
     chain here = {s, up};
     rc = 0;
     if (fn->kind == N_LAMBDA) rc = walk(fn->a, &here, err);
