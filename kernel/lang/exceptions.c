@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "code.h"
+#include "parser.h"
 
 typedef struct exc_class {
     const char *name;
@@ -227,10 +228,30 @@ int exceptions_install(interp *I)
 
 /* ---- raising, catching --------------------------------------------------------------- */
 
+/* A KeyError raised by a builtin carries the key's repr as its message; when
+ * that is a literal (a string or number key), the exception gets the key
+ * itself as its argument, as Python's does. NULL otherwise. */
+static value *key_of_message(const char *msg)
+{
+    parse_error pe;
+    node *n = parse_expression(msg, &pe);
+    value *v = NULL;
+    if (n && n->kind == N_STR) v = v_strn(n->s, n->slen);
+    else if (n && n->kind == N_INT) v = v_int(n->ival);
+    else if (n && n->kind == N_FLOAT) v = v_float(n->fval);
+    node_free(n);
+    return v;
+}
+
 static value *exc_of(const char *ename, const char *emsg, value *exc)
 {
     if (exc) return incref(exc);
     const char *msg = emsg ? emsg : "";
+    value *key = !strcmp(ename, "KeyError") && *msg ? key_of_message(msg) : NULL;
+    if (key) {
+        value *v = exc_new(class_index(ename), ename, v_tuple_of(1, key), NULL);
+        return v ? v : v_none();
+    }
     value *args = *msg ? v_tuple_of(1, v_str(msg)) : v_tuple(0);
     value *v = exc_new(class_index(ename), ename[0] ? ename : "Exception", args, msg);
     return v ? v : v_none();

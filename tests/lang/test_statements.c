@@ -42,6 +42,7 @@ static void test_try_except_else_finally(void)
         {"try:\n    undefined_thing\nexcept NameError as e:\n    r = str(e)\nr", "\"name 'undefined_thing' is not defined\""},
         {"try:\n    raise ValueError('bad', 3)\nexcept ValueError as e:\n    r = (str(e), e.args, repr(e))\nr", "(\"('bad', 3)\", ('bad', 3), \"ValueError('bad', 3)\")"},
         {"try:\n    raise KeyError('k')\nexcept KeyError as e:\n    r = str(e), repr(e)\nr", "(\"'k'\", \"KeyError('k')\")"},
+        {"try:\n    {'a': 1}['k']\nexcept KeyError as e:\n    r = e.args, str(e), repr(e)\nr", "(('k',), \"'k'\", \"KeyError('k')\")"},
         {"try:\n    raise TypeError\nexcept TypeError as e:\n    r = repr(e), str(e), e.args\nr", "('TypeError()', '', ())"},
         {"raise RuntimeError('stop here')", "ERROR RuntimeError: stop here"},
         {"raise NotImplementedError", "ERROR NotImplementedError: "},
