@@ -1,7 +1,8 @@
 /* kernel/lang/ast.h — the syntax tree the parser builds and the evaluator walks.
  *
  * One node type for every construct; which fields a kind uses is listed by the
- * kind. Every node carries the position where it starts (line 1-based, column
+ * kind. A tree lives in its program's arena (parser.h): nodes, their strings
+ * and arrays are freed together, never one by one. Every node carries the position where it starts (line 1-based, column
  * 0-based bytes) and an anchor position (the operator, '(' of a call, '[' of a
  * subscript, '.' of an attribute) that error carets point at.
  */
@@ -87,22 +88,22 @@ typedef struct scope_info {
 typedef struct node node;
 struct node {
     node_kind kind;
+    int op;
     int line, col;        /* start */
     int aline, acol;      /* anchor for error carets */
-    int op;
-    int64_t ival;
-    double fval;
+    union {
+        int64_t ival;     /* N_INT; chain length on operator, call, attribute and subscript nodes (parser) */
+        double fval;      /* N_FLOAT */
+    };
     char *s;
     size_t slen;
     node *a, *b, *c;
-    node **items; int n_items;
-    node **body; int n_body;
-    node **orelse; int n_orelse;
+    node **items, **body, **orelse;
+    int n_items, n_body, n_orelse;
     int *ops;
     scope_info *scope;    /* N_DEF, N_LAMBDA */
 };
 
-void node_free(node *n);
 const char *binop_symbol(int op);
 
 #endif

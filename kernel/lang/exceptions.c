@@ -234,12 +234,14 @@ int exceptions_install(interp *I)
 static value *key_of_message(const char *msg)
 {
     parse_error pe;
-    node *n = parse_expression(msg, &pe);
+    program prog;
+    if (parse_expression(msg, &prog, &pe)) return NULL;
+    node *n = prog.stmts[0];
     value *v = NULL;
-    if (n && n->kind == N_STR) v = v_strn(n->s, n->slen);
-    else if (n && n->kind == N_INT) v = v_int(n->ival);
-    else if (n && n->kind == N_FLOAT) v = v_float(n->fval);
-    node_free(n);
+    if (n->kind == N_STR) v = v_strn(n->s, n->slen);
+    else if (n->kind == N_INT) v = v_int(n->ival);
+    else if (n->kind == N_FLOAT) v = v_float(n->fval);
+    program_free(&prog);
     return v;
 }
 

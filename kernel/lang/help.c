@@ -69,8 +69,9 @@ static bool call_free(node *n)
 value *safe_eval(interp *I, const char *expr)
 {
     parse_error pe;
-    node *n = parse_expression(expr, &pe);
-    if (!n) return NULL;
+    program prog;
+    if (parse_expression(expr, &prog, &pe)) return NULL;
+    node *n = prog.stmts[0];
     value *v = NULL;
     if (call_free(n) && (n->kind == N_NAME || n->kind == N_ATTR || n->kind == N_SUBSCRIPT || n->kind == N_CONST ||
                          n->kind == N_STR || n->kind == N_INT || n->kind == N_FLOAT)) {
@@ -78,7 +79,7 @@ value *safe_eval(interp *I, const char *expr)
         v = eval_expr(I, NULL, n);
         if (!v && !had) lang_clear_error(I);
     }
-    node_free(n);
+    program_free(&prog);
     return v;
 }
 

@@ -21,6 +21,7 @@ typedef struct parser {
     int depth;
     int fn_depth;         /* inside a def or lambda: return is allowed */
     bool failed;
+    arena *mem;           /* the tree's nodes, strings and arrays */
 } parser;
 
 static const char *const KEYWORDS[] = {
@@ -41,23 +42,6 @@ const char *binop_symbol(int op)
     return op >= 0 && op <= OP_RSHIFT ? s[op] : "?";
 }
 
-void node_free(node *n)
-{
-    if (!n) return;
-    node_free(n->a);
-    node_free(n->b);
-    node_free(n->c);
-    for (int i = 0; i < n->n_items; i++) node_free(n->items[i]);
-    for (int i = 0; i < n->n_body; i++) node_free(n->body[i]);
-    for (int i = 0; i < n->n_orelse; i++) node_free(n->orelse[i]);
-    free(n->items);
-    free(n->body);
-    free(n->orelse);
-    free(n->ops);
-    free(n->s);
-    scope_free(n->scope);
-    free(n);
-}
 
 static token *cur(parser *P) { return &P->t[P->pos]; }
 
@@ -132,7 +116,7 @@ static bool expect_op(parser *P, const char *op)
 
 static node *mk(parser *P, node_kind k, token *at)
 {
-    node *n = calloc(1, sizeof *n);
+    node *n = arena_alloc(P->mem, sizeof *n);
     if (!n) return perr(P, "out of memory");
     n->kind = k;
     n->line = n->aline = at->line;
@@ -150,7 +134,7 @@ static int push_node(parser *P, node ***arr, int *n, node *x)
 {
     if ((*n & (*n - 1)) == 0) {
         int cap = *n ? *n * 2 : 1;
-        node **a = realloc(*arr, (size_t)cap * sizeof *a);
+        node **a = arena_grow(P->mem, *arr, (size_t)*n, (size_t)cap, sizeof *a);
         if (!a) { perr(P, "out of memory"); return -1; }
         *arr = a;
     }
@@ -210,12 +194,14 @@ static int add_literal(parser *P, node *fs, const char *s, size_t n, bool raw, t
     node *lit = mk(P, N_STR, at);
     if (!lit) return -1;
     if (raw) {
-        lit->s = malloc(n + 1);
-        if (lit->s) { memcpy(lit->s, s, n); lit->s[n] = 0; lit->slen = n; }
+        lit->s = arena_strndup(P->mem, s, n);
+        lit->slen = n;
     } else {
-        lit->s = lex_unescape(s, n, &lit->slen);
+        char *text = lex_unescape(s, n, &lit->slen);
+        lit->s = text ? arena_strndup(P->mem, text, lit->slen) : NULL;
+        free(text);
     }
-    if (!lit->s) { free(lit); perr(P, "out of memory"); return -1; }
+    if (!lit->s) { perr(P, "out of memory"); return -1; }
     return push_node(P, &fs->items, &fs->n_items, lit);
 }
 
@@ -226,7 +212,7 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
     if (!fs) return NULL;
     char *lit = malloc(len + 1);
     size_t ln = 0;
-    if (!lit) { node_free(fs); return perr(P, "out of memory"); }
+    if (!lit) return perr(P, "out of memory");
     size_t i = 0;
     while (i < len) {
         char c = body[i];
@@ -276,13 +262,12 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
         if (lex(etext, el, ec, &tl, &le)) {
             perr_at(P, le.line, le.col, false, "f-string: %s", le.msg);
         } else {
-            parser sub = {tl.toks, tl.n, 0, P->err, P->depth, P->fn_depth, false};
+            parser sub = {.t = tl.toks, .n = tl.n, .err = P->err, .depth = P->depth, .fn_depth = P->fn_depth, .mem = P->mem};
             while (sub.t[sub.pos].kind == TK_NEWLINE || sub.t[sub.pos].kind == TK_INDENT) sub.pos++;
             e = testlist(&sub, false);
             if (e && sub.t[sub.pos].kind != TK_NEWLINE && sub.t[sub.pos].kind != TK_END &&
                 sub.t[sub.pos].kind != TK_DEDENT) {
                 perr_at(&sub, sub.t[sub.pos].line, sub.t[sub.pos].col, false, "f-string: invalid syntax");
-                node_free(e);
                 e = NULL;
             }
             if (sub.failed) P->failed = true;
@@ -291,12 +276,12 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
         free(etext);
         if (!e) { P->failed = true; goto fail; }
         node *f = mk(P, N_FMT, at);
-        if (!f) { node_free(e); goto fail; }
+        if (!f) goto fail;
         f->a = e;
         f->line = f->aline = e->line;
         f->col = f->acol = e->col;
         if (self_doc) f->op = 'r';
-        if (push_node(P, &fs->items, &fs->n_items, f)) { node_free(f); goto fail; }
+        if (push_node(P, &fs->items, &fs->n_items, f)) goto fail;
         if (body[i] == '!') {
             if (i + 1 >= len || !strchr("rsa", body[i + 1])) {
                 int l, cc; pos_in_body(body, i, line, col, &l, &cc);
@@ -321,10 +306,8 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
                 f->b = fstring_parse(P, body + ss, i - ss, raw, sl, sc, at, nest + 1);
                 if (!f->b) goto fail;
             } else {
-                f->s = malloc(i - ss + 1);
+                f->s = arena_strndup(P->mem, body + ss, i - ss);
                 if (!f->s) { perr(P, "out of memory"); goto fail; }
-                memcpy(f->s, body + ss, i - ss);
-                f->s[i - ss] = 0;
                 f->slen = i - ss;
             }
         }
@@ -336,7 +319,6 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
     return fs;
 fail:
     free(lit);
-    node_free(fs);
     return NULL;
 }
 
@@ -353,8 +335,8 @@ static node *strings(parser *P)
         if (!n) return NULL;
         size_t total = 0;
         for (int i = P->pos; P->t[i].kind == TK_STRING; i++) total += P->t[i].len;
-        n->s = malloc(total + 1);
-        if (!n->s) { free(n); return perr(P, "out of memory"); }
+        n->s = arena_alloc(P->mem, total + 1);
+        if (!n->s) return perr(P, "out of memory");
         while (cur(P)->kind == TK_STRING) {
             memcpy(n->s + n->slen, cur(P)->text, cur(P)->len);
             n->slen += cur(P)->len;
@@ -369,22 +351,16 @@ static node *strings(parser *P)
         token *t = cur(P);
         if (t->kind == TK_STRING) {
             node *lit = mk(P, N_STR, t);
-            if (!lit) { node_free(fs); return NULL; }
-            lit->s = malloc(t->len + 1);
-            if (!lit->s) { free(lit); node_free(fs); return perr(P, "out of memory"); }
-            memcpy(lit->s, t->text, t->len + 1);
+            if (!lit) return NULL;
+            lit->s = arena_strndup(P->mem, t->text, t->len);
+            if (!lit->s) return perr(P, "out of memory");
             lit->slen = t->len;
-            if (push_node(P, &fs->items, &fs->n_items, lit)) { node_free(lit); node_free(fs); return NULL; }
+            if (push_node(P, &fs->items, &fs->n_items, lit)) return NULL;
         } else {
             node *part = fstring_parse(P, t->text, t->len, t->raw, t->body_line, t->body_col, t, 0);
-            if (!part) { node_free(fs); return NULL; }
+            if (!part) return NULL;
             for (int i = 0; i < part->n_items; i++)
-                if (push_node(P, &fs->items, &fs->n_items, part->items[i])) {
-                    for (int j = i; j < part->n_items; j++) node_free(part->items[j]);
-                    part->n_items = 0; node_free(part); node_free(fs); return NULL;
-                }
-            part->n_items = 0;
-            node_free(part);
+                if (push_node(P, &fs->items, &fs->n_items, part->items[i])) return NULL;
         }
         P->pos++;
     }
@@ -399,19 +375,19 @@ static node *comp_tail(parser *P, node *comp)
         P->pos++;
         node *cf = mk(P, N_COMPFOR, ft);
         if (!cf) return NULL;
-        if (push_node(P, &comp->items, &comp->n_items, cf)) { node_free(cf); return NULL; }
+        if (push_node(P, &comp->items, &comp->n_items, cf)) return NULL;
         /* target: expr list (no `in` comparisons) */
         node *tgt = expr(P);
         if (!tgt) return NULL;
         if (is_op(P, ",")) {
             node *tup = mk(P, N_TUPLE, ft);
-            if (!tup) { node_free(tgt); return NULL; }
+            if (!tup) return NULL;
             set_start(tup, tgt);
-            if (push_node(P, &tup->items, &tup->n_items, tgt)) { node_free(tup); return NULL; }
+            if (push_node(P, &tup->items, &tup->n_items, tgt)) return NULL;
             while (accept_op(P, ",")) {
                 if (is_kw(P, "in")) break;
                 node *x = expr(P);
-                if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); return NULL; }
+                if (!x || push_node(P, &tup->items, &tup->n_items, x)) return NULL;
             }
             tgt = tup;
         }
@@ -422,7 +398,7 @@ static node *comp_tail(parser *P, node *comp)
         while (is_kw(P, "if")) {
             P->pos++;
             node *c = or_test(P);
-            if (!c || push_node(P, &cf->body, &cf->n_body, c)) { node_free(c); return NULL; }
+            if (!c || push_node(P, &cf->body, &cf->n_body, c)) return NULL;
         }
     }
     return comp;
@@ -435,7 +411,7 @@ static node *element(parser *P)
     token *st = cur(P);
     P->pos++;
     node *x = mk(P, N_STARRED, st);
-    if (x && !(x->a = expr(P))) { node_free(x); x = NULL; }
+    if (x && !(x->a = expr(P))) { x = NULL; }
     return x;
 }
 
@@ -459,7 +435,7 @@ static node *atom(parser *P)
         if (is_keyword(s)) return invalid(P);
         node *n = mk(P, N_NAME, t);
         if (!n) return NULL;
-        n->s = strdup(s);
+        n->s = arena_strdup(P->mem, s);
         n->slen = t->len;
         P->pos++;
         return n;
@@ -478,25 +454,24 @@ static node *atom(parser *P)
         if (first && is_kw(P, "for")) {
             /* a generator expression: evaluated as a list */
             node *comp = mk(P, N_LISTCOMP, t);
-            if (!comp) { node_free(first); LEAVE(P); return NULL; }
+            if (!comp) { LEAVE(P); return NULL; }
             comp->a = first;
             res = comp_tail(P, comp) ? comp : NULL;
-            if (!res) node_free(comp);
         } else if (first && !is_op(P, ",")) {
             res = first;
         } else {
             node *tup = mk(P, N_TUPLE, t);
             res = tup;
-            if (tup && first && push_node(P, &tup->items, &tup->n_items, first)) { node_free(first); node_free(tup); res = NULL; }
+            if (tup && first && push_node(P, &tup->items, &tup->n_items, first)) { res = NULL; }
             while (res && (first == NULL || accept_op(P, ","))) {
                 first = (node *)1;
                 if (is_op(P, ")")) break;
                 node *x = element(P);
-                if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); res = NULL; }
+                if (!x || push_node(P, &tup->items, &tup->n_items, x)) { res = NULL; }
             }
         }
         LEAVE(P);
-        if (res && !expect_op(P, ")")) { node_free(res); return NULL; }
+        if (res && !expect_op(P, ")")) return NULL;
         return res;
     }
     if (is_op(P, "[")) {
@@ -506,18 +481,18 @@ static node *atom(parser *P)
         if (!lst) { LEAVE(P); return NULL; }
         while (!is_op(P, "]")) {
             node *x = element(P);
-            if (!x) { node_free(lst); LEAVE(P); return NULL; }
+            if (!x) { LEAVE(P); return NULL; }
             if (lst->n_items == 0 && is_kw(P, "for")) {
                 lst->kind = N_LISTCOMP;
                 lst->a = x;
-                if (!comp_tail(P, lst)) { node_free(lst); LEAVE(P); return NULL; }
+                if (!comp_tail(P, lst)) { LEAVE(P); return NULL; }
                 break;
             }
-            if (push_node(P, &lst->items, &lst->n_items, x)) { node_free(x); node_free(lst); LEAVE(P); return NULL; }
+            if (push_node(P, &lst->items, &lst->n_items, x)) { LEAVE(P); return NULL; }
             if (!accept_op(P, ",")) break;
         }
         LEAVE(P);
-        if (!expect_op(P, "]")) { node_free(lst); return NULL; }
+        if (!expect_op(P, "]")) return NULL;
         return lst;
     }
     if (is_op(P, "{")) {
@@ -527,30 +502,28 @@ static node *atom(parser *P)
         if (!d) { LEAVE(P); return NULL; }
         while (!is_op(P, "}")) {
             node *k = test(P);
-            if (!k) { node_free(d); LEAVE(P); return NULL; }
+            if (!k) { LEAVE(P); return NULL; }
             if (!is_op(P, ":")) {
-                node_free(k);
-                node_free(d);
                 LEAVE(P);
                 return perr(P, is_op(P, ",") || is_op(P, "}") ? "set literals are not supported in lens (use a list)"
                                                                : "invalid syntax (expected ':')");
             }
             P->pos++;
             node *v = test(P);
-            if (!v) { node_free(k); node_free(d); LEAVE(P); return NULL; }
+            if (!v) { LEAVE(P); return NULL; }
             if (d->n_items == 0 && is_kw(P, "for")) {
                 d->kind = N_DICTCOMP;
                 d->a = k;
                 d->b = v;
-                if (!comp_tail(P, d)) { node_free(d); LEAVE(P); return NULL; }
+                if (!comp_tail(P, d)) { LEAVE(P); return NULL; }
                 break;
             }
-            if (push_node(P, &d->items, &d->n_items, k)) { node_free(k); node_free(v); node_free(d); LEAVE(P); return NULL; }
-            if (push_node(P, &d->items, &d->n_items, v)) { node_free(v); node_free(d); LEAVE(P); return NULL; }
+            if (push_node(P, &d->items, &d->n_items, k)) { LEAVE(P); return NULL; }
+            if (push_node(P, &d->items, &d->n_items, v)) { LEAVE(P); return NULL; }
             if (!accept_op(P, ",")) break;
         }
         LEAVE(P);
-        if (!expect_op(P, "}")) { node_free(d); return NULL; }
+        if (!expect_op(P, "}")) return NULL;
         return d;
     }
     return invalid(P);
@@ -566,16 +539,16 @@ static node *subscript_item(parser *P)
         if (!is_op(P, ":")) return start;
     }
     node *sl = mk(P, N_SLICE, t);
-    if (!sl) { node_free(start); return NULL; }
+    if (!sl) return NULL;
     sl->a = start;
     P->pos++; /* ':' */
     if (!is_op(P, "]") && !is_op(P, ",") && !is_op(P, ":")) {
         sl->b = test(P);
-        if (!sl->b) { node_free(sl); return NULL; }
+        if (!sl->b) return NULL;
     }
     if (accept_op(P, ":") && !is_op(P, "]") && !is_op(P, ",")) {
         sl->c = test(P);
-        if (!sl->c) { node_free(sl); return NULL; }
+        if (!sl->c) return NULL;
     }
     return sl;
 }
@@ -587,23 +560,23 @@ static node *trailers(parser *P, node *n)
         if (is_op(P, "(")) {
             P->pos++;
             node *call = mk(P, N_CALL, t);
-            if (!call) { node_free(n); return NULL; }
+            if (!call) return NULL;
             set_start(call, n);
             call->a = n;
-            if (!chain_ok(P, call, n)) { node_free(call); return NULL; }
-            if (!enter(P)) { node_free(call); return NULL; }
+            if (!chain_ok(P, call, n)) return NULL;
+            if (!enter(P)) return NULL;
             bool seen_kw = false;
             while (!is_op(P, ")")) {
                 token *at = cur(P);
                 node *arg = mk(P, N_ARG, at);
                 if (!arg) break;
-                if (push_node(P, &call->items, &call->n_items, arg)) { node_free(arg); break; }
+                if (push_node(P, &call->items, &call->n_items, arg)) break;
                 if (accept_op(P, "**")) arg->op = 2;
                 else if (accept_op(P, "*")) arg->op = 1;
                 else if (cur(P)->kind == TK_NAME && P->t[P->pos + 1].kind == TK_OP &&
                          !strcmp(P->t[P->pos + 1].text, "=")) {
                     if (is_keyword(cur(P)->text)) { perr(P, "invalid syntax (keyword argument name)"); break; }
-                    arg->s = strdup(cur(P)->text);
+                    arg->s = arena_strdup(P->mem, cur(P)->text);
                     P->pos += 2;
                     seen_kw = true;
                 } else if (seen_kw) {
@@ -622,16 +595,16 @@ static node *trailers(parser *P, node *n)
                 if (!accept_op(P, ",")) break;
             }
             LEAVE(P);
-            if (P->failed || !expect_op(P, ")")) { node_free(call); return NULL; }
+            if (P->failed || !expect_op(P, ")")) return NULL;
             n = call;
         } else if (is_op(P, "[")) {
             P->pos++;
             node *sub = mk(P, N_SUBSCRIPT, t);
-            if (!sub) { node_free(n); return NULL; }
+            if (!sub) return NULL;
             set_start(sub, n);
             sub->a = n;
-            if (!chain_ok(P, sub, n)) { node_free(sub); return NULL; }
-            if (!enter(P)) { node_free(sub); return NULL; }
+            if (!chain_ok(P, sub, n)) return NULL;
+            if (!enter(P)) return NULL;
             node *first = subscript_item(P);
             if (first && is_op(P, ",")) {
                 node *tup = mk(P, N_TUPLE, t);
@@ -640,25 +613,25 @@ static node *trailers(parser *P, node *n)
                     push_node(P, &tup->items, &tup->n_items, first);
                     while (accept_op(P, ",") && !is_op(P, "]")) {
                         node *x = subscript_item(P);
-                        if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); break; }
+                        if (!x || push_node(P, &tup->items, &tup->n_items, x)) break;
                     }
-                } else node_free(first);
+                }
                 first = tup;
             }
             LEAVE(P);
             sub->b = first;
-            if (!first || P->failed || !expect_op(P, "]")) { node_free(sub); return NULL; }
+            if (!first || P->failed || !expect_op(P, "]")) return NULL;
             n = sub;
         } else if (is_op(P, ".")) {
             P->pos++;
-            if (cur(P)->kind != TK_NAME) { node_free(n); return perr(P, "invalid syntax (expected a name after '.')"); }
+            if (cur(P)->kind != TK_NAME) return perr(P, "invalid syntax (expected a name after '.')");
             node *at = mk(P, N_ATTR, t);
-            if (!at) { node_free(n); return NULL; }
+            if (!at) return NULL;
             set_start(at, n);
             at->a = n;
-            at->s = strdup(cur(P)->text);
+            at->s = arena_strdup(P->mem, cur(P)->text);
             P->pos++;
-            if (!chain_ok(P, at, n)) { node_free(at); return NULL; }
+            if (!chain_ok(P, at, n)) return NULL;
             n = at;
         } else {
             return n;
@@ -680,7 +653,7 @@ static node *factor(parser *P)
         /* fold negative literals so -9223372036854775808 works and reprs stay simple */
         if (t->text[0] == '-' && x->kind == N_FLOAT) { x->fval = -x->fval; x->line = t->line; x->col = t->col; x->aline = t->line; x->acol = t->col; return x; }
         node *u = mk(P, N_UNARY, t);
-        if (!u) { node_free(x); return NULL; }
+        if (!u) return NULL;
         u->op = t->text[0];
         u->a = x;
         return u;
@@ -697,12 +670,12 @@ static node *power(parser *P)
     if (is_op(P, "**")) {
         token *t = cur(P);
         P->pos++;
-        if (!enter(P)) { node_free(a); return NULL; }
+        if (!enter(P)) return NULL;
         node *b = factor(P);
         LEAVE(P);
-        if (!b) { node_free(a); return NULL; }
+        if (!b) return NULL;
         node *n = mk(P, N_BINOP, t);
-        if (!n) { node_free(a); node_free(b); return NULL; }
+        if (!n) return NULL;
         set_start(n, a);
         n->op = OP_POW;
         n->a = a;
@@ -724,14 +697,14 @@ static node *binary_level(parser *P, level_fn next, const char *const *ops, cons
         token *t = cur(P);
         P->pos++;
         node *b = next(P);
-        if (!b) { node_free(a); return NULL; }
+        if (!b) return NULL;
         node *n = mk(P, N_BINOP, t);
-        if (!n) { node_free(a); node_free(b); return NULL; }
+        if (!n) return NULL;
         set_start(n, a);
         n->op = codes[k];
         n->a = a;
         n->b = b;
-        if (!chain_ok(P, n, a)) { node_free(n); return NULL; }
+        if (!chain_ok(P, n, a)) return NULL;
         a = n;
     }
     return NULL;
@@ -803,17 +776,17 @@ static node *comparison(parser *P)
     int op = comp_op(P);
     if (op < 0) return a;
     node *c = mk(P, N_COMPARE, t);
-    if (!c) { node_free(a); return NULL; }
+    if (!c) return NULL;
     set_start(c, a);
     push_node(P, &c->items, &c->n_items, a);
     while (op >= 0) {
-        int *ops = realloc(c->ops, (size_t)(c->n_items) * sizeof *ops);
-        if (!ops) { node_free(c); return perr(P, "out of memory"); }
+        int *ops = arena_grow(P->mem, c->ops, (size_t)(c->n_items - 1), (size_t)(c->n_items), sizeof *ops);
+        if (!ops) return perr(P, "out of memory");
         c->ops = ops;
         c->ops[c->n_items - 1] = op;
         node *b = expr(P);
-        if (!b || push_node(P, &c->items, &c->n_items, b)) { node_free(b); node_free(c); return NULL; }
-        if (c->n_items > MAX_CHAIN) { node_free(c); return perr(P, "comparison chain too long"); }
+        if (!b || push_node(P, &c->items, &c->n_items, b)) return NULL;
+        if (c->n_items > MAX_CHAIN) return perr(P, "comparison chain too long");
         op = comp_op(P);
     }
     return c;
@@ -829,7 +802,7 @@ static node *not_test(parser *P)
         LEAVE(P);
         if (!x) return NULL;
         node *u = mk(P, N_UNARY, t);
-        if (!u) { node_free(x); return NULL; }
+        if (!u) return NULL;
         u->op = 'n';
         u->a = x;
         return u;
@@ -844,13 +817,13 @@ static node *bool_level(parser *P, level_fn next, const char *kw, node_kind k)
         token *t = cur(P);
         P->pos++;
         node *b = next(P);
-        if (!b) { node_free(a); return NULL; }
+        if (!b) return NULL;
         node *n = mk(P, k, t);
-        if (!n) { node_free(a); node_free(b); return NULL; }
+        if (!n) return NULL;
         set_start(n, a);
         n->a = a;
         n->b = b;
-        if (!chain_ok(P, n, a)) { node_free(n); return NULL; }
+        if (!chain_ok(P, n, a)) return NULL;
         a = n;
     }
     return a;
@@ -895,15 +868,14 @@ static int params(parser *P, node *fn, bool is_def)
             if (!strcmp(fn->items[i]->s, cur(P)->text)) { perr(P, "duplicate argument '%s' in function definition", cur(P)->text); return -1; }
         node *p = mk(P, N_PARAM, at);
         if (!p) return -1;
-        p->s = strdup(cur(P)->text);
+        p->s = arena_strdup(P->mem, cur(P)->text);
         p->op = kind;
         P->pos++;
-        if (!p->s || push_node(P, &fn->items, &fn->n_items, p)) { node_free(p); perr(P, "out of memory"); return -1; }
+        if (!p->s || push_node(P, &fn->items, &fn->n_items, p)) { perr(P, "out of memory"); return -1; }
         if (is_def && accept_op(P, ":")) {
             node *ann = test(P);   /* annotations are parsed and ignored */
             if (!ann) return -1;
-            node_free(ann);
-        }
+            }
         if (accept_op(P, "=")) {
             if (kind == PARAM_STAR || kind == PARAM_STARSTAR) { perr(P, "invalid syntax (var-positional and var-keyword parameters have no default)"); return -1; }
             p->b = test(P);
@@ -927,13 +899,13 @@ static node *lambda(parser *P)
     P->pos++;
     node *l = mk(P, N_LAMBDA, t);
     if (!l) return NULL;
-    if (params(P, l, false) || !expect_op(P, ":")) { node_free(l); return NULL; }
-    if (!enter(P)) { node_free(l); return NULL; }
+    if (params(P, l, false) || !expect_op(P, ":")) return NULL;
+    if (!enter(P)) return NULL;
     P->fn_depth++;
     l->a = test(P);
     P->fn_depth--;
     LEAVE(P);
-    if (!l->a) { node_free(l); return NULL; }
+    if (!l->a) return NULL;
     return l;
 }
 
@@ -945,15 +917,15 @@ static node *test(parser *P)
     token *t = cur(P);
     P->pos++;
     node *n = mk(P, N_IFEXP, t);
-    if (!n) { node_free(a); return NULL; }
+    if (!n) return NULL;
     set_start(n, a);
     n->b = a;
-    if (!enter(P)) { node_free(n); return NULL; }
+    if (!enter(P)) return NULL;
     n->a = or_test(P);
-    if (n->a && !is_kw(P, "else")) { LEAVE(P); node_free(n); return perr(P, "expected 'else' after 'if' expression"); }
+    if (n->a && !is_kw(P, "else")) { LEAVE(P); return perr(P, "expected 'else' after 'if' expression"); }
     if (n->a) { P->pos++; n->c = test(P); }
     LEAVE(P);
-    if (!n->a || !n->c) { node_free(n); return NULL; }
+    if (!n->a || !n->c) return NULL;
     return n;
 }
 
@@ -964,11 +936,11 @@ static node *testlist(parser *P, bool allow_star)
     if (allow_star && is_op(P, "*")) {
         P->pos++;
         first = mk(P, N_STARRED, t);
-        if (first) { first->a = expr(P); if (!first->a) { node_free(first); first = NULL; } }
+        if (first) { first->a = expr(P); if (!first->a) { first = NULL; } }
     } else first = test(P);
     if (!first || !is_op(P, ",")) return first;
     node *tup = mk(P, N_TUPLE, t);
-    if (!tup) { node_free(first); return NULL; }
+    if (!tup) return NULL;
     push_node(P, &tup->items, &tup->n_items, first);
     while (accept_op(P, ",")) {
         token *k = cur(P);
@@ -980,9 +952,9 @@ static node *testlist(parser *P, bool allow_star)
         if (allow_star && is_op(P, "*")) {
             P->pos++;
             x = mk(P, N_STARRED, k);
-            if (x) { x->a = expr(P); if (!x->a) { node_free(x); x = NULL; } }
+            if (x) { x->a = expr(P); if (!x->a) { x = NULL; } }
         } else x = test(P);
-        if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); return NULL; }
+        if (!x || push_node(P, &tup->items, &tup->n_items, x)) return NULL;
     }
     return tup;
 }
@@ -1024,7 +996,7 @@ static bool at_statement_end(parser *P)
     return k == TK_NEWLINE || k == TK_END || k == TK_DEDENT || is_op(P, ";");
 }
 
-/* A dotted name (a.b.c) as one malloc'd string. */
+/* A dotted name (a.b.c) as one string. */
 static char *dotted_name(parser *P)
 {
     if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) return perr(P, "invalid syntax (expected a module name)");
@@ -1043,7 +1015,11 @@ static char *dotted_name(parser *P)
         n += l;
         s[n] = 0;
         P->pos++;
-        if (!is_op(P, ".")) return s;
+        if (!is_op(P, ".")) {
+            char *r = arena_strndup(P->mem, s, n);
+            free(s);
+            return r ? r : perr(P, "out of memory");
+        }
         P->pos++;
         if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { free(s); return perr(P, "invalid syntax (expected a name after '.')"); }
         s[n++] = '.';
@@ -1056,16 +1032,16 @@ static int alias(parser *P, node *n, bool dotted)
     node *a = mk(P, N_ALIAS, cur(P));
     if (!a) return -1;
     if (dotted) a->s = dotted_name(P);
-    else if (cur(P)->kind == TK_NAME && !is_keyword(cur(P)->text)) { a->s = strdup(cur(P)->text); P->pos++; }
+    else if (cur(P)->kind == TK_NAME && !is_keyword(cur(P)->text)) { a->s = arena_strdup(P->mem, cur(P)->text); P->pos++; }
     else perr(P, "invalid syntax (expected a name to import)");
-    if (!a->s) { node_free(a); return -1; }
+    if (!a->s) return -1;
     if (accept_kw(P, "as")) {
-        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(a); perr(P, "invalid syntax (expected a name after 'as')"); return -1; }
+        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { perr(P, "invalid syntax (expected a name after 'as')"); return -1; }
         a->b = mk(P, N_NAME, cur(P));
-        if (!a->b || !(a->b->s = strdup(cur(P)->text))) { node_free(a); perr(P, "out of memory"); return -1; }
+        if (!a->b || !(a->b->s = arena_strdup(P->mem, cur(P)->text))) { perr(P, "out of memory"); return -1; }
         P->pos++;
     }
-    if (push_node(P, &n->items, &n->n_items, a)) { node_free(a); return -1; }
+    if (push_node(P, &n->items, &n->n_items, a)) return -1;
     return 0;
 }
 
@@ -1075,7 +1051,7 @@ static node *import_stmt(parser *P)
     if (!n) return NULL;
     P->pos++;
     do {
-        if (alias(P, n, true)) { node_free(n); return NULL; }
+        if (alias(P, n, true)) return NULL;
     } while (accept_op(P, ","));
     return n;
 }
@@ -1085,20 +1061,20 @@ static node *from_import(parser *P)
     node *n = mk(P, N_FROMIMPORT, cur(P));
     if (!n) return NULL;
     P->pos++;
-    if (is_op(P, ".") || is_op(P, "...")) { node_free(n); return perr(P, "relative imports are not supported in lens (cells are not in a package)"); }
-    if (!(n->s = dotted_name(P))) { node_free(n); return NULL; }
-    if (!accept_kw(P, "import")) { node_free(n); return perr(P, "invalid syntax (expected 'import')"); }
+    if (is_op(P, ".") || is_op(P, "...")) return perr(P, "relative imports are not supported in lens (cells are not in a package)");
+    if (!(n->s = dotted_name(P))) return NULL;
+    if (!accept_kw(P, "import")) return perr(P, "invalid syntax (expected 'import')");
     if (accept_op(P, "*")) {
-        if (P->fn_depth) { node_free(n); return perr(P, "import * only allowed at module level"); }
+        if (P->fn_depth) return perr(P, "import * only allowed at module level");
         n->op = 1;
         return n;
     }
     bool paren = accept_op(P, "(");
     do {
         if (paren && is_op(P, ")")) break;
-        if (alias(P, n, false)) { node_free(n); return NULL; }
+        if (alias(P, n, false)) return NULL;
     } while (accept_op(P, ","));
-    if (paren && !expect_op(P, ")")) { node_free(n); return NULL; }
+    if (paren && !expect_op(P, ")")) return NULL;
     return n;
 }
 
@@ -1118,7 +1094,7 @@ static node *simple_stmt(parser *P)
             P->pos++;
             node *n = mk(P, N_RETURN, t);
             if (!n) return NULL;
-            if (!at_statement_end(P) && !(n->a = testlist(P, true))) { node_free(n); return NULL; }
+            if (!at_statement_end(P) && !(n->a = testlist(P, true))) return NULL;
             return n;
         }
         if (!strcmp(s, "raise")) {
@@ -1126,8 +1102,8 @@ static node *simple_stmt(parser *P)
             node *n = mk(P, N_RAISE, t);
             if (!n) return NULL;
             if (!at_statement_end(P)) {
-                if (!(n->a = test(P))) { node_free(n); return NULL; }
-                if (accept_kw(P, "from") && !(n->b = test(P))) { node_free(n); return NULL; }
+                if (!(n->a = test(P))) return NULL;
+                if (accept_kw(P, "from") && !(n->b = test(P))) return NULL;
             }
             return n;
         }
@@ -1137,10 +1113,10 @@ static node *simple_stmt(parser *P)
             node *n = mk(P, s[0] == 'g' ? N_GLOBAL : N_NONLOCAL, t);
             if (!n) return NULL;
             do {
-                if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(n); return perr(P, "invalid syntax (expected a name)"); }
+                if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) return perr(P, "invalid syntax (expected a name)");
                 node *x = mk(P, N_NAME, cur(P));
-                if (!x || !(x->s = strdup(cur(P)->text)) || push_node(P, &n->items, &n->n_items, x)) {
-                    node_free(x); node_free(n); return perr(P, "out of memory");
+                if (!x || !(x->s = arena_strdup(P->mem, cur(P)->text)) || push_node(P, &n->items, &n->n_items, x)) {
+                    return perr(P, "out of memory");
                 }
                 P->pos++;
             } while (accept_op(P, ","));
@@ -1151,13 +1127,12 @@ static node *simple_stmt(parser *P)
             node *n = mk(P, N_DEL, t);
             if (!n) return NULL;
             node *x = testlist(P, false);
-            if (!x) { node_free(n); return NULL; }
-            if (x->kind == N_TUPLE) { n->items = x->items; n->n_items = x->n_items; x->items = NULL; x->n_items = 0; node_free(x); }
+            if (!x) return NULL;
+            if (x->kind == N_TUPLE) { n->items = x->items; n->n_items = x->n_items; x->items = NULL; x->n_items = 0; }
             else push_node(P, &n->items, &n->n_items, x);
             for (int i = 0; i < n->n_items; i++)
                 if (n->items[i]->kind != N_NAME && n->items[i]->kind != N_SUBSCRIPT) {
                     perr_at(P, n->items[i]->line, n->items[i]->col, false, "cannot delete this expression");
-                    node_free(n);
                     return NULL;
                 }
             return n;
@@ -1168,7 +1143,7 @@ static node *simple_stmt(parser *P)
             if (!n) return NULL;
             n->a = test(P);
             if (n->a && accept_op(P, ",")) n->b = test(P);
-            if (!n->a || P->failed) { node_free(n); return NULL; }
+            if (!n->a || P->failed) return NULL;
             return n;
         }
         if (!strcmp(s, "class"))
@@ -1186,32 +1161,30 @@ static node *simple_stmt(parser *P)
         /* an annotated assignment `x: T = v` or declaration `x: T`: the annotation is ignored */
         token *colon = cur(P);
         if (x->kind != N_NAME && x->kind != N_ATTR && x->kind != N_SUBSCRIPT) {
-            node_free(x);
             return perr_at(P, colon->line, colon->col, false, "only single target (not tuple) can be annotated");
         }
         P->pos++;
         node *ann = test(P);
-        if (!ann) { node_free(x); return NULL; }
-        node_free(ann);
-        if (!accept_op(P, "=")) { node_free(x); return mk(P, N_PASS, t); }
+        if (!ann) return NULL;
+        if (!accept_op(P, "=")) return mk(P, N_PASS, t);
         node *asg = mk(P, N_ASSIGN, t);
-        if (!asg || push_node(P, &asg->items, &asg->n_items, x)) { node_free(x); node_free(asg); return NULL; }
+        if (!asg || push_node(P, &asg->items, &asg->n_items, x)) return NULL;
         asg->aline = colon->line;
         asg->acol = colon->col;
-        if (!(asg->a = testlist(P, true))) { node_free(asg); return NULL; }
+        if (!(asg->a = testlist(P, true))) return NULL;
         return asg;
     }
     if (is_op(P, "=")) {
         node *asg = mk(P, N_ASSIGN, t);
-        if (!asg) { node_free(x); return NULL; }
+        if (!asg) return NULL;
         asg->aline = cur(P)->line;
         asg->acol = cur(P)->col;
         while (accept_op(P, "=")) {
             if (!valid_target(P, x, "assignment") || push_node(P, &asg->items, &asg->n_items, x)) {
-                node_free(x); node_free(asg); return NULL;
+                return NULL;
             }
             x = testlist(P, true);
-            if (!x) { node_free(asg); return NULL; }
+            if (!x) return NULL;
         }
         asg->a = x;
         return asg;
@@ -1223,29 +1196,27 @@ static node *simple_stmt(parser *P)
         static const int codes[] = {OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_MATMUL, OP_AND, OP_OR, OP_XOR, OP_LSHIFT, OP_RSHIFT};
         int k = -1;
         for (int i = 0; ops[i]; i++) if (!strcmp(ops[i], o->text)) k = i;
-        if (k < 0) { node_free(x); return invalid(P); }
+        if (k < 0) return invalid(P);
         if (x->kind == N_TUPLE || x->kind == N_LIST) {
-            node_free(x);
             return perr_at(P, t->line, t->col, false, "'tuple' is an illegal expression for augmented assignment");
         }
-        if (!valid_target(P, x, "augmented assignment")) { node_free(x); return NULL; }
+        if (!valid_target(P, x, "augmented assignment")) return NULL;
         P->pos++;
         node *n = mk(P, N_AUGASSIGN, o);
-        if (!n) { node_free(x); return NULL; }
+        if (!n) return NULL;
         set_start(n, x);
         n->op = codes[k];
         n->a = x;
         n->b = testlist(P, false);
-        if (!n->b) { node_free(n); return NULL; }
+        if (!n->b) return NULL;
         return n;
     }
     if (x->kind == N_STARRED) {
         perr_at(P, x->line, x->col, false, "can't use starred expression here");
-        node_free(x);
         return NULL;
     }
     node *e = mk(P, N_EXPR, t);
-    if (!e) { node_free(x); return NULL; }
+    if (!e) return NULL;
     e->a = x;
     return e;
 }
@@ -1261,13 +1232,13 @@ static node *compound(parser *P)
         node *n = mk(P, s[0] == 'w' ? N_WHILE : N_IF, t);
         if (!n) return NULL;
         n->a = test(P);
-        if (!n->a || block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
+        if (!n->a || block(P, &n->body, &n->n_body)) return NULL;
         if (n->kind == N_IF && is_kw(P, "elif")) {
             node *e = compound(P);
-            if (!e || push_node(P, &n->orelse, &n->n_orelse, e)) { node_free(e); node_free(n); return NULL; }
+            if (!e || push_node(P, &n->orelse, &n->n_orelse, e)) return NULL;
         } else if (is_kw(P, "else")) {
             P->pos++;
-            if (block(P, &n->orelse, &n->n_orelse)) { node_free(n); return NULL; }
+            if (block(P, &n->orelse, &n->n_orelse)) return NULL;
         }
         return n;
     }
@@ -1279,23 +1250,23 @@ static node *compound(parser *P)
     node *tgt = expr(P);
     if (tgt && is_op(P, ",")) {
         node *tup = mk(P, N_TUPLE, tt);
-        if (!tup) { node_free(tgt); node_free(n); return NULL; }
+        if (!tup) return NULL;
         push_node(P, &tup->items, &tup->n_items, tgt);
         while (accept_op(P, ",") && !is_kw(P, "in")) {
             node *x = expr(P);
-            if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); break; }
+            if (!x || push_node(P, &tup->items, &tup->n_items, x)) break;
         }
         tgt = tup;
-        if (P->failed) { node_free(tgt); tgt = NULL; }
+        if (P->failed) { tgt = NULL; }
     }
     n->a = tgt;
-    if (!tgt || !valid_target(P, tgt, "assignment")) { node_free(n); return NULL; }
-    if (!accept_kw(P, "in")) { node_free(n); return perr(P, "invalid syntax (expected 'in')"); }
+    if (!tgt || !valid_target(P, tgt, "assignment")) return NULL;
+    if (!accept_kw(P, "in")) return perr(P, "invalid syntax (expected 'in')");
     n->b = testlist(P, false);
-    if (!n->b || block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
+    if (!n->b || block(P, &n->body, &n->n_body)) return NULL;
     if (is_kw(P, "else")) {
         P->pos++;
-        if (block(P, &n->orelse, &n->n_orelse)) { node_free(n); return NULL; }
+        if (block(P, &n->orelse, &n->n_orelse)) return NULL;
     }
     return n;
 }
@@ -1307,18 +1278,17 @@ static node *def_stmt(parser *P)
     if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) return perr(P, "invalid syntax (expected the function's name)");
     node *n = mk(P, N_DEF, t);
     if (!n) return NULL;
-    if (!(n->s = strdup(cur(P)->text))) { node_free(n); return perr(P, "out of memory"); }
+    if (!(n->s = arena_strdup(P->mem, cur(P)->text))) return perr(P, "out of memory");
     P->pos++;
-    if (!expect_op(P, "(") || params(P, n, true) || !expect_op(P, ")")) { node_free(n); return NULL; }
+    if (!expect_op(P, "(") || params(P, n, true) || !expect_op(P, ")")) return NULL;
     if (accept_op(P, "->")) {
         node *ann = test(P);   /* the return annotation is parsed and ignored */
-        if (!ann) { node_free(n); return NULL; }
-        node_free(ann);
-    }
+        if (!ann) return NULL;
+        }
     P->fn_depth++;
     int rc = block(P, &n->body, &n->n_body);
     P->fn_depth--;
-    if (rc) { node_free(n); return NULL; }
+    if (rc) return NULL;
     return n;
 }
 
@@ -1328,40 +1298,38 @@ static node *try_stmt(parser *P)
     P->pos++;
     node *n = mk(P, N_TRY, t);
     if (!n) return NULL;
-    if (block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
+    if (block(P, &n->body, &n->n_body)) return NULL;
     bool bare_seen = false;
     while (is_kw(P, "except")) {
         node *h = mk(P, N_EXCEPT, cur(P));
-        if (!h || push_node(P, &n->items, &n->n_items, h)) { node_free(h); node_free(n); return NULL; }
-        if (bare_seen) { node_free(n); return perr(P, "default 'except:' must be last"); }
+        if (!h || push_node(P, &n->items, &n->n_items, h)) return NULL;
+        if (bare_seen) return perr(P, "default 'except:' must be last");
         P->pos++;
-        if (is_op(P, "*")) { node_free(n); return perr(P, "'except*' is not supported in lens"); }
+        if (is_op(P, "*")) return perr(P, "'except*' is not supported in lens");
         if (!is_op(P, ":")) {
-            if (!(h->a = test(P))) { node_free(n); return NULL; }
+            if (!(h->a = test(P))) return NULL;
             if (is_op(P, ",")) {
-                node_free(n);
                 return perr(P, "multiple exception types must be parenthesized");
             }
             if (accept_kw(P, "as")) {
-                if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(n); return perr(P, "invalid syntax (expected a name after 'as')"); }
-                if (!(h->s = strdup(cur(P)->text))) { node_free(n); return perr(P, "out of memory"); }
+                if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) return perr(P, "invalid syntax (expected a name after 'as')");
+                if (!(h->s = arena_strdup(P->mem, cur(P)->text))) return perr(P, "out of memory");
                 P->pos++;
             }
         } else bare_seen = true;
-        if (block(P, &h->body, &h->n_body)) { node_free(n); return NULL; }
+        if (block(P, &h->body, &h->n_body)) return NULL;
     }
     if (is_kw(P, "else")) {
-        if (!n->n_items) { node_free(n); return perr(P, "invalid syntax ('else' after 'try' needs an 'except')"); }
+        if (!n->n_items) return perr(P, "invalid syntax ('else' after 'try' needs an 'except')");
         P->pos++;
-        if (block(P, &n->orelse, &n->n_orelse)) { node_free(n); return NULL; }
+        if (block(P, &n->orelse, &n->n_orelse)) return NULL;
     }
     if (is_kw(P, "finally")) {
         n->a = mk(P, N_FINALLY, cur(P));
         P->pos++;
-        if (!n->a || block(P, &n->a->body, &n->a->n_body)) { node_free(n); return NULL; }
+        if (!n->a || block(P, &n->a->body, &n->a->n_body)) return NULL;
     }
     if (!n->n_items && !n->a) {
-        node_free(n);
         return perr_at(P, cur(P)->line, cur(P)->col, cur(P)->kind == TK_END, "expected 'except' or 'finally' block");
     }
     return n;
@@ -1375,14 +1343,14 @@ static node *with_stmt(parser *P)
     if (!n) return NULL;
     do {
         node *it = mk(P, N_WITHITEM, cur(P));
-        if (!it || push_node(P, &n->items, &n->n_items, it)) { node_free(it); node_free(n); return NULL; }
-        if (!(it->a = test(P))) { node_free(n); return NULL; }
+        if (!it || push_node(P, &n->items, &n->n_items, it)) return NULL;
+        if (!(it->a = test(P))) return NULL;
         if (accept_kw(P, "as")) {
-            if (!(it->b = expr(P))) { node_free(n); return NULL; }
-            if (!valid_target(P, it->b, "assignment")) { node_free(n); return NULL; }
+            if (!(it->b = expr(P))) return NULL;
+            if (!valid_target(P, it->b, "assignment")) return NULL;
         }
     } while (accept_op(P, ","));
-    if (block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
+    if (block(P, &n->body, &n->n_body)) return NULL;
     return n;
 }
 
@@ -1393,7 +1361,7 @@ static int block(parser *P, node ***body, int *n)
         /* one-line body: simple statements */
         for (;;) {
             node *s = simple_stmt(P);
-            if (!s || push_node(P, body, n, s)) { node_free(s); return -1; }
+            if (!s || push_node(P, body, n, s)) return -1;
             if (cur(P)->kind == TK_NEWLINE) { P->pos++; return 0; }
             if (cur(P)->kind == TK_END || cur(P)->kind == TK_DEDENT) return 0;
             if (!accept_op(P, ";")) { invalid(P); return -1; }
@@ -1425,7 +1393,7 @@ static int stmt(parser *P, node ***out, int *n)
                                !strcmp(t->text, "def") || !strcmp(t->text, "try") || !strcmp(t->text, "with"))) {
         node *c = t->text[0] == 'd' ? def_stmt(P) : t->text[0] == 't' ? try_stmt(P) :
                   !strcmp(t->text, "with") ? with_stmt(P) : compound(P);
-        if (!c || push_node(P, out, n, c)) { node_free(c); return -1; }
+        if (!c || push_node(P, out, n, c)) return -1;
         return 0;
     }
     if (t->kind == TK_OP && !strcmp(t->text, "@")) {
@@ -1438,35 +1406,49 @@ static int stmt(parser *P, node ***out, int *n)
     }
     for (;;) {
         node *s = simple_stmt(P);
-        if (!s || push_node(P, out, n, s)) { node_free(s); return -1; }
+        if (!s || push_node(P, out, n, s)) return -1;
         if (end_simple(P)) return -1;
         if (P->t[P->pos - 1].kind == TK_NEWLINE || cur(P)->kind == TK_END || cur(P)->kind == TK_DEDENT) return 0;
         if (cur(P)->kind == TK_NEWLINE) { P->pos++; return 0; }
     }
 }
 
-int parse_program(const char *src, program *prog, parse_error *err)
+/* Lexes src into tl, or fills err. */
+static int lex_source(const char *src, token_list *tl, parse_error *err)
+{
+    lex_error le;
+    if (!lex(src, 1, 0, tl, &le)) return 0;
+    strcpy(err->ename, strstr(le.msg, "indent") ? "IndentationError" : "SyntaxError");
+    snprintf(err->msg, sizeof err->msg, "%s", le.msg);
+    err->line = le.line;
+    err->col = le.col;
+    err->incomplete = le.incomplete;
+    lex_free(tl);
+    return -1;
+}
+
+static int program_start(program *prog, parse_error *err)
 {
     memset(prog, 0, sizeof *prog);
     memset(err, 0, sizeof *err);
+    if ((prog->mem = calloc(1, sizeof *prog->mem))) return 0;
+    strcpy(err->ename, "MemoryError");
+    strcpy(err->msg, "out of memory");
+    return -1;
+}
+
+int parse_program(const char *src, program *prog, parse_error *err)
+{
+    if (program_start(prog, err)) return -1;
     token_list tl;
-    lex_error le;
-    if (lex(src, 1, 0, &tl, &le)) {
-        strcpy(err->ename, strstr(le.msg, "indent") ? "IndentationError" : "SyntaxError");
-        snprintf(err->msg, sizeof err->msg, "%s", le.msg);
-        err->line = le.line;
-        err->col = le.col;
-        err->incomplete = le.incomplete;
-        lex_free(&tl);
-        return -1;
-    }
-    parser P = {tl.toks, tl.n, 0, err, 0, 0, false};
+    if (lex_source(src, &tl, err)) { program_free(prog); return -1; }
+    parser P = {.t = tl.toks, .n = tl.n, .err = err, .mem = prog->mem};
     while (cur(&P)->kind != TK_END) {
         if (cur(&P)->kind == TK_NEWLINE) { P.pos++; continue; }
         if (stmt(&P, &prog->stmts, &prog->n)) break;
     }
     lex_free(&tl);
-    if (!P.failed && scope_resolve(prog->stmts, prog->n, err)) P.failed = true;
+    if (!P.failed && scope_resolve(prog->stmts, prog->n, err, prog->mem)) P.failed = true;
     if (P.failed) {
         program_free(prog);
         return -1;
@@ -1476,34 +1458,28 @@ int parse_program(const char *src, program *prog, parse_error *err)
 
 void program_free(program *prog)
 {
-    for (int i = 0; i < prog->n; i++) node_free(prog->stmts[i]);
-    free(prog->stmts);
-    prog->stmts = NULL;
-    prog->n = 0;
+    if (prog->mem) arena_free(prog->mem);
+    free(prog->mem);
+    memset(prog, 0, sizeof *prog);
 }
 
-node *parse_expression(const char *src, parse_error *err)
+int parse_expression(const char *src, program *prog, parse_error *err)
 {
-    memset(err, 0, sizeof *err);
+    if (program_start(prog, err)) return -1;
     token_list tl;
-    lex_error le;
-    if (lex(src, 1, 0, &tl, &le)) {
-        strcpy(err->ename, "SyntaxError");
-        snprintf(err->msg, sizeof err->msg, "%s", le.msg);
-        err->line = le.line;
-        err->col = le.col;
-        err->incomplete = le.incomplete;
-        lex_free(&tl);
-        return NULL;
-    }
-    parser P = {tl.toks, tl.n, 0, err, 0, 0, false};
+    if (lex_source(src, &tl, err)) { strcpy(err->ename, "SyntaxError"); program_free(prog); return -1; }
+    parser P = {.t = tl.toks, .n = tl.n, .err = err, .mem = prog->mem};
     while (cur(&P)->kind == TK_NEWLINE || cur(&P)->kind == TK_INDENT) P.pos++;
     node *e = testlist(&P, false);
     if (e) {
         while (cur(&P)->kind == TK_NEWLINE || cur(&P)->kind == TK_DEDENT) P.pos++;
-        if (cur(&P)->kind != TK_END) { invalid(&P); node_free(e); e = NULL; }
+        if (cur(&P)->kind != TK_END) { invalid(&P); e = NULL; }
     }
-    if (e && scope_resolve(&e, 1, err)) { node_free(e); e = NULL; }
     lex_free(&tl);
-    return e;
+    if (e && scope_resolve(&e, 1, err, prog->mem)) e = NULL;
+    if (!e || push_node(&P, &prog->stmts, &prog->n, e)) {
+        program_free(prog);
+        return -1;
+    }
+    return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "arena.h"
 #include "ast.h"
 
 typedef struct parse_error {
@@ -15,17 +16,21 @@ typedef struct parse_error {
     bool incomplete;      /* more input could make it valid (is_complete) */
 } parse_error;
 
+/* A parsed cell: its statements, and the arena that holds the whole tree. */
 typedef struct program {
     node **stmts;
     int n;
+    arena *mem;
 } program;
 
 /* Parses a whole cell. Returns 0 or -1 with err filled (prog is then empty). */
 int parse_program(const char *src, program *prog, parse_error *err);
+/* Frees the tree (every node of it at once). */
 void program_free(program *prog);
 
-/* Parses one expression (the whole text). NULL on error. */
-node *parse_expression(const char *src, parse_error *err);
+/* Parses one expression (the whole text) into prog->stmts[0] (n = 1).
+ * Returns 0 or -1 with err filled. */
+int parse_expression(const char *src, program *prog, parse_error *err);
 
 bool is_keyword(const char *name);
 

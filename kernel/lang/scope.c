@@ -50,15 +50,6 @@ static void names_free(names *ns)
     free(ns->v);
 }
 
-void scope_free(scope_info *s)
-{
-    if (!s) return;
-    int total = s->n_locals + s->n_globals + s->n_nonlocals;
-    for (int i = 0; i < total; i++) free(s->names[i]);
-    free(s->names);
-    free(s->captured);
-    free(s);
-}
 
 int scope_local_index(const scope_info *s, const char *name)
 {
@@ -228,7 +219,7 @@ static void annotate(const scope_info *s, node *n)
 
 /* ---- the walk over every function ----------------------------------------------- */
 
-static int walk(node *n, const chain *up, parse_error *err);
+static int walk(node *n, const chain *up, parse_error *err, arena *mem);
 
 static bool bound_in_enclosing(const chain *c, const char *name)
 {
@@ -239,7 +230,7 @@ static bool bound_in_enclosing(const chain *c, const char *name)
     return false;
 }
 
-static int analyse_function(node *fn, const chain *up, parse_error *err)
+static int analyse_function(node *fn, const chain *up, parse_error *err, arena *mem)
 {
     binds b = {.err = err};
     names locals = {0};
@@ -259,29 +250,24 @@ static int analyse_function(node *fn, const chain *up, parse_error *err)
             fail(err, fn, "no binding for nonlocal '%s' found", b.nonlocals.v[i]);
             goto done;
         }
-    scope_info *s = calloc(1, sizeof *s);
+    scope_info *s = arena_alloc(mem, sizeof *s);
     int total = locals.n + b.globals.n + b.nonlocals.n;
-    if (!s || !(s->names = calloc((size_t)(total ? total : 1), sizeof *s->names)) ||
-        !(s->captured = calloc((size_t)(locals.n ? locals.n : 1), 1))) {
-        if (s) free(s->names);
-        free(s);
-        goto done;
-    }
+    if (!s || !(s->names = arena_alloc(mem, (size_t)(total ? total : 1) * sizeof *s->names)) ||
+        !(s->captured = arena_alloc(mem, (size_t)(locals.n ? locals.n : 1)))) goto done;
     int k = 0;
-    for (int i = 0; i < locals.n; i++) { s->names[k++] = locals.v[i]; locals.v[i] = NULL; }
-    for (int i = 0; i < b.globals.n; i++) { s->names[k++] = b.globals.v[i]; b.globals.v[i] = NULL; }
-    for (int i = 0; i < b.nonlocals.n; i++) { s->names[k++] = b.nonlocals.v[i]; b.nonlocals.v[i] = NULL; }
+    for (int i = 0; i < locals.n; i++) if (!(s->names[k++] = arena_strdup(mem, locals.v[i]))) goto done;
+    for (int i = 0; i < b.globals.n; i++) if (!(s->names[k++] = arena_strdup(mem, b.globals.v[i]))) goto done;
+    for (int i = 0; i < b.nonlocals.n; i++) if (!(s->names[k++] = arena_strdup(mem, b.nonlocals.v[i]))) goto done;
     s->n_locals = locals.n;
     s->n_globals = b.globals.n;
     s->n_nonlocals = b.nonlocals.n;
-    scope_free(fn->scope);
     fn->scope = s;
     if (fn->kind == N_LAMBDA) { mark_reads(s, fn->a, false); annotate(s, fn->a); }
     for (int i = 0; i < fn->n_body; i++) { mark_reads(s, fn->body[i], false); annotate(s, fn->body[i]); }
     chain here = {s, up};
     rc = 0;
-    if (fn->kind == N_LAMBDA) rc = walk(fn->a, &here, err);
-    for (int i = 0; rc == 0 && i < fn->n_body; i++) rc = walk(fn->body[i], &here, err);
+    if (fn->kind == N_LAMBDA) rc = walk(fn->a, &here, err, mem);
+    for (int i = 0; rc == 0 && i < fn->n_body; i++) rc = walk(fn->body[i], &here, err, mem);
 done:
     names_free(&locals);
     names_free(&b.assigned);
@@ -293,22 +279,22 @@ done:
 
 /* Visits every node; a def or lambda gets its scope, its parameters' defaults
  * belong to the enclosing scope. */
-static int walk(node *n, const chain *up, parse_error *err)
+static int walk(node *n, const chain *up, parse_error *err, arena *mem)
 {
     if (!n) return 0;
     if (n->kind == N_DEF || n->kind == N_LAMBDA) {
-        for (int i = 0; i < n->n_items; i++) if (walk(n->items[i]->b, up, err)) return -1;
-        return analyse_function(n, up, err);
+        for (int i = 0; i < n->n_items; i++) if (walk(n->items[i]->b, up, err, mem)) return -1;
+        return analyse_function(n, up, err, mem);
     }
-    if (walk(n->a, up, err) || walk(n->b, up, err) || walk(n->c, up, err)) return -1;
-    for (int i = 0; i < n->n_items; i++) if (walk(n->items[i], up, err)) return -1;
-    for (int i = 0; i < n->n_body; i++) if (walk(n->body[i], up, err)) return -1;
-    for (int i = 0; i < n->n_orelse; i++) if (walk(n->orelse[i], up, err)) return -1;
+    if (walk(n->a, up, err, mem) || walk(n->b, up, err, mem) || walk(n->c, up, err, mem)) return -1;
+    for (int i = 0; i < n->n_items; i++) if (walk(n->items[i], up, err, mem)) return -1;
+    for (int i = 0; i < n->n_body; i++) if (walk(n->body[i], up, err, mem)) return -1;
+    for (int i = 0; i < n->n_orelse; i++) if (walk(n->orelse[i], up, err, mem)) return -1;
     return 0;
 }
 
-int scope_resolve(node **stmts, int n, parse_error *err)
+int scope_resolve(node **stmts, int n, parse_error *err, arena *mem)
 {
-    for (int i = 0; i < n; i++) if (walk(stmts[i], NULL, err)) return -1;
+    for (int i = 0; i < n; i++) if (walk(stmts[i], NULL, err, mem)) return -1;
     return 0;
 }

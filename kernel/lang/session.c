@@ -336,12 +336,12 @@ int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error 
     interp *I = &s->I;
     lang_clear_error(I);
     parse_error pe;
-    node *n = parse_expression(expr, &pe);
-    if (!n) {
+    program check;
+    if (parse_expression(expr, &check, &pe)) {
         fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
         return -1;
     }
-    node_free(n);
+    program_free(&check);
     /* evaluated from a code object, so a function made by the expression may outlive it */
     lang_code *code = lang_code_parse(expr, I->cell, &pe);
     if (!code) {
