@@ -409,7 +409,7 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
             return fail(&L, L.line, col, false, "invalid character '%c' (U+%04X)", isprint((unsigned char)c) ? c : '?', (unsigned char)c);
         }
         if (oplen == 1 && strchr("([{", c)) {
-            if (L.depth == MAX_BRACKETS) return fail(&L, L.line, col, false, "too many nested parentheses");
+            if (L.depth == MAX_BRACKETS) return fail(&L, L.line, col, false, "too deeply nested: more than %d nested brackets", MAX_BRACKETS);
             L.brackets[L.depth] = c;
             L.bracket_line[L.depth] = L.line;
             L.bracket_col[L.depth] = col;

@@ -160,7 +160,7 @@ static bool chain_ok(parser *P, node *n, const node *child)
 static bool enter(parser *P)
 {
     if (++P->depth > MAX_RECURSION) {
-        perr(P, "too many nested parentheses, blocks or operators (limit %d)", MAX_RECURSION);
+        perr(P, "too deeply nested: more than %d nested parentheses, blocks or operators", MAX_RECURSION);
         return false;
     }
     return true;

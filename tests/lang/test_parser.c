@@ -66,27 +66,38 @@ static void test_parser_puts_syntax_errors_at_their_position(void)
 
 static void test_parser_limits_nesting(void)
 {
-    char deep[4000];
-    int n = 0;
-    for (int i = 0; i < 1000; i++) deep[n++] = '(';
-    deep[n++] = '1';
-    for (int i = 0; i < 1000; i++) deep[n++] = ')';
-    deep[n] = 0;
-    program p;
-    parse_error e;
-    CHECK(parse_program(deep, &p, &e) == -1, "deep nesting accepted");
-    char *chain = malloc(30000);
-    n = 0;
-    for (int i = 0; i < 5000; i++) { chain[n++] = 'x'; chain[n++] = '+'; }
-    chain[n++] = '1';
-    chain[n] = 0;
-    CHECK(parse_program(chain, &p, &e) == -1, "very long chain accepted");
-    free(chain);
-    char *minus = malloc(10000);
-    memset(minus, '-', 5000);
-    strcpy(minus + 5000, "1");
-    CHECK(parse_program(minus, &p, &e) == -1, "deep unary accepted");
-    free(minus);
+    /* 10^5 levels of each kind of nesting: a SyntaxError, never a deep C recursion */
+    static const struct { const char *open, *middle, *close, *msg; } kinds[] = {
+        {"(", "1", ")", "too deeply nested: more than "},
+        {"[", "", "]", "too deeply nested: more than "},
+        {"-", "x", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"not ", "x", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"lambda: ", "1", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"x if y else ", "1", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"2 ** ", "2", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"x + ", "1", "", "expression too long or too deeply nested (limit 400)"},
+        {"f", "", "()", "expression too long or too deeply nested (limit 400)"},
+        {NULL, NULL, NULL, NULL}};
+    for (int k = 0; kinds[k].open; k++) {
+        size_t lo = strlen(kinds[k].open), lc = strlen(kinds[k].close), lm = strlen(kinds[k].middle);
+        char *src = malloc(100000 * (lo + lc) + lm + 1);
+        size_t n = 0;
+        for (int i = 0; i < 100000; i++) { memcpy(src + n, kinds[k].open, lo); n += lo; }
+        memcpy(src + n, kinds[k].middle, lm);
+        n += lm;
+        for (int i = 0; i < 100000; i++) { memcpy(src + n, kinds[k].close, lc); n += lc; }
+        src[n] = 0;
+        program p;
+        parse_error e;
+        int rc = parse_program(src, &p, &e);
+        CHECK(rc == -1, "%s...: accepted", kinds[k].open);
+        if (rc == 0) program_free(&p);
+        else {
+            CHECK(!strcmp(e.ename, "SyntaxError"), "%s...: %s", kinds[k].open, e.ename);
+            CHECK(!strncmp(e.msg, kinds[k].msg, strlen(kinds[k].msg)), "%s...: %s", kinds[k].open, e.msg);
+        }
+        free(src);
+    }
 }
 
 static void test_is_complete(void)
