@@ -100,6 +100,7 @@ struct node {
     node *a, *b, *c;
     node **items, **body, **orelse;
     int n_items, n_body, n_orelse;
+    int height;           /* 1 + the tallest child's (parser.c bounds it, so walks over the tree recurse boundedly) */
     int *ops;
     scope_info *scope;    /* N_DEF, N_LAMBDA */
 };

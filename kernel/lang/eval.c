@@ -684,6 +684,12 @@ static value *eval_inner(interp *I, env *e, node *n)
 
 value *eval_expr(interp *I, env *e, node *n)
 {
+    char here;
+    if (I->stack_floor && &here < I->stack_floor) {
+        lang_raise(I, "RecursionError", "maximum recursion depth exceeded (the expression is nested too deeply for the stack)");
+        eval_place(I, n);
+        return NULL;
+    }
     value *r = eval_inner(I, e, n);
     if (!r) {
         if (!I->error) lang_raise(I, "MemoryError", "out of memory");

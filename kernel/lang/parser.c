@@ -13,6 +13,7 @@
 
 #define MAX_RECURSION 120   /* nested parentheses, blocks, unary operators */
 #define MAX_CHAIN 400       /* a.b.c..., a+b+c..., f()()... */
+#define MAX_HEIGHT 1000     /* levels of the whole tree: every recursive walk over it stays shallow */
 
 typedef struct parser {
     token *t;
@@ -1413,6 +1414,73 @@ static int stmt(parser *P, node ***out, int *n)
     }
 }
 
+/* ---- the tree's height, without recursion ------------------------------------- */
+
+/* The i-th child of n (a, b, c, items, body, orelse in order), or NULL past the end. */
+static node *child_at(node *n, int i, bool *end)
+{
+    *end = false;
+    if (i < 3) return i == 0 ? n->a : i == 1 ? n->b : n->c;
+    i -= 3;
+    if (i < n->n_items) return n->items[i];
+    i -= n->n_items;
+    if (i < n->n_body) return n->body[i];
+    i -= n->n_body;
+    if (i < n->n_orelse) return n->orelse[i];
+    *end = true;
+    return NULL;
+}
+
+/* Sets every node's height with an explicit stack and fails past MAX_HEIGHT,
+ * so that evaluation, scope analysis and the other walks never recurse deeper. */
+static int check_height(node **stmts, int n, parse_error *err)
+{
+    typedef struct { node *n; int next; } frame;
+    frame *st = malloc(64 * sizeof *st);
+    int cap = 64, rc = 0;
+    if (!st) goto oom;
+    for (int s = 0; s < n && rc == 0; s++) {
+        int sp = 0;
+        st[sp++] = (frame){stmts[s], 0};
+        while (sp > 0) {
+            frame *f = &st[sp - 1];
+            bool end;
+            node *c = child_at(f->n, f->next++, &end);
+            if (end) {
+                node *done = f->n;
+                if (!done->height) done->height = 1;
+                if (done->height > MAX_HEIGHT) {
+                    snprintf(err->ename, sizeof err->ename, "SyntaxError");
+                    snprintf(err->msg, sizeof err->msg, "too deeply nested: the code is more than %d levels deep", MAX_HEIGHT);
+                    err->line = done->line;
+                    err->col = done->col;
+                    rc = -1;
+                    break;
+                }
+                sp--;
+                if (sp > 0 && st[sp - 1].n->height < done->height + 1) st[sp - 1].n->height = done->height + 1;
+                continue;
+            }
+            if (!c) continue;
+            if (sp == cap) {
+                frame *x = realloc(st, (size_t)cap * 2 * sizeof *x);
+                if (!x) goto oom;
+                st = x;
+                cap *= 2;
+            }
+            c->height = 0;
+            st[sp++] = (frame){c, 0};
+        }
+    }
+    free(st);
+    return rc;
+oom:
+    free(st);
+    snprintf(err->ename, sizeof err->ename, "MemoryError");
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+    return -1;
+}
+
 /* Lexes src into tl, or fills err. */
 static int lex_source(const char *src, token_list *tl, parse_error *err)
 {
@@ -1448,7 +1516,8 @@ int parse_program(const char *src, program *prog, parse_error *err)
         if (stmt(&P, &prog->stmts, &prog->n)) break;
     }
     lex_free(&tl);
-    if (!P.failed && scope_resolve(prog->stmts, prog->n, err, prog->mem)) P.failed = true;
+    if (!P.failed && (check_height(prog->stmts, prog->n, err) || scope_resolve(prog->stmts, prog->n, err, prog->mem)))
+        P.failed = true;
     if (P.failed) {
         program_free(prog);
         return -1;
@@ -1476,7 +1545,7 @@ int parse_expression(const char *src, program *prog, parse_error *err)
         if (cur(&P)->kind != TK_END) { invalid(&P); e = NULL; }
     }
     lex_free(&tl);
-    if (e && scope_resolve(&e, 1, err, prog->mem)) e = NULL;
+    if (e && (check_height(&e, 1, err) || scope_resolve(&e, 1, err, prog->mem))) e = NULL;
     if (!e || push_node(&P, &prog->stmts, &prog->n, e)) {
         program_free(prog);
         return -1;

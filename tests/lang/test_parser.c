@@ -98,6 +98,24 @@ static void test_parser_limits_nesting(void)
         }
         free(src);
     }
+    /* chains inside parentheses inside chains: each within its limit, the tree
+     * 55 x 390 levels tall, which no walk over it may recurse through */
+    size_t cap = 55 * (8 + 4 * 390) + 16, n = 0;
+    char *src = malloc(cap);
+    for (int level = 0; level < 55; level++) { memcpy(src + n, "(1 + (", 6); n += 6; }
+    src[n++] = '1';
+    for (int level = 0; level < 55; level++) {
+        memcpy(src + n, "))", 2);
+        n += 2;
+        for (int i = 0; i < 390; i++) { memcpy(src + n, " + 1", 4); n += 4; }
+    }
+    src[n] = 0;
+    program p;
+    parse_error e;
+    int rc = parse_program(src, &p, &e);
+    CHECK(rc == -1 && !strcmp(e.msg, "too deeply nested: the code is more than 1000 levels deep"), "%s", rc ? e.msg : "accepted");
+    if (rc == 0) program_free(&p);
+    free(src);
 }
 
 static void test_is_complete(void)
