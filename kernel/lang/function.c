@@ -263,6 +263,24 @@ static void drop_uncaptured(interp *I, env *e)
         }
 }
 
+/* A returning call's scope kept alive only by functions stored in it (a
+ * recursive helper defined inside a function) is garbage: clearing its
+ * slots frees those functions, and with them the scope. */
+static void drop_if_only_self_held(env *e)
+{
+    int self_held = 0;
+    for (int i = 0; i < e->n_slots; i++) {
+        value *v = e->slots[i];
+        if (is_function(v) && v->refcount == 1 && ((lang_function *)v->u.obj.data)->closure == e) self_held++;
+    }
+    if (self_held == 0 || e->refcount - 1 != self_held) return;
+    for (int i = 0; i < e->n_slots; i++) {
+        value *old = e->slots[i];
+        e->slots[i] = NULL;
+        decref(old);
+    }
+}
+
 static value *function_call(interp *I, value *self, args *a)
 {
     lang_function *f = self->u.obj.data;
@@ -292,6 +310,7 @@ static value *function_call(interp *I, value *self, args *a)
         }
     }
     if (e->refcount > 1) drop_uncaptured(I, e);
+    if (e->refcount > 1) drop_if_only_self_held(e);
     env_release(e);
     return r;
 }

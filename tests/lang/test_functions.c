@@ -96,6 +96,8 @@ static void test_scopes_follow_python(void)
         {"def comp():\n    k = 10\n    return [k + j for j in range(3)]\ncomp()", "[10, 11, 12]"},
         {"j = 'kept'\ncomp()\nj", "'kept'"},
         {"def fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\nfact(20)", "2432902008176640000"},
+        {"def with_helper(n):\n    def rec(k):\n        return 0 if k == 0 else k + rec(k - 1)\n    return rec(n)\nwith_helper(100)", "5050"},
+        {"def pair():\n    def even(k):\n        return True if k == 0 else odd(k - 1)\n    def odd(k):\n        return False if k == 0 else even(k - 1)\n    return even(10), odd(7)\npair()", "(True, True)"},
         {"def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\nfib(15)", "610"},
         {"def loop_ret(xs):\n    for x in xs:\n        while True:\n            if x > 2:\n                return x\n            break\n    else:\n        return None\nloop_ret([1, 5, 9])", "5"},
         {"def no_ret():\n    x = 1\nno_ret() is None", "True"},
