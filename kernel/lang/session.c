@@ -299,7 +299,7 @@ static interp *begin_cell(lang_session *s, const lang_output *out)
     I->out = out;
     I->cell++;
     s->exit_requested = false;
-    if (!I->stack_floor) I->stack_floor = stack_floor();
+    I->stack_floor = stack_floor();   /* per cell: the thread running cells may change */
     return I;
 }
 
