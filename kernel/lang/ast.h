@@ -53,7 +53,7 @@ typedef enum {
     N_FROMIMPORT, /* s: module; items: N_ALIAS; op: 1 for `import *` */
     N_ALIAS,      /* s: dotted name; b: N_NAME of the `as` name or NULL */
     N_ASSERT,     /* a: condition; b: message or NULL */
-    N_DEF,        /* s: name; items: N_PARAM; body; scope */
+    N_DEF,        /* s: name; items: N_PARAM; body; orelse: decorator expressions (top first); scope */
     N_RETURN,     /* a: value or NULL */
     N_GLOBAL, N_NONLOCAL, /* items: N_NAME */
     N_TRY,        /* body; items: N_EXCEPT; orelse: else body; a: N_FINALLY or NULL */

@@ -228,6 +228,39 @@ static int exec_import(interp *I, env *e, node *s)
     return rc;
 }
 
+/* ---- def ------------------------------------------------------------------------------- */
+
+/* As Python: the decorator expressions are evaluated first (top to bottom),
+ * then the function is made, then the decorators apply bottom-up. */
+static int exec_def(interp *I, env *e, node *s)
+{
+    value *decs[64];
+    if (s->n_orelse > 64) {
+        lang_raise(I, "SyntaxError", "too many decorators (at most 64)");
+        eval_place(I, s);
+        return FLOW_ERR;
+    }
+    int nd = 0, rc = FLOW_ERR;
+    for (; nd < s->n_orelse; nd++)
+        if (!(decs[nd] = eval_expr(I, e, s->orelse[nd]))) goto done;
+    value *f = function_new(I, e, s);
+    if (!f) { eval_place(I, s); goto done; }
+    for (int i = nd - 1; i >= 0 && f; i--) {
+        args a = {&f, 1, NULL, NULL, 0};
+        value *g = call_value(I, decs[i], &a);
+        decref(f);
+        f = g;
+        if (!f) eval_place(I, s->orelse[i]);
+    }
+    if (f) {
+        rc = bind_name(I, e, s->s, f) ? FLOW_ERR : FLOW_OK;
+        decref(f);
+    }
+done:
+    for (int i = 0; i < nd; i++) decref(decs[i]);
+    return rc;
+}
+
 /* ---- one statement -------------------------------------------------------------------- */
 
 static int exec_stmt(interp *I, env *e, node *s)
@@ -338,13 +371,7 @@ static int exec_stmt(interp *I, env *e, node *s)
         }
         return FLOW_OK;
     case N_IMPORT: case N_FROMIMPORT: return exec_import(I, e, s);
-    case N_DEF: {
-        value *f = function_new(I, e, s);
-        if (!f) { eval_place(I, s); return FLOW_ERR; }
-        int rc = bind_name(I, e, s->s, f);
-        decref(f);
-        return rc ? FLOW_ERR : FLOW_OK;
-    }
+    case N_DEF: return exec_def(I, e, s);
     case N_RETURN: {
         value *v = s->a ? eval_expr(I, e, s->a) : v_none();
         if (!v) return FLOW_ERR;

@@ -1398,8 +1398,25 @@ static int stmt(parser *P, node ***out, int *n)
         return 0;
     }
     if (t->kind == TK_OP && !strcmp(t->text, "@")) {
-        perr(P, "decorators are not supported in lens (call the function instead: f = decorator(f))");
-        return -1;
+        /* decorators: `@d` lines, then the def they apply to (bottom one first) */
+        node **decorators = NULL;
+        int n_dec = 0;
+        while (accept_op(P, "@")) {
+            node *d = test(P);
+            if (!d || push_node(P, &decorators, &n_dec, d)) return -1;
+            if (cur(P)->kind != TK_NEWLINE) { invalid(P); return -1; }
+            P->pos++;
+        }
+        if (!is_kw(P, "def")) {
+            perr_at(P, cur(P)->line, cur(P)->col, cur(P)->kind == TK_END,
+                    "invalid syntax (a decorator must be followed by a def; lens has no classes)");
+            return -1;
+        }
+        node *c = def_stmt(P);
+        if (!c) return -1;
+        c->orelse = decorators;
+        c->n_orelse = n_dec;
+        return push_node(P, out, n, c);
     }
     if (t->kind == TK_NAME && (!strcmp(t->text, "except") || !strcmp(t->text, "finally"))) {
         perr(P, "invalid syntax ('%s' without a matching 'try')", t->text);

@@ -180,8 +180,9 @@ static void mark_reads(scope_info *s, const node *n, bool nested)
         for (int i = 0; i < n->n_items; i++) mark_reads(s, n->items[i], true);
     bool inner = nested || n->kind == N_DEF || n->kind == N_LAMBDA;
     if (n->kind == N_DEF || n->kind == N_LAMBDA) {
-        /* defaults run in the enclosing scope, at definition */
+        /* defaults and decorators run in the enclosing scope, at definition */
         for (int i = 0; i < n->n_items; i++) mark_reads(s, n->items[i]->b, nested);
+        for (int i = 0; i < n->n_orelse; i++) mark_reads(s, n->orelse[i], nested);
         mark_reads(s, n->a, true);
         for (int i = 0; i < n->n_body; i++) mark_reads(s, n->body[i], true);
         return;
@@ -207,6 +208,7 @@ static void annotate(const scope_info *s, node *n)
     }
     if (n->kind == N_DEF || n->kind == N_LAMBDA) {
         for (int i = 0; i < n->n_items; i++) annotate(s, n->items[i]->b);
+        for (int i = 0; i < n->n_orelse; i++) annotate(s, n->orelse[i]);
         return;
     }
     annotate(s, n->a);
@@ -284,6 +286,7 @@ static int walk(node *n, const chain *up, parse_error *err, arena *mem)
     if (!n) return 0;
     if (n->kind == N_DEF || n->kind == N_LAMBDA) {
         for (int i = 0; i < n->n_items; i++) if (walk(n->items[i]->b, up, err, mem)) return -1;
+        for (int i = 0; i < n->n_orelse; i++) if (walk(n->orelse[i], up, err, mem)) return -1;
         return analyse_function(n, up, err, mem);
     }
     if (walk(n->a, up, err, mem) || walk(n->b, up, err, mem) || walk(n->c, up, err, mem)) return -1;

@@ -106,6 +106,12 @@ static void test_scopes_follow_python(void)
         {"def deep(n):\n    return deep(n + 1)\ndeep(0)", "ERROR RecursionError: maximum recursion depth exceeded"},
         {"def depth(n):\n    return 0 if n == 0 else 1 + depth(n - 1)\ndepth(900)", "900"},
         {"def usesbuiltin(xs):\n    return len(xs) + max(xs)\nusesbuiltin([3, 4])", "6"},
+        /* decorators: expressions evaluated top to bottom, applied bottom-up */
+        {"order = []\ndef tag(t):\n    order.append(t)\n    def wrap(f):\n        order.append('apply ' + t)\n        return lambda *a: t + ':' + str(f(*a))\n    return wrap", ""},
+        {"@tag('outer')\n@tag('inner')\ndef sq(x):\n    return x * x\nsq(3), order", "('outer:inner:9', ['outer', 'inner', 'apply inner', 'apply outer'])"},
+        {"def deco_in_fn():\n    prefix = 'p'\n    @tag(prefix)\n    def one():\n        return 1\n    return one()\ndeco_in_fn()", "'p:1'"},
+        {"@undefined_decorator\ndef g():\n    pass", "ERROR NameError: name 'undefined_decorator' is not defined"},
+        {"@tag('x')\nx = 1", "ERROR SyntaxError: invalid syntax (a decorator must be followed by a def; lens has no classes)"},
         {NULL, NULL}};
     run_cases(cases);
 }

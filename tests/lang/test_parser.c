@@ -135,6 +135,8 @@ static void test_is_complete(void)
         {"try:\n    x = 1\nexcept KeyError:", "incomplete", "    "},
         {"if x:\n    a\nelse:", "incomplete", "    "},
         {"with nullcontext():\n    pass\n", "complete", ""},
+        {"@decorator", "incomplete", ""},
+        {"@decorator\ndef f():", "incomplete", "    "},
         {"if x:\n    if y:", "incomplete", "        "},
         {"x = (1,\n", "incomplete", ""},
         {"s = '''abc", "incomplete", ""},
