@@ -1,6 +1,7 @@
 /* kernel/lang/parser.h — source text to syntax tree (ast.h), Python's grammar
- * for the subset the command language has. Nesting is limited (a clear
- * SyntaxError instead of a deep recursion). */
+ * for the subset the command language has (parser.c: expressions,
+ * parser_stmt.c: statements). Nesting is limited (a clear SyntaxError instead
+ * of a deep recursion); a tree lives in one arena, freed with program_free. */
 #ifndef LANG_PARSER_H
 #define LANG_PARSER_H
 
