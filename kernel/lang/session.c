@@ -222,6 +222,7 @@ static bool is_help_cell(const char *code)
  * shell escape) gets a message that says what lens does instead. */
 static void magic_error(interp *I, const char *code, parse_error *pe)
 {
+    if (pe->line <= 0) return;
     char *line = source_line(code, pe->line);
     const char *p = line;
     while (p && (*p == ' ' || *p == '\t')) p++;
