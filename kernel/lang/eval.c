@@ -47,6 +47,30 @@ void env_release(env *e)
     }
 }
 
+void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx)
+{
+    for (int i = 0; i < e->n_slots; i++) if (e->slots[i]) on_value(e->slots[i], ctx);
+    size_t it = 0;
+    value *k, *v;
+    while (e->vars && dict_next(e->vars, &it, &k, &v)) on_value(v, ctx);
+    if (e->parent) on_env(e->parent, ctx);
+}
+
+void env_clear(env *e)
+{
+    for (int i = 0; i < e->n_slots; i++) {
+        value *old = e->slots[i];
+        e->slots[i] = NULL;
+        decref(old);
+    }
+    dict *vars = e->vars;
+    e->vars = NULL;
+    dict_free(vars);
+    env *p = e->parent;
+    e->parent = NULL;
+    env_release(p);
+}
+
 static value *lookup_global(interp *I, const char *name)
 {
     value *v = dict_get_str(I->globals, name);
@@ -68,7 +92,7 @@ static value *resolve(interp *I, env *e, const char *name, const node *at, env *
     bool first = true;
     for (; e; e = e->parent) {
         if (!e->scope) {
-            value *v = dict_get_str(e->vars, name);
+            value *v = e->vars ? dict_get_str(e->vars, name) : NULL;
             if (v) return v;
             continue;
         }

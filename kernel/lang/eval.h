@@ -30,6 +30,12 @@ env *env_new(env *parent);
 env *env_new_function(env *parent, const scope_info *scope);
 void env_release(env *e);
 
+/* For a cycle collector: calls on_value for each bound value of the scope
+ * (slots and vars) and on_env for its parent. */
+void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx);
+/* Drops every binding and the parent reference (breaking a cycle); e stays valid. */
+void env_clear(env *e);
+
 /* Control flow out of a statement. */
 enum { FLOW_OK = 0, FLOW_ERR = -1, FLOW_BREAK = 1, FLOW_CONTINUE = 2, FLOW_RETURN = 3 };
 

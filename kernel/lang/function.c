@@ -315,6 +315,29 @@ static value *function_call(interp *I, value *self, args *a)
     return r;
 }
 
+/* ---- references, for a cycle collector ------------------------------------------------ */
+
+void function_visit(value *fv, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx)
+{
+    lang_function *f = fv->u.obj.data;
+    for (int i = 0; f->defaults && i < f->def->n_items; i++)
+        if (f->defaults[i]) on_value(f->defaults[i], ctx);
+    if (f->closure) on_env(f->closure, ctx);
+}
+
+void function_clear(value *fv)
+{
+    lang_function *f = fv->u.obj.data;
+    for (int i = 0; f->defaults && i < f->def->n_items; i++) {
+        value *d = f->defaults[i];
+        f->defaults[i] = NULL;
+        decref(d);
+    }
+    env *c = f->closure;
+    f->closure = NULL;
+    env_release(c);
+}
+
 /* ---- signature and help -------------------------------------------------------------- */
 
 char *function_signature(const value *fv)

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "eval.h"
+#include "function.h"
+#include "lang_internal.h"
 #include "lang_test_util.h"
 
 /* Runs each cell of cases in one session, checking its result text. */
@@ -160,6 +163,40 @@ static void test_docstrings_and_signatures_for_help(void)
     lang_session_free(s);
 }
 
+/* What a cycle collector sees of a function and its scope: a returned
+ * recursive helper and the call scope holding it form a cycle; visiting
+ * finds the scope and the helper in it, clearing breaks the cycle (the
+ * sanitizer build checks nothing leaks). */
+typedef struct seen { int values, envs; value *want; env *scope; bool found; } seen;
+static void see_value(value *v, void *ctx) { seen *s = ctx; s->values++; if (v == s->want) s->found = true; }
+static void see_env(env *e, void *ctx) { seen *s = ctx; s->envs++; s->scope = e; }
+
+static void test_function_references_can_be_visited_and_cleared(void)
+{
+    lang_session *s = lang_session_new();
+    lang_error err = {0};
+    capture c;
+    cell(s, "def outer(base):\n    def rec(n):\n        return base if n == 0 else rec(n - 1) + 1\n    return rec\n"
+            "r = outer(10)\nd = lambda x=[1, 2]: x", &c, &err);
+    CHECK(!strcmp(cell(s, "r(5), d()", &c, &err), "(15, [1, 2])"), "%s", cell(s, "r(5)", &c, &err));
+    value *r = lookup_name(&s->I, NULL, "r");
+    CHECK(r && is_function(r));
+    seen fs = {0};
+    function_visit(r, see_value, see_env, &fs);
+    CHECK(fs.values == 0 && fs.envs == 1, "%d values, %d envs", fs.values, fs.envs);
+    seen es = {.want = r};
+    if (fs.scope) env_visit(fs.scope, see_value, see_env, &es);
+    CHECK(es.found && es.values == 2 && es.envs == 0, "scope: %d values (helper %d), %d envs", es.values, es.found, es.envs);
+    seen ds = {0};
+    function_visit(lookup_name(&s->I, NULL, "d"), see_value, see_env, &ds);
+    CHECK(ds.values == 1 && ds.envs == 0, "lambda: %d values, %d envs", ds.values, ds.envs);
+    function_clear(r);
+    CHECK(!strcmp(cell(s, "r(0)", &c, &err), "ERROR NameError: name 'base' is not defined"), "%s", cell(s, "r(0)", &c, &err));
+    cell(s, "del r", &c, &err);
+    lang_error_clear(&err);
+    lang_session_free(s);
+}
+
 static void test_tracebacks_name_function_lines_and_call_sites(void)
 {
     lang_session *s = lang_session_new();
@@ -197,6 +234,7 @@ int main(void)
     RUN(test_scopes_follow_python);
     RUN(test_scope_errors_are_syntax_errors);
     RUN(test_docstrings_and_signatures_for_help);
+    RUN(test_function_references_can_be_visited_and_cleared);
     RUN(test_tracebacks_name_function_lines_and_call_sites);
     return harness_summary();
 }
