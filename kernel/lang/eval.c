@@ -77,6 +77,27 @@ static value *lookup_global(interp *I, const char *name)
     return v ? v : dict_get_str(I->builtins, name);
 }
 
+/* A name node remembers where its name sits in the globals (low 32 bits of
+ * ival) and the builtins (high 32 bits), so a loop's lookups skip hashing. */
+static value **global_slot(dict *d, node *at, bool builtins)
+{
+    uint64_t h = (uint64_t)at->ival;
+    size_t hint = (size_t)(builtins ? h >> 32 : h & 0xffffffffu);
+    value **slot = dict_slot_str(d, at->s, at->slen ? at->slen : strlen(at->s), &hint);
+    if (slot && hint <= 0xffffffffu)
+        at->ival = (int64_t)(builtins ? (h & 0xffffffffu) | ((uint64_t)hint << 32) : (h & ~(uint64_t)0xffffffffu) | hint);
+    return slot;
+}
+
+static value *lookup_global_at(interp *I, const char *name, node *at)
+{
+    if (!at || at->kind != N_NAME) return lookup_global(I, name);
+    value **slot = global_slot(I->globals, at, false);
+    if (slot && *slot) return *slot;
+    slot = global_slot(I->builtins, at, true);
+    return slot ? *slot : NULL;
+}
+
 /* The slot index of a name node inside its function (scope.c's annotation in
  * op: 0 not annotated, 1 not a local, k + 2 local slot k), or -1 to search. */
 static int hint_of(const node *n) { return n && n->kind == N_NAME && n->op >= 2 ? n->op - 2 : -1; }
@@ -86,7 +107,7 @@ static bool hint_nonlocal(const node *n) { return n && n->kind == N_NAME && n->o
  * (at call time), builtins. *unbound is set to the scope where the name is a
  * local that has no value yet (then NULL is returned). at: the name node
  * (its slot annotation applies to the first function scope), or NULL. */
-static value *resolve(interp *I, env *e, const char *name, const node *at, env **unbound)
+static value *resolve(interp *I, env *e, const char *name, node *at, env **unbound)
 {
     *unbound = NULL;
     bool first = true;
@@ -111,7 +132,7 @@ static value *resolve(interp *I, env *e, const char *name, const node *at, env *
             if (v) return v;
         }
     }
-    return lookup_global(I, name);
+    return lookup_global_at(I, name, at);
 }
 
 value *lookup_name(interp *I, env *e, const char *name)
@@ -177,10 +198,11 @@ static int set_in_dict(interp *I, dict *d, const char *name, value *v)
     return 0;
 }
 
-static int bind_at(interp *I, env *e, const char *name, int hint, value *v)
+static int bind_at(interp *I, env *e, const char *name, int hint, value *v, node *at)
 {
     dict *d;
     value **slot = binding_place(I, e, name, hint, &d);
+    if (!slot && d && d == I->globals && at && at->kind == N_NAME) slot = global_slot(d, at, false);
     if (slot) {
         value *old = *slot;
         *slot = incref(v);
@@ -210,7 +232,7 @@ int unbind_name(interp *I, env *e, const char *name)
 
 int bind_name(interp *I, env *e, const char *name, value *v)
 {
-    return bind_at(I, e, name, -1, v);
+    return bind_at(I, e, name, -1, v, NULL);
 }
 
 
@@ -252,7 +274,7 @@ int assign_target(interp *I, env *e, node *t, value *v)
 {
     int rc = 0;
     switch (t->kind) {
-    case N_NAME: rc = bind_at(I, e, t->s, e && e->scope ? hint_of(t) : -1, v); break;
+    case N_NAME: rc = bind_at(I, e, t->s, e && e->scope ? hint_of(t) : -1, v, t); break;
     case N_TUPLE: case N_LIST: rc = assign_unpack(I, e, t, v); break;
     case N_SUBSCRIPT: {
         value *obj = eval_expr(I, e, t->a);

@@ -317,6 +317,22 @@ value *dict_get_str(dict *d, const char *key)
     return dict_get(d, &k);
 }
 
+value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint)
+{
+    if (*hint < d->n) {
+        dentry *e = &d->e[*hint];
+        if (e->key && e->key->type == V_STR && e->key->u.str.len == len && !memcmp(e->key->u.str.s, key, len))
+            return &e->val;
+    }
+    value k = {.type = V_STR, .refcount = -1};
+    k.u.str.s = (char *)key;
+    k.u.str.len = len;
+    int64_t i = dict_find(d, &k, value_hash(&k), NULL);
+    if (i < 0) return NULL;
+    *hint = (size_t)i;
+    return &d->e[i].val;
+}
+
 static int dict_insert(dict *d, value *key, value *val)
 {
     /* key and val: references owned by the caller are transferred */

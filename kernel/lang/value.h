@@ -171,6 +171,10 @@ value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
 int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
 int dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
 int dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
+/* The value slot of string key (len bytes) for reading or replacing in place,
+ * or NULL when absent. *hint remembers where the key was: a lookup that
+ * finds it there again skips hashing (names in code keep their own hint). */
+value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint);
 size_t dict_len(const dict *d);
 /* iteration: i from 0 while dict_next returns true */
 bool dict_next(const dict *d, size_t *i, value **key, value **val);

@@ -109,6 +109,10 @@ static void test_scopes_follow_python(void)
         {"def deep(n):\n    return deep(n + 1)\ndeep(0)", "ERROR RecursionError: maximum recursion depth exceeded"},
         {"def depth(n):\n    return 0 if n == 0 else 1 + depth(n - 1)\ndepth(900)", "900"},
         {"def usesbuiltin(xs):\n    return len(xs) + max(xs)\nusesbuiltin([3, 4])", "6"},
+        /* names remember where they were found: shadowing, deleting and re-adding globals stays right */
+        {"def g():\n    return len('abc')\nlen = lambda s: 99\nr1 = g()\ndel len\nr2 = g()\nr1, r2", "(99, 3)"},
+        {"out = []\nfor k in range(6):\n    if k % 2:\n        del zz\n        a0 = k\n    zz = k * 10\n    out.append(zz)\nout, zz", "([0, 10, 20, 30, 40, 50], 50)"},
+        {"names = {}\nfor k in range(4):\n    g1 = k\n    del g1\n    g2 = k\nnames, g2", "({}, 3)"},
         /* decorators: expressions evaluated top to bottom, applied bottom-up */
         {"order = []\ndef tag(t):\n    order.append(t)\n    def wrap(f):\n        order.append('apply ' + t)\n        return lambda *a: t + ':' + str(f(*a))\n    return wrap", ""},
         {"@tag('outer')\n@tag('inner')\ndef sq(x):\n    return x * x\nsq(3), order", "('outer:inner:9', ['outer', 'inner', 'apply inner', 'apply outer'])"},
