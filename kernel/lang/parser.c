@@ -837,10 +837,13 @@ int parse_params(parser *P, node *fn, bool is_def)
             return -1;
         }
         if (kind == PARAM_STARSTAR) starstar = true;
-        if (bare_star && kind == PARAM_STARSTAR && fn->n_items == 1) bare_star = false;
         if (!accept_op(P, ",")) break;
     }
-    (void)bare_star;
+    if (bare_star) {
+        bool kwonly = false;
+        for (int i = 0; i < fn->n_items; i++) if (fn->items[i]->op == PARAM_KWONLY) kwonly = true;
+        if (!kwonly) { parse_err(P, "named arguments must follow bare *"); return -1; }
+    }
     return 0;
 }
 

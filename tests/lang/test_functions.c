@@ -134,6 +134,8 @@ static void test_scope_errors_are_syntax_errors(void)
         {"def f(a=1, b):\n    pass", "ERROR SyntaxError: parameter without a default follows parameter with a default"},
         {"def f(a, a):\n    pass", "ERROR SyntaxError: duplicate argument 'a' in function definition"},
         {"def f(*):\n    pass", "ERROR SyntaxError: named arguments must follow bare *"},
+        {"def f(*, **kw):\n    pass", "ERROR SyntaxError: named arguments must follow bare *"},
+        {"f = lambda *, k: k\nf(k=4)", "4"},
         {"def gen():\n    yield 1", "ERROR SyntaxError: 'yield' is not supported in lens (generators and coroutines are not part of the language)"},
         {NULL, NULL}};
     run_cases(cases);
