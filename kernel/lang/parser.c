@@ -824,9 +824,8 @@ int parse_params(parser *P, node *fn, bool is_def)
         P->pos++;
         if (!p->s || parse_push(P, &fn->items, &fn->n_items, p)) { parse_err(P, "out of memory"); return -1; }
         if (is_def && accept_op(P, ":")) {
-            node *ann = parse_test(P);   /* annotations are parsed and ignored */
-            if (!ann) return -1;
-            }
+            if (!parse_test(P)) return -1;   /* annotations are parsed and ignored */
+        }
         if (accept_op(P, "=")) {
             if (kind == PARAM_STAR || kind == PARAM_STARSTAR) { parse_err(P, "invalid syntax (var-positional and var-keyword parameters have no default)"); return -1; }
             p->b = parse_test(P);

@@ -219,8 +219,7 @@ static node *simple_stmt(parser *P)
             return parse_err_at(P, colon->line, colon->col, false, "only single target (not tuple) can be annotated");
         }
         P->pos++;
-        node *ann = parse_test(P);
-        if (!ann) return NULL;
+        if (!parse_test(P)) return NULL;   /* the annotation is parsed and ignored */
         if (!accept_op(P, "=")) return parse_node(P, N_PASS, t);
         node *asg = parse_node(P, N_ASSIGN, t);
         if (!asg || parse_push(P, &asg->items, &asg->n_items, x)) return NULL;
@@ -335,9 +334,8 @@ static node *def_stmt(parser *P)
     P->pos++;
     if (!parse_expect_op(P, "(") || parse_params(P, n, true) || !parse_expect_op(P, ")")) return NULL;
     if (accept_op(P, "->")) {
-        node *ann = parse_test(P);   /* the return annotation is parsed and ignored */
-        if (!ann) return NULL;
-        }
+        if (!parse_test(P)) return NULL;   /* the return annotation is parsed and ignored */
+    }
     P->fn_depth++;
     int rc = parse_block(P, &n->body, &n->n_body);
     P->fn_depth--;
