@@ -179,12 +179,45 @@ static int import_bind(interp *I, env *e, node *at, const char *name, value *v)
     return rc ? FLOW_ERR : FLOW_OK;
 }
 
+/* Imports a dotted module and, as Python does, makes each module an attribute
+ * of its parent package ("a.b" becomes a.b); a parent that is not provided
+ * becomes an empty namespace package. New reference, or NULL with ImportError. */
+static value *import_dotted(interp *I, const char *dotted)
+{
+    value *leaf = lang_module_import(I, dotted);
+    if (!leaf) return NULL;
+    char *path = strdup(dotted);
+    if (!path) { decref(leaf); return lang_raise(I, "MemoryError", "out of memory"); }
+    value *child = incref(leaf);
+    for (char *dot = strrchr(path, '.'); dot; dot = strrchr(path, '.')) {
+        *dot = 0;
+        value *parent = I->modules ? dict_get_str(I->modules, path) : NULL;
+        if (parent) incref(parent);
+        else if (!(parent = lang_module_new(path)) || lang_module_register(I, incref(parent))) {
+            decref(parent);
+            parent = NULL;
+        }
+        if (!parent || (!lang_module_get(parent, dot + 1) && lang_module_set(parent, dot + 1, incref(child)))) {
+            decref(parent);
+            decref(child);
+            decref(leaf);
+            free(path);
+            return lang_raise(I, "MemoryError", "out of memory");
+        }
+        decref(child);
+        child = parent;
+    }
+    decref(child);
+    free(path);
+    return leaf;
+}
+
 static int exec_import(interp *I, env *e, node *s)
 {
     if (s->kind == N_IMPORT) {
         for (int i = 0; i < s->n_items; i++) {
             node *a = s->items[i];
-            value *m = lang_module_import(I, a->s);
+            value *m = import_dotted(I, a->s);
             if (!m) { eval_place(I, a); return FLOW_ERR; }
             if (a->b) { if (import_bind(I, e, a, a->b->s, m)) return FLOW_ERR; continue; }
             /* `import a.b` binds a */
@@ -199,7 +232,7 @@ static int exec_import(interp *I, env *e, node *s)
         }
         return FLOW_OK;
     }
-    value *m = lang_module_import(I, s->s);
+    value *m = import_dotted(I, s->s);
     if (!m) { eval_place(I, s); return FLOW_ERR; }
     int rc = FLOW_OK;
     if (s->op == 1) {

@@ -111,6 +111,19 @@ static void test_import_binds_provided_modules(void)
         {"def f():\n    from pkg import *", "ERROR SyntaxError: import * only allowed at module level"},
         {NULL, NULL}};
     run_cases_in(s, cases);
+    /* submodules become attributes of their parents; a parent not provided is a namespace */
+    value *lone = lang_module_new("space.inner");
+    value *top = lang_module_new("top");
+    value *unlinked = lang_module_new("top.unlinked");
+    CHECK(lang_module_set(lone, "v", v_int(1)) == 0 && lang_module_set(unlinked, "w", v_int(2)) == 0);
+    CHECK(lang_module_register(&s->I, lone) == 0 && lang_module_register(&s->I, top) == 0 &&
+          lang_module_register(&s->I, unlinked) == 0);
+    static const cell_case more[] = {
+        {"import space.inner\nspace.inner.v, space", "(1, <module 'space' (lens)>)"},
+        {"import top.unlinked\ntop.unlinked.w", "2"},
+        {"import space\nspace.inner.v", "1"},
+        {NULL, NULL}};
+    run_cases_in(s, more);
     lang_session_free(s);
 }
 
