@@ -13,6 +13,8 @@ if [ ! -f "$model/model.safetensors" ]; then
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(date -u +%Y-%m-%d)"
 "$BUILD/lens-bench" "$model" "${RUNS:-10}"
+echo
+BUILD="$BUILD" bench/function_loop.sh
 if [ -x .venv/bin/python ]; then
     echo
     LENS_BUILD="$BUILD" .venv/bin/python bench/kernel_bench.py --iterations "${RTT_ITERATIONS:-1000}"

@@ -8,7 +8,7 @@
 
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
-    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, NULL,
+    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, builtins_lang, NULL,
 };
 
 const lang_builtin *builtin_find(const char *full)

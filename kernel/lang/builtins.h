@@ -20,6 +20,7 @@ extern const lang_builtin builtins_kernel[];  /* display, clear_output (builtins
 extern const lang_builtin builtins_figures[]; /* line, imshow, scatter, bar */
 extern const lang_builtin builtins_attention[]; /* attention_patterns, attention_heads */
 extern const lang_builtin builtins_rich[];    /* save_html, Figure.* (rich.c) */
+extern const lang_builtin builtins_lang[];    /* nullcontext, exit, quit (builtins_lang.c) */
 
 /* NULL-terminated list of every table. */
 extern const lang_builtin *const builtin_tables[];

@@ -52,8 +52,11 @@ const char *lang_is_complete(const char *code, char *indent, size_t indent_size)
         return "invalid";
     }
     program_free(&prog);
+    /* as IPython: an indented last line continues its block until the line
+     * is ended (jupyter console sends the text again when Enter is pressed on
+     * the next, empty line, which then runs the cell) */
     bool indented = ll && (ls[0] == ' ' || ls[0] == '\t');
-    if (indented && trailing_newlines < 2) {
+    if (indented && trailing_newlines < 1) {
         if (indent) line_indent(ls, ll, indent, indent_size, false);
         return "incomplete";
     }
@@ -292,7 +295,9 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
         while (dict_next(I->builtins, &i, &k, NULL))
             if (k->type == V_STR && !strncmp(k->u.str.s, prefix, pl)) add_match(&m, k->u.str.s, k->u.str.len);
         static const char *const kws[] = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "elif",
-                                          "else", "for", "while", "break", "continue", "pass", "lambda", "del", NULL};
+                                          "else", "for", "while", "break", "continue", "pass", "lambda", "del", "def",
+                                          "return", "try", "except", "finally", "raise", "with", "as", "assert",
+                                          "global", "nonlocal", "import", "from", NULL};
         if (pl)
             for (int j = 0; kws[j]; j++) if (!strncmp(kws[j], prefix, pl)) add_match(&m, kws[j], strlen(kws[j]));
     }

@@ -1,16 +1,16 @@
-/* kernel/lang/eval.c — the evaluator: expressions, statements, scopes for
- * comprehensions and lambdas, calls, assignment targets. Every error raised
- * below a node gets that node's anchor position if it has none yet. */
+/* kernel/lang/eval.c — the evaluator of expressions: scopes and name lookup
+ * with Python's rules, calls, comprehensions, f-strings, assignment targets.
+ * Every error raised below a node gets that node's anchor position if it has
+ * none yet. Statements are exec.c's; user functions are function.c's. */
 #include "eval.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CALL_DEPTH 150
+#include "function.h"
+#include "scope.h"
 
-enum { FLOW_OK = 0, FLOW_ERR = -1, FLOW_BREAK = 1, FLOW_CONTINUE = 2 };
-
-static env *env_new(env *parent)
+env *env_new(env *parent)
 {
     env *e = calloc(1, sizeof *e);
     if (!e) return NULL;
@@ -22,33 +22,138 @@ static env *env_new(env *parent)
     return e;
 }
 
-static void env_release(env *e)
+env *env_new_function(env *parent, const scope_info *scope)
+{
+    size_t n = (size_t)scope->n_locals;
+    env *e = calloc(1, sizeof *e + n * sizeof(value *));
+    if (!e) return NULL;
+    e->scope = scope;
+    e->n_slots = scope->n_locals;
+    e->parent = parent;
+    if (parent) parent->refcount++;
+    e->refcount = 1;
+    return e;
+}
+
+void env_release(env *e)
 {
     while (e && --e->refcount == 0) {
         env *p = e->parent;
+        for (int i = 0; i < e->n_slots; i++) decref(e->slots[i]);
         dict_free(e->vars);
+        decref(e->retval);
         free(e);
         e = p;
     }
 }
 
-void lambda_free(value *v)
+void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx)
 {
-    env_release(v->u.lambda.closure);
+    for (int i = 0; i < e->n_slots; i++) if (e->slots[i]) on_value(e->slots[i], ctx);
+    size_t it = 0;
+    value *k, *v;
+    while (e->vars && dict_next(e->vars, &it, &k, &v)) on_value(v, ctx);
+    if (e->parent) on_env(e->parent, ctx);
+}
+
+void env_clear(env *e)
+{
+    for (int i = 0; i < e->n_slots; i++) {
+        value *old = e->slots[i];
+        e->slots[i] = NULL;
+        decref(old);
+    }
+    dict *vars = e->vars;
+    e->vars = NULL;
+    dict_free(vars);
+    env *p = e->parent;
+    e->parent = NULL;
+    env_release(p);
+}
+
+static value *lookup_global(interp *I, const char *name)
+{
+    value *v = dict_get_str(I->globals, name);
+    return v ? v : dict_get_str(I->builtins, name);
+}
+
+/* A name node remembers where its name sits in the globals (low 32 bits of
+ * ival) and the builtins (high 32 bits), so a loop's lookups skip hashing. */
+static value **global_slot(dict *d, node *at, bool builtins)
+{
+    uint64_t h = (uint64_t)at->ival;
+    size_t hint = (size_t)(builtins ? h >> 32 : h & 0xffffffffu);
+    value **slot = dict_slot_str(d, at->s, at->slen ? at->slen : strlen(at->s), &hint);
+    if (slot && hint <= 0xffffffffu)
+        at->ival = (int64_t)(builtins ? (h & 0xffffffffu) | ((uint64_t)hint << 32) : (h & ~(uint64_t)0xffffffffu) | hint);
+    return slot;
+}
+
+static value *lookup_global_at(interp *I, const char *name, node *at)
+{
+    if (!at || at->kind != N_NAME) return lookup_global(I, name);
+    value **slot = global_slot(I->globals, at, false);
+    if (slot && *slot) return *slot;
+    slot = global_slot(I->builtins, at, true);
+    return slot ? *slot : NULL;
+}
+
+/* The slot index of a name node inside its function (scope.c's annotation in
+ * op: 0 not annotated, 1 not a local, k + 2 local slot k), or -1 to search. */
+static int hint_of(const node *n) { return n && n->kind == N_NAME && n->op >= 2 ? n->op - 2 : -1; }
+static bool hint_nonlocal(const node *n) { return n && n->kind == N_NAME && n->op == 1; }
+
+/* Python's lookup: the innermost scope, enclosing function scopes, globals
+ * (at call time), builtins. *unbound is set to the scope where the name is a
+ * local that has no value yet (then NULL is returned). at: the name node
+ * (its slot annotation applies to the first function scope), or NULL. */
+static value *resolve(interp *I, env *e, const char *name, node *at, env **unbound)
+{
+    *unbound = NULL;
+    bool first = true;
+    for (; e; e = e->parent) {
+        if (!e->scope) {
+            value *v = e->vars ? dict_get_str(e->vars, name) : NULL;
+            if (v) return v;
+            continue;
+        }
+        int i = -1;
+        if (first && hint_of(at) >= 0) i = hint_of(at);
+        else if (!(first && hint_nonlocal(at))) i = scope_local_index(e->scope, name);
+        first = false;
+        if (i >= 0) {
+            if (e->slots[i]) return e->slots[i];
+            *unbound = e;
+            return NULL;
+        }
+        if (scope_is_global(e->scope, name)) break;
+        if (e->vars) {
+            value *v = dict_get_str(e->vars, name);
+            if (v) return v;
+        }
+    }
+    return lookup_global_at(I, name, at);
 }
 
 value *lookup_name(interp *I, env *e, const char *name)
 {
-    for (; e; e = e->parent) {
-        value *v = dict_get_str(e->vars, name);
-        if (v) return v;
-    }
-    value *v = dict_get_str(I->globals, name);
-    if (v) return v;
-    return dict_get_str(I->builtins, name);
+    env *unbound;
+    return resolve(I, e, name, NULL, &unbound);
 }
 
-static void place(interp *I, node *n)
+static value *eval_name(interp *I, env *e, node *n)
+{
+    env *unbound;
+    value *v = resolve(I, e, n->s, n, &unbound);
+    if (v) return incref(v);
+    if (unbound && unbound == e)
+        return lang_raise(I, "UnboundLocalError", "cannot access local variable '%s' where it is not associated with a value", n->s);
+    if (unbound)
+        return lang_raise(I, "NameError", "cannot access free variable '%s' where it is not associated with a value in enclosing scope", n->s);
+    return lang_raise(I, "NameError", "name '%s' is not defined", n->s);
+}
+
+void eval_place(interp *I, node *n)
 {
     if (I->error && !I->eline) {
         I->eline = n->aline;
@@ -56,16 +161,80 @@ static void place(interp *I, node *n)
     }
 }
 
-static int bind_name(interp *I, env *e, const char *name, value *v)
+/* Where a name is bound from scope e: a function scope's slot (returned), or
+ * a dict (*d): globals, a comprehension's scope. */
+static value **binding_place(interp *I, env *e, const char *name, int hint, dict **d)
 {
-    if (dict_set_str(e ? e->vars : I->globals, name, incref(v))) {
-        lang_raise(I, "MemoryError", "out of memory");
-        return -1;
+    *d = NULL;
+    if (!e) { *d = I->globals; return NULL; }
+    if (!e->scope) { *d = e->vars; return NULL; }
+    int i = hint >= 0 ? hint : scope_local_index(e->scope, name);
+    if (i >= 0) return &e->slots[i];
+    if (scope_is_nonlocal(e->scope, name)) {
+        for (env *p = e->parent; p; p = p->parent) {
+            if (!p->scope) continue;
+            int j = scope_local_index(p->scope, name);
+            if (j >= 0) return &p->slots[j];
+        }
     }
+    if (scope_is_global(e->scope, name) || scope_is_nonlocal(e->scope, name)) { *d = I->globals; return NULL; }
+    /* a name scope.c did not see bound here: kept beside the slots */
+    if (!e->vars) e->vars = dict_new();
+    *d = e->vars;
+    return NULL;
+}
+
+static int set_in_dict(interp *I, dict *d, const char *name, value *v)
+{
+    if (!d) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (dict_get_str(d, name)) {
+        /* rebinding: the existing key is reused, so no key string is made */
+        value k = {.type = V_STR, .refcount = -1};
+        k.u.str.s = (char *)name;
+        k.u.str.len = strlen(name);
+        return dict_set(I, d, &k, v);
+    }
+    if (dict_set_str(d, name, incref(v))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
     return 0;
 }
 
-static int assign(interp *I, env *e, node *t, value *v);
+static int bind_at(interp *I, env *e, const char *name, int hint, value *v, node *at)
+{
+    dict *d;
+    value **slot = binding_place(I, e, name, hint, &d);
+    if (!slot && d && d == I->globals && at && at->kind == N_NAME) slot = global_slot(d, at, false);
+    if (slot) {
+        value *old = *slot;
+        *slot = incref(v);
+        decref(old);
+        return 0;
+    }
+    return set_in_dict(I, d, name, v);
+}
+
+int unbind_name(interp *I, env *e, const char *name)
+{
+    dict *d;
+    value **slot = binding_place(I, e, name, -1, &d);
+    if (slot) {
+        if (!*slot) return -1;
+        value *old = *slot;
+        *slot = NULL;
+        decref(old);
+        return 0;
+    }
+    if (!d) return -1;
+    value k = {.type = V_STR, .refcount = -1};
+    k.u.str.s = (char *)name;
+    k.u.str.len = strlen(name);
+    return dict_del(d, &k);
+}
+
+int bind_name(interp *I, env *e, const char *name, value *v)
+{
+    return bind_at(I, e, name, -1, v, NULL);
+}
+
 
 static int assign_unpack(interp *I, env *e, node *t, value *v)
 {
@@ -90,10 +259,10 @@ static int assign_unpack(interp *I, env *e, node *t, value *v)
                 value *rest = v_list(take);
                 if (!rest) { lang_raise(I, "MemoryError", "out of memory"); rc = -1; break; }
                 for (size_t k = 0; k < take; k++) rest->u.list.items[rest->u.list.n++] = incref(items->u.list.items[j++]);
-                rc = assign(I, e, t->items[i]->a, rest);
+                rc = assign_target(I, e, t->items[i]->a, rest);
                 decref(rest);
             } else {
-                rc = assign(I, e, t->items[i], items->u.list.items[j++]);
+                rc = assign_target(I, e, t->items[i], items->u.list.items[j++]);
             }
         }
     }
@@ -101,11 +270,11 @@ static int assign_unpack(interp *I, env *e, node *t, value *v)
     return rc;
 }
 
-static int assign(interp *I, env *e, node *t, value *v)
+int assign_target(interp *I, env *e, node *t, value *v)
 {
     int rc = 0;
     switch (t->kind) {
-    case N_NAME: rc = bind_name(I, e, t->s, v); break;
+    case N_NAME: rc = bind_at(I, e, t->s, e && e->scope ? hint_of(t) : -1, v, t); break;
     case N_TUPLE: case N_LIST: rc = assign_unpack(I, e, t, v); break;
     case N_SUBSCRIPT: {
         value *obj = eval_expr(I, e, t->a);
@@ -125,41 +294,64 @@ static int assign(interp *I, env *e, node *t, value *v)
         lang_raise(I, "SyntaxError", "cannot assign to this expression");
         rc = -1;
     }
-    if (rc) place(I, t);
+    if (rc) eval_place(I, t);
     return rc;
 }
 
 /* ---- calls ----------------------------------------------------------------- */
 
+/* The arguments of one call: small calls use the inline arrays, larger ones
+ * grow onto the heap. */
+#define ARGBUF_INLINE 8
+
 typedef struct argbuf {
     args a;
     value **owned;
-    int nowned;
+    int nowned, cap_owned, cap_pos, cap_kw;
+    value *owned_inline[ARGBUF_INLINE], *pos_inline[ARGBUF_INLINE], *kw_inline[ARGBUF_INLINE];
+    const char *kwnames_inline[ARGBUF_INLINE];
 } argbuf;
+
+static void argbuf_init(argbuf *b)
+{
+    b->a = (args){b->pos_inline, 0, b->kwnames_inline, b->kw_inline, 0};
+    b->owned = b->owned_inline;
+    b->nowned = 0;
+    b->cap_owned = b->cap_pos = b->cap_kw = ARGBUF_INLINE;
+}
 
 static void argbuf_free(argbuf *b)
 {
     for (int i = 0; i < b->nowned; i++) decref(b->owned[i]);
-    free(b->owned);
-    free(b->a.pos);
-    free(b->a.kw);
-    free(b->a.kwnames);
+    if (b->owned != b->owned_inline) free(b->owned);
+    if (b->a.pos != b->pos_inline) free(b->a.pos);
+    if (b->a.kw != b->kw_inline) free(b->a.kw);
+    if (b->a.kwnames != b->kwnames_inline) free((void *)b->a.kwnames);
+}
+
+/* Grows an array that starts inline; 0 ok, -1 out of memory. */
+static int grow(void **arr, void *inline_arr, int *cap, size_t elem)
+{
+    if (*cap > (1 << 24)) return -1;
+    int ncap = *cap * 2;
+    void *n = *arr == inline_arr ? malloc((size_t)ncap * elem) : realloc(*arr, (size_t)ncap * elem);
+    if (!n) return -1;
+    if (*arr == inline_arr) memcpy(n, inline_arr, (size_t)*cap * elem);
+    *arr = n;
+    *cap = ncap;
+    return 0;
 }
 
 static int own(argbuf *b, value *v)
 {
-    value **o = realloc(b->owned, (size_t)(b->nowned + 1) * sizeof *o);
-    if (!o) return -1;
-    b->owned = o;
+    if (b->nowned == b->cap_owned && grow((void **)&b->owned, b->owned_inline, &b->cap_owned, sizeof(value *))) return -1;
     b->owned[b->nowned++] = v;
     return 0;
 }
 
 static int add_pos(argbuf *b, value *v)
 {
-    value **p = realloc(b->a.pos, (size_t)(b->a.npos + 1) * sizeof *p);
-    if (!p) return -1;
-    b->a.pos = p;
+    if (b->a.npos == b->cap_pos && grow((void **)&b->a.pos, b->pos_inline, &b->cap_pos, sizeof(value *))) return -1;
     b->a.pos[b->a.npos++] = v;
     return 0;
 }
@@ -171,52 +363,17 @@ static int add_kw(interp *I, argbuf *b, const char *name, value *v)
             lang_raise(I, "TypeError", "keyword argument repeated: %s", name);
             return -1;
         }
-    value **p = realloc(b->a.kw, (size_t)(b->a.nkw + 1) * sizeof *p);
-    if (!p) return -1;
-    b->a.kw = p;
-    const char **nm = realloc(b->a.kwnames, (size_t)(b->a.nkw + 1) * sizeof *nm);
-    if (!nm) return -1;
-    b->a.kwnames = nm;
+    if (b->a.nkw == b->cap_kw) {
+        int cap = b->cap_kw;
+        if (grow((void **)&b->a.kw, b->kw_inline, &cap, sizeof(value *)) ||
+            grow((void **)&b->a.kwnames, b->kwnames_inline, &b->cap_kw, sizeof(char *))) {
+            lang_raise(I, "MemoryError", "out of memory");
+            return -1;
+        }
+    }
     b->a.kw[b->a.nkw] = v;
     b->a.kwnames[b->a.nkw++] = name;
     return 0;
-}
-
-static value *call_lambda(interp *I, value *fn, args *a)
-{
-    node *l = fn->u.lambda.fn;
-    if (a->npos > l->n_items) return lang_raise(I, "TypeError", "<lambda>() takes %d positional arguments but %d were given", l->n_items, a->npos);
-    if (I->call_depth >= MAX_CALL_DEPTH) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded (%d)", MAX_CALL_DEPTH);
-    env *e = env_new(fn->u.lambda.closure);
-    if (!e) return lang_raise(I, "MemoryError", "out of memory");
-    value *r = NULL;
-    for (int i = 0; i < l->n_items; i++) {
-        node *p = l->items[i];
-        value *v = i < a->npos ? a->pos[i] : NULL;
-        for (int k = 0; k < a->nkw; k++) if (!strcmp(a->kwnames[k], p->s)) {
-            if (v) { lang_raise(I, "TypeError", "<lambda>() got multiple values for argument '%s'", p->s); goto done; }
-            v = a->kw[k];
-        }
-        if (!v && p->b) {
-            value *d = eval_expr(I, fn->u.lambda.closure, p->b);
-            if (!d) goto done;
-            dict_set_str(e->vars, p->s, d);
-            continue;
-        }
-        if (!v) { lang_raise(I, "TypeError", "<lambda>() missing required argument: '%s'", p->s); goto done; }
-        dict_set_str(e->vars, p->s, incref(v));
-    }
-    for (int k = 0; k < a->nkw; k++) {
-        bool known = false;
-        for (int i = 0; i < l->n_items; i++) if (!strcmp(a->kwnames[k], l->items[i]->s)) known = true;
-        if (!known) { lang_raise(I, "TypeError", "<lambda>() got an unexpected keyword argument '%s'", a->kwnames[k]); goto done; }
-    }
-    I->call_depth++;
-    r = eval_expr(I, e, l->a);
-    I->call_depth--;
-done:
-    env_release(e);
-    return r;
 }
 
 value *call_value(interp *I, value *fn, args *a)
@@ -224,14 +381,13 @@ value *call_value(interp *I, value *fn, args *a)
     if (lang_check_interrupt(I)) return NULL;
     switch (fn->type) {
     case V_BUILTIN: {
-        if (I->call_depth >= MAX_CALL_DEPTH) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded (%d)", MAX_CALL_DEPTH);
+        if (I->call_depth >= LANG_RECURSION_LIMIT) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded");
         I->call_depth++;
         value *r = fn->u.builtin.def->fn(I, fn->u.builtin.self, a);
         I->call_depth--;
         if (!r && !I->error) lang_raise(I, "MemoryError", "out of memory");
         return r;
     }
-    case V_LAMBDA: return call_lambda(I, fn, a);
     case V_OBJECT:
         if (fn->u.obj.type->call) return fn->u.obj.type->call(I, fn, a);
         break;
@@ -245,7 +401,7 @@ static value *eval_call(interp *I, env *e, node *n)
     value *fn = eval_expr(I, e, n->a);
     if (!fn) return NULL;
     argbuf b;
-    memset(&b, 0, sizeof b);
+    argbuf_init(&b);
     value *r = NULL;
     for (int i = 0; i < n->n_items; i++) {
         node *arg = n->items[i];
@@ -253,19 +409,19 @@ static value *eval_call(interp *I, env *e, node *n)
         if (!v || own(&b, v)) { decref(v); goto done; }
         if (arg->op == 1) {
             value *items = to_list(I, v);
-            if (!items) { place(I, arg); goto done; }
+            if (!items) { eval_place(I, arg); goto done; }
             own(&b, items);
             for (size_t k = 0; k < items->u.list.n; k++) if (add_pos(&b, items->u.list.items[k])) goto oom;
         } else if (arg->op == 2) {
-            if (v->type != V_DICT) { lang_raise(I, "TypeError", "argument after ** must be a dict, not %s", type_name(v)); place(I, arg); goto done; }
+            if (v->type != V_DICT) { lang_raise(I, "TypeError", "argument after ** must be a dict, not %s", type_name(v)); eval_place(I, arg); goto done; }
             size_t k = 0;
             value *key, *val;
             while (dict_next(v->u.d, &k, &key, &val)) {
-                if (key->type != V_STR) { lang_raise(I, "TypeError", "keywords must be strings"); place(I, arg); goto done; }
-                if (add_kw(I, &b, key->u.str.s, val)) { place(I, arg); goto done; }
+                if (key->type != V_STR) { lang_raise(I, "TypeError", "keywords must be strings"); eval_place(I, arg); goto done; }
+                if (add_kw(I, &b, key->u.str.s, val)) { eval_place(I, arg); goto done; }
             }
         } else if (arg->s) {
-            if (add_kw(I, &b, arg->s, v)) { place(I, arg); goto done; }
+            if (add_kw(I, &b, arg->s, v)) { eval_place(I, arg); goto done; }
         } else if (add_pos(&b, v)) goto oom;
     }
     r = call_value(I, fn, &b.a);
@@ -291,7 +447,7 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
             int rc = dict_set(I, out->u.d, k, v);
             decref(k);
             decref(v);
-            if (rc) place(I, comp->a);
+            if (rc) eval_place(I, comp->a);
             return rc;
         }
         value *x = eval_expr(I, e, comp->a);
@@ -304,18 +460,18 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
     if (!it) return -1;
     value *items = to_list(I, it);
     decref(it);
-    if (!items) { place(I, cf->b); return -1; }
+    if (!items) { eval_place(I, cf->b); return -1; }
     int rc = 0;
     for (size_t i = 0; i < items->u.list.n && rc == 0; i++) {
-        if (lang_check_interrupt(I)) { rc = -1; place(I, cf); break; }
-        if (assign(I, e, cf->a, items->u.list.items[i])) { rc = -1; break; }
+        if (lang_check_interrupt(I)) { rc = -1; eval_place(I, cf); break; }
+        if (assign_target(I, e, cf->a, items->u.list.items[i])) { rc = -1; break; }
         bool keep = true;
         for (int k = 0; k < cf->n_body && keep; k++) {
             value *c = eval_expr(I, e, cf->body[k]);
             if (!c) { rc = -1; break; }
             int t = truthy(I, c);
             decref(c);
-            if (t < 0) { rc = -1; place(I, cf->body[k]); break; }
+            if (t < 0) { rc = -1; eval_place(I, cf->body[k]); break; }
             keep = t;
         }
         if (rc == 0 && keep) rc = comp_loop(I, e, comp, level + 1, out);
@@ -375,7 +531,7 @@ static value *eval_fstr(interp *I, env *e, node *n)
             piece = format_value(I, v, spec);
             decref(v);
             free(dyn);
-            if (!piece) { free(buf); place(I, p); return NULL; }
+            if (!piece) { free(buf); eval_place(I, p); return NULL; }
             plen = strlen(piece);
         }
         if (len + plen + 1 > cap) {
@@ -438,7 +594,7 @@ static value *eval_compare(interp *I, env *e, node *n)
     return result;
 }
 
-static value *eval_subscript_index(interp *I, env *e, node *b)
+value *eval_subscript_index(interp *I, env *e, node *b)
 {
     if (b->kind == N_SLICE) {
         value *sl = calloc(1, sizeof *sl);
@@ -477,11 +633,7 @@ static value *eval_inner(interp *I, env *e, node *n)
     case N_STR: return v_strn(n->s, n->slen);
     case N_FSTR: return eval_fstr(I, e, n);
     case N_CONST: return n->op == 0 ? v_none() : n->op == 1 ? v_bool(true) : n->op == 2 ? v_bool(false) : &v_ellipsis_s;
-    case N_NAME: {
-        value *v = lookup_name(I, e, n->s);
-        if (!v) return lang_raise(I, "NameError", "name '%s' is not defined", n->s);
-        return incref(v);
-    }
+    case N_NAME: return eval_name(I, e, n);
     case N_LIST: case N_TUPLE: {
         value *l = v_list((size_t)n->n_items);
         if (!l) return lang_raise(I, "MemoryError", "out of memory");
@@ -492,7 +644,7 @@ static value *eval_inner(interp *I, env *e, node *n)
             if (it->kind == N_STARRED) {
                 value *xs = to_list(I, x);
                 decref(x);
-                if (!xs) { decref(l); place(I, it); return NULL; }
+                if (!xs) { decref(l); eval_place(I, it); return NULL; }
                 for (size_t k = 0; k < xs->u.list.n; k++) list_append(l, incref(xs->u.list.items[k]));
                 decref(xs);
             } else if (list_append(l, x)) { decref(l); return lang_raise(I, "MemoryError", "out of memory"); }
@@ -511,7 +663,7 @@ static value *eval_inner(interp *I, env *e, node *n)
             int rc = dict_set(I, d->u.d, k, v);
             decref(k);
             decref(v);
-            if (rc) { decref(d); place(I, n->items[i]); return NULL; }
+            if (rc) { decref(d); eval_place(I, n->items[i]); return NULL; }
         }
         return d;
     }
@@ -570,16 +722,7 @@ static value *eval_inner(interp *I, env *e, node *n)
     }
     case N_SLICE: return eval_subscript_index(I, e, n);
     case N_LISTCOMP: case N_DICTCOMP: return eval_comp(I, e, n);
-    case N_LAMBDA: {
-        value *v = calloc(1, sizeof *v);
-        if (!v) return lang_raise(I, "MemoryError", "out of memory");
-        v->type = V_LAMBDA;
-        v->refcount = 1;
-        v->u.lambda.fn = n;
-        v->u.lambda.closure = e;
-        if (e) e->refcount++;
-        return v;
-    }
+    case N_LAMBDA: return function_new(I, e, n);
     case N_STARRED: return lang_raise(I, "SyntaxError", "can't use starred expression here");
     default: return lang_raise(I, "SyntaxError", "not an expression");
     }
@@ -587,222 +730,17 @@ static value *eval_inner(interp *I, env *e, node *n)
 
 value *eval_expr(interp *I, env *e, node *n)
 {
+    char here;
+    if (I->stack_floor && &here < I->stack_floor) {
+        lang_raise(I, "RecursionError", "maximum recursion depth exceeded (the expression is nested too deeply for the stack)");
+        eval_place(I, n);
+        return NULL;
+    }
     value *r = eval_inner(I, e, n);
     if (!r) {
         if (!I->error) lang_raise(I, "MemoryError", "out of memory");
-        place(I, n);
+        eval_place(I, n);
     }
     return r;
 }
 
-/* ---- statements ---------------------------------------------------------------- */
-
-static int exec_stmt(interp *I, env *e, node *s);
-
-static int exec_body(interp *I, env *e, node **stmts, int n)
-{
-    for (int i = 0; i < n; i++) {
-        int r = exec_stmt(I, e, stmts[i]);
-        if (r) return r;
-    }
-    return FLOW_OK;
-}
-
-static int exec_for(interp *I, env *e, node *s)
-{
-    value *it = eval_expr(I, e, s->b);
-    if (!it) return FLOW_ERR;
-    int rc = FLOW_OK;
-    bool broke = false;
-    if (it->type == V_RANGE) {
-        int64_t n = length_of(I, it);
-        for (int64_t i = 0; i < n; i++) {
-            if (lang_check_interrupt(I)) { place(I, s); rc = FLOW_ERR; break; }
-            value *x = v_int(it->u.range.start + i * it->u.range.step);
-            if (!x) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
-            int a = assign(I, e, s->a, x);
-            decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-    } else {
-        value *items = it->type == V_LIST ? incref(it) : to_list(I, it);
-        if (!items) { decref(it); place(I, s->b); return FLOW_ERR; }
-        for (size_t i = 0; i < items->u.list.n; i++) {
-            if (lang_check_interrupt(I)) { place(I, s); rc = FLOW_ERR; break; }
-            value *x = incref(items->u.list.items[i]);
-            int a = assign(I, e, s->a, x);
-            decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-        decref(items);
-    }
-    decref(it);
-    if (rc == FLOW_OK && !broke && s->n_orelse) rc = exec_body(I, e, s->orelse, s->n_orelse);
-    return rc;
-}
-
-static int exec_stmt(interp *I, env *e, node *s)
-{
-    switch (s->kind) {
-    case N_EXPR: {
-        value *v = eval_expr(I, e, s->a);
-        if (!v) return FLOW_ERR;
-        decref(v);
-        return FLOW_OK;
-    }
-    case N_ASSIGN: {
-        value *v = eval_expr(I, e, s->a);
-        if (!v) return FLOW_ERR;
-        int rc = FLOW_OK;
-        for (int i = 0; i < s->n_items && rc == FLOW_OK; i++)
-            if (assign(I, e, s->items[i], v)) rc = FLOW_ERR;
-        decref(v);
-        return rc;
-    }
-    case N_AUGASSIGN: {
-        node *t = s->a;
-        value *obj = NULL, *key = NULL, *cur;
-        if (t->kind == N_SUBSCRIPT) {
-            obj = eval_expr(I, e, t->a);
-            if (!obj) return FLOW_ERR;
-            key = eval_subscript_index(I, e, t->b);
-            if (!key) { decref(obj); place(I, t); return FLOW_ERR; }
-            cur = get_item(I, obj, key);
-        } else if (t->kind == N_NAME) {
-            cur = eval_expr(I, e, t);
-        } else {
-            lang_raise(I, "AttributeError", "cannot set attribute '%s' (lens objects are read-only)", t->s);
-            place(I, t);
-            return FLOW_ERR;
-        }
-        if (!cur) { decref(obj); decref(key); place(I, t); return FLOW_ERR; }
-        value *rhs = eval_expr(I, e, s->b);
-        if (!rhs) { decref(cur); decref(obj); decref(key); return FLOW_ERR; }
-        value *r;
-        if (s->op == OP_ADD && cur->type == V_LIST && cur->refcount >= 1 && rhs->type != V_TENSOR) {
-            /* list += iterable extends in place, like Python */
-            value *items = to_list(I, rhs);
-            if (items) {
-                for (size_t i = 0; i < items->u.list.n; i++) list_append(cur, incref(items->u.list.items[i]));
-                decref(items);
-                r = incref(cur);
-            } else r = NULL;
-        } else {
-            r = binary_op(I, s->op, cur, rhs);
-        }
-        decref(cur);
-        decref(rhs);
-        int rc = FLOW_OK;
-        if (!r) { place(I, s); rc = FLOW_ERR; }
-        else if (obj) { if (set_item(I, obj, key, r)) { place(I, s); rc = FLOW_ERR; } }
-        else if (bind_name(I, e, t->s, r)) rc = FLOW_ERR;
-        decref(r);
-        decref(obj);
-        decref(key);
-        return rc;
-    }
-    case N_IF: {
-        value *c = eval_expr(I, e, s->a);
-        if (!c) return FLOW_ERR;
-        int t = truthy(I, c);
-        decref(c);
-        if (t < 0) { place(I, s->a); return FLOW_ERR; }
-        return t ? exec_body(I, e, s->body, s->n_body) : exec_body(I, e, s->orelse, s->n_orelse);
-    }
-    case N_WHILE: {
-        for (;;) {
-            if (lang_check_interrupt(I)) { place(I, s); return FLOW_ERR; }
-            value *c = eval_expr(I, e, s->a);
-            if (!c) return FLOW_ERR;
-            int t = truthy(I, c);
-            decref(c);
-            if (t < 0) { place(I, s->a); return FLOW_ERR; }
-            if (!t) return exec_body(I, e, s->orelse, s->n_orelse);
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR) return r;
-            if (r == FLOW_BREAK) return FLOW_OK;
-        }
-    }
-    case N_FOR: return exec_for(I, e, s);
-    case N_BREAK: return FLOW_BREAK;
-    case N_CONTINUE: return FLOW_CONTINUE;
-    case N_PASS: return FLOW_OK;
-    case N_DEL:
-        for (int i = 0; i < s->n_items; i++) {
-            node *t = s->items[i];
-            if (t->kind == N_NAME) {
-                value k = {.type = V_STR, .refcount = -1};
-                k.u.str.s = t->s;
-                k.u.str.len = strlen(t->s);
-                if (dict_del(e ? e->vars : I->globals, &k)) {
-                    lang_raise(I, "NameError", "name '%s' is not defined", t->s);
-                    place(I, t);
-                    return FLOW_ERR;
-                }
-            } else {
-                value *obj = eval_expr(I, e, t->a);
-                if (!obj) return FLOW_ERR;
-                value *key = eval_subscript_index(I, e, t->b);
-                if (!key) { decref(obj); return FLOW_ERR; }
-                int rc = del_item(I, obj, key);
-                decref(obj);
-                decref(key);
-                if (rc) { place(I, t); return FLOW_ERR; }
-            }
-        }
-        return FLOW_OK;
-    case N_IMPORT:
-        lang_raise(I, "ImportError", "lens cells have no imports%s%s%s: load, tensor, arange, zeros, einsum, "
-                   "topk, softmax, cat, stack, save, load_tensors and the rest are always available "
-                   "(help() lists them)", s->s ? " ('" : "", s->s ? s->s : "", s->s ? "' is not needed)" : "");
-        place(I, s);
-        return FLOW_ERR;
-    case N_ASSERT: {
-        value *c = eval_expr(I, e, s->a);
-        if (!c) return FLOW_ERR;
-        int t = truthy(I, c);
-        decref(c);
-        if (t < 0) { place(I, s); return FLOW_ERR; }
-        if (!t) {
-            char *msg = NULL;
-            if (s->b) {
-                value *m = eval_expr(I, e, s->b);
-                if (!m) return FLOW_ERR;
-                msg = str_of(m);
-                decref(m);
-            }
-            lang_raise(I, "AssertionError", "%s", msg ? msg : "");
-            free(msg);
-            place(I, s);
-            return FLOW_ERR;
-        }
-        return FLOW_OK;
-    }
-    default: {
-        value *v = eval_expr(I, e, s);
-        if (!v) return FLOW_ERR;
-        decref(v);
-        return FLOW_OK;
-    }
-    }
-}
-
-int exec_block(interp *I, env *e, node **stmts, int n)
-{
-    for (int i = 0; i < n; i++) {
-        int r = exec_stmt(I, e, stmts[i]);
-        if (r == FLOW_ERR) return -1;
-        if (r == FLOW_BREAK || r == FLOW_CONTINUE) {
-            lang_raise(I, "SyntaxError", "'%s' outside loop", r == FLOW_BREAK ? "break" : "continue");
-            place(I, stmts[i]);
-            return -1;
-        }
-    }
-    return 0;
-}

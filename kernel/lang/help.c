@@ -7,6 +7,7 @@
 
 #include "builtins.h"
 #include "eval.h"
+#include "function.h"
 #include "lang_internal.h"
 #include "parser.h"
 
@@ -44,6 +45,7 @@ char *help_text(interp *I, value *v)
     (void)I;
     if (!v) return overview();
     if (v->type == V_BUILTIN) return builtin_help(v->u.builtin.def);
+    if (is_function(v)) return function_help(v);
     const char *tn = type_name(v);
     const char *doc = v->type == V_OBJECT ? v->u.obj.type->doc : doc_for_type(tn);
     char *r = repr_of(v);
@@ -67,8 +69,9 @@ static bool call_free(node *n)
 value *safe_eval(interp *I, const char *expr)
 {
     parse_error pe;
-    node *n = parse_expression(expr, &pe);
-    if (!n) return NULL;
+    program prog;
+    if (parse_expression(expr, &prog, &pe)) return NULL;
+    node *n = prog.stmts[0];
     value *v = NULL;
     if (call_free(n) && (n->kind == N_NAME || n->kind == N_ATTR || n->kind == N_SUBSCRIPT || n->kind == N_CONST ||
                          n->kind == N_STR || n->kind == N_INT || n->kind == N_FLOAT)) {
@@ -76,7 +79,7 @@ value *safe_eval(interp *I, const char *expr)
         v = eval_expr(I, NULL, n);
         if (!v && !had) lang_clear_error(I);
     }
-    node_free(n);
+    program_free(&prog);
     return v;
 }
 
@@ -102,7 +105,14 @@ cJSON *help_bundle(interp *I, const char *expr, bool detail)
             {"if", "if COND:\n    BODY\nelif COND:\n    BODY\nelse:\n    BODY"},
             {"while", "while COND:\n    BODY\n\nRuns BODY while COND is true; break and continue work as in Python."},
             {"lambda", "lambda ARGS: EXPR\n\nA small function, e.g. sorted(xs, key=lambda x: -x)."},
-            {"import", "lens cells have no imports: every builtin is always available (help() lists them)."},
+            {"def", "def NAME(x, y=1, *args, key=None, **kwargs):\n    \"\"\"Docstring.\"\"\"\n    BODY\n\n"
+                    "Defines a function; defaults are evaluated once, names assigned in BODY are local "
+                    "(unless declared global or nonlocal), return gives the result."},
+            {"try", "try:\n    BODY\nexcept ValueError as e:\n    HANDLER\nelse:\n    IF_NO_ERROR\nfinally:\n    ALWAYS\n\n"
+                    "Python's exception classes (Exception, ValueError, KeyError, ...) are builtins."},
+            {"with", "with MANAGER as NAME:\n    BODY\n\nRuns BODY inside a context manager (torch.no_grad(), nullcontext())."},
+            {"import", "import torch, from einops import rearrange, import plotly.express as px: the modules lens "
+                       "provides are namespaces over its builtins (every builtin is also available without importing)."},
             {NULL, NULL}};
         for (int i = 0; kws[i].kw; i++) if (!strcmp(kws[i].kw, trimmed)) text = strdup(kws[i].doc);
     }

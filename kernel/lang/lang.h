@@ -52,6 +52,11 @@ void lang_session_free(lang_session *s);
 int lang_execute(lang_session *s, const char *code, const lang_output *out,
                  cJSON **result, lang_error *err);
 
+/* Whether the last cell asked to end the session (`exit`, `exit()`, `quit`).
+ * The kernel then adds the payload {"source": "ask_exit", "keepkernel": false}
+ * to the execute_reply, which jupyter console answers by exiting. */
+bool lang_exit_requested(const lang_session *s);
+
 /* Evaluates one expression (user_expressions) into a mime bundle. */
 int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error *err);
 

@@ -8,6 +8,7 @@
 
 struct lang_session {
     interp I;
+    bool exit_requested;     /* exit() or quit() ran in the last cell (builtins_lang.c) */
 };
 
 /* Fills err with ename/message and a traceback pointing at line/col (1-based

@@ -63,12 +63,10 @@ static token *push(lexer *L, tok_kind k, int line, int col, size_t off)
     return t;
 }
 
-static int set_text(token *t, const char *s, size_t n)
+static int set_text(lexer *L, token *t, const char *s, size_t n)
 {
-    t->text = malloc(n + 1);
+    t->text = arena_strndup(&L->tl->mem, s, n);
     if (!t->text) return -1;
-    memcpy(t->text, s, n);
-    t->text[n] = 0;
     t->len = n;
     return 0;
 }
@@ -191,14 +189,16 @@ static int lex_string(lexer *L, size_t start, int line, int col)
     token *t = push(L, fstr ? TK_FSTRING : TK_STRING, line, col, start);
     if (!t) return fail(L, line, col, false, "out of memory");
     if (fstr) {
-        if (set_text(t, L->src + body, body_end - body)) return fail(L, line, col, false, "out of memory");
+        if (set_text(L, t, L->src + body, body_end - body)) return fail(L, line, col, false, "out of memory");
         t->raw = raw;
         t->body_line = body_line + L->line_base - 1;
         t->body_col = (body_line == 1 ? L->col_base : 0) + body_col;
     } else if (raw) {
-        if (set_text(t, L->src + body, body_end - body)) return fail(L, line, col, false, "out of memory");
+        if (set_text(L, t, L->src + body, body_end - body)) return fail(L, line, col, false, "out of memory");
     } else {
-        t->text = lex_unescape(L->src + body, body_end - body, &t->len);
+        char *text = lex_unescape(L->src + body, body_end - body, &t->len);
+        t->text = text ? arena_strndup(&L->tl->mem, text, t->len) : NULL;
+        free(text);
         if (!t->text) return fail(L, line, col, false, "out of memory");
     }
     return 0;
@@ -390,7 +390,7 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
                 }
             }
             token *t = push(&L, TK_NAME, L.line, col, L.pos);
-            if (!t || set_text(t, L.src + L.pos, len)) return fail(&L, L.line, col, false, "out of memory");
+            if (!t || set_text(&L, t, L.src + L.pos, len)) return fail(&L, L.line, col, false, "out of memory");
             L.pos = p;
             continue;
         }
@@ -409,7 +409,7 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
             return fail(&L, L.line, col, false, "invalid character '%c' (U+%04X)", isprint((unsigned char)c) ? c : '?', (unsigned char)c);
         }
         if (oplen == 1 && strchr("([{", c)) {
-            if (L.depth == MAX_BRACKETS) return fail(&L, L.line, col, false, "too many nested parentheses");
+            if (L.depth == MAX_BRACKETS) return fail(&L, L.line, col, false, "too deeply nested: more than %d nested brackets", MAX_BRACKETS);
             L.brackets[L.depth] = c;
             L.bracket_line[L.depth] = L.line;
             L.bracket_col[L.depth] = col;
@@ -418,7 +418,7 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
             if (close_bracket(&L, c, L.line, col)) return -1;
         }
         token *t = push(&L, TK_OP, L.line, col, L.pos);
-        if (!t || set_text(t, L.src + L.pos, oplen)) return fail(&L, L.line, col, false, "out of memory");
+        if (!t || set_text(&L, t, L.src + L.pos, oplen)) return fail(&L, L.line, col, false, "out of memory");
         L.pos += oplen;
     }
     if (L.depth > 0)
@@ -436,7 +436,7 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
 
 void lex_free(token_list *tl)
 {
-    for (int i = 0; i < tl->n; i++) free(tl->toks[i].text);
     free(tl->toks);
+    arena_free(&tl->mem);
     memset(tl, 0, sizeof *tl);
 }

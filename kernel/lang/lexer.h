@@ -13,21 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
+
 typedef enum {
     TK_END, TK_NEWLINE, TK_INDENT, TK_DEDENT,
     TK_NAME, TK_INT, TK_FLOAT, TK_STRING, TK_FSTRING, TK_OP
 } tok_kind;
 
 typedef struct token {
-    tok_kind kind;
-    int line, col;        /* where the token starts */
-    size_t offset;        /* byte offset of the start in the source */
-    char *text;           /* NAME / OP text; STRING: decoded bytes; FSTRING: raw body */
+    char *text;           /* NAME / OP text; STRING: decoded bytes; FSTRING: raw body (in the list's arena) */
     size_t len;           /* length of text */
-    int64_t ival;
-    double fval;
+    size_t offset;        /* byte offset of the start in the source */
+    union {
+        int64_t ival;     /* INT */
+        double fval;      /* FLOAT */
+        struct { int body_line, body_col; };   /* FSTRING: where the body starts */
+    };
+    int line, col;        /* where the token starts */
+    tok_kind kind;
     bool raw;             /* FSTRING: r prefix */
-    int body_line, body_col; /* FSTRING: where the body starts */
 } token;
 
 typedef struct lex_error {
@@ -40,6 +44,7 @@ typedef struct lex_error {
 typedef struct token_list {
     token *toks;
     int n, cap;
+    arena mem;            /* the tokens' texts */
 } token_list;
 
 /* Tokenizes src. Returns 0, or -1 with err filled. tl is freed with lex_free

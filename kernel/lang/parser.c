@@ -1,25 +1,16 @@
-/* kernel/lang/parser.c — recursive-descent parser with Python's precedence.
- * Owns: statements and blocks, expressions, f-string splitting, the nesting
- * limits. Does not own: meaning (eval.c). */
-#include "parser.h"
+/* kernel/lang/parser.c — the expression half of the recursive-descent
+ * parser, with Python's precedence.
+ * Owns: the parser's shared helpers (errors, nodes in the tree's arena,
+ * nesting limits), expressions, f-string splitting, parameter lists.
+ * Does not own: statements, blocks and the entry points (parser_stmt.c),
+ * meaning (eval.c). */
+#include "parser_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lexer.h"
-
-#define MAX_RECURSION 120   /* nested parentheses, blocks, unary operators */
-#define MAX_CHAIN 400       /* a.b.c..., a+b+c..., f()()... */
-
-typedef struct parser {
-    token *t;
-    int n, pos;
-    parse_error *err;
-    int depth;
-    bool failed;
-} parser;
 
 static const char *const KEYWORDS[] = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
@@ -39,26 +30,8 @@ const char *binop_symbol(int op)
     return op >= 0 && op <= OP_RSHIFT ? s[op] : "?";
 }
 
-void node_free(node *n)
-{
-    if (!n) return;
-    node_free(n->a);
-    node_free(n->b);
-    node_free(n->c);
-    for (int i = 0; i < n->n_items; i++) node_free(n->items[i]);
-    for (int i = 0; i < n->n_body; i++) node_free(n->body[i]);
-    for (int i = 0; i < n->n_orelse; i++) node_free(n->orelse[i]);
-    free(n->items);
-    free(n->body);
-    free(n->orelse);
-    free(n->ops);
-    free(n->s);
-    free(n);
-}
 
-static token *cur(parser *P) { return &P->t[P->pos]; }
-
-static void *perr_at(parser *P, int line, int col, bool incomplete, const char *fmt, ...)
+void *parse_err_at(parser *P, int line, int col, bool incomplete, const char *fmt, ...)
 {
     if (P->failed) return NULL;
     P->failed = true;
@@ -73,7 +46,7 @@ static void *perr_at(parser *P, int line, int col, bool incomplete, const char *
     return NULL;
 }
 
-static void *perr(parser *P, const char *fmt, ...)
+void *parse_err(parser *P, const char *fmt, ...)
 {
     if (P->failed) return NULL;
     char buf[256];
@@ -81,74 +54,44 @@ static void *perr(parser *P, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return perr_at(P, cur(P)->line, cur(P)->col, false, "%s", buf);
+    return parse_err_at(P, cur(P)->line, cur(P)->col, false, "%s", buf);
 }
 
-static void *invalid(parser *P)
+void *parse_invalid(parser *P)
 {
     token *t = cur(P);
-    if (t->kind == TK_INDENT) { strcpy(P->err->ename, "IndentationError"); return perr(P, "unexpected indent"); }
-    if (t->kind == TK_END || t->kind == TK_NEWLINE) return perr(P, "invalid syntax (the line ends too early)");
-    if (t->kind == TK_NAME && !strcmp(t->text, "print") ) return perr(P, "invalid syntax");
-    return perr(P, "invalid syntax");
+    if (t->kind == TK_INDENT) { strcpy(P->err->ename, "IndentationError"); return parse_err(P, "unexpected indent"); }
+    if (t->kind == TK_END || t->kind == TK_NEWLINE) return parse_err(P, "invalid syntax (the line ends too early)");
+    if (t->kind == TK_NAME && !strcmp(t->text, "print") ) return parse_err(P, "invalid syntax");
+    return parse_err(P, "invalid syntax");
 }
 
-static bool is_op(parser *P, const char *op)
-{
-    token *t = cur(P);
-    return t->kind == TK_OP && !strcmp(t->text, op);
-}
-
-static bool is_kw(parser *P, const char *kw)
-{
-    token *t = cur(P);
-    return t->kind == TK_NAME && !strcmp(t->text, kw);
-}
-
-static bool accept_op(parser *P, const char *op)
-{
-    if (is_op(P, op)) { P->pos++; return true; }
-    return false;
-}
-
-static bool accept_kw(parser *P, const char *kw)
-{
-    if (is_kw(P, kw)) { P->pos++; return true; }
-    return false;
-}
-
-static bool expect_op(parser *P, const char *op)
+bool parse_expect_op(parser *P, const char *op)
 {
     if (accept_op(P, op)) return true;
     if (cur(P)->kind == TK_END || cur(P)->kind == TK_NEWLINE)
-        perr(P, "expected '%s'", op);
+        parse_err(P, "expected '%s'", op);
     else
-        perr(P, "invalid syntax (expected '%s')", op);
+        parse_err(P, "invalid syntax (expected '%s')", op);
     return false;
 }
 
-static node *mk(parser *P, node_kind k, token *at)
+node *parse_node(parser *P, node_kind k, token *at)
 {
-    node *n = calloc(1, sizeof *n);
-    if (!n) return perr(P, "out of memory");
+    node *n = arena_alloc(P->mem, sizeof *n);
+    if (!n) return parse_err(P, "out of memory");
     n->kind = k;
     n->line = n->aline = at->line;
     n->col = n->acol = at->col;
     return n;
 }
 
-static void set_start(node *n, const node *from)
-{
-    n->line = from->line;
-    n->col = from->col;
-}
-
-static int push_node(parser *P, node ***arr, int *n, node *x)
+int parse_push(parser *P, node ***arr, int *n, node *x)
 {
     if ((*n & (*n - 1)) == 0) {
         int cap = *n ? *n * 2 : 1;
-        node **a = realloc(*arr, (size_t)cap * sizeof *a);
-        if (!a) { perr(P, "out of memory"); return -1; }
+        node **a = arena_grow(P->mem, *arr, (size_t)*n, (size_t)cap, sizeof *a);
+        if (!a) { parse_err(P, "out of memory"); return -1; }
         *arr = a;
     }
     (*arr)[(*n)++] = x;
@@ -164,27 +107,22 @@ static bool chain_ok(parser *P, node *n, const node *child)
         n->kind == N_AND || n->kind == N_OR)
         n->ival = d + 1;
     if (d + 1 > MAX_CHAIN) {
-        perr_at(P, n->line, n->col, false, "expression too long or too deeply nested (limit %d)", MAX_CHAIN);
+        parse_err_at(P, n->line, n->col, false, "expression too long or too deeply nested (limit %d)", MAX_CHAIN);
         return false;
     }
     return true;
 }
 
-static bool enter(parser *P)
+bool parse_enter(parser *P)
 {
     if (++P->depth > MAX_RECURSION) {
-        perr(P, "too many nested parentheses, blocks or operators (limit %d)", MAX_RECURSION);
+        parse_err(P, "too deeply nested: more than %d nested parentheses, blocks or operators", MAX_RECURSION);
         return false;
     }
     return true;
 }
-#define LEAVE(P) ((P)->depth--)
 
-static node *test(parser *P);
-static node *expr(parser *P);
 static node *or_test(parser *P);
-static node *testlist(parser *P, bool allow_star);
-static int block(parser *P, node ***body, int *n);
 
 /* ---- f-strings ------------------------------------------------------------ */
 
@@ -204,26 +142,28 @@ static void pos_in_body(const char *body, size_t off, int line, int col, int *ol
 static int add_literal(parser *P, node *fs, const char *s, size_t n, bool raw, token *at)
 {
     if (n == 0) return 0;
-    node *lit = mk(P, N_STR, at);
+    node *lit = parse_node(P, N_STR, at);
     if (!lit) return -1;
     if (raw) {
-        lit->s = malloc(n + 1);
-        if (lit->s) { memcpy(lit->s, s, n); lit->s[n] = 0; lit->slen = n; }
+        lit->s = arena_strndup(P->mem, s, n);
+        lit->slen = n;
     } else {
-        lit->s = lex_unescape(s, n, &lit->slen);
+        char *text = lex_unescape(s, n, &lit->slen);
+        lit->s = text ? arena_strndup(P->mem, text, lit->slen) : NULL;
+        free(text);
     }
-    if (!lit->s) { free(lit); perr(P, "out of memory"); return -1; }
-    return push_node(P, &fs->items, &fs->n_items, lit);
+    if (!lit->s) { parse_err(P, "out of memory"); return -1; }
+    return parse_push(P, &fs->items, &fs->n_items, lit);
 }
 
 static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, int line, int col,
                            token *at, int nest)
 {
-    node *fs = mk(P, N_FSTR, at);
+    node *fs = parse_node(P, N_FSTR, at);
     if (!fs) return NULL;
     char *lit = malloc(len + 1);
     size_t ln = 0;
-    if (!lit) { node_free(fs); return perr(P, "out of memory"); }
+    if (!lit) return parse_err(P, "out of memory");
     size_t i = 0;
     while (i < len) {
         char c = body[i];
@@ -232,7 +172,7 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
         if (c == '}') {
             int l, cc;
             pos_in_body(body, i, line, col, &l, &cc);
-            perr_at(P, l, cc, false, "f-string: single '}' is not allowed");
+            parse_err_at(P, l, cc, false, "f-string: single '}' is not allowed");
             goto fail;
         }
         if (c != '{') { lit[ln++] = c; i++; continue; }
@@ -253,33 +193,32 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
         }
         int el, ec;
         pos_in_body(body, s, line, col, &el, &ec);
-        if (i >= len) { perr_at(P, el, ec, false, "f-string: expecting '}'"); goto fail; }
+        if (i >= len) { parse_err_at(P, el, ec, false, "f-string: expecting '}'"); goto fail; }
         size_t elen = i - s;
         /* `{x=}` debugging form: keep the text */
         bool self_doc = elen > 0 && body[s + elen - 1] == '=' &&
                         !(elen > 1 && strchr("=!<>", body[s + elen - 2]));
         char *etext = malloc(elen + 1);
-        if (!etext) { perr(P, "out of memory"); goto fail; }
+        if (!etext) { parse_err(P, "out of memory"); goto fail; }
         memcpy(etext, body + s, elen - (self_doc ? 1 : 0));
         etext[elen - (self_doc ? 1 : 0)] = 0;
         bool blank = true;
         for (char *e = etext; *e; e++) if (*e != ' ' && *e != '\t' && *e != '\n') blank = false;
-        if (blank) { free(etext); perr_at(P, el, ec, false, "f-string: empty expression not allowed"); goto fail; }
+        if (blank) { free(etext); parse_err_at(P, el, ec, false, "f-string: empty expression not allowed"); goto fail; }
         if (self_doc && add_literal(P, fs, body + s, elen, true, at)) { free(etext); goto fail; }
         /* parse the expression with positions shifted into the cell */
         token_list tl;
         lex_error le;
         node *e = NULL;
         if (lex(etext, el, ec, &tl, &le)) {
-            perr_at(P, le.line, le.col, false, "f-string: %s", le.msg);
+            parse_err_at(P, le.line, le.col, false, "f-string: %s", le.msg);
         } else {
-            parser sub = {tl.toks, tl.n, 0, P->err, P->depth, false};
+            parser sub = {.t = tl.toks, .n = tl.n, .err = P->err, .depth = P->depth, .fn_depth = P->fn_depth, .mem = P->mem};
             while (sub.t[sub.pos].kind == TK_NEWLINE || sub.t[sub.pos].kind == TK_INDENT) sub.pos++;
-            e = testlist(&sub, false);
+            e = parse_testlist(&sub, false);
             if (e && sub.t[sub.pos].kind != TK_NEWLINE && sub.t[sub.pos].kind != TK_END &&
                 sub.t[sub.pos].kind != TK_DEDENT) {
-                perr_at(&sub, sub.t[sub.pos].line, sub.t[sub.pos].col, false, "f-string: invalid syntax");
-                node_free(e);
+                parse_err_at(&sub, sub.t[sub.pos].line, sub.t[sub.pos].col, false, "f-string: invalid syntax");
                 e = NULL;
             }
             if (sub.failed) P->failed = true;
@@ -287,17 +226,17 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
         lex_free(&tl);
         free(etext);
         if (!e) { P->failed = true; goto fail; }
-        node *f = mk(P, N_FMT, at);
-        if (!f) { node_free(e); goto fail; }
+        node *f = parse_node(P, N_FMT, at);
+        if (!f) goto fail;
         f->a = e;
         f->line = f->aline = e->line;
         f->col = f->acol = e->col;
         if (self_doc) f->op = 'r';
-        if (push_node(P, &fs->items, &fs->n_items, f)) { node_free(f); goto fail; }
+        if (parse_push(P, &fs->items, &fs->n_items, f)) goto fail;
         if (body[i] == '!') {
             if (i + 1 >= len || !strchr("rsa", body[i + 1])) {
                 int l, cc; pos_in_body(body, i, line, col, &l, &cc);
-                perr_at(P, l, cc, false, "f-string: invalid conversion character: expected 's', 'r', or 'a'");
+                parse_err_at(P, l, cc, false, "f-string: invalid conversion character: expected 's', 'r', or 'a'");
                 goto fail;
             }
             f->op = body[i + 1];
@@ -311,21 +250,19 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
                 else if (body[i] == '}') d2--;
                 i++;
             }
-            if (i >= len) { perr_at(P, el, ec, false, "f-string: expecting '}'"); goto fail; }
+            if (i >= len) { parse_err_at(P, el, ec, false, "f-string: expecting '}'"); goto fail; }
             if (memchr(body + ss, '{', i - ss)) {
-                if (nest > 1) { perr_at(P, el, ec, false, "f-string: expressions nested too deeply"); goto fail; }
+                if (nest > 1) { parse_err_at(P, el, ec, false, "f-string: expressions nested too deeply"); goto fail; }
                 int sl, sc; pos_in_body(body, ss, line, col, &sl, &sc);
                 f->b = fstring_parse(P, body + ss, i - ss, raw, sl, sc, at, nest + 1);
                 if (!f->b) goto fail;
             } else {
-                f->s = malloc(i - ss + 1);
-                if (!f->s) { perr(P, "out of memory"); goto fail; }
-                memcpy(f->s, body + ss, i - ss);
-                f->s[i - ss] = 0;
+                f->s = arena_strndup(P->mem, body + ss, i - ss);
+                if (!f->s) { parse_err(P, "out of memory"); goto fail; }
                 f->slen = i - ss;
             }
         }
-        if (i >= len || body[i] != '}') { perr_at(P, el, ec, false, "f-string: expecting '}'"); goto fail; }
+        if (i >= len || body[i] != '}') { parse_err_at(P, el, ec, false, "f-string: expecting '}'"); goto fail; }
         i++;
     }
     if (add_literal(P, fs, lit, ln, raw, at)) goto fail;
@@ -333,7 +270,6 @@ static node *fstring_parse(parser *P, const char *body, size_t len, bool raw, in
     return fs;
 fail:
     free(lit);
-    node_free(fs);
     return NULL;
 }
 
@@ -346,12 +282,12 @@ static node *strings(parser *P)
     for (int i = P->pos; P->t[i].kind == TK_STRING || P->t[i].kind == TK_FSTRING; i++)
         if (P->t[i].kind == TK_FSTRING) any_f = true;
     if (!any_f) {
-        node *n = mk(P, N_STR, first);
+        node *n = parse_node(P, N_STR, first);
         if (!n) return NULL;
         size_t total = 0;
         for (int i = P->pos; P->t[i].kind == TK_STRING; i++) total += P->t[i].len;
-        n->s = malloc(total + 1);
-        if (!n->s) { free(n); return perr(P, "out of memory"); }
+        n->s = arena_alloc(P->mem, total + 1);
+        if (!n->s) return parse_err(P, "out of memory");
         while (cur(P)->kind == TK_STRING) {
             memcpy(n->s + n->slen, cur(P)->text, cur(P)->len);
             n->slen += cur(P)->len;
@@ -360,28 +296,22 @@ static node *strings(parser *P)
         n->s[n->slen] = 0;
         return n;
     }
-    node *fs = mk(P, N_FSTR, first);
+    node *fs = parse_node(P, N_FSTR, first);
     if (!fs) return NULL;
     while (cur(P)->kind == TK_STRING || cur(P)->kind == TK_FSTRING) {
         token *t = cur(P);
         if (t->kind == TK_STRING) {
-            node *lit = mk(P, N_STR, t);
-            if (!lit) { node_free(fs); return NULL; }
-            lit->s = malloc(t->len + 1);
-            if (!lit->s) { free(lit); node_free(fs); return perr(P, "out of memory"); }
-            memcpy(lit->s, t->text, t->len + 1);
+            node *lit = parse_node(P, N_STR, t);
+            if (!lit) return NULL;
+            lit->s = arena_strndup(P->mem, t->text, t->len);
+            if (!lit->s) return parse_err(P, "out of memory");
             lit->slen = t->len;
-            if (push_node(P, &fs->items, &fs->n_items, lit)) { node_free(lit); node_free(fs); return NULL; }
+            if (parse_push(P, &fs->items, &fs->n_items, lit)) return NULL;
         } else {
             node *part = fstring_parse(P, t->text, t->len, t->raw, t->body_line, t->body_col, t, 0);
-            if (!part) { node_free(fs); return NULL; }
+            if (!part) return NULL;
             for (int i = 0; i < part->n_items; i++)
-                if (push_node(P, &fs->items, &fs->n_items, part->items[i])) {
-                    for (int j = i; j < part->n_items; j++) node_free(part->items[j]);
-                    part->n_items = 0; node_free(part); node_free(fs); return NULL;
-                }
-            part->n_items = 0;
-            node_free(part);
+                if (parse_push(P, &fs->items, &fs->n_items, part->items[i])) return NULL;
         }
         P->pos++;
     }
@@ -394,32 +324,32 @@ static node *comp_tail(parser *P, node *comp)
     while (is_kw(P, "for")) {
         token *ft = cur(P);
         P->pos++;
-        node *cf = mk(P, N_COMPFOR, ft);
+        node *cf = parse_node(P, N_COMPFOR, ft);
         if (!cf) return NULL;
-        if (push_node(P, &comp->items, &comp->n_items, cf)) { node_free(cf); return NULL; }
+        if (parse_push(P, &comp->items, &comp->n_items, cf)) return NULL;
         /* target: expr list (no `in` comparisons) */
-        node *tgt = expr(P);
+        node *tgt = parse_expr(P);
         if (!tgt) return NULL;
         if (is_op(P, ",")) {
-            node *tup = mk(P, N_TUPLE, ft);
-            if (!tup) { node_free(tgt); return NULL; }
+            node *tup = parse_node(P, N_TUPLE, ft);
+            if (!tup) return NULL;
             set_start(tup, tgt);
-            if (push_node(P, &tup->items, &tup->n_items, tgt)) { node_free(tup); return NULL; }
+            if (parse_push(P, &tup->items, &tup->n_items, tgt)) return NULL;
             while (accept_op(P, ",")) {
                 if (is_kw(P, "in")) break;
-                node *x = expr(P);
-                if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); return NULL; }
+                node *x = parse_expr(P);
+                if (!x || parse_push(P, &tup->items, &tup->n_items, x)) return NULL;
             }
             tgt = tup;
         }
         cf->a = tgt;
-        if (!accept_kw(P, "in")) return perr(P, "invalid syntax (expected 'in')");
+        if (!accept_kw(P, "in")) return parse_err(P, "invalid syntax (expected 'in')");
         cf->b = or_test(P);
         if (!cf->b) return NULL;
         while (is_kw(P, "if")) {
             P->pos++;
             node *c = or_test(P);
-            if (!c || push_node(P, &cf->body, &cf->n_body, c)) { node_free(c); return NULL; }
+            if (!c || parse_push(P, &cf->body, &cf->n_body, c)) return NULL;
         }
     }
     return comp;
@@ -428,11 +358,11 @@ static node *comp_tail(parser *P, node *comp)
 /* One element of a tuple or list display: an expression or *starred. */
 static node *element(parser *P)
 {
-    if (!is_op(P, "*")) return test(P);
+    if (!is_op(P, "*")) return parse_test(P);
     token *st = cur(P);
     P->pos++;
-    node *x = mk(P, N_STARRED, st);
-    if (x && !(x->a = expr(P))) { node_free(x); x = NULL; }
+    node *x = parse_node(P, N_STARRED, st);
+    if (x && !(x->a = parse_expr(P))) { x = NULL; }
     return x;
 }
 
@@ -440,115 +370,114 @@ static node *atom(parser *P)
 {
     token *t = cur(P);
     switch (t->kind) {
-    case TK_INT: { node *n = mk(P, N_INT, t); if (n) n->ival = t->ival; P->pos++; return n; }
-    case TK_FLOAT: { node *n = mk(P, N_FLOAT, t); if (n) n->fval = t->fval; P->pos++; return n; }
+    case TK_INT: { node *n = parse_node(P, N_INT, t); if (n) n->ival = t->ival; P->pos++; return n; }
+    case TK_FLOAT: { node *n = parse_node(P, N_FLOAT, t); if (n) n->fval = t->fval; P->pos++; return n; }
     case TK_STRING: case TK_FSTRING: return strings(P);
     case TK_NAME: {
         const char *s = t->text;
         if (!strcmp(s, "None") || !strcmp(s, "True") || !strcmp(s, "False")) {
-            node *n = mk(P, N_CONST, t);
+            node *n = parse_node(P, N_CONST, t);
             if (n) n->op = s[0] == 'N' ? 0 : s[0] == 'T' ? 1 : 2;
             P->pos++;
             return n;
         }
-        if (is_keyword(s)) return invalid(P);
-        node *n = mk(P, N_NAME, t);
+        if (!strcmp(s, "yield") || !strcmp(s, "await"))
+            return parse_err(P, "'%s' is not supported in lens (generators and coroutines are not part of the language)", s);
+        if (is_keyword(s)) return parse_invalid(P);
+        node *n = parse_node(P, N_NAME, t);
         if (!n) return NULL;
-        n->s = strdup(s);
+        n->s = arena_strdup(P->mem, s);
         n->slen = t->len;
         P->pos++;
         return n;
     }
     case TK_OP: break;
-    default: return invalid(P);
+    default: return parse_invalid(P);
     }
-    if (is_op(P, "...")) { node *n = mk(P, N_CONST, t); if (n) n->op = 3; P->pos++; return n; }
+    if (is_op(P, "...")) { node *n = parse_node(P, N_CONST, t); if (n) n->op = 3; P->pos++; return n; }
     if (is_op(P, "(")) {
         P->pos++;
-        if (accept_op(P, ")")) return mk(P, N_TUPLE, t);
-        if (!enter(P)) return NULL;
-        node *first = is_op(P, "*") ? NULL : test(P);
+        if (accept_op(P, ")")) return parse_node(P, N_TUPLE, t);
+        if (!parse_enter(P)) return NULL;
+        node *first = is_op(P, "*") ? NULL : parse_test(P);
         if (!first && !is_op(P, "*")) { LEAVE(P); return NULL; }
         node *res;
         if (first && is_kw(P, "for")) {
             /* a generator expression: evaluated as a list */
-            node *comp = mk(P, N_LISTCOMP, t);
-            if (!comp) { node_free(first); LEAVE(P); return NULL; }
+            node *comp = parse_node(P, N_LISTCOMP, t);
+            if (!comp) { LEAVE(P); return NULL; }
             comp->a = first;
             res = comp_tail(P, comp) ? comp : NULL;
-            if (!res) node_free(comp);
         } else if (first && !is_op(P, ",")) {
             res = first;
         } else {
-            node *tup = mk(P, N_TUPLE, t);
+            node *tup = parse_node(P, N_TUPLE, t);
             res = tup;
-            if (tup && first && push_node(P, &tup->items, &tup->n_items, first)) { node_free(first); node_free(tup); res = NULL; }
+            if (tup && first && parse_push(P, &tup->items, &tup->n_items, first)) { res = NULL; }
             while (res && (first == NULL || accept_op(P, ","))) {
                 first = (node *)1;
                 if (is_op(P, ")")) break;
                 node *x = element(P);
-                if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); res = NULL; }
+                if (!x || parse_push(P, &tup->items, &tup->n_items, x)) { res = NULL; }
             }
         }
         LEAVE(P);
-        if (res && !expect_op(P, ")")) { node_free(res); return NULL; }
+        if (res && !parse_expect_op(P, ")")) return NULL;
         return res;
     }
     if (is_op(P, "[")) {
         P->pos++;
-        if (!enter(P)) return NULL;
-        node *lst = mk(P, N_LIST, t);
+        if (!parse_enter(P)) return NULL;
+        node *lst = parse_node(P, N_LIST, t);
         if (!lst) { LEAVE(P); return NULL; }
         while (!is_op(P, "]")) {
             node *x = element(P);
-            if (!x) { node_free(lst); LEAVE(P); return NULL; }
+            if (!x) { LEAVE(P); return NULL; }
             if (lst->n_items == 0 && is_kw(P, "for")) {
                 lst->kind = N_LISTCOMP;
                 lst->a = x;
-                if (!comp_tail(P, lst)) { node_free(lst); LEAVE(P); return NULL; }
+                if (!comp_tail(P, lst)) { LEAVE(P); return NULL; }
                 break;
             }
-            if (push_node(P, &lst->items, &lst->n_items, x)) { node_free(x); node_free(lst); LEAVE(P); return NULL; }
+            if (parse_push(P, &lst->items, &lst->n_items, x)) { LEAVE(P); return NULL; }
             if (!accept_op(P, ",")) break;
         }
         LEAVE(P);
-        if (!expect_op(P, "]")) { node_free(lst); return NULL; }
+        if (!parse_expect_op(P, "]")) return NULL;
         return lst;
     }
     if (is_op(P, "{")) {
         P->pos++;
-        if (!enter(P)) return NULL;
-        node *d = mk(P, N_DICT, t);
+        if (!parse_enter(P)) return NULL;
+        node *d = parse_node(P, N_DICT, t);
         if (!d) { LEAVE(P); return NULL; }
         while (!is_op(P, "}")) {
-            node *k = test(P);
-            if (!k) { node_free(d); LEAVE(P); return NULL; }
+            node *k = parse_test(P);
+            if (!k) { LEAVE(P); return NULL; }
             if (!is_op(P, ":")) {
-                node_free(k);
-                node_free(d);
                 LEAVE(P);
-                return perr(P, is_op(P, ",") || is_op(P, "}") ? "set literals are not supported in lens (use a list)"
+                return parse_err(P, is_op(P, ",") || is_op(P, "}") ? "set literals are not supported in lens (use a list)"
                                                                : "invalid syntax (expected ':')");
             }
             P->pos++;
-            node *v = test(P);
-            if (!v) { node_free(k); node_free(d); LEAVE(P); return NULL; }
+            node *v = parse_test(P);
+            if (!v) { LEAVE(P); return NULL; }
             if (d->n_items == 0 && is_kw(P, "for")) {
                 d->kind = N_DICTCOMP;
                 d->a = k;
                 d->b = v;
-                if (!comp_tail(P, d)) { node_free(d); LEAVE(P); return NULL; }
+                if (!comp_tail(P, d)) { LEAVE(P); return NULL; }
                 break;
             }
-            if (push_node(P, &d->items, &d->n_items, k)) { node_free(k); node_free(v); node_free(d); LEAVE(P); return NULL; }
-            if (push_node(P, &d->items, &d->n_items, v)) { node_free(v); node_free(d); LEAVE(P); return NULL; }
+            if (parse_push(P, &d->items, &d->n_items, k)) { LEAVE(P); return NULL; }
+            if (parse_push(P, &d->items, &d->n_items, v)) { LEAVE(P); return NULL; }
             if (!accept_op(P, ",")) break;
         }
         LEAVE(P);
-        if (!expect_op(P, "}")) { node_free(d); return NULL; }
+        if (!parse_expect_op(P, "}")) return NULL;
         return d;
     }
-    return invalid(P);
+    return parse_invalid(P);
 }
 
 static node *subscript_item(parser *P)
@@ -556,21 +485,21 @@ static node *subscript_item(parser *P)
     token *t = cur(P);
     node *start = NULL;
     if (!is_op(P, ":")) {
-        start = test(P);
+        start = parse_test(P);
         if (!start) return NULL;
         if (!is_op(P, ":")) return start;
     }
-    node *sl = mk(P, N_SLICE, t);
-    if (!sl) { node_free(start); return NULL; }
+    node *sl = parse_node(P, N_SLICE, t);
+    if (!sl) return NULL;
     sl->a = start;
     P->pos++; /* ':' */
     if (!is_op(P, "]") && !is_op(P, ",") && !is_op(P, ":")) {
-        sl->b = test(P);
-        if (!sl->b) { node_free(sl); return NULL; }
+        sl->b = parse_test(P);
+        if (!sl->b) return NULL;
     }
     if (accept_op(P, ":") && !is_op(P, "]") && !is_op(P, ",")) {
-        sl->c = test(P);
-        if (!sl->c) { node_free(sl); return NULL; }
+        sl->c = parse_test(P);
+        if (!sl->c) return NULL;
     }
     return sl;
 }
@@ -581,34 +510,34 @@ static node *trailers(parser *P, node *n)
         token *t = cur(P);
         if (is_op(P, "(")) {
             P->pos++;
-            node *call = mk(P, N_CALL, t);
-            if (!call) { node_free(n); return NULL; }
+            node *call = parse_node(P, N_CALL, t);
+            if (!call) return NULL;
             set_start(call, n);
             call->a = n;
-            if (!chain_ok(P, call, n)) { node_free(call); return NULL; }
-            if (!enter(P)) { node_free(call); return NULL; }
+            if (!chain_ok(P, call, n)) return NULL;
+            if (!parse_enter(P)) return NULL;
             bool seen_kw = false;
             while (!is_op(P, ")")) {
                 token *at = cur(P);
-                node *arg = mk(P, N_ARG, at);
+                node *arg = parse_node(P, N_ARG, at);
                 if (!arg) break;
-                if (push_node(P, &call->items, &call->n_items, arg)) { node_free(arg); break; }
+                if (parse_push(P, &call->items, &call->n_items, arg)) break;
                 if (accept_op(P, "**")) arg->op = 2;
                 else if (accept_op(P, "*")) arg->op = 1;
                 else if (cur(P)->kind == TK_NAME && P->t[P->pos + 1].kind == TK_OP &&
                          !strcmp(P->t[P->pos + 1].text, "=")) {
-                    if (is_keyword(cur(P)->text)) { perr(P, "invalid syntax (keyword argument name)"); break; }
-                    arg->s = strdup(cur(P)->text);
+                    if (is_keyword(cur(P)->text)) { parse_err(P, "invalid syntax (keyword argument name)"); break; }
+                    arg->s = arena_strdup(P->mem, cur(P)->text);
                     P->pos += 2;
                     seen_kw = true;
                 } else if (seen_kw) {
-                    perr(P, "positional argument follows keyword argument");
+                    parse_err(P, "positional argument follows keyword argument");
                     break;
                 }
-                arg->a = test(P);
+                arg->a = parse_test(P);
                 if (!arg->a) break;
                 if (call->n_items == 1 && !arg->s && !arg->op && is_kw(P, "for")) {
-                    node *comp = mk(P, N_LISTCOMP, at);
+                    node *comp = parse_node(P, N_LISTCOMP, at);
                     if (!comp) break;
                     comp->a = arg->a;
                     arg->a = comp;
@@ -617,43 +546,43 @@ static node *trailers(parser *P, node *n)
                 if (!accept_op(P, ",")) break;
             }
             LEAVE(P);
-            if (P->failed || !expect_op(P, ")")) { node_free(call); return NULL; }
+            if (P->failed || !parse_expect_op(P, ")")) return NULL;
             n = call;
         } else if (is_op(P, "[")) {
             P->pos++;
-            node *sub = mk(P, N_SUBSCRIPT, t);
-            if (!sub) { node_free(n); return NULL; }
+            node *sub = parse_node(P, N_SUBSCRIPT, t);
+            if (!sub) return NULL;
             set_start(sub, n);
             sub->a = n;
-            if (!chain_ok(P, sub, n)) { node_free(sub); return NULL; }
-            if (!enter(P)) { node_free(sub); return NULL; }
+            if (!chain_ok(P, sub, n)) return NULL;
+            if (!parse_enter(P)) return NULL;
             node *first = subscript_item(P);
             if (first && is_op(P, ",")) {
-                node *tup = mk(P, N_TUPLE, t);
+                node *tup = parse_node(P, N_TUPLE, t);
                 if (tup) {
                     set_start(tup, first);
-                    push_node(P, &tup->items, &tup->n_items, first);
+                    parse_push(P, &tup->items, &tup->n_items, first);
                     while (accept_op(P, ",") && !is_op(P, "]")) {
                         node *x = subscript_item(P);
-                        if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); break; }
+                        if (!x || parse_push(P, &tup->items, &tup->n_items, x)) break;
                     }
-                } else node_free(first);
+                }
                 first = tup;
             }
             LEAVE(P);
             sub->b = first;
-            if (!first || P->failed || !expect_op(P, "]")) { node_free(sub); return NULL; }
+            if (!first || P->failed || !parse_expect_op(P, "]")) return NULL;
             n = sub;
         } else if (is_op(P, ".")) {
             P->pos++;
-            if (cur(P)->kind != TK_NAME) { node_free(n); return perr(P, "invalid syntax (expected a name after '.')"); }
-            node *at = mk(P, N_ATTR, t);
-            if (!at) { node_free(n); return NULL; }
+            if (cur(P)->kind != TK_NAME) return parse_err(P, "invalid syntax (expected a name after '.')");
+            node *at = parse_node(P, N_ATTR, t);
+            if (!at) return NULL;
             set_start(at, n);
             at->a = n;
-            at->s = strdup(cur(P)->text);
+            at->s = arena_strdup(P->mem, cur(P)->text);
             P->pos++;
-            if (!chain_ok(P, at, n)) { node_free(at); return NULL; }
+            if (!chain_ok(P, at, n)) return NULL;
             n = at;
         } else {
             return n;
@@ -668,14 +597,14 @@ static node *factor(parser *P)
     token *t = cur(P);
     if (is_op(P, "-") || is_op(P, "+") || is_op(P, "~")) {
         P->pos++;
-        if (!enter(P)) return NULL;
+        if (!parse_enter(P)) return NULL;
         node *x = factor(P);
         LEAVE(P);
         if (!x) return NULL;
         /* fold negative literals so -9223372036854775808 works and reprs stay simple */
         if (t->text[0] == '-' && x->kind == N_FLOAT) { x->fval = -x->fval; x->line = t->line; x->col = t->col; x->aline = t->line; x->acol = t->col; return x; }
-        node *u = mk(P, N_UNARY, t);
-        if (!u) { node_free(x); return NULL; }
+        node *u = parse_node(P, N_UNARY, t);
+        if (!u) return NULL;
         u->op = t->text[0];
         u->a = x;
         return u;
@@ -692,12 +621,12 @@ static node *power(parser *P)
     if (is_op(P, "**")) {
         token *t = cur(P);
         P->pos++;
-        if (!enter(P)) { node_free(a); return NULL; }
+        if (!parse_enter(P)) return NULL;
         node *b = factor(P);
         LEAVE(P);
-        if (!b) { node_free(a); return NULL; }
-        node *n = mk(P, N_BINOP, t);
-        if (!n) { node_free(a); node_free(b); return NULL; }
+        if (!b) return NULL;
+        node *n = parse_node(P, N_BINOP, t);
+        if (!n) return NULL;
         set_start(n, a);
         n->op = OP_POW;
         n->a = a;
@@ -719,14 +648,14 @@ static node *binary_level(parser *P, level_fn next, const char *const *ops, cons
         token *t = cur(P);
         P->pos++;
         node *b = next(P);
-        if (!b) { node_free(a); return NULL; }
-        node *n = mk(P, N_BINOP, t);
-        if (!n) { node_free(a); node_free(b); return NULL; }
+        if (!b) return NULL;
+        node *n = parse_node(P, N_BINOP, t);
+        if (!n) return NULL;
         set_start(n, a);
         n->op = codes[k];
         n->a = a;
         n->b = b;
-        if (!chain_ok(P, n, a)) { node_free(n); return NULL; }
+        if (!chain_ok(P, n, a)) return NULL;
         a = n;
     }
     return NULL;
@@ -762,7 +691,7 @@ static node *xor_expr(parser *P)
     static const int codes[] = {OP_XOR};
     return binary_level(P, and_expr, ops, codes);
 }
-static node *expr(parser *P)
+node *parse_expr(parser *P)
 {
     static const char *const ops[] = {"|", NULL};
     static const int codes[] = {OP_OR};
@@ -792,23 +721,23 @@ static int comp_op(parser *P)
 
 static node *comparison(parser *P)
 {
-    node *a = expr(P);
+    node *a = parse_expr(P);
     if (!a) return NULL;
     token *t = cur(P);
     int op = comp_op(P);
     if (op < 0) return a;
-    node *c = mk(P, N_COMPARE, t);
-    if (!c) { node_free(a); return NULL; }
+    node *c = parse_node(P, N_COMPARE, t);
+    if (!c) return NULL;
     set_start(c, a);
-    push_node(P, &c->items, &c->n_items, a);
+    parse_push(P, &c->items, &c->n_items, a);
     while (op >= 0) {
-        int *ops = realloc(c->ops, (size_t)(c->n_items) * sizeof *ops);
-        if (!ops) { node_free(c); return perr(P, "out of memory"); }
+        int *ops = arena_grow(P->mem, c->ops, (size_t)(c->n_items - 1), (size_t)(c->n_items), sizeof *ops);
+        if (!ops) return parse_err(P, "out of memory");
         c->ops = ops;
         c->ops[c->n_items - 1] = op;
-        node *b = expr(P);
-        if (!b || push_node(P, &c->items, &c->n_items, b)) { node_free(b); node_free(c); return NULL; }
-        if (c->n_items > MAX_CHAIN) { node_free(c); return perr(P, "comparison chain too long"); }
+        node *b = parse_expr(P);
+        if (!b || parse_push(P, &c->items, &c->n_items, b)) return NULL;
+        if (c->n_items > MAX_CHAIN) return parse_err(P, "comparison chain too long");
         op = comp_op(P);
     }
     return c;
@@ -819,12 +748,12 @@ static node *not_test(parser *P)
     token *t = cur(P);
     if (is_kw(P, "not")) {
         P->pos++;
-        if (!enter(P)) return NULL;
+        if (!parse_enter(P)) return NULL;
         node *x = not_test(P);
         LEAVE(P);
         if (!x) return NULL;
-        node *u = mk(P, N_UNARY, t);
-        if (!u) { node_free(x); return NULL; }
+        node *u = parse_node(P, N_UNARY, t);
+        if (!u) return NULL;
         u->op = 'n';
         u->a = x;
         return u;
@@ -839,13 +768,13 @@ static node *bool_level(parser *P, level_fn next, const char *kw, node_kind k)
         token *t = cur(P);
         P->pos++;
         node *b = next(P);
-        if (!b) { node_free(a); return NULL; }
-        node *n = mk(P, k, t);
-        if (!n) { node_free(a); node_free(b); return NULL; }
+        if (!b) return NULL;
+        node *n = parse_node(P, k, t);
+        if (!n) return NULL;
         set_start(n, a);
         n->a = a;
         n->b = b;
-        if (!chain_ok(P, n, a)) { node_free(n); return NULL; }
+        if (!chain_ok(P, n, a)) return NULL;
         a = n;
     }
     return a;
@@ -854,66 +783,118 @@ static node *bool_level(parser *P, level_fn next, const char *kw, node_kind k)
 static node *and_test(parser *P) { return bool_level(P, not_test, "and", N_AND); }
 static node *or_test(parser *P) { return bool_level(P, and_test, "or", N_OR); }
 
+/* Parameters of a def (up to ')') or a lambda (up to ':'): plain, defaults,
+ * '*' or '*args' (what follows is keyword-only), '**kwargs', '/' (accepted,
+ * its parameters are treated as ordinary ones), annotations in a def. */
+int parse_params(parser *P, node *fn, bool is_def)
+{
+    const char *close = is_def ? ")" : ":";
+    bool star = false, seen_default = false, starstar = false, bare_star = false;
+    while (!is_op(P, close)) {
+        if (starstar) { parse_err(P, "invalid syntax (arguments cannot follow **%s)", fn->items[fn->n_items - 1]->s); return -1; }
+        if (accept_op(P, "/")) {
+            if (star || fn->n_items == 0) { parse_err(P, "invalid syntax ('/' must follow the positional parameters)"); return -1; }
+            if (!accept_op(P, ",")) break;
+            continue;
+        }
+        token *at = cur(P);
+        int kind = star ? PARAM_KWONLY : PARAM_POS;
+        if (accept_op(P, "**")) kind = PARAM_STARSTAR;
+        else if (accept_op(P, "*")) {
+            if (star) { parse_err(P, "* argument may appear only once"); return -1; }
+            star = true;
+            if (is_op(P, ",") || is_op(P, close)) {
+                bare_star = true;
+                if (is_op(P, close)) { parse_err(P, "named arguments must follow bare *"); return -1; }
+                P->pos++;
+                continue;
+            }
+            kind = PARAM_STAR;
+        }
+        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) {
+            parse_err(P, "invalid syntax (parameters are names)");
+            return -1;
+        }
+        for (int i = 0; i < fn->n_items; i++)
+            if (!strcmp(fn->items[i]->s, cur(P)->text)) { parse_err(P, "duplicate argument '%s' in function definition", cur(P)->text); return -1; }
+        node *p = parse_node(P, N_PARAM, at);
+        if (!p) return -1;
+        p->s = arena_strdup(P->mem, cur(P)->text);
+        p->op = kind;
+        P->pos++;
+        if (!p->s || parse_push(P, &fn->items, &fn->n_items, p)) { parse_err(P, "out of memory"); return -1; }
+        if (is_def && accept_op(P, ":")) {
+            if (!parse_test(P)) return -1;   /* annotations are parsed and ignored */
+        }
+        if (accept_op(P, "=")) {
+            if (kind == PARAM_STAR || kind == PARAM_STARSTAR) { parse_err(P, "invalid syntax (var-positional and var-keyword parameters have no default)"); return -1; }
+            p->b = parse_test(P);
+            if (!p->b) return -1;
+            if (kind == PARAM_POS) seen_default = true;
+        } else if (kind == PARAM_POS && seen_default) {
+            parse_err_at(P, p->line, p->col, false, "parameter without a default follows parameter with a default");
+            return -1;
+        }
+        if (kind == PARAM_STARSTAR) starstar = true;
+        if (!accept_op(P, ",")) break;
+    }
+    if (bare_star) {
+        bool kwonly = false;
+        for (int i = 0; i < fn->n_items; i++) if (fn->items[i]->op == PARAM_KWONLY) kwonly = true;
+        if (!kwonly) { parse_err(P, "named arguments must follow bare *"); return -1; }
+    }
+    return 0;
+}
+
 static node *lambda(parser *P)
 {
     token *t = cur(P);
     P->pos++;
-    node *l = mk(P, N_LAMBDA, t);
+    node *l = parse_node(P, N_LAMBDA, t);
     if (!l) return NULL;
-    while (!is_op(P, ":")) {
-        if (cur(P)->kind != TK_NAME || is_keyword(cur(P)->text)) { node_free(l); return perr(P, "invalid syntax (lambda parameters are plain names)"); }
-        node *p = mk(P, N_NAME, cur(P));
-        if (!p) { node_free(l); return NULL; }
-        p->s = strdup(cur(P)->text);
-        P->pos++;
-        if (push_node(P, &l->items, &l->n_items, p)) { node_free(p); node_free(l); return NULL; }
-        if (accept_op(P, "=")) {
-            p->b = test(P);
-            if (!p->b) { node_free(l); return NULL; }
-        }
-        if (!accept_op(P, ",")) break;
-    }
-    if (!expect_op(P, ":")) { node_free(l); return NULL; }
-    if (!enter(P)) { node_free(l); return NULL; }
-    l->a = test(P);
+    if (parse_params(P, l, false) || !parse_expect_op(P, ":")) return NULL;
+    if (!parse_enter(P)) return NULL;
+    P->fn_depth++;
+    l->a = parse_test(P);
+    P->fn_depth--;
     LEAVE(P);
-    if (!l->a) { node_free(l); return NULL; }
+    if (!l->a) return NULL;
     return l;
 }
 
-static node *test(parser *P)
+node *parse_test(parser *P)
 {
     if (is_kw(P, "lambda")) return lambda(P);
     node *a = or_test(P);
     if (!a || !is_kw(P, "if")) return a;
     token *t = cur(P);
     P->pos++;
-    node *n = mk(P, N_IFEXP, t);
-    if (!n) { node_free(a); return NULL; }
+    node *n = parse_node(P, N_IFEXP, t);
+    if (!n) return NULL;
     set_start(n, a);
     n->b = a;
-    if (!enter(P)) { node_free(n); return NULL; }
+    if (!parse_enter(P)) return NULL;
     n->a = or_test(P);
-    if (n->a && !is_kw(P, "else")) { LEAVE(P); node_free(n); return perr(P, "expected 'else' after 'if' expression"); }
-    if (n->a) { P->pos++; n->c = test(P); }
+    if (n->a && !is_kw(P, "else")) { LEAVE(P); return parse_err(P, "expected 'else' after 'if' expression"); }
+    if (n->a) { P->pos++; n->c = parse_test(P); }
     LEAVE(P);
-    if (!n->a || !n->c) { node_free(n); return NULL; }
+    if (!n->a || !n->c) return NULL;
     return n;
 }
 
-static node *testlist(parser *P, bool allow_star)
+node *parse_testlist(parser *P, bool allow_star)
 {
     token *t = cur(P);
     node *first;
     if (allow_star && is_op(P, "*")) {
         P->pos++;
-        first = mk(P, N_STARRED, t);
-        if (first) { first->a = expr(P); if (!first->a) { node_free(first); first = NULL; } }
-    } else first = test(P);
+        first = parse_node(P, N_STARRED, t);
+        if (first) { first->a = parse_expr(P); if (!first->a) { first = NULL; } }
+    } else first = parse_test(P);
     if (!first || !is_op(P, ",")) return first;
-    node *tup = mk(P, N_TUPLE, t);
-    if (!tup) { node_free(first); return NULL; }
-    push_node(P, &tup->items, &tup->n_items, first);
+    node *tup = parse_node(P, N_TUPLE, t);
+    if (!tup) return NULL;
+    parse_push(P, &tup->items, &tup->n_items, first);
     while (accept_op(P, ",")) {
         token *k = cur(P);
         if (k->kind == TK_NEWLINE || k->kind == TK_END || is_op(P, "=") || is_op(P, ")") ||
@@ -923,311 +904,11 @@ static node *testlist(parser *P, bool allow_star)
         node *x;
         if (allow_star && is_op(P, "*")) {
             P->pos++;
-            x = mk(P, N_STARRED, k);
-            if (x) { x->a = expr(P); if (!x->a) { node_free(x); x = NULL; } }
-        } else x = test(P);
-        if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); node_free(tup); return NULL; }
+            x = parse_node(P, N_STARRED, k);
+            if (x) { x->a = parse_expr(P); if (!x->a) { x = NULL; } }
+        } else x = parse_test(P);
+        if (!x || parse_push(P, &tup->items, &tup->n_items, x)) return NULL;
     }
     return tup;
 }
 
-/* ---- statements ----------------------------------------------------------- */
-
-static bool valid_target(parser *P, node *t, const char *what)
-{
-    switch (t->kind) {
-    case N_NAME: case N_SUBSCRIPT: case N_ATTR: return true;
-    case N_TUPLE: case N_LIST:
-        if (!strcmp(what, "augmented assignment")) break;
-        for (int i = 0; i < t->n_items; i++) if (!valid_target(P, t->items[i], what)) return false;
-        return true;
-    case N_STARRED:
-        if (!strcmp(what, "assignment")) return valid_target(P, t->a, what);
-        break;
-    default: break;
-    }
-    const char *desc = t->kind == N_CALL ? "function call" : t->kind == N_CONST || t->kind == N_INT ||
-                       t->kind == N_FLOAT || t->kind == N_STR ? "literal" : "expression";
-    perr_at(P, t->line, t->col, false, "cannot assign to %s here%s", desc,
-            t->kind == N_COMPARE ? ". Maybe you meant '==' instead of '='?" : "");
-    return false;
-}
-
-static int end_simple(parser *P)
-{
-    if (accept_op(P, ";")) return 0;
-    if (cur(P)->kind == TK_NEWLINE) { P->pos++; return 0; }
-    if (cur(P)->kind == TK_END || cur(P)->kind == TK_DEDENT) return 0;
-    invalid(P);
-    return -1;
-}
-
-static node *simple_stmt(parser *P)
-{
-    token *t = cur(P);
-    if (t->kind == TK_NAME) {
-        const char *s = t->text;
-        if (!strcmp(s, "pass") || !strcmp(s, "break") || !strcmp(s, "continue")) {
-            P->pos++;
-            return mk(P, s[0] == 'p' ? N_PASS : s[0] == 'b' ? N_BREAK : N_CONTINUE, t);
-        }
-        if (!strcmp(s, "import") || !strcmp(s, "from")) {
-            node *n = mk(P, N_IMPORT, t);
-            if (!n) return NULL;
-            size_t start = t->offset;
-            P->pos++;
-            size_t end = start;
-            while (cur(P)->kind != TK_NEWLINE && cur(P)->kind != TK_END && !is_op(P, ";")) {
-                end = cur(P)->offset + (cur(P)->text ? cur(P)->len : 0);
-                if (cur(P)->kind == TK_NAME || cur(P)->kind == TK_OP) {
-                    /* keep the module name for the message */
-                    if (!n->s && cur(P)->kind == TK_NAME) n->s = strdup(cur(P)->text);
-                }
-                P->pos++;
-            }
-            (void)end;
-            return n;
-        }
-        if (!strcmp(s, "del")) {
-            P->pos++;
-            node *n = mk(P, N_DEL, t);
-            if (!n) return NULL;
-            node *x = testlist(P, false);
-            if (!x) { node_free(n); return NULL; }
-            if (x->kind == N_TUPLE) { n->items = x->items; n->n_items = x->n_items; x->items = NULL; x->n_items = 0; node_free(x); }
-            else push_node(P, &n->items, &n->n_items, x);
-            for (int i = 0; i < n->n_items; i++)
-                if (n->items[i]->kind != N_NAME && n->items[i]->kind != N_SUBSCRIPT) {
-                    perr_at(P, n->items[i]->line, n->items[i]->col, false, "cannot delete this expression");
-                    node_free(n);
-                    return NULL;
-                }
-            return n;
-        }
-        if (!strcmp(s, "assert")) {
-            P->pos++;
-            node *n = mk(P, N_ASSERT, t);
-            if (!n) return NULL;
-            n->a = test(P);
-            if (n->a && accept_op(P, ",")) n->b = test(P);
-            if (!n->a || P->failed) { node_free(n); return NULL; }
-            return n;
-        }
-        if (!strcmp(s, "def") || !strcmp(s, "class") || !strcmp(s, "try") || !strcmp(s, "with") ||
-            !strcmp(s, "raise") || !strcmp(s, "return") || !strcmp(s, "global") || !strcmp(s, "nonlocal") ||
-            !strcmp(s, "yield") || !strcmp(s, "async") || !strcmp(s, "await"))
-            return perr(P, "'%s' is not part of the lens language (cells have expressions, assignments, "
-                           "if/for/while and lambda)", s);
-        if (!strcmp(s, "else") || !strcmp(s, "elif"))
-            return perr(P, "invalid syntax ('%s' without a matching 'if')", s);
-    }
-    node *x = testlist(P, true);
-    if (!x) return NULL;
-    if (is_op(P, "=")) {
-        node *asg = mk(P, N_ASSIGN, t);
-        if (!asg) { node_free(x); return NULL; }
-        asg->aline = cur(P)->line;
-        asg->acol = cur(P)->col;
-        while (accept_op(P, "=")) {
-            if (!valid_target(P, x, "assignment") || push_node(P, &asg->items, &asg->n_items, x)) {
-                node_free(x); node_free(asg); return NULL;
-            }
-            x = testlist(P, true);
-            if (!x) { node_free(asg); return NULL; }
-        }
-        asg->a = x;
-        return asg;
-    }
-    token *o = cur(P);
-    if (o->kind == TK_OP && o->len >= 2 && o->text[o->len - 1] == '=' && strcmp(o->text, "==") &&
-        strcmp(o->text, "<=") && strcmp(o->text, ">=") && strcmp(o->text, "!=")) {
-        static const char *const ops[] = {"+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=", "<<=", ">>=", NULL};
-        static const int codes[] = {OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_MATMUL, OP_AND, OP_OR, OP_XOR, OP_LSHIFT, OP_RSHIFT};
-        int k = -1;
-        for (int i = 0; ops[i]; i++) if (!strcmp(ops[i], o->text)) k = i;
-        if (k < 0) { node_free(x); return invalid(P); }
-        if (x->kind == N_TUPLE || x->kind == N_LIST) {
-            node_free(x);
-            return perr_at(P, t->line, t->col, false, "'tuple' is an illegal expression for augmented assignment");
-        }
-        if (!valid_target(P, x, "augmented assignment")) { node_free(x); return NULL; }
-        P->pos++;
-        node *n = mk(P, N_AUGASSIGN, o);
-        if (!n) { node_free(x); return NULL; }
-        set_start(n, x);
-        n->op = codes[k];
-        n->a = x;
-        n->b = testlist(P, false);
-        if (!n->b) { node_free(n); return NULL; }
-        return n;
-    }
-    if (x->kind == N_STARRED) {
-        perr_at(P, x->line, x->col, false, "can't use starred expression here");
-        node_free(x);
-        return NULL;
-    }
-    node *e = mk(P, N_EXPR, t);
-    if (!e) { node_free(x); return NULL; }
-    e->a = x;
-    return e;
-}
-
-static int stmt(parser *P, node ***out, int *n);
-
-static node *compound(parser *P)
-{
-    token *t = cur(P);
-    const char *s = t->text;
-    if (!strcmp(s, "if") || !strcmp(s, "elif") || !strcmp(s, "while")) {
-        P->pos++;
-        node *n = mk(P, s[0] == 'w' ? N_WHILE : N_IF, t);
-        if (!n) return NULL;
-        n->a = test(P);
-        if (!n->a || block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
-        if (n->kind == N_IF && is_kw(P, "elif")) {
-            node *e = compound(P);
-            if (!e || push_node(P, &n->orelse, &n->n_orelse, e)) { node_free(e); node_free(n); return NULL; }
-        } else if (is_kw(P, "else")) {
-            P->pos++;
-            if (block(P, &n->orelse, &n->n_orelse)) { node_free(n); return NULL; }
-        }
-        return n;
-    }
-    /* for */
-    P->pos++;
-    node *n = mk(P, N_FOR, t);
-    if (!n) return NULL;
-    token *tt = cur(P);
-    node *tgt = expr(P);
-    if (tgt && is_op(P, ",")) {
-        node *tup = mk(P, N_TUPLE, tt);
-        if (!tup) { node_free(tgt); node_free(n); return NULL; }
-        push_node(P, &tup->items, &tup->n_items, tgt);
-        while (accept_op(P, ",") && !is_kw(P, "in")) {
-            node *x = expr(P);
-            if (!x || push_node(P, &tup->items, &tup->n_items, x)) { node_free(x); break; }
-        }
-        tgt = tup;
-        if (P->failed) { node_free(tgt); tgt = NULL; }
-    }
-    n->a = tgt;
-    if (!tgt || !valid_target(P, tgt, "assignment")) { node_free(n); return NULL; }
-    if (!accept_kw(P, "in")) { node_free(n); return perr(P, "invalid syntax (expected 'in')"); }
-    n->b = testlist(P, false);
-    if (!n->b || block(P, &n->body, &n->n_body)) { node_free(n); return NULL; }
-    if (is_kw(P, "else")) {
-        P->pos++;
-        if (block(P, &n->orelse, &n->n_orelse)) { node_free(n); return NULL; }
-    }
-    return n;
-}
-
-static int block(parser *P, node ***body, int *n)
-{
-    if (!accept_op(P, ":")) { perr(P, "expected ':'"); return -1; }
-    if (cur(P)->kind != TK_NEWLINE) {
-        /* one-line body: simple statements */
-        for (;;) {
-            node *s = simple_stmt(P);
-            if (!s || push_node(P, body, n, s)) { node_free(s); return -1; }
-            if (cur(P)->kind == TK_NEWLINE) { P->pos++; return 0; }
-            if (cur(P)->kind == TK_END || cur(P)->kind == TK_DEDENT) return 0;
-            if (!accept_op(P, ";")) { invalid(P); return -1; }
-            if (cur(P)->kind == TK_NEWLINE) { P->pos++; return 0; }
-            if (cur(P)->kind == TK_END) return 0;
-        }
-    }
-    P->pos++;
-    if (cur(P)->kind != TK_INDENT) {
-        strcpy(P->err->ename, "IndentationError");
-        perr_at(P, cur(P)->line, cur(P)->col, cur(P)->kind == TK_END, "expected an indented block");
-        return -1;
-    }
-    P->pos++;
-    if (!enter(P)) return -1;
-    while (cur(P)->kind != TK_DEDENT && cur(P)->kind != TK_END) {
-        if (stmt(P, body, n)) { LEAVE(P); return -1; }
-    }
-    LEAVE(P);
-    if (cur(P)->kind == TK_DEDENT) P->pos++;
-    return 0;
-}
-
-static int stmt(parser *P, node ***out, int *n)
-{
-    token *t = cur(P);
-    if (t->kind == TK_INDENT) { invalid(P); return -1; }
-    if (t->kind == TK_NAME && (!strcmp(t->text, "if") || !strcmp(t->text, "for") || !strcmp(t->text, "while"))) {
-        node *c = compound(P);
-        if (!c || push_node(P, out, n, c)) { node_free(c); return -1; }
-        return 0;
-    }
-    for (;;) {
-        node *s = simple_stmt(P);
-        if (!s || push_node(P, out, n, s)) { node_free(s); return -1; }
-        if (end_simple(P)) return -1;
-        if (P->t[P->pos - 1].kind == TK_NEWLINE || cur(P)->kind == TK_END || cur(P)->kind == TK_DEDENT) return 0;
-        if (cur(P)->kind == TK_NEWLINE) { P->pos++; return 0; }
-    }
-}
-
-int parse_program(const char *src, program *prog, parse_error *err)
-{
-    memset(prog, 0, sizeof *prog);
-    memset(err, 0, sizeof *err);
-    token_list tl;
-    lex_error le;
-    if (lex(src, 1, 0, &tl, &le)) {
-        strcpy(err->ename, strstr(le.msg, "indent") ? "IndentationError" : "SyntaxError");
-        snprintf(err->msg, sizeof err->msg, "%s", le.msg);
-        err->line = le.line;
-        err->col = le.col;
-        err->incomplete = le.incomplete;
-        lex_free(&tl);
-        return -1;
-    }
-    parser P = {tl.toks, tl.n, 0, err, 0, false};
-    while (cur(&P)->kind != TK_END) {
-        if (cur(&P)->kind == TK_NEWLINE) { P.pos++; continue; }
-        if (stmt(&P, &prog->stmts, &prog->n)) break;
-    }
-    lex_free(&tl);
-    if (P.failed) {
-        program_free(prog);
-        return -1;
-    }
-    return 0;
-}
-
-void program_free(program *prog)
-{
-    for (int i = 0; i < prog->n; i++) node_free(prog->stmts[i]);
-    free(prog->stmts);
-    prog->stmts = NULL;
-    prog->n = 0;
-}
-
-node *parse_expression(const char *src, parse_error *err)
-{
-    memset(err, 0, sizeof *err);
-    token_list tl;
-    lex_error le;
-    if (lex(src, 1, 0, &tl, &le)) {
-        strcpy(err->ename, "SyntaxError");
-        snprintf(err->msg, sizeof err->msg, "%s", le.msg);
-        err->line = le.line;
-        err->col = le.col;
-        err->incomplete = le.incomplete;
-        lex_free(&tl);
-        return NULL;
-    }
-    parser P = {tl.toks, tl.n, 0, err, 0, false};
-    while (cur(&P)->kind == TK_NEWLINE || cur(&P)->kind == TK_INDENT) P.pos++;
-    node *e = testlist(&P, false);
-    if (e) {
-        while (cur(&P)->kind == TK_NEWLINE || cur(&P)->kind == TK_DEDENT) P.pos++;
-        if (cur(&P)->kind != TK_END) { invalid(&P); node_free(e); e = NULL; }
-    }
-    lex_free(&tl);
-    return e;
-}

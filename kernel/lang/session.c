@@ -1,13 +1,21 @@
 /* kernel/lang/session.c — the interface the kernel sees (lang.h): sessions,
- * executing cells, evaluating expressions, errors with tracebacks, `x?` help,
- * interrupts. Completion, inspection and is_complete live in complete.c. */
+ * executing cells (each cell's parsed code kept alive by the functions it
+ * defines), evaluating expressions, errors with tracebacks through function
+ * calls, `x?` help, shell-command and magic lines, exit requests, the stack
+ * guard, interrupts. Completion, inspection and is_complete live in complete.c. */
 #include <ctype.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "builtins.h"
+#include "code.h"
 #include "eval.h"
+#include "exceptions.h"
+#include "modules.h"
 #include "lang.h"
 #include "lang_internal.h"
 #include "parser.h"
@@ -19,7 +27,7 @@ lang_session *lang_session_new(void)
     if (!s) return NULL;
     s->I.globals = dict_new();
     s->I.builtins = dict_new();
-    if (!s->I.globals || !s->I.builtins || builtins_install(&s->I)) {
+    if (!s->I.globals || !s->I.builtins || builtins_install(&s->I) || exceptions_install(&s->I)) {
         lang_session_free(s);
         return NULL;
     }
@@ -83,42 +91,85 @@ static int cp_count(const char *s, size_t bytes)
     return n;
 }
 
+/* One traceback entry: the location line, the source line and a caret. */
+static void tb_location(lang_error *err, const char *code, int line, int col, const char *name, bool other_code)
+{
+    char *src = line > 0 && code ? source_line(code, line) : NULL;
+    if (!src) return;
+    size_t len = strlen(src);
+    if ((size_t)col > len) col = (int)len;
+    int ccol = cp_count(src, (size_t)col);
+    char *loc;
+    int r = name ? asprintf(&loc, "  %sine %d, column %d, in %s%s", other_code ? "L" : "Cell l", line, ccol + 1, name,
+                            other_code ? " (defined in an earlier cell)" : "")
+                 : asprintf(&loc, "  Cell line %d, column %d", line, ccol + 1);
+    if (r >= 0) tb_add(err, loc);
+    /* strip common leading whitespace for display, keeping the caret aligned */
+    size_t lead = 0;
+    while (src[lead] == ' ' || src[lead] == '\t') lead++;
+    if (lead > (size_t)col) lead = (size_t)col;
+    char *l2;
+    if (asprintf(&l2, "    %s", src + lead) >= 0) tb_add(err, l2);
+    int caret = ccol - cp_count(src, lead);
+    char *l3 = malloc((size_t)caret + 6);
+    if (l3) {
+        memset(l3, ' ', (size_t)caret + 4);
+        l3[caret + 4] = '^';
+        l3[caret + 5] = 0;
+        tb_add(err, l3);
+    }
+    free(src);
+}
+
+static void tb_last(lang_error *err, const char *ename, const char *msg)
+{
+    char *last;
+    int r = msg && *msg ? asprintf(&last, "%s: %s", ename, msg) : asprintf(&last, "%s", ename);
+    if (r >= 0) tb_add(err, last);
+}
+
 void fill_error(lang_error *err, const char *code, const char *ename, const char *msg, int line, int col)
 {
     if (!err) return;
     lang_error_clear(err);
     snprintf(err->ename, sizeof err->ename, "%s", ename);
     err->evalue = strdup(msg ? msg : "");
-    char *src = line > 0 ? source_line(code, line) : NULL;
-    if (src) {
-        size_t len = strlen(src);
-        if ((size_t)col > len) col = (int)len;
-        int ccol = cp_count(src, (size_t)col);
-        char *loc;
-        if (asprintf(&loc, "  Cell line %d, column %d", line, ccol + 1) >= 0) tb_add(err, loc);
-        /* strip common leading whitespace for display, keeping the caret aligned */
-        size_t lead = 0;
-        while (src[lead] == ' ' || src[lead] == '\t') lead++;
-        if (lead > (size_t)col) lead = (size_t)col;
-        char *l2;
-        if (asprintf(&l2, "    %s", src + lead) >= 0) tb_add(err, l2);
-        int caret = ccol - cp_count(src, lead);
-        char *l3 = malloc((size_t)caret + 6);
-        if (l3) {
-            memset(l3, ' ', (size_t)caret + 4);
-            l3[caret + 4] = '^';
-            l3[caret + 5] = 0;
-            tb_add(err, l3);
-        }
-        free(src);
-    }
-    char *last;
-    if (asprintf(&last, "%s: %s", ename, msg ? msg : "") >= 0) tb_add(err, last);
+    tb_location(err, code, line, col, NULL, false);
+    tb_last(err, ename, msg);
 }
 
+static bool same_frame(const lang_frame *a, const lang_frame *b)
+{
+    return a->code == b->code && a->line == b->line && a->col == b->col && !strcmp(a->name, b->name);
+}
+
+/* The pending error as Jupyter shows it: the cell's line, then each function
+ * call it passed through (outermost first; a recursion's repeats folded). */
 static void error_from_interp(interp *I, const char *code, lang_error *err)
 {
-    fill_error(err, code, I->ename[0] ? I->ename : "RuntimeError", I->emsg ? I->emsg : "", I->eline, I->ecol);
+    const char *ename = I->ename[0] ? I->ename : "RuntimeError";
+    const char *msg = I->emsg ? I->emsg : "";
+    lang_error_clear(err);
+    snprintf(err->ename, sizeof err->ename, "%s", ename);
+    err->evalue = strdup(msg);
+    tb_location(err, code, I->eline, I->ecol, NULL, false);
+    int repeats = 0;
+    for (int i = I->n_frames - 1; i >= 0; i--) {
+        const lang_frame *f = &I->frames[i];
+        if (i < I->n_frames - 1 && same_frame(f, f + 1)) {
+            if (++repeats > 2) continue;
+        } else if (repeats > 2) {
+            char *l;
+            if (asprintf(&l, "  [Previous line repeated %d more times]", repeats - 2) >= 0) tb_add(err, l);
+            repeats = 0;
+        } else repeats = 0;
+        tb_location(err, f->code ? f->code->source : NULL, f->line, f->col, f->name, f->code != I->code);
+    }
+    if (repeats > 2) {
+        char *l;
+        if (asprintf(&l, "  [Previous line repeated %d more times]", repeats - 2) >= 0) tb_add(err, l);
+    }
+    tb_last(err, ename, msg);
     lang_clear_error(I);
 }
 
@@ -167,29 +218,77 @@ static bool is_help_cell(const char *code)
 /* Runs a program statement by statement. A top-level expression statement's
  * value (not None, not a figure this cell already displayed) goes to on_value:
  * only the last statement's (a notebook cell) or every one (`lens run`). */
-static int run_statements(lang_session *s, const char *code, bool every_expression,
+/* A parse error on a line that starts with % or ! (an IPython magic or a
+ * shell escape) gets a message that says what lens does instead. */
+static void magic_error(interp *I, const char *code, parse_error *pe)
+{
+    if (pe->line <= 0) return;
+    char *line = source_line(code, pe->line);
+    const char *p = line;
+    while (p && (*p == ' ' || *p == '\t')) p++;
+    if (p && (*p == '%' || *p == '!')) {
+        char *names = lang_module_names(I);
+        snprintf(pe->msg, sizeof pe->msg, "lens runs no shell commands or IPython magics (%s...): nothing needs "
+                 "installing, and the modules lens provides are built in (%s)", *p == '!' ? "!" : p[1] == '%' ? "%%" : "%",
+                 names && *names ? names : "see help()");
+        free(names);
+        strcpy(pe->ename, "SyntaxError");
+        pe->col = (int)(p - line);
+    }
+    free(line);
+}
+
+static bool is_exit_builtin(const value *v)
+{
+    return v->type == V_BUILTIN && !v->u.builtin.self && v->u.builtin.def->fn == builtin_find("exit")->fn;
+}
+
+static int run_statements(lang_session *s, const char *text, bool every_expression,
                           void (*on_value)(interp *I, value *v, void *ctx), void *ctx, lang_error *err)
 {
     interp *I = &s->I;
-    program prog;
     parse_error pe;
-    if (parse_program(code, &prog, &pe)) {
-        fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
+    lang_code *code = lang_code_parse(text, I->cell, &pe);
+    if (!code) {
+        magic_error(I, text, &pe);
+        fill_error(err, text, pe.ename, pe.msg, pe.line, pe.col);
         return -1;
     }
+    lang_code *outer = I->code;
+    I->code = code;
+    program *prog = &code->prog;
     int rc = 0;
-    for (int i = 0; i < prog.n && rc == 0; i++) {
-        node *st = prog.stmts[i];
-        if (st->kind == N_EXPR && (every_expression || i == prog.n - 1)) {
+    for (int i = 0; i < prog->n && rc == 0 && !s->exit_requested; i++) {
+        node *st = prog->stmts[i];
+        if (st->kind == N_EXPR) {
             value *v = eval_expr(I, NULL, st->a);
             if (!v) { rc = -1; break; }
-            if (v->type != V_NONE && on_value && !rich_shown_in_cell(I, v)) on_value(I, v, ctx);
+            /* `exit` alone ends the session, as IPython's autocall does */
+            if (is_exit_builtin(v)) s->exit_requested = true;
+            else if ((every_expression || i == prog->n - 1) && v->type != V_NONE && on_value && !rich_shown_in_cell(I, v))
+                on_value(I, v, ctx);
             decref(v);
-        } else if (exec_block(I, NULL, &prog.stmts[i], 1)) rc = -1;
+        } else if (exec_block(I, NULL, &prog->stmts[i], 1)) rc = -1;
     }
-    if (rc) error_from_interp(I, code, err);
-    program_free(&prog);
+    if (rc) error_from_interp(I, text, err);
+    I->code = outer;
+    lang_code_release(code);
     return rc;
+}
+
+/* The lowest stack address calls may reach: RecursionError below it, long
+ * before the C stack overflows. */
+static const char *stack_floor(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr)) return NULL;
+    int r = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (r) return NULL;
+    size_t margin = size / 4 > ((size_t)2 << 20) ? (size_t)2 << 20 : size / 4;
+    return (const char *)addr + margin;
 }
 
 /* Starts a cell: interrupt flag, error state, outputs, the cell counter. */
@@ -200,8 +299,12 @@ static interp *begin_cell(lang_session *s, const lang_output *out)
     lang_clear_error(I);
     I->out = out;
     I->cell++;
+    s->exit_requested = false;
+    I->stack_floor = stack_floor();   /* per cell: the thread running cells may change */
     return I;
 }
+
+bool lang_exit_requested(const lang_session *s) { return s->exit_requested; }
 
 static void end_cell(interp *I)
 {
@@ -234,16 +337,26 @@ int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error 
     interp *I = &s->I;
     lang_clear_error(I);
     parse_error pe;
-    node *n = parse_expression(expr, &pe);
-    if (!n) {
+    program check;
+    if (parse_expression(expr, &check, &pe)) {
         fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
         return -1;
     }
-    value *v = eval_expr(I, NULL, n);
+    program_free(&check);
+    /* evaluated from a code object, so a function made by the expression may outlive it */
+    lang_code *code = lang_code_parse(expr, I->cell, &pe);
+    if (!code) {
+        fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
+        return -1;
+    }
+    lang_code *outer = I->code;
+    I->code = code;
+    value *v = code->prog.n == 1 && code->prog.stmts[0]->kind == N_EXPR ? eval_expr(I, NULL, code->prog.stmts[0]->a) : v_none();
     int rc = 0;
     if (!v) { error_from_interp(I, expr, err); rc = -1; }
     else { *bundle = value_bundle(v); decref(v); }
-    node_free(n);
+    I->code = outer;
+    lang_code_release(code);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #include "ast.h"
 #include "builtins.h"
+#include "code.h"
 
 value v_none_s = {.type = V_NONE, .refcount = -1};
 value v_true_s = {.type = V_BOOL, .refcount = -1, .u.b = true};
@@ -52,6 +53,15 @@ void lang_clear_error(interp *I)
     free(I->emsg);
     I->emsg = NULL;
     I->eline = I->ecol = 0;
+    decref(I->exc);
+    I->exc = NULL;
+    for (int i = 0; i < I->n_frames; i++) {
+        lang_code_release(I->frames[i].code);
+        free(I->frames[i].name);
+    }
+    free(I->frames);
+    I->frames = NULL;
+    I->n_frames = 0;
 }
 
 /* ---- constructors --------------------------------------------------------- */
@@ -192,8 +202,6 @@ value *incref(value *v)
     return v;
 }
 
-void lambda_free(value *v);   /* eval.c */
-
 void decref(value *v)
 {
     if (!v || v->refcount < 0) return;
@@ -208,7 +216,6 @@ void decref(value *v)
     case V_SLICE: decref(v->u.slice.start); decref(v->u.slice.stop); decref(v->u.slice.step); break;
     case V_TENSOR: lens_tensor_free(v->u.tensor.t); break;
     case V_BUILTIN: decref(v->u.builtin.self); break;
-    case V_LAMBDA: lambda_free(v); break;
     case V_OBJECT: if (v->u.obj.type->free) v->u.obj.type->free(v->u.obj.data); break;
     default: break;
     }
@@ -310,6 +317,22 @@ value *dict_get_str(dict *d, const char *key)
     return dict_get(d, &k);
 }
 
+value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint)
+{
+    if (*hint < d->n) {
+        dentry *e = &d->e[*hint];
+        if (e->key && e->key->type == V_STR && e->key->u.str.len == len && !memcmp(e->key->u.str.s, key, len))
+            return &e->val;
+    }
+    value k = {.type = V_STR, .refcount = -1};
+    k.u.str.s = (char *)key;
+    k.u.str.len = len;
+    int64_t i = dict_find(d, &k, value_hash(&k), NULL);
+    if (i < 0) return NULL;
+    *hint = (size_t)i;
+    return &d->e[i].val;
+}
+
 static int dict_insert(dict *d, value *key, value *val)
 {
     /* key and val: references owned by the caller are transferred */
@@ -399,7 +422,6 @@ const char *type_name(const value *v)
     case V_SLICE: return "slice";
     case V_TENSOR: return "Tensor";
     case V_BUILTIN: return v->u.builtin.self ? "method" : "builtin_function";
-    case V_LAMBDA: return "function";
     case V_OBJECT: return v->u.obj.type->name;
     case V_ELLIPSIS: return "ellipsis";
     }
@@ -632,7 +654,6 @@ static void repr_into(sbuf *b, value *v, int depth)
         if (v->u.builtin.self) { sb_puts(b, "<method "); sb_puts(b, v->u.builtin.def->name); sb_puts(b, ">"); }
         else { sb_puts(b, "<builtin "); sb_puts(b, v->u.builtin.def->name); sb_puts(b, ">"); }
         break;
-    case V_LAMBDA: sb_puts(b, "<lambda>"); break;
     case V_ELLIPSIS: sb_puts(b, "Ellipsis"); break;
     case V_OBJECT:
         if (v->u.obj.type->repr) { char *s = v->u.obj.type->repr(v); if (s) sb_puts(b, s); free(s); }
@@ -655,6 +676,7 @@ char *str_of(value *v)
         if (s) memcpy(s, v->u.str.s, v->u.str.len + 1);
         return s;
     }
+    if (v->type == V_OBJECT && v->u.obj.type->str) return v->u.obj.type->str(v);
     return repr_of(v);
 }
 

@@ -24,7 +24,7 @@
 
 typedef enum {
     V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_TUPLE, V_DICT, V_RANGE, V_SLICE,
-    V_TENSOR, V_BUILTIN, V_LAMBDA, V_OBJECT, V_ELLIPSIS
+    V_TENSOR, V_BUILTIN, V_OBJECT, V_ELLIPSIS
 } vtype;
 
 typedef struct value value;
@@ -62,6 +62,7 @@ typedef struct lang_type {
     int (*contains)(interp *I, value *self, value *item);   /* 1, 0, -1 error */
     int64_t (*len)(value *self);                              /* -1: no len */
     char *(*repr)(value *self);                               /* malloc'd */
+    char *(*str)(value *self);                                /* malloc'd; NULL: repr */
     cJSON *(*to_bundle)(value *self);                         /* NULL: text/plain from repr */
     void (*free)(void *data);
     /* string keys for completion inside obj["...: malloc'd array of malloc'd names */
@@ -69,7 +70,19 @@ typedef struct lang_type {
     /* attribute names for completion (NULL-terminated, static) */
     const char *const *attrs;
     const char *doc;
+    /* the context-manager protocol of `with`: enter's result is bound by `as`;
+     * exit gets whether the body raised and returns 1 to suppress that error,
+     * 0 to let it through, -1 on its own error */
+    value *(*enter)(interp *I, value *self);
+    int (*exit)(interp *I, value *self, bool raised);
 } lang_type;
+
+/* One function call the pending error passed through (function.c). */
+typedef struct lang_frame {
+    struct lang_code *code;  /* holds a reference */
+    char *name;
+    int line, col;
+} lang_frame;
 
 struct value {
     vtype type;
@@ -85,8 +98,7 @@ struct value {
         struct { value *start, *stop, *step; } slice;
         struct { lens_tensor *t; const char *const *field_names; } tensor;
         struct { const lang_builtin *def; value *self; } builtin;
-        struct { node *fn; env *closure; } lambda;
-        struct { const lang_type *type; void *data; } obj;
+            struct { const lang_type *type; void *data; } obj;
     } u;
     /* a tuple may carry field names (named tuples: topk's values/indices) */
     const char *const *fields;
@@ -105,6 +117,12 @@ struct interp {
     char *emsg;
     int eline, ecol;         /* 0 = not placed yet */
     int call_depth;
+    const char *stack_floor; /* calls below this stack address raise RecursionError; NULL: unchecked */
+    struct lang_code *code;  /* the code being run (borrowed) */
+    value *exc;              /* the raised exception object behind the pending error, or NULL */
+    lang_frame *frames;      /* function frames the pending error left, innermost first */
+    int n_frames;
+    value *handling;         /* the exception the running except clause handles (bare raise), borrowed */
     void *model_state;       /* builtins_model.c */
     unsigned long cell;      /* counts executed cells; rich.c marks values shown in this one */
 };
@@ -153,6 +171,10 @@ value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
 int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
 int dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
 int dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
+/* The value slot of string key (len bytes) for reading or replacing in place,
+ * or NULL when absent. *hint remembers where the key was: a lookup that
+ * finds it there again skips hashing (names in code keep their own hint). */
+value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint);
 size_t dict_len(const dict *d);
 /* iteration: i from 0 while dict_next returns true */
 bool dict_next(const dict *d, size_t *i, value **key, value **val);

@@ -42,7 +42,7 @@ static void test_parser_puts_syntax_errors_at_their_position(void)
         {"f() = 3\n", 1, 0, "SyntaxError"},
         {"x = )\n", 1, 4, "SyntaxError"},
         {"x = [1, 2)\n", 1, 9, "SyntaxError"},
-        {"def f():\n    pass\n", 1, 0, "SyntaxError"},
+        {"class C:\n    pass\n", 1, 0, "SyntaxError"},
         {"x = 1 $ 2\n", 1, 6, "SyntaxError"},
         {"y = f'{}'\n", 1, 7, "SyntaxError"},
         {"y = f'{x!z}'\n", 1, 8, "SyntaxError"},
@@ -66,27 +66,56 @@ static void test_parser_puts_syntax_errors_at_their_position(void)
 
 static void test_parser_limits_nesting(void)
 {
-    char deep[4000];
-    int n = 0;
-    for (int i = 0; i < 1000; i++) deep[n++] = '(';
-    deep[n++] = '1';
-    for (int i = 0; i < 1000; i++) deep[n++] = ')';
-    deep[n] = 0;
+    /* 10^5 levels of each kind of nesting: a SyntaxError, never a deep C recursion */
+    static const struct { const char *open, *middle, *close, *msg; } kinds[] = {
+        {"(", "1", ")", "too deeply nested: more than "},
+        {"[", "", "]", "too deeply nested: more than "},
+        {"-", "x", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"not ", "x", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"lambda: ", "1", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"x if y else ", "1", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"2 ** ", "2", "", "too deeply nested: more than 120 nested parentheses, blocks or operators"},
+        {"x + ", "1", "", "expression too long or too deeply nested (limit 400)"},
+        {"f", "", "()", "expression too long or too deeply nested (limit 400)"},
+        {NULL, NULL, NULL, NULL}};
+    for (int k = 0; kinds[k].open; k++) {
+        size_t lo = strlen(kinds[k].open), lc = strlen(kinds[k].close), lm = strlen(kinds[k].middle);
+        char *src = malloc(100000 * (lo + lc) + lm + 1);
+        size_t n = 0;
+        for (int i = 0; i < 100000; i++) { memcpy(src + n, kinds[k].open, lo); n += lo; }
+        memcpy(src + n, kinds[k].middle, lm);
+        n += lm;
+        for (int i = 0; i < 100000; i++) { memcpy(src + n, kinds[k].close, lc); n += lc; }
+        src[n] = 0;
+        program p;
+        parse_error e;
+        int rc = parse_program(src, &p, &e);
+        CHECK(rc == -1, "%s...: accepted", kinds[k].open);
+        if (rc == 0) program_free(&p);
+        else {
+            CHECK(!strcmp(e.ename, "SyntaxError"), "%s...: %s", kinds[k].open, e.ename);
+            CHECK(!strncmp(e.msg, kinds[k].msg, strlen(kinds[k].msg)), "%s...: %s", kinds[k].open, e.msg);
+        }
+        free(src);
+    }
+    /* chains inside parentheses inside chains: each within its limit, the tree
+     * 55 x 390 levels tall, which no walk over it may recurse through */
+    size_t cap = 55 * (8 + 4 * 390) + 16, n = 0;
+    char *src = malloc(cap);
+    for (int level = 0; level < 55; level++) { memcpy(src + n, "(1 + (", 6); n += 6; }
+    src[n++] = '1';
+    for (int level = 0; level < 55; level++) {
+        memcpy(src + n, "))", 2);
+        n += 2;
+        for (int i = 0; i < 390; i++) { memcpy(src + n, " + 1", 4); n += 4; }
+    }
+    src[n] = 0;
     program p;
     parse_error e;
-    CHECK(parse_program(deep, &p, &e) == -1, "deep nesting accepted");
-    char *chain = malloc(30000);
-    n = 0;
-    for (int i = 0; i < 5000; i++) { chain[n++] = 'x'; chain[n++] = '+'; }
-    chain[n++] = '1';
-    chain[n] = 0;
-    CHECK(parse_program(chain, &p, &e) == -1, "very long chain accepted");
-    free(chain);
-    char *minus = malloc(10000);
-    memset(minus, '-', 5000);
-    strcpy(minus + 5000, "1");
-    CHECK(parse_program(minus, &p, &e) == -1, "deep unary accepted");
-    free(minus);
+    int rc = parse_program(src, &p, &e);
+    CHECK(rc == -1 && !strcmp(e.msg, "too deeply nested: the code is more than 1000 levels deep"), "%s", rc ? e.msg : "accepted");
+    if (rc == 0) program_free(&p);
+    free(src);
 }
 
 static void test_is_complete(void)
@@ -97,6 +126,17 @@ static void test_is_complete(void)
         {"for i in range(3):", "incomplete", "    "},
         {"for i in range(3):\n    print(i)", "incomplete", "    "},
         {"for i in range(3):\n    print(i)\n\n", "complete", ""},
+        /* IPython's answers: one ended line closes the block (jupyter console sends the
+         * text with the auto-indent of the next line when Enter is pressed on it) */
+        {"for i in range(3):\n    print(i)\n", "complete", ""},
+        {"for i in range(3):\n    print(i)\n    ", "complete", ""},
+        {"def f(x):\n    return x", "incomplete", "    "},
+        {"def f(x):\n    if x:\n        return 1\n    ", "complete", ""},
+        {"try:\n    x = 1\nexcept KeyError:", "incomplete", "    "},
+        {"if x:\n    a\nelse:", "incomplete", "    "},
+        {"with nullcontext():\n    pass\n", "complete", ""},
+        {"@decorator", "incomplete", ""},
+        {"@decorator\ndef f():", "incomplete", "    "},
         {"if x:\n    if y:", "incomplete", "        "},
         {"x = (1,\n", "incomplete", ""},
         {"s = '''abc", "incomplete", ""},
