@@ -177,6 +177,13 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
         rc = -1;
     } else {
         rc = lang_execute(k->lang, code, &out, &result, &err);
+        if (rc == 0 && lang_exit_requested(k->lang)) {
+            /* exit / quit: jupyter console's ask_exit payload ends the session */
+            cJSON *ask = cJSON_CreateObject();
+            cJSON_AddStringToObject(ask, "source", "ask_exit");
+            cJSON_AddBoolToObject(ask, "keepkernel", false);
+            cJSON_AddItemToArray(k->cur_payload, ask);
+        }
     }
     stream_buf_flush(k->stream);
 

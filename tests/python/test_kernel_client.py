@@ -385,3 +385,15 @@ def test_interrupt_while_waiting_for_input():
         assert content["status"] == "ok" and result_text(outputs) == "42"
     finally:
         stop(km, kc)
+
+
+@pytest.mark.parametrize("code", ["exit", "quit()", "x = 1\nexit()\nx = 2"])
+def test_exit_asks_the_frontend_to_end_the_session(kernel, code):
+    """exit / quit answer with jupyter console's ask_exit payload; the rest of the cell does not run."""
+    km, kc = kernel
+    run(kc, "x = 0")
+    content, _ = run(kc, code)
+    assert content["status"] == "ok"
+    assert content["payload"] == [{"source": "ask_exit", "keepkernel": False}]
+    _, outputs = run(kc, "x")
+    assert result_text(outputs) == ("1" if "x = 1" in code else "0")
