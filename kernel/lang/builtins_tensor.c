@@ -1123,6 +1123,8 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.clone", m_clone, "Tensor.clone()", "A contiguous copy."},
     {"Tensor.contiguous", m_contiguous, "Tensor.contiguous()", "The tensor with contiguous memory (a copy when needed)."},
     {"Tensor.cpu", m_noop, "Tensor.cpu()", "The tensor itself (values are always readable)."},
+    {"Tensor.cuda", m_noop, "Tensor.cuda(device=None)", "The tensor itself: \"cuda\" means wherever lens computes "
+     "(today the CPU), so code written for a GPU runs unchanged."},
     {"Tensor.detach", m_noop, "Tensor.detach()", "The tensor itself (lens has no autograd)."},
     {"Tensor.numpy", m_noop, "Tensor.numpy()", "The tensor itself."},
     {"Tensor.to", m_to, "Tensor.to(device_or_dtype)", "A dtype conversion for float/long; devices are chosen by the engine."},
