@@ -3,6 +3,7 @@
 #include "builtins.h"
 #include "builtins_analysis.h"
 #include "namespaces.h"
+#include "user_hooks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
     builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching,
-    builtins_modules, builtins_attention_view, builtins_einops, NULL,
+    builtins_modules, builtins_attention_view, builtins_einops, builtins_user_hooks, NULL,
 };
 
 const lang_builtin *builtin_find(const char *full)

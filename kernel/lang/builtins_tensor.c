@@ -724,6 +724,47 @@ static value *m_index_select(interp *I, value *self, args *a)
     return r;
 }
 
+/* In-place writes (x.copy_(y), x.fill_(v), x.zero_()): through views too, so
+ * act[:, pos].copy_(clean[:, pos]) changes act. They return the tensor. */
+static value *assign_into(interp *I, value *self, value *src_value)
+{
+    lens_tensor *src = is_number(src_value) ? (src_value->type == V_FLOAT ? lens_scalar_f32(src_value->u.f)
+                                                                          : lens_scalar_i64(src_value->type == V_INT ? src_value->u.i : src_value->u.b))
+                                            : tensor_from_value(I, src_value, -1);
+    if (!src) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
+    lens_error err;
+    int rc = lens_tensor_assign(T(self), src, &err);
+    lens_tensor_free(src);
+    return rc ? engine_fail(I, &err) : incref(self);
+}
+
+static value *m_copy_(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"src", NULL};
+    if (arg_check(I, a, "copy_", 1, kw)) return NULL;
+    value *src = arg_get(a, 0, "src");
+    if (!src) return lang_raise(I, "TypeError", "copy_() missing required argument 'src'");
+    return assign_into(I, self, src);
+}
+
+static value *m_fill_(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"value", NULL};
+    if (arg_check(I, a, "fill_", 1, kw)) return NULL;
+    value *v = arg_get(a, 0, "value");
+    if (!v || !is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
+    return assign_into(I, self, v);
+}
+
+static value *m_zero_(interp *I, value *self, args *a)
+{
+    if (arg_check(I, a, "zero_", 0, NULL)) return NULL;
+    value *zero = v_int(0);
+    value *r = zero ? assign_into(I, self, zero) : NULL;
+    decref(zero);
+    return r;
+}
+
 static value *m_masked_fill(interp *I, value *self, args *a)
 {
     value *mv = arg_get(a, 0, "mask"), *vv = arg_get(a, 1, "value");
@@ -1137,6 +1178,10 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.triu", m_triu, "Tensor.triu(diagonal=0)", "Copy with elements below the diagonal zeroed."},
     {"Tensor.gather", m_gather, "Tensor.gather(dim, index)", "Values at index along dim (torch.gather)."},
     {"Tensor.index_select", m_index_select, "Tensor.index_select(dim, index)", "Rows of dim picked by an int tensor or list."},
+    {"Tensor.copy_", m_copy_, "Tensor.copy_(src)", "Writes src (broadcast) into this tensor in place, views included "
+     "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it."},
+    {"Tensor.fill_", m_fill_, "Tensor.fill_(value)", "Sets every element to value in place and returns the tensor."},
+    {"Tensor.zero_", m_zero_, "Tensor.zero_()", "Sets every element to 0 in place and returns the tensor."},
     {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
     {NULL, NULL, NULL, NULL},
 };
