@@ -26,7 +26,7 @@ def test_documented_globals_and_aliases_exist():
     text = generated()
     builtins = re.findall(r"^- `([a-z_]+)\(", text.split("## Builtin functions", 1)[1].split("## Module functions", 1)[0], re.M)
     assert {"print", "load", "einsum", "patch", "imshow"} <= set(builtins), builtins
-    aliases = re.findall(r"`(\w+)`", text.split("Bound before any", 1)[1].split("\n\n", 1)[0])
+    aliases = re.findall(r"`(\w+)`", text.split("Bound before any", 1)[1].split(".\n", 1)[0])
     assert {"torch", "np", "einops", "px", "utils"} <= set(aliases), aliases
     names = builtins + aliases
     r = subprocess.run([LENS, "run", "-"], input="".join(f"print(type({n}))\n" for n in names),
