@@ -63,6 +63,8 @@ static value *config_getattr(interp *I, value *self, const char *name)
     if (!strcmp(name, "eps")) return v_float(c->ln_eps);
     if (!strcmp(name, "act_fn")) return v_str(c->act_fn);
     if (!strcmp(name, "model_name")) return v_str(c->name);
+    /* where lens computes; "cuda" written for TransformerLens means the same (.to(model.cfg.device) runs) */
+    if (!strcmp(name, "device")) return v_str("cpu");
     return NULL;
 }
 
@@ -78,7 +80,7 @@ static char *config_repr(value *self)
 }
 
 static const char *const config_attrs[] = {"n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx",
-                                           "d_vocab", "d_vocab_out", "eps", "act_fn", "model_name", NULL};
+                                           "d_vocab", "d_vocab_out", "eps", "act_fn", "model_name", "device", NULL};
 static const lang_type config_type = {
     .name = "HookedTransformerConfig", .getattr = config_getattr, .repr = config_repr, .free = free,
     .attrs = config_attrs, .doc = "A model's shape: n_layers, d_model, n_heads, d_head, d_mlp, n_ctx, d_vocab, act_fn, eps."};

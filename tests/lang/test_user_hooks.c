@@ -105,6 +105,11 @@ static void test_views_kept_by_a_hook_stay_valid_after_the_run(void)
     CHECK(!strcmp(r, "['blocks.0.attn.hook_z', 'blocks.0.hook_resid_post', 'blocks.1.attn.hook_z', 'blocks.1.hook_resid_post']"), "%s", r);
     r = run("max([(a - cache[n]).abs().max().item() for n, a, last in saved] + [(last - cache[n][:, -1]).abs().max().item() for n, a, last in saved])");
     CHECK(!strcmp(r, "0.0"), "kept views hold the activations of their run: %s", r);
+    /* run_with_cache caches the activations as the hooks left them */
+    r = run("_, zc = model.run_with_cache(tokens, fwd_hooks=[('blocks.1.hook_resid_pre', lambda act, hook: [act.zero_(), None][1])])\n"
+            "zc['resid_pre', 1].abs().max().item(), (zc['resid_pre', 0] - cache['resid_pre', 0]).abs().max().item(), "
+            "zc['resid_mid', 1].abs().max().item() > 0");
+    CHECK(!strcmp(r, "(0.0, 0.0, True)"), "%s", r);
     /* the loss: mean next-token cross-entropy, as TransformerLens computes it */
     r = run("lp = clean.log_softmax(-1)[:, :-1]\n"
             "want = -lp.gather(-1, tokens[:, 1:].unsqueeze(-1)).mean()\n"
