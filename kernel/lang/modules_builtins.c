@@ -286,14 +286,6 @@ static value *b_to_numpy(interp *I, value *self, args *a)
 
 /* ---- torch grad mode ---------------------------------------------------------- */
 
-static value *no_grad_getattr(interp *I, value *self, const char *name)
-{
-    (void)I;
-    (void)self;
-    (void)name;
-    return NULL;
-}
-
 static char *no_grad_repr(value *self)
 {
     (void)self;
@@ -301,7 +293,7 @@ static char *no_grad_repr(value *self)
 }
 
 static const lang_type no_grad_type = {
-    .name = "no_grad", .getattr = no_grad_getattr, .repr = no_grad_repr,
+    .name = "no_grad", .repr = no_grad_repr,
     .doc = "torch.no_grad(): lens computes no gradients, so it changes nothing."};
 
 static value *b_no_grad(interp *I, value *self, args *a)
