@@ -203,20 +203,20 @@ print("Heads:", labels, tuple(patterns.shape), len(str_tokens))
 
 
 def test_seed_pieces_run_now(demo_numbers):
+    """Through the kernel, as one cell (a lambda lives as long as its cell until
+    functions outlive cells): the numbers, and one Plotly output per figure."""
     cells = {c["cell"]: c["source"] for c in CELLS}
     parts = [PRELUDE, cells[5], cells[7], cells[8].replace('"gpt2-small"', json.dumps(str(TRAINED))), cells[9],
              cells[10], cells[11], LOGIT_DIFF, cells[13], cells[14], RESIDUAL_STACK, cells[16], cells[17], cells[18],
              VISUALIZE, cells[21]]
-    r = lens_run("\n".join(parts) + "\n")
-    assert r.returncode == 0, r.stderr[-3000:]
-    lines = printed_lines(r.stdout)
+    nb = run_in_kernel(["\n".join(parts)], ROOT)
+    assert not errors_of(nb.cells[0]), errors_of(nb.cells[0])
+    check_displays(nb)
+    lines = stream_lines(nb)
     check_numbers(lines, demo_numbers)
     heads = printed(lines, "Heads")
     assert re.fullmatch(r"\['L\dH\d+', 'L\dH\d+', 'L\dH\d+'\] \(\d+, \d+, 3\) \d+", heads), heads
-    # `lens run` prints a line for each figure shown: cells 7, 16 and 17 draw a line, 18 a heatmap
-    # (the trained model: 4 layers of 8 heads, so 2 * 4 + 1 accumulated and 2 * 4 + 2 decomposed components)
-    figures = [line for line in lines if line.startswith("Figure:")]
-    assert figures == ["Figure: line, 5 points",
-                       "Figure: line, 9 points 'Logit Difference From Accumulate Residual Stream'",
-                       "Figure: line, 10 points 'Logit Difference From Each Layer'",
-                       "Figure: heatmap 4×8 'Logit Difference From Each Head'"], figures
+    # the trained model has 4 layers of 8 heads: 2 * 4 + 1 accumulated and 2 * 4 + 2 decomposed components
+    figures = [o["data"][PLOTLY] for o in nb.cells[0].outputs if PLOTLY in o.get("data", {})]
+    assert [(f["data"][0]["type"], len(f["data"][0].get("y", f["data"][0].get("z", [])))) for f in figures] == \
+        [("scatter", 5), ("scatter", 9), ("scatter", 10), ("heatmap", 4)], figures
