@@ -160,6 +160,11 @@ static void test_px_figures_show_once_on_show(void)
     const cJSON *xt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(lay, "xaxis"), "title"), "text");
     CHECK(cJSON_IsString(xt) && !strcmp(xt->valuestring, "pos") && cJSON_GetNumberValue(cJSON_GetObjectItem(lay, "height")) == 300,
           "xaxis_title and height: %s", ERR.evalue);
+    /* help(px.imshow) is imshow's, with what the module binds */
+    value *pxm = dict_get_str(S->I.modules, "plotly.express");
+    char *h = pxm ? help_text(&S->I, lang_module_get(pxm, "imshow")) : NULL;
+    CHECK(h && !strncmp(h, "imshow(img, ", 12) && strstr(h, "As functools.partial(<builtin imshow>, show=False)."), "%s", h);
+    free(h);
     run("px.bar(y=[1, 2, 3]).write_html('/dev/null')");
     CHECK(R.n == 0 && !ERR.ename[0], "write_html displays nothing: %s", ERR.evalue);
 }
