@@ -63,6 +63,10 @@ static void put_member(FILE *f, const module_member *e)
     }
     const lang_builtin *b = builtin_find(e->target);
     if (!b) { fprintf(f, "- `%s.%s`: the value `%s`\n", e->module, e->name, e->target); return; }
+    if (!strncmp(e->target, "Tensor.", 7)) {
+        fprintf(f, "- `%s.%s(input, ...)`: `%s` with the tensor first\n", e->module, e->name, b->signature);
+        return;
+    }
     fprintf(f, "- `%s.%s`: `%s`%s%s%s\n", e->module, e->name, b->signature,
             e->bound ? " with `" : "", e->bound ? e->bound : "", e->bound ? "` bound" : "");
 }

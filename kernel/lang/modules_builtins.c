@@ -149,6 +149,48 @@ static value *b_partial(interp *I, value *self, args *a)
     return lang_partial_new(I, fn, &bound);
 }
 
+/* ---- tensor methods as functions: torch.mean(x, dim=1) is x.mean(dim=1) ---------- */
+
+static value *method_function_call(interp *I, value *self, args *a)
+{
+    const lang_builtin *def = self->u.obj.data;
+    const char *name = strchr(def->name, '.') + 1;
+    if (a->npos < 1) return lang_raise(I, "TypeError", "%s() needs the tensor as its first argument", name);
+    value *x = a->pos[0];
+    value *t = NULL;
+    if (x->type == V_TENSOR) t = incref(x);
+    else {
+        lens_tensor *tt = tensor_from_value(I, x, -1);
+        if (!tt) return NULL;
+        if (!(t = v_tensor(tt))) return lang_raise(I, "MemoryError", "out of memory");
+    }
+    args rest = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
+    value *r = def->fn(I, t, &rest);
+    decref(t);
+    return r;
+}
+
+static char *method_function_repr(value *self)
+{
+    char *s;
+    if (asprintf(&s, "<builtin %s>", ((const lang_builtin *)self->u.obj.data)->name) < 0) return NULL;
+    return s;
+}
+
+static const lang_type method_function_type = {
+    .name = "builtin_function", .call = method_function_call, .repr = method_function_repr,
+    .doc = "A tensor method called as a function with the tensor first (torch.mean(x, dim=1) is x.mean(dim=1))."};
+
+value *lang_method_function_new(const lang_builtin *method)
+{
+    return v_object(&method_function_type, (void *)method);
+}
+
+const lang_builtin *lang_method_function_def(const value *v)
+{
+    return v && v->type == V_OBJECT && v->u.obj.type == &method_function_type ? v->u.obj.data : NULL;
+}
+
 /* ---- placeholders ---------------------------------------------------------------- */
 
 /* A name provided so that an import or an annotation (List[int],

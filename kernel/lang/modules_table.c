@@ -1,6 +1,6 @@
 /* kernel/lang/modules_table.c — the one table of the Python modules lens
  * provides: each (module, name) maps to an existing builtin, a value of the
- * builtin namespace, or a placeholder, so that TransformerLens notebooks'
+ * builtin namespace, a tensor method taking the tensor first, or a placeholder, so that TransformerLens notebooks'
  * imports and calls (torch.tensor, np.arange, einops.rearrange, utils.test_prompt,
  * px.imshow(...).show()) reach lens's own implementations.
  *
@@ -48,6 +48,36 @@ const module_member module_members[] = {
     {"torch", "tanh", "tanh", NULL},
     {"torch", "abs", "abs", NULL},
     {"torch", "allclose", "allclose", NULL},
+    {"torch", "mean", "Tensor.mean", NULL},
+    {"torch", "sum", "Tensor.sum", NULL},
+    {"torch", "prod", "Tensor.prod", NULL},
+    {"torch", "std", "Tensor.std", NULL},
+    {"torch", "var", "Tensor.var", NULL},
+    {"torch", "norm", "Tensor.norm", NULL},
+    {"torch", "max", "Tensor.max", NULL},
+    {"torch", "min", "Tensor.min", NULL},
+    {"torch", "argmax", "Tensor.argmax", NULL},
+    {"torch", "argmin", "Tensor.argmin", NULL},
+    {"torch", "sort", "Tensor.sort", NULL},
+    {"torch", "argsort", "Tensor.argsort", NULL},
+    {"torch", "cumsum", "Tensor.cumsum", NULL},
+    {"torch", "gather", "Tensor.gather", NULL},
+    {"torch", "index_select", "Tensor.index_select", NULL},
+    {"torch", "masked_fill", "Tensor.masked_fill", NULL},
+    {"torch", "diagonal", "Tensor.diagonal", NULL},
+    {"torch", "tril", "Tensor.tril", NULL},
+    {"torch", "triu", "Tensor.triu", NULL},
+    {"torch", "transpose", "Tensor.transpose", NULL},
+    {"torch", "permute", "Tensor.permute", NULL},
+    {"torch", "reshape", "Tensor.reshape", NULL},
+    {"torch", "flatten", "Tensor.flatten", NULL},
+    {"torch", "squeeze", "Tensor.squeeze", NULL},
+    {"torch", "unsqueeze", "Tensor.unsqueeze", NULL},
+    {"torch", "clone", "Tensor.clone", NULL},
+    {"torch", "relu", "Tensor.relu", NULL},
+    {"torch", "sigmoid", "Tensor.sigmoid", NULL},
+    {"torch", "neg", "Tensor.neg", NULL},
+    {"torch", "numel", "Tensor.numel", NULL},
     {"torch", "no_grad", "torch.no_grad", NULL},
     {"torch", "set_grad_enabled", "torch.set_grad_enabled", NULL},
     {"torch", "float32", "float32", NULL},
@@ -57,6 +87,8 @@ const module_member module_members[] = {
     {"torch.nn", NULL, NULL, NULL},
     {"torch.nn.functional", "softmax", "softmax", NULL},
     {"torch.nn.functional", "log_softmax", "log_softmax", NULL},
+    {"torch.nn.functional", "relu", "Tensor.relu", NULL},
+    {"torch.nn.functional", "sigmoid", "Tensor.sigmoid", NULL},
     {"torch.optim", NULL, NULL, NULL},
     {"torch.utils.data", "DataLoader", NULL, NULL},
     /* numpy */
@@ -79,6 +111,17 @@ const module_member module_members[] = {
     {"numpy", "tanh", "tanh", NULL},
     {"numpy", "abs", "abs", NULL},
     {"numpy", "allclose", "allclose", NULL},
+    {"numpy", "mean", "Tensor.mean", NULL},
+    {"numpy", "sum", "Tensor.sum", NULL},
+    {"numpy", "prod", "Tensor.prod", NULL},
+    {"numpy", "max", "Tensor.max", NULL},
+    {"numpy", "min", "Tensor.min", NULL},
+    {"numpy", "argmax", "Tensor.argmax", NULL},
+    {"numpy", "argmin", "Tensor.argmin", NULL},
+    {"numpy", "cumsum", "Tensor.cumsum", NULL},
+    {"numpy", "diagonal", "Tensor.diagonal", NULL},
+    {"numpy", "tril", "Tensor.tril", NULL},
+    {"numpy", "triu", "Tensor.triu", NULL},
     {"numpy", "float32", "float32", NULL},
     {"numpy", "int64", "int64", NULL},
     /* einops, fancy_einsum */
@@ -205,7 +248,8 @@ static value *member_value(interp *I, const module_member *e)
         return lang_placeholder_new(full);
     }
     const lang_builtin *b = builtin_find(e->target);
-    value *v = b ? v_builtin(b, NULL) : NULL;
+    bool method = b && !strncmp(e->target, "Tensor.", 7);
+    value *v = !b ? NULL : method ? lang_method_function_new(b) : v_builtin(b, NULL);
     if (!b) {
         value *g = dict_get_str(I->builtins, e->target);
         if (!g) return NULL;

@@ -16,7 +16,8 @@
 #include "value.h"
 
 /* One member of a provided module. target names what it is: a builtin by its
- * full name ("einsum", "functools.partial"), a value of the builtin namespace
+ * full name ("einsum", "functools.partial"), a tensor method called with the
+ * tensor first ("Tensor.mean": torch.mean(x, 1)), a value of the builtin namespace
  * ("float32"), or NULL for a placeholder (a name for imports and annotations
  * only). bound: keyword arguments bound for this member ("show=False"), NULL
  * for none. name NULL: the module exists with no members of its own. */
@@ -47,6 +48,11 @@ int namespaces_install(interp *I);
 value *lang_partial_new(interp *I, value *fn, args *bound);
 bool lang_is_partial(const value *v);
 value *lang_partial_func(const value *v);   /* borrowed */
+
+/* A function calling a tensor method with its first argument as the tensor. */
+value *lang_method_function_new(const lang_builtin *method);
+/* The method such a function calls, or NULL for any other value. */
+const lang_builtin *lang_method_function_def(const value *v);
 
 /* A placeholder named full_name ("typing.List"); NULL when out of memory. */
 value *lang_placeholder_new(const char *full_name);

@@ -82,7 +82,8 @@ static void test_every_table_member_resolves_to_the_builtin_it_names(void)
         const lang_builtin *b = builtin_find(e->target);
         value *fn = e->bound && lang_is_partial(v) ? lang_partial_func(v) : v;
         if (e->bound) CHECK(lang_is_partial(v), "%s.%s binds %s", e->module, e->name, e->bound);
-        if (b) CHECK(fn->type == V_BUILTIN && fn->u.builtin.def == b, "%s.%s is builtin %s", e->module, e->name, e->target);
+        if (b && !strncmp(e->target, "Tensor.", 7)) CHECK(lang_method_function_def(fn) == b, "%s.%s calls %s", e->module, e->name, e->target);
+        else if (b) CHECK(fn->type == V_BUILTIN && fn->u.builtin.def == b, "%s.%s is builtin %s", e->module, e->name, e->target);
         else CHECK(fn == dict_get_str(S->I.builtins, e->target), "%s.%s is the global %s", e->module, e->name, e->target);
     }
     CHECK(n > 80, "%d members", n);
@@ -96,6 +97,12 @@ static void test_aliases_and_submodules(void)
     CHECK(!strcmp(run("torch.zeros(2, 3).shape, np.arange(4).tolist(), torch.tensor([[1, 2]]).float().dtype"), "((2, 3), [0, 1, 2, 3], 'float32')"),
           "%s", run("torch.zeros(2, 3).shape, np.arange(4).tolist(), torch.tensor([[1, 2]]).float().dtype"));
     CHECK(!strcmp(run("isinstance(zeros(2), torch.Tensor), isinstance([1], torch.Tensor)"), "(True, False)"), "%s", run("isinstance(zeros(2), torch.Tensor)"));
+    /* tensor methods as functions, the tensor first */
+    const char *m = run("x = tensor([[1.0, 5.0], [3.0, 2.0]])\n"
+                        "torch.mean(x, dim=0).tolist(), torch.argmax(x, -1).tolist(), np.sum(x, 1).tolist(), "
+                        "F.relu(x - 2).tolist(), torch.max(x).item(), torch.diagonal(x).tolist(), np.mean([1, 2, 3]).item(), torch.sum");
+    CHECK(!strcmp(m, "([2.0, 3.5], [1, 0], [6.0, 5.0], [[0.0, 3.0], [1.0, 0.0]], 5.0, [1.0, 2.0], 2.0, <builtin Tensor.sum>)"), "%s", m);
+    CHECK(!strcmp(run("torch.mean()"), "ERROR TypeError: mean() needs the tensor as its first argument"), "%s", run("torch.mean()"));
     CHECK(!strcmp(run("torch.set_grad_enabled(False)"), ""), "%s", run("torch.set_grad_enabled(False)"));
     CHECK(!strncmp(run("torch.set_grad_enabled(True)"), "ERROR NotImplementedError: lens computes no gradients", 52), "%s", run("torch.set_grad_enabled(True)"));
     CHECK(!strncmp(run("torch.optim.SGD"), "ERROR AttributeError", 20), "%s", run("torch.optim.SGD"));
