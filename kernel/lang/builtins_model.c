@@ -541,6 +541,14 @@ fail:
     return NULL;
 }
 
+/* model.to(device), model.cuda(), model.cpu(), model.eval(): lens computes where it computes; the model itself */
+static value *m_self(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"device", NULL};
+    if (arg_check(I, a, "to", 1, kw)) return NULL;
+    return incref(self);
+}
+
 /* model.add_hook(name or filter, fn, dir="fwd", is_permanent=False): fn runs in every forward pass until reset_hooks(). */
 static value *m_add_hook(interp *I, value *self, args *a)
 {
@@ -871,6 +879,10 @@ const lang_builtin builtins_model[] = {
      "(change it in place, or return a same-shape tensor that replaces it) and hook.name, hook.layer(). The hooks "
      "are attached for this run only, whatever happens; an error inside one names the hook point. hooks: "
      "interventions (patch_hook, zero_ablate, mean_ablate, scale_hook), applied before the functions."},
+    {"HookedTransformer.to", m_self, "HookedTransformer.to(device)", "The model itself: \"cuda\" means wherever lens computes (the CPU today)."},
+    {"HookedTransformer.cuda", m_self, "HookedTransformer.cuda()", "The model itself (see to)."},
+    {"HookedTransformer.cpu", m_self, "HookedTransformer.cpu()", "The model itself (see to)."},
+    {"HookedTransformer.eval", m_self, "HookedTransformer.eval()", "The model itself (lens has no training mode)."},
     {"HookedTransformer.add_hook", m_add_hook, "HookedTransformer.add_hook(name, hook, dir='fwd', is_permanent=False, prepend=False)",
      "Attaches hook function fn(activation, hook) at a hook name (or every name a filter function accepts) for every "
      "later forward pass, until reset_hooks()."},

@@ -105,6 +105,9 @@ static void test_views_kept_by_a_hook_stay_valid_after_the_run(void)
     CHECK(!strcmp(r, "['blocks.0.attn.hook_z', 'blocks.0.hook_resid_post', 'blocks.1.attn.hook_z', 'blocks.1.hook_resid_post']"), "%s", r);
     r = run("max([(a - cache[n]).abs().max().item() for n, a, last in saved] + [(last - cache[n][:, -1]).abs().max().item() for n, a, last in saved])");
     CHECK(!strcmp(r, "0.0"), "kept views hold the activations of their run: %s", r);
+    /* device spellings return the model itself */
+    r = run("model.to('cuda') is model, model.cuda() is model, model.cpu().eval() is model, model.cfg.device");
+    CHECK(!strcmp(r, "(True, True, True, 'cpu')"), "%s", r);
     /* run_with_cache caches the activations as the hooks left them */
     r = run("_, zc = model.run_with_cache(tokens, fwd_hooks=[('blocks.1.hook_resid_pre', lambda act, hook: [act.zero_(), None][1])])\n"
             "zc['resid_pre', 1].abs().max().item(), (zc['resid_pre', 0] - cache['resid_pre', 0]).abs().max().item(), "
