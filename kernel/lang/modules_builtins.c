@@ -22,6 +22,17 @@
 
 /* ---- partial ------------------------------------------------------------------- */
 
+bool lang_is_callable(const value *v)
+{
+    switch (v->type) {
+    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT: case V_STR: case V_LIST: case V_TUPLE: case V_DICT:
+    case V_RANGE: case V_SLICE: case V_TENSOR: case V_ELLIPSIS:
+        return false;
+    case V_OBJECT: return v->u.obj.type->call != NULL;
+    default: return true;   /* builtins, lambdas and any function kind the language has */
+    }
+}
+
 typedef struct partial {
     value *fn;
     value *args;      /* tuple of bound positional arguments */
@@ -143,8 +154,7 @@ static value *b_partial(interp *I, value *self, args *a)
     (void)self;
     if (a->npos < 1) return lang_raise(I, "TypeError", "partial() needs a function to call as its first argument");
     value *fn = a->pos[0];
-    bool callable = fn->type == V_BUILTIN || fn->type == V_LAMBDA || (fn->type == V_OBJECT && fn->u.obj.type->call);
-    if (!callable) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", type_name(fn));
+    if (!lang_is_callable(fn)) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", type_name(fn));
     args bound = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
     return lang_partial_new(I, fn, &bound);
 }

@@ -44,6 +44,9 @@ extern const lang_builtin builtins_einops[];
  * 0, or -1 when the table is inconsistent (an unknown target) or out of memory. */
 int namespaces_install(interp *I);
 
+/* Whether call_value can call v (any kind of function, or an object with a call hook). */
+bool lang_is_callable(const value *v);
+
 /* A partial object: fn with bound's arguments bound (references copied). */
 value *lang_partial_new(interp *I, value *fn, args *bound);
 bool lang_is_partial(const value *v);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "namespaces.h"
 
 /* ---- HookPoint: what a hook function gets as `hook` ------------------------------ */
 
@@ -63,15 +64,10 @@ static int push(user_hooks *h, const char *name, value *fn)
     return 0;
 }
 
-static bool callable(const value *v)
-{
-    return v->type == V_BUILTIN || v->type == V_LAMBDA || (v->type == V_OBJECT && v->u.obj.type->call);
-}
-
 int user_hooks_add(user_hooks *h, value *target, value *fn)
 {
     interp *I = h->I;
-    if (!callable(fn)) { lang_raise(I, "TypeError", "a hook function must be callable as fn(activation, hook), not %s", type_name(fn)); return -1; }
+    if (!lang_is_callable(fn)) { lang_raise(I, "TypeError", "a hook function must be callable as fn(activation, hook), not %s", type_name(fn)); return -1; }
     if (target->type == V_STR) {
         char **names = lens_hook_names(h->cfg);
         if (!names) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
@@ -84,7 +80,7 @@ int user_hooks_add(user_hooks *h, value *target, value *fn)
         }
         return push(h, target->u.str.s, fn);
     }
-    if (!callable(target)) {
+    if (!lang_is_callable(target)) {
         lang_raise(I, "TypeError", "a hook is (hook name or name filter, function), not (%s, ...)", type_name(target));
         return -1;
     }
