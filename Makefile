@@ -78,7 +78,7 @@ TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c-programs test-c test-python bench install demo clean engine
+.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine
 all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
@@ -88,6 +88,7 @@ help:
 	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
 	@echo "make demo       run the demo notebook headless with the best model available"
+	@echo "make docs       regenerate docs/LANGUAGE.md from the builtin and module tables"
 	@echo "make install    install build/lens and the lens kernelspec for this user"
 	@echo "make clean      remove build/"
 
@@ -161,6 +162,10 @@ install: $(LENS)
 
 demo: $(LENS)
 	@./scripts/demo.sh $(LENS)
+
+# docs/LANGUAGE.md is generated from the builtin and module tables.
+docs: $(LENS)
+	@mkdir -p docs && $(LENS) docs > docs/LANGUAGE.md
 
 clean:
 	rm -rf build

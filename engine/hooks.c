@@ -1,5 +1,6 @@
 /* hooks.c — the one table of hook point names and shapes (TransformerLens's
- * names), and utils.get_act_name's short-name resolution. */
+ * names), utils.get_act_name's short-name resolution, and keeping views that a
+ * hook function let escape valid after the run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,5 +154,25 @@ int lens_act_name(const lens_config *cfg, const char *short_name, int layer,
         snprintf(tmp, sizeof tmp, "ln_final.%s", out);
         snprintf(out, size, "%s", tmp);
     }
+    return 0;
+}
+
+int lens_hook_keep_views(lens_tensor *activation, lens_error *err)
+{
+    lens_storage *st = activation->storage;
+    if (!st || st->refcount <= 1) return 0;
+    void *copy = malloc(st->nbytes ? st->nbytes : 1);
+    if (!copy) return lens_fail(err, "out of memory keeping a hook's view of %zu bytes", st->nbytes);
+    memcpy(copy, st->data, st->nbytes);
+    /* the other references now own the copy; this tensor goes on seeing the run's buffer */
+    lens_storage *own = calloc(1, sizeof *own);
+    if (!own) { free(copy); return lens_fail(err, "out of memory"); }
+    *own = *st;
+    own->refcount = 1;
+    st->data = copy;
+    st->release = NULL;
+    st->release_ctx = NULL;
+    st->refcount--;
+    activation->storage = own;
     return 0;
 }

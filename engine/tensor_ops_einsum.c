@@ -1,11 +1,13 @@
 /* tensor_ops_einsum.c — einsum over lens tensors, in classic one-letter spelling ("bd,bd->b")
- * and fancy_einsum's named spelling ("batch d_model, batch d_model -> batch")
- * (see lens/tensor_ops.h). Plan: take diagonals for labels repeated within an operand,
+ * and fancy_einsum's named spelling ("batch d_model, batch d_model -> batch"), each with
+ * an ellipsis "..." standing for the dims no index names ("... batch d, batch d -> ...",
+ * "...ij,...jk->...ik"; right-aligned across operands, equal sizes) (see lens/tensor_ops.h). Plan: take diagonals for labels repeated within an operand,
  * sum labels only one operand has and the output lacks, then contract operands left to
  * right, each pair as one batched matmul, and permute to the output order. */
 #include "lens/tensor_ops.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,7 @@ typedef struct {
 typedef struct {
     int n;                   /* labels in this term */
     int lab[LENS_MAX_DIMS];  /* label ids */
+    int ell;                 /* where "..." stood (a position in lab), -1: no ellipsis */
 } term;
 
 static int label_id(label_table *lt, const char *name, size_t len, lens_error *err)
@@ -41,15 +44,23 @@ static int label_id(label_table *lt, const char *name, size_t len, lens_error *e
 static int parse_term(const char *s, const char *e, bool named, label_table *lt, term *t, lens_error *err)
 {
     t->n = 0;
+    t->ell = -1;
     while (s < e) {
         if (isspace((unsigned char)*s)) { s++; continue; }
+        if (e - s >= 3 && !strncmp(s, "...", 3)) {
+            if (t->ell >= 0) return lens_fail(err, "einsum: a term may hold only one \"...\"");
+            t->ell = t->n;
+            s += 3;
+            continue;
+        }
         const char *w = s;
         if (named) {
-            while (s < e && !isspace((unsigned char)*s)) s++;
+            while (s < e && !isspace((unsigned char)*s) && *s != '.') s++;
+            if (s == w) s++;
         } else s++;
         for (const char *c = w; c < s; c++)
             if (!isalnum((unsigned char)*c) && *c != '_')
-                return lens_fail(err, "einsum: unexpected character '%c' in the spec (\"...\" is not supported)", *c);
+                return lens_fail(err, "einsum: unexpected character '%c' in the spec", *c);
         if (!named && !isalpha((unsigned char)*w))
             return lens_fail(err, "einsum: index '%c' is not a letter", *w);
         if (t->n >= LENS_MAX_DIMS) return lens_fail(err, "einsum: a term has more than %d indices", LENS_MAX_DIMS);
@@ -70,6 +81,48 @@ static bool has_inner_space(const char *s, const char *e)
     return false;
 }
 
+/* Inserts at t->ell the labels "...j" for j in [first, first + count). */
+static int splice(term *t, label_table *lt, int first, int count, lens_error *err)
+{
+    if (t->n + count > LENS_MAX_DIMS) return lens_fail(err, "einsum: a term has more than %d indices", LENS_MAX_DIMS);
+    memmove(t->lab + t->ell + count, t->lab + t->ell, (size_t)(t->n - t->ell) * sizeof *t->lab);
+    for (int j = 0; j < count; j++) {
+        char name[16];
+        int len = snprintf(name, sizeof name, "...%d", first + j);
+        int id = label_id(lt, name, (size_t)len, err);
+        if (id < 0) return -1;
+        t->lab[t->ell + j] = id;
+    }
+    t->n += count;
+    return 0;
+}
+
+/* Replaces each "..." by labels for the dims its operand has beyond the named
+ * ones, right-aligned, so the last ellipsis dims of all operands share labels. */
+static int expand_ellipses(int n, const lens_tensor *const *ts, label_table *lt, term *in, term *out,
+                           lens_error *err)
+{
+    int max_ell = 0;
+    bool any = false;
+    for (int k = 0; k < n; k++) {
+        if (in[k].ell < 0) continue;
+        any = true;
+        int len = ts[k]->ndim - in[k].n;
+        if (len < 0) return lens_fail(err, "einsum: term %d names %d indices but tensor %d has only %d dims", k, in[k].n, k, ts[k]->ndim);
+        if (len > max_ell) max_ell = len;
+    }
+    if (out->ell >= 0 && !any) return lens_fail(err, "einsum: the output has \"...\" but no input does");
+    if (any && out->ell < 0 && max_ell > 0)
+        return lens_fail(err, "einsum: the inputs' \"...\" covers %d dims, so the output needs \"...\" too", max_ell);
+    for (int k = 0; k < n; k++) {
+        if (in[k].ell < 0) continue;
+        int len = ts[k]->ndim - in[k].n;
+        if (splice(&in[k], lt, max_ell - len, len, err) < 0) return -1;
+    }
+    if (out->ell >= 0 && splice(out, lt, 0, max_ell, err) < 0) return -1;
+    return 0;
+}
+
 static int parse_spec(const char *spec, int n, const lens_tensor *const *ts, bool named,
                       label_table *lt, term *in, term *out, lens_error *err)
 {
@@ -85,8 +138,7 @@ static int parse_spec(const char *spec, int n, const lens_tensor *const *ts, boo
     }
     if (s - 1 != arrow) return lens_fail(err, "einsum: the spec has more terms than the %d tensors given", n);
     if (parse_term(arrow + 2, arrow + strlen(arrow), named, lt, out, err) < 0) return -1;
-    (void)ts;
-    return 0;
+    return expand_ellipses(n, ts, lt, in, out, err);
 }
 
 /* Sums the given positions out of *t (in place: frees the old tensor) and drops them from tm. */

@@ -34,6 +34,7 @@ static const struct command {
     {"kernel", cmd_kernel, "kernel -f CONNECTION_FILE   run as a Jupyter kernel"},
     {"random-model", cmd_random_model, "random-model --like gpt2-small [--tokenizer DIR] OUT_DIR\n"
                                        "        write a random-weight model directory"},
+    {"docs", cmd_docs, "docs   print docs/LANGUAGE.md (the language, its modules and builtins)"},
 };
 
 static void usage(FILE *f)

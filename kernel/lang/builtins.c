@@ -2,13 +2,16 @@
  * lookup by name, the global namespace, method lookup for attributes. */
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "namespaces.h"
+#include "user_hooks.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
-    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, builtins_lang, NULL,
+    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, builtins_lang,
+    builtins_modules, builtins_attention_view, builtins_einops, builtins_user_hooks, NULL,
 };
 
 const lang_builtin *builtin_find(const char *full)
@@ -40,7 +43,7 @@ int builtins_install(interp *I)
     static const char *const dtypes[][2] = {{"long", "int64"}, {"int64", "int64"}, {"float32", "float32"}};
     for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
         if (dict_set_str(I->builtins, dtypes[i][0], v_str(dtypes[i][1]))) return -1;
-    return 0;
+    return namespaces_install(I);
 }
 
 const char *doc_for_type(const char *type)

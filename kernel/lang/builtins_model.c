@@ -14,10 +14,12 @@
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
 #include "rich.h"
+#include "user_hooks.h"
 
 void model_state_free(interp *I) { (void)I; }
 
-typedef struct model_obj { lens_model *m; } model_obj;
+/* hooks: the functions model.add_hook attached, a list of (name or filter, fn, permanent) */
+typedef struct model_obj { lens_model *m; value *hooks; } model_obj;
 typedef struct cache_obj { lens_cache *c; value *model; lens_tensor *tokens; } cache_obj;
 
 static const lang_type model_type, cache_type, config_type;
@@ -61,6 +63,8 @@ static value *config_getattr(interp *I, value *self, const char *name)
     if (!strcmp(name, "eps")) return v_float(c->ln_eps);
     if (!strcmp(name, "act_fn")) return v_str(c->act_fn);
     if (!strcmp(name, "model_name")) return v_str(c->name);
+    /* where lens computes; "cuda" written for TransformerLens means the same (.to(model.cfg.device) runs) */
+    if (!strcmp(name, "device")) return v_str("cpu");
     return NULL;
 }
 
@@ -76,7 +80,7 @@ static char *config_repr(value *self)
 }
 
 static const char *const config_attrs[] = {"n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx",
-                                           "d_vocab", "d_vocab_out", "eps", "act_fn", "model_name", NULL};
+                                           "d_vocab", "d_vocab_out", "eps", "act_fn", "model_name", "device", NULL};
 static const lang_type config_type = {
     .name = "HookedTransformerConfig", .getattr = config_getattr, .repr = config_repr, .free = free,
     .attrs = config_attrs, .doc = "A model's shape: n_layers, d_model, n_heads, d_head, d_mlp, n_ctx, d_vocab, act_fn, eps."};
@@ -122,7 +126,7 @@ static value *b_load(interp *I, value *self, args *a)
              c->n_layers, c->d_model, c->n_heads, c->d_vocab);   /* no timing: re-runs give the same output */
     lang_progress_end(I, &bar, summary);
     model_obj *mo = malloc(sizeof *mo);
-    if (!mo) { lens_model_free(m); return lang_raise(I, "MemoryError", "out of memory"); }
+    if (!mo || !(mo->hooks = v_list(0))) { free(mo); lens_model_free(m); return lang_raise(I, "MemoryError", "out of memory"); }
     mo->m = m;
     return v_object(&model_type, mo);
 }
@@ -417,9 +421,29 @@ static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
     return t;
 }
 
+/* TransformerLens's lm_cross_entropy_loss: the mean over batch and positions of
+ * -log p(next token), as a 0-d tensor. */
+static value *lm_loss(interp *I, const lens_tensor *logits, const lens_tensor *tokens)
+{
+    int64_t P = tokens->shape[1];
+    if (P < 2) return lang_raise(I, "ValueError", "return_type='loss' needs at least 2 tokens per prompt");
+    lens_error err;
+    lens_tensor *lp = lens_log_softmax(logits, -1, &err);
+    lens_tensor *pred = lp ? lens_tensor_narrow(lp, 1, 0, P - 1) : NULL;
+    lens_tensor *next = pred ? lens_tensor_narrow(tokens, 1, 1, P - 1) : NULL;
+    lens_tensor *idx = next ? lens_tensor_unsqueeze(next, 2, &err) : NULL;
+    lens_tensor *g = idx ? lens_gather(pred, 2, idx, &err) : NULL;
+    lens_tensor *mean = g ? lens_reduce_all(LENS_RED_MEAN, g, &err) : NULL;
+    lens_tensor *loss = mean ? lens_unary(LENS_OP_NEG, mean, &err) : NULL;
+    lens_tensor *all[] = {lp, pred, next, idx, g, mean};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) lens_tensor_free(all[i]);
+    return loss ? v_tensor(loss) : eng_fail(I, &err);
+}
+
 static value *run_model(interp *I, value *self, args *a, bool with_cache)
 {
-    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result", "prepend_bos", "hooks", NULL};
+    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result",
+                                     "prepend_bos", "hooks", "fwd_hooks", "reset_hooks_end", "clear_contexts", NULL};
     const char *fn = with_cache ? "run_with_cache" : "model";
     if (arg_check(I, a, fn, 1, kw)) return NULL;
     value *in = arg_get(a, 0, "input");
@@ -449,7 +473,20 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
         opt.stop_at_layer = l == nl ? -1 : (int)l;
     }
     if ((v = arg_get(a, -1, "include_attn_result")) && arg_bool(I, v, &opt.include_attn_result)) return NULL;
-    if ((v = arg_get(a, -1, "return_type")) && v->type == V_NONE) opt.logits = false;
+    /* return_type: "logits" (default), "loss", "both" (logits, loss), None */
+    bool want_logits = true, want_loss = false;
+    if ((v = arg_get(a, -1, "return_type"))) {
+        if (v->type == V_NONE) want_logits = false;
+        else {
+            const char *rt = arg_str(I, v, "return_type");
+            if (!rt) return NULL;
+            if (!strcmp(rt, "loss")) { want_logits = false; want_loss = true; }
+            else if (!strcmp(rt, "both")) want_loss = true;
+            else if (strcmp(rt, "logits")) return lang_raise(I, "ValueError", "return_type must be 'logits', 'loss', 'both' or None, not '%s'", rt);
+        }
+    }
+    opt.logits = want_logits || want_loss;
+    if (want_loss && opt.stop_at_layer >= 0) return lang_raise(I, "ValueError", "return_type='loss' needs the whole model (no stop_at_layer)");
     lens_intervention_set hooks = {NULL, 0};
     if ((v = arg_get(a, -1, "hooks")) && v->type != V_NONE) {
         lens_intervention *ivs;
@@ -458,21 +495,39 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
         opt.hook_fn = hooks.n ? lens_interventions_hook : NULL;
         opt.hook_ctx = &hooks;
     }
+    /* hook functions: the model's (add_hook) first, then this call's */
+    user_hooks uh = {.I = I, .cfg = lens_model_config(m), .interventions = &hooks};
+    model_obj *mo = self->u.obj.data;
+    for (size_t i = 0; i < mo->hooks->u.list.n; i++) {
+        value *t = mo->hooks->u.list.items[i];
+        if (user_hooks_add(&uh, t->u.list.items[0], t->u.list.items[1])) goto fail;
+    }
+    if ((v = arg_get(a, -1, "fwd_hooks")) && v->type != V_NONE && user_hooks_add_list(&uh, v, "fwd_hooks")) goto fail;
+    if (uh.n) { opt.hook_fn = user_hooks_run; opt.hook_ctx = &uh; }
     lens_tensor *tokens = input_tokens(I, m, in);
-    if (!tokens) { free((void *)hooks.items); return NULL; }
+    if (!tokens) goto fail;
     lens_tensor *logits = NULL;
     lens_cache *cache = NULL;
     lens_error err;
     lang_interrupted = 0;
     int rc = lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
     free((void *)hooks.items);
+    hooks.items = NULL;
+    bool hook_failed = uh.failed_at[0] != '\0';
+    if (hook_failed) user_hooks_raise(&uh);
+    user_hooks_free(&uh);
+    value *loss = NULL;
+    if (!rc && !fc.failed && want_loss && logits && !(loss = lm_loss(I, logits, tokens))) rc = -1;
     if (rc || fc.failed || !with_cache) lens_tensor_free(tokens);   /* a cache keeps its input tokens */
-    if (fc.failed) { lens_tensor_free(logits); lens_cache_free(cache); return NULL; }
+    if (fc.failed || hook_failed || (rc && I->error)) { lens_tensor_free(logits); lens_cache_free(cache); decref(loss); return NULL; }
     if (rc) {
         if (lang_interrupted) { lang_interrupted = 0; return lang_raise(I, "KeyboardInterrupt", "interrupted"); }
         return eng_fail(I, &err);
     }
-    value *lv = logits ? v_tensor(logits) : v_none();
+    value *lv;
+    if (want_loss && want_logits) lv = v_tuple_of(2, v_tensor(logits), loss);
+    else if (want_loss) { lens_tensor_free(logits); lv = loss; }
+    else lv = logits ? v_tensor(logits) : v_none();
     if (!with_cache) return lv;
     cache_obj *co = malloc(sizeof *co);
     if (!co) { decref(lv); lens_cache_free(cache); lens_tensor_free(tokens); return lang_raise(I, "MemoryError", "out of memory"); }
@@ -480,6 +535,68 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     co->model = incref(self);
     co->tokens = tokens;
     return v_tuple_of(2, lv, v_object(&cache_type, co));
+fail:
+    free((void *)hooks.items);
+    user_hooks_free(&uh);
+    return NULL;
+}
+
+/* model.to(device), model.cuda(), model.cpu(), model.eval(): lens computes where it computes; the model itself */
+static value *m_self(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"device", NULL};
+    if (arg_check(I, a, "to", 1, kw)) return NULL;
+    return incref(self);
+}
+
+/* model.add_hook(name or filter, fn, dir="fwd", is_permanent=False): fn runs in every forward pass until reset_hooks(). */
+static value *m_add_hook(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"name", "hook", "dir", "is_permanent", "level", "prepend", NULL};
+    if (arg_check(I, a, "add_hook", 2, kw)) return NULL;
+    value *name = arg_get(a, 0, "name"), *fn = arg_get(a, 1, "hook"), *v;
+    if (!name || !fn) return lang_raise(I, "TypeError", "add_hook(name, hook) needs a hook name (or name filter) and a function");
+    if ((v = arg_get(a, -1, "dir")) && v->type != V_NONE) {
+        const char *d = arg_str(I, v, "dir");
+        if (!d) return NULL;
+        if (strcmp(d, "fwd")) return lang_raise(I, "ValueError", "lens runs forward hooks only (dir='fwd'), not dir='%s'", d);
+    }
+    bool permanent = false, prepend = false;
+    if ((v = arg_get(a, -1, "is_permanent")) && arg_bool(I, v, &permanent)) return NULL;
+    if ((v = arg_get(a, -1, "prepend")) && arg_bool(I, v, &prepend)) return NULL;
+    /* checked now, so that a bad name fails here and not in a later run */
+    user_hooks check = {.I = I, .cfg = lens_model_config(model_of(self))};
+    int rc = user_hooks_add(&check, name, fn);
+    user_hooks_free(&check);
+    if (rc) return NULL;
+    model_obj *mo = self->u.obj.data;
+    value *t = v_tuple_of(3, incref(name), incref(fn), v_bool(permanent));
+    if (!t || list_append(mo->hooks, t)) return lang_raise(I, "MemoryError", "out of memory");
+    if (prepend) {
+        value **it = mo->hooks->u.list.items;
+        size_t n = mo->hooks->u.list.n;
+        memmove(it + 1, it, (n - 1) * sizeof *it);
+        it[0] = t;
+    }
+    return v_none();
+}
+
+static value *m_reset_hooks(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"clear_contexts", "direction", "including_permanent", "level", NULL};
+    if (arg_check(I, a, "reset_hooks", 4, kw)) return NULL;
+    bool all = false;
+    value *v = arg_get(a, 2, "including_permanent");
+    if (v && arg_bool(I, v, &all)) return NULL;
+    model_obj *mo = self->u.obj.data;
+    size_t k = 0, n = mo->hooks->u.list.n;
+    for (size_t i = 0; i < n; i++) {
+        value *t = mo->hooks->u.list.items[i];
+        if (all || !t->u.list.items[2]->u.b) decref(t);
+        else mo->hooks->u.list.items[k++] = t;
+    }
+    mo->hooks->u.list.n = k;
+    return v_none();
 }
 
 static value *m_call(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
@@ -576,6 +693,7 @@ static char *model_repr(value *self)
 static void model_free(void *d)
 {
     model_obj *mo = d;
+    decref(mo->hooks);
     lens_model_free(mo->m);
     free(mo);
 }
@@ -748,13 +866,28 @@ const lang_builtin builtins_model[] = {
      "Loads a GPT-2-family model from a directory (config.json, model.safetensors, vocab.json, merges.txt) or by name "
      "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
      "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor."},
-    {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab]."},
-    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, hooks=None)",
+    {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab] ('loss': the mean next-token loss; 'both': (logits, loss)), with the hook functions add_hook attached."},
+    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, return_type='logits', fwd_hooks=None, hooks=None)",
      "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
-     "stop_at_layer: stop before that block (logits are then the residual stream); hooks: interventions made by "
+     "stop_at_layer: stop before that block (logits are then the residual stream); fwd_hooks: hook functions as in "
+     "run_with_hooks (the cache holds the activations as they changed them); hooks: interventions made by "
      "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run."},
-    {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, hooks=[...], return_type='logits')",
-     "Runs the model with interventions (patch_hook, zero_ablate, mean_ablate, scale_hook) and returns the logits."},
+    {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, fwd_hooks=[(name, fn)], return_type='logits', hooks=None)",
+     "Runs the model with hook functions and returns the logits (return_type='loss': the mean next-token loss, "
+     "'both': (logits, loss), None: nothing). fwd_hooks: (hook name or a function of the name, fn) pairs; "
+     "fn(activation, hook) is called at each matching hook point in forward order with a view of the activation "
+     "(change it in place, or return a same-shape tensor that replaces it) and hook.name, hook.layer(). The hooks "
+     "are attached for this run only, whatever happens; an error inside one names the hook point. hooks: "
+     "interventions (patch_hook, zero_ablate, mean_ablate, scale_hook), applied before the functions."},
+    {"HookedTransformer.to", m_self, "HookedTransformer.to(device)", "The model itself: \"cuda\" means wherever lens computes (the CPU today)."},
+    {"HookedTransformer.cuda", m_self, "HookedTransformer.cuda()", "The model itself (see to)."},
+    {"HookedTransformer.cpu", m_self, "HookedTransformer.cpu()", "The model itself (see to)."},
+    {"HookedTransformer.eval", m_self, "HookedTransformer.eval()", "The model itself (lens has no training mode)."},
+    {"HookedTransformer.add_hook", m_add_hook, "HookedTransformer.add_hook(name, hook, dir='fwd', is_permanent=False, prepend=False)",
+     "Attaches hook function fn(activation, hook) at a hook name (or every name a filter function accepts) for every "
+     "later forward pass, until reset_hooks()."},
+    {"HookedTransformer.reset_hooks", m_reset_hooks, "HookedTransformer.reset_hooks(clear_contexts=True, direction='both', including_permanent=False)",
+     "Removes the hook functions add_hook attached (permanent ones too with including_permanent=True)."},
     {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True)",
      "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right."},
     {"HookedTransformer.to_str_tokens", m_to_str_tokens, "HookedTransformer.to_str_tokens(input, prepend_bos=True)",

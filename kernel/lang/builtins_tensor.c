@@ -164,6 +164,20 @@ static value *tensor_op(interp *I, lens_binop bop, value *a, value *b, const cha
     return wrap(I, r, &err);
 }
 
+static bool is_mask(const value *k)
+{
+    if (k->type == V_TENSOR) return k->u.tensor.mask;
+    if (k->type != V_LIST || !k->u.list.n) return false;
+    for (size_t i = 0; i < k->u.list.n; i++) if (k->u.list.items[i]->type != V_BOOL) return false;
+    return true;
+}
+
+static value *as_mask(value *v)
+{
+    if (v && v->type == V_TENSOR) v->u.tensor.mask = true;
+    return v;
+}
+
 value *tensor_binary(interp *I, int op, value *a, value *b)
 {
     if (op == OP_MATMUL) {
@@ -175,7 +189,10 @@ value *tensor_binary(interp *I, int op, value *a, value *b)
     lens_binop bop;
     if (binop_code(op, &bop))
         return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", binop_symbol(op), type_name(a), type_name(b));
-    return tensor_op(I, bop, a, b, binop_symbol(op));
+    value *r = tensor_op(I, bop, a, b, binop_symbol(op));
+    /* mask & mask, mask | mask stay masks */
+    if ((op == OP_AND || op == OP_OR) && is_mask(a) && is_mask(b)) as_mask(r);
+    return r;
 }
 
 value *tensor_compare(interp *I, int cmp, value *a, value *b)
@@ -184,7 +201,7 @@ value *tensor_compare(interp *I, int cmp, value *a, value *b)
     static const char *const sym[] = {"<", ">", "<=", ">=", "==", "!="};
     if (cmp > CMP_NE) return lang_raise(I, "TypeError", "unsupported comparison");
     if ((a->type == V_NONE || b->type == V_NONE) && (cmp == CMP_EQ || cmp == CMP_NE)) return v_bool(cmp == CMP_NE);
-    return tensor_op(I, codes[cmp], a, b, sym[cmp]);
+    return as_mask(tensor_op(I, codes[cmp], a, b, sym[cmp]));
 }
 
 value *tensor_unary(interp *I, int op, value *a)
@@ -192,7 +209,10 @@ value *tensor_unary(interp *I, int op, value *a)
     lens_error err;
     if (op == '-') return wrap(I, lens_unary(LENS_OP_NEG, T(a), &err), &err);
     if (op == '+') return wrap(I, lens_tensor_clone(T(a)), &err);
-    if (op == '~') return wrap(I, lens_unary(LENS_OP_NOT, T(a), &err), &err);
+    if (op == '~') {
+        value *r = wrap(I, lens_unary(LENS_OP_NOT, T(a), &err), &err);
+        return is_mask(a) ? as_mask(r) : r;
+    }
     return lang_raise(I, "TypeError", "bad operand type for unary %c: 'Tensor'", op);
 }
 
@@ -203,6 +223,53 @@ int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop
 static bool is_index_array(value *k)
 {
     return (k->type == V_TENSOR && T(k)->ndim > 0) || k->type == V_LIST;
+}
+
+/* cur[..., mask, ...] with the mask's dims starting at dim d: those dims are
+ * flattened into one, and the entries where the mask is nonzero are kept. */
+static lens_tensor *mask_select(interp *I, const lens_tensor *cur, int d, value *k)
+{
+    lens_tensor *m = tensor_from_value(I, k, LENS_I64);
+    if (!m) return NULL;
+    lens_tensor *r = NULL, *flat = NULL, *mflat = NULL, *idx = NULL;
+    lens_error err;
+    bool fits = m->ndim >= 1 && d + m->ndim <= cur->ndim;
+    for (int i = 0; fits && i < m->ndim; i++) fits = m->shape[i] == cur->shape[d + i];
+    if (!fits) {
+        char a[128], b[128];
+        lang_raise(I, "IndexError", "the mask of shape %s does not match the indexed dims of the tensor of shape %s",
+                   lens_shape_str(m->ndim, m->shape, a, sizeof a), lens_shape_str(cur->ndim, cur->shape, b, sizeof b));
+        goto done;
+    }
+    int64_t shape[LENS_MAX_DIMS], n = 1;
+    int nd = 0;
+    for (int i = 0; i < d; i++) shape[nd++] = cur->shape[i];
+    for (int i = 0; i < m->ndim; i++) n *= m->shape[i];
+    shape[nd++] = n;
+    for (int i = d + m->ndim; i < cur->ndim; i++) shape[nd++] = cur->shape[i];
+    if (!(flat = lens_tensor_reshape(cur, nd, shape, &err)) || !(mflat = lens_tensor_reshape(m, 1, &n, &err))) {
+        engine_fail(I, &err);
+        goto done;
+    }
+    lens_tensor *mc = lens_tensor_contiguous(mflat);
+    if (!mc) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
+    const int64_t *mv = lens_tensor_i64(mc);
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++) count += mv[i] != 0;
+    idx = lens_tensor_new(LENS_I64, 1, &count);
+    if (idx) {
+        int64_t *iv = lens_tensor_i64(idx), o = 0;
+        for (int64_t i = 0; i < n; i++) if (mv[i]) iv[o++] = i;
+    }
+    lens_tensor_free(mc);
+    if (!idx) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
+    if (!(r = lens_index_select(flat, d, idx, &err))) engine_fail(I, &err);
+done:
+    lens_tensor_free(m);
+    lens_tensor_free(flat);
+    lens_tensor_free(mflat);
+    lens_tensor_free(idx);
+    return r;
 }
 
 /* Applies a key to t; returns a view where possible (basic indexing). */
@@ -262,6 +329,18 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             }
             next = lens_tensor_select(cur, d, idx < 0 ? idx + size : idx);
             if (!next) lang_raise(I, "MemoryError", "out of memory");
+        } else if (is_mask(k)) {
+            /* torch: a mask over the next m dims selects the positions where it is true;
+             * those dims become one of that many entries */
+            if (++n_adv > 1) {
+                lens_tensor_free(cur);
+                lang_raise(I, "IndexError", "only one tensor or list index per subscript is supported (index one axis at a time)");
+                return NULL;
+            }
+            next = mask_select(I, cur, d, k);
+            if (!next) { lens_tensor_free(cur); return NULL; }
+            d++;
+            if (advanced_used) *advanced_used = true;
         } else if (is_index_array(k)) {
             if (++n_adv > 1) {
                 lens_tensor_free(cur);
@@ -298,8 +377,46 @@ value *tensor_getitem(interp *I, value *t, value *key)
     return r ? v_tensor(r) : NULL;
 }
 
+/* x[mask] = v with a mask over x's leading dims and a number (or a tensor that
+ * broadcasts to x): x becomes where(mask, v, x), in place. */
+static int mask_assign(interp *I, value *t, value *key, value *val)
+{
+    lens_tensor *x = T(t);
+    lens_tensor *m = tensor_from_value(I, key, LENS_I64);
+    if (!m) return -1;
+    lens_tensor *src = is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
+                                      : tensor_from_value(I, val, -1);
+    lens_tensor *mb = NULL, *w = NULL;
+    lens_error err;
+    int rc = -1;
+    bool fits = m->ndim >= 1 && m->ndim <= x->ndim;
+    for (int i = 0; fits && i < m->ndim; i++) fits = m->shape[i] == x->shape[i];
+    if (!src) { if (!I->error) lang_raise(I, "MemoryError", "out of memory"); goto done; }
+    if (!fits) {
+        char a[128], b[128];
+        lang_raise(I, "IndexError", "the mask of shape %s does not match the leading dims of the tensor of shape %s",
+                   lens_shape_str(m->ndim, m->shape, a, sizeof a), lens_shape_str(x->ndim, x->shape, b, sizeof b));
+        goto done;
+    }
+    int64_t shape[LENS_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++) shape[i] = i < m->ndim ? m->shape[i] : 1;
+    if (!(mb = lens_tensor_reshape(m, x->ndim, shape, &err)) || !(w = lens_where(mb, src, x, &err)) ||
+        lens_tensor_assign(x, w, &err)) {
+        engine_fail(I, &err);
+        goto done;
+    }
+    rc = 0;
+done:
+    lens_tensor_free(m);
+    lens_tensor_free(src);
+    lens_tensor_free(mb);
+    lens_tensor_free(w);
+    return rc;
+}
+
 int tensor_setitem(interp *I, value *t, value *key, value *val)
 {
+    if (is_mask(key)) return mask_assign(I, t, key, val);
     bool adv = false;
     lens_tensor *view = index_tensor(I, T(t), key, &adv);
     if (!view) return -1;
@@ -724,6 +841,47 @@ static value *m_index_select(interp *I, value *self, args *a)
     return r;
 }
 
+/* In-place writes (x.copy_(y), x.fill_(v), x.zero_()): through views too, so
+ * act[:, pos].copy_(clean[:, pos]) changes act. They return the tensor. */
+static value *assign_into(interp *I, value *self, value *src_value)
+{
+    lens_tensor *src = is_number(src_value) ? (src_value->type == V_FLOAT ? lens_scalar_f32(src_value->u.f)
+                                                                          : lens_scalar_i64(src_value->type == V_INT ? src_value->u.i : src_value->u.b))
+                                            : tensor_from_value(I, src_value, -1);
+    if (!src) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
+    lens_error err;
+    int rc = lens_tensor_assign(T(self), src, &err);
+    lens_tensor_free(src);
+    return rc ? engine_fail(I, &err) : incref(self);
+}
+
+static value *m_copy_(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"src", NULL};
+    if (arg_check(I, a, "copy_", 1, kw)) return NULL;
+    value *src = arg_get(a, 0, "src");
+    if (!src) return lang_raise(I, "TypeError", "copy_() missing required argument 'src'");
+    return assign_into(I, self, src);
+}
+
+static value *m_fill_(interp *I, value *self, args *a)
+{
+    static const char *const kw[] = {"value", NULL};
+    if (arg_check(I, a, "fill_", 1, kw)) return NULL;
+    value *v = arg_get(a, 0, "value");
+    if (!v || !is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
+    return assign_into(I, self, v);
+}
+
+static value *m_zero_(interp *I, value *self, args *a)
+{
+    if (arg_check(I, a, "zero_", 0, NULL)) return NULL;
+    value *zero = v_int(0);
+    value *r = zero ? assign_into(I, self, zero) : NULL;
+    decref(zero);
+    return r;
+}
+
 static value *m_masked_fill(interp *I, value *self, args *a)
 {
     value *mv = arg_get(a, 0, "mask"), *vv = arg_get(a, 1, "value");
@@ -1123,6 +1281,8 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.clone", m_clone, "Tensor.clone()", "A contiguous copy."},
     {"Tensor.contiguous", m_contiguous, "Tensor.contiguous()", "The tensor with contiguous memory (a copy when needed)."},
     {"Tensor.cpu", m_noop, "Tensor.cpu()", "The tensor itself (values are always readable)."},
+    {"Tensor.cuda", m_noop, "Tensor.cuda(device=None)", "The tensor itself: \"cuda\" means wherever lens computes "
+     "(today the CPU), so code written for a GPU runs unchanged."},
     {"Tensor.detach", m_noop, "Tensor.detach()", "The tensor itself (lens has no autograd)."},
     {"Tensor.numpy", m_noop, "Tensor.numpy()", "The tensor itself."},
     {"Tensor.to", m_to, "Tensor.to(device_or_dtype)", "A dtype conversion for float/long; devices are chosen by the engine."},
@@ -1135,6 +1295,10 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.triu", m_triu, "Tensor.triu(diagonal=0)", "Copy with elements below the diagonal zeroed."},
     {"Tensor.gather", m_gather, "Tensor.gather(dim, index)", "Values at index along dim (torch.gather)."},
     {"Tensor.index_select", m_index_select, "Tensor.index_select(dim, index)", "Rows of dim picked by an int tensor or list."},
+    {"Tensor.copy_", m_copy_, "Tensor.copy_(src)", "Writes src (broadcast) into this tensor in place, views included "
+     "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it."},
+    {"Tensor.fill_", m_fill_, "Tensor.fill_(value)", "Sets every element to value in place and returns the tensor."},
+    {"Tensor.zero_", m_zero_, "Tensor.zero_()", "Sets every element to 0 in place and returns the tensor."},
     {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
     {NULL, NULL, NULL, NULL},
 };

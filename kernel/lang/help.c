@@ -9,6 +9,7 @@
 #include "eval.h"
 #include "function.h"
 #include "lang_internal.h"
+#include "namespaces.h"
 #include "parser.h"
 
 static char *builtin_help(const lang_builtin *b)
@@ -46,6 +47,14 @@ char *help_text(interp *I, value *v)
     if (!v) return overview();
     if (v->type == V_BUILTIN) return builtin_help(v->u.builtin.def);
     if (is_function(v)) return function_help(v);
+    if (lang_is_partial(v) && lang_partial_func(v)->type == V_BUILTIN) {
+        /* px.imshow: imshow's help, and what is bound */
+        char *h = builtin_help(lang_partial_func(v)->u.builtin.def), *r = repr_of(v), *s = NULL;
+        if (h && r && asprintf(&s, "%s\n\nAs %s.", h, r) < 0) s = NULL;
+        free(h);
+        free(r);
+        return s;
+    }
     const char *tn = type_name(v);
     const char *doc = v->type == V_OBJECT ? v->u.obj.type->doc : doc_for_type(tn);
     char *r = repr_of(v);

@@ -138,8 +138,63 @@ int rich_save_html(interp *I, value *v, const char *path)
 
 static value *m_show(interp *I, value *self, args *a)
 {
-    if (arg_check(I, a, "show", 0, NULL)) return NULL;
+    /* plotly's fig.show(renderer) and pysvelte's .show(): the renderer is the notebook's */
+    static const char *const kw[] = {"renderer", NULL};
+    if (arg_check(I, a, "show", 1, kw)) return NULL;
     return rich_show(I, self) ? NULL : v_none();
+}
+
+static cJSON *scalar_json(interp *I, value *v, const char *key)
+{
+    switch (v->type) {
+    case V_NONE: return cJSON_CreateNull();
+    case V_BOOL: return cJSON_CreateBool(v->u.b);
+    case V_INT: return cJSON_CreateNumber((double)v->u.i);
+    case V_FLOAT: return cJSON_CreateNumber(v->u.f);
+    case V_STR: return cJSON_CreateString(v->u.str.s);
+    default: lang_raise(I, "TypeError", "update_layout(): %s must be text, a number, a bool or None, not %s", key, type_name(v)); return NULL;
+    }
+}
+
+/* fig.update_layout(title="...", xaxis_title="...", height=400): plotly's
+ * "magic underscores" name nested properties (xaxis_title -> xaxis.title);
+ * a title given as text is the title's text. Returns the figure. */
+static value *m_update_layout(interp *I, value *self, args *a)
+{
+    rich_obj *r = rich_of(self);
+    if (a->npos) return lang_raise(I, "TypeError", "update_layout() takes keyword arguments (title=..., xaxis_title=...)");
+    cJSON *layout = cJSON_GetObjectItemCaseSensitive(r->fig, "layout");
+    if (!layout && !(layout = cJSON_AddObjectToObject(r->fig, "layout"))) return lang_raise(I, "MemoryError", "out of memory");
+    for (int k = 0; k < a->nkw; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s", a->kwnames[k]);
+        cJSON *val = scalar_json(I, a->kw[k], a->kwnames[k]);
+        if (!val) return NULL;
+        cJSON *obj = layout;
+        char *part = path, *us;
+        while ((us = strchr(part, '_')) && obj) {
+            *us = '\0';
+            static const char *const nested[] = {"xaxis", "yaxis", "coloraxis", "legend", "title", "font", "margin", NULL};
+            bool known = false;
+            for (int i = 0; nested[i]; i++) known |= !strcmp(part, nested[i]);
+            if (!known) { *us = '_'; break; }
+            cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, part);
+            if (child && !cJSON_IsObject(child)) { cJSON_DeleteItemFromObjectCaseSensitive(obj, part); child = NULL; }
+            if (!child) child = cJSON_AddObjectToObject(obj, part);
+            obj = child;
+            part = us + 1;
+        }
+        if (!obj) { cJSON_Delete(val); return lang_raise(I, "MemoryError", "out of memory"); }
+        if (!strcmp(part, "title") && cJSON_IsString(val)) {
+            cJSON *t = cJSON_CreateObject();
+            if (!t) { cJSON_Delete(val); return lang_raise(I, "MemoryError", "out of memory"); }
+            cJSON_AddItemToObject(t, "text", val);
+            val = t;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(obj, part)) cJSON_ReplaceItemInObjectCaseSensitive(obj, part, val);
+        else cJSON_AddItemToObject(obj, part, val);
+    }
+    return incref(self);
 }
 
 static value *m_write_html(interp *I, value *self, args *a)
@@ -177,9 +232,12 @@ static const lang_type html_type = {
 const lang_builtin builtins_rich[] = {
     {"save_html", b_save_html, "save_html(fig, path)",
      "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found)."},
-    {"Figure.show", m_show, "Figure.show()", "Displays the figure (again) below the cell."},
+    {"Figure.show", m_show, "Figure.show(renderer=None)", "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code)."},
+    {"Figure.update_layout", m_update_layout, "Figure.update_layout(**properties)",
+     "Sets layout properties and returns the figure: title=\"...\", xaxis_title=\"...\", yaxis_title=\"...\", "
+     "height=400 (plotly's underscores name nested properties)."},
     {"Figure.write_html", m_write_html, "Figure.write_html(path)", "Writes the figure as a standalone HTML page."},
-    {"AttentionDisplay.show", m_show, "AttentionDisplay.show()", "Displays the attention view (again) below the cell."},
+    {"AttentionDisplay.show", m_show, "AttentionDisplay.show(renderer=None)", "Displays the attention view (again) below the cell."},
     {"AttentionDisplay.write_html", m_write_html, "AttentionDisplay.write_html(path)", "Writes the attention view as a standalone HTML page."},
     {NULL, NULL, NULL, NULL},
 };

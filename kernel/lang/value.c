@@ -1403,7 +1403,9 @@ static char *pad(const char *body, const fspec *f, char default_align)
 
 char *format_value(interp *I, value *v, const char *spec)
 {
-    if (!spec || !*spec) return str_of(v);
+    /* like torch: a 0-d tensor formats as its number (f"L{layer}" with layer = heads[0] // 12) */
+    bool scalar = v->type == V_TENSOR && v->u.tensor.t->ndim == 0;
+    if ((!spec || !*spec) && !scalar) return str_of(v);
     if (v->type == V_TENSOR && lens_tensor_numel(v->u.tensor.t) == 1) {
         value *x = tensor_item(I, v->u.tensor.t);
         if (!x) return NULL;

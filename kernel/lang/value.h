@@ -96,7 +96,8 @@ struct value {
         dict *d;
         struct { int64_t start, stop, step; } range;
         struct { value *start, *stop, *step; } slice;
-        struct { lens_tensor *t; const char *const *field_names; } tensor;
+        /* mask: a comparison's result (or &, |, ~ of masks), so x[mask] selects like torch */
+        struct { lens_tensor *t; const char *const *field_names; bool mask; } tensor;
         struct { const lang_builtin *def; value *self; } builtin;
             struct { const lang_type *type; void *data; } obj;
     } u;

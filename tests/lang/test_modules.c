@@ -31,6 +31,8 @@ static void test_registered_module_members_resolve_as_attributes(void)
 static void test_import_of_unknown_module_lists_provided_ones(void)
 {
     lang_session *s = lang_session_new();
+    dict_free(s->I.modules);   /* without the modules a session provides */
+    s->I.modules = NULL;
     CHECK(lang_module_register(&s->I, lang_module_new("zeta")) == 0);
     CHECK(lang_module_register(&s->I, lang_module_new("alpha")) == 0);
     char *names = lang_module_names(&s->I);

@@ -102,6 +102,8 @@ typedef struct lens_run_options {
      * stop the run. NULL: no calls. */
     int (*hook_fn)(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err);
     void *hook_ctx;
+    /* (A hook_fn that hands views of the activation to code that may keep them
+     * calls lens_hook_keep_views before returning.) */
     /* Start at block start_layer from a given residual stream resid_pre
      * [B,P,d_model] instead of the embeddings (0 and NULL: from the tokens).
      * Patching sweeps use it to skip the blocks before the patched one. */
@@ -139,6 +141,13 @@ void lens_cache_free(lens_cache *c);
 #define LENS_NO_LAYER INT32_MIN
 int lens_act_name(const lens_config *cfg, const char *short_name, int layer,
                   const char *layer_type, char *out, size_t out_size, lens_error *err);
+
+/* For a hook_fn: when references to the activation's storage other than the
+ * run's own remain (views kept by the hook's caller), the storage gets its own
+ * copy of the data, so those views stay valid after the run reuses or frees
+ * its buffers; the run keeps writing into its buffers. 0, or -1 with err
+ * filled when out of memory. */
+int lens_hook_keep_views(lens_tensor *activation, lens_error *err);
 
 /* Every hook point name of a model in forward order (NULL-terminated, owned by
  * the caller: free each then the array). */
