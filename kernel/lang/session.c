@@ -227,11 +227,11 @@ static void magic_error(interp *I, const char *code, parse_error *pe)
     const char *p = line;
     while (p && (*p == ' ' || *p == '\t')) p++;
     if (p && (*p == '%' || *p == '!')) {
-        char *names = lang_module_names(I);
+        (void)I;
         snprintf(pe->msg, sizeof pe->msg, "lens runs no shell commands or IPython magics (%s...): nothing needs "
-                 "installing, and the modules lens provides are built in (%s)", *p == '!' ? "!" : p[1] == '%' ? "%%" : "%",
-                 names && *names ? names : "see help()");
-        free(names);
+                 "installing: the modules lens provides (torch, numpy, einops, transformer_lens, plotly.express, "
+                 "...; docs/LANGUAGE.md lists them) are built in, so import them as usual",
+                 *p == '!' ? "!" : p[1] == '%' ? "%%" : "%");
         strcpy(pe->ename, "SyntaxError");
         pe->col = (int)(p - line);
     }

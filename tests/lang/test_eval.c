@@ -128,7 +128,7 @@ static void test_errors_name_position_and_keep_state(void)
         {"'a' + 1\n", "TypeError", 1, 5},
         {"int('x')\n", "ValueError", 1, 4},
         {"(1).foo\n", "AttributeError", 1, 4},
-        {"import numpy as np\n", "ImportError", 1, 8},
+        {"import pandas as pd\n", "ImportError", 1, 8},
         {"for i in range(3):\n    y = i\n    z = y / (i - 2)\n", "ZeroDivisionError", 3, 11},
         {"f = lambda n: f(n)\nf(1)\n", "RecursionError", 2, 2},
         {"tensor([1.0, 2.0]) + tensor([1.0, 2.0, 3.0])\n", "RuntimeError", 1, 20},
@@ -149,7 +149,7 @@ static void test_errors_name_position_and_keep_state(void)
         if (err.n_traceback >= 4) {
             const char *caret = err.traceback[2];
             CHECK(caret[strlen(caret) - 1] == '^', "caret line '%s'", caret);
-            char last[256];
+            char last[4096];
             snprintf(last, sizeof last, "%s: %s", err.ename, err.evalue);
             CHECK(!strcmp(err.traceback[err.n_traceback - 1], last), "last line '%s'", err.traceback[err.n_traceback - 1]);
         }
