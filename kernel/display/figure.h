@@ -57,8 +57,10 @@ cJSON *figure_bar(const float *y, int n, const fig_opts *o);
 cJSON *figure_bundle(const cJSON *fig);
 /* The one-line description used as text/plain (malloc'd). */
 char *figure_describe(const cJSON *fig);
-/* The text/html fallback: a div and a script that draws fig with plotly.js,
- * loading the library only when window.Plotly is absent (malloc'd). */
+/* The text/html fallback: a div and a script that draws fig with plotly.js
+ * once window.Plotly exists. The first figure of a session inlines the
+ * library (plotly_js_claim_inline); later ones wait for the page's copy, even
+ * when it comes later in the page (malloc'd). */
 char *figure_html(const cJSON *fig);
 /* Writes a standalone HTML page that draws fig; 0 on success, -1 with
  * display_last_error() set on failure. */
@@ -72,7 +74,16 @@ int figure_save_html(const cJSON *fig, const char *path);
 int plotly_js_source(const char **code, size_t *len, const char **url);
 /* Where the inlined library was read from ("" when none). */
 const char *plotly_js_path(void);
-/* Forgets the cached library so the next call looks again (tests). */
+/* True once per kernel session: for the first figure whose HTML should carry
+ * the inline library (then false until plotly_js_cell_started names the cell
+ * that carried it, or plotly_js_reset). figure_bundle and figure_html ask it;
+ * figure_save_html always inlines. */
+bool plotly_js_claim_inline(void);
+/* A cell starts running; cell_id is the frontend's id for it (JupyterLab's
+ * execute_request metadata.cellId) or NULL/"" when unknown. */
+void plotly_js_cell_started(const char *cell_id);
+/* Forgets the cached library and that it was sent, so the next call looks
+ * again (tests). */
 void plotly_js_reset(void);
 
 #endif
