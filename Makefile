@@ -88,7 +88,7 @@ help:
 	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
 	@echo "make demo       run the demo notebook headless with the best model available"
-	@echo "make install    install build/lens and the lens kernelspec for this user"
+	@echo "make install    install build/lens, the kernelspec, the shipped models and papermill's lens translator"
 	@echo "make clean      remove build/"
 
 engine: $(LIBLENS)
@@ -143,7 +143,7 @@ bench: $(BENCH) $(LENS)
 	@BUILD=$(BUILD) bench/run.sh
 
 install: $(LENS)
-	@./scripts/install.sh $(LENS) $(PREFIX)
+	@VENV=$(VENV) ./scripts/install.sh $(LENS) $(PREFIX)
 
 demo: $(LENS)
 	@./scripts/demo.sh $(LENS)

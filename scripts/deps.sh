@@ -28,4 +28,11 @@ if [ ! -f "$stamp" ] || ! cmp -s "$reqs" "$stamp"; then
     .venv/bin/python -m pip install -q -r "$reqs"
     cp "$reqs" "$stamp"
 fi
+# papermill's translator for the lens language (python/lens-papermill)
+pm_stamp=.venv/.lens-papermill
+if [ ! -f "$pm_stamp" ] || [ -n "$(find python/lens-papermill -newer "$pm_stamp" -print -quit)" ]; then
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation ./python/lens-papermill
+    rm -rf python/lens-papermill/build python/lens-papermill/*.egg-info
+    touch "$pm_stamp"
+fi
 echo "deps: ready"
