@@ -18,7 +18,7 @@ OPT     := -O2 -g
 endif
 
 # Libraries: the engine needs cJSON, PCRE2 and OpenBLAS (BLAS + LAPACK);
-# the kernel adds ZeroMQ, OpenSSL and libuuid.
+# the kernel adds ZeroMQ, OpenSSL, libuuid and libcurl (lens download).
 # OpenBLAS: the OpenMP build (Debian's libopenblas-openmp-dev) when present, so
 # BLAS and the engine's own parallel loops share one OpenMP thread pool instead
 # of two pools spinning against each other; else whatever pkg-config offers.
@@ -31,7 +31,7 @@ OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 endif
 ENGINE_PKGS := libcjson libpcre2-8
-KERNEL_PKGS := libzmq openssl uuid
+KERNEL_PKGS := libzmq openssl uuid libcurl
 ENGINE_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null) $(OPENBLAS_CFLAGS)
 ENGINE_LIBS   := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) $(OPENBLAS_LIBS) -lm -lpthread
 KERNEL_CFLAGS := $(shell pkg-config --cflags $(KERNEL_PKGS) 2>/dev/null)

@@ -188,13 +188,16 @@ static void fail_not_found(lens_error *err, const char *name)
             append(present, sizeof present, &np, np ? ", %s" : "%s",
                    strcmp(hf_repos[i][0], "gpt2") ? hf_repos[i][0] : "gpt2-small");
     const char *env = getenv("LENS_MODELS_DIR");
+    bool hub_name = false;
+    for (size_t i = 0; i < sizeof hf_repos / sizeof *hf_repos; i++) hub_name |= !strcmp(name, hf_repos[i][0]);
+    char get[128];
+    snprintf(get, sizeof get, "`lens download %s`", hub_name ? name : "gpt2-small");
     lens_fail(err, "model \"%s\" not found. Models present: %s. Searched by name: %s%s%s the "
                    "Hugging Face cache %s (gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2). "
-                   "Get GPT-2 small with `lens download gpt2-small`, or give a directory with "
-                   "config.json and model.safetensors",
+                   "Get %s with %s, or give a directory with config.json and model.safetensors",
               name, np ? present : "none", ns ? searched : "",
               env && *env ? "" : (ns ? ", $LENS_MODELS_DIR (not set)" : "$LENS_MODELS_DIR (not set)"),
-              ", and", hub);
+              ", and", hub, hub_name ? "it" : "GPT-2 small", get);
 }
 
 /* ---- config ------------------------------------------------------------- */

@@ -8,5 +8,6 @@ int cmd_run(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_random_model(int argc, char **argv);
 int cmd_kernel(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 
 #endif
