@@ -2,6 +2,7 @@
  * comprehensions and lambdas, calls, assignment targets. Every error raised
  * below a node gets that node's anchor position if it has none yet. */
 #include "eval.h"
+#include "did_you_mean.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -479,7 +480,7 @@ static value *eval_inner(interp *I, env *e, node *n)
     case N_CONST: return n->op == 0 ? v_none() : n->op == 1 ? v_bool(true) : n->op == 2 ? v_bool(false) : &v_ellipsis_s;
     case N_NAME: {
         value *v = lookup_name(I, e, n->s);
-        if (!v) return lang_raise(I, "NameError", "name '%s' is not defined", n->s);
+        if (!v) return lang_name_error(I, n->s);
         return incref(v);
     }
     case N_LIST: case N_TUPLE: {
