@@ -38,14 +38,21 @@ typedef struct fig_opts {
     const char *const *hover_name;  /* bold hover heading per point [n] */
     const char *const *names;       /* legend name per line [k] (several lines) */
     const float *color;             /* scatter: colour value per point [n] */
-    bool zmin_set, zmax_set;        /* imshow colour range; default symmetric */
-    double zmin, zmax;              /*   around 0 (color_continuous_midpoint=0) */
+    bool zmin_set, zmax_set;        /* imshow colour range (RdBu); default: see */
+    double zmin, zmax;              /*   figure_imshow */
+    bool midpoint_set;              /* imshow: RdBu centred here, symmetric range */
+    double midpoint;                /*   (px's color_continuous_midpoint) */
 } fig_opts;
 
-/* k lines of n points each; y is [k][n] row-major (k = 1 for one line). */
+/* k lines of n points each; y is [k][n] row-major (k = 1 for one line).
+ * Without o->x the points are at 0, 1, ... with integer ticks. */
 cJSON *figure_line(const float *y, int k, int n, const fig_opts *o);
-/* Heatmap of z [rows][cols] row-major: row 0 drawn at the top, RdBu colours
- * with white at 0 (negative red, positive blue, as px.imshow with RdBu). */
+/* Heatmap of z [rows][cols] row-major: row 0 drawn at the top. Colours:
+ * non-negative data (attention patterns, probabilities) on px's sequential
+ * plasma scale from 0 to max(1, max z); other data, or a midpoint, zmin or
+ * zmax given, RdBu with white at the midpoint (default 0; negative red,
+ * positive blue, as px.imshow with RdBu). Rows and columns without labels
+ * are numbered 0, 1, ... with integer ticks (layers, heads, positions). */
 cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o);
 /* n points (x[i], y[i]); o->color colours them on a continuous scale. */
 cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o);

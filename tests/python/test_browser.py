@@ -266,6 +266,7 @@ def test_demo_notebook_runs_in_jupyterlab_with_the_lens_kernel(setup, lab, brows
             cell.outputs, cell.execution_count = [], None
     nbformat.write(nb, setup["root"] / "demo.ipynb")
     figures = sum(len(re.findall(r"(?<![\w.])(?:line|imshow|scatter|bar)\(", c.source))
+                  + 3 * len(re.findall(r"(?<![\w.])induction_scores\(", c.source))
                   for c in nb.cells if c.cell_type == "code")
     views = sum(len(re.findall(r"(?<![\w.])attention_(?:patterns|heads)\(", c.source))
                 for c in nb.cells if c.cell_type == "code")

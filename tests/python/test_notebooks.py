@@ -27,6 +27,8 @@ LENS_BIN = str((BUILD if BUILD.is_absolute() else ROOT / BUILD) / "lens")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PLOTLY = "application/vnd.plotly.v1+json"
 FIGURE_CALL = re.compile(r"(?<![\w.])(line|imshow|scatter|bar)\(")
+# induction_scores draws three heatmaps (previous-token, duplicate-token, induction)
+INDUCTION_CALL = re.compile(r"(?<![\w.])induction_scores\(")
 # the banner at the top of plotly.min.js: one per copy of the library
 PLOTLY_JS_COPY = re.compile(r"\* plotly\.js v[0-9]")
 MAX_SAVED_BYTES = 6 * 1000 * 1000
@@ -51,7 +53,7 @@ def test_notebook_runs_and_draws(path, tmp_path):
         assert not [o for o in cell.outputs if o.output_type == "error"], f"cell {i} errored"
         code = code_without_comments(cell.source)
         data = [o.get("data", {}) for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
-        figures = len(FIGURE_CALL.findall(code))
+        figures = len(FIGURE_CALL.findall(code)) + 3 * len(INDUCTION_CALL.findall(code))
         plotly = sum(1 for d in data if PLOTLY in d)
         assert plotly == figures, f"cell {i}: {figures} figure calls gave {plotly} Plotly outputs:\n{cell.source}"
         attention = len(ATTENTION_CALL.findall(code))
