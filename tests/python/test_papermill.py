@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 from safetensors.numpy import load_file
 
 from conftest import LENS_BIN
@@ -41,6 +42,18 @@ def test_values_arrive_as_lens_literals(tmp_path):
     out = subprocess.run([LENS_BIN, "run", str(script)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout == repr(list(params.values())) + "\n"
+
+
+@pytest.mark.parametrize("first", ["papermill", "lens_papermill"])
+def test_registration_works_whichever_is_imported_first(first):
+    code = (f"import {first}\nimport papermill, lens_papermill\n"
+            "from papermill.engines import papermill_engines, NBClientEngine\n"
+            "from papermill.translators import papermill_translators\n"
+            "print(papermill_translators.find_translator('lens', 'lens').__name__,\n"
+            "      issubclass(papermill_engines.get_engine('lens'), NBClientEngine))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["LensTranslator", "True"]
 
 
 def test_non_finite_floats(tmp_path):

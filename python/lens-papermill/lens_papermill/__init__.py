@@ -14,11 +14,28 @@ then injects a cell such as::
     # Parameters
     n_prompts = 20
 """
-import json
-import math
 
-from papermill.engines import NBClientEngine
-from papermill.translators import PythonTranslator, Translator, papermill_translators
+
+def __getattr__(name):
+    """LensEngine, made on first use. papermill loads the entry point while it
+    is itself being imported (and, when this package is imported first, while
+    this module is half done), so the class is only looked up here, from
+    papermill.engines, whose NBClientEngine exists by then."""
+    if name == "LensEngine":
+        from papermill.engines import NBClientEngine
+
+        engine = type("LensEngine", (NBClientEngine,), {
+            "__module__": __name__,
+            "__doc__": "papermill's nbclient engine; `--engine lens` is the same as the default."})
+        globals()["LensEngine"] = engine
+        return engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+import json  # noqa: E402  (after __getattr__, which must exist first)
+import math  # noqa: E402
+
+from papermill.translators import PythonTranslator, Translator, papermill_translators  # noqa: E402
 
 __all__ = ["LensEngine", "LensTranslator"]
 
@@ -69,10 +86,6 @@ class LensTranslator(Translator):
     def inspect(cls, parameters_cell):
         """`papermill --help-notebook`: a lens parameters cell reads as Python's."""
         return PythonTranslator.inspect(parameters_cell)
-
-
-class LensEngine(NBClientEngine):
-    """papermill's nbclient engine; `--engine lens` is the same as the default."""
 
 
 papermill_translators.register("lens", LensTranslator)
