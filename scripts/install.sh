@@ -7,7 +7,8 @@
 # ~/.local/share/jupyter/kernels/lens. The models shipped in models/ go to
 # PREFIX/share/lens/models, where the installed binary finds them by name from any
 # folder. With VENV set (make install sets it to the project's .venv, when there is
-# one), papermill's lens translator (python/lens-papermill) is installed into it.
+# one), papermill's lens translator (python/lens-papermill) is installed into it and
+# its plotly package's plotly.min.js is copied to PREFIX/share/lens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,18 @@ for m in models/*/; do
     mv "$models_dest/$name.tmp" "$models_dest/$name"
     echo "installed model $name in $models_dest"
 done
+
+# plotly.js for the HTML form of figures, where the installed binary looks for it
+# (PREFIX/share/lens/plotly.min.js), from the venv's plotly package when it has one
+if [ -n "${VENV:-}" ]; then
+    for js in "$VENV"/lib/python3*/site-packages/plotly/package_data/plotly.min.js; do
+        [ -f "$js" ] || continue
+        mkdir -p "$prefix/share/lens"
+        install -m 0644 "$js" "$prefix/share/lens/plotly.min.js"
+        echo "installed plotly.js in $prefix/share/lens"
+        break
+    done
+fi
 
 if [ -n "${VENV:-}" ] && [ -x "$VENV/bin/python" ]; then
     # built from the source tree with the venv's setuptools (no download)

@@ -3,9 +3,11 @@
  *
  * Order: LENS_PLOTLY_JS (an http(s) URL, used as <script src>, or a file,
  * inlined); else plotly/package_data/plotly.min.js of a plotly Python package
- * in $VIRTUAL_ENV, the .venv of the project the binary sits in (found by
- * walking up from its directory), ./.venv, ~/.local, /usr/local or
- * /usr/lib/python3. Nothing is run: the candidates are only looked at.
+ * in $VIRTUAL_ENV or the .venv of the project the binary sits in (found by
+ * walking up from its directory); else PREFIX/share/lens/plotly.min.js beside
+ * an installed PREFIX/bin/lens (make install copies it there); else the
+ * package in ./.venv, ~/.local, /usr/local or /usr/lib/python3. Nothing is
+ * run: the candidates are only looked at.
  *
  * Also owns the once-per-session rule for the inlined library (as plotly.py's
  * notebook renderer does with connected=False): the first figure's HTML of a
@@ -82,14 +84,18 @@ static void look(void)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
+        char installed[PATH_MAX + 32] = "";
         for (int up = 0; up < 4; up++) {
             char *slash = strrchr(exe, '/');
             if (!slash || slash == exe) break;
             *slash = '\0';
+            if (up == 1)   /* exe is PREFIX for PREFIX/bin/lens */
+                snprintf(installed, sizeof installed, "%s/share/lens/plotly.min.js", exe);
             char venv[PATH_MAX];
             if (snprintf(venv, sizeof venv, "%s/.venv", exe) < (int)sizeof venv && try_prefix(venv))
                 return;
         }
+        if (installed[0] && try_file(installed)) return;
     }
     if (try_prefix(".venv")) return;
     const char *home = getenv("HOME");

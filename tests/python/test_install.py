@@ -16,11 +16,20 @@ from conftest import LENS_BIN, REPO
 SHIPPED = "lens-tinystories-16m"
 
 
+PLOTLY_MARK = "/* plotly.js stand-in for the install test */"
+
+
 @pytest.fixture(scope="module")
 def installed():
     home = tempfile.mkdtemp(prefix="lens-home-")
     prefix = os.path.join(home, "pre fix")
-    env = {"HOME": home, "PATH": "/usr/bin:/bin"}
+    # a venv with a plotly package (and no python, so nothing is pip-installed)
+    venv = os.path.join(home, "venv")
+    js_dir = os.path.join(venv, "lib", "python3.11", "site-packages", "plotly", "package_data")
+    os.makedirs(js_dir)
+    with open(os.path.join(js_dir, "plotly.min.js"), "w") as f:
+        f.write("window.Plotly = {newPlot: function () {}};" + PLOTLY_MARK)
+    env = {"HOME": home, "PATH": "/usr/bin:/bin", "VENV": venv}
     subprocess.run([os.path.join(REPO, "scripts", "install.sh"), LENS_BIN, prefix],
                    env=env, check=True, capture_output=True)
     return home, prefix
@@ -36,6 +45,8 @@ def test_install_without_jupyter_on_path(installed):
     assert spec["language"] == "lens" and spec["interrupt_mode"] == "signal"
     for logo in ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg"):
         assert os.path.getsize(os.path.join(spec_dir, logo)) > 0
+    with open(os.path.join(prefix, "share", "lens", "plotly.min.js")) as f:
+        assert f.read().endswith(PLOTLY_MARK)
     model = os.path.join(prefix, "share", "lens", "models", SHIPPED)
     for f in ("config.json", "model.safetensors", "vocab.json", "merges.txt"):
         assert os.path.getsize(os.path.join(model, f)) == os.path.getsize(os.path.join(REPO, "models", SHIPPED, f))
@@ -74,6 +85,11 @@ def test_installed_kernel_loads_by_name_and_explains_a_missing_model(installed):
         assert reply["content"]["status"] == "ok", reply["content"]
         results = [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"]
         assert results == ["4"]
+        outputs.clear()
+        # figures inline the plotly.js that make install put beside the binary
+        reply = kc.execute_interactive("line([1, 2, 3])", timeout=60, output_hook=lambda msg: outputs.append(msg))
+        html = [m["content"]["data"]["text/html"] for m in outputs if m["msg_type"] == "display_data"]
+        assert len(html) == 1 and PLOTLY_MARK in html[0]
         outputs.clear()
         reply = kc.execute_interactive('load("gpt2-small")', timeout=60,
                                        output_hook=lambda msg: outputs.append(msg))
