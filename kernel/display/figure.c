@@ -96,6 +96,20 @@ static void integer_ticks(cJSON *axis, long long n)
     cJSON_AddNumberToObject(axis, "dtick", (double)step);
 }
 
+/* max - min + 1 when every x is a whole number in a small range (layers,
+ * positions given as numbers), else 0. */
+static long long integral_span(const float *x, int n)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        if (!isfinite(v) || v != floor(v)) return 0;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    return hi - lo < 1e9 ? (long long)(hi - lo) + 1 : 0;
+}
+
 /* A colour scale of n equally spaced stops into obj["colorscale"]. */
 static void add_colorscale(cJSON *obj, const char *const *colors, int n)
 {
@@ -200,7 +214,8 @@ cJSON *figure_line(const float *y, int k, int n, const fig_opts *o)
             cJSON_AddNumberToObject(marker, "size", 5);
         }
         cJSON_AddItemToObject(tr, "x", o->x ? float_array(o->x, n) : index_array(n));
-        if (!o->x && t == 0) integer_ticks(xaxis, n);
+        long long span = o->x ? integral_span(o->x, n) : n;
+        if (span > 0 && t == 0) integer_ticks(xaxis, span);
         cJSON_AddItemToObject(tr, "y", float_array(y + (long long)t * n, n));
         cJSON_AddStringToObject(tr, "xaxis", "x");
         cJSON_AddStringToObject(tr, "yaxis", "y");

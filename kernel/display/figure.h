@@ -45,7 +45,8 @@ typedef struct fig_opts {
 } fig_opts;
 
 /* k lines of n points each; y is [k][n] row-major (k = 1 for one line).
- * Without o->x the points are at 0, 1, ... with integer ticks. */
+ * Without o->x the points are at 0, 1, ...; then, or when every x is a whole
+ * number, the x axis gets integer ticks. */
 cJSON *figure_line(const float *y, int k, int n, const fig_opts *o);
 /* Heatmap of z [rows][cols] row-major: row 0 drawn at the top. Colours:
  * non-negative data (attention patterns, probabilities) on px's sequential

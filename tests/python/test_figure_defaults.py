@@ -103,6 +103,10 @@ def test_line_axes_titles_and_ticks(kc):
     (fig,), _ = run(kc, 'line([1, 2], xaxis="Position", yaxis="Attention")')
     assert fig["layout"]["xaxis"]["title"]["text"] == "Position"
     assert fig["layout"]["yaxis"]["title"]["text"] == "Attention"
+    (fig,), _ = run(kc, "line([3, 1, 2, 4], x=arange(4) * 10)")   # whole numbers: integer ticks
+    assert integer_ticks(fig["layout"]["xaxis"], 5)
+    (fig,), _ = run(kc, "line([3, 1, 2], x=arange(3) / 2)")       # half steps: plotly's own ticks
+    assert "dtick" not in fig["layout"]["xaxis"]
     (fig,), _ = run(kc, 'line([3, 1, 2], x=["a", " b", "c"])')
     assert fig["data"][0]["x"] == ["a", " b", "c"] and fig["layout"]["xaxis"]["type"] == "category"
 
