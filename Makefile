@@ -18,7 +18,7 @@ OPT     := -O2 -g
 endif
 
 # Libraries: the engine needs cJSON, PCRE2 and OpenBLAS (BLAS + LAPACK);
-# the kernel adds ZeroMQ, OpenSSL and libuuid.
+# the kernel adds ZeroMQ, OpenSSL, libuuid and libcurl (lens download).
 # OpenBLAS: the OpenMP build (Debian's libopenblas-openmp-dev) when present, so
 # BLAS and the engine's own parallel loops share one OpenMP thread pool instead
 # of two pools spinning against each other; else whatever pkg-config offers.
@@ -31,7 +31,7 @@ OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 endif
 ENGINE_PKGS := libcjson libpcre2-8
-KERNEL_PKGS := libzmq openssl uuid
+KERNEL_PKGS := libzmq openssl uuid libcurl
 ENGINE_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null) $(OPENBLAS_CFLAGS)
 ENGINE_LIBS   := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) $(OPENBLAS_LIBS) -lm -lpthread
 KERNEL_CFLAGS := $(shell pkg-config --cflags $(KERNEL_PKGS) 2>/dev/null)
@@ -89,7 +89,7 @@ help:
 	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
 	@echo "make demo       run the demo notebook headless with the best model available"
 	@echo "make docs       regenerate docs/LANGUAGE.md from the builtin and module tables"
-	@echo "make install    install build/lens and the lens kernelspec for this user"
+	@echo "make install    install build/lens, the kernelspec, the shipped models and papermill's lens translator"
 	@echo "make clean      remove build/"
 
 engine: $(LIBLENS)
@@ -158,7 +158,7 @@ bench: $(BENCH) $(LENS)
 	@BUILD=$(BUILD) bench/run.sh
 
 install: $(LENS)
-	@./scripts/install.sh $(LENS) $(PREFIX)
+	@VENV=$(VENV) ./scripts/install.sh $(LENS) $(PREFIX)
 
 demo: $(LENS)
 	@./scripts/demo.sh $(LENS)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lens/patching.h"
+#include "lens/suggest.h"
 #include "lens/tensor_ops.h"
 #include "model_internal.h"
 
@@ -160,8 +161,17 @@ int lens_interventions_check(const lens_model *m, const lens_intervention *ivs, 
     for (int i = 0; i < n; i++) {
         lens_hook_kind k;
         int layer;
-        if (lens_hook_parse(cfg, ivs[i].hook, &k, &layer))
-            return lens_fail(err, "\"%s\" is not a hook point of this model (model.hook_names() lists them)", ivs[i].hook);
+        if (lens_hook_parse(cfg, ivs[i].hook, &k, &layer)) {
+            char **names = lens_hook_names(cfg);
+            size_t nn = 0;
+            while (names && names[nn]) nn++;
+            const char *s = lens_suggest(ivs[i].hook, (const char *const *)names, nn);
+            lens_fail(err, "\"%s\" is not a hook point of this model%s%s%s (model.hook_names() lists them)",
+                      ivs[i].hook, s ? ". Did you mean: '" : "", s ? s : "", s ? "'?" : "");
+            for (size_t j = 0; j < nn; j++) free(names[j]);
+            free(names);
+            return -1;
+        }
         int pos_dim, head_dim;
         bool known;
         hook_dims(cfg, ivs[i].hook, &pos_dim, &head_dim, &known);

@@ -76,54 +76,128 @@ static bool find_hf_snapshot(const char *hub, const char *repo, char *out, size_
     return found;
 }
 
-/* The project's models/ folder, found next to the running binary (build/lens ->
- * ../models) or the current directory. */
 static bool find_in_dir(const char *base, const char *name, char *out, size_t size)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/%s", base, name);
-    if (!is_model_dir(p)) return false;
+    if (snprintf(p, sizeof p, "%s/%s", base, name) >= (int)sizeof p || !is_model_dir(p)) return false;
     snprintf(out, size, "%s", p);
     return true;
+}
+
+enum { MAX_MODEL_DIRS = 8 };
+
+/* The folders searched for a model by name, in order: $LENS_MODELS_DIR; the
+ * data folder of an installed binary (PREFIX/bin/lens -> PREFIX/share/lens/models);
+ * a models/ folder beside the binary or up to three levels above it (the
+ * project's, for build/lens and build/tests/x); ./models. Returns how many. */
+static int model_dirs(char dirs[][PATH_MAX], int max)
+{
+    int n = 0;
+    const char *env = getenv("LENS_MODELS_DIR");
+    if (env && *env && n < max) snprintf(dirs[n++], PATH_MAX, "%s", env);
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = len > 0 ? (exe[len] = 0, strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = 0;   /* exe: the binary's folder */
+        char *up = strrchr(exe, '/');
+        if (up && n < max) {
+            *up = 0;
+            if (snprintf(dirs[n], PATH_MAX, "%s/share/lens/models", exe) < PATH_MAX) n++;
+            *up = '/';
+        }
+        for (int level = 0; level < 4 && n < max; level++) {
+            if (snprintf(dirs[n], PATH_MAX, "%s/models", exe) < PATH_MAX) n++;
+            if (!(slash = strrchr(exe, '/')) || slash == exe) break;
+            *slash = 0;
+        }
+    }
+    if (n < max) snprintf(dirs[n++], PATH_MAX, "models");
+    return n;
+}
+
+/* The Hugging Face hub cache, as huggingface_hub finds it: $HF_HUB_CACHE,
+ * $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+void lens_hf_hub_dir(char *out, size_t size)
+{
+    const char *hf_home = getenv("HF_HOME"), *hub_env = getenv("HF_HUB_CACHE"), *home = getenv("HOME");
+    if (hub_env && *hub_env) snprintf(out, size, "%s", hub_env);
+    else if (hf_home && *hf_home) snprintf(out, size, "%s/hub", hf_home);
+    else snprintf(out, size, "%s/.cache/huggingface/hub", home ? home : "");
 }
 
 bool lens_model_resolve(const char *name, char *out, size_t size)
 {
     if (is_model_dir(name)) { snprintf(out, size, "%s", name); return true; }
     if (strchr(name, '/')) return false;
-    const char *env = getenv("LENS_MODELS_DIR");
     const char *canonical = !strcmp(name, "gpt2-small") ? "gpt2" : name;
-    if (env && (find_in_dir(env, name, out, size) || find_in_dir(env, canonical, out, size)))
-        return true;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            char models[PATH_MAX + 16];
-            for (int up = 0; up < 3; up++) {
-                snprintf(models, sizeof models, "%s/models", exe);
-                if (find_in_dir(models, name, out, size)) return true;
-                slash = strrchr(exe, '/');
-                if (!slash) break;
-                *slash = 0;
-            }
-        }
-    }
-    if (find_in_dir("models", name, out, size)) return true;
+    char dirs[MAX_MODEL_DIRS][PATH_MAX];
+    int n = model_dirs(dirs, MAX_MODEL_DIRS);
+    for (int i = 0; i < n; i++)
+        if (find_in_dir(dirs[i], name, out, size) || find_in_dir(dirs[i], canonical, out, size))
+            return true;
     char hub[PATH_MAX];
-    const char *hf_home = getenv("HF_HOME"), *hub_env = getenv("HF_HUB_CACHE"), *home = getenv("HOME");
-    if (hub_env) snprintf(hub, sizeof hub, "%s", hub_env);
-    else if (hf_home) snprintf(hub, sizeof hub, "%s/hub", hf_home);
-    else snprintf(hub, sizeof hub, "%s/.cache/huggingface/hub", home ? home : "");
+    lens_hf_hub_dir(hub, sizeof hub);
     for (size_t i = 0; i < sizeof hf_repos / sizeof *hf_repos; i++) {
         if (strcmp(name, hf_repos[i][0])) continue;
         for (int r = 1; r < 3; r++)
             if (find_hf_snapshot(hub, hf_repos[i][r], out, size)) return true;
     }
     return false;
+}
+
+static void append(char *buf, size_t size, size_t *len, const char *fmt, const char *arg)
+{
+    if (*len >= size) return;
+    int w = snprintf(buf + *len, size - *len, fmt, arg);
+    if (w > 0) *len = (size_t)w >= size - *len ? size : *len + (size_t)w;
+}
+
+/* "model X not found" with what is present and where it looked. */
+static void fail_not_found(lens_error *err, const char *name)
+{
+    char present[512] = "", searched[512] = "";
+    size_t np = 0, ns = 0;
+    char dirs[MAX_MODEL_DIRS][PATH_MAX];
+    int n = model_dirs(dirs, MAX_MODEL_DIRS);
+    char real[MAX_MODEL_DIRS][PATH_MAX];
+    for (int i = 0; i < n; i++) {
+        bool seen = !realpath(dirs[i], real[i]);   /* only folders that exist, each once */
+        for (int j = 0; j < i && !seen; j++) seen = !strcmp(real[i], real[j]);
+        DIR *d = seen ? NULL : opendir(dirs[i]);
+        if (!d) {
+            real[i][0] = 0;
+            continue;
+        }
+        append(searched, sizeof searched, &ns, ns ? ", %s" : "%s", real[i]);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            char p[PATH_MAX];
+            if (e->d_name[0] == '.' || !find_in_dir(dirs[i], e->d_name, p, sizeof p)) continue;
+            /* gpt2 in a models folder is found as gpt2-small too */
+            append(present, sizeof present, &np, np ? ", %s" : "%s",
+                   strcmp(e->d_name, "gpt2") ? e->d_name : "gpt2-small");
+        }
+        closedir(d);
+    }
+    char hub[PATH_MAX], snap[PATH_MAX];
+    lens_hf_hub_dir(hub, sizeof hub);
+    for (size_t i = 1; i < sizeof hf_repos / sizeof *hf_repos; i++)   /* [0] is gpt2's alias */
+        if (find_hf_snapshot(hub, hf_repos[i][1], snap, sizeof snap) ||
+            find_hf_snapshot(hub, hf_repos[i][2], snap, sizeof snap))
+            append(present, sizeof present, &np, np ? ", %s" : "%s",
+                   strcmp(hf_repos[i][0], "gpt2") ? hf_repos[i][0] : "gpt2-small");
+    const char *env = getenv("LENS_MODELS_DIR");
+    bool hub_name = false;
+    for (size_t i = 0; i < sizeof hf_repos / sizeof *hf_repos; i++) hub_name |= !strcmp(name, hf_repos[i][0]);
+    char get[128];
+    snprintf(get, sizeof get, "`lens download %s`", hub_name ? name : "gpt2-small");
+    lens_fail(err, "model \"%s\" not found. Models present: %s. Searched by name: %s%s%s the "
+                   "Hugging Face cache %s (gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2). "
+                   "Get %s with %s, or give a directory with config.json and model.safetensors",
+              name, np ? present : "none", ns ? searched : "",
+              env && *env ? "" : (ns ? ", $LENS_MODELS_DIR (not set)" : "$LENS_MODELS_DIR (not set)"),
+              ", and", hub, hub_name ? "it" : "GPT-2 small", get);
 }
 
 /* ---- config ------------------------------------------------------------- */
@@ -327,10 +401,7 @@ lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, 
 {
     char dir[PATH_MAX];
     if (!lens_model_resolve(name_or_path, dir, sizeof dir)) {
-        lens_fail(err, "model \"%s\" not found: give a directory with config.json and "
-                       "model.safetensors, or a name (gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, "
-                       "distilgpt2) present in $LENS_MODELS_DIR, models/ or the Hugging Face cache",
-                  name_or_path);
+        fail_not_found(err, name_or_path);
         return NULL;
     }
     lens_model *m = calloc(1, sizeof *m);

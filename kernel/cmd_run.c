@@ -1,7 +1,8 @@
 /* kernel/cmd_run.c — `lens run FILE.lens` / `lens run -`: runs a whole program
  * with the notebook's interpreter, statement by statement. Each top-level
  * expression statement's value is printed (its text/plain, like a cell's
- * result), print() goes to stdout; an error prints its traceback to stderr
+ * result), print() goes to stdout; an error prints its traceback to stderr,
+ * located as `File "NAME", line N, column C` (NAME: the file, or <stdin>),
  * and the exit status is 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,15 @@ int cmd_run(int argc, char **argv)
     int rc = lang_run_program(s, code, &out, show, NULL, &err);
     fflush(stdout);
     if (rc) {
-        for (int i = 0; i < err.n_traceback; i++) fprintf(stderr, "%s\n", err.traceback[i]);
+        const char *file = strcmp(argv[1], "-") ? argv[1] : "<stdin>";
+        for (int i = 0; i < err.n_traceback; i++) {
+            int line, col;
+            /* the session says where in its "cell"; here the cell is the file */
+            if (sscanf(err.traceback[i], "  Cell line %d, column %d", &line, &col) == 2)
+                fprintf(stderr, "  File \"%s\", line %d, column %d\n", file, line, col);
+            else
+                fprintf(stderr, "%s\n", err.traceback[i]);
+        }
         lang_error_clear(&err);
     }
     lang_session_free(s);

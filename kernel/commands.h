@@ -9,5 +9,6 @@ int cmd_cache(int argc, char **argv);
 int cmd_random_model(int argc, char **argv);
 int cmd_kernel(int argc, char **argv);
 int cmd_docs(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "figure.h"
 #include "kernel.h"
 
 static const char *str_field(const cJSON *o, const char *name, const char *dflt)
@@ -155,6 +156,8 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     }
     if (store_history) history_add(k->hist, count, code);
 
+    /* rerunning the cell that carried plotly.js (JupyterLab's cellId) sends it again */
+    plotly_js_cell_started(str_field(req->metadata, "cellId", ""));
     k->cur = req;
     k->interrupted = 0;
     k->cur_allow_stdin = bool_field(c, "allow_stdin", false);

@@ -27,6 +27,8 @@ static const struct command {
     const char *usage;
 } commands[] = {
     {"run", cmd_run, "run FILE.lens | -   run a program in the lens language, printing its values"},
+    {"download", cmd_download, "download MODEL [--revision REV]   fetch gpt2-small (-medium, -large, -xl) or\n"
+                               "        distilgpt2 from the Hugging Face Hub into its cache"},
     {"resolve", cmd_resolve, "resolve MODEL   print the directory a model name or path resolves to"},
     {"tokenize", cmd_tokenize, "tokenize MODEL_DIR TEXT [--prepend-bos]   print token ids as JSON"},
     {"cache", cmd_cache, "cache MODEL_DIR --prompt TEXT ... [--processing raw|default|refactor]\n"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS="build-essential pkg-config libcjson-dev libpcre2-dev libopenblas-openmp-dev libzmq3-dev
-      libssl-dev uuid-dev python3-venv chromium"
+      libssl-dev uuid-dev libcurl4-openssl-dev python3-venv chromium"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -27,5 +27,12 @@ if [ ! -f "$stamp" ] || ! cmp -s "$reqs" "$stamp"; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -r "$reqs"
     cp "$reqs" "$stamp"
+fi
+# papermill's translator for the lens language (python/lens-papermill)
+pm_stamp=.venv/.lens-papermill
+if [ ! -f "$pm_stamp" ] || [ -n "$(find python/lens-papermill -newer "$pm_stamp" -print -quit)" ]; then
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation ./python/lens-papermill
+    rm -rf python/lens-papermill/build python/lens-papermill/*.egg-info
+    touch "$pm_stamp"
 fi
 echo "deps: ready"

@@ -21,6 +21,10 @@ static const char *const rdbu[] = {"rgb(103,0,31)",    "rgb(178,24,43)",   "rgb(
                                    "rgb(209,229,240)", "rgb(146,197,222)", "rgb(67,147,195)",
                                    "rgb(33,102,172)",  "rgb(5,48,97)"};
 
+/* plotly.colors.sequential.Plasma, px's default continuous scale. */
+static const char *const plasma[] = {"#0d0887", "#46039f", "#7201a8", "#9c179e", "#bd3786",
+                                     "#d8576b", "#ed7953", "#fb9f3a", "#fdca26", "#f0f921"};
+
 /* A figure holds at most this many numbers: beyond it the JSON would not be
  * usable in a browser anyway. */
 #define FIGURE_MAX_VALUES 20000000LL
@@ -71,6 +75,51 @@ static bool all_distinct(const char *const *s, int n)
         for (int j = 0; j < i; j++)
             if (strcmp(s[i] ? s[i] : "", s[j] ? s[j] : "") == 0) return false;
     return true;
+}
+
+/* An axis over positions 0..n-1 (layers, heads, tokens): ticks on integers
+ * only, every 1, 2, 5, 10, ... so that at most about 12 show. */
+static void integer_ticks(cJSON *axis, long long n)
+{
+    static const int mantissa[] = {1, 2, 5};
+    long long step = 1;
+    for (long long mag = 1; mag < (1LL << 50); mag *= 10) {
+        int m = 0;
+        while (m < 3 && n > 12 * mantissa[m] * mag) m++;
+        if (m < 3) {
+            step = mantissa[m] * mag;
+            break;
+        }
+    }
+    cJSON_AddStringToObject(axis, "tickmode", "linear");
+    cJSON_AddNumberToObject(axis, "tick0", 0);
+    cJSON_AddNumberToObject(axis, "dtick", (double)step);
+}
+
+/* max - min + 1 when every x is a whole number in a small range (layers,
+ * positions given as numbers), else 0. */
+static long long integral_span(const float *x, int n)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        if (!isfinite(v) || v != floor(v)) return 0;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+    }
+    return hi - lo < 1e9 ? (long long)(hi - lo) + 1 : 0;
+}
+
+/* A colour scale of n equally spaced stops into obj["colorscale"]. */
+static void add_colorscale(cJSON *obj, const char *const *colors, int n)
+{
+    cJSON *cs = cJSON_AddArrayToObject(obj, "colorscale");
+    for (int i = 0; cs && i < n; i++) {
+        cJSON *stop = cJSON_CreateArray();
+        cJSON_AddItemToArray(stop, cJSON_CreateNumber((double)i / (n - 1)));
+        cJSON_AddItemToArray(stop, cJSON_CreateString(colors[i]));
+        cJSON_AddItemToArray(cs, stop);
+    }
 }
 
 static void add_title(cJSON *obj, const char *text)
@@ -165,6 +214,8 @@ cJSON *figure_line(const float *y, int k, int n, const fig_opts *o)
             cJSON_AddNumberToObject(marker, "size", 5);
         }
         cJSON_AddItemToObject(tr, "x", o->x ? float_array(o->x, n) : index_array(n));
+        long long span = o->x ? integral_span(o->x, n) : n;
+        if (span > 0 && t == 0) integer_ticks(xaxis, span);
         cJSON_AddItemToObject(tr, "y", float_array(y + (long long)t * n, n));
         cJSON_AddStringToObject(tr, "xaxis", "x");
         cJSON_AddStringToObject(tr, "yaxis", "y");
@@ -213,18 +264,24 @@ cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
     cJSON_AddStringToObject(tr, "yaxis", "y");
     cJSON *zz = cJSON_AddArrayToObject(tr, "z");
     if (!zz) goto oom;
-    double amax = 0;
+    double mid = o->midpoint_set ? o->midpoint : 0;
+    double amax = 0, zmin = INFINITY, zmax = -INFINITY;   /* amax: largest |z - mid| */
     for (int r = 0; r < rows; r++) {
         cJSON *row = float_array(z + (long long)r * cols, cols);
         if (!row) goto oom;
         cJSON_AddItemToArray(zz, row);
         for (int c = 0; c < cols; c++) {
-            double v = fabs((double)z[(long long)r * cols + c]);
-            if (isfinite(v) && v > amax) amax = v;
+            double v = (double)z[(long long)r * cols + c];
+            if (!isfinite(v)) continue;
+            if (fabs(v - mid) > amax) amax = fabs(v - mid);
+            if (v < zmin) zmin = v;
+            if (v > zmax) zmax = v;
         }
     }
     heatmap_axis(tr, xaxis, "x", o->x_labels, cols);
     heatmap_axis(tr, yaxis, "y", o->y_labels, rows);
+    if (!o->x_labels) integer_ticks(xaxis, cols);
+    if (!o->y_labels) integer_ticks(yaxis, rows);
     {
         char *t = NULL;
         dbuf b = {0};
@@ -241,23 +298,20 @@ cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
     cJSON_AddStringToObject(yaxis, "constrain", "domain");
     cJSON *ca = cJSON_AddObjectToObject(layout, "coloraxis");
     if (!ca) goto oom;
-    cJSON *cs = cJSON_AddArrayToObject(ca, "colorscale");
-    for (int i = 0; cs && i < 11; i++) {
-        cJSON *stop = cJSON_CreateArray();
-        cJSON_AddItemToArray(stop, cJSON_CreateNumber(i / 10.0));
-        cJSON_AddItemToArray(stop, cJSON_CreateString(rdbu[i]));
-        cJSON_AddItemToArray(cs, stop);
-    }
-    double lo = o->zmin_set ? o->zmin : -(amax > 0 ? amax : 1);
-    double hi = o->zmax_set ? o->zmax : (amax > 0 ? amax : 1);
-    if (o->zmin_set && !o->zmax_set && lo < 0) hi = -lo;
-    if (o->zmax_set && !o->zmin_set && hi > 0) lo = -hi;
+    /* non-negative data with no range asked for: sequential, from 0 */
+    bool sequential = !o->zmin_set && !o->zmax_set && !o->midpoint_set && !(zmin < 0);
+    add_colorscale(ca, sequential ? plasma : rdbu, sequential ? 10 : 11);
+    double half = amax > 0 ? amax : 1;
+    double lo = o->zmin_set ? o->zmin : sequential ? 0 : mid - half;
+    double hi = o->zmax_set ? o->zmax : sequential ? (zmax > 1 ? zmax : 1) : mid + half;
+    if (o->zmin_set && !o->zmax_set && lo < mid) hi = 2 * mid - lo;
+    if (o->zmax_set && !o->zmin_set && hi > mid) lo = 2 * mid - hi;
     if (!(lo < hi) || !isfinite(lo) || !isfinite(hi)) {
         cJSON_Delete(fig);
         display_set_error("imshow: colour range [%g, %g] is empty", lo, hi);
         return NULL;
     }
-    if (!o->zmin_set && !o->zmax_set) cJSON_AddNumberToObject(ca, "cmid", 0);
+    if (!sequential && !o->zmin_set && !o->zmax_set) cJSON_AddNumberToObject(ca, "cmid", mid);
     cJSON_AddItemToObject(ca, "cmin", display_number(lo));
     cJSON_AddItemToObject(ca, "cmax", display_number(hi));
     if (o->clabel) {
@@ -298,7 +352,7 @@ cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o)
         cJSON *ca = cJSON_AddObjectToObject(layout, "coloraxis");
         cJSON *cb = ca ? cJSON_AddObjectToObject(ca, "colorbar") : NULL;
         if (cb) add_title(cb, ct);
-        if (ca) cJSON_AddStringToObject(ca, "colorscale", "Plasma"); /* px's default */
+        if (ca) add_colorscale(ca, plasma, 10); /* px's default */
     } else {
         cJSON_AddStringToObject(marker, "color", palette[0]);
     }
@@ -327,6 +381,7 @@ cJSON *figure_bar(const float *y, int n, const fig_opts *o)
         cJSON_AddItemToObject(tr, "x", string_array(o->x_labels, n));
     } else {
         cJSON_AddItemToObject(tr, "x", o->x && !o->x_labels ? float_array(o->x, n) : index_array(n));
+        if (!o->x && !o->x_labels) integer_ticks(xaxis, n);
         if (o->x_labels) {
             cJSON_AddStringToObject(xaxis, "tickmode", "array");
             cJSON_AddItemToObject(xaxis, "tickvals", index_array(n));

@@ -38,14 +38,22 @@ typedef struct fig_opts {
     const char *const *hover_name;  /* bold hover heading per point [n] */
     const char *const *names;       /* legend name per line [k] (several lines) */
     const float *color;             /* scatter: colour value per point [n] */
-    bool zmin_set, zmax_set;        /* imshow colour range; default symmetric */
-    double zmin, zmax;              /*   around 0 (color_continuous_midpoint=0) */
+    bool zmin_set, zmax_set;        /* imshow colour range (RdBu); default: see */
+    double zmin, zmax;              /*   figure_imshow */
+    bool midpoint_set;              /* imshow: RdBu centred here, symmetric range */
+    double midpoint;                /*   (px's color_continuous_midpoint) */
 } fig_opts;
 
-/* k lines of n points each; y is [k][n] row-major (k = 1 for one line). */
+/* k lines of n points each; y is [k][n] row-major (k = 1 for one line).
+ * Without o->x the points are at 0, 1, ...; then, or when every x is a whole
+ * number, the x axis gets integer ticks. */
 cJSON *figure_line(const float *y, int k, int n, const fig_opts *o);
-/* Heatmap of z [rows][cols] row-major: row 0 drawn at the top, RdBu colours
- * with white at 0 (negative red, positive blue, as px.imshow with RdBu). */
+/* Heatmap of z [rows][cols] row-major: row 0 drawn at the top. Colours:
+ * non-negative data (attention patterns, probabilities) on px's sequential
+ * plasma scale from 0 to max(1, max z); other data, or a midpoint, zmin or
+ * zmax given, RdBu with white at the midpoint (default 0; negative red,
+ * positive blue, as px.imshow with RdBu). Rows and columns without labels
+ * are numbered 0, 1, ... with integer ticks (layers, heads, positions). */
 cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o);
 /* n points (x[i], y[i]); o->color colours them on a continuous scale. */
 cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o);
@@ -57,8 +65,10 @@ cJSON *figure_bar(const float *y, int n, const fig_opts *o);
 cJSON *figure_bundle(const cJSON *fig);
 /* The one-line description used as text/plain (malloc'd). */
 char *figure_describe(const cJSON *fig);
-/* The text/html fallback: a div and a script that draws fig with plotly.js,
- * loading the library only when window.Plotly is absent (malloc'd). */
+/* The text/html fallback: a div and a script that draws fig with plotly.js
+ * once window.Plotly exists. The first figure of a session inlines the
+ * library (plotly_js_claim_inline); later ones wait for the page's copy, even
+ * when it comes later in the page (malloc'd). */
 char *figure_html(const cJSON *fig);
 /* Writes a standalone HTML page that draws fig; 0 on success, -1 with
  * display_last_error() set on failure. */
@@ -72,7 +82,16 @@ int figure_save_html(const cJSON *fig, const char *path);
 int plotly_js_source(const char **code, size_t *len, const char **url);
 /* Where the inlined library was read from ("" when none). */
 const char *plotly_js_path(void);
-/* Forgets the cached library so the next call looks again (tests). */
+/* True once per kernel session: for the first figure whose HTML should carry
+ * the inline library (then false until plotly_js_cell_started names the cell
+ * that carried it, or plotly_js_reset). figure_bundle and figure_html ask it;
+ * figure_save_html always inlines. */
+bool plotly_js_claim_inline(void);
+/* A cell starts running; cell_id is the frontend's id for it (JupyterLab's
+ * execute_request metadata.cellId) or NULL/"" when unknown. */
+void plotly_js_cell_started(const char *cell_id);
+/* Forgets the cached library and that it was sent, so the next call looks
+ * again (tests). */
 void plotly_js_reset(void);
 
 #endif

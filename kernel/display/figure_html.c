@@ -1,6 +1,7 @@
 /* kernel/display/figure_html.c — turns figure JSON into what frontends show:
  * the mime bundle (Plotly JSON + text/html fallback + text/plain), the HTML
- * fallback itself, and standalone pages (figure_save_html). */
+ * fallback itself, and standalone pages (figure_save_html). Which figure
+ * carries the inline plotly.js is decided in plotly_js.c. */
 #include "figure.h"
 
 #include <errno.h>
@@ -83,30 +84,49 @@ char *figure_describe(const cJSON *fig)
     return dbuf_take(&b);
 }
 
-/* Draws the figure once the element is in the page and plotly.js is loaded;
- * when the library comes from a URL it is loaded with AMD/CommonJS hidden, so
- * a page that uses require.js does not capture it. */
+/* Draws the figure once the element is in the page and window.Plotly exists.
+ * The library may come later in the page than this figure (cells run out of
+ * order, the carrying output below this one): the script that defines it
+ * fires 'lens-plotly-ready', and a short poll covers frontends that insert
+ * outputs before running their scripts. After 5 s without it a note says
+ * why, and the figure still draws when the library arrives. When the library
+ * comes from a URL it is loaded once per page with AMD/CommonJS hidden, so a
+ * page that uses require.js does not capture it. */
 static const char draw_js[] =
     "var el=null;try{var s=document.currentScript;if(s&&s.parentNode)el=s.parentNode.querySelector('#'+id);}catch(e){}\n"
     "if(!el)el=document.getElementById(id);\n"
     "if(!el)return;\n"
-    "var tries=0;\n"
+    "var tries=0,done=false,note=null;\n"
     "function draw(){\n"
-    "  if(!window.Plotly){if(tries++<200){setTimeout(draw,50);}else{el.textContent='plotly.js did not load, so this figure cannot be drawn.';}return;}\n"
+    "  if(done)return;\n"
+    "  if(!window.Plotly){\n"
+    "    if(tries++<100){setTimeout(draw,50);}\n"
+    "    else if(!note&&el.parentNode){note=document.createElement('div');note.className='lens-figure-note';\n"
+    "      note.style.cssText='font:12px sans-serif;color:#a40000';\n"
+    "      note.textContent='Waiting for plotly.js: the first figure of the kernel session carries it. Run that cell again (or Run All) to draw this figure.';\n"
+    "      el.parentNode.insertBefore(note,el.nextSibling);}\n"
+    "    return;\n"
+    "  }\n"
     "  if(!el.isConnected&&tries++<200){setTimeout(draw,50);return;}\n"
+    "  done=true;window.removeEventListener('lens-plotly-ready',draw);\n"
+    "  if(note&&note.parentNode)note.parentNode.removeChild(note);\n"
     "  window.Plotly.newPlot(el,fig.data,fig.layout,fig.config);\n"
     "}\n"
+    "window.addEventListener('lens-plotly-ready',draw);\n"
     "if(!window.Plotly&&url&&!window.__lensPlotlyLoading){\n"
     "  window.__lensPlotlyLoading=true;\n"
     "  var tag=document.createElement('script');tag.src=url;\n"
     "  var saved=window.define;window.define=undefined;\n"
     "  var restore=function(){if(window.define===undefined)window.define=saved;};\n"
-    "  tag.onload=restore;tag.onerror=restore;\n"
+    "  tag.onload=function(){restore();try{window.dispatchEvent(new Event('lens-plotly-ready'));}catch(e){}};\n"
+    "  tag.onerror=restore;\n"
     "  document.head.appendChild(tag);\n"
     "}\n"
     "draw();\n";
 
-static void append_figure_html(dbuf *b, const cJSON *pj)
+/* inline_lib: whether this HTML carries the inline library (when one was
+ * found); with false a figure draws with the page's copy. */
+static void append_figure_html(dbuf *b, const cJSON *pj, bool inline_lib)
 {
     char id[64];
     display_new_id(id, sizeof id, "lens-fig");
@@ -126,10 +146,13 @@ static void append_figure_html(dbuf *b, const cJSON *pj)
             dbuf_append(b, "install the plotly Python package or set LENS_PLOTLY_JS to plotly.min.js or its URL");
         }
         dbuf_append(b, "). Frontends that show the Plotly mime type still draw it.</div>\n");
-    } else if (code) {
+    } else if (code && inline_lib) {
+        /* define/module/exports hidden: plotly.js sets window.Plotly even
+         * where require.js is loaded */
         dbuf_append(b, "<script type=\"text/javascript\">if(!window.Plotly){(function(define,module,exports){\n");
         dbuf_append_script_code(b, code, len);
-        dbuf_append(b, "\n}).call(window);}</script>\n");
+        dbuf_append(b, "\n}).call(window);}\n"
+                       "try{window.dispatchEvent(new Event('lens-plotly-ready'));}catch(e){}</script>\n");
     }
     dbuf_append(b, "<script type=\"text/javascript\">(function(){\nvar id=");
     cJSON *sid = cJSON_CreateString(id);
@@ -146,24 +169,27 @@ static void append_figure_html(dbuf *b, const cJSON *pj)
     dbuf_append(b, "})();</script>\n");
 }
 
-char *figure_html(const cJSON *fig)
+/* The HTML of one figure; standalone pages always carry the library. */
+static char *html_of(const cJSON *fig, bool standalone)
 {
     cJSON *pj = plotly_json(fig);
     if (!pj) return NULL;
     dbuf b = {0};
-    append_figure_html(&b, pj);
+    append_figure_html(&b, pj, standalone || plotly_js_claim_inline());
     cJSON_Delete(pj);
     char *s = dbuf_take(&b);
     if (!s) display_set_error("figure: out of memory");
     return s;
 }
 
+char *figure_html(const cJSON *fig) { return html_of(fig, false); }
+
 cJSON *figure_bundle(const cJSON *fig)
 {
     cJSON *pj = plotly_json(fig);
     if (!pj) return NULL;
     dbuf b = {0};
-    append_figure_html(&b, pj);
+    append_figure_html(&b, pj, plotly_js_claim_inline());
     char *html = dbuf_take(&b);
     char *plain = figure_describe(fig);
     cJSON *bundle = cJSON_CreateObject();
@@ -189,7 +215,7 @@ int figure_save_html(const cJSON *fig, const char *path)
         display_set_error("save_html: no file name");
         return -1;
     }
-    char *body = figure_html(fig);
+    char *body = html_of(fig, true);
     if (!body) return -1;
     dbuf b = {0};
     dbuf_append(&b, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");

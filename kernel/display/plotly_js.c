@@ -3,9 +3,17 @@
  *
  * Order: LENS_PLOTLY_JS (an http(s) URL, used as <script src>, or a file,
  * inlined); else plotly/package_data/plotly.min.js of a plotly Python package
- * in $VIRTUAL_ENV, the .venv of the project the binary sits in (found by
- * walking up from its directory), ./.venv, ~/.local, /usr/local or
- * /usr/lib/python3. Nothing is run: the candidates are only looked at. */
+ * in $VIRTUAL_ENV or the .venv of the project the binary sits in (found by
+ * walking up from its directory); else PREFIX/share/lens/plotly.min.js beside
+ * an installed PREFIX/bin/lens (make install copies it there); else the
+ * package in ./.venv, ~/.local, /usr/local or /usr/lib/python3. Nothing is
+ * run: the candidates are only looked at.
+ *
+ * Also owns the once-per-session rule for the inlined library (as plotly.py's
+ * notebook renderer does with connected=False): the first figure's HTML of a
+ * kernel process carries plotly.js, later figures draw with the page's copy.
+ * When the cell whose output carried it runs again (its outputs are cleared),
+ * that run carries it again. Does not own the HTML around it (figure_html.c). */
 #include "figure.h"
 #include "lens/file.h"
 
@@ -25,6 +33,10 @@ static char *code;
 static size_t code_len;
 static char *url;
 static char path_used[PATH_MAX];
+/* once per session: whether the inline library went out, in which cell */
+static bool inline_sent;
+static char sent_cell[128];
+static char current_cell[128];
 
 static bool try_file(const char *path)
 {
@@ -72,14 +84,18 @@ static void look(void)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
+        char installed[PATH_MAX + 32] = "";
         for (int up = 0; up < 4; up++) {
             char *slash = strrchr(exe, '/');
             if (!slash || slash == exe) break;
             *slash = '\0';
+            if (up == 1)   /* exe is PREFIX for PREFIX/bin/lens */
+                snprintf(installed, sizeof installed, "%s/share/lens/plotly.min.js", exe);
             char venv[PATH_MAX];
             if (snprintf(venv, sizeof venv, "%s/.venv", exe) < (int)sizeof venv && try_prefix(venv))
                 return;
         }
+        if (installed[0] && try_file(installed)) return;
     }
     if (try_prefix(".venv")) return;
     const char *home = getenv("HOME");
@@ -127,5 +143,28 @@ void plotly_js_reset(void)
     code_len = 0;
     path_used[0] = '\0';
     looked = false;
+    inline_sent = false;
+    sent_cell[0] = current_cell[0] = '\0';
+    pthread_mutex_unlock(&lock);
+}
+
+bool plotly_js_claim_inline(void)
+{
+    pthread_mutex_lock(&lock);
+    bool first = !inline_sent;
+    if (first) {
+        inline_sent = true;
+        snprintf(sent_cell, sizeof sent_cell, "%s", current_cell);
+    }
+    pthread_mutex_unlock(&lock);
+    return first;
+}
+
+void plotly_js_cell_started(const char *cell_id)
+{
+    pthread_mutex_lock(&lock);
+    snprintf(current_cell, sizeof current_cell, "%s", cell_id ? cell_id : "");
+    /* the frontend clears this cell's outputs, the copy of plotly.js with them */
+    if (inline_sent && sent_cell[0] && strcmp(sent_cell, current_cell) == 0) inline_sent = false;
     pthread_mutex_unlock(&lock);
 }

@@ -400,10 +400,13 @@ static value *b_test_prompt(interp *I, value *self, args *a)
 static value *b_induction_scores(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"model", "seq_len", "batch", "seed", "tokens", NULL};
+    static const char *const kw[] = {"model", "seq_len", "batch", "seed", "tokens", "show", NULL};
     if (arg_check(I, a, "induction_scores", 5, kw)) return NULL;
+    bool show = true;
+    value *sv = arg_get(a, -1, "show");
+    if (sv && arg_bool(I, sv, &show)) return NULL;
     lens_model *m = lang_model_of(arg_get(a, 0, "model"));
-    if (!m) return lang_raise(I, "TypeError", "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None)");
+    if (!m) return lang_raise(I, "TypeError", "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None, show=True)");
     int64_t seq_len = 50, batch = 10, seed = 0;
     value *v;
     if (((v = arg_get(a, 1, "seq_len")) && arg_int(I, v, "seq_len", &seq_len)) ||
@@ -425,6 +428,13 @@ static value *b_induction_scores(interp *I, value *self, args *a)
         dict_set_str(d->u.d, "duplicate", v_tensor(dup));
         dict_set_str(d->u.d, "induction", v_tensor(ind));
         dict_set_str(d->u.d, "tokens", v_tensor(tokens));
+        /* as the upstream notebook draws them: one heatmap per score */
+        const lens_tensor *maps[] = {prev, dup, ind};
+        static const char *const titles[] = {"Previous Token Scores", "Duplicate Token Scores", "Induction Scores"};
+        if (show && lang_show_head_heatmaps(I, maps, titles, 3)) {
+            decref(d);
+            return NULL;
+        }
     } else lens_tensor_free(tokens);
     return rc ? lang_engine_error(I, &err) : d;
 }
@@ -530,10 +540,11 @@ const lang_builtin builtins_analysis[] = {
     {"logit_diff", b_logit_diff, "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)",
      "logits[answer_tokens[:, 0]] - logits[answer_tokens[:, 1]] at each prompt's last position: the mean (a float), "
      "or one per prompt. Prompts padded on the right: pass their tokens= so each prompt is read at its last real token."},
-    {"induction_scores", b_induction_scores, "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None)",
-     "Runs [BOS, r, r] (r: seq_len random tokens, or the given tokens) and returns a dict of [n_layers, n_heads] "
-     "scores: prev_token, duplicate, induction (mean attention on the diagonals at offsets -1, -seq_len, "
-     "-(seq_len-1)), plus the tokens used."},
+    {"induction_scores", b_induction_scores, "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None, show=True)",
+     "Runs [BOS, r, r] (r: seq_len random tokens, or the given tokens), shows the three scores as heatmaps "
+     "over layer and head (previous-token, duplicate-token, induction; show=False skips them) and returns a "
+     "dict of the [n_layers, n_heads] scores: prev_token, duplicate, induction (mean attention on the "
+     "diagonals at offsets -1, -seq_len, -(seq_len-1)), plus the tokens used."},
     {"head_labels", b_head_labels, "head_labels(model, heads=None)",
      "\"L{layer}H{head}\" names: of every head, or of the given heads (flat indices, (layer, head) pairs or names)."},
     {"top_heads", b_top_heads, "top_heads(scores, k=3, largest=True)",

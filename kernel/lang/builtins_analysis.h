@@ -24,6 +24,11 @@ int lang_hooks_to_interventions(interp *I, value *model, value *hooks, lens_inte
 /* A head as an int (flat index layer * n_heads + head), a (layer, head) pair or "L9H9". */
 int lang_parse_head(interp *I, const lens_config *cfg, value *v, int *layer, int *head);
 
+/* Shows one heatmap per [n_layers, n_heads] tensor (Head across, Layer down,
+ * integer ticks, titles[i]) as imshow would (builtins_figures.c). 0, or -1
+ * with an error raised. */
+int lang_show_head_heatmaps(interp *I, const lens_tensor *const *scores, const char *const *titles, int n);
+
 /* Raises the engine error as a language error (MemoryError, KeyboardInterrupt or RuntimeError). */
 value *lang_engine_error(interp *I, const lens_error *err);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_analysis.h"
 #include "display.h"
 #include "rich.h"
 
@@ -157,7 +158,7 @@ static int get_common(interp *I, args *a, const char *fn, int64_t npoints, commo
 static value *b_line(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"y", "x", "hover_name", "title", "labels", "names", "show", NULL};
+    static const char *const kw[] = {"y", "x", "hover_name", "title", "labels", "names", "xaxis", "yaxis", "show", NULL};
     if (arg_check(I, a, "line", 1, kw)) return NULL;
     value *yv = arg_get(a, 0, "y");
     if (!yv) return lang_raise(I, "TypeError", "line() missing required argument 'y'");
@@ -170,6 +171,8 @@ static value *b_line(interp *I, value *self, args *a)
     int64_t n = y.ndim == 2 ? y.shape[1] : y.shape[0];
     if (n > 0x7fffffff || k > 10000) { free(y.v); return lang_raise(I, "ValueError", "line() got too many points"); }
     if (get_common(I, a, "line", n, &c)) goto done;
+    /* the seed's helper: xaxis, yaxis name the axes */
+    if (opt_str(I, a, "xaxis", &c.o.xlabel) || opt_str(I, a, "yaxis", &c.o.ylabel)) goto done;
     value *xv = arg_get(a, 1, "x");
     if (xv && xv->type != V_NONE) {
         if (is_text_list(xv)) {
@@ -224,11 +227,6 @@ static value *b_imshow(interp *I, value *self, args *a)
     value *zv = arg_get(a, 0, "img");
     if (!zv) return lang_raise(I, "TypeError", "imshow() missing required argument 'img'");
     value *v;
-    if ((v = arg_get(a, -1, "color_continuous_midpoint")) && v->type != V_NONE) {
-        double m;
-        if (arg_double(I, v, "color_continuous_midpoint", &m)) return NULL;
-        if (m != 0) return lang_raise(I, "ValueError", "imshow() centres its colours on 0; use zmin and zmax for another range");
-    }
     if ((v = arg_get(a, -1, "color_continuous_scale")) && v->type != V_NONE) {
         const char *s = arg_str(I, v, "color_continuous_scale");
         if (!s) return NULL;
@@ -242,7 +240,8 @@ static value *b_imshow(interp *I, value *self, args *a)
     if (z.shape[0] > 0x7fffffff || z.shape[1] > 0x7fffffff) { free(z.v); return lang_raise(I, "ValueError", "imshow() got too many values"); }
     if (get_common(I, a, "imshow", -1, &c)) goto done;
     if (c.hover.s) { lang_raise(I, "TypeError", "imshow() got an unexpected keyword argument 'hover_name'"); goto done; }
-    if (opt_num(I, a, "zmin", &c.o.zmin_set, &c.o.zmin) || opt_num(I, a, "zmax", &c.o.zmax_set, &c.o.zmax)) goto done;
+    if (opt_num(I, a, "zmin", &c.o.zmin_set, &c.o.zmin) || opt_num(I, a, "zmax", &c.o.zmax_set, &c.o.zmax) ||
+        opt_num(I, a, "color_continuous_midpoint", &c.o.midpoint_set, &c.o.midpoint)) goto done;
     if ((v = arg_get(a, -1, "x")) && v->type != V_NONE) {
         if (get_strings(I, v, "imshow", "x labels", z.shape[1], &xs)) goto done;
         c.o.x_labels = (const char *const *)xs.s;
@@ -331,15 +330,39 @@ done:
     return r;
 }
 
+/* ---- per-head heatmaps for the analyses (induction_scores) ------------------------ */
+
+int lang_show_head_heatmaps(interp *I, const lens_tensor *const *scores, const char *const *titles, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const lens_tensor *t = scores[i];
+        if (t->ndim != 2 || t->dtype != LENS_F32 || !lens_tensor_is_contiguous(t)) {
+            lang_raise(I, "ValueError", "%s: expected a [layer, head] float tensor", titles[i]);
+            return -1;
+        }
+        fig_opts o = {.title = titles[i], .xlabel = "Head", .ylabel = "Layer"};
+        value *fig = rich_figure(I, figure_imshow(lens_tensor_f32(t), (int)t->shape[0],
+                                                  (int)t->shape[1], &o));
+        int rc = fig ? rich_show(I, fig) : -1;
+        decref(fig);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 const lang_builtin builtins_figures[] = {
-    {"line", b_line, "line(y, x=None, hover_name=None, title=None, labels=None, names=None, show=True)",
+    {"line", b_line, "line(y, x=None, hover_name=None, title=None, labels=None, names=None, xaxis=None, yaxis=None, show=True)",
      "A line plot of y (a 1-d tensor or list; a 2-d tensor draws one line per row, named by names). "
      "x: numbers or labels for the points; hover_name: a label per point shown on hover; "
-     "labels={\"x\": ..., \"y\": ...}: axis titles. Displays the figure and returns it (show=False only returns it)."},
-    {"imshow", b_imshow, "imshow(img, labels=None, x=None, y=None, title=None, zmin=None, zmax=None, show=True)",
-     "A heatmap of a 2-d tensor, first row at the top, RdBu colours with white at 0 (red negative, blue positive), "
-     "as px.imshow(..., color_continuous_midpoint=0, color_continuous_scale=\"RdBu\"). x / y: labels of the columns / rows; "
-     "labels={\"x\": \"Head\", \"y\": \"Layer\", \"color\": ...}; zmin / zmax: the colour range. Displays the figure and returns it."},
+     "labels={\"x\": ..., \"y\": ...} (or xaxis=, yaxis=): axis titles. Without x the points are numbered 0, 1, ... "
+     "with integer ticks. Displays the figure and returns it (show=False only returns it)."},
+    {"imshow", b_imshow, "imshow(img, labels=None, x=None, y=None, title=None, zmin=None, zmax=None, color_continuous_midpoint=None, show=True)",
+     "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
+     "scale from 0 to 1 (or its maximum); other data in RdBu colours with white at 0 (red negative, blue positive), as "
+     "px.imshow(..., color_continuous_midpoint=0, color_continuous_scale=\"RdBu\"). color_continuous_midpoint: RdBu "
+     "centred there; zmin / zmax: the RdBu range. x / y: labels of the columns / rows (e.g. tokens); "
+     "labels={\"x\": \"Head\", \"y\": \"Layer\", \"color\": ...}: axis titles. Rows and columns without labels get "
+     "integer ticks. Displays the figure and returns it."},
     {"scatter", b_scatter, "scatter(x, y, color=None, hover_name=None, xaxis=\"\", yaxis=\"\", caxis=\"\", title=None, labels=None, show=True)",
      "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
      "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it."},

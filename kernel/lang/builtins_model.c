@@ -10,6 +10,7 @@
 
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "did_you_mean.h"
 #include "lang_internal.h"
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
@@ -745,12 +746,32 @@ static int cache_key(interp *I, value *self, value *key, char *out, size_t size)
     return -1;
 }
 
+/* ". Did you mean: ..." for a key not in the cache: the nearest cached hook
+ * name for a full name, the nearest short name ("pattern") for a tuple key. */
+static void cache_hint(const lens_cache *c, value *key, char *out, size_t size)
+{
+    out[0] = 0;
+    int n = lens_cache_count(c);
+    const char **names = n > 0 ? malloc((size_t)n * sizeof *names) : NULL;
+    if (!names) return;
+    bool tuple = key->type == V_TUPLE;
+    const char *word = tuple ? key->u.list.items[0]->u.str.s : key->u.str.s;
+    for (int i = 0; i < n; i++) {
+        const char *full = lens_cache_name(c, i), *h = strstr(full, "hook_");
+        names[i] = tuple && h ? h + 5 : full;   /* blocks.0.attn.hook_pattern -> pattern */
+    }
+    lang_did_you_mean(out, size, word, names, (size_t)n);
+    free(names);
+}
+
 static value *cache_getitem(interp *I, value *self, value *key)
 {
     char name[256];
     if (cache_key(I, self, key, name, sizeof name)) return NULL;
     const lens_tensor *t = lens_cache_get(cache_of(self)->c, name);
-    if (!t) return lang_raise(I, "KeyError", "'%s' is not in the cache (cache.keys() lists what is; names_filter may have left it out)", name);
+    char hint[300];
+    if (!t) cache_hint(cache_of(self)->c, key, hint, sizeof hint);
+    if (!t) return lang_raise(I, "KeyError", "'%s' is not in the cache%s (cache.keys() lists what is; names_filter may have left it out)", name, hint);
     lens_tensor *r = lens_tensor_ref(t);
     return r ? v_tensor(r) : lang_raise(I, "MemoryError", "out of memory");
 }

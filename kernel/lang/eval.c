@@ -3,6 +3,7 @@
  * Every error raised below a node gets that node's anchor position if it has
  * none yet. Statements are exec.c's; user functions are function.c's. */
 #include "eval.h"
+#include "did_you_mean.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +151,7 @@ static value *eval_name(interp *I, env *e, node *n)
         return lang_raise(I, "UnboundLocalError", "cannot access local variable '%s' where it is not associated with a value", n->s);
     if (unbound)
         return lang_raise(I, "NameError", "cannot access free variable '%s' where it is not associated with a value in enclosing scope", n->s);
-    return lang_raise(I, "NameError", "name '%s' is not defined", n->s);
+    return lang_name_error(I, n->s);
 }
 
 void eval_place(interp *I, node *n)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "did_you_mean.h"
 #include "modules.h"
 #include "lang_internal.h"
 
@@ -758,7 +759,7 @@ value *get_attr(interp *I, value *obj, const char *name)
         const lang_builtin *m = method_find(tn, name);
         if (m) return v_builtin(m, obj);
     }
-    return lang_raise(I, "AttributeError", "'%s' object has no attribute '%s'", type_name(obj), name);
+    return lang_attr_error(I, obj, name);
 }
 
 static int add_name(char ***names, int *n, const char *s)

@@ -9,6 +9,7 @@
 
 #include "../harness.h"
 #include "display.h"
+#include "lens/file.h"
 
 static const cJSON *get(const cJSON *o, const char *path)
 {
@@ -254,6 +255,60 @@ static void test_plotly_js_is_inlined_from_env_with_require_guard(void)
     unlink(path);
 }
 
+static bool html_has(const cJSON *bundle, const char *needle)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(bundle, "text/html");
+    return cJSON_IsString(h) && strstr(h->valuestring, needle) != NULL;
+}
+
+/* plotly.js goes out once per session: in the first figure, again only when
+ * the cell that carried it runs again; standalone pages always carry it. */
+static void test_plotly_js_is_sent_once_per_session(void)
+{
+    char path[] = "/tmp/lens-plotly-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "%s", "");
+    const char lib[] = "window.Plotly={newPlot:function(){}};/*LIBRARY-MARK*/";
+    CHECK(write(fd, lib, sizeof lib - 1) == (ssize_t)(sizeof lib - 1), "%s", "");
+    close(fd);
+    setenv("LENS_PLOTLY_JS", path, 1);
+    plotly_js_reset();
+    float y[2] = {1, 2};
+    cJSON *fig = figure_line(y, 1, 2, NULL);
+    plotly_js_cell_started("cell-a");
+    cJSON *b1 = figure_bundle(fig), *b2 = figure_bundle(fig);
+    CHECK(html_has(b1, "LIBRARY-MARK") && html_has(b1, "dispatchEvent(new Event('lens-plotly-ready'))"), "%s", "");
+    CHECK(!html_has(b2, "LIBRARY-MARK") && html_has(b2, "Plotly.newPlot"), "%s", "");
+    CHECK(html_has(b2, "addEventListener('lens-plotly-ready'"), "%s", "");
+    plotly_js_cell_started("cell-b");
+    cJSON *b3 = figure_bundle(fig);
+    CHECK(!html_has(b3, "LIBRARY-MARK"), "%s", "");
+    plotly_js_cell_started("");          /* a frontend that sends no cell id */
+    cJSON *b4 = figure_bundle(fig);
+    CHECK(!html_has(b4, "LIBRARY-MARK"), "%s", "");
+    plotly_js_cell_started("cell-a");    /* its outputs, the library with them, are cleared */
+    cJSON *b5 = figure_bundle(fig), *b6 = figure_bundle(fig);
+    CHECK(html_has(b5, "LIBRARY-MARK") && !html_has(b6, "LIBRARY-MARK"), "%s", "");
+    char page[] = "/tmp/lens-page-XXXXXX";
+    fd = mkstemp(page);
+    close(fd);
+    CHECK(figure_save_html(fig, page) == 0, "%s", display_last_error());
+    size_t n = 0;
+    char *text = lens_read_file(page, "page", &n, NULL);
+    CHECK(text && strstr(text, "LIBRARY-MARK") != NULL, "%s", "");
+    free(text);
+    unlink(page);
+    plotly_js_reset();                   /* a new session */
+    cJSON *b7 = figure_bundle(fig);
+    CHECK(html_has(b7, "LIBRARY-MARK"), "%s", "");
+    cJSON *all[] = {b1, b2, b3, b4, b5, b6, b7};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) cJSON_Delete(all[i]);
+    cJSON_Delete(fig);
+    unsetenv("LENS_PLOTLY_JS");
+    plotly_js_reset();
+    unlink(path);
+}
+
 static void test_save_html_writes_a_standalone_page(void)
 {
     setenv("LENS_PLOTLY_JS", "https://cdn.example.org/plotly.min.js", 1);
@@ -420,6 +475,7 @@ int main(void)
     RUN(test_scatter_and_bar);
     RUN(test_bad_input_returns_null_with_a_message);
     RUN(test_figure_bundle_has_three_mime_types);
+    RUN(test_plotly_js_is_sent_once_per_session);
     RUN(test_plotly_js_is_inlined_from_env_with_require_guard);
     RUN(test_save_html_writes_a_standalone_page);
     RUN(test_attention_escapes_hostile_tokens);

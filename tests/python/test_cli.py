@@ -92,3 +92,18 @@ def test_cache_command_reports_a_corrupt_model(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "model.safetensors" in r.stderr and "lens cache:" in r.stderr
+
+
+def test_run_errors_name_the_file_and_line(tmp_path):
+    script = tmp_path / "bad.lens"
+    script.write_text("x = 1\nlayers = [0, 1]\ntotal = x + layres[0]\n")
+    out = subprocess.run([LENS, "run", str(script)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f'  File "{script}", line 3, column 13',
+        "    total = x + layres[0]",
+        "                ^",
+        "NameError: name 'layres' is not defined. Did you mean: 'layers'?"]
+    out = subprocess.run([LENS, "run", "-"], input="y = (\n", capture_output=True, text=True)
+    assert out.returncode == 1 and out.stderr.startswith('  File "<stdin>", line 1')
+    assert "Cell line" not in out.stderr

@@ -52,8 +52,15 @@ typedef struct lens_model lens_model;
  * Hugging Face cache. */
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err);
 void lens_model_free(lens_model *m);
-/* The directory a name or path resolves to (as lens_model_load would use). */
+/* The directory a name or path resolves to (as lens_model_load would use):
+ * a directory with config.json; else a name looked up in $LENS_MODELS_DIR,
+ * PREFIX/share/lens/models beside an installed PREFIX/bin/lens, a models/
+ * folder beside the binary or above it, ./models; then, for the GPT-2 names,
+ * the Hugging Face cache (lens_hf_hub_dir). */
 bool lens_model_resolve(const char *name_or_path, char *out, size_t size);
+/* The Hugging Face hub cache folder, as huggingface_hub picks it:
+ * $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+void lens_hf_hub_dir(char *out, size_t size);
 
 const lens_config *lens_model_config(const lens_model *m);
 const lens_processing *lens_model_processing(const lens_model *m);
