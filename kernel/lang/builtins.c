@@ -2,13 +2,14 @@
  * lookup by name, the global namespace, method lookup for attributes. */
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "builtins_grad.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
-    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, NULL,
+    builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, builtins_grad, NULL,
 };
 
 const lang_builtin *builtin_find(const char *full)

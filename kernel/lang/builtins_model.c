@@ -10,6 +10,7 @@
 
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "builtins_grad.h"
 #include "lang_internal.h"
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
@@ -419,7 +420,8 @@ static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
 
 static value *run_model(interp *I, value *self, args *a, bool with_cache)
 {
-    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result", "prepend_bos", "hooks", NULL};
+    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result", "prepend_bos", "hooks",
+                                     "metric", "incl_bwd", NULL};
     const char *fn = with_cache ? "run_with_cache" : "model";
     if (arg_check(I, a, fn, 1, kw)) return NULL;
     value *in = arg_get(a, 0, "input");
@@ -458,16 +460,25 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
         opt.hook_fn = hooks.n ? lens_interventions_hook : NULL;
         opt.hook_ctx = &hooks;
     }
+    /* incl_bwd=True: the gradients of metric too, as a third result (builtins_grad.c) */
+    bool incl_bwd = false;
+    lens_grad_metric gm;
+    if ((v = arg_get(a, -1, "incl_bwd")) && arg_bool(I, v, &incl_bwd)) { free((void *)hooks.items); return NULL; }
+    if (incl_bwd && (!with_cache || lang_grad_metric(I, arg_get(a, -1, "metric"), fn, &gm))) {
+        free((void *)hooks.items);
+        return with_cache ? NULL : lang_raise(I, "TypeError", "%s: incl_bwd=True needs run_with_cache", fn);
+    }
     lens_tensor *tokens = input_tokens(I, m, in);
     if (!tokens) { free((void *)hooks.items); return NULL; }
     lens_tensor *logits = NULL;
-    lens_cache *cache = NULL;
+    lens_cache *cache = NULL, *grads = NULL;
     lens_error err;
     lang_interrupted = 0;
-    int rc = lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
+    int rc = incl_bwd ? lens_model_run_backward(m, tokens, &opt, &gm, &logits, &cache, &grads, NULL, &err)
+                      : lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
     free((void *)hooks.items);
     if (rc || fc.failed || !with_cache) lens_tensor_free(tokens);   /* a cache keeps its input tokens */
-    if (fc.failed) { lens_tensor_free(logits); lens_cache_free(cache); return NULL; }
+    if (fc.failed) { lens_tensor_free(logits); lens_cache_free(cache); lens_cache_free(grads); return NULL; }
     if (rc) {
         if (lang_interrupted) { lang_interrupted = 0; return lang_raise(I, "KeyboardInterrupt", "interrupted"); }
         return eng_fail(I, &err);
@@ -479,7 +490,12 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     co->c = cache;
     co->model = incref(self);
     co->tokens = tokens;
-    return v_tuple_of(2, lv, v_object(&cache_type, co));
+    value *cv = v_object(&cache_type, co);
+    if (!incl_bwd) return v_tuple_of(2, lv, cv);
+    cache_obj *go = malloc(sizeof *go);
+    if (!go) { decref(lv); decref(cv); lens_cache_free(grads); return lang_raise(I, "MemoryError", "out of memory"); }
+    *go = (cache_obj){.c = grads, .model = incref(self), .tokens = lens_tensor_ref(tokens)};
+    return v_tuple_of(3, lv, cv, v_object(&cache_type, go));
 }
 
 static value *m_call(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
@@ -749,10 +765,12 @@ const lang_builtin builtins_model[] = {
      "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
      "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor."},
     {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab]."},
-    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, hooks=None)",
+    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, hooks=None, metric=None, incl_bwd=False)",
      "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
      "stop_at_layer: stop before that block (logits are then the residual stream); hooks: interventions made by "
-     "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run."},
+     "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run. incl_bwd=True with metric= "
+     "(normalized_logit_diff(...) or logit_diff_metric(answer_tokens)): also the backward pass, returning "
+     "(logits, cache, grad_cache), grad_cache[\"<hook name>_grad\"] the metric's gradient at each hook names_filter keeps."},
     {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, hooks=[...], return_type='logits')",
      "Runs the model with interventions (patch_hook, zero_ablate, mean_ablate, scale_hook) and returns the logits."},
     {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True)",
