@@ -161,9 +161,26 @@ static lens_run_options forward_options(const lens_run_options *opt, selection *
     return f;
 }
 
-/* Sizes are from a model's config and a checked token batch: B*P <= n_ctx * batch,
- * each product below fits in size_t on the 64-bit machines lens builds for; the
- * limit check refuses what does not fit in memory. */
+/* Refuses token batches whose hook sizes would overflow (before any size is
+ * computed from them): every hook's bytes, and a few dozen of them, must fit in
+ * an int64. The forward pass checks the token ids themselves. */
+static int check_batch(const lens_config *c, const lens_tensor *tokens, lens_error *err)
+{
+    if (tokens->ndim != 2 || tokens->dtype != LENS_I64)
+        return lens_fail(err, "tokens must be an int64 tensor [batch, pos]");
+    int64_t B = tokens->shape[0], P = tokens->shape[1];
+    if (B < 1 || P < 1) return lens_fail(err, "tokens must not be empty");
+    if (P > c->n_ctx)
+        return lens_fail(err, "%lld positions exceed the model's context of %d tokens", (long long)P, c->n_ctx);
+    int64_t widest = (int64_t)c->n_heads * P, n;
+    int64_t others[] = {(int64_t)c->d_mlp, (int64_t)c->n_heads * c->d_model, (int64_t)c->d_vocab};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) widest = others[i] > widest ? others[i] : widest;
+    if (__builtin_mul_overflow(B, P, &n) || __builtin_mul_overflow(n, widest, &n) || __builtin_mul_overflow(n, (int64_t)256, &n))
+        return lens_fail(err, "a batch of %lld x %lld tokens is too large for this model's activations", (long long)B, (long long)P);
+    return 0;
+}
+
+/* Sizes from a model's config and a batch check_batch accepted. */
 static size_t estimate(const lens_model *m, selection *s, int64_t B, int64_t P, const lens_run_options *opt)
 {
     const lens_config *c = &m->cfg;
@@ -179,6 +196,8 @@ static size_t estimate(const lens_model *m, selection *s, int64_t B, int64_t P, 
 
 size_t lens_backward_estimate_bytes(const lens_model *m, int64_t batch, int64_t pos, const lens_run_options *opt)
 {
+    lens_tensor probe = {.dtype = LENS_I64, .ndim = 2, .shape = {batch, pos}};
+    if (check_batch(&m->cfg, &probe, NULL)) return SIZE_MAX;
     selection s;
     if (selection_open(&s, m, opt, NULL)) return 0;
     size_t b = estimate(m, &s, batch, pos, opt);
@@ -426,8 +445,7 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     if (!metric) return lens_fail(err, "backward: no metric to differentiate");
     if (opt.hook_fn || opt.start_layer || (opt.stop_at_layer >= 0 && opt.stop_at_layer < m->cfg.n_layers))
         return lens_fail(err, "backward: hooks, start_layer and stop_at_layer are not supported with gradients");
-    if (tokens->ndim != 2 || tokens->dtype != LENS_I64)
-        return lens_fail(err, "tokens must be an int64 tensor [batch, pos]");
+    if (check_batch(&m->cfg, tokens, err)) return -1;
     if (!logits) opt.logits = false;
     selection s;
     if (selection_open(&s, m, &opt, err)) return -1;

@@ -224,6 +224,11 @@ static void test_names_filter_keeps_only_the_requested_gradients(void)
     CHECK(lens_model_run_backward(t.m, t.corrupted, &o, &wrong, NULL, NULL, &grads, NULL, &err) == -1 &&
           strstr(err.msg, "answer tokens must be int64 [4, 2]"), "%s", err.msg);
     lens_tensor_free(bad);
+    lens_tensor *long_tokens = lens_tensor_new_v(LENS_I64, 2, (int64_t)1, (int64_t)129);
+    CHECK(lens_model_run_backward(t.m, long_tokens, &o, &g, NULL, NULL, &grads, NULL, &err) == -1 &&
+          strstr(err.msg, "129 positions exceed the model's context of 128 tokens"), "%s", err.msg);
+    lens_tensor_free(long_tokens);
+    CHECK(lens_backward_estimate_bytes(t.m, INT64_MAX / 4, 128, &o) == SIZE_MAX);
     o.stop_at_layer = 1;
     CHECK(lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err) == -1 &&
           strstr(err.msg, "not supported with gradients"), "%s", err.msg);
