@@ -462,7 +462,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     }
     /* incl_bwd=True: the gradients of metric too, as a third result (builtins_grad.c) */
     bool incl_bwd = false;
-    lens_grad_metric gm;
+    lens_grad_metric gm = {0};
     if ((v = arg_get(a, -1, "incl_bwd")) && arg_bool(I, v, &incl_bwd)) { free((void *)hooks.items); return NULL; }
     if (incl_bwd && (!with_cache || lang_grad_metric(I, arg_get(a, -1, "metric"), fn, &gm))) {
         free((void *)hooks.items);
