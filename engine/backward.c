@@ -2,20 +2,21 @@
  * backward pass needs, then the gradients of a logit-difference metric with
  * respect to every hook point, from the unembedding down to the embeddings.
  *
- * Owns: the order of the backward pass, which activations it needs, which
- * gradients are kept, the memory estimate. Does not own: the derivative kernels
+ * Owns: the order of the backward pass, the metric's gradient, where each kept
+ * gradient goes. Does not own: which hooks are kept, which activations are read
+ * and the memory estimate (backward_select.c), the derivative kernels
  * (backward_cpu.c through backward_backend.h) or the forward pass (forward.c).
  *
  * Gradients that are equal by construction are computed once: resid_post's is
  * mlp_out's and the next block's resid_pre's, resid_mid's is attn_out's (and
  * every head's hook_result's), unembed.hook_in's is ln_final.hook_normalized's,
  * embed's and pos_embed's are blocks.0.hook_resid_pre's. */
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backward_backend.h"
+#include "backward_select.h"
 #include "cache_internal.h"
 #include "lens/backward.h"
 #include "lens/tensor_ops.h"
@@ -30,179 +31,6 @@ lens_grad_metric lens_grad_metric_normalized(const lens_metric *mt)
 {
     double span = mt->clean - mt->corrupted;
     return (lens_grad_metric){.answer_tokens = mt->answer_tokens, .scale = 1 / span, .offset = -mt->corrupted / span};
-}
-
-/* ---- which hooks ------------------------------------------------------------------- */
-
-/* The caller's selection (names_regex and names_filter) and the activations the
- * backward pass reads, as one names_filter for the internal forward pass. */
-typedef struct selection {
-    const lens_run_options *opt;
-    regex_t re;
-    bool have_re;
-    const lens_config *cfg;
-    bool *needed;             /* [HK_COUNT * (n_layers + 1)] */
-} selection;
-
-static int slot(const lens_config *c, lens_hook_kind k, int layer)
-{
-    return (int)k * (c->n_layers + 1) + (lens_hooks[k].per_layer ? layer : 0);
-}
-
-static bool user_selects(const selection *s, const char *name, lens_hook_kind k)
-{
-    if (k == HK_RESULT && !s->opt->include_attn_result) return false;
-    if (s->have_re && regexec(&s->re, name, 0, NULL, 0)) return false;
-    if (s->opt->names_filter && !s->opt->names_filter(name, s->opt->names_filter_ctx)) return false;
-    return true;
-}
-
-static bool forward_filter(const char *name, void *ctx)
-{
-    selection *s = ctx;
-    lens_hook_kind k;
-    int layer;
-    if (lens_hook_parse(s->cfg, name, &k, &layer)) return false;
-    return s->needed[slot(s->cfg, k, layer)] || user_selects(s, name, k);
-}
-
-/* The lowest block the backward pass must go through: the first one with a kept
- * gradient (0 when embed or pos_embed's is kept; n_layers when only the final ones are). */
-static int lowest_layer(const selection *s)
-{
-    const lens_config *c = s->cfg;
-    char name[128];
-    for (int k = HK_EMBED; k <= HK_POS_EMBED; k++) {
-        lens_hook_name((lens_hook_kind)k, 0, name, sizeof name);
-        if (user_selects(s, name, (lens_hook_kind)k)) return 0;
-    }
-    for (int l = 0; l < c->n_layers; l++)
-        for (int k = 0; k < HK_COUNT; k++) {
-            if (!lens_hooks[k].per_layer) continue;
-            lens_hook_name((lens_hook_kind)k, l, name, sizeof name);
-            if (user_selects(s, name, (lens_hook_kind)k)) return l;
-        }
-    return c->n_layers;
-}
-
-static void mark_needed(selection *s, int lo)
-{
-    const lens_config *c = s->cfg;
-    static const lens_hook_kind per_block[] = {HK_RESID_PRE, HK_LN1_SCALE, HK_Q, HK_K, HK_V, HK_PATTERN,
-                                               HK_RESID_MID, HK_LN2_SCALE, HK_MLP_PRE};
-    for (int l = lo; l < c->n_layers; l++)
-        for (size_t i = 0; i < sizeof per_block / sizeof *per_block; i++) s->needed[slot(c, per_block[i], l)] = true;
-    s->needed[slot(c, HK_RESID_POST, c->n_layers - 1)] = true;
-    s->needed[slot(c, HK_LNF_SCALE, 0)] = true;
-    s->needed[slot(c, HK_LNF_NORMALIZED, 0)] = true;
-}
-
-static int selection_open(selection *s, const lens_model *m, const lens_run_options *opt, lens_error *err)
-{
-    memset(s, 0, sizeof *s);
-    s->opt = opt;
-    s->cfg = &m->cfg;
-    if (opt->names_regex) {
-        int rc = regcomp(&s->re, opt->names_regex, REG_EXTENDED | REG_NOSUB);
-        if (rc) {
-            char msg[256];
-            regerror(rc, &s->re, msg, sizeof msg);
-            return lens_fail(err, "names filter \"%s\" is not a valid regular expression: %s", opt->names_regex, msg);
-        }
-        s->have_re = true;
-    }
-    s->needed = calloc((size_t)HK_COUNT * (size_t)(m->cfg.n_layers + 1), sizeof *s->needed);
-    if (!s->needed) {
-        if (s->have_re) regfree(&s->re);
-        return lens_fail(err, "out of memory");
-    }
-    mark_needed(s, lowest_layer(s));
-    return 0;
-}
-
-static void selection_close(selection *s)
-{
-    if (s->have_re) regfree(&s->re);
-    free(s->needed);
-}
-
-static int64_t hook_numel(const lens_config *c, lens_hook_kind k, int64_t B, int64_t P)
-{
-    int64_t shape[LENS_MAX_DIMS], n = 1;
-    int nd = lens_hook_shape_of(c, k, B, P, shape);
-    for (int i = 0; i < nd; i++) n *= shape[i];
-    return n;
-}
-
-/* Bytes of the caller's selected hooks (activations or gradients). */
-static size_t selected_bytes(const selection *s, int64_t B, int64_t P)
-{
-    const lens_config *c = s->cfg;
-    size_t bytes = 0;
-    char name[128];
-    for (int k = 0; k < HK_COUNT; k++) {
-        int layers = lens_hooks[k].per_layer ? c->n_layers : 1;
-        for (int l = 0; l < layers; l++) {
-            lens_hook_name((lens_hook_kind)k, l, name, sizeof name);
-            if (user_selects(s, name, (lens_hook_kind)k))
-                bytes += (size_t)hook_numel(c, (lens_hook_kind)k, B, P) * sizeof(float);
-        }
-    }
-    return bytes;
-}
-
-static lens_run_options forward_options(const lens_run_options *opt, selection *s)
-{
-    lens_run_options f = *opt;
-    f.cache = true;
-    f.names_regex = NULL;
-    f.names_filter = forward_filter;
-    f.names_filter_ctx = s;
-    return f;
-}
-
-/* Refuses token batches whose hook sizes would overflow (before any size is
- * computed from them): every hook's bytes, and a few dozen of them, must fit in
- * an int64. The forward pass checks the token ids themselves. */
-static int check_batch(const lens_config *c, const lens_tensor *tokens, lens_error *err)
-{
-    if (tokens->ndim != 2 || tokens->dtype != LENS_I64)
-        return lens_fail(err, "tokens must be an int64 tensor [batch, pos]");
-    int64_t B = tokens->shape[0], P = tokens->shape[1];
-    if (B < 1 || P < 1) return lens_fail(err, "tokens must not be empty");
-    if (P > c->n_ctx)
-        return lens_fail(err, "%lld positions exceed the model's context of %d tokens", (long long)P, c->n_ctx);
-    int64_t widest = (int64_t)c->n_heads * P, n;
-    int64_t others[] = {(int64_t)c->d_mlp, (int64_t)c->n_heads * c->d_model, (int64_t)c->d_vocab};
-    for (size_t i = 0; i < sizeof others / sizeof *others; i++) widest = others[i] > widest ? others[i] : widest;
-    if (__builtin_mul_overflow(B, P, &n) || __builtin_mul_overflow(n, widest, &n) || __builtin_mul_overflow(n, (int64_t)256, &n))
-        return lens_fail(err, "a batch of %lld x %lld tokens is too large for this model's activations", (long long)B, (long long)P);
-    return 0;
-}
-
-/* Sizes from a model's config and a batch check_batch accepted. */
-static size_t estimate(const lens_model *m, selection *s, int64_t B, int64_t P, const lens_run_options *opt)
-{
-    const lens_config *c = &m->cfg;
-    lens_run_options f = forward_options(opt, s);
-    size_t fwd = lens_run_estimate_bytes(m, B, P, &f);
-    size_t sel = selected_bytes(s, B, P);
-    /* gradient scratch: one buffer of each hook kind's size */
-    size_t scratch = 0;
-    for (int k = 0; k < HK_COUNT; k++) scratch += (size_t)hook_numel(c, (lens_hook_kind)k, B, P) * sizeof(float);
-    /* the caller's cache may be copied out of the internal one, and the gradients */
-    return fwd + 2 * sel + scratch;
-}
-
-size_t lens_backward_estimate_bytes(const lens_model *m, int64_t batch, int64_t pos, const lens_run_options *opt)
-{
-    lens_tensor probe = {.dtype = LENS_I64, .ndim = 2, .shape = {batch, pos}};
-    if (check_batch(&m->cfg, &probe, NULL)) return SIZE_MAX;
-    selection s;
-    if (selection_open(&s, m, opt, NULL)) return 0;
-    size_t b = estimate(m, &s, batch, pos, opt);
-    selection_close(&s);
-    return b;
 }
 
 /* ---- the backward pass ------------------------------------------------------------------ */
@@ -223,7 +51,7 @@ static bool keeps(const bwd *b, lens_hook_kind k, int layer)
     if (!b->grads) return false;
     char name[128];
     lens_hook_name(k, layer, name, sizeof name);
-    return user_selects(b->sel, name, k);
+    return backward_user_selects(b->sel, name, k);
 }
 
 /* A new kept gradient tensor for (k, layer), added to the gradient cache. */
@@ -247,7 +75,7 @@ static float *kept_tensor(bwd *b, lens_hook_kind k, int layer)
 static float *grad_buffer(bwd *b, lens_hook_kind k, int layer)
 {
     if (keeps(b, k, layer)) return kept_tensor(b, k, layer);
-    if (!b->scratch[k] && !(b->scratch[k] = malloc((size_t)hook_numel(&b->m->cfg, k, b->B, b->P) * sizeof(float))))
+    if (!b->scratch[k] && !(b->scratch[k] = malloc((size_t)backward_hook_numel(&b->m->cfg, k, b->B, b->P) * sizeof(float))))
         lens_fail(b->err, "out of memory (gradient scratch for %s)", lens_hooks[k].suffix);
     return b->scratch[k];
 }
@@ -258,7 +86,7 @@ static int keep_copy(bwd *b, lens_hook_kind k, int layer, const float *g)
     if (!keeps(b, k, layer)) return 0;
     float *t = kept_tensor(b, k, layer);
     if (!t) return -1;
-    memcpy(t, g, (size_t)hook_numel(&b->m->cfg, k, b->B, b->P) * sizeof(float));
+    memcpy(t, g, (size_t)backward_hook_numel(&b->m->cfg, k, b->B, b->P) * sizeof(float));
     return 0;
 }
 
@@ -415,13 +243,13 @@ static int user_cache(const selection *s, const lens_cache *all, lens_cache **ou
     lens_hook_kind k;
     int layer;
     for (int i = 0; i < n; i++)
-        if (!lens_hook_parse(s->cfg, lens_cache_name(all, i), &k, &layer) && user_selects(s, lens_cache_name(all, i), k))
+        if (!lens_hook_parse(s->cfg, lens_cache_name(all, i), &k, &layer) && backward_user_selects(s, lens_cache_name(all, i), k))
             selected++;
     lens_cache *c = lens_cache_new();
     if (!c) return lens_fail(err, "out of memory");
     for (int i = 0; i < n; i++) {
         const char *name = lens_cache_name(all, i);
-        if (lens_hook_parse(s->cfg, name, &k, &layer) || !user_selects(s, name, k)) continue;
+        if (lens_hook_parse(s->cfg, name, &k, &layer) || !backward_user_selects(s, name, k)) continue;
         const lens_tensor *t = lens_cache_at(all, i);
         lens_tensor *mine = selected == n ? lens_tensor_ref(t) : lens_tensor_clone(t);
         if (!mine || lens_cache_add(c, name, mine)) {
@@ -445,22 +273,22 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     if (!metric) return lens_fail(err, "backward: no metric to differentiate");
     if (opt.hook_fn || opt.start_layer || (opt.stop_at_layer >= 0 && opt.stop_at_layer < m->cfg.n_layers))
         return lens_fail(err, "backward: hooks, start_layer and stop_at_layer are not supported with gradients");
-    if (check_batch(&m->cfg, tokens, err)) return -1;
+    if (backward_check_batch(&m->cfg, tokens, err)) return -1;
     if (!logits) opt.logits = false;
     selection s;
-    if (selection_open(&s, m, &opt, err)) return -1;
+    if (backward_selection_open(&s, m, &opt, err)) return -1;
     int64_t B = tokens->shape[0], P = tokens->shape[1];
-    size_t need = estimate(m, &s, B, P, &opt), limit = opt.memory_limit ? opt.memory_limit : lens_memory_limit();
+    size_t need = backward_estimate(m, &s, B, P, &opt), limit = opt.memory_limit ? opt.memory_limit : lens_memory_limit();
     if (need > limit) {
         char a[32], l[32];
         human_bytes(need, a, sizeof a);
         human_bytes(limit, l, sizeof l);
-        selection_close(&s);
+        backward_selection_close(&s);
         return lens_fail(err, "this run with gradients needs %s for the activations the backward pass reads, the "
                               "caches and the logits, over the memory limit of %s; keep fewer hooks (names_filter), "
                               "use a smaller batch, or raise the limit (LENS_MEMORY_LIMIT)", a, l);
     }
-    lens_run_options f = forward_options(&opt, &s);
+    lens_run_options f = backward_forward_options(&opt, &s);
     f.memory_limit = SIZE_MAX;    /* checked above, with the backward's share */
     lens_cache *acts = NULL;
     bwd b = {.m = m, .be = lens_backward_backend_cpu(), .sel = &s, .B = B, .P = P, .M = B * P, .err = err};
@@ -469,7 +297,7 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     if (rc) goto done;
     b.acts = acts;
     if (grad_cache && !(b.grads = lens_cache_new())) { rc = lens_fail(err, "out of memory"); goto done; }
-    if ((rc = run_backward(&b, tokens, metric, lowest_layer(&s), &v, opt.interrupt))) goto done;
+    if ((rc = run_backward(&b, tokens, metric, backward_lowest_layer(&s), &v, opt.interrupt))) goto done;
     if (cache && opt.cache && (rc = user_cache(&s, acts, cache, err))) goto done;
     if (grad_cache) { *grad_cache = b.grads; b.grads = NULL; }
     if (value) *value = v;
@@ -477,7 +305,7 @@ done:
     for (int k = 0; k < HK_COUNT; k++) free(b.scratch[k]);
     lens_cache_free(b.grads);
     lens_cache_free(acts);
-    selection_close(&s);
+    backward_selection_close(&s);
     if (rc && logits) { lens_tensor_free(*logits); *logits = NULL; }
     if (rc && cache) { lens_cache_free(*cache); *cache = NULL; }
     return rc;
