@@ -1,6 +1,8 @@
 /* bench.c — the engine benchmarks (`make bench`): load, seed, seed-forward,
  * long, seed-pipeline (tokenize + run_with_cache + the seed's three
- * attributions), a resid_pre patching sweep of the seed batch, and this
+ * attributions), a resid_pre patching sweep of the seed batch, attribution
+ * patching of the seed batch against the exact sweeps and the backward pass
+ * against the forward pass, and this
  * machine's sgemm rate as the floor. Links the engine only (no
  * ZeroMQ), so it runs on any machine that builds liblens. Prints one markdown
  * table: workload, backend, median/min/max, peak memory, GFLOP/s, ratio to the
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "lens/analysis.h"
+#include "lens/backward.h"
 #include "lens/model.h"
 #include "lens/patching.h"
 #include "lens/tensor_ops.h"
@@ -187,6 +190,80 @@ static int seed_pipeline(const lens_model *m, char **prompts, const lens_tensor 
     return rc;
 }
 
+/* Attribution patching of the seed batch (resid_pre by position, z by head) and
+ * the backward pass against the forward pass. exact_resid_pre: the exact sweep's
+ * median time in this run (0: not measured); the exact z-by-head sweep is timed
+ * once here. */
+static int attribution_workload(const lens_model *m, const lens_tensor *bad, const lens_cache *clean_cache,
+                                const lens_metric *metric, double exact_resid_pre, int runs, double *t, double floor)
+{
+    lens_error err;
+    const lens_config *c = lens_model_config(m);
+    int n = runs < 5 ? runs : 5;
+    static const struct { const char *name, *hook; lens_patch_by by; } maps[] = {
+        {"attribution resid_pre", "resid_pre", LENS_PATCH_BY_POS},
+        {"attribution z by head", "z", LENS_PATCH_BY_HEAD},
+    };
+    double attr_median[2];
+    for (int i = 0; i < 2; i++) {
+        for (int r = -1; r < n; r++) {
+            double t0 = now();
+            lens_tensor *map = lens_attribution_patch(m, bad, clean_cache, maps[i].hook, metric, maps[i].by, &err);
+            if (!map) { fprintf(stderr, "%s: %s\n", maps[i].name, err.msg); return 1; }
+            if (r >= 0) t[r] = now() - t0;
+            lens_tensor_free(map);
+        }
+        stats s = summarize(t, n);
+        attr_median[i] = s.median;
+        row(maps[i].name, s, 0, floor);
+    }
+    lens_patch_options po = lens_patch_options_default();
+    po.by = LENS_PATCH_BY_HEAD;
+    double t0 = now();
+    lens_tensor *zmap = lens_patch_sweep(m, bad, clean_cache, "z", metric, &po, &err);
+    double exact_z = now() - t0;
+    if (!zmap) { fprintf(stderr, "patch z sweep: %s\n", err.msg); return 1; }
+    lens_tensor_free(zmap);
+    row("patch z by head sweep", (stats){exact_z, exact_z, exact_z}, 0, floor);
+
+    /* forward (no logits, no cache) vs forward + backward keeping resid_pre's gradients */
+    lens_run_options f = lens_run_options_default();
+    f.cache = false;
+    f.logits = false;
+    lens_run_options b = lens_run_options_default();
+    b.logits = false;
+    b.names_regex = "hook_resid_pre$";
+    lens_grad_metric g = lens_grad_metric_normalized(metric);
+    for (int r = -1; r < n; r++) {
+        lens_tensor *out = NULL;
+        double t1 = now();
+        if (lens_model_run(m, bad, &f, &out, NULL, &err)) { fprintf(stderr, "forward: %s\n", err.msg); return 1; }
+        if (r >= 0) t[r] = now() - t1;
+        lens_tensor_free(out);
+    }
+    stats fw = summarize(t, n);
+    row("seed forward, no logits", fw, forward_flops(c, 100, 11, false), floor);
+    for (int r = -1; r < n; r++) {
+        lens_cache *grads = NULL;
+        double t1 = now();
+        if (lens_model_run_backward(m, bad, &b, &g, NULL, NULL, &grads, NULL, &err)) {
+            fprintf(stderr, "backward: %s\n", err.msg);
+            return 1;
+        }
+        if (r >= 0) t[r] = now() - t1;
+        lens_cache_free(grads);
+    }
+    stats fb = summarize(t, n);
+    row("seed forward + backward", fb, 2 * forward_flops(c, 100, 11, false), floor);
+    printf("\nattribution: resid_pre %.1f ms", attr_median[0] * 1e3);
+    if (exact_resid_pre > 0) printf(" (%.1f x faster than the exact sweep)", exact_resid_pre / attr_median[0]);
+    printf(", z by head %.1f ms (%.1f x faster than the exact sweep, %.1f s); backward pass %.1f ms = %.2f x the "
+           "forward's %.1f ms\n",
+           attr_median[1] * 1e3, exact_z / attr_median[1], exact_z, (fb.median - fw.median) * 1e3,
+           (fb.median - fw.median) / fw.median, fw.median * 1e3);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -270,6 +347,7 @@ int main(int argc, char **argv)
     row("patch per cell", per, 0, floor);
     printf("\npatching: %lld cells, %.1f ms per patched cell = %.2f x one plain seed forward pass (%.1f ms)\n",
            (long long)cells, per.median * 1e3, per.median / plain, plain * 1e3);
+    if (metric && attribution_workload(m, bad, clean_cache, metric, sw.median, runs, t, floor)) return 1;
     lens_metric_free(metric);
     lens_tensor_free(clean_logits); lens_tensor_free(bad_logits);
     lens_cache_free(clean_cache); lens_cache_free(bad_cache);

@@ -17,6 +17,9 @@ lens_model *lang_model_of(value *v);
 /* The engine cache of an ActivationCache value (and its model value, borrowed), or NULL. */
 lens_cache *lang_cache_of(value *v, value **model);
 
+/* The engine metric of a normalized_logit_diff value, or NULL for any other value. */
+const lens_metric *lang_metric_of(value *v);
+
 /* A list of hook values -> a malloc'd array of interventions for model (the sources
  * stay borrowed from the hook values' caches). -1 with an error raised. */
 int lang_hooks_to_interventions(interp *I, value *model, value *hooks, lens_intervention **out, int *n);

@@ -11,6 +11,7 @@
 #include "builtins.h"
 #include "builtins_analysis.h"
 #include "did_you_mean.h"
+#include "builtins_grad.h"
 #include "lang_internal.h"
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
@@ -444,7 +445,8 @@ static value *lm_loss(interp *I, const lens_tensor *logits, const lens_tensor *t
 static value *run_model(interp *I, value *self, args *a, bool with_cache)
 {
     static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result",
-                                     "prepend_bos", "hooks", "fwd_hooks", "reset_hooks_end", "clear_contexts", NULL};
+                                     "prepend_bos", "hooks", "fwd_hooks", "reset_hooks_end", "clear_contexts",
+                                     "metric", "incl_bwd", NULL};
     const char *fn = with_cache ? "run_with_cache" : "model";
     if (arg_check(I, a, fn, 1, kw)) return NULL;
     value *in = arg_get(a, 0, "input");
@@ -505,13 +507,20 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     }
     if ((v = arg_get(a, -1, "fwd_hooks")) && v->type != V_NONE && user_hooks_add_list(&uh, v, "fwd_hooks")) goto fail;
     if (uh.n) { opt.hook_fn = user_hooks_run; opt.hook_ctx = &uh; }
+    /* incl_bwd=True: the gradients of metric too, as a third result (builtins_grad.c) */
+    bool incl_bwd = false;
+    lens_grad_metric gm = {0};
+    if ((v = arg_get(a, -1, "incl_bwd")) && arg_bool(I, v, &incl_bwd)) goto fail;
+    if (incl_bwd && !with_cache) { lang_raise(I, "TypeError", "%s: incl_bwd=True needs run_with_cache", fn); goto fail; }
+    if (incl_bwd && lang_grad_metric(I, arg_get(a, -1, "metric"), fn, &gm)) goto fail;
     lens_tensor *tokens = input_tokens(I, m, in);
     if (!tokens) goto fail;
     lens_tensor *logits = NULL;
-    lens_cache *cache = NULL;
+    lens_cache *cache = NULL, *grads = NULL;
     lens_error err;
     lang_interrupted = 0;
-    int rc = lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
+    int rc = incl_bwd ? lens_model_run_backward(m, tokens, &opt, &gm, &logits, &cache, &grads, NULL, &err)
+                      : lens_model_run(m, tokens, &opt, &logits, with_cache ? &cache : NULL, &err);
     free((void *)hooks.items);
     hooks.items = NULL;
     bool hook_failed = uh.failed_at[0] != '\0';
@@ -520,7 +529,9 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     value *loss = NULL;
     if (!rc && !fc.failed && want_loss && logits && !(loss = lm_loss(I, logits, tokens))) rc = -1;
     if (rc || fc.failed || !with_cache) lens_tensor_free(tokens);   /* a cache keeps its input tokens */
-    if (fc.failed || hook_failed || (rc && I->error)) { lens_tensor_free(logits); lens_cache_free(cache); decref(loss); return NULL; }
+    if (fc.failed || hook_failed || (rc && I->error)) {
+        lens_tensor_free(logits); lens_cache_free(cache); lens_cache_free(grads); decref(loss); return NULL;
+    }
     if (rc) {
         if (lang_interrupted) { lang_interrupted = 0; return lang_raise(I, "KeyboardInterrupt", "interrupted"); }
         return eng_fail(I, &err);
@@ -531,11 +542,16 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     else lv = logits ? v_tensor(logits) : v_none();
     if (!with_cache) return lv;
     cache_obj *co = malloc(sizeof *co);
-    if (!co) { decref(lv); lens_cache_free(cache); lens_tensor_free(tokens); return lang_raise(I, "MemoryError", "out of memory"); }
+    if (!co) { decref(lv); lens_cache_free(cache); lens_cache_free(grads); lens_tensor_free(tokens); return lang_raise(I, "MemoryError", "out of memory"); }
     co->c = cache;
     co->model = incref(self);
     co->tokens = tokens;
-    return v_tuple_of(2, lv, v_object(&cache_type, co));
+    value *cv = v_object(&cache_type, co);
+    if (!incl_bwd) return v_tuple_of(2, lv, cv);
+    cache_obj *go = malloc(sizeof *go);
+    if (!go) { decref(lv); decref(cv); lens_cache_free(grads); return lang_raise(I, "MemoryError", "out of memory"); }
+    *go = (cache_obj){.c = grads, .model = incref(self), .tokens = lens_tensor_ref(tokens)};
+    return v_tuple_of(3, lv, cv, v_object(&cache_type, go));
 fail:
     free((void *)hooks.items);
     user_hooks_free(&uh);
@@ -888,11 +904,13 @@ const lang_builtin builtins_model[] = {
      "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
      "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor."},
     {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab] ('loss': the mean next-token loss; 'both': (logits, loss)), with the hook functions add_hook attached."},
-    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, return_type='logits', fwd_hooks=None, hooks=None)",
+    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, return_type='logits', fwd_hooks=None, hooks=None, metric=None, incl_bwd=False)",
      "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
      "stop_at_layer: stop before that block (logits are then the residual stream); fwd_hooks: hook functions as in "
      "run_with_hooks (the cache holds the activations as they changed them); hooks: interventions made by "
-     "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run."},
+     "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run. incl_bwd=True with metric= "
+     "(normalized_logit_diff(...) or logit_diff_metric(answer_tokens)): also the backward pass, returning "
+     "(logits, cache, grad_cache), grad_cache[\"<hook name>_grad\"] the metric's gradient at each hook names_filter keeps."},
     {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, fwd_hooks=[(name, fn)], return_type='logits', hooks=None)",
      "Runs the model with hook functions and returns the logits (return_type='loss': the mean next-token loss, "
      "'both': (logits, loss), None: nothing). fwd_hooks: (hook name or a function of the name, fn) pairs; "

@@ -294,6 +294,11 @@ static char *metric_repr(value *self)
 
 static void metric_free(void *d) { lens_metric_free(d); }
 
+const lens_metric *lang_metric_of(value *v)
+{
+    return v && v->type == V_OBJECT && v->u.obj.type == &metric_type ? v->u.obj.data : NULL;
+}
+
 static const char *const metric_attrs[] = {"clean", "corrupted", "answer_tokens", NULL};
 static const lang_type metric_type = {
     .name = "NormalizedLogitDiff", .getattr = metric_getattr, .call = metric_call, .repr = metric_repr,

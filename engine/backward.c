@@ -1,0 +1,312 @@
+/* backward.c — lens_model_run_backward: a forward pass that caches what the
+ * backward pass needs, then the gradients of a logit-difference metric with
+ * respect to every hook point, from the unembedding down to the embeddings.
+ *
+ * Owns: the order of the backward pass, the metric's gradient, where each kept
+ * gradient goes. Does not own: which hooks are kept, which activations are read
+ * and the memory estimate (backward_select.c), the derivative kernels
+ * (backward_cpu.c through backward_backend.h) or the forward pass (forward.c).
+ *
+ * Gradients that are equal by construction are computed once: resid_post's is
+ * mlp_out's and the next block's resid_pre's, resid_mid's is attn_out's (and
+ * every head's hook_result's), unembed.hook_in's is ln_final.hook_normalized's,
+ * embed's and pos_embed's are blocks.0.hook_resid_pre's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backward_backend.h"
+#include "backward_select.h"
+#include "cache_internal.h"
+#include "lens/backward.h"
+#include "lens/tensor_ops.h"
+#include "model_internal.h"
+
+lens_grad_metric lens_grad_metric_logit_diff(const lens_tensor *answer_tokens)
+{
+    return (lens_grad_metric){.answer_tokens = answer_tokens, .scale = 1, .offset = 0};
+}
+
+lens_grad_metric lens_grad_metric_normalized(const lens_metric *mt)
+{
+    double span = mt->clean - mt->corrupted;
+    return (lens_grad_metric){.answer_tokens = mt->answer_tokens, .scale = 1 / span, .offset = -mt->corrupted / span};
+}
+
+/* ---- the backward pass ------------------------------------------------------------------ */
+
+typedef struct bwd {
+    const lens_model *m;
+    const lens_backward_backend *be;
+    const selection *sel;
+    const lens_cache *acts;       /* the forward activations */
+    lens_cache *grads;            /* NULL: keep none */
+    int64_t B, P, M;
+    float *scratch[HK_COUNT];
+    lens_error *err;
+} bwd;
+
+static bool keeps(const bwd *b, lens_hook_kind k, int layer)
+{
+    if (!b->grads) return false;
+    char name[128];
+    lens_hook_name(k, layer, name, sizeof name);
+    return backward_user_selects(b->sel, name, k);
+}
+
+/* A new kept gradient tensor for (k, layer), added to the gradient cache. */
+static float *kept_tensor(bwd *b, lens_hook_kind k, int layer)
+{
+    int64_t shape[LENS_MAX_DIMS];
+    int nd = lens_hook_shape_of(&b->m->cfg, k, b->B, b->P, shape);
+    char name[160];
+    lens_hook_name(k, layer, name, sizeof name);
+    strcat(name, "_grad");
+    lens_tensor *t = lens_tensor_new(LENS_F32, nd, shape);
+    if (!t || lens_cache_add(b->grads, name, t)) {
+        lens_tensor_free(t);
+        lens_fail(b->err, "out of memory allocating %s", name);
+        return NULL;
+    }
+    return lens_tensor_f32(t);
+}
+
+/* Where (k, layer)'s gradient is computed: its kept tensor, or a scratch buffer. */
+static float *grad_buffer(bwd *b, lens_hook_kind k, int layer)
+{
+    if (keeps(b, k, layer)) return kept_tensor(b, k, layer);
+    if (!b->scratch[k] && !(b->scratch[k] = malloc((size_t)backward_hook_numel(&b->m->cfg, k, b->B, b->P) * sizeof(float))))
+        lens_fail(b->err, "out of memory (gradient scratch for %s)", lens_hooks[k].suffix);
+    return b->scratch[k];
+}
+
+/* Keeps a copy of a gradient computed elsewhere (the equal ones). */
+static int keep_copy(bwd *b, lens_hook_kind k, int layer, const float *g)
+{
+    if (!keeps(b, k, layer)) return 0;
+    float *t = kept_tensor(b, k, layer);
+    if (!t) return -1;
+    memcpy(t, g, (size_t)backward_hook_numel(&b->m->cfg, k, b->B, b->P) * sizeof(float));
+    return 0;
+}
+
+static const float *act(const bwd *b, lens_hook_kind k, int layer)
+{
+    char name[128];
+    lens_hook_name(k, layer, name, sizeof name);
+    const lens_tensor *t = lens_cache_get(b->acts, name);
+    return t ? lens_tensor_f32(t) : NULL;
+}
+
+static const float *opt_f32(const lens_tensor *t) { return t ? lens_tensor_f32(t) : NULL; }
+
+static lens_activation activation_of(const lens_config *c)
+{
+    if (!strcmp(c->act_fn, "relu")) return LENS_ACT_RELU;
+    if (!strcmp(c->act_fn, "gelu")) return LENS_ACT_GELU;
+    return LENS_ACT_GELU_NEW;
+}
+
+#define TRY(x) do { if (!(x)) return -1; } while (0)
+
+/* One block, from g_res = d resid_post to g_res = d resid_pre (g_mid is scratch). */
+static int block_backward(bwd *b, int l, float *g_res, float *g_mid)
+{
+    const lens_config *c = &b->m->cfg;
+    const lens_layer *L = &b->m->layers[l];
+    const lens_backward_backend *be = b->be;
+    int64_t M = b->M, d = c->d_model, H = c->n_heads, dh = c->d_head, F = c->d_mlp, HD = H * dh;
+
+    if (keep_copy(b, HK_RESID_POST, l, g_res) || keep_copy(b, HK_MLP_OUT, l, g_res)) return -1;
+    float *g_post, *g_pre, *g_norm2, *g_scale2;
+    TRY(g_post = grad_buffer(b, HK_MLP_POST, l));
+    be->matmul_dx(g_post, g_res, lens_tensor_f32(L->W_out), M, F, d, false);
+    TRY(g_pre = grad_buffer(b, HK_MLP_PRE, l));
+    be->activation_dx(g_pre, g_post, act(b, HK_MLP_PRE, l), M * F, activation_of(c));
+    TRY(g_norm2 = grad_buffer(b, HK_LN2_NORMALIZED, l));
+    be->matmul_dx(g_norm2, g_pre, lens_tensor_f32(L->W_in), M, d, F, false);
+    TRY(g_scale2 = grad_buffer(b, HK_LN2_SCALE, l));
+    memcpy(g_mid, g_res, (size_t)(M * d) * sizeof *g_mid);
+    be->layernorm_dx(g_mid, g_scale2, g_norm2, act(b, HK_RESID_MID, l), act(b, HK_LN2_SCALE, l),
+                     opt_f32(L->ln2_w), M, d);
+
+    if (keep_copy(b, HK_RESID_MID, l, g_mid) || keep_copy(b, HK_ATTN_OUT, l, g_mid)) return -1;
+    if (keeps(b, HK_RESULT, l)) {
+        float *g_result;
+        TRY(g_result = kept_tensor(b, HK_RESULT, l));
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t h = 0; h < H; h++) memcpy(g_result + (i * H + h) * d, g_mid + i * d, (size_t)d * sizeof(float));
+    }
+    float *g_z, *g_q, *g_k, *g_v, *g_pattern, *g_scores, *g_norm1, *g_scale1;
+    TRY(g_z = grad_buffer(b, HK_Z, l));
+    be->matmul_dx(g_z, g_mid, lens_tensor_f32(L->W_O), M, HD, d, false);
+    TRY(g_pattern = grad_buffer(b, HK_PATTERN, l));
+    TRY(g_scores = grad_buffer(b, HK_ATTN_SCORES, l));
+    TRY(g_q = grad_buffer(b, HK_Q, l));
+    TRY(g_k = grad_buffer(b, HK_K, l));
+    TRY(g_v = grad_buffer(b, HK_V, l));
+    be->attention_dx(g_q, g_k, g_v, g_pattern, g_scores, g_z, act(b, HK_Q, l), act(b, HK_K, l), act(b, HK_V, l),
+                     act(b, HK_PATTERN, l), b->B, b->P, H, dh);
+    TRY(g_norm1 = grad_buffer(b, HK_LN1_NORMALIZED, l));
+    be->matmul_dx(g_norm1, g_q, lens_tensor_f32(L->W_Q), M, d, HD, false);
+    be->matmul_dx(g_norm1, g_k, lens_tensor_f32(L->W_K), M, d, HD, true);
+    be->matmul_dx(g_norm1, g_v, lens_tensor_f32(L->W_V), M, d, HD, true);
+    TRY(g_scale1 = grad_buffer(b, HK_LN1_SCALE, l));
+    memcpy(g_res, g_mid, (size_t)(M * d) * sizeof *g_res);
+    be->layernorm_dx(g_res, g_scale1, g_norm1, act(b, HK_RESID_PRE, l), act(b, HK_LN1_SCALE, l),
+                     opt_f32(L->ln1_w), M, d);
+    return keep_copy(b, HK_RESID_PRE, l, g_res);
+}
+
+/* Checks the metric's answers and writes the gradient of the metric with respect
+ * to unembed.hook_in into g [M, d] (nonzero only at each prompt's last position),
+ * and the metric's value from ln_final's output. */
+static int metric_seed(bwd *b, const lens_tensor *tokens, const lens_grad_metric *mt, float *g, double *value)
+{
+    const lens_model *m = b->m;
+    const lens_config *c = &m->cfg;
+    const lens_tensor *at = mt->answer_tokens;
+    int64_t B = b->B, P = b->P, d = c->d_model;
+    char s[64];
+    if (!at || at->dtype != LENS_I64 || at->ndim != 2 || at->shape[0] != B || at->shape[1] != 2)
+        return lens_fail(b->err, "the metric's answer tokens must be int64 [%lld, 2] (correct, wrong) for %lld prompts, got %s",
+                         (long long)B, (long long)B, at ? lens_shape_str(at->ndim, at->shape, s, sizeof s) : "none");
+    int64_t *last = malloc((size_t)B * sizeof *last);
+    if (!last) return lens_fail(b->err, "out of memory");
+    lens_tokens_last_positions(m, tokens, last);
+    memset(g, 0, (size_t)(B * P * d) * sizeof *g);
+    const float *WUt = lens_tensor_f32(m->W_Ut), *bU = lens_tensor_f32(m->b_U);
+    const float *fin = act(b, HK_LNF_NORMALIZED, 0);
+    double ld = 0, coef = mt->scale / (double)B;
+    for (int64_t i = 0; i < B; i++) {
+        int64_t t[2];
+        for (int k = 0; k < 2; k++) {
+            t[k] = lens_tensor_get_i64(at, (int64_t[]){i, k});
+            if (t[k] < 0 || t[k] >= c->d_vocab) {
+                free(last);
+                return lens_fail(b->err, "answer token %lld is outside the vocabulary (0..%d)", (long long)t[k], c->d_vocab - 1);
+            }
+        }
+        const float *u0 = WUt + t[0] * d, *u1 = WUt + t[1] * d, *x = fin + (i * P + last[i]) * d;
+        float *gr = g + (i * P + last[i]) * d;
+        double dot = (double)bU[t[0]] - bU[t[1]];
+        for (int64_t j = 0; j < d; j++) {
+            double diff = (double)u0[j] - u1[j];
+            dot += (double)x[j] * diff;
+            gr[j] = (float)(coef * diff);
+        }
+        ld += dot;
+    }
+    free(last);
+    *value = mt->scale * (ld / (double)B) + mt->offset;
+    return 0;
+}
+
+static int run_backward(bwd *b, const lens_tensor *tokens, const lens_grad_metric *mt, int lo, double *value,
+                        const volatile int *interrupt)
+{
+    const lens_config *c = &b->m->cfg;
+    int64_t M = b->M, d = c->d_model;
+    float *g_res = malloc((size_t)(M * d) * sizeof *g_res), *g_mid = malloc((size_t)(M * d) * sizeof *g_mid);
+    float *g_final = NULL, *g_scale = NULL;
+    int rc = -1;
+    if (!g_res || !g_mid) { lens_fail(b->err, "out of memory"); goto done; }
+    if (!(g_final = grad_buffer(b, HK_LNF_NORMALIZED, 0))) goto done;
+    if (metric_seed(b, tokens, mt, g_final, value) || keep_copy(b, HK_UNEMBED_IN, 0, g_final)) goto done;
+    if (!(g_scale = grad_buffer(b, HK_LNF_SCALE, 0))) goto done;
+    memset(g_res, 0, (size_t)(M * d) * sizeof *g_res);
+    b->be->layernorm_dx(g_res, g_scale, g_final, act(b, HK_RESID_POST, c->n_layers - 1), act(b, HK_LNF_SCALE, 0),
+                        opt_f32(b->m->lnf_w), M, d);
+    for (int l = c->n_layers - 1; l >= lo; l--) {
+        if (interrupt && *interrupt) { lens_fail(b->err, "interrupted"); goto done; }
+        if (block_backward(b, l, g_res, g_mid)) goto done;
+    }
+    if (lo == 0 && (keep_copy(b, HK_EMBED, 0, g_res) || keep_copy(b, HK_POS_EMBED, 0, g_res))) goto done;
+    rc = 0;
+done:
+    free(g_res);
+    free(g_mid);
+    return rc;
+}
+
+static void human_bytes(size_t n, char *out, size_t size)
+{
+    if (n >= ((size_t)1 << 30)) snprintf(out, size, "%.2f GiB", (double)n / (double)((size_t)1 << 30));
+    else snprintf(out, size, "%.1f MiB", (double)n / (double)(1 << 20));
+}
+
+/* The caller's activations out of the internal cache: shared when it holds
+ * nothing else, else copied (so the rest can be freed). */
+static int user_cache(const selection *s, const lens_cache *all, lens_cache **out, lens_error *err)
+{
+    int selected = 0, n = lens_cache_count(all);
+    lens_hook_kind k;
+    int layer;
+    for (int i = 0; i < n; i++)
+        if (!lens_hook_parse(s->cfg, lens_cache_name(all, i), &k, &layer) && backward_user_selects(s, lens_cache_name(all, i), k))
+            selected++;
+    lens_cache *c = lens_cache_new();
+    if (!c) return lens_fail(err, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *name = lens_cache_name(all, i);
+        if (lens_hook_parse(s->cfg, name, &k, &layer) || !backward_user_selects(s, name, k)) continue;
+        const lens_tensor *t = lens_cache_at(all, i);
+        lens_tensor *mine = selected == n ? lens_tensor_ref(t) : lens_tensor_clone(t);
+        if (!mine || lens_cache_add(c, name, mine)) {
+            lens_tensor_free(mine);
+            lens_cache_free(c);
+            return lens_fail(err, "out of memory copying the cache");
+        }
+    }
+    *out = c;
+    return 0;
+}
+
+int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, const lens_run_options *popt,
+                            const lens_grad_metric *metric, lens_tensor **logits, lens_cache **cache,
+                            lens_cache **grad_cache, double *value, lens_error *err)
+{
+    lens_run_options opt = popt ? *popt : lens_run_options_default();
+    if (logits) *logits = NULL;
+    if (cache) *cache = NULL;
+    if (grad_cache) *grad_cache = NULL;
+    if (!metric) return lens_fail(err, "backward: no metric to differentiate");
+    if (opt.hook_fn || opt.start_layer || (opt.stop_at_layer >= 0 && opt.stop_at_layer < m->cfg.n_layers))
+        return lens_fail(err, "backward: hooks, start_layer and stop_at_layer are not supported with gradients");
+    if (backward_check_batch(&m->cfg, tokens, err)) return -1;
+    if (!logits) opt.logits = false;
+    selection s;
+    if (backward_selection_open(&s, m, &opt, err)) return -1;
+    int64_t B = tokens->shape[0], P = tokens->shape[1];
+    size_t need = backward_estimate(m, &s, B, P, &opt), limit = opt.memory_limit ? opt.memory_limit : lens_memory_limit();
+    if (need > limit) {
+        char a[32], l[32];
+        human_bytes(need, a, sizeof a);
+        human_bytes(limit, l, sizeof l);
+        backward_selection_close(&s);
+        return lens_fail(err, "this run with gradients needs %s for the activations the backward pass reads, the "
+                              "caches and the logits, over the memory limit of %s; keep fewer hooks (names_filter), "
+                              "use a smaller batch, or raise the limit (LENS_MEMORY_LIMIT)", a, l);
+    }
+    lens_run_options f = backward_forward_options(&opt, &s);
+    f.memory_limit = SIZE_MAX;    /* checked above, with the backward's share */
+    lens_cache *acts = NULL;
+    bwd b = {.m = m, .be = lens_backward_backend_cpu(), .sel = &s, .B = B, .P = P, .M = B * P, .err = err};
+    double v = 0;
+    int rc = lens_model_run(m, tokens, &f, logits, &acts, err);
+    if (rc) goto done;
+    b.acts = acts;
+    if (grad_cache && !(b.grads = lens_cache_new())) { rc = lens_fail(err, "out of memory"); goto done; }
+    if ((rc = run_backward(&b, tokens, metric, backward_lowest_layer(&s), &v, opt.interrupt))) goto done;
+    if (cache && opt.cache && (rc = user_cache(&s, acts, cache, err))) goto done;
+    if (grad_cache) { *grad_cache = b.grads; b.grads = NULL; }
+    if (value) *value = v;
+done:
+    for (int k = 0; k < HK_COUNT; k++) free(b.scratch[k]);
+    lens_cache_free(b.grads);
+    lens_cache_free(acts);
+    backward_selection_close(&s);
+    if (rc && logits) { lens_tensor_free(*logits); *logits = NULL; }
+    if (rc && cache) { lens_cache_free(*cache); *cache = NULL; }
+    return rc;
+}

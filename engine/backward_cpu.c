@@ -1,0 +1,175 @@
+/* backward_cpu.c — the CPU implementation of lens_backward_backend: OpenBLAS
+ * sgemm for the input gradients of the matrix products (and of attention on
+ * long sequences), OpenMP-parallel C loops for the rest.
+ *
+ * Owns: the derivative kernels. Does not own: which gradients are computed or
+ * kept (backward.c). */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "backward_backend.h"
+
+static void cpu_matmul_dx(float *dx, const float *dy, const float *W, int64_t M, int64_t K, int64_t N,
+                          bool accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, (int)N, 1.0f, dy, (int)N, W, (int)N,
+                accumulate ? 1.0f : 0.0f, dx, (int)K);
+}
+
+static void cpu_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
+                             const float *w, int64_t M, int64_t d)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < M; i++) {
+        const float *xr = x + i * d, *gr = dnorm + i * d;
+        float *out = dx + i * d;
+        double mean = 0;
+        for (int64_t j = 0; j < d; j++) mean += xr[j];
+        mean /= (double)d;
+        double s = scale[i], gx = 0;   /* gx = sum_j g_j * xc_j */
+        for (int64_t j = 0; j < d; j++) gx += (double)gr[j] * (w ? w[j] : 1.0f) * ((double)xr[j] - mean);
+        double ds = -gx / (s * s);
+        if (dscale) dscale[i] = (float)ds;
+        /* dxc_j = g_j / s + ds * xc_j / (d s); the centring subtracts their mean */
+        double sum = 0;
+        for (int64_t j = 0; j < d; j++) {
+            double g = (double)gr[j] * (w ? w[j] : 1.0f);
+            sum += g / s + ds * ((double)xr[j] - mean) / ((double)d * s);
+        }
+        double mdx = sum / (double)d;
+        for (int64_t j = 0; j < d; j++) {
+            double g = (double)gr[j] * (w ? w[j] : 1.0f);
+            out[j] += (float)(g / s + ds * ((double)xr[j] - mean) / ((double)d * s) - mdx);
+        }
+    }
+}
+
+/* dscores from dpattern, row by row through the pattern (never the -inf scores):
+ * keys after the query are masked constants, so their gradient is 0. */
+static void softmax_dx_one(float *dS, const float *dP, const float *pat, int64_t P)
+{
+    for (int64_t i = 0; i < P; i++) {
+        double dot = 0;
+        for (int64_t j = 0; j <= i; j++) dot += (double)pat[i * P + j] * dP[i * P + j];
+        for (int64_t j = 0; j < P; j++)
+            dS[i * P + j] = j <= i ? (float)((double)pat[i * P + j] * ((double)dP[i * P + j] - dot)) : 0.0f;
+    }
+}
+
+/* One (batch, head): q,k,v,z and their gradients are rows strided by ld. */
+static void attention_dx_loops(float *dq, float *dk, float *dv, float *dP, float *dS, const float *dz,
+                               const float *q, const float *k, const float *v, const float *pat, int64_t P,
+                               int64_t ld, int64_t dh, float inv_scale)
+{
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t j = 0; j < P; j++) {
+            float s = 0;
+            for (int64_t t = 0; t < dh; t++) s += dz[i * ld + t] * v[j * ld + t];
+            dP[i * P + j] = s;
+        }
+    for (int64_t j = 0; j < P; j++)
+        for (int64_t t = 0; t < dh; t++) {
+            float s = 0;
+            for (int64_t i = 0; i < P; i++) s += pat[i * P + j] * dz[i * ld + t];
+            dv[j * ld + t] = s;
+        }
+    softmax_dx_one(dS, dP, pat, P);
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t t = 0; t < dh; t++) {
+            float s = 0;
+            for (int64_t j = 0; j <= i; j++) s += dS[i * P + j] * k[j * ld + t];
+            dq[i * ld + t] = s * inv_scale;
+        }
+    for (int64_t j = 0; j < P; j++)
+        for (int64_t t = 0; t < dh; t++) {
+            float s = 0;
+            for (int64_t i = j; i < P; i++) s += dS[i * P + j] * q[i * ld + t];
+            dk[j * ld + t] = s * inv_scale;
+        }
+}
+
+static void attention_dx_blas(float *dq, float *dk, float *dv, float *dP, float *dS, const float *dz,
+                              const float *q, const float *k, const float *v, const float *pat, int64_t P,
+                              int64_t ld, int64_t dh, float inv_scale)
+{
+    int n = (int)P, l = (int)ld, h = (int)dh;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, h, 1.0f, dz, l, v, l, 0.0f, dP, n);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, h, n, 1.0f, pat, n, dz, l, 0.0f, dv, l);
+    softmax_dx_one(dS, dP, pat, P);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, h, n, inv_scale, dS, n, k, l, 0.0f, dq, l);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, h, n, inv_scale, dS, n, q, l, 0.0f, dk, l);
+}
+
+/* As in the forward: sgemm per (batch, head) from this length on, loops below. */
+#define BLAS_ATTENTION_MIN_P 64
+
+static void cpu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, float *dscores, const float *dz,
+                             const float *q, const float *k, const float *v, const float *pattern, int64_t B,
+                             int64_t P, int64_t H, int64_t dh)
+{
+    int64_t ld = H * dh;
+    float inv_scale = 1.0f / sqrtf((float)dh);
+    bool blas = P >= BLAS_ATTENTION_MIN_P;
+#pragma omp parallel for schedule(static) if (!blas)
+    for (int64_t bh = 0; bh < B * H; bh++) {
+        int64_t off = (bh / H) * P * ld + (bh % H) * dh, sq = bh * P * P;
+        if (blas)
+            attention_dx_blas(dq + off, dk + off, dv + off, dpattern + sq, dscores + sq, dz + off, q + off, k + off,
+                              v + off, pattern + sq, P, ld, dh, inv_scale);
+        else
+            attention_dx_loops(dq + off, dk + off, dv + off, dpattern + sq, dscores + sq, dz + off, q + off,
+                               k + off, v + off, pattern + sq, P, ld, dh, inv_scale);
+    }
+}
+
+/* gelu_new's derivative with its tanh written as 1 - 2 / (exp(2u) + 1), as the
+ * forward does, so the loop vectorises with glibc's vector expf. */
+static void cpu_activation_dx(float *dx, const float *dy, const float *x, int64_t n, lens_activation act)
+{
+    const float c = 0.7978845608028654f;      /* sqrt(2/pi) */
+    const double inv_sqrt_2pi = 0.3989422804014327;
+    switch (act) {
+    case LENS_ACT_GELU_NEW:
+#pragma omp parallel for simd schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            float v = x[i];
+            float t = 1.0f - 2.0f / (expf(2.0f * c * (v + 0.044715f * v * v * v)) + 1.0f);
+            float sech2 = 1 - t * t;   /* 0 once the tanh saturates: no 0 * inf for huge v */
+            float dydx = 0.5f * (1 + t) + (sech2 == 0.0f ? 0.0f : 0.5f * v * sech2 * c * (1 + 3 * 0.044715f * v * v));
+            dx[i] = dy[i] * dydx;
+        }
+        break;
+    case LENS_ACT_GELU:
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            double v = x[i];
+            double dydx = 0.5 * (1 + erf(v * 0.70710678118654752)) + v * inv_sqrt_2pi * exp(-0.5 * v * v);
+            dx[i] = (float)(dy[i] * dydx);
+        }
+        break;
+    case LENS_ACT_RELU:
+#pragma omp parallel for simd schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+        break;
+    }
+}
+
+static void cpu_add(float *out, const float *a, const float *b, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+const lens_backward_backend *lens_backward_backend_cpu(void)
+{
+    static const lens_backward_backend cpu = {
+        .name = "cpu",
+        .matmul_dx = cpu_matmul_dx,
+        .layernorm_dx = cpu_layernorm_dx,
+        .attention_dx = cpu_attention_dx,
+        .activation_dx = cpu_activation_dx,
+        .add = cpu_add,
+    };
+    return &cpu;
+}

@@ -1,0 +1,154 @@
+/* kernel/lang/builtins_grad.c — gradients and attribution patching in the
+ * language (lens/backward.h underneath): the metrics a backward pass can
+ * differentiate (normalized_logit_diff's objects and logit_diff_metric's), and
+ * attribution_patch(), patch()'s maps estimated from one forward and one
+ * backward pass. run_with_cache(..., metric=m, incl_bwd=True) in
+ * builtins_model.c calls lang_grad_metric.
+ *
+ * Owns: the metric objects' conversion to engine metrics, logit_diff_metric and
+ * attribution_patch. Does not own: the normalised metric's type
+ * (builtins_patching.c) or the caches (builtins_model.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "builtins_analysis.h"
+#include "builtins_grad.h"
+
+/* ---- logit_diff_metric ------------------------------------------------------------------- */
+
+typedef struct ld_metric { lens_tensor *answer_tokens; } ld_metric;
+
+static value *ld_call(interp *I, value *self, args *a)
+{
+    ld_metric *mt = self->u.obj.data;
+    value *lv = arg_get(a, 0, "logits"), *tv = arg_get(a, 1, "tokens");
+    if (!lv) return lang_raise(I, "TypeError", "metric(logits, tokens=None)");
+    lens_tensor *logits = tensor_from_value(I, lv, LENS_F32);
+    lens_tensor *tokens = logits && tv && tv->type != V_NONE ? tensor_from_value(I, tv, LENS_I64) : NULL;
+    if (!logits || I->error) { lens_tensor_free(logits); lens_tensor_free(tokens); return NULL; }
+    lens_error err;
+    lens_tensor *ld = lens_logit_diff(NULL, logits, mt->answer_tokens, tokens, false, &err);
+    lens_tensor_free(logits);
+    lens_tensor_free(tokens);
+    return ld ? v_tensor(ld) : lang_engine_error(I, &err);
+}
+
+static value *ld_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    ld_metric *mt = self->u.obj.data;
+    if (!strcmp(name, "answer_tokens")) return v_tensor(lens_tensor_ref(mt->answer_tokens));
+    return NULL;
+}
+
+static char *ld_repr(value *self)
+{
+    ld_metric *mt = self->u.obj.data;
+    char *s;
+    if (asprintf(&s, "logit_diff_metric(<%lld prompts>)", (long long)mt->answer_tokens->shape[0]) < 0) return NULL;
+    return s;
+}
+
+static void ld_free(void *d)
+{
+    ld_metric *mt = d;
+    lens_tensor_free(mt->answer_tokens);
+    free(mt);
+}
+
+static const char *const ld_attrs[] = {"answer_tokens", NULL};
+static const lang_type ld_type = {
+    .name = "LogitDiffMetric", .getattr = ld_getattr, .call = ld_call, .repr = ld_repr, .free = ld_free,
+    .attrs = ld_attrs,
+    .doc = "The mean logit difference (correct - wrong answer) at each prompt's last position, as a metric that "
+           "run_with_cache(..., incl_bwd=True) can differentiate. Call it on logits."};
+
+static value *b_logit_diff_metric(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"answer_tokens", NULL};
+    if (arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
+    value *av = arg_get(a, 0, "answer_tokens");
+    if (!av) return lang_raise(I, "TypeError", "logit_diff_metric(answer_tokens): answer_tokens [batch, 2] (correct, wrong)");
+    lens_tensor *ans = tensor_from_value(I, av, LENS_I64);
+    if (!ans) return NULL;
+    if (ans->ndim != 2 || ans->shape[1] != 2) {
+        lens_tensor_free(ans);
+        return lang_raise(I, "ValueError", "logit_diff_metric: answer_tokens must be [batch, 2] (correct, wrong)");
+    }
+    ld_metric *mt = malloc(sizeof *mt);
+    lens_tensor *c = lens_tensor_contiguous(ans);
+    lens_tensor_free(ans);
+    if (!mt || !c) { free(mt); lens_tensor_free(c); return lang_raise(I, "MemoryError", "out of memory"); }
+    mt->answer_tokens = c;
+    return v_object(&ld_type, mt);
+}
+
+int lang_grad_metric(interp *I, value *metric, const char *fn, lens_grad_metric *out)
+{
+    const lens_metric *nm = lang_metric_of(metric);
+    if (nm) { *out = lens_grad_metric_normalized(nm); return 0; }
+    if (metric && metric->type == V_OBJECT && metric->u.obj.type == &ld_type) {
+        *out = lens_grad_metric_logit_diff(((ld_metric *)metric->u.obj.data)->answer_tokens);
+        return 0;
+    }
+    if (!metric || metric->type == V_NONE)
+        lang_raise(I, "TypeError", "%s: gradients need metric= (normalized_logit_diff(...) or logit_diff_metric(answer_tokens))", fn);
+    else
+        lang_raise(I, "TypeError", "%s: metric must be made by normalized_logit_diff(...) or logit_diff_metric(answer_tokens), "
+                                   "whose derivatives lens knows; it cannot differentiate a %s", fn, type_name(metric));
+    return -1;
+}
+
+/* ---- attribution_patch ------------------------------------------------------------------------ */
+
+static value *b_attribution_patch(interp *I, value *self, args *a)
+{
+    (void)self;
+    static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", NULL};
+    if (arg_check(I, a, "attribution_patch", 6, kw)) return NULL;
+    value *mv = arg_get(a, 0, "model"), *tv = arg_get(a, 1, "corrupted_tokens"), *cv = arg_get(a, 2, "clean_cache");
+    value *hv = arg_get(a, 3, "hook"), *metv = arg_get(a, 4, "metric"), *bv = arg_get(a, 5, "by");
+    lens_model *m = lang_model_of(mv);
+    lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
+    if (!m || !tv || !c || !hv || !metv)
+        return lang_raise(I, "TypeError", "attribution_patch(model, corrupted_tokens, clean_cache, hook, metric, "
+                                          "by=\"pos\"|\"head\"|\"head_pos\")");
+    const lens_metric *mt = lang_metric_of(metv);
+    if (!mt)
+        return lang_raise(I, "TypeError", "attribution_patch: metric must be made by normalized_logit_diff(answer_tokens, "
+                                          "clean=..., corrupted=...), as for patch()");
+    const char *hook = arg_str(I, hv, "hook");
+    if (!hook) return NULL;
+    lens_patch_by by = LENS_PATCH_BY_POS;
+    if (bv && bv->type != V_NONE) {
+        const char *s = arg_str(I, bv, "by");
+        if (!s) return NULL;
+        if (!strcmp(s, "pos") || !strcmp(s, "position")) by = LENS_PATCH_BY_POS;
+        else if (!strcmp(s, "head")) by = LENS_PATCH_BY_HEAD;
+        else if (!strcmp(s, "head_pos") || !strcmp(s, "head_position")) by = LENS_PATCH_BY_HEAD_POS;
+        else return lang_raise(I, "ValueError", "by must be \"pos\", \"head\" or \"head_pos\", not \"%s\"", s);
+    }
+    lens_tensor *tokens = tensor_from_value(I, tv, LENS_I64);
+    if (!tokens) return NULL;
+    lens_error err;
+    lens_tensor *r = lens_attribution_patch(m, tokens, c, hook, mt, by, &err);
+    lens_tensor_free(tokens);
+    return r ? v_tensor(r) : lang_engine_error(I, &err);
+}
+
+const lang_builtin builtins_grad[] = {
+    {"logit_diff_metric", b_logit_diff_metric, "logit_diff_metric(answer_tokens)",
+     "The mean logit difference at the last position as a metric for run_with_cache(tokens, metric=m, incl_bwd=True): "
+     "m(logits) is logit_diff(logits, answer_tokens)."},
+    {"attribution_patch", b_attribution_patch,
+     "attribution_patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\")",
+     "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
+     "d metric / d activation summed over the cell, from one forward and one backward pass on the corrupted tokens. "
+     "Same arguments and shapes as patch(): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "
+     "[n_layers, pos, n_heads] (\"head_pos\"). Good for head outputs; for the residual stream at early layers, where "
+     "a patch replaces a token's whole representation, it can fall well short of the exact value."},
+    {NULL, NULL, NULL, NULL},
+};
