@@ -88,10 +88,11 @@ int cmd_run(int argc, char **argv)
     if (rc) {
         const char *file = strcmp(argv[1], "-") ? argv[1] : "<stdin>";
         for (int i = 0; i < err.n_traceback; i++) {
-            int line, col;
-            /* the session says where in its "cell"; here the cell is the file */
-            if (sscanf(err.traceback[i], "  Cell line %d, column %d", &line, &col) == 2)
-                fprintf(stderr, "  File \"%s\", line %d, column %d\n", file, line, col);
+            int line, col, used = 0;
+            /* the session says where in its "cell"; here the cell is the file. What
+             * follows the position (", in outer", a note on an earlier cell) stays. */
+            if (sscanf(err.traceback[i], "  Cell line %d, column %d%n", &line, &col, &used) == 2 && used > 0)
+                fprintf(stderr, "  File \"%s\", line %d, column %d%s\n", file, line, col, err.traceback[i] + used);
             else
                 fprintf(stderr, "%s\n", err.traceback[i]);
         }

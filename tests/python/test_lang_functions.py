@@ -135,9 +135,10 @@ def test_program_prints_what_cpython_prints(tmp_path):
 def test_traceback_names_function_lines_and_call_sites(tmp_path):
     r = run_lens(CRASH, tmp_path)
     assert r.returncode == 1
+    f = f'  File "{tmp_path / "prog.py"}"'
     assert r.stderr.splitlines() == [
-        "  Cell line 7, column 6", "    outer(0)", "         ^",
-        "  Cell line 5, column 17, in outer", "    return inner(v) + 1", "                ^",
-        "  Cell line 2, column 14, in inner", "    return 1 / x", "             ^",
+        f"{f}, line 7, column 6", "    outer(0)", "         ^",
+        f"{f}, line 5, column 17, in outer", "    return inner(v) + 1", "                ^",
+        f"{f}, line 2, column 14, in inner", "    return 1 / x", "             ^",
         "ZeroDivisionError: division by zero",
     ]
