@@ -189,6 +189,7 @@ static int seed_pipeline(const lens_model *m, char **prompts, const lens_tensor 
 
 int main(int argc, char **argv)
 {
+    lens_exec_with_passive_threads(argv);   /* as the lens program does */
     if (argc < 2) {
         fprintf(stderr, "usage: lens-bench MODEL_DIR [runs]\n");
         return 2;

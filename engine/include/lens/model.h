@@ -150,8 +150,22 @@ char **lens_hook_names(const lens_config *cfg);
  * bytes) or 3/4 of physical memory; settable. */
 size_t lens_memory_limit(void);
 void lens_set_memory_limit(size_t bytes);
-/* Threads for BLAS and the engine's loops ($LENS_NUM_THREADS, default all cores). */
+/* Threads for BLAS and the engine's loops: $LENS_NUM_THREADS, else $OMP_NUM_THREADS,
+ * else lens_default_num_threads(); settable. */
 void lens_set_num_threads(int n);
 int lens_num_threads(void);
+/* The CPUs this process may use (its affinity mask, capped by a cgroup CPU quota),
+ * at most LENS_MAX_DEFAULT_THREADS (GPT-2-sized matmuls gain little beyond). */
+#define LENS_MAX_DEFAULT_THREADS 16
+int lens_default_num_threads(void);
+
+/* Idle OpenMP threads spin for a while by default, which lets many kernels on few
+ * cores steal each other's time. Waiting is set when the OpenMP runtime loads, before
+ * main, so a program calls this first thing in main: when neither OMP_WAIT_POLICY nor
+ * GOMP_SPINCOUNT is set it sets OMP_WAIT_POLICY=passive and re-executes itself with the
+ * same argv (same process id). Returns when nothing needs doing or exec failed. */
+void lens_exec_with_passive_threads(char **argv);
+/* True when the environment sets the wait policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT). */
+bool lens_thread_wait_policy_set(void);
 
 #endif
