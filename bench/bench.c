@@ -24,6 +24,15 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (every thread, user + system): under a
+ * loaded shared machine a steadier measure of work than the wall clock. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -128,7 +137,7 @@ static bool want(const char *name);
 
 /* B x P random tokens through lens_model_run, with or without the full cache. */
 static int forward_workload(const lens_model *m, const char *name, int64_t B, int64_t P, bool with_cache,
-                            int runs, double *t, double floor)
+                            int runs, double *t, double floor, double *median_out, double *cpu_median_out)
 {
     const lens_config *c = lens_model_config(m);
     if (P > c->n_ctx || !want(name)) return 0;
@@ -138,10 +147,15 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
     lens_run_options o = lens_run_options_default();
     o.cache = with_cache;
     int n = P > 100 ? (runs < 3 ? runs : 3) : runs;
+    /* As a re-run cell `logits, cache = model.run_with_cache(tokens)` does: the
+     * previous results go only after the new ones exist. */
+    lens_tensor *prev_logits = NULL;
+    lens_cache *prev_cache = NULL;
+    double cpu[64];
     for (int r = -1; r < n; r++) {
         lens_tensor *logits = NULL;
         lens_cache *cache = NULL;
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         if (lens_model_run(m, tokens, &o, &logits, with_cache ? &cache : NULL, &err)) {
             fprintf(stderr, "%s: %s\n", name, err.msg);
             lens_tensor_free(tokens);
@@ -149,10 +163,18 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
         }
         double dt = now() - t0;
         if (r >= 0) t[r] = dt;
-        lens_tensor_free(logits);
-        lens_cache_free(cache);
+        if (r >= 0 && r < 64) cpu[r] = cpu_now() - c0;
+        lens_tensor_free(prev_logits);
+        lens_cache_free(prev_cache);
+        prev_logits = logits;
+        prev_cache = cache;
     }
-    row(name, summarize(t, n), forward_flops(c, B, P, true), floor);
+    lens_tensor_free(prev_logits);
+    lens_cache_free(prev_cache);
+    stats st = summarize(t, n);
+    row(name, st, forward_flops(c, B, P, true), floor);
+    if (median_out) *median_out = st.median;
+    if (cpu_median_out) *cpu_median_out = summarize(cpu, n < 64 ? n : 64).median;
     lens_tensor_free(tokens);
     return 0;
 }
@@ -219,9 +241,13 @@ int main(int argc, char **argv)
     row("load (default proc.)", summarize(t, load_runs), 0, floor);
     const lens_config *c = lens_model_config(m);
 
-    if (forward_workload(m, "seed forward", 100, 11, false, runs, t, floor) ||
-        forward_workload(m, "seed run_with_cache", 100, 11, true, runs, t, floor))
+    double fwd = 0, rwc = 0, fwd_cpu = 0, rwc_cpu = 0;
+    if (forward_workload(m, "seed forward", 100, 11, false, runs, t, floor, &fwd, &fwd_cpu) ||
+        forward_workload(m, "seed run_with_cache", 100, 11, true, runs, t, floor, &rwc, &rwc_cpu))
         return 1;
+    if (fwd > 0 && rwc > 0)
+        printf("\nseed run_with_cache / seed forward: %.2f wall, %.2f CPU time (medians: %.0f / %.0f ms CPU)\n\n",
+               rwc / fwd, rwc_cpu / fwd_cpu, rwc_cpu * 1e3, fwd_cpu * 1e3);
 
     /* seed-pipeline */
     char *prompts[100], *corrupted[100];
@@ -277,7 +303,7 @@ int main(int argc, char **argv)
     lens_tensor_free(clean); lens_tensor_free(bad);
 done:
     /* long last: the peak-memory column is the process's peak so far */
-    if (forward_workload(m, "long run_with_cache", 8, 1024, true, runs, t, floor)) return 1;
+    if (forward_workload(m, "long run_with_cache", 8, 1024, true, runs, t, floor, NULL, NULL)) return 1;
     lens_tensor_free(answers);
     for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);

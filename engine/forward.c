@@ -26,8 +26,8 @@ typedef struct run {
     int64_t B, P;
     bool *cached;             /* [HK_COUNT * (n_layers + 1)] */
     lens_cache *cache;
-    /* The cached activations live in one allocation (huge pages, first touched
-     * once), each cache tensor a view at its own offset. */
+    /* The cached activations live in one arena (arena_pool.c: huge pages, reused
+     * across runs), each cache tensor a view at its own offset. */
     lens_tensor *arena;
     int64_t arena_used;       /* elements */
     float *scratch[HK_COUNT]; /* one buffer per hook kind, reused across layers */
@@ -374,7 +374,7 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
         no_logits.logits = false;
         int64_t cached_bytes = (int64_t)lens_run_estimate_bytes(m, r.B, r.P, &no_logits);
         int64_t elems = cached_bytes / (int64_t)sizeof(float) + 16 * HK_COUNT * (m->cfg.n_layers + 1);
-        if (o.cache && cached_bytes > 0 && !(r.arena = lens_tensor_new_v(LENS_F32, 1, elems))) {
+        if (o.cache && cached_bytes > 0 && !(r.arena = lens_arena_take(elems))) {
             lens_fail(err, "out of memory allocating the activation cache (%lld MiB)", (long long)(cached_bytes >> 20));
             goto done;
         }

@@ -150,6 +150,19 @@ char **lens_hook_names(const lens_config *cfg);
  * bytes) or 3/4 of physical memory; settable. */
 size_t lens_memory_limit(void);
 void lens_set_memory_limit(size_t bytes);
+/* Activation memory: a freed cache's arena stays mapped in a small pool (two
+ * arenas: a re-run alternates between them) for the next run that fits; pooled
+ * pages may be reclaimed by the kernel under memory pressure, arenas are not pooled
+ * when memory is short, and the pool is unmapped after `idle` seconds unused
+ * (default 60; 0 disables pooling). */
+typedef struct lens_activation_pool_info {
+    int pooled;            /* arenas in the pool now */
+    size_t pooled_bytes;
+    size_t mapped;         /* fresh arenas mapped since the process started */
+} lens_activation_pool_info;
+void lens_activation_pool_stats(lens_activation_pool_info *out);
+void lens_activation_pool_release(void);
+void lens_set_activation_pool_idle(double seconds);
 /* Threads for BLAS and the engine's loops: $LENS_NUM_THREADS, else $OMP_NUM_THREADS,
  * else lens_default_num_threads(); settable. */
 void lens_set_num_threads(int n);
