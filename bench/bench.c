@@ -6,6 +6,7 @@
  * table: workload, backend, median/min/max, peak memory, GFLOP/s, ratio to the
  * sgemm floor. */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,7 @@ static void row(const char *name, stats s, double flops, double floor_gflops)
 {
     double gf = flops / s.median / 1e9;
     double floor_s = flops / (floor_gflops * 1e9);
-    printf("| %-22s | cpu | %8.1f | %8.1f | %8.1f | %8.0f | %7.1f | %5.2f |\n", name, s.median * 1e3,
+    printf("| %-31s | cpu | %8.1f | %8.1f | %8.1f | %8.0f | %7.1f | %5.2f |\n", name, s.median * 1e3,
            s.min * 1e3, s.max * 1e3, peak_rss_mib(), flops ? gf : 0, flops ? s.median / floor_s : 0);
 }
 
@@ -136,8 +137,21 @@ static void attribute(const lens_model *m, const lens_cache *c, lens_tensor *sta
 static bool want(const char *name);
 
 /* B x P random tokens through lens_model_run, with or without the full cache. */
+/* What a workload reads of the logits (computed where they are read). */
+typedef enum { READ_LAST, READ_ALL } logits_read;
+
+/* Reads logits[:, -1] (as the seed's logit difference does) or every logit. */
+static void read_logits(const lens_tensor *logits, logits_read what)
+{
+    lens_tensor *v = what == READ_LAST ? lens_tensor_select(logits, 1, logits->shape[1] - 1) : lens_tensor_ref(logits);
+    volatile float sink = v ? lens_tensor_f32(v)[0] : 0;
+    (void)sink;
+    lens_tensor_free(v);
+}
+
 static int forward_workload(const lens_model *m, const char *name, int64_t B, int64_t P, bool with_cache,
-                            int runs, double *t, double floor, double *median_out, double *cpu_median_out)
+                            logits_read what, int runs, double *t, double floor, double *median_out,
+                            double *cpu_median_out)
 {
     const lens_config *c = lens_model_config(m);
     if (P > c->n_ctx || !want(name)) return 0;
@@ -161,6 +175,7 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
             lens_tensor_free(tokens);
             return 1;
         }
+        read_logits(logits, what);
         double dt = now() - t0;
         if (r >= 0) t[r] = dt;
         if (r >= 0 && r < 64) cpu[r] = cpu_now() - c0;
@@ -172,11 +187,42 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
     lens_tensor_free(prev_logits);
     lens_cache_free(prev_cache);
     stats st = summarize(t, n);
-    row(name, st, forward_flops(c, B, P, true), floor);
+    row(name, st, what == READ_LAST ? forward_flops(c, B, P, false) + 2.0 * (double)B * c->d_model * c->d_vocab
+                                    : forward_flops(c, B, P, true), floor);
     if (median_out) *median_out = st.median;
     if (cpu_median_out) *cpu_median_out = summarize(cpu, n < 64 ? n : 64).median;
     lens_tensor_free(tokens);
     return 0;
+}
+
+/* The seed batch's logits read at the last position against the whole product:
+ * they must be identical (printed with the table). */
+static void lazy_logits_check(const lens_model *m)
+{
+    const lens_config *c = lens_model_config(m);
+    lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, (int64_t)100, (int64_t)11);
+    for (int64_t i = 0; i < 1100; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
+    lens_run_options o = lens_run_options_default();
+    o.cache = false;
+    lens_error err;
+    lens_tensor *a = NULL, *b = NULL;
+    if (lens_model_run(m, tokens, &o, &a, NULL, &err) || lens_model_run(m, tokens, &o, &b, NULL, &err)) {
+        fprintf(stderr, "lazy logits check: %s\n", err.msg);
+    } else {
+        lens_tensor *last = lens_tensor_select(a, 1, 10), *lc = lens_tensor_clone(last);
+        int64_t rows = lens_logits_rows_computed(a);
+        lens_tensor *all = lens_tensor_clone(b);
+        double diff = 0;
+        for (int64_t i = 0; i < 100; i++)
+            for (int64_t v = 0; v < c->d_vocab; v++) {
+                double d = fabs((double)lens_tensor_f32(lc)[i * c->d_vocab + v] -
+                                (double)lens_tensor_f32(all)[(i * 11 + 10) * c->d_vocab + v]);
+                if (!(d <= diff)) diff = d;
+            }
+        printf("\nlogits[:, -1] computed alone (%lld rows) vs the whole product: max |diff| %g\n", (long long)rows, diff);
+        lens_tensor_free(last); lens_tensor_free(lc); lens_tensor_free(all);
+    }
+    lens_tensor_free(a); lens_tensor_free(b); lens_tensor_free(tokens);
 }
 
 static bool want(const char *name)
@@ -242,9 +288,11 @@ int main(int argc, char **argv)
     const lens_config *c = lens_model_config(m);
 
     double fwd = 0, rwc = 0, fwd_cpu = 0, rwc_cpu = 0;
-    if (forward_workload(m, "seed forward", 100, 11, false, runs, t, floor, &fwd, &fwd_cpu) ||
-        forward_workload(m, "seed run_with_cache", 100, 11, true, runs, t, floor, &rwc, &rwc_cpu))
+    if (forward_workload(m, "seed forward", 100, 11, false, READ_LAST, runs, t, floor, &fwd, &fwd_cpu) ||
+        forward_workload(m, "seed run_with_cache", 100, 11, true, READ_LAST, runs, t, floor, &rwc, &rwc_cpu) ||
+        forward_workload(m, "seed run_with_cache, all logits", 100, 11, true, READ_ALL, runs, t, floor, NULL, NULL))
         return 1;
+    if (want("seed run_with_cache")) lazy_logits_check(m);
     if (fwd > 0 && rwc > 0)
         printf("\nseed run_with_cache / seed forward: %.2f wall, %.2f CPU time (medians: %.0f / %.0f ms CPU)\n\n",
                rwc / fwd, rwc_cpu / fwd_cpu, rwc_cpu * 1e3, fwd_cpu * 1e3);
@@ -303,7 +351,7 @@ int main(int argc, char **argv)
     lens_tensor_free(clean); lens_tensor_free(bad);
 done:
     /* long last: the peak-memory column is the process's peak so far */
-    if (forward_workload(m, "long run_with_cache", 8, 1024, true, runs, t, floor, NULL, NULL)) return 1;
+    if (forward_workload(m, "long run_with_cache", 8, 1024, true, READ_ALL, runs, t, floor, NULL, NULL)) return 1;
     lens_tensor_free(answers);
     for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);

@@ -20,4 +20,9 @@ int lens_cache_add(lens_cache *c, const char *name, lens_tensor *t);
  * mapping returns to the pool. NULL when out of memory. */
 lens_tensor *lens_arena_take(int64_t elems);
 
+/* The logits of a run, computed on demand (lazy_logits.c) from a copy of the
+ * final residual final [B*P, d] and references to W_Ut [V, d] and b_U [V]. */
+lens_tensor *lens_logits_lazy(const float *final, int64_t B, int64_t P, const lens_tensor *W_Ut,
+                              const lens_tensor *b_U, lens_error *err);
+
 #endif

@@ -329,12 +329,9 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         memcpy(unembed_in, norm, (size_t)(M * d) * sizeof(float));
         if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
     } else if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
-    if (o->logits && logits) {
-        *logits = lens_tensor_new_v(LENS_F32, 3, r->B, r->P, (int64_t)c->d_vocab);
-        if (!*logits) return lens_fail(r->err, "out of memory allocating logits");
-        be->matmul(lens_tensor_f32(*logits), unembed_in, lens_tensor_f32(m->W_Ut),
-                   lens_tensor_f32(m->b_U), M, d, c->d_vocab, true);
-    }
+    /* logits: unembedded where they are read (lazy_logits.c) */
+    if (o->logits && logits && !(*logits = lens_logits_lazy(unembed_in, r->B, r->P, m->W_Ut, m->b_U, r->err)))
+        return -1;
     return 0;
 }
 

@@ -119,6 +119,17 @@ lens_run_options lens_run_options_default(void);  /* cache everything, logits, w
 int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_run_options *opt,
                    lens_tensor **logits, lens_cache **cache, lens_error *err);
 
+/* The logits a run returns are computed on demand: a row (one position of one
+ * prompt) is unembedded the first time a view covering it is read, all the rows a
+ * view needs in one product, each row once; the numbers are those of the full
+ * product. Read sparse parts through narrow views (lens_tensor_select /
+ * lens_tensor_narrow): reading the whole tensor computes every row.
+ * Rows computed so far (-1 for a tensor that is not such logits): */
+int64_t lens_logits_rows_computed(const lens_tensor *logits);
+/* Computes, in one product, the rows (b, pos[b]) of [B, P, V] logits (negative
+ * positions count from the end); nothing for ordinary tensors. */
+int lens_logits_prepare_positions(const lens_tensor *logits, const int64_t *pos, lens_error *err);
+
 /* Estimated bytes of a run's outputs (cache + logits) for B x P tokens. */
 size_t lens_run_estimate_bytes(const lens_model *m, int64_t batch, int64_t pos,
                                const lens_run_options *opt);
