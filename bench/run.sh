@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 model="$BUILD/bench-model/gpt2-small"
+# a fresh processed-weights cache for this run: the first load writes the entry
+weights_cache=$(mktemp -d)
+trap 'rm -rf "$weights_cache"' EXIT
+export LENS_CACHE_DIR="$weights_cache"
 if [ ! -f "$model/model.safetensors" ]; then
     mkdir -p "$BUILD/bench-model"
     "$BUILD/lens" random-model --like gpt2-small "$model"

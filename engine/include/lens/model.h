@@ -52,6 +52,11 @@ typedef struct lens_model lens_model;
  * Hugging Face cache. */
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err);
 void lens_model_free(lens_model *m);
+/* Processed weights are cached between processes: the first load of a weights file
+ * with given processing flags writes them to a file in this folder, later loads map
+ * it (N kernels share one copy). $LENS_CACHE_DIR, else $XDG_CACHE_HOME/lens, else
+ * ~/.cache/lens; false when off (LENS_CACHE_DIR=none) or no folder can be named. */
+bool lens_weights_cache_dir(char *out, size_t size);
 /* The directory a name or path resolves to (as lens_model_load would use). */
 bool lens_model_resolve(const char *name_or_path, char *out, size_t size);
 
