@@ -5,7 +5,8 @@
  *
  * A re-run cell `logits, cache = model.run_with_cache(...)` frees the old cache
  * only after the new one exists, so it alternates between two arenas: the pool
- * holds at most POOL_SLOTS. Pooled arenas are marked MADV_FREE (the kernel may
+ * holds at most POOL_SLOTS of each kind (caches, and the scratch buffers of a
+ * run's unhooked activations). Pooled arenas are marked MADV_FREE (the kernel may
  * take their pages back under memory pressure; a page it took reads as zero,
  * which is fine: a run writes every element it caches), are not pooled when
  * memory is short, and are unmapped after the pool has been idle a while.
@@ -29,12 +30,20 @@ typedef struct arena { void *data; size_t bytes; } arena;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_changed = PTHREAD_COND_INITIALIZER;
-static arena pool[POOL_SLOTS];
-static int pool_n;
+/* one pool per kind (LENS_ARENA_CACHE, LENS_ARENA_SCRATCH): a run takes one of each */
+static arena pools[LENS_ARENA_KINDS][POOL_SLOTS];
+static int pool_counts[LENS_ARENA_KINDS];
 static double pool_idle_seconds = 60.0;
 static double pool_last_use;
 static bool reaper_started;
-static size_t arenas_mapped;   /* fresh mappings made, for lens_activation_pool_stats */
+static size_t arenas_mapped;   /* fresh cache arenas mapped, for lens_activation_pool_stats */
+
+static int pooled_total(void)
+{
+    int n = 0;
+    for (int k = 0; k < LENS_ARENA_KINDS; k++) n += pool_counts[k];
+    return n;
+}
 
 static double now_seconds(void)
 {
@@ -59,8 +68,10 @@ static size_t memory_available(void)
 /* Unmaps every pooled arena; called with pool_lock held. */
 static void drain_locked(void)
 {
-    for (int i = 0; i < pool_n; i++) munmap(pool[i].data, pool[i].bytes);
-    pool_n = 0;
+    for (int k = 0; k < LENS_ARENA_KINDS; k++) {
+        for (int i = 0; i < pool_counts[k]; i++) munmap(pools[k][i].data, pools[k][i].bytes);
+        pool_counts[k] = 0;
+    }
 }
 
 static void *reaper(void *unused)
@@ -68,7 +79,7 @@ static void *reaper(void *unused)
     (void)unused;
     pthread_mutex_lock(&pool_lock);
     for (;;) {
-        while (pool_n == 0) pthread_cond_wait(&pool_changed, &pool_lock);
+        while (pooled_total() == 0) pthread_cond_wait(&pool_changed, &pool_lock);
         double due = pool_last_use + pool_idle_seconds, t = now_seconds();
         if (t >= due) { drain_locked(); continue; }
         struct timespec ts;
@@ -82,16 +93,21 @@ static void *reaper(void *unused)
 }
 
 /* The storage release of an arena tensor: back into the pool, or unmapped. */
+/* ctx: the mapping's size (a multiple of 2 MiB) plus its kind in the low bits. */
 static void arena_return(void *data, size_t view_bytes, void *ctx)
 {
     (void)view_bytes;
-    size_t bytes = (size_t)(uintptr_t)ctx;
+    size_t bytes = (size_t)(uintptr_t)ctx & ~(HUGE_PAGE - 1);
+    int kind = (int)((size_t)(uintptr_t)ctx & (HUGE_PAGE - 1));
+    arena *pool = pools[kind];
+    int pool_n;
     pthread_mutex_lock(&pool_lock);
+    pool_n = pool_counts[kind];
     bool keep = pool_idle_seconds > 0 && memory_available() >= 2 * bytes;
     if (keep && pool_n == POOL_SLOTS) {   /* the oldest makes room */
         munmap(pool[0].data, pool[0].bytes);
         memmove(pool, pool + 1, sizeof pool[0] * (POOL_SLOTS - 1));
-        pool_n--;
+        pool_counts[kind] = --pool_n;
     }
     if (keep) {
 #ifdef MADV_FREE
@@ -99,6 +115,7 @@ static void arena_return(void *data, size_t view_bytes, void *ctx)
 #endif
         pool[pool_n++] = (arena){data, bytes};
         pool_last_use = now_seconds();
+        pool_counts[kind] = pool_n;
         if (!reaper_started) {
             pthread_t t;
             pthread_attr_t attr;
@@ -112,8 +129,9 @@ static void arena_return(void *data, size_t view_bytes, void *ctx)
     pthread_mutex_unlock(&pool_lock);
 }
 
-lens_tensor *lens_arena_take(int64_t elems)
+lens_tensor *lens_arena_take(int64_t elems, lens_arena_kind kind)
 {
+    arena *pool = pools[kind];
     if (elems <= 0 || (uint64_t)elems > (SIZE_MAX - HUGE_PAGE) / sizeof(float)) return NULL;
     size_t need = ((size_t)elems * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     void *data = NULL;
@@ -121,13 +139,13 @@ lens_tensor *lens_arena_take(int64_t elems)
     pthread_mutex_lock(&pool_lock);
     /* The smallest pooled arena that fits and wastes at most half of itself. */
     int best = -1;
-    for (int i = 0; i < pool_n; i++)
+    for (int i = 0; i < pool_counts[kind]; i++)
         if (pool[i].bytes >= need && pool[i].bytes / 2 <= need && (best < 0 || pool[i].bytes < pool[best].bytes))
             best = i;
     if (best >= 0) {
         data = pool[best].data;
         bytes = pool[best].bytes;
-        pool[best] = pool[--pool_n];
+        pool[best] = pool[--pool_counts[kind]];
         pool_last_use = now_seconds();
     }
     pthread_mutex_unlock(&pool_lock);
@@ -139,21 +157,22 @@ lens_tensor *lens_arena_take(int64_t elems)
 #endif
         bytes = need;
         pthread_mutex_lock(&pool_lock);
-        arenas_mapped++;
+        if (kind == LENS_ARENA_CACHE) arenas_mapped++;
         pthread_mutex_unlock(&pool_lock);
     }
     int64_t shape[1] = {elems};
-    lens_tensor *t = lens_tensor_wrap(LENS_F32, 1, shape, data, arena_return, (void *)(uintptr_t)bytes);
-    if (!t) arena_return(data, 0, (void *)(uintptr_t)bytes);
+    void *ctx = (void *)(uintptr_t)(bytes | (size_t)kind);
+    lens_tensor *t = lens_tensor_wrap(LENS_F32, 1, shape, data, arena_return, ctx);
+    if (!t) arena_return(data, 0, ctx);
     return t;
 }
 
 void lens_activation_pool_stats(lens_activation_pool_info *out)
 {
     pthread_mutex_lock(&pool_lock);
-    out->pooled = pool_n;
+    out->pooled = pool_counts[LENS_ARENA_CACHE];
     out->pooled_bytes = 0;
-    for (int i = 0; i < pool_n; i++) out->pooled_bytes += pool[i].bytes;
+    for (int i = 0; i < out->pooled; i++) out->pooled_bytes += pools[LENS_ARENA_CACHE][i].bytes;
     out->mapped = arenas_mapped;
     pthread_mutex_unlock(&pool_lock);
 }
