@@ -125,7 +125,7 @@ def main():
     print(f"classroom: {n} lens kernels through jupyter_client, each loads {os.path.basename(a.model)} and runs the seed")
     print("| measure | value |")
     print("| --- | ---: |")
-    print(f"| one kernel alone: load (weights cache written) | {lone_load * 1e3:.0f} ms |")
+    print(f"| one kernel alone: load (writes the weights cache entry when absent) | {lone_load * 1e3:.0f} ms |")
     print(f"| one kernel alone: seed cell, median of 3 | {lone_seed * 1e3:.0f} ms |")
     print(f"| {n} kernels: load at once (cache mapped) | {load_all * 1e3:.0f} ms |")
     print(f"| {n} kernels: seed at once | {seed_all * 1e3:.0f} ms |")
