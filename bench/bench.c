@@ -8,6 +8,7 @@
  * table: workload, backend, median/min/max, peak memory, GFLOP/s, ratio to the
  * sgemm floor. */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,15 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds of the whole process (every thread, user + system): under a
+ * loaded shared machine a steadier measure of work than the wall clock. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -78,7 +88,7 @@ static void row(const char *name, stats s, double flops, double floor_gflops)
 {
     double gf = flops / s.median / 1e9;
     double floor_s = flops / (floor_gflops * 1e9);
-    printf("| %-22s | cpu | %8.1f | %8.1f | %8.1f | %8.0f | %7.1f | %5.2f |\n", name, s.median * 1e3,
+    printf("| %-31s | cpu | %8.1f | %8.1f | %8.1f | %8.0f | %7.1f | %5.2f |\n", name, s.median * 1e3,
            s.min * 1e3, s.max * 1e3, peak_rss_mib(), flops ? gf : 0, flops ? s.median / floor_s : 0);
 }
 
@@ -130,8 +140,21 @@ static void attribute(const lens_model *m, const lens_cache *c, lens_tensor *sta
 static bool want(const char *name);
 
 /* B x P random tokens through lens_model_run, with or without the full cache. */
+/* What a workload reads of the logits (computed where they are read). */
+typedef enum { READ_LAST, READ_ALL } logits_read;
+
+/* Reads logits[:, -1] (as the seed's logit difference does) or every logit. */
+static void read_logits(const lens_tensor *logits, logits_read what)
+{
+    lens_tensor *v = what == READ_LAST ? lens_tensor_select(logits, 1, logits->shape[1] - 1) : lens_tensor_ref(logits);
+    volatile float sink = v ? lens_tensor_f32(v)[0] : 0;
+    (void)sink;
+    lens_tensor_free(v);
+}
+
 static int forward_workload(const lens_model *m, const char *name, int64_t B, int64_t P, bool with_cache,
-                            int runs, double *t, double floor)
+                            logits_read what, int runs, double *t, double floor, double *median_out,
+                            double *cpu_median_out)
 {
     const lens_config *c = lens_model_config(m);
     if (P > c->n_ctx || !want(name)) return 0;
@@ -141,23 +164,68 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
     lens_run_options o = lens_run_options_default();
     o.cache = with_cache;
     int n = P > 100 ? (runs < 3 ? runs : 3) : runs;
+    /* As a re-run cell `logits, cache = model.run_with_cache(tokens)` does: the
+     * previous results go only after the new ones exist. */
+    lens_tensor *prev_logits = NULL;
+    lens_cache *prev_cache = NULL;
+    double cpu[64];
     for (int r = -1; r < n; r++) {
         lens_tensor *logits = NULL;
         lens_cache *cache = NULL;
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         if (lens_model_run(m, tokens, &o, &logits, with_cache ? &cache : NULL, &err)) {
             fprintf(stderr, "%s: %s\n", name, err.msg);
             lens_tensor_free(tokens);
             return 1;
         }
+        read_logits(logits, what);
         double dt = now() - t0;
         if (r >= 0) t[r] = dt;
-        lens_tensor_free(logits);
-        lens_cache_free(cache);
+        if (r >= 0 && r < 64) cpu[r] = cpu_now() - c0;
+        lens_tensor_free(prev_logits);
+        lens_cache_free(prev_cache);
+        prev_logits = logits;
+        prev_cache = cache;
     }
-    row(name, summarize(t, n), forward_flops(c, B, P, true), floor);
+    lens_tensor_free(prev_logits);
+    lens_cache_free(prev_cache);
+    stats st = summarize(t, n);
+    row(name, st, what == READ_LAST ? forward_flops(c, B, P, false) + 2.0 * (double)B * c->d_model * c->d_vocab
+                                    : forward_flops(c, B, P, true), floor);
+    if (median_out) *median_out = st.median;
+    if (cpu_median_out) *cpu_median_out = summarize(cpu, n < 64 ? n : 64).median;
     lens_tensor_free(tokens);
     return 0;
+}
+
+/* The seed batch's logits read at the last position against the whole product:
+ * they must be identical (printed with the table). */
+static void lazy_logits_check(const lens_model *m)
+{
+    const lens_config *c = lens_model_config(m);
+    lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, (int64_t)100, (int64_t)11);
+    for (int64_t i = 0; i < 1100; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
+    lens_run_options o = lens_run_options_default();
+    o.cache = false;
+    lens_error err;
+    lens_tensor *a = NULL, *b = NULL;
+    if (lens_model_run(m, tokens, &o, &a, NULL, &err) || lens_model_run(m, tokens, &o, &b, NULL, &err)) {
+        fprintf(stderr, "lazy logits check: %s\n", err.msg);
+    } else {
+        lens_tensor *last = lens_tensor_select(a, 1, 10), *lc = lens_tensor_clone(last);
+        int64_t rows = lens_logits_rows_computed(a);
+        lens_tensor *all = lens_tensor_clone(b);
+        double diff = 0;
+        for (int64_t i = 0; i < 100; i++)
+            for (int64_t v = 0; v < c->d_vocab; v++) {
+                double d = fabs((double)lens_tensor_f32(lc)[i * c->d_vocab + v] -
+                                (double)lens_tensor_f32(all)[(i * 11 + 10) * c->d_vocab + v]);
+                if (!(d <= diff)) diff = d;
+            }
+        printf("\nlogits[:, -1] computed alone (%lld rows) vs the whole product: max |diff| %g\n", (long long)rows, diff);
+        lens_tensor_free(last); lens_tensor_free(lc); lens_tensor_free(all);
+    }
+    lens_tensor_free(a); lens_tensor_free(b); lens_tensor_free(tokens);
 }
 
 static bool want(const char *name)
@@ -266,6 +334,7 @@ static int attribution_workload(const lens_model *m, const lens_tensor *bad, con
 
 int main(int argc, char **argv)
 {
+    lens_exec_with_passive_threads(argv);   /* as the lens program does */
     if (argc < 2) {
         fprintf(stderr, "usage: lens-bench MODEL_DIR [runs]\n");
         return 2;
@@ -284,20 +353,38 @@ int main(int argc, char **argv)
     double *t = calloc((size_t)runs + 3, sizeof *t);
     lens_model *m = NULL;
     int load_runs = runs < 5 ? runs : 5;
-    for (int r = 0; r < load_runs; r++) {
-        double t0 = now();
-        lens_model *mm = lens_model_load(dir, &p, &err);
-        t[r] = now() - t0;
-        if (!mm) { fprintf(stderr, "%s\n", err.msg); return 1; }
-        if (m) lens_model_free(m);
-        m = mm;
+    /* load: processing in this process (no cache), the first load that writes the
+     * processed-weights cache entry, then loads that map it */
+    char *cache_env = getenv("LENS_CACHE_DIR") ? strdup(getenv("LENS_CACHE_DIR")) : NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0) setenv("LENS_CACHE_DIR", "none", 1);
+        else if (cache_env) setenv("LENS_CACHE_DIR", cache_env, 1);
+        else unsetenv("LENS_CACHE_DIR");
+        for (int r = pass ? -1 : 0; r < load_runs; r++) {
+            double t0 = now();
+            lens_model *mm = lens_model_load(dir, &p, &err);
+            double dt = now() - t0;
+            if (!mm) { fprintf(stderr, "%s\n", err.msg); return 1; }
+            if (r >= 0) t[r] = dt;
+            else printf("| %-31s | cpu | %8.1f | %8s | %8s | %8.0f | %7s | %5s |\n", "load, first (process + write)",
+                        dt * 1e3, "—", "—", peak_rss_mib(), "—", "—");
+            if (m) lens_model_free(m);
+            m = mm;
+        }
+        row(pass ? "load from the weights cache" : "load, processing (no cache)", summarize(t, load_runs), 0, floor);
     }
-    row("load (default proc.)", summarize(t, load_runs), 0, floor);
+    free(cache_env);
     const lens_config *c = lens_model_config(m);
 
-    if (forward_workload(m, "seed forward", 100, 11, false, runs, t, floor) ||
-        forward_workload(m, "seed run_with_cache", 100, 11, true, runs, t, floor))
+    double fwd = 0, rwc = 0, fwd_cpu = 0, rwc_cpu = 0;
+    if (forward_workload(m, "seed forward", 100, 11, false, READ_LAST, runs, t, floor, &fwd, &fwd_cpu) ||
+        forward_workload(m, "seed run_with_cache", 100, 11, true, READ_LAST, runs, t, floor, &rwc, &rwc_cpu) ||
+        forward_workload(m, "seed run_with_cache, all logits", 100, 11, true, READ_ALL, runs, t, floor, NULL, NULL))
         return 1;
+    if (want("seed run_with_cache")) lazy_logits_check(m);
+    if (fwd > 0 && rwc > 0)
+        printf("\nseed run_with_cache / seed forward: %.2f wall, %.2f CPU time (medians: %.0f / %.0f ms CPU)\n\n",
+               rwc / fwd, rwc_cpu / fwd_cpu, rwc_cpu * 1e3, fwd_cpu * 1e3);
 
     /* seed-pipeline */
     char *prompts[100], *corrupted[100];
@@ -354,7 +441,7 @@ int main(int argc, char **argv)
     lens_tensor_free(clean); lens_tensor_free(bad);
 done:
     /* long last: the peak-memory column is the process's peak so far */
-    if (forward_workload(m, "long run_with_cache", 8, 1024, true, runs, t, floor)) return 1;
+    if (forward_workload(m, "long run_with_cache", 8, 1024, true, READ_ALL, runs, t, floor, NULL, NULL)) return 1;
     lens_tensor_free(answers);
     for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The same CPU workloads in TransformerLens, for a same-machine comparison.
 
-Not part of `make bench` (it needs torch and transformer_lens, about 4 GB, which the
-test venv does not carry). Usage, in a venv with transformer_lens installed:
+`make bench` runs it, alternating with lens's seed workloads, when TL_PYTHON (default
+.venv-tl/bin/python) imports torch and transformer_lens (about 4 GB, which the test venv
+does not carry). Usage, in a venv with transformer_lens installed:
     python bench/transformerlens_bench.py [--threads 2] [--runs 5] [--long]
 Random weights in GPT-2-small shapes (speed does not depend on the values), float32,
 the seed batch (100 x 11 tokens) with forward only and with run_with_cache (every hook),

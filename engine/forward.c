@@ -26,11 +26,12 @@ typedef struct run {
     int64_t B, P;
     bool *cached;             /* [HK_COUNT * (n_layers + 1)] */
     lens_cache *cache;
-    /* The cached activations live in one allocation (huge pages, first touched
-     * once), each cache tensor a view at its own offset. */
+    /* The cached activations live in one arena (arena_pool.c: huge pages, reused
+     * across runs), each cache tensor a view at its own offset. */
     lens_tensor *arena;
     int64_t arena_used;       /* elements */
-    float *scratch[HK_COUNT]; /* one buffer per hook kind, reused across layers */
+    float *scratch[HK_COUNT]; /* one buffer per hook kind, reused across layers, */
+    lens_tensor *scratch_arena; /* carved from one pooled arena (reused across runs) */
     lens_error *err;
 } run;
 
@@ -129,10 +130,7 @@ static float *hook_buffer(run *r, lens_hook_kind k, int layer)
         }
         return lens_tensor_f32(t);
     }
-    if (!r->scratch[k]) {
-        r->scratch[k] = malloc((size_t)hook_numel(r, k) * sizeof(float));
-        if (!r->scratch[k]) lens_fail(r->err, "out of memory (scratch for %s)", lens_hooks[k].suffix);
-    }
+    if (!r->scratch[k]) lens_fail(r->err, "out of memory (scratch for %s)", lens_hooks[k].suffix);
     return r->scratch[k];
 }
 
@@ -329,12 +327,9 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         memcpy(unembed_in, norm, (size_t)(M * d) * sizeof(float));
         if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
     } else if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
-    if (o->logits && logits) {
-        *logits = lens_tensor_new_v(LENS_F32, 3, r->B, r->P, (int64_t)c->d_vocab);
-        if (!*logits) return lens_fail(r->err, "out of memory allocating logits");
-        be->matmul(lens_tensor_f32(*logits), unembed_in, lens_tensor_f32(m->W_Ut),
-                   lens_tensor_f32(m->b_U), M, d, c->d_vocab, true);
-    }
+    /* logits: unembedded where they are read (lazy_logits.c) */
+    if (o->logits && logits && !(*logits = lens_logits_lazy(unembed_in, r->B, r->P, m->W_Ut, m->b_U, r->err)))
+        return -1;
     return 0;
 }
 
@@ -374,15 +369,28 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
         no_logits.logits = false;
         int64_t cached_bytes = (int64_t)lens_run_estimate_bytes(m, r.B, r.P, &no_logits);
         int64_t elems = cached_bytes / (int64_t)sizeof(float) + 16 * HK_COUNT * (m->cfg.n_layers + 1);
-        if (o.cache && cached_bytes > 0 && !(r.arena = lens_tensor_new_v(LENS_F32, 1, elems))) {
+        if (o.cache && cached_bytes > 0 && !(r.arena = lens_arena_take(elems, LENS_ARENA_CACHE))) {
             lens_fail(err, "out of memory allocating the activation cache (%lld MiB)", (long long)(cached_bytes >> 20));
             goto done;
         }
     }
+    {
+        /* scratch for every hook kind: one arena, so a sweep's passes reuse it */
+        int64_t total = 0, at[HK_COUNT];
+        for (int k = 0; k < HK_COUNT; k++) {
+            at[k] = total;
+            total += (hook_numel(&r, (lens_hook_kind)k) + 15) / 16 * 16;
+        }
+        if (!(r.scratch_arena = lens_arena_take(total, LENS_ARENA_SCRATCH))) {
+            lens_fail(err, "out of memory allocating scratch (%lld MiB)", (long long)(total >> 18));
+            goto done;
+        }
+        for (int k = 0; k < HK_COUNT; k++) r.scratch[k] = lens_tensor_f32(r.scratch_arena) + at[k];
+    }
     rc = run_all(&r, tokens, logits);
 done:
     lens_tensor_free(r.arena);   /* the cache's views keep it alive */
-    for (int k = 0; k < HK_COUNT; k++) free(r.scratch[k]);
+    lens_tensor_free(r.scratch_arena);   /* back to the pool */
     free(r.cached);
     if (rc == 0 && cache) *cache = r.cache;
     else lens_cache_free(r.cache);

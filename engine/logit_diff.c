@@ -55,21 +55,37 @@ lens_tensor *lens_logit_diff(const lens_model *m, const lens_tensor *logits, con
     if (!pos) return NULL;
     lens_tensor *out = lens_tensor_new_v(LENS_F32, 1, B);
     if (!out) { free(pos); lens_fail(err, "out of memory"); return NULL; }
+    /* logits computed on demand: unembed just these positions, in one product */
+    if (logits->ndim == 3 && lens_logits_prepare_positions(logits, pos, err)) {
+        free(pos);
+        lens_tensor_free(out);
+        return NULL;
+    }
     for (int64_t b = 0; b < B; b++) {
         double v[2];
+        /* each prompt's row through its own view, so only that row is read */
+        lens_tensor *prompt = lens_tensor_select(logits, 0, b);
+        lens_tensor *row = !prompt ? NULL : logits->ndim == 3 ? lens_tensor_select(prompt, 0, pos[b]) : lens_tensor_ref(prompt);
+        lens_tensor_free(prompt);
+        if (!row) {
+            free(pos);
+            lens_tensor_free(out);
+            lens_fail(err, "out of memory");
+            return NULL;
+        }
         for (int k = 0; k < 2; k++) {
             int64_t ai[2] = {b, k};
             int64_t tok = lens_tensor_get_i64(answer_tokens, ai);
             if (tok < 0 || tok >= V) {
                 free(pos);
                 lens_tensor_free(out);
+                lens_tensor_free(row);
                 lens_fail(err, "logit_diff: answer token %lld is outside the vocabulary", (long long)tok);
                 return NULL;
             }
-            int64_t li[3] = {b, pos[b], tok};
-            if (logits->ndim == 2) li[1] = tok;
-            v[k] = lens_tensor_get_f64(logits, li);
+            v[k] = lens_tensor_get_f64(row, &tok);
         }
+        lens_tensor_free(row);
         lens_tensor_f32(out)[b] = (float)(v[0] - v[1]);
     }
     free(pos);

@@ -60,6 +60,12 @@ int lens_hook_shape_of(const lens_config *cfg, lens_hook_kind kind, int64_t B, i
 /* Parses a full hook name; returns 0 and fills kind/layer, or -1. */
 int lens_hook_parse(const lens_config *cfg, const char *name, lens_hook_kind *kind, int *layer);
 
+/* Processed weights shared between processes (weights_cache.c): load maps a
+ * valid cache entry for these flags into m's (empty) weights and returns 0, else
+ * -1; store writes m's processed weights as the entry and remaps m onto it. */
+int lens_weights_cache_load(lens_model *m, const char *weights_path, const lens_processing *p);
+int lens_weights_cache_store(lens_model *m, const char *weights_path, const lens_processing *p);
+
 /* Weight processing (process.c), in TransformerLens's order. */
 int lens_model_process(lens_model *m, const lens_processing *p, lens_error *err);
 

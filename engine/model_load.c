@@ -417,9 +417,11 @@ lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, 
         goto fail;
     }
     if (load_tokenizer(m, dir, err)) goto fail;
-    if (load_weights(m, st, err)) goto fail;
     lens_processing proc = p ? *p : lens_processing_default();
+    if (lens_weights_cache_load(m, st, &proc) == 0) return m;   /* shared with other processes */
+    if (load_weights(m, st, err)) goto fail;
     if (lens_model_process(m, &proc, err)) goto fail;
+    lens_weights_cache_store(m, st, &proc);   /* best effort: a read-only cache folder is fine */
     return m;
 fail:
     lens_model_free(m);

@@ -1,7 +1,13 @@
 /* resources.c — the limits a run works within: the memory limit for a run's
- * outputs and the number of threads for BLAS and the engine's loops. */
+ * outputs, the number of threads for BLAS and the engine's loops, and how
+ * those threads wait (passively, so idle or competing kernels do not spin).
+ *
+ * Owns: LENS_MEMORY_LIMIT, LENS_NUM_THREADS and the OpenMP wait policy.
+ * Does not own: the threads themselves (the OpenMP runtime and OpenBLAS). */
 #include <cblas.h>
 #include <omp.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,15 +48,50 @@ size_t lens_memory_limit(void)
 
 void lens_set_memory_limit(size_t bytes) { memory_limit_bytes = bytes; }
 
-int lens_num_threads(void)
+/* A positive integer from the environment, or 0. */
+static int env_count(const char *name)
 {
-    if (num_threads > 0) return num_threads;
-    const char *env = getenv("LENS_NUM_THREADS");
-    int n = env ? atoi(env) : 0;
+    const char *s = getenv(name);
+    if (!s || !*s) return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*end == '\0' || *end == ',') && v > 0 && v <= 4096 ? (int)v : 0;
+}
+
+/* CPUs a cgroup v2 quota allows ("max 100000" or "200000 100000"), or 0. */
+static int cgroup_cpu_quota(void)
+{
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (!f) return 0;
+    char quota[32] = "";
+    long period = 0;
+    int n = fscanf(f, "%31s %ld", quota, &period);
+    fclose(f);
+    if (n != 2 || period <= 0 || !strcmp(quota, "max")) return 0;
+    long q = strtol(quota, NULL, 10);
+    return q > 0 ? (int)((q + period - 1) / period) : 0;
+}
+
+int lens_default_num_threads(void)
+{
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
     if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n = c > 0 ? (int)c : 1;
     }
+    int quota = cgroup_cpu_quota();
+    if (quota > 0 && quota < n) n = quota;
+    return n > LENS_MAX_DEFAULT_THREADS ? LENS_MAX_DEFAULT_THREADS : n;
+}
+
+int lens_num_threads(void)
+{
+    if (num_threads > 0) return num_threads;
+    int n = env_count("LENS_NUM_THREADS");
+    if (!n) n = env_count("OMP_NUM_THREADS");
+    if (!n) n = lens_default_num_threads();
     lens_set_num_threads(n);
     return num_threads;
 }
@@ -61,4 +102,20 @@ void lens_set_num_threads(int n)
     num_threads = n;
     openblas_set_num_threads(n);
     omp_set_num_threads(n);
+}
+
+bool lens_thread_wait_policy_set(void)
+{
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    return getenv("GOMP_SPINCOUNT") || (policy && *policy);
+}
+
+void lens_exec_with_passive_threads(char **argv)
+{
+    if (lens_thread_wait_policy_set()) return;
+    /* The OpenMP runtime read its settings when the program was loaded, before
+     * main: the only way to change them is to start again with them set. */
+    if (setenv("OMP_WAIT_POLICY", "passive", 0)) return;
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with the runtime's default waiting. */
 }

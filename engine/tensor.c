@@ -194,6 +194,7 @@ bool lens_tensor_same_shape(const lens_tensor *a, const lens_tensor *b)
 
 void *lens_tensor_data(const lens_tensor *t)
 {
+    if (t->storage->ensure) t->storage->ensure(t);
     return (char *)t->storage->data + t->offset * (int64_t)lens_dtype_size(t->dtype);
 }
 float *lens_tensor_f32(const lens_tensor *t) { return (float *)lens_tensor_data(t); }

@@ -12,6 +12,9 @@ export LENS_BUILD="$BUILD"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
+# Processed-weights cache entries the suites write go to a folder of this run.
+weights_cache=$(mktemp -d)
+export LENS_CACHE_DIR=${LENS_CACHE_DIR:-$weights_cache}
 
 count_of() { # count_of WORD LINE: the number before WORD in a summary line, or 0
     local n
@@ -48,5 +51,6 @@ if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
     fi
 fi
 rm -f "$log"
+rm -rf "$weights_cache"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

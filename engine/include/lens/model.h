@@ -52,6 +52,11 @@ typedef struct lens_model lens_model;
  * Hugging Face cache. */
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err);
 void lens_model_free(lens_model *m);
+/* Processed weights are cached between processes: the first load of a weights file
+ * with given processing flags writes them to a file in this folder, later loads map
+ * it (N kernels share one copy). $LENS_CACHE_DIR, else $XDG_CACHE_HOME/lens, else
+ * ~/.cache/lens; false when off (LENS_CACHE_DIR=none) or no folder can be named. */
+bool lens_weights_cache_dir(char *out, size_t size);
 /* The directory a name or path resolves to (as lens_model_load would use):
  * a directory with config.json; else a name looked up in $LENS_MODELS_DIR,
  * PREFIX/share/lens/models beside an installed PREFIX/bin/lens, a models/
@@ -128,6 +133,17 @@ lens_run_options lens_run_options_default(void);  /* cache everything, logits, w
 int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_run_options *opt,
                    lens_tensor **logits, lens_cache **cache, lens_error *err);
 
+/* The logits a run returns are computed on demand: a row (one position of one
+ * prompt) is unembedded the first time a view covering it is read, all the rows a
+ * view needs in one product, each row once; the numbers are those of the full
+ * product. Read sparse parts through narrow views (lens_tensor_select /
+ * lens_tensor_narrow): reading the whole tensor computes every row.
+ * Rows computed so far (-1 for a tensor that is not such logits): */
+int64_t lens_logits_rows_computed(const lens_tensor *logits);
+/* Computes, in one product, the rows (b, pos[b]) of [B, P, V] logits (negative
+ * positions count from the end); nothing for ordinary tensors. */
+int lens_logits_prepare_positions(const lens_tensor *logits, const int64_t *pos, lens_error *err);
+
 /* Estimated bytes of a run's outputs (cache + logits) for B x P tokens. */
 size_t lens_run_estimate_bytes(const lens_model *m, int64_t batch, int64_t pos,
                                const lens_run_options *opt);
@@ -166,8 +182,35 @@ char **lens_hook_names(const lens_config *cfg);
  * bytes) or 3/4 of physical memory; settable. */
 size_t lens_memory_limit(void);
 void lens_set_memory_limit(size_t bytes);
-/* Threads for BLAS and the engine's loops ($LENS_NUM_THREADS, default all cores). */
+/* Activation memory: a freed cache's arena stays mapped in a small pool (two
+ * arenas: a re-run alternates between them) for the next run that fits; pooled
+ * pages may be reclaimed by the kernel under memory pressure, arenas are not pooled
+ * when memory is short, and the pool is unmapped after `idle` seconds unused
+ * (default 60; 0 disables pooling). */
+typedef struct lens_activation_pool_info {
+    int pooled;            /* arenas in the pool now */
+    size_t pooled_bytes;
+    size_t mapped;         /* fresh arenas mapped since the process started */
+} lens_activation_pool_info;
+void lens_activation_pool_stats(lens_activation_pool_info *out);
+void lens_activation_pool_release(void);
+void lens_set_activation_pool_idle(double seconds);
+/* Threads for BLAS and the engine's loops: $LENS_NUM_THREADS, else $OMP_NUM_THREADS,
+ * else lens_default_num_threads(); settable. */
 void lens_set_num_threads(int n);
 int lens_num_threads(void);
+/* The CPUs this process may use (its affinity mask, capped by a cgroup CPU quota),
+ * at most LENS_MAX_DEFAULT_THREADS (GPT-2-sized matmuls gain little beyond). */
+#define LENS_MAX_DEFAULT_THREADS 16
+int lens_default_num_threads(void);
+
+/* Idle OpenMP threads spin for a while by default, which lets many kernels on few
+ * cores steal each other's time. Waiting is set when the OpenMP runtime loads, before
+ * main, so a program calls this first thing in main: when neither OMP_WAIT_POLICY nor
+ * GOMP_SPINCOUNT is set it sets OMP_WAIT_POLICY=passive and re-executes itself with the
+ * same argv (same process id). Returns when nothing needs doing or exec failed. */
+void lens_exec_with_passive_threads(char **argv);
+/* True when the environment sets the wait policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT). */
+bool lens_thread_wait_policy_set(void);
 
 #endif

@@ -30,6 +30,8 @@
 typedef enum { LENS_F32 = 0, LENS_I64 = 1 } lens_dtype;
 typedef enum { LENS_CPU = 0, LENS_CUDA = 1 } lens_device;
 
+struct lens_tensor;
+
 typedef struct lens_storage {
     void *data;
     size_t nbytes;
@@ -39,6 +41,10 @@ typedef struct lens_storage {
      * (memory-mapped weights, device memory). */
     void (*release)(void *data, size_t nbytes, void *ctx);
     void *release_ctx;
+    /* If set, the contents are computed on demand (logits from a forward pass):
+     * lens_tensor_data calls ensure(view) first, which computes what that view
+     * covers (its state is release_ctx). Read sparse parts through narrow views. */
+    void (*ensure)(const struct lens_tensor *view);
 } lens_storage;
 
 typedef struct lens_tensor {

@@ -1,0 +1,273 @@
+/* test_weights_cache.c — processed weights cached between processes
+ * (engine/weights_cache.c): the first load writes an entry, later loads map it
+ * and give exactly the numbers of a private load; another set of flags has its
+ * own entry; a corrupt, truncated or stale entry is rebuilt; a write to a mapped
+ * weight stays in this process. The sharing between two processes is checked by
+ * tests/python/test_weights_cache.py. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "model_fixture.h"
+
+static char cache_dir[256];
+static lens_tensor *tokens;
+
+/* The one entry file whose name starts with prefix (its path into out); how many match. */
+static int entry_files(char *out, size_t size)
+{
+    DIR *d = opendir(cache_dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, ".safetensors") && !strstr(e->d_name, ".new")) {
+            if (out) snprintf(out, size, "%s/%s", cache_dir, e->d_name);
+            n++;
+        }
+    if (d) closedir(d);
+    return n;
+}
+
+static void clear_cache(void)
+{
+    char p[512];
+    while (entry_files(p, sizeof p) > 0) unlink(p);
+}
+
+static lens_model *load_with(const char *dir, lens_processing p, bool cached)
+{
+    if (!cached) setenv("LENS_CACHE_DIR", "none", 1);
+    lens_error err;
+    lens_model *m = lens_model_load(dir, &p, &err);
+    if (!m) fprintf(stderr, "load: %s\n", err.msg);
+    setenv("LENS_CACHE_DIR", cache_dir, 1);
+    return m;
+}
+
+/* True when the weight's memory lies in a file mapping of path (/proc/self/maps). */
+static bool mapped_from(const lens_model *m, const char *name, const char *path)
+{
+    lens_error err;
+    lens_tensor *w = lens_model_weight(m, name, &err);
+    if (!w) return false;
+    uintptr_t a = (uintptr_t)lens_tensor_data(w);
+    lens_tensor_free(w);
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    bool found = false;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char file[700] = "";
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %699s", &lo, &hi, file) >= 2 && a >= lo && a < hi)
+            found = file[0] && !strcmp(file, path);
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+static const char *const weight_names[] = {
+    "embed.W_E", "pos_embed.W_pos", "unembed.W_U", "unembed.b_U", "blocks.0.attn.W_Q", "blocks.0.attn.b_K",
+    "blocks.1.attn.W_V", "blocks.1.attn.W_O", "blocks.0.attn.b_O", "blocks.1.mlp.W_in", "blocks.1.mlp.b_in",
+    "blocks.0.mlp.W_out", "blocks.1.mlp.b_out",
+};
+
+/* Largest |difference| between the two models' weights and logits (0: identical). */
+static double models_differ(const lens_model *a, const lens_model *b)
+{
+    double worst = 0;
+    lens_error err;
+    for (size_t i = 0; i < sizeof weight_names / sizeof *weight_names; i++) {
+        lens_tensor *x = lens_model_weight(a, weight_names[i], &err), *y = lens_model_weight(b, weight_names[i], &err);
+        double r = x && y ? tensor_rel_err(x, y) : INFINITY;
+        if (!(r <= worst)) worst = r;
+        lens_tensor_free(x);
+        lens_tensor_free(y);
+    }
+    lens_run_options o = lens_run_options_default();
+    o.cache = false;
+    lens_tensor *la = NULL, *lb = NULL;
+    if (lens_model_run(a, tokens, &o, &la, NULL, &err) || lens_model_run(b, tokens, &o, &lb, NULL, &err)) return INFINITY;
+    double r = tensor_rel_err(la, lb);
+    lens_tensor_free(la);
+    lens_tensor_free(lb);
+    return r > worst ? r : worst;
+}
+
+static void test_the_first_load_writes_an_entry_that_later_loads_map(void)
+{
+    clear_cache();
+    lens_model *private = load_with(TINY_DIR, lens_processing_default(), false);
+    CHECK(entry_files(NULL, 0) == 0, "no entry while the cache is off");
+    lens_model *first = load_with(TINY_DIR, lens_processing_default(), true);
+    char entry[512] = "";
+    CHECK(entry_files(entry, sizeof entry) == 1, "one entry after the first load");
+    lens_model *second = load_with(TINY_DIR, lens_processing_default(), true);
+    CHECK(entry_files(NULL, 0) == 1);
+    CHECK(private && first && second);
+    if (private && first && second) {
+        CHECK(!mapped_from(private, "embed.W_E", entry));
+        CHECK(mapped_from(first, "embed.W_E", entry), "the writer maps its entry too");
+        CHECK(mapped_from(second, "blocks.1.mlp.W_in", entry), "a later load maps the entry");
+        CHECK(models_differ(private, first) == 0 && models_differ(private, second) == 0);
+        CHECK(lens_model_processing(second)->fold_ln && !lens_model_processing(second)->refactor_factored_attn_matrices);
+        lens_error err;
+        lens_tensor *w = lens_model_weight(second, "blocks.0.ln1.w", &err);
+        CHECK(!w && strstr(err.msg, "folded"), "fold_ln's absent weights stay absent");
+        lens_tensor_free(w);
+    }
+    lens_model_free(private);
+    lens_model_free(first);
+    lens_model_free(second);
+}
+
+static void test_other_flags_have_their_own_entry(void)
+{
+    clear_cache();
+    lens_processing refactor = lens_processing_default();
+    refactor.refactor_factored_attn_matrices = true;
+    lens_model *a = load_with(TINY_DIR, lens_processing_default(), true);
+    lens_model *b = load_with(TINY_DIR, refactor, true);
+    lens_model *c = load_with(TINY_DIR, lens_processing_none(), true);
+    CHECK(entry_files(NULL, 0) == 3, "%d entries", entry_files(NULL, 0));
+    lens_model *b2 = load_with(TINY_DIR, refactor, true), *bp = load_with(TINY_DIR, refactor, false);
+    lens_model *c2 = load_with(TINY_DIR, lens_processing_none(), true), *cp = load_with(TINY_DIR, lens_processing_none(), false);
+    CHECK(entry_files(NULL, 0) == 3);
+    CHECK(b2 && bp && models_differ(b2, bp) == 0, "refactored");
+    CHECK(c2 && cp && models_differ(c2, cp) == 0, "unprocessed");
+    CHECK(c2 && lens_model_processing(c2)->fold_ln == false && lens_model_processing(b2)->refactor_factored_attn_matrices);
+    lens_error err;
+    lens_tensor *ln = c2 ? lens_model_weight(c2, "blocks.0.ln1.w", &err) : NULL;
+    CHECK(ln != NULL, "unfolded LayerNorm weights come back from the entry");
+    lens_tensor_free(ln);
+    lens_model *all[] = {a, b, c, b2, bp, c2, cp};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) lens_model_free(all[i]);
+}
+
+/* Overwrites n bytes at offset (from the end when negative) of a file. */
+static void scribble(const char *path, long offset, const char *bytes, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    off_t at = offset >= 0 ? offset : lseek(fd, 0, SEEK_END) + offset;
+    CHECK(fd >= 0 && pwrite(fd, bytes, n, at) == (ssize_t)n);
+    if (fd >= 0) close(fd);
+}
+
+static void test_a_corrupt_or_truncated_entry_is_rebuilt(void)
+{
+    clear_cache();
+    lens_model *private = load_with(TINY_DIR, lens_processing_default(), false);
+    lens_model_free(load_with(TINY_DIR, lens_processing_default(), true));
+    char entry[512];
+    entry_files(entry, sizeof entry);
+    struct stat before;
+    stat(entry, &before);
+    const char *cases[] = {"data bytes", "header", "truncated"};
+    for (int i = 0; i < 3; i++) {
+        if (i == 0) scribble(entry, -4096, "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", 8);
+        if (i == 1) scribble(entry, 12, "{{{{", 4);
+        if (i == 2) CHECK(truncate(entry, before.st_size / 2) == 0);
+        lens_model *m = load_with(TINY_DIR, lens_processing_default(), true);
+        CHECK(m && models_differ(private, m) == 0, "%s: numbers", cases[i]);
+        CHECK(m && mapped_from(m, "embed.W_E", entry), "%s: the rebuilt entry is mapped", cases[i]);
+        struct stat after;
+        CHECK(stat(entry, &after) == 0 && after.st_size == before.st_size, "%s: rebuilt in full", cases[i]);
+        lens_model_free(m);
+    }
+    CHECK(entry_files(NULL, 0) == 1);
+    lens_model_free(private);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    while (a && b && (n = fread(buf, 1, sizeof buf, a)) > 0) fwrite(buf, 1, n, b);
+    int rc = a && b ? 0 : -1;
+    if (a) fclose(a);
+    if (b) fclose(b);
+    return rc;
+}
+
+static void test_a_changed_source_makes_the_entry_stale(void)
+{
+    clear_cache();
+    char dir[] = "/tmp/lens-source-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    const char *files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+    char from[512], to[512];
+    for (int i = 0; i < 4; i++) {
+        snprintf(from, sizeof from, "%s/%s", TINY_DIR, files[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        CHECK(copy_file(from, to) == 0);
+    }
+    lens_model *a = load_with(dir, lens_processing_default(), true);
+    char entry[512];
+    CHECK(entry_files(entry, sizeof entry) == 1);
+    /* the source changes: same size, other values, a new mtime */
+    snprintf(to, sizeof to, "%s/model.safetensors", dir);
+    struct stat st;
+    stat(to, &st);
+    scribble(to, -64, "\x11\x22\x33\x44\x11\x22\x33\x44", 8);
+    struct timespec times[2] = {st.st_atim, {st.st_mtim.tv_sec + 5, 0}};
+    utimensat(AT_FDCWD, to, times, 0);
+    lens_model *b = load_with(dir, lens_processing_default(), true), *bp = load_with(dir, lens_processing_default(), false);
+    CHECK(b && bp && models_differ(b, bp) == 0, "the rebuilt entry holds the new weights");
+    CHECK(a && b && models_differ(a, b) > 0, "and they differ from the old ones");
+    CHECK(entry_files(NULL, 0) == 1, "the stale entry was replaced");
+    lens_model_free(a);
+    lens_model_free(b);
+    lens_model_free(bp);
+    for (int i = 0; i < 4; i++) {
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        unlink(to);
+    }
+    rmdir(dir);
+}
+
+static void test_a_write_to_a_mapped_weight_stays_in_this_process(void)
+{
+    clear_cache();
+    lens_model_free(load_with(TINY_DIR, lens_processing_default(), true));
+    lens_model *m = load_with(TINY_DIR, lens_processing_default(), true);
+    lens_error err;
+    lens_tensor *w = m ? lens_model_weight(m, "blocks.0.mlp.b_in", &err) : NULL;
+    CHECK(w != NULL);
+    if (w) {
+        float old = lens_tensor_f32(w)[3];
+        lens_tensor_f32(w)[3] = old + 1.0f;
+        lens_model *other = load_with(TINY_DIR, lens_processing_default(), true);
+        lens_tensor *v = other ? lens_model_weight(other, "blocks.0.mlp.b_in", &err) : NULL;
+        CHECK(v && lens_tensor_f32(v)[3] == old, "another load sees the file's value");
+        CHECK(lens_tensor_f32(w)[3] == old + 1.0f, "this model sees its write");
+        lens_tensor_free(v);
+        lens_model_free(other);
+    }
+    lens_tensor_free(w);
+    lens_model_free(m);
+}
+
+int main(void)
+{
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/lens-weights-cache-XXXXXX");
+    if (!mkdtemp(cache_dir)) { perror("mkdtemp"); return 1; }
+    setenv("LENS_CACHE_DIR", cache_dir, 1);
+    lens_error err;
+    lens_safetensors *ref = lens_safetensors_open(TINY_REF, &err);
+    if (!ref) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    tokens = fixture_tensor(ref, "tokens");
+    RUN(test_the_first_load_writes_an_entry_that_later_loads_map);
+    RUN(test_other_flags_have_their_own_entry);
+    RUN(test_a_corrupt_or_truncated_entry_is_rebuilt);
+    RUN(test_a_changed_source_makes_the_entry_stale);
+    RUN(test_a_write_to_a_mapped_weight_stays_in_this_process);
+    clear_cache();
+    rmdir(cache_dir);
+    lens_tensor_free(tokens);
+    lens_safetensors_close(ref);
+    return harness_summary();
+}
