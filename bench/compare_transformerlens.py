@@ -33,8 +33,10 @@ def medians(path):
 
 def main():
     d = sys.argv[1]
-    lens_runs = [medians(p) for p in sorted(glob.glob(os.path.join(d, "lens.*")))]
-    tl_runs = [medians(p) for p in sorted(glob.glob(os.path.join(d, "tl.*")))]
+    def rounds(side):
+        return [medians(p) for p in sorted(glob.glob(os.path.join(d, side + ".*")))
+                if re.fullmatch(side + r"\.[0-9]+", os.path.basename(p))]
+    lens_runs, tl_runs = rounds("lens"), rounds("tl")
     print(f"TransformerLens against lens, {len(tl_runs)} alternating rounds (median of the rounds' medians)")
     print("| workload | lens ms | TransformerLens ms | TL / lens |")
     print("| --- | ---: | ---: | ---: |")
