@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc.h"
+
 #define MAX_CALL_DEPTH 150
 
 enum { FLOW_OK = 0, FLOW_ERR = -1, FLOW_BREAK = 1, FLOW_CONTINUE = 2 };
@@ -19,12 +21,14 @@ static env *env_new(env *parent)
     e->parent = parent;
     if (parent) parent->refcount++;
     e->refcount = 1;
+    gc_track_env(e);
     return e;
 }
 
-static void env_release(env *e)
+void env_release(env *e)
 {
     while (e && --e->refcount == 0) {
+        gc_untrack_env(e);
         env *p = e->parent;
         dict_free(e->vars);
         free(e);
@@ -578,6 +582,7 @@ static value *eval_inner(interp *I, env *e, node *n)
         v->u.lambda.fn = n;
         v->u.lambda.closure = e;
         if (e) e->refcount++;
+        gc_track_value(v);
         return v;
     }
     case N_STARRED: return lang_raise(I, "SyntaxError", "can't use starred expression here");
@@ -616,9 +621,10 @@ static int exec_for(interp *I, env *e, node *s)
     bool broke = false;
     if (it->type == V_RANGE) {
         int64_t n = length_of(I, it);
+        if (n < 0) rc = FLOW_ERR;
         for (int64_t i = 0; i < n; i++) {
             if (lang_check_interrupt(I)) { place(I, s); rc = FLOW_ERR; break; }
-            value *x = v_int(it->u.range.start + i * it->u.range.step);
+            value *x = v_int(range_item(it, i));
             if (!x) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
             int a = assign(I, e, s->a, x);
             decref(x);

@@ -12,6 +12,9 @@ struct env {
     int refcount;
 };
 
+/* Drops one reference to a scope (and its parents that it held last). */
+void env_release(env *e);
+
 value *eval_expr(interp *I, env *e, node *n);
 /* 0 ok, -1 error (break/continue outside a loop are syntax errors caught here too). */
 int exec_block(interp *I, env *e, node **stmts, int n);

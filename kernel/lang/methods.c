@@ -2,6 +2,7 @@
  * list, tuple and dict; str.format and printf-style `%` formatting. Tensor and
  * object attributes are delegated to their own files. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,10 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
             if (auto_idx >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", auto_idx); goto fail; }
             v = incref(a->pos[auto_idx++]);
         } else if (isdigit((unsigned char)head[0])) {
-            int k = atoi(head);
-            if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", k); goto fail; }
+            char *end;
+            long long k = strtoll(head, &end, 10);
+            if (*end) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
+            if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %s out of range for positional args tuple", head); goto fail; }
             v = incref(a->pos[k]);
         } else {
             value *x = arg_get(a, -1, head);
@@ -101,7 +104,11 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
             }
         }
         if (!v) goto fail;
-        if (conv && (*conv == 'r' || *conv == 's' || *conv == 'a')) {
+        if (conv && (strlen(conv) != 1 || !strchr("rsa", *conv))) {
+            lang_raise(I, "ValueError", "Unknown conversion specifier %s", conv);
+            goto fail;
+        }
+        if (conv) {
             char *r = *conv == 's' ? str_of(v) : repr_of(v);
             decref(v);
             v = r ? v_str_take(r, strlen(r)) : NULL;
@@ -154,6 +161,8 @@ char *percent_format(interp *I, const char *f, size_t n, value *argv)
             bool left = flags[0] == '-';
             snprintf(spec, sizeof spec, "%s%s%c", left ? "<" : "", flags + left, t2);
             if ((t2 == 'd' || t2 == 'x' || t2 == 'X' || t2 == 'o') && v->type == V_FLOAT) {
+                if (!isfinite(v->u.f)) { free(b.s); lang_raise(I, isnan(v->u.f) ? "ValueError" : "OverflowError", "cannot convert float %s to integer", isnan(v->u.f) ? "NaN" : "infinity"); return NULL; }
+                if (fabs(v->u.f) >= 9.2e18) { free(b.s); lang_raise(I, "OverflowError", "float too large for a 64-bit int"); return NULL; }
                 value *iv = v_int((int64_t)v->u.f);
                 out = format_value(I, iv, spec);
                 decref(iv);
@@ -188,12 +197,18 @@ static value *s_join(interp *I, value *self, args *a)
     for (size_t i = 0; i < items->u.list.n; i++) {
         value *x = items->u.list.items[i];
         if (x->type != V_STR) {
+            /* the message first: x belongs to items */
+            lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, type_name(x));
             decref(items);
             free(b.s);
-            return lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, type_name(x));
+            return NULL;
         }
-        if (i) sb_add(&b, SELF_STR, SELF_LEN);
-        sb_add(&b, x->u.str.s, x->u.str.len);
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(items); free(b.s); return NULL; }
+        if ((i && sb_add(&b, SELF_STR, SELF_LEN)) || sb_add(&b, x->u.str.s, x->u.str.len)) {
+            decref(items);
+            free(b.s);
+            return lang_raise(I, "MemoryError", "out of memory");
+        }
     }
     decref(items);
     return sb_value(&b);
@@ -446,7 +461,7 @@ static value *s_just(interp *I, value *self, args *a, char align)
         fill = f[0];
     }
     char spec[64];
-    snprintf(spec, sizeof spec, "%c%c%lld", fill, align, (long long)(w > 10000 ? 10000 : w));
+    snprintf(spec, sizeof spec, "%c%c%lld", fill, align, (long long)(w < 0 ? 0 : w));
     char *r = format_value(I, self, spec);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
@@ -458,7 +473,7 @@ static value *s_zfill(interp *I, value *self, args *a)
     int64_t w;
     if (a->npos != 1 || arg_int(I, a->pos[0], "width", &w)) return I->error ? NULL : lang_raise(I, "TypeError", "zfill() takes one argument");
     char spec[32];
-    snprintf(spec, sizeof spec, "0=%lld", (long long)(w > 10000 ? 10000 : w));
+    snprintf(spec, sizeof spec, "0=%lld", (long long)(w < 0 ? 0 : w));
     char *r = format_value(I, self, spec);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
@@ -477,7 +492,8 @@ static value *l_extend(interp *I, value *self, args *a)
     if (a->npos != 1) return lang_raise(I, "TypeError", "extend() takes exactly one argument (%d given)", a->npos);
     value *items = to_list(I, a->pos[0]);
     if (!items) return NULL;
-    for (size_t i = 0; i < items->u.list.n; i++) list_append(self, incref(items->u.list.items[i]));
+    for (size_t i = 0; i < items->u.list.n; i++)
+        if (list_append(self, incref(items->u.list.items[i]))) { decref(items); return lang_raise(I, "MemoryError", "out of memory"); }
     decref(items);
     return v_none();
 }
@@ -575,8 +591,10 @@ static value *l_copy(interp *I, value *self, args *a) { (void)a; return to_list(
 static value *l_clear(interp *I, value *self, args *a)
 {
     (void)I; (void)a;
-    for (size_t i = 0; i < self->u.list.n; i++) decref(self->u.list.items[i]);
+    /* emptied first: the decrefs never see stale items */
+    size_t n = self->u.list.n;
     self->u.list.n = 0;
+    for (size_t i = 0; i < n; i++) decref(self->u.list.items[i]);
     return v_none();
 }
 
@@ -599,7 +617,7 @@ static value *d_items(interp *I, value *self, args *a) { (void)I; (void)a; retur
 static value *d_get(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "get() takes 1 or 2 arguments");
-    if (!hashable(a->pos[0])) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(a->pos[0]));
+    if (check_hashable(I, a->pos[0])) return NULL;
     value *v = dict_get(self->u.d, a->pos[0]);
     if (v) return incref(v);
     return a->npos == 2 ? incref(a->pos[1]) : v_none();
@@ -608,7 +626,7 @@ static value *d_get(interp *I, value *self, args *a)
 static value *d_pop(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "pop() takes 1 or 2 arguments");
-    if (!hashable(a->pos[0])) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(a->pos[0]));
+    if (check_hashable(I, a->pos[0])) return NULL;
     value *v = dict_get(self->u.d, a->pos[0]);
     if (!v) {
         if (a->npos == 2) return incref(a->pos[1]);
@@ -625,7 +643,8 @@ static value *d_pop(interp *I, value *self, args *a)
 static value *d_setdefault(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "setdefault() takes 1 or 2 arguments");
-    value *v = hashable(a->pos[0]) ? dict_get(self->u.d, a->pos[0]) : NULL;
+    if (check_hashable(I, a->pos[0])) return NULL;
+    value *v = dict_get(self->u.d, a->pos[0]);
     if (v) return incref(v);
     value *d = a->npos == 2 ? a->pos[1] : v_none();
     if (dict_set(I, self->u.d, a->pos[0], d)) return NULL;
@@ -659,8 +678,7 @@ static value *d_copy(interp *I, value *self, args *a)
 static value *d_clear(interp *I, value *self, args *a)
 {
     (void)I; (void)a;
-    dict_free(self->u.d);
-    self->u.d = dict_new();
+    dict_clear(self->u.d);
     return v_none();
 }
 

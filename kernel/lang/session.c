@@ -8,6 +8,7 @@
 
 #include "builtins.h"
 #include "eval.h"
+#include "gc.h"
 #include "lang.h"
 #include "lang_internal.h"
 #include "parser.h"
@@ -35,6 +36,7 @@ void lang_session_free(lang_session *s)
     lang_clear_error(&s->I);
     model_state_free(&s->I);
     free(s);
+    gc_collect();   /* cycles that only the session's variables reached */
 }
 
 void lang_interrupt(void) { lang_interrupted = 1; }
@@ -207,6 +209,7 @@ static void end_cell(interp *I)
 {
     I->out = NULL;
     lang_interrupted = 0;
+    gc_collect();   /* the cell's dropped cycles */
 }
 
 /* The cell's result: its mime bundle, and `_` as in IPython. */

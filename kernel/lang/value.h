@@ -148,6 +148,7 @@ void tuple_set(value *tup, size_t i, value *item);
 /* dicts: keys hashable (None, bool, int, float, str, tuple of those) */
 dict *dict_new(void);
 void dict_free(dict *d);
+void dict_clear(dict *d);                             /* drops every entry */
 value *dict_get(dict *d, value *key);                 /* borrowed or NULL */
 value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
 int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
@@ -168,7 +169,12 @@ char *str_of(value *v);                 /* malloc'd */
 int values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
 int values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
 bool hashable(const value *v);
+/* 0 when key can be a dict key, else -1 with TypeError (unhashable) or
+ * RecursionError (nested deeper than LANG_MAX_NESTING) raised. */
+int check_hashable(interp *I, value *key);
 uint64_t value_hash(const value *v);
+/* How deep comparison, hashing and repr follow nested containers. */
+#define LANG_MAX_NESTING 1000
 value *binary_op(interp *I, int op, value *a, value *b);
 value *unary_op(interp *I, int op, value *a);
 int contains(interp *I, value *container, value *item);
@@ -178,6 +184,9 @@ int del_item(interp *I, value *obj, value *key);
 value *get_attr(interp *I, value *obj, const char *name);
 value *call_value(interp *I, value *fn, args *a);
 int64_t length_of(interp *I, value *v);             /* -1 error */
+/* Items of range(start, stop, step) (step != 0), and item i (0 <= i < count). */
+uint64_t range_count(int64_t start, int64_t stop, int64_t step);
+int64_t range_item(const value *range, int64_t i);
 /* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
 value *to_list(interp *I, value *v);
 /* Formats v with a format spec ("", ".2f", ">10", ...). */
