@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gc.h"
+#include "lang_internal.h"
 
 #define MAX_CALL_DEPTH 150
 
@@ -39,6 +40,7 @@ void env_release(env *e)
 void lambda_free(value *v)
 {
     env_release(v->u.lambda.closure);
+    cell_source_release(v->u.lambda.source);
 }
 
 value *lookup_name(interp *I, env *e, const char *name)
@@ -194,6 +196,9 @@ static value *call_lambda(interp *I, value *fn, args *a)
     env *e = env_new(fn->u.lambda.closure);
     if (!e) return lang_raise(I, "MemoryError", "out of memory");
     value *r = NULL;
+    /* lambdas made in the defaults or the body belong to this function's tree */
+    cell_source *caller_source = I->source;
+    I->source = fn->u.lambda.source;
     for (int i = 0; i < l->n_items; i++) {
         node *p = l->items[i];
         value *v = i < a->npos ? a->pos[i] : NULL;
@@ -219,6 +224,7 @@ static value *call_lambda(interp *I, value *fn, args *a)
     r = eval_expr(I, e, l->a);
     I->call_depth--;
 done:
+    I->source = caller_source;
     env_release(e);
     return r;
 }
@@ -581,6 +587,7 @@ static value *eval_inner(interp *I, env *e, node *n)
         v->refcount = 1;
         v->u.lambda.fn = n;
         v->u.lambda.closure = e;
+        v->u.lambda.source = cell_source_retain(I->source);
         if (e) e->refcount++;
         gc_track_value(v);
         return v;

@@ -28,6 +28,11 @@ char *help_text(interp *I, value *v);
 int lang_run_program(lang_session *s, const char *code, const lang_output *out,
                      void (*show)(void *ctx, const cJSON *bundle), void *ctx, lang_error *err);
 
+/* The syntax tree of one cell or expression, shared by the functions it
+ * defined (they run their nodes after the cell has finished). session.c. */
+cell_source *cell_source_retain(cell_source *src);   /* NULL-safe */
+void cell_source_release(cell_source *src);          /* NULL-safe; frees the tree with the last one */
+
 /* Attribute names of a value for dir() and completion: fills a malloc'd array
  * of malloc'd names; returns the count. */
 int attr_names(interp *I, value *v, char ***names);

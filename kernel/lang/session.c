@@ -166,6 +166,35 @@ static bool is_help_cell(const char *code)
     return true;
 }
 
+/* ---- syntax trees that outlive their cell --------------------------------------- */
+
+struct cell_source {
+    program prog;     /* a cell */
+    node *expr;       /* or one expression */
+    int refs;
+};
+
+static cell_source *cell_source_new(void)
+{
+    cell_source *src = calloc(1, sizeof *src);
+    if (src) src->refs = 1;
+    return src;
+}
+
+cell_source *cell_source_retain(cell_source *src)
+{
+    if (src) src->refs++;
+    return src;
+}
+
+void cell_source_release(cell_source *src)
+{
+    if (!src || --src->refs > 0) return;
+    program_free(&src->prog);
+    node_free(src->expr);
+    free(src);
+}
+
 /* Runs a program statement by statement. A top-level expression statement's
  * value (not None, not a figure this cell already displayed) goes to on_value:
  * only the last statement's (a notebook cell) or every one (`lens run`). */
@@ -173,12 +202,17 @@ static int run_statements(lang_session *s, const char *code, bool every_expressi
                           void (*on_value)(interp *I, value *v, void *ctx), void *ctx, lang_error *err)
 {
     interp *I = &s->I;
+    cell_source *src = cell_source_new();
+    if (!src) { fill_error(err, code, "MemoryError", "out of memory", 0, 0); return -1; }
     program prog;
     parse_error pe;
     if (parse_program(code, &prog, &pe)) {
         fill_error(err, code, pe.ename, pe.msg, pe.line, pe.col);
+        cell_source_release(src);
         return -1;
     }
+    src->prog = prog;
+    I->source = src;
     int rc = 0;
     for (int i = 0; i < prog.n && rc == 0; i++) {
         node *st = prog.stmts[i];
@@ -190,7 +224,8 @@ static int run_statements(lang_session *s, const char *code, bool every_expressi
         } else if (exec_block(I, NULL, &prog.stmts[i], 1)) rc = -1;
     }
     if (rc) error_from_interp(I, code, err);
-    program_free(&prog);
+    I->source = NULL;
+    cell_source_release(src);   /* the tree lives on while a function made here does */
     return rc;
 }
 
@@ -237,16 +272,22 @@ int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error 
     interp *I = &s->I;
     lang_clear_error(I);
     parse_error pe;
+    cell_source *src = cell_source_new();
+    if (!src) { fill_error(err, expr, "MemoryError", "out of memory", 0, 0); return -1; }
     node *n = parse_expression(expr, &pe);
     if (!n) {
         fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
+        cell_source_release(src);
         return -1;
     }
+    src->expr = n;
+    I->source = src;
     value *v = eval_expr(I, NULL, n);
+    I->source = NULL;
     int rc = 0;
     if (!v) { error_from_interp(I, expr, err); rc = -1; }
     else { *bundle = value_bundle(v); decref(v); }
-    node_free(n);
+    cell_source_release(src);
     return rc;
 }
 

@@ -32,6 +32,7 @@ typedef struct interp interp;
 typedef struct dict dict;
 typedef struct node node;
 typedef struct env env;
+typedef struct cell_source cell_source;
 
 /* Arguments of a builtin call: positional values then keyword (name, value) pairs. All borrowed. */
 typedef struct args {
@@ -85,7 +86,7 @@ struct value {
         struct { value *start, *stop, *step; } slice;
         struct { lens_tensor *t; const char *const *field_names; } tensor;
         struct { const lang_builtin *def; value *self; } builtin;
-        struct { node *fn; env *closure; } lambda;
+        struct { node *fn; env *closure; cell_source *source; } lambda;   /* source: keeps fn's tree */
         struct { const lang_type *type; void *data; } obj;
     } u;
     /* a tuple may carry field names (named tuples: topk's values/indices) */
@@ -107,6 +108,7 @@ struct interp {
     int call_depth;
     void *model_state;       /* builtins_model.c */
     unsigned long cell;      /* counts executed cells; rich.c marks values shown in this one */
+    cell_source *source;     /* the syntax tree being run (session.c); functions made now keep it */
 };
 
 extern volatile sig_atomic_t lang_interrupted;
