@@ -10,6 +10,7 @@ struct env {
     dict *vars;
     env *parent;
     int refcount;
+    gc_link gc;       /* the cycle collector's list (gc.c) */
 };
 
 /* Drops one reference to a scope (and its parents that it held last). */

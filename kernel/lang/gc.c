@@ -1,23 +1,26 @@
 /* kernel/lang/gc.c — the cycle collector (trial deletion over tracked
  * containers).
  *
- * Owns: the set of tracked containers (container values and closure scopes),
+ * Owns: the lists of tracked containers (container values and closure scopes),
  * the per-type knowledge of which references a container holds (visit) and
  * how to drop them (clear), and the collection itself.
  * Does not own: reference counting and freeing (value.c decref, eval.c
  * env_release), nor when a collection runs (session.c at the end of a cell,
  * value.c lang_check_interrupt when one is due).
  *
- * A collection: (1) every tracked container's scratch count starts at its
- * reference count; (2) every reference from one tracked container to another
- * is subtracted; (3) containers left with a positive count are referenced from
- * outside (variables, the C stack, untracked holders) and everything they
- * reach is alive; (4) the rest is garbage: each is held once more, its
- * references are dropped, and releasing the holds frees it. Nothing recurses
- * on the C stack: reachability uses an explicit worklist, and the frees go
- * through decref's own worklist. */
+ * Tracked containers sit in two intrusive lists (values, scopes), so tracking
+ * and untracking are O(1) and touch only neighbours. A collection: (1) every
+ * reference from one tracked container to another is subtracted from the
+ * target's reference count, in place (nothing else runs meanwhile); (2) what
+ * keeps a positive count is referenced from outside (variables, the C stack,
+ * untracked holders): it and everything it reaches is alive, found with the
+ * lists themselves as the work queue (no C recursion) and marked by a
+ * negative count; (3) the counts are restored; (4) the rest is garbage: each
+ * is held once more, its references are dropped, and releasing the holds
+ * frees it (through decref's own worklist). */
 #include "gc.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -25,82 +28,43 @@
 
 enum { KIND_VALUE, KIND_ENV };
 
-typedef struct gc_entry {
-    void *obj;          /* NULL: empty slot; TOMBSTONE: removed */
-    intptr_t refs;      /* scratch count during a collection */
-    unsigned char kind;
-    bool reachable;
-} gc_entry;
-
-static char tombstone_mark;
-#define TOMBSTONE ((void *)&tombstone_mark)
-
-/* open-addressing set keyed by address */
-static gc_entry *table;
-static size_t table_cap, table_live, table_tombs;
-static size_t survivors;        /* tracked count after the last collection */
+static gc_link values = {&values, &values};   /* circular, with a sentinel head */
+static gc_link scopes = {&scopes, &scopes};
+static size_t tracked;          /* values + scopes in the lists */
+static size_t survivors;        /* tracked after the last collection */
 static bool collecting;
 #define GC_MIN_TRIGGER 10000
 
-static size_t slot_of(const void *p, size_t cap)
+static void link_tail(gc_link *list, gc_link *l)
 {
-    uint64_t h = (uint64_t)(uintptr_t)p;
-    h ^= h >> 17;
-    h *= 0x9e3779b97f4a7c15ULL;
-    return (size_t)(h >> 20) & (cap - 1);
+    l->prev = list->prev;
+    l->next = list;
+    list->prev->next = l;
+    list->prev = l;
 }
 
-static gc_entry *find(const void *p)
+static void unlink_node(gc_link *l)
 {
-    if (!table_cap) return NULL;
-    for (size_t s = slot_of(p, table_cap);; s = (s + 1) & (table_cap - 1)) {
-        if (table[s].obj == p) return &table[s];
-        if (!table[s].obj) return NULL;
-    }
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
 }
 
-static int rehash(size_t cap)
+static void move_tail(gc_link *list, gc_link *l) { unlink_node(l); link_tail(list, l); }
+
+static void splice_tail(gc_link *dst, gc_link *src)
 {
-    gc_entry *t = calloc(cap, sizeof *t);
-    if (!t) return -1;
-    for (size_t i = 0; i < table_cap; i++) {
-        void *p = table[i].obj;
-        if (!p || p == TOMBSTONE) continue;
-        size_t s = slot_of(p, cap);
-        while (t[s].obj) s = (s + 1) & (cap - 1);
-        t[s] = table[i];
-    }
-    free(table);
-    table = t;
-    table_cap = cap;
-    table_tombs = 0;
-    return 0;
+    if (src->next == src) return;
+    src->next->prev = dst->prev;
+    dst->prev->next = src->next;
+    src->prev->next = dst;
+    dst->prev = src->prev;
+    src->next = src->prev = src;
 }
 
-/* An object that cannot be tracked (out of memory) is simply never collected:
- * untracked containers count as outside references, which is always safe. */
-static void track(void *p, unsigned char kind)
-{
-    if ((table_live + table_tombs + 1) * 2 > table_cap) {
-        size_t cap = table_cap ? table_cap : 1024;
-        while ((table_live + 1) * 4 > cap) cap *= 2;
-        if (rehash(cap)) return;
-    }
-    size_t s = slot_of(p, table_cap);
-    while (table[s].obj && table[s].obj != TOMBSTONE) s = (s + 1) & (table_cap - 1);
-    if (table[s].obj == TOMBSTONE) table_tombs--;
-    table[s] = (gc_entry){.obj = p, .kind = kind};
-    table_live++;
-}
-
-static void untrack(void *p)
-{
-    gc_entry *e = find(p);
-    if (!e) return;
-    e->obj = TOMBSTONE;
-    table_live--;
-    table_tombs++;
-}
+static value *value_of(gc_link *l) { return (value *)(void *)((char *)l - offsetof(value, gc)); }
+static env *scope_of(gc_link *l) { return (env *)(void *)((char *)l - offsetof(env, gc)); }
+static gc_link *link_of(void *obj, int kind) { return kind == KIND_ENV ? &((env *)obj)->gc : &((value *)obj)->gc; }
+static int *count_of(void *obj, int kind) { return kind == KIND_ENV ? &((env *)obj)->refcount : &((value *)obj)->refcount; }
 
 bool gc_value_is_container(const value *v)
 {
@@ -110,20 +74,46 @@ bool gc_value_is_container(const value *v)
     }
 }
 
-void gc_track_value(value *v) { if (v && gc_value_is_container(v)) track(v, KIND_VALUE); }
-void gc_untrack_value(value *v) { if (table_live) untrack(v); }
-void gc_track_env(env *e) { if (e) track(e, KIND_ENV); }
-void gc_untrack_env(env *e) { if (table_live) untrack(e); }
-size_t gc_tracked_count(void) { return table_live; }
+void gc_track_value(value *v)
+{
+    if (!v || v->gc.next || !gc_value_is_container(v)) return;
+    link_tail(&values, &v->gc);
+    tracked++;
+}
+
+void gc_untrack_value(value *v)
+{
+    if (!v->gc.next) return;
+    unlink_node(&v->gc);
+    v->gc.next = v->gc.prev = NULL;
+    tracked--;
+}
+
+void gc_track_env(env *e)
+{
+    if (!e || e->gc.next) return;
+    link_tail(&scopes, &e->gc);
+    tracked++;
+}
+
+void gc_untrack_env(env *e)
+{
+    if (!e || !e->gc.next) return;
+    unlink_node(&e->gc);
+    e->gc.next = e->gc.prev = NULL;
+    tracked--;
+}
+
+size_t gc_tracked_count(void) { return tracked; }
 
 bool gc_collection_due(void)
 {
-    return !collecting && table_live >= GC_MIN_TRIGGER && table_live > 2 * survivors;
+    return !collecting && tracked >= GC_MIN_TRIGGER && tracked > 2 * survivors;
 }
 
 /* ---- the per-type knowledge: the one place a new container type joins -------- */
 
-typedef void (*visit_fn)(void *child, unsigned char kind, void *ctx);
+typedef void (*visit_fn)(void *child, int kind, void *ctx);
 
 static void visit_dict(dict *d, visit_fn fn, void *ctx)
 {
@@ -133,7 +123,7 @@ static void visit_dict(dict *d, visit_fn fn, void *ctx)
 }
 
 /* Calls fn on every reference the container holds. */
-static void visit_children(void *obj, unsigned char kind, visit_fn fn, void *ctx)
+static void visit_children(void *obj, int kind, visit_fn fn, void *ctx)
 {
     if (kind == KIND_ENV) {
         env *e = obj;
@@ -154,7 +144,7 @@ static void visit_children(void *obj, unsigned char kind, visit_fn fn, void *ctx
 }
 
 /* Drops every reference the container holds (it stays a valid, empty value). */
-static void clear_references(void *obj, unsigned char kind)
+static void clear_references(void *obj, int kind)
 {
     if (kind == KIND_ENV) {
         env *e = obj;
@@ -181,95 +171,95 @@ static void clear_references(void *obj, unsigned char kind)
 
 /* ---- the collection ------------------------------------------------------------ */
 
-static int refcount_of(void *obj, unsigned char kind)
+static bool is_tracked(void *obj, int kind) { return link_of(obj, kind)->next != NULL; }
+
+static void subtract_internal(void *child, int kind, void *ctx)
 {
-    return kind == KIND_ENV ? ((env *)obj)->refcount : ((value *)obj)->refcount;
+    (void)ctx;
+    if (is_tracked(child, kind)) (*count_of(child, kind))--;
 }
 
-static void subtract_internal(void *child, unsigned char kind, void *ctx)
+static void add_internal(void *child, int kind, void *ctx)
 {
-    (void)kind; (void)ctx;
-    gc_entry *e = find(child);
-    if (e) e->refs--;
+    (void)ctx;
+    if (is_tracked(child, kind)) (*count_of(child, kind))++;
 }
 
-typedef struct worklist { gc_entry **items; size_t n, cap; bool oom; } worklist;
+/* While marking, a reachable container's count is -(external count) - 1. */
+typedef struct reach { gc_link values, scopes; } reach;
 
-static void push(worklist *w, gc_entry *e)
+static void mark(void *obj, int kind, reach *r)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 256;
-        gc_entry **x = realloc(w->items, cap * sizeof *x);
-        if (!x) { w->oom = true; return; }
-        w->items = x;
-        w->cap = cap;
-    }
-    w->items[w->n++] = e;
+    int *c = count_of(obj, kind);
+    *c = -*c - 1;
+    move_tail(kind == KIND_ENV ? &r->scopes : &r->values, link_of(obj, kind));
 }
 
-static void mark_child(void *child, unsigned char kind, void *ctx)
+static void mark_child(void *child, int kind, void *ctx)
 {
-    (void)kind;
-    gc_entry *e = find(child);
-    if (e && !e->reachable) { e->reachable = true; push(ctx, e); }
+    if (is_tracked(child, kind) && *count_of(child, kind) >= 0) mark(child, kind, ctx);
 }
+
+static void for_each(gc_link *list, int kind, visit_fn fn)
+{
+    for (gc_link *l = list->next; l != list; l = l->next)
+        visit_children(kind == KIND_ENV ? (void *)scope_of(l) : (void *)value_of(l), kind, fn, NULL);
+}
+
+static void *obj_of(gc_link *l, int kind) { return kind == KIND_ENV ? (void *)scope_of(l) : (void *)value_of(l); }
 
 size_t gc_collect(void)
 {
-    if (collecting || !table_live) return 0;
+    if (collecting || !tracked) return 0;
     collecting = true;
-    for (size_t i = 0; i < table_cap; i++) {
-        gc_entry *e = &table[i];
-        if (!e->obj || e->obj == TOMBSTONE) continue;
-        e->refs = refcount_of(e->obj, e->kind);
-        e->reachable = false;
+    /* (1) internal references off the counts */
+    for_each(&values, KIND_VALUE, subtract_internal);
+    for_each(&scopes, KIND_ENV, subtract_internal);
+    /* (2) roots, then everything they reach, into the reach lists */
+    reach r = {{&r.values, &r.values}, {&r.scopes, &r.scopes}};
+    for (int kind = KIND_VALUE; kind <= KIND_ENV; kind++) {
+        gc_link *list = kind == KIND_ENV ? &scopes : &values;
+        for (gc_link *l = list->next, *next; l != list; l = next) {
+            next = l->next;
+            void *obj = obj_of(l, kind);
+            if (*count_of(obj, kind) > 0) mark(obj, kind, &r);
+        }
     }
-    for (size_t i = 0; i < table_cap; i++) {
-        gc_entry *e = &table[i];
-        if (e->obj && e->obj != TOMBSTONE) visit_children(e->obj, e->kind, subtract_internal, NULL);
+    /* the reach lists are the work queues: cv, ce = the last one scanned */
+    gc_link *cv = &r.values, *ce = &r.scopes;
+    while (cv->next != &r.values || ce->next != &r.scopes) {
+        while (cv->next != &r.values) { cv = cv->next; visit_children(value_of(cv), KIND_VALUE, mark_child, &r); }
+        while (ce->next != &r.scopes) { ce = ce->next; visit_children(scope_of(ce), KIND_ENV, mark_child, &r); }
     }
-    worklist w = {0};
-    for (size_t i = 0; i < table_cap; i++) {
-        gc_entry *e = &table[i];
-        if (e->obj && e->obj != TOMBSTONE && e->refs > 0 && !e->reachable) { e->reachable = true; push(&w, e); }
-    }
-    while (w.n && !w.oom) {
-        gc_entry *e = w.items[--w.n];
-        visit_children(e->obj, e->kind, mark_child, &w);
-    }
+    /* (3) the counts back: decode the marks, add the internal references again */
+    for (gc_link *l = r.values.next; l != &r.values; l = l->next) { int *c = &value_of(l)->refcount; *c = -*c - 1; }
+    for (gc_link *l = r.scopes.next; l != &r.scopes; l = l->next) { int *c = &scope_of(l)->refcount; *c = -*c - 1; }
+    for_each(&values, KIND_VALUE, add_internal);
+    for_each(&scopes, KIND_ENV, add_internal);
+    for_each(&r.values, KIND_VALUE, add_internal);
+    for_each(&r.scopes, KIND_ENV, add_internal);
+    /* (4) what is left in the main lists is garbage */
+    gc_link garbage[2] = {{&garbage[0], &garbage[0]}, {&garbage[1], &garbage[1]}};
+    splice_tail(&garbage[KIND_VALUE], &values);
+    splice_tail(&garbage[KIND_ENV], &scopes);
+    splice_tail(&values, &r.values);
+    splice_tail(&scopes, &r.scopes);
     size_t freed = 0;
-    if (!w.oom) {
-        /* the garbage, held once more while its references are dropped */
-        w.n = 0;
-        for (size_t i = 0; i < table_cap; i++) {
-            gc_entry *e = &table[i];
-            if (e->obj && e->obj != TOMBSTONE && !e->reachable) push(&w, e);
-        }
-        if (!w.oom) {
-            size_t n = w.n;
-            void **objs = malloc((n ? n : 1) * sizeof *objs);
-            unsigned char *kinds = malloc(n ? n : 1);
-            if (objs && kinds) {
-                for (size_t i = 0; i < n; i++) {
-                    objs[i] = w.items[i]->obj;
-                    kinds[i] = w.items[i]->kind;
-                    if (kinds[i] == KIND_ENV) ((env *)objs[i])->refcount++;
-                    else incref(objs[i]);
-                }
-                /* from here on the table may change (frees untrack) */
-                for (size_t i = 0; i < n; i++) clear_references(objs[i], kinds[i]);
-                for (size_t i = 0; i < n; i++) {
-                    if (kinds[i] == KIND_ENV) env_release(objs[i]);
-                    else decref(objs[i]);
-                }
-                freed = n;
-            }
-            free(objs);
-            free(kinds);
+    for (int kind = KIND_VALUE; kind <= KIND_ENV; kind++)
+        for (gc_link *l = garbage[kind].next; l != &garbage[kind]; l = l->next) { (*count_of(obj_of(l, kind), kind))++; freed++; }
+    /* frees of other values unlink them from the main lists, never from these */
+    for (int kind = KIND_VALUE; kind <= KIND_ENV; kind++)
+        for (gc_link *l = garbage[kind].next; l != &garbage[kind]; l = l->next) clear_references(obj_of(l, kind), kind);
+    for (int kind = KIND_VALUE; kind <= KIND_ENV; kind++) {
+        gc_link *list = kind == KIND_ENV ? &scopes : &values;
+        while (garbage[kind].next != &garbage[kind]) {
+            gc_link *l = garbage[kind].next;
+            move_tail(list, l);   /* an ordinary tracked container again, then released */
+            if (kind == KIND_ENV) env_release(scope_of(l));
+            else decref(value_of(l));
         }
     }
-    free(w.items);
-    survivors = table_live;
+    survivors = tracked;
     collecting = false;
     return freed;
 }

@@ -2,6 +2,7 @@
  * list, tuple and dict; str.format and printf-style `%` formatting. Tensor and
  * object attributes are delegated to their own files. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,9 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
             v = incref(a->pos[auto_idx++]);
         } else if (isdigit((unsigned char)head[0])) {
             char *end;
+            errno = 0;
             long long k = strtoll(head, &end, 10);
+            if (errno) { lang_raise(I, "ValueError", "Too many decimal digits in format string"); goto fail; }
             if (*end) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
             if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %s out of range for positional args tuple", head); goto fail; }
             v = incref(a->pos[k]);

@@ -226,7 +226,7 @@ void decref(value *v)
 {
     if (!v || v->refcount < 0) return;
     if (--v->refcount > 0) return;
-    if (gc_value_is_container(v)) gc_untrack_value(v);
+    if (v->gc.next) gc_untrack_value(v);
     v->fields = (const char *const *)(void *)dead_values;
     dead_values = v;
     if (freeing_values) return;
@@ -890,7 +890,7 @@ static value *number_op(interp *I, int op, value *a, value *b)
     case OP_MUL: if (__builtin_mul_overflow(x, y, &r)) goto overflow; return v_int(r);
     case OP_FLOORDIV: case OP_MOD: {
         if (y == 0) return lang_raise(I, "ZeroDivisionError", "integer division or modulo by zero");
-        if (x == INT64_MIN && y == -1) goto overflow;
+        if (y == -1) { if (op == OP_MOD) return v_int(0); if (x == INT64_MIN) goto overflow; }
         int64_t q = x / y, m = x % y;
         if (m != 0 && ((m < 0) != (y < 0))) { q--; m += y; }
         return v_int(op == OP_FLOORDIV ? q : m);
@@ -1085,7 +1085,7 @@ int contains(interp *I, value *c, value *item)
         }
         return 0;
     case V_DICT:
-        if (!hashable(item)) { lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(item)); return -1; }
+        if (check_hashable(I, item)) return -1;
         return dict_get(c->u.d, item) != NULL;
     case V_RANGE: {
         if (item->type != V_INT && item->type != V_BOOL) return 0;
@@ -1229,7 +1229,9 @@ value *get_item(interp *I, value *obj, value *key)
         if (key->type == V_SLICE) {
             int64_t s, e, st;
             if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
-            /* the result is range(start + s*step, start + e*step, step*st) */
+            /* the result is range(start + s*step, start + e*step, step*st), with
+             * the step as given (slice_indices clamps -2**63 for sequences) */
+            if (key->u.slice.step->type != V_NONE && arg_int(I, key->u.slice.step, "slice step", &st)) return NULL;
             int64_t rs, rst, re, off, eoff;
             if (__builtin_mul_overflow(s, obj->u.range.step, &off) || __builtin_add_overflow(obj->u.range.start, off, &rs) ||
                 __builtin_mul_overflow(e, obj->u.range.step, &eoff) || __builtin_add_overflow(obj->u.range.start, eoff, &re) ||
@@ -1242,7 +1244,7 @@ value *get_item(interp *I, value *obj, value *key)
         return v_int(range_item(obj, i));
     }
     case V_DICT: {
-        if (!hashable(key)) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(key));
+        if (check_hashable(I, key)) return NULL;
         value *x = dict_get(obj->u.d, key);
         if (!x) {
             char *r = repr_of(key);
@@ -1338,7 +1340,7 @@ int del_item(interp *I, value *obj, value *key)
         return 0;
     }
     if (obj->type == V_DICT) {
-        if (!hashable(key)) { lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(key)); return -1; }
+        if (check_hashable(I, key)) return -1;
         if (dict_del(obj->u.d, key)) {
             char *r = repr_of(key);
             lang_raise(I, "KeyError", "%s", r ? r : "?");

@@ -34,6 +34,9 @@ typedef struct node node;
 typedef struct env env;
 typedef struct cell_source cell_source;
 
+/* A container's place in the cycle collector's list (gc.c); next == NULL: not tracked. */
+typedef struct gc_link { struct gc_link *prev, *next; } gc_link;
+
 /* Arguments of a builtin call: positional values then keyword (name, value) pairs. All borrowed. */
 typedef struct args {
     value **pos;
@@ -91,6 +94,7 @@ struct value {
     } u;
     /* a tuple may carry field names (named tuples: topk's values/indices) */
     const char *const *fields;
+    gc_link gc;              /* containers only (gc.c) */
 };
 
 /* ---- interpreter state -------------------------------------------------- */
