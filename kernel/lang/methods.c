@@ -15,14 +15,15 @@
 #define SELF_STR (self->u.str.s)
 #define SELF_LEN (self->u.str.len)
 
-typedef struct sb { char *s; size_t n, cap; } sb;
+typedef struct sb { char *s; size_t n, cap; bool oom; } sb;
 static int sb_add(sb *b, const char *s, size_t n)
 {
+    if (b->oom) return -1;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->n + n + 1) cap *= 2;
         char *x = realloc(b->s, cap);
-        if (!x) return -1;
+        if (!x) { b->oom = true; return -1; }
         b->s = x;
         b->cap = cap;
     }
@@ -31,8 +32,10 @@ static int sb_add(sb *b, const char *s, size_t n)
     b->s[b->n] = 0;
     return 0;
 }
+/* The text as a str; NULL (out of memory) when any addition failed. */
 static value *sb_value(sb *b)
 {
+    if (b->oom) { free(b->s); b->s = NULL; return NULL; }
     if (!b->s) return v_str("");
     return v_str_take(b->s, b->n);
 }
@@ -109,6 +112,7 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
         if (!v) goto fail;
         if (conv && (strlen(conv) != 1 || !strchr("rsa", *conv))) {
             lang_raise(I, "ValueError", "Unknown conversion specifier %s", conv);
+            decref(v);
             goto fail;
         }
         if (conv) {
@@ -129,6 +133,7 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
         free(b.s);
         return NULL;
     }
+    if (b.oom) { free(b.s); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
     if (!b.s) return strdup("");
     return b.s;
 }
@@ -180,6 +185,7 @@ char *percent_format(interp *I, const char *f, size_t n, value *argv)
         free(out);
     }
     if (k < nitems && argv->type == V_TUPLE) { free(b.s); lang_raise(I, "TypeError", "not all arguments converted during string formatting"); return NULL; }
+    if (b.oom) { free(b.s); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
     return b.s ? b.s : strdup("");
 }
 
@@ -345,13 +351,13 @@ static value *s_replace(interp *I, value *self, args *a)
     size_t i = 0;
     int64_t done = 0;
     if (ol == 0) {
-        for (i = 0; i <= SELF_LEN; i++) {
+        for (i = 0; i <= SELF_LEN && !b.oom; i++) {
             if (count < 0 || done < count) { sb_add(&b, new, nl); done++; }
             if (i < SELF_LEN) sb_add(&b, SELF_STR + i, 1);
         }
         return sb_value(&b);
     }
-    while (i < SELF_LEN) {
+    while (i < SELF_LEN && !b.oom) {
         const char *hit = (count < 0 || done < count) ? memmem(SELF_STR + i, SELF_LEN - i, old, ol) : NULL;
         if (!hit) { sb_add(&b, SELF_STR + i, SELF_LEN - i); break; }
         sb_add(&b, SELF_STR + i, (size_t)(hit - SELF_STR) - i);

@@ -1208,14 +1208,26 @@ value *get_item(interp *I, value *obj, value *key)
             int64_t s, e, st;
             if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
             int64_t m = slice_len(s, e, st);
+            /* byte offsets of the code points, found once (n + 1 of them; an
+             * ASCII string needs none) */
+            const char *text = obj->u.str.s;
+            size_t len = obj->u.str.len, *offs = NULL;
+            if ((size_t)n != len) {
+                offs = malloc(((size_t)n + 1) * sizeof *offs);
+                if (!offs) return lang_raise(I, "MemoryError", "out of memory");
+                size_t c = 0;
+                for (size_t i = 0; i < len; i++) if (((unsigned char)text[i] & 0xC0) != 0x80) offs[c++] = i;
+                offs[c] = len;
+            }
             sbuf b = {0};
             for (int64_t k = 0; k < m; k++) {
-                size_t o = utf8_offset(obj->u.str.s, obj->u.str.len, s + k * st);
-                size_t o2 = utf8_offset(obj->u.str.s, obj->u.str.len, s + k * st + 1);
-                sb_add(&b, obj->u.str.s + o, o2 - o);
+                size_t cp = (size_t)(s + k * st);
+                size_t o = offs ? offs[cp] : cp, o2 = offs ? offs[cp + 1] : cp + 1;
+                sb_add(&b, text + o, o2 - o);
             }
+            free(offs);
             char *r = sb_done(&b);
-            return r ? v_str_take(r, strlen(r)) : lang_raise(I, "MemoryError", "out of memory");
+            return r ? v_str_take(r, b.n) : lang_raise(I, "MemoryError", "out of memory");
         }
         int64_t i;
         if (norm_index(I, key, n, &i, "string")) return NULL;
@@ -1413,11 +1425,11 @@ value *to_list(interp *I, value *v)
             value *r = v_list(0);
             if (!r) return lang_raise(I, "MemoryError", "out of memory");
             for (int64_t i = 0; i < n; i++) {
+                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
                 value *k = v_int(i);
                 value *x = k ? v->u.obj.type->getitem(I, v, k) : NULL;
                 decref(k);
-                if (!x) { decref(r); return NULL; }
-                list_append(r, x);
+                if (!x || list_append(r, x)) { decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
             }
             return r;
         }
