@@ -230,11 +230,30 @@ static value *parse_int_text(interp *I, const char *s, size_t len, int base)
     }
     buf[n] = 0;
     while (n && isspace((unsigned char)buf[n - 1])) buf[--n] = 0;
-    char *end;
+    /* Python's 0b / 0o / 0x prefixes (strtoll knows only 0x, and 0 as octal) */
+    int given_base = base;
+    const char *digits = buf;
+    bool neg = false;
+    if (*digits == '+' || *digits == '-') neg = *digits++ == '-';
+    int pbase = 0;
+    if (digits[0] == '0' && digits[1]) {
+        char p = (char)tolower((unsigned char)digits[1]);
+        pbase = p == 'b' ? 2 : p == 'o' ? 8 : p == 'x' ? 16 : 0;
+    }
+    if (pbase && (base == 0 || base == pbase)) { digits += 2; base = pbase; }
+    else if (base == 0) {
+        base = 10;
+        if (digits[0] == '0' && digits[strspn(digits, "0")]) return lang_raise(I, "ValueError", "invalid literal for int() with base 0: '%.200s'", text);
+    }
+    char *end = (char *)digits;
     errno = 0;
-    long long v = strtoll(buf, &end, base);
-    if (!n || *end || strlen(buf) != n || errno) return lang_raise(I, "ValueError", "invalid literal for int() with base %d: '%.200s'", base, text);
-    return v_int(v);
+    /* digits only: strtoull would take a second sign or more whitespace */
+    unsigned long long mag = isalnum((unsigned char)digits[0]) ? strtoull(digits, &end, base) : 0;
+    if (!isalnum((unsigned char)digits[0]) || *end || strlen(buf) != n)
+        return lang_raise(I, "ValueError", "invalid literal for int() with base %d: '%.200s'", given_base, text);
+    if (errno == ERANGE || mag > (neg ? (unsigned long long)INT64_MAX + 1 : (unsigned long long)INT64_MAX))
+        return lang_raise(I, "OverflowError", "int() result does not fit in 64 bits: '%.200s'", text);
+    return v_int(neg ? (int64_t)(0 - mag) : (int64_t)mag);
 }
 
 static value *b_int(interp *I, value *self, args *a)
@@ -601,6 +620,20 @@ static value *b_round(interp *I, value *self, args *a)
     }
     int64_t n;
     if (arg_int(I, nd, "ndigits", &n)) return NULL;
+    if (x->type == V_INT || x->type == V_BOOL) {
+        /* to a multiple of 10**-n, half to even */
+        int64_t i = x->type == V_INT ? x->u.i : x->u.b;
+        if (n >= 0) return v_int(i);
+        if (n < -18) return v_int(0);   /* |i| < 10**19 / 2 */
+        int64_t p = 1;
+        for (int64_t k = 0; k < -n; k++) p *= 10;
+        int64_t q = i / p, r = i % p;
+        if (r < 0) { q--; r += p; }
+        if (r > p - r || (r == p - r && (q & 1))) q++;
+        int64_t out;
+        if (__builtin_mul_overflow(q, p, &out)) return lang_raise(I, "OverflowError", "integer result too large (lens integers are 64-bit; use a float)");
+        return v_int(out);
+    }
     if (x->type != V_FLOAT) return incref(x);
     if (!isfinite(d)) return v_float(d);
     /* beyond 17 significant digits a double has nothing left to round; below
@@ -772,6 +805,7 @@ static value *b_chr(interp *I, value *self, args *a)
     int64_t c;
     if (!need_args(I, a, "chr", 1, 1) || arg_int(I, a->pos[0], "chr() argument", &c)) return NULL;
     if (c < 0 || c > 0x10FFFF) return lang_raise(I, "ValueError", "chr() arg not in range(0x110000)");
+    if (c >= 0xD800 && c <= 0xDFFF) return lang_raise(I, "ValueError", "chr() arg is a surrogate (lens strings are UTF-8)");
     value *ci = v_int(c);
     char *s = format_value(I, ci, "c");
     decref(ci);

@@ -478,30 +478,31 @@ int truthy(interp *I, value *v)
     }
 }
 
-/* 1 hashable, 0 not, -1 nested deeper than LANG_MAX_NESTING */
-static int hashable_at(const value *v, int depth)
+/* 1 hashable, 0 not (*bad: the unhashable part), -1 nested deeper than LANG_MAX_NESTING */
+static int hashable_at(const value *v, int depth, const value **bad)
 {
     switch (v->type) {
     case V_NONE: case V_BOOL: case V_INT: case V_FLOAT: case V_STR: case V_ELLIPSIS: return 1;
     case V_TUPLE:
         if (depth >= LANG_MAX_NESTING) return -1;
         for (size_t i = 0; i < v->u.list.n; i++) {
-            int r = hashable_at(v->u.list.items[i], depth + 1);
+            int r = hashable_at(v->u.list.items[i], depth + 1, bad);
             if (r != 1) return r;
         }
         return 1;
-    default: return 0;
+    default: *bad = v; return 0;
     }
 }
 
-bool hashable(const value *v) { return hashable_at(v, 0) == 1; }
+bool hashable(const value *v) { const value *bad; return hashable_at(v, 0, &bad) == 1; }
 
 int check_hashable(interp *I, value *key)
 {
-    int r = hashable_at(key, 0);
+    const value *bad = key;
+    int r = hashable_at(key, 0, &bad);
     if (r == 1) return 0;
     if (r < 0) lang_raise(I, "RecursionError", "maximum recursion depth exceeded while hashing a nested tuple");
-    else lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(key));
+    else lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(bad));
     return -1;
 }
 
@@ -1577,6 +1578,7 @@ char *format_value(interp *I, value *v, const char *spec)
             size_t k = 0;
             char tmp[8];
             if (x < 0 || x >= 0x110000) { lang_raise(I, "OverflowError", "%%c arg not in range(0x110000)"); return NULL; }
+            if (x >= 0xD800 && x <= 0xDFFF) { lang_raise(I, "ValueError", "%%c arg is a surrogate (lens strings are UTF-8)"); return NULL; }
             {
                 unsigned long cp = (unsigned long)x;
                 if (cp < 0x80) tmp[k++] = (char)cp;

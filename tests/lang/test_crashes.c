@@ -57,6 +57,7 @@ static void test_nested_and_cyclic_containers_never_overflow_the_c_stack(void)
         {"x == x", "True"},
         {"r = repr(x)\nlen(r), r[:3], r[997:1004], r[-3:]", "(2003, '[[[', '[[[...]', ']]]')"},
         {"t = ()\nfor i in range(300000):\n    t = (t,)\n", ""},
+        {"{(1, [2]): 3}", "ERROR TypeError: unhashable type: 'list'"},
         {"{t: 1}", "ERROR RecursionError: maximum recursion depth exceeded while hashing a nested tuple"},
         {"t in {}", "ERROR RecursionError: maximum recursion depth exceeded while hashing a nested tuple"},
         {"{}.get(t)", "ERROR RecursionError: maximum recursion depth exceeded while hashing a nested tuple"},
@@ -109,6 +110,11 @@ static void test_c_library_contracts_are_checked(void)
         {"int('1', 37)", "ERROR ValueError: int() base must be >= 2 and <= 36, or 0"},
         {"int(2.5, 10)", "ERROR TypeError: int() can't convert non-string with explicit base"},
         {"int('zz', 36), int('0x1f', 0), int(' 12 '), int('-7')", "(1295, 31, 12, -7)"},
+        {"int('0b101', 0), int('0o17', 0), int('-0x10', 16), int('0x10', 0), int(' -12 '), int('010', 8), int('000', 0), int('-9223372036854775808')",
+         "(5, 15, -16, 16, -12, 8, 0, -9223372036854775808)"},
+        {"int('010', 0)", "ERROR ValueError: invalid literal for int() with base 0: '010'"},
+        {"int('- 1')", "ERROR ValueError: invalid literal for int() with base 10: '- 1'"},
+        {"int('9223372036854775808')", "ERROR OverflowError: int() result does not fit in 64 bits: '9223372036854775808'"},
         {"int('1' + ' ' * 200 + 'x') > 0", "ERROR ValueError: invalid literal for int() with base 10: '1                                                                                                   ...'"},
         /* float to int */
         {"int(float('nan'))", "ERROR ValueError: cannot convert float NaN to integer"},
@@ -119,6 +125,9 @@ static void test_c_library_contracts_are_checked(void)
         {"'%d' % float('nan')", "ERROR ValueError: cannot convert float NaN to integer"},
         {"'%d' % float('-inf')", "ERROR OverflowError: cannot convert float infinity to integer"},
         {"'%x' % 1e300", "ERROR OverflowError: float too large for a 64-bit int"},
+        {"round(5, -1), round(15, -1), round(25, -1), round(-25, -1), round(149, -2), round(150, -2), round(250, -2), round(-151, -2), round(True, 2), round(7, 3), round(123456, -19)",
+         "(0, 20, 20, -20, 100, 200, 200, -200, 1, 7, 0)"},
+        {"round(m, -1)", "ERROR OverflowError: integer result too large (lens integers are 64-bit; use a float)"},
         {"round(1.5, 10**18), round(1e300, -400), round(-1e300, -400), round(1234.5, -2), round(2.675, 2), round(float('inf'), 2)",
          "(1.5, 0.0, -0.0, 1200.0, 2.67, inf)"},
         /* shifts and 64-bit edges */
@@ -138,6 +147,7 @@ static void test_c_library_contracts_are_checked(void)
         /* code points */
         {"chr(-1)", "ERROR ValueError: chr() arg not in range(0x110000)"},
         {"chr(0x110000)", "ERROR ValueError: chr() arg not in range(0x110000)"},
+        {"chr(0xD800)", "ERROR ValueError: chr() arg is a surrogate (lens strings are UTF-8)"},
         {"ord('')", "ERROR TypeError: ord() expected a character, but string of length 0 found"},
         {"ord('ab')", "ERROR TypeError: ord() expected a character, but string of length 2 found"},
         {"ord(1)", "ERROR TypeError: ord() expected string of length 1, but int found"},
