@@ -70,6 +70,7 @@ bool gc_value_is_container(const value *v)
 {
     switch (v->type) {
     case V_LIST: case V_TUPLE: case V_DICT: case V_LAMBDA: case V_BUILTIN: return true;
+    case V_OBJECT: return v->u.obj.type && v->u.obj.type->visit && v->u.obj.type->clear;
     default: return false;
     }
 }
@@ -122,6 +123,14 @@ static void visit_dict(dict *d, visit_fn fn, void *ctx)
     while (dict_next(d, &i, &k, &x)) { fn(k, KIND_VALUE, ctx); fn(x, KIND_VALUE, ctx); }
 }
 
+/* An object type's visit hook reports plain values: this passes them on. */
+typedef struct object_visit { visit_fn fn; void *ctx; } object_visit;
+static void visit_object_child(value *child, void *ctx)
+{
+    object_visit *ov = ctx;
+    if (child) ov->fn(child, KIND_VALUE, ov->ctx);
+}
+
 /* Calls fn on every reference the container holds. */
 static void visit_children(void *obj, int kind, visit_fn fn, void *ctx)
 {
@@ -139,6 +148,11 @@ static void visit_children(void *obj, int kind, visit_fn fn, void *ctx)
     case V_DICT: visit_dict(v->u.d, fn, ctx); break;
     case V_LAMBDA: if (v->u.lambda.closure) fn(v->u.lambda.closure, KIND_ENV, ctx); break;
     case V_BUILTIN: if (v->u.builtin.self) fn(v->u.builtin.self, KIND_VALUE, ctx); break;
+    case V_OBJECT: {
+        object_visit ov = {fn, ctx};
+        v->u.obj.type->visit(v, visit_object_child, &ov);
+        break;
+    }
     default: break;
     }
 }
@@ -165,6 +179,7 @@ static void clear_references(void *obj, int kind)
     case V_DICT: dict_clear(v->u.d); break;
     case V_LAMBDA: { env *c = v->u.lambda.closure; v->u.lambda.closure = NULL; env_release(c); break; }
     case V_BUILTIN: { value *s = v->u.builtin.self; v->u.builtin.self = NULL; decref(s); break; }
+    case V_OBJECT: v->u.obj.type->clear(v); break;
     default: break;
     }
 }

@@ -187,6 +187,7 @@ value *v_object(const lang_type *type, void *data)
     if (!v) { if (type->free) type->free(data); return NULL; }
     v->u.obj.type = type;
     v->u.obj.data = data;
+    gc_track_value(v);   /* when the type holds values (visit) */
     return v;
 }
 

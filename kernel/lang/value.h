@@ -73,6 +73,11 @@ typedef struct lang_type {
     /* attribute names for completion (NULL-terminated, static) */
     const char *const *attrs;
     const char *doc;
+    /* An object that holds values sets both, so that the cycle collector (gc.c)
+     * can free cycles through it: visit calls fn on every value it holds;
+     * clear drops those references (the object stays valid, emptied). */
+    void (*visit)(value *self, void (*fn)(value *child, void *ctx), void *ctx);
+    void (*clear)(value *self);
 } lang_type;
 
 struct value {

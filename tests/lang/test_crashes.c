@@ -12,6 +12,7 @@
 
 #include "../harness.h"
 #include "gc.h"
+#include "lang_internal.h"
 #include "lang_test_util.h"
 
 typedef struct cell_case { const char *code, *want; } cell_case;
@@ -238,6 +239,52 @@ static void test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones(void)
     CHECK(gc_tracked_count() < base, "the session's own containers are freed with it (%zu)", gc_tracked_count());
 }
 
+/* An object type that holds a value joins the collector with visit and clear. */
+typedef struct box { value *held; } box;
+static int boxes_freed;
+static void box_free(void *data) { box *b = data; decref(b->held); free(b); boxes_freed++; }
+static void box_visit(value *self, void (*fn)(value *child, void *ctx), void *ctx)
+{
+    box *b = self->u.obj.data;
+    if (b->held) fn(b->held, ctx);
+}
+static void box_clear(value *self)
+{
+    box *b = self->u.obj.data;
+    value *h = b->held;
+    b->held = NULL;
+    decref(h);
+}
+static const lang_type box_type = {.name = "Box", .free = box_free, .visit = box_visit, .clear = box_clear};
+
+/* a list holding a Box that holds the list, bound to name */
+static void bind_box_cycle(lang_session *s, const char *name)
+{
+    value *l = v_list(0);
+    box *b = calloc(1, sizeof *b);
+    b->held = incref(l);
+    list_append(l, v_object(&box_type, b));
+    dict_set_str(s->I.globals, name, l);
+}
+
+static void test_cycle_collector_follows_objects_that_hold_values(void)
+{
+    lang_session *s = lang_session_new();
+    lang_error err = {0};
+    capture c;
+    bind_box_cycle(s, "kept");
+    bind_box_cycle(s, "dropped");
+    boxes_freed = 0;
+    CHECK(!strcmp(cell(s, "kept, len(dropped)", &c, &err), "([<Box>], 1)"), "%s", cell(s, "kept", &c, &err));
+    CHECK(boxes_freed == 0, "nothing freed while referenced (%d)", boxes_freed);
+    CHECK(!strcmp(cell(s, "dropped = None", &c, &err), ""), "drop");
+    CHECK(boxes_freed == 1, "the dropped cycle through a Box is freed (%d)", boxes_freed);
+    CHECK(!strcmp(cell(s, "kept[0], len(kept)", &c, &err), "(<Box>, 1)"), "the kept one is intact");
+    lang_error_clear(&err);
+    lang_session_free(s);
+    CHECK(boxes_freed == 2, "the kept cycle goes with the session (%d)", boxes_freed);
+}
+
 /* Interrupts: the first output of the cell starts a timer that interrupts it
  * while the builtin loop that follows is running. */
 static void *interrupt_later(void *arg)
@@ -307,6 +354,7 @@ int main(void)
     RUN(test_no_use_after_free_when_values_change_under_a_builtin);
     RUN(test_c_library_contracts_are_checked);
     RUN(test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones);
+    RUN(test_cycle_collector_follows_objects_that_hold_values);
     RUN(test_long_builtin_loops_stop_on_interrupt);
     RUN(test_to_tokens_truncates_to_n_ctx);
     return harness_summary();
