@@ -1412,9 +1412,12 @@ value *to_list(interp *I, value *v)
     case V_TENSOR: {
         const lens_tensor *t = v->u.tensor.t;
         if (t->ndim == 0) return lang_raise(I, "TypeError", "iteration over a 0-d tensor");
+        /* an empty tensor may still have a huge first dimension */
+        if (t->shape[0] > (1LL << 28)) return lang_raise(I, "MemoryError", "a tensor with %lld rows is too long to make a list of", (long long)t->shape[0]);
         value *r = v_list((size_t)t->shape[0]);
         if (!r) return lang_raise(I, "MemoryError", "out of memory");
         for (int64_t i = 0; i < t->shape[0]; i++) {
+            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
             lens_tensor *s = lens_tensor_select(t, 0, i);
             if (!s) { decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
             r->u.list.items[r->u.list.n++] = v_tensor(s);
