@@ -321,7 +321,8 @@ static int64_t dict_find(const dict *d, value *key, uint64_t h, size_t *slot)
     size_t s = h & (d->icap - 1);
     while (d->index[s] >= 0) {
         dentry *e = &d->e[d->index[s]];
-        if (e->key && e->hash == h && values_equal(NULL, e->key, key) == 1) {
+        /* identity first, as Python: a NaN key finds itself */
+        if (e->key && e->hash == h && (e->key == key || values_equal(NULL, e->key, key) == 1)) {
             if (slot) *slot = s;
             return d->index[s];
         }
@@ -923,6 +924,8 @@ overflow:
 static value *seq_repeat(interp *I, value *seq, int64_t n)
 {
     if (n < 0) n = 0;
+    /* an empty sequence stays empty however many times it is repeated */
+    if ((seq->type == V_STR ? seq->u.str.len : seq->u.list.n) == 0) n = 0;
     if (seq->type == V_STR) {
         size_t len = seq->u.str.len;
         if (len && (uint64_t)n > (1ULL << 31) / len) return lang_raise(I, "MemoryError", "string too large");

@@ -90,6 +90,7 @@ static void test_no_use_after_free_when_values_change_under_a_builtin(void)
         {"g = [1, 2]\nlist(map(lambda x: g.pop(), g)), g", "([2, 1], [])"},
         {"h = [5, 6]\nsorted(h, key=lambda x: h.clear() or x), h", "([5, 6], [])"},
         {"d = {'a': 1, 'b': 2}\nd.update(d)\nd", "{'a': 1, 'b': 2}"},
+        {"nan = float('nan')\nd = {nan: 1}\nd.update(d)\nd[nan], len(d), nan in d, float('nan') in d", "(1, 1, True, False)"},
         {"d = {'a': [1]}\nd.pop('a'), d", "([1], {})"},
         {"d = {'a': 1}\nfor k in d:\n    d.clear()\nd", "{}"},
         {"xs = [1, 2, 3]\nfor v in xs:\n    xs.clear()\nxs, v", "([], 1)"},
@@ -168,6 +169,7 @@ static void test_c_library_contracts_are_checked(void)
         {"len('x'.center(20000)), 'ab'.center(6, '*'), 'x'.zfill(-5), 'x'.rjust(-3)", "(20000, '**ab**', 'x', 'x')"},
         {"'x' * 2**62", "ERROR MemoryError: string too large"},
         {"[0] * 2**62", "ERROR MemoryError: list too large"},
+        {"[] * M, '' * M, () * M, M * []", "([], '', (), [])"},
         /* ranges whose lengths and items need more than int64 arithmetic */
         {"len(range(m, M))", "ERROR OverflowError: range has more than 2**63 - 1 items"},
         {"len(range(m, M, 3)), range(m, M, 3)[-1], M in range(0, M, 3), M - 1 in range(0, M, 3), m in range(M, m, -7), m + 1 in range(M, m, -7), range(m, M, 2**62)[3]",
