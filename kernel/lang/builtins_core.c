@@ -354,6 +354,7 @@ static value *b_dict(interp *I, value *self, args *a)
             if (!items) { decref(d); return NULL; }
             for (size_t i = 0; i < items->u.list.n; i++) {
                 value *p = items->u.list.items[i];
+                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(items); decref(d); return NULL; }
                 if ((p->type != V_TUPLE && p->type != V_LIST) || p->u.list.n != 2) {
                     decref(items); decref(d);
                     return lang_raise(I, "ValueError", "dictionary update sequence element #%zu has the wrong length", i);

@@ -63,7 +63,8 @@ static void test_nested_and_cyclic_containers_never_overflow_the_c_stack(void)
         {"t in {}", "ERROR RecursionError: maximum recursion depth exceeded while hashing a nested tuple"},
         {"{}.get(t)", "ERROR RecursionError: maximum recursion depth exceeded while hashing a nested tuple"},
         {"dd = {}\nfor i in range(300000):\n    dd = {'k': dd}\n", ""},
-        {"del x\ndel y\nt = 0\ndd = None\n1 + 1", "2"},
+        {"mk = lambda f: lambda: f\nchain = None\nfor i in range(100000):\n    chain = mk(chain)\nchain()()() is not None", "True"},
+        {"del x\ndel y\nt = 0\ndd = None\nchain = None\n1 + 1", "2"},
     };
     run_cases(s, cases, sizeof cases / sizeof *cases);
     lang_session_free(s);
@@ -313,8 +314,9 @@ static void test_long_builtin_loops_stop_on_interrupt(void)
     capture c;
     CHECK(!strcmp(cell(s, "xs = list(range(2 * 10**6))\nws = ['w'] * 10**6\nlen(xs)", &c, &err), "2000000"), "setup");
     static const char *const loops[] = {
-        "sorted(xs, reverse=True)", "sum(xs * 10)", "''.join(ws * 20)", "list(range(10**8))",
-        "xs * 100", "max(xs * 10)", "any([0] * 10**7)", "list(enumerate(xs * 10))",
+        "sorted(xs, reverse=True)", "sum(xs * 10)", "''.join(ws * 20)", "list(range(10**7))",
+        "xs * 20", "max(xs * 10)", "any([0] * 10**7)", "list(enumerate(xs * 10))",
+        "dict(zip(xs, xs))",
     };
     for (size_t i = 0; i < sizeof loops / sizeof *loops; i++) {
         char code[256];
