@@ -7,9 +7,13 @@
  * come from other tracked containers, and that no externally referenced
  * container reaches, is garbage.
  *
- * A value type joins by one case in gc_value_is_container and one case in each
- * of the two switches of gc.c (visit its children, clear its references), and
- * by calling gc_track_value when it is created; decref untracks it. */
+ * A value type that holds references joins with one case in each of the three
+ * switches of gc.c (gc_value_is_container; visit_children: call fn on each
+ * reference; clear_references: drop them, leaving a valid empty value) and one
+ * gc_track_value(v) call where it is made, once its type is set (values made
+ * by alloc_value in value.c are tracked there); decref untracks it. A closure
+ * scope it holds is passed to fn as KIND_ENV. An object type (V_OBJECT) joins
+ * without touching gc.c: it sets lang_type.visit and lang_type.clear. */
 #ifndef LANG_GC_H
 #define LANG_GC_H
 

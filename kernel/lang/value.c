@@ -1,7 +1,11 @@
 /* kernel/lang/value.c — values: constructors, reference counting, dicts,
  * repr/str, equality, hashing, arithmetic on numbers, strings and sequences,
  * indexing, and the format-spec mini-language. Tensor operations are
- * delegated to builtins_tensor.c; methods to methods.c. */
+ * delegated to builtins_tensor.c; methods to methods.c; cycles to gc.c.
+ *
+ * Nothing here recurses without bound on user data: freeing goes through a
+ * worklist, comparison and hashing stop at LANG_MAX_NESTING levels with a
+ * RecursionError, repr prints a container met again as [...] / {...}. */
 #include "value.h"
 
 #include <ctype.h>
