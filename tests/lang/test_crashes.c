@@ -95,6 +95,13 @@ static void test_no_use_after_free_when_values_change_under_a_builtin(void)
         {"d = {'a': [1]}\nd.pop('a'), d", "([1], {})"},
         {"d = {'a': 1}\nfor k in d:\n    d.clear()\nd", "{}"},
         {"xs = [1, 2, 3]\nfor v in xs:\n    xs.clear()\nxs, v", "([], 1)"},
+        /* functions outlive the cell whose syntax tree they run */
+        {"adder = (lambda n: lambda x: x + n)(41)", ""},
+        {"double = lambda x, k=(lambda: 2): x * k()", ""},
+        {"maker = lambda: lambda: 5", ""},
+        {"made = maker()", ""},
+        {"1 + 2 + 3", "6"},
+        {"adder(1), double(2), made(), maker()()", "(42, 4, 5, 5)"},
         {"q = [[0]]\nq[0] = q\nq", "[[...]]"},
         {"q[0:1] = q\nq", "[[...]]"},
     };
