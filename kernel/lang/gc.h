@@ -13,7 +13,9 @@
  * gc_track_value(v) call where it is made, once its type is set (values made
  * by alloc_value in value.c are tracked there); decref untracks it. A closure
  * scope it holds is passed to fn as KIND_ENV. An object type (V_OBJECT) joins
- * without touching gc.c: it sets lang_type.visit and lang_type.clear. */
+ * without touching gc.c: it sets lang_type.visit (held values to on_value,
+ * held scopes such as a closure to on_env) and lang_type.clear (function.c,
+ * functools.partial, exceptions). */
 #ifndef LANG_GC_H
 #define LANG_GC_H
 

@@ -744,13 +744,21 @@ static void repr_into(sbuf *b, value *v, repr_path *path)
     if (container) path->n--;
 }
 
+/* The path of the repr running on this thread: an object's repr hook that
+ * calls repr_of on what it holds continues it, so a cycle through an object
+ * (an exception whose args hold it) still ends in [...]. */
+static _Thread_local repr_path *active_repr_path;
+
 char *repr_of(value *v)
 {
-    repr_path *path = calloc(1, sizeof *path);
+    repr_path *outer = active_repr_path;
+    repr_path *path = outer ? outer : calloc(1, sizeof *path);
     if (!path) return NULL;
+    active_repr_path = path;
     sbuf b = {0};
     repr_into(&b, v, path);
-    free(path);
+    active_repr_path = outer;
+    if (!outer) free(path);
     return sb_done(&b);
 }
 

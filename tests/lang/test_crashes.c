@@ -249,6 +249,34 @@ static void test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones(void)
     CHECK(gc_tracked_count() < base, "the session's own containers are freed with it (%zu)", gc_tracked_count());
 }
 
+/* def functions (their closure scopes and defaults), functools.partial and
+ * exceptions sit in cycles too; each cycle, once dropped, is freed whole. */
+static void test_cycle_collector_frees_functions_partials_and_exceptions(void)
+{
+    lang_session *s = lang_session_new();
+    /* a recursive inner function returned: inner's closure scope holds inner */
+    size_t base = live_after(s, "from functools import partial\n"
+                                "def outer():\n    def inner(n): return inner(n-1) if n else 0\n    return inner");
+    static const cell_case cases[] = {
+        {"f = outer()\nf(5), f.__name__", "(0, 'inner')"},
+        {"d = []\ndef h(x=d): return x\nd.append(h)\nh() is d, len(d)", "(True, 1)"},
+        {"l = []\np = partial(l.append)\nl.append(p)\np", "functools.partial(<method list.append>)"},
+        {"e = ValueError([])\ne.args[0].append(e)\ne", "ValueError([ValueError([...])])"},
+        {"str(e)", "'[ValueError([...])]'"},
+    };
+    run_cases(s, cases, sizeof cases / sizeof *cases);
+    size_t held = live_after(s, "1");
+    CHECK(held > base, "the live cycles are tracked (%zu, %zu)", held, base);
+    size_t after = live_after(s, "del f");
+    CHECK(after < held, "dropping the recursive function frees its cycle (%zu, then %zu)", held, after);
+    after = live_after(s, "d = h = l = p = e = None");
+    CHECK(after == base, "every dropped cycle freed: %zu containers live, %zu before", after, base);
+    /* many made in one cell, a collection due in the middle of it */
+    after = live_after(s, "for i in range(3000):\n    f = outer()\n    f(3)\nf = None");
+    CHECK(after == base, "functions made in a loop: %zu containers live, %zu before", after, base);
+    lang_session_free(s);
+}
+
 /* An object type that holds a value joins the collector with visit and clear. */
 typedef struct box { value *held; } box;
 static int boxes_freed;
@@ -366,6 +394,7 @@ int main(void)
     RUN(test_no_use_after_free_when_values_change_under_a_builtin);
     RUN(test_c_library_contracts_are_checked);
     RUN(test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones);
+    RUN(test_cycle_collector_frees_functions_partials_and_exceptions);
     RUN(test_cycle_collector_follows_objects_that_hold_values);
     RUN(test_long_builtin_loops_stop_on_interrupt);
     RUN(test_to_tokens_truncates_to_n_ctx);
