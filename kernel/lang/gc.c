@@ -5,8 +5,8 @@
  * the per-type knowledge of which references a container holds (visit) and
  * how to drop them (clear), and the collection itself.
  * Does not own: reference counting and freeing (value.c decref, eval.c
- * env_release), nor when a collection runs (session.c at the end of a cell,
- * value.c lang_check_interrupt when one is due).
+ * env_release), nor when a collection runs (session.c at the end of a cell
+ * when the tracked count grew, value.c lang_check_interrupt when one is due).
  *
  * Tracked containers sit in two intrusive lists (values, scopes), so tracking
  * and untracking are O(1) and touch only neighbours. A collection: (1) every
@@ -33,6 +33,7 @@ static gc_link scopes = {&scopes, &scopes};
 static size_t tracked;          /* values + scopes in the lists */
 static size_t survivors;        /* tracked after the last collection */
 static bool collecting;
+#define GC_GROWTH_DIVISOR 4     /* gc_collect_if_grown: growth by survivors / 4 */
 #ifndef GC_MIN_TRIGGER
 #define GC_MIN_TRIGGER 10000   /* a build may lower it to exercise collections */
 #endif
@@ -89,7 +90,7 @@ void gc_untrack_value(value *v)
     if (!v->gc.next) return;
     unlink_node(&v->gc);
     v->gc.next = v->gc.prev = NULL;
-    tracked--;
+    if (--tracked < survivors) survivors = tracked;   /* growth counts from the low point */
 }
 
 void gc_track_env(env *e)
@@ -104,7 +105,7 @@ void gc_untrack_env(env *e)
     if (!e || !e->gc.next) return;
     unlink_node(&e->gc);
     e->gc.next = e->gc.prev = NULL;
-    tracked--;
+    if (--tracked < survivors) survivors = tracked;
 }
 
 size_t gc_tracked_count(void) { return tracked; }
@@ -112,6 +113,11 @@ size_t gc_tracked_count(void) { return tracked; }
 bool gc_collection_due(void)
 {
     return !collecting && tracked >= GC_MIN_TRIGGER && tracked > 2 * survivors;
+}
+
+size_t gc_collect_if_grown(void)
+{
+    return tracked > survivors + survivors / GC_GROWTH_DIVISOR ? gc_collect() : 0;
 }
 
 /* ---- the per-type knowledge: the one place a new container type joins -------- */

@@ -37,6 +37,11 @@ void gc_untrack_env(env *e);
 size_t gc_collect(void);
 /* True when the tracked containers have doubled since the last collection. */
 bool gc_collection_due(void);
+/* Collects when the tracked containers grew by more than a quarter (and by
+ * any number while few survive) since the last collection, as at the end of a
+ * cell: a cell that makes little keeps the cost of a full scan off the cell.
+ * Returns how many containers it freed. */
+size_t gc_collect_if_grown(void);
 /* How many containers (values and scopes) are tracked, live, right now. */
 size_t gc_tracked_count(void);
 

@@ -312,7 +312,7 @@ static void end_cell(interp *I)
 {
     I->out = NULL;
     lang_interrupted = 0;
-    gc_collect();   /* the cell's dropped cycles */
+    gc_collect_if_grown();   /* the cell's dropped cycles, when it made enough to be worth a scan */
 }
 
 /* The cell's result: its mime bundle, and `_` as in IPython. */

@@ -197,7 +197,7 @@ static void test_c_library_contracts_are_checked(void)
     lang_session_free(s);
 }
 
-/* The collector's count of live containers, after a cell (which ends with a collection). */
+/* The collector's count of live containers, after a cell and a full collection. */
 static size_t live_after(lang_session *s, const char *code)
 {
     lang_error err = {0};
@@ -205,7 +205,37 @@ static size_t live_after(lang_session *s, const char *code)
     const char *got = cell(s, code, &c, &err);
     CHECK(strncmp(got, "ERROR", 5) != 0, "%s: %s", code, got);
     lang_error_clear(&err);
+    gc_collect();
     return gc_tracked_count();
+}
+
+/* A cell ends with a collection only when it grew the tracked containers by
+ * more than a quarter: a cell that makes a few leaves them for a later one. */
+static void test_cells_collect_when_the_tracked_count_grew(void)
+{
+    lang_session *s = lang_session_new();
+    lang_error err = {0};
+    capture c;
+    CHECK(!strcmp(cell(s, "keep = [[i] for i in range(4000)]\nlen(keep)", &c, &err), "4000"), "setup");
+    gc_collect();
+    size_t base = gc_tracked_count();
+    CHECK(base >= 4001, "the kept lists are tracked (%zu)", base);
+    /* a few dropped cycles: fewer than a quarter of what survives */
+    CHECK(!strcmp(cell(s, "for i in range(100):\n    a = [i]\n    a.append(a)\na = None", &c, &err), ""), "small");
+    CHECK(gc_tracked_count() == base + 100, "a small cell's cycles wait (%zu, base %zu)", gc_tracked_count(), base);
+    CHECK(gc_collect() == 100, "and a collection frees exactly them");
+    CHECK(gc_tracked_count() == base, "back to %zu (%zu)", base, gc_tracked_count());
+    /* many dropped cycles: the cell's end collects them */
+    CHECK(!strcmp(cell(s, "for i in range(2000):\n    a = [i]\n    a.append(a)\na = None", &c, &err), ""), "large");
+    CHECK(gc_tracked_count() == base, "a large cell's cycles are freed at its end (%zu, base %zu)", gc_tracked_count(), base);
+    /* freeing by reference counting lowers the mark growth counts from */
+    CHECK(!strcmp(cell(s, "keep = None", &c, &err), ""), "drop");
+    size_t low = gc_tracked_count();
+    CHECK(low + 4000 <= base, "the kept lists went with their count (%zu, %zu)", low, base);
+    CHECK(!strcmp(cell(s, "for i in range(1000):\n    a = [i]\n    a.append(a)\na = None", &c, &err), ""), "after drop");
+    CHECK(gc_tracked_count() == low, "growth counted from the low point: collected (%zu, %zu)", gc_tracked_count(), low);
+    lang_error_clear(&err);
+    lang_session_free(s);
 }
 
 static void test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones(void)
@@ -317,6 +347,7 @@ static void test_cycle_collector_follows_objects_that_hold_values(void)
     CHECK(!strcmp(cell(s, "kept, len(dropped)", &c, &err), "([<Box>], 1)"), "%s", cell(s, "kept", &c, &err));
     CHECK(boxes_freed == 0, "nothing freed while referenced (%d)", boxes_freed);
     CHECK(!strcmp(cell(s, "dropped = None", &c, &err), ""), "drop");
+    gc_collect();
     CHECK(boxes_freed == 1, "the dropped cycle through a Box is freed (%d)", boxes_freed);
     CHECK(!strcmp(cell(s, "kept[0], len(kept)", &c, &err), "(<Box>, 1)"), "the kept one is intact");
     lang_error_clear(&err);
@@ -395,6 +426,7 @@ int main(void)
     RUN(test_c_library_contracts_are_checked);
     RUN(test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones);
     RUN(test_cycle_collector_frees_functions_partials_and_exceptions);
+    RUN(test_cells_collect_when_the_tracked_count_grew);
     RUN(test_cycle_collector_follows_objects_that_hold_values);
     RUN(test_long_builtin_loops_stop_on_interrupt);
     RUN(test_to_tokens_truncates_to_n_ctx);
