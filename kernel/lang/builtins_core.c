@@ -207,19 +207,53 @@ static value *b_repr(interp *I, value *self, args *a)
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
-static value *parse_int_text(interp *I, const char *s, int base)
+/* A float's integer part; ValueError / OverflowError when it has none in 64 bits. */
+static value *int_of_double(interp *I, double d)
 {
+    if (isnan(d)) return lang_raise(I, "ValueError", "cannot convert float NaN to integer");
+    if (isinf(d)) return lang_raise(I, "OverflowError", "cannot convert float infinity to integer");
+    if (!(fabs(d) < 9223372036854775808.0)) return lang_raise(I, "OverflowError", "float too large for a 64-bit int");
+    return v_int((int64_t)d);
+}
+
+static value *parse_int_text(interp *I, const char *s, size_t len, int base)
+{
+    /* base: 0 or 2..36, checked by the caller (strtoll's contract) */
+    const char *text = s;
     while (isspace((unsigned char)*s)) s++;
     char buf[128];
     size_t n = 0;
-    for (const char *p = s; *p && n < sizeof buf - 1; p++) if (*p != '_') buf[n++] = *p;
+    for (const char *p = s; p < text + len; p++) {
+        if (*p == '_') continue;
+        if (n == sizeof buf - 1) return lang_raise(I, "ValueError", "invalid literal for int() with base %d: '%.100s...'", base, text);
+        buf[n++] = *p;
+    }
     buf[n] = 0;
     while (n && isspace((unsigned char)buf[n - 1])) buf[--n] = 0;
-    char *end;
+    /* Python's 0b / 0o / 0x prefixes (strtoll knows only 0x, and 0 as octal) */
+    int given_base = base;
+    const char *digits = buf;
+    bool neg = false;
+    if (*digits == '+' || *digits == '-') neg = *digits++ == '-';
+    int pbase = 0;
+    if (digits[0] == '0' && digits[1]) {
+        char p = (char)tolower((unsigned char)digits[1]);
+        pbase = p == 'b' ? 2 : p == 'o' ? 8 : p == 'x' ? 16 : 0;
+    }
+    if (pbase && (base == 0 || base == pbase)) { digits += 2; base = pbase; }
+    else if (base == 0) {
+        base = 10;
+        if (digits[0] == '0' && digits[strspn(digits, "0")]) return lang_raise(I, "ValueError", "invalid literal for int() with base 0: '%.200s'", text);
+    }
+    char *end = (char *)digits;
     errno = 0;
-    long long v = strtoll(buf, &end, base);
-    if (!n || *end || errno) return lang_raise(I, "ValueError", "invalid literal for int() with base %d: '%s'", base, s);
-    return v_int(v);
+    /* digits only: strtoull would take a second sign or more whitespace */
+    unsigned long long mag = isalnum((unsigned char)digits[0]) ? strtoull(digits, &end, base) : 0;
+    if (!isalnum((unsigned char)digits[0]) || *end || strlen(buf) != n)
+        return lang_raise(I, "ValueError", "invalid literal for int() with base %d: '%.200s'", given_base, text);
+    if (errno == ERANGE || mag > (neg ? (unsigned long long)INT64_MAX + 1 : (unsigned long long)INT64_MAX))
+        return lang_raise(I, "OverflowError", "int() result does not fit in 64 bits: '%.200s'", text);
+    return v_int(neg ? (int64_t)(0 - mag) : (int64_t)mag);
 }
 
 static value *b_int(interp *I, value *self, args *a)
@@ -232,18 +266,17 @@ static value *b_int(interp *I, value *self, args *a)
     value *bv = arg_get(a, 1, "base");
     int64_t base = 10;
     if (bv && arg_int(I, bv, "base", &base)) return NULL;
+    if (base != 0 && (base < 2 || base > 36)) return lang_raise(I, "ValueError", "int() base must be >= 2 and <= 36, or 0");
+    if (bv && x->type != V_STR) return lang_raise(I, "TypeError", "int() can't convert non-string with explicit base");
     switch (x->type) {
     case V_INT: case V_BOOL: return v_int(x->type == V_INT ? x->u.i : x->u.b);
-    case V_FLOAT:
-        if (!isfinite(x->u.f)) return lang_raise(I, "ValueError", "cannot convert float %s to integer", isnan(x->u.f) ? "NaN" : "infinity");
-        if (fabs(x->u.f) >= 9.2e18) return lang_raise(I, "OverflowError", "float too large for a 64-bit int");
-        return v_int((int64_t)x->u.f);
-    case V_STR: return parse_int_text(I, x->u.str.s, (int)base);
+    case V_FLOAT: return int_of_double(I, x->u.f);
+    case V_STR: return parse_int_text(I, x->u.str.s, x->u.str.len, (int)base);
     case V_TENSOR: {
         if (lens_tensor_numel(x->u.tensor.t) != 1) return lang_raise(I, "ValueError", "only one element tensors can be converted to Python scalars");
         value *it = tensor_item(I, x->u.tensor.t);
         if (!it) return NULL;
-        value *r = it->type == V_FLOAT ? v_int((int64_t)it->u.f) : incref(it);
+        value *r = it->type == V_FLOAT ? int_of_double(I, it->u.f) : incref(it);
         decref(it);
         return r;
     }
@@ -321,6 +354,7 @@ static value *b_dict(interp *I, value *self, args *a)
             if (!items) { decref(d); return NULL; }
             for (size_t i = 0; i < items->u.list.n; i++) {
                 value *p = items->u.list.items[i];
+                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(items); decref(d); return NULL; }
                 if ((p->type != V_TUPLE && p->type != V_LIST) || p->u.list.n != 2) {
                     decref(items); decref(d);
                     return lang_raise(I, "ValueError", "dictionary update sequence element #%zu has the wrong length", i);
@@ -373,6 +407,7 @@ static value *minmax(interp *I, args *a, const char *fn, int cmp)
     value *best = NULL, *bestk = NULL;
     for (size_t i = 0; i < items->u.list.n; i++) {
         value *x = items->u.list.items[i], *k;
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(bestk); decref(items); return NULL; }
         if (key && key->type != V_NONE) {
             args ka = {&x, 1, NULL, NULL, 0};
             k = call_value(I, key, &ka);
@@ -407,6 +442,7 @@ static value *b_sum(interp *I, value *self, args *a)
     acc = acc ? incref(acc) : v_int(0);
     if (acc->type == V_STR) { decref(items); decref(acc); return lang_raise(I, "TypeError", "sum() can't sum strings [use ''.join(seq) instead]"); }
     for (size_t i = 0; i < items->u.list.n && acc; i++) {
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(acc); acc = NULL; break; }
         value *r = binary_op(I, OP_ADD, acc, items->u.list.items[i]);
         decref(acc);
         acc = r;
@@ -426,6 +462,7 @@ static int sort_values(interp *I, value **v, value **keys, size_t n, bool revers
         for (size_t lo = 0; lo < n && rc == 0; lo += 2 * w) {
             size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
             size_t i = lo, j = mid, k = lo;
+            if (lang_check_interrupt(I)) { rc = -1; break; }
             while (i < mid && j < hi) {
                 /* stable: take from the right only when strictly before */
                 int c = values_compare(I, keys[j], keys[i], reverse ? CMP_GT : CMP_LT);
@@ -447,20 +484,39 @@ static int sort_values(interp *I, value **v, value **keys, size_t n, bool revers
 
 int list_sort_inplace(interp *I, value *list, value *key, bool reverse)
 {
-    size_t n = list->u.list.n;
+    /* As in Python, the list is empty while it is sorted: a key function that
+     * changes it cannot pull items from under the sort, and the change is
+     * reported afterwards. */
+    value **items = list->u.list.items;
+    size_t n = list->u.list.n, cap = list->u.list.cap;
+    list->u.list.items = NULL;
+    list->u.list.n = list->u.list.cap = 0;
     value **keys = malloc((n ? n : 1) * sizeof *keys);
-    if (!keys) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    size_t nkeys = 0;
+    if (!keys) { lang_raise(I, "MemoryError", "out of memory"); rc = -1; }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         if (key && key->type != V_NONE) {
-            value *x = list->u.list.items[i];
-            args ka = {&x, 1, NULL, NULL, 0};
+            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { rc = -1; break; }
+            args ka = {&items[i], 1, NULL, NULL, 0};
             keys[i] = call_value(I, key, &ka);
-            if (!keys[i]) { for (size_t j = 0; j < i; j++) decref(keys[j]); free(keys); return -1; }
-        } else keys[i] = incref(list->u.list.items[i]);
+            if (!keys[i]) { rc = -1; break; }
+        } else keys[i] = incref(items[i]);
+        nkeys++;
     }
-    int rc = sort_values(I, list->u.list.items, keys, n, reverse);
-    for (size_t i = 0; i < n; i++) decref(keys[i]);
+    if (rc == 0) rc = sort_values(I, items, keys, n, reverse);
+    for (size_t i = 0; i < nkeys; i++) decref(keys[i]);
     free(keys);
+    /* what the key function put in meanwhile is dropped */
+    value **added = list->u.list.items;
+    size_t nadded = list->u.list.n;
+    list->u.list.items = items;
+    list->u.list.n = n;
+    list->u.list.cap = cap;
+    bool modified = added != NULL;
+    for (size_t i = 0; i < nadded; i++) decref(added[i]);
+    free(added);
+    if (modified && rc == 0) { lang_raise(I, "ValueError", "list modified during sort"); rc = -1; }
     return rc;
 }
 
@@ -506,8 +562,16 @@ static value *b_enumerate(interp *I, value *self, args *a)
     if (!items) return NULL;
     value *r = v_list(items->u.list.n);
     if (!r) { decref(items); return NULL; }
-    for (size_t i = 0; i < items->u.list.n; i++)
-        r->u.list.items[r->u.list.n++] = v_tuple_of(2, v_int(start + (int64_t)i), incref(items->u.list.items[i]));
+    for (size_t i = 0; i < items->u.list.n; i++) {
+        int64_t index;
+        if (__builtin_add_overflow(start, (int64_t)i, &index)) {
+            decref(items); decref(r);
+            return lang_raise(I, "OverflowError", "enumerate() index does not fit in 64 bits");
+        }
+        value *pair = (i & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple_of(2, v_int(index), incref(items->u.list.items[i]));
+        if (!pair) { decref(items); decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
+        r->u.list.items[r->u.list.n++] = pair;
+    }
     decref(items);
     return r;
 }
@@ -530,7 +594,7 @@ static value *b_zip(interp *I, value *self, args *a)
     r = v_list(n);
     if (!r) goto done;
     for (size_t k = 0; k < n; k++) {
-        value *t = v_tuple((size_t)a->npos);
+        value *t = (k & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple((size_t)a->npos);
         if (!t) { decref(r); r = NULL; goto done; }
         for (int i = 0; i < a->npos; i++) tuple_set(t, (size_t)i, incref(lists[i]->u.list.items[k]));
         r->u.list.items[r->u.list.n++] = t;
@@ -552,20 +616,39 @@ static value *b_round(interp *I, value *self, args *a)
     double d;
     if (arg_double(I, x, "round() argument", &d)) return NULL;
     if (!nd || nd->type == V_NONE) {
-        if (!isfinite(d)) return lang_raise(I, "ValueError", "cannot convert float to integer");
-        if (x->type != V_FLOAT) return v_int(x->type == V_INT ? x->u.i : x->u.b);
-        return v_int((int64_t)nearbyint(d));  /* banker's rounding, like Python */
+        if (x->type != V_FLOAT && x->type != V_TENSOR) return v_int(x->type == V_INT ? x->u.i : x->u.b);
+        return int_of_double(I, nearbyint(d));  /* banker's rounding, like Python */
     }
     int64_t n;
     if (arg_int(I, nd, "ndigits", &n)) return NULL;
+    if (x->type == V_INT || x->type == V_BOOL) {
+        /* to a multiple of 10**-n, half to even */
+        int64_t i = x->type == V_INT ? x->u.i : x->u.b;
+        if (n >= 0) return v_int(i);
+        if (n < -18) return v_int(0);   /* |i| < 10**19 / 2 */
+        int64_t p = 1;
+        for (int64_t k = 0; k < -n; k++) p *= 10;
+        int64_t q = i / p, r = i % p;
+        if (r < 0) { q--; r += p; }
+        if (r > p - r || (r == p - r && (q & 1))) q++;
+        int64_t out;
+        if (__builtin_mul_overflow(q, p, &out)) return lang_raise(I, "OverflowError", "integer result too large (lens integers are 64-bit; use a float)");
+        return v_int(out);
+    }
     if (x->type != V_FLOAT) return incref(x);
-    /* round through the decimal text, as Python does (correctly rounded) */
-    char buf[512];
-    if (n > 300) return v_float(d);
+    if (!isfinite(d)) return v_float(d);
+    /* beyond 17 significant digits a double has nothing left to round; below
+     * 10**-308 of magnitude nothing survives */
+    if (n > 330) return v_float(d);
+    if (n < -330) return v_float(copysign(0.0, d));
     if (n < 0) {
         double p = pow(10.0, (double)-n);
-        return v_float(nearbyint(d / p) * p);
+        double r = nearbyint(d / p) * p;
+        return v_float(isfinite(r) ? r : d);
     }
+    /* round through the decimal text, as Python does (correctly rounded);
+     * %.330f of 1.8e308 is at most 309 + 1 + 330 characters */
+    char buf[700];
     snprintf(buf, sizeof buf, "%.*f", (int)n, d);
     return v_float(strtod(buf, NULL));
 }
@@ -605,7 +688,7 @@ static value *b_anyall(interp *I, args *a, bool any)
     if (!items) return NULL;
     bool r = !any;
     for (size_t i = 0; i < items->u.list.n; i++) {
-        int t = truthy(I, items->u.list.items[i]);
+        int t = (i & 0xfff) == 0xfff && lang_check_interrupt(I) ? -1 : truthy(I, items->u.list.items[i]);
         if (t < 0) { decref(items); return NULL; }
         if (any && t) { r = true; break; }
         if (!any && !t) { r = false; break; }
@@ -723,6 +806,7 @@ static value *b_chr(interp *I, value *self, args *a)
     int64_t c;
     if (!need_args(I, a, "chr", 1, 1) || arg_int(I, a->pos[0], "chr() argument", &c)) return NULL;
     if (c < 0 || c > 0x10FFFF) return lang_raise(I, "ValueError", "chr() arg not in range(0x110000)");
+    if (c >= 0xD800 && c <= 0xDFFF) return lang_raise(I, "ValueError", "chr() arg is a surrogate (lens strings are UTF-8)");
     value *ci = v_int(c);
     char *s = format_value(I, ci, "c");
     decref(ci);
@@ -734,12 +818,16 @@ static value *b_ord(interp *I, value *self, args *a)
     (void)self;
     if (!need_args(I, a, "ord", 1, 1)) return NULL;
     value *s = a->pos[0];
-    if (s->type != V_STR || length_of(I, s) != 1) return lang_raise(I, "TypeError", "ord() expected a character");
+    if (s->type != V_STR) return lang_raise(I, "TypeError", "ord() expected string of length 1, but %s found", type_name(s));
+    int64_t n = length_of(I, s);
+    if (n != 1) return lang_raise(I, "TypeError", "ord() expected a character, but string of length %lld found", (long long)n);
+    /* decode only the bytes the string has: a lone lead byte is its own value */
     const unsigned char *p = (const unsigned char *)s->u.str.s;
+    size_t len = s->u.str.len;
     int64_t cp = p[0];
-    if (cp >= 0xF0) cp = ((p[0] & 7) << 18) | ((p[1] & 63) << 12) | ((p[2] & 63) << 6) | (p[3] & 63);
-    else if (cp >= 0xE0) cp = ((p[0] & 15) << 12) | ((p[1] & 63) << 6) | (p[2] & 63);
-    else if (cp >= 0xC0) cp = ((p[0] & 31) << 6) | (p[1] & 63);
+    if (cp >= 0xF0 && len >= 4) cp = ((p[0] & 7) << 18) | ((p[1] & 63) << 12) | ((p[2] & 63) << 6) | (p[3] & 63);
+    else if (cp >= 0xE0 && cp < 0xF0 && len >= 3) cp = ((p[0] & 15) << 12) | ((p[1] & 63) << 6) | (p[2] & 63);
+    else if (cp >= 0xC0 && cp < 0xE0 && len >= 2) cp = ((p[0] & 31) << 6) | (p[1] & 63);
     return v_int(cp);
 }
 

@@ -188,8 +188,24 @@ static value *m_to_tokens(interp *I, value *self, args *a)
     bool bos;
     if (!in) return lang_raise(I, "TypeError", "to_tokens() missing required argument 'input'");
     if (get_bos(I, a, 1, &bos)) return NULL;
-    lens_tensor *t = to_tokens_impl(I, model_of(self), in, bos);
-    return t ? v_tensor(t) : NULL;
+    /* truncate=True (TransformerLens's default): at most n_ctx tokens, the
+     * first ones; rows are padded on the right, so that is the first n_ctx columns */
+    bool truncate = true;
+    value *tv = arg_get(a, -1, "truncate");
+    if (tv && arg_bool(I, tv, &truncate)) return NULL;
+    lens_model *m = model_of(self);
+    lens_tensor *t = to_tokens_impl(I, m, in, bos);
+    if (!t) return NULL;
+    int64_t n_ctx = lens_model_config(m)->n_ctx;
+    if (truncate && n_ctx > 0 && t->shape[1] > n_ctx) {
+        lens_tensor *first = lens_tensor_narrow(t, 1, 0, n_ctx);
+        lens_tensor *c = first ? lens_tensor_contiguous(first) : NULL;
+        lens_tensor_free(first);
+        lens_tensor_free(t);
+        if (!c) return lang_raise(I, "MemoryError", "out of memory");
+        t = c;
+    }
+    return v_tensor(t);
 }
 
 static value *token_strs(interp *I, const lens_tokenizer *tok, const int64_t *ids, int64_t n)
@@ -927,8 +943,9 @@ const lang_builtin builtins_model[] = {
      "later forward pass, until reset_hooks()."},
     {"HookedTransformer.reset_hooks", m_reset_hooks, "HookedTransformer.reset_hooks(clear_contexts=True, direction='both', including_permanent=False)",
      "Removes the hook functions add_hook attached (permanent ones too with including_permanent=True)."},
-    {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True)",
-     "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right."},
+    {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True, truncate=True)",
+     "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right; "
+     "with truncate, at most n_ctx positions (the first ones)."},
     {"HookedTransformer.to_str_tokens", m_to_str_tokens, "HookedTransformer.to_str_tokens(input, prepend_bos=True)",
      "The text of each token, of a string or of a tensor of tokens."},
     {"HookedTransformer.to_string", m_to_string, "HookedTransformer.to_string(tokens)", "Decodes tokens into text (a list of strings for a 2-d tensor)."},

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "function.h"
+#include "gc.h"
 #include "scope.h"
 
 env *env_new(env *parent)
@@ -20,6 +21,7 @@ env *env_new(env *parent)
     e->parent = parent;
     if (parent) parent->refcount++;
     e->refcount = 1;
+    gc_track_env(e);
     return e;
 }
 
@@ -33,12 +35,14 @@ env *env_new_function(env *parent, const scope_info *scope)
     e->parent = parent;
     if (parent) parent->refcount++;
     e->refcount = 1;
+    gc_track_env(e);
     return e;
 }
 
 void env_release(env *e)
 {
     while (e && --e->refcount == 0) {
+        gc_untrack_env(e);
         env *p = e->parent;
         for (int i = 0; i < e->n_slots; i++) decref(e->slots[i]);
         dict_free(e->vars);
@@ -54,6 +58,7 @@ void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env
     size_t it = 0;
     value *k, *v;
     while (e->vars && dict_next(e->vars, &it, &k, &v)) on_value(v, ctx);
+    if (e->retval) on_value(e->retval, ctx);
     if (e->parent) on_env(e->parent, ctx);
 }
 
@@ -67,6 +72,9 @@ void env_clear(env *e)
     dict *vars = e->vars;
     e->vars = NULL;
     dict_free(vars);
+    value *retval = e->retval;
+    e->retval = NULL;
+    decref(retval);
     env *p = e->parent;
     e->parent = NULL;
     env_release(p);

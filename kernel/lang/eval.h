@@ -18,6 +18,7 @@ struct env {
     dict *vars;              /* comprehensions; function scopes: NULL unless a name outside the scope's list is bound */
     env *parent;
     int refcount;
+    gc_link gc;              /* the cycle collector's list (gc.c) */
     const scope_info *scope;
     value *retval;           /* set by `return` */
     int n_slots;
@@ -30,10 +31,10 @@ env *env_new(env *parent);
 env *env_new_function(env *parent, const scope_info *scope);
 void env_release(env *e);
 
-/* For a cycle collector: calls on_value for each bound value of the scope
- * (slots and vars) and on_env for its parent. */
+/* For the cycle collector: calls on_value for each bound value of the scope
+ * (slots, vars and a pending return value) and on_env for its parent. */
 void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx);
-/* Drops every binding and the parent reference (breaking a cycle); e stays valid. */
+/* Drops every binding, the return value and the parent reference (breaking a cycle); e stays valid. */
 void env_clear(env *e);
 
 /* Control flow out of a statement. */

@@ -89,6 +89,26 @@ static void exc_obj_free(void *data)
     free(x);
 }
 
+/* For the cycle collector (gc.c): an exception's arguments or cause may hold
+ * it again (e.args[0] a list containing e). */
+static void exc_visit(value *self, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx)
+{
+    (void)on_env;
+    exc_obj *x = self->u.obj.data;
+    on_value(x->args, ctx);
+    on_value(x->cause, ctx);
+}
+
+/* Drops the cause; the args tuple is a container the collector empties
+ * itself, so the exception stays printable. */
+static void exc_clear(value *self)
+{
+    exc_obj *x = self->u.obj.data;
+    value *cause = x->cause;
+    x->cause = NULL;
+    decref(cause);
+}
+
 static char *exc_str(value *self)
 {
     exc_obj *x = self->u.obj.data;
@@ -134,6 +154,8 @@ static const lang_type exc_instance_template = {
     .str = exc_str,
     .free = exc_obj_free,
     .attrs = exc_attrs,
+    .visit = exc_visit,
+    .clear = exc_clear,
     .doc = "An exception: e.args holds what it was made with; str(e) is its message.",
 };
 

@@ -31,9 +31,10 @@ static int exec_for(interp *I, env *e, node *s)
     bool broke = false;
     if (it->type == V_RANGE) {
         int64_t n = length_of(I, it);
+        if (n < 0) rc = FLOW_ERR;
         for (int64_t i = 0; i < n; i++) {
             if (lang_check_interrupt(I)) { eval_place(I, s); rc = FLOW_ERR; break; }
-            value *x = v_int(it->u.range.start + i * it->u.range.step);
+            value *x = v_int(range_item(it, i));
             if (!x) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
             int a = assign_target(I, e, s->a, x);
             decref(x);

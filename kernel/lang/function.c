@@ -66,6 +66,8 @@ static const lang_type function_type = {
     .repr = function_repr,
     .free = function_free,
     .attrs = function_attrs,
+    .visit = function_visit,   /* the cycle collector (gc.c): defaults and the closure */
+    .clear = function_clear,
     .doc = "A function defined with def or lambda.",
 };
 

@@ -2,6 +2,8 @@
  * list, tuple and dict; str.format and printf-style `%` formatting. Tensor and
  * object attributes are delegated to their own files. */
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +16,15 @@
 #define SELF_STR (self->u.str.s)
 #define SELF_LEN (self->u.str.len)
 
-typedef struct sb { char *s; size_t n, cap; } sb;
+typedef struct sb { char *s; size_t n, cap; bool oom; } sb;
 static int sb_add(sb *b, const char *s, size_t n)
 {
+    if (b->oom) return -1;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->n + n + 1) cap *= 2;
         char *x = realloc(b->s, cap);
-        if (!x) return -1;
+        if (!x) { b->oom = true; return -1; }
         b->s = x;
         b->cap = cap;
     }
@@ -30,8 +33,10 @@ static int sb_add(sb *b, const char *s, size_t n)
     b->s[b->n] = 0;
     return 0;
 }
+/* The text as a str; NULL (out of memory) when any addition failed. */
 static value *sb_value(sb *b)
 {
+    if (b->oom) { free(b->s); b->s = NULL; return NULL; }
     if (!b->s) return v_str("");
     return v_str_take(b->s, b->n);
 }
@@ -68,8 +73,12 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
             if (auto_idx >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", auto_idx); goto fail; }
             v = incref(a->pos[auto_idx++]);
         } else if (isdigit((unsigned char)head[0])) {
-            int k = atoi(head);
-            if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", k); goto fail; }
+            char *end;
+            errno = 0;
+            long long k = strtoll(head, &end, 10);
+            if (errno) { lang_raise(I, "ValueError", "Too many decimal digits in format string"); goto fail; }
+            if (*end) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
+            if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %s out of range for positional args tuple", head); goto fail; }
             v = incref(a->pos[k]);
         } else {
             value *x = arg_get(a, -1, head);
@@ -102,7 +111,12 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
             }
         }
         if (!v) goto fail;
-        if (conv && (*conv == 'r' || *conv == 's' || *conv == 'a')) {
+        if (conv && (strlen(conv) != 1 || !strchr("rsa", *conv))) {
+            lang_raise(I, "ValueError", "Unknown conversion specifier %s", conv);
+            decref(v);
+            goto fail;
+        }
+        if (conv) {
             char *r = *conv == 's' ? str_of(v) : repr_of(v);
             decref(v);
             v = r ? v_str_take(r, strlen(r)) : NULL;
@@ -120,6 +134,7 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
         free(b.s);
         return NULL;
     }
+    if (b.oom) { free(b.s); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
     if (!b.s) return strdup("");
     return b.s;
 }
@@ -155,6 +170,8 @@ char *percent_format(interp *I, const char *f, size_t n, value *argv)
             bool left = flags[0] == '-';
             snprintf(spec, sizeof spec, "%s%s%c", left ? "<" : "", flags + left, t2);
             if ((t2 == 'd' || t2 == 'x' || t2 == 'X' || t2 == 'o') && v->type == V_FLOAT) {
+                if (!isfinite(v->u.f)) { free(b.s); lang_raise(I, isnan(v->u.f) ? "ValueError" : "OverflowError", "cannot convert float %s to integer", isnan(v->u.f) ? "NaN" : "infinity"); return NULL; }
+                if (fabs(v->u.f) >= 9.2e18) { free(b.s); lang_raise(I, "OverflowError", "float too large for a 64-bit int"); return NULL; }
                 value *iv = v_int((int64_t)v->u.f);
                 out = format_value(I, iv, spec);
                 decref(iv);
@@ -169,6 +186,7 @@ char *percent_format(interp *I, const char *f, size_t n, value *argv)
         free(out);
     }
     if (k < nitems && argv->type == V_TUPLE) { free(b.s); lang_raise(I, "TypeError", "not all arguments converted during string formatting"); return NULL; }
+    if (b.oom) { free(b.s); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
     return b.s ? b.s : strdup("");
 }
 
@@ -189,12 +207,18 @@ static value *s_join(interp *I, value *self, args *a)
     for (size_t i = 0; i < items->u.list.n; i++) {
         value *x = items->u.list.items[i];
         if (x->type != V_STR) {
+            /* the message first: x belongs to items */
+            lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, type_name(x));
             decref(items);
             free(b.s);
-            return lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, type_name(x));
+            return NULL;
         }
-        if (i) sb_add(&b, SELF_STR, SELF_LEN);
-        sb_add(&b, x->u.str.s, x->u.str.len);
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(items); free(b.s); return NULL; }
+        if ((i && sb_add(&b, SELF_STR, SELF_LEN)) || sb_add(&b, x->u.str.s, x->u.str.len)) {
+            decref(items);
+            free(b.s);
+            return lang_raise(I, "MemoryError", "out of memory");
+        }
     }
     decref(items);
     return sb_value(&b);
@@ -328,13 +352,13 @@ static value *s_replace(interp *I, value *self, args *a)
     size_t i = 0;
     int64_t done = 0;
     if (ol == 0) {
-        for (i = 0; i <= SELF_LEN; i++) {
+        for (i = 0; i <= SELF_LEN && !b.oom; i++) {
             if (count < 0 || done < count) { sb_add(&b, new, nl); done++; }
             if (i < SELF_LEN) sb_add(&b, SELF_STR + i, 1);
         }
         return sb_value(&b);
     }
-    while (i < SELF_LEN) {
+    while (i < SELF_LEN && !b.oom) {
         const char *hit = (count < 0 || done < count) ? memmem(SELF_STR + i, SELF_LEN - i, old, ol) : NULL;
         if (!hit) { sb_add(&b, SELF_STR + i, SELF_LEN - i); break; }
         sb_add(&b, SELF_STR + i, (size_t)(hit - SELF_STR) - i);
@@ -447,7 +471,7 @@ static value *s_just(interp *I, value *self, args *a, char align)
         fill = f[0];
     }
     char spec[64];
-    snprintf(spec, sizeof spec, "%c%c%lld", fill, align, (long long)(w > 10000 ? 10000 : w));
+    snprintf(spec, sizeof spec, "%c%c%lld", fill, align, (long long)(w < 0 ? 0 : w));
     char *r = format_value(I, self, spec);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
@@ -459,7 +483,7 @@ static value *s_zfill(interp *I, value *self, args *a)
     int64_t w;
     if (a->npos != 1 || arg_int(I, a->pos[0], "width", &w)) return I->error ? NULL : lang_raise(I, "TypeError", "zfill() takes one argument");
     char spec[32];
-    snprintf(spec, sizeof spec, "0=%lld", (long long)(w > 10000 ? 10000 : w));
+    snprintf(spec, sizeof spec, "0=%lld", (long long)(w < 0 ? 0 : w));
     char *r = format_value(I, self, spec);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
@@ -478,7 +502,8 @@ static value *l_extend(interp *I, value *self, args *a)
     if (a->npos != 1) return lang_raise(I, "TypeError", "extend() takes exactly one argument (%d given)", a->npos);
     value *items = to_list(I, a->pos[0]);
     if (!items) return NULL;
-    for (size_t i = 0; i < items->u.list.n; i++) list_append(self, incref(items->u.list.items[i]));
+    for (size_t i = 0; i < items->u.list.n; i++)
+        if (list_append(self, incref(items->u.list.items[i]))) { decref(items); return lang_raise(I, "MemoryError", "out of memory"); }
     decref(items);
     return v_none();
 }
@@ -576,8 +601,10 @@ static value *l_copy(interp *I, value *self, args *a) { (void)a; return to_list(
 static value *l_clear(interp *I, value *self, args *a)
 {
     (void)I; (void)a;
-    for (size_t i = 0; i < self->u.list.n; i++) decref(self->u.list.items[i]);
+    /* emptied first: the decrefs never see stale items */
+    size_t n = self->u.list.n;
     self->u.list.n = 0;
+    for (size_t i = 0; i < n; i++) decref(self->u.list.items[i]);
     return v_none();
 }
 
@@ -600,7 +627,7 @@ static value *d_items(interp *I, value *self, args *a) { (void)I; (void)a; retur
 static value *d_get(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "get() takes 1 or 2 arguments");
-    if (!hashable(a->pos[0])) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(a->pos[0]));
+    if (check_hashable(I, a->pos[0])) return NULL;
     value *v = dict_get(self->u.d, a->pos[0]);
     if (v) return incref(v);
     return a->npos == 2 ? incref(a->pos[1]) : v_none();
@@ -609,7 +636,7 @@ static value *d_get(interp *I, value *self, args *a)
 static value *d_pop(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "pop() takes 1 or 2 arguments");
-    if (!hashable(a->pos[0])) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(a->pos[0]));
+    if (check_hashable(I, a->pos[0])) return NULL;
     value *v = dict_get(self->u.d, a->pos[0]);
     if (!v) {
         if (a->npos == 2) return incref(a->pos[1]);
@@ -626,7 +653,8 @@ static value *d_pop(interp *I, value *self, args *a)
 static value *d_setdefault(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "setdefault() takes 1 or 2 arguments");
-    value *v = hashable(a->pos[0]) ? dict_get(self->u.d, a->pos[0]) : NULL;
+    if (check_hashable(I, a->pos[0])) return NULL;
+    value *v = dict_get(self->u.d, a->pos[0]);
     if (v) return incref(v);
     value *d = a->npos == 2 ? a->pos[1] : v_none();
     if (dict_set(I, self->u.d, a->pos[0], d)) return NULL;
@@ -660,8 +688,7 @@ static value *d_copy(interp *I, value *self, args *a)
 static value *d_clear(interp *I, value *self, args *a)
 {
     (void)I; (void)a;
-    dict_free(self->u.d);
-    self->u.d = dict_new();
+    dict_clear(self->u.d);
     return v_none();
 }
 

@@ -48,6 +48,27 @@ static void partial_free(void *d)
     free(p);
 }
 
+/* For the cycle collector (gc.c): a partial can sit in a cycle through its
+ * function's closure or its bound arguments. */
+static void partial_visit(value *self, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx)
+{
+    (void)on_env;
+    partial *p = self->u.obj.data;
+    on_value(p->fn, ctx);
+    on_value(p->args, ctx);
+    on_value(p->keywords, ctx);
+}
+
+/* Drops the function (None in its place); the bound tuple and dict are
+ * containers the collector empties itself, so the partial stays printable. */
+static void partial_clear(value *self)
+{
+    partial *p = self->u.obj.data;
+    value *fn = p->fn;
+    p->fn = v_none();
+    decref(fn);
+}
+
 static value *partial_call(interp *I, value *self, args *a)
 {
     partial *p = self->u.obj.data;
@@ -122,7 +143,7 @@ static char *partial_repr(value *self)
 static const char *const partial_attrs[] = {"func", "args", "keywords", NULL};
 static const lang_type partial_type = {
     .name = "functools.partial", .call = partial_call, .getattr = partial_getattr, .repr = partial_repr,
-    .free = partial_free, .attrs = partial_attrs,
+    .free = partial_free, .attrs = partial_attrs, .visit = partial_visit, .clear = partial_clear,
     .doc = "A function with some arguments bound (functools.partial(fn, *args, **keywords)); calling it "
            "calls fn with the bound arguments followed by the call's own (a call's keyword replaces a bound one)."};
 

@@ -15,6 +15,7 @@
 #include "code.h"
 #include "eval.h"
 #include "exceptions.h"
+#include "gc.h"
 #include "modules.h"
 #include "lang.h"
 #include "lang_internal.h"
@@ -43,6 +44,7 @@ void lang_session_free(lang_session *s)
     lang_clear_error(&s->I);
     model_state_free(&s->I);
     free(s);
+    gc_collect();   /* cycles that only the session's variables reached */
 }
 
 void lang_interrupt(void) { lang_interrupted = 1; }
@@ -310,6 +312,7 @@ static void end_cell(interp *I)
 {
     I->out = NULL;
     lang_interrupted = 0;
+    gc_collect_if_grown();   /* the cell's dropped cycles, when it made enough to be worth a scan */
 }
 
 /* The cell's result: its mime bundle, and `_` as in IPython. */

@@ -1,7 +1,11 @@
 /* kernel/lang/value.c — values: constructors, reference counting, dicts,
  * repr/str, equality, hashing, arithmetic on numbers, strings and sequences,
  * indexing, and the format-spec mini-language. Tensor operations are
- * delegated to builtins_tensor.c; methods to methods.c. */
+ * delegated to builtins_tensor.c; methods to methods.c; cycles to gc.c.
+ *
+ * Nothing here recurses without bound on user data: freeing goes through a
+ * worklist, comparison and hashing stop at LANG_MAX_NESTING levels with a
+ * RecursionError, repr prints a container met again as [...] / {...}. */
 #include "value.h"
 
 #include <ctype.h>
@@ -14,6 +18,7 @@
 #include "ast.h"
 #include "builtins.h"
 #include "code.h"
+#include "gc.h"
 
 value v_none_s = {.type = V_NONE, .refcount = -1};
 value v_true_s = {.type = V_BOOL, .refcount = -1, .u.b = true};
@@ -40,6 +45,8 @@ value *lang_raise(interp *I, const char *ename, const char *fmt, ...)
 
 bool lang_check_interrupt(interp *I)
 {
+    /* the evaluator's safe points: a cycle collection runs here when one is due */
+    if (gc_collection_due()) gc_collect();
     if (!lang_interrupted) return false;
     lang_interrupted = 0;
     lang_raise(I, "KeyboardInterrupt", "interrupted");
@@ -72,6 +79,7 @@ static value *alloc_value(vtype t)
     if (!v) return NULL;
     v->type = t;
     v->refcount = 1;
+    gc_track_value(v);
     return v;
 }
 
@@ -193,6 +201,7 @@ value *v_object(const lang_type *type, void *data)
     if (!v) { if (type->free) type->free(data); return NULL; }
     v->u.obj.type = type;
     v->u.obj.data = data;
+    gc_track_value(v);   /* when the type holds values (visit) */
     return v;
 }
 
@@ -202,10 +211,14 @@ value *incref(value *v)
     return v;
 }
 
-void decref(value *v)
+/* Values whose count reached zero wait here, linked through their `fields`
+ * slot (unused once dead), so that freeing a deeply nested or long chain of
+ * containers is a loop rather than a C recursion. */
+static value *dead_values;
+static bool freeing_values;
+
+static void free_contents(value *v)
 {
-    if (!v || v->refcount < 0) return;
-    if (--v->refcount > 0) return;
     switch (v->type) {
     case V_STR: free(v->u.str.s); break;
     case V_LIST: case V_TUPLE:
@@ -219,7 +232,24 @@ void decref(value *v)
     case V_OBJECT: if (v->u.obj.type->free) v->u.obj.type->free(v->u.obj.data); break;
     default: break;
     }
-    free(v);
+}
+
+void decref(value *v)
+{
+    if (!v || v->refcount < 0) return;
+    if (--v->refcount > 0) return;
+    if (v->gc.next) gc_untrack_value(v);
+    v->fields = (const char *const *)(void *)dead_values;
+    dead_values = v;
+    if (freeing_values) return;
+    freeing_values = true;
+    while (dead_values) {
+        value *d = dead_values;
+        dead_values = (value *)(void *)d->fields;
+        free_contents(d);
+        free(d);
+    }
+    freeing_values = false;
 }
 
 int list_append(value *list, value *item)
@@ -256,12 +286,21 @@ struct dict {
 
 dict *dict_new(void) { return calloc(1, sizeof(dict)); }
 
+void dict_clear(dict *d)
+{
+    /* detached first: the decrefs below never see a half-emptied dict */
+    dentry *e = d->e;
+    size_t n = d->n;
+    free(d->index);
+    memset(d, 0, sizeof *d);
+    for (size_t i = 0; i < n; i++) { decref(e[i].key); decref(e[i].val); }
+    free(e);
+}
+
 void dict_free(dict *d)
 {
     if (!d) return;
-    for (size_t i = 0; i < d->n; i++) { decref(d->e[i].key); decref(d->e[i].val); }
-    free(d->e);
-    free(d->index);
+    dict_clear(d);
     free(d);
 }
 
@@ -293,7 +332,8 @@ static int64_t dict_find(const dict *d, value *key, uint64_t h, size_t *slot)
     size_t s = h & (d->icap - 1);
     while (d->index[s] >= 0) {
         dentry *e = &d->e[d->index[s]];
-        if (e->key && e->hash == h && values_equal(NULL, e->key, key) == 1) {
+        /* identity first, as Python: a NaN key finds itself */
+        if (e->key && e->hash == h && (e->key == key || values_equal(NULL, e->key, key) == 1)) {
             if (slot) *slot = s;
             return d->index[s];
         }
@@ -367,7 +407,7 @@ static int dict_insert(dict *d, value *key, value *val)
 int dict_set(interp *I, dict *d, value *key, value *val)
 {
     if (!hashable(key)) {
-        if (I) lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(key));
+        if (I) check_hashable(I, key);
         return -1;
     }
     return dict_insert(d, incref(key), incref(val));
@@ -447,7 +487,7 @@ int truthy(interp *I, value *v)
     case V_STR: return v->u.str.len != 0;
     case V_LIST: case V_TUPLE: return v->u.list.n != 0;
     case V_DICT: return dict_len(v->u.d) != 0;
-    case V_RANGE: { value *r = v; int64_t n = length_of(I, r); return n > 0; }
+    case V_RANGE: { int64_t n = length_of(I, v); return n < 0 ? -1 : n > 0; }
     case V_TENSOR: {
         if (lens_tensor_numel(v->u.tensor.t) != 1) {
             lang_raise(I, "RuntimeError", "Boolean value of Tensor with more than one value is ambiguous");
@@ -466,25 +506,43 @@ int truthy(interp *I, value *v)
     }
 }
 
-bool hashable(const value *v)
+/* 1 hashable, 0 not (*bad: the unhashable part), -1 nested deeper than LANG_MAX_NESTING */
+static int hashable_at(const value *v, int depth, const value **bad)
 {
     switch (v->type) {
-    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT: case V_STR: case V_ELLIPSIS: return true;
+    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT: case V_STR: case V_ELLIPSIS: return 1;
     case V_TUPLE:
-        for (size_t i = 0; i < v->u.list.n; i++) if (!hashable(v->u.list.items[i])) return false;
-        return true;
-    default: return false;
+        if (depth >= LANG_MAX_NESTING) return -1;
+        for (size_t i = 0; i < v->u.list.n; i++) {
+            int r = hashable_at(v->u.list.items[i], depth + 1, bad);
+            if (r != 1) return r;
+        }
+        return 1;
+    default: *bad = v; return 0;
     }
 }
 
-uint64_t value_hash(const value *v)
+bool hashable(const value *v) { const value *bad; return hashable_at(v, 0, &bad) == 1; }
+
+int check_hashable(interp *I, value *key)
+{
+    const value *bad = key;
+    int r = hashable_at(key, 0, &bad);
+    if (r == 1) return 0;
+    if (r < 0) lang_raise(I, "RecursionError", "maximum recursion depth exceeded while hashing a nested tuple");
+    else lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(bad));
+    return -1;
+}
+
+static uint64_t hash_at(const value *v, int depth)
 {
     uint64_t h = 1469598103934665603ULL;
     switch (v->type) {
     case V_NONE: return 0x9e3779b97f4a7c15ULL;
     case V_BOOL: case V_INT: case V_FLOAT: {
         double d = num_as_double(v);
-        if (v->type == V_FLOAT && d != floor(d)) {
+        /* equal numbers hash alike: an integral float hashes as its int */
+        if (v->type == V_FLOAT && (d != floor(d) || !(fabs(d) < 9.2e18))) {
             uint64_t b;
             memcpy(&b, &d, sizeof b);
             return b * 0x9e3779b97f4a7c15ULL;
@@ -496,11 +554,15 @@ uint64_t value_hash(const value *v)
         for (size_t i = 0; i < v->u.str.len; i++) { h ^= (unsigned char)v->u.str.s[i]; h *= 1099511628211ULL; }
         return h;
     case V_TUPLE:
-        for (size_t i = 0; i < v->u.list.n; i++) { h ^= value_hash(v->u.list.items[i]); h *= 1099511628211ULL; }
+        /* keys are never nested deeper (check_hashable); the bound keeps this total */
+        if (depth >= LANG_MAX_NESTING) return h;
+        for (size_t i = 0; i < v->u.list.n; i++) { h ^= hash_at(v->u.list.items[i], depth + 1); h *= 1099511628211ULL; }
         return h;
     default: return (uint64_t)(uintptr_t)v;
     }
 }
+
+uint64_t value_hash(const value *v) { return hash_at(v, 0); }
 
 /* ---- repr -------------------------------------------------------------- */
 
@@ -594,34 +656,53 @@ static void str_repr_into(sbuf *b, const char *s, size_t n)
     sb_add(b, &q, 1);
 }
 
-static void repr_into(sbuf *b, value *v, int depth);
+/* The containers being printed, outermost first: one met again is a cycle and
+ * prints as [...] / {...} / (...), as in Python; past LANG_MAX_NESTING levels
+ * the rest prints as "...". */
+typedef struct repr_path { value *open[LANG_MAX_NESTING + 1]; int n; } repr_path;
 
-static void seq_repr_into(sbuf *b, value *v, int depth, const char *open, const char *close)
+static void repr_into(sbuf *b, value *v, repr_path *path);
+
+static void seq_repr_into(sbuf *b, value *v, repr_path *path, const char *open, const char *close)
 {
     sb_puts(b, open);
     for (size_t i = 0; i < v->u.list.n; i++) {
         if (i) sb_puts(b, ", ");
         if (v->fields && v->fields[i]) { sb_puts(b, v->fields[i]); sb_puts(b, "="); }
-        repr_into(b, v->u.list.items[i], depth + 1);
+        repr_into(b, v->u.list.items[i], path);
     }
     if (v->type == V_TUPLE && v->u.list.n == 1 && !v->fields) sb_puts(b, ",");
     sb_puts(b, close);
 }
 
-static void repr_into(sbuf *b, value *v, int depth)
+/* Enters container v: false (and its cycle mark printed) when it is already open. */
+static bool repr_enter(sbuf *b, value *v, repr_path *path)
 {
-    if (depth > 40) { sb_puts(b, "..."); return; }
+    for (int i = 0; i < path->n; i++)
+        if (path->open[i] == v) {
+            sb_puts(b, v->type == V_DICT ? "{...}" : v->type == V_LIST ? "[...]" : "(...)");
+            return false;
+        }
+    if (path->n >= LANG_MAX_NESTING) { sb_puts(b, "..."); return false; }
+    path->open[path->n++] = v;
+    return true;
+}
+
+static void repr_into(sbuf *b, value *v, repr_path *path)
+{
     char tmp[64];
+    bool container = v->type == V_LIST || v->type == V_TUPLE || v->type == V_DICT;
+    if (container && !repr_enter(b, v, path)) return;
     switch (v->type) {
     case V_NONE: sb_puts(b, "None"); break;
     case V_BOOL: sb_puts(b, v->u.b ? "True" : "False"); break;
     case V_INT: snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i); sb_puts(b, tmp); break;
     case V_FLOAT: { char *f = float_repr(v->u.f); if (f) sb_puts(b, f); free(f); break; }
     case V_STR: str_repr_into(b, v->u.str.s, v->u.str.len); break;
-    case V_LIST: seq_repr_into(b, v, depth, "[", "]"); break;
+    case V_LIST: seq_repr_into(b, v, path, "[", "]"); break;
     case V_TUPLE:
-        if (v->fields) { sb_puts(b, "topk"); seq_repr_into(b, v, depth, "(", ")"); }
-        else seq_repr_into(b, v, depth, "(", ")");
+        if (v->fields) { sb_puts(b, "topk"); seq_repr_into(b, v, path, "(", ")"); }
+        else seq_repr_into(b, v, path, "(", ")");
         break;
     case V_DICT: {
         sb_puts(b, "{");
@@ -631,9 +712,9 @@ static void repr_into(sbuf *b, value *v, int depth)
         while (dict_next(v->u.d, &i, &k, &x)) {
             if (!first) sb_puts(b, ", ");
             first = false;
-            repr_into(b, k, depth + 1);
+            repr_into(b, k, path);
             sb_puts(b, ": ");
-            repr_into(b, x, depth + 1);
+            repr_into(b, x, path);
         }
         sb_puts(b, "}");
         break;
@@ -645,9 +726,9 @@ static void repr_into(sbuf *b, value *v, int depth)
         break;
     case V_SLICE:
         sb_puts(b, "slice(");
-        repr_into(b, v->u.slice.start, depth + 1); sb_puts(b, ", ");
-        repr_into(b, v->u.slice.stop, depth + 1); sb_puts(b, ", ");
-        repr_into(b, v->u.slice.step, depth + 1); sb_puts(b, ")");
+        repr_into(b, v->u.slice.start, path); sb_puts(b, ", ");
+        repr_into(b, v->u.slice.stop, path); sb_puts(b, ", ");
+        repr_into(b, v->u.slice.step, path); sb_puts(b, ")");
         break;
     case V_TENSOR: { char *s = tensor_repr(v->u.tensor.t); if (s) sb_puts(b, s); else b->oom = true; free(s); break; }
     case V_BUILTIN:
@@ -660,12 +741,24 @@ static void repr_into(sbuf *b, value *v, int depth)
         else { sb_puts(b, "<"); sb_puts(b, v->u.obj.type->name); sb_puts(b, ">"); }
         break;
     }
+    if (container) path->n--;
 }
+
+/* The path of the repr running on this thread: an object's repr hook that
+ * calls repr_of on what it holds continues it, so a cycle through an object
+ * (an exception whose args hold it) still ends in [...]. */
+static _Thread_local repr_path *active_repr_path;
 
 char *repr_of(value *v)
 {
+    repr_path *outer = active_repr_path;
+    repr_path *path = outer ? outer : calloc(1, sizeof *path);
+    if (!path) return NULL;
+    active_repr_path = path;
     sbuf b = {0};
-    repr_into(&b, v, 0);
+    repr_into(&b, v, path);
+    active_repr_path = outer;
+    if (!outer) free(path);
     return sb_done(&b);
 }
 
@@ -682,7 +775,13 @@ char *str_of(value *v)
 
 /* ---- equality and ordering --------------------------------------------- */
 
-int values_equal(interp *I, value *a, value *b)
+static int too_deep_to_compare(interp *I)
+{
+    if (I) lang_raise(I, "RecursionError", "maximum recursion depth exceeded in comparison");
+    return -1;
+}
+
+static int equal_at(interp *I, value *a, value *b, int depth)
 {
     if (a == b && a->type != V_FLOAT) return 1;
     if (is_number(a) && is_number(b)) {
@@ -698,19 +797,21 @@ int values_equal(interp *I, value *a, value *b)
     case V_STR: return a->u.str.len == b->u.str.len && !memcmp(a->u.str.s, b->u.str.s, a->u.str.len);
     case V_LIST: case V_TUPLE:
         if (a->u.list.n != b->u.list.n) return 0;
-        for (size_t i = 0; i < a->u.list.n; i++) {
-            int r = values_equal(I, a->u.list.items[i], b->u.list.items[i]);
+        if (depth >= LANG_MAX_NESTING) return too_deep_to_compare(I);
+        for (size_t i = 0; i < a->u.list.n && i < b->u.list.n; i++) {
+            int r = equal_at(I, a->u.list.items[i], b->u.list.items[i], depth + 1);
             if (r != 1) return r;
         }
-        return 1;
+        return a->u.list.n == b->u.list.n;
     case V_DICT: {
         if (dict_len(a->u.d) != dict_len(b->u.d)) return 0;
+        if (depth >= LANG_MAX_NESTING) return too_deep_to_compare(I);
         size_t i = 0;
         value *k, *x;
         while (dict_next(a->u.d, &i, &k, &x)) {
             value *y = dict_get(b->u.d, k);
             if (!y) return 0;
-            int r = values_equal(I, x, y);
+            int r = equal_at(I, x, y, depth + 1);
             if (r != 1) return r;
         }
         return 1;
@@ -724,7 +825,9 @@ int values_equal(interp *I, value *a, value *b)
     }
 }
 
-int values_compare(interp *I, value *a, value *b, int cmp)
+int values_equal(interp *I, value *a, value *b) { return equal_at(I, a, b, 0); }
+
+static int compare_at(interp *I, value *a, value *b, int cmp, int depth)
 {
     int c; /* -1, 0, 1 */
     if (is_number(a) && is_number(b)) {
@@ -741,11 +844,12 @@ int values_compare(interp *I, value *a, value *b, int cmp)
         int r = memcmp(a->u.str.s, b->u.str.s, n);
         c = r ? (r < 0 ? -1 : 1) : (a->u.str.len < b->u.str.len ? -1 : a->u.str.len > b->u.str.len);
     } else if (a->type == b->type && (a->type == V_LIST || a->type == V_TUPLE)) {
+        if (depth >= LANG_MAX_NESTING) return too_deep_to_compare(I);
         size_t i;
         for (i = 0; i < a->u.list.n && i < b->u.list.n; i++) {
-            int e = values_equal(I, a->u.list.items[i], b->u.list.items[i]);
+            int e = equal_at(I, a->u.list.items[i], b->u.list.items[i], depth + 1);
             if (e < 0) return -1;
-            if (!e) return values_compare(I, a->u.list.items[i], b->u.list.items[i], cmp);
+            if (!e) return compare_at(I, a->u.list.items[i], b->u.list.items[i], cmp, depth + 1);
         }
         c = a->u.list.n < b->u.list.n ? -1 : a->u.list.n > b->u.list.n;
     } else {
@@ -761,6 +865,8 @@ int values_compare(interp *I, value *a, value *b, int cmp)
     default: return c >= 0;
     }
 }
+
+int values_compare(interp *I, value *a, value *b, int cmp) { return compare_at(I, a, b, cmp, 0); }
 
 /* ---- arithmetic ---------------------------------------------------------- */
 
@@ -821,7 +927,7 @@ static value *number_op(interp *I, int op, value *a, value *b)
     case OP_MUL: if (__builtin_mul_overflow(x, y, &r)) goto overflow; return v_int(r);
     case OP_FLOORDIV: case OP_MOD: {
         if (y == 0) return lang_raise(I, "ZeroDivisionError", "integer division or modulo by zero");
-        if (x == INT64_MIN && y == -1) goto overflow;
+        if (y == -1) { if (op == OP_MOD) return v_int(0); if (x == INT64_MIN) goto overflow; }
         int64_t q = x / y, m = x % y;
         if (m != 0 && ((m < 0) != (y < 0))) { q--; m += y; }
         return v_int(op == OP_FLOORDIV ? q : m);
@@ -830,10 +936,16 @@ static value *number_op(interp *I, int op, value *a, value *b)
     case OP_AND: return a->type == V_BOOL && b->type == V_BOOL ? v_bool(x & y) : v_int(x & y);
     case OP_OR: return a->type == V_BOOL && b->type == V_BOOL ? v_bool(x | y) : v_int(x | y);
     case OP_XOR: return a->type == V_BOOL && b->type == V_BOOL ? v_bool(x ^ y) : v_int(x ^ y);
-    case OP_LSHIFT:
+    case OP_LSHIFT: {
         if (y < 0) return lang_raise(I, "ValueError", "negative shift count");
-        if (y >= 63 || (x << y) >> y != x) goto overflow;
-        return v_int(x << y);
+        if (x == 0) return v_int(0);
+        /* x * 2**y must fit: shift the magnitude as unsigned, then check */
+        if (y == 63 && x == -1) return v_int(INT64_MIN);
+        if (y >= 63) goto overflow;
+        int64_t p = (int64_t)1 << y;
+        if (__builtin_mul_overflow(x, p, &r)) goto overflow;
+        return v_int(r);
+    }
     case OP_RSHIFT:
         if (y < 0) return lang_raise(I, "ValueError", "negative shift count");
         return v_int(y >= 64 ? (x < 0 ? -1 : 0) : x >> y);
@@ -846,6 +958,8 @@ overflow:
 static value *seq_repeat(interp *I, value *seq, int64_t n)
 {
     if (n < 0) n = 0;
+    /* an empty sequence stays empty however many times it is repeated */
+    if ((seq->type == V_STR ? seq->u.str.len : seq->u.list.n) == 0) n = 0;
     if (seq->type == V_STR) {
         size_t len = seq->u.str.len;
         if (len && (uint64_t)n > (1ULL << 31) / len) return lang_raise(I, "MemoryError", "string too large");
@@ -861,6 +975,7 @@ static value *seq_repeat(interp *I, value *seq, int64_t n)
     if (!r) return lang_raise(I, "MemoryError", "out of memory");
     for (int64_t i = 0; i < n; i++)
         for (size_t j = 0; j < len; j++) {
+            if (((size_t)i * len + j) % 4096 == 4095 && lang_check_interrupt(I)) { decref(r); return NULL; }
             if (seq->type == V_LIST) r->u.list.items[r->u.list.n++] = incref(seq->u.list.items[j]);
             else tuple_set(r, (size_t)i * len + j, incref(seq->u.list.items[j]));
         }
@@ -951,6 +1066,20 @@ value *unary_op(interp *I, int op, value *a)
 
 /* ---- containers ------------------------------------------------------------ */
 
+uint64_t range_count(int64_t start, int64_t stop, int64_t step)
+{
+    /* unsigned differences never overflow; step != 0 */
+    if (step > 0) return stop > start ? ((uint64_t)stop - (uint64_t)start - 1) / (uint64_t)step + 1 : 0;
+    return start > stop ? ((uint64_t)start - (uint64_t)stop - 1) / ((uint64_t)0 - (uint64_t)step) + 1 : 0;
+}
+
+int64_t range_item(const value *r, int64_t i)
+{
+    /* exact for 0 <= i < len: the true result is in [start, stop), so the
+     * wrapped unsigned arithmetic gives it */
+    return (int64_t)((uint64_t)r->u.range.start + (uint64_t)i * (uint64_t)r->u.range.step);
+}
+
 int64_t length_of(interp *I, value *v)
 {
     switch (v->type) {
@@ -962,9 +1091,9 @@ int64_t length_of(interp *I, value *v)
     case V_LIST: case V_TUPLE: return (int64_t)v->u.list.n;
     case V_DICT: return (int64_t)dict_len(v->u.d);
     case V_RANGE: {
-        int64_t s = v->u.range.start, e = v->u.range.stop, st = v->u.range.step;
-        if (st > 0) return e > s ? (e - s + st - 1) / st : 0;
-        return s > e ? (s - e - st - 1) / (-st) : 0;
+        uint64_t n = range_count(v->u.range.start, v->u.range.stop, v->u.range.step);
+        if (n > INT64_MAX) { lang_raise(I, "OverflowError", "range has more than 2**63 - 1 items"); return -1; }
+        return (int64_t)n;
     }
     case V_TENSOR:
         if (v->u.tensor.t->ndim == 0) { lang_raise(I, "TypeError", "len() of a 0-d tensor"); return -1; }
@@ -995,15 +1124,13 @@ int contains(interp *I, value *c, value *item)
         }
         return 0;
     case V_DICT:
-        if (!hashable(item)) { lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(item)); return -1; }
+        if (check_hashable(I, item)) return -1;
         return dict_get(c->u.d, item) != NULL;
     case V_RANGE: {
         if (item->type != V_INT && item->type != V_BOOL) return 0;
-        int64_t x = num_as_int(item), n = length_of(I, c);
-        int64_t s = c->u.range.start, st = c->u.range.step;
-        if ((x - s) % st) return 0;
-        int64_t k = (x - s) / st;
-        return k >= 0 && k < n;
+        int64_t x = num_as_int(item), s = c->u.range.start, e = c->u.range.stop, st = c->u.range.step;
+        if (st > 0) return x >= s && x < e && ((uint64_t)x - (uint64_t)s) % (uint64_t)st == 0;
+        return x <= s && x > e && ((uint64_t)s - (uint64_t)x) % ((uint64_t)0 - (uint64_t)st) == 0;
     }
     case V_TENSOR: {
         value *eq = tensor_compare(I, CMP_EQ, c, item);
@@ -1036,6 +1163,7 @@ int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop
     if (sl->u.slice.step->type != V_NONE) {
         if (arg_int(I, sl->u.slice.step, "slice step", &st)) return -1;
         if (st == 0) { lang_raise(I, "ValueError", "slice step cannot be zero"); return -1; }
+        if (st == INT64_MIN) st = -INT64_MAX;   /* as Python clamps it: -st must exist */
     }
     int64_t lo = st > 0 ? 0 : -1, hi = st > 0 ? n : n - 1;
     int64_t s = st > 0 ? lo : hi, e = st > 0 ? hi : lo;
@@ -1057,8 +1185,8 @@ int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop
 
 static int64_t slice_len(int64_t s, int64_t e, int64_t st)
 {
-    if (st > 0) return e > s ? (e - s + st - 1) / st : 0;
-    return s > e ? (s - e - st - 1) / (-st) : 0;
+    /* s and e are clamped indices (-1 .. n), so the count fits */
+    return (int64_t)range_count(s, e, st);
 }
 
 /* byte offset of code point i in a UTF-8 string */
@@ -1119,14 +1247,26 @@ value *get_item(interp *I, value *obj, value *key)
             int64_t s, e, st;
             if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
             int64_t m = slice_len(s, e, st);
+            /* byte offsets of the code points, found once (n + 1 of them; an
+             * ASCII string needs none) */
+            const char *text = obj->u.str.s;
+            size_t len = obj->u.str.len, *offs = NULL;
+            if ((size_t)n != len) {
+                offs = malloc(((size_t)n + 1) * sizeof *offs);
+                if (!offs) return lang_raise(I, "MemoryError", "out of memory");
+                size_t c = 0;
+                for (size_t i = 0; i < len; i++) if (((unsigned char)text[i] & 0xC0) != 0x80) offs[c++] = i;
+                offs[c] = len;
+            }
             sbuf b = {0};
             for (int64_t k = 0; k < m; k++) {
-                size_t o = utf8_offset(obj->u.str.s, obj->u.str.len, s + k * st);
-                size_t o2 = utf8_offset(obj->u.str.s, obj->u.str.len, s + k * st + 1);
-                sb_add(&b, obj->u.str.s + o, o2 - o);
+                size_t cp = (size_t)(s + k * st);
+                size_t o = offs ? offs[cp] : cp, o2 = offs ? offs[cp + 1] : cp + 1;
+                sb_add(&b, text + o, o2 - o);
             }
+            free(offs);
             char *r = sb_done(&b);
-            return r ? v_str_take(r, strlen(r)) : lang_raise(I, "MemoryError", "out of memory");
+            return r ? v_str_take(r, b.n) : lang_raise(I, "MemoryError", "out of memory");
         }
         int64_t i;
         if (norm_index(I, key, n, &i, "string")) return NULL;
@@ -1136,19 +1276,26 @@ value *get_item(interp *I, value *obj, value *key)
     }
     case V_RANGE: {
         int64_t n = length_of(I, obj);
+        if (n < 0) return NULL;
         if (key->type == V_SLICE) {
             int64_t s, e, st;
             if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
-            int64_t m = slice_len(s, e, st);
-            int64_t rs = obj->u.range.start + s * obj->u.range.step, rst = obj->u.range.step * st;
-            return v_range(rs, rs + m * rst, rst);
+            /* the result is range(start + s*step, start + e*step, step*st), with
+             * the step as given (slice_indices clamps -2**63 for sequences) */
+            if (key->u.slice.step->type != V_NONE && arg_int(I, key->u.slice.step, "slice step", &st)) return NULL;
+            int64_t rs, rst, re, off, eoff;
+            if (__builtin_mul_overflow(s, obj->u.range.step, &off) || __builtin_add_overflow(obj->u.range.start, off, &rs) ||
+                __builtin_mul_overflow(e, obj->u.range.step, &eoff) || __builtin_add_overflow(obj->u.range.start, eoff, &re) ||
+                __builtin_mul_overflow(obj->u.range.step, st, &rst))
+                return lang_raise(I, "OverflowError", "range slice bounds do not fit in 64 bits");
+            return v_range(rs, re, rst);
         }
         int64_t i;
         if (norm_index(I, key, n, &i, "range object")) return NULL;
-        return v_int(obj->u.range.start + i * obj->u.range.step);
+        return v_int(range_item(obj, i));
     }
     case V_DICT: {
-        if (!hashable(key)) return lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(key));
+        if (check_hashable(I, key)) return NULL;
         value *x = dict_get(obj->u.d, key);
         if (!x) {
             char *r = repr_of(key);
@@ -1244,7 +1391,7 @@ int del_item(interp *I, value *obj, value *key)
         return 0;
     }
     if (obj->type == V_DICT) {
-        if (!hashable(key)) { lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(key)); return -1; }
+        if (check_hashable(I, key)) return -1;
         if (dict_del(obj->u.d, key)) {
             char *r = repr_of(key);
             lang_raise(I, "KeyError", "%s", r ? r : "?");
@@ -1287,11 +1434,13 @@ value *to_list(interp *I, value *v)
     }
     case V_RANGE: {
         int64_t n = length_of(I, v);
+        if (n < 0) return NULL;
         if (n > (1LL << 28)) return lang_raise(I, "MemoryError", "range too large to materialize");
         value *r = v_list((size_t)n);
         if (!r) return lang_raise(I, "MemoryError", "out of memory");
         for (int64_t i = 0; i < n; i++) {
-            value *x = v_int(v->u.range.start + i * v->u.range.step);
+            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
+            value *x = v_int(range_item(v, i));
             if (!x) { decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
             r->u.list.items[r->u.list.n++] = x;
         }
@@ -1300,9 +1449,12 @@ value *to_list(interp *I, value *v)
     case V_TENSOR: {
         const lens_tensor *t = v->u.tensor.t;
         if (t->ndim == 0) return lang_raise(I, "TypeError", "iteration over a 0-d tensor");
+        /* an empty tensor may still have a huge first dimension */
+        if (t->shape[0] > (1LL << 28)) return lang_raise(I, "MemoryError", "a tensor with %lld rows is too long to make a list of", (long long)t->shape[0]);
         value *r = v_list((size_t)t->shape[0]);
         if (!r) return lang_raise(I, "MemoryError", "out of memory");
         for (int64_t i = 0; i < t->shape[0]; i++) {
+            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
             lens_tensor *s = lens_tensor_select(t, 0, i);
             if (!s) { decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
             r->u.list.items[r->u.list.n++] = v_tensor(s);
@@ -1315,11 +1467,11 @@ value *to_list(interp *I, value *v)
             value *r = v_list(0);
             if (!r) return lang_raise(I, "MemoryError", "out of memory");
             for (int64_t i = 0; i < n; i++) {
+                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
                 value *k = v_int(i);
                 value *x = k ? v->u.obj.type->getitem(I, v, k) : NULL;
                 decref(k);
-                if (!x) { decref(r); return NULL; }
-                list_append(r, x);
+                if (!x || list_append(r, x)) { decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
             }
             return r;
         }
@@ -1334,8 +1486,27 @@ value *to_list(interp *I, value *v)
 typedef struct fspec {
     char fill, align, sign, type, grouping;
     bool alt, zero;
-    int width, prec;
+    int64_t width, prec;
 } fspec;
+
+/* The widest field a format spec may ask for, and the most digits after the
+ * point: results stay far below the string limits. */
+#define FORMAT_MAX_WIDTH ((int64_t)1 << 28)
+#define FORMAT_MAX_PRECISION 10000
+
+static int spec_number(interp *I, const char *s, size_t n, size_t *i, int64_t *out)
+{
+    int64_t v = 0;
+    while (*i < n && isdigit((unsigned char)s[*i])) {
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[*i] - '0', &v)) {
+            lang_raise(I, "ValueError", "Too many decimal digits in format string");
+            return -1;
+        }
+        (*i)++;
+    }
+    *out = v;
+    return 0;
+}
 
 static int parse_spec(interp *I, const char *s, fspec *f)
 {
@@ -1348,16 +1519,17 @@ static int parse_spec(interp *I, const char *s, fspec *f)
     if (i < n && strchr("+- ", s[i])) f->sign = s[i++];
     if (i < n && s[i] == '#') { f->alt = true; i++; }
     if (i < n && s[i] == '0') { f->zero = true; i++; }
-    while (i < n && isdigit((unsigned char)s[i])) { f->width = f->width * 10 + (s[i++] - '0'); if (f->width > 10000) break; }
+    if (spec_number(I, s, n, &i, &f->width)) return -1;
     if (i < n && (s[i] == ',' || s[i] == '_')) f->grouping = s[i++];
     if (i < n && s[i] == '.') {
         i++;
         if (i >= n || !isdigit((unsigned char)s[i])) { lang_raise(I, "ValueError", "Format specifier missing precision"); return -1; }
-        f->prec = 0;
-        while (i < n && isdigit((unsigned char)s[i])) { f->prec = f->prec * 10 + (s[i++] - '0'); if (f->prec > 1000) break; }
+        if (spec_number(I, s, n, &i, &f->prec)) return -1;
     }
     if (i < n) f->type = s[i++];
     if (i < n) { lang_raise(I, "ValueError", "Invalid format specifier '%s'", s); return -1; }
+    if (f->width > FORMAT_MAX_WIDTH) { lang_raise(I, "MemoryError", "format width %lld is too large", (long long)f->width); return -1; }
+    if (f->prec > FORMAT_MAX_PRECISION) { lang_raise(I, "ValueError", "precision too big"); return -1; }
     return 0;
 }
 
@@ -1381,7 +1553,7 @@ static char *pad(const char *body, const fspec *f, char default_align)
 {
     size_t len = 0;
     for (const char *p = body; *p; p++) if (((unsigned char)*p & 0xC0) != 0x80) len++;
-    if ((int)len >= f->width) return strdup(body);
+    if ((int64_t)len >= f->width) return strdup(body);
     size_t padn = (size_t)f->width - len;
     char align = f->align ? f->align : default_align;
     char fill = f->fill;
@@ -1416,6 +1588,7 @@ char *format_value(interp *I, value *v, const char *spec)
     fspec f;
     if (parse_spec(I, spec, &f)) return NULL;
     char buf[512];
+    char *body = NULL;
     if (v->type == V_STR || !is_number(v)) {
         if (f.type && f.type != 's') {
             lang_raise(I, "ValueError", "Unknown format code '%c' for object of type '%s'", f.type, type_name(v));
@@ -1447,7 +1620,9 @@ char *format_value(interp *I, value *v, const char *spec)
         } else if (type == 'c') {
             size_t k = 0;
             char tmp[8];
-            if (x >= 0 && x < 0x110000) {
+            if (x < 0 || x >= 0x110000) { lang_raise(I, "OverflowError", "%%c arg not in range(0x110000)"); return NULL; }
+            if (x >= 0xD800 && x <= 0xDFFF) { lang_raise(I, "ValueError", "%%c arg is a surrogate (lens strings are UTF-8)"); return NULL; }
+            {
                 unsigned long cp = (unsigned long)x;
                 if (cp < 0x80) tmp[k++] = (char)cp;
                 else if (cp < 0x800) { tmp[k++] = (char)(0xC0 | (cp >> 6)); tmp[k++] = (char)(0x80 | (cp & 0x3F)); }
@@ -1474,34 +1649,41 @@ char *format_value(interp *I, value *v, const char *spec)
     }
     const char *sign = signbit(d) && !isnan(d) ? "-" : f.sign == '+' ? "+" : f.sign == ' ' ? " " : "";
     double ad = fabs(d);
-    int prec = f.prec < 0 ? 6 : f.prec;
-    char body[400];
+    int prec = f.prec < 0 ? 6 : (int)f.prec;   /* <= FORMAT_MAX_PRECISION */
+    /* the text is as long as the number needs (1e308 in 'f' has 309 digits) */
+    int n = -1;
     if (type == 0) {
         if (f.prec < 0) {
             char *r = float_repr(ad);
-            snprintf(body, sizeof body, "%s", r ? r : "");
+            n = r ? asprintf(&body, "%s%s", sign, r) : -1;
             free(r);
         } else {
-            snprintf(body, sizeof body, "%.*g", prec ? prec : 1, ad);
-            if (!strpbrk(body, ".en") && isfinite(ad)) strcat(body, ".0");
+            n = asprintf(&body, "%s%.*g", sign, prec ? prec : 1, ad);
+            if (n >= 0 && !strpbrk(body, ".en") && isfinite(ad)) {
+                char *b2 = NULL;
+                n = asprintf(&b2, "%s.0", body);
+                free(body);
+                body = n >= 0 ? b2 : NULL;
+            }
         }
     } else if (type == '%') {
-        snprintf(body, sizeof body, "%.*f%%", prec, ad * 100);
+        n = asprintf(&body, "%s%.*f%%", sign, prec, ad * 100);
     } else if (type == 'n') {
-        snprintf(body, sizeof body, "%.*g", prec ? prec : 1, ad);
+        n = asprintf(&body, "%s%.*g", sign, prec ? prec : 1, ad);
     } else {
         char fmt[16];
-        snprintf(fmt, sizeof fmt, "%%%s.*%c", f.alt ? "#" : "", type);
-        snprintf(body, sizeof body, fmt, prec, ad);
+        snprintf(fmt, sizeof fmt, "%%s%%%s.*%c", f.alt ? "#" : "", type);
+        n = asprintf(&body, fmt, sign, prec, ad);
     }
-    snprintf(buf, sizeof buf, "%s%s", sign, body);
+    if (n < 0) { lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    char *r;
     if (f.grouping) {
-        char *g = group_digits(buf, f.grouping);
-        char *r = g ? pad(g, &f, '>') : NULL;
+        char *g = group_digits(body, f.grouping);
+        r = g ? pad(g, &f, '>') : NULL;
         free(g);
-        return r;
-    }
-    return pad(buf, &f, '>');
+    } else r = pad(body, &f, '>');
+    free(body);
+    return r;
 }
 
 /* ---- bundles ---------------------------------------------------------------- */

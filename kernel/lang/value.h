@@ -33,6 +33,9 @@ typedef struct dict dict;
 typedef struct node node;
 typedef struct env env;
 
+/* A container's place in the cycle collector's list (gc.c); next == NULL: not tracked. */
+typedef struct gc_link { struct gc_link *prev, *next; } gc_link;
+
 /* Arguments of a builtin call: positional values then keyword (name, value) pairs. All borrowed. */
 typedef struct args {
     value **pos;
@@ -75,6 +78,12 @@ typedef struct lang_type {
      * 0 to let it through, -1 on its own error */
     value *(*enter)(interp *I, value *self);
     int (*exit)(interp *I, value *self, bool raised);
+    /* An object that holds values sets both, so that the cycle collector (gc.c)
+     * can free cycles through it: visit calls on_value on every value it holds
+     * and on_env on every scope (a function's closure); clear drops those
+     * references (the object stays valid, emptied). */
+    void (*visit)(value *self, void (*on_value)(value *child, void *ctx), void (*on_env)(env *scope, void *ctx), void *ctx);
+    void (*clear)(value *self);
 } lang_type;
 
 /* One function call the pending error passed through (function.c). */
@@ -99,10 +108,11 @@ struct value {
         /* mask: a comparison's result (or &, |, ~ of masks), so x[mask] selects like torch */
         struct { lens_tensor *t; const char *const *field_names; bool mask; } tensor;
         struct { const lang_builtin *def; value *self; } builtin;
-            struct { const lang_type *type; void *data; } obj;
+        struct { const lang_type *type; void *data; } obj;
     } u;
     /* a tuple may carry field names (named tuples: topk's values/indices) */
     const char *const *fields;
+    gc_link gc;              /* containers only (gc.c) */
 };
 
 /* ---- interpreter state -------------------------------------------------- */
@@ -167,6 +177,7 @@ void tuple_set(value *tup, size_t i, value *item);
 /* dicts: keys hashable (None, bool, int, float, str, tuple of those) */
 dict *dict_new(void);
 void dict_free(dict *d);
+void dict_clear(dict *d);                             /* drops every entry */
 value *dict_get(dict *d, value *key);                 /* borrowed or NULL */
 value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
 int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
@@ -191,7 +202,12 @@ char *str_of(value *v);                 /* malloc'd */
 int values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
 int values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
 bool hashable(const value *v);
+/* 0 when key can be a dict key, else -1 with TypeError (unhashable) or
+ * RecursionError (nested deeper than LANG_MAX_NESTING) raised. */
+int check_hashable(interp *I, value *key);
 uint64_t value_hash(const value *v);
+/* How deep comparison, hashing and repr follow nested containers. */
+#define LANG_MAX_NESTING 1000
 value *binary_op(interp *I, int op, value *a, value *b);
 value *unary_op(interp *I, int op, value *a);
 int contains(interp *I, value *container, value *item);
@@ -201,6 +217,9 @@ int del_item(interp *I, value *obj, value *key);
 value *get_attr(interp *I, value *obj, const char *name);
 value *call_value(interp *I, value *fn, args *a);
 int64_t length_of(interp *I, value *v);             /* -1 error */
+/* Items of range(start, stop, step) (step != 0), and item i (0 <= i < count). */
+uint64_t range_count(int64_t start, int64_t stop, int64_t step);
+int64_t range_item(const value *range, int64_t i);
 /* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
 value *to_list(interp *I, value *v);
 /* Formats v with a format spec ("", ".2f", ">10", ...). */
