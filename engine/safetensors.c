@@ -13,6 +13,7 @@
  * relative to the start of the data area.
  */
 #include "lens/safetensors.h"
+#include "lens/checked.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -182,8 +183,6 @@ static int st_parse_entry(const char *path, const cJSON *item, size_t data_size,
         return lens_fail(err, "%s: tensor '%.200s' has %d dimensions (at most %d supported)",
                          path, name, ndim, LENS_MAX_DIMS);
     e->ndim = ndim;
-    uint64_t numel = 1;
-    bool overflow = false;
     int d = 0;
     for (const cJSON *s = shape->child; s; s = s->next, d++) {
         uint64_t v;
@@ -192,15 +191,15 @@ static int st_parse_entry(const char *path, const cJSON *item, size_t data_size,
                              "%s: tensor '%.200s' shape dimension %d is not a non-negative "
                              "integer",
                              path, name, d);
-        e->shape[d] = (int64_t)v;
-        if (__builtin_mul_overflow(numel, v, &numel)) overflow = true;
+        e->shape[d] = (int64_t)v;   /* v <= 2^53 (st_json_uint) */
     }
-    for (d = 0; d < ndim; d++)
-        if (e->shape[d] == 0) { numel = 0; overflow = false; }
-    size_t nbytes = 0;
-    if (overflow || numel > (uint64_t)INT64_MAX || __builtin_mul_overflow(numel, esize, &nbytes))
-        return lens_fail(err, "%s: tensor '%.200s' shape is too large (element count overflows)",
-                         path, name);
+    /* Every dim counts, even beside a 0: a [0, 2^40, 2^40] tensor could not be
+     * reduced or reshaped without wrapping. */
+    int64_t numel;
+    lens_error why;
+    if (lens_shape_numel(ndim, e->shape, &numel, &why) < 0)
+        return lens_fail_kind(err, LENS_ERR_TOO_LARGE, "%s: tensor '%.200s': %s", path, name, why.msg);
+    size_t nbytes = (size_t)numel * esize;   /* <= 2^60 * 8 */
     e->nbytes = nbytes;
 
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
@@ -407,15 +406,18 @@ lens_safetensors *lens_safetensors_open(const char *path, lens_error *err)
     const unsigned char *bytes = map;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | bytes[i];
+    /* The length's value is not shown: for a file that is not safetensors it is the
+     * file's first 8 bytes. */
     if (hlen > size - 8) {
         lens_fail(err,
-                  "%s: header length %" PRIu64 " exceeds the file (%zu bytes after the length "
-                  "field); the file is truncated or not safetensors",
-                  path, hlen, size - 8);
+                  "%s: the header length in the first 8 bytes exceeds the file (%zu bytes after "
+                  "the length field); the file is truncated or not safetensors",
+                  path, size - 8);
         goto fail;
     }
     if (hlen > ST_MAX_HEADER) {
-        lens_fail(err, "%s: header length %" PRIu64 " is over the 100 MB limit", path, hlen);
+        lens_fail(err, "%s: the header length in the first 8 bytes is over the 100 MB limit; "
+                       "the file is not safetensors", path);
         goto fail;
     }
     if (hlen < 2) {

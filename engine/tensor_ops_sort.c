@@ -127,7 +127,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
     if (!rows || !vr || !ir || !items) {
         lens_tensor_free(rows); lens_tensor_free(vr); lens_tensor_free(ir); free(items);
         lens_tensor_free(tt);
-        return lens_fail(err, "out of memory in %s", name);
+        return lens_fail_alloc(err);
     }
     int64_t outer = R ? lens_tensor_numel(rows) / R : 0;
     bool isf = t->dtype == LENS_F32;
@@ -162,7 +162,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
     lens_tensor_free(vr);
     lens_tensor_free(ir);
     lens_tensor_free(tt);
-    if (!v || !ix) { rc = lens_fail(err, "out of memory in %s", name); lens_tensor_free(v); lens_tensor_free(ix); return rc; }
+    if (!v || !ix) { rc = lens_fail_alloc(err); lens_tensor_free(v); lens_tensor_free(ix); return rc; }
     if (values) *values = v; else lens_tensor_free(v);
     if (indices) *indices = ix; else lens_tensor_free(ix);
     return 0;
