@@ -39,7 +39,10 @@ int lens_mem_reserve(size_t bytes, const char *what, lens_error *err)
 
 void lens_mem_release(size_t bytes)
 {
-    atomic_fetch_sub(&in_use, bytes);
+    /* Saturates at 0: a release without its reservation must not turn the count
+     * into a huge number that refuses every later allocation. */
+    size_t cur = atomic_load(&in_use);
+    while (!atomic_compare_exchange_weak(&in_use, &cur, cur > bytes ? cur - bytes : 0)) {}
 }
 
 size_t lens_mem_in_use(void) { return atomic_load(&in_use); }

@@ -1,5 +1,6 @@
-/* resources.c — the limits a run works within: the memory limit for a run's
- * outputs and the number of threads for BLAS and the engine's loops. */
+/* resources.c — the limits the process works within: the memory limit (whose
+ * count lens/memory.h keeps) and the number of threads for BLAS and the engine's
+ * loops. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>

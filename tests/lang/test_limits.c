@@ -70,9 +70,41 @@ static void test_slices_and_lists_that_used_to_wrap(void)
     lang_session_free(s);
 }
 
+/* One limit for tensors, strings and lists: each refused with the sizes, and memory
+ * freed by del comes back. */
+static void test_the_memory_limit_covers_tensors_strings_and_lists(void)
+{
+    lang_session *s = lang_session_new();
+    lens_set_memory_limit(lens_mem_in_use() + ((size_t)256 << 20));
+    static const raising cases[] = {
+        {"ones(3*10**9)", "MemoryError", "cannot allocate 11.18 GiB for a float32 tensor of shape [3000000000]: "},
+        {"zeros(2**40, dtype=int64)", "MemoryError", "cannot allocate 8192.00 GiB for a int64 tensor"},
+        {"'x' * 10**10", "MemoryError", "cannot allocate 9.31 GiB for a string: "},
+        {"[0] * 10**9", "MemoryError", "cannot allocate 7.45 GiB for a list: "},
+        {"(1, 2) * 10**9", "MemoryError", "cannot allocate 14.90 GiB for a tuple: "},
+        {"big = 'y' * (200 * 2**20)\nbig + big", "MemoryError", "cannot allocate 400.0 MiB for a string: 200.0 MiB of the "},
+        {"'x' * 2**62", "MemoryError", "cannot allocate 4294967296.00 GiB for a string"},
+        {"'x' * 2**63 if False else 'xy' * 2**62", "MemoryError", "too large"},
+    };
+    expect_all(s, cases, sizeof cases / sizeof *cases);
+    lang_error err = {0};
+    capture c;
+    /* Near the limit, freed, and again: the budget comes back each time. */
+    const char *got = cell(s, "del big", &c, &err);
+    for (int i = 0; i < 3; i++) {
+        got = cell(s, "t = zeros(50 * 2**20)\ndel t\nbig = 'y' * (200 * 2**20)\nn = len(big)\ndel big\n"
+                      "l = [None] * (25 * 2**20)\nn += len(l)\ndel l\nn", &c, &err);
+        CHECK(!strcmp(got, "235929600"), "round %d: %s", i, got);
+        lang_error_clear(&err);
+    }
+    lang_session_free(s);
+    lens_set_memory_limit(0);
+}
+
 int main(void)
 {
     RUN(test_sizes_that_overflow_are_refused);
     RUN(test_slices_and_lists_that_used_to_wrap);
+    RUN(test_the_memory_limit_covers_tensors_strings_and_lists);
     return harness_summary();
 }
