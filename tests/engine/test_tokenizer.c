@@ -380,7 +380,7 @@ static void test_tokenizer_load_reports_corrupt_vocab(void)
     expect_load_error(write_tmp("v3.json", "{}"), MERGES, "non-empty");
     expect_load_error(write_tmp("v4.json", "{\"a\": \"zero\"}"), MERGES, "not a number");
     expect_load_error(write_tmp("v5.json", "{\"a\": 0, \"b\": 5}"), MERGES, "out of range");
-    expect_load_error(write_tmp("v6.json", "{\"a\": 0, \"b\": 0}"), MERGES, "id 0 is used by both");
+    expect_load_error(write_tmp("v6.json", "{\"a\": 0, \"b\": 0}"), MERGES, "id 0 is used by both entry 1 and an earlier one");
     expect_load_error(write_tmp("v7.json", "{\"a\": 0, \"\\u4e2d\": 1}"), MERGES, "byte-level");
     expect_load_error(write_tmp("v8.json", "{\"a\": 0, \"b\": 1}"), MERGES, "no token for byte");
     expect_load_error(MERGES, MERGES, "not valid JSON"); /* files swapped */
@@ -390,7 +390,7 @@ static void test_tokenizer_load_reports_corrupt_merges(void)
 {
     expect_load_error(VOCAB, write_tmp("m1.txt", "#version: 0.2\nĠ t\nĠt he extra\n"), "line 3");
     expect_load_error(VOCAB, write_tmp("m2.txt", "#version: 0.2\nĠ t\nnospace\n"), "line 3");
-    expect_load_error(VOCAB, write_tmp("m3.txt", "Ġ t\nĠqzx qzx\n"), "Ġqzx");
+    expect_load_error(VOCAB, write_tmp("m3.txt", "Ġ t\nĠqzx qzx\n"), "line 2: the merge's first token is not in the vocabulary");
     expect_load_error(VOCAB, write_tmp("m4.txt", "#version: 0.2\n"), "no merges");
     expect_load_error(VOCAB, VOCAB, "line 1"); /* files swapped */
 }
