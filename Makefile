@@ -78,7 +78,7 @@ TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c test-python bench install demo clean engine
+.PHONY: all help deps test test-c test-python bench install demo clean engine fuzz
 all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
@@ -87,6 +87,7 @@ help:
 	@echo "make test       run every test suite; ends with 'N passed, N failed'"
 	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
+	@echo "make fuzz SECONDS=N   build the libFuzzer targets (clang) and run each N s (default 60)"
 	@echo "make demo       run the demo notebook headless with the best model available"
 	@echo "make install    install build/lens and the lens kernelspec for this user"
 	@echo "make clean      remove build/"
@@ -142,6 +143,31 @@ deps:
 bench: $(BENCH) $(LENS)
 	@BUILD=$(BUILD) bench/run.sh
 
+# Fuzzing: tests/fuzz/fuzz_*.c are libFuzzer targets, built with clang (ASan +
+# UBSan, GCC's OpenMP runtime like OpenBLAS) under build/fuzz/; `make fuzz` runs
+# each for SECONDS and fails on a crash (tests/fuzz/README.md).
+FUZZ_CC     ?= clang
+FUZZ_BUILD  := build/fuzz
+SECONDS     ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unknown-warning-option -pthread \
+               -fopenmp=libgomp -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display \
+               -Itests/fuzz $(ENGINE_CFLAGS) $(KERNEL_CFLAGS)
+FUZZ_OBJ    := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(ENGINE_SRC) $(LANG_SRC) $(KERNEL_SRC))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -fopenmp=libgomp $(KERNEL_LIBS) $(ENGINE_LIBS)
+
+.SECONDARY: $(FUZZ_OBJ)
+
+fuzz: $(FUZZ_BINS)
+	@SECONDS=$(SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_BINS)
+
 install: $(LENS)
 	@./scripts/install.sh $(LENS) $(PREFIX)
 
@@ -152,3 +178,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+ifneq ($(filter fuzz $(FUZZ_BUILD)/%,$(MAKECMDGOALS)),)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+endif
