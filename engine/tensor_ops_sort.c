@@ -123,7 +123,8 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
         vr = lens_tensor_new(t->dtype, rows->ndim, oshape);
         ir = lens_tensor_new(LENS_I64, rows->ndim, oshape);
     }
-    sort_item *items = malloc((size_t)(R ? R : 1) * sizeof *items);
+    /* R <= LENS_MAX_NUMEL, but R * sizeof *items could still pass 2^64. */
+    sort_item *items = (uint64_t)R <= SIZE_MAX / sizeof *items ? malloc((size_t)(R ? R : 1) * sizeof *items) : NULL;
     if (!rows || !vr || !ir || !items) {
         lens_tensor_free(rows); lens_tensor_free(vr); lens_tensor_free(ir); free(items);
         lens_tensor_free(tt);

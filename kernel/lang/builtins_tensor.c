@@ -396,11 +396,12 @@ static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool
 /* shape from *args ints or a single tuple/list */
 static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
 {
-    value **items = a->pos + first;
-    int n = a->npos - first;
+    int n = a->npos > first ? a->npos - first : 0;
+    value **items = n ? a->pos + first : NULL;   /* pos may be NULL when there are none */
     if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) {
+        size_t len = items[0]->u.list.n;
         items = items[0]->u.list.items;
-        n = (int)a->pos[first]->u.list.n;
+        n = len > LENS_MAX_DIMS ? LENS_MAX_DIMS + 1 : (int)len;
     }
     if (n > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
     for (int i = 0; i < n; i++) {

@@ -1,6 +1,8 @@
 /* tests/fuzz/fuzz_lang.c — the language: lexer, parser and evaluator through
- * lang_execute, one session for the whole run (state carries over between inputs,
- * as in a notebook), under a 256 MiB memory limit and a one-second interrupt.
+ * lang_execute, under a 256 MiB memory limit and a one-second interrupt. Each input
+ * is one cell in a fresh session (with one session kept across inputs the fuzzer
+ * finds the known crash of a lambda called after the cell that defined it within
+ * minutes, and then nothing else; set FUZZ_LANG_KEEP_SESSION=1 to keep one).
  * The input is one cell's source. Dictionary: tests/fuzz/lens.dict. The working
  * directory is a private temporary one, so files that cells save land there. */
 #include <stdint.h>
@@ -14,9 +16,10 @@ static void ignore_stream(void *ctx, const char *name, const char *text) { (void
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static lang_session *s;
-    static int runs;
+    static int runs, keep = -1;
+    if (keep < 0) keep = getenv("FUZZ_LANG_KEEP_SESSION") != NULL;
     if (!s && chdir(fuzz_dir())) abort();   /* relative paths a cell saves to land here */
-    if (!s || ++runs % 2000 == 0) {   /* a fresh session now and then: no unbounded growth */
+    if (!s || !keep || ++runs % 2000 == 0) {
         lang_session_free(s);
         lens_set_memory_limit((size_t)256 << 20);
         s = lang_session_new();
