@@ -20,10 +20,11 @@ for bin in "$@"; do
     # Cells can build reference cycles (d['k'] = d), which the language does not
     # free yet: leak checking stays off for the targets that run cells.
     leaks=
-    case $target in lang|msg) leaks=-detect_leaks=0 ;; esac
+    asan=${ASAN_OPTIONS:-}
+    case $target in lang|msg) leaks=-detect_leaks=0; asan="detect_leaks=0${asan:+:$asan}" ;; esac
     log="$OUT/$target.log"
     # shellcheck disable=SC2086
-    "$bin" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 -max_len=16384 \
+    ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 -max_len=16384 \
         -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$target-" $dict $leaks \
         "$OUT/corpus/$target" "$seeds" >"$log" 2>&1
     rc=$?

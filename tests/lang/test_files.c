@@ -91,6 +91,7 @@ static void test_writers_replace_regular_files_through_a_fresh_temporary(void)
         unlink(target);
         unlink(victim);
     }
+    lang_error_clear(&err);
     lang_session_free(s);
 }
 
@@ -132,6 +133,7 @@ static void test_writers_refuse_links_fifos_devices_and_directories(void)
     unlink(victim);
     unlink(fifo);
     rmdir(sub);
+    lang_error_clear(&err);
     lang_session_free(s);
 }
 
@@ -160,6 +162,7 @@ static void test_reader_errors_never_echo_file_contents(void)
     run(s, "load_tensors('%s')", dir, &err);
     CHECK(!strcmp(err.ename, "OSError") && strstr(err.evalue, "not a regular file"), "%s", err.evalue);
     unlink(secret);
+    lang_error_clear(&err);
     lang_session_free(s);
 }
 
