@@ -101,10 +101,39 @@ static void test_the_memory_limit_covers_tensors_strings_and_lists(void)
     lens_set_memory_limit(0);
 }
 
+/* A stride-0 view of 2^40 elements costs nothing; every op that would materialize
+ * it or something larger is refused with its size, and gathers from it work. */
+static void test_ops_on_huge_views_are_refused_with_their_size(void)
+{
+    lang_session *s = lang_session_new();
+    lens_set_memory_limit(lens_mem_in_use() + ((size_t)256 << 20));
+    lang_error err = {0};
+    capture c;
+    const char *got = cell(s, "e = zeros(1).expand(2**40)\ne.shape, e[tensor([0, 2**40 - 1])].tolist()", &c, &err);
+    CHECK(!strcmp(got, "((1099511627776,), [0.0, 0.0])"), "%s", got);
+    lang_error_clear(&err);
+    static const raising cases[] = {
+        {"cat([zeros(1).expand(2**59)] * 3)", "ValueError", "cat: tensor too large: more than 2^60 elements along dimension 0"},
+        {"zeros(1, 1).expand(2**31, 1) @ zeros(1, 1).expand(1, 2**31)", "ValueError",
+         "matmul: tensor too large: shape [2147483648, 2147483648] has more than 2^60 elements"},
+        {"einsum('i,j->ij', e, e)", "MemoryError", "cannot allocate 4096.00 GiB for a float32 tensor of shape [1099511627776]"},
+        {"topk(e, 3)", "MemoryError", "cannot allocate 4096.00 GiB"},
+        {"e.sort()", "MemoryError", "cannot allocate 4096.00 GiB"},
+        {"e.sum()", "MemoryError", "cannot allocate 4096.00 GiB"},
+        {"e + 1", "MemoryError", "cannot allocate 4096.00 GiB"},
+        {"stack([e, e])", "MemoryError", "cannot allocate 8192.00 GiB for a float32 tensor of shape [2, 1099511627776]"},
+        {"e.reshape(2**20, 2**20).T.contiguous()", "MemoryError", "cannot allocate 4096.00 GiB"},
+    };
+    expect_all(s, cases, sizeof cases / sizeof *cases);
+    lang_session_free(s);
+    lens_set_memory_limit(0);
+}
+
 int main(void)
 {
     RUN(test_sizes_that_overflow_are_refused);
     RUN(test_slices_and_lists_that_used_to_wrap);
     RUN(test_the_memory_limit_covers_tensors_strings_and_lists);
+    RUN(test_ops_on_huge_views_are_refused_with_their_size);
     return harness_summary();
 }
