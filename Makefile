@@ -78,7 +78,7 @@ TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine
+.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs
 all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
@@ -87,6 +87,7 @@ help:
 	@echo "make test       run every test suite; ends with 'N passed, N failed'"
 	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
+	@echo "make fuzz SECONDS=N   build the libFuzzer targets (clang) and run each N s (default 60)"
 	@echo "make demo       run the demo notebook headless with the best model available"
 	@echo "make docs       regenerate docs/LANGUAGE.md from the builtin and module tables"
 	@echo "make install    install build/lens, the kernelspec, the shipped models and papermill's lens translator"
@@ -145,17 +146,55 @@ else
 SAN_TESTS := $(patsubst $(BUILD)/tests/%,build/san/tests/%,$(TESTS))
 endif
 
-test: all
+# With FUZZ_SECONDS > 0 (60 when CI is set, as CI runs it; 0 otherwise: `make fuzz`
+# is the developer's command) `make test` also runs each libFuzzer target that long,
+# from a fixed seed, and counts each as a test.
+ifneq ($(CI),)
+FUZZ_SECONDS ?= 60
+else
+FUZZ_SECONDS ?= 0
+endif
+
+test: all $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-programs)
 ifneq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory SANITIZE=1 test-c-programs
 endif
-	@BUILD=$(BUILD) VENV=$(VENV) SANITIZE=$(SANITIZE) tests/run-all.sh $(TESTS) $(SAN_TESTS)
+	@BUILD=$(BUILD) VENV=$(VENV) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_BINS="$(if $(filter-out 0,$(FUZZ_SECONDS)),$(FUZZ_BINS))" \
+	    tests/run-all.sh $(TESTS) $(SAN_TESTS)
 
 deps:
 	@./scripts/deps.sh
 
 bench: $(BENCH) $(LENS)
 	@BUILD=$(BUILD) bench/run.sh
+
+# Fuzzing: tests/fuzz/fuzz_*.c are libFuzzer targets, built with clang (ASan +
+# UBSan, GCC's OpenMP runtime like OpenBLAS) under build/fuzz/; `make fuzz` runs
+# each for SECONDS and fails on a crash (tests/fuzz/README.md).
+FUZZ_CC     ?= clang
+FUZZ_BUILD  := build/fuzz
+SECONDS     ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unknown-warning-option -pthread \
+               -fopenmp=libgomp -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display \
+               -Itests/fuzz $(ENGINE_CFLAGS) $(KERNEL_CFLAGS)
+FUZZ_OBJ    := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(ENGINE_SRC) $(LANG_SRC) $(KERNEL_SRC))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -fopenmp=libgomp $(KERNEL_LIBS) $(ENGINE_LIBS)
+
+.SECONDARY: $(FUZZ_OBJ)
+
+fuzz-programs: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@SECONDS=$(SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_BINS)
 
 install: $(LENS)
 	@VENV=$(VENV) ./scripts/install.sh $(LENS) $(PREFIX)
@@ -171,3 +210,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+ifneq ($(filter fuzz $(FUZZ_BUILD)/%,$(MAKECMDGOALS)),)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+endif

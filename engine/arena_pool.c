@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "cache_internal.h"
+#include "lens/memory.h"
 
 #define POOL_SLOTS 2
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -134,6 +135,15 @@ lens_tensor *lens_arena_take(int64_t elems, lens_arena_kind kind)
     arena *pool = pools[kind];
     if (elems <= 0 || (uint64_t)elems > (SIZE_MAX - HUGE_PAGE) / sizeof(float)) return NULL;
     size_t need = ((size_t)elems * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    /* what the run holds counts against the process's memory limit (a pooled,
+     * idle arena does not); the tensor's storage gives it back when freed */
+    size_t want = (size_t)elems * sizeof(float);
+    if (lens_mem_reserve(want, NULL, NULL)) {
+        char what[96];
+        lens_error why;
+        snprintf(what, sizeof what, "an activation arena of %lld floats", (long long)elems);
+        if (lens_mem_reserve(want, what, &why)) { lens_note_alloc_failure(&why); return NULL; }
+    }
     void *data = NULL;
     size_t bytes = 0;
     pthread_mutex_lock(&pool_lock);
@@ -151,7 +161,7 @@ lens_tensor *lens_arena_take(int64_t elems, lens_arena_kind kind)
     pthread_mutex_unlock(&pool_lock);
     if (!data) {
         data = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (data == MAP_FAILED) return NULL;
+        if (data == MAP_FAILED) { lens_mem_release(want); return NULL; }
 #ifdef MADV_HUGEPAGE
         madvise(data, need, MADV_HUGEPAGE);
 #endif
@@ -163,7 +173,8 @@ lens_tensor *lens_arena_take(int64_t elems, lens_arena_kind kind)
     int64_t shape[1] = {elems};
     void *ctx = (void *)(uintptr_t)(bytes | (size_t)kind);
     lens_tensor *t = lens_tensor_wrap(LENS_F32, 1, shape, data, arena_return, ctx);
-    if (!t) arena_return(data, 0, ctx);
+    if (!t) { arena_return(data, 0, ctx); lens_mem_release(want); return NULL; }
+    t->storage->reserved = want;
     return t;
 }
 

@@ -12,6 +12,18 @@ int lens_fail(lens_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    err->kind = LENS_ERR_OTHER;
+    return -1;
+}
+
+int lens_fail_kind(lens_error *err, lens_error_kind kind, const char *fmt, ...)
+{
+    if (!err) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->kind = kind;
     return -1;
 }
 

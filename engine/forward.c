@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "lens/checked.h"
 #include "cache_internal.h"
 #include "model_internal.h"
 
@@ -44,9 +45,16 @@ static int64_t hook_numel(const run *r, lens_hook_kind k)
 {
     int64_t s[LENS_MAX_DIMS];
     int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, s);
-    int64_t n = 1;
-    for (int d = 0; d < nd; d++) n *= s[d];
-    return n;
+    int64_t n;
+    /* Saturates: a config and batch this large are refused by the memory limit. */
+    return lens_shape_numel(nd, s, &n, NULL) ? LENS_MAX_NUMEL : n;
+}
+
+/* a * b * c bytes, saturating at SIZE_MAX. */
+static size_t sat_bytes(size_t a, size_t b, size_t c)
+{
+    size_t r;
+    return lens_mul_size(a, b, &r) && lens_mul_size(r, c, &r) ? r : SIZE_MAX;
 }
 
 /* Decides which hooks are cached: names_regex and names_filter must both accept. */
@@ -102,9 +110,14 @@ size_t lens_run_estimate_bytes(const lens_model *m, int64_t B, int64_t P, const 
             bool runs = before ? opt->start_layer == 0 : stop == c->n_layers;
             n = runs && cached[layer_slot(&r, (lens_hook_kind)k, 0)];
         }
-        bytes += (size_t)n * (size_t)hook_numel(&r, (lens_hook_kind)k) * sizeof(float);
+        if (!lens_add_size(bytes, sat_bytes((size_t)n, (size_t)hook_numel(&r, (lens_hook_kind)k), sizeof(float)), &bytes))
+            return SIZE_MAX;
     }
-    if (opt->logits && stop == c->n_layers) bytes += (size_t)(B * P) * (size_t)c->d_vocab * sizeof(float);
+    if (opt->logits && stop == c->n_layers) {
+        int64_t bp;
+        size_t logits = lens_mul_i64(B, P, &bp) ? sat_bytes((size_t)bp, (size_t)c->d_vocab, sizeof(float)) : SIZE_MAX;
+        if (!lens_add_size(bytes, logits, &bytes)) return SIZE_MAX;
+    }
     return bytes;
 }
 
@@ -333,12 +346,6 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     return 0;
 }
 
-static void human_bytes(size_t b, char *out, size_t size)
-{
-    if (b >= ((size_t)1 << 30)) snprintf(out, size, "%.2f GiB", (double)b / (double)((size_t)1 << 30));
-    else snprintf(out, size, "%.1f MiB", (double)b / (double)(1 << 20));
-}
-
 int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_run_options *opt,
                    lens_tensor **logits, lens_cache **cache, lens_error *err)
 {
@@ -348,14 +355,18 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
     if (!cache) o.cache = false;
     if (check_tokens(m, tokens, &o, err)) return -1;
     size_t need = lens_run_estimate_bytes(m, tokens->shape[0], tokens->shape[1], &o);
+    /* A per-run limit bounds this run alone; else what the session already holds counts. */
     size_t limit = o.memory_limit ? o.memory_limit : lens_memory_limit();
-    if (need > limit) {
-        char a[32], b[32];
-        human_bytes(need, a, sizeof a);
-        human_bytes(limit, b, sizeof b);
-        return lens_fail(err, "this run needs %s for its cache and logits, over the memory limit of %s; "
-                              "cache fewer hooks (names_filter), use a smaller batch, or raise the limit "
-                              "(LENS_MEMORY_LIMIT)", a, b);
+    size_t used = o.memory_limit ? 0 : lens_mem_in_use();
+    if (need > limit || need > limit - (used < limit ? used : limit)) {
+        char a[32], b[32], u[32];
+        lens_human_bytes(need, a, sizeof a);
+        lens_human_bytes(limit, b, sizeof b);
+        lens_human_bytes(used, u, sizeof u);
+        return lens_fail_kind(err, LENS_ERR_MEMORY,
+                              "this run needs %s for its cache and logits, and %s of the memory limit of %s "
+                              "is in use; cache fewer hooks (names_filter), use a smaller batch, free earlier "
+                              "caches (del), or raise the limit (LENS_MEMORY_LIMIT)", a, u, b);
     }
     lens_num_threads();
     run r = {.m = m, .opt = &o, .be = lens_backend_cpu(), .B = tokens->shape[0], .P = tokens->shape[1], .err = err};
@@ -370,7 +381,8 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
         int64_t cached_bytes = (int64_t)lens_run_estimate_bytes(m, r.B, r.P, &no_logits);
         int64_t elems = cached_bytes / (int64_t)sizeof(float) + 16 * HK_COUNT * (m->cfg.n_layers + 1);
         if (o.cache && cached_bytes > 0 && !(r.arena = lens_arena_take(elems, LENS_ARENA_CACHE))) {
-            lens_fail(err, "out of memory allocating the activation cache (%lld MiB)", (long long)(cached_bytes >> 20));
+            lens_fail_alloc(err);
+            lens_fail_context(err, "the activation cache (%lld MiB)", (long long)(cached_bytes >> 20));
             goto done;
         }
     }

@@ -20,7 +20,7 @@ lens_tensor *lens_repeated_random_tokens(const lens_model *m, int64_t batch, int
     lens_tensor *r = lens_randint(0, c->d_vocab, 2, shape, seed, err);
     if (!r) return NULL;
     lens_tensor *t = lens_tensor_new_v(LENS_I64, 2, batch, 1 + 2 * seq_len);
-    if (!t) { lens_tensor_free(r); lens_fail(err, "out of memory"); return NULL; }
+    if (!t) { lens_tensor_free(r); lens_fail_alloc(err); return NULL; }
     int64_t bos = lens_tokenizer_eos(lens_model_tokenizer(m));
     for (int64_t b = 0; b < batch; b++) {
         int64_t *row = lens_tensor_i64(t) + b * (1 + 2 * seq_len);
@@ -62,7 +62,7 @@ int lens_induction_scores(const lens_model *m, const lens_tensor *tokens, lens_t
     for (int k = 0; k < 3 && !rc; k++) {
         if (!outs[k]) continue;
         res[k] = lens_tensor_new_v(LENS_F32, 2, (int64_t)c->n_layers, (int64_t)c->n_heads);
-        if (!res[k]) { rc = lens_fail(err, "out of memory"); break; }
+        if (!res[k]) { rc = lens_fail_alloc(err); break; }
         for (int l = 0; l < c->n_layers && !rc; l++) {
             char name[128];
             snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", l);

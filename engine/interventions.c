@@ -84,7 +84,7 @@ static lens_tensor *narrow_to(const lens_tensor *t, int pos_dim, int64_t pos, in
         lens_tensor_free(v);
         v = x;
     }
-    if (!v) lens_fail(err, "out of memory");
+    if (!v) lens_fail_alloc(err);
     return v;
 }
 
@@ -131,7 +131,7 @@ int lens_intervention_apply(const lens_intervention *iv, const lens_config *cfg,
         break;
     }
     }
-    if (!val) { if (!err->msg[0]) lens_fail(err, "out of memory"); goto done; }
+    if (!val) { if (!err->msg[0]) lens_fail_alloc(err); goto done; }
     rc = lens_tensor_assign(dst, val, err);
 done:
     lens_tensor_free(val);

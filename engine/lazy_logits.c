@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "cache_internal.h"
+#include "lens/memory.h"
 
 #define GATHER_ROWS 256   /* scattered rows are unembedded this many at a time */
 
@@ -193,10 +194,14 @@ lens_tensor *lens_logits_lazy(const float *final, int64_t B, int64_t P, const le
                               const lens_tensor *b_U, lens_error *err)
 {
     int64_t d = W_Ut->shape[1], V = W_Ut->shape[0], R = B * P;
+    /* every row may be read: the whole buffer counts against the memory limit
+     * (lens/memory.h) from the start, as the run's estimate does */
+    size_t bytes = (size_t)R * (size_t)V * sizeof(float);
+    if (lens_mem_reserve(bytes, "the logits", err)) return NULL;
     lazy_logits *L = calloc(1, sizeof *L);
-    if (!L) { lens_fail(err, "out of memory allocating logits"); return NULL; }
+    if (!L) { lens_mem_release(bytes); lens_fail(err, "out of memory allocating logits"); return NULL; }
     L->R = R; L->d = d; L->V = V;
-    L->bytes = (size_t)R * (size_t)V * sizeof(float);
+    L->bytes = bytes;
     int64_t fshape[2] = {R, d};
     L->final = lens_tensor_from_f32(2, fshape, final);
     L->W_Ut = lens_tensor_ref(W_Ut);
@@ -212,9 +217,11 @@ lens_tensor *lens_logits_lazy(const float *final, int64_t B, int64_t P, const le
     if (!t) {
         if (!L->data) L->data = mmap(NULL, 1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), L->bytes = 1;
         lazy_release(NULL, 0, L);
+        lens_mem_release(bytes);
         lens_fail(err, "out of memory allocating logits");
         return NULL;
     }
+    t->storage->reserved = bytes;   /* given back when the storage is freed */
 #ifdef MADV_NOHUGEPAGE
     madvise(L->data, L->bytes, MADV_NOHUGEPAGE);   /* a 2 MiB page would cover ten rows read one by one */
 #endif

@@ -13,7 +13,7 @@ static int64_t *last_positions(const lens_model *m, const lens_tensor *logits, c
 {
     int64_t B = logits->shape[0];
     int64_t *pos = calloc((size_t)B, sizeof *pos);
-    if (!pos) { lens_fail(err, "out of memory"); return NULL; }
+    if (!pos) { lens_fail_alloc(err); return NULL; }
     if (logits->ndim == 2) return pos;
     if (tokens) {
         if (tokens->ndim != 2 || tokens->shape[0] != B || tokens->shape[1] != logits->shape[1] ||
@@ -54,7 +54,7 @@ lens_tensor *lens_logit_diff(const lens_model *m, const lens_tensor *logits, con
     int64_t *pos = last_positions(m, logits, tokens, err);
     if (!pos) return NULL;
     lens_tensor *out = lens_tensor_new_v(LENS_F32, 1, B);
-    if (!out) { free(pos); lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { free(pos); lens_fail_alloc(err); return NULL; }
     /* logits computed on demand: unembed just these positions, in one product */
     if (logits->ndim == 3 && lens_logits_prepare_positions(logits, pos, err)) {
         free(pos);
@@ -111,7 +111,7 @@ lens_metric *lens_metric_normalized_logit_diff(const lens_model *m, const lens_t
                                                const lens_tensor *corrupted_tokens, lens_error *err)
 {
     lens_metric *mt = calloc(1, sizeof *mt);
-    if (!mt) { lens_fail(err, "out of memory"); return NULL; }
+    if (!mt) { lens_fail_alloc(err); return NULL; }
     if (mean_ld(m, clean_logits, answer_tokens, clean_tokens, &mt->clean, err) ||
         mean_ld(m, corrupted_logits, answer_tokens, corrupted_tokens, &mt->corrupted, err)) {
         free(mt);
@@ -124,7 +124,7 @@ lens_metric *lens_metric_normalized_logit_diff(const lens_model *m, const lens_t
         return NULL;
     }
     mt->answer_tokens = lens_tensor_contiguous(answer_tokens);
-    if (!mt->answer_tokens) { free(mt); lens_fail(err, "out of memory"); return NULL; }
+    if (!mt->answer_tokens) { free(mt); lens_fail_alloc(err); return NULL; }
     return mt;
 }
 

@@ -210,8 +210,10 @@ static int json_int(const cJSON *o, const char *key, int dflt, lens_error *err, 
         *out = dflt;
         return 0;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e7)
-        return lens_fail(err, "config.json: \"%s\" must be a positive integer", key);
+    /* At most 10^7, so products of dims fit in 64 bits and sizes are checked later. */
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e7 ||
+        v->valuedouble != (double)(int)v->valuedouble)
+        return lens_fail(err, "config.json: \"%s\" must be a positive integer (at most 10^7)", key);
     *out = (int)v->valuedouble;
     return 0;
 }

@@ -51,7 +51,7 @@ static int sweep_hook(void *ctx, const char *name, lens_tensor *act, lens_error 
         lens_tensor *rows = lens_tensor_narrow(act, 0, r * s->B, s->B);
         lens_tensor *dst = rows ? cell_view(s, rows, s->c0 + r) : NULL;
         lens_tensor *src = cell_view(s, s->clean, s->c0 + r);
-        int rc = dst && src ? lens_tensor_assign(dst, src, err) : lens_fail(err, "out of memory");
+        int rc = dst && src ? lens_tensor_assign(dst, src, err) : lens_fail_alloc(err);
         lens_tensor_free(rows);
         lens_tensor_free(dst);
         lens_tensor_free(src);
@@ -104,7 +104,7 @@ static int answer_directions(const lens_model *m, const lens_metric *mt, int64_t
     *dir = malloc((size_t)(B * d) * sizeof **dir);
     *bias = malloc((size_t)B * sizeof **bias);
     int rc = 0;
-    if (!bu || !dc || !*dir || !*bias) rc = bu ? lens_fail(err, "out of memory") : -1;
+    if (!bu || !dc || !*dir || !*bias) rc = bu ? lens_fail_alloc(err) : -1;
     for (int64_t b = 0; !rc && b < B; b++) {
         const float *x = lens_tensor_f32(dc) + b * 2 * d;
         for (int64_t j = 0; j < d; j++) (*dir)[b * d + j] = x[j] - x[d + j];
@@ -163,7 +163,7 @@ lens_tensor *lens_patch_sweep(const lens_model *m, const lens_tensor *corrupted_
     float *dir = NULL, *bias = NULL;
     lens_tensor *out = NULL, *rep_tokens = NULL;
     lens_cache *corrupt = NULL;
-    if (!last) { lens_fail(err, "out of memory"); return NULL; }
+    if (!last) { lens_fail_alloc(err); return NULL; }
     lens_tokens_last_positions(m, corrupted_tokens, last);
     if (answer_directions(m, metric, B, &dir, &bias, err)) goto done;
 
@@ -183,7 +183,7 @@ lens_tensor *lens_patch_sweep(const lens_model *m, const lens_tensor *corrupted_
     if (opt.by == LENS_PATCH_BY_HEAD_POS) out = lens_tensor_new_v(LENS_F32, 3, (int64_t)nl, P, H);
     else out = lens_tensor_new_v(LENS_F32, 2, (int64_t)nl, cells);
     rep_tokens = repeat_batch(corrupted_tokens, k_max);
-    if (!out || !rep_tokens) { lens_fail(err, "out of memory"); goto fail; }
+    if (!out || !rep_tokens) { lens_fail_alloc(err); goto fail; }
 
     int64_t total = (int64_t)nl * cells, done_cells = 0;
     for (int l = 0; l < nl; l++) {
@@ -191,7 +191,7 @@ lens_tensor *lens_patch_sweep(const lens_model *m, const lens_tensor *corrupted_
         snprintf(pre, sizeof pre, "blocks.%d.hook_resid_pre", l);
         const lens_tensor *pre_t = lens_cache_get(corrupt, pre);
         lens_tensor *start = pre_t ? repeat_batch(pre_t, k_max) : NULL;
-        if (!start) { lens_fail(err, "out of memory"); goto fail; }
+        if (!start) { lens_fail_alloc(err); goto fail; }
         for (int64_t c0 = 0; c0 < cells; c0 += k_max) {
             int64_t k = cells - c0 < k_max ? cells - c0 : k_max;
             s.target = names[l];
@@ -210,7 +210,7 @@ lens_tensor *lens_patch_sweep(const lens_model *m, const lens_tensor *corrupted_
             po.start_resid = st;
             lens_cache *pc = NULL;
             lens_tensor *resid = NULL;
-            int rc = tk && st ? lens_model_run(m, tk, &po, &resid, &pc, err) : lens_fail(err, "out of memory");
+            int rc = tk && st ? lens_model_run(m, tk, &po, &resid, &pc, err) : lens_fail_alloc(err);
             lens_tensor_free(tk);
             lens_tensor_free(st);
             lens_tensor_free(resid);

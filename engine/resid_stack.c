@@ -26,7 +26,7 @@ static int parts_add(parts *p, lens_tensor *t, const char *label, lens_error *er
         lens_tensor **ts = realloc(p->ts, (size_t)cap * sizeof *ts);
         if (ts) p->ts = ts;
         char **ls = ts ? realloc(p->labels, (size_t)cap * sizeof *ls) : NULL;
-        if (!ls) { lens_tensor_free(t); return lens_fail(err, "out of memory"); }
+        if (!ls) { lens_tensor_free(t); return lens_fail_alloc(err); }
         p->labels = ls;
         p->cap = cap;
     }
@@ -239,7 +239,7 @@ int lens_cache_compute_head_results(const lens_model *m, lens_cache *c, lens_err
         if (lens_cache_get(c, name)) continue;
         lens_tensor *r = head_result(m, c, l, NULL, err);
         if (!r) return -1;
-        if (lens_cache_add(c, name, r)) { lens_tensor_free(r); return lens_fail(err, "out of memory"); }
+        if (lens_cache_add(c, name, r)) { lens_tensor_free(r); return lens_fail_alloc(err); }
     }
     return 0;
 }
@@ -357,7 +357,7 @@ static lens_tensor *accumulated_bias(const lens_model *m, int layer, bool mlp_in
 {
     int d = lens_model_config(m)->d_model;
     lens_tensor *acc = lens_tensor_new_v(LENS_F32, 1, (int64_t)d);
-    if (!acc) { lens_fail(err, "out of memory"); return NULL; }
+    if (!acc) { lens_fail_alloc(err); return NULL; }
     float *a = lens_tensor_f32(acc);
     for (int l = 0; l <= layer && l < lens_model_config(m)->n_layers; l++) {
         const char *names[2] = {"attn.b_O", "mlp.b_out"};

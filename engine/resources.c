@@ -1,9 +1,11 @@
-/* resources.c — the limits a run works within: the memory limit for a run's
- * outputs, the number of threads for BLAS and the engine's loops, and how
- * those threads wait (passively, so idle or competing kernels do not spin).
+/* resources.c — the limits the process works within: the memory limit (whose
+ * count lens/memory.h keeps), the number of threads for BLAS and the engine's
+ * loops, and how those threads wait (passively, so idle or competing kernels do
+ * not spin).
  *
  * Owns: LENS_MEMORY_LIMIT, LENS_NUM_THREADS and the OpenMP wait policy.
- * Does not own: the threads themselves (the OpenMP runtime and OpenBLAS). */
+ * Does not own: the threads themselves (the OpenMP runtime and OpenBLAS), the
+ * count of bytes in use (memory.c). */
 #include <cblas.h>
 #include <omp.h>
 #include <sched.h>

@@ -13,6 +13,8 @@
  * relative to the start of the data area.
  */
 #include "lens/safetensors.h"
+#include "lens/checked.h"
+#include "lens/file.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -182,8 +184,6 @@ static int st_parse_entry(const char *path, const cJSON *item, size_t data_size,
         return lens_fail(err, "%s: tensor '%.200s' has %d dimensions (at most %d supported)",
                          path, name, ndim, LENS_MAX_DIMS);
     e->ndim = ndim;
-    uint64_t numel = 1;
-    bool overflow = false;
     int d = 0;
     for (const cJSON *s = shape->child; s; s = s->next, d++) {
         uint64_t v;
@@ -192,15 +192,15 @@ static int st_parse_entry(const char *path, const cJSON *item, size_t data_size,
                              "%s: tensor '%.200s' shape dimension %d is not a non-negative "
                              "integer",
                              path, name, d);
-        e->shape[d] = (int64_t)v;
-        if (__builtin_mul_overflow(numel, v, &numel)) overflow = true;
+        e->shape[d] = (int64_t)v;   /* v <= 2^53 (st_json_uint) */
     }
-    for (d = 0; d < ndim; d++)
-        if (e->shape[d] == 0) { numel = 0; overflow = false; }
-    size_t nbytes = 0;
-    if (overflow || numel > (uint64_t)INT64_MAX || __builtin_mul_overflow(numel, esize, &nbytes))
-        return lens_fail(err, "%s: tensor '%.200s' shape is too large (element count overflows)",
-                         path, name);
+    /* Every dim counts, even beside a 0: a [0, 2^40, 2^40] tensor could not be
+     * reduced or reshaped without wrapping. */
+    int64_t numel;
+    lens_error why;
+    if (lens_shape_numel(ndim, e->shape, &numel, &why) < 0)
+        return lens_fail_kind(err, LENS_ERR_TOO_LARGE, "%s: tensor '%.200s': %s", path, name, why.msg);
+    size_t nbytes = (size_t)numel * esize;   /* <= 2^60 * 8 */
     e->nbytes = nbytes;
 
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
@@ -407,15 +407,18 @@ lens_safetensors *lens_safetensors_open(const char *path, lens_error *err)
     const unsigned char *bytes = map;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | bytes[i];
+    /* The length's value is not shown: for a file that is not safetensors it is the
+     * file's first 8 bytes. */
     if (hlen > size - 8) {
         lens_fail(err,
-                  "%s: header length %" PRIu64 " exceeds the file (%zu bytes after the length "
-                  "field); the file is truncated or not safetensors",
-                  path, hlen, size - 8);
+                  "%s: the header length in the first 8 bytes exceeds the file (%zu bytes after "
+                  "the length field); the file is truncated or not safetensors",
+                  path, size - 8);
         goto fail;
     }
     if (hlen > ST_MAX_HEADER) {
-        lens_fail(err, "%s: header length %" PRIu64 " is over the 100 MB limit", path, hlen);
+        lens_fail(err, "%s: the header length in the first 8 bytes is over the 100 MB limit; "
+                       "the file is not safetensors", path);
         goto fail;
     }
     if (hlen < 2) {
@@ -647,6 +650,37 @@ static int st_write_all(FILE *f, const void *p, size_t n)
     return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
+typedef struct {
+    const char *header;
+    size_t hlen, padded;
+    int n;
+    const int *order;
+    const char *const *names;
+    const lens_tensor *const *tensors;
+} st_write_ctx;
+
+/* The file's bytes: length, padded header, tensors in name order. */
+static int st_write_body(FILE *f, void *ctx, lens_error *err)
+{
+    const st_write_ctx *w = ctx;
+    unsigned char lenbuf[8];
+    for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)w->padded >> (8 * i));
+    int rc = st_write_all(f, lenbuf, 8);
+    rc |= st_write_all(f, w->header, w->hlen);
+    for (size_t i = w->hlen; i < w->padded && rc == 0; i++) rc |= fputc(' ', f) == EOF ? -1 : 0;
+    for (int k = 0; k < w->n && rc == 0; k++) {
+        const lens_tensor *t = w->tensors[w->order[k]];
+        lens_tensor *c = lens_tensor_contiguous(t);
+        if (!c) {
+            lens_fail_alloc(err);
+            return lens_fail_context(err, "copying tensor '%.200s'", w->names[w->order[k]]);
+        }
+        rc |= st_write_all(f, lens_tensor_data(c), (size_t)lens_tensor_numel(c) * lens_dtype_size(c->dtype));
+        lens_tensor_free(c);
+    }
+    return rc;
+}
+
 int lens_safetensors_write(const char *path, int n, const char *const *names,
                            const lens_tensor *const *tensors, const char *metadata_json,
                            lens_error *err)
@@ -683,42 +717,8 @@ int lens_safetensors_write(const char *path, int n, const char *const *names,
     size_t hlen = strlen(header);
     size_t padded = (hlen + 7) / 8 * 8;
 
-    size_t tlen = strlen(path) + 5;
-    char *tmp = malloc(tlen);
-    if (!tmp) { free(header); free(order); return lens_fail(err, "%s: out of memory", path); }
-    snprintf(tmp, tlen, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        lens_fail(err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp); free(header); free(order);
-        return -1;
-    }
-
-    int rc = 0;
-    unsigned char lenbuf[8];
-    for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    rc |= st_write_all(f, lenbuf, 8);
-    rc |= st_write_all(f, header, hlen);
-    for (size_t i = hlen; i < padded && rc == 0; i++) rc |= fputc(' ', f) == EOF ? -1 : 0;
-    for (int k = 0; k < n && rc == 0; k++) {
-        lens_tensor *c = lens_tensor_contiguous(tensors[order[k]]);
-        if (!c) {
-            lens_fail(err, "%s: out of memory copying tensor '%.200s'", path, names[order[k]]);
-            rc = -2;
-            break;
-        }
-        rc |= st_write_all(f, lens_tensor_data(c),
-                           (size_t)lens_tensor_numel(c) * lens_dtype_size(c->dtype));
-        lens_tensor_free(c);
-    }
-    if (fclose(f) != 0 && rc == 0) rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) {
-        lens_fail(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        rc = -2;
-    }
-    if (rc == -1) lens_fail(err, "%s: write failed: %s", path, strerror(errno));
-    if (rc != 0) unlink(tmp);
-    free(tmp);
+    st_write_ctx w = {header, hlen, padded, n, order, names, tensors};
+    int rc = lens_write_file(path, "safetensors file", st_write_body, &w, err);
     free(header);
     free(order);
     return rc ? -1 : 0;

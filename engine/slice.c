@@ -41,7 +41,7 @@ lens_tensor *lens_slice_apply(const lens_slice *s, const lens_tensor *t, int dim
     }
     int64_t n = s->n;
     lens_tensor *idx = lens_tensor_from_i64(1, &n, s->list);
-    if (!idx) { lens_fail(err, "out of memory"); return NULL; }
+    if (!idx) { lens_fail_alloc(err); return NULL; }
     lens_tensor *r = lens_index_select(t, d, idx, err);
     lens_tensor_free(idx);
     return r;

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "lens/checked.h"
+#include "lens/memory.h"
+
 size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : 4; }
 const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : "float32"; }
 
@@ -60,29 +63,59 @@ static void *alloc_zeroed(size_t nbytes, bool *mapped)
     return calloc(nbytes ? nbytes : 1, 1);
 }
 
+/* Validates a shape for a new tensor object: the reason goes to lens_fail_alloc. */
+static bool shape_ok(lens_dtype dt, int ndim, const int64_t *shape, size_t *nbytes)
+{
+    lens_error why;
+    if (lens_shape_bytes(dt, ndim, shape, nbytes, &why)) {
+        lens_note_alloc_failure(&why);
+        return false;
+    }
+    return true;
+}
+
+static void storage_free(lens_storage *st)
+{
+    if (st->release) st->release(st->data, st->nbytes, st->release_ctx);
+    else free(st->data);
+    lens_mem_release(st->reserved);
+    free(st);
+}
+
 lens_tensor *lens_tensor_new(lens_dtype dt, int ndim, const int64_t *shape)
 {
-    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0) return NULL;
-        n *= shape[d];
+    size_t nbytes;
+    if (!shape_ok(dt, ndim, shape, &nbytes)) return NULL;
+    lens_error why;
+    char what[200], b[160];
+    if (lens_mem_reserve(nbytes, NULL, NULL)) {   /* the message only when refused */
+        snprintf(what, sizeof what, "a %s tensor of shape %s", lens_dtype_name(dt),
+                 lens_shape_str(ndim, shape, b, sizeof b));
+        if (lens_mem_reserve(nbytes, what, &why)) {
+            lens_note_alloc_failure(&why);
+            return NULL;
+        }
     }
     lens_storage *st = calloc(1, sizeof *st);
-    if (!st) return NULL;
-    st->nbytes = (size_t)n * lens_dtype_size(dt);
-    bool mapped;
-    st->data = alloc_zeroed(st->nbytes, &mapped);
-    st->refcount = 1;
-    st->device = LENS_CPU;
-    if (mapped) st->release = unmap_release;
-    if (!st->data) { free(st); return NULL; }
-    lens_tensor *t = tensor_over(st, dt, ndim, shape);
-    if (!t) {
-        if (mapped) munmap(st->data, st->nbytes);
-        else free(st->data);
-        free(st);
+    bool mapped = false;
+    if (st) {
+        st->nbytes = nbytes;
+        st->reserved = nbytes;
+        st->data = alloc_zeroed(nbytes, &mapped);
+        st->refcount = 1;
+        st->device = LENS_CPU;
+        if (mapped) st->release = unmap_release;
     }
+    if (!st || !st->data) {
+        free(st);
+        lens_mem_release(nbytes);
+        lens_fail_kind(&why, LENS_ERR_MEMORY, "out of memory allocating a %s tensor of shape %s",
+                       lens_dtype_name(dt), lens_shape_str(ndim, shape, b, sizeof b));
+        lens_note_alloc_failure(&why);
+        return NULL;
+    }
+    lens_tensor *t = tensor_over(st, dt, ndim, shape);
+    if (!t) storage_free(st);
     return t;
 }
 
@@ -116,13 +149,12 @@ static void noop_release(void *data, size_t nbytes, void *ctx) { (void)data; (vo
 lens_tensor *lens_tensor_wrap(lens_dtype dt, int ndim, const int64_t *shape, void *data,
                               void (*release)(void *, size_t, void *), void *ctx)
 {
-    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++) n *= shape[d];
+    size_t nbytes;
+    if (!shape_ok(dt, ndim, shape, &nbytes)) return NULL;
     lens_storage *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->data = data;
-    st->nbytes = (size_t)n * lens_dtype_size(dt);
+    st->nbytes = nbytes;
     st->refcount = 1;
     st->release = release ? release : noop_release;
     st->release_ctx = ctx;
@@ -136,18 +168,15 @@ void lens_tensor_free(lens_tensor *t)
 {
     if (!t) return;
     lens_storage *st = t->storage;
-    if (st && --st->refcount == 0) {
-        if (st->release) st->release(st->data, st->nbytes, st->release_ctx);
-        else free(st->data);
-        free(st);
-    }
+    if (st && --st->refcount == 0) storage_free(st);
     free(t);
 }
 
 lens_tensor *lens_tensor_view(const lens_tensor *t, int ndim, const int64_t *shape,
                               const int64_t *strides, int64_t offset)
 {
-    if (ndim < 0 || ndim > LENS_MAX_DIMS) return NULL;
+    size_t nbytes;
+    if (!shape_ok(t->dtype, ndim, shape, &nbytes)) return NULL;
     lens_tensor *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->storage = t->storage;
@@ -299,7 +328,7 @@ lens_tensor *lens_tensor_select(const lens_tensor *t, int dim, int64_t index)
 lens_tensor *lens_tensor_narrow(const lens_tensor *t, int dim, int64_t start, int64_t len)
 {
     int d = norm_dim(t, dim, 0);
-    if (d < 0 || start < 0 || len < 0 || start + len > t->shape[d]) return NULL;
+    if (d < 0 || start < 0 || len < 0 || start > t->shape[d] - len) return NULL;
     int64_t shape[LENS_MAX_DIMS];
     memcpy(shape, t->shape, sizeof shape);
     shape[d] = len;
@@ -321,14 +350,15 @@ lens_tensor *lens_tensor_slice(const lens_tensor *t, int dim, int64_t start, int
     if (stop == INT64_MAX) stop = step > 0 ? n : -1;
     else if (stop == INT64_MIN) stop = step > 0 ? 0 : -1;
     else { if (stop < 0) stop += n; if (stop < lo) stop = lo; if (stop > hi) stop = hi; }
+    /* (distance - 1) / |step| + 1: no sum with step, which may be near INT64_MIN/MAX. */
     int64_t len = 0;
-    if (step > 0 && stop > start) len = (stop - start + step - 1) / step;
-    if (step < 0 && start > stop) len = (start - stop + (-step) - 1) / (-step);
+    if (step > 0 && stop > start) len = (stop - start - 1) / step + 1;
+    if (step < 0 && start > stop) len = (uint64_t)(start - stop - 1) / (0 - (uint64_t)step) + 1;
     int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
     memcpy(shape, t->shape, sizeof shape);
     memcpy(strides, t->strides, sizeof strides);
     shape[d] = len;
-    strides[d] = t->strides[d] * step;
+    if (len > 1) strides[d] = t->strides[d] * step;   /* (len - 1) * |step| < n: fits */
     int64_t off = t->offset + (len > 0 ? start * t->strides[d] : 0);
     return lens_tensor_view(t, t->ndim, shape, strides, off);
 }
@@ -373,19 +403,29 @@ lens_tensor *lens_tensor_reshape(const lens_tensor *t, int ndim, const int64_t *
         } else if (shape[d] < 0) {
             lens_fail(err, "reshape: invalid size %lld", (long long)shape[d]);
             return NULL;
-        } else known *= shape[d];
+        } else if (!lens_mul_i64(known, shape[d], &known) || known > LENS_MAX_NUMEL) {
+            /* A shape this large cannot hold numel elements (numel <= LENS_MAX_NUMEL)
+             * unless another dim is 0, and such a shape is refused too. */
+            char b[128];
+            lens_fail_kind(err, LENS_ERR_TOO_LARGE, "reshape: tensor too large: shape %s has more than 2^60 elements",
+                           lens_shape_str(ndim, shape_in, b, sizeof b));
+            return NULL;
+        }
     }
     if (infer >= 0) {
         if (known == 0 || numel % known) goto bad;
         shape[infer] = numel / known;
     } else if (known != numel) goto bad;
+    int64_t checked;
+    if (lens_shape_numel(ndim, shape, &checked, err)) return NULL;
     lens_tensor *c = lens_tensor_contiguous(t);
-    if (!c) { lens_fail(err, "out of memory"); return NULL; }
+    if (!c) { lens_fail_alloc(err); return NULL; }
     int64_t strides[LENS_MAX_DIMS];
     int64_t s = 1;
     for (int d = ndim - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
     lens_tensor *v = lens_tensor_view(c, ndim, shape, strides, c->offset);
     lens_tensor_free(c);
+    if (!v) lens_fail_alloc(err);
     return v;
 bad:;
     char a[128], b[128];

@@ -14,14 +14,8 @@
 
 static lens_tensor *new_or_fail(lens_dtype dt, int ndim, const int64_t *shape, lens_error *err)
 {
-    if (ndim < 0 || ndim > LENS_MAX_DIMS) { lens_fail(err, "a tensor has at most %d dims", LENS_MAX_DIMS); return NULL; }
-    for (int d = 0; d < ndim; d++)
-        if (shape[d] < 0) { lens_fail(err, "negative dimension %lld in a shape", (long long)shape[d]); return NULL; }
     lens_tensor *t = lens_tensor_new(dt, ndim, shape);
-    if (!t) {
-        char b[128];
-        lens_fail(err, "out of memory for a tensor of shape %s", lens_shape_str(ndim, shape, b, sizeof b));
-    }
+    if (!t) lens_fail_alloc(err);
     return t;
 }
 

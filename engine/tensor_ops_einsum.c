@@ -233,7 +233,7 @@ static lens_tensor *einsum_run(int n, const lens_tensor *const *ts, term *in, co
     }
     for (int k = 0; k < n; k++) {
         ops[k] = lens_tensor_ref(ts[k]);
-        if (!ops[k]) { lens_fail(err, "out of memory"); goto done; }
+        if (!ops[k]) { lens_fail_alloc(err); goto done; }
         /* Diagonals for labels repeated within the operand. */
         for (bool again = true; again;) {
             again = false;
@@ -295,7 +295,7 @@ static lens_tensor *einsum_run(int n, const lens_tensor *const *ts, term *in, co
     if (pv) {
         result = lens_tensor_clone(pv);
         lens_tensor_free(pv);
-        if (!result) lens_fail(err, "out of memory");
+        if (!result) lens_fail_alloc(err);
     }
 done:
     for (int k = 0; k < n; k++) lens_tensor_free(ops[k]);

@@ -156,7 +156,7 @@ lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor 
     }
     lens_dtype dt = binop_dtype(op, a->dtype, b->dtype);
     lens_tensor *out = lens_tensor_new(dt, nd, shape);
-    if (!out) { lens_fail(err, "out of memory for the result of '%s'", binop_name(op)); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t n = lens_tensor_numel(out);
     if (n == 0) return out;
 
@@ -232,7 +232,7 @@ lens_tensor *lens_binary_scalar(lens_binop op, const lens_tensor *t, double v, b
                                 bool scalar_left, lens_error *err)
 {
     lens_tensor *s = v_is_int ? lens_scalar_i64((int64_t)v) : lens_scalar_f32(v);
-    if (!s) { lens_fail(err, "out of memory"); return NULL; }
+    if (!s) { lens_fail_alloc(err); return NULL; }
     lens_tensor *r = scalar_left ? lens_binary(op, s, t, err) : lens_binary(op, t, s, err);
     lens_tensor_free(s);
     return r;
@@ -247,7 +247,7 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
                  op == LENS_OP_CEIL || op == LENS_OP_ROUND || op == LENS_OP_SIGN;
     lens_dtype dt = op == LENS_OP_NOT ? LENS_I64 : keeps ? t->dtype : LENS_F32;
     lens_tensor *out = lens_tensor_new(dt, t->ndim, t->shape);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t n = lens_tensor_numel(t);
     lens_iter it;
     lens_iter_init(&it, t->ndim, t->shape);
@@ -303,7 +303,7 @@ lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const len
     if (nd < 0) { lens_fail_context(err, "where"); return NULL; }
     lens_dtype dt = (a->dtype == LENS_I64 && b->dtype == LENS_I64) ? LENS_I64 : LENS_F32;
     lens_tensor *out = lens_tensor_new(dt, nd, shape);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t sc[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
     lens_broadcast_strides(cond, nd, shape, sc);
     lens_broadcast_strides(a, nd, shape, sa);
@@ -338,7 +338,7 @@ lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, dou
         }
     }
     lens_tensor *out = lens_tensor_clone(t);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t sm[LENS_MAX_DIMS];
     lens_broadcast_strides(mask, nd, shape, sm);
     lens_iter it;

@@ -35,7 +35,7 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
     bool use_f32 = !(a->dtype == LENS_I64 && b->dtype == LENS_I64);
     if (use_f32 && a->dtype != LENS_F32) { lens_tensor *c = lens_tensor_to_f32(a); lens_tensor_free(a); a = c; }
     if (use_f32 && b->dtype != LENS_F32) { lens_tensor *c = lens_tensor_to_f32(b); lens_tensor_free(b); b = c; }
-    if (!a || !b) { lens_fail(err, "out of memory"); goto done; }
+    if (!a || !b) { lens_fail_alloc(err); goto done; }
     int64_t M = a->shape[a->ndim - 2], K = a->shape[a->ndim - 1];
     int64_t K2 = b->shape[b->ndim - 2], N = b->shape[b->ndim - 1];
     if (K != K2) {
@@ -53,8 +53,7 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
     oshape[nb] = M;
     oshape[nb + 1] = N;
     lens_tensor *o = lens_tensor_new(use_f32 ? LENS_F32 : LENS_I64, nb + 2, oshape);
-    if (!o) { lens_fail(err, "out of memory for a matmul result of shape %s",
-                        lens_shape_str(nb + 2, oshape, sa_, sizeof sa_)); goto done; }
+    if (!o) { lens_fail_alloc(err); lens_fail_context(err, "matmul"); goto done; }
 
     bool ta = false, tb = false;
     int64_t lda = 0, ldb = 0;
@@ -68,7 +67,7 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
             lens_tensor *c = lens_tensor_clone(b); lens_tensor_free(b); b = c;
             if (b) blas_layout(K, N, b->strides[b->ndim - 2], b->strides[b->ndim - 1], &tb, &ldb);
         }
-        if (!a || !b) { lens_tensor_free(o); lens_fail(err, "out of memory"); goto done; }
+        if (!a || !b) { lens_tensor_free(o); lens_fail_alloc(err); goto done; }
     }
     /* Batch strides: a's and b's leading dims broadcast against bshape. */
     lens_tensor ah = *a, bh = *b;

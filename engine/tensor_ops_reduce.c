@@ -135,7 +135,7 @@ lens_tensor *lens_reduce_dims(lens_reduce_op op, const lens_tensor *t, int ndims
         if (reduced[d]) { perm[k++] = d; R *= t->shape[d]; }
     bool needs_item = op == LENS_RED_MAX || op == LENS_RED_MIN || arg;
     lens_tensor *out = lens_tensor_new(red_dtype(op, t->dtype), ond, oshape);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t outer = lens_tensor_numel(out);
     if (R == 0 && needs_item && outer > 0) {
         lens_tensor_free(out);
@@ -148,7 +148,7 @@ lens_tensor *lens_reduce_dims(lens_reduce_op op, const lens_tensor *t, int ndims
     if (!pv) { lens_tensor_free(out); return NULL; }
     lens_tensor *c = lens_tensor_contiguous(pv);
     lens_tensor_free(pv);
-    if (!c) { lens_tensor_free(out); lens_fail(err, "out of memory"); return NULL; }
+    if (!c) { lens_tensor_free(out); lens_fail_alloc(err); return NULL; }
     for (int64_t o = 0; o < outer; o++) reduce_row(op, c, o * R, R, out, o);
     lens_tensor_free(c);
     return out;
@@ -184,13 +184,13 @@ static lens_tensor *row_apply(row_op op, const lens_tensor *t, int dim, const ch
     int d = lens_norm_dim(dim, t->ndim);
     if (d < 0) { lens_fail(err, "%s: dimension %d out of range for a %d-d tensor", name, dim, t->ndim); return NULL; }
     lens_tensor *src = lens_rows_of(t, d);
-    if (!src) { lens_fail(err, "out of memory"); return NULL; }
+    if (!src) { lens_fail_alloc(err); return NULL; }
     lens_tensor *rows = src;
     if (op != ROW_CUMSUM || t->dtype == LENS_F32) {
         if (src->dtype != LENS_F32) {
             rows = lens_tensor_to_f32(src);
             lens_tensor_free(src);
-            if (!rows) { lens_fail(err, "out of memory"); return NULL; }
+            if (!rows) { lens_fail_alloc(err); return NULL; }
         }
     }
     int64_t R = t->shape[d], outer = R ? lens_tensor_numel(rows) / R : 0;
@@ -221,7 +221,7 @@ static lens_tensor *row_apply(row_op op, const lens_tensor *t, int dim, const ch
     }
     lens_tensor *out = lens_rows_back(rows, d);
     lens_tensor_free(rows);
-    if (!out) lens_fail(err, "out of memory");
+    if (!out) lens_fail_alloc(err);
     return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "lens/checked.h"
 #include "tensor_iter.h"
 
 lens_tensor *lens_tensor_flatten(const lens_tensor *t, int start, int end, lens_error *err)
@@ -52,11 +53,14 @@ lens_tensor *lens_cat(int n, const lens_tensor *const *ts, int dim, lens_error *
                       lens_shape_str(first->ndim, first->shape, b, sizeof b), dim);
             return NULL;
         }
-        shape[d] += t->shape[d];
+        if (!lens_add_i64(shape[d], t->shape[d], &shape[d]) || shape[d] > LENS_MAX_NUMEL) {
+            lens_fail_kind(err, LENS_ERR_TOO_LARGE, "cat: tensor too large: more than 2^60 elements along dimension %d", dim);
+            return NULL;
+        }
         if (t->dtype == LENS_F32) dt = LENS_F32;
     }
     lens_tensor *out = lens_tensor_new(dt, first->ndim, shape);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t at = 0;
     for (int k = 0; k < n; k++) {
         lens_tensor *part = lens_tensor_narrow(out, d, at, ts[k]->shape[d]);
@@ -84,7 +88,7 @@ lens_tensor *lens_stack(int n, const lens_tensor *const *ts, int dim, lens_error
         return NULL;
     }
     lens_tensor **u = calloc((size_t)n, sizeof *u);
-    if (!u) { lens_fail(err, "out of memory"); return NULL; }
+    if (!u) { lens_fail_alloc(err); return NULL; }
     lens_tensor *out = NULL;
     int k = 0;
     for (; k < n; k++)
@@ -121,7 +125,9 @@ lens_tensor *lens_tensor_expand(const lens_tensor *t, int ndim, const int64_t *s
             strides[d] = 0;
         } else goto bad;
     }
-    return lens_tensor_view(t, ndim, shape, strides, t->offset);
+    lens_tensor *v = lens_tensor_view(t, ndim, shape, strides, t->offset);
+    if (!v) lens_fail_alloc(err);   /* more than LENS_MAX_NUMEL elements */
+    return v;
 bad:
     lens_fail(err, "expand: a tensor of shape %s cannot be expanded to %s (only size-1 dims stretch)",
               lens_shape_str(t->ndim, t->shape, a, sizeof a), lens_shape_str(ndim, shape_in, b, sizeof b));
@@ -155,7 +161,7 @@ lens_tensor *lens_tensor_diagonal(const lens_tensor *t, int64_t offset, int d1, 
     shape[nd] = len;
     strides[nd++] = t->strides[a] + t->strides[b];
     lens_tensor *v = lens_tensor_view(t, nd, shape, strides, off);
-    if (!v) lens_fail(err, "out of memory");
+    if (!v) lens_fail_alloc(err);
     return v;
 }
 
@@ -166,7 +172,7 @@ static lens_tensor *tri(const lens_tensor *t, int64_t k, bool lower, lens_error 
         return NULL;
     }
     lens_tensor *out = lens_tensor_clone(t);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t R = t->shape[t->ndim - 2], C = t->shape[t->ndim - 1];
     int64_t mats = (R > 0 && C > 0) ? lens_tensor_numel(out) / (R * C) : 0;
     size_t es = lens_dtype_size(t->dtype);
@@ -197,7 +203,7 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
     lens_iter_init(&it, idx->ndim, idx->shape);
     int ki = lens_iter_add(&it, idx->strides);
     int64_t *flat = malloc((size_t)(m ? m : 1) * sizeof *flat);
-    if (!flat) { lens_fail(err, "out of memory"); return NULL; }
+    if (!flat) { lens_fail_alloc(err); return NULL; }
     for (int64_t j = 0; j < m; j++, lens_iter_next(&it)) {
         int64_t v = lens_tensor_i64(idx)[it.off[ki]];
         if (v < -n || v >= n) {
@@ -215,7 +221,7 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
     for (int i = 0; i < idx->ndim; i++) shape[k++] = idx->shape[i];
     for (int i = d + 1; i < t->ndim; i++) shape[k++] = t->shape[i];
     lens_tensor *out = lens_tensor_new(t->dtype, nd, shape);
-    if (!out) { free(flat); lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { free(flat); lens_fail_alloc(err); return NULL; }
     /* View the result as t.shape[:d] + [m] + t.shape[d+1:] and copy one slab per index. */
     int64_t vshape[LENS_MAX_DIMS];
     k = 0;
@@ -244,7 +250,7 @@ lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, 
     for (int i = 0; i < t->ndim; i++)
         if (i != d && idx->shape[i] > t->shape[i]) goto bad_shape;
     lens_tensor *out = lens_tensor_new(t->dtype, idx->ndim, idx->shape);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t n = lens_tensor_numel(idx), size = t->ndim ? t->shape[d] : 1;
     int64_t tstr[LENS_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) tstr[i] = i == d ? 0 : t->strides[i];
@@ -289,7 +295,7 @@ lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, l
     int km = lens_iter_add(&it, mask->strides);
     for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) count += lens_load(mask, it.off[km]) != 0;
     lens_tensor *out = lens_tensor_new(t->dtype, 1, &count);
-    if (!out) { lens_fail(err, "out of memory"); return NULL; }
+    if (!out) { lens_fail_alloc(err); return NULL; }
     lens_iter_init(&it, t->ndim, t->shape);
     km = lens_iter_add(&it, mask->strides);
     int kt = lens_iter_add(&it, t->strides);
@@ -306,7 +312,7 @@ int lens_tensor_assign(lens_tensor *dst, const lens_tensor *value, lens_error *e
 {
     /* Copy the value first when it shares storage with dst (x[1:] = x[:-1]). */
     lens_tensor *src = value->storage == dst->storage ? lens_tensor_clone(value) : lens_tensor_ref(value);
-    if (!src) return lens_fail(err, "out of memory");
+    if (!src) return lens_fail_alloc(err);
     lens_tensor *e = lens_tensor_expand(src, dst->ndim, dst->shape, NULL);
     lens_tensor_free(src);
     if (!e) {

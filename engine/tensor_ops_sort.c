@@ -123,11 +123,18 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
         vr = lens_tensor_new(t->dtype, rows->ndim, oshape);
         ir = lens_tensor_new(LENS_I64, rows->ndim, oshape);
     }
-    sort_item *items = malloc((size_t)(R ? R : 1) * sizeof *items);
-    if (!rows || !vr || !ir || !items) {
-        lens_tensor_free(rows); lens_tensor_free(vr); lens_tensor_free(ir); free(items);
+    /* One row of items, counted against the memory limit (R <= LENS_MAX_NUMEL, so
+     * R * 16 bytes fits), and only once the rows exist. */
+    size_t item_bytes = (size_t)(R ? R : 1) * sizeof(sort_item);
+    sort_item *items = NULL;
+    bool reserved = rows && vr && ir && !lens_mem_reserve(item_bytes, "sorting", err);
+    if (reserved && !(items = malloc(item_bytes))) lens_fail(err, "out of memory sorting %lld items", (long long)R);
+    if (!items) {
+        if (!reserved && (!rows || !vr || !ir)) lens_fail_alloc(err);
+        if (reserved) lens_mem_release(item_bytes);
+        lens_tensor_free(rows); lens_tensor_free(vr); lens_tensor_free(ir);
         lens_tensor_free(tt);
-        return lens_fail(err, "out of memory in %s", name);
+        return -1;
     }
     int64_t outer = R ? lens_tensor_numel(rows) / R : 0;
     bool isf = t->dtype == LENS_F32;
@@ -148,6 +155,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
         }
     }
     free(items);
+    lens_mem_release(item_bytes);
     lens_tensor_free(rows);
     lens_tensor *v = NULL, *ix = NULL;
     int rc = 0;
@@ -162,7 +170,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
     lens_tensor_free(vr);
     lens_tensor_free(ir);
     lens_tensor_free(tt);
-    if (!v || !ix) { rc = lens_fail(err, "out of memory in %s", name); lens_tensor_free(v); lens_tensor_free(ix); return rc; }
+    if (!v || !ix) { rc = lens_fail_alloc(err); lens_tensor_free(v); lens_tensor_free(ix); return rc; }
     if (values) *values = v; else lens_tensor_free(v);
     if (indices) *indices = ix; else lens_tensor_free(ix);
     return 0;

@@ -92,19 +92,22 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
         lens_fail(err, "out of memory loading '%s'", path);
         goto done;
     }
-    for (cJSON *e = root->child; e; e = e->next) {
+    /* Errors give positions and ids, never the file's text: a cell may point the
+     * loader at any readable file. */
+    int64_t entry = 0;
+    for (cJSON *e = root->child; e; e = e->next, entry++) {
         double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
         if (v < 0 || v >= (double)n || v != (double)(int64_t)v) {
-            lens_fail(err, "vocabulary file '%s': token \"%.60s\" has id %s; ids must be "
-                           "integers from 0 to %lld", path, e->string,
+            lens_fail(err, "vocabulary file '%s': entry %lld has an id %s; ids must be "
+                           "integers from 0 to %lld", path, (long long)entry,
                       cJSON_IsNumber(e) ? "out of range" : "that is not a number",
                       (long long)n - 1);
             goto free_forms;
         }
         int64_t id = (int64_t)v;
         if (form_of[id]) {
-            lens_fail(err, "vocabulary file '%s': id %lld is used by both \"%.60s\" and "
-                           "\"%.60s\"", path, (long long)id, form_of[id], e->string);
+            lens_fail(err, "vocabulary file '%s': id %lld is used by both entry %lld and an "
+                           "earlier one", path, (long long)id, (long long)entry);
             goto free_forms;
         }
         form_of[id] = e->string;
@@ -131,9 +134,9 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
         uint32_t bad = 0;
         long k = byte_level_to_raw(form_of[id], byte_of_cp, tok->raw + off, &bad);
         if (k < 0) {
-            lens_fail(err, "vocabulary file '%s': token \"%.60s\" (id %lld) contains U+%04X, "
+            lens_fail(err, "vocabulary file '%s': token id %lld contains U+%04X, "
                            "which is not one of GPT-2's byte-level characters",
-                      path, form_of[id], (long long)id, (unsigned)bad);
+                      path, (long long)id, (unsigned)bad);
             goto free_forms;
         }
         tok->raw_off[id] = off;
@@ -232,7 +235,7 @@ static int load_merges(lens_tokenizer *tok, const char *path, lens_error *err)
         char *sp = strchr(line, ' ');
         if (!sp || sp == line || sp[1] == 0 || strchr(sp + 1, ' ')) {
             lens_fail(err, "merges file '%s', line %zu: expected two tokens separated by one "
-                           "space, got \"%.60s\"", path, lineno, line);
+                           "space", path, lineno);
             goto done;
         }
         *sp = 0;
@@ -242,16 +245,13 @@ static int load_merges(lens_tokenizer *tok, const char *path, lens_error *err)
         memcpy(merged, a, la);
         memcpy(merged + la, b, lb);
         const char *missing = NULL;
-        if (!lens_strmap_get(tok->vocab, a, la, &ia)) missing = a;
-        else if (!lens_strmap_get(tok->vocab, b, lb, &ib)) missing = b;
-        else if (!lens_strmap_get(tok->vocab, merged, la + lb, &im)) {
-            merged[la + lb] = 0;
-            missing = merged;
-        }
+        if (!lens_strmap_get(tok->vocab, a, la, &ia)) missing = "first token";
+        else if (!lens_strmap_get(tok->vocab, b, lb, &ib)) missing = "second token";
+        else if (!lens_strmap_get(tok->vocab, merged, la + lb, &im)) missing = "merged token";
         if (missing) {
-            lens_fail(err, "merges file '%s', line %zu: merge \"%.60s %.60s\" needs the token "
-                           "\"%.60s\", which is not in the vocabulary; do vocab.json and "
-                           "merges.txt belong together?", path, lineno, a, b, missing);
+            lens_fail(err, "merges file '%s', line %zu: the merge's %s is not in the "
+                           "vocabulary; do vocab.json and merges.txt belong together?",
+                      path, lineno, missing);
             goto done;
         }
         if (pair_insert(tok, (int32_t)ia, (int32_t)ib, (int32_t)tok->n_merges, (int32_t)im))

@@ -160,7 +160,7 @@ int cmd_random_model(int argc, char **argv)
     }
     rc |= add(&w, "transformer.ln_f.weight", 1, d, 0, 0.02f, 1);
     rc |= add(&w, "transformer.ln_f.bias", 1, d, 0, 0.02f, 0);
-    lens_error err = {{0}};
+    lens_error err = {0};
     char path[PATH_MAX + 32];
     if (rc) lens_fail(&err, "out of memory");
     snprintf(path, sizeof path, "%s/model.safetensors", out);

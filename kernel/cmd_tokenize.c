@@ -52,7 +52,7 @@ int cmd_tokenize(int argc, char **argv)
     }
     snprintf(vocab, dlen + 16, "%s/vocab.json", dir);
     snprintf(merges, dlen + 16, "%s/merges.txt", dir);
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_tokenizer *tok = lens_tokenizer_load(vocab, merges, &err);
     free(vocab);
     free(merges);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS="build-essential pkg-config libcjson-dev libpcre2-dev libopenblas-openmp-dev libzmq3-dev
-      libssl-dev uuid-dev libcurl4-openssl-dev python3-venv chromium"
+      libssl-dev uuid-dev libcurl4-openssl-dev python3-venv chromium clang"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -35,6 +35,15 @@ for t in "$@"; do
     if [ $rc -ne 0 ]; then echo "== $name: FAILED (exit $rc)"; tail -n 60 "$log"; else echo "== $name: $summary"; fi
 done
 
+# The fuzz targets (make test with FUZZ_SECONDS > 0): each target's run is one test.
+if [ -n "${FUZZ_BINS:-}" ]; then
+    # shellcheck disable=SC2086
+    FUZZ_SECONDS=$FUZZ_SECONDS FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz} tests/fuzz/run.sh $FUZZ_BINS >"$log" 2>&1
+    cat "$log"
+    p=$(grep -c ': ok,' "$log"); f=$(grep -c ': FAILED' "$log")
+    passed=$((passed + p)); failed=$((failed + f))
+fi
+
 if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
     if [ -x "$VENV/bin/python" ]; then
         "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python >"$log" 2>&1

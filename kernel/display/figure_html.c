@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dbuf.h"
+#include "lens/file.h"
 
 static cJSON *plotly_config(void)
 {
@@ -209,6 +210,13 @@ cJSON *figure_bundle(const cJSON *fig)
     return bundle;
 }
 
+static int write_page(FILE *f, void *page, lens_error *err)
+{
+    (void)err;
+    size_t n = strlen(page);
+    return fwrite(page, 1, n, f) == n ? 0 : -1;
+}
+
 int figure_save_html(const cJSON *fig, const char *path)
 {
     if (!path || !*path) {
@@ -230,18 +238,11 @@ int figure_save_html(const cJSON *fig, const char *path)
         display_set_error("save_html: out of memory");
         return -1;
     }
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        display_set_error("save_html: cannot write %s: %s", path, strerror(errno));
-        free(page);
-        return -1;
-    }
-    size_t n = strlen(page);
-    bool ok = fwrite(page, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
+    lens_error err;
+    int rc = lens_write_file(path, "HTML file", write_page, page, &err);
     free(page);
-    if (!ok) {
-        display_set_error("save_html: cannot write %s: %s", path, strerror(errno));
+    if (rc) {
+        display_set_error("save_html: %s", err.msg);
         return -1;
     }
     return 0;

@@ -21,10 +21,19 @@ static value *engine_fail(interp *I, lens_error *err)
 {
     const char *m = err->msg;
     const char *ename = "RuntimeError";
-    if (strstr(m, "out of range") || strstr(m, "index")) ename = strstr(m, "dimension") || strstr(m, "dim ") ? "IndexError" : "IndexError";
+    if (strstr(m, "out of range") || strstr(m, "index")) ename = "IndexError";
     if (strstr(m, "shape") || strstr(m, "broadcast") || strstr(m, "size")) ename = "RuntimeError";
-    if (strstr(m, "memory")) ename = "MemoryError";
+    if (err->kind == LENS_ERR_TOO_LARGE) ename = "ValueError";   /* numpy: "array is too big" */
+    if (err->kind == LENS_ERR_MEMORY || strstr(m, "out of memory")) ename = "MemoryError";
     return lang_raise(I, ename, "%s", m);
+}
+
+/* Raises why the last tensor constructor failed (over the memory limit, too large). */
+static value *alloc_fail(interp *I)
+{
+    lens_error err;
+    lens_fail_alloc(&err);
+    return engine_fail(I, &err);
 }
 
 static value *wrap(interp *I, lens_tensor *t, lens_error *err)
@@ -35,15 +44,23 @@ static value *wrap(interp *I, lens_tensor *t, lens_error *err)
 
 /* ---- conversion ------------------------------------------------------------- */
 
-static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim, bool *is_float)
+/* *leaves_at: the depth where numbers were found (-1 before the first), so that
+ * [1, []] and [1, [2, 3]] are refused instead of sized from their last item. */
+static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim, bool *is_float,
+                       int *leaves_at)
 {
     if (depth >= LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
+    bool sequence = v->type == V_LIST || v->type == V_TUPLE || (v->type == V_TENSOR && T(v)->ndim > 0);
+    if (sequence && *leaves_at >= 0 && *leaves_at <= depth) {
+        lang_raise(I, "ValueError", "expected a number at dim %d, got a sequence", *leaves_at);
+        return -1;
+    }
     if (v->type == V_LIST || v->type == V_TUPLE) {
         int64_t n = (int64_t)v->u.list.n;
         if (*ndim <= depth) { *ndim = depth + 1; shape[depth] = n; }
         else if (shape[depth] != n) { lang_raise(I, "ValueError", "expected a sequence of length %lld at dim %d (got %lld)", (long long)shape[depth], depth, (long long)n); return -1; }
         for (int64_t i = 0; i < n; i++)
-            if (infer_shape(I, v->u.list.items[i], depth + 1, shape, ndim, is_float)) return -1;
+            if (infer_shape(I, v->u.list.items[i], depth + 1, shape, ndim, is_float, leaves_at)) return -1;
         return 0;
     }
     if (v->type == V_TENSOR) {
@@ -51,15 +68,18 @@ static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim
         if (depth + t->ndim > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions"); return -1; }
         if (*ndim <= depth) { *ndim = depth + t->ndim; for (int k = 0; k < t->ndim; k++) shape[depth + k] = t->shape[k]; }
         else {
+            if (depth + t->ndim != *ndim) { lang_raise(I, "ValueError", "tensors in the list have different shapes"); return -1; }
             for (int k = 0; k < t->ndim; k++)
                 if (depth + k >= *ndim || shape[depth + k] != t->shape[k]) { lang_raise(I, "ValueError", "tensors in the list have different shapes"); return -1; }
         }
         if (t->dtype == LENS_F32) *is_float = true;
+        *leaves_at = depth + t->ndim;
         return 0;
     }
     if (!is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", type_name(v)); return -1; }
     if (*ndim > depth) { lang_raise(I, "ValueError", "expected a sequence at dim %d, got a number", depth); return -1; }
     if (v->type == V_FLOAT) *is_float = true;
+    *leaves_at = depth;
     return 0;
 }
 
@@ -91,10 +111,11 @@ lens_tensor *tensor_from_value(interp *I, value *v, int dtype)
     int64_t shape[LENS_MAX_DIMS] = {0};
     int ndim = 0;
     bool is_float = false;
-    if (infer_shape(I, v, 0, shape, &ndim, &is_float)) return NULL;
+    int leaves_at = -1;
+    if (infer_shape(I, v, 0, shape, &ndim, &is_float, &leaves_at)) return NULL;
     lens_dtype dt = dtype >= 0 ? (lens_dtype)dtype : is_float ? LENS_F32 : LENS_I64;
     lens_tensor *t = lens_tensor_new(dt, ndim, shape);
-    if (!t) { lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    if (!t) { alloc_fail(I); return NULL; }
     int64_t pos = 0;
     fill_values(v, t, &pos);
     return t;
@@ -308,14 +329,14 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             int64_t s, e, st;
             if (slice_indices(I, k, cur->shape[d], &s, &e, &st)) { lens_tensor_free(cur); return NULL; }
             if (st < 0) { lens_tensor_free(cur); lang_raise(I, "ValueError", "step must be greater than zero (like torch)"); return NULL; }
-            int64_t len = e > s ? (e - s + st - 1) / st : 0;
+            int64_t len = e > s ? (e - s - 1) / st + 1 : 0;   /* no e - s + st: st may be huge */
             int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
             memcpy(shape, cur->shape, sizeof shape);
             memcpy(strides, cur->strides, sizeof strides);
             shape[d] = len;
-            strides[d] = cur->strides[d] * st;
+            if (len > 1) strides[d] = cur->strides[d] * st;   /* (len - 1) * st < size: fits */
             next = lens_tensor_view(cur, cur->ndim, shape, strides, cur->offset + (len ? s * cur->strides[d] : 0));
-            if (!next) lang_raise(I, "MemoryError", "out of memory");
+            if (!next) alloc_fail(I);
             d++;
         } else if (k->type == V_INT || k->type == V_BOOL || (k->type == V_TENSOR && T(k)->ndim == 0)) {
             int64_t idx;
@@ -328,7 +349,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
                 return NULL;
             }
             next = lens_tensor_select(cur, d, idx < 0 ? idx + size : idx);
-            if (!next) lang_raise(I, "MemoryError", "out of memory");
+            if (!next) alloc_fail(I);
         } else if (is_mask(k)) {
             /* torch: a mask over the next m dims selects the positions where it is true;
              * those dims become one of that many entries */
@@ -492,11 +513,12 @@ static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool
 /* shape from *args ints or a single tuple/list */
 static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
 {
-    value **items = a->pos + first;
-    int n = a->npos - first;
+    int n = a->npos > first ? a->npos - first : 0;
+    value **items = n ? a->pos + first : NULL;   /* pos may be NULL when there are none */
     if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) {
+        size_t len = items[0]->u.list.n;
         items = items[0]->u.list.items;
-        n = (int)a->pos[first]->u.list.n;
+        n = len > LENS_MAX_DIMS ? LENS_MAX_DIMS + 1 : (int)len;
     }
     if (n > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
     for (int i = 0; i < n; i++) {
@@ -1001,7 +1023,7 @@ static value *random_t(interp *I, args *a, const char *fn, int kind)
     value *sv = arg_get(a, -1, "seed");
     if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
     lens_tensor *t = kind ? lens_rand(nd, shape, (uint64_t)seed) : lens_randn(nd, shape, (uint64_t)seed);
-    return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
+    return t ? v_tensor(t) : alloc_fail(I);
 }
 static value *b_randn(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "randn", 0); }
 static value *b_rand(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "rand", 1); }

@@ -9,6 +9,7 @@
 
 #include "builtins.h"
 #include "display.h"
+#include "lens/file.h"
 
 typedef struct rich_obj {
     cJSON *fig;             /* Figure: {data, layout} */
@@ -115,6 +116,16 @@ value *rich_finish(interp *I, args *a, value *v)
     return v;
 }
 
+/* A standalone page around an HTML fragment. */
+static int write_page(FILE *f, void *body, lens_error *err)
+{
+    (void)err;
+    int bad = fputs("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>lens</title>\n</head>\n<body>\n", f) < 0;
+    bad |= fputs(body, f) < 0;
+    bad |= fputs("\n</body>\n</html>\n", f) < 0;
+    return bad ? -1 : 0;
+}
+
 int rich_save_html(interp *I, value *v, const char *path)
 {
     rich_obj *r = rich_of(v);
@@ -124,13 +135,11 @@ int rich_save_html(interp *I, value *v, const char *path)
         return 0;
     }
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(r->bundle, "text/html");
-    FILE *f = fopen(path, "w");
-    if (!f) { lang_raise(I, "OSError", "cannot write %s", path); return -1; }
-    int bad = fputs("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>lens</title>\n</head>\n<body>\n", f) < 0;
-    bad |= fputs(cJSON_IsString(h) ? h->valuestring : "", f) < 0;
-    bad |= fputs("\n</body>\n</html>\n", f) < 0;
-    bad |= fclose(f) != 0;
-    if (bad) { lang_raise(I, "OSError", "cannot write %s", path); return -1; }
+    lens_error err;
+    if (lens_write_file(path, "HTML file", write_page, (void *)(cJSON_IsString(h) ? h->valuestring : ""), &err)) {
+        lang_raise(I, "OSError", "save_html: %s", err.msg);
+        return -1;
+    }
     return 0;
 }
 

@@ -19,6 +19,28 @@
 #include "builtins.h"
 #include "code.h"
 #include "gc.h"
+#include "lens/checked.h"
+#include "lens/memory.h"
+
+/* Memory accounting: every string's bytes and list/tuple/dict array is reserved
+ * against the session's memory limit (lens/memory.h) before it is allocated and
+ * released when freed; a refusal is noted for mem_raise. (The fixed-size value
+ * structs themselves are not counted: they are allocated in several files.) */
+static bool mem_take(size_t bytes, const char *what)
+{
+    lens_error e;
+    if (!lens_mem_reserve(bytes, what, &e)) return true;
+    lens_note_alloc_failure(&e);
+    return false;
+}
+
+/* MemoryError with the sizes of the last refusal ("out of memory" when none). */
+static value *mem_raise(interp *I)
+{
+    lens_error e;
+    lens_fail_alloc(&e);
+    return lang_raise(I, "MemoryError", "%s", e.msg);
+}
 
 value v_none_s = {.type = V_NONE, .refcount = -1};
 value v_true_s = {.type = V_BOOL, .refcount = -1, .u.b = true};
@@ -102,8 +124,9 @@ value *v_str(const char *s) { return v_strn(s, strlen(s)); }
 value *v_str_take(char *s, size_t n)
 {
     if (!s) return NULL;
+    if (!mem_take(n + 1, "a string")) { free(s); return NULL; }
     value *v = alloc_value(V_STR);
-    if (!v) { free(s); return NULL; }
+    if (!v) { lens_mem_release(n + 1); free(s); return NULL; }
     v->u.str.s = s;
     v->u.str.len = n;
     return v;
@@ -125,9 +148,10 @@ value *v_list(size_t cap)
     value *v = alloc_value(V_LIST);
     if (!v) return NULL;
     if (cap) {
+        if (cap > SIZE_MAX / sizeof(value *) || !mem_take(cap * sizeof(value *), "a list")) { decref(v); return NULL; }
+        v->u.list.cap = cap;   /* decref releases it */
         v->u.list.items = calloc(cap, sizeof(value *));
-        if (!v->u.list.items) { free(v); return NULL; }
-        v->u.list.cap = cap;
+        if (!v->u.list.items) { decref(v); return NULL; }
     }
     return v;
 }
@@ -136,8 +160,10 @@ value *v_tuple(size_t n)
 {
     value *v = alloc_value(V_TUPLE);
     if (!v) return NULL;
+    if (n > SIZE_MAX / sizeof(value *) || !mem_take(n * sizeof(value *), "a tuple")) { decref(v); return NULL; }
+    v->u.list.cap = n;   /* decref releases it */
     v->u.list.items = calloc(n ? n : 1, sizeof(value *));
-    if (!v->u.list.items) { free(v); return NULL; }
+    if (!v->u.list.items) { decref(v); return NULL; }
     for (size_t i = 0; i < n; i++) v->u.list.items[i] = &v_none_s;
     v->u.list.n = v->u.list.cap = n;
     return v;
@@ -220,10 +246,11 @@ static bool freeing_values;
 static void free_contents(value *v)
 {
     switch (v->type) {
-    case V_STR: free(v->u.str.s); break;
+    case V_STR: free(v->u.str.s); lens_mem_release(v->u.str.len + 1); break;
     case V_LIST: case V_TUPLE:
         for (size_t i = 0; i < v->u.list.n; i++) decref(v->u.list.items[i]);
         free(v->u.list.items);
+        lens_mem_release(v->u.list.cap * sizeof(value *));
         break;
     case V_DICT: dict_free(v->u.d); break;
     case V_SLICE: decref(v->u.slice.start); decref(v->u.slice.stop); decref(v->u.slice.step); break;
@@ -257,8 +284,10 @@ int list_append(value *list, value *item)
     if (!item) return -1;
     if (list->u.list.n == list->u.list.cap) {
         size_t cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
+        size_t more = (cap - list->u.list.cap) * sizeof(value *);
+        if (!mem_take(more, "a list")) { decref(item); return -1; }
         value **items = realloc(list->u.list.items, cap * sizeof *items);
-        if (!items) { decref(item); return -1; }
+        if (!items) { lens_mem_release(more); decref(item); return -1; }
         list->u.list.items = items;
         list->u.list.cap = cap;
     }
@@ -292,6 +321,7 @@ void dict_clear(dict *d)
     dentry *e = d->e;
     size_t n = d->n;
     free(d->index);
+    lens_mem_release(d->cap * sizeof(dentry) + d->icap * sizeof(int64_t));
     memset(d, 0, sizeof *d);
     for (size_t i = 0; i < n; i++) { decref(e[i].key); decref(e[i].val); }
     free(e);
@@ -312,8 +342,9 @@ static int dict_reindex(dict *d, size_t icap)
     size_t j = 0;
     for (size_t i = 0; i < d->n; i++) if (d->e[i].key) d->e[j++] = d->e[i];
     d->n = j;
+    if (!mem_take(icap * sizeof(int64_t), "a dict")) return -1;
     int64_t *idx = malloc(icap * sizeof *idx);
-    if (!idx) return -1;
+    if (!idx) { lens_mem_release(icap * sizeof(int64_t)); return -1; }
     for (size_t i = 0; i < icap; i++) idx[i] = -1;
     for (size_t i = 0; i < d->n; i++) {
         size_t h = d->e[i].hash & (icap - 1);
@@ -321,6 +352,7 @@ static int dict_reindex(dict *d, size_t icap)
         idx[h] = (int64_t)i;
     }
     free(d->index);
+    lens_mem_release(d->icap * sizeof(int64_t));
     d->index = idx;
     d->icap = icap;
     return 0;
@@ -386,8 +418,9 @@ static int dict_insert(dict *d, value *key, value *val)
     }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
+        if (!mem_take((cap - d->cap) * sizeof(dentry), "a dict")) { decref(key); decref(val); return -1; }
         dentry *e = realloc(d->e, cap * sizeof *e);
-        if (!e) { decref(key); decref(val); return -1; }
+        if (!e) { lens_mem_release((cap - d->cap) * sizeof *e); decref(key); decref(val); return -1; }
         d->e = e;
         d->cap = cap;
     }
@@ -961,18 +994,22 @@ static value *seq_repeat(interp *I, value *seq, int64_t n)
     /* an empty sequence stays empty however many times it is repeated */
     if ((seq->type == V_STR ? seq->u.str.len : seq->u.list.n) == 0) n = 0;
     if (seq->type == V_STR) {
-        size_t len = seq->u.str.len;
-        if (len && (uint64_t)n > (1ULL << 31) / len) return lang_raise(I, "MemoryError", "string too large");
-        char *s = malloc(len * (size_t)n + 1);
+        size_t len = seq->u.str.len, total;
+        if (!lens_mul_size(len, (size_t)n, &total) || total >= SIZE_MAX / 2)
+            return lang_raise(I, "MemoryError", "a string of %zu * %lld bytes is too large", len, (long long)n);
+        if (!mem_take(total + 1, "a string")) return mem_raise(I);   /* checked before malloc */
+        lens_mem_release(total + 1);                                  /* v_str_take counts it */
+        char *s = malloc(total + 1);
         if (!s) return lang_raise(I, "MemoryError", "out of memory");
         for (int64_t i = 0; i < n; i++) memcpy(s + (size_t)i * len, seq->u.str.s, len);
         s[len * (size_t)n] = 0;
         return v_str_take(s, len * (size_t)n);
     }
-    size_t len = seq->u.list.n;
-    if (len && (uint64_t)n > (1ULL << 28) / len) return lang_raise(I, "MemoryError", "list too large");
-    value *r = seq->type == V_LIST ? v_list(len * (size_t)n) : v_tuple(len * (size_t)n);
-    if (!r) return lang_raise(I, "MemoryError", "out of memory");
+    size_t len = seq->u.list.n, total;
+    if (!lens_mul_size(len, (size_t)n, &total) || total > SIZE_MAX / sizeof(value *))
+        return lang_raise(I, "MemoryError", "a %s of %zu * %lld items is too large", type_name(seq), len, (long long)n);
+    value *r = seq->type == V_LIST ? v_list(total) : v_tuple(total);
+    if (!r) return mem_raise(I);
     for (int64_t i = 0; i < n; i++)
         for (size_t j = 0; j < len; j++) {
             if (((size_t)i * len + j) % 4096 == 4095 && lang_check_interrupt(I)) { decref(r); return NULL; }
@@ -998,6 +1035,8 @@ value *binary_op(interp *I, int op, value *a, value *b)
     if (op == OP_ADD && a->type == b->type) {
         if (a->type == V_STR) {
             size_t n = a->u.str.len + b->u.str.len;
+            if (!mem_take(n + 1, "a string")) return mem_raise(I);   /* checked before malloc */
+            lens_mem_release(n + 1);                                  /* v_str_take counts it */
             char *s = malloc(n + 1);
             if (!s) return lang_raise(I, "MemoryError", "out of memory");
             memcpy(s, a->u.str.s, a->u.str.len);
@@ -1007,7 +1046,7 @@ value *binary_op(interp *I, int op, value *a, value *b)
         if (a->type == V_LIST || a->type == V_TUPLE) {
             size_t n = a->u.list.n + b->u.list.n;
             value *r = a->type == V_LIST ? v_list(n) : v_tuple(n);
-            if (!r) return lang_raise(I, "MemoryError", "out of memory");
+            if (!r) return mem_raise(I);
             for (size_t i = 0; i < n; i++) {
                 value *x = incref(i < a->u.list.n ? a->u.list.items[i] : b->u.list.items[i - a->u.list.n]);
                 if (a->type == V_LIST) r->u.list.items[r->u.list.n++] = x;
@@ -1339,14 +1378,16 @@ int set_item(interp *I, value *obj, value *key, value *val)
             }
             if (e < s) e = s;
             size_t n = obj->u.list.n, m = items->u.list.n, newn = n - (size_t)(e - s) + m;
+            if (!mem_take(newn * sizeof(value *), "a list")) { decref(items); mem_raise(I); return -1; }
             value **arr = malloc((newn ? newn : 1) * sizeof *arr);
-            if (!arr) { decref(items); lang_raise(I, "MemoryError", "out of memory"); return -1; }
+            if (!arr) { lens_mem_release(newn * sizeof(value *)); decref(items); lang_raise(I, "MemoryError", "out of memory"); return -1; }
             size_t j = 0;
             for (int64_t k = 0; k < s; k++) arr[j++] = obj->u.list.items[k];
             for (size_t k = 0; k < m; k++) arr[j++] = incref(items->u.list.items[k]);
             for (int64_t k = s; k < e; k++) decref(obj->u.list.items[k]);
             for (size_t k = (size_t)e; k < n; k++) arr[j++] = obj->u.list.items[k];
             free(obj->u.list.items);
+            lens_mem_release(obj->u.list.cap * sizeof(value *));
             obj->u.list.items = arr;
             obj->u.list.n = obj->u.list.cap = newn;
             decref(items);

@@ -207,7 +207,7 @@ int main(void)
         if (!fgets(nbuf, sizeof nbuf, stdin)) break;
         int n = atoi(nbuf);
         lens_tensor *in[MAXT] = {0}, *out[MAXT] = {0};
-        lens_error err = {{0}};
+        lens_error err = {0};
         bool ok = true;
         for (int k = 0; k < n && k < MAXT; k++) {
             ssize_t len = getline(&line, &cap, stdin);

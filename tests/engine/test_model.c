@@ -539,6 +539,18 @@ static void test_loading_a_bad_model_directory_gives_clear_errors(void)
     CHECK(!lens_model_load(dir, &p, &err) && strstr(err.msg, "h.2."), "missing layer: %s", err.msg);
     write_file(path, "{\"n_layer\": 2, \"n_embd\": 32, \"n_head\": 4, \"n_positions\": 128, \"vocab_size\": 50257}");
     CHECK(!lens_model_load(dir, &p, &err) && strstr(err.msg, "shape"), "wrong shape: %s", err.msg);
+    /* Dims that are not small positive integers never reach a size computation. */
+    static const char *const bad_dims[] = {
+        "{\"n_layer\": 2.5, \"n_embd\": 64, \"n_head\": 4}",
+        "{\"n_layer\": 2, \"n_embd\": 1e300, \"n_head\": 4}",
+        "{\"n_layer\": 2, \"n_embd\": 64, \"n_head\": -4}",
+        "{\"n_layer\": 2, \"n_embd\": 64, \"n_head\": 4, \"n_positions\": 4294967296}",
+    };
+    for (size_t i = 0; i < sizeof bad_dims / sizeof *bad_dims; i++) {
+        write_file(path, bad_dims[i]);
+        CHECK(!lens_model_load(dir, &p, &err) && strstr(err.msg, "must be a positive integer (at most 10^7)"),
+              "%s: %s", bad_dims[i], err.msg);
+    }
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
 }

@@ -96,7 +96,7 @@ static bool file_exists(const char *path)
  * contains `word`. */
 static void expect_rejected(const char *path, const char *word)
 {
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(path, &err);
     CHECK(st == NULL, "%s was accepted (expected an error about '%s')", path, word);
     lens_safetensors_close(st);
@@ -151,7 +151,7 @@ static int example_write(const char *path, lens_error *err)
 
 static void test_safetensors_opens_the_tiny_gpt2_fixture(void)
 {
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(FIXTURE, &err);
     CHECK(st != NULL, "%s", err.msg);
     if (!st) return;
@@ -194,7 +194,7 @@ static void test_safetensors_opens_the_tiny_gpt2_fixture(void)
 static void test_safetensors_fixture_values_have_the_documented_statistics(void)
 {
     /* The fixture's README: weights ~N(0, 0.2), LayerNorm weights 1 + 0.2 N(0,1). */
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(FIXTURE, &err);
     CHECK(st != NULL, "%s", err.msg);
     if (!st) return;
@@ -226,7 +226,7 @@ static void test_safetensors_fixture_values_have_the_documented_statistics(void)
 
 static void test_safetensors_loads_the_trained_f16_model(void)
 {
-    lens_error err = {{0}};
+    lens_error err = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     lens_safetensors *st = lens_safetensors_open(F16_MODEL, &err);
@@ -324,7 +324,7 @@ static void test_safetensors_converts_every_dtype(void)
         "\"bool\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[80,83]}}";
     const char *path = tmp_path("dtypes.safetensors");
     write_raw(path, header, data, off);
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(path, &err);
     CHECK(st != NULL, "%s", err.msg);
     if (!st) return;
@@ -387,7 +387,7 @@ static void test_safetensors_reads_data_at_unaligned_offsets(void)
               "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[1,9]},"
               "\"h\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[9,11]}}   ",
               data, 16);
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(path, &err);
     CHECK(st != NULL, "%s", err.msg);
     if (!st) return;
@@ -404,7 +404,7 @@ static void test_safetensors_reads_data_at_unaligned_offsets(void)
 static void test_safetensors_round_trips_written_tensors_exactly(void)
 {
     const char *path = tmp_path("example.safetensors");
-    lens_error err = {{0}};
+    lens_error err = {0};
     CHECK(example_write(path, &err) == 0, "%s", err.msg);
     CHECK(!file_exists(tmp_path("example.safetensors.tmp")), "temporary file left behind");
     lens_safetensors *st = lens_safetensors_open(path, &err);
@@ -465,7 +465,7 @@ static void test_safetensors_round_trips_written_tensors_exactly(void)
 static void test_safetensors_writer_pads_the_header_and_packs_data_in_name_order(void)
 {
     const char *path = tmp_path("layout.safetensors");
-    lens_error err = {{0}};
+    lens_error err = {0};
     CHECK(example_write(path, &err) == 0, "%s", err.msg);
     size_t n = 0;
     unsigned char *b = read_file(path, &n);
@@ -502,7 +502,7 @@ static void test_safetensors_writer_pads_the_header_and_packs_data_in_name_order
 static void test_safetensors_writer_replaces_an_existing_file(void)
 {
     const char *path = tmp_path("replace.safetensors");
-    lens_error err = {{0}};
+    lens_error err = {0};
     float one = 1.0f, two = 2.0f;
     lens_tensor *a = lens_tensor_from_f32(1, (int64_t[]){1}, &one);
     lens_tensor *b = lens_tensor_from_f32(1, (int64_t[]){1}, &two);
@@ -531,7 +531,7 @@ static void write_expect_failure(const char *meta, const char *const *names, int
     float v = 1.0f;
     lens_tensor *t = lens_tensor_from_f32(1, (int64_t[]){1}, &v);
     const lens_tensor *ts[2] = {t, t};
-    lens_error err = {{0}};
+    lens_error err = {0};
     CHECK(lens_safetensors_write(path, n, names, ts, meta, &err) == -1, "accepted (%s)", word);
     CHECK(strstr(err.msg, word) != NULL, "message lacks '%s': %s", word, err.msg);
     CHECK(strstr(err.msg, path) != NULL, "message lacks the path: %s", err.msg);
@@ -559,7 +559,7 @@ static void test_safetensors_writer_rejects_duplicate_and_reserved_names(void)
 
 static void test_safetensors_writer_reports_an_unwritable_path(void)
 {
-    lens_error err = {{0}};
+    lens_error err = {0};
     float v = 1.0f;
     lens_tensor *t = lens_tensor_from_f32(1, (int64_t[]){1}, &v);
     const char *names[] = {"w"};
@@ -596,7 +596,7 @@ static void test_safetensors_rejects_header_length_larger_than_the_file(void)
     const char *path = tmp_path("long.safetensors");
     unsigned char b[20] = {200, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
     write_bytes(path, b, sizeof b);
-    expect_rejected(path, "header length 200 exceeds the file (12 bytes");
+    expect_rejected(path, "the header length in the first 8 bytes exceeds the file (12 bytes");
     unsigned char huge[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}'};
     write_bytes(path, huge, sizeof huge);
     expect_rejected(path, "exceeds the file");
@@ -670,7 +670,7 @@ static void test_safetensors_rejects_offset_past_end(void)
     static unsigned char zeros[128];
     write_raw(path, "{\"wte\":{\"dtype\":\"F32\",\"shape\":[10,10],\"data_offsets\":[0,400]}}",
               zeros, sizeof zeros);
-    lens_error err = {{0}};
+    lens_error err = {0};
     CHECK(lens_safetensors_open(path, &err) == NULL);
     char want[600];
     snprintf(want, sizeof want,
@@ -716,7 +716,7 @@ static void test_safetensors_accepts_adjacent_and_empty_entries(void)
                     "\"e\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[4,4]},"
                     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
               zeros, 16);
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(path, &err);
     CHECK(st && lens_safetensors_count(st) == 3, "%s", err.msg);
     lens_safetensors_close(st);
@@ -726,19 +726,48 @@ static void test_safetensors_rejects_numel_overflow(void)
 {
     expect_header_rejected(
         "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,0]}}",
-        0, "overflows");
+        0, "shape [4294967296, 4294967296, 16] has more than 2^60 elements");
     expect_header_rejected(
         "{\"w\":{\"dtype\":\"F64\",\"shape\":[2147483648,2147483648],\"data_offsets\":[0,0]}}", 0,
-        "overflows");
-    /* a zero dimension makes the tensor empty however large the others are */
+        "shape [2147483648, 2147483648] has more than 2^60 elements");
+    /* A zero dimension does not excuse the others: an empty [2^32, 2^32, 0] tensor
+     * could not be reduced or reshaped without the element counts wrapping. */
+    expect_header_rejected(
+        "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,0],\"data_offsets\":[0,0]}}",
+        0, "tensor 'w': tensor too large: shape [4294967296, 4294967296, 0]");
+    /* An empty tensor with reasonable dims is fine. */
     const char *path = tmp_path("zero.safetensors");
     write_raw(path,
-              "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,0],\"data_offsets\":[0,0]}}",
+              "{\"w\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576,0],\"data_offsets\":[0,0]}}",
               NULL, 0);
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(path, &err);
     CHECK(st && lens_safetensors_entry(st, 0)->nbytes == 0, "%s", err.msg);
     lens_safetensors_close(st);
+}
+
+/* Opening any readable file that is not safetensors must not show its bytes: not
+ * as text, and not as the header length its first 8 bytes decode to. */
+static void test_safetensors_errors_never_echo_file_contents(void)
+{
+    const char *path = tmp_path("secret.txt");
+    const char *text = "SECRETPASSWORD=hunter2\n";
+    write_bytes(path, text, strlen(text));
+    uint64_t as_length = 0;
+    memcpy(&as_length, text, 8);
+    char number[32];
+    snprintf(number, sizeof number, "%" PRIu64, as_length);
+    lens_error err = {0};
+    CHECK(!lens_safetensors_open(path, &err));
+    CHECK(!strstr(err.msg, "SECRET") && !strstr(err.msg, "hunter2") && !strstr(err.msg, number),
+          "echoes the file: %s", err.msg);
+    CHECK(strstr(err.msg, "not safetensors"), "%s", err.msg);
+    unsigned char b[8 + 16] = {16, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(b + 8, "hunter2 password", 16);
+    write_bytes(path, b, sizeof b);
+    CHECK(!lens_safetensors_open(path, &err));
+    CHECK(!strstr(err.msg, "hunter2") && strstr(err.msg, "header is not valid JSON (error near byte 0 of 16)"),
+          "%s", err.msg);
 }
 
 static void test_safetensors_rejects_metadata_that_is_not_an_object_of_strings(void)
@@ -789,7 +818,7 @@ static bool entry_inside_file(const lens_st_entry *e, const unsigned char *file,
  * 1 if it opened, 0 if rejected with a message naming the file, -1 otherwise. */
 static int open_and_touch(const char *path, const unsigned char *file, size_t size)
 {
-    lens_error err = {{0}};
+    lens_error err = {0};
     lens_safetensors *st = lens_safetensors_open(path, &err);
     if (!st) return strncmp(err.msg, path, strlen(path)) == 0 && strlen(err.msg) > strlen(path) + 5 ? 0 : -1;
     for (int i = 0; i < lens_safetensors_count(st); i++) {
@@ -978,6 +1007,7 @@ int main(int argc, char **argv)
     RUN(test_safetensors_rejects_overlapping_entries);
     RUN(test_safetensors_accepts_adjacent_and_empty_entries);
     RUN(test_safetensors_rejects_numel_overflow);
+    RUN(test_safetensors_errors_never_echo_file_contents);
     RUN(test_safetensors_rejects_metadata_that_is_not_an_object_of_strings);
     RUN(test_safetensors_rejects_a_name_given_twice);
     RUN(test_safetensors_survives_thousands_of_corrupted_files);

@@ -175,8 +175,8 @@ static void test_c_library_contracts_are_checked(void)
         {"'x'.center(10**18)", "ERROR MemoryError: format width 1000000000000000000 is too large"},
         {"len('{:.1000f}'.format(1e300)), len('{:.500%}'.format(1e300)), '{:.3e}'.format(12345.678)", "(1302, 805, '1.235e+04')"},
         {"len('x'.center(20000)), 'ab'.center(6, '*'), 'x'.zfill(-5), 'x'.rjust(-3)", "(20000, '**ab**', 'x', 'x')"},
-        {"'x' * 2**62", "ERROR MemoryError: string too large"},
-        {"[0] * 2**62", "ERROR MemoryError: list too large"},
+        {"'ab' * 2**62", "ERROR MemoryError: a string of 2 * 4611686018427387904 bytes is too large"},
+        {"[0] * 2**62", "ERROR MemoryError: a list of 1 * 4611686018427387904 items is too large"},
         {"[] * M, '' * M, () * M, M * []", "([], '', (), [])"},
         /* ranges whose lengths and items need more than int64 arithmetic */
         {"len(range(m, M))", "ERROR OverflowError: range has more than 2**63 - 1 items"},

@@ -170,5 +170,5 @@ def test_c_reports_a_bad_file_clearly(tmp_path):
     path.write_bytes(struct.pack("<Q", 1000) + b"{}")
     out = subprocess.run([str(PROGRAM), "--dump", str(path)], capture_output=True, text=True)
     assert out.returncode == 1
-    assert out.stderr.strip() == (f"{path}: header length 1000 exceeds the file (2 bytes after "
+    assert out.stderr.strip() == (f"{path}: the header length in the first 8 bytes exceeds the file (2 bytes after "
                                   "the length field); the file is truncated or not safetensors")

@@ -4,22 +4,37 @@
  * pointer (NULL on failure) and fills a caller-owned lens_error with a message a
  * person can act on: what failed, the offending name or value, what to do.
  * Nothing in the engine aborts or exits on bad input.
+ *
+ * kind says which class of failure it was, so the language can raise the right
+ * exception without reading the message: a size that does not fit (a shape whose
+ * element count overflows) or a request over the memory limit.
  */
 #ifndef LENS_ERROR_H
 #define LENS_ERROR_H
 
 #include <stddef.h>
 
+typedef enum {
+    LENS_ERR_OTHER = 0,
+    LENS_ERR_TOO_LARGE,   /* a size computed from the input overflows (numpy: "array is too big") */
+    LENS_ERR_MEMORY       /* over the memory limit, or the allocation itself failed */
+} lens_error_kind;
+
 typedef struct lens_error {
     char msg[1024];
+    lens_error_kind kind;
 } lens_error;
 
-/* Formats msg into err (err may be NULL) and returns -1, so callers can write
- * `return lens_fail(err, "...", ...);`. */
+/* Formats msg into err (err may be NULL), sets kind LENS_ERR_OTHER and returns -1,
+ * so callers can write `return lens_fail(err, "...", ...);`. */
 int lens_fail(lens_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same with a kind. */
+int lens_fail_kind(lens_error *err, lens_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* Prepends "context: " to an existing message (for wrapping lower-level errors). */
+/* Prepends "context: " to an existing message (for wrapping lower-level errors);
+ * the kind stays. */
 int lens_fail_context(lens_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -178,8 +178,10 @@ char **lens_hook_names(const lens_config *cfg);
 
 /* ---- resources ------------------------------------------------------------- */
 
-/* Bytes a run may allocate for its outputs: $LENS_MEMORY_LIMIT ("8G", "512M",
- * bytes) or 3/4 of physical memory; settable. */
+/* The process's memory limit, for everything a session allocates (tensors, caches,
+ * logits, the language's strings and lists; lens/memory.h counts them):
+ * $LENS_MEMORY_LIMIT ("8G", "512M", bytes) or 3/4 of physical memory; settable
+ * (0: back to the environment's value). */
 size_t lens_memory_limit(void);
 void lens_set_memory_limit(size_t bytes);
 /* Activation memory: a freed cache's arena stays mapped in a small pool (two

@@ -63,8 +63,8 @@ float lens_bf16_to_f32(uint16_t bits);
 /* Writes tensors (F32 or I64, any strides) under the given names, with an
  * optional __metadata__ object given as JSON text of string values (may be NULL).
  * Entries are sorted by name, the data is contiguous in that order, the header is
- * padded with spaces to a multiple of 8 bytes; the file is written to path.tmp and
- * renamed over path. */
+ * padded with spaces to a multiple of 8 bytes; written through lens_write_file (an
+ * exclusive temporary file renamed over path; links and special files refused). */
 int lens_safetensors_write(const char *path, int n, const char *const *names,
                            const lens_tensor *const *tensors, const char *metadata_json,
                            lens_error *err);

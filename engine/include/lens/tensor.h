@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "lens/error.h"
+#include "lens/memory.h"
 
 #define LENS_MAX_DIMS 8
 
@@ -35,6 +36,7 @@ struct lens_tensor;
 typedef struct lens_storage {
     void *data;
     size_t nbytes;
+    size_t reserved;                /* bytes counted against the memory limit (lens/memory.h) */
     lens_device device;
     int refcount;
     /* If set, called instead of free(data) when the last reference goes
@@ -59,7 +61,10 @@ typedef struct lens_tensor {
 size_t lens_dtype_size(lens_dtype dt);
 const char *lens_dtype_name(lens_dtype dt);
 
-/* New contiguous zero-filled tensor; NULL when out of memory or ndim > 8. */
+/* New contiguous zero-filled tensor, its bytes counted against the memory limit
+ * (lens/memory.h). NULL when the shape is invalid (negative dim, ndim > 8, more than
+ * LENS_MAX_NUMEL elements: lens/checked.h), over the limit, or out of memory;
+ * lens_fail_alloc(err) then says which, with the sizes. */
 lens_tensor *lens_tensor_new(lens_dtype dt, int ndim, const int64_t *shape);
 /* Same, taking the shape as arguments: lens_tensor_new_v(LENS_F32, 2, 4, 11). */
 lens_tensor *lens_tensor_new_v(lens_dtype dt, int ndim, ...);
@@ -72,7 +77,8 @@ lens_tensor *lens_tensor_wrap(lens_dtype dt, int ndim, const int64_t *shape, voi
                               void (*release)(void *, size_t, void *), void *ctx);
 void lens_tensor_free(lens_tensor *t);
 
-/* A new tensor object sharing t's storage, with the given geometry. */
+/* A new tensor object sharing t's storage, with the given geometry (NULL, with the
+ * reason for lens_fail_alloc, when the shape is invalid). */
 lens_tensor *lens_tensor_view(const lens_tensor *t, int ndim, const int64_t *shape,
                               const int64_t *strides, int64_t offset);
 /* Another reference to the same view (same geometry, shared storage). */
