@@ -19,6 +19,10 @@ lens_cache *lang_cache_of(value *v, value **model);
 
 /* The engine metric of a normalized_logit_diff value, or NULL for any other value. */
 const lens_metric *lang_metric_of(value *v);
+/* A metric object's call metric(logits, tokens=None): the mean logit difference of
+ * the logits for answer_tokens (the last real position of each prompt when tokens
+ * are given), a new 0-d tensor, or NULL with the error raised (builtins_patching.c). */
+lens_tensor *lang_metric_logit_diff(interp *I, args *a, const lens_tensor *answer_tokens);
 
 /* A list of hook values -> a malloc'd array of interventions for model (the sources
  * stay borrowed from the hook values' caches). -1 with an error raised. */

@@ -23,16 +23,8 @@ typedef struct ld_metric { lens_tensor *answer_tokens; } ld_metric;
 static value *ld_call(interp *I, value *self, args *a)
 {
     ld_metric *mt = self->u.obj.data;
-    value *lv = arg_get(a, 0, "logits"), *tv = arg_get(a, 1, "tokens");
-    if (!lv) return lang_raise(I, "TypeError", "metric(logits, tokens=None)");
-    lens_tensor *logits = tensor_from_value(I, lv, LENS_F32);
-    lens_tensor *tokens = logits && tv && tv->type != V_NONE ? tensor_from_value(I, tv, LENS_I64) : NULL;
-    if (!logits || I->error) { lens_tensor_free(logits); lens_tensor_free(tokens); return NULL; }
-    lens_error err;
-    lens_tensor *ld = lens_logit_diff(NULL, logits, mt->answer_tokens, tokens, false, &err);
-    lens_tensor_free(logits);
-    lens_tensor_free(tokens);
-    return ld ? v_tensor(ld) : lang_engine_error(I, &err);
+    lens_tensor *ld = lang_metric_logit_diff(I, a, mt->answer_tokens);
+    return ld ? v_tensor(ld) : NULL;
 }
 
 static value *ld_getattr(interp *I, value *self, const char *name)

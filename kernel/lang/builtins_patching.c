@@ -256,20 +256,29 @@ fail:
 
 static const lang_type metric_type;
 
-static value *metric_call(interp *I, value *self, args *a)
+lens_tensor *lang_metric_logit_diff(interp *I, args *a, const lens_tensor *answer_tokens)
 {
-    lens_metric *mt = self->u.obj.data;
     value *lv = arg_get(a, 0, "logits"), *tv = arg_get(a, 1, "tokens");
-    if (!lv) return lang_raise(I, "TypeError", "metric(logits, tokens=None)");
+    if (!lv) { lang_raise(I, "TypeError", "metric(logits, tokens=None)"); return NULL; }
     lens_tensor *logits = tensor_from_value(I, lv, LENS_F32);
     lens_tensor *tokens = logits && tv && tv->type != V_NONE ? tensor_from_value(I, tv, LENS_I64) : NULL;
     if (!logits || I->error) { lens_tensor_free(logits); lens_tensor_free(tokens); return NULL; }
     lens_error err;
-    lens_tensor *ld = lens_logit_diff(NULL, logits, mt->answer_tokens, tokens, false, &err);
+    lens_tensor *ld = lens_logit_diff(NULL, logits, answer_tokens, tokens, false, &err);
     lens_tensor_free(logits);
     lens_tensor_free(tokens);
+    if (!ld) lang_engine_error(I, &err);
+    return ld;
+}
+
+static value *metric_call(interp *I, value *self, args *a)
+{
+    lens_metric *mt = self->u.obj.data;
+    lens_tensor *ld = lang_metric_logit_diff(I, a, mt->answer_tokens);
+    if (!ld) return NULL;
+    lens_error err;
     double x;
-    if (!ld || lens_tensor_item(ld, &x, &err)) { lens_tensor_free(ld); return lang_engine_error(I, &err); }
+    if (lens_tensor_item(ld, &x, &err)) { lens_tensor_free(ld); return lang_engine_error(I, &err); }
     lens_tensor_free(ld);
     return v_float(lens_metric_value(mt, x));
 }
