@@ -3,10 +3,13 @@
 #ifndef LANG_TEST_UTIL_H
 #define LANG_TEST_UTIL_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lang.h"
+#include "lang_internal.h"
+#include "lens/file.h"
 
 typedef struct capture { char out[65536]; size_t n; char page[8192]; } capture;
 
@@ -45,6 +48,28 @@ static inline const char *cell(lang_session *s, const char *code, capture *c, la
         cJSON_Delete(result);
     }
     return buf;
+}
+
+/* Runs the program in the file at path as `lens run` does (every statement, the
+ * text output into out). Returns 0, -1 on an error in the program (err filled),
+ * or -2 when the file cannot be read (err.evalue says why). */
+static inline void cap_show_nothing(void *ctx, const cJSON *b) { (void)ctx; (void)b; }
+static inline int run_script(const char *path, capture *out, lang_error *err)
+{
+    lens_error why;
+    size_t len;
+    char *code = lens_read_file(path, "script", &len, &why);
+    if (!code) {
+        snprintf(err->ename, sizeof err->ename, "OSError");
+        err->evalue = strdup(why.msg);
+        return -2;
+    }
+    lang_session *s = lang_session_new();
+    lang_output o = {out, cap_stream, NULL, NULL, NULL, NULL};
+    int rc = lang_run_program(s, code, &o, cap_show_nothing, NULL, err);
+    lang_session_free(s);
+    free(code);
+    return rc;
 }
 
 #endif

@@ -14,36 +14,15 @@
 #include "lang_test_util.h"
 
 static capture program_out;
-static void prog_show(void *ctx, const cJSON *b) { (void)ctx; (void)b; }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
-    if (s) s[n] = 0;
-    fclose(f);
-    return s;
-}
 
 static void test_the_hooks_script_matches_patch_and_transformerlens(void)
 {
-    char *code = read_file("tests/lang/hooks_tiny.lens");
-    CHECK(code, "cannot read hooks_tiny.lens");
-    if (!code) return;
-    lang_session *s = lang_session_new();
-    lang_output out = {&program_out, cap_stream, NULL, NULL, NULL, NULL};
     lang_error err = {0};
-    int rc = lang_run_program(s, code, &out, prog_show, NULL, &err);
+    int rc = run_script("tests/lang/hooks_tiny.lens", &program_out, &err);
     CHECK(rc == 0, "%s: %s", err.ename, err.evalue);
     CHECK(strstr(program_out.out, "hook functions: all checks passed") != NULL, "%s", program_out.out);
     lang_error_clear(&err);
-    lang_session_free(s);
-    free(code);
 }
 
 static lang_session *S;
