@@ -125,7 +125,7 @@ $(BUILD)/tests/%: tests/engine/%.c $(LIBLENS) tests/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLENS) $(ENGINE_LIBS)
 
-$(BUILD)/tests/%: tests/lang/%.c $(LIBLANG) $(LIBLENS) tests/harness.h tests/lang/lang_test_util.h
+$(BUILD)/tests/%: tests/lang/%.c $(LIBLANG) $(LIBLENS) tests/harness.h tests/lang/lang_test_util.h tests/lang/cell_cases.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLANG) $(LIBLENS) $(ENGINE_LIBS)
 

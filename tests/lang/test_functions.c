@@ -8,24 +8,10 @@
 #include "eval.h"
 #include "function.h"
 #include "lang_internal.h"
+#include "cell_cases.h"
 #include "lang_test_util.h"
 
 /* Runs each cell of cases in one session, checking its result text. */
-typedef struct cell_case { const char *code, *want; } cell_case;
-
-static void run_cases(const cell_case *cases)
-{
-    lang_session *s = lang_session_new();
-    lang_error err = {0};
-    capture c;
-    for (int i = 0; cases[i].code; i++) {
-        const char *got = cell(s, cases[i].code, &c, &err);
-        CHECK(!strcmp(got, cases[i].want), "%s\n    got  %s\n    want %s", cases[i].code, got, cases[i].want);
-    }
-    lang_error_clear(&err);
-    lang_session_free(s);
-}
-
 static void test_functions_outlive_their_cell(void)
 {
     static const cell_case cases[] = {

@@ -5,29 +5,10 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "cell_cases.h"
 #include "lang_test_util.h"
 #include "lang_internal.h"
 #include "modules.h"
-
-typedef struct cell_case { const char *code, *want; } cell_case;
-
-static void run_cases_in(lang_session *s, const cell_case *cases)
-{
-    lang_error err = {0};
-    capture c;
-    for (int i = 0; cases[i].code; i++) {
-        const char *got = cell(s, cases[i].code, &c, &err);
-        CHECK(!strcmp(got, cases[i].want), "%s\n    got  %s\n    want %s", cases[i].code, got, cases[i].want);
-    }
-    lang_error_clear(&err);
-}
-
-static void run_cases(const cell_case *cases)
-{
-    lang_session *s = lang_session_new();
-    run_cases_in(s, cases);
-    lang_session_free(s);
-}
 
 static void test_try_except_else_finally(void)
 {
