@@ -1,10 +1,16 @@
-/* backend_cpu.c — the CPU implementation of lens_backend: OpenBLAS sgemm for
- * the matrix products, OpenMP-parallel C loops for the rest. */
+/* backend_cpu.c — the CPU implementation of lens_backend: host memory, OpenBLAS
+ * sgemm for the matrix products, OpenMP-parallel C loops for the rest.
+ *
+ * Owns: the cpu backend table and its memory operations. Does not own: the
+ * registry (backend_select.c) or the memory limit (memory.c). */
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "lens/memory.h"
+#include "lens/model.h"
 
 static void cpu_matmul(float *out, const float *a, const float *b, const float *bias, int64_t M,
                        int64_t K, int64_t N, bool b_trans)
@@ -220,10 +226,69 @@ static void cpu_embed(float *embed, float *pos, const int64_t *tokens, const flo
     }
 }
 
+/* ---- memory: plain host memory ------------------------------------------ */
+
+static void *cpu_alloc(size_t nbytes, lens_error *err)
+{
+    void *p = NULL;
+    size_t rounded = (nbytes + 255) / 256 * 256;
+    if (rounded < nbytes || posix_memalign(&p, 256, rounded ? rounded : 256)) {
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
+        return NULL;
+    }
+    memset(p, 0, rounded ? rounded : 256);
+    return p;
+}
+
+static void cpu_free(void *p, size_t nbytes)
+{
+    (void)nbytes;
+    free(p);
+}
+
+static int cpu_memcpy(void *dst, const void *src, size_t nbytes, lens_error *err)
+{
+    (void)err;
+    if (nbytes) memmove(dst, src, nbytes);
+    return 0;
+}
+
+static int cpu_memset_zero(void *dst, size_t nbytes, lens_error *err)
+{
+    (void)err;
+    if (nbytes) memset(dst, 0, nbytes);
+    return 0;
+}
+
+static int cpu_synchronize(lens_error *err)
+{
+    (void)err;
+    return 0;
+}
+
+static int cpu_memory_info(size_t *free_bytes, size_t *total_bytes, lens_error *err)
+{
+    (void)err;
+    size_t limit = lens_memory_limit(), used = lens_mem_in_use();
+    *total_bytes = limit;
+    *free_bytes = used < limit ? limit - used : 0;
+    return 0;
+}
+
 const lens_backend *lens_backend_cpu(void)
 {
     static const lens_backend cpu = {
         .name = "cpu",
+        .device = LENS_CPU,
+        .host_addressable = true,
+        .alloc = cpu_alloc,
+        .free = cpu_free,
+        .upload = cpu_memcpy,
+        .download = cpu_memcpy,
+        .copy = cpu_memcpy,
+        .memset_zero = cpu_memset_zero,
+        .synchronize = cpu_synchronize,
+        .memory_info = cpu_memory_info,
         .matmul = cpu_matmul,
         .layernorm = cpu_layernorm,
         .attention = cpu_attention,

@@ -29,7 +29,9 @@
 #define LENS_MAX_DIMS 8
 
 typedef enum { LENS_F32 = 0, LENS_I64 = 1 } lens_dtype;
-typedef enum { LENS_CPU = 0, LENS_CUDA = 1 } lens_device;
+/* Where a storage's bytes live: host memory, the simulated device (backend_sim.c:
+ * memory host code cannot touch) or a CUDA device (kernels/). */
+typedef enum { LENS_CPU = 0, LENS_CUDA = 1, LENS_SIM = 2 } lens_device;
 
 struct lens_tensor;
 
