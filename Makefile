@@ -41,23 +41,34 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-format-trunc
            -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display $(ENGINE_CFLAGS)
 LDFLAGS := $(SANFLAGS) -pthread -fopenmp
 
-# CUDA: kernels/*.cu are compiled when nvcc is found. Without it (or without a GPU
-# at run time) the same engine runs on the CPU.
+# CUDA: kernels/ (the .cu kernels and the cuda_*.c host part) is built into
+# $(BUILD)/liblens-cuda.so when nvcc is found (`make NVCC=` builds without it).
+# The engine dlopen()s that library when the cuda backend is first asked for
+# (engine/backend_cuda_loader.c), so build/lens links no CUDA library and runs
+# unchanged on a machine without a GPU or driver. Machine code for sm_90
+# (H100/H200) plus compute_80 PTX that the driver compiles for other GPUs.
 NVCC    := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA_SRC := $(wildcard kernels/*.cu)
 ifneq ($(NVCC),)
 ifneq ($(CUDA_SRC),)
 CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-CFLAGS  += -DLENS_HAVE_CUDA -I$(CUDA_HOME)/include
-ENGINE_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
-CUDA_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.o,$(CUDA_SRC))
+CFLAGS  += -DLENS_HAVE_CUDA
+CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
+CUDA_LIB := $(BUILD)/liblens-cuda.so
+CUDA_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(CUDA_SRC)) \
+            $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard kernels/*.c))
+# The library is never sanitized (it is dlopen()ed into plain and ASan programs alike).
+CUDA_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+               -Iengine -Iengine/include -I$(CUDA_HOME)/include
+NVCC_FLAGS := -O3 -std=c++17 $(CUDA_ARCH) -Iengine -Iengine/include \
+              -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Werror
 endif
 endif
 
 ENGINE_SRC  := $(wildcard engine/*.c)
 LANG_SRC    := $(wildcard kernel/lang/*.c) $(wildcard kernel/display/*.c)
 KERNEL_SRC  := $(filter-out kernel/main.c,$(wildcard kernel/*.c))
-ENGINE_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC)) $(CUDA_OBJ)
+ENGINE_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC))
 LANG_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(LANG_SRC))
 KERNEL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_SRC))
 
@@ -79,7 +90,7 @@ TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/en
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
 .PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs
-all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
+all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS) $(CUDA_LIB)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"
@@ -99,9 +110,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/kernels/%.o: kernels/%.cu
+$(BUILD)/obj/kernels/%.cu.o: kernels/%.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -Iengine/include -Xcompiler -fPIC -c $< -o $@
+	$(NVCC) $(NVCC_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/kernels/%.o: kernels/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CUDA_CFLAGS) -MMD -MP -c $< -o $@
+
+# cudart is linked statically (nvcc's default); cuBLAS is found through the rpath.
+$(CUDA_LIB): $(CUDA_OBJ)
+	$(NVCC) -shared $(CUDA_ARCH) $^ -o $@ -L$(CUDA_HOME)/lib64 -lcublas -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 $(LIBLENS): $(ENGINE_OBJ)
 	@rm -f $@
@@ -141,7 +160,7 @@ $(BUILD)/tests/%: tests/kernel/%.c $(LIBKERNEL) $(LIBLANG) $(LIBLENS) tests/harn
 # every suite, the Python ones too, against the sanitized build.
 ifeq ($(SANITIZE),1)
 SAN_TESTS :=
-test-c-programs: $(TESTS)
+test-c-programs: $(TESTS) $(CUDA_LIB)
 else
 SAN_TESTS := $(patsubst $(BUILD)/tests/%,build/san/tests/%,$(TESTS))
 endif
@@ -196,8 +215,11 @@ fuzz-programs: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@SECONDS=$(SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_BINS)
 
-install: $(LENS)
+install: $(LENS) $(CUDA_LIB)
 	@VENV=$(VENV) ./scripts/install.sh $(LENS) $(PREFIX)
+ifneq ($(CUDA_LIB),)
+	install -D -m 0755 $(CUDA_LIB) $(PREFIX)/lib/liblens-cuda.so
+endif
 
 demo: $(LENS)
 	@./scripts/demo.sh $(LENS)

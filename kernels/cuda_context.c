@@ -1,0 +1,80 @@
+/* cuda_context.c — the CUDA backend's state: its one stream, the first failure
+ * of a queued operation (the sticky error), and error formatting.
+ *
+ * Owns: the stream handle, the kept failure and how CUDA errors become lens
+ * errors. Does not own: the cuBLAS handle (cuda_blas.c) or opening the device
+ * (cuda_backend.c). This library formats lens_error itself: it links nothing of
+ * the engine, whose error functions live in the executable that loads it. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cuda_host.h"
+#include "cuda_internal.h"
+
+static cudaStream_t stream;
+static bool failed;
+static lens_error first_failure;
+
+void lens_cu_set_stream(cudaStream_t s)
+{
+    stream = s;
+}
+
+cudaStream_t lens_cu_stream(void)
+{
+    return stream;
+}
+
+bool lens_cu_failed(void)
+{
+    return failed;
+}
+
+static void format_into(lens_error *err, lens_error_kind kind, const char *fmt, va_list ap)
+{
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err->kind = kind;
+}
+
+void lens_cu_fail(lens_error_kind kind, const char *fmt, ...)
+{
+    if (failed) return;   /* the first failure is the one worth reading */
+    va_list ap;
+    va_start(ap, fmt);
+    format_into(&first_failure, kind, fmt, ap);
+    va_end(ap);
+    failed = true;
+}
+
+int lens_cu_error(lens_error *err, lens_error_kind kind, const char *fmt, ...)
+{
+    if (!err) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    format_into(err, kind, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+lens_error_kind lens_cu_kind(cudaError_t e)
+{
+    return e == cudaErrorMemoryAllocation ? LENS_ERR_MEMORY : LENS_CUDA_DEVICE_ERROR_KIND;
+}
+
+bool lens_cu_ok(cudaError_t e, const char *what)
+{
+    if (e == cudaSuccess) return true;
+    (void)cudaGetLastError();   /* a non-sticky error must not resurface at the next check */
+    lens_cu_fail(lens_cu_kind(e), "CUDA error in %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+    return false;
+}
+
+int lens_cu_take_failure(lens_error *err)
+{
+    if (!failed) return 0;
+    if (err) *err = first_failure;
+    failed = false;
+    memset(&first_failure, 0, sizeof first_failure);
+    return -1;
+}
