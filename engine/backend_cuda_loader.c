@@ -21,6 +21,7 @@
 #include "backend_cuda.h"
 
 static void *loaded_handle;   /* the library whose table lens_backend_cuda returned; never closed */
+static void *refused_handle;  /* a backend library that found no usable device; kept loaded */
 
 const lens_backend *lens_cuda_load_library(const char *path, lens_error *err)
 {
@@ -48,8 +49,11 @@ const lens_backend *lens_cuda_load_library(const char *path, lens_error *err)
     }
     lens_fail(err, "%s did not open and gave no reason (its lens_error differs from this lens's: rebuild both)", path);
     const lens_backend *b = open_fn(LENS_CUDA_ABI_VERSION, sizeof(lens_backend), sizeof(lens_error), err);
+    /* The backend library stays loaded even when no device is usable: unloading
+     * cuBLAS would orphan what its static initialisers allocated. dlopen counts
+     * references, so loading it again returns the same handle. */
     if (!b) {
-        dlclose(h);
+        if (!refused_handle) refused_handle = h;
         return NULL;
     }
     if (!loaded_handle) loaded_handle = h;
