@@ -84,13 +84,15 @@ TEST_ENGINE := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/eng
 TEST_LANG   := $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/test_*.c))
 TEST_KERNEL := $(patsubst tests/kernel/%.c,$(BUILD)/tests/%,$(wildcard tests/kernel/test_*.c))
 TESTS := $(TEST_ENGINE) $(TEST_LANG) $(TEST_KERNEL)
+# tests/gpu/run.sh's helpers (engine only): device-against-device comparison, random model.
+GPU_PROGRAMS := $(BUILD)/gpu/compare_devices $(BUILD)/gpu/random_model
 # Helper programs the Python suites drive: tests/engine/*_driver.c (engine only)
 # and tests/lang/*_driver.c (display and language).
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs
-all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS) $(CUDA_LIB)
+.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs gpu-programs
+all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS) $(CUDA_LIB) $(GPU_PROGRAMS)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"
@@ -102,9 +104,22 @@ help:
 	@echo "make demo       run the demo notebook headless with the best model available"
 	@echo "make docs       regenerate docs/LANGUAGE.md from the builtin and module tables"
 	@echo "make install    install build/lens, the kernelspec, the shipped models and papermill's lens translator"
+	@echo "make gpu-programs   what tests/gpu/run.sh builds on a GPU machine (engine, its tests, bench, CUDA library)"
 	@echo "make clean      remove build/"
 
 engine: $(LIBLENS)
+
+# What tests/gpu/run.sh needs on a GPU machine, none of it needing ZeroMQ: the
+# engine, its tests, the bench, the CUDA library and the helpers.
+gpu-programs: $(BENCH) $(TEST_ENGINE) $(CUDA_LIB) $(GPU_PROGRAMS)
+
+$(BUILD)/gpu/compare_devices: tests/gpu/compare_devices.c $(LIBLENS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLENS) $(ENGINE_LIBS)
+
+$(BUILD)/gpu/random_model: tests/gpu/random_model.c $(BUILD)/obj/kernel/cmd_random_model.o $(LIBLENS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/obj/kernel/cmd_random_model.o -o $@ $(LDFLAGS) $(LIBLENS) $(ENGINE_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

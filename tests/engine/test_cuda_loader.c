@@ -19,19 +19,6 @@
 #include "../harness.h"
 #include "../../engine/backend_cuda.h"
 
-/* The build folder: this program is BUILD/tests/test_cuda_loader. */
-static void build_dir(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    for (int i = 0; i < 2; i++) {
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-    }
-    snprintf(out, cap, "%s", exe);
-}
-
 /* Runs fn in a child; its exit status is the number of failed checks there. */
 static int in_child(int (*fn)(void))
 {
@@ -55,6 +42,19 @@ static int in_child(int (*fn)(void))
     } while (0)
 
 #ifdef LENS_HAVE_CUDA
+
+/* The build folder: this program is BUILD/tests/test_cuda_loader. */
+static void build_dir(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    for (int i = 0; i < 2; i++) {
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+    }
+    snprintf(out, cap, "%s", exe);
+}
 
 static void library_path(char *out, size_t cap)
 {
