@@ -122,7 +122,7 @@ static int diff(const char *ref_path, const char *other_path, double tol)
         return 2;
     }
     int bad = 0, n = lens_safetensors_count(ref);
-    double worst = 0;
+    double worst = -1;   /* the first compared entry sets it */
     const char *worst_name = "-";
     if (n != lens_safetensors_count(other)) {
         printf("hook count differs: %d in %s, %d in %s\n", n, ref_path, lens_safetensors_count(other), other_path);

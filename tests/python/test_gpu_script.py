@@ -1,0 +1,80 @@
+"""tests/gpu/run.sh and its helpers on a machine without a GPU.
+
+The GPU verification script cannot run its device steps here; its --dry-run runs
+the same pipeline on the cpu with the tiny model shape (build, the loader test,
+every hook of the seed-shaped batch dumped and diffed), which must pass. The
+diff itself must fail on two different models, and pass with error 0 on one
+dump against itself.
+"""
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(REPO, "build")
+COMPARE = os.path.join(BUILD, "gpu", "compare_devices")
+RANDOM_MODEL = os.path.join(BUILD, "gpu", "random_model")
+
+
+def run(args, **kw):
+    return subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, **kw)
+
+
+def test_script_parses():
+    for script in ("tests/gpu/run.sh", "tests/gpu/fetch-deps.sh"):
+        r = run(["bash", "-n", script])
+        assert r.returncode == 0, r.stderr
+
+
+def test_dry_run_passes_every_step_it_can_run_here():
+    with tempfile.TemporaryDirectory() as out:
+        r = run(["tests/gpu/run.sh", "--dry-run", "--out", out])
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+        lines = r.stdout.splitlines()
+        assert "build: ok" in " ".join(lines)
+        assert any(line.startswith("test_cuda_loader: ok (") and "0 failed" in line for line in lines), lines
+        hooks = [line for line in lines if line.startswith("hooks cpu-float32 against cpu: ok (")]
+        assert hooks and "worst relative error 0 " in hooks[0], lines
+        # the tiny model: 2 layers, every hook of the cache and the logits
+        assert "42 entries compared" in hooks[0], hooks
+        assert lines[-1] == "tests/gpu/run.sh: 0 failed"
+
+
+@pytest.fixture(scope="module")
+def two_models():
+    for prog in (COMPARE, RANDOM_MODEL):
+        assert os.access(prog, os.X_OK), f"{prog} is not built (make)"
+    with tempfile.TemporaryDirectory() as d:
+        dumps = []
+        for seed in ("1", "2"):
+            model = os.path.join(d, "model" + seed)
+            r = run([RANDOM_MODEL, "--like", "tiny", "--seed", seed, model])
+            assert r.returncode == 0, r.stderr
+            dump = os.path.join(d, f"hooks{seed}.safetensors")
+            r = run([COMPARE, "dump", model, dump], env={**os.environ, "LENS_DEVICE": "cpu", "LENS_CACHE_DIR": "none"})
+            assert r.returncode == 0, r.stderr
+            assert "41 hooks and the logits of a 100x11 batch" in r.stdout
+            dumps.append(dump)
+        yield dumps
+
+
+def test_diff_of_a_dump_with_itself_is_exact(two_models):
+    r = run([COMPARE, "diff", two_models[0], two_models[0], "0"])
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.splitlines()[-1].startswith("42 entries compared, worst relative error 0 (")
+
+
+def test_diff_of_two_models_fails_hook_by_hook(two_models):
+    r = run([COMPARE, "diff", two_models[0], two_models[1], "1e-4"])
+    assert r.returncode == 1, r.stdout
+    failing = [line for line in r.stdout.splitlines() if line.endswith("  FAIL")]
+    names = {line.split()[0] for line in failing}
+    assert "blocks.0.hook_resid_pre" in names and "logits" in names, failing
+    assert r.stdout.splitlines()[-1].endswith("tolerance 0.0001: FAILED")
+
+
+def test_usage_errors():
+    r = run([COMPARE, "diff", "only-one"])
+    assert r.returncode == 2 and "usage: compare_devices dump MODEL_DIR OUT.safetensors" in r.stderr
