@@ -44,6 +44,12 @@ cudaError_t lens_cu_fill(cudaStream_t stream, float *out, float v, int64_t n);
 cudaError_t lens_cu_embed(cudaStream_t stream, float *embed, float *pos, const int64_t *tokens, const float *W_E,
                           const float *W_pos, int64_t B, int64_t P, int64_t d);
 
+/* arrays holds 3 * outer * inner pointers: A's, then B's, then C's, for
+ * cublasSgemmBatched; entry o * inner + i is base + o * s?o + i * s?i. */
+cudaError_t lens_cu_gemm_pointers(cudaStream_t stream, void **arrays, const float *A, const float *B, float *C,
+                                  int64_t outer, int64_t inner, int64_t sAo, int64_t sAi, int64_t sBo, int64_t sBi,
+                                  int64_t sCo, int64_t sCi);
+
 /* ---- strided.cu: numel is the product of walk.shape ---- */
 cudaError_t lens_cu_copy_strided(cudaStream_t stream, void *dst, const void *src, const lens_cu_walk *walk,
                                  int64_t numel, size_t elem_size);

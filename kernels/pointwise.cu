@@ -163,3 +163,30 @@ extern "C" cudaError_t lens_cu_embed(cudaStream_t s, float *embed, float *pos, c
     embed_kernel<<<lens_cu_blocks(B * P * d), LENS_CU_THREADS, 0, s>>>(embed, pos, tokens, W_E, W_pos, B, P, d);
     return cudaGetLastError();
 }
+
+/* Pointer arrays of a two-level batched matrix product: entry o * inner + i of
+ * each array is base + o * outer_stride + i * inner_stride (cuda_blas.c). */
+static __global__ void gemm_pointers_kernel(const float **pa, const float **pb, float **pc, const float *A,
+                                            const float *B, float *C, int64_t inner, int64_t sAo, int64_t sAi,
+                                            int64_t sBo, int64_t sBi, int64_t sCo, int64_t sCi, int64_t n)
+{
+    LENS_CU_GRID_STRIDE(idx, n)
+    {
+        int64_t o = idx / inner, i = idx % inner;
+        pa[idx] = A + o * sAo + i * sAi;
+        pb[idx] = B + o * sBo + i * sBi;
+        pc[idx] = C + o * sCo + i * sCi;
+    }
+}
+
+extern "C" cudaError_t lens_cu_gemm_pointers(cudaStream_t s, void **arrays, const float *A, const float *B, float *C,
+                                             int64_t outer, int64_t inner, int64_t sAo, int64_t sAi, int64_t sBo,
+                                             int64_t sBi, int64_t sCo, int64_t sCi)
+{
+    int64_t n = outer * inner;
+    if (n == 0) return cudaSuccess;
+    gemm_pointers_kernel<<<lens_cu_blocks(n), LENS_CU_THREADS, 0, s>>>(
+        (const float **)arrays, (const float **)(arrays + n), (float **)(arrays + 2 * n), A, B, C, inner, sAo, sAi,
+        sBo, sBi, sCo, sCi, n);
+    return cudaGetLastError();
+}
