@@ -10,6 +10,7 @@
  * Row-major C[M,N] = op(A)[M,K] op(B)[K,N] is, read column-major, C^T = op(B)^T
  * op(A)^T: cuBLAS is called with the operands swapped and m = N, n = M. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -67,9 +68,12 @@ static operand op_of(const float *base, int64_t ld, int64_t outer, int64_t inner
     return o;
 }
 
-/* Pointers for cublasSgemmBatched, grown on demand and kept for the process. */
+/* Pointers for cublasSgemmBatched, grown on demand and kept for the process.
+ * One product at a time fills and queues them (the lock): on the one stream a
+ * later fill then runs only after the earlier product has read its pointers. */
 static void **pointer_scratch;
 static int64_t pointer_capacity;
+static pthread_mutex_t pointer_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void **pointer_arrays(int64_t n)
 {
@@ -120,16 +124,19 @@ static void gemm(const char *what, bool ta, bool tb, int64_t M, int64_t N, int64
             lens_cu_fail(LENS_ERR_TOO_LARGE, "%s: %lld matrices in one batch", what, (long long)batch);
             return;
         }
+        pthread_mutex_lock(&pointer_lock);
         void **arrays = pointer_arrays(3 * batch);
-        if (!arrays) return;
-        if (!lens_cu_ok(lens_cu_gemm_pointers(lens_cu_stream(), arrays, A.base, B.base, C, outer, inner, A.outer,
-                                              A.inner, B.outer, B.inner, sCo, sCi),
-                        what))
+        if (!arrays || !lens_cu_ok(lens_cu_gemm_pointers(lens_cu_stream(), arrays, A.base, B.base, C, outer, inner,
+                                                         A.outer, A.inner, B.outer, B.inner, sCo, sCi),
+                                   what)) {
+            pthread_mutex_unlock(&pointer_lock);
             return;
+        }
         const float *const *pa = (const float *const *)arrays;
         const float *const *pb = (const float *const *)(arrays + batch);
         float *const *pc = (float *const *)(arrays + 2 * batch);
         st = cublasSgemmBatched_64(blas, opA, opB, N, M, K, &alpha, pb, B.ld, pa, A.ld, &beta, pc, ldc, batch);
+        pthread_mutex_unlock(&pointer_lock);
     }
     if (st != CUBLAS_STATUS_SUCCESS)
         lens_cu_fail(st == CUBLAS_STATUS_ALLOC_FAILED ? LENS_ERR_MEMORY : LENS_CUDA_DEVICE_ERROR_KIND,

@@ -5,7 +5,9 @@
  * errors. Does not own: the cuBLAS handle (cuda_blas.c) or opening the device
  * (cuda_backend.c). This library formats lens_error itself: it links nothing of
  * the engine, whose error functions live in the executable that loads it. */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,8 +15,11 @@
 #include "cuda_internal.h"
 
 static cudaStream_t stream;
-static bool failed;
+/* The engine may queue operations from several threads: the kept failure is
+ * written and taken under a lock, and read as a flag without one. */
+static atomic_bool failed;
 static lens_error first_failure;
+static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void lens_cu_set_stream(cudaStream_t s)
 {
@@ -28,7 +33,7 @@ cudaStream_t lens_cu_stream(void)
 
 bool lens_cu_failed(void)
 {
-    return failed;
+    return atomic_load_explicit(&failed, memory_order_acquire);
 }
 
 static void format_into(lens_error *err, lens_error_kind kind, const char *fmt, va_list ap)
@@ -39,12 +44,15 @@ static void format_into(lens_error *err, lens_error_kind kind, const char *fmt, 
 
 void lens_cu_fail(lens_error_kind kind, const char *fmt, ...)
 {
-    if (failed) return;   /* the first failure is the one worth reading */
-    va_list ap;
-    va_start(ap, fmt);
-    format_into(&first_failure, kind, fmt, ap);
-    va_end(ap);
-    failed = true;
+    pthread_mutex_lock(&failure_lock);
+    if (!atomic_load(&failed)) {   /* the first failure is the one worth reading */
+        va_list ap;
+        va_start(ap, fmt);
+        format_into(&first_failure, kind, fmt, ap);
+        va_end(ap);
+        atomic_store_explicit(&failed, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&failure_lock);
 }
 
 int lens_cu_error(lens_error *err, lens_error_kind kind, const char *fmt, ...)
@@ -72,9 +80,14 @@ bool lens_cu_ok(cudaError_t e, const char *what)
 
 int lens_cu_take_failure(lens_error *err)
 {
-    if (!failed) return 0;
-    if (err) *err = first_failure;
-    failed = false;
-    memset(&first_failure, 0, sizeof first_failure);
-    return -1;
+    pthread_mutex_lock(&failure_lock);
+    int rc = 0;
+    if (atomic_load(&failed)) {
+        if (err) *err = first_failure;
+        memset(&first_failure, 0, sizeof first_failure);
+        atomic_store(&failed, false);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&failure_lock);
+    return rc;
 }
