@@ -8,7 +8,8 @@
 #              shape (cpu against cpu, no sanitizer, no benchmarks), which checks
 #              the script and its helpers; also refuses nothing for want of a GPU.
 #   --out DIR  where logs and dumps go (default build/gpu-run).
-# Environment: RUNS (bench repetitions, default 10), JOBS (make -j, default nproc).
+# Environment: RUNS (bench repetitions, default 10), JOBS (make -j, default nproc),
+#   LENS_GPU_DEPS=force (build against tests/gpu/deps even where the system has the libraries).
 #
 # Steps (each prints one "== step: ok|FAILED|skipped (why)" line; a table ends the run):
 #   1. the build: `make gpu-programs` (no ZeroMQ needed). Without the engine's
@@ -59,7 +60,8 @@ command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] || echo "(no 
 
 # ---- 1. build ---------------------------------------------------------------
 make_args=()
-if ! pkg-config --exists libcjson libpcre2-8 2>/dev/null || ! [ -f /usr/include/pcre2.h ]; then
+if [ "${LENS_GPU_DEPS:-}" = force ] || ! pkg-config --exists libcjson libpcre2-8 2>/dev/null ||
+    ! [ -f /usr/include/pcre2.h ]; then
     if ls tests/gpu/deps/*.deb >/dev/null 2>&1; then
         root=$(pwd)/build/gpu-deps-root
         rm -rf "$root" && mkdir -p "$root"
