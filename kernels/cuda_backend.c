@@ -98,13 +98,13 @@ static int open_device(lens_error *err)
     cublasHandle_t handle;
     cublasStatus_t st = cublasCreate(&handle);
     if (st != CUBLAS_STATUS_SUCCESS) {
-        cudaStreamDestroy(stream);
+        (void)cudaStreamDestroy(stream);   /* cleanup after the failure being reported */
         return lens_cu_error(err, st == CUBLAS_STATUS_ALLOC_FAILED ? LENS_ERR_MEMORY : LENS_CUDA_DEVICE_ERROR_KIND,
                              "no usable CUDA device: cublasCreate failed with status %d", (int)st);
     }
     if ((st = cublasSetStream(handle, stream)) != CUBLAS_STATUS_SUCCESS) {
-        cublasDestroy(handle);
-        cudaStreamDestroy(stream);
+        (void)cublasDestroy(handle);
+        (void)cudaStreamDestroy(stream);
         return lens_cu_error(err, LENS_CUDA_DEVICE_ERROR_KIND, "cublasSetStream failed with status %d", (int)st);
     }
     lens_cu_set_stream(stream);
@@ -113,8 +113,8 @@ static int open_device(lens_error *err)
     if (lens_cu_set_precision(precision && *precision ? precision : "float32", err)) {
         lens_cu_set_blas(NULL);
         lens_cu_set_stream(NULL);
-        cublasDestroy(handle);
-        cudaStreamDestroy(stream);
+        (void)cublasDestroy(handle);
+        (void)cudaStreamDestroy(stream);
         return -1;
     }
     return 0;

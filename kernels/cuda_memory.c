@@ -34,7 +34,7 @@ void *lens_cu_alloc(size_t nbytes, lens_error *err)
     e = cudaMemsetAsync(p, 0, want, lens_cu_stream());
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        cudaFree(p);
+        (void)cudaFree(p);   /* cleanup after the failure being reported */
         lens_cu_error(err, lens_cu_kind(e), "CUDA error zeroing %zu new bytes: %s", nbytes, cudaGetErrorString(e));
         return NULL;
     }

@@ -46,6 +46,7 @@ runs=${RUNS:-10}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 summary=()
 failures=0
+started=$(date +%s)
 note() { summary+=("$1"); echo "== $1"; }
 step_ok() { note "$1: ok${2:+ ($2)}"; }
 step_fail() { note "$1: FAILED${2:+ ($2)}"; failures=$((failures + 1)); }
@@ -94,7 +95,7 @@ fi
 run_test() { # run_test NAME PROGRAM: one line per program, from its "N passed, N failed"
     local name=$1 prog=$2 log
     log="$out/$(basename "$2").log"
-    LENS_DEVICE=$dev timeout 300 "$prog" >"$log" 2>&1
+    LENS_DEVICE=$dev timeout 120 "$prog" >"$log" 2>&1
     local rc=$? line
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ $rc -eq 0 ]; then step_ok "$name" "$line"; else tail -n 20 "$log"; step_fail "$name" "exit $rc, ${line:-no summary}"; fi
@@ -146,7 +147,7 @@ elif ! command -v compute-sanitizer >/dev/null 2>&1; then
 else
     for tool in memcheck racecheck; do
         log="$out/sanitizer-$tool.log"
-        LENS_DEVICE=cuda timeout 240 compute-sanitizer --tool "$tool" --error-exitcode 9 \
+        LENS_DEVICE=cuda timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 9 \
             "$BUILD/gpu/compare_devices" dump "$tiny" "$out/sanitizer-$tool.safetensors" >"$log" 2>&1
         rc=$?
         if grep -q "Device not supported" "$log"; then step_skip "compute-sanitizer $tool" "device not supported here"
@@ -197,5 +198,5 @@ fi
 echo
 echo "targets (PERFORMANCE.md): seed run_with_cache <= 10 ms float32, <= 3.5 ms tf32; seed-pipeline <= 12 ms; long <= 50 ms float32, <= 15 ms tf32, <= 12 GiB"
 printf '%s\n' "${summary[@]}"
-echo "tests/gpu/run.sh: $failures failed"
+echo "tests/gpu/run.sh: $failures failed, $(( $(date +%s) - started )) s (budget 480 s)"
 [ $failures -eq 0 ]
