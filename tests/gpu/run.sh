@@ -40,7 +40,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 mkdir -p "$out"
+# SANITIZE=1 (as `make test SANITIZE=1` sets it): the ASan build under build/san, for the dry run.
 BUILD=build
+sanitize=()
+if [ "${SANITIZE:-0}" = 1 ]; then BUILD=build/san; sanitize=(SANITIZE=1); fi
 jobs=${JOBS:-$(nproc)}
 runs=${RUNS:-10}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
@@ -79,7 +82,7 @@ if [ "${LENS_GPU_DEPS:-}" = force ] || ! pkg-config --exists libcjson libpcre2-8
     fi
 fi
 t0=$(date +%s)
-if make -j"$jobs" "${make_args[@]}" gpu-programs >"$out/build.log" 2>&1; then
+if make -j"$jobs" "${sanitize[@]}" "${make_args[@]}" gpu-programs >"$out/build.log" 2>&1; then
     step_ok "build" "$(( $(date +%s) - t0 )) s"
 else
     tail -n 30 "$out/build.log"
