@@ -154,7 +154,7 @@ static operand single(const float *base, int64_t ld)
 void lens_cu_matmul(float *out, const float *a, const float *b, const float *bias, int64_t M, int64_t K, int64_t N,
                     bool b_trans)
 {
-    if (lens_cu_failed()) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("matmul", M, N) || !LENS_CU_DIMS_OK("matmul", M, K)) return;
     if (bias && !lens_cu_ok(lens_cu_bias_rows(lens_cu_stream(), out, bias, M, N), "matmul bias")) return;
     gemm("matmul", false, b_trans, M, N, K, 1.0f, single(a, K), single(b, b_trans ? K : N), bias ? 1.0f : 0.0f, out,
          N, 0, 0, 1, 1);
@@ -180,8 +180,15 @@ static void scores_product(float *scores, const float *q, const float *k, int64_
          scores, P, H * P * P, P * P, B, H);
 }
 
+/* scores [B,H,P,P] and q [B,P,H,dh] are indexed with int64 offsets: they must fit. */
+static bool attention_dims_ok(const char *what, int64_t B, int64_t P, int64_t H, int64_t dh)
+{
+    return LENS_CU_DIMS_OK(what, B, H, P, P) && LENS_CU_DIMS_OK(what, B, P, H, dh);
+}
+
 void lens_cu_attn_scores(float *scores, const float *q, const float *k, int64_t B, int64_t P, int64_t H, int64_t dh)
 {
+    if (lens_cu_failed() || !attention_dims_ok("attention scores", B, P, H, dh)) return;
     scores_product(scores, q, k, B, P, H, dh);
     if (!lens_cu_failed())
         lens_cu_ok(lens_cu_attn_softmax(lens_cu_stream(), scores, NULL, B * H, P, true), "attention mask");
@@ -189,6 +196,7 @@ void lens_cu_attn_scores(float *scores, const float *q, const float *k, int64_t 
 
 void lens_cu_attn_z(float *z, const float *pattern, const float *v, int64_t B, int64_t P, int64_t H, int64_t dh)
 {
+    if (lens_cu_failed() || !attention_dims_ok("attention z", B, P, H, dh)) return;
     gemm("attention z", false, false, P, dh, P, 1.0f, per_square(pattern, P, H), per_head(v, P, H, dh), 0.0f, z,
          H * dh, P * H * dh, dh, B, H);
 }
@@ -197,6 +205,7 @@ void lens_cu_attn_z(float *z, const float *pattern, const float *v, int64_t B, i
 void lens_cu_attention(float *scores, float *pattern, float *z, const float *q, const float *k, const float *v,
                        int64_t B, int64_t P, int64_t H, int64_t dh)
 {
+    if (lens_cu_failed() || !attention_dims_ok("attention", B, P, H, dh)) return;
     scores_product(scores, q, k, B, P, H, dh);
     if (lens_cu_failed()) return;
     if (!lens_cu_ok(lens_cu_attn_softmax(lens_cu_stream(), scores, pattern, B * H, P, true), "attention softmax"))
@@ -208,6 +217,8 @@ void lens_cu_attention(float *scores, float *pattern, float *z, const float *q, 
 void lens_cu_head_results(float *result, const float *z, const float *W_O, int64_t BP, int64_t H, int64_t dh,
                           int64_t d)
 {
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("head results", BP, H, d) || !LENS_CU_DIMS_OK("head results", H, dh, d))
+        return;
     gemm("head results", false, false, BP, d, dh, 1.0f, op_of(z, H * dh, 0, dh), op_of(W_O, d, 0, dh * d), 0.0f,
          result, H * d, 0, d, 1, H);
 }
@@ -222,6 +233,7 @@ void lens_cu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, floa
                           const float *q, const float *k, const float *v, const float *pattern, int64_t B, int64_t P,
                           int64_t H, int64_t dh)
 {
+    if (lens_cu_failed() || !attention_dims_ok("attention gradient", B, P, H, dh)) return;
     float inv_scale = 1.0f / sqrtf((float)dh);
     int64_t ld = H * dh, so = P * H * dh, sq = P * P;
     gemm("attention gradient (dpattern)", false, true, P, P, dh, 1.0f, per_head(dz, P, H, dh), per_head(v, P, H, dh),

@@ -91,3 +91,19 @@ int lens_cu_take_failure(lens_error *err)
     pthread_mutex_unlock(&failure_lock);
     return rc;
 }
+
+bool lens_cu_dims_ok(const char *what, int n, const int64_t *dims)
+{
+    int64_t product = 1;
+    for (int i = 0; i < n; i++) {
+        if (dims[i] < 0) {
+            lens_cu_fail(LENS_ERR_OTHER, "%s: negative size %lld", what, (long long)dims[i]);
+            return false;
+        }
+        if (__builtin_mul_overflow(product, dims[i], &product)) {
+            lens_cu_fail(LENS_ERR_TOO_LARGE, "%s: the element count overflows", what);
+            return false;
+        }
+    }
+    return true;
+}

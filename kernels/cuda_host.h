@@ -13,6 +13,11 @@
 
 /* cuda_context.c */
 void lens_cu_set_stream(cudaStream_t s);
+/* The dims are non-negative and their product fits in int64 (the kernels index
+ * with it); else false with the failure kept. LENS_CU_DIMS_OK(what, a, b, ...). */
+bool lens_cu_dims_ok(const char *what, int n, const int64_t *dims);
+#define LENS_CU_DIMS_OK(what, ...)                                                                      \
+    lens_cu_dims_ok(what, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 
 /* cuda_memory.c */
 void *lens_cu_alloc(size_t nbytes, lens_error *err);

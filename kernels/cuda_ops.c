@@ -2,62 +2,55 @@
  * checks its sizes, queues the launcher of a .cu file on the backend's stream and
  * keeps a launch failure as the sticky error.
  *
- * Owns: argument checks and the shape-to-walk packing of the general operations.
+ * Owns: argument checks (negative sizes and element counts over int64 never
+ * reach a kernel) and the shape-to-walk packing of the general operations.
  * Does not own: the kernels (pointwise.cu, strided.cu, rows.cu, reduce.cu). */
 #include <string.h>
 
 #include "cuda_host.h"
 
-/* Negative sizes never reach a kernel. */
-static bool sizes_ok(const char *what, int64_t a, int64_t b)
-{
-    if (a >= 0 && b >= 0) return true;
-    lens_cu_fail(LENS_ERR_OTHER, "%s: negative size (%lld, %lld)", what, (long long)a, (long long)b);
-    return false;
-}
-
 void lens_cu_op_layernorm(float *normalized, float *scale, const float *x, const float *w, const float *b, int64_t M,
                           int64_t d, float eps)
 {
-    if (lens_cu_failed() || !sizes_ok("layernorm", M, d)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("layernorm", M, d)) return;
     lens_cu_ok(lens_cu_layernorm(lens_cu_stream(), normalized, scale, x, w, b, M, d, eps), "layernorm");
 }
 
 void lens_cu_op_attn_softmax(float *pattern, const float *scores, int64_t B, int64_t P, int64_t H)
 {
-    if (lens_cu_failed() || !sizes_ok("attention softmax", B * H, P)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("attention softmax", B, H, P, P)) return;
     lens_cu_ok(lens_cu_attn_softmax_of(lens_cu_stream(), pattern, scores, B * H, P), "attention softmax");
 }
 
 void lens_cu_op_activation(float *out, const float *x, int64_t n, lens_activation act)
 {
-    if (lens_cu_failed() || !sizes_ok("activation", n, 0)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("activation", n)) return;
     lens_cu_ok(lens_cu_activation(lens_cu_stream(), out, x, n, act), "activation");
 }
 
 void lens_cu_op_add(float *out, const float *a, const float *b, int64_t n)
 {
-    if (lens_cu_failed() || !sizes_ok("add", n, 0)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("add", n)) return;
     lens_cu_ok(lens_cu_add(lens_cu_stream(), out, a, b, n), "add");
 }
 
 void lens_cu_op_embed(float *embed, float *pos, const int64_t *tokens, const float *W_E, const float *W_pos,
                       int64_t B, int64_t P, int64_t d)
 {
-    if (lens_cu_failed() || !sizes_ok("embed", B * P, d)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("embed", B, P, d)) return;
     lens_cu_ok(lens_cu_embed(lens_cu_stream(), embed, pos, tokens, W_E, W_pos, B, P, d), "embed");
 }
 
 void lens_cu_op_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
                              const float *w, int64_t M, int64_t d)
 {
-    if (lens_cu_failed() || !sizes_ok("layernorm gradient", M, d)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("layernorm gradient", M, d)) return;
     lens_cu_ok(lens_cu_layernorm_dx(lens_cu_stream(), dx, dscale, dnorm, x, scale, w, M, d), "layernorm gradient");
 }
 
 void lens_cu_op_activation_dx(float *dx, const float *dy, const float *x, int64_t n, lens_activation act)
 {
-    if (lens_cu_failed() || !sizes_ok("activation gradient", n, 0)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("activation gradient", n)) return;
     lens_cu_ok(lens_cu_activation_dx(lens_cu_stream(), dx, dy, x, n, act), "activation gradient");
 }
 
@@ -118,7 +111,7 @@ void lens_cu_op_binary(lens_binop op, float *out, const float *a, const int64_t 
 
 void lens_cu_op_unary(lens_unop op, float *out, const float *x, int64_t n)
 {
-    if (lens_cu_failed() || !sizes_ok("unary operation", n, 0)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("unary operation", n)) return;
     if ((unsigned)op > LENS_OP_NOT) {
         lens_cu_fail(LENS_ERR_OTHER, "unknown unary operation %d", (int)op);
         return;
@@ -128,7 +121,7 @@ void lens_cu_op_unary(lens_unop op, float *out, const float *x, int64_t n)
 
 void lens_cu_op_reduce(lens_reduce_op op, float *out, const float *x, int64_t outer, int64_t n, int64_t inner)
 {
-    if (lens_cu_failed() || !sizes_ok("reduction", outer, inner) || !sizes_ok("reduction", n, 0)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("reduction", outer, n, inner)) return;
     if (op != LENS_RED_SUM && op != LENS_RED_MEAN && op != LENS_RED_MAX && op != LENS_RED_MIN && op != LENS_RED_PROD) {
         lens_cu_fail(LENS_ERR_OTHER, "reduction %d is not a device reduction (sum, mean, max, min, prod)", (int)op);
         return;
@@ -138,12 +131,12 @@ void lens_cu_op_reduce(lens_reduce_op op, float *out, const float *x, int64_t ou
 
 void lens_cu_op_softmax_rows(float *out, const float *x, int64_t rows, int64_t n, bool log)
 {
-    if (lens_cu_failed() || !sizes_ok("softmax", rows, n)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("softmax", rows, n)) return;
     lens_cu_ok(lens_cu_softmax_rows(lens_cu_stream(), out, x, rows, n, log), log ? "log_softmax" : "softmax");
 }
 
 void lens_cu_op_fill(float *out, float v, int64_t n)
 {
-    if (lens_cu_failed() || !sizes_ok("fill", n, 0)) return;
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("fill", n)) return;
     lens_cu_ok(lens_cu_fill(lens_cu_stream(), out, v, n), "fill");
 }
