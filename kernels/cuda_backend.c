@@ -109,6 +109,8 @@ static int open_device(lens_error *err)
     }
     lens_cu_set_stream(stream);
     lens_cu_set_blas(handle);
+    const char *sync = getenv("LENS_CUDA_SYNC");
+    lens_cu_set_sync_each(sync && strcmp(sync, "1") == 0);
     const char *precision = getenv("LENS_CUDA_PRECISION");
     if (lens_cu_set_precision(precision && *precision ? precision : "float32", err)) {
         lens_cu_set_blas(NULL);

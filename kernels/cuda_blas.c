@@ -138,7 +138,9 @@ static void gemm(const char *what, bool ta, bool tb, int64_t M, int64_t N, int64
         st = cublasSgemmBatched_64(blas, opA, opB, N, M, K, &alpha, pb, B.ld, pa, A.ld, &beta, pc, ldc, batch);
         pthread_mutex_unlock(&pointer_lock);
     }
-    if (st != CUBLAS_STATUS_SUCCESS)
+    if (st == CUBLAS_STATUS_SUCCESS)
+        lens_cu_ok(cudaSuccess, what);   /* waits here under LENS_CUDA_SYNC=1 */
+    else
         lens_cu_fail(st == CUBLAS_STATUS_ALLOC_FAILED ? LENS_ERR_MEMORY : LENS_CUDA_DEVICE_ERROR_KIND,
                      "cuBLAS sgemm in %s failed: %s (M=%lld N=%lld K=%lld batch %lld x %lld)", what,
                      blas_status_name(st), (long long)M, (long long)N, (long long)K, (long long)outer,

@@ -70,8 +70,18 @@ lens_error_kind lens_cu_kind(cudaError_t e)
     return e == cudaErrorMemoryAllocation ? LENS_ERR_MEMORY : LENS_CUDA_DEVICE_ERROR_KIND;
 }
 
+/* LENS_CUDA_SYNC=1: wait after every operation, so that a fault inside a kernel
+ * is reported with the operation that caused it (slow; for finding faults). */
+static bool sync_each;
+
+void lens_cu_set_sync_each(bool on)
+{
+    sync_each = on;
+}
+
 bool lens_cu_ok(cudaError_t e, const char *what)
 {
+    if (e == cudaSuccess && sync_each) e = cudaStreamSynchronize(stream);
     if (e == cudaSuccess) return true;
     (void)cudaGetLastError();   /* a non-sticky error must not resurface at the next check */
     lens_cu_fail(lens_cu_kind(e), "CUDA error in %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));

@@ -13,6 +13,8 @@
 
 /* cuda_context.c */
 void lens_cu_set_stream(cudaStream_t s);
+/* Wait after every operation (LENS_CUDA_SYNC=1). */
+void lens_cu_set_sync_each(bool on);
 /* The dims are non-negative and their product fits in int64 (the kernels index
  * with it); else false with the failure kept. LENS_CU_DIMS_OK(what, a, b, ...). */
 bool lens_cu_dims_ok(const char *what, int n, const int64_t *dims);

@@ -86,7 +86,8 @@ bool lens_cu_failed(void);
 /* Keep the first failure: a message and its kind. */
 void lens_cu_fail(lens_error_kind kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* true when e is cudaSuccess; else the failure is kept, naming what, and the
- * runtime's last error is cleared. */
+ * runtime's last error is cleared. With LENS_CUDA_SYNC=1 it first waits for the
+ * stream, so a kernel's fault is named after its operation. */
 bool lens_cu_ok(cudaError_t e, const char *what);
 /* Formats err directly (the memory operations report at once). Returns -1. */
 int lens_cu_error(lens_error *err, lens_error_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -137,6 +137,10 @@ compare() { # compare LABEL ENV TOL
     if [ $rc -eq 0 ]; then step_ok "hooks $label against cpu" "$last"; else
         grep FAIL "$out/compare-$label.log" | head -n 10
         step_fail "hooks $label against cpu" "$last"
+        if [ "$dev" = cuda ]; then   # name the operation of a fault, if it was one
+            env "$env" LENS_CUDA_SYNC=1 LENS_DEVICE=cuda "$BUILD/gpu/compare_devices" dump "$model" \
+                "$out/hooks-$label-sync.safetensors" 2>&1 | tail -n 3
+        fi
     fi
 }
 compare "$dev-float32" "LENS_CUDA_PRECISION=float32" 1e-4
