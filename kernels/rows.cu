@@ -140,21 +140,86 @@ static __global__ void attn_softmax_kernel(float *masked_out, float *pattern, co
     }
 }
 
+/* The same for rows of at most 32 * C entries, each read once: lane l keeps
+ * entries l, l + 32, ... in registers (C unrolled), and each exp is computed once.
+ * The arithmetic is attn_softmax_kernel's, in the same order. */
+template <int C>
+static __global__ void attn_softmax_short_kernel(float *masked_out, float *pattern, const float *in, int64_t rows,
+                                                 int64_t P)
+{
+    int lane = threadIdx.x & 31;
+    LENS_CU_WARP_ROWS(row, rows)
+    {
+        int64_t i = row % P;
+        const float *src = in + row * P;
+        float *dst = masked_out ? masked_out + row * P : NULL;
+        float v[C];
+        float mx = -INFINITY;
+#pragma unroll
+        for (int c = 0; c < C; c++) {
+            int64_t j = lane + 32 * c;
+            v[c] = j >= P || (dst && j > i) ? -INFINITY : src[j];
+            if (dst && j < P && j > i) dst[j] = -INFINITY;
+            mx = v[c] > mx ? v[c] : mx;
+        }
+        if (!pattern) continue;
+        for (int off = 16; off > 0; off /= 2) {
+            float o = __shfl_xor_sync(0xffffffffu, mx, off);
+            mx = o > mx ? o : mx;
+        }
+        double sum = 0;
+#pragma unroll
+        for (int c = 0; c < C; c++) {
+            v[c] = v[c] == -INFINITY ? 0.0f : expf(v[c] - mx);
+            sum += v[c];
+        }
+        sum = lens_warp_sum(sum);
+        float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
+        float *pat = pattern + row * P;
+#pragma unroll
+        for (int c = 0; c < C; c++) {
+            int64_t j = lane + 32 * c;
+            if (j < P) pat[j] = v[c] * inv;
+        }
+    }
+}
+
+/* Rows up to 1024 long take the register kernel with the fewest chunks that
+ * cover them; longer rows the looping one. */
+static cudaError_t launch_attn_softmax(cudaStream_t s, float *masked_out, float *pattern, const float *in,
+                                       int64_t rows, int64_t P)
+{
+    unsigned blocks = lens_cu_row_blocks(rows);
+    int64_t chunks = (P + 31) / 32;
+    if (chunks <= 1)
+        attn_softmax_short_kernel<1><<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    else if (chunks <= 2)
+        attn_softmax_short_kernel<2><<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    else if (chunks <= 4)
+        attn_softmax_short_kernel<4><<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    else if (chunks <= 8)
+        attn_softmax_short_kernel<8><<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    else if (chunks <= 16)
+        attn_softmax_short_kernel<16><<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    else if (chunks <= 32)
+        attn_softmax_short_kernel<32><<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    else
+        attn_softmax_kernel<<<blocks, LENS_CU_THREADS, 0, s>>>(masked_out, pattern, in, rows, P);
+    return cudaGetLastError();
+}
+
 extern "C" cudaError_t lens_cu_attn_softmax(cudaStream_t s, float *scores, float *pattern, int64_t BH, int64_t P,
                                             bool mask)
 {
     if (BH * P == 0) return cudaSuccess;
-    attn_softmax_kernel<<<lens_cu_row_blocks(BH * P), LENS_CU_THREADS, 0, s>>>(mask ? scores : NULL, pattern,
-                                                                               scores, BH * P, P);
-    return cudaGetLastError();
+    return launch_attn_softmax(s, mask ? scores : NULL, pattern, scores, BH * P, P);
 }
 
 extern "C" cudaError_t lens_cu_attn_softmax_of(cudaStream_t s, float *pattern, const float *scores, int64_t BH,
                                                int64_t P)
 {
     if (BH * P == 0) return cudaSuccess;
-    attn_softmax_kernel<<<lens_cu_row_blocks(BH * P), LENS_CU_THREADS, 0, s>>>(NULL, pattern, scores, BH * P, P);
-    return cudaGetLastError();
+    return launch_attn_softmax(s, NULL, pattern, scores, BH * P, P);
 }
 
 static __global__ void attn_softmax_dx_kernel(float *dS, const float *dP, const float *pat, int64_t rows,
