@@ -159,6 +159,12 @@ $(BUILD)/tests/%: tests/engine/%.c $(LIBLENS) tests/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLENS) $(ENGINE_LIBS)
 
+# A library with another CUDA backend ABI version, which the loader test opens.
+$(BUILD)/tests/test_cuda_loader: $(BUILD)/tests/libfake_cuda_backend.so
+$(BUILD)/tests/libfake_cuda_backend.so: tests/engine/fake_cuda_backend.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -Iengine/include $< -o $@
+
 $(BUILD)/tests/%: tests/lang/%.c $(LIBLANG) $(LIBLENS) tests/harness.h tests/lang/lang_test_util.h tests/lang/cell_cases.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLANG) $(LIBLENS) $(ENGINE_LIBS)

@@ -1,7 +1,8 @@
 /* test_cuda_loader.c — the engine's side of the CUDA backend on any machine: the
  * library that `make` builds when nvcc is found exports the entry symbols with
  * this engine's ABI version; the loader refuses a missing file, a library that
- * is not the backend, and a wrong ABI with clear messages; without a usable GPU
+ * is not the backend, and another ABI version (a fake library, either build) with
+ * clear messages; without a usable GPU
  * (no driver, as on CI) lens_backend_cuda() returns NULL with the reason, every
  * time, and never crashes; with one, the table is complete and memory round-trips.
  * A build without nvcc reports that it has no CUDA.
@@ -18,6 +19,19 @@
 
 #include "../harness.h"
 #include "../../engine/backend_cuda.h"
+
+/* The build folder: this program is BUILD/tests/test_cuda_loader. */
+static void build_dir(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    for (int i = 0; i < 2; i++) {
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+    }
+    snprintf(out, cap, "%s", exe);
+}
 
 /* Runs fn in a child; its exit status is the number of failed checks there. */
 static int in_child(int (*fn)(void))
@@ -41,20 +55,36 @@ static int in_child(int (*fn)(void))
         }                                                       \
     } while (0)
 
-#ifdef LENS_HAVE_CUDA
-
-/* The build folder: this program is BUILD/tests/test_cuda_loader. */
-static void build_dir(char *out, size_t cap)
+/* The version is checked before the library's open function is called. */
+static void test_loader_refuses_another_abi_version(void)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    for (int i = 0; i < 2; i++) {
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-    }
-    snprintf(out, cap, "%s", exe);
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    build_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/tests/libfake_cuda_backend.so", dir);
+    lens_error err = {0};
+    CHECK(lens_cuda_load_library(path, &err) == NULL);
+    char want[PATH_MAX + 200];
+    snprintf(want, sizeof want, "%s has backend ABI version 999 but this lens needs %d: rebuild both with `make`",
+             path, LENS_CUDA_ABI_VERSION);
+    CHECK(strcmp(err.msg, want) == 0, "%s", err.msg);
 }
+
+static void test_loader_refuses_missing_file(void)
+{
+    lens_error err = {0};
+    CHECK(lens_cuda_load_library("/nonexistent/liblens-cuda.so", &err) == NULL);
+    CHECK(strstr(err.msg, "cannot load the CUDA backend /nonexistent/liblens-cuda.so") != NULL, "%s", err.msg);
+}
+
+static void test_loader_refuses_a_library_that_is_not_the_backend(void)
+{
+    lens_error err = {0};
+    CHECK(lens_cuda_load_library("libm.so.6", &err) == NULL);
+    CHECK(strcmp(err.msg, "libm.so.6 is not a lens CUDA backend (it has no lens_cuda_abi_version)") == 0, "%s",
+          err.msg);
+}
+
+#ifdef LENS_HAVE_CUDA
 
 static void library_path(char *out, size_t cap)
 {
@@ -101,21 +131,6 @@ static void test_library_refuses_other_abi(void)
     memset(&err, 0, sizeof err);
     CHECK(open_fn(LENS_CUDA_ABI_VERSION, sizeof(lens_backend), sizeof(lens_error) + 4, &err) == NULL);
     CHECK(err.msg[0] == 0, "%s", err.msg);
-}
-
-static void test_loader_refuses_missing_file(void)
-{
-    lens_error err = {0};
-    CHECK(lens_cuda_load_library("/nonexistent/liblens-cuda.so", &err) == NULL);
-    CHECK(strstr(err.msg, "cannot load the CUDA backend /nonexistent/liblens-cuda.so") != NULL, "%s", err.msg);
-}
-
-static void test_loader_refuses_a_library_that_is_not_the_backend(void)
-{
-    lens_error err = {0};
-    CHECK(lens_cuda_load_library("libm.so.6", &err) == NULL);
-    CHECK(strcmp(err.msg, "libm.so.6 is not a lens CUDA backend (it has no lens_cuda_abi_version)") == 0, "%s",
-          err.msg);
 }
 
 /* No usable device: the reason names it, and stays the same. */
@@ -220,11 +235,12 @@ static void test_build_without_cuda_says_so(void)
 
 int main(void)
 {
+    RUN(test_loader_refuses_another_abi_version);
+    RUN(test_loader_refuses_missing_file);
+    RUN(test_loader_refuses_a_library_that_is_not_the_backend);
 #ifdef LENS_HAVE_CUDA
     RUN(test_library_exports_entry_and_abi);
     RUN(test_library_refuses_other_abi);
-    RUN(test_loader_refuses_missing_file);
-    RUN(test_loader_refuses_a_library_that_is_not_the_backend);
     RUN(test_backend_cuda_from_build_dir);
     RUN(test_backend_cuda_library_not_found);
 #else
