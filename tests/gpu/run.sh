@@ -24,7 +24,7 @@
 #   6. lens-bench with LENS_DEVICE=cuda: seed (forward, run_with_cache,
 #      seed-pipeline), the resid_pre patching sweep, long, seed in tf32; the peak
 #      device memory of the long run; TransformerLens on the same card when it
-#      imports, else PERFORMANCE.md's H200 numbers, said to be quoted.
+#      imports, else the numbers measured for it on one H200 (2026-11-26), said to be quoted.
 # Budget: under 8 minutes on an H100/H200.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
@@ -204,12 +204,12 @@ else
             step_fail "TransformerLens" "see $out/transformerlens.log"
         fi
     else
-        note "TransformerLens does not import here: quoted from PERFORMANCE.md (one H200, 2026-11-26, CUDA events): run_with_cache seed 38.7 ms, long 85.7 ms (float32); 39.7 / 46.1 ms with TF32"
+        note "TransformerLens does not import here: quoted, as measured on one H200 on 2026-11-26 with CUDA events: run_with_cache seed 38.7 ms, long 85.7 ms (float32); 39.7 / 46.1 ms with TF32"
     fi
 fi
 
 echo
-echo "targets (PERFORMANCE.md): seed run_with_cache <= 10 ms float32, <= 3.5 ms tf32; seed-pipeline <= 12 ms; long <= 50 ms float32, <= 15 ms tf32, <= 12 GiB"
+echo "GPU targets: seed run_with_cache <= 10 ms float32, <= 3.5 ms tf32; seed-pipeline <= 12 ms; long <= 50 ms float32, <= 15 ms tf32, <= 12 GiB"
 printf '%s\n' "${summary[@]}"
 echo "tests/gpu/run.sh: $failures failed, $(( $(date +%s) - started )) s (budget 480 s)"
 [ $failures -eq 0 ]
