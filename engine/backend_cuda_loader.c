@@ -8,7 +8,7 @@
  *
  * Search order for liblens-cuda.so: the folder of the running executable, then
  * $LENS_LIB_DIR, then the executable's ../lib (an installed PREFIX/bin/lens finds
- * PREFIX/lib). A build made without nvcc reports that instead of searching.
+ * PREFIX/lib). A build made without nvcc has no library to look for.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -107,18 +107,14 @@ static const lens_backend *find_and_open(lens_error *err)
 }
 #endif
 
+#ifdef LENS_HAVE_CUDA
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const lens_backend *cached;
 static lens_error cached_err;
 
 static void load_once(void)
 {
-#ifdef LENS_HAVE_CUDA
     cached = find_and_open(&cached_err);
-#else
-    lens_fail(&cached_err, "this lens was built without CUDA (nvcc was not found when it was built); "
-                           "install the CUDA toolkit and rebuild to use a GPU");
-#endif
 }
 
 const lens_backend *lens_backend_cuda(lens_error *err)
@@ -127,6 +123,16 @@ const lens_backend *lens_backend_cuda(lens_error *err)
     if (!cached && err) *err = cached_err;
     return cached;
 }
+#else
+/* A build without nvcc. The registry (backend_select.c) has its own stand-in
+ * with this answer; this one is weak, so it serves an engine linked without the
+ * registry and gives way to the registry's when both are there. */
+__attribute__((weak)) const lens_backend *lens_backend_cuda(lens_error *err)
+{
+    lens_fail(err, "this build has no CUDA backend (it was compiled without nvcc)");
+    return NULL;
+}
+#endif
 
 int lens_backend_cuda_set_precision(const char *precision, lens_error *err)
 {

@@ -68,14 +68,13 @@ static int open_failed(lens_error *err, const char *what, cudaError_t e)
         void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
         if (!driver)
             return lens_cu_error(err, LENS_CUDA_DEVICE_ERROR_KIND,
-                                 "no usable CUDA device: no NVIDIA driver is installed (libcuda.so.1 cannot be loaded)");
+                                 "no NVIDIA driver is installed (libcuda.so.1 cannot be loaded)");
         dlclose(driver);
     }
     const char *hint = "";
     if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice)
         hint = " (is an NVIDIA GPU present and its driver loaded? nvidia-smi should list it)";
-    return lens_cu_error(err, lens_cu_kind(e), "no usable CUDA device: %s failed: %s%s", what,
-                         cudaGetErrorString(e), hint);
+    return lens_cu_error(err, lens_cu_kind(e), "%s failed: %s%s", what, cudaGetErrorString(e), hint);
 }
 
 static int open_device(lens_error *err)
@@ -100,7 +99,7 @@ static int open_device(lens_error *err)
     if (st != CUBLAS_STATUS_SUCCESS) {
         (void)cudaStreamDestroy(stream);   /* cleanup after the failure being reported */
         return lens_cu_error(err, st == CUBLAS_STATUS_ALLOC_FAILED ? LENS_ERR_MEMORY : LENS_CUDA_DEVICE_ERROR_KIND,
-                             "no usable CUDA device: cublasCreate failed with status %d", (int)st);
+                             "cublasCreate failed with status %d", (int)st);
     }
     if ((st = cublasSetStream(handle, stream)) != CUBLAS_STATUS_SUCCESS) {
         (void)cublasDestroy(handle);

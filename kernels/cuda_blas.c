@@ -110,6 +110,16 @@ static void gemm(const char *what, bool ta, bool tb, int64_t M, int64_t N, int64
         return;
     }
     if (M == 0 || N == 0 || batch == 0) return;
+    if (K == 0) {   /* an empty sum: C = beta C, written here rather than left to cuBLAS */
+        if (beta == 0.0f)
+            for (int64_t o = 0; o < outer; o++)
+                for (int64_t i = 0; i < inner; i++)
+                    if (!lens_cu_ok(cudaMemset2DAsync(C + o * sCo + i * sCi, (size_t)ldc * sizeof(float), 0,
+                                                      (size_t)N * sizeof(float), (size_t)M, lens_cu_stream()),
+                                    what))
+                        return;
+        return;   /* beta is 0 or 1 in every caller */
+    }
     cublasOperation_t opA = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opB = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasStatus_t st;
     if (batch == 1) {
