@@ -6,7 +6,8 @@
  * this file never includes a CUDA header, so build/lens loads without CUDA
  * libraries) or choosing between backends (the registry).
  *
- * Search order for liblens-cuda.so: the folder of the running executable, then
+ * Without an NVIDIA driver (libcuda.so.1) nothing more is loaded. Search order
+ * for liblens-cuda.so: the folder of the running executable, then
  * $LENS_LIB_DIR, then the executable's ../lib (an installed PREFIX/bin/lens finds
  * PREFIX/lib). A build made without nvcc has no library to look for.
  */
@@ -82,9 +83,26 @@ static void note_place(char *tried, size_t cap, const char *dir)
     if (len < cap) snprintf(tried + len, cap - len, "%s%s", len ? ", " : "", dir);
 }
 
+/* The driver is looked for first: without one, the backend library (whose
+ * cuBLAS takes most of a second to load) is never opened, so a machine without
+ * a GPU pays well under a millisecond to learn it. The driver stays loaded.
+ * $LENS_CUDA_DRIVER names another file to probe (a driver outside the loader's
+ * path; the tests). */
+static bool driver_present(lens_error *err)
+{
+    static void *driver;
+    const char *name = getenv("LENS_CUDA_DRIVER");
+    if (!name || !*name) name = "libcuda.so.1";
+    if (!driver) driver = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
+    if (driver) return true;
+    lens_fail(err, "no NVIDIA driver is installed (%s cannot be loaded)", name);
+    return false;
+}
+
 /* The first candidate file that exists is opened; its failure is the answer. */
 static const lens_backend *find_and_open(lens_error *err)
 {
+    if (!driver_present(err)) return NULL;
     char dirs[3][PATH_MAX];
     int ndirs = 0;
     char exe[PATH_MAX];

@@ -5,7 +5,8 @@
  * clear messages; without a usable GPU
  * (no driver, as on CI) lens_backend_cuda() returns NULL with the reason, every
  * time, and never crashes; with one, the table is complete and memory round-trips.
- * A build without nvcc reports that it has no CUDA.
+ * Without a driver the loader loads nothing more. A build without nvcc reports
+ * that it has no CUDA.
  *
  * Each lens_backend_cuda() scenario runs in a child process, since the loader
  * decides once per process. */
@@ -127,6 +128,17 @@ static void test_library_refuses_other_abi(void)
     memset(&err, 0, sizeof err);
     CHECK(open_fn(LENS_CUDA_ABI_VERSION, sizeof(lens_backend) - 8, sizeof(lens_error), &err) == NULL);
     CHECK(strstr(err.msg, "rebuild both") != NULL, "%s", err.msg);
+    /* the right ABI: a device is usable, or the library's own reason (without a
+     * driver: found by the runtime, not the loader's probe) */
+    memset(&err, 0, sizeof err);
+    const lens_backend *b = open_fn(LENS_CUDA_ABI_VERSION, sizeof(lens_backend), sizeof(lens_error), &err);
+    if (!b)
+        CHECK(strcmp(err.msg, "no NVIDIA driver is installed (libcuda.so.1 cannot be loaded)") == 0 ||
+                  strstr(err.msg, "no CUDA device is present") || strstr(err.msg, "cudaGetDeviceCount failed: ") ||
+                  strstr(err.msg, "compute capability"),
+              "%s", err.msg);
+    else
+        CHECK(strcmp(b->name, "cuda") == 0);
     /* a different lens_error layout: nothing is written into it */
     memset(&err, 0, sizeof err);
     CHECK(open_fn(LENS_CUDA_ABI_VERSION, sizeof(lens_backend), sizeof(lens_error) + 4, &err) == NULL);
@@ -190,6 +202,49 @@ static int child_from_build_dir(void)
     return b ? check_usable(b) : check_no_device(&err);
 }
 
+/* Past the loader's driver probe (LENS_CUDA_DRIVER names a library that loads):
+ * the backend library itself is opened and gives its reason, or the table. */
+static int child_past_the_driver_probe(void)
+{
+    char dir[PATH_MAX];
+    build_dir(dir, sizeof dir);
+    setenv("LENS_LIB_DIR", dir, 1);
+    setenv("LENS_CUDA_DRIVER", "libm.so.6", 1);
+    lens_error err = {0};
+    const lens_backend *b = lens_backend_cuda(&err);
+    int failures = b ? check_usable(b) : check_no_device(&err);
+    char lib[PATH_MAX + 32];
+    snprintf(lib, sizeof lib, "%s/%s", dir, LENS_CUDA_LIBRARY);
+    CHILD_CHECK(dlopen(lib, RTLD_NOW | RTLD_NOLOAD) != NULL, "the backend library was not loaded");
+    return failures;
+}
+
+static void test_backend_cuda_library_opens_past_the_probe(void)
+{
+    CHECK(in_child(child_past_the_driver_probe) == 0);
+}
+
+/* Without a driver the library is never loaded. */
+static int child_no_driver(void)
+{
+    int failures = 0;
+    setenv("LENS_CUDA_DRIVER", "libnonexistent-driver.so.1", 1);
+    lens_error err = {0};
+    CHILD_CHECK(lens_backend_cuda(&err) == NULL);
+    CHILD_CHECK(strcmp(err.msg, "no NVIDIA driver is installed (libnonexistent-driver.so.1 cannot be loaded)") == 0,
+                "%s", err.msg);
+    char dir[PATH_MAX], lib[PATH_MAX + 32];
+    build_dir(dir, sizeof dir);
+    snprintf(lib, sizeof lib, "%s/%s", dir, LENS_CUDA_LIBRARY);
+    CHILD_CHECK(dlopen(lib, RTLD_NOW | RTLD_NOLOAD) == NULL, "the backend library was loaded");
+    return failures;
+}
+
+static void test_backend_cuda_without_driver_loads_nothing(void)
+{
+    CHECK(in_child(child_no_driver) == 0);
+}
+
 static void test_backend_cuda_from_build_dir(void)
 {
     CHECK(in_child(child_from_build_dir) == 0);
@@ -199,6 +254,7 @@ static int child_not_found(void)
 {
     int failures = 0;
     setenv("LENS_LIB_DIR", "/nonexistent-lens-lib", 1);
+    setenv("LENS_CUDA_DRIVER", "libm.so.6", 1);   /* past the driver probe */
     lens_error err = {0};
     CHILD_CHECK(lens_backend_cuda(&err) == NULL);
     CHILD_CHECK(strstr(err.msg, "the CUDA backend library liblens-cuda.so was not found (looked in ") &&
@@ -239,9 +295,11 @@ int main(void)
     RUN(test_loader_refuses_missing_file);
     RUN(test_loader_refuses_a_library_that_is_not_the_backend);
 #ifdef LENS_HAVE_CUDA
+    RUN(test_backend_cuda_without_driver_loads_nothing);   /* first: nothing of CUDA is loaded yet */
     RUN(test_library_exports_entry_and_abi);
     RUN(test_library_refuses_other_abi);
     RUN(test_backend_cuda_from_build_dir);
+    RUN(test_backend_cuda_library_opens_past_the_probe);
     RUN(test_backend_cuda_library_not_found);
 #else
     RUN(test_build_without_cuda_says_so);
