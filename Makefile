@@ -91,8 +91,8 @@ GPU_PROGRAMS := $(BUILD)/gpu/compare_devices $(BUILD)/gpu/random_model
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs gpu-programs
-all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS) $(CUDA_LIB) $(GPU_PROGRAMS)
+.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs
+all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"
@@ -109,8 +109,12 @@ help:
 
 engine: $(LIBLENS)
 
+# `make` also builds the CUDA library (when nvcc is found) and tests/gpu's helpers.
+all: $(CUDA_LIB) $(GPU_PROGRAMS)
+
 # What tests/gpu/run.sh needs on a GPU machine, none of it needing ZeroMQ: the
 # engine, its tests, the bench, the CUDA library and the helpers.
+.PHONY: gpu-programs
 gpu-programs: $(BENCH) $(TEST_ENGINE) $(CUDA_LIB) $(GPU_PROGRAMS)
 
 $(BUILD)/gpu/compare_devices: tests/gpu/compare_devices.c $(LIBLENS)
