@@ -96,6 +96,7 @@ all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"
+	@echo "make gpu-programs   only what tests/gpu/run.sh needs on a GPU machine (no ZeroMQ)"
 	@echo "make deps       install what is missing: Debian -dev packages, the Python test venv"
 	@echo "make test       run every test suite; ends with 'N passed, N failed'"
 	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
@@ -104,7 +105,6 @@ help:
 	@echo "make demo       run the demo notebook headless with the best model available"
 	@echo "make docs       regenerate docs/LANGUAGE.md from the builtin and module tables"
 	@echo "make install    install build/lens, the kernelspec, the shipped models and papermill's lens translator"
-	@echo "make gpu-programs   what tests/gpu/run.sh builds on a GPU machine (engine, its tests, bench, CUDA library)"
 	@echo "make clean      remove build/"
 
 engine: $(LIBLENS)
@@ -140,6 +140,14 @@ $(BUILD)/obj/kernels/%.o: kernels/%.c
 # cudart is linked statically (nvcc's default); cuBLAS is found through the rpath.
 $(CUDA_LIB): $(CUDA_OBJ)
 	$(NVCC) -shared $(CUDA_ARCH) $^ -o $@ -L$(CUDA_HOME)/lib64 -lcublas -Xlinker -rpath,$(CUDA_HOME)/lib64
+
+# make install also puts the library in PREFIX/lib, where PREFIX/bin/lens finds it.
+ifneq ($(CUDA_LIB),)
+.PHONY: install-cuda
+install: install-cuda
+install-cuda: $(CUDA_LIB)
+	install -D -m 0755 $(CUDA_LIB) $(PREFIX)/lib/liblens-cuda.so
+endif
 
 $(LIBLENS): $(ENGINE_OBJ)
 	@rm -f $@
@@ -240,11 +248,8 @@ fuzz-programs: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@SECONDS=$(SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_BINS)
 
-install: $(LENS) $(CUDA_LIB)
+install: $(LENS)
 	@VENV=$(VENV) ./scripts/install.sh $(LENS) $(PREFIX)
-ifneq ($(CUDA_LIB),)
-	install -D -m 0755 $(CUDA_LIB) $(PREFIX)/lib/liblens-cuda.so
-endif
 
 demo: $(LENS)
 	@./scripts/demo.sh $(LENS)
