@@ -12,15 +12,6 @@
 #include "lens/tensor_ops.h"
 #include "table.h"
 
-value *lang_engine_error(interp *I, const lens_error *err)
-{
-    if (strstr(err->msg, "interrupt")) {
-        lang_interrupted = 0;
-        return lang_raise(I, "KeyboardInterrupt", "%s", err->msg);
-    }
-    return lang_raise(I, strstr(err->msg, "out of memory") ? "MemoryError" : "RuntimeError", "%s", err->msg);
-}
-
 /* ---- argument helpers ------------------------------------------------------------ */
 
 /* utils.Slice from a value: None, int, (start, stop[, step]), slice, list or tensor of ints. */

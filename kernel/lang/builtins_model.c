@@ -41,12 +41,7 @@ lens_cache *lang_cache_of(value *v, value **model)
     return co->c;
 }
 
-static value *eng_fail(interp *I, lens_error *err)
-{
-    const char *e = strstr(err->msg, "memory") ? "MemoryError" : strstr(err->msg, "interrupt") ? "KeyboardInterrupt" : "RuntimeError";
-    if (!strcmp(e, "KeyboardInterrupt")) lang_interrupted = 0;
-    return lang_raise(I, e, "%s", err->msg);
-}
+static value *eng_fail(interp *I, lens_error *err) { return lang_engine_error(I, err); }
 
 /* ---- config --------------------------------------------------------------- */
 
