@@ -71,6 +71,16 @@ lens_tensor *lens_tensor_host(const lens_tensor *t, lens_error *err)
     return h;
 }
 
+lens_tensor *lens_tensor_host_contiguous(const lens_tensor *t, lens_error *err)
+{
+    lens_tensor *h = lens_tensor_host(t, err);
+    if (!h || lens_tensor_is_contiguous(h)) return h;
+    lens_tensor *c = lens_tensor_contiguous(h);
+    lens_tensor_free(h);
+    if (!c) lens_fail_alloc(err);
+    return c;
+}
+
 int lens_device_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err)
 {
     if (!lens_tensor_numel(dst)) return 0;
@@ -160,7 +170,7 @@ int lens_common_device(int n, const lens_tensor *const *in, const lens_backend *
     }
     *be = dev ? lens_tensor_backend(dev) : NULL;
     if (dev && host)
-        return lens_fail_kind(err, LENS_ERR_INVALID,
+        return lens_fail_kind(err, LENS_ERR_DEVICE,
                               "Expected all tensors to be on the same device, but found at least two devices, %s and %s!",
                               lens_device_name(dev->storage->device), lens_device_name(host->storage->device));
     return 0;

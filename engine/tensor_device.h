@@ -14,7 +14,8 @@
 const lens_backend *lens_tensor_backend(const lens_tensor *t);
 
 /* The one device of n inputs (NULL entries skipped): *be = its backend, NULL when
- * all are on the host. -1 + err (LENS_ERR_INVALID) for two different devices. */
+ * all are on the host. -1 + err (LENS_ERR_DEVICE, a RuntimeError as in torch) for
+ * two different devices. */
 int lens_common_device(int n, const lens_tensor *const *in, const lens_backend **be, lens_error *err);
 
 /* For operations that run on the host: 0 when every input is on the host (out

@@ -235,7 +235,8 @@ static value *attention_common(interp *I, args *a, const char *fn, bool grid)
         lens_tensor *s1 = lens_tensor_select(t, 0, b);
         lens_tensor *s2 = s1 ? lens_tensor_select(s1, 0, h.head[i]) : NULL;
         lens_tensor *c = s2 ? lens_tensor_to_f32(s2) : NULL;
-        lens_tensor *cc = c ? lens_tensor_contiguous(c) : NULL;
+        lens_error herr;
+        lens_tensor *cc = c ? lens_tensor_host_contiguous(c, &herr) : NULL;
         if (cc) memcpy(pat + (size_t)i * (size_t)(n * n), lens_tensor_f32(cc), (size_t)(n * n) * sizeof *pat);
         lens_tensor_free(s1);
         lens_tensor_free(s2);

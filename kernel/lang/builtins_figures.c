@@ -33,9 +33,10 @@ static int get_floats(interp *I, value *v, const char *fn, const char *what, int
         lens_tensor_free(t);
         return -1;
     }
-    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_error herr;
+    lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
     lens_tensor_free(t);
-    if (!c) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (!c) { lang_engine_error(I, &herr); return -1; }
     out->ndim = c->ndim;
     out->n = lens_tensor_numel(c);
     out->shape[0] = c->ndim >= 1 ? c->shape[0] : 1;

@@ -244,9 +244,10 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
     }
     lens_tensor *t = tensor_from_value(I, in, LENS_I64);
     if (!t) return NULL;
-    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_error herr;
+    lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
     lens_tensor_free(t);
-    if (!c) return lang_raise(I, "MemoryError", "out of memory");
+    if (!c) return lang_engine_error(I, &herr);
     value *r;
     if (c->ndim == 0) r = token_strs(I, tok, lens_tensor_i64(c), 1);
     else if (c->ndim == 1 || (c->ndim == 2 && c->shape[0] == 1)) r = token_strs(I, tok, lens_tensor_i64(c), c->shape[c->ndim - 1]);
@@ -268,9 +269,10 @@ static value *m_to_string(interp *I, value *self, args *a)
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
     lens_tensor *t = tensor_from_value(I, a->pos[0], LENS_I64);
     if (!t) return NULL;
-    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_error herr;
+    lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
     lens_tensor_free(t);
-    if (!c) return lang_raise(I, "MemoryError", "out of memory");
+    if (!c) return lang_engine_error(I, &herr);
     lens_error err;
     value *r = NULL;
     int64_t rows = c->ndim <= 1 ? 1 : c->shape[0], len = c->ndim == 0 ? 1 : c->shape[c->ndim - 1];

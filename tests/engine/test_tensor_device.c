@@ -299,7 +299,7 @@ static void test_mixed_devices_are_refused(void)
     char want[160];
     snprintf(want, sizeof want, "Expected all tensors to be on the same device, but found at least two devices, %s and cpu!",
              lens_device_name(dev->device));
-    CHECK(!lens_binary(LENS_OP_ADD, dx, x, &err) && err.kind == LENS_ERR_INVALID && !strcmp(err.msg, want), "%s", err.msg);
+    CHECK(!lens_binary(LENS_OP_ADD, dx, x, &err) && err.kind == LENS_ERR_DEVICE && !strcmp(err.msg, want), "%s", err.msg);
     CHECK(!lens_binary(LENS_OP_ADD, x, dx, &err) && !strcmp(err.msg, want), "either order: %s", err.msg);
     lens_tensor *xt = lens_tensor_transpose(x, 0, 1, &err);
     CHECK(!lens_matmul(dx, xt, &err) && !strcmp(err.msg, want), "matmul: %s", err.msg);

@@ -115,6 +115,9 @@ bool lens_tensor_on_host(const lens_tensor *t);
  * else a download into a new contiguous host tensor. NULL + err when the device
  * fails (the error it reported) or memory runs out. */
 lens_tensor *lens_tensor_host(const lens_tensor *t, lens_error *err);
+/* The same, contiguous: for host code that walks the data pointer (another
+ * reference when t is a contiguous host tensor already). */
+lens_tensor *lens_tensor_host_contiguous(const lens_tensor *t, lens_error *err);
 /* t's values on be's device (NULL: the host): another reference to t when it is
  * there already, else a new contiguous tensor (upload, download, or both). */
 lens_tensor *lens_tensor_to_device(const lens_tensor *t, const struct lens_backend *be, lens_error *err);

@@ -24,7 +24,7 @@
  * - Devices (lens/tensor.h): the inputs of one operation must be on one device,
  *   except 0-d host tensors (Python numbers), which join any device; otherwise it
  *   fails with torch's error, "Expected all tensors to be on the same device, but
- *   found at least two devices, sim and cpu!" (LENS_ERR_INVALID). On a device:
+ *   found at least two devices, sim and cpu!" (LENS_ERR_DEVICE). On a device:
  *   float32 elementwise ops (lens_binary, lens_unary), the reductions sum, mean,
  *   max, min and prod, softmax / log_softmax, float32 matmul and copies of views
  *   run through the backend and give device results. The other elementwise and

@@ -1,0 +1,20 @@
+/* kernel/lang/builtins_device.h — devices in the language (builtins_device.c):
+ * tensor.device, Tensor.to(device), .cuda(), .cpu(), .numpy(). */
+#ifndef LANG_BUILTINS_DEVICE_H
+#define LANG_BUILTINS_DEVICE_H
+
+#include "value.h"
+
+/* "cpu", "cuda" or "sim": where t's values live (torch's device.type). */
+value *lang_tensor_device(const lens_tensor *t);
+/* self moved to the named device (itself when it is there already); "cuda"
+ * means what .cuda() does; an unknown name is a ValueError naming the devices. */
+value *lang_tensor_to_device(interp *I, value *self, const char *device);
+/* Tensor.cpu() / .numpy(): the values on the host. */
+value *lang_tensor_cpu(interp *I, value *self, args *a);
+/* Tensor.cuda(): to the device lens computes on (the default backend: cuda when
+ * a device is present, or $LENS_DEVICE's); on a machine where that is the cpu,
+ * the tensor itself, so notebooks written for a GPU run unchanged. */
+value *lang_tensor_cuda(interp *I, value *self, args *a);
+
+#endif
