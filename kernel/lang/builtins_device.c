@@ -32,6 +32,24 @@ value *lang_tensor_to_device(interp *I, value *self, const char *device)
     return moved(I, self, be->host_addressable ? NULL : be);
 }
 
+int lang_device_arg(interp *I, value *v, const char **device)
+{
+    *device = NULL;
+    if (!v || v->type == V_NONE) return 0;
+    if (v->type != V_STR) {
+        lang_raise(I, "TypeError", "device must be a string such as 'cpu', 'cuda' or 'sim', not %s", type_name(v));
+        return -1;
+    }
+    const char *name = !strcmp(v->u.str.s, "cuda:0") ? "cuda" : v->u.str.s;
+    lens_error err;
+    if (!lens_backend_by_name(name, &err)) {
+        lang_engine_error(I, &err);
+        return -1;
+    }
+    *device = name;
+    return 0;
+}
+
 value *lang_tensor_cpu(interp *I, value *self, args *a)
 {
     (void)a;

@@ -10,6 +10,11 @@ value *lang_tensor_device(const lens_tensor *t);
 /* self moved to the named device (itself when it is there already); "cuda"
  * means what .cuda() does; an unknown name is a ValueError naming the devices. */
 value *lang_tensor_to_device(interp *I, value *self, const char *device);
+/* load(..., device=v): NULL in *device for None (the process default), else the
+ * name, checked against the registry: 0, or -1 with the error raised (a
+ * ValueError for an unknown name, a RuntimeError when cuda is asked for and no
+ * CUDA device can be used). */
+int lang_device_arg(interp *I, value *v, const char **device);
 /* Tensor.cpu() / .numpy(): the values on the host. */
 value *lang_tensor_cpu(interp *I, value *self, args *a);
 /* Tensor.cuda(): to the device lens computes on (the default backend: cuda when

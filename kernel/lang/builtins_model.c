@@ -10,6 +10,7 @@
 
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "builtins_device.h"
 #include "did_you_mean.h"
 #include "builtins_grad.h"
 #include "lang_internal.h"
@@ -109,6 +110,8 @@ static value *b_load(interp *I, value *self, args *a)
         {"refactor_factored_attn_matrices", &p.refactor_factored_attn_matrices}};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
         if ((v = arg_get(a, -1, flags[i].k)) && arg_bool(I, v, flags[i].f)) return NULL;
+    const char *device;
+    if (lang_device_arg(I, arg_get(a, -1, "device"), &device)) return NULL;
     lens_error err;
     lang_progress bar = {0};
     lang_progress_update(I, &bar, "loading", 0, -1, name);

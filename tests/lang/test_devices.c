@@ -5,7 +5,7 @@
  * downloaded explicitly where host code reads them); mixed devices raise
  * torch's error; .cuda() / .to("cuda") move to the device lens computes on, and
  * keep the tensor where it is on a machine without one; an unknown device name
- * is a ValueError. */
+ * is a ValueError; load(..., device=...) refuses unknown and absent devices. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +62,29 @@ static void test_cuda_means_the_compute_device(void)
     expect("x.cuda().cpu().to('cuda').cpu().tolist()", "[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]");
 }
 
+/* load(..., device=...) checks the device before it reads anything. */
+static void test_load_checks_the_device(void)
+{
+    expect("load('no-such-model', device='tpu')",
+           "ERROR ValueError: unknown device 'tpu': the devices are 'cpu', 'cuda' and 'sim'");
+    expect("load('no-such-model', device=3)", "ERROR TypeError: device must be a string such as 'cpu', 'cuda' or 'sim', not int");
+    lens_error why;
+    if (!lens_backend_cuda(&why)) {
+        char want[1200];
+        snprintf(want, sizeof want, "ERROR RuntimeError: cuda was asked for but no CUDA device can be used: %s", why.msg);
+        expect("load('no-such-model', device='cuda')", want);
+    }
+    const char *got = run("load('no-such-model', device='sim')");
+    CHECK(!strncmp(got, "ERROR OSError: ", 15), "a usable device gets as far as the model's name: %s", got);
+}
+
 int main(void)
 {
     S = lang_session_new();
     RUN(test_moving_tensors);
     RUN(test_computing_on_the_device);
     RUN(test_cuda_means_the_compute_device);
+    RUN(test_load_checks_the_device);
     lang_session_free(S);
     return harness_summary();
 }
