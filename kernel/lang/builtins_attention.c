@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_device.h"
 #include "display.h"
 #include "rich.h"
 
@@ -141,7 +142,7 @@ static value *token_strings(interp *I, value *model, value *tokens, int64_t prom
         for (size_t i = 0; i < tokens->u.list.n; i++) text &= tokens->u.list.items[i]->type == V_STR;
         if (text && tokens->u.list.n) return incref(tokens);
     }
-    lens_tensor *t = tensor_from_value(I, tokens, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, tokens, LENS_I64);
     if (!t) return NULL;
     if (t->ndim == 2) {
         int64_t b = prompt < 0 ? prompt + t->shape[0] : prompt;

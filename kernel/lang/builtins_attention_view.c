@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "builtins_device.h"
 #include "display.h"
 #include "namespaces.h"
 #include "rich.h"
@@ -33,7 +34,7 @@ static value *attention_view(interp *I, args *a, const char *fn, const char *con
     size_t n = tv->u.list.n;
     for (size_t i = 0; i < n; i++)
         if (tv->u.list.items[i]->type != V_STR) return lang_raise(I, "TypeError", "%s(): tokens must be a list of str", fn);
-    lens_tensor *t = tensor_from_value(I, av, LENS_F32);
+    lens_tensor *t = lang_engine_tensor(I, av, LENS_F32);
     if (!t) return NULL;
     value *r = NULL;
     float *pat = NULL;

@@ -32,6 +32,17 @@ value *lang_tensor_to_device(interp *I, value *self, const char *device)
     return moved(I, self, be->host_addressable ? NULL : be);
 }
 
+lens_tensor *lang_engine_tensor(interp *I, value *v, int dtype)
+{
+    lens_tensor *t = tensor_from_value(I, v, dtype);
+    if (!t || lens_tensor_on_host(t)) return t;
+    lens_error err;
+    lens_tensor *h = lens_tensor_host(t, &err);
+    lens_tensor_free(t);
+    if (!h) lang_engine_error(I, &err);
+    return h;
+}
+
 int lang_device_arg(interp *I, value *v, const char **device)
 {
     *device = NULL;

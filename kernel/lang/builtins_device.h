@@ -15,6 +15,11 @@ value *lang_tensor_to_device(interp *I, value *self, const char *device);
  * ValueError for an unknown name, a RuntimeError when cuda is asked for and no
  * CUDA device can be used). */
 int lang_device_arg(interp *I, value *v, const char **device);
+/* A tensor argument of an engine function (the model's methods, analyses,
+ * patching, attention views, figures): tensor_from_value's tensor, on the host
+ * (downloaded when the value lives on a device), as those functions read their
+ * inputs there. NULL with the error raised. */
+lens_tensor *lang_engine_tensor(interp *I, value *v, int dtype);
 /* Tensor.cpu() / .numpy(): the values on the host. */
 value *lang_tensor_cpu(interp *I, value *self, args *a);
 /* Tensor.cuda(): to the device lens computes on (the default backend: cuda when

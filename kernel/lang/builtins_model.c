@@ -245,7 +245,7 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
         }
         return r;
     }
-    lens_tensor *t = tensor_from_value(I, in, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     lens_error herr;
     lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
@@ -270,7 +270,7 @@ static value *m_to_string(interp *I, value *self, args *a)
 {
     if (a->npos != 1) return lang_raise(I, "TypeError", "to_string(tokens) takes one argument");
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
-    lens_tensor *t = tensor_from_value(I, a->pos[0], LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, a->pos[0], LENS_I64);
     if (!t) return NULL;
     lens_error herr;
     lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
@@ -331,7 +331,7 @@ static value *m_to_single_token(interp *I, value *self, args *a)
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
     value *r = single_rec(I, tok, a->pos[0]);
     if (!r || r->type == V_INT) return r;
-    lens_tensor *t = tensor_from_value(I, r, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, r, LENS_I64);
     decref(r);
     return t ? v_tensor(t) : NULL;
 }
@@ -358,7 +358,7 @@ static value *m_get_token_position(interp *I, value *self, args *a)
     bool bos = true;
     value *bv = arg_get(a, 3, "prepend_bos");
     if (bv && arg_bool(I, bv, &bos)) return NULL;
-    lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : tensor_from_value(I, in, LENS_I64);
+    lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     lens_error err;
     int64_t pos = lens_token_position(t, id, last, &err);
@@ -384,7 +384,7 @@ static value *m_tokens_to_residual_directions(interp *I, value *self, args *a)
         int64_t id;
         if (single_token(I, lens_model_tokenizer(m), a->pos[0]->u.str.s, &id)) return NULL;
         toks = lens_scalar_i64(id);
-    } else toks = tensor_from_value(I, a->pos[0], LENS_I64);
+    } else toks = lang_engine_tensor(I, a->pos[0], LENS_I64);
     if (!toks) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
     lens_tensor *wu = weight(I, m, "unembed.W_U");
     if (!wu) { lens_tensor_free(toks); return NULL; }
@@ -427,7 +427,7 @@ static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
 {
     if (in->type == V_STR || (in->type == V_LIST && in->u.list.n && in->u.list.items[0]->type == V_STR))
         return to_tokens_impl(I, m, in, true);
-    lens_tensor *t = tensor_from_value(I, in, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     if (t->ndim == 1) {
         lens_error err;
