@@ -62,6 +62,19 @@ static void test_cuda_means_the_compute_device(void)
     expect("x.cuda().cpu().to('cuda').cpu().tolist()", "[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]");
 }
 
+/* Device tensors handed to the model's methods and the analyses: the same results
+ * as host ones (the engine reads its arguments downloaded). */
+static void test_model_functions_take_device_tensors(void)
+{
+    expect("m = load('tests/fixtures/tiny-gpt2')\nt = m.to_tokens(['hello world', 'a b c'])\n"
+           "l1, c1 = m.run_with_cache(t)\nl2, c2 = m.run_with_cache(t.to('sim'))\n"
+           "(l1 - l2).abs().max().item(), m.to_str_tokens(t.to('sim')[0])",
+           "(0.0, ['<|endoftext|>', 'hello', ' world', '<|endoftext|>'])");
+    expect("ans = tensor([[262, 257]]).to('sim')\n"
+           "round(logit_diff(l1[:1], ans.cpu()).item(), 5) == round(logit_diff(l1[:1], ans).item(), 5)",
+           "True");
+}
+
 /* load(..., device=...) checks the device before it reads anything. */
 static void test_load_checks_the_device(void)
 {
@@ -85,6 +98,7 @@ int main(void)
     RUN(test_computing_on_the_device);
     RUN(test_cuda_means_the_compute_device);
     RUN(test_load_checks_the_device);
+    RUN(test_model_functions_take_device_tensors);
     lang_session_free(S);
     return harness_summary();
 }
