@@ -20,7 +20,9 @@ static const char *run(const char *code)
 {
     lang_error err = {0};
     capture c;
-    return cell(S, code, &c, &err);
+    const char *r = cell(S, code, &c, &err);   /* a static buffer: err's copy of the message is not needed */
+    lang_error_clear(&err);
+    return r;
 }
 
 static void expect(const char *code, const char *want)
