@@ -4,11 +4,15 @@
  * results stay on the device where the operation runs there (elementwise,
  * reductions, softmaxes, matmul, copies) and come back to the host for the
  * others (topk, sort, einsum, gather, ...); mixed devices are refused with
- * torch's message; transfers round-trip; repr names the device. */
+ * torch's message; transfers round-trip; repr names the device; saving writes
+ * a device tensor's values. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../engine/backend.h"
 #include "../harness.h"
+#include "lens/safetensors.h"
 #include "lens/tensor_ops.h"
 
 static const lens_backend *dev;   /* the device under test */
@@ -292,6 +296,30 @@ static void test_host_operations_download_explicitly(void)
     for (size_t k = 0; k < sizeof list / sizeof *list; k++) lens_tensor_free(list[k]);
 }
 
+/* Saving reads a device tensor through its download: the file holds its values. */
+static void test_saving_a_device_tensor(void)
+{
+    lens_error err;
+    lens_tensor *x = lens_randn(2, (int64_t[]){3, 7}, 11), *t = lens_tensor_transpose(x, 0, 1, &err);
+    lens_tensor *d = up(t);
+    char path[] = "/tmp/lens-device-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    const char *names[] = {"w"};
+    const lens_tensor *ts[] = {d};
+    CHECK(lens_safetensors_write(path, 1, names, ts, NULL, &err) == 0, "%s", err.msg);
+    lens_safetensors *st = lens_safetensors_open(path, &err);
+    CHECK(st, "%s", err.msg);
+    lens_tensor *back = st ? lens_st_entry_tensor(lens_safetensors_find(st, "w"), &err) : NULL;
+    same(t, back, true, "a device tensor saved and read back");
+    lens_safetensors_close(st);
+    unlink(path);
+    lens_tensor_free(d);
+    lens_tensor_free(t);
+    lens_tensor_free(x);
+}
+
 static void test_mixed_devices_are_refused(void)
 {
     lens_error err;
@@ -320,6 +348,7 @@ static void run_all(void)
     RUN(test_reductions_and_softmax);
     RUN(test_matmul);
     RUN(test_host_operations_download_explicitly);
+    RUN(test_saving_a_device_tensor);
     RUN(test_mixed_devices_are_refused);
 }
 
