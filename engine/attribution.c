@@ -53,7 +53,7 @@ lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corr
     int64_t B = corrupted_tokens->shape[0], P = corrupted_tokens->shape[1], H = cfg->n_heads;
     int nl = cfg->n_layers;
     target t = {.names = calloc((size_t)nl, sizeof *t.names), .n = nl};
-    if (!t.names) { lens_fail(err, "out of memory"); return NULL; }
+    if (!t.names) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); return NULL; }
     lens_hook_kind kind = HK_RESID_PRE;
     int pos_dim = 1, head_dim = -1;
     lens_tensor *out = NULL;
@@ -94,7 +94,7 @@ lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corr
     out = by == LENS_PATCH_BY_HEAD_POS ? lens_tensor_new_v(LENS_F32, 3, (int64_t)nl, P, H)
                                        : lens_tensor_new_v(LENS_F32, 2, (int64_t)nl, cells);
     acc = calloc((size_t)cells, sizeof *acc);
-    if (!out || !acc) { lens_fail(err, "out of memory"); goto fail; }
+    if (!out || !acc) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto fail; }
     for (int l = 0; l < nl; l++) {
         char gname[160];
         snprintf(gname, sizeof gname, "%s_grad", t.names[l]);

@@ -80,7 +80,7 @@ int backward_selection_open(selection *s, const lens_model *m, const lens_run_op
     s->needed = calloc((size_t)HK_COUNT * (size_t)(m->cfg.n_layers + 1), sizeof *s->needed);
     if (!s->needed) {
         if (s->have_re) regfree(&s->re);
-        return lens_fail(err, "out of memory");
+        return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
     }
     mark_needed(s, backward_lowest_layer(s));
     return 0;

@@ -29,7 +29,7 @@ char *lens_read_file(const char *path, const char *what, size_t *len, lens_error
     char *buf = malloc((size_t)st.st_size + 1);
     if (!buf) {
         fclose(f);
-        lens_fail(err, "out of memory reading %s '%s'", what, path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory reading %s '%s'", what, path);
         return NULL;
     }
     size_t got = fread(buf, 1, (size_t)st.st_size, f);
@@ -79,7 +79,7 @@ int lens_write_file(const char *path, const char *what,
     const char *slash = strrchr(path, '/');
     size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
     char *tmp = malloc(plen + 16);
-    if (!tmp) return lens_fail(err, "out of memory writing %s '%s'", what, path);
+    if (!tmp) return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory writing %s '%s'", what, path);
     snprintf(tmp, plen + 16, "%.*s.%s.XXXXXX", (int)dlen, path, path + dlen);
     int fd = mkstemp(tmp);   /* O_CREAT | O_EXCL, mode 0600, random suffix */
     if (fd < 0) {

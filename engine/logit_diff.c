@@ -70,7 +70,7 @@ lens_tensor *lens_logit_diff(const lens_model *m, const lens_tensor *logits, con
         if (!row) {
             free(pos);
             lens_tensor_free(out);
-            lens_fail(err, "out of memory");
+            lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
             return NULL;
         }
         for (int k = 0; k < 2; k++) {

@@ -288,7 +288,7 @@ static lens_tensor *load_weight(const lens_safetensors *st, const char *name, in
         return NULL;
     }
     lens_tensor *t = lens_tensor_new(LENS_F32, ndim, shape);
-    if (!t) { lens_fail(err, "out of memory loading \"%s\"", name); return NULL; }
+    if (!t) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading \"%s\"", name); return NULL; }
     if (lens_st_entry_read_f32(e, lens_tensor_f32(t), (size_t)lens_tensor_numel(t), err)) {
         lens_tensor_free(t);
         return NULL;
@@ -330,7 +330,7 @@ static int load_layer(const lens_safetensors *st, const lens_config *c, int l, l
     lens_tensor_free(qkv);
     lens_tensor_free(qkv_b);
     if (!L->W_Q || !L->W_K || !L->W_V || !L->b_Q || !L->b_K || !L->b_V)
-        return lens_fail(err, "out of memory");
+        return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
     LOAD(L->W_O, "attn.c_proj.weight", 2, d, d);
     LOAD(L->b_O, "attn.c_proj.bias", 1, d, 0);
     LOAD(L->ln2_w, "ln_2.weight", 1, d, 0);
@@ -350,7 +350,7 @@ static int load_weights(lens_model *m, const char *path, lens_error *err)
     const lens_config *c = &m->cfg;
     int rc = -1;
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
-    if (!m->layers) { lens_fail(err, "out of memory"); goto done; }
+    if (!m->layers) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto done; }
     if (!(m->W_E = load_weight(st, "wte.weight", 2, c->d_vocab, c->d_model, err))) goto done;
     if (!(m->W_pos = load_weight(st, "wpe.weight", 2, c->n_ctx, c->d_model, err))) goto done;
     if (!(m->lnf_w = load_weight(st, "ln_f.weight", 1, c->d_model, 0, err))) goto done;
@@ -361,9 +361,9 @@ static int load_weights(lens_model *m, const char *path, lens_error *err)
     const lens_st_entry *head = lens_safetensors_find(st, "lm_head.weight");
     m->W_Ut = head ? load_weight(st, "lm_head.weight", 2, c->d_vocab, c->d_model, err)
                    : lens_tensor_clone(m->W_E);
-    if (!m->W_Ut) { if (!head) lens_fail(err, "out of memory"); goto done; }
+    if (!m->W_Ut) { if (!head) lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto done; }
     int64_t v = c->d_vocab;
-    if (!(m->b_U = lens_tensor_new(LENS_F32, 1, &v))) { lens_fail(err, "out of memory"); goto done; }
+    if (!(m->b_U = lens_tensor_new(LENS_F32, 1, &v))) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto done; }
     rc = 0;
 done:
     if (rc) lens_fail_context(err, "%s", path);
@@ -407,7 +407,7 @@ lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, 
         return NULL;
     }
     lens_model *m = calloc(1, sizeof *m);
-    if (!m) { lens_fail(err, "out of memory"); return NULL; }
+    if (!m) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); return NULL; }
     snprintf(m->path, sizeof m->path, "%s", dir);
     if (read_config(dir, &m->cfg, err)) goto fail;
     const char *base = strrchr(dir, '/');

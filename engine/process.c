@@ -213,7 +213,7 @@ static int refactor_factored_attn_matrices(lens_model *m, lens_error *err)
     double *U = malloc(sizeof(double) * (size_t)r1 * k), *V = malloc(sizeof(double) * (size_t)r1 * k);
     double *S = malloc(sizeof(double) * (size_t)k);
     int rc = -1;
-    if (!A || !B || !U || !V || !S) { lens_fail(err, "out of memory"); goto done; }
+    if (!A || !B || !U || !V || !S) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto done; }
     fold_value_biases(m); /* the OV refactor needs b_V folded into b_O, as TransformerLens does */
     for (int l = 0; l < c->n_layers; l++) {
         lens_layer *L = &m->layers[l];

@@ -299,7 +299,7 @@ static int st_parse_header(lens_safetensors *st, const char *text, size_t hlen,
     st->by_name = calloc(n ? (size_t)n : 1, sizeof *st->by_name);
     spans = calloc(n ? (size_t)n : 1, sizeof *spans);
     if (!st->entries || !st->by_name || !spans) {
-        lens_fail(err, "%s: out of memory reading the header", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory reading the header", path);
         goto done;
     }
 
@@ -313,21 +313,21 @@ static int st_parse_header(lens_safetensors *st, const char *text, size_t hlen,
             have_meta = true;
             if (st_check_metadata(path, it, err) < 0) goto done;
             st->metadata = cJSON_PrintUnformatted(it);
-            if (!st->metadata) { lens_fail(err, "%s: out of memory", path); goto done; }
+            if (!st->metadata) { lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory", path); goto done; }
             continue;
         }
         lens_st_entry *e = &st->entries[st->n];
         uint64_t b = 0, en = 0;
         if (st_parse_entry(path, it, data_size, e, &b, &en, err) < 0) goto done;
         e->name = strdup(it->string);
-        if (!e->name) { lens_fail(err, "%s: out of memory", path); goto done; }
+        if (!e->name) { lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory", path); goto done; }
         e->data = data + b;
         spans[st->n] = (st_span){b, en, st->n};
         st->by_name[st->n] = st->n;
         st->n++;
     }
     if (!st->metadata && !(st->metadata = strdup("{}"))) {
-        lens_fail(err, "%s: out of memory", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory", path);
         goto done;
     }
 
@@ -369,7 +369,7 @@ lens_safetensors *lens_safetensors_open(const char *path, lens_error *err)
     lens_safetensors *st = calloc(1, sizeof *st);
     if (!st || !(st->path = strdup(path))) {
         free(st);
-        lens_fail(err, "%s: out of memory", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory", path);
         return NULL;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -568,7 +568,7 @@ lens_tensor *lens_st_entry_tensor(const lens_st_entry *e, lens_error *err)
     bool fl = st_dtype_is_float(e->dtype);
     lens_tensor *t = lens_tensor_new(fl ? LENS_F32 : LENS_I64, e->ndim, e->shape);
     if (!t) {
-        lens_fail(err, "tensor '%.200s': out of memory (%zu bytes stored)", e->name, e->nbytes);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "tensor '%.200s': out of memory (%zu bytes stored)", e->name, e->nbytes);
         return NULL;
     }
     size_t n = st_entry_numel(e);
@@ -639,7 +639,7 @@ static char *st_build_header(const char *path, int n, const int *order, const ch
     cJSON_Delete(root);
     return text;
 oom:
-    lens_fail(err, "%s: out of memory building the header", path);
+    lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory building the header", path);
 fail:
     cJSON_Delete(root);
     return NULL;
@@ -688,6 +688,7 @@ int lens_safetensors_write(const char *path, int n, const char *const *names,
     if (!path) return lens_fail(err, "safetensors: no path given");
     if (n < 0 || (n > 0 && (!names || !tensors)))
         return lens_fail(err, "%s: no tensors or names given", path);
+    bool on_device = false;
     for (int i = 0; i < n; i++) {
         if (!names[i]) return lens_fail(err, "%s: tensor %d has no name", path, i);
         if (strcmp(names[i], "__metadata__") == 0)
@@ -696,13 +697,23 @@ int lens_safetensors_write(const char *path, int n, const char *const *names,
         if (!t) return lens_fail(err, "%s: tensor '%.200s' is missing", path, names[i]);
         if (t->dtype != LENS_F32 && t->dtype != LENS_I64)
             return lens_fail(err, "%s: tensor '%.200s' has an unsupported dtype", path, names[i]);
-        if (!t->storage || t->storage->device != LENS_CPU)
-            return lens_fail(err, "%s: tensor '%.200s' is not in CPU memory; copy it first",
-                             path, names[i]);
+        if (!t->storage) return lens_fail(err, "%s: tensor '%.200s' has no storage", path, names[i]);
+        if (!lens_tensor_on_host(t)) on_device = true;
+    }
+    if (on_device) {   /* device tensors are saved from their explicit downloads */
+        lens_tensor **host = calloc((size_t)n, sizeof *host);
+        if (!host) return lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory", path);
+        int rc = 0;
+        for (int i = 0; i < n && !rc; i++)
+            if (!(host[i] = lens_tensor_host(tensors[i], err))) rc = lens_fail_context(err, "%s: tensor '%.200s'", path, names[i]);
+        if (!rc) rc = lens_safetensors_write(path, n, names, (const lens_tensor *const *)host, metadata_json, err);
+        for (int i = 0; i < n; i++) lens_tensor_free(host[i]);
+        free(host);
+        return rc;
     }
 
     int *order = malloc((n ? (size_t)n : 1) * sizeof *order);
-    if (!order) return lens_fail(err, "%s: out of memory", path);
+    if (!order) return lens_fail_kind(err, LENS_ERR_MEMORY, "%s: out of memory", path);
     for (int i = 0; i < n; i++) order[i] = i;
     qsort_r(order, (size_t)n, sizeof *order, st_write_name_cmp, (void *)names);
     for (int k = 1; k < n; k++)

@@ -8,18 +8,10 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_device.h"
 #include "builtins_analysis.h"
 #include "lens/tensor_ops.h"
 #include "table.h"
-
-value *lang_engine_error(interp *I, const lens_error *err)
-{
-    if (strstr(err->msg, "interrupt")) {
-        lang_interrupted = 0;
-        return lang_raise(I, "KeyboardInterrupt", "%s", err->msg);
-    }
-    return lang_raise(I, strstr(err->msg, "out of memory") ? "MemoryError" : "RuntimeError", "%s", err->msg);
-}
 
 /* ---- argument helpers ------------------------------------------------------------ */
 
@@ -48,7 +40,7 @@ static int get_slice(interp *I, value *v, slice_arg *out)
         out->s = lens_slice_range(s0, s1, s2 == LENS_SLICE_NONE ? 1 : s2);
         return 0;
     }
-    lens_tensor *t = tensor_from_value(I, v, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, v, LENS_I64);
     if (!t) return -1;
     if (t->ndim != 1) { lens_tensor_free(t); lang_raise(I, "TypeError", "pos_slice must be None, an int, a (start, stop[, step]) tuple, a slice or a 1-d list of ints"); return -1; }
     int64_t n = t->shape[0];
@@ -121,7 +113,7 @@ static lens_tensor *token_arg(interp *I, lens_model *m, value *v)
         if (id < 0) { lang_raise(I, "ValueError", "'%s' is not a single token", v->u.str.s); return NULL; }
         return lens_scalar_i64(id);
     }
-    return tensor_from_value(I, v, LENS_I64);
+    return lang_engine_tensor(I, v, LENS_I64);
 }
 
 /* ---- ActivationCache methods ---------------------------------------------------------- */
@@ -139,7 +131,7 @@ static value *c_apply_ln_to_stack(interp *I, value *self, args *a)
     if (get_layer(I, arg_get(a, 1, "layer"), -1, &layer) || get_flag(I, a, 2, "mlp_input", false, &mlp_input)) return NULL;
     if (get_slice(I, arg_get(a, 3, "pos_slice"), &ps)) return NULL;
     if (get_slice(I, arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
-    lens_tensor *st = tensor_from_value(I, sv, LENS_F32);
+    lens_tensor *st = lang_engine_tensor(I, sv, LENS_F32);
     lens_error err;
     lens_tensor *r = st ? lens_apply_ln_to_stack(cx.m, cx.c, st, layer, mlp_input, &ps.s, &bs.s, &err) : NULL;
     lens_tensor_free(st);
@@ -260,7 +252,7 @@ static value *c_logit_attrs(interp *I, value *self, args *a)
     slice_arg ps, bs;
     if (get_slice(I, arg_get(a, 3, "pos_slice"), &ps)) return NULL;
     if (get_slice(I, arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
-    lens_tensor *st = tensor_from_value(I, sv, LENS_F32);
+    lens_tensor *st = lang_engine_tensor(I, sv, LENS_F32);
     lens_tensor *tok = st ? token_arg(I, cx.m, tv) : NULL;
     lens_tensor *bad = tok && iv && iv->type != V_NONE ? token_arg(I, cx.m, iv) : NULL;
     lens_error err;
@@ -285,9 +277,9 @@ static value *b_logit_diff(interp *I, value *self, args *a)
     if (!lv || !av) return lang_raise(I, "TypeError", "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)");
     bool per_prompt;
     if (get_flag(I, a, 2, "per_prompt", false, &per_prompt)) return NULL;
-    lens_tensor *logits = tensor_from_value(I, lv, LENS_F32);
-    lens_tensor *answers = logits ? tensor_from_value(I, av, LENS_I64) : NULL;
-    lens_tensor *tokens = answers && tv && tv->type != V_NONE ? tensor_from_value(I, tv, LENS_I64) : NULL;
+    lens_tensor *logits = lang_engine_tensor(I, lv, LENS_F32);
+    lens_tensor *answers = logits ? lang_engine_tensor(I, av, LENS_I64) : NULL;
+    lens_tensor *tokens = answers && tv && tv->type != V_NONE ? lang_engine_tensor(I, tv, LENS_I64) : NULL;
     lens_error err;
     lens_tensor *r = NULL;
     if (answers && (tokens || !tv || tv->type == V_NONE))
@@ -415,7 +407,7 @@ static value *b_induction_scores(interp *I, value *self, args *a)
     lens_error err;
     lens_tensor *tokens;
     v = arg_get(a, 4, "tokens");
-    if (v && v->type != V_NONE) tokens = tensor_from_value(I, v, LENS_I64);
+    if (v && v->type != V_NONE) tokens = lang_engine_tensor(I, v, LENS_I64);
     else if (!(tokens = lens_repeated_random_tokens(m, batch, seq_len, (uint64_t)seed, &err))) return lang_engine_error(I, &err);
     if (!tokens) return NULL;
     lens_tensor *prev, *dup, *ind;
@@ -510,7 +502,7 @@ static value *b_top_heads(interp *I, value *self, args *a)
     bool largest;
     value *kv = arg_get(a, 1, "k");
     if ((kv && arg_int(I, kv, "k", &k)) || get_flag(I, a, 2, "largest", true, &largest)) return NULL;
-    lens_tensor *s = tensor_from_value(I, sv, LENS_F32);
+    lens_tensor *s = lang_engine_tensor(I, sv, LENS_F32);
     if (!s) return NULL;
     if (s->ndim != 2) { lens_tensor_free(s); return lang_raise(I, "ValueError", "top_heads: scores must be [n_layers, n_heads]"); }
     int64_t H = s->shape[1];

@@ -36,7 +36,7 @@ int lang_parse_head(interp *I, const lens_config *cfg, value *v, int *layer, int
  * with an error raised. */
 int lang_show_head_heatmaps(interp *I, const lens_tensor *const *scores, const char *const *titles, int n);
 
-/* Raises the engine error as a language error (MemoryError, KeyboardInterrupt or RuntimeError). */
+/* Raises the engine error as the language error of its kind (engine_error.c). */
 value *lang_engine_error(interp *I, const lens_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_device.h"
 #include "display.h"
 #include "rich.h"
 
@@ -141,7 +142,7 @@ static value *token_strings(interp *I, value *model, value *tokens, int64_t prom
         for (size_t i = 0; i < tokens->u.list.n; i++) text &= tokens->u.list.items[i]->type == V_STR;
         if (text && tokens->u.list.n) return incref(tokens);
     }
-    lens_tensor *t = tensor_from_value(I, tokens, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, tokens, LENS_I64);
     if (!t) return NULL;
     if (t->ndim == 2) {
         int64_t b = prompt < 0 ? prompt + t->shape[0] : prompt;
@@ -235,7 +236,8 @@ static value *attention_common(interp *I, args *a, const char *fn, bool grid)
         lens_tensor *s1 = lens_tensor_select(t, 0, b);
         lens_tensor *s2 = s1 ? lens_tensor_select(s1, 0, h.head[i]) : NULL;
         lens_tensor *c = s2 ? lens_tensor_to_f32(s2) : NULL;
-        lens_tensor *cc = c ? lens_tensor_contiguous(c) : NULL;
+        lens_error herr;
+        lens_tensor *cc = c ? lens_tensor_host_contiguous(c, &herr) : NULL;
         if (cc) memcpy(pat + (size_t)i * (size_t)(n * n), lens_tensor_f32(cc), (size_t)(n * n) * sizeof *pat);
         lens_tensor_free(s1);
         lens_tensor_free(s2);

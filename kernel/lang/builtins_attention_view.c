@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "builtins_device.h"
 #include "display.h"
 #include "namespaces.h"
 #include "rich.h"
@@ -33,7 +34,7 @@ static value *attention_view(interp *I, args *a, const char *fn, const char *con
     size_t n = tv->u.list.n;
     for (size_t i = 0; i < n; i++)
         if (tv->u.list.items[i]->type != V_STR) return lang_raise(I, "TypeError", "%s(): tokens must be a list of str", fn);
-    lens_tensor *t = tensor_from_value(I, av, LENS_F32);
+    lens_tensor *t = lang_engine_tensor(I, av, LENS_F32);
     if (!t) return NULL;
     value *r = NULL;
     float *pat = NULL;
@@ -56,7 +57,7 @@ static value *attention_view(interp *I, args *a, const char *fn, const char *con
     if (heads < 1 || heads > 4096 || n > 100000) { lang_raise(I, "ValueError", "%s(): %lld heads of %zu tokens is not drawable", fn, (long long)heads, n); goto done; }
     int perm[3] = {hd, qd, kd};
     lens_error err;
-    if (!(p = lens_tensor_permute(t, perm, &err)) || !(c = lens_tensor_contiguous(p))) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
+    if (!(p = lens_tensor_permute(t, perm, &err)) || !(c = lens_tensor_host_contiguous(p, &err))) { lang_raise(I, "MemoryError", "%s", p ? err.msg : "out of memory"); goto done; }
     pat = lens_tensor_f32(c);
     strs = calloc(n ? n : 1, sizeof *strs);
     if (!strs) { lang_raise(I, "MemoryError", "out of memory"); goto done; }

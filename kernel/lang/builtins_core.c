@@ -11,6 +11,7 @@
 
 #include "ast.h"
 #include "builtins.h"
+#include "builtins_analysis.h"
 #include "lang_internal.h"
 
 /* ---- argument helpers -------------------------------------------------------- */
@@ -46,8 +47,9 @@ int arg_int(interp *I, value *v, const char *what, int64_t *out)
     if (v->type == V_INT) { *out = v->u.i; return 0; }
     if (v->type == V_BOOL) { *out = v->u.b; return 0; }
     if (v->type == V_TENSOR && lens_tensor_numel(v->u.tensor.t) == 1 && v->u.tensor.t->dtype == LENS_I64) {
-        lens_tensor *c = lens_tensor_contiguous(v->u.tensor.t);
-        if (!c) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+        lens_error err;
+        lens_tensor *c = lens_tensor_host_contiguous(v->u.tensor.t, &err);
+        if (!c) { lang_engine_error(I, &err); return -1; }
         *out = lens_tensor_i64(c)[0];
         lens_tensor_free(c);
         return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_device.h"
 #include "builtins_analysis.h"
 #include "display.h"
 #include "rich.h"
@@ -20,7 +21,7 @@ typedef struct fdata { float *v; int ndim; int64_t shape[2]; int64_t n; } fdata;
 static int get_floats(interp *I, value *v, const char *fn, const char *what, int min_dim, int max_dim, fdata *out)
 {
     memset(out, 0, sizeof *out);
-    lens_tensor *t = tensor_from_value(I, v, LENS_F32);
+    lens_tensor *t = lang_engine_tensor(I, v, LENS_F32);
     if (!t) {
         if (!I->error) lang_raise(I, "MemoryError", "out of memory");
         return -1;
@@ -33,9 +34,10 @@ static int get_floats(interp *I, value *v, const char *fn, const char *what, int
         lens_tensor_free(t);
         return -1;
     }
-    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_error herr;
+    lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
     lens_tensor_free(t);
-    if (!c) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (!c) { lang_engine_error(I, &herr); return -1; }
     out->ndim = c->ndim;
     out->n = lens_tensor_numel(c);
     out->shape[0] = c->ndim >= 1 ? c->shape[0] : 1;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_device.h"
 #include "builtins_analysis.h"
 #include "builtins_grad.h"
 
@@ -64,7 +65,7 @@ static value *b_logit_diff_metric(interp *I, value *self, args *a)
     if (arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
     value *av = arg_get(a, 0, "answer_tokens");
     if (!av) return lang_raise(I, "TypeError", "logit_diff_metric(answer_tokens): answer_tokens [batch, 2] (correct, wrong)");
-    lens_tensor *ans = tensor_from_value(I, av, LENS_I64);
+    lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
     if (!ans) return NULL;
     if (ans->ndim != 2 || ans->shape[1] != 2) {
         lens_tensor_free(ans);
@@ -123,7 +124,7 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
         else if (!strcmp(s, "head_pos") || !strcmp(s, "head_position")) by = LENS_PATCH_BY_HEAD_POS;
         else return lang_raise(I, "ValueError", "by must be \"pos\", \"head\" or \"head_pos\", not \"%s\"", s);
     }
-    lens_tensor *tokens = tensor_from_value(I, tv, LENS_I64);
+    lens_tensor *tokens = lang_engine_tensor(I, tv, LENS_I64);
     if (!tokens) return NULL;
     lens_error err;
     lens_tensor *r = lens_attribution_patch(m, tokens, c, hook, mt, by, &err);

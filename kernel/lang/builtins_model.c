@@ -10,6 +10,7 @@
 
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "builtins_device.h"
 #include "did_you_mean.h"
 #include "builtins_grad.h"
 #include "lang_internal.h"
@@ -41,12 +42,7 @@ lens_cache *lang_cache_of(value *v, value **model)
     return co->c;
 }
 
-static value *eng_fail(interp *I, lens_error *err)
-{
-    const char *e = strstr(err->msg, "memory") ? "MemoryError" : strstr(err->msg, "interrupt") ? "KeyboardInterrupt" : "RuntimeError";
-    if (!strcmp(e, "KeyboardInterrupt")) lang_interrupted = 0;
-    return lang_raise(I, e, "%s", err->msg);
-}
+static value *eng_fail(interp *I, lens_error *err) { return lang_engine_error(I, err); }
 
 /* ---- config --------------------------------------------------------------- */
 
@@ -114,6 +110,8 @@ static value *b_load(interp *I, value *self, args *a)
         {"refactor_factored_attn_matrices", &p.refactor_factored_attn_matrices}};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
         if ((v = arg_get(a, -1, flags[i].k)) && arg_bool(I, v, flags[i].f)) return NULL;
+    const char *device;
+    if (lang_device_arg(I, arg_get(a, -1, "device"), &device)) return NULL;
     lens_error err;
     lang_progress bar = {0};
     lang_progress_update(I, &bar, "loading", 0, -1, name);
@@ -247,11 +245,12 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
         }
         return r;
     }
-    lens_tensor *t = tensor_from_value(I, in, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
-    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_error herr;
+    lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
     lens_tensor_free(t);
-    if (!c) return lang_raise(I, "MemoryError", "out of memory");
+    if (!c) return lang_engine_error(I, &herr);
     value *r;
     if (c->ndim == 0) r = token_strs(I, tok, lens_tensor_i64(c), 1);
     else if (c->ndim == 1 || (c->ndim == 2 && c->shape[0] == 1)) r = token_strs(I, tok, lens_tensor_i64(c), c->shape[c->ndim - 1]);
@@ -271,11 +270,12 @@ static value *m_to_string(interp *I, value *self, args *a)
 {
     if (a->npos != 1) return lang_raise(I, "TypeError", "to_string(tokens) takes one argument");
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
-    lens_tensor *t = tensor_from_value(I, a->pos[0], LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, a->pos[0], LENS_I64);
     if (!t) return NULL;
-    lens_tensor *c = lens_tensor_contiguous(t);
+    lens_error herr;
+    lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
     lens_tensor_free(t);
-    if (!c) return lang_raise(I, "MemoryError", "out of memory");
+    if (!c) return lang_engine_error(I, &herr);
     lens_error err;
     value *r = NULL;
     int64_t rows = c->ndim <= 1 ? 1 : c->shape[0], len = c->ndim == 0 ? 1 : c->shape[c->ndim - 1];
@@ -331,7 +331,7 @@ static value *m_to_single_token(interp *I, value *self, args *a)
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
     value *r = single_rec(I, tok, a->pos[0]);
     if (!r || r->type == V_INT) return r;
-    lens_tensor *t = tensor_from_value(I, r, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, r, LENS_I64);
     decref(r);
     return t ? v_tensor(t) : NULL;
 }
@@ -358,7 +358,7 @@ static value *m_get_token_position(interp *I, value *self, args *a)
     bool bos = true;
     value *bv = arg_get(a, 3, "prepend_bos");
     if (bv && arg_bool(I, bv, &bos)) return NULL;
-    lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : tensor_from_value(I, in, LENS_I64);
+    lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     lens_error err;
     int64_t pos = lens_token_position(t, id, last, &err);
@@ -384,7 +384,7 @@ static value *m_tokens_to_residual_directions(interp *I, value *self, args *a)
         int64_t id;
         if (single_token(I, lens_model_tokenizer(m), a->pos[0]->u.str.s, &id)) return NULL;
         toks = lens_scalar_i64(id);
-    } else toks = tensor_from_value(I, a->pos[0], LENS_I64);
+    } else toks = lang_engine_tensor(I, a->pos[0], LENS_I64);
     if (!toks) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
     lens_tensor *wu = weight(I, m, "unembed.W_U");
     if (!wu) { lens_tensor_free(toks); return NULL; }
@@ -427,7 +427,7 @@ static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
 {
     if (in->type == V_STR || (in->type == V_LIST && in->u.list.n && in->u.list.items[0]->type == V_STR))
         return to_tokens_impl(I, m, in, true);
-    lens_tensor *t = tensor_from_value(I, in, LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     if (t->ndim == 1) {
         lens_error err;

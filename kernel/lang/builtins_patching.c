@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_device.h"
 #include "builtins_analysis.h"
 #include "lens/tensor_ops.h"
 #include "progress.h"
@@ -260,8 +261,8 @@ lens_tensor *lang_metric_logit_diff(interp *I, args *a, const lens_tensor *answe
 {
     value *lv = arg_get(a, 0, "logits"), *tv = arg_get(a, 1, "tokens");
     if (!lv) { lang_raise(I, "TypeError", "metric(logits, tokens=None)"); return NULL; }
-    lens_tensor *logits = tensor_from_value(I, lv, LENS_F32);
-    lens_tensor *tokens = logits && tv && tv->type != V_NONE ? tensor_from_value(I, tv, LENS_I64) : NULL;
+    lens_tensor *logits = lang_engine_tensor(I, lv, LENS_F32);
+    lens_tensor *tokens = logits && tv && tv->type != V_NONE ? lang_engine_tensor(I, tv, LENS_I64) : NULL;
     if (!logits || I->error) { lens_tensor_free(logits); lens_tensor_free(tokens); return NULL; }
     lens_error err;
     lens_tensor *ld = lens_logit_diff(NULL, logits, answer_tokens, tokens, false, &err);
@@ -323,11 +324,11 @@ static value *b_normalized_logit_diff(interp *I, value *self, args *a)
     value *av = arg_get(a, 0, "answer_tokens"), *cv = arg_get(a, 1, "clean"), *xv = arg_get(a, 2, "corrupted");
     if (!av || !cv || !xv) return lang_raise(I, "TypeError", "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits)");
     value *ctv = arg_get(a, -1, "clean_tokens"), *xtv = arg_get(a, -1, "corrupted_tokens");
-    lens_tensor *ans = tensor_from_value(I, av, LENS_I64);
-    lens_tensor *cl = ans ? tensor_from_value(I, cv, LENS_F32) : NULL;
-    lens_tensor *co = cl ? tensor_from_value(I, xv, LENS_F32) : NULL;
-    lens_tensor *ct = co && ctv && ctv->type != V_NONE ? tensor_from_value(I, ctv, LENS_I64) : NULL;
-    lens_tensor *xt = co && xtv && xtv->type != V_NONE ? tensor_from_value(I, xtv, LENS_I64) : NULL;
+    lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
+    lens_tensor *cl = ans ? lang_engine_tensor(I, cv, LENS_F32) : NULL;
+    lens_tensor *co = cl ? lang_engine_tensor(I, xv, LENS_F32) : NULL;
+    lens_tensor *ct = co && ctv && ctv->type != V_NONE ? lang_engine_tensor(I, ctv, LENS_I64) : NULL;
+    lens_tensor *xt = co && xtv && xtv->type != V_NONE ? lang_engine_tensor(I, xtv, LENS_I64) : NULL;
     lens_error err;
     lens_metric *mt = co && !I->error ? lens_metric_normalized_logit_diff(NULL, ans, cl, ct, co, xt, &err) : NULL;
     bool raised = I->error;
@@ -390,7 +391,7 @@ static value *b_patch(interp *I, value *self, args *a)
     o.progress_ctx = &pc;
     lang_interrupted = 0;
     o.interrupt = (const volatile int *)&lang_interrupted;
-    lens_tensor *tokens = tensor_from_value(I, tv, LENS_I64);
+    lens_tensor *tokens = lang_engine_tensor(I, tv, LENS_I64);
     if (!tokens) return NULL;
     lens_error err;
     lens_tensor *r = lens_patch_sweep(m, tokens, c, hook, metv->u.obj.data, &o, &err);

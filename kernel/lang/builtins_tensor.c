@@ -11,6 +11,7 @@
 
 #include "ast.h"
 #include "builtins.h"
+#include "builtins_device.h"
 #include "lens/tensor_ops.h"
 
 #define T(v) ((v)->u.tensor.t)
@@ -272,8 +273,8 @@ static lens_tensor *mask_select(interp *I, const lens_tensor *cur, int d, value 
         engine_fail(I, &err);
         goto done;
     }
-    lens_tensor *mc = lens_tensor_contiguous(mflat);
-    if (!mc) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
+    lens_tensor *mc = lens_tensor_host_contiguous(mflat, &err);
+    if (!mc) { engine_fail(I, &err); goto done; }
     const int64_t *mv = lens_tensor_i64(mc);
     int64_t count = 0;
     for (int64_t i = 0; i < n; i++) count += mv[i] != 0;
@@ -480,7 +481,7 @@ value *tensor_getattr(interp *I, value *t, const char *name)
     if (!strcmp(name, "shape")) return shape_tuple(x);
     if (!strcmp(name, "ndim")) return v_int(x->ndim);
     if (!strcmp(name, "dtype")) return v_str(x->dtype == LENS_F32 ? "float32" : "int64");
-    if (!strcmp(name, "device")) return v_str(x->storage && x->storage->device == LENS_CUDA ? "cuda" : "cpu");
+    if (!strcmp(name, "device")) return lang_tensor_device(x);
     if (!strcmp(name, "T")) {
         int perm[LENS_MAX_DIMS];
         for (int i = 0; i < x->ndim; i++) perm[i] = x->ndim - 1 - i;
@@ -795,13 +796,16 @@ static value *m_size(interp *I, value *self, args *a)
 
 static value *m_to(interp *I, value *self, args *a)
 {
-    /* .to("cpu"), .to(float) / .to("float32"): devices are chosen by the engine */
+    /* .to("cpu") / .to(device="sim"): a device (builtins_device.c); .to(float) / .to("float32"): a dtype */
+    value *dv = arg_get(a, -1, "device");
+    if (dv && dv->type == V_STR) return lang_tensor_to_device(I, self, dv->u.str.s);
     value *v = arg_get(a, 0, "dtype");
     if (!v) v = arg_get(a, -1, "dtype");
     if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "float")) return m_float(I, self, a);
     if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "int")) return m_long(I, self, a);
     if (v && v->type == V_STR && (!strcmp(v->u.str.s, "float32") || !strcmp(v->u.str.s, "float"))) return m_float(I, self, a);
     if (v && v->type == V_STR && (!strcmp(v->u.str.s, "int64") || !strcmp(v->u.str.s, "long"))) return m_long(I, self, a);
+    if (v && v->type == V_STR) return lang_tensor_to_device(I, self, v->u.str.s);
     return incref(self);
 }
 
@@ -1302,12 +1306,13 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.int", m_long, "Tensor.int()", "An int64 copy (lens has one integer dtype)."},
     {"Tensor.clone", m_clone, "Tensor.clone()", "A contiguous copy."},
     {"Tensor.contiguous", m_contiguous, "Tensor.contiguous()", "The tensor with contiguous memory (a copy when needed)."},
-    {"Tensor.cpu", m_noop, "Tensor.cpu()", "The tensor itself (values are always readable)."},
-    {"Tensor.cuda", m_noop, "Tensor.cuda(device=None)", "The tensor itself: \"cuda\" means wherever lens computes "
-     "(today the CPU), so code written for a GPU runs unchanged."},
+    {"Tensor.cpu", lang_tensor_cpu, "Tensor.cpu()", "The values on the host (a download from a device; the tensor itself on the host)."},
+    {"Tensor.cuda", lang_tensor_cuda, "Tensor.cuda(device=None)", "The tensor on the device lens computes on (a CUDA GPU when "
+     "present, or LENS_DEVICE's); on a machine without one, the tensor itself, so code written for a GPU runs unchanged."},
     {"Tensor.detach", m_noop, "Tensor.detach()", "The tensor itself (lens has no autograd)."},
-    {"Tensor.numpy", m_noop, "Tensor.numpy()", "The tensor itself."},
-    {"Tensor.to", m_to, "Tensor.to(device_or_dtype)", "A dtype conversion for float/long; devices are chosen by the engine."},
+    {"Tensor.numpy", lang_tensor_cpu, "Tensor.numpy()", "The values on the host (the tensor itself when it is there)."},
+    {"Tensor.to", m_to, "Tensor.to(device_or_dtype)", "To a device (\"cpu\", \"sim\", or \"cuda\": as .cuda()) "
+     "or a dtype (float, long, \"float32\", \"int64\")."},
     {"Tensor.numel", m_numel, "Tensor.numel()", "Number of elements."},
     {"Tensor.dim", m_dim, "Tensor.dim()", "Number of dims (ndim)."},
     {"Tensor.size", m_size, "Tensor.size(dim=None)", "The shape, or the size of one dim."},

@@ -129,9 +129,13 @@ static const char *const intro =
     "\n"
     "## Devices\n"
     "\n"
-    "lens computes on the CPU today. `.cuda()`, `.to(\"cuda\")`, `device=` and `.cpu()` are accepted and mean\n"
-    "\"wherever lens computes\", so code written for a GPU runs unchanged; tensors stand for numpy arrays too\n"
-    "(`.numpy()`, `utils.to_numpy(x)` return tensors).\n"
+    "A tensor lives on the host (`x.device == \"cpu\"`) or on a device: `\"sim\"`, the simulated device that\n"
+    "proves no host code reads device memory, or `\"cuda\"`. `.to(\"sim\")` moves it, `.cpu()` and `.numpy()`\n"
+    "bring it back; `.cuda()` and `.to(\"cuda\")` move it to the device lens computes on (a CUDA GPU when\n"
+    "present, or `LENS_DEVICE`'s choice) and keep it where it is on a machine without one, so code written\n"
+    "for a GPU runs unchanged. Operations on tensors of two devices raise torch's \"Expected all tensors to\n"
+    "be on the same device\" error. `load(name, device=...)` refuses an unknown device, and `\"cuda\"` where\n"
+    "none is present. Tensors stand for numpy arrays too (`.numpy()`, `utils.to_numpy(x)` return tensors).\n"
     "\n";
 
 /* A builtin reached only through a module: its name's prefix before the last dot is a module. */

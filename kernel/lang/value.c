@@ -21,6 +21,7 @@
 #include "gc.h"
 #include "lens/checked.h"
 #include "lens/memory.h"
+#include "lens/tensor_ops.h"
 
 /* Memory accounting: every string's bytes and list/tuple/dict array is reserved
  * against the session's memory limit (lens/memory.h) before it is allocated and
@@ -1175,7 +1176,8 @@ int contains(interp *I, value *c, value *item)
         value *eq = tensor_compare(I, CMP_EQ, c, item);
         if (!eq) return -1;
         const lens_tensor *t = eq->u.tensor.t;
-        lens_tensor *ct = lens_tensor_contiguous(t);
+        lens_error herr;
+        lens_tensor *ct = lens_tensor_host_contiguous(t, &herr);
         int found = 0;
         if (ct) {
             int64_t n = lens_tensor_numel(ct);
@@ -1245,7 +1247,8 @@ static int norm_index(interp *I, value *key, int64_t n, int64_t *out, const char
     int64_t i;
     if (key->type != V_INT && key->type != V_BOOL) {
         if (key->type == V_TENSOR && lens_tensor_numel(key->u.tensor.t) == 1 && key->u.tensor.t->dtype == LENS_I64) {
-            i = lens_tensor_i64(key->u.tensor.t)[0];
+            int64_t zero[LENS_MAX_DIMS] = {0};
+            i = lens_tensor_get_i64(key->u.tensor.t, zero);
         } else {
             lang_raise(I, "TypeError", "%s indices must be integers or slices, not %s", what, type_name(key));
             return -1;
