@@ -141,15 +141,6 @@ const lens_backend *lens_backend_cuda(lens_error *err)
     if (!cached && err) *err = cached_err;
     return cached;
 }
-#else
-/* A build without nvcc. The registry (backend_select.c) has its own stand-in
- * with this answer; this one is weak, so it serves an engine linked without the
- * registry and gives way to the registry's when both are there. */
-__attribute__((weak)) const lens_backend *lens_backend_cuda(lens_error *err)
-{
-    lens_fail(err, "this build has no CUDA backend (it was compiled without nvcc)");
-    return NULL;
-}
 #endif
 
 int lens_backend_cuda_set_precision(const char *precision, lens_error *err)

@@ -126,7 +126,7 @@ EXPORT const lens_backend *lens_cuda_backend_open(int abi_version, size_t table_
 {
     if (error_size != sizeof(lens_error)) return NULL;   /* err's layout is unknown: the loader says so */
     if (abi_version != LENS_CUDA_ABI_VERSION || table_size != sizeof(lens_backend)) {
-        lens_cu_error(err, LENS_ERR_OTHER,
+        lens_cu_error(err, LENS_ERR_DEVICE,
                       "the CUDA backend library was built for ABI %d (table %zu bytes) but the caller has ABI %d "
                       "(table %zu bytes): rebuild both with `make`",
                       LENS_CUDA_ABI_VERSION, sizeof(lens_backend), abi_version, table_size);
@@ -139,6 +139,6 @@ EXPORT const lens_backend *lens_cuda_backend_open(int abi_version, size_t table_
 
 EXPORT int lens_cuda_set_precision(const char *precision, lens_error *err)
 {
-    if (!opened) return lens_cu_error(err, LENS_ERR_OTHER, "the CUDA backend is not open");
+    if (!opened) return lens_cu_error(err, LENS_ERR_DEVICE, "the CUDA backend is not open");
     return lens_cu_set_precision(precision, err);
 }

@@ -46,7 +46,7 @@ int lens_cu_set_precision(const char *precision, lens_error *err)
     else if (precision && strcmp(precision, "tf32") == 0)
         mode = CUBLAS_TF32_TENSOR_OP_MATH;
     else
-        return lens_cu_error(err, LENS_ERR_OTHER, "unknown CUDA precision '%s' (choose float32 or tf32)",
+        return lens_cu_error(err, LENS_ERR_INVALID, "unknown CUDA precision '%s' (choose float32 or tf32)",
                              precision ? precision : "(null)");
     cublasStatus_t st = cublasSetMathMode(blas, mode);
     if (st != CUBLAS_STATUS_SUCCESS)
@@ -105,7 +105,7 @@ static void gemm(const char *what, bool ta, bool tb, int64_t M, int64_t N, int64
     if (lens_cu_failed()) return;
     int64_t batch;
     if (M < 0 || N < 0 || K < 0 || outer < 0 || inner < 0 || __builtin_mul_overflow(outer, inner, &batch)) {
-        lens_cu_fail(LENS_ERR_OTHER, "%s: bad size (M=%lld N=%lld K=%lld batch %lld x %lld)", what, (long long)M,
+        lens_cu_fail(LENS_ERR_INVALID, "%s: bad size (M=%lld N=%lld K=%lld batch %lld x %lld)", what, (long long)M,
                      (long long)N, (long long)K, (long long)outer, (long long)inner);
         return;
     }

@@ -107,7 +107,7 @@ bool lens_cu_dims_ok(const char *what, int n, const int64_t *dims)
     int64_t product = 1;
     for (int i = 0; i < n; i++) {
         if (dims[i] < 0) {
-            lens_cu_fail(LENS_ERR_OTHER, "%s: negative size %lld", what, (long long)dims[i]);
+            lens_cu_fail(LENS_ERR_INVALID, "%s: negative size %lld", what, (long long)dims[i]);
             return false;
         }
         if (__builtin_mul_overflow(product, dims[i], &product)) {

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 /* A device error beside out of memory: one place to name its kind. */
-#define LENS_CUDA_DEVICE_ERROR_KIND LENS_ERR_OTHER
+#define LENS_CUDA_DEVICE_ERROR_KIND LENS_ERR_DEVICE
 
 /* Shape and strides of a strided walk, passed to kernels by value. */
 typedef struct {

@@ -60,7 +60,7 @@ static bool make_walk(const char *what, lens_cu_walk *w, int ndim, const int64_t
                       const int64_t *b_strides, int64_t *numel)
 {
     if (ndim < 0 || ndim > LENS_MAX_DIMS) {
-        lens_cu_fail(LENS_ERR_OTHER, "%s: %d dims (at most %d)", what, ndim, LENS_MAX_DIMS);
+        lens_cu_fail(LENS_ERR_INVALID, "%s: %d dims (at most %d)", what, ndim, LENS_MAX_DIMS);
         return false;
     }
     memset(w, 0, sizeof *w);
@@ -89,7 +89,7 @@ void lens_cu_op_copy_strided(void *dst, const int64_t *dst_strides, const void *
     int64_t numel;
     if (!make_walk("strided copy", &w, ndim, shape, dst_strides, src_strides, &numel)) return;
     if (elem_size != 4 && elem_size != 8) {
-        lens_cu_fail(LENS_ERR_OTHER, "strided copy: element size %zu (4 or 8 bytes)", elem_size);
+        lens_cu_fail(LENS_ERR_INVALID, "strided copy: element size %zu (4 or 8 bytes)", elem_size);
         return;
     }
     lens_cu_ok(lens_cu_copy_strided(lens_cu_stream(), dst, src, &w, numel, elem_size), "strided copy");
@@ -100,7 +100,7 @@ void lens_cu_op_binary(lens_binop op, float *out, const float *a, const int64_t 
 {
     if (lens_cu_failed()) return;
     if ((unsigned)op > LENS_OP_OR) {
-        lens_cu_fail(LENS_ERR_OTHER, "unknown binary operation %d", (int)op);
+        lens_cu_fail(LENS_ERR_INVALID, "unknown binary operation %d", (int)op);
         return;
     }
     lens_cu_walk w;
@@ -113,7 +113,7 @@ void lens_cu_op_unary(lens_unop op, float *out, const float *x, int64_t n)
 {
     if (lens_cu_failed() || !LENS_CU_DIMS_OK("unary operation", n)) return;
     if ((unsigned)op > LENS_OP_NOT) {
-        lens_cu_fail(LENS_ERR_OTHER, "unknown unary operation %d", (int)op);
+        lens_cu_fail(LENS_ERR_INVALID, "unknown unary operation %d", (int)op);
         return;
     }
     lens_cu_ok(lens_cu_unary(lens_cu_stream(), op, out, x, n), "unary operation");
@@ -123,7 +123,7 @@ void lens_cu_op_reduce(lens_reduce_op op, float *out, const float *x, int64_t ou
 {
     if (lens_cu_failed() || !LENS_CU_DIMS_OK("reduction", outer, n, inner)) return;
     if (op != LENS_RED_SUM && op != LENS_RED_MEAN && op != LENS_RED_MAX && op != LENS_RED_MIN && op != LENS_RED_PROD) {
-        lens_cu_fail(LENS_ERR_OTHER, "reduction %d is not a device reduction (sum, mean, max, min, prod)", (int)op);
+        lens_cu_fail(LENS_ERR_INVALID, "reduction %d is not a device reduction (sum, mean, max, min, prod)", (int)op);
         return;
     }
     lens_cu_ok(lens_cu_reduce(lens_cu_stream(), op, out, x, outer, n, inner), "reduction");
