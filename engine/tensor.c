@@ -10,6 +10,7 @@
 
 #include "lens/checked.h"
 #include "lens/memory.h"
+#include "tape_record.h"
 
 size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : 4; }
 const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : "float32"; }
@@ -287,6 +288,7 @@ lens_tensor *lens_tensor_clone(const lens_tensor *t)
 {
     lens_tensor *c = lens_tensor_new(t->dtype, t->ndim, t->shape);
     if (c) lens_tensor_copy_into(c, t, NULL);
+    lens_tape_copy(t, c);
     return c;
 }
 
@@ -299,6 +301,7 @@ lens_tensor *lens_tensor_to_f32(const lens_tensor *t)
 {
     lens_tensor *c = lens_tensor_new(LENS_F32, t->ndim, t->shape);
     if (c) lens_tensor_copy_into(c, t, NULL);
+    lens_tape_copy(t, c);
     return c;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 static const char *binop_name(lens_binop op)
@@ -211,6 +212,7 @@ lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor 
         else lens_fail(err, "integers cannot be raised to negative integer powers (use a float base)");
         return NULL;
     }
+    lens_tape_binary(op, a, b, out);
     return out;
 }
 
@@ -290,6 +292,7 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
         }
         o[i] = y;
     }
+    lens_tape_unary(op, t, out);
     return out;
 }
 
@@ -319,6 +322,7 @@ lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const len
         else
             lens_tensor_f32(out)[i] = (float)(c ? lens_load(a, it.off[ka]) : lens_load(b, it.off[kb]));
     }
+    lens_tape_where(cond, a, b, out);
     return out;
 }
 
@@ -350,6 +354,7 @@ lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, dou
         if (out->dtype == LENS_F32) lens_tensor_f32(out)[i] = (float)value;
         else lens_tensor_i64(out)[i] = (int64_t)value;
     }
+    lens_tape_masked_fill(t, mask, out);
     return out;
 }
 
@@ -357,5 +362,6 @@ lens_tensor *lens_tensor_to_dtype(const lens_tensor *t, lens_dtype dt)
 {
     lens_tensor *c = lens_tensor_new(dt, t->ndim, t->shape);
     if (c) lens_tensor_copy_into(c, t, NULL);
+    lens_tape_copy(t, c);
     return c;
 }

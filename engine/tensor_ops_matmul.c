@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 /* Whether a (rows x cols) matrix with these strides can be handed to BLAS directly. */
@@ -105,6 +106,7 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
     out = o;
     if (b_in->ndim == 1) { lens_tensor *s = lens_tensor_squeeze(out, -1, err); lens_tensor_free(out); out = s; }
     if (out && a_in->ndim == 1) { lens_tensor *s = lens_tensor_squeeze(out, out->ndim - 1 - (b_in->ndim == 1 ? 0 : 1), err); lens_tensor_free(out); out = s; }
+    lens_tape_matmul(a_in, b_in, out);
 done:
     lens_tensor_free(a);
     lens_tensor_free(b);
