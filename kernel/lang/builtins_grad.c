@@ -1,12 +1,13 @@
 /* kernel/lang/builtins_grad.c — gradients and attribution patching in the
  * language (lens/backward.h underneath): the metrics a backward pass can
- * differentiate (normalized_logit_diff's objects and logit_diff_metric's), and
+ * differentiate (normalized_logit_diff's objects, logit_diff_metric's, and
+ * functions of the logits, through the tape of lens/tape.h), and
  * attribution_patch(), patch()'s maps estimated from one forward and one
  * backward pass. run_with_cache(..., metric=m, incl_bwd=True) in
  * builtins_model.c calls lang_grad_metric.
  *
- * Owns: the metric objects' conversion to engine metrics, logit_diff_metric and
- * attribution_patch. Does not own: the normalised metric's type
+ * Owns: the metric objects' conversion to engine metrics, calling a metric
+ * function under the tape, logit_diff_metric and attribution_patch. Does not own: the normalised metric's type
  * (builtins_patching.c) or the caches (builtins_model.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +192,8 @@ const lang_builtin builtins_grad[] = {
      "attribution_patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\")",
      "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
      "d metric / d activation summed over the cell, from one forward and one backward pass on the corrupted tokens. "
-     "Same arguments and shapes as patch(): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "
+     "Same arguments and shapes as patch() (metric may also be logit_diff_metric(...) or a function of the logits "
+     "returning one number as a tensor): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "
      "[n_layers, pos, n_heads] (\"head_pos\"). Good for head outputs; for the residual stream at early layers, where "
      "a patch replaces a token's whole representation, it can fall well short of the exact value."},
     {NULL, NULL, NULL, NULL},

@@ -941,8 +941,9 @@ const lang_builtin builtins_model[] = {
      "stop_at_layer: stop before that block (logits are then the residual stream); fwd_hooks: hook functions as in "
      "run_with_hooks (the cache holds the activations as they changed them); hooks: interventions made by "
      "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run. incl_bwd=True with metric= "
-     "(normalized_logit_diff(...) or logit_diff_metric(answer_tokens)): also the backward pass, returning "
-     "(logits, cache, grad_cache), grad_cache[\"<hook name>_grad\"] the metric's gradient at each hook names_filter keeps."},
+     "(normalized_logit_diff(...), logit_diff_metric(answer_tokens), or a function of the logits returning one number "
+     "as a tensor, written with tensor operations): also the backward pass, returning (logits, cache, grad_cache), "
+     "grad_cache[\"<hook name>_grad\"] (or grad_cache[\"resid_pre\", 0]) the metric's gradient at each hook names_filter keeps."},
     {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, fwd_hooks=[(name, fn)], return_type='logits', hooks=None)",
      "Runs the model with hook functions and returns the logits (return_type='loss': the mean next-token loss, "
      "'both': (logits, loss), None: nothing). fwd_hooks: (hook name or a function of the name, fn) pairs; "
