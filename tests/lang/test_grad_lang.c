@@ -73,6 +73,11 @@ static void test_gradients_and_attribution_in_the_language(void)
          "< 1e-6 for h, b in [('resid_pre', 'pos'), ('z', 'head'), ('pattern', 'head_pos')]]", "[True, True, True]"},
         {REL "rel(attribution_patch(model, bad, clean_cache, 'z', logit_diff_metric(answers), by='head') / (m.clean - m.corrupted), "
          "ref['attr.head_z']) < 1e-3", "True"},
+        {"a0, b0 = int(answers[0, 0].item()), int(answers[0, 1].item())\n"
+         "_, _, g1 = model.run_with_cache(bad[:1], metric=lambda logits: logits[0, -1, a0] - logits[0, -1, b0], "
+         "incl_bwd=True, names_filter=hooks)\n"
+         "_, _, g2 = model.run_with_cache(bad[:1], metric=logit_diff_metric(answers[:1]), incl_bwd=True, names_filter=hooks)\n"
+         "[len(g1), max([rel(g1[k], g2[k]) for k in g2.keys()]) < 1e-6]", "[9, True]"},
         /* grad_cache's short keys, as the forward cache's */
         {"[gu['resid_pre', 0].shape, gu['z', 1].shape, rel(gu['resid_pre', 1], gu['blocks.1.hook_resid_pre_grad']) == 0, "
          "'resid_pre' in gu, ('z', 0) in gu, ('q', 0) in gu]", "[(4, 11, 64), (4, 11, 4, 16), True, False, True, False]"},
