@@ -9,7 +9,8 @@ resid_pre by position (12 layers x 11 positions) and z by head (12 x 12, every
 position of the head). Usage, in a venv with transformer_lens installed:
     python bench/transformerlens_patch_bench.py [--threads 2] [--cells 24]
 --cells N times only the first N cells of each map and reports the whole map's time
-as N cells' time scaled to every cell (the row says so); 0 times every cell.
+as N cells' time scaled to every cell (the row says so); 0 times every cell. The cpu
+column is the process's CPU time (all threads), steadier than wall time on a loaded machine.
 Random weights in GPT-2-small shapes and random tokens (speed depends on neither).
 """
 import argparse
@@ -65,16 +66,17 @@ def main():
     maps = [("exact resid_pre loop", resid_pre_cell, [(l, p) for l in range(12) for p in range(11)]),
             ("exact z by head loop", z_cell, [(l, h) for l in range(12) for h in range(12)])]
     print(f"TransformerLens exact patching loops, torch {torch.__version__}, {a.threads} threads")
-    print("| workload | median ms | cells timed | cells |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| workload | median ms | cpu ms | cells timed | cells |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, cell, cells in maps:
         cell(*cells[0])  # warm-up
         timed = cells if a.cells <= 0 else cells[:a.cells]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for c in timed:
             cell(*c)
-        total = (time.perf_counter() - t0) * len(cells) / len(timed)
-        print(f"| {name} | {total * 1e3:.1f} | {len(timed)} | {len(cells)} |")
+        scale = len(cells) / len(timed)
+        total, cpu = (time.perf_counter() - t0) * scale, (time.process_time() - c0) * scale
+        print(f"| {name} | {total * 1e3:.1f} | {cpu * 1e3:.1f} | {len(timed)} | {len(cells)} |")
 
 
 if __name__ == "__main__":
