@@ -14,7 +14,9 @@ import sys
 
 # lens-bench row name -> transformerlens_bench.py row name
 PAIRS = [("seed forward", "seed forward"), ("seed run_with_cache", "seed run_with_cache"),
-         ("seed run_with_cache, all logits", "seed run_with_cache")]
+         ("seed run_with_cache, all logits", "seed run_with_cache"),
+         # lens's attribution patching against TransformerLens's exact loop (transformerlens_patch_bench.py)
+         ("attribution resid_pre", "exact resid_pre loop"), ("attribution z by head", "exact z by head loop")]
 
 
 def medians(path):

@@ -34,9 +34,13 @@ fi
 tl_python=${TL_PYTHON:-.venv-tl/bin/python}
 if [ -x "$tl_python" ] && "$tl_python" -c "import torch, transformer_lens" 2>/dev/null; then
     rounds=$(mktemp -d)
+    # and lens's attribution patching against TransformerLens's exact patching loop
+    # (TL_PATCH_CELLS cells of each map timed, 0: all)
     for r in $(seq 1 "${TL_ROUNDS:-3}"); do
-        LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" 3 >"$rounds/lens.$r"
-        "$tl_python" bench/transformerlens_bench.py --threads "$(nproc)" --runs 3 >"$rounds/tl.$r"
+        { LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" 3
+          LENS_BENCH_ONLY=attribution "$BUILD/lens-bench" "$model" 3; } >"$rounds/lens.$r"
+        { "$tl_python" bench/transformerlens_bench.py --threads "$(nproc)" --runs 3
+          "$tl_python" bench/transformerlens_patch_bench.py --threads "$(nproc)" --cells "${TL_PATCH_CELLS:-24}"; } >"$rounds/tl.$r"
     done
     echo
     python3 bench/compare_transformerlens.py "$rounds"

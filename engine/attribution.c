@@ -45,6 +45,14 @@ lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corr
                                     const lens_cache *clean_cache, const char *hook, const lens_metric *metric,
                                     lens_patch_by by, lens_error *err)
 {
+    lens_grad_metric g = lens_grad_metric_normalized(metric);
+    return lens_attribution_patch_grad(m, corrupted_tokens, clean_cache, hook, &g, by, err);
+}
+
+lens_tensor *lens_attribution_patch_grad(const lens_model *m, const lens_tensor *corrupted_tokens,
+                                         const lens_cache *clean_cache, const char *hook,
+                                         const lens_grad_metric *metric, lens_patch_by by, lens_error *err)
+{
     const lens_config *cfg = &m->cfg;
     if (corrupted_tokens->ndim != 2 || corrupted_tokens->dtype != LENS_I64) {
         lens_fail(err, "attribution_patch: corrupted tokens must be int64 [batch, pos]");
@@ -87,8 +95,7 @@ lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corr
     o.names_filter = only_target;
     o.names_filter_ctx = &t;
     o.include_attn_result = kind == HK_RESULT;
-    lens_grad_metric g = lens_grad_metric_normalized(metric);
-    if (lens_model_run_backward(m, corrupted_tokens, &o, &g, NULL, &corrupt, &grads, NULL, err)) goto done;
+    if (lens_model_run_backward(m, corrupted_tokens, &o, metric, NULL, &corrupt, &grads, NULL, err)) goto done;
 
     int64_t cells = by == LENS_PATCH_BY_POS ? P : by == LENS_PATCH_BY_HEAD ? H : P * H;
     out = by == LENS_PATCH_BY_HEAD_POS ? lens_tensor_new_v(LENS_F32, 3, (int64_t)nl, P, H)

@@ -33,6 +33,11 @@ lens_grad_metric lens_grad_metric_normalized(const lens_metric *mt)
     return (lens_grad_metric){.answer_tokens = mt->answer_tokens, .scale = 1 / span, .offset = -mt->corrupted / span};
 }
 
+lens_grad_metric lens_grad_metric_of_logits(lens_logits_metric_fn fn, void *ctx)
+{
+    return (lens_grad_metric){.logits_fn = fn, .ctx = ctx};
+}
+
 /* ---- the backward pass ------------------------------------------------------------------ */
 
 typedef struct bwd {
@@ -40,6 +45,7 @@ typedef struct bwd {
     const lens_backward_backend *be;
     const selection *sel;
     const lens_cache *acts;       /* the forward activations */
+    const lens_tensor *logits;    /* the forward's logits (a metric of the logits only) */
     lens_cache *grads;            /* NULL: keep none */
     int64_t B, P, M;
     float *scratch[HK_COUNT];
@@ -202,6 +208,29 @@ static int metric_seed(bwd *b, const lens_tensor *tokens, const lens_grad_metric
     return 0;
 }
 
+/* The entry from a function of the logits: its gradient rows, dlogits [n, V], give
+ * the gradient of unembed.hook_in at those rows, dlogits @ W_U^T (= dlogits @ W_Ut),
+ * and 0 elsewhere. */
+static int logits_seed(bwd *b, const lens_grad_metric *mt, float *g, double *value)
+{
+    int64_t n = 0, *rows = NULL, M = b->M, d = b->m->cfg.d_model, V = b->m->cfg.d_vocab;
+    lens_tensor *grad = NULL, *dres = NULL;
+    int rc = mt->logits_fn(mt->ctx, b->logits, value, &n, &rows, &grad, b->err);
+    if (!rc && (!grad || grad->dtype != LENS_F32 || grad->ndim != 2 || grad->shape[0] != n || grad->shape[1] != V))
+        rc = lens_fail(b->err, "backward: the metric's gradient must be float32 [rows, %lld]", (long long)V);
+    for (int64_t i = 0; !rc && i < n; i++)
+        if (rows[i] < 0 || rows[i] >= M) rc = lens_fail(b->err, "backward: the metric's gradient row %lld is outside the logits", (long long)rows[i]);
+    if (!rc && n && !(dres = lens_matmul(grad, b->m->W_Ut, b->err))) rc = -1;
+    if (!rc) {
+        memset(g, 0, (size_t)(M * d) * sizeof *g);
+        for (int64_t i = 0; i < n; i++) memcpy(g + rows[i] * d, lens_tensor_f32(dres) + i * d, (size_t)d * sizeof *g);
+    }
+    free(rows);
+    lens_tensor_free(grad);
+    lens_tensor_free(dres);
+    return rc;
+}
+
 static int run_backward(bwd *b, const lens_tensor *tokens, const lens_grad_metric *mt, int lo, double *value,
                         const volatile int *interrupt)
 {
@@ -212,7 +241,9 @@ static int run_backward(bwd *b, const lens_tensor *tokens, const lens_grad_metri
     int rc = -1;
     if (!g_res || !g_mid) { lens_fail(b->err, "out of memory"); goto done; }
     if (!(g_final = grad_buffer(b, HK_LNF_NORMALIZED, 0))) goto done;
-    if (metric_seed(b, tokens, mt, g_final, value) || keep_copy(b, HK_UNEMBED_IN, 0, g_final)) goto done;
+    if ((mt->logits_fn ? logits_seed(b, mt, g_final, value) : metric_seed(b, tokens, mt, g_final, value)) ||
+        keep_copy(b, HK_UNEMBED_IN, 0, g_final))
+        goto done;
     if (!(g_scale = grad_buffer(b, HK_LNF_SCALE, 0))) goto done;
     memset(g_res, 0, (size_t)(M * d) * sizeof *g_res);
     b->be->layernorm_dx(g_res, g_scale, g_final, act(b, HK_RESID_POST, c->n_layers - 1), act(b, HK_LNF_SCALE, 0),
@@ -290,18 +321,23 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     }
     lens_run_options f = backward_forward_options(&opt, &s);
     f.memory_limit = SIZE_MAX;    /* checked above, with the backward's share */
+    f.logits = opt.logits || metric->logits_fn;
     lens_cache *acts = NULL;
+    lens_tensor *lg = NULL;
     bwd b = {.m = m, .be = lens_backward_backend_cpu(), .sel = &s, .B = B, .P = P, .M = B * P, .err = err};
     double v = 0;
-    int rc = lens_model_run(m, tokens, &f, logits, &acts, err);
+    int rc = lens_model_run(m, tokens, &f, f.logits ? &lg : NULL, &acts, err);
     if (rc) goto done;
     b.acts = acts;
+    b.logits = lg;
     if (grad_cache && !(b.grads = lens_cache_new())) { rc = lens_fail(err, "out of memory"); goto done; }
     if ((rc = run_backward(&b, tokens, metric, backward_lowest_layer(&s), &v, opt.interrupt))) goto done;
     if (cache && opt.cache && (rc = user_cache(&s, acts, cache, err))) goto done;
     if (grad_cache) { *grad_cache = b.grads; b.grads = NULL; }
     if (value) *value = v;
+    if (logits && opt.logits) { *logits = lg; lg = NULL; }
 done:
+    lens_tensor_free(lg);
     for (int k = 0; k < HK_COUNT; k++) free(b.scratch[k]);
     lens_cache_free(b.grads);
     lens_cache_free(acts);

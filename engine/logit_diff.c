@@ -6,6 +6,7 @@
 
 #include "lens/analysis.h"
 #include "lens/tensor_ops.h"
+#include "tape_record.h"
 
 /* Positions to read: tokens' last real ones, or the last position. */
 static int64_t *last_positions(const lens_model *m, const lens_tensor *logits, const lens_tensor *tokens,
@@ -89,6 +90,7 @@ lens_tensor *lens_logit_diff(const lens_model *m, const lens_tensor *logits, con
         lens_tensor_f32(out)[b] = (float)(v[0] - v[1]);
     }
     free(pos);
+    lens_tape_no_rule("logit_diff() (logit_diff_metric(answer_tokens) is its differentiable form)", logits, out);
     if (per_prompt) return out;
     lens_tensor *mean = lens_reduce_all(LENS_RED_MEAN, out, err);
     lens_tensor_free(out);

@@ -13,6 +13,7 @@
 #include "lens/checked.h"
 #include "lens/memory.h"
 #include "tensor_device.h"
+#include "tape_record.h"
 
 size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : 4; }
 const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : "float32"; }
@@ -330,6 +331,7 @@ static lens_tensor *copy_as(const lens_tensor *t, lens_dtype dt)
         lens_tensor_free(c);
         return NULL;
     }
+    if (c) lens_tape_copy(t, c);
     return c;
 }
 

@@ -12,6 +12,7 @@
 
 #include "f32_math.h"
 #include "tensor_device.h"
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 static const char *binop_name(lens_binop op)
@@ -173,7 +174,11 @@ lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor 
     lens_dtype dt = binop_dtype(op, a->dtype, b->dtype);
     const lens_backend *be;
     if (lens_common_device(2, (const lens_tensor *[]){a, b}, &be, err)) return NULL;
-    if (be) return device_binary(op, a, b, be, nd, shape, dt, err);
+    if (be) {
+        lens_tensor *d = device_binary(op, a, b, be, nd, shape, dt, err);
+        lens_tape_binary(op, a, b, d);
+        return d;
+    }
     lens_tensor *out = lens_tensor_new(dt, nd, shape);
     if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t n = lens_tensor_numel(out);
@@ -230,6 +235,7 @@ lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor 
         else lens_fail(err, "integers cannot be raised to negative integer powers (use a float base)");
         return NULL;
     }
+    lens_tape_binary(op, a, b, out);
     return out;
 }
 
@@ -304,6 +310,7 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
         float x = (float)lens_load(t, it.off[k]);
         o[i] = lens_f32_unop(op, x);
     }
+    lens_tape_unary(op, t, out);
     return out;
 }
 
@@ -334,6 +341,7 @@ lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const len
         else
             lens_tensor_f32(out)[i] = (float)(c ? lens_load(a, it.off[ka]) : lens_load(b, it.off[kb]));
     }
+    lens_tape_where(cond, a, b, out);
     return out;
 }
 
@@ -366,6 +374,7 @@ lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, dou
         if (out->dtype == LENS_F32) lens_tensor_f32(out)[i] = (float)value;
         else lens_tensor_i64(out)[i] = (int64_t)value;
     }
+    lens_tape_masked_fill(t, mask, out);
     return out;
 }
 

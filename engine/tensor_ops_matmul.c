@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "tensor_device.h"
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 /* Whether a (rows x cols) matrix with these strides can be handed to BLAS directly. */
@@ -164,6 +165,7 @@ squeeze:
     out = o;
     if (b_in->ndim == 1) { lens_tensor *s = lens_tensor_squeeze(out, -1, err); lens_tensor_free(out); out = s; }
     if (out && a_in->ndim == 1) { lens_tensor *s = lens_tensor_squeeze(out, out->ndim - 1 - (b_in->ndim == 1 ? 0 : 1), err); lens_tensor_free(out); out = s; }
+    lens_tape_matmul(a_in, b_in, out);
 done:
     lens_tensor_free(a);
     lens_tensor_free(b);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "tensor_device.h"
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 static const char *red_name(lens_reduce_op op)
@@ -167,6 +168,7 @@ lens_tensor *lens_reduce_dims(lens_reduce_op op, const lens_tensor *t, int ndims
         for (int64_t o = 0; o < outer; o++) reduce_row(op, c, o * R, R, out, o);
     }
     lens_tensor_free(c);
+    lens_tape_reduce(op, t, ndims, dims, keepdim, out);
     return out;
 }
 
@@ -259,15 +261,21 @@ static lens_tensor *row_apply(row_op op, const lens_tensor *t, int dim, const ch
 
 lens_tensor *lens_cumsum(const lens_tensor *t, int dim, lens_error *err)
 {
-    return row_apply(ROW_CUMSUM, t, dim, "cumsum", err);
+    lens_tensor *r = row_apply(ROW_CUMSUM, t, dim, "cumsum", err);
+    lens_tape_no_rule("cumsum", t, r);
+    return r;
 }
 
 lens_tensor *lens_softmax(const lens_tensor *t, int dim, lens_error *err)
 {
-    return row_apply(ROW_SOFTMAX, t, dim, "softmax", err);
+    lens_tensor *r = row_apply(ROW_SOFTMAX, t, dim, "softmax", err);
+    lens_tape_softmax(t, dim, false, r);
+    return r;
 }
 
 lens_tensor *lens_log_softmax(const lens_tensor *t, int dim, lens_error *err)
 {
-    return row_apply(ROW_LOG_SOFTMAX, t, dim, "log_softmax", err);
+    lens_tensor *r = row_apply(ROW_LOG_SOFTMAX, t, dim, "log_softmax", err);
+    lens_tape_softmax(t, dim, true, r);
+    return r;
 }

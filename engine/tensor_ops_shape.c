@@ -7,6 +7,7 @@
 
 #include "lens/checked.h"
 #include "tensor_device.h"
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 lens_tensor *lens_tensor_flatten(const lens_tensor *t, int start, int end, lens_error *err)
@@ -90,6 +91,7 @@ lens_tensor *lens_cat(int n, const lens_tensor *const *ts, int dim, lens_error *
         lens_tensor_free(part);
         at += ts[k]->shape[d];
     }
+    lens_tape_cat(n, ts, d, out);
     return out;
 }
 
@@ -209,6 +211,7 @@ static lens_tensor *tri(const lens_tensor *t, int64_t k, bool lower, lens_error 
                 bool keep = lower ? (j - i <= k) : (j - i >= k);
                 if (!keep) memset(base + ((m * R + i) * C + j) * (int64_t)es, 0, es);
             }
+    lens_tape_tri(t, k, lower, out);
     return out;
 }
 
@@ -264,6 +267,7 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
     }
     lens_tensor_free(ov);
     free(flat);
+    lens_tape_index(t, d, idx, false, out);
     return out;
 }
 
@@ -299,6 +303,7 @@ lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, 
         if (t->dtype == LENS_F32) lens_tensor_f32(out)[j] = lens_tensor_f32(t)[off];
         else lens_tensor_i64(out)[j] = lens_tensor_i64(t)[off];
     }
+    lens_tape_index(t, d, idx, true, out);
     return out;
 bad_shape:
     lens_fail(err, "gather: index of shape %s does not fit a tensor of shape %s along dim %d "
@@ -334,11 +339,13 @@ lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, l
         if (t->dtype == LENS_F32) lens_tensor_f32(out)[o++] = lens_tensor_f32(t)[it.off[kt]];
         else lens_tensor_i64(out)[o++] = lens_tensor_i64(t)[it.off[kt]];
     }
+    lens_tape_masked_select(t, mask, out);
     return out;
 }
 
 int lens_tensor_assign(lens_tensor *dst, const lens_tensor *value, lens_error *err)
 {
+    lens_tape_write(dst);
     /* Copy the value first when it shares storage with dst (x[1:] = x[:-1]). */
     lens_tensor *src = value->storage == dst->storage ? lens_tensor_clone(value) : lens_tensor_ref(value);
     if (!src) return lens_fail_alloc(err);

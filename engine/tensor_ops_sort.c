@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "tensor_device.h"
+#include "tape_record.h"
 #include "tensor_iter.h"
 
 int lens_max_dim(const lens_tensor *t, int dim, bool keepdim, bool largest,
@@ -173,6 +174,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
     lens_tensor_free(ir);
     lens_tensor_free(tt);
     if (!v || !ix) { rc = lens_fail_alloc(err); lens_tensor_free(v); lens_tensor_free(ix); return rc; }
+    lens_tape_no_rule(name, t, v);
     if (values) *values = v; else lens_tensor_free(v);
     if (indices) *indices = ix; else lens_tensor_free(ix);
     return 0;

@@ -1,12 +1,13 @@
 /* kernel/lang/builtins_grad.c — gradients and attribution patching in the
  * language (lens/backward.h underneath): the metrics a backward pass can
- * differentiate (normalized_logit_diff's objects and logit_diff_metric's), and
+ * differentiate (normalized_logit_diff's objects, logit_diff_metric's, and
+ * functions of the logits, through the tape of lens/tape.h), and
  * attribution_patch(), patch()'s maps estimated from one forward and one
  * backward pass. run_with_cache(..., metric=m, incl_bwd=True) in
  * builtins_model.c calls lang_grad_metric.
  *
- * Owns: the metric objects' conversion to engine metrics, logit_diff_metric and
- * attribution_patch. Does not own: the normalised metric's type
+ * Owns: the metric objects' conversion to engine metrics, calling a metric
+ * function under the tape, logit_diff_metric and attribution_patch. Does not own: the normalised metric's type
  * (builtins_patching.c) or the caches (builtins_model.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "builtins_device.h"
 #include "builtins_analysis.h"
 #include "builtins_grad.h"
+#include "lens/tape.h"
+#include "lens/tensor_ops.h"
+#include "namespaces.h"
 
 /* ---- logit_diff_metric ------------------------------------------------------------------- */
 
@@ -79,7 +83,50 @@ static value *b_logit_diff_metric(interp *I, value *self, args *a)
     return v_object(&ld_type, mt);
 }
 
-int lang_grad_metric(interp *I, value *metric, const char *fn, lens_grad_metric *out)
+/* ---- metrics written as functions ---------------------------------------------------- */
+
+/* Calls the user's metric on the logits with a tape recording, then backpropagates
+ * to the logits rows it read. Errors are raised on the interpreter too. */
+static int user_metric_eval(void *ctx, const lens_tensor *logits, double *val, int64_t *n, int64_t **rows,
+                            lens_tensor **grad, lens_error *err)
+{
+    lang_user_metric *um = ctx;
+    interp *I = um->I;
+    lens_tape *tape = lens_tape_new();
+    if (!tape || lens_tape_watch(tape, logits, err)) {
+        lens_tape_free(tape);
+        lang_raise(I, "MemoryError", "out of memory");
+        return lens_fail(err, "out of memory");
+    }
+    lens_tensor *lr = lens_tensor_ref(logits);
+    value *lv = lr ? v_tensor(lr) : NULL, *r = NULL;
+    int rc = -1;
+    if (!lv) { lang_raise(I, "MemoryError", "out of memory"); lens_fail(err, "out of memory"); goto done; }
+    args ca = {&lv, 1, NULL, NULL, 0};
+    lens_tape *prev = lens_tape_activate(tape);
+    r = call_value(I, um->fn, &ca);
+    lens_tape_activate(prev);
+    if (!r) { lens_fail(err, "the metric raised an exception"); goto done; }
+    if (r->type != V_TENSOR) {
+        lang_raise(I, "TypeError", "the metric must return a tensor with one element computed from the logits "
+                                   "(as TransformerLens's metrics do), not a %s", type_name(r));
+        lens_fail(err, "the metric returned a %s", type_name(r));
+        goto done;
+    }
+    if (lens_tape_backward(tape, r->u.tensor.t, err) || lens_tensor_item(r->u.tensor.t, val, err) ||
+        lens_tape_rows(tape, logits, n, rows, grad, err)) {
+        lang_raise(I, strstr(err->msg, "one number") ? "ValueError" : "TypeError", "%s", err->msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    decref(r);
+    decref(lv);
+    lens_tape_free(tape);
+    return rc;
+}
+
+int lang_grad_metric(interp *I, value *metric, const char *fn, lang_user_metric *um, lens_grad_metric *out)
 {
     const lens_metric *nm = lang_metric_of(metric);
     if (nm) { *out = lens_grad_metric_normalized(nm); return 0; }
@@ -87,11 +134,17 @@ int lang_grad_metric(interp *I, value *metric, const char *fn, lens_grad_metric 
         *out = lens_grad_metric_logit_diff(((ld_metric *)metric->u.obj.data)->answer_tokens);
         return 0;
     }
+    if (metric && metric->type != V_NONE && lang_is_callable(metric)) {
+        *um = (lang_user_metric){.I = I, .fn = metric};
+        *out = lens_grad_metric_of_logits(user_metric_eval, um);
+        return 0;
+    }
     if (!metric || metric->type == V_NONE)
-        lang_raise(I, "TypeError", "%s: gradients need metric= (normalized_logit_diff(...) or logit_diff_metric(answer_tokens))", fn);
+        lang_raise(I, "TypeError", "%s: gradients need metric= (normalized_logit_diff(...), logit_diff_metric(answer_tokens) "
+                                   "or a function of the logits)", fn);
     else
         lang_raise(I, "TypeError", "%s: metric must be made by normalized_logit_diff(...) or logit_diff_metric(answer_tokens), "
-                                   "whose derivatives lens knows; it cannot differentiate a %s", fn, type_name(metric));
+                                   "or be a function of the logits; it cannot differentiate a %s", fn, type_name(metric));
     return -1;
 }
 
@@ -109,10 +162,9 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
     if (!m || !tv || !c || !hv || !metv)
         return lang_raise(I, "TypeError", "attribution_patch(model, corrupted_tokens, clean_cache, hook, metric, "
                                           "by=\"pos\"|\"head\"|\"head_pos\")");
-    const lens_metric *mt = lang_metric_of(metv);
-    if (!mt)
-        return lang_raise(I, "TypeError", "attribution_patch: metric must be made by normalized_logit_diff(answer_tokens, "
-                                          "clean=..., corrupted=...), as for patch()");
+    lang_user_metric um;
+    lens_grad_metric gm;
+    if (lang_grad_metric(I, metv, "attribution_patch", &um, &gm)) return NULL;
     const char *hook = arg_str(I, hv, "hook");
     if (!hook) return NULL;
     lens_patch_by by = LENS_PATCH_BY_POS;
@@ -127,8 +179,9 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
     lens_tensor *tokens = lang_engine_tensor(I, tv, LENS_I64);
     if (!tokens) return NULL;
     lens_error err;
-    lens_tensor *r = lens_attribution_patch(m, tokens, c, hook, mt, by, &err);
+    lens_tensor *r = lens_attribution_patch_grad(m, tokens, c, hook, &gm, by, &err);
     lens_tensor_free(tokens);
+    if (!r && I->error) return NULL;   /* raised by the metric function */
     return r ? v_tensor(r) : lang_engine_error(I, &err);
 }
 
@@ -140,7 +193,8 @@ const lang_builtin builtins_grad[] = {
      "attribution_patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\")",
      "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
      "d metric / d activation summed over the cell, from one forward and one backward pass on the corrupted tokens. "
-     "Same arguments and shapes as patch(): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "
+     "Same arguments and shapes as patch() (metric may also be logit_diff_metric(...) or a function of the logits "
+     "returning one number as a tensor): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "
      "[n_layers, pos, n_heads] (\"head_pos\"). Good for head outputs; for the residual stream at early layers, where "
      "a patch replaces a token's whole representation, it can fall well short of the exact value."},
     {NULL, NULL, NULL, NULL},

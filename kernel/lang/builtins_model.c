@@ -23,7 +23,8 @@ void model_state_free(interp *I) { (void)I; }
 
 /* hooks: the functions model.add_hook attached, a list of (name or filter, fn, permanent) */
 typedef struct model_obj { lens_model *m; value *hooks; } model_obj;
-typedef struct cache_obj { lens_cache *c; value *model; lens_tensor *tokens; } cache_obj;
+/* grads: a gradient cache, whose names end in "_grad" (short keys resolve to them) */
+typedef struct cache_obj { lens_cache *c; value *model; lens_tensor *tokens; bool grads; } cache_obj;
 
 static const lang_type model_type, cache_type, config_type;
 
@@ -526,9 +527,10 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     /* incl_bwd=True: the gradients of metric too, as a third result (builtins_grad.c) */
     bool incl_bwd = false;
     lens_grad_metric gm = {0};
+    lang_user_metric um;
     if ((v = arg_get(a, -1, "incl_bwd")) && arg_bool(I, v, &incl_bwd)) goto fail;
     if (incl_bwd && !with_cache) { lang_raise(I, "TypeError", "%s: incl_bwd=True needs run_with_cache", fn); goto fail; }
-    if (incl_bwd && lang_grad_metric(I, arg_get(a, -1, "metric"), fn, &gm)) goto fail;
+    if (incl_bwd && lang_grad_metric(I, arg_get(a, -1, "metric"), fn, &um, &gm)) goto fail;
     lens_tensor *tokens = input_tokens(I, m, in);
     if (!tokens) goto fail;
     lens_tensor *logits = NULL;
@@ -562,11 +564,12 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     co->c = cache;
     co->model = incref(self);
     co->tokens = tokens;
+    co->grads = false;
     value *cv = v_object(&cache_type, co);
     if (!incl_bwd) return v_tuple_of(2, lv, cv);
     cache_obj *go = malloc(sizeof *go);
     if (!go) { decref(lv); decref(cv); lens_cache_free(grads); return lang_raise(I, "MemoryError", "out of memory"); }
-    *go = (cache_obj){.c = grads, .model = incref(self), .tokens = lens_tensor_ref(tokens)};
+    *go = (cache_obj){.c = grads, .model = incref(self), .tokens = lens_tensor_ref(tokens), .grads = true};
     return v_tuple_of(3, lv, cv, v_object(&cache_type, go));
 fail:
     free((void *)hooks.items);
@@ -753,6 +756,16 @@ static const lang_type model_type = {
 
 static cache_obj *cache_of(value *v) { return v->u.obj.data; }
 
+/* A gradient cache's name for a resolved hook name: "<hook>_grad", as it stores them. */
+static int grad_name(const cache_obj *co, char *name, size_t size)
+{
+    size_t n = strlen(name);
+    if (!co->grads) return 0;
+    if (n + sizeof "_grad" > size) return -1;
+    memcpy(name + n, "_grad", sizeof "_grad");
+    return 0;
+}
+
 static int cache_key(interp *I, value *self, value *key, char *out, size_t size)
 {
     cache_obj *co = cache_of(self);
@@ -760,7 +773,9 @@ static int cache_key(interp *I, value *self, value *key, char *out, size_t size)
     if (key->type == V_STR) {
         if (lens_cache_get(co->c, key->u.str.s)) { snprintf(out, size, "%s", key->u.str.s); return 0; }
         lens_error err;
-        if (!lens_act_name(cfg, key->u.str.s, LENS_NO_LAYER, NULL, out, size, &err) && lens_cache_get(co->c, out)) return 0;
+        if (!lens_act_name(cfg, key->u.str.s, LENS_NO_LAYER, NULL, out, size, &err) && !grad_name(co, out, size) &&
+            lens_cache_get(co->c, out))
+            return 0;
         snprintf(out, size, "%s", key->u.str.s);
         return 0;
     }
@@ -772,6 +787,7 @@ static int cache_key(interp *I, value *self, value *key, char *out, size_t size)
         if (key->u.list.n == 3 && key->u.list.items[2]->type != V_NONE && !(lt = arg_str(I, key->u.list.items[2], "layer type"))) return -1;
         lens_error err;
         if (lens_act_name(cfg, shortn, (int)layer, lt, out, size, &err)) { lang_raise(I, "KeyError", "%s", err.msg); return -1; }
+        if (grad_name(co, out, size)) { lang_raise(I, "KeyError", "the hook name %s is too long", out); return -1; }
         return 0;
     }
     lang_raise(I, "KeyError", "cache keys are hook names (\"blocks.0.hook_resid_post\") or (name, layer[, layer_type]) like (\"resid_post\", -1)");
@@ -925,8 +941,9 @@ const lang_builtin builtins_model[] = {
      "stop_at_layer: stop before that block (logits are then the residual stream); fwd_hooks: hook functions as in "
      "run_with_hooks (the cache holds the activations as they changed them); hooks: interventions made by "
      "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run. incl_bwd=True with metric= "
-     "(normalized_logit_diff(...) or logit_diff_metric(answer_tokens)): also the backward pass, returning "
-     "(logits, cache, grad_cache), grad_cache[\"<hook name>_grad\"] the metric's gradient at each hook names_filter keeps."},
+     "(normalized_logit_diff(...), logit_diff_metric(answer_tokens), or a function of the logits returning one number "
+     "as a tensor, written with tensor operations): also the backward pass, returning (logits, cache, grad_cache), "
+     "grad_cache[\"<hook name>_grad\"] (or grad_cache[\"resid_pre\", 0]) the metric's gradient at each hook names_filter keeps."},
     {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, fwd_hooks=[(name, fn)], return_type='logits', hooks=None)",
      "Runs the model with hook functions and returns the logits (return_type='loss': the mean next-token loss, "
      "'both': (logits, loss), None: nothing). fwd_hooks: (hook name or a function of the name, fn) pairs; "

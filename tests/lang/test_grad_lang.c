@@ -3,7 +3,10 @@
  * grad_cache) with TransformerLens's <hook name>_grad keys, only for the hooks
  * names_filter keeps, equal to PyTorch autograd's (the fixture
  * tests/fixtures/tiny-gpt2/gradients.safetensors, read in the cell);
- * attribution_patch's maps equal the fixture's; bad calls raise clear errors. */
+ * attribution_patch's maps equal the fixture's; metrics written as functions of
+ * the logits (differentiated by lens/tape.h) give the builtin metrics' gradients
+ * and maps; grad_cache takes the forward cache's short keys; bad calls and bad
+ * metrics raise clear errors. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +55,34 @@ static void test_gradients_and_attribution_in_the_language(void)
          "[hp.shape, rel(hp.transpose(1, 2), ref['attr.head_z_by_pos']) < 1e-3]", "[(2, 11, 4), True]"},
         {"attribution_patch(model, bad, clean_cache, 'attn_out', m).shape == patch(model, bad, clean_cache, 'attn_out', m).shape",
          "True"},
+        /* metrics written as functions: the builtin metrics' gradients, from the rows they read */
+        {"def ld(logits):\n    last = logits[:, -1]\n"
+         "    return (last.gather(-1, answers[:, :1]) - last.gather(-1, answers[:, 1:])).mean()\n"
+         "nld = lambda logits: (ld(logits) - m.corrupted) / (m.clean - m.corrupted)\n"
+         "hooks = 'hook_z|hook_resid_pre|hook_pattern|hook_embed|ln_final'\n"
+         "_, _, gb = model.run_with_cache(bad, metric=m, incl_bwd=True, names_filter=hooks)\n"
+         "_, _, gu = model.run_with_cache(bad, metric=nld, incl_bwd=True, names_filter=hooks)\n"
+         "[len(gu), gu.keys() == gb.keys(), max([rel(gu[k], gb[k]) for k in gb.keys()]) < 1e-6]", "[9, True, True]"},
+        {REL "_, _, gl = model.run_with_cache(bad, metric=logit_diff_metric(answers), incl_bwd=True, names_filter=hooks)\n"
+         "_, _, gu = model.run_with_cache(bad, metric=ld, incl_bwd=True, names_filter=hooks)\n"
+         "max([rel(gu[k], gl[k]) for k in gl.keys()]) < 1e-6", "True"},
+        {REL "l = lambda lg: (lg[:, -1, :].gather(1, answers[:, 0:1]) - lg[:, -1, :].gather(1, answers[:, 1:2])).sum() / 4\n"
+         "_, _, gu = model.run_with_cache(bad, metric=l, incl_bwd=True, names_filter=hooks)\n"
+         "max([rel(gu[k], ref['grad.' + k[:-5]] * (m.clean - m.corrupted)) for k in gu.keys()]) < 1e-4", "True"},
+        {REL "[rel(attribution_patch(model, bad, clean_cache, h, nld, by=b), attribution_patch(model, bad, clean_cache, h, m, by=b)) "
+         "< 1e-6 for h, b in [('resid_pre', 'pos'), ('z', 'head'), ('pattern', 'head_pos')]]", "[True, True, True]"},
+        {REL "rel(attribution_patch(model, bad, clean_cache, 'z', logit_diff_metric(answers), by='head') / (m.clean - m.corrupted), "
+         "ref['attr.head_z']) < 1e-3", "True"},
+        {"a0, b0 = int(answers[0, 0].item()), int(answers[0, 1].item())\n"
+         "_, _, g1 = model.run_with_cache(bad[:1], metric=lambda logits: logits[0, -1, a0] - logits[0, -1, b0], "
+         "incl_bwd=True, names_filter=hooks)\n"
+         "_, _, g2 = model.run_with_cache(bad[:1], metric=logit_diff_metric(answers[:1]), incl_bwd=True, names_filter=hooks)\n"
+         "[len(g1), max([rel(g1[k], g2[k]) for k in g2.keys()]) < 1e-6]", "[9, True]"},
+        /* grad_cache's short keys, as the forward cache's */
+        {"[gu['resid_pre', 0].shape, gu['z', 1].shape, rel(gu['resid_pre', 1], gu['blocks.1.hook_resid_pre_grad']) == 0, "
+         "'resid_pre' in gu, ('z', 0) in gu, ('q', 0) in gu]", "[(4, 11, 64), (4, 11, 4, 16), True, False, True, False]"},
+        {"gu['q', 0]", "ERROR KeyError: 'blocks.0.attn.hook_q_grad' is not in the cache (cache.keys() lists what is; "
+         "names_filter may have left it out)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         r = cell(s, cases[i].code, &c, &err);
@@ -60,11 +91,34 @@ static void test_gradients_and_attribution_in_the_language(void)
     static const struct { const char *code, *want; } errors[] = {
         {"model.run_with_cache(bad, incl_bwd=True)", "TypeError: run_with_cache: gradients need metric="},
         {"model.run_with_cache(bad, metric=lambda l: logit_diff(l, answers), incl_bwd=True)",
-         "TypeError: run_with_cache: metric must be made by normalized_logit_diff(...) or logit_diff_metric(answer_tokens)"},
+         "TypeError: attribution through a user metric: logit_diff() (logit_diff_metric(answer_tokens) is its "
+         "differentiable form) has no gradient; supported: indexing and views"},
+        {"model.run_with_cache(bad, metric='logit_diff', incl_bwd=True)",
+         "TypeError: run_with_cache: metric must be made by normalized_logit_diff(...) or logit_diff_metric(answer_tokens), "
+         "or be a function of the logits; it cannot differentiate a str"},
+        /* a user metric: every way it can fail */
+        {"model.run_with_cache(bad, metric=lambda l: l[:, -1].max(), incl_bwd=True)",
+         "TypeError: attribution through a user metric: max has no gradient; supported: indexing and views"},
+        {"model.run_with_cache(bad, metric=lambda l: (l[:, -1] // 2).sum(), incl_bwd=True)",
+         "TypeError: attribution through a user metric: floor division (//) has no gradient"},
+        {"model.run_with_cache(bad, metric=lambda l: l[:, -1, 5], incl_bwd=True)",
+         "ValueError: the metric must return one number (a one-element float tensor), not a float32 tensor of shape [4]"},
+        {"model.run_with_cache(bad, metric=lambda l: l[0, -1, 5].item(), incl_bwd=True)",
+         "TypeError: the metric must return a tensor with one element computed from the logits (as TransformerLens's "
+         "metrics do), not a float"},
+        {"model.run_with_cache(bad, metric=lambda l: tensor(1.0), incl_bwd=True)",
+         "TypeError: the metric's result does not depend on the logits"},
+        {"def bad_metric(logits):\n    x = logits[0, -1, 5]\n    return x + undefined_name\n"
+         "model.run_with_cache(bad, metric=bad_metric, incl_bwd=True)",
+         "NameError: name 'undefined_name' is not defined"},
+        {"def write_metric(logits):\n    x = logits[:, -1, :3] * 1\n    x[0] = 0\n    return x.sum()\n"
+         "model.run_with_cache(bad, metric=write_metric, incl_bwd=True)",
+         "an in-place assignment (t[...] = x) into a tensor computed from the logits has no gradient"},
+        {"attribution_patch(model, bad, clean_cache, 'z', lambda l: l[:, -1].max())", "max has no gradient"},
         {"model(bad, metric=m, incl_bwd=True)", "TypeError: model: incl_bwd=True needs run_with_cache"},
         {"model.run_with_cache(bad, metric=m, incl_bwd=True, hooks=[zero_ablate('z', layer=0)])", "not supported with gradients"},
         {"model.run_with_cache(bad[:2], metric=m, incl_bwd=True)", "answer tokens must be int64 [2, 2]"},
-        {"attribution_patch(model, bad, clean_cache, 'z', logit_diff_metric(answers))", "TypeError: attribution_patch: metric must be"},
+        {"attribution_patch(model, bad, clean_cache, 'z', 'm')", "TypeError: attribution_patch: metric must be"},
         {"attribution_patch(model, bad, clean_cache, 'mlp_out', m, by='head')", "has no heads"},
         {"attribution_patch(model, bad, clean_cache, 'z', m, by='layer')", "ValueError: by must be"},
         {"logit_diff_metric(tensor([1, 2]))", "ValueError: logit_diff_metric: answer_tokens must be [batch, 2]"},
@@ -73,6 +127,12 @@ static void test_gradients_and_attribution_in_the_language(void)
         r = cell(s, errors[i].code, &c, &err);
         CHECK(!strncmp(r, "ERROR", 5) && strstr(r, errors[i].want), "%s\n  got %s", errors[i].code, r);
     }
+    /* an exception inside the metric propagates with the metric's line */
+    r = cell(s, "def raising(logits):\n    x = logits[0, -1, 5]\n    raise ValueError('metric says no')\n"
+                "model.run_with_cache(bad, metric=raising, incl_bwd=True)", &c, &err);
+    bool has_line = false;
+    for (int i = 0; i < err.n_traceback; i++) has_line |= strstr(err.traceback[i], "line 3") && strstr(err.traceback[i], "raising");
+    CHECK(!strcmp(r, "ERROR ValueError: metric says no") && has_line, "%s (traceback with line 3 in raising: %d)", r, has_line);
     CHECK(!strcmp(cell(s, "len(grads)", &c, &err), "4"), "state survives errors");
     lang_session_free(s);
 }

@@ -29,18 +29,32 @@
 #include "lens/model.h"
 #include "lens/patching.h"
 
-/* The metric differentiated: scale * LD + offset, where LD is the mean over the
- * batch of logits[b, last_b, answer[b, 0]] - logits[b, last_b, answer[b, 1]] at
- * each prompt's last real position (as lens_logit_diff reads it). */
+/* A metric computed by the caller from the forward pass's logits [B, P, d_vocab]
+ * (lazy: only the rows it reads are unembedded): it sets *value and the gradient
+ * of the metric with respect to the rows of logits it read, *n rows (indices
+ * b * P + p, ascending, malloc'd into *rows) with their gradients in *grad
+ * [n, d_vocab]; the backward pass frees both. lens/tape.h computes them for a
+ * metric written with tensor operations. -1 + err on failure. */
+typedef int (*lens_logits_metric_fn)(void *ctx, const lens_tensor *logits, double *value, int64_t *n, int64_t **rows,
+                                     lens_tensor **grad, lens_error *err);
+
+/* The metric differentiated: with logits_fn, that function of the logits; else
+ * scale * LD + offset, where LD is the mean over the batch of
+ * logits[b, last_b, answer[b, 0]] - logits[b, last_b, answer[b, 1]] at each
+ * prompt's last real position (as lens_logit_diff reads it). */
 typedef struct lens_grad_metric {
     const lens_tensor *answer_tokens;   /* [batch, 2] int64, borrowed */
     double scale, offset;
+    lens_logits_metric_fn logits_fn;
+    void *ctx;
 } lens_grad_metric;
 
 /* The mean logit difference itself (logit_diff). */
 lens_grad_metric lens_grad_metric_logit_diff(const lens_tensor *answer_tokens);
 /* patch()'s normalised metric (LD - corrupted) / (clean - corrupted). */
 lens_grad_metric lens_grad_metric_normalized(const lens_metric *mt);
+/* A function of the logits. */
+lens_grad_metric lens_grad_metric_of_logits(lens_logits_metric_fn fn, void *ctx);
 
 /* A forward pass on tokens, then the backward pass from the metric. opt chooses,
  * as for lens_model_run, the hooks whose activations go into *cache and, by the
@@ -68,5 +82,9 @@ size_t lens_backward_estimate_bytes(const lens_model *m, int64_t batch, int64_t 
 lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corrupted_tokens,
                                     const lens_cache *clean_cache, const char *hook, const lens_metric *metric,
                                     lens_patch_by by, lens_error *err);
+/* The same with any differentiable metric (a builtin one or a function of the logits). */
+lens_tensor *lens_attribution_patch_grad(const lens_model *m, const lens_tensor *corrupted_tokens,
+                                         const lens_cache *clean_cache, const char *hook,
+                                         const lens_grad_metric *metric, lens_patch_by by, lens_error *err);
 
 #endif
