@@ -1,0 +1,65 @@
+/* kernel/lang/kinds.c — what kind of value a value is: its Python type name,
+ * whether it is a number, and its truth value.
+ *
+ * Owns: type_name, is_number, num_as_double, truthy.
+ * Does not own: types defined elsewhere (they answer through their lang_type). */
+#include "value.h"
+
+#include "value_internal.h"
+
+const char *type_name(const value *v)
+{
+    switch (v->type) {
+    case V_NONE: return "NoneType";
+    case V_BOOL: return "bool";
+    case V_INT: return "int";
+    case V_FLOAT: return "float";
+    case V_STR: return "str";
+    case V_LIST: return "list";
+    case V_TUPLE: return "tuple";
+    case V_DICT: return "dict";
+    case V_RANGE: return "range";
+    case V_SLICE: return "slice";
+    case V_TENSOR: return "Tensor";
+    case V_BUILTIN: return v->u.builtin.self ? "method" : "builtin_function";
+    case V_OBJECT: return v->u.obj.type->name;
+    case V_ELLIPSIS: return "ellipsis";
+    }
+    return "?";
+}
+
+bool is_number(const value *v) { return v->type == V_BOOL || v->type == V_INT || v->type == V_FLOAT; }
+
+double num_as_double(const value *v)
+{
+    return v->type == V_FLOAT ? v->u.f : v->type == V_INT ? (double)v->u.i : v->u.b ? 1.0 : 0.0;
+}
+
+int truthy(interp *I, value *v)
+{
+    switch (v->type) {
+    case V_NONE: return 0;
+    case V_BOOL: return v->u.b;
+    case V_INT: return v->u.i != 0;
+    case V_FLOAT: return v->u.f != 0;
+    case V_STR: return v->u.str.len != 0;
+    case V_LIST: case V_TUPLE: return v->u.list.n != 0;
+    case V_DICT: return dict_len(v->u.d) != 0;
+    case V_RANGE: { int64_t n = length_of(I, v); return n < 0 ? -1 : n > 0; }
+    case V_TENSOR: {
+        if (lens_tensor_numel(v->u.tensor.t) != 1) {
+            lang_raise(I, "RuntimeError", "Boolean value of Tensor with more than one value is ambiguous");
+            return -1;
+        }
+        value *x = tensor_item(I, v->u.tensor.t);
+        if (!x) return -1;
+        int r = truthy(I, x);
+        decref(x);
+        return r;
+    }
+    case V_OBJECT:
+        if (v->u.obj.type->len) return v->u.obj.type->len(v) != 0;
+        return 1;
+    default: return 1;
+    }
+}
