@@ -136,7 +136,6 @@ char *percent_format(interp *I, const char *fmt, size_t n, value *args);   /* me
 
 value *binary_op(interp *I, int op, value *a, value *b)
 {
-    if (a->type == V_TENSOR || b->type == V_TENSOR) return tensor_binary(I, op, a, b);
     if (is_number(a) && is_number(b) && op != OP_MATMUL) {
         if ((op == OP_AND || op == OP_OR || op == OP_XOR || op == OP_LSHIFT || op == OP_RSHIFT) &&
             (a->type == V_FLOAT || b->type == V_FLOAT))
@@ -145,6 +144,9 @@ value *binary_op(interp *I, int op, value *a, value *b)
         if (!r && !I->error) return lang_raise(I, "MemoryError", "out of memory");
         return r;
     }
+    const lang_type *ta = lang_type_of(a), *tb = lang_type_of(b);
+    if (ta && ta->binary) return ta->binary(I, op, a, b);
+    if (tb && tb->binary) return tb->binary(I, op, a, b);
     if (op == OP_ADD && a->type == b->type) {
         if (a->type == V_STR) {
             size_t n = a->u.str.len + b->u.str.len;
@@ -200,7 +202,8 @@ value *unary_op(interp *I, int op, value *a)
         int t = truthy(I, a);
         return t < 0 ? NULL : v_bool(!t);
     }
-    if (a->type == V_TENSOR) return tensor_unary(I, op, a);
+    const lang_type *t = lang_type_of(a);
+    if (t && t->unary) return t->unary(I, op, a);
     if (a->type == V_FLOAT) {
         if (op == '-') return v_float(-a->u.f);
         if (op == '+') return v_float(a->u.f);

@@ -35,6 +35,7 @@ const lang_builtin *method_find(const char *type, const char *name)
 
 int builtins_install(interp *I)
 {
+    lang_register_kind(V_TENSOR, &tensor_kind_type);
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++) {
             if (strchr(b->name, '.') || !b->fn) continue;

@@ -130,10 +130,9 @@ value *tensor_item(interp *I, const lens_tensor *t)
     return v_float(lens_tensor_get_f64(t, idx));
 }
 
-char *tensor_repr(const lens_tensor *t) { return lens_tensor_repr(t); }
-
-cJSON *tensor_bundle(const lens_tensor *t)
+static cJSON *tensor_bundle(value *v)
 {
+    const lens_tensor *t = v->u.tensor.t;
     cJSON *b = cJSON_CreateObject();
     if (!b) return NULL;
     char *r = lens_tensor_repr(t);
@@ -199,7 +198,7 @@ static value *as_mask(value *v)
     return v;
 }
 
-value *tensor_binary(interp *I, int op, value *a, value *b)
+static value *tensor_binary(interp *I, int op, value *a, value *b)
 {
     if (op == OP_MATMUL) {
         if (a->type != V_TENSOR || b->type != V_TENSOR)
@@ -216,7 +215,7 @@ value *tensor_binary(interp *I, int op, value *a, value *b)
     return r;
 }
 
-value *tensor_compare(interp *I, int cmp, value *a, value *b)
+static value *tensor_compare(interp *I, int cmp, value *a, value *b)
 {
     static const lens_binop codes[] = {LENS_OP_LT, LENS_OP_GT, LENS_OP_LE, LENS_OP_GE, LENS_OP_EQ, LENS_OP_NE};
     static const char *const sym[] = {"<", ">", "<=", ">=", "==", "!="};
@@ -225,7 +224,7 @@ value *tensor_compare(interp *I, int cmp, value *a, value *b)
     return as_mask(tensor_op(I, codes[cmp], a, b, sym[cmp]));
 }
 
-value *tensor_unary(interp *I, int op, value *a)
+static value *tensor_unary(interp *I, int op, value *a)
 {
     lens_error err;
     if (op == '-') return wrap(I, lens_unary(LENS_OP_NEG, T(a), &err), &err);
@@ -392,7 +391,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
     return cur;
 }
 
-value *tensor_getitem(interp *I, value *t, value *key)
+static value *tensor_getitem(interp *I, value *t, value *key)
 {
     lens_tensor *r = index_tensor(I, T(t), key, NULL);
     return r ? v_tensor(r) : NULL;
@@ -435,7 +434,7 @@ done:
     return rc;
 }
 
-int tensor_setitem(interp *I, value *t, value *key, value *val)
+static int tensor_setitem(interp *I, value *t, value *key, value *val)
 {
     if (is_mask(key)) return mask_assign(I, t, key, val);
     bool adv = false;
@@ -1323,4 +1322,62 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.zero_", m_zero_, "Tensor.zero_()", "Sets every element to 0 in place and returns the tensor."},
     {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
     {NULL, NULL, NULL, NULL},
+};
+
+/* ---- the tensor kind, registered with the core (builtins.c) --------------------- */
+
+static char *tensor_repr_hook(value *v) { return lens_tensor_repr(v->u.tensor.t); }
+
+static int64_t tensor_len(value *v) { return v->u.tensor.t->ndim ? v->u.tensor.t->shape[0] : -1; }
+
+static int tensor_truth(interp *I, value *v)
+{
+    if (lens_tensor_numel(T(v)) != 1) {
+        lang_raise(I, "RuntimeError", "Boolean value of Tensor with more than one value is ambiguous");
+        return -1;
+    }
+    value *x = tensor_item(I, T(v));
+    if (!x) return -1;
+    int r = truthy(I, x);
+    decref(x);
+    return r;
+}
+
+/* `x in t`: any element equal to x */
+static int tensor_contains(interp *I, value *c, value *item)
+{
+    value *eq = tensor_compare(I, CMP_EQ, c, item);
+    if (!eq) return -1;
+    if (eq->type != V_TENSOR) { int r = truthy(I, eq); decref(eq); return r; }
+    lens_tensor *ct = lens_tensor_contiguous(T(eq));
+    int found = 0;
+    if (ct) {
+        int64_t n = lens_tensor_numel(ct);
+        if (ct->dtype == LENS_I64) { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_i64(ct)[i]) found = 1; }
+        else { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_f32(ct)[i] != 0) found = 1; }
+        lens_tensor_free(ct);
+    } else found = -1, lang_raise(I, "MemoryError", "out of memory");
+    decref(eq);
+    return found;
+}
+
+/* like torch: a 0-d tensor formats as its number (f"L{layer}" with layer =
+ * heads[0] // 12), and so does any one-element tensor given a spec */
+static char *tensor_format(interp *I, value *v, const char *spec)
+{
+    if (!(T(v)->ndim == 0 || (*spec && lens_tensor_numel(T(v)) == 1))) return NULL;
+    value *x = tensor_item(I, T(v));
+    if (!x) return NULL;
+    char *r = format_value(I, x, spec);
+    decref(x);
+    return r;
+}
+
+static const char *const tensor_attrs[] = {"shape", "ndim", "dtype", "T", "device", NULL};
+
+const lang_type tensor_kind_type = {
+    .name = "Tensor", .getattr = tensor_getattr, .getitem = tensor_getitem, .setitem = tensor_setitem,
+    .len = tensor_len, .repr = tensor_repr_hook, .to_bundle = tensor_bundle, .attrs = tensor_attrs,
+    .binary = tensor_binary, .compare = tensor_compare, .unary = tensor_unary, .truth = tensor_truth,
+    .contains = tensor_contains, .format = tensor_format,
 };

@@ -569,8 +569,11 @@ static value *eval_compare(interp *I, env *e, node *n)
         if (!right) { decref(left); decref(result); return NULL; }
         int op = n->ops[i];
         value *r = NULL;
-        if ((left->type == V_TENSOR || right->type == V_TENSOR) && op <= CMP_NE) {
-            r = tensor_compare(I, op, left, right);
+        const lang_type *tl = lang_type_of(left), *tr = lang_type_of(right);
+        if (op <= CMP_NE && tl && tl->compare) {
+            r = tl->compare(I, op, left, right);
+        } else if (op <= CMP_NE && tr && tr->compare) {
+            r = tr->compare(I, op, left, right);
         } else {
             int t;
             switch (op) {

@@ -109,16 +109,12 @@ static char *pad(const char *body, const fspec *f, char default_align)
 
 char *format_value(interp *I, value *v, const char *spec)
 {
-    /* like torch: a 0-d tensor formats as its number (f"L{layer}" with layer = heads[0] // 12) */
-    bool scalar = v->type == V_TENSOR && v->u.tensor.t->ndim == 0;
-    if ((!spec || !*spec) && !scalar) return str_of(v);
-    if (v->type == V_TENSOR && lens_tensor_numel(v->u.tensor.t) == 1) {
-        value *x = tensor_item(I, v->u.tensor.t);
-        if (!x) return NULL;
-        char *r = format_value(I, x, spec);
-        decref(x);
-        return r;
+    const lang_type *t = lang_type_of(v);
+    if (t && t->format) {
+        char *r = t->format(I, v, spec ? spec : "");
+        if (r || I->error) return r;
     }
+    if (!spec || !*spec) return str_of(v);
     fspec f;
     if (parse_spec(I, spec, &f)) return NULL;
     char buf[512];

@@ -1,11 +1,22 @@
 /* kernel/lang/kinds.c — what kind of value a value is: its Python type name,
  * whether it is a number, and its truth value.
  *
- * Owns: type_name, is_number, num_as_double, truthy.
+ * Owns: type_name, is_number, num_as_double, truthy, and the table of types
+ * registered for value kinds outside the core (lang_register_kind).
  * Does not own: types defined elsewhere (they answer through their lang_type). */
 #include "value.h"
 
 #include "value_internal.h"
+
+/* The types registered for value kinds outside the core's own (V_TENSOR). */
+static const lang_type *kind_types[V_ELLIPSIS + 1];
+
+void lang_register_kind(vtype kind, const lang_type *type) { kind_types[kind] = type; }
+
+const lang_type *lang_type_of(const value *v)
+{
+    return v->type == V_OBJECT ? v->u.obj.type : kind_types[v->type];
+}
 
 const char *type_name(const value *v)
 {
@@ -20,7 +31,7 @@ const char *type_name(const value *v)
     case V_DICT: return "dict";
     case V_RANGE: return "range";
     case V_SLICE: return "slice";
-    case V_TENSOR: return "Tensor";
+    case V_TENSOR: return lang_type_of(v) ? lang_type_of(v)->name : "Tensor";
     case V_BUILTIN: return v->u.builtin.self ? "method" : "builtin_function";
     case V_OBJECT: return v->u.obj.type->name;
     case V_ELLIPSIS: return "ellipsis";
@@ -46,20 +57,11 @@ int truthy(interp *I, value *v)
     case V_LIST: case V_TUPLE: return v->u.list.n != 0;
     case V_DICT: return dict_len(v->u.d) != 0;
     case V_RANGE: { int64_t n = length_of(I, v); return n < 0 ? -1 : n > 0; }
-    case V_TENSOR: {
-        if (lens_tensor_numel(v->u.tensor.t) != 1) {
-            lang_raise(I, "RuntimeError", "Boolean value of Tensor with more than one value is ambiguous");
-            return -1;
-        }
-        value *x = tensor_item(I, v->u.tensor.t);
-        if (!x) return -1;
-        int r = truthy(I, x);
-        decref(x);
-        return r;
-    }
-    case V_OBJECT:
-        if (v->u.obj.type->len) return v->u.obj.type->len(v) != 0;
+    default: {
+        const lang_type *t = lang_type_of(v);
+        if (t && t->truth) return t->truth(I, v);
+        if (t && t->len) return t->len(v) != 0;
         return 1;
-    default: return 1;
+    }
     }
 }

@@ -760,17 +760,14 @@ value *get_attr(interp *I, value *obj, const char *name)
                 if (obj->fields[i] && !strcmp(obj->fields[i], name)) return incref(obj->u.list.items[i]);
         tn = "tuple";
         break;
-    case V_TENSOR: {
-        value *r = tensor_getattr(I, obj, name);
-        if (r || I->error) return r;
-        break;
-    }
-    case V_OBJECT:
-        if (obj->u.obj.type->getattr) {
-            value *r = obj->u.obj.type->getattr(I, obj, name);
+    case V_OBJECT: case V_TENSOR: {
+        const lang_type *t = lang_type_of(obj);
+        if (t && t->getattr) {
+            value *r = t->getattr(I, obj, name);
             if (r || I->error) return r;
         }
         break;
+    }
     case V_RANGE:
         if (!strcmp(name, "start")) return v_int(obj->u.range.start);
         if (!strcmp(name, "stop")) return v_int(obj->u.range.stop);
@@ -811,12 +808,9 @@ int attr_names(interp *I, value *v, char ***names)
         for (size_t i = 0; i < v->u.list.n; i++) if (v->fields[i]) add_name(names, &n, v->fields[i]);
     const char *member;
     for (size_t it = 0; lang_is_module(v) && lang_module_next(v, &it, &member);) add_name(names, &n, member);
-    if (v->type == V_OBJECT && v->u.obj.type->attrs)
-        for (int i = 0; v->u.obj.type->attrs[i]; i++) add_name(names, &n, v->u.obj.type->attrs[i]);
-    if (v->type == V_TENSOR) {
-        static const char *const tattrs[] = {"shape", "ndim", "dtype", "T", "device", NULL};
-        for (int i = 0; tattrs[i]; i++) add_name(names, &n, tattrs[i]);
-    }
+    const lang_type *vt = lang_type_of(v);
+    if (vt && vt->attrs)
+        for (int i = 0; vt->attrs[i]; i++) add_name(names, &n, vt->attrs[i]);
     size_t tl = strlen(tn);
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++)

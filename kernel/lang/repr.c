@@ -152,16 +152,17 @@ static void repr_into(dbuf *b, value *v, repr_path *path)
         repr_into(b, v->u.slice.stop, path); dbuf_append(b, ", ");
         repr_into(b, v->u.slice.step, path); dbuf_append(b, ")");
         break;
-    case V_TENSOR: { char *s = tensor_repr(v->u.tensor.t); if (s) dbuf_append(b, s); else b->failed = true; free(s); break; }
     case V_BUILTIN:
         if (v->u.builtin.self) { dbuf_append(b, "<method "); dbuf_append(b, v->u.builtin.def->name); dbuf_append(b, ">"); }
         else { dbuf_append(b, "<builtin "); dbuf_append(b, v->u.builtin.def->name); dbuf_append(b, ">"); }
         break;
     case V_ELLIPSIS: dbuf_append(b, "Ellipsis"); break;
-    case V_OBJECT:
-        if (v->u.obj.type->repr) { char *s = v->u.obj.type->repr(v); if (s) dbuf_append(b, s); free(s); }
-        else { dbuf_append(b, "<"); dbuf_append(b, v->u.obj.type->name); dbuf_append(b, ">"); }
+    case V_OBJECT: case V_TENSOR: {
+        const lang_type *t = lang_type_of(v);
+        if (t && t->repr) { char *s = t->repr(v); if (s) dbuf_append(b, s); else b->failed = true; free(s); }
+        else { dbuf_append(b, "<"); dbuf_append(b, type_name(v)); dbuf_append(b, ">"); }
         break;
+    }
     }
     if (container) path->n--;
 }
@@ -191,17 +192,18 @@ char *str_of(value *v)
         if (s) memcpy(s, v->u.str.s, v->u.str.len + 1);
         return s;
     }
-    if (v->type == V_OBJECT && v->u.obj.type->str) return v->u.obj.type->str(v);
+    const lang_type *t = lang_type_of(v);
+    if (t && t->str) return t->str(v);
     return repr_of(v);
 }
 
 cJSON *value_bundle(value *v)
 {
-    if (v->type == V_OBJECT && v->u.obj.type->to_bundle) {
-        cJSON *b = v->u.obj.type->to_bundle(v);
+    const lang_type *t = lang_type_of(v);
+    if (t && t->to_bundle) {
+        cJSON *b = t->to_bundle(v);
         if (b) return b;
     }
-    if (v->type == V_TENSOR) return tensor_bundle(v->u.tensor.t);
     char *r = repr_of(v);
     if (!r) return NULL;
     cJSON *b = cJSON_CreateObject();

@@ -65,13 +65,11 @@ int64_t length_of(interp *I, value *v)
         if (n > INT64_MAX) { lang_raise(I, "OverflowError", "range has more than 2**63 - 1 items"); return -1; }
         return (int64_t)n;
     }
-    case V_TENSOR:
-        if (v->u.tensor.t->ndim == 0) { lang_raise(I, "TypeError", "len() of a 0-d tensor"); return -1; }
-        return v->u.tensor.t->shape[0];
-    case V_OBJECT:
-        if (v->u.obj.type->len) { int64_t n = v->u.obj.type->len(v); if (n >= 0) return n; }
+    default: {
+        const lang_type *t = lang_type_of(v);
+        if (t && t->len) { int64_t n = t->len(v); if (n >= 0) return n; }
         break;
-    default: break;
+    }
     }
     lang_raise(I, "TypeError", "object of type '%s' has no len()", type_name(v));
     return -1;
@@ -102,25 +100,11 @@ int contains(interp *I, value *c, value *item)
         if (st > 0) return x >= s && x < e && ((uint64_t)x - (uint64_t)s) % (uint64_t)st == 0;
         return x <= s && x > e && ((uint64_t)s - (uint64_t)x) % ((uint64_t)0 - (uint64_t)st) == 0;
     }
-    case V_TENSOR: {
-        value *eq = tensor_compare(I, CMP_EQ, c, item);
-        if (!eq) return -1;
-        const lens_tensor *t = eq->u.tensor.t;
-        lens_tensor *ct = lens_tensor_contiguous(t);
-        int found = 0;
-        if (ct) {
-            int64_t n = lens_tensor_numel(ct);
-            if (ct->dtype == LENS_I64) { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_i64(ct)[i]) found = 1; }
-            else { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_f32(ct)[i] != 0) found = 1; }
-            lens_tensor_free(ct);
-        }
-        decref(eq);
-        return found;
-    }
-    case V_OBJECT:
-        if (c->u.obj.type->contains) return c->u.obj.type->contains(I, c, item);
+    default: {
+        const lang_type *t = lang_type_of(c);
+        if (t && t->contains) return t->contains(I, c, item);
         break;
-    default: break;
+    }
     }
     lang_raise(I, "TypeError", "argument of type '%s' is not iterable", type_name(c));
     return -1;
@@ -168,37 +152,25 @@ value *to_list(interp *I, value *v)
         }
         return r;
     }
-    case V_TENSOR: {
-        const lens_tensor *t = v->u.tensor.t;
-        if (t->ndim == 0) return lang_raise(I, "TypeError", "iteration over a 0-d tensor");
-        /* an empty tensor may still have a huge first dimension */
-        if (t->shape[0] > (1LL << 28)) return lang_raise(I, "MemoryError", "a tensor with %lld rows is too long to make a list of", (long long)t->shape[0]);
-        value *r = v_list((size_t)t->shape[0]);
-        if (!r) return lang_raise(I, "MemoryError", "out of memory");
-        for (int64_t i = 0; i < t->shape[0]; i++) {
-            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
-            lens_tensor *s = lens_tensor_select(t, 0, i);
-            if (!s) { decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
-            r->u.list.items[r->u.list.n++] = v_tensor(s);
-        }
-        return r;
-    }
-    case V_OBJECT:
-        if (v->u.obj.type->len && v->u.obj.type->getitem) {
-            int64_t n = v->u.obj.type->len(v);
+    default: {
+        /* the sequence protocol: len() and item 0, 1, ... (tensors: along dim 0) */
+        const lang_type *t = lang_type_of(v);
+        if (t && t->len && t->getitem) {
+            int64_t n = t->len(v);
+            if (n < 0) break;
             value *r = v_list(0);
             if (!r) return lang_raise(I, "MemoryError", "out of memory");
             for (int64_t i = 0; i < n; i++) {
                 if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
                 value *k = v_int(i);
-                value *x = k ? v->u.obj.type->getitem(I, v, k) : NULL;
+                value *x = k ? t->getitem(I, v, k) : NULL;
                 decref(k);
                 if (!x || list_append(r, x)) { decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
             }
             return r;
         }
         break;
-    default: break;
+    }
     }
     return lang_raise(I, "TypeError", "'%s' object is not iterable", type_name(v));
 }

@@ -151,11 +151,11 @@ value *get_item(interp *I, value *obj, value *key)
         }
         return incref(x);
     }
-    case V_TENSOR: return tensor_getitem(I, obj, key);
-    case V_OBJECT:
-        if (obj->u.obj.type->getitem) return obj->u.obj.type->getitem(I, obj, key);
+    default: {
+        const lang_type *t = lang_type_of(obj);
+        if (t && t->getitem) return t->getitem(I, obj, key);
         break;
-    default: break;
+    }
     }
     return lang_raise(I, "TypeError", "'%s' object is not subscriptable", type_name(obj));
 }
@@ -207,7 +207,8 @@ int set_item(interp *I, value *obj, value *key, value *val)
         return 0;
     }
     if (obj->type == V_DICT) return dict_set(I, obj->u.d, key, val);
-    if (obj->type == V_TENSOR) return tensor_setitem(I, obj, key, val);
+    const lang_type *t = lang_type_of(obj);
+    if (t && t->setitem) return t->setitem(I, obj, key, val);
     lang_raise(I, "TypeError", "'%s' object does not support item assignment", type_name(obj));
     return -1;
 }

@@ -55,7 +55,9 @@ typedef struct lang_builtin {
     const char *doc;         /* one paragraph */
 } lang_builtin;
 
-/* A type defined outside value.c (model, cache, figure, ...). Any hook may be NULL. */
+/* A type defined outside the core (model, cache, figure, ..., and the tensor
+ * kind, registered with lang_register_kind). The core reaches such a value
+ * only through these hooks; any hook may be NULL. */
 typedef struct lang_type {
     const char *name;
     /* attribute lookup: NULL without raising means "no such attribute" */
@@ -84,7 +86,23 @@ typedef struct lang_type {
      * references (the object stays valid, emptied). */
     void (*visit)(value *self, void (*on_value)(value *child, void *ctx), void (*on_env)(env *scope, void *ctx), void *ctx);
     void (*clear)(value *self);
+    /* operators: binary when either operand has the type (the left one's hook
+     * first); compare for <, >, <=, >=, ==, != (CMP_LT..CMP_NE), returning any
+     * value (a tensor's is a mask); unary for - + ~ */
+    value *(*binary)(interp *I, int op, value *a, value *b);
+    value *(*compare)(interp *I, int cmp, value *a, value *b);
+    value *(*unary)(interp *I, int op, value *self);
+    int (*setitem)(interp *I, value *self, value *key, value *val);   /* 0, -1 */
+    int (*truth)(interp *I, value *self);                             /* 1, 0, -1; NULL: len, else true */
+    /* format(self, spec); NULL without raising: format as its str */
+    char *(*format)(interp *I, value *self, const char *spec);
 } lang_type;
+
+/* The type of a value: a V_OBJECT's own, the one registered for its kind, or
+ * NULL (the core's own values). */
+const lang_type *lang_type_of(const value *v);
+/* Gives a value kind outside the core's own (V_TENSOR) its behaviour. */
+void lang_register_kind(vtype kind, const lang_type *type);
 
 /* One function call the pending error passed through (function.c). */
 typedef struct lang_frame {
@@ -226,15 +244,9 @@ value *to_list(interp *I, value *v);
 char *format_value(interp *I, value *v, const char *spec);
 char *float_repr(double d);
 
-/* tensors (builtins_tensor.c) */
-value *tensor_binary(interp *I, int op, value *a, value *b);
-value *tensor_unary(interp *I, int op, value *a);
-value *tensor_compare(interp *I, int cmp, value *a, value *b);
-value *tensor_getitem(interp *I, value *t, value *key);
-int tensor_setitem(interp *I, value *t, value *key, value *val);
+/* tensors (builtins_tensor.c; the core reaches them through tensor_kind_type's hooks) */
+extern const lang_type tensor_kind_type;
 value *tensor_getattr(interp *I, value *t, const char *name);
-char *tensor_repr(const lens_tensor *t);
-cJSON *tensor_bundle(const lens_tensor *t);
 /* A tensor from a value: tensors (new ref), numbers, nested lists. dtype -1: infer. */
 lens_tensor *tensor_from_value(interp *I, value *v, int dtype);
 /* The single element of a 1-element tensor as a number value. */
