@@ -39,12 +39,12 @@ static value *number_op(interp *I, int op, value *a, value *b)
 {
     bool fl = a->type == V_FLOAT || b->type == V_FLOAT;
     if (op == OP_DIV) {
-        double y = num_as_double(b);
+        double y = lang_num_as_double(b);
         if (y == 0) return lang_raise(I, "ZeroDivisionError", "division by zero");
-        return v_float(num_as_double(a) / y);
+        return v_float(lang_num_as_double(a) / y);
     }
     if (fl) {
-        double x = num_as_double(a), y = num_as_double(b);
+        double x = lang_num_as_double(a), y = lang_num_as_double(b);
         switch (op) {
         case OP_ADD: return v_float(x + y);
         case OP_SUB: return v_float(x - y);
@@ -120,23 +120,23 @@ static value *seq_repeat(interp *I, value *seq, int64_t n)
     }
     size_t len = seq->u.list.n, total;
     if (!lens_mul_size(len, (size_t)n, &total) || total > SIZE_MAX / sizeof(value *))
-        return lang_raise(I, "MemoryError", "a %s of %zu * %lld items is too large", type_name(seq), len, (long long)n);
+        return lang_raise(I, "MemoryError", "a %s of %zu * %lld items is too large", lang_type_name(seq), len, (long long)n);
     value *r = seq->type == V_LIST ? v_list(total) : v_tuple(total);
     if (!r) return lang_mem_raise(I);
     for (int64_t i = 0; i < n; i++)
         for (size_t j = 0; j < len; j++) {
-            if (((size_t)i * len + j) % 4096 == 4095 && lang_check_interrupt(I)) { decref(r); return NULL; }
-            if (seq->type == V_LIST) r->u.list.items[r->u.list.n++] = incref(seq->u.list.items[j]);
-            else tuple_set(r, (size_t)i * len + j, incref(seq->u.list.items[j]));
+            if (((size_t)i * len + j) % 4096 == 4095 && lang_check_interrupt(I)) { lang_decref(r); return NULL; }
+            if (seq->type == V_LIST) r->u.list.items[r->u.list.n++] = lang_incref(seq->u.list.items[j]);
+            else lang_tuple_set(r, (size_t)i * len + j, lang_incref(seq->u.list.items[j]));
         }
     return r;
 }
 
-char *percent_format(interp *I, const char *fmt, size_t n, value *args);   /* methods.c */
+char *lang_percent_format(interp *I, const char *fmt, size_t n, value *args);   /* methods.c */
 
-value *binary_op(interp *I, int op, value *a, value *b)
+value *lang_binary_op(interp *I, int op, value *a, value *b)
 {
-    if (is_number(a) && is_number(b) && op != OP_MATMUL) {
+    if (lang_is_number(a) && lang_is_number(b) && op != OP_MATMUL) {
         if ((op == OP_AND || op == OP_OR || op == OP_XOR || op == OP_LSHIFT || op == OP_RSHIFT) &&
             (a->type == V_FLOAT || b->type == V_FLOAT))
             goto unsupported;
@@ -163,9 +163,9 @@ value *binary_op(interp *I, int op, value *a, value *b)
             value *r = a->type == V_LIST ? v_list(n) : v_tuple(n);
             if (!r) return lang_mem_raise(I);
             for (size_t i = 0; i < n; i++) {
-                value *x = incref(i < a->u.list.n ? a->u.list.items[i] : b->u.list.items[i - a->u.list.n]);
+                value *x = lang_incref(i < a->u.list.n ? a->u.list.items[i] : b->u.list.items[i - a->u.list.n]);
                 if (a->type == V_LIST) r->u.list.items[r->u.list.n++] = x;
-                else tuple_set(r, i, x);
+                else lang_tuple_set(r, i, x);
             }
             return r;
         }
@@ -178,7 +178,7 @@ value *binary_op(interp *I, int op, value *a, value *b)
             return seq_repeat(I, seq, lang_num_as_int(cnt));
     }
     if (op == OP_MOD && a->type == V_STR) {
-        char *s = percent_format(I, a->u.str.s, a->u.str.len, b);
+        char *s = lang_percent_format(I, a->u.str.s, a->u.str.len, b);
         return s ? v_str_take(s, strlen(s)) : NULL;
     }
     if (op == OP_OR && a->type == V_DICT && b->type == V_DICT) {
@@ -187,19 +187,19 @@ value *binary_op(interp *I, int op, value *a, value *b)
         for (int k = 0; k < 2; k++) {
             size_t i = 0;
             value *key, *val;
-            while (dict_next((k ? b : a)->u.d, &i, &key, &val)) dict_set(I, r->u.d, key, val);
+            while (lang_dict_next((k ? b : a)->u.d, &i, &key, &val)) lang_dict_set(I, r->u.d, key, val);
         }
         return r;
     }
 unsupported:
     return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'",
-                      binop_symbol(op), type_name(a), type_name(b));
+                      lang_binop_symbol(op), lang_type_name(a), lang_type_name(b));
 }
 
-value *unary_op(interp *I, int op, value *a)
+value *lang_unary_op(interp *I, int op, value *a)
 {
     if (op == 'n') {
-        int t = truthy(I, a);
+        int t = lang_truthy(I, a);
         return t < 0 ? NULL : v_bool(!t);
     }
     const lang_type *t = lang_type_of(a);
@@ -216,5 +216,5 @@ value *unary_op(interp *I, int op, value *a)
         if (op == '+') return v_int(x);
         if (op == '~') return v_int(~x);
     }
-    return lang_raise(I, "TypeError", "bad operand type for unary %c: '%s'", op, type_name(a));
+    return lang_raise(I, "TypeError", "bad operand type for unary %c: '%s'", op, lang_type_name(a));
 }

@@ -61,10 +61,10 @@ static value *b_logit_diff_metric(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"answer_tokens", NULL};
-    if (arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
-    value *av = arg_get(a, 0, "answer_tokens");
+    if (lang_arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
+    value *av = lang_arg_get(a, 0, "answer_tokens");
     if (!av) return lang_raise(I, "TypeError", "logit_diff_metric(answer_tokens): answer_tokens [batch, 2] (correct, wrong)");
-    lens_tensor *ans = tensor_from_value(I, av, LENS_I64);
+    lens_tensor *ans = lang_tensor_from_value(I, av, LENS_I64);
     if (!ans) return NULL;
     if (ans->ndim != 2 || ans->shape[1] != 2) {
         lens_tensor_free(ans);
@@ -90,7 +90,7 @@ int lang_grad_metric(interp *I, value *metric, const char *fn, lens_grad_metric 
         lang_raise(I, "TypeError", "%s: gradients need metric= (normalized_logit_diff(...) or logit_diff_metric(answer_tokens))", fn);
     else
         lang_raise(I, "TypeError", "%s: metric must be made by normalized_logit_diff(...) or logit_diff_metric(answer_tokens), "
-                                   "whose derivatives lens knows; it cannot differentiate a %s", fn, type_name(metric));
+                                   "whose derivatives lens knows; it cannot differentiate a %s", fn, lang_type_name(metric));
     return -1;
 }
 
@@ -100,9 +100,9 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", NULL};
-    if (arg_check(I, a, "attribution_patch", 6, kw)) return NULL;
-    value *mv = arg_get(a, 0, "model"), *tv = arg_get(a, 1, "corrupted_tokens"), *cv = arg_get(a, 2, "clean_cache");
-    value *hv = arg_get(a, 3, "hook"), *metv = arg_get(a, 4, "metric"), *bv = arg_get(a, 5, "by");
+    if (lang_arg_check(I, a, "attribution_patch", 6, kw)) return NULL;
+    value *mv = lang_arg_get(a, 0, "model"), *tv = lang_arg_get(a, 1, "corrupted_tokens"), *cv = lang_arg_get(a, 2, "clean_cache");
+    value *hv = lang_arg_get(a, 3, "hook"), *metv = lang_arg_get(a, 4, "metric"), *bv = lang_arg_get(a, 5, "by");
     lens_model *m = lang_model_of(mv);
     lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
     if (!m || !tv || !c || !hv || !metv)
@@ -112,18 +112,18 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
     if (!mt)
         return lang_raise(I, "TypeError", "attribution_patch: metric must be made by normalized_logit_diff(answer_tokens, "
                                           "clean=..., corrupted=...), as for patch()");
-    const char *hook = arg_str(I, hv, "hook");
+    const char *hook = lang_arg_str(I, hv, "hook");
     if (!hook) return NULL;
     lens_patch_by by = LENS_PATCH_BY_POS;
     if (bv && bv->type != V_NONE) {
-        const char *s = arg_str(I, bv, "by");
+        const char *s = lang_arg_str(I, bv, "by");
         if (!s) return NULL;
         if (!strcmp(s, "pos") || !strcmp(s, "position")) by = LENS_PATCH_BY_POS;
         else if (!strcmp(s, "head")) by = LENS_PATCH_BY_HEAD;
         else if (!strcmp(s, "head_pos") || !strcmp(s, "head_position")) by = LENS_PATCH_BY_HEAD_POS;
         else return lang_raise(I, "ValueError", "by must be \"pos\", \"head\" or \"head_pos\", not \"%s\"", s);
     }
-    lens_tensor *tokens = tensor_from_value(I, tv, LENS_I64);
+    lens_tensor *tokens = lang_tensor_from_value(I, tv, LENS_I64);
     if (!tokens) return NULL;
     lens_error err;
     lens_tensor *r = lens_attribution_patch(m, tokens, c, hook, mt, by, &err);

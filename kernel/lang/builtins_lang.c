@@ -13,12 +13,12 @@
 
 /* ---- nullcontext ---------------------------------------------------------------- */
 
-static void nullcontext_free(void *data) { decref(data); }
+static void nullcontext_free(void *data) { lang_decref(data); }
 
 static value *nullcontext_enter(interp *I, value *self)
 {
     (void)I;
-    return incref(self->u.obj.data);
+    return lang_incref(self->u.obj.data);
 }
 
 static int nullcontext_exit(interp *I, value *self, bool raised)
@@ -46,9 +46,9 @@ static value *b_nullcontext(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"enter_result", NULL};
-    if (arg_check(I, a, "nullcontext", 1, kw)) return NULL;
-    value *r = arg_get(a, 0, "enter_result");
-    value *v = v_object(&nullcontext_type, incref(r ? r : V_NONE_VAL));
+    if (lang_arg_check(I, a, "nullcontext", 1, kw)) return NULL;
+    value *r = lang_arg_get(a, 0, "enter_result");
+    value *v = v_object(&nullcontext_type, lang_incref(r ? r : V_NONE_VAL));
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
 
@@ -58,7 +58,7 @@ static value *b_exit(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {NULL};
-    if (arg_check(I, a, "exit", 1, kw)) return NULL;
+    if (lang_arg_check(I, a, "exit", 1, kw)) return NULL;
     lang_session *s = (lang_session *)((char *)I - offsetof(lang_session, I));
     s->exit_requested = true;
     return V_NONE_VAL;

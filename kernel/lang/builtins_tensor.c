@@ -76,7 +76,7 @@ static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim
         *leaves_at = depth + t->ndim;
         return 0;
     }
-    if (!is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", type_name(v)); return -1; }
+    if (!lang_is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", lang_type_name(v)); return -1; }
     if (*ndim > depth) { lang_raise(I, "ValueError", "expected a sequence at dim %d, got a number", depth); return -1; }
     if (v->type == V_FLOAT) *is_float = true;
     *leaves_at = depth;
@@ -98,11 +98,11 @@ static void fill_values(value *v, lens_tensor *t, int64_t *pos)
         }
         return;
     }
-    if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)num_as_double(v);
-    else lens_tensor_i64(t)[(*pos)++] = v->type == V_INT ? v->u.i : (int64_t)num_as_double(v);
+    if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)lang_num_as_double(v);
+    else lens_tensor_i64(t)[(*pos)++] = v->type == V_INT ? v->u.i : (int64_t)lang_num_as_double(v);
 }
 
-lens_tensor *tensor_from_value(interp *I, value *v, int dtype)
+lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype)
 {
     if (v->type == V_TENSOR) {
         if (dtype < 0 || (int)T(v)->dtype == dtype) return lens_tensor_ref(T(v));
@@ -121,7 +121,7 @@ lens_tensor *tensor_from_value(interp *I, value *v, int dtype)
     return t;
 }
 
-value *tensor_item(interp *I, const lens_tensor *t)
+value *lang_tensor_item(interp *I, const lens_tensor *t)
 {
     if (lens_tensor_numel(t) != 1)
         return lang_raise(I, "ValueError", "a Tensor with %lld elements cannot be converted to a scalar", (long long)lens_tensor_numel(t));
@@ -167,16 +167,16 @@ static int binop_code(int op, lens_binop *out)
 static value *tensor_op(interp *I, lens_binop bop, value *a, value *b, const char *sym)
 {
     lens_error err;
-    if (a->type == V_TENSOR && is_number(b))
-        return wrap(I, lens_binary_scalar(bop, T(a), num_as_double(b), b->type != V_FLOAT, false, &err), &err);
-    if (b->type == V_TENSOR && is_number(a))
-        return wrap(I, lens_binary_scalar(bop, T(b), num_as_double(a), a->type != V_FLOAT, true, &err), &err);
+    if (a->type == V_TENSOR && lang_is_number(b))
+        return wrap(I, lens_binary_scalar(bop, T(a), lang_num_as_double(b), b->type != V_FLOAT, false, &err), &err);
+    if (b->type == V_TENSOR && lang_is_number(a))
+        return wrap(I, lens_binary_scalar(bop, T(b), lang_num_as_double(a), a->type != V_FLOAT, true, &err), &err);
     if ((a->type != V_TENSOR && a->type != V_LIST && a->type != V_TUPLE) ||
         (b->type != V_TENSOR && b->type != V_LIST && b->type != V_TUPLE))
-        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", sym, type_name(a), type_name(b));
-    lens_tensor *ta = tensor_from_value(I, a, -1);
+        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", sym, lang_type_name(a), lang_type_name(b));
+    lens_tensor *ta = lang_tensor_from_value(I, a, -1);
     if (!ta) return NULL;
-    lens_tensor *tb = tensor_from_value(I, b, -1);
+    lens_tensor *tb = lang_tensor_from_value(I, b, -1);
     if (!tb) { lens_tensor_free(ta); return NULL; }
     lens_tensor *r = lens_binary(bop, ta, tb, &err);
     lens_tensor_free(ta);
@@ -202,14 +202,14 @@ static value *tensor_binary(interp *I, int op, value *a, value *b)
 {
     if (op == OP_MATMUL) {
         if (a->type != V_TENSOR || b->type != V_TENSOR)
-            return lang_raise(I, "TypeError", "unsupported operand type(s) for @: '%s' and '%s'", type_name(a), type_name(b));
+            return lang_raise(I, "TypeError", "unsupported operand type(s) for @: '%s' and '%s'", lang_type_name(a), lang_type_name(b));
         lens_error err;
         return wrap(I, lens_matmul(T(a), T(b), &err), &err);
     }
     lens_binop bop;
     if (binop_code(op, &bop))
-        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", binop_symbol(op), type_name(a), type_name(b));
-    value *r = tensor_op(I, bop, a, b, binop_symbol(op));
+        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", lang_binop_symbol(op), lang_type_name(a), lang_type_name(b));
+    value *r = tensor_op(I, bop, a, b, lang_binop_symbol(op));
     /* mask & mask, mask | mask stay masks */
     if ((op == OP_AND || op == OP_OR) && is_mask(a) && is_mask(b)) as_mask(r);
     return r;
@@ -238,7 +238,7 @@ static value *tensor_unary(interp *I, int op, value *a)
 
 /* ---- indexing ------------------------------------------------------------------------ */
 
-int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step);
+int lang_slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step);
 
 static bool is_index_array(value *k)
 {
@@ -249,7 +249,7 @@ static bool is_index_array(value *k)
  * flattened into one, and the entries where the mask is nonzero are kept. */
 static lens_tensor *mask_select(interp *I, const lens_tensor *cur, int d, value *k)
 {
-    lens_tensor *m = tensor_from_value(I, k, LENS_I64);
+    lens_tensor *m = lang_tensor_from_value(I, k, LENS_I64);
     if (!m) return NULL;
     lens_tensor *r = NULL, *flat = NULL, *mflat = NULL, *idx = NULL;
     lens_error err;
@@ -326,7 +326,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             d++;
         } else if (k->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, k, cur->shape[d], &s, &e, &st)) { lens_tensor_free(cur); return NULL; }
+            if (lang_slice_indices(I, k, cur->shape[d], &s, &e, &st)) { lens_tensor_free(cur); return NULL; }
             if (st < 0) { lens_tensor_free(cur); lang_raise(I, "ValueError", "step must be greater than zero (like torch)"); return NULL; }
             int64_t len = e > s ? (e - s - 1) / st + 1 : 0;   /* no e - s + st: st may be huge */
             int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
@@ -339,7 +339,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             d++;
         } else if (k->type == V_INT || k->type == V_BOOL || (k->type == V_TENSOR && T(k)->ndim == 0)) {
             int64_t idx;
-            if (arg_int(I, k, "tensor index", &idx)) { lens_tensor_free(cur); return NULL; }
+            if (lang_arg_int(I, k, "tensor index", &idx)) { lens_tensor_free(cur); return NULL; }
             int64_t size = cur->shape[d];
             if (idx < -size || idx >= size) {
                 lens_tensor_free(cur);
@@ -367,7 +367,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
                 lang_raise(I, "IndexError", "only one tensor or list index per subscript is supported (index one axis at a time)");
                 return NULL;
             }
-            lens_tensor *idx = tensor_from_value(I, k, -1);
+            lens_tensor *idx = lang_tensor_from_value(I, k, -1);
             if (!idx) { lens_tensor_free(cur); return NULL; }
             if (idx->dtype != LENS_I64) {
                 lens_tensor_free(idx);
@@ -382,7 +382,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             if (advanced_used) *advanced_used = true;
         } else {
             lens_tensor_free(cur);
-            lang_raise(I, "IndexError", "only integers, slices (`:`), ellipsis (`...`), None and integer tensors or lists are valid indices (got %s)", type_name(k));
+            lang_raise(I, "IndexError", "only integers, slices (`:`), ellipsis (`...`), None and integer tensors or lists are valid indices (got %s)", lang_type_name(k));
             return NULL;
         }
         lens_tensor_free(cur);
@@ -402,10 +402,10 @@ static value *tensor_getitem(interp *I, value *t, value *key)
 static int mask_assign(interp *I, value *t, value *key, value *val)
 {
     lens_tensor *x = T(t);
-    lens_tensor *m = tensor_from_value(I, key, LENS_I64);
+    lens_tensor *m = lang_tensor_from_value(I, key, LENS_I64);
     if (!m) return -1;
-    lens_tensor *src = is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
-                                      : tensor_from_value(I, val, -1);
+    lens_tensor *src = lang_is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
+                                      : lang_tensor_from_value(I, val, -1);
     lens_tensor *mb = NULL, *w = NULL;
     lens_error err;
     int rc = -1;
@@ -445,8 +445,8 @@ static int tensor_setitem(interp *I, value *t, value *key, value *val)
         lang_raise(I, "IndexError", "assignment through a tensor or list index is not supported; use slices and ints");
         return -1;
     }
-    lens_tensor *src = is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
-                                      : tensor_from_value(I, val, -1);
+    lens_tensor *src = lang_is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
+                                      : lang_tensor_from_value(I, val, -1);
     if (!src) { lens_tensor_free(view); if (!I->error) lang_raise(I, "MemoryError", "out of memory"); return -1; }
     lens_error err;
     int rc = lens_tensor_assign(view, src, &err);
@@ -462,7 +462,7 @@ static value *shape_tuple(const lens_tensor *t)
 {
     value *tu = v_tuple((size_t)t->ndim);
     if (!tu) return NULL;
-    for (int i = 0; i < t->ndim; i++) tuple_set(tu, (size_t)i, v_int(t->shape[i]));
+    for (int i = 0; i < t->ndim; i++) lang_tuple_set(tu, (size_t)i, v_int(t->shape[i]));
     return tu;
 }
 
@@ -472,7 +472,7 @@ static value *reduce_all(interp *I, value *t, lens_reduce_op op)
     return wrap(I, lens_reduce_all(op, T(t), &err), &err);
 }
 
-value *tensor_getattr(interp *I, value *t, const char *name)
+value *lang_tensor_getattr(interp *I, value *t, const char *name)
 {
     const lens_tensor *x = T(t);
     lens_error err;
@@ -490,7 +490,7 @@ value *tensor_getattr(interp *I, value *t, const char *name)
     if (!strcmp(name, "__sum__")) return reduce_all(I, t, LENS_RED_SUM);
     if (!strcmp(name, "__max__")) return reduce_all(I, t, LENS_RED_MAX);
     if (!strcmp(name, "__min__")) return reduce_all(I, t, LENS_RED_MIN);
-    const lang_builtin *m = method_find("Tensor", name);
+    const lang_builtin *m = lang_method_find("Tensor", name);
     if (m) return v_builtin(m, t);
     return NULL;
 }
@@ -499,12 +499,12 @@ value *tensor_getattr(interp *I, value *t, const char *name)
 
 static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool *given)
 {
-    value *v = arg_get(a, pos, name);
-    if (!v) v = arg_get(a, -1, "axis");
+    value *v = lang_arg_get(a, pos, name);
+    if (!v) v = lang_arg_get(a, -1, "axis");
     *given = v && v->type != V_NONE;
     if (!*given) return 0;
     int64_t d;
-    if (arg_int(I, v, name, &d)) return -1;
+    if (lang_arg_int(I, v, name, &d)) return -1;
     *dim = (int)d;
     return 0;
 }
@@ -521,7 +521,7 @@ static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
     }
     if (n > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
     for (int i = 0; i < n; i++) {
-        if (arg_int(I, items[i], "shape entry", &shape[i])) return -1;
+        if (lang_arg_int(I, items[i], "shape entry", &shape[i])) return -1;
         if (shape[i] < -1) { lang_raise(I, "ValueError", "negative dimension %lld", (long long)shape[i]); return -1; }
     }
     *ndim = n;
@@ -531,12 +531,12 @@ static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
 static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, const char *fn)
 {
     static const char *const kw[] = {"dim", "keepdim", "axis", NULL};
-    if (arg_check(I, a, fn, 2, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
     bool keep = false;
-    value *kv = arg_get(a, 1, "keepdim");
-    if (kv && arg_bool(I, kv, &keep)) return NULL;
-    value *dv = arg_get(a, 0, "dim");
-    if (!dv) dv = arg_get(a, -1, "axis");
+    value *kv = lang_arg_get(a, 1, "keepdim");
+    if (kv && lang_arg_bool(I, kv, &keep)) return NULL;
+    value *dv = lang_arg_get(a, 0, "dim");
+    if (!dv) dv = lang_arg_get(a, -1, "axis");
     lens_error err;
     if (!dv || dv->type == V_NONE) {
         if (keep) {
@@ -552,13 +552,13 @@ static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, cons
         if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
         for (int i = 0; i < n; i++) {
             int64_t d;
-            if (arg_int(I, dv->u.list.items[i], "dim", &d)) return NULL;
+            if (lang_arg_int(I, dv->u.list.items[i], "dim", &d)) return NULL;
             dims[i] = (int)d;
         }
         return wrap(I, lens_reduce_dims(op, T(self), n, dims, keep, &err), &err);
     }
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
     if ((op == LENS_RED_MAX || op == LENS_RED_MIN)) {
         lens_tensor *vals, *idx;
         if (lens_max_dim(T(self), (int)d, keep, op == LENS_RED_MAX, &vals, &idx, &err)) return engine_fail(I, &err);
@@ -593,11 +593,11 @@ static value *m_reshape(interp *I, value *self, args *a)
 static value *m_flatten(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"start_dim", "end_dim", NULL};
-    if (arg_check(I, a, "flatten", 2, kw)) return NULL;
+    if (lang_arg_check(I, a, "flatten", 2, kw)) return NULL;
     int64_t s = 0, e = -1;
     value *v;
-    if ((v = arg_get(a, 0, "start_dim")) && arg_int(I, v, "start_dim", &s)) return NULL;
-    if ((v = arg_get(a, 1, "end_dim")) && arg_int(I, v, "end_dim", &e)) return NULL;
+    if ((v = lang_arg_get(a, 0, "start_dim")) && lang_arg_int(I, v, "start_dim", &s)) return NULL;
+    if ((v = lang_arg_get(a, 1, "end_dim")) && lang_arg_int(I, v, "end_dim", &e)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_flatten(T(self), (int)s, (int)e, &err), &err);
 }
@@ -605,11 +605,11 @@ static value *m_flatten(interp *I, value *self, args *a)
 static value *m_transpose(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"dim0", "dim1", NULL};
-    if (arg_check(I, a, "transpose", 2, kw)) return NULL;
-    value *x = arg_get(a, 0, "dim0"), *y = arg_get(a, 1, "dim1");
+    if (lang_arg_check(I, a, "transpose", 2, kw)) return NULL;
+    value *x = lang_arg_get(a, 0, "dim0"), *y = lang_arg_get(a, 1, "dim1");
     int64_t d0, d1;
     if (!x || !y) return lang_raise(I, "TypeError", "transpose(dim0, dim1) needs two dims");
-    if (arg_int(I, x, "dim0", &d0) || arg_int(I, y, "dim1", &d1)) return NULL;
+    if (lang_arg_int(I, x, "dim0", &d0) || lang_arg_int(I, y, "dim1", &d1)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_transpose(T(self), (int)d0, (int)d1, &err), &err);
 }
@@ -626,7 +626,7 @@ static value *m_permute(interp *I, value *self, args *a)
         n = a->npos;
         if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) { n = (int)items[0]->u.list.n; items = items[0]->u.list.items; }
         if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
-        for (int i = 0; i < n; i++) if (arg_int(I, items[i], "dim", &dims[i])) return NULL;
+        for (int i = 0; i < n; i++) if (lang_arg_int(I, items[i], "dim", &dims[i])) return NULL;
     }
     if (n != T(self)->ndim) return lang_raise(I, "RuntimeError", "permute: number of dims don't match (%d given for a %d-d tensor)", n, T(self)->ndim);
     int perm[LENS_MAX_DIMS];
@@ -657,25 +657,25 @@ static value *m_unsqueeze(interp *I, value *self, args *a)
 static value *m_diagonal(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"offset", "dim1", "dim2", NULL};
-    if (arg_check(I, a, "diagonal", 3, kw)) return NULL;
+    if (lang_arg_check(I, a, "diagonal", 3, kw)) return NULL;
     int64_t off = 0, d1 = 0, d2 = 1;
     value *v;
-    if ((v = arg_get(a, 0, "offset")) && arg_int(I, v, "offset", &off)) return NULL;
-    if ((v = arg_get(a, 1, "dim1")) && arg_int(I, v, "dim1", &d1)) return NULL;
-    if ((v = arg_get(a, 2, "dim2")) && arg_int(I, v, "dim2", &d2)) return NULL;
+    if ((v = lang_arg_get(a, 0, "offset")) && lang_arg_int(I, v, "offset", &off)) return NULL;
+    if ((v = lang_arg_get(a, 1, "dim1")) && lang_arg_int(I, v, "dim1", &d1)) return NULL;
+    if ((v = lang_arg_get(a, 2, "dim2")) && lang_arg_int(I, v, "dim2", &d2)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_diagonal(T(self), off, (int)d1, (int)d2, &err), &err);
 }
 
 static value *do_topk(interp *I, value *t, args *a, int first)
 {
-    value *kv = arg_get(a, first, "k"), *dv = arg_get(a, first + 1, "dim"), *lv = arg_get(a, first + 2, "largest");
+    value *kv = lang_arg_get(a, first, "k"), *dv = lang_arg_get(a, first + 1, "dim"), *lv = lang_arg_get(a, first + 2, "largest");
     if (!kv) return lang_raise(I, "TypeError", "topk() missing required argument 'k'");
     int64_t k, d = -1;
     bool largest = true;
-    if (arg_int(I, kv, "k", &k)) return NULL;
-    if (dv && dv->type != V_NONE && arg_int(I, dv, "dim", &d)) return NULL;
-    if (lv && arg_bool(I, lv, &largest)) return NULL;
+    if (lang_arg_int(I, kv, "k", &k)) return NULL;
+    if (dv && dv->type != V_NONE && lang_arg_int(I, dv, "dim", &d)) return NULL;
+    if (lv && lang_arg_bool(I, lv, &largest)) return NULL;
     lens_tensor *vals, *idx;
     lens_error err;
     if (lens_topk(T(t), k, (int)d, largest, &vals, &idx, &err)) return engine_fail(I, &err);
@@ -687,19 +687,19 @@ static value *do_topk(interp *I, value *t, args *a, int first)
 static value *m_topk(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"k", "dim", "largest", "sorted", NULL};
-    if (arg_check(I, a, "topk", 4, kw)) return NULL;
+    if (lang_arg_check(I, a, "topk", 4, kw)) return NULL;
     return do_topk(I, self, a, 0);
 }
 
 static value *m_sort(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"dim", "descending", NULL};
-    if (arg_check(I, a, "sort", 2, kw)) return NULL;
+    if (lang_arg_check(I, a, "sort", 2, kw)) return NULL;
     int64_t d = -1;
     bool desc = false;
     value *v;
-    if ((v = arg_get(a, 0, "dim")) && arg_int(I, v, "dim", &d)) return NULL;
-    if ((v = arg_get(a, 1, "descending")) && arg_bool(I, v, &desc)) return NULL;
+    if ((v = lang_arg_get(a, 0, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = lang_arg_get(a, 1, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
     lens_tensor *vals, *idx;
     lens_error err;
     if (lens_sort(T(self), (int)d, desc, &vals, &idx, &err)) return engine_fail(I, &err);
@@ -711,22 +711,22 @@ static value *m_sort(interp *I, value *self, args *a)
 static value *m_argsort(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"dim", "descending", NULL};
-    if (arg_check(I, a, "argsort", 2, kw)) return NULL;
+    if (lang_arg_check(I, a, "argsort", 2, kw)) return NULL;
     int64_t d = -1;
     bool desc = false;
     value *v;
-    if ((v = arg_get(a, 0, "dim")) && arg_int(I, v, "dim", &d)) return NULL;
-    if ((v = arg_get(a, 1, "descending")) && arg_bool(I, v, &desc)) return NULL;
+    if ((v = lang_arg_get(a, 0, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = lang_arg_get(a, 1, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
     lens_error err;
     return wrap(I, lens_argsort(T(self), (int)d, desc, &err), &err);
 }
 
 static value *softmax_impl(interp *I, value *t, args *a, int pos, bool log)
 {
-    value *dv = arg_get(a, pos, "dim");
+    value *dv = lang_arg_get(a, pos, "dim");
     if (!dv || dv->type == V_NONE) return lang_raise(I, "TypeError", "softmax() needs dim=");
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
     lens_error err;
     return wrap(I, log ? lens_log_softmax(T(t), (int)d, &err) : lens_softmax(T(t), (int)d, &err), &err);
 }
@@ -758,7 +758,7 @@ static value *tolist_rec(interp *I, const lens_tensor *t, int d, int64_t *idx)
     for (int64_t i = 0; i < t->shape[d]; i++) {
         idx[d] = i;
         value *x = tolist_rec(I, t, d + 1, idx);
-        if (!x) { decref(l); return NULL; }
+        if (!x) { lang_decref(l); return NULL; }
         l->u.list.items[l->u.list.n++] = x;
     }
     return l;
@@ -772,12 +772,12 @@ static value *m_tolist(interp *I, value *self, args *a)
     return tolist_rec(I, T(self), 0, idx);
 }
 
-static value *m_item(interp *I, value *self, args *a) { (void)a; return tensor_item(I, T(self)); }
+static value *m_item(interp *I, value *self, args *a) { (void)a; return lang_tensor_item(I, T(self)); }
 static value *m_float(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_F32), &err); }
 static value *m_long(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_I64), &err); }
 static value *m_clone(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_clone(T(self)), &err); }
 static value *m_contiguous(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_contiguous(T(self)), &err); }
-static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return incref(self); }
+static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return lang_incref(self); }
 static value *m_numel(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(lens_tensor_numel(T(self))); }
 static value *m_dim(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(T(self)->ndim); }
 
@@ -795,13 +795,13 @@ static value *m_size(interp *I, value *self, args *a)
 static value *m_to(interp *I, value *self, args *a)
 {
     /* .to("cpu"), .to(float) / .to("float32"): devices are chosen by the engine */
-    value *v = arg_get(a, 0, "dtype");
-    if (!v) v = arg_get(a, -1, "dtype");
+    value *v = lang_arg_get(a, 0, "dtype");
+    if (!v) v = lang_arg_get(a, -1, "dtype");
     if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "float")) return m_float(I, self, a);
     if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "int")) return m_long(I, self, a);
     if (v && v->type == V_STR && (!strcmp(v->u.str.s, "float32") || !strcmp(v->u.str.s, "float"))) return m_float(I, self, a);
     if (v && v->type == V_STR && (!strcmp(v->u.str.s, "int64") || !strcmp(v->u.str.s, "long"))) return m_long(I, self, a);
-    return incref(self);
+    return lang_incref(self);
 }
 
 static value *m_cumsum(interp *I, value *self, args *a)
@@ -826,8 +826,8 @@ static value *m_expand(interp *I, value *self, args *a)
 static value *m_tril_triu(interp *I, value *self, args *a, bool upper)
 {
     int64_t k = 0;
-    value *v = arg_get(a, 0, "diagonal");
-    if (v && arg_int(I, v, "diagonal", &k)) return NULL;
+    value *v = lang_arg_get(a, 0, "diagonal");
+    if (v && lang_arg_int(I, v, "diagonal", &k)) return NULL;
     lens_error err;
     return wrap(I, upper ? lens_triu(T(self), k, &err) : lens_tril(T(self), k, &err), &err);
 }
@@ -836,11 +836,11 @@ static value *m_triu(interp *I, value *s, args *a) { return m_tril_triu(I, s, a,
 
 static value *m_gather(interp *I, value *self, args *a)
 {
-    value *dv = arg_get(a, 0, "dim"), *iv = arg_get(a, 1, "index");
+    value *dv = lang_arg_get(a, 0, "dim"), *iv = lang_arg_get(a, 1, "index");
     if (!dv || !iv) return lang_raise(I, "TypeError", "gather(dim, index) needs dim and index");
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
-    lens_tensor *idx = tensor_from_value(I, iv, LENS_I64);
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
+    lens_tensor *idx = lang_tensor_from_value(I, iv, LENS_I64);
     if (!idx) return NULL;
     lens_error err;
     value *r = wrap(I, lens_gather(T(self), (int)d, idx, &err), &err);
@@ -850,11 +850,11 @@ static value *m_gather(interp *I, value *self, args *a)
 
 static value *m_index_select(interp *I, value *self, args *a)
 {
-    value *dv = arg_get(a, 0, "dim"), *iv = arg_get(a, 1, "index");
+    value *dv = lang_arg_get(a, 0, "dim"), *iv = lang_arg_get(a, 1, "index");
     if (!dv || !iv) return lang_raise(I, "TypeError", "index_select(dim, index) needs dim and index");
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
-    lens_tensor *idx = tensor_from_value(I, iv, LENS_I64);
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
+    lens_tensor *idx = lang_tensor_from_value(I, iv, LENS_I64);
     if (!idx) return NULL;
     lens_error err;
     value *r = wrap(I, lens_index_select(T(self), (int)d, idx, &err), &err);
@@ -866,21 +866,21 @@ static value *m_index_select(interp *I, value *self, args *a)
  * act[:, pos].copy_(clean[:, pos]) changes act. They return the tensor. */
 static value *assign_into(interp *I, value *self, value *src_value)
 {
-    lens_tensor *src = is_number(src_value) ? (src_value->type == V_FLOAT ? lens_scalar_f32(src_value->u.f)
+    lens_tensor *src = lang_is_number(src_value) ? (src_value->type == V_FLOAT ? lens_scalar_f32(src_value->u.f)
                                                                           : lens_scalar_i64(src_value->type == V_INT ? src_value->u.i : src_value->u.b))
-                                            : tensor_from_value(I, src_value, -1);
+                                            : lang_tensor_from_value(I, src_value, -1);
     if (!src) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
     lens_error err;
     int rc = lens_tensor_assign(T(self), src, &err);
     lens_tensor_free(src);
-    return rc ? engine_fail(I, &err) : incref(self);
+    return rc ? engine_fail(I, &err) : lang_incref(self);
 }
 
 static value *m_copy_(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"src", NULL};
-    if (arg_check(I, a, "copy_", 1, kw)) return NULL;
-    value *src = arg_get(a, 0, "src");
+    if (lang_arg_check(I, a, "copy_", 1, kw)) return NULL;
+    value *src = lang_arg_get(a, 0, "src");
     if (!src) return lang_raise(I, "TypeError", "copy_() missing required argument 'src'");
     return assign_into(I, self, src);
 }
@@ -888,28 +888,28 @@ static value *m_copy_(interp *I, value *self, args *a)
 static value *m_fill_(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"value", NULL};
-    if (arg_check(I, a, "fill_", 1, kw)) return NULL;
-    value *v = arg_get(a, 0, "value");
-    if (!v || !is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
+    if (lang_arg_check(I, a, "fill_", 1, kw)) return NULL;
+    value *v = lang_arg_get(a, 0, "value");
+    if (!v || !lang_is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
     return assign_into(I, self, v);
 }
 
 static value *m_zero_(interp *I, value *self, args *a)
 {
-    if (arg_check(I, a, "zero_", 0, NULL)) return NULL;
+    if (lang_arg_check(I, a, "zero_", 0, NULL)) return NULL;
     value *zero = v_int(0);
     value *r = zero ? assign_into(I, self, zero) : NULL;
-    decref(zero);
+    lang_decref(zero);
     return r;
 }
 
 static value *m_masked_fill(interp *I, value *self, args *a)
 {
-    value *mv = arg_get(a, 0, "mask"), *vv = arg_get(a, 1, "value");
+    value *mv = lang_arg_get(a, 0, "mask"), *vv = lang_arg_get(a, 1, "value");
     double d;
     if (!mv || !vv) return lang_raise(I, "TypeError", "masked_fill(mask, value) needs mask and value");
-    if (arg_double(I, vv, "value", &d)) return NULL;
-    lens_tensor *m = tensor_from_value(I, mv, -1);
+    if (lang_arg_double(I, vv, "value", &d)) return NULL;
+    lens_tensor *m = lang_tensor_from_value(I, mv, -1);
     if (!m) return NULL;
     lens_error err;
     value *r = wrap(I, lens_masked_fill(T(self), m, d, &err), &err);
@@ -924,10 +924,10 @@ static value *m_norm(interp *I, value *self, args *a)
     if (!sq) return engine_fail(I, &err);
     value *sv = v_tensor(sq);
     value *s = reduction(I, sv, a, LENS_RED_SUM, "norm");
-    decref(sv);
+    lang_decref(sv);
     if (!s) return NULL;
     value *r = wrap(I, lens_unary(LENS_OP_SQRT, T(s), &err), &err);
-    decref(s);
+    lang_decref(s);
     return r;
 }
 
@@ -950,16 +950,16 @@ static value *b_tensor(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"data", "dtype", "device", "requires_grad", NULL};
-    if (arg_check(I, a, "tensor", 1, kw)) return NULL;
-    value *d = arg_get(a, 0, "data");
+    if (lang_arg_check(I, a, "tensor", 1, kw)) return NULL;
+    value *d = lang_arg_get(a, 0, "data");
     if (!d) return lang_raise(I, "TypeError", "tensor() missing required argument 'data'");
     int dt;
-    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
     if (d->type == V_TENSOR) {
         lens_tensor *t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
         return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
     }
-    lens_tensor *t = tensor_from_value(I, d, dt);
+    lens_tensor *t = lang_tensor_from_value(I, d, dt);
     return t ? v_tensor(t) : NULL;
 }
 
@@ -967,24 +967,24 @@ static value *b_arange(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"start", "end", "step", "dtype", NULL};
-    if (arg_check(I, a, "arange", 3, kw)) return NULL;
+    if (lang_arg_check(I, a, "arange", 3, kw)) return NULL;
     double v[3] = {0, 0, 1};
     bool all_int = true;
     int n = a->npos;
     value *vals[3] = {NULL, NULL, NULL};
     for (int i = 0; i < n; i++) vals[i] = a->pos[i];
     value *kv;
-    if ((kv = arg_get(a, -1, "end"))) { if (n == 0) return lang_raise(I, "TypeError", "arange(start, end, step)"); vals[1] = kv; if (n < 2) n = 2; }
-    if ((kv = arg_get(a, -1, "step"))) { vals[2] = kv; n = 3; if (!vals[1]) return lang_raise(I, "TypeError", "arange(start, end, step)"); }
+    if ((kv = lang_arg_get(a, -1, "end"))) { if (n == 0) return lang_raise(I, "TypeError", "arange(start, end, step)"); vals[1] = kv; if (n < 2) n = 2; }
+    if ((kv = lang_arg_get(a, -1, "step"))) { vals[2] = kv; n = 3; if (!vals[1]) return lang_raise(I, "TypeError", "arange(start, end, step)"); }
     if (n == 0) return lang_raise(I, "TypeError", "arange() needs at least an end");
     for (int i = 0; i < 3; i++) {
         if (!vals[i]) continue;
-        if (arg_double(I, vals[i], "arange() argument", &v[i])) return NULL;
+        if (lang_arg_double(I, vals[i], "arange() argument", &v[i])) return NULL;
         if (vals[i]->type == V_FLOAT || (vals[i]->type == V_TENSOR && T(vals[i])->dtype == LENS_F32)) all_int = false;
     }
     if (n == 1) { v[1] = v[0]; v[0] = 0; }
     int dt;
-    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
     if (dt < 0) dt = all_int ? LENS_I64 : LENS_F32;
     lens_error err;
     return wrap(I, lens_arange(v[0], v[1], v[2], (lens_dtype)dt, &err), &err);
@@ -993,18 +993,18 @@ static value *b_arange(interp *I, value *self, args *a)
 static value *filled(interp *I, args *a, const char *fn, double value_, bool full)
 {
     static const char *const kw[] = {"dtype", "device", "size", "fill_value", NULL};
-    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
     int64_t shape[LENS_MAX_DIMS];
     int nd;
     if (full) {
-        if (a->npos != 2 && !(a->npos == 1 && arg_get(a, -1, "fill_value"))) return lang_raise(I, "TypeError", "full(shape, fill_value)");
+        if (a->npos != 2 && !(a->npos == 1 && lang_arg_get(a, -1, "fill_value"))) return lang_raise(I, "TypeError", "full(shape, fill_value)");
         args sa = {a->pos, 1, NULL, NULL, 0};
         if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
-        value *fv = a->npos == 2 ? a->pos[1] : arg_get(a, -1, "fill_value");
-        if (arg_double(I, fv, "fill_value", &value_)) return NULL;
+        value *fv = a->npos == 2 ? a->pos[1] : lang_arg_get(a, -1, "fill_value");
+        if (lang_arg_double(I, fv, "fill_value", &value_)) return NULL;
     } else if (get_shape(I, a, 0, shape, &nd)) return NULL;
     int dt;
-    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
     lens_error err;
     return wrap(I, lens_full(dt < 0 ? LENS_F32 : (lens_dtype)dt, nd, shape, value_, &err), &err);
 }
@@ -1015,12 +1015,12 @@ static value *b_full(interp *I, value *self, args *a) { (void)self; return fille
 static value *random_t(interp *I, args *a, const char *fn, int kind)
 {
     static const char *const kw[] = {"seed", "generator", NULL};
-    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
     int64_t shape[LENS_MAX_DIMS], seed = 0;
     int nd;
     if (get_shape(I, a, 0, shape, &nd)) return NULL;
-    value *sv = arg_get(a, -1, "seed");
-    if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
+    value *sv = lang_arg_get(a, -1, "seed");
+    if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_tensor *t = kind ? lens_rand(nd, shape, (uint64_t)seed) : lens_randn(nd, shape, (uint64_t)seed);
     return t ? v_tensor(t) : alloc_fail(I);
 }
@@ -1031,39 +1031,39 @@ static value *b_randint(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"low", "high", "size", "seed", NULL};
-    if (arg_check(I, a, "randint", 3, kw)) return NULL;
-    value *lo = arg_get(a, 0, "low"), *hi = arg_get(a, 1, "high"), *sz = arg_get(a, 2, "size");
+    if (lang_arg_check(I, a, "randint", 3, kw)) return NULL;
+    value *lo = lang_arg_get(a, 0, "low"), *hi = lang_arg_get(a, 1, "high"), *sz = lang_arg_get(a, 2, "size");
     if (!lo || !hi || !sz) return lang_raise(I, "TypeError", "randint(low, high, shape, seed=0)");
     int64_t l, h, seed = 0;
-    if (arg_int(I, lo, "low", &l) || arg_int(I, hi, "high", &h)) return NULL;
+    if (lang_arg_int(I, lo, "low", &l) || lang_arg_int(I, hi, "high", &h)) return NULL;
     int64_t shape[LENS_MAX_DIMS];
     int nd;
     args sa = {&sz, 1, NULL, NULL, 0};
     if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
-    value *sv = arg_get(a, -1, "seed");
-    if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
+    value *sv = lang_arg_get(a, -1, "seed");
+    if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_error err;
     return wrap(I, lens_randint(l, h, nd, shape, (uint64_t)seed, &err), &err);
 }
 
 static lens_tensor **tensor_list(interp *I, value *v, int *n, const char *fn)
 {
-    value *items = to_list(I, v);
+    value *items = lang_to_list(I, v);
     if (!items) return NULL;
     *n = (int)items->u.list.n;
     lens_tensor **ts = calloc((size_t)*n + 1, sizeof *ts);
-    if (!ts) { decref(items); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    if (!ts) { lang_decref(items); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
     for (int i = 0; i < *n; i++) {
-        ts[i] = tensor_from_value(I, items->u.list.items[i], -1);
+        ts[i] = lang_tensor_from_value(I, items->u.list.items[i], -1);
         if (!ts[i]) {
             for (int j = 0; j < i; j++) lens_tensor_free(ts[j]);
             free(ts);
-            decref(items);
+            lang_decref(items);
             if (!I->error) lang_raise(I, "TypeError", "%s() needs a list of tensors", fn);
             return NULL;
         }
     }
-    decref(items);
+    lang_decref(items);
     return ts;
 }
 
@@ -1071,12 +1071,12 @@ static value *cat_stack(interp *I, args *a, bool stack)
 {
     static const char *const kw[] = {"tensors", "dim", NULL};
     const char *fn = stack ? "stack" : "cat";
-    if (arg_check(I, a, fn, 2, kw)) return NULL;
-    value *tv = arg_get(a, 0, "tensors");
+    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
+    value *tv = lang_arg_get(a, 0, "tensors");
     if (!tv) return lang_raise(I, "TypeError", "%s(tensors, dim=0)", fn);
     int64_t d = 0;
-    value *dv = arg_get(a, 1, "dim");
-    if (dv && arg_int(I, dv, "dim", &d)) return NULL;
+    value *dv = lang_arg_get(a, 1, "dim");
+    if (dv && lang_arg_int(I, dv, "dim", &d)) return NULL;
     int n;
     lens_tensor **ts = tensor_list(I, tv, &n, fn);
     if (!ts) return NULL;
@@ -1095,7 +1095,7 @@ static value *b_einsum(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos < 2) return lang_raise(I, "TypeError", "einsum(spec, *tensors) needs a spec and at least one tensor");
-    const char *spec = arg_str(I, a->pos[0], "spec");
+    const char *spec = lang_arg_str(I, a->pos[0], "spec");
     if (!spec) return NULL;
     int n = a->npos - 1;
     value **items = a->pos + 1;
@@ -1104,7 +1104,7 @@ static value *b_einsum(interp *I, value *self, args *a)
     lens_tensor *ts[16];
     for (int i = 0; i < n; i++) {
         if (items[i]->type != V_TENSOR) {
-            return lang_raise(I, "TypeError", "einsum() operand %d must be a tensor, not %s", i + 1, type_name(items[i]));
+            return lang_raise(I, "TypeError", "einsum() operand %d must be a tensor, not %s", i + 1, lang_type_name(items[i]));
         }
         ts[i] = T(items[i]);
     }
@@ -1114,9 +1114,9 @@ static value *b_einsum(interp *I, value *self, args *a)
 
 static value *need_tensor(interp *I, args *a, int pos, const char *name, const char *fn)
 {
-    value *v = arg_get(a, pos, name);
+    value *v = lang_arg_get(a, pos, name);
     if (!v) return lang_raise(I, "TypeError", "%s() missing required argument '%s'", fn, name);
-    if (v->type != V_TENSOR) return lang_raise(I, "TypeError", "%s() argument '%s' must be a tensor, not %s", fn, name, type_name(v));
+    if (v->type != V_TENSOR) return lang_raise(I, "TypeError", "%s() argument '%s' must be a tensor, not %s", fn, name, lang_type_name(v));
     return v;
 }
 
@@ -1124,7 +1124,7 @@ static value *b_topk(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"input", "k", "dim", "largest", "sorted", NULL};
-    if (arg_check(I, a, "topk", 4, kw)) return NULL;
+    if (lang_arg_check(I, a, "topk", 4, kw)) return NULL;
     value *t = need_tensor(I, a, 0, "input", "topk");
     return t ? do_topk(I, t, a, 1) : NULL;
 }
@@ -1157,8 +1157,8 @@ static value *b_where(interp *I, value *self, args *a)
     lens_tensor *ts[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
         value *v = a->pos[i];
-        ts[i] = is_number(v) ? (v->type == V_FLOAT ? lens_scalar_f32(v->u.f) : lens_scalar_i64(v->type == V_INT ? v->u.i : v->u.b))
-                             : tensor_from_value(I, v, -1);
+        ts[i] = lang_is_number(v) ? (v->type == V_FLOAT ? lens_scalar_f32(v->u.f) : lens_scalar_i64(v->type == V_INT ? v->u.i : v->u.b))
+                             : lang_tensor_from_value(I, v, -1);
         if (!ts[i]) { for (int j = 0; j < i; j++) lens_tensor_free(ts[j]); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
     }
     lens_error err;
@@ -1183,7 +1183,7 @@ static value *b_linspace(interp *I, value *self, args *a)
     if (a->npos != 3) return lang_raise(I, "TypeError", "linspace(start, end, steps)");
     double s, e;
     int64_t n;
-    if (arg_double(I, a->pos[0], "start", &s) || arg_double(I, a->pos[1], "end", &e) || arg_int(I, a->pos[2], "steps", &n)) return NULL;
+    if (lang_arg_double(I, a->pos[0], "start", &s) || lang_arg_double(I, a->pos[1], "end", &e) || lang_arg_int(I, a->pos[2], "steps", &n)) return NULL;
     lens_error err;
     return wrap(I, lens_linspace(s, e, n, &err), &err);
 }
@@ -1192,7 +1192,7 @@ static value *b_eye(interp *I, value *self, args *a)
 {
     (void)self;
     int64_t n;
-    if (a->npos != 1 || arg_int(I, a->pos[0], "n", &n)) return I->error ? NULL : lang_raise(I, "TypeError", "eye(n)");
+    if (a->npos != 1 || lang_arg_int(I, a->pos[0], "n", &n)) return I->error ? NULL : lang_raise(I, "TypeError", "eye(n)");
     lens_error err;
     return wrap(I, lens_eye(n, &err), &err);
 }
@@ -1201,14 +1201,14 @@ static value *b_allclose(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"input", "other", "rtol", "atol", NULL};
-    if (arg_check(I, a, "allclose", 4, kw)) return NULL;
-    value *x = arg_get(a, 0, "input"), *y = arg_get(a, 1, "other");
+    if (lang_arg_check(I, a, "allclose", 4, kw)) return NULL;
+    value *x = lang_arg_get(a, 0, "input"), *y = lang_arg_get(a, 1, "other");
     if (!x || !y) return lang_raise(I, "TypeError", "allclose(a, b, rtol=1e-5, atol=1e-8)");
     double rtol = 1e-5, atol = 1e-8;
     value *v;
-    if ((v = arg_get(a, 2, "rtol")) && arg_double(I, v, "rtol", &rtol)) return NULL;
-    if ((v = arg_get(a, 3, "atol")) && arg_double(I, v, "atol", &atol)) return NULL;
-    lens_tensor *ta = tensor_from_value(I, x, LENS_F32), *tb = ta ? tensor_from_value(I, y, LENS_F32) : NULL;
+    if ((v = lang_arg_get(a, 2, "rtol")) && lang_arg_double(I, v, "rtol", &rtol)) return NULL;
+    if ((v = lang_arg_get(a, 3, "atol")) && lang_arg_double(I, v, "atol", &atol)) return NULL;
+    lens_tensor *ta = lang_tensor_from_value(I, x, LENS_F32), *tb = ta ? lang_tensor_from_value(I, y, LENS_F32) : NULL;
     if (!tb) { lens_tensor_free(ta); return NULL; }
     lens_error err;
     int64_t shape[LENS_MAX_DIMS];
@@ -1336,10 +1336,10 @@ static int tensor_truth(interp *I, value *v)
         lang_raise(I, "RuntimeError", "Boolean value of Tensor with more than one value is ambiguous");
         return -1;
     }
-    value *x = tensor_item(I, T(v));
+    value *x = lang_tensor_item(I, T(v));
     if (!x) return -1;
-    int r = truthy(I, x);
-    decref(x);
+    int r = lang_truthy(I, x);
+    lang_decref(x);
     return r;
 }
 
@@ -1348,7 +1348,7 @@ static int tensor_contains(interp *I, value *c, value *item)
 {
     value *eq = tensor_compare(I, CMP_EQ, c, item);
     if (!eq) return -1;
-    if (eq->type != V_TENSOR) { int r = truthy(I, eq); decref(eq); return r; }
+    if (eq->type != V_TENSOR) { int r = lang_truthy(I, eq); lang_decref(eq); return r; }
     lens_tensor *ct = lens_tensor_contiguous(T(eq));
     int found = 0;
     if (ct) {
@@ -1357,7 +1357,7 @@ static int tensor_contains(interp *I, value *c, value *item)
         else { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_f32(ct)[i] != 0) found = 1; }
         lens_tensor_free(ct);
     } else found = -1, lang_raise(I, "MemoryError", "out of memory");
-    decref(eq);
+    lang_decref(eq);
     return found;
 }
 
@@ -1366,17 +1366,17 @@ static int tensor_contains(interp *I, value *c, value *item)
 static char *tensor_format(interp *I, value *v, const char *spec)
 {
     if (!(T(v)->ndim == 0 || (*spec && lens_tensor_numel(T(v)) == 1))) return NULL;
-    value *x = tensor_item(I, T(v));
+    value *x = lang_tensor_item(I, T(v));
     if (!x) return NULL;
-    char *r = format_value(I, x, spec);
-    decref(x);
+    char *r = lang_format_value(I, x, spec);
+    lang_decref(x);
     return r;
 }
 
 static const char *const tensor_attrs[] = {"shape", "ndim", "dtype", "T", "device", NULL};
 
-const lang_type tensor_kind_type = {
-    .name = "Tensor", .getattr = tensor_getattr, .getitem = tensor_getitem, .setitem = tensor_setitem,
+const lang_type lang_tensor_kind_type = {
+    .name = "Tensor", .getattr = lang_tensor_getattr, .getitem = tensor_getitem, .setitem = tensor_setitem,
     .len = tensor_len, .repr = tensor_repr_hook, .to_bundle = tensor_bundle, .attrs = tensor_attrs,
     .binary = tensor_binary, .compare = tensor_compare, .unary = tensor_unary, .truth = tensor_truth,
     .contains = tensor_contains, .format = tensor_format,

@@ -30,15 +30,15 @@ static int hashable_at(const value *v, int depth, const value **bad)
     }
 }
 
-bool hashable(const value *v) { const value *bad; return hashable_at(v, 0, &bad) == 1; }
+bool lang_hashable(const value *v) { const value *bad; return hashable_at(v, 0, &bad) == 1; }
 
-int check_hashable(interp *I, value *key)
+int lang_check_hashable(interp *I, value *key)
 {
     const value *bad = key;
     int r = hashable_at(key, 0, &bad);
     if (r == 1) return 0;
     if (r < 0) lang_raise(I, "RecursionError", "maximum recursion depth exceeded while hashing a nested tuple");
-    else lang_raise(I, "TypeError", "unhashable type: '%s'", type_name(bad));
+    else lang_raise(I, "TypeError", "unhashable type: '%s'", lang_type_name(bad));
     return -1;
 }
 
@@ -48,7 +48,7 @@ static uint64_t hash_at(const value *v, int depth)
     switch (v->type) {
     case V_NONE: return 0x9e3779b97f4a7c15ULL;
     case V_BOOL: case V_INT: case V_FLOAT: {
-        double d = num_as_double(v);
+        double d = lang_num_as_double(v);
         /* equal numbers hash alike: an integral float hashes as its int */
         if (v->type == V_FLOAT && (d != floor(d) || !(fabs(d) < 9.2e18))) {
             uint64_t b;
@@ -70,7 +70,7 @@ static uint64_t hash_at(const value *v, int depth)
     }
 }
 
-uint64_t value_hash(const value *v) { return hash_at(v, 0); }
+uint64_t lang_value_hash(const value *v) { return hash_at(v, 0); }
 
 static int too_deep_to_compare(interp *I)
 {
@@ -81,8 +81,8 @@ static int too_deep_to_compare(interp *I)
 static int equal_at(interp *I, value *a, value *b, int depth)
 {
     if (a == b && a->type != V_FLOAT) return 1;
-    if (is_number(a) && is_number(b)) {
-        if (a->type == V_FLOAT || b->type == V_FLOAT) return num_as_double(a) == num_as_double(b);
+    if (lang_is_number(a) && lang_is_number(b)) {
+        if (a->type == V_FLOAT || b->type == V_FLOAT) return lang_num_as_double(a) == lang_num_as_double(b);
         return lang_num_as_int(a) == lang_num_as_int(b);
     }
     if (a->type != b->type) {
@@ -101,12 +101,12 @@ static int equal_at(interp *I, value *a, value *b, int depth)
         }
         return a->u.list.n == b->u.list.n;
     case V_DICT: {
-        if (dict_len(a->u.d) != dict_len(b->u.d)) return 0;
+        if (lang_dict_len(a->u.d) != lang_dict_len(b->u.d)) return 0;
         if (depth >= LANG_MAX_NESTING) return too_deep_to_compare(I);
         size_t i = 0;
         value *k, *x;
-        while (dict_next(a->u.d, &i, &k, &x)) {
-            value *y = dict_get(b->u.d, k);
+        while (lang_dict_next(a->u.d, &i, &k, &x)) {
+            value *y = lang_dict_get(b->u.d, k);
             if (!y) return 0;
             int r = equal_at(I, x, y, depth + 1);
             if (r != 1) return r;
@@ -122,14 +122,14 @@ static int equal_at(interp *I, value *a, value *b, int depth)
     }
 }
 
-int values_equal(interp *I, value *a, value *b) { return equal_at(I, a, b, 0); }
+int lang_values_equal(interp *I, value *a, value *b) { return equal_at(I, a, b, 0); }
 
 static int compare_at(interp *I, value *a, value *b, int cmp, int depth)
 {
     int c; /* -1, 0, 1 */
-    if (is_number(a) && is_number(b)) {
+    if (lang_is_number(a) && lang_is_number(b)) {
         if (a->type == V_FLOAT || b->type == V_FLOAT) {
-            double x = num_as_double(a), y = num_as_double(b);
+            double x = lang_num_as_double(a), y = lang_num_as_double(b);
             if (isnan(x) || isnan(y)) return 0;
             c = x < y ? -1 : x > y;
         } else {
@@ -152,7 +152,7 @@ static int compare_at(interp *I, value *a, value *b, int cmp, int depth)
     } else {
         static const char *const sym[] = {"<", ">", "<=", ">="};
         lang_raise(I, "TypeError", "'%s' not supported between instances of '%s' and '%s'",
-                   sym[cmp], type_name(a), type_name(b));
+                   sym[cmp], lang_type_name(a), lang_type_name(b));
         return -1;
     }
     switch (cmp) {
@@ -163,4 +163,4 @@ static int compare_at(interp *I, value *a, value *b, int cmp, int depth)
     }
 }
 
-int values_compare(interp *I, value *a, value *b, int cmp) { return compare_at(I, a, b, cmp, 0); }
+int lang_values_compare(interp *I, value *a, value *b, int cmp) { return compare_at(I, a, b, cmp, 0); }

@@ -22,9 +22,9 @@ struct dict {
     size_t icap;        /* power of two */
 };
 
-dict *dict_new(void) { return calloc(1, sizeof(dict)); }
+dict *lang_dict_new(void) { return calloc(1, sizeof(dict)); }
 
-void dict_clear(dict *d)
+void lang_dict_clear(dict *d)
 {
     /* detached first: the decrefs below never see a half-emptied dict */
     dentry *e = d->e;
@@ -32,18 +32,18 @@ void dict_clear(dict *d)
     free(d->index);
     lens_mem_release(d->cap * sizeof(dentry) + d->icap * sizeof(int64_t));
     memset(d, 0, sizeof *d);
-    for (size_t i = 0; i < n; i++) { decref(e[i].key); decref(e[i].val); }
+    for (size_t i = 0; i < n; i++) { lang_decref(e[i].key); lang_decref(e[i].val); }
     free(e);
 }
 
-void dict_free(dict *d)
+void lang_dict_free(dict *d)
 {
     if (!d) return;
-    dict_clear(d);
+    lang_dict_clear(d);
     free(d);
 }
 
-size_t dict_len(const dict *d) { return d->live; }
+size_t lang_dict_len(const dict *d) { return d->live; }
 
 static int dict_reindex(dict *d, size_t icap)
 {
@@ -74,7 +74,7 @@ static int64_t dict_find(const dict *d, value *key, uint64_t h, size_t *slot)
     while (d->index[s] >= 0) {
         dentry *e = &d->e[d->index[s]];
         /* identity first, as Python: a NaN key finds itself */
-        if (e->key && e->hash == h && (e->key == key || values_equal(NULL, e->key, key) == 1)) {
+        if (e->key && e->hash == h && (e->key == key || lang_values_equal(NULL, e->key, key) == 1)) {
             if (slot) *slot = s;
             return d->index[s];
         }
@@ -84,21 +84,21 @@ static int64_t dict_find(const dict *d, value *key, uint64_t h, size_t *slot)
     return -1;
 }
 
-value *dict_get(dict *d, value *key)
+value *lang_dict_get(dict *d, value *key)
 {
-    int64_t i = dict_find(d, key, value_hash(key), NULL);
+    int64_t i = dict_find(d, key, lang_value_hash(key), NULL);
     return i >= 0 ? d->e[i].val : NULL;
 }
 
-value *dict_get_str(dict *d, const char *key)
+value *lang_dict_get_str(dict *d, const char *key)
 {
     value k = {.type = V_STR, .refcount = -1};
     k.u.str.s = (char *)key;
     k.u.str.len = strlen(key);
-    return dict_get(d, &k);
+    return lang_dict_get(d, &k);
 }
 
-value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint)
+value **lang_dict_slot_str(dict *d, const char *key, size_t len, size_t *hint)
 {
     if (*hint < d->n) {
         dentry *e = &d->e[*hint];
@@ -108,7 +108,7 @@ value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint)
     value k = {.type = V_STR, .refcount = -1};
     k.u.str.s = (char *)key;
     k.u.str.len = len;
-    int64_t i = dict_find(d, &k, value_hash(&k), NULL);
+    int64_t i = dict_find(d, &k, lang_value_hash(&k), NULL);
     if (i < 0) return NULL;
     *hint = (size_t)i;
     return &d->e[i].val;
@@ -117,24 +117,24 @@ value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint)
 static int dict_insert(dict *d, value *key, value *val)
 {
     /* key and val: references owned by the caller are transferred */
-    uint64_t h = value_hash(key);
+    uint64_t h = lang_value_hash(key);
     int64_t i = dict_find(d, key, h, NULL);
     if (i >= 0) {
-        decref(d->e[i].val);
+        lang_decref(d->e[i].val);
         d->e[i].val = val;
-        decref(key);
+        lang_decref(key);
         return 0;
     }
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
-        if (!lang_mem_take((cap - d->cap) * sizeof(dentry), "a dict")) { decref(key); decref(val); return -1; }
+        if (!lang_mem_take((cap - d->cap) * sizeof(dentry), "a dict")) { lang_decref(key); lang_decref(val); return -1; }
         dentry *e = realloc(d->e, cap * sizeof *e);
-        if (!e) { lens_mem_release((cap - d->cap) * sizeof *e); decref(key); decref(val); return -1; }
+        if (!e) { lens_mem_release((cap - d->cap) * sizeof *e); lang_decref(key); lang_decref(val); return -1; }
         d->e = e;
         d->cap = cap;
     }
     if ((d->n + 1) * 2 > d->icap) {
-        if (dict_reindex(d, d->icap ? d->icap * 2 : 16)) { decref(key); decref(val); return -1; }
+        if (dict_reindex(d, d->icap ? d->icap * 2 : 16)) { lang_decref(key); lang_decref(val); return -1; }
         if (d->n == d->cap) return dict_insert(d, key, val);
     }
     size_t slot;
@@ -146,35 +146,35 @@ static int dict_insert(dict *d, value *key, value *val)
     return 0;
 }
 
-int dict_set(interp *I, dict *d, value *key, value *val)
+int lang_dict_set(interp *I, dict *d, value *key, value *val)
 {
-    if (!hashable(key)) {
-        if (I) check_hashable(I, key);
+    if (!lang_hashable(key)) {
+        if (I) lang_check_hashable(I, key);
         return -1;
     }
-    return dict_insert(d, incref(key), incref(val));
+    return dict_insert(d, lang_incref(key), lang_incref(val));
 }
 
-int dict_set_str(dict *d, const char *key, value *val)
+int lang_dict_set_str(dict *d, const char *key, value *val)
 {
     if (!val) return -1;
     value *k = v_str(key);
-    if (!k) { decref(val); return -1; }
+    if (!k) { lang_decref(val); return -1; }
     return dict_insert(d, k, val);
 }
 
-int dict_del(dict *d, value *key)
+int lang_dict_del(dict *d, value *key)
 {
-    int64_t i = dict_find(d, key, value_hash(key), NULL);
+    int64_t i = dict_find(d, key, lang_value_hash(key), NULL);
     if (i < 0) return -1;
-    decref(d->e[i].key);
-    decref(d->e[i].val);
+    lang_decref(d->e[i].key);
+    lang_decref(d->e[i].val);
     d->e[i].key = d->e[i].val = NULL;
     d->live--;
     return dict_reindex(d, d->icap);
 }
 
-bool dict_next(const dict *d, size_t *i, value **key, value **val)
+bool lang_dict_next(const dict *d, size_t *i, value **key, value **val)
 {
     while (*i < d->n) {
         dentry *e = &d->e[(*i)++];

@@ -151,7 +151,7 @@ static void put_member(FILE *f, const module_member *e)
                 e->module, e->name);
         return;
     }
-    const lang_builtin *b = builtin_find(e->target);
+    const lang_builtin *b = lang_builtin_find(e->target);
     if (!b) { fprintf(f, "- `%s.%s`: the value `%s`\n", e->module, e->name, e->target); return; }
     if (!strncmp(e->target, "Tensor.", 7)) {
         fprintf(f, "- `%s.%s(input, ...)`: `%s` with the tensor first\n", e->module, e->name, b->signature);
@@ -226,7 +226,7 @@ static void put_methods(FILE *f)
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)lens_[i], types[i]);
         fprintf(f, "### %s\n\n", name);
-        const char *doc = doc_for_type(name);
+        const char *doc = lang_doc_for_type(name);
         if (doc) fprintf(f, "%s\n\n", doc);
         for (int t = 0; builtin_tables[t]; t++)
             for (const lang_builtin *b = builtin_tables[t]; b->name; b++)

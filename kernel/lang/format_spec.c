@@ -72,15 +72,15 @@ static char *group_digits(const char *num, char sep)
     /* num: optional sign, digits, optional fraction/exponent */
     const char *p = num;
     dbuf b = {0};
-    if (*p == '-' || *p == '+' || *p == ' ') dbuf_append_n(&b, p++, 1);
+    if (*p == '-' || *p == '+' || *p == ' ') display_dbuf_append_n(&b, p++, 1);
     size_t nd = strspn(p, "0123456789");
     for (size_t i = 0; i < nd; i++) {
-        dbuf_append_n(&b, p + i, 1);
+        display_dbuf_append_n(&b, p + i, 1);
         size_t rest = nd - i - 1;
-        if (rest && rest % 3 == 0) dbuf_append_n(&b, &sep, 1);
+        if (rest && rest % 3 == 0) display_dbuf_append_n(&b, &sep, 1);
     }
-    dbuf_append(&b, p + nd);
-    return dbuf_take(&b);
+    display_dbuf_append(&b, p + nd);
+    return display_dbuf_take(&b);
 }
 
 static char *pad(const char *body, const fspec *f, char default_align)
@@ -96,35 +96,35 @@ static char *pad(const char *body, const fspec *f, char default_align)
     size_t left = align == '>' ? padn : align == '^' ? padn / 2 : 0, right = padn - left;
     if (align == '=') {
         const char *p = body;
-        if (*p == '-' || *p == '+' || *p == ' ') dbuf_append_n(&b, p++, 1);
-        for (size_t i = 0; i < padn; i++) dbuf_append_n(&b, &fill, 1);
-        dbuf_append(&b, p);
-        return dbuf_take(&b);
+        if (*p == '-' || *p == '+' || *p == ' ') display_dbuf_append_n(&b, p++, 1);
+        for (size_t i = 0; i < padn; i++) display_dbuf_append_n(&b, &fill, 1);
+        display_dbuf_append(&b, p);
+        return display_dbuf_take(&b);
     }
-    for (size_t i = 0; i < left; i++) dbuf_append_n(&b, &fill, 1);
-    dbuf_append(&b, body);
-    for (size_t i = 0; i < right; i++) dbuf_append_n(&b, &fill, 1);
-    return dbuf_take(&b);
+    for (size_t i = 0; i < left; i++) display_dbuf_append_n(&b, &fill, 1);
+    display_dbuf_append(&b, body);
+    for (size_t i = 0; i < right; i++) display_dbuf_append_n(&b, &fill, 1);
+    return display_dbuf_take(&b);
 }
 
-char *format_value(interp *I, value *v, const char *spec)
+char *lang_format_value(interp *I, value *v, const char *spec)
 {
     const lang_type *t = lang_type_of(v);
     if (t && t->format) {
         char *r = t->format(I, v, spec ? spec : "");
         if (r || I->error) return r;
     }
-    if (!spec || !*spec) return str_of(v);
+    if (!spec || !*spec) return lang_str_of(v);
     fspec f;
     if (parse_spec(I, spec, &f)) return NULL;
     char buf[512];
     char *body = NULL;
-    if (v->type == V_STR || !is_number(v)) {
+    if (v->type == V_STR || !lang_is_number(v)) {
         if (f.type && f.type != 's') {
-            lang_raise(I, "ValueError", "Unknown format code '%c' for object of type '%s'", f.type, type_name(v));
+            lang_raise(I, "ValueError", "Unknown format code '%c' for object of type '%s'", f.type, lang_type_name(v));
             return NULL;
         }
-        char *s = str_of(v);
+        char *s = lang_str_of(v);
         if (!s) return NULL;
         if (f.prec >= 0) s[lang_utf8_offset(s, strlen(s), f.prec)] = 0;
         char *r = pad(s, &f, '<');
@@ -172,9 +172,9 @@ char *format_value(interp *I, value *v, const char *spec)
         return pad(buf, &f, '>');
     }
     if (!type && is_int) type = 'd';
-    double d = num_as_double(v);
+    double d = lang_num_as_double(v);
     if (!strchr("eEfFgG%n", type ? type : 'g') && type) {
-        lang_raise(I, "ValueError", "Unknown format code '%c' for object of type '%s'", type, type_name(v));
+        lang_raise(I, "ValueError", "Unknown format code '%c' for object of type '%s'", type, lang_type_name(v));
         return NULL;
     }
     const char *sign = signbit(d) && !isnan(d) ? "-" : f.sign == '+' ? "+" : f.sign == ' ' ? " " : "";
@@ -184,7 +184,7 @@ char *format_value(interp *I, value *v, const char *spec)
     int n = -1;
     if (type == 0) {
         if (f.prec < 0) {
-            char *r = float_repr(ad);
+            char *r = lang_float_repr(ad);
             n = r ? asprintf(&body, "%s%s", sign, r) : -1;
             free(r);
         } else {

@@ -35,7 +35,7 @@ value *lang_raise(interp *I, const char *ename, const char *fmt, ...)
 bool lang_check_interrupt(interp *I)
 {
     /* the evaluator's safe points: a cycle collection runs here when one is due */
-    if (gc_collection_due()) gc_collect();
+    if (lang_gc_collection_due()) lang_gc_collect();
     if (!lang_interrupted) return false;
     lang_interrupted = 0;
     lang_raise(I, "KeyboardInterrupt", "interrupted");
@@ -49,7 +49,7 @@ void lang_clear_error(interp *I)
     free(I->emsg);
     I->emsg = NULL;
     I->eline = I->ecol = 0;
-    decref(I->exc);
+    lang_decref(I->exc);
     I->exc = NULL;
     for (int i = 0; i < I->n_frames; i++) {
         lang_code_release(I->frames[i].code);

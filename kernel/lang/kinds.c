@@ -18,7 +18,7 @@ const lang_type *lang_type_of(const value *v)
     return v->type == V_OBJECT ? v->u.obj.type : kind_types[v->type];
 }
 
-const char *type_name(const value *v)
+const char *lang_type_name(const value *v)
 {
     switch (v->type) {
     case V_NONE: return "NoneType";
@@ -39,14 +39,14 @@ const char *type_name(const value *v)
     return "?";
 }
 
-bool is_number(const value *v) { return v->type == V_BOOL || v->type == V_INT || v->type == V_FLOAT; }
+bool lang_is_number(const value *v) { return v->type == V_BOOL || v->type == V_INT || v->type == V_FLOAT; }
 
-double num_as_double(const value *v)
+double lang_num_as_double(const value *v)
 {
     return v->type == V_FLOAT ? v->u.f : v->type == V_INT ? (double)v->u.i : v->u.b ? 1.0 : 0.0;
 }
 
-int truthy(interp *I, value *v)
+int lang_truthy(interp *I, value *v)
 {
     switch (v->type) {
     case V_NONE: return 0;
@@ -55,8 +55,8 @@ int truthy(interp *I, value *v)
     case V_FLOAT: return v->u.f != 0;
     case V_STR: return v->u.str.len != 0;
     case V_LIST: case V_TUPLE: return v->u.list.n != 0;
-    case V_DICT: return dict_len(v->u.d) != 0;
-    case V_RANGE: { int64_t n = length_of(I, v); return n < 0 ? -1 : n > 0; }
+    case V_DICT: return lang_dict_len(v->u.d) != 0;
+    case V_RANGE: { int64_t n = lang_length_of(I, v); return n < 0 ? -1 : n > 0; }
     default: {
         const lang_type *t = lang_type_of(v);
         if (t && t->truth) return t->truth(I, v);

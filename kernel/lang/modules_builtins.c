@@ -42,9 +42,9 @@ typedef struct partial {
 static void partial_free(void *d)
 {
     partial *p = d;
-    decref(p->fn);
-    decref(p->args);
-    decref(p->keywords);
+    lang_decref(p->fn);
+    lang_decref(p->args);
+    lang_decref(p->keywords);
     free(p);
 }
 
@@ -66,13 +66,13 @@ static void partial_clear(value *self)
     partial *p = self->u.obj.data;
     value *fn = p->fn;
     p->fn = v_none();
-    decref(fn);
+    lang_decref(fn);
 }
 
 static value *partial_call(interp *I, value *self, args *a)
 {
     partial *p = self->u.obj.data;
-    size_t nb = p->args->u.list.n, nk = dict_len(p->keywords->u.d);
+    size_t nb = p->args->u.list.n, nk = lang_dict_len(p->keywords->u.d);
     if ((size_t)a->npos > (size_t)0x3fffffff - nb || (size_t)a->nkw > (size_t)0x3fffffff - nk)
         return lang_raise(I, "TypeError", "partial() call has too many arguments");
     size_t npos = nb + (size_t)a->npos, nkw = nk + (size_t)a->nkw;
@@ -86,7 +86,7 @@ static value *partial_call(interp *I, value *self, args *a)
     int n = 0;
     size_t it = 0;
     value *key, *val;
-    while (dict_next(p->keywords->u.d, &it, &key, &val)) {
+    while (lang_dict_next(p->keywords->u.d, &it, &key, &val)) {
         bool overridden = false;
         for (int k = 0; k < a->nkw; k++) overridden |= !strcmp(a->kwnames[k], key->u.str.s);
         if (overridden) continue;
@@ -95,7 +95,7 @@ static value *partial_call(interp *I, value *self, args *a)
     }
     for (int k = 0; k < a->nkw; k++) { names[n] = a->kwnames[k]; kw[n++] = a->kw[k]; }
     args ca = {pos, (int)npos, names, kw, n};
-    value *r = call_value(I, p->fn, &ca);
+    value *r = lang_call_value(I, p->fn, &ca);
     free(pos);
     free(kw);
     free(names);
@@ -106,16 +106,16 @@ static value *partial_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
     partial *p = self->u.obj.data;
-    if (!strcmp(name, "func")) return incref(p->fn);
-    if (!strcmp(name, "args")) return incref(p->args);
-    if (!strcmp(name, "keywords")) return incref(p->keywords);
+    if (!strcmp(name, "func")) return lang_incref(p->fn);
+    if (!strcmp(name, "args")) return lang_incref(p->args);
+    if (!strcmp(name, "keywords")) return lang_incref(p->keywords);
     return NULL;
 }
 
 static char *partial_repr(value *self)
 {
     partial *p = self->u.obj.data;
-    char *fn = repr_of(p->fn);
+    char *fn = lang_repr_of(p->fn);
     if (!fn) return NULL;
     size_t cap = strlen(fn) + 64, len = 0;
     char *s = malloc(cap);
@@ -124,8 +124,8 @@ static char *partial_repr(value *self)
     free(fn);
     size_t n = p->args->u.list.n, it = 0;
     value *key, *val;
-    for (size_t i = 0; s && (i < n || dict_next(p->keywords->u.d, &it, &key, &val)); i++) {
-        char *r = repr_of(i < n ? p->args->u.list.items[i] : val);
+    for (size_t i = 0; s && (i < n || lang_dict_next(p->keywords->u.d, &it, &key, &val)); i++) {
+        char *r = lang_repr_of(i < n ? p->args->u.list.items[i] : val);
         const char *k = i < n ? "" : key->u.str.s;
         size_t need = (r ? strlen(r) : 0) + strlen(k) + 4;
         if (len + need + 2 > cap) {
@@ -151,13 +151,13 @@ value *lang_partial_new(interp *I, value *fn, args *bound)
 {
     partial *p = calloc(1, sizeof *p);
     if (!p) return lang_raise(I, "MemoryError", "out of memory");
-    p->fn = incref(fn);
+    p->fn = lang_incref(fn);
     p->args = v_tuple((size_t)bound->npos);
     p->keywords = v_dict();
     if (!p->args || !p->keywords) { partial_free(p); return lang_raise(I, "MemoryError", "out of memory"); }
-    for (int i = 0; i < bound->npos; i++) tuple_set(p->args, (size_t)i, incref(bound->pos[i]));
+    for (int i = 0; i < bound->npos; i++) lang_tuple_set(p->args, (size_t)i, lang_incref(bound->pos[i]));
     for (int k = 0; k < bound->nkw; k++)
-        if (dict_set_str(p->keywords->u.d, bound->kwnames[k], incref(bound->kw[k]))) {
+        if (lang_dict_set_str(p->keywords->u.d, bound->kwnames[k], lang_incref(bound->kw[k]))) {
             partial_free(p);
             return lang_raise(I, "MemoryError", "out of memory");
         }
@@ -175,7 +175,7 @@ static value *b_partial(interp *I, value *self, args *a)
     (void)self;
     if (a->npos < 1) return lang_raise(I, "TypeError", "partial() needs a function to call as its first argument");
     value *fn = a->pos[0];
-    if (!lang_is_callable(fn)) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", type_name(fn));
+    if (!lang_is_callable(fn)) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", lang_type_name(fn));
     args bound = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
     return lang_partial_new(I, fn, &bound);
 }
@@ -189,15 +189,15 @@ static value *method_function_call(interp *I, value *self, args *a)
     if (a->npos < 1) return lang_raise(I, "TypeError", "%s() needs the tensor as its first argument", name);
     value *x = a->pos[0];
     value *t = NULL;
-    if (x->type == V_TENSOR) t = incref(x);
+    if (x->type == V_TENSOR) t = lang_incref(x);
     else {
-        lens_tensor *tt = tensor_from_value(I, x, -1);
+        lens_tensor *tt = lang_tensor_from_value(I, x, -1);
         if (!tt) return NULL;
         if (!(t = v_tensor(tt))) return lang_raise(I, "MemoryError", "out of memory");
     }
     args rest = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
     value *r = def->fn(I, t, &rest);
-    decref(t);
+    lang_decref(t);
     return r;
 }
 
@@ -231,7 +231,7 @@ static value *placeholder_getitem(interp *I, value *self, value *key)
 {
     (void)I;
     (void)key;
-    return incref(self);
+    return lang_incref(self);
 }
 
 static value *placeholder_call(interp *I, value *self, args *a)
@@ -323,10 +323,10 @@ static value *b_get_act_name(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"name", "layer", "layer_type", NULL};
-    if (arg_check(I, a, "get_act_name", 3, kw)) return NULL;
-    value *nv = arg_get(a, 0, "name"), *lv = arg_get(a, 1, "layer"), *tv = arg_get(a, 2, "layer_type");
+    if (lang_arg_check(I, a, "get_act_name", 3, kw)) return NULL;
+    value *nv = lang_arg_get(a, 0, "name"), *lv = lang_arg_get(a, 1, "layer"), *tv = lang_arg_get(a, 2, "layer_type");
     if (!nv) return lang_raise(I, "TypeError", "get_act_name() missing required argument 'name'");
-    const char *name = arg_str(I, nv, "name");
+    const char *name = lang_arg_str(I, nv, "name");
     if (!name) return NULL;
     char layer[32], *lp = NULL;
     const char *lt = NULL;
@@ -334,12 +334,12 @@ static value *b_get_act_name(interp *I, value *self, args *a)
         if (lv->type == V_STR) snprintf(layer, sizeof layer, "%s", lv->u.str.s);
         else {
             int64_t l;
-            if (arg_int(I, lv, "layer", &l)) return NULL;
+            if (lang_arg_int(I, lv, "layer", &l)) return NULL;
             snprintf(layer, sizeof layer, "%lld", (long long)l);
         }
         lp = layer;
     }
-    if (tv && tv->type != V_NONE && !(lt = arg_str(I, tv, "layer_type"))) return NULL;
+    if (tv && tv->type != V_NONE && !(lt = lang_arg_str(I, tv, "layer_type"))) return NULL;
     char out[512];
     if (lang_get_act_name(name, lp, lt, out, sizeof out))
         return lang_raise(I, "ValueError", "get_act_name(): the name '%s' is too long", name);
@@ -349,11 +349,11 @@ static value *b_get_act_name(interp *I, value *self, args *a)
 static value *b_to_numpy(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "to_numpy", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "to_numpy", 1, NULL)) return NULL;
     if (a->npos != 1) return lang_raise(I, "TypeError", "to_numpy() takes one argument (a tensor, list or number)");
     value *x = a->pos[0];
-    if (x->type == V_TENSOR) return incref(x);
-    lens_tensor *t = tensor_from_value(I, x, -1);
+    if (x->type == V_TENSOR) return lang_incref(x);
+    lens_tensor *t = lang_tensor_from_value(I, x, -1);
     return t ? v_tensor(t) : NULL;
 }
 
@@ -372,7 +372,7 @@ static const lang_type no_grad_type = {
 static value *b_no_grad(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "no_grad", 0, NULL)) return NULL;
+    if (lang_arg_check(I, a, "no_grad", 0, NULL)) return NULL;
     value *v = v_object(&no_grad_type, NULL);
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
@@ -381,11 +381,11 @@ static value *b_set_grad_enabled(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"mode", NULL};
-    if (arg_check(I, a, "set_grad_enabled", 1, kw)) return NULL;
-    value *m = arg_get(a, 0, "mode");
+    if (lang_arg_check(I, a, "set_grad_enabled", 1, kw)) return NULL;
+    value *m = lang_arg_get(a, 0, "mode");
     bool on;
     if (!m) return lang_raise(I, "TypeError", "set_grad_enabled() missing required argument 'mode'");
-    if (arg_bool(I, m, &on)) return NULL;
+    if (lang_arg_bool(I, m, &on)) return NULL;
     if (on) return lang_raise(I, "NotImplementedError", "lens computes no gradients: set_grad_enabled(True) is not supported");
     return v_none();
 }
@@ -396,9 +396,9 @@ static value *b_html(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"data", NULL};
-    if (arg_check(I, a, "HTML", 1, kw)) return NULL;
-    value *d = arg_get(a, 0, "data");
-    const char *html = d ? arg_str(I, d, "data") : "";
+    if (lang_arg_check(I, a, "HTML", 1, kw)) return NULL;
+    value *d = lang_arg_get(a, 0, "data");
+    const char *html = d ? lang_arg_str(I, d, "data") : "";
     if (!html) return NULL;
     cJSON *bundle = cJSON_CreateObject();
     if (!bundle || !cJSON_AddStringToObject(bundle, "text/html", html) ||
@@ -406,7 +406,7 @@ static value *b_html(interp *I, value *self, args *a)
         cJSON_Delete(bundle);
         return lang_raise(I, "MemoryError", "out of memory");
     }
-    return rich_html_display(I, bundle);
+    return lang_rich_html_display(I, bundle);
 }
 
 /* ---- tqdm ------------------------------------------------------------------------ */
@@ -415,10 +415,10 @@ static value *b_tqdm(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"iterable", "desc", "total", "leave", NULL};
-    if (arg_check(I, a, "tqdm", 1, kw)) return NULL;
-    value *it = arg_get(a, 0, "iterable");
+    if (lang_arg_check(I, a, "tqdm", 1, kw)) return NULL;
+    value *it = lang_arg_get(a, 0, "iterable");
     if (!it) return lang_raise(I, "TypeError", "tqdm() needs an iterable");
-    return to_list(I, it);
+    return lang_to_list(I, it);
 }
 
 const lang_builtin builtins_modules[] = {

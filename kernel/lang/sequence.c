@@ -14,15 +14,15 @@
 #include "lens/memory.h"
 #include "value_internal.h"
 
-int list_append(value *list, value *item)
+int lang_list_append(value *list, value *item)
 {
     if (!item) return -1;
     if (list->u.list.n == list->u.list.cap) {
         size_t cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
         size_t more = (cap - list->u.list.cap) * sizeof(value *);
-        if (!lang_mem_take(more, "a list")) { decref(item); return -1; }
+        if (!lang_mem_take(more, "a list")) { lang_decref(item); return -1; }
         value **items = realloc(list->u.list.items, cap * sizeof *items);
-        if (!items) { lens_mem_release(more); decref(item); return -1; }
+        if (!items) { lens_mem_release(more); lang_decref(item); return -1; }
         list->u.list.items = items;
         list->u.list.cap = cap;
     }
@@ -30,27 +30,27 @@ int list_append(value *list, value *item)
     return 0;
 }
 
-void tuple_set(value *tup, size_t i, value *item)
+void lang_tuple_set(value *tup, size_t i, value *item)
 {
-    decref(tup->u.list.items[i]);
+    lang_decref(tup->u.list.items[i]);
     tup->u.list.items[i] = item;
 }
 
-uint64_t range_count(int64_t start, int64_t stop, int64_t step)
+uint64_t lang_range_count(int64_t start, int64_t stop, int64_t step)
 {
     /* unsigned differences never overflow; step != 0 */
     if (step > 0) return stop > start ? ((uint64_t)stop - (uint64_t)start - 1) / (uint64_t)step + 1 : 0;
     return start > stop ? ((uint64_t)start - (uint64_t)stop - 1) / ((uint64_t)0 - (uint64_t)step) + 1 : 0;
 }
 
-int64_t range_item(const value *r, int64_t i)
+int64_t lang_range_item(const value *r, int64_t i)
 {
     /* exact for 0 <= i < len: the true result is in [start, stop), so the
      * wrapped unsigned arithmetic gives it */
     return (int64_t)((uint64_t)r->u.range.start + (uint64_t)i * (uint64_t)r->u.range.step);
 }
 
-int64_t length_of(interp *I, value *v)
+int64_t lang_length_of(interp *I, value *v)
 {
     switch (v->type) {
     case V_STR: {
@@ -59,9 +59,9 @@ int64_t length_of(interp *I, value *v)
         return n;
     }
     case V_LIST: case V_TUPLE: return (int64_t)v->u.list.n;
-    case V_DICT: return (int64_t)dict_len(v->u.d);
+    case V_DICT: return (int64_t)lang_dict_len(v->u.d);
     case V_RANGE: {
-        uint64_t n = range_count(v->u.range.start, v->u.range.stop, v->u.range.step);
+        uint64_t n = lang_range_count(v->u.range.start, v->u.range.stop, v->u.range.step);
         if (n > INT64_MAX) { lang_raise(I, "OverflowError", "range has more than 2**63 - 1 items"); return -1; }
         return (int64_t)n;
     }
@@ -71,29 +71,29 @@ int64_t length_of(interp *I, value *v)
         break;
     }
     }
-    lang_raise(I, "TypeError", "object of type '%s' has no len()", type_name(v));
+    lang_raise(I, "TypeError", "object of type '%s' has no len()", lang_type_name(v));
     return -1;
 }
 
-int contains(interp *I, value *c, value *item)
+int lang_contains(interp *I, value *c, value *item)
 {
     switch (c->type) {
     case V_STR:
         if (item->type != V_STR) {
-            lang_raise(I, "TypeError", "'in <string>' requires string as left operand, not %s", type_name(item));
+            lang_raise(I, "TypeError", "'in <string>' requires string as left operand, not %s", lang_type_name(item));
             return -1;
         }
         if (item->u.str.len == 0) return 1;
         return memmem(c->u.str.s, c->u.str.len, item->u.str.s, item->u.str.len) != NULL;
     case V_LIST: case V_TUPLE:
         for (size_t i = 0; i < c->u.list.n; i++) {
-            int r = values_equal(I, c->u.list.items[i], item);
+            int r = lang_values_equal(I, c->u.list.items[i], item);
             if (r) return r;
         }
         return 0;
     case V_DICT:
-        if (check_hashable(I, item)) return -1;
-        return dict_get(c->u.d, item) != NULL;
+        if (lang_check_hashable(I, item)) return -1;
+        return lang_dict_get(c->u.d, item) != NULL;
     case V_RANGE: {
         if (item->type != V_INT && item->type != V_BOOL) return 0;
         int64_t x = lang_num_as_int(item), s = c->u.range.start, e = c->u.range.stop, st = c->u.range.step;
@@ -106,17 +106,17 @@ int contains(interp *I, value *c, value *item)
         break;
     }
     }
-    lang_raise(I, "TypeError", "argument of type '%s' is not iterable", type_name(c));
+    lang_raise(I, "TypeError", "argument of type '%s' is not iterable", lang_type_name(c));
     return -1;
 }
 
-value *to_list(interp *I, value *v)
+value *lang_to_list(interp *I, value *v)
 {
     switch (v->type) {
     case V_LIST: case V_TUPLE: {
         value *r = v_list(v->u.list.n);
         if (!r) return lang_raise(I, "MemoryError", "out of memory");
-        for (size_t i = 0; i < v->u.list.n; i++) r->u.list.items[r->u.list.n++] = incref(v->u.list.items[i]);
+        for (size_t i = 0; i < v->u.list.n; i++) r->u.list.items[r->u.list.n++] = lang_incref(v->u.list.items[i]);
         return r;
     }
     case V_STR: {
@@ -125,29 +125,29 @@ value *to_list(interp *I, value *v)
         for (size_t i = 0; i < v->u.str.len;) {
             size_t j = i + 1;
             while (j < v->u.str.len && ((unsigned char)v->u.str.s[j] & 0xC0) == 0x80) j++;
-            if (list_append(r, v_strn(v->u.str.s + i, j - i))) { decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
+            if (lang_list_append(r, v_strn(v->u.str.s + i, j - i))) { lang_decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
             i = j;
         }
         return r;
     }
     case V_DICT: {
-        value *r = v_list(dict_len(v->u.d));
+        value *r = v_list(lang_dict_len(v->u.d));
         if (!r) return lang_raise(I, "MemoryError", "out of memory");
         size_t i = 0;
         value *k;
-        while (dict_next(v->u.d, &i, &k, NULL)) r->u.list.items[r->u.list.n++] = incref(k);
+        while (lang_dict_next(v->u.d, &i, &k, NULL)) r->u.list.items[r->u.list.n++] = lang_incref(k);
         return r;
     }
     case V_RANGE: {
-        int64_t n = length_of(I, v);
+        int64_t n = lang_length_of(I, v);
         if (n < 0) return NULL;
         if (n > (1LL << 28)) return lang_raise(I, "MemoryError", "range too large to materialize");
         value *r = v_list((size_t)n);
         if (!r) return lang_raise(I, "MemoryError", "out of memory");
         for (int64_t i = 0; i < n; i++) {
-            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
-            value *x = v_int(range_item(v, i));
-            if (!x) { decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
+            if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { lang_decref(r); return NULL; }
+            value *x = v_int(lang_range_item(v, i));
+            if (!x) { lang_decref(r); return lang_raise(I, "MemoryError", "out of memory"); }
             r->u.list.items[r->u.list.n++] = x;
         }
         return r;
@@ -161,16 +161,16 @@ value *to_list(interp *I, value *v)
             value *r = v_list(0);
             if (!r) return lang_raise(I, "MemoryError", "out of memory");
             for (int64_t i = 0; i < n; i++) {
-                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(r); return NULL; }
+                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { lang_decref(r); return NULL; }
                 value *k = v_int(i);
                 value *x = k ? t->getitem(I, v, k) : NULL;
-                decref(k);
-                if (!x || list_append(r, x)) { decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
+                lang_decref(k);
+                if (!x || lang_list_append(r, x)) { lang_decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
             }
             return r;
         }
         break;
     }
     }
-    return lang_raise(I, "TypeError", "'%s' object is not iterable", type_name(v));
+    return lang_raise(I, "TypeError", "'%s' object is not iterable", lang_type_name(v));
 }

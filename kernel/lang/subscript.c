@@ -14,23 +14,23 @@
 #include "value_internal.h"
 
 /* Python slice indices for a sequence of length n. */
-int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step)
+int lang_slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step)
 {
     int64_t st = 1;
     if (sl->u.slice.step->type != V_NONE) {
-        if (arg_int(I, sl->u.slice.step, "slice step", &st)) return -1;
+        if (lang_arg_int(I, sl->u.slice.step, "slice step", &st)) return -1;
         if (st == 0) { lang_raise(I, "ValueError", "slice step cannot be zero"); return -1; }
         if (st == INT64_MIN) st = -INT64_MAX;   /* as Python clamps it: -st must exist */
     }
     int64_t lo = st > 0 ? 0 : -1, hi = st > 0 ? n : n - 1;
     int64_t s = st > 0 ? lo : hi, e = st > 0 ? hi : lo;
     if (sl->u.slice.start->type != V_NONE) {
-        if (arg_int(I, sl->u.slice.start, "slice index", &s)) return -1;
+        if (lang_arg_int(I, sl->u.slice.start, "slice index", &s)) return -1;
         if (s < 0) { s += n; if (s < lo) s = lo; }
         else if (s > hi) s = hi;
     }
     if (sl->u.slice.stop->type != V_NONE) {
-        if (arg_int(I, sl->u.slice.stop, "slice index", &e)) return -1;
+        if (lang_arg_int(I, sl->u.slice.stop, "slice index", &e)) return -1;
         if (e < 0) { e += n; if (e < lo) e = lo; }
         else if (e > hi) e = hi;
     }
@@ -43,7 +43,7 @@ int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop
 static int64_t slice_len(int64_t s, int64_t e, int64_t st)
 {
     /* s and e are clamped indices (-1 .. n), so the count fits */
-    return (int64_t)range_count(s, e, st);
+    return (int64_t)lang_range_count(s, e, st);
 }
 
 static int norm_index(interp *I, value *key, int64_t n, int64_t *out, const char *what)
@@ -53,7 +53,7 @@ static int norm_index(interp *I, value *key, int64_t n, int64_t *out, const char
         if (key->type == V_TENSOR && lens_tensor_numel(key->u.tensor.t) == 1 && key->u.tensor.t->dtype == LENS_I64) {
             i = lens_tensor_i64(key->u.tensor.t)[0];
         } else {
-            lang_raise(I, "TypeError", "%s indices must be integers or slices, not %s", what, type_name(key));
+            lang_raise(I, "TypeError", "%s indices must be integers or slices, not %s", what, lang_type_name(key));
             return -1;
         }
     } else i = lang_num_as_int(key);
@@ -63,7 +63,7 @@ static int norm_index(interp *I, value *key, int64_t n, int64_t *out, const char
     return 0;
 }
 
-value *get_item(interp *I, value *obj, value *key)
+value *lang_get_item(interp *I, value *obj, value *key)
 {
     switch (obj->type) {
     case V_LIST: case V_TUPLE: {
@@ -71,26 +71,26 @@ value *get_item(interp *I, value *obj, value *key)
         const char *what = obj->type == V_LIST ? "list" : "tuple";
         if (key->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
+            if (lang_slice_indices(I, key, n, &s, &e, &st)) return NULL;
             int64_t m = slice_len(s, e, st);
             value *r = obj->type == V_LIST ? v_list((size_t)m) : v_tuple((size_t)m);
             if (!r) return lang_raise(I, "MemoryError", "out of memory");
             for (int64_t k = 0; k < m; k++) {
-                value *x = incref(obj->u.list.items[s + k * st]);
+                value *x = lang_incref(obj->u.list.items[s + k * st]);
                 if (obj->type == V_LIST) r->u.list.items[r->u.list.n++] = x;
-                else tuple_set(r, (size_t)k, x);
+                else lang_tuple_set(r, (size_t)k, x);
             }
             return r;
         }
         int64_t i;
         if (norm_index(I, key, n, &i, what)) return NULL;
-        return incref(obj->u.list.items[i]);
+        return lang_incref(obj->u.list.items[i]);
     }
     case V_STR: {
-        int64_t n = length_of(I, obj);
+        int64_t n = lang_length_of(I, obj);
         if (key->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
+            if (lang_slice_indices(I, key, n, &s, &e, &st)) return NULL;
             int64_t m = slice_len(s, e, st);
             /* byte offsets of the code points, found once (n + 1 of them; an
              * ASCII string needs none) */
@@ -107,11 +107,11 @@ value *get_item(interp *I, value *obj, value *key)
             for (int64_t k = 0; k < m; k++) {
                 size_t cp = (size_t)(s + k * st);
                 size_t o = offs ? offs[cp] : cp, o2 = offs ? offs[cp + 1] : cp + 1;
-                dbuf_append_n(&b, text + o, o2 - o);
+                display_dbuf_append_n(&b, text + o, o2 - o);
             }
             free(offs);
             size_t rn = b.len;
-            char *r = dbuf_take(&b);
+            char *r = display_dbuf_take(&b);
             return r ? v_str_take(r, rn) : lang_raise(I, "MemoryError", "out of memory");
         }
         int64_t i;
@@ -121,14 +121,14 @@ value *get_item(interp *I, value *obj, value *key)
         return v_strn(obj->u.str.s + o, o2 - o);
     }
     case V_RANGE: {
-        int64_t n = length_of(I, obj);
+        int64_t n = lang_length_of(I, obj);
         if (n < 0) return NULL;
         if (key->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, key, n, &s, &e, &st)) return NULL;
+            if (lang_slice_indices(I, key, n, &s, &e, &st)) return NULL;
             /* the result is range(start + s*step, start + e*step, step*st), with
              * the step as given (slice_indices clamps -2**63 for sequences) */
-            if (key->u.slice.step->type != V_NONE && arg_int(I, key->u.slice.step, "slice step", &st)) return NULL;
+            if (key->u.slice.step->type != V_NONE && lang_arg_int(I, key->u.slice.step, "slice step", &st)) return NULL;
             int64_t rs, rst, re, off, eoff;
             if (__builtin_mul_overflow(s, obj->u.range.step, &off) || __builtin_add_overflow(obj->u.range.start, off, &rs) ||
                 __builtin_mul_overflow(e, obj->u.range.step, &eoff) || __builtin_add_overflow(obj->u.range.start, eoff, &re) ||
@@ -138,18 +138,18 @@ value *get_item(interp *I, value *obj, value *key)
         }
         int64_t i;
         if (norm_index(I, key, n, &i, "range object")) return NULL;
-        return v_int(range_item(obj, i));
+        return v_int(lang_range_item(obj, i));
     }
     case V_DICT: {
-        if (check_hashable(I, key)) return NULL;
-        value *x = dict_get(obj->u.d, key);
+        if (lang_check_hashable(I, key)) return NULL;
+        value *x = lang_dict_get(obj->u.d, key);
         if (!x) {
-            char *r = repr_of(key);
+            char *r = lang_repr_of(key);
             lang_raise(I, "KeyError", "%s", r ? r : "?");
             free(r);
             return NULL;
         }
-        return incref(x);
+        return lang_incref(x);
     }
     default: {
         const lang_type *t = lang_type_of(obj);
@@ -157,75 +157,75 @@ value *get_item(interp *I, value *obj, value *key)
         break;
     }
     }
-    return lang_raise(I, "TypeError", "'%s' object is not subscriptable", type_name(obj));
+    return lang_raise(I, "TypeError", "'%s' object is not subscriptable", lang_type_name(obj));
 }
 
-int set_item(interp *I, value *obj, value *key, value *val)
+int lang_set_item(interp *I, value *obj, value *key, value *val)
 {
     if (obj->type == V_LIST) {
         if (key->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, key, (int64_t)obj->u.list.n, &s, &e, &st)) return -1;
-            value *items = to_list(I, val);
+            if (lang_slice_indices(I, key, (int64_t)obj->u.list.n, &s, &e, &st)) return -1;
+            value *items = lang_to_list(I, val);
             if (!items) return -1;
             if (st != 1) {
                 int64_t m = slice_len(s, e, st);
                 if ((size_t)m != items->u.list.n) {
-                    decref(items);
+                    lang_decref(items);
                     lang_raise(I, "ValueError", "attempt to assign sequence of size %zu to extended slice of size %lld",
                                items->u.list.n, (long long)m);
                     return -1;
                 }
                 for (int64_t k = 0; k < m; k++) {
-                    decref(obj->u.list.items[s + k * st]);
-                    obj->u.list.items[s + k * st] = incref(items->u.list.items[k]);
+                    lang_decref(obj->u.list.items[s + k * st]);
+                    obj->u.list.items[s + k * st] = lang_incref(items->u.list.items[k]);
                 }
-                decref(items);
+                lang_decref(items);
                 return 0;
             }
             if (e < s) e = s;
             size_t n = obj->u.list.n, m = items->u.list.n, newn = n - (size_t)(e - s) + m;
-            if (!lang_mem_take(newn * sizeof(value *), "a list")) { decref(items); lang_mem_raise(I); return -1; }
+            if (!lang_mem_take(newn * sizeof(value *), "a list")) { lang_decref(items); lang_mem_raise(I); return -1; }
             value **arr = malloc((newn ? newn : 1) * sizeof *arr);
-            if (!arr) { lens_mem_release(newn * sizeof(value *)); decref(items); lang_raise(I, "MemoryError", "out of memory"); return -1; }
+            if (!arr) { lens_mem_release(newn * sizeof(value *)); lang_decref(items); lang_raise(I, "MemoryError", "out of memory"); return -1; }
             size_t j = 0;
             for (int64_t k = 0; k < s; k++) arr[j++] = obj->u.list.items[k];
-            for (size_t k = 0; k < m; k++) arr[j++] = incref(items->u.list.items[k]);
-            for (int64_t k = s; k < e; k++) decref(obj->u.list.items[k]);
+            for (size_t k = 0; k < m; k++) arr[j++] = lang_incref(items->u.list.items[k]);
+            for (int64_t k = s; k < e; k++) lang_decref(obj->u.list.items[k]);
             for (size_t k = (size_t)e; k < n; k++) arr[j++] = obj->u.list.items[k];
             free(obj->u.list.items);
             lens_mem_release(obj->u.list.cap * sizeof(value *));
             obj->u.list.items = arr;
             obj->u.list.n = obj->u.list.cap = newn;
-            decref(items);
+            lang_decref(items);
             return 0;
         }
         int64_t i;
         if (norm_index(I, key, (int64_t)obj->u.list.n, &i, "list assignment")) return -1;
-        decref(obj->u.list.items[i]);
-        obj->u.list.items[i] = incref(val);
+        lang_decref(obj->u.list.items[i]);
+        obj->u.list.items[i] = lang_incref(val);
         return 0;
     }
-    if (obj->type == V_DICT) return dict_set(I, obj->u.d, key, val);
+    if (obj->type == V_DICT) return lang_dict_set(I, obj->u.d, key, val);
     const lang_type *t = lang_type_of(obj);
     if (t && t->setitem) return t->setitem(I, obj, key, val);
-    lang_raise(I, "TypeError", "'%s' object does not support item assignment", type_name(obj));
+    lang_raise(I, "TypeError", "'%s' object does not support item assignment", lang_type_name(obj));
     return -1;
 }
 
-int del_item(interp *I, value *obj, value *key)
+int lang_del_item(interp *I, value *obj, value *key)
 {
     if (obj->type == V_LIST) {
         if (key->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, key, (int64_t)obj->u.list.n, &s, &e, &st)) return -1;
+            if (lang_slice_indices(I, key, (int64_t)obj->u.list.n, &s, &e, &st)) return -1;
             int64_t m = slice_len(s, e, st);
             bool *kill = calloc(obj->u.list.n + 1, 1);
             if (!kill) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
             for (int64_t k = 0; k < m; k++) kill[s + k * st] = true;
             size_t j = 0;
             for (size_t k = 0; k < obj->u.list.n; k++) {
-                if (kill[k]) decref(obj->u.list.items[k]);
+                if (kill[k]) lang_decref(obj->u.list.items[k]);
                 else obj->u.list.items[j++] = obj->u.list.items[k];
             }
             obj->u.list.n = j;
@@ -234,21 +234,21 @@ int del_item(interp *I, value *obj, value *key)
         }
         int64_t i;
         if (norm_index(I, key, (int64_t)obj->u.list.n, &i, "list assignment")) return -1;
-        decref(obj->u.list.items[i]);
+        lang_decref(obj->u.list.items[i]);
         memmove(obj->u.list.items + i, obj->u.list.items + i + 1, (obj->u.list.n - (size_t)i - 1) * sizeof(value *));
         obj->u.list.n--;
         return 0;
     }
     if (obj->type == V_DICT) {
-        if (check_hashable(I, key)) return -1;
-        if (dict_del(obj->u.d, key)) {
-            char *r = repr_of(key);
+        if (lang_check_hashable(I, key)) return -1;
+        if (lang_dict_del(obj->u.d, key)) {
+            char *r = lang_repr_of(key);
             lang_raise(I, "KeyError", "%s", r ? r : "?");
             free(r);
             return -1;
         }
         return 0;
     }
-    lang_raise(I, "TypeError", "'%s' object does not support item deletion", type_name(obj));
+    lang_raise(I, "TypeError", "'%s' object does not support item deletion", lang_type_name(obj));
     return -1;
 }

@@ -45,7 +45,7 @@ static value *alloc_value(vtype t)
     if (!v) return NULL;
     v->type = t;
     v->refcount = 1;
-    gc_track_value(v);
+    lang_gc_track_value(v);
     return v;
 }
 
@@ -92,10 +92,10 @@ value *v_list(size_t cap)
     value *v = alloc_value(V_LIST);
     if (!v) return NULL;
     if (cap) {
-        if (cap > SIZE_MAX / sizeof(value *) || !lang_mem_take(cap * sizeof(value *), "a list")) { decref(v); return NULL; }
+        if (cap > SIZE_MAX / sizeof(value *) || !lang_mem_take(cap * sizeof(value *), "a list")) { lang_decref(v); return NULL; }
         v->u.list.cap = cap;   /* decref releases it */
         v->u.list.items = calloc(cap, sizeof(value *));
-        if (!v->u.list.items) { decref(v); return NULL; }
+        if (!v->u.list.items) { lang_decref(v); return NULL; }
     }
     return v;
 }
@@ -104,10 +104,10 @@ value *v_tuple(size_t n)
 {
     value *v = alloc_value(V_TUPLE);
     if (!v) return NULL;
-    if (n > SIZE_MAX / sizeof(value *) || !lang_mem_take(n * sizeof(value *), "a tuple")) { decref(v); return NULL; }
+    if (n > SIZE_MAX / sizeof(value *) || !lang_mem_take(n * sizeof(value *), "a tuple")) { lang_decref(v); return NULL; }
     v->u.list.cap = n;   /* decref releases it */
     v->u.list.items = calloc(n ? n : 1, sizeof(value *));
-    if (!v->u.list.items) { decref(v); return NULL; }
+    if (!v->u.list.items) { lang_decref(v); return NULL; }
     for (size_t i = 0; i < n; i++) v->u.list.items[i] = &v_none_s;
     v->u.list.n = v->u.list.cap = n;
     return v;
@@ -120,9 +120,9 @@ value *v_tuple_of(int n, ...)
     value *t = v_tuple((size_t)n);
     for (int i = 0; i < n; i++) {
         value *x = va_arg(ap, value *);
-        if (t && x) tuple_set(t, (size_t)i, x);
-        else if (x) decref(x);
-        else if (t) { decref(t); t = NULL; }
+        if (t && x) lang_tuple_set(t, (size_t)i, x);
+        else if (x) lang_decref(x);
+        else if (t) { lang_decref(t); t = NULL; }
     }
     va_end(ap);
     return t;
@@ -132,7 +132,7 @@ value *v_dict(void)
 {
     value *v = alloc_value(V_DICT);
     if (!v) return NULL;
-    v->u.d = dict_new();
+    v->u.d = lang_dict_new();
     if (!v->u.d) { free(v); return NULL; }
     return v;
 }
@@ -161,7 +161,7 @@ value *v_builtin(const lang_builtin *def, value *self)
     value *v = alloc_value(V_BUILTIN);
     if (!v) return NULL;
     v->u.builtin.def = def;
-    v->u.builtin.self = self ? incref(self) : NULL;
+    v->u.builtin.self = self ? lang_incref(self) : NULL;
     return v;
 }
 
@@ -171,11 +171,11 @@ value *v_object(const lang_type *type, void *data)
     if (!v) { if (type->free) type->free(data); return NULL; }
     v->u.obj.type = type;
     v->u.obj.data = data;
-    gc_track_value(v);   /* when the type holds values (visit) */
+    lang_gc_track_value(v);   /* when the type holds values (visit) */
     return v;
 }
 
-value *incref(value *v)
+value *lang_incref(value *v)
 {
     if (v && v->refcount >= 0) v->refcount++;
     return v;
@@ -192,24 +192,24 @@ static void free_contents(value *v)
     switch (v->type) {
     case V_STR: free(v->u.str.s); lens_mem_release(v->u.str.len + 1); break;
     case V_LIST: case V_TUPLE:
-        for (size_t i = 0; i < v->u.list.n; i++) decref(v->u.list.items[i]);
+        for (size_t i = 0; i < v->u.list.n; i++) lang_decref(v->u.list.items[i]);
         free(v->u.list.items);
         lens_mem_release(v->u.list.cap * sizeof(value *));
         break;
-    case V_DICT: dict_free(v->u.d); break;
-    case V_SLICE: decref(v->u.slice.start); decref(v->u.slice.stop); decref(v->u.slice.step); break;
+    case V_DICT: lang_dict_free(v->u.d); break;
+    case V_SLICE: lang_decref(v->u.slice.start); lang_decref(v->u.slice.stop); lang_decref(v->u.slice.step); break;
     case V_TENSOR: lens_tensor_free(v->u.tensor.t); break;
-    case V_BUILTIN: decref(v->u.builtin.self); break;
+    case V_BUILTIN: lang_decref(v->u.builtin.self); break;
     case V_OBJECT: if (v->u.obj.type->free) v->u.obj.type->free(v->u.obj.data); break;
     default: break;
     }
 }
 
-void decref(value *v)
+void lang_decref(value *v)
 {
     if (!v || v->refcount < 0) return;
     if (--v->refcount > 0) return;
-    if (v->gc.next) gc_untrack_value(v);
+    if (v->gc.next) lang_gc_untrack_value(v);
     v->fields = (const char *const *)(void *)dead_values;
     dead_values = v;
     if (freeing_values) return;

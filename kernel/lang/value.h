@@ -185,85 +185,85 @@ value *v_tensor(lens_tensor *t);          /* takes ownership */
 value *v_builtin(const lang_builtin *def, value *self);   /* self: new reference taken inside */
 value *v_object(const lang_type *type, void *data);
 
-value *incref(value *v);
-void decref(value *v);
+value *lang_incref(value *v);
+void lang_decref(value *v);
 
 /* lists and tuples (the list functions take ownership of item) */
-int list_append(value *list, value *item);
-void tuple_set(value *tup, size_t i, value *item);
+int lang_list_append(value *list, value *item);
+void lang_tuple_set(value *tup, size_t i, value *item);
 
 /* dicts: keys hashable (None, bool, int, float, str, tuple of those) */
-dict *dict_new(void);
-void dict_free(dict *d);
-void dict_clear(dict *d);                             /* drops every entry */
-value *dict_get(dict *d, value *key);                 /* borrowed or NULL */
-value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
-int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
-int dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
-int dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
+dict *lang_dict_new(void);
+void lang_dict_free(dict *d);
+void lang_dict_clear(dict *d);                             /* drops every entry */
+value *lang_dict_get(dict *d, value *key);                 /* borrowed or NULL */
+value *lang_dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
+int lang_dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
+int lang_dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
+int lang_dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
 /* The value slot of string key (len bytes) for reading or replacing in place,
  * or NULL when absent. *hint remembers where the key was: a lookup that
  * finds it there again skips hashing (names in code keep their own hint). */
-value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint);
-size_t dict_len(const dict *d);
+value **lang_dict_slot_str(dict *d, const char *key, size_t len, size_t *hint);
+size_t lang_dict_len(const dict *d);
 /* iteration: i from 0 while dict_next returns true */
-bool dict_next(const dict *d, size_t *i, value **key, value **val);
+bool lang_dict_next(const dict *d, size_t *i, value **key, value **val);
 
 /* ---- generic operations ------------------------------------------------- */
 
-const char *type_name(const value *v);
-bool is_number(const value *v);         /* bool, int, float */
-double num_as_double(const value *v);
-int truthy(interp *I, value *v);        /* 1, 0, -1 */
-char *repr_of(value *v);                /* malloc'd */
-char *str_of(value *v);                 /* malloc'd */
-int values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
-int values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
-bool hashable(const value *v);
+const char *lang_type_name(const value *v);
+bool lang_is_number(const value *v);         /* bool, int, float */
+double lang_num_as_double(const value *v);
+int lang_truthy(interp *I, value *v);        /* 1, 0, -1 */
+char *lang_repr_of(value *v);                /* malloc'd */
+char *lang_str_of(value *v);                 /* malloc'd */
+int lang_values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
+int lang_values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
+bool lang_hashable(const value *v);
 /* 0 when key can be a dict key, else -1 with TypeError (unhashable) or
  * RecursionError (nested deeper than LANG_MAX_NESTING) raised. */
-int check_hashable(interp *I, value *key);
-uint64_t value_hash(const value *v);
+int lang_check_hashable(interp *I, value *key);
+uint64_t lang_value_hash(const value *v);
 /* How deep comparison, hashing and repr follow nested containers. */
 #define LANG_MAX_NESTING 1000
-value *binary_op(interp *I, int op, value *a, value *b);
-value *unary_op(interp *I, int op, value *a);
-int contains(interp *I, value *container, value *item);
-value *get_item(interp *I, value *obj, value *key);
-int set_item(interp *I, value *obj, value *key, value *val);
-int del_item(interp *I, value *obj, value *key);
-value *get_attr(interp *I, value *obj, const char *name);
-value *call_value(interp *I, value *fn, args *a);
-int64_t length_of(interp *I, value *v);             /* -1 error */
+value *lang_binary_op(interp *I, int op, value *a, value *b);
+value *lang_unary_op(interp *I, int op, value *a);
+int lang_contains(interp *I, value *container, value *item);
+value *lang_get_item(interp *I, value *obj, value *key);
+int lang_set_item(interp *I, value *obj, value *key, value *val);
+int lang_del_item(interp *I, value *obj, value *key);
+value *lang_get_attr(interp *I, value *obj, const char *name);
+value *lang_call_value(interp *I, value *fn, args *a);
+int64_t lang_length_of(interp *I, value *v);             /* -1 error */
 /* Items of range(start, stop, step) (step != 0), and item i (0 <= i < count). */
-uint64_t range_count(int64_t start, int64_t stop, int64_t step);
-int64_t range_item(const value *range, int64_t i);
+uint64_t lang_range_count(int64_t start, int64_t stop, int64_t step);
+int64_t lang_range_item(const value *range, int64_t i);
 /* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
-value *to_list(interp *I, value *v);
+value *lang_to_list(interp *I, value *v);
 /* Formats v with a format spec ("", ".2f", ">10", ...). */
-char *format_value(interp *I, value *v, const char *spec);
-char *float_repr(double d);
+char *lang_format_value(interp *I, value *v, const char *spec);
+char *lang_float_repr(double d);
 
 /* tensors (builtins_tensor.c; the core reaches them through tensor_kind_type's hooks) */
-extern const lang_type tensor_kind_type;
-value *tensor_getattr(interp *I, value *t, const char *name);
+extern const lang_type lang_tensor_kind_type;
+value *lang_tensor_getattr(interp *I, value *t, const char *name);
 /* A tensor from a value: tensors (new ref), numbers, nested lists. dtype -1: infer. */
-lens_tensor *tensor_from_value(interp *I, value *v, int dtype);
+lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype);
 /* The single element of a 1-element tensor as a number value. */
-value *tensor_item(interp *I, const lens_tensor *t);
+value *lang_tensor_item(interp *I, const lens_tensor *t);
 
 /* ---- argument helpers for builtins --------------------------------------- */
 
 /* Finds an argument by position or keyword; borrowed, NULL when absent. */
-value *arg_get(args *a, int pos, const char *name);
+value *lang_arg_get(args *a, int pos, const char *name);
 /* Checks that only known keywords are given and at most max_pos positionals. */
-int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames);
-int arg_int(interp *I, value *v, const char *what, int64_t *out);
-int arg_double(interp *I, value *v, const char *what, double *out);
-int arg_bool(interp *I, value *v, bool *out);
-const char *arg_str(interp *I, value *v, const char *what);
+int lang_arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames);
+int lang_arg_int(interp *I, value *v, const char *what, int64_t *out);
+int lang_arg_double(interp *I, value *v, const char *what, double *out);
+int lang_arg_bool(interp *I, value *v, bool *out);
+const char *lang_arg_str(interp *I, value *v, const char *what);
 
 /* mime bundle of a value for execute_result / display */
-cJSON *value_bundle(value *v);
+cJSON *lang_value_bundle(value *v);
 
 #endif

@@ -73,7 +73,7 @@ static void test_import_binds_provided_modules(void)
     value *sub = lang_module_new("pkg.sub");
     CHECK(lang_module_set(pkg, "answer", v_int(42)) == 0 && lang_module_set(pkg, "_hidden", v_int(0)) == 0);
     CHECK(lang_module_set(sub, "name", v_str("sub")) == 0);
-    CHECK(lang_module_set(pkg, "sub", incref(sub)) == 0);
+    CHECK(lang_module_set(pkg, "sub", lang_incref(sub)) == 0);
     CHECK(lang_module_register(&s->I, pkg) == 0 && lang_module_register(&s->I, sub) == 0);
     static const cell_case cases[] = {
         {"import pkg\npkg.answer", "42"},

@@ -10,12 +10,12 @@ static void test_the_tensor_kind_is_registered_with_the_core(void)
 {
     lang_session *s = lang_session_new();   /* installs the builtins, which register the kind */
     value *t = v_tensor(lens_tensor_new(LENS_F32, 1, (int64_t[]){2}));
-    CHECK(t && lang_type_of(t) == &tensor_kind_type, "a tensor's type is the registered one");
-    CHECK(!strcmp(type_name(t), "Tensor"), "%s", type_name(t));
+    CHECK(t && lang_type_of(t) == &lang_tensor_kind_type, "a tensor's type is the registered one");
+    CHECK(!strcmp(lang_type_name(t), "Tensor"), "%s", lang_type_name(t));
     value *i = v_int(1);
     CHECK(lang_type_of(i) == NULL, "the core's own values have no lang_type");
-    decref(i);
-    decref(t);
+    lang_decref(i);
+    lang_decref(t);
     lang_session_free(s);
 }
 
