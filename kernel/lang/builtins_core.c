@@ -92,17 +92,19 @@ static void emit(interp *I, const char *stream, const char *text)
     if (I->out && I->out->stream) I->out->stream(I->out->ctx, stream, text);
 }
 
+static const lang_param b_print_params[] = {
+    {"values", LANG_VARARGS}, {"sep", LANG_KEYWORD, "' '"}, {"end", LANG_KEYWORD, "'\\n'"},
+    {"file", LANG_KEYWORD, "None"}, {"flush", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_print(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"sep", "end", "file", "flush", NULL};
-    if (lang_arg_check(I, a, "print", -1, kw)) return NULL;
     const char *sep = " ", *end = "\n";
     value *v;
-    if ((v = lang_arg_get(a, -1, "sep")) && v->type != V_NONE && !(sep = lang_arg_str(I, v, "sep"))) return NULL;
-    if ((v = lang_arg_get(a, -1, "end")) && v->type != V_NONE && !(end = lang_arg_str(I, v, "end"))) return NULL;
+    if ((v = lang_arg(a, "sep")) && v->type != V_NONE && !(sep = lang_arg_str(I, v, "sep"))) return NULL;
+    if ((v = lang_arg(a, "end")) && v->type != V_NONE && !(end = lang_arg_str(I, v, "end"))) return NULL;
     const char *stream = "stdout";
-    if ((v = lang_arg_get(a, -1, "file")) && v->type == V_STR && !strcmp(v->u.str.s, "stderr")) stream = "stderr";
+    if ((v = lang_arg(a, "file")) && v->type == V_STR && !strcmp(v->u.str.s, "stderr")) stream = "stderr";
     size_t cap = 256, len = 0;
     char *buf = malloc(cap);
     if (!buf) return NULL;
@@ -136,17 +138,18 @@ static value *b_print(interp *I, value *self, args *a)
     return v_none();
 }
 
+static const lang_param b_input_params[] = {
+    {"prompt", LANG_OPTIONAL, "''"}, {"password", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_input(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"prompt", "password", NULL};
-    if (lang_arg_check(I, a, "input", 1, kw)) return NULL;
     const char *prompt = "";
-    value *v = lang_arg_get(a, 0, "prompt");
+    value *v = lang_arg(a, "prompt");
     char *ps = NULL;
     if (v) { ps = lang_str_of(v); prompt = ps ? ps : ""; }
     bool password = false;
-    if ((v = lang_arg_get(a, -1, "password")) && lang_arg_bool(I, v, &password)) { free(ps); return NULL; }
+    if ((v = lang_arg(a, "password")) && lang_arg_bool(I, v, &password)) { free(ps); return NULL; }
     if (!I->out || !I->out->input) {
         free(ps);
         return lang_raise(I, "RuntimeError", "input() is not available here (the frontend does not allow stdin)");
@@ -256,14 +259,15 @@ static value *parse_int_text(interp *I, const char *s, size_t len, int base)
     return v_int(neg ? (int64_t)(0 - mag) : (int64_t)mag);
 }
 
+static const lang_param b_int_params[] = {
+    {"x", LANG_OPTIONAL, "0"}, {"base", LANG_OPTIONAL, "10"}, {NULL}};
+
 static value *b_int(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"x", "base", NULL};
-    if (lang_arg_check(I, a, "int", 2, kw)) return NULL;
-    value *x = lang_arg_get(a, 0, "x");
+    value *x = lang_arg(a, "x");
     if (!x) return v_int(0);
-    value *bv = lang_arg_get(a, 1, "base");
+    value *bv = lang_arg(a, "base");
     int64_t base = 10;
     if (bv && lang_arg_int(I, bv, "base", &base)) return NULL;
     if (base != 0 && (base < 2 || base > 36)) return lang_raise(I, "ValueError", "int() base must be >= 2 and <= 36, or 0");
@@ -548,15 +552,16 @@ static value *b_reversed(interp *I, value *self, args *a)
     return l;
 }
 
+static const lang_param b_enumerate_params[] = {
+    {"iterable", LANG_REQUIRED}, {"start", LANG_OPTIONAL, "0"}, {NULL}};
+
 static value *b_enumerate(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"iterable", "start", NULL};
-    if (lang_arg_check(I, a, "enumerate", 2, kw)) return NULL;
-    value *it = lang_arg_get(a, 0, "iterable");
+    value *it = lang_arg(a, "iterable");
     if (!it) return lang_raise(I, "TypeError", "enumerate() missing required argument 'iterable'");
     int64_t start = 0;
-    value *s = lang_arg_get(a, 1, "start");
+    value *s = lang_arg(a, "start");
     if (s && lang_arg_int(I, s, "start", &start)) return NULL;
     value *items = lang_to_list(I, it);
     if (!items) return NULL;
@@ -576,11 +581,12 @@ static value *b_enumerate(interp *I, value *self, args *a)
     return r;
 }
 
+static const lang_param b_zip_params[] = {
+    {"iterables", LANG_VARARGS}, {"strict", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_zip(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"strict", NULL};
-    if (lang_arg_check(I, a, "zip", -1, kw)) return NULL;
     value **lists = calloc((size_t)a->npos + 1, sizeof *lists);
     if (!lists) return NULL;
     size_t n = SIZE_MAX;
@@ -605,12 +611,13 @@ done:
     return r;
 }
 
+static const lang_param b_round_params[] = {
+    {"number", LANG_REQUIRED}, {"ndigits", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_round(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"number", "ndigits", NULL};
-    if (lang_arg_check(I, a, "round", 2, kw)) return NULL;
-    value *x = lang_arg_get(a, 0, "number"), *nd = lang_arg_get(a, 1, "ndigits");
+    value *x = lang_arg(a, "number"), *nd = lang_arg(a, "ndigits");
     if (!x) return lang_raise(I, "TypeError", "round() missing required argument 'number'");
     if (x->type == V_TENSOR) return lang_tensor_getattr(I, x, "__round__");
     double d;
@@ -850,14 +857,13 @@ static value *b_pow(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_core[] = {
-    {"print", b_print, "print(*values, sep=' ', end='\\n')",
-     "Writes the values, converted with str and separated by sep, followed by end, to the cell's output."},
-    {"input", b_input, "input(prompt='', password=False)", "Asks the user for a line of text (through the notebook frontend) and returns it without the newline."},
+    {"print", b_print, NULL, "Writes the values, converted with str and separated by sep, followed by end, to the cell's output.", b_print_params},
+    {"input", b_input, NULL, "Asks the user for a line of text (through the notebook frontend) and returns it without the newline.", b_input_params},
     {"len", b_len, "len(obj)", "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor."},
     {"range", b_range, "range(stop) / range(start, stop, step=1)", "The integers from start (0) up to but not including stop, by step."},
     {"str", b_str, "str(obj='')", "The text of a value (what print shows)."},
     {"repr", b_repr, "repr(obj)", "The printable representation of a value (what a cell shows)."},
-    {"int", b_int, "int(x=0, base=10)", "An integer from a number (truncated), a one-element tensor or a string."},
+    {"int", b_int, NULL, "An integer from a number (truncated), a one-element tensor or a string.", b_int_params},
     {"float", b_float, "float(x=0.0)", "A float from a number, a one-element tensor or a string."},
     {"bool", b_bool, "bool(x=False)", "True or False: the truth value of x."},
     {"list", b_list, "list(iterable=())", "A new list of the items of an iterable (a tensor gives its rows)."},
@@ -869,9 +875,9 @@ const lang_builtin builtins_core[] = {
     {"sum", b_sum, "sum(iterable, start=0)", "The sum of the items plus start (of a tensor: the sum of all elements)."},
     {"sorted", b_sorted, "sorted(iterable, key=None, reverse=False)", "A new sorted list (stable)."},
     {"reversed", b_reversed, "reversed(seq)", "A list of the items in reverse order."},
-    {"enumerate", b_enumerate, "enumerate(iterable, start=0)", "A list of (index, item) pairs."},
-    {"zip", b_zip, "zip(*iterables)", "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest."},
-    {"round", b_round, "round(number, ndigits=None)", "number rounded to ndigits decimals (half to even); an int when ndigits is omitted."},
+    {"enumerate", b_enumerate, NULL, "A list of (index, item) pairs.", b_enumerate_params},
+    {"zip", b_zip, NULL, "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest.", b_zip_params},
+    {"round", b_round, NULL, "number rounded to ndigits decimals (half to even); an int when ndigits is omitted.", b_round_params},
     {"type", b_type, "type(obj)", "The name of the value's type."},
     {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given type: int, float, str, list, tuple, dict, bool."},
     {"any", b_any, "any(iterable)", "True when some item is true."},

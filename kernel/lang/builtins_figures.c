@@ -218,16 +218,19 @@ static int opt_num(interp *I, args *a, const char *name, bool *set, double *out)
     return 0;
 }
 
+static const lang_param b_imshow_params[] = {
+    {"img", LANG_REQUIRED}, {"labels", LANG_KEYWORD, "None"}, {"x", LANG_KEYWORD, "None"},
+    {"y", LANG_KEYWORD, "None"}, {"title", LANG_KEYWORD, "None"}, {"zmin", LANG_KEYWORD, "None"},
+    {"zmax", LANG_KEYWORD, "None"}, {"color_continuous_midpoint", LANG_KEYWORD, "None"},
+    {"color_continuous_scale", LANG_KEYWORD, "None"}, {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_imshow(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"img", "labels", "x", "y", "title", "zmin", "zmax",
-                                     "color_continuous_midpoint", "color_continuous_scale", "show", NULL};
-    if (lang_arg_check(I, a, "imshow", 1, kw)) return NULL;
-    value *zv = lang_arg_get(a, 0, "img");
+    value *zv = lang_arg(a, "img");
     if (!zv) return lang_raise(I, "TypeError", "imshow() missing required argument 'img'");
     value *v;
-    if ((v = lang_arg_get(a, -1, "color_continuous_scale")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "color_continuous_scale")) && v->type != V_NONE) {
         const char *s = lang_arg_str(I, v, "color_continuous_scale");
         if (!s) return NULL;
         if (strcmp(s, "RdBu")) return lang_raise(I, "ValueError", "imshow() draws with the RdBu colour scale only, not '%s'", s);
@@ -242,11 +245,11 @@ static value *b_imshow(interp *I, value *self, args *a)
     if (c.hover.s) { lang_raise(I, "TypeError", "imshow() got an unexpected keyword argument 'hover_name'"); goto done; }
     if (opt_num(I, a, "zmin", &c.o.zmin_set, &c.o.zmin) || opt_num(I, a, "zmax", &c.o.zmax_set, &c.o.zmax) ||
         opt_num(I, a, "color_continuous_midpoint", &c.o.midpoint_set, &c.o.midpoint)) goto done;
-    if ((v = lang_arg_get(a, -1, "x")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "x")) && v->type != V_NONE) {
         if (get_strings(I, v, "imshow", "x labels", z.shape[1], &xs)) goto done;
         c.o.x_labels = (const char *const *)xs.s;
     }
-    if ((v = lang_arg_get(a, -1, "y")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "y")) && v->type != V_NONE) {
         if (get_strings(I, v, "imshow", "y labels", z.shape[0], &ys)) goto done;
         c.o.y_labels = (const char *const *)ys.s;
     }
@@ -261,12 +264,16 @@ done:
 
 /* ---- scatter ------------------------------------------------------------------- */
 
+static const lang_param b_scatter_params[] = {
+    {"x", LANG_REQUIRED}, {"y", LANG_REQUIRED}, {"color", LANG_KEYWORD, "None"},
+    {"hover_name", LANG_KEYWORD, "None"}, {"xaxis", LANG_KEYWORD, "\"\""}, {"yaxis", LANG_KEYWORD, "\"\""},
+    {"caxis", LANG_KEYWORD, "\"\""}, {"title", LANG_KEYWORD, "None"}, {"labels", LANG_KEYWORD, "None"},
+    {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_scatter(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"x", "y", "color", "hover_name", "xaxis", "yaxis", "caxis", "title", "labels", "show", NULL};
-    if (lang_arg_check(I, a, "scatter", 2, kw)) return NULL;
-    value *xv = lang_arg_get(a, 0, "x"), *yv = lang_arg_get(a, 1, "y");
+    value *xv = lang_arg(a, "x"), *yv = lang_arg(a, "y");
     if (!xv || !yv) return lang_raise(I, "TypeError", "scatter() needs x and y");
     fdata x, y = {0}, col = {0};
     common c = {0};
@@ -278,7 +285,7 @@ static value *b_scatter(interp *I, value *self, args *a)
     if (get_common(I, a, "scatter", x.n, &c)) goto done;
     /* the seed's helper: xaxis, yaxis, caxis name the axes ("" = default) */
     if (opt_str(I, a, "xaxis", &c.o.xlabel) || opt_str(I, a, "yaxis", &c.o.ylabel) || opt_str(I, a, "caxis", &c.o.clabel)) goto done;
-    value *cv = lang_arg_get(a, -1, "color");
+    value *cv = lang_arg(a, "color");
     if (cv && cv->type != V_NONE) {
         if (is_text_list(cv)) { lang_raise(I, "TypeError", "scatter() colours points by numbers; color got text"); goto done; }
         if (get_floats(I, cv, "scatter", "color", 1, 1, &col)) goto done;
@@ -356,16 +363,14 @@ const lang_builtin builtins_figures[] = {
      "x: numbers or labels for the points; hover_name: a label per point shown on hover; "
      "labels={\"x\": ..., \"y\": ...} (or xaxis=, yaxis=): axis titles. Without x the points are numbered 0, 1, ... "
      "with integer ticks. Displays the figure and returns it (show=False only returns it)."},
-    {"imshow", b_imshow, "imshow(img, labels=None, x=None, y=None, title=None, zmin=None, zmax=None, color_continuous_midpoint=None, show=True)",
-     "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
+    {"imshow", b_imshow, NULL, "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
      "scale from 0 to 1 (or its maximum); other data in RdBu colours with white at 0 (red negative, blue positive), as "
      "px.imshow(..., color_continuous_midpoint=0, color_continuous_scale=\"RdBu\"). color_continuous_midpoint: RdBu "
      "centred there; zmin / zmax: the RdBu range. x / y: labels of the columns / rows (e.g. tokens); "
      "labels={\"x\": \"Head\", \"y\": \"Layer\", \"color\": ...}: axis titles. Rows and columns without labels get "
-     "integer ticks. Displays the figure and returns it."},
-    {"scatter", b_scatter, "scatter(x, y, color=None, hover_name=None, xaxis=\"\", yaxis=\"\", caxis=\"\", title=None, labels=None, show=True)",
-     "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
-     "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it."},
+     "integer ticks. Displays the figure and returns it.", b_imshow_params},
+    {"scatter", b_scatter, NULL, "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
+     "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it.", b_scatter_params},
     {"bar", b_bar, "bar(y, x=None, hover_name=None, title=None, labels=None, show=True)",
      "A bar chart of y; x: labels or numbers for the bars. Displays the figure and returns it."},
     {NULL, NULL, NULL, NULL},

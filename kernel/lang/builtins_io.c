@@ -137,12 +137,13 @@ static value *b_load_tensors(interp *I, value *self, args *a)
     return d;
 }
 
+static const lang_param b_getenv_params[] = {
+    {"name", LANG_REQUIRED}, {"default", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_getenv(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "default", NULL};
-    if (lang_arg_check(I, a, "getenv", 2, kw)) return NULL;
-    value *name = lang_arg_get(a, 0, "name"), *dflt = lang_arg_get(a, 1, "default");
+    value *name = lang_arg(a, "name"), *dflt = lang_arg(a, "default");
     if (!name) return lang_raise(I, "TypeError", "getenv(name, default=None) needs a name");
     const char *n = lang_arg_str(I, name, "name");
     if (!n) return NULL;
@@ -153,9 +154,8 @@ static value *b_getenv(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_io[] = {
-    {"getenv", b_getenv, "getenv(name, default=None)",
-     "The value of an environment variable of the kernel process, or default when it is not set "
-     "(lets a notebook pick a model or a path without editing the cell)."},
+    {"getenv", b_getenv, NULL, "The value of an environment variable of the kernel process, or default when it is not set "
+     "(lets a notebook pick a model or a path without editing the cell).", b_getenv_params},
     {"save", b_save, "save(path, **values)",
      "Writes a safetensors file: tensor values as entries, every other value (numbers, strings, lists, dicts) "
      "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict."},

@@ -42,12 +42,13 @@ static const lang_type nullcontext_type = {
     .doc = "A context manager that does nothing: `with nullcontext(x) as y` binds y to x.",
 };
 
+static const lang_param b_nullcontext_params[] = {
+    {"enter_result", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_nullcontext(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"enter_result", NULL};
-    if (lang_arg_check(I, a, "nullcontext", 1, kw)) return NULL;
-    value *r = lang_arg_get(a, 0, "enter_result");
+    value *r = lang_arg(a, "enter_result");
     value *v = v_object(&nullcontext_type, lang_incref(r ? r : V_NONE_VAL));
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
@@ -65,8 +66,7 @@ static value *b_exit(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_lang[] = {
-    {"nullcontext", b_nullcontext, "nullcontext(enter_result=None)",
-     "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x."},
+    {"nullcontext", b_nullcontext, NULL, "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x.", b_nullcontext_params},
     {"exit", b_exit, "exit()",
      "Ends the session: in jupyter console, exit or exit() leaves the console and stops the kernel. "
      "The rest of the cell does not run."},

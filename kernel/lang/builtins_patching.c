@@ -315,14 +315,17 @@ static const lang_type metric_type = {
     .doc = "(logit_diff - corrupted) / (clean - corrupted) of the mean logit difference: 0 = no effect, 1 = fully "
            "restored. Call it on logits; patch() uses it."};
 
+static const lang_param b_normalized_logit_diff_params[] = {
+    {"answer_tokens", LANG_REQUIRED}, {"clean", LANG_OPTIONAL, "logits"},
+    {"corrupted", LANG_OPTIONAL, "logits"}, {"clean_tokens", LANG_KEYWORD, "None"},
+    {"corrupted_tokens", LANG_KEYWORD, "None"}, {NULL}};
+
 static value *b_normalized_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"answer_tokens", "clean", "corrupted", "clean_tokens", "corrupted_tokens", NULL};
-    if (lang_arg_check(I, a, "normalized_logit_diff", 3, kw)) return NULL;
-    value *av = lang_arg_get(a, 0, "answer_tokens"), *cv = lang_arg_get(a, 1, "clean"), *xv = lang_arg_get(a, 2, "corrupted");
+    value *av = lang_arg(a, "answer_tokens"), *cv = lang_arg(a, "clean"), *xv = lang_arg(a, "corrupted");
     if (!av || !cv || !xv) return lang_raise(I, "TypeError", "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits)");
-    value *ctv = lang_arg_get(a, -1, "clean_tokens"), *xtv = lang_arg_get(a, -1, "corrupted_tokens");
+    value *ctv = lang_arg(a, "clean_tokens"), *xtv = lang_arg(a, "corrupted_tokens");
     lens_tensor *ans = lang_tensor_from_value(I, av, LENS_I64);
     lens_tensor *cl = ans ? lang_tensor_from_value(I, cv, LENS_F32) : NULL;
     lens_tensor *co = cl ? lang_tensor_from_value(I, xv, LENS_F32) : NULL;
@@ -355,13 +358,16 @@ static void show_progress(void *ctx, int64_t done, int64_t total)
     p->shown = done;
 }
 
+static const lang_param b_patch_params[] = {
+    {"model", LANG_REQUIRED}, {"corrupted_tokens", LANG_REQUIRED}, {"clean_cache", LANG_REQUIRED},
+    {"hook", LANG_REQUIRED}, {"metric", LANG_REQUIRED}, {"by", LANG_OPTIONAL, "\"pos\""},
+    {"cells_per_pass", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_patch(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", "cells_per_pass", NULL};
-    if (lang_arg_check(I, a, "patch", 7, kw)) return NULL;
-    value *mv = lang_arg_get(a, 0, "model"), *tv = lang_arg_get(a, 1, "corrupted_tokens"), *cv = lang_arg_get(a, 2, "clean_cache");
-    value *hv = lang_arg_get(a, 3, "hook"), *metv = lang_arg_get(a, 4, "metric"), *bv = lang_arg_get(a, 5, "by");
+    value *mv = lang_arg(a, "model"), *tv = lang_arg(a, "corrupted_tokens"), *cv = lang_arg(a, "clean_cache");
+    value *hv = lang_arg(a, "hook"), *metv = lang_arg(a, "metric"), *bv = lang_arg(a, "by");
     lens_model *m = lang_model_of(mv);
     lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
     if (!m || !tv || !c || !hv || !metv)
@@ -379,7 +385,7 @@ static value *b_patch(interp *I, value *self, args *a)
         else if (!strcmp(by, "head_pos")) o.by = LENS_PATCH_BY_HEAD_POS;
         else return lang_raise(I, "ValueError", "by must be \"pos\", \"head\" or \"head_pos\", not \"%s\"", by);
     }
-    value *kv = lang_arg_get(a, 6, "cells_per_pass");
+    value *kv = lang_arg(a, "cells_per_pass");
     int64_t k = 0;
     if (kv && kv->type != V_NONE && lang_arg_int(I, kv, "cells_per_pass", &k)) return NULL;
     o.cells_per_pass = (int)k;
@@ -411,13 +417,11 @@ const lang_builtin builtins_patching[] = {
     {"scale_hook", b_scale_hook, "scale_hook(name, factor, layer=None, head=None, pos=None)",
      "A hook that multiplies the activation (or one head / position) by factor."},
     {"normalized_logit_diff", b_normalized_logit_diff,
-     "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits, clean_tokens=None, corrupted_tokens=None)",
-     "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
-     "of the mean logit difference. Callable on logits."},
-    {"patch", b_patch, "patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\", cells_per_pass=None)",
-     "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
+     NULL, "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
+     "of the mean logit difference. Callable on logits.", b_normalized_logit_diff_params},
+    {"patch", b_patch, NULL, "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
      "head (\"head_pos\"), runs the corrupted tokens with that piece of `hook` (resid_pre, attn_out, mlp_out, z, v, q, k, "
      "pattern, ...) taken from clean_cache and scores the run with metric. Returns [n_layers, pos], [n_layers, n_heads] "
-     "or [n_layers, pos, n_heads]. Many patched runs share one forward pass, starting at the patched layer."},
+     "or [n_layers, pos, n_heads]. Many patched runs share one forward pass, starting at the patched layer.", b_patch_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -590,23 +590,25 @@ static value *m_reshape(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_reshape(T(self), nd, shape, &err), &err);
 }
 
+static const lang_param m_flatten_params[] = {
+    {"start_dim", LANG_OPTIONAL, "0"}, {"end_dim", LANG_OPTIONAL, "-1"}, {NULL}};
+
 static value *m_flatten(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"start_dim", "end_dim", NULL};
-    if (lang_arg_check(I, a, "flatten", 2, kw)) return NULL;
     int64_t s = 0, e = -1;
     value *v;
-    if ((v = lang_arg_get(a, 0, "start_dim")) && lang_arg_int(I, v, "start_dim", &s)) return NULL;
-    if ((v = lang_arg_get(a, 1, "end_dim")) && lang_arg_int(I, v, "end_dim", &e)) return NULL;
+    if ((v = lang_arg(a, "start_dim")) && lang_arg_int(I, v, "start_dim", &s)) return NULL;
+    if ((v = lang_arg(a, "end_dim")) && lang_arg_int(I, v, "end_dim", &e)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_flatten(T(self), (int)s, (int)e, &err), &err);
 }
 
+static const lang_param m_transpose_params[] = {
+    {"dim0", LANG_REQUIRED}, {"dim1", LANG_REQUIRED}, {NULL}};
+
 static value *m_transpose(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"dim0", "dim1", NULL};
-    if (lang_arg_check(I, a, "transpose", 2, kw)) return NULL;
-    value *x = lang_arg_get(a, 0, "dim0"), *y = lang_arg_get(a, 1, "dim1");
+    value *x = lang_arg(a, "dim0"), *y = lang_arg(a, "dim1");
     int64_t d0, d1;
     if (!x || !y) return lang_raise(I, "TypeError", "transpose(dim0, dim1) needs two dims");
     if (lang_arg_int(I, x, "dim0", &d0) || lang_arg_int(I, y, "dim1", &d1)) return NULL;
@@ -654,15 +656,16 @@ static value *m_unsqueeze(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_unsqueeze(T(self), dim, &err), &err);
 }
 
+static const lang_param m_diagonal_params[] = {
+    {"offset", LANG_OPTIONAL, "0"}, {"dim1", LANG_OPTIONAL, "0"}, {"dim2", LANG_OPTIONAL, "1"}, {NULL}};
+
 static value *m_diagonal(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"offset", "dim1", "dim2", NULL};
-    if (lang_arg_check(I, a, "diagonal", 3, kw)) return NULL;
     int64_t off = 0, d1 = 0, d2 = 1;
     value *v;
-    if ((v = lang_arg_get(a, 0, "offset")) && lang_arg_int(I, v, "offset", &off)) return NULL;
-    if ((v = lang_arg_get(a, 1, "dim1")) && lang_arg_int(I, v, "dim1", &d1)) return NULL;
-    if ((v = lang_arg_get(a, 2, "dim2")) && lang_arg_int(I, v, "dim2", &d2)) return NULL;
+    if ((v = lang_arg(a, "offset")) && lang_arg_int(I, v, "offset", &off)) return NULL;
+    if ((v = lang_arg(a, "dim1")) && lang_arg_int(I, v, "dim1", &d1)) return NULL;
+    if ((v = lang_arg(a, "dim2")) && lang_arg_int(I, v, "dim2", &d2)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_diagonal(T(self), off, (int)d1, (int)d2, &err), &err);
 }
@@ -691,15 +694,16 @@ static value *m_topk(interp *I, value *self, args *a)
     return do_topk(I, self, a, 0);
 }
 
+static const lang_param m_sort_params[] = {
+    {"dim", LANG_OPTIONAL, "-1"}, {"descending", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *m_sort(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"dim", "descending", NULL};
-    if (lang_arg_check(I, a, "sort", 2, kw)) return NULL;
     int64_t d = -1;
     bool desc = false;
     value *v;
-    if ((v = lang_arg_get(a, 0, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
-    if ((v = lang_arg_get(a, 1, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
+    if ((v = lang_arg(a, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = lang_arg(a, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
     lens_tensor *vals, *idx;
     lens_error err;
     if (lens_sort(T(self), (int)d, desc, &vals, &idx, &err)) return engine_fail(I, &err);
@@ -708,15 +712,16 @@ static value *m_sort(interp *I, value *self, args *a)
     return r;
 }
 
+static const lang_param m_argsort_params[] = {
+    {"dim", LANG_OPTIONAL, "-1"}, {"descending", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *m_argsort(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"dim", "descending", NULL};
-    if (lang_arg_check(I, a, "argsort", 2, kw)) return NULL;
     int64_t d = -1;
     bool desc = false;
     value *v;
-    if ((v = lang_arg_get(a, 0, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
-    if ((v = lang_arg_get(a, 1, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
+    if ((v = lang_arg(a, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = lang_arg(a, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
     lens_error err;
     return wrap(I, lens_argsort(T(self), (int)d, desc, &err), &err);
 }
@@ -876,20 +881,22 @@ static value *assign_into(interp *I, value *self, value *src_value)
     return rc ? engine_fail(I, &err) : lang_incref(self);
 }
 
+static const lang_param m_copy__params[] = {
+    {"src", LANG_REQUIRED}, {NULL}};
+
 static value *m_copy_(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"src", NULL};
-    if (lang_arg_check(I, a, "copy_", 1, kw)) return NULL;
-    value *src = lang_arg_get(a, 0, "src");
+    value *src = lang_arg(a, "src");
     if (!src) return lang_raise(I, "TypeError", "copy_() missing required argument 'src'");
     return assign_into(I, self, src);
 }
 
+static const lang_param m_fill__params[] = {
+    {"value", LANG_REQUIRED}, {NULL}};
+
 static value *m_fill_(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"value", NULL};
-    if (lang_arg_check(I, a, "fill_", 1, kw)) return NULL;
-    value *v = lang_arg_get(a, 0, "value");
+    value *v = lang_arg(a, "value");
     if (!v || !lang_is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
     return assign_into(I, self, v);
 }
@@ -946,15 +953,17 @@ static int dtype_arg(interp *I, value *v, int *dt)
     return -1;
 }
 
+static const lang_param b_tensor_params[] = {
+    {"data", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"},
+    {"requires_grad", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_tensor(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"data", "dtype", "device", "requires_grad", NULL};
-    if (lang_arg_check(I, a, "tensor", 1, kw)) return NULL;
-    value *d = lang_arg_get(a, 0, "data");
+    value *d = lang_arg(a, "data");
     if (!d) return lang_raise(I, "TypeError", "tensor() missing required argument 'data'");
     int dt;
-    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     if (d->type == V_TENSOR) {
         lens_tensor *t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
         return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
@@ -1027,12 +1036,14 @@ static value *random_t(interp *I, args *a, const char *fn, int kind)
 static value *b_randn(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "randn", 0); }
 static value *b_rand(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "rand", 1); }
 
+static const lang_param b_randint_params[] = {
+    {"low", LANG_REQUIRED}, {"high", LANG_REQUIRED}, {"size", LANG_REQUIRED}, {"seed", LANG_KEYWORD, "0"},
+    {NULL}};
+
 static value *b_randint(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"low", "high", "size", "seed", NULL};
-    if (lang_arg_check(I, a, "randint", 3, kw)) return NULL;
-    value *lo = lang_arg_get(a, 0, "low"), *hi = lang_arg_get(a, 1, "high"), *sz = lang_arg_get(a, 2, "size");
+    value *lo = lang_arg(a, "low"), *hi = lang_arg(a, "high"), *sz = lang_arg(a, "size");
     if (!lo || !hi || !sz) return lang_raise(I, "TypeError", "randint(low, high, shape, seed=0)");
     int64_t l, h, seed = 0;
     if (lang_arg_int(I, lo, "low", &l) || lang_arg_int(I, hi, "high", &h)) return NULL;
@@ -1040,7 +1051,7 @@ static value *b_randint(interp *I, value *self, args *a)
     int nd;
     args sa = {&sz, 1, NULL, NULL, 0};
     if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
-    value *sv = lang_arg_get(a, -1, "seed");
+    value *sv = lang_arg(a, "seed");
     if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_error err;
     return wrap(I, lens_randint(l, h, nd, shape, (uint64_t)seed, &err), &err);
@@ -1197,17 +1208,19 @@ static value *b_eye(interp *I, value *self, args *a)
     return wrap(I, lens_eye(n, &err), &err);
 }
 
+static const lang_param b_allclose_params[] = {
+    {"input", LANG_REQUIRED}, {"other", LANG_REQUIRED}, {"rtol", LANG_OPTIONAL, "1e-05"},
+    {"atol", LANG_OPTIONAL, "1e-08"}, {NULL}};
+
 static value *b_allclose(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"input", "other", "rtol", "atol", NULL};
-    if (lang_arg_check(I, a, "allclose", 4, kw)) return NULL;
-    value *x = lang_arg_get(a, 0, "input"), *y = lang_arg_get(a, 1, "other");
+    value *x = lang_arg(a, "input"), *y = lang_arg(a, "other");
     if (!x || !y) return lang_raise(I, "TypeError", "allclose(a, b, rtol=1e-5, atol=1e-8)");
     double rtol = 1e-5, atol = 1e-8;
     value *v;
-    if ((v = lang_arg_get(a, 2, "rtol")) && lang_arg_double(I, v, "rtol", &rtol)) return NULL;
-    if ((v = lang_arg_get(a, 3, "atol")) && lang_arg_double(I, v, "atol", &atol)) return NULL;
+    if ((v = lang_arg(a, "rtol")) && lang_arg_double(I, v, "rtol", &rtol)) return NULL;
+    if ((v = lang_arg(a, "atol")) && lang_arg_double(I, v, "atol", &atol)) return NULL;
     lens_tensor *ta = lang_tensor_from_value(I, x, LENS_F32), *tb = ta ? lang_tensor_from_value(I, y, LENS_F32) : NULL;
     if (!tb) { lens_tensor_free(ta); return NULL; }
     lens_error err;
@@ -1236,14 +1249,14 @@ static value *b_allclose(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_tensor[] = {
-    {"tensor", b_tensor, "tensor(data, dtype=None)", "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one)."},
+    {"tensor", b_tensor, NULL, "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one).", b_tensor_params},
     {"arange", b_arange, "arange(end) / arange(start, end, step=1, dtype=None)", "1-d tensor of evenly spaced values in [start, end): int64 when every argument is an int."},
     {"zeros", b_zeros, "zeros(*shape, dtype=float32)", "A tensor of zeros."},
     {"ones", b_ones, "ones(*shape, dtype=float32)", "A tensor of ones."},
     {"full", b_full, "full(shape, fill_value, dtype=float32)", "A tensor filled with fill_value."},
     {"randn", b_randn, "randn(*shape, seed=0)", "Standard normal float32 values, deterministic for a seed (same on every machine; not torch's stream)."},
     {"rand", b_rand, "rand(*shape, seed=0)", "Uniform [0, 1) float32 values, deterministic for a seed."},
-    {"randint", b_randint, "randint(low, high, shape, seed=0)", "int64 values uniform in [low, high), deterministic for a seed."},
+    {"randint", b_randint, NULL, "int64 values uniform in [low, high), deterministic for a seed.", b_randint_params},
     {"linspace", b_linspace, "linspace(start, end, steps)", "steps evenly spaced float32 values from start to end inclusive."},
     {"eye", b_eye, "eye(n)", "The n x n identity matrix."},
     {"einsum", b_einsum, "einsum(spec, *tensors)",
@@ -1260,7 +1273,7 @@ const lang_builtin builtins_tensor[] = {
     {"log", b_log, "log(input)", "Elementwise natural logarithm."},
     {"sqrt", b_sqrt, "sqrt(input)", "Elementwise square root."},
     {"tanh", b_tanh, "tanh(input)", "Elementwise tanh."},
-    {"allclose", b_allclose, "allclose(input, other, rtol=1e-05, atol=1e-08)", "Whether |input - other| <= atol + rtol * |other| everywhere (broadcast)."},
+    {"allclose", b_allclose, NULL, "Whether |input - other| <= atol + rtol * |other| everywhere (broadcast).", b_allclose_params},
     {"Tensor.sum", m_sum, "Tensor.sum(dim=None, keepdim=False)", "Sum over dim (an int or a tuple of ints), or over everything."},
     {"Tensor.mean", m_mean, "Tensor.mean(dim=None, keepdim=False)", "Mean over dim (an int or a tuple of ints), or over everything."},
     {"Tensor.max", m_max, "Tensor.max(dim=None, keepdim=False)", "Largest element; with dim, a tuple (.values, .indices) along dim."},
@@ -1275,15 +1288,15 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.norm", m_norm, "Tensor.norm(dim=None, keepdim=False)", "Euclidean norm over dim, or over everything."},
     {"Tensor.reshape", m_reshape, "Tensor.reshape(*shape)", "The same elements in a new shape (one entry may be -1); a view when possible."},
     {"Tensor.view", m_reshape, "Tensor.view(*shape)", "Like reshape."},
-    {"Tensor.flatten", m_flatten, "Tensor.flatten(start_dim=0, end_dim=-1)", "Merges dims start_dim..end_dim into one."},
-    {"Tensor.transpose", m_transpose, "Tensor.transpose(dim0, dim1)", "Swaps two dims (a view)."},
+    {"Tensor.flatten", m_flatten, NULL, "Merges dims start_dim..end_dim into one.", m_flatten_params},
+    {"Tensor.transpose", m_transpose, NULL, "Swaps two dims (a view).", m_transpose_params},
     {"Tensor.permute", m_permute, "Tensor.permute(*dims)", "Reorders the dims (a view)."},
     {"Tensor.squeeze", m_squeeze, "Tensor.squeeze(dim=None)", "Removes size-1 dims (or only dim)."},
     {"Tensor.unsqueeze", m_unsqueeze, "Tensor.unsqueeze(dim)", "Inserts a size-1 dim at dim."},
-    {"Tensor.diagonal", m_diagonal, "Tensor.diagonal(offset=0, dim1=0, dim2=1)", "The diagonal of dims dim1 and dim2 at offset (>0 above), as the last dim (a view)."},
+    {"Tensor.diagonal", m_diagonal, NULL, "The diagonal of dims dim1 and dim2 at offset (>0 above), as the last dim (a view).", m_diagonal_params},
     {"Tensor.topk", m_topk, "Tensor.topk(k, dim=-1, largest=True)", "The k largest values along dim and their indices, as a tuple with .values and .indices."},
-    {"Tensor.sort", m_sort, "Tensor.sort(dim=-1, descending=False)", "Sorted values and their indices (.values, .indices)."},
-    {"Tensor.argsort", m_argsort, "Tensor.argsort(dim=-1, descending=False)", "Indices that sort the tensor along dim."},
+    {"Tensor.sort", m_sort, NULL, "Sorted values and their indices (.values, .indices).", m_sort_params},
+    {"Tensor.argsort", m_argsort, NULL, "Indices that sort the tensor along dim.", m_argsort_params},
     {"Tensor.softmax", m_softmax, "Tensor.softmax(dim)", "Softmax along dim."},
     {"Tensor.log_softmax", m_log_softmax, "Tensor.log_softmax(dim)", "Log of the softmax along dim."},
     {"Tensor.abs", m_abs, "Tensor.abs()", "Elementwise absolute value."},
@@ -1316,9 +1329,9 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.triu", m_triu, "Tensor.triu(diagonal=0)", "Copy with elements below the diagonal zeroed."},
     {"Tensor.gather", m_gather, "Tensor.gather(dim, index)", "Values at index along dim (torch.gather)."},
     {"Tensor.index_select", m_index_select, "Tensor.index_select(dim, index)", "Rows of dim picked by an int tensor or list."},
-    {"Tensor.copy_", m_copy_, "Tensor.copy_(src)", "Writes src (broadcast) into this tensor in place, views included "
-     "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it."},
-    {"Tensor.fill_", m_fill_, "Tensor.fill_(value)", "Sets every element to value in place and returns the tensor."},
+    {"Tensor.copy_", m_copy_, NULL, "Writes src (broadcast) into this tensor in place, views included "
+     "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it.", m_copy__params},
+    {"Tensor.fill_", m_fill_, NULL, "Sets every element to value in place and returns the tensor.", m_fill__params},
     {"Tensor.zero_", m_zero_, "Tensor.zero_()", "Sets every element to 0 in place and returns the tensor."},
     {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
     {NULL, NULL, NULL, NULL},

@@ -282,7 +282,8 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
         const lang_builtin *e = callee_entry(I, code, (size_t)paren, &fv);
         char pfx[128];
         snprintf(pfx, sizeof pfx, "%.*s", (int)(pl < 127 ? pl : 127), prefix);
-        if (e && e->signature) signature_params(e->signature, &m, pfx);
+        char sig[2048];
+        if (e) signature_params(lang_builtin_signature(e, sig, sizeof sig), &m, pfx);
         lang_decref(fv);
     }
     /* names in scope, builtins, keywords */

@@ -146,6 +146,7 @@ static bool is_module_builtin(const char *name)
 
 static void put_member(FILE *f, const module_member *e)
 {
+    char sig[2048];
     if (!e->target) {
         fprintf(f, "- `%s.%s`: for imports and type annotations only (subscripting gives it back; calling it is an error)\n",
                 e->module, e->name);
@@ -154,10 +155,10 @@ static void put_member(FILE *f, const module_member *e)
     const lang_builtin *b = lang_builtin_find(e->target);
     if (!b) { fprintf(f, "- `%s.%s`: the value `%s`\n", e->module, e->name, e->target); return; }
     if (!strncmp(e->target, "Tensor.", 7)) {
-        fprintf(f, "- `%s.%s(input, ...)`: `%s` with the tensor first\n", e->module, e->name, b->signature);
+        fprintf(f, "- `%s.%s(input, ...)`: `%s` with the tensor first\n", e->module, e->name, lang_builtin_signature(b, sig, sizeof sig));
         return;
     }
-    fprintf(f, "- `%s.%s`: `%s`%s%s%s\n", e->module, e->name, b->signature,
+    fprintf(f, "- `%s.%s`: `%s`%s%s%s\n", e->module, e->name, lang_builtin_signature(b, sig, sizeof sig),
             e->bound ? " with `" : "", e->bound ? e->bound : "", e->bound ? "` bound" : "");
 }
 
@@ -193,16 +194,17 @@ static void put_modules(FILE *f)
 
 static void put_builtins(FILE *f)
 {
+    char sig[2048];
     fprintf(f, "## Builtin functions\n\n");
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++) {
             if (strchr(b->name, '.')) continue;
-            fprintf(f, "- `%s`: %s\n", b->signature, b->doc);
+            fprintf(f, "- `%s`: %s\n", lang_builtin_signature(b, sig, sizeof sig), b->doc);
         }
     fprintf(f, "\n## Module functions\n\n");
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++)
-            if (is_module_builtin(b->name)) fprintf(f, "- `%s`: %s\n", b->signature, b->doc);
+            if (is_module_builtin(b->name)) fprintf(f, "- `%s`: %s\n", lang_builtin_signature(b, sig, sizeof sig), b->doc);
     fprintf(f, "\n");
 }
 
@@ -210,6 +212,7 @@ static void put_methods(FILE *f)
 {
     fprintf(f, "## Types and their methods\n\n");
     /* type names in order of first appearance */
+    char sig[2048];
     const char *types[128];
     size_t lens_[128];
     int nt = 0;
@@ -231,7 +234,7 @@ static void put_methods(FILE *f)
         for (int t = 0; builtin_tables[t]; t++)
             for (const lang_builtin *b = builtin_tables[t]; b->name; b++)
                 if (!strncmp(b->name, name, lens_[i]) && b->name[lens_[i]] == '.' && !is_module_builtin(b->name))
-                    fprintf(f, "- `%s`: %s\n", b->signature, b->doc);
+                    fprintf(f, "- `%s`: %s\n", lang_builtin_signature(b, sig, sizeof sig), b->doc);
         fprintf(f, "\n");
     }
 }

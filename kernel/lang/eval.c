@@ -391,8 +391,10 @@ value *lang_call_value(interp *I, value *fn, args *a)
     switch (fn->type) {
     case V_BUILTIN: {
         if (I->call_depth >= LANG_RECURSION_LIMIT) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded");
+        const lang_builtin *def = fn->u.builtin.def;
+        if (def->params && lang_bind_args(I, def, a)) return NULL;
         I->call_depth++;
-        value *r = fn->u.builtin.def->fn(I, fn->u.builtin.self, a);
+        value *r = def->fn(I, fn->u.builtin.self, a);
         I->call_depth--;
         if (!r && !I->error) lang_raise(I, "MemoryError", "out of memory");
         return r;

@@ -15,7 +15,8 @@
 static char *builtin_help(const lang_builtin *b)
 {
     char *s;
-    if (asprintf(&s, "%s\n\n%s", b->signature ? b->signature : b->name, b->doc ? b->doc : "") < 0) return NULL;
+    char sig[2048];
+    if (asprintf(&s, "%s\n\n%s", lang_builtin_signature(b, sig, sizeof sig), b->doc ? b->doc : "") < 0) return NULL;
     return s;
 }
 
@@ -29,14 +30,16 @@ static char *overview(void)
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++) {
             if (strchr(b->name, '.')) continue;
-            size_t need = strlen(b->signature ? b->signature : b->name) + 8;
+            char sig[2048];
+            const char *text = lang_builtin_signature(b, sig, sizeof sig);
+            size_t need = strlen(text) + 8;
             if (n + need >= cap) {
                 cap = cap * 2 + need;
                 char *x = realloc(s, cap);
                 if (!x) { free(s); return NULL; }
                 s = x;
             }
-            n += (size_t)snprintf(s + n, cap - n, "  %s\n", b->signature ? b->signature : b->name);
+            n += (size_t)snprintf(s + n, cap - n, "  %s\n", text);
         }
     return s;
 }

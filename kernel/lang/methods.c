@@ -586,14 +586,15 @@ static value *l_reverse(interp *I, value *self, args *a)
     return v_none();
 }
 
+static const lang_param l_sort_params[] = {
+    {"key", LANG_KEYWORD, "None"}, {"reverse", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *l_sort(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"key", "reverse", NULL};
-    if (lang_arg_check(I, a, "sort", 0, kw)) return NULL;
     bool rev = false;
-    value *r = lang_arg_get(a, -1, "reverse");
+    value *r = lang_arg(a, "reverse");
     if (r && lang_arg_bool(I, r, &rev)) return NULL;
-    if (lang_list_sort_inplace(I, self, lang_arg_get(a, -1, "key"), rev)) return NULL;
+    if (lang_list_sort_inplace(I, self, lang_arg(a, "key"), rev)) return NULL;
     return v_none();
 }
 
@@ -728,7 +729,7 @@ const lang_builtin methods_core[] = {
     {"list.pop", l_pop, "list.pop(index=-1)", "Removes and returns the item at index (the last by default)."},
     {"list.remove", l_remove, "list.remove(value)", "Removes the first item equal to value."},
     {"list.reverse", l_reverse, "list.reverse()", "Reverses the list in place."},
-    {"list.sort", l_sort, "list.sort(key=None, reverse=False)", "Sorts the list in place (stable)."},
+    {"list.sort", l_sort, NULL, "Sorts the list in place (stable).", l_sort_params},
     {"list.copy", l_copy, "list.copy()", "A shallow copy."},
     {"list.clear", l_clear, "list.clear()", "Removes every item."},
     {"tuple.index", seq_index, "tuple.index(value)", "Index of the first item equal to value."},

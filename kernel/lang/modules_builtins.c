@@ -196,6 +196,7 @@ static value *method_function_call(interp *I, value *self, args *a)
         if (!(t = v_tensor(tt))) return lang_raise(I, "MemoryError", "out of memory");
     }
     args rest = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
+    if (def->params && lang_bind_args(I, def, &rest)) { lang_decref(t); return NULL; }
     value *r = def->fn(I, t, &rest);
     lang_decref(t);
     return r;
@@ -319,12 +320,13 @@ int lang_get_act_name(const char *name, const char *layer, const char *layer_typ
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+static const lang_param b_get_act_name_params[] = {
+    {"name", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"}, {"layer_type", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_get_act_name(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "layer", "layer_type", NULL};
-    if (lang_arg_check(I, a, "get_act_name", 3, kw)) return NULL;
-    value *nv = lang_arg_get(a, 0, "name"), *lv = lang_arg_get(a, 1, "layer"), *tv = lang_arg_get(a, 2, "layer_type");
+    value *nv = lang_arg(a, "name"), *lv = lang_arg(a, "layer"), *tv = lang_arg(a, "layer_type");
     if (!nv) return lang_raise(I, "TypeError", "get_act_name() missing required argument 'name'");
     const char *name = lang_arg_str(I, nv, "name");
     if (!name) return NULL;
@@ -377,12 +379,13 @@ static value *b_no_grad(interp *I, value *self, args *a)
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
 
+static const lang_param b_set_grad_enabled_params[] = {
+    {"mode", LANG_REQUIRED}, {NULL}};
+
 static value *b_set_grad_enabled(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"mode", NULL};
-    if (lang_arg_check(I, a, "set_grad_enabled", 1, kw)) return NULL;
-    value *m = lang_arg_get(a, 0, "mode");
+    value *m = lang_arg(a, "mode");
     bool on;
     if (!m) return lang_raise(I, "TypeError", "set_grad_enabled() missing required argument 'mode'");
     if (lang_arg_bool(I, m, &on)) return NULL;
@@ -392,12 +395,13 @@ static value *b_set_grad_enabled(interp *I, value *self, args *a)
 
 /* ---- IPython.display.HTML ------------------------------------------------------- */
 
+static const lang_param b_html_params[] = {
+    {"data", LANG_REQUIRED}, {NULL}};
+
 static value *b_html(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"data", NULL};
-    if (lang_arg_check(I, a, "HTML", 1, kw)) return NULL;
-    value *d = lang_arg_get(a, 0, "data");
+    value *d = lang_arg(a, "data");
     const char *html = d ? lang_arg_str(I, d, "data") : "";
     if (!html) return NULL;
     cJSON *bundle = cJSON_CreateObject();
@@ -411,12 +415,14 @@ static value *b_html(interp *I, value *self, args *a)
 
 /* ---- tqdm ------------------------------------------------------------------------ */
 
+static const lang_param b_tqdm_params[] = {
+    {"iterable", LANG_REQUIRED}, {"desc", LANG_KEYWORD, "None"}, {"total", LANG_KEYWORD, "None"},
+    {"leave", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_tqdm(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"iterable", "desc", "total", "leave", NULL};
-    if (lang_arg_check(I, a, "tqdm", 1, kw)) return NULL;
-    value *it = lang_arg_get(a, 0, "iterable");
+    value *it = lang_arg(a, "iterable");
     if (!it) return lang_raise(I, "TypeError", "tqdm() needs an iterable");
     return lang_to_list(I, it);
 }
@@ -425,22 +431,18 @@ const lang_builtin builtins_modules[] = {
     {"functools.partial", b_partial, "functools.partial(func, *args, **keywords)",
      "A new function that calls func with args and keywords bound before the call's own arguments; usable "
      "wherever a function is (hooks: partial(patch_fn, pos=3, clean_cache=cache))."},
-    {"transformer_lens.utils.get_act_name", b_get_act_name, "transformer_lens.utils.get_act_name(name, layer=None, layer_type=None)",
-     "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
+    {"transformer_lens.utils.get_act_name", b_get_act_name, NULL, "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
      "\"blocks.3.hook_resid_post\", \"attn\" means pattern, \"z\" and \"pattern\" live in attn, \"pre\" and \"post\" "
      "in mlp, \"scale\" without a layer is ln_final's; \"z3a\" and \"pattern0\" carry the layer in the name "
-     "(letters, digits, layer type); a full name passes through. Layers are written as given (no counting from the end)."},
+     "(letters, digits, layer type); a full name passes through. Layers are written as given (no counting from the end).", b_get_act_name_params},
     {"transformer_lens.utils.to_numpy", b_to_numpy, "transformer_lens.utils.to_numpy(x)",
      "x as an array: lens tensors stand for numpy arrays, so a tensor is returned as is and a list or number "
      "becomes a tensor."},
     {"torch.no_grad", b_no_grad, "torch.no_grad()", "A no-op: lens computes no gradients."},
-    {"torch.set_grad_enabled", b_set_grad_enabled, "torch.set_grad_enabled(mode)",
-     "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error."},
-    {"IPython.display.HTML", b_html, "IPython.display.HTML(data)",
-     "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
-     "is shown too."},
-    {"tqdm.tqdm", b_tqdm, "tqdm.tqdm(iterable, desc=None, total=None, leave=True)",
-     "The items of iterable, so that `for x in tqdm(xs)` runs as written; lens draws no bar for it (lens's own "
-     "long builtins show their progress)."},
+    {"torch.set_grad_enabled", b_set_grad_enabled, NULL, "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error.", b_set_grad_enabled_params},
+    {"IPython.display.HTML", b_html, NULL, "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
+     "is shown too.", b_html_params},
+    {"tqdm.tqdm", b_tqdm, NULL, "The items of iterable, so that `for x in tqdm(xs)` runs as written; lens draws no bar for it (lens's own "
+     "long builtins show their progress).", b_tqdm_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -217,12 +217,13 @@ static value *m_write_html(interp *I, value *self, args *a)
     return lang_rich_save_html(I, self, path) ? NULL : v_none();
 }
 
+static const lang_param b_save_html_params[] = {
+    {"fig", LANG_REQUIRED}, {"path", LANG_REQUIRED}, {NULL}};
+
 static value *b_save_html(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"fig", "path", NULL};
-    if (lang_arg_check(I, a, "save_html", 2, kw)) return NULL;
-    value *fig = lang_arg_get(a, 0, "fig"), *p = lang_arg_get(a, 1, "path");
+    value *fig = lang_arg(a, "fig"), *p = lang_arg(a, "path");
     if (!fig || !p) return lang_raise(I, "TypeError", "save_html(fig, path) takes a figure and a file name");
     const char *path = lang_arg_str(I, p, "path");
     if (!path) return NULL;
@@ -239,8 +240,7 @@ static const lang_type html_type = {
            "made; `view` in a later cell or view.show() displays it again; save_html(view, path) writes a page."};
 
 const lang_builtin builtins_rich[] = {
-    {"save_html", b_save_html, "save_html(fig, path)",
-     "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found)."},
+    {"save_html", b_save_html, NULL, "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found).", b_save_html_params},
     {"Figure.show", m_show, "Figure.show(renderer=None)", "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code)."},
     {"Figure.update_layout", m_update_layout, "Figure.update_layout(**properties)",
      "Sets layout properties and returns the figure: title=\"...\", xaxis_title=\"...\", yaxis_title=\"...\", "

@@ -36,6 +36,25 @@ typedef struct env env;
 /* A container's place in the cycle collector's list (gc.c); next == NULL: not tracked. */
 typedef struct gc_link { struct gc_link *prev, *next; } gc_link;
 
+/* One parameter of a builtin, as Python declares it. A builtin's parameters
+ * (a table ended by {NULL}) are its one argument spec: the call is checked
+ * against them (params.c) before the builtin runs, lang_arg reads them by name,
+ * and help(), inspection, completion and docs/LANGUAGE.md show the signature
+ * they spell. */
+typedef enum {
+    LANG_REQUIRED,      /* positional or keyword, no default: name */
+    LANG_OPTIONAL,      /* positional or keyword with a default: name=default */
+    LANG_KEYWORD,       /* keyword-only (after *): name=default, or required when default is NULL */
+    LANG_VARARGS,       /* *name: any further positional arguments (read a->pos) */
+    LANG_VARKW,         /* **name: any further keyword arguments (read a->kwnames/kw) */
+} lang_param_kind;
+
+typedef struct lang_param {
+    const char *name;
+    lang_param_kind kind;
+    const char *default_text;   /* shown in the signature ("True", "\"cpu\""); NULL: none */
+} lang_param;
+
 /* Arguments of a builtin call: positional values then keyword (name, value) pairs. All borrowed. */
 typedef struct args {
     value **pos;
@@ -43,6 +62,7 @@ typedef struct args {
     const char **kwnames;
     value **kw;
     int nkw;
+    const lang_param *params;   /* the called builtin's spec once checked (lang_bind_args), else NULL */
 } args;
 
 typedef value *(*builtin_fn)(interp *I, value *self, args *a);
@@ -51,8 +71,9 @@ typedef value *(*builtin_fn)(interp *I, value *self, args *a);
 typedef struct lang_builtin {
     const char *name;        /* "einsum", or "Tensor.sum" for a method */
     builtin_fn fn;
-    const char *signature;   /* "einsum(spec, *tensors)" */
+    const char *signature;   /* "einsum(spec, *tensors)"; NULL when params spell it */
     const char *doc;         /* one paragraph */
+    const lang_param *params;   /* the argument spec; NULL: the builtin reads a->pos itself */
 } lang_builtin;
 
 /* A type defined outside the core (model, cache, figure, ..., and the tensor
@@ -253,6 +274,18 @@ lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype);
 value *lang_tensor_item(interp *I, const lens_tensor *t);
 
 /* ---- argument helpers for builtins --------------------------------------- */
+
+/* Checks a call against a builtin's params (too many positionals, unknown or
+ * repeated keywords, missing required ones) and records them in a->params.
+ * 0, or -1 with TypeError raised. Builtins with params are checked before they
+ * run (lang_call_value); nothing else needs to call this. */
+int lang_bind_args(interp *I, const lang_builtin *b, args *a);
+/* The argument bound to parameter name (by position or keyword); borrowed,
+ * NULL when not given. */
+value *lang_arg(args *a, const char *name);
+/* The signature a builtin shows ("getenv(name, default=None)"): its signature
+ * string, or the one its params spell, written into buf. */
+const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n);
 
 /* Finds an argument by position or keyword; borrowed, NULL when absent. */
 value *lang_arg_get(args *a, int pos, const char *name);
