@@ -11,6 +11,7 @@
 
 #include "ast.h"
 #include "builtins.h"
+#include "type_object.h"
 #include "lang_internal.h"
 
 /* ---- argument helpers -------------------------------------------------------- */
@@ -664,28 +665,15 @@ static value *b_type(interp *I, value *self, args *a)
 {
     (void)self;
     if (lang_arg_check(I, a, "type", 1, NULL) || !need_args(I, a, "type", 1, 1)) return NULL;
-    return v_strf("<class '%s'>", lang_type_name(a->pos[0]));
+    return lang_class_of(a->pos[0]);
 }
 
 static value *b_isinstance(interp *I, value *self, args *a)
 {
     (void)self;
     if (lang_arg_check(I, a, "isinstance", 2, NULL) || !need_args(I, a, "isinstance", 2, 2)) return NULL;
-    value *x = a->pos[0], *t = a->pos[1];
-    value **ts = &t;
-    size_t nt = 1;
-    if (t->type == V_TUPLE) { ts = t->u.list.items; nt = t->u.list.n; }
-    for (size_t i = 0; i < nt; i++) {
-        const char *name = NULL;
-        if (ts[i]->type == V_BUILTIN && !ts[i]->u.builtin.self) name = ts[i]->u.builtin.def->name;
-        else if (ts[i]->type == V_STR) name = ts[i]->u.str.s;
-        if (!name) return lang_raise(I, "TypeError", "isinstance() arg 2 must be a type (int, float, str, ...)");
-        const char *tn = lang_type_name(x);
-        if (!strcmp(name, tn) || (!strcmp(name, "int") && x->type == V_BOOL) ||
-            (!strcmp(name, "tensor") && x->type == V_TENSOR))
-            return v_bool(true);
-    }
-    return v_bool(false);
+    int r = lang_is_instance(I, a->pos[0], a->pos[1]);
+    return r < 0 ? NULL : v_bool(r);
 }
 
 static value *b_anyall(interp *I, args *a, bool any)
@@ -878,8 +866,8 @@ const lang_builtin builtins_core[] = {
     {"enumerate", b_enumerate, NULL, "A list of (index, item) pairs.", b_enumerate_params},
     {"zip", b_zip, NULL, "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest.", b_zip_params},
     {"round", b_round, NULL, "number rounded to ndigits decimals (half to even); an int when ndigits is omitted.", b_round_params},
-    {"type", b_type, "type(obj)", "The name of the value's type."},
-    {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given type: int, float, str, list, tuple, dict, bool."},
+    {"type", b_type, "type(obj)", "The class of obj: printed <class 'int'>, type(obj).__name__ its name as Python gives it ('int', 'list', 'Tensor', 'function', 'HookedTransformer', ...)."},
+    {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given class or of one in a tuple of them: int, float, str, list, tuple, dict, bool, torch.Tensor, HookedTransformer, ActivationCache, type(other), ..."},
     {"any", b_any, "any(iterable)", "True when some item is true."},
     {"all", b_all, "all(iterable)", "True when every item is true."},
     {"map", b_map, "map(function, iterable)", "A list of function(item) for each item."},

@@ -15,7 +15,9 @@
 
 #define T(v) ((v)->u.tensor.t)
 
-static const char *const TOPK_FIELDS[] = {"values", "indices"};
+static const char *const topk_field_names[] = {"values", "indices"};
+/* torch.return_types.topk: (values, indices) */
+static const lang_tuple_class topk_class = {"topk", "topk(", ")", topk_field_names, 2};
 
 static value *engine_fail(interp *I, lens_error *err)
 {
@@ -458,10 +460,15 @@ static int tensor_setitem(interp *I, value *t, value *key, value *val)
 
 /* ---- attributes ---------------------------------------------------------------- */
 
+/* torch.Size: a tensor's shape, shown as torch.Size([2, 3]); indexing, len,
+ * iteration and equality are its tuple's */
+static const lang_tuple_class size_class = {"Size", "torch.Size([", "])", NULL, 0};
+
 static value *shape_tuple(const lens_tensor *t)
 {
     value *tu = v_tuple((size_t)t->ndim);
     if (!tu) return NULL;
+    tu->tuple_class = &size_class;
     for (int i = 0; i < t->ndim; i++) lang_tuple_set(tu, (size_t)i, v_int(t->shape[i]));
     return tu;
 }
@@ -563,7 +570,7 @@ static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, cons
         lens_tensor *vals, *idx;
         if (lens_max_dim(T(self), (int)d, keep, op == LENS_RED_MAX, &vals, &idx, &err)) return engine_fail(I, &err);
         value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
-        if (r) r->fields = TOPK_FIELDS;
+        if (r) r->tuple_class = &topk_class;
         return r;
     }
     return wrap(I, lens_reduce(op, T(self), (int)d, keep, &err), &err);
@@ -683,7 +690,7 @@ static value *do_topk(interp *I, value *t, args *a, int first)
     lens_error err;
     if (lens_topk(T(t), k, (int)d, largest, &vals, &idx, &err)) return engine_fail(I, &err);
     value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
-    if (r) r->fields = TOPK_FIELDS;
+    if (r) r->tuple_class = &topk_class;
     return r;
 }
 
@@ -708,7 +715,7 @@ static value *m_sort(interp *I, value *self, args *a)
     lens_error err;
     if (lens_sort(T(self), (int)d, desc, &vals, &idx, &err)) return engine_fail(I, &err);
     value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
-    if (r) r->fields = TOPK_FIELDS;
+    if (r) r->tuple_class = &topk_class;
     return r;
 }
 

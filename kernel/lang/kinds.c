@@ -27,12 +27,12 @@ const char *lang_type_name(const value *v)
     case V_FLOAT: return "float";
     case V_STR: return "str";
     case V_LIST: return "list";
-    case V_TUPLE: return "tuple";
+    case V_TUPLE: return v->tuple_class ? v->tuple_class->name : "tuple";
     case V_DICT: return "dict";
     case V_RANGE: return "range";
     case V_SLICE: return "slice";
     case V_TENSOR: return lang_type_of(v) ? lang_type_of(v)->name : "Tensor";
-    case V_BUILTIN: return v->u.builtin.self ? "method" : "builtin_function";
+    case V_BUILTIN: return "builtin_function_or_method";
     case V_OBJECT: return v->u.obj.type->name;
     case V_ELLIPSIS: return "ellipsis";
     }

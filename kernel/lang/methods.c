@@ -756,9 +756,10 @@ value *lang_get_attr(interp *I, value *obj, const char *name)
     case V_LIST: tn = "list"; break;
     case V_DICT: tn = "dict"; break;
     case V_TUPLE:
-        if (obj->fields)
-            for (size_t i = 0; i < obj->u.list.n; i++)
-                if (obj->fields[i] && !strcmp(obj->fields[i], name)) return lang_incref(obj->u.list.items[i]);
+        if (obj->tuple_class && obj->tuple_class->field_names)
+            for (size_t i = 0; i < obj->u.list.n && i < (size_t)obj->tuple_class->n_fields; i++)
+                if (obj->tuple_class->field_names[i] && !strcmp(obj->tuple_class->field_names[i], name))
+                    return lang_incref(obj->u.list.items[i]);
         tn = "tuple";
         break;
     case V_OBJECT: case V_TENSOR: {
@@ -805,8 +806,9 @@ int lang_attr_names(interp *I, value *v, char ***names)
     *names = NULL;
     int n = 0;
     const char *tn = lang_type_name(v);
-    if (v->type == V_TUPLE && v->fields)
-        for (size_t i = 0; i < v->u.list.n; i++) if (v->fields[i]) add_name(names, &n, v->fields[i]);
+    if (v->type == V_TUPLE && v->tuple_class && v->tuple_class->field_names)
+        for (int i = 0; i < v->tuple_class->n_fields; i++)
+            if (v->tuple_class->field_names[i]) add_name(names, &n, v->tuple_class->field_names[i]);
     const char *member;
     for (size_t it = 0; lang_is_module(v) && lang_module_next(v, &it, &member);) add_name(names, &n, member);
     const lang_type *vt = lang_type_of(v);

@@ -31,6 +31,7 @@ static value *module_getattr(interp *I, value *self, const char *name)
     (void)I;
     module *m = self->u.obj.data;
     value *v = lang_dict_get_str(m->members, name);
+    if (!v && !strcmp(name, "__name__")) return v_str(m->name);
     return v ? lang_incref(v) : NULL;
 }
 

@@ -210,7 +210,7 @@ static char *method_function_repr(value *self)
 }
 
 static const lang_type method_function_type = {
-    .name = "builtin_function", .call = method_function_call, .repr = method_function_repr,
+    .name = "builtin_function_or_method", .call = method_function_call, .repr = method_function_repr,
     .doc = "A tensor method called as a function with the tensor first (torch.mean(x, dim=1) is x.mean(dim=1))."};
 
 value *lang_method_function_new(const lang_builtin *method)
@@ -235,6 +235,15 @@ static value *placeholder_getitem(interp *I, value *self, value *key)
     return lang_incref(self);
 }
 
+/* __name__: the last part of the name ("List" for typing.List), as Python's classes have */
+static value *placeholder_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    if (strcmp(name, "__name__")) return NULL;
+    const char *full = self->u.obj.data, *dot = strrchr(full, '.');
+    return v_str(dot ? dot + 1 : full);
+}
+
 static value *placeholder_call(interp *I, value *self, args *a)
 {
     (void)a;
@@ -250,7 +259,8 @@ static char *placeholder_repr(value *self)
 }
 
 static const lang_type placeholder_type = {
-    .name = "placeholder", .getitem = placeholder_getitem, .call = placeholder_call, .repr = placeholder_repr,
+    .name = "placeholder", .getattr = placeholder_getattr, .getitem = placeholder_getitem, .call = placeholder_call,
+    .repr = placeholder_repr,
     .free = free,
     .doc = "A name lens provides so that imports and type annotations work (typing.List, jaxtyping.Float, "
            "transformers.AutoConfig, ...); subscripting it gives it back, calling it raises NotImplementedError."};

@@ -90,10 +90,14 @@ static void seq_repr_into(dbuf *b, value *v, repr_path *path, const char *open, 
     display_dbuf_append(b, open);
     for (size_t i = 0; i < v->u.list.n; i++) {
         if (i) display_dbuf_append(b, ", ");
-        if (v->fields && v->fields[i]) { display_dbuf_append(b, v->fields[i]); display_dbuf_append(b, "="); }
+        const lang_tuple_class *tc = v->type == V_TUPLE ? v->tuple_class : NULL;
+        if (tc && tc->field_names && i < (size_t)tc->n_fields && tc->field_names[i]) {
+            display_dbuf_append(b, tc->field_names[i]);
+            display_dbuf_append(b, "=");
+        }
         repr_into(b, v->u.list.items[i], path);
     }
-    if (v->type == V_TUPLE && v->u.list.n == 1 && !v->fields) display_dbuf_append(b, ",");
+    if (v->type == V_TUPLE && v->u.list.n == 1 && !v->tuple_class) display_dbuf_append(b, ",");
     display_dbuf_append(b, close);
 }
 
@@ -123,7 +127,7 @@ static void repr_into(dbuf *b, value *v, repr_path *path)
     case V_STR: str_repr_into(b, v->u.str.s, v->u.str.len); break;
     case V_LIST: seq_repr_into(b, v, path, "[", "]"); break;
     case V_TUPLE:
-        if (v->fields) { display_dbuf_append(b, "topk"); seq_repr_into(b, v, path, "(", ")"); }
+        if (v->tuple_class) seq_repr_into(b, v, path, v->tuple_class->repr_open, v->tuple_class->repr_close);
         else seq_repr_into(b, v, path, "(", ")");
         break;
     case V_DICT: {

@@ -75,6 +75,8 @@ value *lang_get_item(interp *I, value *obj, value *key)
             int64_t m = slice_len(s, e, st);
             value *r = obj->type == V_LIST ? v_list((size_t)m) : v_tuple((size_t)m);
             if (!r) return lang_raise(I, "MemoryError", "out of memory");
+            /* a slice of a torch.Size is one (a named tuple's slice is a plain tuple) */
+            if (obj->tuple_class && !obj->tuple_class->field_names) r->tuple_class = obj->tuple_class;
             for (int64_t k = 0; k < m; k++) {
                 value *x = lang_incref(obj->u.list.items[s + k * st]);
                 if (obj->type == V_LIST) r->u.list.items[r->u.list.n++] = x;

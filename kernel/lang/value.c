@@ -181,7 +181,7 @@ value *lang_incref(value *v)
     return v;
 }
 
-/* Values whose count reached zero wait here, linked through their `fields`
+/* Values whose count reached zero wait here, linked through their `tuple_class`
  * slot (unused once dead), so that freeing a deeply nested or long chain of
  * containers is a loop rather than a C recursion. */
 static value *dead_values;
@@ -210,13 +210,13 @@ void lang_decref(value *v)
     if (!v || v->refcount < 0) return;
     if (--v->refcount > 0) return;
     if (v->gc.next) lang_gc_untrack_value(v);
-    v->fields = (const char *const *)(void *)dead_values;
+    v->tuple_class = (const lang_tuple_class *)(void *)dead_values;
     dead_values = v;
     if (freeing_values) return;
     freeing_values = true;
     while (dead_values) {
         value *d = dead_values;
-        dead_values = (value *)(void *)d->fields;
+        dead_values = (value *)(void *)d->tuple_class;
         free_contents(d);
         free(d);
     }

@@ -125,6 +125,16 @@ const lang_type *lang_type_of(const value *v);
 /* Gives a value kind outside the core's own (V_TENSOR) its behaviour. */
 void lang_register_kind(vtype kind, const lang_type *type);
 
+/* What a tuple may be besides a plain tuple (Python's tuple subclasses): a
+ * named tuple such as topk's (values, indices), or torch.Size. It names the
+ * type, frames the repr and may name the items. */
+typedef struct lang_tuple_class {
+    const char *name;                   /* type(x).__name__: "topk", "Size" */
+    const char *repr_open, *repr_close; /* "topk(" ")", "torch.Size([" "])" */
+    const char *const *field_names;     /* one name (or NULL) per item, or NULL */
+    int n_fields;
+} lang_tuple_class;
+
 /* One function call the pending error passed through (function.c). */
 typedef struct lang_frame {
     struct lang_code *code;  /* holds a reference */
@@ -149,8 +159,8 @@ struct value {
         struct { const lang_builtin *def; value *self; } builtin;
         struct { const lang_type *type; void *data; } obj;
     } u;
-    /* a tuple may carry field names (named tuples: topk's values/indices) */
-    const char *const *fields;
+    /* a tuple may be of a tuple class (named tuples, torch.Size) */
+    const lang_tuple_class *tuple_class;
     gc_link gc;              /* containers only (gc.c) */
 };
 

@@ -408,12 +408,12 @@ static void test_to_tokens_truncates_to_n_ctx(void)
     static const cell_case cases[] = {
         {"model = load('tests/fixtures/tiny-gpt2')\nmodel.cfg.n_ctx", "128"},
         {"long = 'a b ' * 200\nfull = model.to_tokens(long, truncate=False)\nfull.shape[1] > 128", "True"},
-        {"model.to_tokens(long).shape, model.to_tokens(long, truncate=True).shape", "((1, 128), (1, 128))"},
+        {"model.to_tokens(long).shape, model.to_tokens(long, truncate=True).shape", "(torch.Size([1, 128]), torch.Size([1, 128]))"},
         {"bool((model.to_tokens(long)[0] == full[0, :128]).all())", "True"},
         {"int(model.to_tokens(long)[0, 0]) == int(full[0, 0]) == 50256", "True"},
-        {"model.to_tokens([long, 'hi']).shape, model.to_tokens(['hi', 'a b']).shape", "((2, 128), (2, 3))"},
-        {"model.to_tokens(long, prepend_bos=False).shape", "(1, 128)"},
-        {"model.to_tokens(long, truncate='yes').shape", "(1, 128)"},
+        {"model.to_tokens([long, 'hi']).shape, model.to_tokens(['hi', 'a b']).shape", "(torch.Size([2, 128]), torch.Size([2, 3]))"},
+        {"model.to_tokens(long, prepend_bos=False).shape", "torch.Size([1, 128])"},
+        {"model.to_tokens(long, truncate='yes').shape", "torch.Size([1, 128])"},
     };
     run_cases(s, cases, sizeof cases / sizeof *cases);
     lang_session_free(s);

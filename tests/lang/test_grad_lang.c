@@ -32,7 +32,7 @@ static void test_gradients_and_attribution_in_the_language(void)
     static const struct { const char *code, *want; } cases[] = {
         {"logits, cache, grads = model.run_with_cache(bad, metric=m, incl_bwd=True, names_filter='hook_z|hook_resid_pre')\n"
          "[logits.shape, len(cache), grads.keys()]",
-         "[(4, 11, 50257), 4, ['blocks.1.attn.hook_z_grad', 'blocks.1.hook_resid_pre_grad', 'blocks.0.attn.hook_z_grad', "
+         "[torch.Size([4, 11, 50257]), 4, ['blocks.1.attn.hook_z_grad', 'blocks.1.hook_resid_pre_grad', 'blocks.0.attn.hook_z_grad', "
          "'blocks.0.hook_resid_pre_grad']]"},
         {REL "[rel(grads[k + '_grad'], ref['grad.' + k]) < 1e-4 for k in ['blocks.0.hook_resid_pre', 'blocks.1.attn.hook_z']]",
          "[True, True]"},
@@ -49,7 +49,7 @@ static void test_gradients_and_attribution_in_the_language(void)
          "('pattern', 'head', 'attr.head_pattern')]]",
          "[True, True, True, True]"},
         {REL "hp = attribution_patch(model, bad, clean_cache, 'z', m, by='head_pos')\n"
-         "[hp.shape, rel(hp.transpose(1, 2), ref['attr.head_z_by_pos']) < 1e-3]", "[(2, 11, 4), True]"},
+         "[hp.shape, rel(hp.transpose(1, 2), ref['attr.head_z_by_pos']) < 1e-3]", "[torch.Size([2, 11, 4]), True]"},
         {"attribution_patch(model, bad, clean_cache, 'attn_out', m).shape == patch(model, bad, clean_cache, 'attn_out', m).shape",
          "True"},
     };

@@ -39,9 +39,58 @@ static void test_core_operations_on_tensors_go_through_the_hooks(void)
     run_cases(cases);
 }
 
+static void test_type_names_every_kind_as_python_does(void)
+{
+    static const cell_case cases[] = {
+        {"def f():\n    pass\n[type(v).__name__ for v in [None, True, 1, 1.5, 'a', [], (), {}, range(2), ...]]",
+         "['NoneType', 'bool', 'int', 'float', 'str', 'list', 'tuple', 'dict', 'range', 'ellipsis']"},
+        {"[type(v).__name__ for v in [f, lambda: 0, print, [].append, tensor([1]), tensor([1]).shape]]",
+         "['function', 'function', 'builtin_function_or_method', 'builtin_function_or_method', 'Tensor', 'Size']"},
+        {"import torch\ntype(torch).__name__, type(ValueError('x')).__name__", "('module', 'ValueError')"},
+        {"type(1), type(1) == type(2), type(1) == type(1.0), type(1)('41') + 1", "(<class 'int'>, True, False, 42)"},
+        {"type(type(1)).__name__", "'type'"},
+        {NULL, NULL}};
+    run_cases(cases);
+}
+
+static void test_isinstance_knows_builtin_torch_and_transformerlens_classes(void)
+{
+    static const cell_case cases[] = {
+        {"import torch\nfrom transformer_lens import ActivationCache, HookedTransformer\nt = torch.zeros(2, 3)\n"
+         "isinstance(t, torch.Tensor), isinstance(t.shape, tuple), isinstance(True, int), isinstance(1, (str, float))",
+         "(True, True, True, False)"},
+        {"isinstance(t, ActivationCache), isinstance(t, HookedTransformer), isinstance(t, type(t)), isinstance(3, type(t))",
+         "(False, False, True, False)"},
+        {"model = HookedTransformer.from_pretrained('tests/fixtures/tiny-gpt2')\n_, cache = model.run_with_cache('hi there')\n"
+         "isinstance(cache, ActivationCache), isinstance(model, HookedTransformer), isinstance(model, ActivationCache), "
+         "type(cache).__name__, type(model).__name__",
+         "(True, True, False, 'ActivationCache', 'HookedTransformer')"},
+        {"isinstance(1, 5)", "ERROR TypeError: isinstance() arg 2 must be a type or tuple of types, not int"},
+        {NULL, NULL}};
+    run_cases(cases);
+}
+
+static void test_shapes_are_torch_sizes_that_act_as_tuples(void)
+{
+    static const cell_case cases[] = {
+        {"s = zeros(2, 3).shape\ns", "torch.Size([2, 3])"},
+        {"str(s), zeros(4).shape, tensor(1.0).shape, s[1:]", "('torch.Size([2, 3])', torch.Size([4]), torch.Size([]), torch.Size([3]))"},
+        {"s[0], s[-1], len(s), list(s), tuple(s), s == (2, 3), s != (2, 4), (2, 3) == s", "(2, 3, 2, [2, 3], (2, 3), True, True, True)"},
+        {"a, b = s\n[a, b], [d for d in s], s + (4,), zeros(*s).shape, zeros(s).shape",
+         "([2, 3], [2, 3], (2, 3, 4), torch.Size([2, 3]), torch.Size([2, 3]))"},
+        {"d = {s: 1}\nd[(2, 3)], s.index(3), s.count(2)", "(1, 1, 1)"},
+        {"zeros(2, 3).size(), zeros(2, 3).size(1)", "(torch.Size([2, 3]), 3)"},
+        {"topk(tensor([1.0, 5.0, 3.0]), 2).values.shape", "torch.Size([2])"},
+        {NULL, NULL}};
+    run_cases(cases);
+}
+
 int main(void)
 {
     RUN(test_the_tensor_kind_is_registered_with_the_core);
     RUN(test_core_operations_on_tensors_go_through_the_hooks);
+    RUN(test_type_names_every_kind_as_python_does);
+    RUN(test_isinstance_knows_builtin_torch_and_transformerlens_classes);
+    RUN(test_shapes_are_torch_sizes_that_act_as_tuples);
     return harness_summary();
 }
