@@ -5,6 +5,7 @@
 #include "namespaces.h"
 #include "user_hooks.h"
 #include "builtins_grad.h"
+#include "progress_iter.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
     builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, builtins_lang,
-    builtins_modules, builtins_attention_view, builtins_einops, builtins_user_hooks, builtins_grad, NULL,
+    builtins_modules, builtins_attention_view, builtins_einops, builtins_user_hooks, builtins_grad, builtins_progress_iter, NULL,
 };
 
 const lang_builtin *lang_builtin_find(const char *full)

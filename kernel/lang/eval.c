@@ -467,15 +467,22 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
         return 0;
     }
     node *cf = comp->items[level];
-    value *it = lang_eval_expr(I, e, cf->b);
-    if (!it) return -1;
-    value *items = lang_to_list(I, it);
-    lang_decref(it);
-    if (!items) { lang_eval_place(I, cf->b); return -1; }
+    value *src = lang_eval_expr(I, e, cf->b);
+    if (!src) return -1;
+    lang_iter it;
+    int opened = lang_iter_open(I, src, &it);
+    lang_decref(src);
+    if (opened) { lang_iter_close(&it); lang_eval_place(I, cf->b); return -1; }
     int rc = 0;
-    for (size_t i = 0; i < items->u.list.n && rc == 0; i++) {
+    while (rc == 0) {
         if (lang_check_interrupt(I)) { rc = -1; lang_eval_place(I, cf); break; }
-        if (lang_assign_target(I, e, cf->a, items->u.list.items[i])) { rc = -1; break; }
+        value *x;
+        int got = lang_iter_next(I, &it, &x);
+        if (got < 0) { rc = -1; lang_eval_place(I, cf->b); break; }
+        if (!got) break;
+        int bad = lang_assign_target(I, e, cf->a, x);
+        lang_decref(x);
+        if (bad) { rc = -1; break; }
         bool keep = true;
         for (int k = 0; k < cf->n_body && keep; k++) {
             value *c = lang_eval_expr(I, e, cf->body[k]);
@@ -487,7 +494,7 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
         }
         if (rc == 0 && keep) rc = comp_loop(I, e, comp, level + 1, out);
     }
-    lang_decref(items);
+    lang_iter_close(&it);
     return rc;
 }
 

@@ -25,40 +25,28 @@ int lang_exec_body(interp *I, env *e, node **stmts, int n)
 
 static int exec_for(interp *I, env *e, node *s)
 {
-    value *it = lang_eval_expr(I, e, s->b);
-    if (!it) return FLOW_ERR;
+    value *src = lang_eval_expr(I, e, s->b);
+    if (!src) return FLOW_ERR;
+    lang_iter it;
+    int opened = lang_iter_open(I, src, &it);
+    lang_decref(src);
+    if (opened) { lang_iter_close(&it); lang_eval_place(I, s->b); return FLOW_ERR; }
     int rc = FLOW_OK;
     bool broke = false;
-    if (it->type == V_RANGE) {
-        int64_t n = lang_length_of(I, it);
-        if (n < 0) rc = FLOW_ERR;
-        for (int64_t i = 0; i < n; i++) {
-            if (lang_check_interrupt(I)) { lang_eval_place(I, s); rc = FLOW_ERR; break; }
-            value *x = v_int(lang_range_item(it, i));
-            if (!x) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
-            int a = lang_assign_target(I, e, s->a, x);
-            lang_decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = lang_exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR || r == FLOW_RETURN) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-    } else {
-        value *items = it->type == V_LIST ? lang_incref(it) : lang_to_list(I, it);
-        if (!items) { lang_decref(it); lang_eval_place(I, s->b); return FLOW_ERR; }
-        for (size_t i = 0; i < items->u.list.n; i++) {
-            if (lang_check_interrupt(I)) { lang_eval_place(I, s); rc = FLOW_ERR; break; }
-            value *x = lang_incref(items->u.list.items[i]);
-            int a = lang_assign_target(I, e, s->a, x);
-            lang_decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = lang_exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR || r == FLOW_RETURN) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-        lang_decref(items);
+    for (;;) {
+        if (lang_check_interrupt(I)) { lang_eval_place(I, s); rc = FLOW_ERR; break; }
+        value *x;
+        int got = lang_iter_next(I, &it, &x);
+        if (got < 0) { lang_eval_place(I, s->b); rc = FLOW_ERR; break; }
+        if (!got) break;
+        int a = lang_assign_target(I, e, s->a, x);
+        lang_decref(x);
+        if (a) { rc = FLOW_ERR; break; }
+        int r = lang_exec_body(I, e, s->body, s->n_body);
+        if (r == FLOW_ERR || r == FLOW_RETURN) { rc = r; break; }
+        if (r == FLOW_BREAK) { broke = true; break; }
     }
-    lang_decref(it);
+    lang_iter_close(&it);
     if (rc == FLOW_OK && !broke && s->n_orelse) rc = lang_exec_body(I, e, s->orelse, s->n_orelse);
     return rc;
 }

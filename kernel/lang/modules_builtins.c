@@ -18,6 +18,7 @@
 
 #include "builtins.h"
 #include "namespaces.h"
+#include "progress_iter.h"
 #include "rich.h"
 
 /* ---- partial ------------------------------------------------------------------- */
@@ -426,15 +427,13 @@ static value *b_html(interp *I, value *self, args *a)
 /* ---- tqdm ------------------------------------------------------------------------ */
 
 static const lang_param b_tqdm_params[] = {
-    {"iterable", LANG_REQUIRED}, {"desc", LANG_KEYWORD, "None"}, {"total", LANG_KEYWORD, "None"},
-    {"leave", LANG_KEYWORD, "True"}, {NULL}};
+    {"iterable", LANG_OPTIONAL, "None"}, {"desc", LANG_OPTIONAL, "None"}, {"total", LANG_OPTIONAL, "None"},
+    {"leave", LANG_OPTIONAL, "True"}, {NULL}};
 
 static value *b_tqdm(interp *I, value *self, args *a)
 {
     (void)self;
-    value *it = lang_arg(a, "iterable");
-    if (!it) return lang_raise(I, "TypeError", "tqdm() needs an iterable");
-    return lang_to_list(I, it);
+    return lang_tqdm_new(I, lang_arg(a, "iterable"), lang_arg(a, "desc"), lang_arg(a, "total"), lang_arg(a, "leave"));
 }
 
 const lang_builtin builtins_modules[] = {
@@ -452,7 +451,8 @@ const lang_builtin builtins_modules[] = {
     {"torch.set_grad_enabled", b_set_grad_enabled, NULL, "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error.", b_set_grad_enabled_params},
     {"IPython.display.HTML", b_html, NULL, "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
      "is shown too.", b_html_params},
-    {"tqdm.tqdm", b_tqdm, NULL, "The items of iterable, so that `for x in tqdm(xs)` runs as written; lens draws no bar for it (lens's own "
-     "long builtins show their progress).", b_tqdm_params},
+    {"tqdm.tqdm", b_tqdm, NULL, "A progress bar over iterable: `for x in tqdm(xs, desc=\"layers\")` shows it at 0 and moves it as "
+     "the loop's body finishes each item (one display, updated in place); total= when len(iterable) is not known, "
+     "leave=False clears it at the end. A tqdm(total=n) without an iterable is moved by update(n).", b_tqdm_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -153,8 +153,20 @@ value *lang_to_list(interp *I, value *v)
         return r;
     }
     default: {
-        /* the sequence protocol: len() and item 0, 1, ... (tensors: along dim 0) */
         const lang_type *t = lang_type_of(v);
+        if (t && (t->iter || t->next)) {
+            /* an iterator: drained item by item */
+            lang_iter it;
+            value *r = lang_iter_open(I, v, &it) ? NULL : v_list(0);
+            value *x = NULL;
+            int got = 0;
+            while (r && (got = lang_iter_next(I, &it, &x)) == 1)
+                if (lang_list_append(r, x)) { got = -1; lang_raise(I, "MemoryError", "out of memory"); break; }
+            lang_iter_close(&it);
+            if (got < 0 || !r) { lang_decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
+            return r;
+        }
+        /* the sequence protocol: len() and item 0, 1, ... (tensors: along dim 0) */
         if (t && t->len && t->getitem) {
             int64_t n = t->len(v);
             if (n < 0) break;

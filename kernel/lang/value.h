@@ -117,6 +117,12 @@ typedef struct lang_type {
     int (*truth)(interp *I, value *self);                             /* 1, 0, -1; NULL: len, else true */
     /* format(self, spec); NULL without raising: format as its str */
     char *(*format)(interp *I, value *self, const char *spec);
+    /* the iterator protocol (iterate.c): iter gives an iterator over self (a
+     * new reference; an iterator may give itself); next, on an iterator, gives
+     * its next item: 1 (*item a new reference), 0 when exhausted, -1 on error.
+     * A type with neither but len and getitem iterates as a sequence. */
+    value *(*iter)(interp *I, value *self);
+    int (*next)(interp *I, value *self, value **item);
 } lang_type;
 
 /* The type of a value: a V_OBJECT's own, the one registered for its kind, or
@@ -269,6 +275,20 @@ int64_t lang_length_of(interp *I, value *v);             /* -1 error */
 /* Items of range(start, stop, step) (step != 0), and item i (0 <= i < count). */
 uint64_t lang_range_count(int64_t start, int64_t stop, int64_t step);
 int64_t lang_range_item(const value *range, int64_t i);
+/* Walking an iterable item by item, without materialising it: ranges count,
+ * lists are read live by index (as Python's list iterator), iterators (a
+ * lang_type with iter/next: tqdm, ...) are asked for each item, and anything
+ * else iterable is walked over a snapshot list. */
+typedef struct lang_iter {
+    value *src;     /* held */
+    int64_t i, n;   /* position; n: a range's length */
+    int how;        /* iterate.c's walk */
+} lang_iter;
+/* 0, or -1 with TypeError (not iterable) raised; close it either way. */
+int lang_iter_open(interp *I, value *v, lang_iter *it);
+/* 1 with the next item (a new reference), 0 when exhausted, -1 on error. */
+int lang_iter_next(interp *I, lang_iter *it, value **item);
+void lang_iter_close(lang_iter *it);
 /* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
 value *lang_to_list(interp *I, value *v);
 /* Formats v with a format spec ("", ".2f", ">10", ...). */
