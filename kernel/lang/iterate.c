@@ -9,8 +9,6 @@
  * what a for loop or a comprehension does with the items (exec.c, eval.c). */
 #include "value.h"
 
-enum { WALK_RANGE, WALK_INDEX, WALK_ITERATOR };
-
 int lang_iter_open(interp *I, value *v, lang_iter *it)
 {
     *it = (lang_iter){0};
@@ -18,11 +16,11 @@ int lang_iter_open(interp *I, value *v, lang_iter *it)
     case V_RANGE: {
         int64_t n = lang_length_of(I, v);
         if (n < 0) return -1;
-        *it = (lang_iter){lang_incref(v), 0, n, WALK_RANGE};
+        *it = (lang_iter){lang_incref(v), 0, n, LANG_WALK_RANGE};
         return 0;
     }
     case V_LIST: case V_TUPLE:
-        *it = (lang_iter){lang_incref(v), 0, 0, WALK_INDEX};
+        *it = (lang_iter){lang_incref(v), 0, 0, LANG_WALK_INDEX};
         return 0;
     default: break;
     }
@@ -36,28 +34,28 @@ int lang_iter_open(interp *I, value *v, lang_iter *it)
             lang_decref(r);
             return -1;
         }
-        *it = (lang_iter){r, 0, 0, WALK_ITERATOR};
+        *it = (lang_iter){r, 0, 0, LANG_WALK_ITERATOR};
         return 0;
     }
     if (t && t->next) {
-        *it = (lang_iter){lang_incref(v), 0, 0, WALK_ITERATOR};
+        *it = (lang_iter){lang_incref(v), 0, 0, LANG_WALK_ITERATOR};
         return 0;
     }
     value *items = lang_to_list(I, v);
     if (!items) return -1;
-    *it = (lang_iter){items, 0, 0, WALK_INDEX};
+    *it = (lang_iter){items, 0, 0, LANG_WALK_INDEX};
     return 0;
 }
 
-int lang_iter_next(interp *I, lang_iter *it, value **item)
+int lang_iter_next_item(interp *I, lang_iter *it, value **item)
 {
     *item = NULL;
     switch (it->how) {
-    case WALK_RANGE:
+    case LANG_WALK_RANGE:
         if (it->i >= it->n) return 0;
         if (!(*item = v_int(lang_range_item(it->src, it->i++)))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
         return 1;
-    case WALK_INDEX:
+    case LANG_WALK_INDEX:
         /* the length is read every time: a list that grows while walked is walked to its new end */
         if (!it->src || (size_t)it->i >= it->src->u.list.n) return 0;
         *item = lang_incref(it->src->u.list.items[it->i++]);

@@ -175,12 +175,6 @@ value *v_object(const lang_type *type, void *data)
     return v;
 }
 
-value *lang_incref(value *v)
-{
-    if (v && v->refcount >= 0) v->refcount++;
-    return v;
-}
-
 /* Values whose count reached zero wait here, linked through their `tuple_class`
  * slot (unused once dead), so that freeing a deeply nested or long chain of
  * containers is a loop rather than a C recursion. */
@@ -205,10 +199,8 @@ static void free_contents(value *v)
     }
 }
 
-void lang_decref(value *v)
+void lang_value_release(value *v)
 {
-    if (!v || v->refcount < 0) return;
-    if (--v->refcount > 0) return;
     if (v->gc.next) lang_gc_untrack_value(v);
     v->tuple_class = (const lang_tuple_class *)(void *)dead_values;
     dead_values = v;

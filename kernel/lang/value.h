@@ -222,8 +222,18 @@ value *v_tensor(lens_tensor *t);          /* takes ownership */
 value *v_builtin(const lang_builtin *def, value *self);   /* self: new reference taken inside */
 value *v_object(const lang_type *type, void *data);
 
-value *lang_incref(value *v);
-void lang_decref(value *v);
+/* Frees a value whose count reached zero (and what only it held). */
+void lang_value_release(value *v);
+/* Reference counting, inline: these run on every value the evaluator touches. */
+static inline value *lang_incref(value *v)
+{
+    if (v && v->refcount >= 0) v->refcount++;
+    return v;
+}
+static inline void lang_decref(value *v)
+{
+    if (v && v->refcount >= 0 && --v->refcount == 0) lang_value_release(v);
+}
 
 /* lists and tuples (the list functions take ownership of item) */
 int lang_list_append(value *list, value *item);
@@ -282,12 +292,22 @@ int64_t lang_range_item(const value *range, int64_t i);
 typedef struct lang_iter {
     value *src;     /* held */
     int64_t i, n;   /* position; n: a range's length */
-    int how;        /* iterate.c's walk */
+    enum { LANG_WALK_RANGE, LANG_WALK_INDEX, LANG_WALK_ITERATOR } how;
 } lang_iter;
 /* 0, or -1 with TypeError (not iterable) raised; close it either way. */
 int lang_iter_open(interp *I, value *v, lang_iter *it);
 /* 1 with the next item (a new reference), 0 when exhausted, -1 on error. */
-int lang_iter_next(interp *I, lang_iter *it, value **item);
+int lang_iter_next_item(interp *I, lang_iter *it, value **item);
+/* The same, with a loop's common walks (a range, a list) inline. */
+static inline int lang_iter_next(interp *I, lang_iter *it, value **item)
+{
+    if (it->how == LANG_WALK_RANGE && it->i < it->n) {
+        /* exact for 0 <= i < len (lang_range_item) */
+        int64_t x = (int64_t)((uint64_t)it->src->u.range.start + (uint64_t)it->i++ * (uint64_t)it->src->u.range.step);
+        if ((*item = v_int(x))) return 1;
+    }
+    return lang_iter_next_item(I, it, item);
+}
 void lang_iter_close(lang_iter *it);
 /* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
 value *lang_to_list(interp *I, value *v);
