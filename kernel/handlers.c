@@ -157,7 +157,7 @@ static void handle_execute(kernel *k, void *sock, const wire_msg *req)
     if (store_history) history_add(k->hist, count, code);
 
     /* rerunning the cell that carried plotly.js (JupyterLab's cellId) sends it again */
-    plotly_js_cell_started(str_field(req->metadata, "cellId", ""));
+    display_plotly_js_cell_started(str_field(req->metadata, "cellId", ""));
     k->cur = req;
     k->interrupted = 0;
     k->cur_allow_stdin = bool_field(c, "allow_stdin", false);

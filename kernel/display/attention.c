@@ -82,14 +82,14 @@ static void append_token_text(dbuf *b, const char *tok)
     if (!tok) return;
     dbuf t = {0};
     for (const char *p = tok; *p; p++) {
-        if (*p == '\n') dbuf_append(&t, "\\n");
-        else if (*p == '\t') dbuf_append(&t, "\\t");
-        else if (*p == '\r') dbuf_append(&t, "\\r");
-        else dbuf_append_n(&t, p, 1);
+        if (*p == '\n') display_dbuf_append(&t, "\\n");
+        else if (*p == '\t') display_dbuf_append(&t, "\\t");
+        else if (*p == '\r') display_dbuf_append(&t, "\\r");
+        else display_dbuf_append_n(&t, p, 1);
     }
-    char *s = dbuf_take(&t);
+    char *s = display_dbuf_take(&t);
     if (!s) { b->failed = true; return; }
-    dbuf_append_html(b, s);
+    display_dbuf_append_html(b, s);
     free(s);
 }
 
@@ -122,35 +122,35 @@ static int head_top(const float *p, int n, int h, top_entry *top)
 static void append_static_table(dbuf *b, const char *const *tokens, int n, const float *p,
                                 int heads, char **labels, const rgb *colors)
 {
-    dbuf_append(b, "<details class=\"lens-attn-static\" open><summary>Strongest attention per head</summary>\n"
+    display_dbuf_append(b, "<details class=\"lens-attn-static\" open><summary>Strongest attention per head</summary>\n"
                    "<table><thead><tr><th>head</th><th>query (position)</th><th>key (position)</th>"
                    "<th>attention</th></tr></thead><tbody>\n");
     for (int h = 0; h < heads; h++) {
         top_entry top[ATTN_TOP];
         int m = head_top(p, n, h, top);
         if (m == 0) {
-            dbuf_appendf(b, "<tr><td><span class=\"lens-attn-swatch\" style=\"background:rgb(%d,%d,%d)\"></span>",
+            display_dbuf_appendf(b, "<tr><td><span class=\"lens-attn-swatch\" style=\"background:rgb(%d,%d,%d)\"></span>",
                          colors[h].r, colors[h].g, colors[h].b);
-            dbuf_append_html(b, labels[h]);
-            dbuf_append(b, "</td><td colspan=\"3\">(no query after the first token)</td></tr>\n");
+            display_dbuf_append_html(b, labels[h]);
+            display_dbuf_append(b, "</td><td colspan=\"3\">(no query after the first token)</td></tr>\n");
         }
         for (int i = 0; i < m; i++) {
             char v[32];
             display_format_float(v, sizeof v, top[i].v);
-            dbuf_append(b, "<tr><td>");
+            display_dbuf_append(b, "<tr><td>");
             if (i == 0) {
-                dbuf_appendf(b, "<span class=\"lens-attn-swatch\" style=\"background:rgb(%d,%d,%d)\"></span>",
+                display_dbuf_appendf(b, "<span class=\"lens-attn-swatch\" style=\"background:rgb(%d,%d,%d)\"></span>",
                              colors[h].r, colors[h].g, colors[h].b);
-                dbuf_append_html(b, labels[h]);
+                display_dbuf_append_html(b, labels[h]);
             }
-            dbuf_append(b, "</td><td><code>");
+            display_dbuf_append(b, "</td><td><code>");
             append_token_text(b, tokens[top[i].q]);
-            dbuf_appendf(b, "</code> (%d)</td><td><code>", top[i].q);
+            display_dbuf_appendf(b, "</code> (%d)</td><td><code>", top[i].q);
             append_token_text(b, tokens[top[i].k]);
-            dbuf_appendf(b, "</code> (%d)</td><td>%s</td></tr>\n", top[i].k, v);
+            display_dbuf_appendf(b, "</code> (%d)</td><td>%s</td></tr>\n", top[i].k, v);
         }
     }
-    dbuf_append(b, "</tbody></table></details>\n");
+    display_dbuf_append(b, "</tbody></table></details>\n");
 }
 
 /* {"tokens": [...], "labels": [...], "colors": [[r,g,b]...], "att": [h][q][0..q]} */
@@ -187,7 +187,7 @@ static cJSON *script_data(const char *id, const char *const *tokens, int n, cons
     return d;
 }
 
-char *attention_html(const char *const *tokens, int n, const float *patterns, int heads,
+char *display_attention_html(const char *const *tokens, int n, const float *patterns, int heads,
                      const char *const *head_labels, const char *title, bool grid_only)
 {
     const char *what = grid_only ? "attention_heads" : "attention_patterns";
@@ -208,28 +208,28 @@ char *attention_html(const char *const *tokens, int n, const float *patterns, in
         labels[h] = strdup(head_labels && head_labels[h] ? head_labels[h] : def);
         if (!labels[h]) goto done;
     }
-    dbuf_appendf(&b, "<div class=\"lens-attn%s\" id=\"%s\">\n<style>", grid_only ? " lens-attn-gridonly" : "", id);
-    dbuf_append(&b, attention_css);
-    dbuf_append(&b, "</style>\n");
+    display_dbuf_appendf(&b, "<div class=\"lens-attn%s\" id=\"%s\">\n<style>", grid_only ? " lens-attn-gridonly" : "", id);
+    display_dbuf_append(&b, attention_css);
+    display_dbuf_append(&b, "</style>\n");
     if (title && *title) {
-        dbuf_append(&b, "<div class=\"lens-attn-title\">");
-        dbuf_append_html(&b, title);
-        dbuf_append(&b, "</div>\n");
+        display_dbuf_append(&b, "<div class=\"lens-attn-title\">");
+        display_dbuf_append_html(&b, title);
+        display_dbuf_append(&b, "</div>\n");
     }
-    dbuf_append(&b, "<div class=\"lens-attn-heads\">");
+    display_dbuf_append(&b, "<div class=\"lens-attn-heads\">");
     for (int h = 0; h < heads; h++) {
-        dbuf_appendf(&b, "<span class=\"lens-attn-head\" data-head=\"%d\"><input type=\"checkbox\" checked "
+        display_dbuf_appendf(&b, "<span class=\"lens-attn-head\" data-head=\"%d\"><input type=\"checkbox\" checked "
                          "title=\"include this head\"><span class=\"lens-attn-swatch\" "
                          "style=\"background:rgb(%d,%d,%d)\"></span><span class=\"lens-attn-label\">",
                      h, colors[h].r, colors[h].g, colors[h].b);
-        dbuf_append_html(&b, labels[h]);
-        dbuf_append(&b, "</span></span>");
+        display_dbuf_append_html(&b, labels[h]);
+        display_dbuf_append(&b, "</span></span>");
     }
-    dbuf_append(&b, "</div>\n");
+    display_dbuf_append(&b, "</div>\n");
     if (!grid_only) {
-        dbuf_append(&b, "<div class=\"lens-attn-controls\"><label><input type=\"checkbox\" class=\"lens-attn-dir\"> "
+        display_dbuf_append(&b, "<div class=\"lens-attn-controls\"><label><input type=\"checkbox\" class=\"lens-attn-dir\"> "
                         "show which tokens attend to this one</label></div>\n");
-        dbuf_append(&b, "<div class=\"lens-attn-tokens\">");
+        display_dbuf_append(&b, "<div class=\"lens-attn-tokens\">");
         for (int j = 0; j < n; j++) {
             /* Without scripts: each head weighs token j by the most attention
              * any later token pays it. */
@@ -243,27 +243,27 @@ char *attention_html(const char *const *tokens, int n, const float *patterns, in
             }
             rgb c = mix(colors, w, heads);
             bool dark = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b < 140;
-            dbuf_appendf(&b, "<span class=\"lens-attn-tok\" data-i=\"%d\" title=\"%d: ", j, j);
+            display_dbuf_appendf(&b, "<span class=\"lens-attn-tok\" data-i=\"%d\" title=\"%d: ", j, j);
             append_token_text(&b, tokens[j]);
-            dbuf_appendf(&b, "\" style=\"background:rgb(%d,%d,%d);color:%s\">", c.r, c.g, c.b,
+            display_dbuf_appendf(&b, "\" style=\"background:rgb(%d,%d,%d);color:%s\">", c.r, c.g, c.b,
                          dark ? "#fff" : "#000");
             append_token_text(&b, tokens[j]);
-            dbuf_append(&b, "</span>");
+            display_dbuf_append(&b, "</span>");
         }
-        dbuf_append(&b, "</div>\n<div class=\"lens-attn-info\"></div>\n");
+        display_dbuf_append(&b, "</div>\n<div class=\"lens-attn-info\"></div>\n");
     }
-    dbuf_append(&b, "<div class=\"lens-attn-grid\"></div><div class=\"lens-attn-tip\"></div>\n");
+    display_dbuf_append(&b, "<div class=\"lens-attn-grid\"></div><div class=\"lens-attn-tip\"></div>\n");
     append_static_table(&b, tokens, n, patterns, heads, labels, colors);
     data = script_data(id, tokens, n, patterns, heads, labels, colors, grid_only);
     if (!data) goto done;
-    dbuf_append(&b, "<script type=\"text/javascript\">(function(D){\n");
-    dbuf_append(&b, attention_js);
-    dbuf_append(&b, "\n})(");
-    dbuf_append_json_script(&b, data);
-    dbuf_append(&b, ");</script>\n</div>\n");
-    out = dbuf_take(&b);
+    display_dbuf_append(&b, "<script type=\"text/javascript\">(function(D){\n");
+    display_dbuf_append(&b, attention_js);
+    display_dbuf_append(&b, "\n})(");
+    display_dbuf_append_json_script(&b, data);
+    display_dbuf_append(&b, ");</script>\n</div>\n");
+    out = display_dbuf_take(&b);
 done:
-    dbuf_free(&b);
+    display_dbuf_free(&b);
     cJSON_Delete(data);
     for (int h = 0; labels && h < heads; h++) free(labels[h]);
     free(labels);
@@ -276,20 +276,20 @@ done:
 static cJSON *bundle(const char *const *tokens, int n, const float *patterns, int heads,
                      const char *const *head_labels, const char *title, bool grid_only)
 {
-    char *html = attention_html(tokens, n, patterns, heads, head_labels, title, grid_only);
+    char *html = display_attention_html(tokens, n, patterns, heads, head_labels, title, grid_only);
     if (!html) return NULL;
     dbuf p = {0};
-    dbuf_appendf(&p, "%s: %d head%s × %d tokens", grid_only ? "Attention heads" : "Attention patterns",
+    display_dbuf_appendf(&p, "%s: %d head%s × %d tokens", grid_only ? "Attention heads" : "Attention patterns",
                  heads, heads == 1 ? "" : "s", n);
-    if (title && *title) dbuf_appendf(&p, " '%s'", title);
-    dbuf_append(&p, " (");
+    if (title && *title) display_dbuf_appendf(&p, " '%s'", title);
+    display_dbuf_append(&p, " (");
     for (int h = 0; h < heads && h < 12; h++) {
-        if (h) dbuf_append(&p, ", ");
-        if (head_labels && head_labels[h]) dbuf_append(&p, head_labels[h]);
-        else dbuf_appendf(&p, "H%d", h);
+        if (h) display_dbuf_append(&p, ", ");
+        if (head_labels && head_labels[h]) display_dbuf_append(&p, head_labels[h]);
+        else display_dbuf_appendf(&p, "H%d", h);
     }
-    dbuf_append(&p, heads > 12 ? ", ...)" : ")");
-    char *plain = dbuf_take(&p);
+    display_dbuf_append(&p, heads > 12 ? ", ...)" : ")");
+    char *plain = display_dbuf_take(&p);
     cJSON *out = cJSON_CreateObject();
     if (!plain || !out) {
         free(html);
@@ -305,13 +305,13 @@ static cJSON *bundle(const char *const *tokens, int n, const float *patterns, in
     return out;
 }
 
-cJSON *attention_patterns_bundle(const char *const *tokens, int n, const float *patterns,
+cJSON *display_attention_patterns_bundle(const char *const *tokens, int n, const float *patterns,
                                  int heads, const char *const *head_labels, const char *title)
 {
     return bundle(tokens, n, patterns, heads, head_labels, title, false);
 }
 
-cJSON *attention_heads_bundle(const char *const *tokens, int n, const float *patterns,
+cJSON *display_attention_heads_bundle(const char *const *tokens, int n, const float *patterns,
                               int heads, const char *const *head_labels, const char *title)
 {
     return bundle(tokens, n, patterns, heads, head_labels, title, true);

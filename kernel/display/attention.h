@@ -12,7 +12,7 @@
  *     // patterns is [heads][n][n]: patterns[(h*n + q)*n + k] = attention of
  *     // query position q to key position k (lower triangular).
  *     const char *labels[] = {"L9H9", "L9H6"};
- *     cJSON *bundle = attention_patterns_bundle(tokens, n, patterns, 2, labels,
+ *     cJSON *bundle = display_attention_patterns_bundle(tokens, n, patterns, 2, labels,
  *                                               "Name movers");
  *
  * Returns NULL on bad input (display_last_error() says why). Token strings
@@ -26,14 +26,14 @@
 #include <cjson/cJSON.h>
 
 /* head_labels may be NULL ("H0", "H1", ...); title may be NULL. */
-cJSON *attention_patterns_bundle(const char *const *tokens, int n, const float *patterns,
+cJSON *display_attention_patterns_bundle(const char *const *tokens, int n, const float *patterns,
                                  int heads, const char *const *head_labels, const char *title);
 /* The grid of per-head heatmaps only, drawn larger; hovering a cell names
  * its query and key tokens. */
-cJSON *attention_heads_bundle(const char *const *tokens, int n, const float *patterns,
+cJSON *display_attention_heads_bundle(const char *const *tokens, int n, const float *patterns,
                               int heads, const char *const *head_labels, const char *title);
 /* The HTML of either display (malloc'd); grid_only picks attention_heads. */
-char *attention_html(const char *const *tokens, int n, const float *patterns, int heads,
+char *display_attention_html(const char *const *tokens, int n, const float *patterns, int heads,
                      const char *const *head_labels, const char *title, bool grid_only);
 
 /* The script and style that enhance the HTML (attention_js.c). */

@@ -26,7 +26,7 @@ static bool dbuf_reserve(dbuf *b, size_t extra)
     return true;
 }
 
-void dbuf_append_n(dbuf *b, const char *s, size_t n)
+void display_dbuf_append_n(dbuf *b, const char *s, size_t n)
 {
     if (!s || !dbuf_reserve(b, n)) return;
     memcpy(b->data + b->len, s, n);
@@ -34,12 +34,12 @@ void dbuf_append_n(dbuf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void dbuf_append(dbuf *b, const char *s)
+void display_dbuf_append(dbuf *b, const char *s)
 {
-    if (s) dbuf_append_n(b, s, strlen(s));
+    if (s) display_dbuf_append_n(b, s, strlen(s));
 }
 
-void dbuf_appendf(dbuf *b, const char *fmt, ...)
+void display_dbuf_appendf(dbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -52,7 +52,7 @@ void dbuf_appendf(dbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void dbuf_append_html(dbuf *b, const char *s)
+void display_dbuf_append_html(dbuf *b, const char *s)
 {
     if (!s) return;
     const char *run = s;
@@ -66,14 +66,14 @@ void dbuf_append_html(dbuf *b, const char *s)
         case '\'': rep = "&#39;"; break;
         default: continue;
         }
-        dbuf_append_n(b, run, (size_t)(p - run));
-        dbuf_append(b, rep);
+        display_dbuf_append_n(b, run, (size_t)(p - run));
+        display_dbuf_append(b, rep);
         run = p + 1;
     }
-    dbuf_append(b, run);
+    display_dbuf_append(b, run);
 }
 
-void dbuf_append_json_script(dbuf *b, const cJSON *value)
+void display_dbuf_append_json_script(dbuf *b, const cJSON *value)
 {
     char *json = value ? cJSON_PrintUnformatted(value) : NULL;
     if (!json) { b->failed = true; return; }
@@ -88,16 +88,16 @@ void dbuf_append_json_script(dbuf *b, const cJSON *value)
                  ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
             rep = (unsigned char)p[2] == 0xA8 ? "\\u2028" : "\\u2029";
         if (!rep) continue;
-        dbuf_append_n(b, run, (size_t)(p - run));
-        dbuf_append(b, rep);
+        display_dbuf_append_n(b, run, (size_t)(p - run));
+        display_dbuf_append(b, rep);
         if (c == 0xE2) p += 2;
         run = p + 1;
     }
-    dbuf_append(b, run);
+    display_dbuf_append(b, run);
     free(json);
 }
 
-void dbuf_append_script_code(dbuf *b, const char *s, size_t n)
+void display_dbuf_append_script_code(dbuf *b, const char *s, size_t n)
 {
     size_t run = 0;
     for (size_t i = 0; i + 1 < n; i++) {
@@ -105,23 +105,23 @@ void dbuf_append_script_code(dbuf *b, const char *s, size_t n)
         bool close = s[i + 1] == '/' && i + 7 < n && strncasecmp(s + i + 2, "script", 6) == 0;
         bool comment = s[i + 1] == '!' && i + 3 < n && s[i + 2] == '-' && s[i + 3] == '-';
         if (!close && !comment) continue;
-        dbuf_append_n(b, s + run, i + 1 - run);
-        dbuf_append(b, "\\");
+        display_dbuf_append_n(b, s + run, i + 1 - run);
+        display_dbuf_append(b, "\\");
         run = i + 1;
     }
-    dbuf_append_n(b, s + run, n - run);
+    display_dbuf_append_n(b, s + run, n - run);
 }
 
-char *dbuf_take(dbuf *b)
+char *display_dbuf_take(dbuf *b)
 {
-    if (b->failed) { dbuf_free(b); return NULL; }
+    if (b->failed) { display_dbuf_free(b); return NULL; }
     char *s = b->data ? b->data : strdup("");
     b->data = NULL;
     b->len = b->cap = 0;
     return s;
 }
 
-void dbuf_free(dbuf *b)
+void display_dbuf_free(dbuf *b)
 {
     free(b->data);
     b->data = NULL;

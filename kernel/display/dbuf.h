@@ -21,21 +21,21 @@ typedef struct dbuf {
     bool failed;
 } dbuf;
 
-void dbuf_append(dbuf *b, const char *s);
-void dbuf_append_n(dbuf *b, const char *s, size_t n);
-void dbuf_appendf(dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void display_dbuf_append(dbuf *b, const char *s);
+void display_dbuf_append_n(dbuf *b, const char *s, size_t n);
+void display_dbuf_appendf(dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Text as HTML text or attribute value: & < > " ' escaped; NULL appends nothing. */
-void dbuf_append_html(dbuf *b, const char *s);
+void display_dbuf_append_html(dbuf *b, const char *s);
 /* A JSON value that is safe inside <script>: < > & U+2028 U+2029 escaped as
  * \u sequences, so no "</script>" or "<!--" can appear. */
-void dbuf_append_json_script(dbuf *b, const cJSON *value);
+void display_dbuf_append_json_script(dbuf *b, const cJSON *value);
 /* Text inside <script> that must stay code (a library): "</script" and "<!--"
  * are broken up with a backslash, which JavaScript reads the same way. */
-void dbuf_append_script_code(dbuf *b, const char *s, size_t n);
+void display_dbuf_append_script_code(dbuf *b, const char *s, size_t n);
 /* Returns the malloc'd text (the caller frees it) and resets b; NULL if any
  * append failed (b is freed either way). */
-char *dbuf_take(dbuf *b);
-void dbuf_free(dbuf *b);
+char *display_dbuf_take(dbuf *b);
+void display_dbuf_free(dbuf *b);
 
 /* The message of the last failed display call in this thread ("" if none). */
 const char *display_last_error(void);

@@ -154,11 +154,11 @@ static char *hover_template(const char *hover_heading, const char *xname, const 
                             const char *cname)
 {
     dbuf b = {0};
-    if (hover_heading) dbuf_appendf(&b, "<b>%s</b><br><br>", hover_heading);
-    dbuf_appendf(&b, "%s=%%{x}<br>%s=%%{y}", xname, yname);
-    if (cname) dbuf_appendf(&b, "<br>%s=%%{marker.color}", cname);
-    dbuf_append(&b, "<extra></extra>");
-    return dbuf_take(&b);
+    if (hover_heading) display_dbuf_appendf(&b, "<b>%s</b><br><br>", hover_heading);
+    display_dbuf_appendf(&b, "%s=%%{x}<br>%s=%%{y}", xname, yname);
+    if (cname) display_dbuf_appendf(&b, "<br>%s=%%{marker.color}", cname);
+    display_dbuf_append(&b, "<extra></extra>");
+    return display_dbuf_take(&b);
 }
 
 static bool set_hover(cJSON *trace, const fig_opts *o, int n, const char *xname,
@@ -185,7 +185,7 @@ static cJSON *add_trace(cJSON *data, const char *type, const char *name)
     return tr;
 }
 
-cJSON *figure_line(const float *y, int k, int n, const fig_opts *o)
+cJSON *display_figure_line(const float *y, int k, int n, const fig_opts *o)
 {
     if (!o) o = &no_opts;
     if (!check_size("line", y, k, n)) return NULL;
@@ -250,7 +250,7 @@ static void heatmap_axis(cJSON *trace, cJSON *axis, const char *key, const char 
     cJSON_AddItemToObject(axis, "ticktext", string_array(labels, n));
 }
 
-cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
+cJSON *display_figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
 {
     if (!o) o = &no_opts;
     if (!check_size("imshow", z, rows, cols)) return NULL;
@@ -285,10 +285,10 @@ cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o)
     {
         char *t = NULL;
         dbuf b = {0};
-        dbuf_appendf(&b, "%s: %%{x}<br>%s: %%{y}<br>%s: %%{z}<extra></extra>",
+        display_dbuf_appendf(&b, "%s: %%{x}<br>%s: %%{y}<br>%s: %%{z}<extra></extra>",
                      o->xlabel ? o->xlabel : "x", o->ylabel ? o->ylabel : "y",
                      o->clabel ? o->clabel : "color");
-        if (!(t = dbuf_take(&b))) goto oom;
+        if (!(t = display_dbuf_take(&b))) goto oom;
         cJSON_AddStringToObject(tr, "hovertemplate", t);
         free(t);
     }
@@ -325,7 +325,7 @@ oom:
     return NULL;
 }
 
-cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o)
+cJSON *display_figure_scatter(const float *x, const float *y, int n, const fig_opts *o)
 {
     if (!o) o = &no_opts;
     if (!check_size("scatter", x, 1, n) || !check_size("scatter", y, 1, n)) return NULL;
@@ -364,7 +364,7 @@ oom:
     return NULL;
 }
 
-cJSON *figure_bar(const float *y, int n, const fig_opts *o)
+cJSON *display_figure_bar(const float *y, int n, const fig_opts *o)
 {
     if (!o) o = &no_opts;
     if (!check_size("bar", y, 1, n)) return NULL;

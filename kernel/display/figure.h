@@ -9,8 +9,8 @@
  *     float diffs[12 * 12] = ...;                 // [layer][head], row-major
  *     fig_opts o = {.title = "Logit Difference From Each Head",
  *                   .xlabel = "Head", .ylabel = "Layer"};
- *     cJSON *fig = figure_imshow(diffs, 12, 12, &o);
- *     cJSON *bundle = figure_bundle(fig);          // display_data content
+ *     cJSON *fig = display_figure_imshow(diffs, 12, 12, &o);
+ *     cJSON *bundle = display_figure_bundle(fig);          // display_data content
  *     cJSON_Delete(fig);
  *
  * Every constructor returns NULL on bad input (NULL data, a size <= 0 or too
@@ -47,51 +47,51 @@ typedef struct fig_opts {
 /* k lines of n points each; y is [k][n] row-major (k = 1 for one line).
  * Without o->x the points are at 0, 1, ...; then, or when every x is a whole
  * number, the x axis gets integer ticks. */
-cJSON *figure_line(const float *y, int k, int n, const fig_opts *o);
+cJSON *display_figure_line(const float *y, int k, int n, const fig_opts *o);
 /* Heatmap of z [rows][cols] row-major: row 0 drawn at the top. Colours:
  * non-negative data (attention patterns, probabilities) on px's sequential
  * plasma scale from 0 to max(1, max z); other data, or a midpoint, zmin or
  * zmax given, RdBu with white at the midpoint (default 0; negative red,
  * positive blue, as px.imshow with RdBu). Rows and columns without labels
  * are numbered 0, 1, ... with integer ticks (layers, heads, positions). */
-cJSON *figure_imshow(const float *z, int rows, int cols, const fig_opts *o);
+cJSON *display_figure_imshow(const float *z, int rows, int cols, const fig_opts *o);
 /* n points (x[i], y[i]); o->color colours them on a continuous scale. */
-cJSON *figure_scatter(const float *x, const float *y, int n, const fig_opts *o);
+cJSON *display_figure_scatter(const float *x, const float *y, int n, const fig_opts *o);
 /* n bars of height y[i] at o->x_labels[i], o->x[i] or i. */
-cJSON *figure_bar(const float *y, int n, const fig_opts *o);
+cJSON *display_figure_bar(const float *y, int n, const fig_opts *o);
 
 /* {"application/vnd.plotly.v1+json": {data, layout, config}, "text/html": ...,
  * "text/plain": "Figure: heatmap 12×12 'title'"}; NULL on failure. */
-cJSON *figure_bundle(const cJSON *fig);
+cJSON *display_figure_bundle(const cJSON *fig);
 /* The one-line description used as text/plain (malloc'd). */
-char *figure_describe(const cJSON *fig);
+char *display_figure_describe(const cJSON *fig);
 /* The text/html fallback: a div and a script that draws fig with plotly.js
  * once window.Plotly exists. The first figure of a session inlines the
  * library (plotly_js_claim_inline); later ones wait for the page's copy, even
  * when it comes later in the page (malloc'd). */
-char *figure_html(const cJSON *fig);
+char *display_figure_html(const cJSON *fig);
 /* Writes a standalone HTML page that draws fig; 0 on success, -1 with
  * display_last_error() set on failure. */
-int figure_save_html(const cJSON *fig, const char *path);
+int display_figure_save_html(const cJSON *fig, const char *path);
 
 /* Where plotly.js comes from for the HTML fallback: LENS_PLOTLY_JS (a file
  * path, inlined, or an http(s) URL), else plotly/package_data/plotly.min.js
  * of an installed plotly Python package. Read once per process. On success
  * sets *code (inline source, *len bytes) or *url, and returns 0; returns -1
  * when none is found. Strings stay owned by the cache. */
-int plotly_js_source(const char **code, size_t *len, const char **url);
+int display_plotly_js_source(const char **code, size_t *len, const char **url);
 /* Where the inlined library was read from ("" when none). */
-const char *plotly_js_path(void);
+const char *display_plotly_js_path(void);
 /* True once per kernel session: for the first figure whose HTML should carry
  * the inline library (then false until plotly_js_cell_started names the cell
  * that carried it, or plotly_js_reset). figure_bundle and figure_html ask it;
  * figure_save_html always inlines. */
-bool plotly_js_claim_inline(void);
+bool display_plotly_js_claim_inline(void);
 /* A cell starts running; cell_id is the frontend's id for it (JupyterLab's
  * execute_request metadata.cellId) or NULL/"" when unknown. */
-void plotly_js_cell_started(const char *cell_id);
+void display_plotly_js_cell_started(const char *cell_id);
 /* Forgets the cached library and that it was sent, so the next call looks
  * again (tests). */
-void plotly_js_reset(void);
+void display_plotly_js_reset(void);
 
 #endif

@@ -55,7 +55,7 @@ static const char *title_of(const cJSON *fig)
     return cJSON_IsString(text) ? text->valuestring : NULL;
 }
 
-char *figure_describe(const cJSON *fig)
+char *display_figure_describe(const cJSON *fig)
 {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(fig, "data");
     const cJSON *tr = cJSON_GetArrayItem(data, 0);
@@ -65,10 +65,10 @@ char *figure_describe(const cJSON *fig)
     int ntraces = cJSON_GetArraySize(data);
     dbuf b = {0};
     if (!tr) {
-        dbuf_append(&b, "Figure: empty");
+        display_dbuf_append(&b, "Figure: empty");
     } else if (strcmp(ty, "heatmap") == 0) {
         const cJSON *z = cJSON_GetObjectItemCaseSensitive(tr, "z");
-        dbuf_appendf(&b, "Figure: heatmap %d×%d", cJSON_GetArraySize(z),
+        display_dbuf_appendf(&b, "Figure: heatmap %d×%d", cJSON_GetArraySize(z),
                      cJSON_GetArraySize(cJSON_GetArrayItem(z, 0)));
     } else {
         int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tr, "y"));
@@ -76,13 +76,13 @@ char *figure_describe(const cJSON *fig)
         const char *kind = strcmp(ty, "bar") == 0 ? "bar" : lines ? "line" : ty;
         const char *unit = strcmp(ty, "bar") == 0 ? "bars" : "points";
         if (ntraces > 1)
-            dbuf_appendf(&b, "Figure: %s, %d traces × %d %s", kind, ntraces, n, unit);
+            display_dbuf_appendf(&b, "Figure: %s, %d traces × %d %s", kind, ntraces, n, unit);
         else
-            dbuf_appendf(&b, "Figure: %s, %d %s", kind, n, unit);
+            display_dbuf_appendf(&b, "Figure: %s, %d %s", kind, n, unit);
     }
     const char *title = title_of(fig);
-    if (title && *title) dbuf_appendf(&b, " '%s'", title);
-    return dbuf_take(&b);
+    if (title && *title) display_dbuf_appendf(&b, " '%s'", title);
+    return display_dbuf_take(&b);
 }
 
 /* Draws the figure once the element is in the page and window.Plotly exists.
@@ -133,41 +133,41 @@ static void append_figure_html(dbuf *b, const cJSON *pj, bool inline_lib)
     display_new_id(id, sizeof id, "lens-fig");
     const char *code = NULL, *url = NULL;
     size_t len = 0;
-    int found = plotly_js_source(&code, &len, &url);
-    dbuf_appendf(b, "<div class=\"lens-figure\" id=\"%s\" style=\"width:100%%;min-height:450px\"></div>\n", id);
+    int found = display_plotly_js_source(&code, &len, &url);
+    display_dbuf_appendf(b, "<div class=\"lens-figure\" id=\"%s\" style=\"width:100%%;min-height:450px\"></div>\n", id);
     if (found != 0) {
         const char *env = getenv("LENS_PLOTLY_JS");
-        dbuf_append(b, "<div class=\"lens-figure-note\" style=\"font:12px sans-serif;color:#a40000\">"
+        display_dbuf_append(b, "<div class=\"lens-figure-note\" style=\"font:12px sans-serif;color:#a40000\">"
                        "This figure needs plotly.js, which lens did not find (");
         if (env && *env) {
-            dbuf_append(b, "LENS_PLOTLY_JS names ");
-            dbuf_append_html(b, env);
-            dbuf_append(b, ", which cannot be read");
+            display_dbuf_append(b, "LENS_PLOTLY_JS names ");
+            display_dbuf_append_html(b, env);
+            display_dbuf_append(b, ", which cannot be read");
         } else {
-            dbuf_append(b, "install the plotly Python package or set LENS_PLOTLY_JS to plotly.min.js or its URL");
+            display_dbuf_append(b, "install the plotly Python package or set LENS_PLOTLY_JS to plotly.min.js or its URL");
         }
-        dbuf_append(b, "). Frontends that show the Plotly mime type still draw it.</div>\n");
+        display_dbuf_append(b, "). Frontends that show the Plotly mime type still draw it.</div>\n");
     } else if (code && inline_lib) {
         /* define/module/exports hidden: plotly.js sets window.Plotly even
          * where require.js is loaded */
-        dbuf_append(b, "<script type=\"text/javascript\">if(!window.Plotly){(function(define,module,exports){\n");
-        dbuf_append_script_code(b, code, len);
-        dbuf_append(b, "\n}).call(window);}\n"
+        display_dbuf_append(b, "<script type=\"text/javascript\">if(!window.Plotly){(function(define,module,exports){\n");
+        display_dbuf_append_script_code(b, code, len);
+        display_dbuf_append(b, "\n}).call(window);}\n"
                        "try{window.dispatchEvent(new Event('lens-plotly-ready'));}catch(e){}</script>\n");
     }
-    dbuf_append(b, "<script type=\"text/javascript\">(function(){\nvar id=");
+    display_dbuf_append(b, "<script type=\"text/javascript\">(function(){\nvar id=");
     cJSON *sid = cJSON_CreateString(id);
     cJSON *surl = url ? cJSON_CreateString(url) : cJSON_CreateNull();
-    dbuf_append_json_script(b, sid);
-    dbuf_append(b, ";\nvar url=");
-    dbuf_append_json_script(b, surl);
+    display_dbuf_append_json_script(b, sid);
+    display_dbuf_append(b, ";\nvar url=");
+    display_dbuf_append_json_script(b, surl);
     cJSON_Delete(sid);
     cJSON_Delete(surl);
-    dbuf_append(b, ";\nvar fig=");
-    dbuf_append_json_script(b, pj);
-    dbuf_append(b, ";\n");
-    dbuf_append(b, draw_js);
-    dbuf_append(b, "})();</script>\n");
+    display_dbuf_append(b, ";\nvar fig=");
+    display_dbuf_append_json_script(b, pj);
+    display_dbuf_append(b, ";\n");
+    display_dbuf_append(b, draw_js);
+    display_dbuf_append(b, "})();</script>\n");
 }
 
 /* The HTML of one figure; standalone pages always carry the library. */
@@ -176,23 +176,23 @@ static char *html_of(const cJSON *fig, bool standalone)
     cJSON *pj = plotly_json(fig);
     if (!pj) return NULL;
     dbuf b = {0};
-    append_figure_html(&b, pj, standalone || plotly_js_claim_inline());
+    append_figure_html(&b, pj, standalone || display_plotly_js_claim_inline());
     cJSON_Delete(pj);
-    char *s = dbuf_take(&b);
+    char *s = display_dbuf_take(&b);
     if (!s) display_set_error("figure: out of memory");
     return s;
 }
 
-char *figure_html(const cJSON *fig) { return html_of(fig, false); }
+char *display_figure_html(const cJSON *fig) { return html_of(fig, false); }
 
-cJSON *figure_bundle(const cJSON *fig)
+cJSON *display_figure_bundle(const cJSON *fig)
 {
     cJSON *pj = plotly_json(fig);
     if (!pj) return NULL;
     dbuf b = {0};
-    append_figure_html(&b, pj, plotly_js_claim_inline());
-    char *html = dbuf_take(&b);
-    char *plain = figure_describe(fig);
+    append_figure_html(&b, pj, display_plotly_js_claim_inline());
+    char *html = display_dbuf_take(&b);
+    char *plain = display_figure_describe(fig);
     cJSON *bundle = cJSON_CreateObject();
     if (!html || !plain || !bundle) {
         free(html);
@@ -217,7 +217,7 @@ static int write_page(FILE *f, void *page, lens_error *err)
     return fwrite(page, 1, n, f) == n ? 0 : -1;
 }
 
-int figure_save_html(const cJSON *fig, const char *path)
+int display_figure_save_html(const cJSON *fig, const char *path)
 {
     if (!path || !*path) {
         display_set_error("save_html: no file name");
@@ -226,14 +226,14 @@ int figure_save_html(const cJSON *fig, const char *path)
     char *body = html_of(fig, true);
     if (!body) return -1;
     dbuf b = {0};
-    dbuf_append(&b, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    display_dbuf_append(&b, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
     const char *title = title_of(fig);
-    dbuf_append_html(&b, title && *title ? title : "lens figure");
-    dbuf_append(&b, "</title>\n</head>\n<body>\n");
-    dbuf_append(&b, body);
-    dbuf_append(&b, "</body>\n</html>\n");
+    display_dbuf_append_html(&b, title && *title ? title : "lens figure");
+    display_dbuf_append(&b, "</title>\n</head>\n<body>\n");
+    display_dbuf_append(&b, body);
+    display_dbuf_append(&b, "</body>\n</html>\n");
     free(body);
-    char *page = dbuf_take(&b);
+    char *page = display_dbuf_take(&b);
     if (!page) {
         display_set_error("save_html: out of memory");
         return -1;

@@ -109,7 +109,7 @@ static void look(void)
     try_file("/usr/share/javascript/plotly/plotly.min.js");
 }
 
-int plotly_js_source(const char **code_out, size_t *len_out, const char **url_out)
+int display_plotly_js_source(const char **code_out, size_t *len_out, const char **url_out)
 {
     pthread_mutex_lock(&lock);
     if (!looked) {
@@ -132,9 +132,9 @@ int plotly_js_source(const char **code_out, size_t *len_out, const char **url_ou
     return rc;
 }
 
-const char *plotly_js_path(void) { return path_used; }
+const char *display_plotly_js_path(void) { return path_used; }
 
-void plotly_js_reset(void)
+void display_plotly_js_reset(void)
 {
     pthread_mutex_lock(&lock);
     free(code);
@@ -148,7 +148,7 @@ void plotly_js_reset(void)
     pthread_mutex_unlock(&lock);
 }
 
-bool plotly_js_claim_inline(void)
+bool display_plotly_js_claim_inline(void)
 {
     pthread_mutex_lock(&lock);
     bool first = !inline_sent;
@@ -160,7 +160,7 @@ bool plotly_js_claim_inline(void)
     return first;
 }
 
-void plotly_js_cell_started(const char *cell_id)
+void display_plotly_js_cell_started(const char *cell_id)
 {
     pthread_mutex_lock(&lock);
     snprintf(current_cell, sizeof current_cell, "%s", cell_id ? cell_id : "");

@@ -62,58 +62,58 @@ static cJSON *table_bundle(const table_src *t)
     int order[2 * TABLE_EDGE + 1];
     int m = shown_rows(t->rows, order);
     dbuf h = {0}, p = {0};
-    dbuf_append(&h, table_style);
-    dbuf_append(&h, "<table class=\"lens-table\">");
+    display_dbuf_append(&h, table_style);
+    display_dbuf_append(&h, "<table class=\"lens-table\">");
     if (t->title && *t->title) {
-        dbuf_append(&h, "<caption>");
-        dbuf_append_html(&h, t->title);
-        dbuf_append(&h, "</caption>");
-        dbuf_appendf(&p, "%s\n", t->title);
+        display_dbuf_append(&h, "<caption>");
+        display_dbuf_append_html(&h, t->title);
+        display_dbuf_append(&h, "</caption>");
+        display_dbuf_appendf(&p, "%s\n", t->title);
     }
     if (t->col_labels) {
-        dbuf_append(&h, "<thead><tr>");
-        if (t->row_labels) dbuf_append(&h, "<th></th>");
+        display_dbuf_append(&h, "<thead><tr>");
+        if (t->row_labels) display_dbuf_append(&h, "<th></th>");
         for (int c = 0; c < t->cols; c++) {
-            dbuf_append(&h, "<th>");
-            dbuf_append_html(&h, t->col_labels[c]);
-            dbuf_append(&h, "</th>");
-            dbuf_appendf(&p, "%s%s", c ? "\t" : (t->row_labels ? "\t" : ""),
+            display_dbuf_append(&h, "<th>");
+            display_dbuf_append_html(&h, t->col_labels[c]);
+            display_dbuf_append(&h, "</th>");
+            display_dbuf_appendf(&p, "%s%s", c ? "\t" : (t->row_labels ? "\t" : ""),
                          t->col_labels[c] ? t->col_labels[c] : "");
         }
-        dbuf_append(&h, "</tr></thead>");
-        dbuf_append(&p, "\n");
+        display_dbuf_append(&h, "</tr></thead>");
+        display_dbuf_append(&p, "\n");
     }
-    dbuf_append(&h, "<tbody>");
+    display_dbuf_append(&h, "<tbody>");
     for (int i = 0; i < m; i++) {
         int r = order[i];
         if (r < 0) {
-            dbuf_appendf(&h, "<tr><td colspan=\"%d\" style=\"text-align:center\">… %d more rows …</td></tr>",
+            display_dbuf_appendf(&h, "<tr><td colspan=\"%d\" style=\"text-align:center\">… %d more rows …</td></tr>",
                          t->cols + (t->row_labels ? 1 : 0), t->rows - 2 * TABLE_EDGE);
-            dbuf_appendf(&p, "... %d more rows ...\n", t->rows - 2 * TABLE_EDGE);
+            display_dbuf_appendf(&p, "... %d more rows ...\n", t->rows - 2 * TABLE_EDGE);
             continue;
         }
-        dbuf_append(&h, "<tr>");
+        display_dbuf_append(&h, "<tr>");
         if (t->row_labels) {
-            dbuf_append(&h, "<th>");
-            dbuf_append_html(&h, t->row_labels[r]);
-            dbuf_append(&h, "</th>");
-            dbuf_appendf(&p, "%s\t", t->row_labels[r] ? t->row_labels[r] : "");
+            display_dbuf_append(&h, "<th>");
+            display_dbuf_append_html(&h, t->row_labels[r]);
+            display_dbuf_append(&h, "</th>");
+            display_dbuf_appendf(&p, "%s\t", t->row_labels[r] ? t->row_labels[r] : "");
         }
         for (int c = 0; c < t->cols; c++) {
             char *s = cell_text(t, r, c);
             if (!s) { h.failed = true; break; }
-            dbuf_append(&h, t->values ? "<td>" : "<td style=\"text-align:left\">");
-            dbuf_append_html(&h, s);
-            dbuf_append(&h, "</td>");
-            dbuf_appendf(&p, "%s%s", c ? "\t" : "", s);
+            display_dbuf_append(&h, t->values ? "<td>" : "<td style=\"text-align:left\">");
+            display_dbuf_append_html(&h, s);
+            display_dbuf_append(&h, "</td>");
+            display_dbuf_appendf(&p, "%s%s", c ? "\t" : "", s);
             free(s);
         }
-        dbuf_append(&h, "</tr>");
-        dbuf_append(&p, "\n");
+        display_dbuf_append(&h, "</tr>");
+        display_dbuf_append(&p, "\n");
     }
-    dbuf_append(&h, "</tbody></table>");
+    display_dbuf_append(&h, "</tbody></table>");
     if (p.len && p.data[p.len - 1] == '\n') p.data[--p.len] = '\0';
-    char *hs = dbuf_take(&h), *ps = dbuf_take(&p);
+    char *hs = display_dbuf_take(&h), *ps = display_dbuf_take(&p);
     cJSON *b = cJSON_CreateObject();
     if (!hs || !ps || !b) {
         free(hs);
@@ -129,7 +129,7 @@ static cJSON *table_bundle(const table_src *t)
     return b;
 }
 
-cJSON *table_numeric_bundle(const float *values, int rows, int cols,
+cJSON *display_table_numeric_bundle(const float *values, int rows, int cols,
                             const char *const *row_labels, const char *const *col_labels,
                             const char *title)
 {
@@ -138,7 +138,7 @@ cJSON *table_numeric_bundle(const float *values, int rows, int cols,
     return table_bundle(&t);
 }
 
-cJSON *table_text_bundle(const char *const *cells, int rows, int cols,
+cJSON *display_table_text_bundle(const char *const *cells, int rows, int cols,
                          const char *const *headers, const char *title)
 {
     table_src t = {NULL, cells, rows, cols, NULL, headers, title};

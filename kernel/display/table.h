@@ -10,11 +10,11 @@
 
 /* values [rows][cols] row-major; row_labels [rows], col_labels [cols] and
  * title may be NULL. Non-finite values print as nan/inf. */
-cJSON *table_numeric_bundle(const float *values, int rows, int cols,
+cJSON *display_table_numeric_bundle(const float *values, int rows, int cols,
                             const char *const *row_labels, const char *const *col_labels,
                             const char *title);
 /* cells [rows][cols] of text (NULL cells are empty); headers [cols] may be NULL. */
-cJSON *table_text_bundle(const char *const *cells, int rows, int cols,
+cJSON *display_table_text_bundle(const char *const *cells, int rows, int cols,
                          const char *const *headers, const char *title);
 
 #endif

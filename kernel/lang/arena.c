@@ -14,7 +14,7 @@ struct arena_chunk {
     _Alignas(8) char data[];
 };
 
-void *arena_alloc(arena *a, size_t n)
+void *lang_arena_alloc(arena *a, size_t n)
 {
     if (n > SIZE_MAX / 2) return NULL;
     n = (n + 7) & ~(size_t)7;
@@ -41,27 +41,27 @@ void *arena_alloc(arena *a, size_t n)
     return p;
 }
 
-char *arena_strndup(arena *a, const char *s, size_t n)
+char *lang_arena_strndup(arena *a, const char *s, size_t n)
 {
     if (n == SIZE_MAX) return NULL;
-    char *d = arena_alloc(a, n + 1);
+    char *d = lang_arena_alloc(a, n + 1);
     if (!d) return NULL;
     memcpy(d, s, n);
     d[n] = 0;
     return d;
 }
 
-char *arena_strdup(arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+char *lang_arena_strdup(arena *a, const char *s) { return lang_arena_strndup(a, s, strlen(s)); }
 
-void *arena_grow(arena *a, void *old, size_t old_n, size_t new_n, size_t elem)
+void *lang_arena_grow(arena *a, void *old, size_t old_n, size_t new_n, size_t elem)
 {
     if (elem && new_n > SIZE_MAX / elem) return NULL;
-    void *p = arena_alloc(a, new_n * elem);
+    void *p = lang_arena_alloc(a, new_n * elem);
     if (p && old_n) memcpy(p, old, old_n * elem);
     return p;
 }
 
-void arena_free(arena *a)
+void lang_arena_free(arena *a)
 {
     arena_chunk *c = a->head;
     while (c) {

@@ -18,14 +18,14 @@ typedef struct arena {
 } arena;
 
 /* n zeroed bytes, or NULL when out of memory (or n is absurd). */
-void *arena_alloc(arena *a, size_t n);
+void *lang_arena_alloc(arena *a, size_t n);
 /* A NUL-terminated copy of s[0..n), or NULL. */
-char *arena_strndup(arena *a, const char *s, size_t n);
-char *arena_strdup(arena *a, const char *s);
+char *lang_arena_strndup(arena *a, const char *s, size_t n);
+char *lang_arena_strdup(arena *a, const char *s);
 /* Grows an array that lives in the arena (the old copy stays until the arena
  * is freed): returns a copy of old (old_n elements) with room for new_n, or NULL. */
-void *arena_grow(arena *a, void *old, size_t old_n, size_t new_n, size_t elem);
+void *lang_arena_grow(arena *a, void *old, size_t old_n, size_t new_n, size_t elem);
 /* Frees every chunk; the arena is empty again. */
-void arena_free(arena *a);
+void lang_arena_free(arena *a);
 
 #endif

@@ -105,6 +105,6 @@ struct node {
     scope_info *scope;    /* N_DEF, N_LAMBDA */
 };
 
-const char *binop_symbol(int op);
+const char *lang_binop_symbol(int op);
 
 #endif

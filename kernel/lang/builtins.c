@@ -5,6 +5,7 @@
 #include "namespaces.h"
 #include "user_hooks.h"
 #include "builtins_grad.h"
+#include "progress_iter.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,10 @@
 const lang_builtin *const builtin_tables[] = {
     builtins_core, methods_core, builtins_tensor, builtins_model, builtins_io, builtins_kernel,
     builtins_figures, builtins_attention, builtins_rich, builtins_analysis, builtins_patching, builtins_lang,
-    builtins_modules, builtins_attention_view, builtins_einops, builtins_user_hooks, builtins_grad, NULL,
+    builtins_modules, builtins_attention_view, builtins_einops, builtins_user_hooks, builtins_grad, builtins_progress_iter, NULL,
 };
 
-const lang_builtin *builtin_find(const char *full)
+const lang_builtin *lang_builtin_find(const char *full)
 {
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++)
@@ -23,7 +24,7 @@ const lang_builtin *builtin_find(const char *full)
     return NULL;
 }
 
-const lang_builtin *method_find(const char *type, const char *name)
+const lang_builtin *lang_method_find(const char *type, const char *name)
 {
     size_t tl = strlen(type);
     for (int t = 0; builtin_tables[t]; t++)
@@ -33,21 +34,22 @@ const lang_builtin *method_find(const char *type, const char *name)
     return NULL;
 }
 
-int builtins_install(interp *I)
+int lang_builtins_install(interp *I)
 {
+    lang_register_kind(V_TENSOR, &lang_tensor_kind_type);
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++) {
             if (strchr(b->name, '.') || !b->fn) continue;
-            if (dict_set_str(I->builtins, b->name, v_builtin(b, NULL))) return -1;
+            if (lang_dict_set_str(I->builtins, b->name, v_builtin(b, NULL))) return -1;
         }
     /* dtype names, so tensor(x, dtype=long) and zeros(3, dtype=float32) read like torch */
     static const char *const dtypes[][2] = {{"long", "int64"}, {"int64", "int64"}, {"float32", "float32"}};
     for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
-        if (dict_set_str(I->builtins, dtypes[i][0], v_str(dtypes[i][1]))) return -1;
-    return namespaces_install(I);
+        if (lang_dict_set_str(I->builtins, dtypes[i][0], v_str(dtypes[i][1]))) return -1;
+    return lang_namespaces_install(I);
 }
 
-const char *doc_for_type(const char *type)
+const char *lang_doc_for_type(const char *type)
 {
     static const struct { const char *name, *doc; } docs[] = {
         {"str", "Text. Methods: format, join, split, strip, replace, upper, lower, startswith, endswith, ..."},

@@ -26,13 +26,13 @@ extern const lang_builtin builtins_lang[];    /* nullcontext, exit, quit (builti
 extern const lang_builtin *const builtin_tables[];
 
 /* A method "type.name", or NULL. */
-const lang_builtin *method_find(const char *type, const char *name);
+const lang_builtin *lang_method_find(const char *type, const char *name);
 /* Any entry by full name ("einsum", "Tensor.sum"), or NULL. */
-const lang_builtin *builtin_find(const char *full_name);
+const lang_builtin *lang_builtin_find(const char *full_name);
 /* Fills the interpreter's builtin namespace with every global function. */
-int builtins_install(interp *I);
+int lang_builtins_install(interp *I);
 
 /* Documentation of non-function names (True, None, keywords) and of types. */
-const char *doc_for_type(const char *type);
+const char *lang_doc_for_type(const char *type);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct slice_arg { lens_slice s; int64_t *list; } slice_arg;
 static int slice_bound(interp *I, value *v, int64_t *out)
 {
     if (!v || v->type == V_NONE) { *out = LENS_SLICE_NONE; return 0; }
-    return arg_int(I, v, "slice bound", out);
+    return lang_arg_int(I, v, "slice bound", out);
 }
 
 static int get_slice(interp *I, value *v, slice_arg *out)
@@ -57,7 +57,7 @@ static int get_layer(interp *I, value *v, int def, int *out)
     *out = def;
     if (!v || v->type == V_NONE) return 0;
     int64_t l;
-    if (arg_int(I, v, "layer", &l)) return -1;
+    if (lang_arg_int(I, v, "layer", &l)) return -1;
     *out = (int)l;
     return 0;
 }
@@ -65,8 +65,8 @@ static int get_layer(interp *I, value *v, int def, int *out)
 static int get_flag(interp *I, args *a, int pos, const char *name, bool def, bool *out)
 {
     *out = def;
-    value *v = arg_get(a, pos, name);
-    return v && v->type != V_NONE ? arg_bool(I, v, out) : 0;
+    value *v = lang_arg_get(a, pos, name);
+    return v && v->type != V_NONE ? lang_arg_bool(I, v, out) : 0;
 }
 
 /* The cache, its model and config of a method's self. */
@@ -85,7 +85,7 @@ static int self_cache(interp *I, value *self, cache_ctx *cx)
 static value *labels_value(char **labels)
 {
     value *l = v_list(0);
-    for (int i = 0; l && labels && labels[i]; i++) list_append(l, v_str(labels[i]));
+    for (int i = 0; l && labels && labels[i]; i++) lang_list_append(l, v_str(labels[i]));
     return l;
 }
 
@@ -122,15 +122,15 @@ static value *c_apply_ln_to_stack(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"residual_stack", "layer", "mlp_input", "pos_slice", "batch_slice", "has_batch_dim", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "apply_ln_to_stack", 6, kw)) return NULL;
-    value *sv = arg_get(a, 0, "residual_stack");
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "apply_ln_to_stack", 6, kw)) return NULL;
+    value *sv = lang_arg_get(a, 0, "residual_stack");
     if (!sv) return lang_raise(I, "TypeError", "apply_ln_to_stack() missing required argument 'residual_stack'");
     int layer;
     bool mlp_input;
     slice_arg ps, bs;
-    if (get_layer(I, arg_get(a, 1, "layer"), -1, &layer) || get_flag(I, a, 2, "mlp_input", false, &mlp_input)) return NULL;
-    if (get_slice(I, arg_get(a, 3, "pos_slice"), &ps)) return NULL;
-    if (get_slice(I, arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
+    if (get_layer(I, lang_arg_get(a, 1, "layer"), -1, &layer) || get_flag(I, a, 2, "mlp_input", false, &mlp_input)) return NULL;
+    if (get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
+    if (get_slice(I, lang_arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
     lens_tensor *st = lang_engine_tensor(I, sv, LENS_F32);
     lens_error err;
     lens_tensor *r = st ? lens_apply_ln_to_stack(cx.m, cx.c, st, layer, mlp_input, &ps.s, &bs.s, &err) : NULL;
@@ -145,13 +145,13 @@ static value *c_accumulated_resid(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"layer", "incl_mid", "apply_ln", "pos_slice", "mlp_input", "return_labels", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "accumulated_resid", 6, kw)) return NULL;
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "accumulated_resid", 6, kw)) return NULL;
     int layer;
     bool incl_mid, apply_ln, mlp_input, ret;
     slice_arg ps;
-    if (get_layer(I, arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "incl_mid", false, &incl_mid) ||
+    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "incl_mid", false, &incl_mid) ||
         get_flag(I, a, 2, "apply_ln", false, &apply_ln) || get_flag(I, a, 4, "mlp_input", false, &mlp_input) ||
-        get_flag(I, a, 5, "return_labels", false, &ret) || get_slice(I, arg_get(a, 3, "pos_slice"), &ps)) return NULL;
+        get_flag(I, a, 5, "return_labels", false, &ret) || get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_accumulated_resid(cx.m, cx.c, layer, incl_mid, mlp_input, apply_ln, &ps.s, &labels, &err);
@@ -163,16 +163,16 @@ static value *c_decompose_resid(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"layer", "mlp_input", "mode", "apply_ln", "pos_slice", "incl_embeds", "return_labels", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "decompose_resid", 7, kw)) return NULL;
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "decompose_resid", 7, kw)) return NULL;
     int layer;
     bool mlp_input, apply_ln, incl_embeds, ret;
     const char *mode = "all";
-    value *mv = arg_get(a, 2, "mode");
-    if (mv && mv->type != V_NONE && !(mode = arg_str(I, mv, "mode"))) return NULL;
+    value *mv = lang_arg_get(a, 2, "mode");
+    if (mv && mv->type != V_NONE && !(mode = lang_arg_str(I, mv, "mode"))) return NULL;
     slice_arg ps;
-    if (get_layer(I, arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "mlp_input", false, &mlp_input) ||
+    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "mlp_input", false, &mlp_input) ||
         get_flag(I, a, 3, "apply_ln", false, &apply_ln) || get_flag(I, a, 5, "incl_embeds", true, &incl_embeds) ||
-        get_flag(I, a, 6, "return_labels", false, &ret) || get_slice(I, arg_get(a, 4, "pos_slice"), &ps)) return NULL;
+        get_flag(I, a, 6, "return_labels", false, &ret) || get_slice(I, lang_arg_get(a, 4, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_decompose_resid(cx.m, cx.c, layer, mlp_input, mode, incl_embeds, apply_ln, &ps.s, &labels, &err);
@@ -184,13 +184,13 @@ static value *c_stack_head_results(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"layer", "return_labels", "incl_remainder", "pos_slice", "apply_ln", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "stack_head_results", 5, kw)) return NULL;
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "stack_head_results", 5, kw)) return NULL;
     int layer;
     bool ret, rem, apply_ln;
     slice_arg ps;
-    if (get_layer(I, arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "return_labels", false, &ret) ||
+    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "return_labels", false, &ret) ||
         get_flag(I, a, 2, "incl_remainder", false, &rem) || get_flag(I, a, 4, "apply_ln", false, &apply_ln) ||
-        get_slice(I, arg_get(a, 3, "pos_slice"), &ps)) return NULL;
+        get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_stack_head_results(cx.m, cx.c, layer, &ps.s, rem, apply_ln, &labels, &err);
@@ -202,12 +202,12 @@ static value *c_stack_neuron_results(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"layer", "pos_slice", "return_labels", "apply_ln", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "stack_neuron_results", 4, kw)) return NULL;
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "stack_neuron_results", 4, kw)) return NULL;
     int layer;
     bool ret, apply_ln;
     slice_arg ps;
-    if (get_layer(I, arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 2, "return_labels", false, &ret) ||
-        get_flag(I, a, 3, "apply_ln", false, &apply_ln) || get_slice(I, arg_get(a, 1, "pos_slice"), &ps)) return NULL;
+    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 2, "return_labels", false, &ret) ||
+        get_flag(I, a, 3, "apply_ln", false, &apply_ln) || get_slice(I, lang_arg_get(a, 1, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_stack_neuron_results(cx.m, cx.c, layer, &ps.s, apply_ln, &labels, &err);
@@ -219,13 +219,13 @@ static value *c_full_resid(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"layer", "mlp_input", "expand_neurons", "apply_ln", "pos_slice", "return_labels", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "get_full_resid_decomposition", 6, kw)) return NULL;
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "get_full_resid_decomposition", 6, kw)) return NULL;
     int layer;
     bool mlp_input, expand, apply_ln, ret;
     slice_arg ps;
-    if (get_layer(I, arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "mlp_input", false, &mlp_input) ||
+    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "mlp_input", false, &mlp_input) ||
         get_flag(I, a, 2, "expand_neurons", true, &expand) || get_flag(I, a, 3, "apply_ln", false, &apply_ln) ||
-        get_flag(I, a, 5, "return_labels", false, &ret) || get_slice(I, arg_get(a, 4, "pos_slice"), &ps)) return NULL;
+        get_flag(I, a, 5, "return_labels", false, &ret) || get_slice(I, lang_arg_get(a, 4, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_full_resid_decomposition(cx.m, cx.c, layer, mlp_input, expand, apply_ln, &ps.s, &labels, &err);
@@ -236,7 +236,7 @@ static value *c_full_resid(interp *I, value *self, args *a)
 static value *c_compute_head_results(interp *I, value *self, args *a)
 {
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "compute_head_results", 0, NULL)) return NULL;
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "compute_head_results", 0, NULL)) return NULL;
     lens_error err;
     if (lens_cache_compute_head_results(cx.m, cx.c, &err)) return lang_engine_error(I, &err);
     return v_none();
@@ -246,12 +246,12 @@ static value *c_logit_attrs(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"residual_stack", "tokens", "incorrect_tokens", "pos_slice", "batch_slice", "has_batch_dim", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || arg_check(I, a, "logit_attrs", 6, kw)) return NULL;
-    value *sv = arg_get(a, 0, "residual_stack"), *tv = arg_get(a, 1, "tokens"), *iv = arg_get(a, 2, "incorrect_tokens");
+    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "logit_attrs", 6, kw)) return NULL;
+    value *sv = lang_arg_get(a, 0, "residual_stack"), *tv = lang_arg_get(a, 1, "tokens"), *iv = lang_arg_get(a, 2, "incorrect_tokens");
     if (!sv || !tv) return lang_raise(I, "TypeError", "logit_attrs(residual_stack, tokens, incorrect_tokens=None, pos_slice=None)");
     slice_arg ps, bs;
-    if (get_slice(I, arg_get(a, 3, "pos_slice"), &ps)) return NULL;
-    if (get_slice(I, arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
+    if (get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
+    if (get_slice(I, lang_arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
     lens_tensor *st = lang_engine_tensor(I, sv, LENS_F32);
     lens_tensor *tok = st ? token_arg(I, cx.m, tv) : NULL;
     lens_tensor *bad = tok && iv && iv->type != V_NONE ? token_arg(I, cx.m, iv) : NULL;
@@ -272,8 +272,8 @@ static value *b_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"logits", "answer_tokens", "per_prompt", "tokens", NULL};
-    if (arg_check(I, a, "logit_diff", 4, kw)) return NULL;
-    value *lv = arg_get(a, 0, "logits"), *av = arg_get(a, 1, "answer_tokens"), *tv = arg_get(a, 3, "tokens");
+    if (lang_arg_check(I, a, "logit_diff", 4, kw)) return NULL;
+    value *lv = lang_arg_get(a, 0, "logits"), *av = lang_arg_get(a, 1, "answer_tokens"), *tv = lang_arg_get(a, 3, "tokens");
     if (!lv || !av) return lang_raise(I, "TypeError", "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)");
     bool per_prompt;
     if (get_flag(I, a, 2, "per_prompt", false, &per_prompt)) return NULL;
@@ -329,7 +329,7 @@ static cJSON *report_table(const lens_prompt_report *r)
         }
     }
     static const char *const headers[] = {"", "Rank", "Logit", "Prob", "Token"};
-    cJSON *b = table_text_bundle((const char *const *)cells, rows, 5, headers, "test_prompt");
+    cJSON *b = display_table_text_bundle((const char *const *)cells, rows, 5, headers, "test_prompt");
     for (int i = 0; i < rows * 5; i++) free(cells[i]);
     free(cells);
     /* the report itself is already on stdout; keep the plain-text form short */
@@ -346,18 +346,18 @@ static value *b_test_prompt(interp *I, value *self, args *a)
     (void)self;
     static const char *const kw[] = {"prompt", "answer", "model", "prepend_space_to_answer", "print_details",
                                      "prepend_bos", "top_k", NULL};
-    if (arg_check(I, a, "test_prompt", 7, kw)) return NULL;
-    value *pv = arg_get(a, 0, "prompt"), *av = arg_get(a, 1, "answer"), *mv = arg_get(a, 2, "model");
+    if (lang_arg_check(I, a, "test_prompt", 7, kw)) return NULL;
+    value *pv = lang_arg_get(a, 0, "prompt"), *av = lang_arg_get(a, 1, "answer"), *mv = lang_arg_get(a, 2, "model");
     if (!pv || !av || !mv) return lang_raise(I, "TypeError", "test_prompt(prompt, answer, model, prepend_bos=True, top_k=10)");
     lens_model *m = lang_model_of(mv);
-    if (!m) return lang_raise(I, "TypeError", "test_prompt: model must be a model (load(...)), not %s", type_name(mv));
-    const char *prompt = arg_str(I, pv, "prompt");
+    if (!m) return lang_raise(I, "TypeError", "test_prompt: model must be a model (load(...)), not %s", lang_type_name(mv));
+    const char *prompt = lang_arg_str(I, pv, "prompt");
     if (!prompt) return NULL;
     bool space, details, bos;
     int64_t top_k = 10;
-    value *kv = arg_get(a, 6, "top_k");
+    value *kv = lang_arg_get(a, 6, "top_k");
     if (get_flag(I, a, 3, "prepend_space_to_answer", true, &space) || get_flag(I, a, 4, "print_details", true, &details) ||
-        get_flag(I, a, 5, "prepend_bos", true, &bos) || (kv && arg_int(I, kv, "top_k", &top_k))) return NULL;
+        get_flag(I, a, 5, "prepend_bos", true, &bos) || (kv && lang_arg_int(I, kv, "top_k", &top_k))) return NULL;
     if (top_k < 0 || top_k > 1000) return lang_raise(I, "ValueError", "top_k must be in 0..1000");
     const char **answers;
     int n;
@@ -393,20 +393,20 @@ static value *b_induction_scores(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"model", "seq_len", "batch", "seed", "tokens", "show", NULL};
-    if (arg_check(I, a, "induction_scores", 5, kw)) return NULL;
+    if (lang_arg_check(I, a, "induction_scores", 5, kw)) return NULL;
     bool show = true;
-    value *sv = arg_get(a, -1, "show");
-    if (sv && arg_bool(I, sv, &show)) return NULL;
-    lens_model *m = lang_model_of(arg_get(a, 0, "model"));
+    value *sv = lang_arg_get(a, -1, "show");
+    if (sv && lang_arg_bool(I, sv, &show)) return NULL;
+    lens_model *m = lang_model_of(lang_arg_get(a, 0, "model"));
     if (!m) return lang_raise(I, "TypeError", "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None, show=True)");
     int64_t seq_len = 50, batch = 10, seed = 0;
     value *v;
-    if (((v = arg_get(a, 1, "seq_len")) && arg_int(I, v, "seq_len", &seq_len)) ||
-        ((v = arg_get(a, 2, "batch")) && arg_int(I, v, "batch", &batch)) ||
-        ((v = arg_get(a, 3, "seed")) && arg_int(I, v, "seed", &seed))) return NULL;
+    if (((v = lang_arg_get(a, 1, "seq_len")) && lang_arg_int(I, v, "seq_len", &seq_len)) ||
+        ((v = lang_arg_get(a, 2, "batch")) && lang_arg_int(I, v, "batch", &batch)) ||
+        ((v = lang_arg_get(a, 3, "seed")) && lang_arg_int(I, v, "seed", &seed))) return NULL;
     lens_error err;
     lens_tensor *tokens;
-    v = arg_get(a, 4, "tokens");
+    v = lang_arg_get(a, 4, "tokens");
     if (v && v->type != V_NONE) tokens = lang_engine_tensor(I, v, LENS_I64);
     else if (!(tokens = lens_repeated_random_tokens(m, batch, seq_len, (uint64_t)seed, &err))) return lang_engine_error(I, &err);
     if (!tokens) return NULL;
@@ -416,15 +416,15 @@ static value *b_induction_scores(interp *I, value *self, args *a)
     value *d = NULL;
     if (!rc) {
         d = v_dict();
-        dict_set_str(d->u.d, "prev_token", v_tensor(prev));
-        dict_set_str(d->u.d, "duplicate", v_tensor(dup));
-        dict_set_str(d->u.d, "induction", v_tensor(ind));
-        dict_set_str(d->u.d, "tokens", v_tensor(tokens));
+        lang_dict_set_str(d->u.d, "prev_token", v_tensor(prev));
+        lang_dict_set_str(d->u.d, "duplicate", v_tensor(dup));
+        lang_dict_set_str(d->u.d, "induction", v_tensor(ind));
+        lang_dict_set_str(d->u.d, "tokens", v_tensor(tokens));
         /* as the upstream notebook draws them: one heatmap per score */
         const lens_tensor *maps[] = {prev, dup, ind};
         static const char *const titles[] = {"Previous Token Scores", "Duplicate Token Scores", "Induction Scores"};
         if (show && lang_show_head_heatmaps(I, maps, titles, 3)) {
-            decref(d);
+            lang_decref(d);
             return NULL;
         }
     } else lens_tensor_free(tokens);
@@ -438,7 +438,7 @@ int lang_parse_head(interp *I, const lens_config *cfg, value *v, int *layer, int
     if (v->type == V_STR) rc = lens_head_parse(cfg, v->u.str.s, layer, head, &err);
     else if ((v->type == V_TUPLE || v->type == V_LIST) && v->u.list.n == 2) {
         int64_t l, h;
-        if (arg_int(I, v->u.list.items[0], "layer", &l) || arg_int(I, v->u.list.items[1], "head", &h)) return -1;
+        if (lang_arg_int(I, v->u.list.items[0], "layer", &l) || lang_arg_int(I, v->u.list.items[1], "head", &h)) return -1;
         rc = 0;
         if (l < 0 || l >= cfg->n_layers || h < 0 || h >= cfg->n_heads)
             rc = lens_fail(&err, "head (%lld, %lld) does not exist: the model has %d layers of %d heads",
@@ -451,7 +451,7 @@ int lang_parse_head(interp *I, const lens_config *cfg, value *v, int *layer, int
             double d;
             if (lens_tensor_item(v->u.tensor.t, &d, &err)) { lang_engine_error(I, &err); return -1; }
             i = (int64_t)d;
-        } else if (arg_int(I, v, "head", &i)) return -1;
+        } else if (lang_arg_int(I, v, "head", &i)) return -1;
         rc = lens_head_from_index(cfg, i, layer, head, &err);
     }
     if (rc) lang_raise(I, "ValueError", "%s", err.msg);
@@ -462,30 +462,30 @@ static value *b_head_labels(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"model", "heads", NULL};
-    if (arg_check(I, a, "head_labels", 2, kw)) return NULL;
-    lens_model *m = lang_model_of(arg_get(a, 0, "model"));
+    if (lang_arg_check(I, a, "head_labels", 2, kw)) return NULL;
+    lens_model *m = lang_model_of(lang_arg_get(a, 0, "model"));
     if (!m) return lang_raise(I, "TypeError", "head_labels(model, heads=None): model must be a model");
     const lens_config *cfg = lens_model_config(m);
-    value *hv = arg_get(a, 1, "heads");
+    value *hv = lang_arg_get(a, 1, "heads");
     if (!hv || hv->type == V_NONE) {
         char **l = lens_head_labels(cfg, cfg->n_layers);
         value *r = labels_value(l);
         lens_labels_free(l);
         return r;
     }
-    value *items = hv->type == V_STR || hv->type == V_INT || hv->type == V_TUPLE ? NULL : to_list(I, hv);
+    value *items = hv->type == V_STR || hv->type == V_INT || hv->type == V_TUPLE ? NULL : lang_to_list(I, hv);
     if (!items && hv->type != V_STR && hv->type != V_INT && hv->type != V_TUPLE) return NULL;
     value *out = v_list(0);
     size_t n = items ? items->u.list.n : 1;
     for (size_t i = 0; out && i < n; i++) {
         int l, h;
-        if (lang_parse_head(I, cfg, items ? items->u.list.items[i] : hv, &l, &h)) { decref(out); out = NULL; break; }
-        list_append(out, v_strf("L%dH%d", l, h));
+        if (lang_parse_head(I, cfg, items ? items->u.list.items[i] : hv, &l, &h)) { lang_decref(out); out = NULL; break; }
+        lang_list_append(out, v_strf("L%dH%d", l, h));
     }
-    decref(items);
+    lang_decref(items);
     if (out && !items) {   /* a single head gives a single label */
-        value *one = incref(out->u.list.items[0]);
-        decref(out);
+        value *one = lang_incref(out->u.list.items[0]);
+        lang_decref(out);
         return one;
     }
     return out;
@@ -495,13 +495,13 @@ static value *b_top_heads(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"scores", "k", "largest", NULL};
-    if (arg_check(I, a, "top_heads", 3, kw)) return NULL;
-    value *sv = arg_get(a, 0, "scores");
+    if (lang_arg_check(I, a, "top_heads", 3, kw)) return NULL;
+    value *sv = lang_arg_get(a, 0, "scores");
     if (!sv) return lang_raise(I, "TypeError", "top_heads(scores [n_layers, n_heads], k=3, largest=True)");
     int64_t k = 3;
     bool largest;
-    value *kv = arg_get(a, 1, "k");
-    if ((kv && arg_int(I, kv, "k", &k)) || get_flag(I, a, 2, "largest", true, &largest)) return NULL;
+    value *kv = lang_arg_get(a, 1, "k");
+    if ((kv && lang_arg_int(I, kv, "k", &k)) || get_flag(I, a, 2, "largest", true, &largest)) return NULL;
     lens_tensor *s = lang_engine_tensor(I, sv, LENS_F32);
     if (!s) return NULL;
     if (s->ndim != 2) { lens_tensor_free(s); return lang_raise(I, "ValueError", "top_heads: scores must be [n_layers, n_heads]"); }
@@ -516,7 +516,7 @@ static value *b_top_heads(interp *I, value *self, args *a)
     value *out = v_list(0);
     for (int64_t i = 0; out && i < k; i++) {
         int64_t f = lens_tensor_i64(idx)[i];
-        list_append(out, v_tuple_of(2, v_strf("L%lldH%lld", (long long)(f / H), (long long)(f % H)),
+        lang_list_append(out, v_tuple_of(2, v_strf("L%lldH%lld", (long long)(f / H), (long long)(f % H)),
                                     v_float(lens_tensor_f32(vals)[i])));
     }
     lens_tensor_free(vals);

@@ -18,11 +18,11 @@ typedef struct headlist { int *layer, *head; int n, cap; } headlist;
 
 static int cfg_int(interp *I, value *cfg, const char *name, int *out)
 {
-    value *v = get_attr(I, cfg, name);
+    value *v = lang_get_attr(I, cfg, name);
     int64_t x;
     if (!v) return -1;
-    int rc = arg_int(I, v, name, &x);
-    decref(v);
+    int rc = lang_arg_int(I, v, name, &x);
+    lang_decref(v);
     if (!rc) *out = (int)x;
     return rc;
 }
@@ -94,22 +94,22 @@ static int parse_one(interp *I, headlist *h, value *v, int nl, int nh)
     }
     if (is_int_value(v)) {
         int64_t f;
-        if (arg_int(I, v, "head", &f)) return -1;
+        if (lang_arg_int(I, v, "head", &f)) return -1;
         snprintf(given, sizeof given, "%lld (a flat index layer * %d + head)", (long long)f, nh);
         if (f < 0 || f >= (int64_t)nl * nh) return add_head(I, h, -1, -1, nl, nh, given);
         return add_head(I, h, f / nh, f % nh, nl, nh, given);
     }
     if (is_pair(v)) {
-        value *l = to_list(I, v);
+        value *l = lang_to_list(I, v);
         if (!l) return -1;
         int64_t a, b;
-        int rc = arg_int(I, l->u.list.items[0], "layer", &a) || arg_int(I, l->u.list.items[1], "head", &b);
-        decref(l);
+        int rc = lang_arg_int(I, l->u.list.items[0], "layer", &a) || lang_arg_int(I, l->u.list.items[1], "head", &b);
+        lang_decref(l);
         if (rc) return -1;
         snprintf(given, sizeof given, "(%lld, %lld)", (long long)a, (long long)b);
         return add_head(I, h, a, b, nl, nh, given);
     }
-    lang_raise(I, "TypeError", "a head is a flat index, a (layer, head) pair or a string like \"L9H9\", not %s", type_name(v));
+    lang_raise(I, "TypeError", "a head is a flat index, a (layer, head) pair or a string like \"L9H9\", not %s", lang_type_name(v));
     return -1;
 }
 
@@ -120,14 +120,14 @@ static int parse_heads(interp *I, value *v, int nl, int nh, headlist *h)
         (v->type == V_TENSOR && v->u.tensor.t->ndim == 0))
         return parse_one(I, h, v, nl, nh);
     if (v->type != V_LIST && v->type != V_TUPLE && v->type != V_TENSOR) {
-        lang_raise(I, "TypeError", "heads must be a list of heads (flat indices, (layer, head) pairs or \"L9H9\"), not %s", type_name(v));
+        lang_raise(I, "TypeError", "heads must be a list of heads (flat indices, (layer, head) pairs or \"L9H9\"), not %s", lang_type_name(v));
         return -1;
     }
-    value *l = to_list(I, v);
+    value *l = lang_to_list(I, v);
     if (!l) return -1;
     int rc = 0;
     for (size_t i = 0; !rc && i < l->u.list.n; i++) rc = parse_one(I, h, l->u.list.items[i], nl, nh);
-    decref(l);
+    lang_decref(l);
     if (!rc && h->n == 0) { lang_raise(I, "ValueError", "no heads given"); return -1; }
     if (!rc && h->n > 256) { lang_raise(I, "ValueError", "%d heads are too many for one display (256 at most)", h->n); return -1; }
     return rc;
@@ -140,7 +140,7 @@ static value *token_strings(interp *I, value *model, value *tokens, int64_t prom
     if (tokens->type == V_LIST || tokens->type == V_TUPLE) {
         bool text = true;
         for (size_t i = 0; i < tokens->u.list.n; i++) text &= tokens->u.list.items[i]->type == V_STR;
-        if (text && tokens->u.list.n) return incref(tokens);
+        if (text && tokens->u.list.n) return lang_incref(tokens);
     }
     lens_tensor *t = lang_engine_tensor(I, tokens, LENS_I64);
     if (!t) return NULL;
@@ -161,33 +161,33 @@ static value *token_strings(interp *I, value *model, value *tokens, int64_t prom
         return lang_raise(I, "ValueError", "tokens must be a 1-d tensor of token ids or a list of str");
     }
     value *tv = v_tensor(t);
-    value *fn = tv ? get_attr(I, model, "to_str_tokens") : NULL;
+    value *fn = tv ? lang_get_attr(I, model, "to_str_tokens") : NULL;
     value *r = NULL;
     if (fn) {
         args ca = {&tv, 1, NULL, NULL, 0};
-        r = call_value(I, fn, &ca);
+        r = lang_call_value(I, fn, &ca);
     }
-    decref(fn);
-    decref(tv);
+    lang_decref(fn);
+    lang_decref(tv);
     return r;
 }
 
 static value *attention_common(interp *I, args *a, const char *fn, bool grid)
 {
     static const char *const kw[] = {"cache", "heads", "tokens", "prompt", "title", "show", NULL};
-    if (arg_check(I, a, fn, 2, kw)) return NULL;
-    value *cache = arg_get(a, 0, "cache"), *heads = arg_get(a, 1, "heads");
+    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
+    value *cache = lang_arg_get(a, 0, "cache"), *heads = lang_arg_get(a, 1, "heads");
     if (!cache || !heads) return lang_raise(I, "TypeError", "%s(cache, heads, tokens=None, prompt=0, title=None) needs a cache and heads", fn);
-    if (strcmp(type_name(cache), "ActivationCache"))
-        return lang_raise(I, "TypeError", "%s() needs an ActivationCache (from model.run_with_cache) first, not %s", fn, type_name(cache));
+    if (strcmp(lang_type_name(cache), "ActivationCache"))
+        return lang_raise(I, "TypeError", "%s() needs an ActivationCache (from model.run_with_cache) first, not %s", fn, lang_type_name(cache));
     const char *title = NULL;
-    value *v = arg_get(a, -1, "title");
-    if (v && v->type != V_NONE && !(title = arg_str(I, v, "title"))) return NULL;
+    value *v = lang_arg_get(a, -1, "title");
+    if (v && v->type != V_NONE && !(title = lang_arg_str(I, v, "title"))) return NULL;
     int64_t prompt = 0;
-    if ((v = arg_get(a, -1, "prompt")) && v->type != V_NONE && arg_int(I, v, "prompt", &prompt)) return NULL;
+    if ((v = lang_arg_get(a, -1, "prompt")) && v->type != V_NONE && lang_arg_int(I, v, "prompt", &prompt)) return NULL;
 
-    value *model = get_attr(I, cache, "model");
-    value *cfg = model ? get_attr(I, model, "cfg") : NULL;
+    value *model = lang_get_attr(I, cache, "model");
+    value *cfg = model ? lang_get_attr(I, model, "cfg") : NULL;
     int nl = 0, nh = 0;
     headlist h = {0};
     value *toks = NULL, *r = NULL;
@@ -196,40 +196,40 @@ static value *attention_common(interp *I, args *a, const char *fn, bool grid)
     if (!cfg || cfg_int(I, cfg, "n_layers", &nl) || cfg_int(I, cfg, "n_heads", &nh)) goto done;
     if (parse_heads(I, heads, nl, nh, &h)) goto done;
 
-    value *tv = arg_get(a, -1, "tokens");
+    value *tv = lang_arg_get(a, -1, "tokens");
     if (tv && tv->type != V_NONE) toks = token_strings(I, model, tv, prompt);
     else {
-        value *ct = get_attr(I, cache, "tokens");
+        value *ct = lang_get_attr(I, cache, "tokens");
         if (ct) toks = token_strings(I, model, ct, prompt);
-        decref(ct);
+        lang_decref(ct);
     }
     if (!toks) goto done;
     int64_t n = (int64_t)toks->u.list.n;
 
     for (int i = 0; i < h.n; i++) {
         value *key = v_tuple_of(2, v_str("pattern"), v_int(h.layer[i]));
-        value *pv = key ? get_item(I, cache, key) : NULL;
-        decref(key);
+        value *pv = key ? lang_get_item(I, cache, key) : NULL;
+        lang_decref(key);
         if (!pv) goto done;
         const lens_tensor *t = pv->type == V_TENSOR ? pv->u.tensor.t : NULL;
         if (!t || t->ndim != 4 || t->shape[1] != nh || t->shape[2] != t->shape[3]) {
-            decref(pv);
+            lang_decref(pv);
             lang_raise(I, "ValueError", "cache[\"pattern\", %d] is not [batch, head, query, key]", h.layer[i]);
             goto done;
         }
         int64_t b = prompt < 0 ? prompt + t->shape[0] : prompt;
         if (b < 0 || b >= t->shape[0]) {
             lang_raise(I, "IndexError", "prompt %lld is out of range: the cache holds %lld prompts", (long long)prompt, (long long)t->shape[0]);
-            decref(pv);
+            lang_decref(pv);
             goto done;
         }
         if (t->shape[2] != n) {
             lang_raise(I, "ValueError", "%lld tokens given for an attention pattern over %lld positions", (long long)n, (long long)t->shape[2]);
-            decref(pv);
+            lang_decref(pv);
             goto done;
         }
         if (!pat && !(pat = malloc((size_t)h.n * (size_t)(n * n) * sizeof *pat))) {
-            decref(pv);
+            lang_decref(pv);
             lang_raise(I, "MemoryError", "out of memory");
             goto done;
         }
@@ -243,7 +243,7 @@ static value *attention_common(interp *I, args *a, const char *fn, bool grid)
         lens_tensor_free(s2);
         lens_tensor_free(c);
         lens_tensor_free(cc);
-        decref(pv);
+        lang_decref(pv);
         if (!cc) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
     }
 
@@ -253,19 +253,19 @@ static value *attention_common(interp *I, args *a, const char *fn, bool grid)
     for (int i = 0; i < h.n; i++)
         if (asprintf(&labels[i], "L%dH%d", h.layer[i], h.head[i]) < 0) labels[i] = NULL;
     for (int64_t i = 0; i < n; i++) strs[i] = toks->u.list.items[i]->type == V_STR ? toks->u.list.items[i]->u.str.s : "";
-    cJSON *bundle = grid ? attention_heads_bundle(strs, (int)n, pat, h.n, (const char *const *)labels, title)
-                         : attention_patterns_bundle(strs, (int)n, pat, h.n, (const char *const *)labels, title);
+    cJSON *bundle = grid ? display_attention_heads_bundle(strs, (int)n, pat, h.n, (const char *const *)labels, title)
+                         : display_attention_patterns_bundle(strs, (int)n, pat, h.n, (const char *const *)labels, title);
     free(strs);
-    r = rich_finish(I, a, rich_html_display(I, bundle));
+    r = lang_rich_finish(I, a, lang_rich_html_display(I, bundle));
 done:
     for (int i = 0; labels && i < h.n; i++) free(labels[i]);
     free(labels);
     free(pat);
     free(h.layer);
     free(h.head);
-    decref(toks);
-    decref(cfg);
-    decref(model);
+    lang_decref(toks);
+    lang_decref(cfg);
+    lang_decref(model);
     return r;
 }
 

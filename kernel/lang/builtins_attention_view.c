@@ -23,14 +23,14 @@ enum { HEADS_FIRST, HEADS_LAST };
 
 static value *attention_view(interp *I, args *a, const char *fn, const char *const *kw, int layout, bool grid)
 {
-    if (arg_check(I, a, fn, 2, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
     /* kw[0] and kw[1] are the two positional parameters, in the library's order */
-    value *av = arg_get(a, !strcmp(kw[0], "attention") ? 0 : 1, "attention");
-    value *tv = arg_get(a, !strcmp(kw[0], "tokens") ? 0 : 1, "tokens");
-    value *lv = arg_get(a, -1, kw[2]);
+    value *av = lang_arg_get(a, !strcmp(kw[0], "attention") ? 0 : 1, "attention");
+    value *tv = lang_arg_get(a, !strcmp(kw[0], "tokens") ? 0 : 1, "tokens");
+    value *lv = lang_arg_get(a, -1, kw[2]);
     if (!av || !tv) return lang_raise(I, "TypeError", "%s() needs attention= and tokens=", fn);
     if (tv->type != V_LIST && tv->type != V_TUPLE)
-        return lang_raise(I, "TypeError", "%s(): tokens must be a list of str (model.to_str_tokens(...)), not %s", fn, type_name(tv));
+        return lang_raise(I, "TypeError", "%s(): tokens must be a list of str (model.to_str_tokens(...)), not %s", fn, lang_type_name(tv));
     size_t n = tv->u.list.n;
     for (size_t i = 0; i < n; i++)
         if (tv->u.list.items[i]->type != V_STR) return lang_raise(I, "TypeError", "%s(): tokens must be a list of str", fn);
@@ -69,12 +69,12 @@ static value *attention_view(interp *I, args *a, const char *fn, const char *con
         }
         if (!(labels = calloc((size_t)heads, sizeof *labels))) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
         for (int64_t h = 0; h < heads; h++)
-            if (!(labels[h] = arg_str(I, lv->u.list.items[h], kw[2]))) goto done;
+            if (!(labels[h] = lang_arg_str(I, lv->u.list.items[h], kw[2]))) goto done;
     }
-    cJSON *bundle = grid ? attention_heads_bundle(strs, (int)n, pat, (int)heads, labels, NULL)
-                         : attention_patterns_bundle(strs, (int)n, pat, (int)heads, labels, NULL);
+    cJSON *bundle = grid ? display_attention_heads_bundle(strs, (int)n, pat, (int)heads, labels, NULL)
+                         : display_attention_patterns_bundle(strs, (int)n, pat, (int)heads, labels, NULL);
     if (!bundle) { lang_raise(I, "ValueError", "%s(): %s", fn, display_last_error()); goto done; }
-    r = rich_html_display(I, bundle);
+    r = lang_rich_html_display(I, bundle);
 done:
     free(strs);
     free(labels);

@@ -12,11 +12,12 @@
 #include "ast.h"
 #include "builtins.h"
 #include "builtins_analysis.h"
+#include "type_object.h"
 #include "lang_internal.h"
 
 /* ---- argument helpers -------------------------------------------------------- */
 
-value *arg_get(args *a, int pos, const char *name)
+value *lang_arg_get(args *a, int pos, const char *name)
 {
     if (pos >= 0 && pos < a->npos) return a->pos[pos];
     if (name)
@@ -24,7 +25,7 @@ value *arg_get(args *a, int pos, const char *name)
     return NULL;
 }
 
-int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames)
+int lang_arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames)
 {
     if (max_pos >= 0 && a->npos > max_pos) {
         lang_raise(I, "TypeError", "%s() takes at most %d positional argument%s (%d given)", fn, max_pos,
@@ -42,7 +43,7 @@ int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const
     return 0;
 }
 
-int arg_int(interp *I, value *v, const char *what, int64_t *out)
+int lang_arg_int(interp *I, value *v, const char *what, int64_t *out)
 {
     if (v->type == V_INT) { *out = v->u.i; return 0; }
     if (v->type == V_BOOL) { *out = v->u.b; return 0; }
@@ -54,36 +55,36 @@ int arg_int(interp *I, value *v, const char *what, int64_t *out)
         lens_tensor_free(c);
         return 0;
     }
-    lang_raise(I, "TypeError", "%s must be an int, not %s", what, type_name(v));
+    lang_raise(I, "TypeError", "%s must be an int, not %s", what, lang_type_name(v));
     return -1;
 }
 
-int arg_double(interp *I, value *v, const char *what, double *out)
+int lang_arg_double(interp *I, value *v, const char *what, double *out)
 {
-    if (is_number(v)) { *out = num_as_double(v); return 0; }
+    if (lang_is_number(v)) { *out = lang_num_as_double(v); return 0; }
     if (v->type == V_TENSOR && lens_tensor_numel(v->u.tensor.t) == 1) {
-        value *x = tensor_item(I, v->u.tensor.t);
+        value *x = lang_tensor_item(I, v->u.tensor.t);
         if (!x) return -1;
-        *out = num_as_double(x);
-        decref(x);
+        *out = lang_num_as_double(x);
+        lang_decref(x);
         return 0;
     }
-    lang_raise(I, "TypeError", "%s must be a number, not %s", what, type_name(v));
+    lang_raise(I, "TypeError", "%s must be a number, not %s", what, lang_type_name(v));
     return -1;
 }
 
-int arg_bool(interp *I, value *v, bool *out)
+int lang_arg_bool(interp *I, value *v, bool *out)
 {
-    int t = truthy(I, v);
+    int t = lang_truthy(I, v);
     if (t < 0) return -1;
     *out = t;
     return 0;
 }
 
-const char *arg_str(interp *I, value *v, const char *what)
+const char *lang_arg_str(interp *I, value *v, const char *what)
 {
     if (v->type == V_STR) return v->u.str.s;
-    lang_raise(I, "TypeError", "%s must be a str, not %s", what, type_name(v));
+    lang_raise(I, "TypeError", "%s must be a str, not %s", what, lang_type_name(v));
     return NULL;
 }
 
@@ -94,17 +95,19 @@ static void emit(interp *I, const char *stream, const char *text)
     if (I->out && I->out->stream) I->out->stream(I->out->ctx, stream, text);
 }
 
+static const lang_param b_print_params[] = {
+    {"values", LANG_VARARGS}, {"sep", LANG_KEYWORD, "' '"}, {"end", LANG_KEYWORD, "'\\n'"},
+    {"file", LANG_KEYWORD, "None"}, {"flush", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_print(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"sep", "end", "file", "flush", NULL};
-    if (arg_check(I, a, "print", -1, kw)) return NULL;
     const char *sep = " ", *end = "\n";
     value *v;
-    if ((v = arg_get(a, -1, "sep")) && v->type != V_NONE && !(sep = arg_str(I, v, "sep"))) return NULL;
-    if ((v = arg_get(a, -1, "end")) && v->type != V_NONE && !(end = arg_str(I, v, "end"))) return NULL;
+    if ((v = lang_arg(a, "sep")) && v->type != V_NONE && !(sep = lang_arg_str(I, v, "sep"))) return NULL;
+    if ((v = lang_arg(a, "end")) && v->type != V_NONE && !(end = lang_arg_str(I, v, "end"))) return NULL;
     const char *stream = "stdout";
-    if ((v = arg_get(a, -1, "file")) && v->type == V_STR && !strcmp(v->u.str.s, "stderr")) stream = "stderr";
+    if ((v = lang_arg(a, "file")) && v->type == V_STR && !strcmp(v->u.str.s, "stderr")) stream = "stderr";
     size_t cap = 256, len = 0;
     char *buf = malloc(cap);
     if (!buf) return NULL;
@@ -112,7 +115,7 @@ static value *b_print(interp *I, value *self, args *a)
         char *piece;
         if (i == a->npos) piece = strdup(end);
         else {
-            piece = str_of(a->pos[i]);
+            piece = lang_str_of(a->pos[i]);
             if (piece && i < a->npos - 1) {
                 char *j;
                 if (asprintf(&j, "%s%s", piece, sep) < 0) j = NULL;
@@ -138,17 +141,18 @@ static value *b_print(interp *I, value *self, args *a)
     return v_none();
 }
 
+static const lang_param b_input_params[] = {
+    {"prompt", LANG_OPTIONAL, "''"}, {"password", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_input(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"prompt", "password", NULL};
-    if (arg_check(I, a, "input", 1, kw)) return NULL;
     const char *prompt = "";
-    value *v = arg_get(a, 0, "prompt");
+    value *v = lang_arg(a, "prompt");
     char *ps = NULL;
-    if (v) { ps = str_of(v); prompt = ps ? ps : ""; }
+    if (v) { ps = lang_str_of(v); prompt = ps ? ps : ""; }
     bool password = false;
-    if ((v = arg_get(a, -1, "password")) && arg_bool(I, v, &password)) { free(ps); return NULL; }
+    if ((v = lang_arg(a, "password")) && lang_arg_bool(I, v, &password)) { free(ps); return NULL; }
     if (!I->out || !I->out->input) {
         free(ps);
         return lang_raise(I, "RuntimeError", "input() is not available here (the frontend does not allow stdin)");
@@ -176,17 +180,17 @@ static value *need_args(interp *I, args *a, const char *fn, int lo, int hi)
 static value *b_len(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "len", 1, NULL) || !need_args(I, a, "len", 1, 1)) return NULL;
-    int64_t n = length_of(I, a->pos[0]);
+    if (lang_arg_check(I, a, "len", 1, NULL) || !need_args(I, a, "len", 1, 1)) return NULL;
+    int64_t n = lang_length_of(I, a->pos[0]);
     return n < 0 ? NULL : v_int(n);
 }
 
 static value *b_range(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "range", 3, NULL) || !need_args(I, a, "range", 1, 3)) return NULL;
+    if (lang_arg_check(I, a, "range", 3, NULL) || !need_args(I, a, "range", 1, 3)) return NULL;
     int64_t v[3] = {0, 0, 1};
-    for (int i = 0; i < a->npos; i++) if (arg_int(I, a->pos[i], "range() argument", &v[i])) return NULL;
+    for (int i = 0; i < a->npos; i++) if (lang_arg_int(I, a->pos[i], "range() argument", &v[i])) return NULL;
     if (a->npos == 1) { v[1] = v[0]; v[0] = 0; }
     if (v[2] == 0) return lang_raise(I, "ValueError", "range() arg 3 must not be zero");
     return v_range(v[0], v[1], v[2]);
@@ -195,17 +199,17 @@ static value *b_range(interp *I, value *self, args *a)
 static value *b_str(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "str", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "str", 1, NULL)) return NULL;
     if (a->npos == 0) return v_str("");
-    char *s = str_of(a->pos[0]);
+    char *s = lang_str_of(a->pos[0]);
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
 static value *b_repr(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "repr", 1, NULL) || !need_args(I, a, "repr", 1, 1)) return NULL;
-    char *s = repr_of(a->pos[0]);
+    if (lang_arg_check(I, a, "repr", 1, NULL) || !need_args(I, a, "repr", 1, 1)) return NULL;
+    char *s = lang_repr_of(a->pos[0]);
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
@@ -258,16 +262,17 @@ static value *parse_int_text(interp *I, const char *s, size_t len, int base)
     return v_int(neg ? (int64_t)(0 - mag) : (int64_t)mag);
 }
 
+static const lang_param b_int_params[] = {
+    {"x", LANG_OPTIONAL, "0"}, {"base", LANG_OPTIONAL, "10"}, {NULL}};
+
 static value *b_int(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"x", "base", NULL};
-    if (arg_check(I, a, "int", 2, kw)) return NULL;
-    value *x = arg_get(a, 0, "x");
+    value *x = lang_arg(a, "x");
     if (!x) return v_int(0);
-    value *bv = arg_get(a, 1, "base");
+    value *bv = lang_arg(a, "base");
     int64_t base = 10;
-    if (bv && arg_int(I, bv, "base", &base)) return NULL;
+    if (bv && lang_arg_int(I, bv, "base", &base)) return NULL;
     if (base != 0 && (base < 2 || base > 36)) return lang_raise(I, "ValueError", "int() base must be >= 2 and <= 36, or 0");
     if (bv && x->type != V_STR) return lang_raise(I, "TypeError", "int() can't convert non-string with explicit base");
     switch (x->type) {
@@ -276,24 +281,24 @@ static value *b_int(interp *I, value *self, args *a)
     case V_STR: return parse_int_text(I, x->u.str.s, x->u.str.len, (int)base);
     case V_TENSOR: {
         if (lens_tensor_numel(x->u.tensor.t) != 1) return lang_raise(I, "ValueError", "only one element tensors can be converted to Python scalars");
-        value *it = tensor_item(I, x->u.tensor.t);
+        value *it = lang_tensor_item(I, x->u.tensor.t);
         if (!it) return NULL;
-        value *r = it->type == V_FLOAT ? int_of_double(I, it->u.f) : incref(it);
-        decref(it);
+        value *r = it->type == V_FLOAT ? int_of_double(I, it->u.f) : lang_incref(it);
+        lang_decref(it);
         return r;
     }
     default: break;
     }
-    return lang_raise(I, "TypeError", "int() argument must be a string or a number, not '%s'", type_name(x));
+    return lang_raise(I, "TypeError", "int() argument must be a string or a number, not '%s'", lang_type_name(x));
 }
 
 static value *b_float(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "float", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "float", 1, NULL)) return NULL;
     if (a->npos == 0) return v_float(0);
     value *x = a->pos[0];
-    if (is_number(x)) return v_float(num_as_double(x));
+    if (lang_is_number(x)) return v_float(lang_num_as_double(x));
     if (x->type == V_STR) {
         const char *s = x->u.str.s;
         while (isspace((unsigned char)*s)) s++;
@@ -306,35 +311,35 @@ static value *b_float(interp *I, value *self, args *a)
     if (x->type == V_TENSOR) {
         double d;
         if (lens_tensor_numel(x->u.tensor.t) != 1) return lang_raise(I, "ValueError", "only one element tensors can be converted to Python scalars");
-        if (arg_double(I, x, "float()", &d)) return NULL;
+        if (lang_arg_double(I, x, "float()", &d)) return NULL;
         return v_float(d);
     }
-    return lang_raise(I, "TypeError", "float() argument must be a string or a number, not '%s'", type_name(x));
+    return lang_raise(I, "TypeError", "float() argument must be a string or a number, not '%s'", lang_type_name(x));
 }
 
 static value *b_bool(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "bool", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "bool", 1, NULL)) return NULL;
     if (a->npos == 0) return v_bool(false);
-    int t = truthy(I, a->pos[0]);
+    int t = lang_truthy(I, a->pos[0]);
     return t < 0 ? NULL : v_bool(t);
 }
 
 static value *b_list(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "list", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "list", 1, NULL)) return NULL;
     if (a->npos == 0) return v_list(0);
-    return to_list(I, a->pos[0]);
+    return lang_to_list(I, a->pos[0]);
 }
 
 static value *b_tuple(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "tuple", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "tuple", 1, NULL)) return NULL;
     if (a->npos == 0) return v_tuple(0);
-    value *l = to_list(I, a->pos[0]);
+    value *l = lang_to_list(I, a->pos[0]);
     if (l) l->type = V_TUPLE;
     return l;
 }
@@ -350,30 +355,30 @@ static value *b_dict(interp *I, value *self, args *a)
         if (src->type == V_DICT) {
             size_t i = 0;
             value *k, *v;
-            while (dict_next(src->u.d, &i, &k, &v)) dict_set(I, d->u.d, k, v);
+            while (lang_dict_next(src->u.d, &i, &k, &v)) lang_dict_set(I, d->u.d, k, v);
         } else {
-            value *items = to_list(I, src);
-            if (!items) { decref(d); return NULL; }
+            value *items = lang_to_list(I, src);
+            if (!items) { lang_decref(d); return NULL; }
             for (size_t i = 0; i < items->u.list.n; i++) {
                 value *p = items->u.list.items[i];
-                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(items); decref(d); return NULL; }
+                if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { lang_decref(items); lang_decref(d); return NULL; }
                 if ((p->type != V_TUPLE && p->type != V_LIST) || p->u.list.n != 2) {
-                    decref(items); decref(d);
+                    lang_decref(items); lang_decref(d);
                     return lang_raise(I, "ValueError", "dictionary update sequence element #%zu has the wrong length", i);
                 }
-                if (dict_set(I, d->u.d, p->u.list.items[0], p->u.list.items[1])) { decref(items); decref(d); return NULL; }
+                if (lang_dict_set(I, d->u.d, p->u.list.items[0], p->u.list.items[1])) { lang_decref(items); lang_decref(d); return NULL; }
             }
-            decref(items);
+            lang_decref(items);
         }
     }
-    for (int i = 0; i < a->nkw; i++) dict_set_str(d->u.d, a->kwnames[i], incref(a->kw[i]));
+    for (int i = 0; i < a->nkw; i++) lang_dict_set_str(d->u.d, a->kwnames[i], lang_incref(a->kw[i]));
     return d;
 }
 
 static value *b_abs(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "abs", 1, NULL) || !need_args(I, a, "abs", 1, 1)) return NULL;
+    if (lang_arg_check(I, a, "abs", 1, NULL) || !need_args(I, a, "abs", 1, 1)) return NULL;
     value *x = a->pos[0];
     if (x->type == V_FLOAT) return v_float(fabs(x->u.f));
     if (x->type == V_INT || x->type == V_BOOL) {
@@ -381,49 +386,49 @@ static value *b_abs(interp *I, value *self, args *a)
         if (i == INT64_MIN) return lang_raise(I, "OverflowError", "integer result too large");
         return v_int(i < 0 ? -i : i);
     }
-    if (x->type == V_TENSOR) return tensor_getattr(I, x, "__abs__");
-    return lang_raise(I, "TypeError", "bad operand type for abs(): '%s'", type_name(x));
+    if (x->type == V_TENSOR) return lang_tensor_getattr(I, x, "__abs__");
+    return lang_raise(I, "TypeError", "bad operand type for abs(): '%s'", lang_type_name(x));
 }
 
 /* min/max: one iterable or several arguments; key= and default= */
 static value *minmax(interp *I, args *a, const char *fn, int cmp)
 {
     static const char *const kw[] = {"key", "default", NULL};
-    if (arg_check(I, a, fn, -1, kw)) return NULL;
-    value *key = arg_get(a, -1, "key"), *dflt = arg_get(a, -1, "default");
+    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
+    value *key = lang_arg_get(a, -1, "key"), *dflt = lang_arg_get(a, -1, "default");
     if (a->npos == 0) return lang_raise(I, "TypeError", "%s expected at least 1 argument, got 0", fn);
     value *items;
     if (a->npos == 1) {
-        if (a->pos[0]->type == V_TENSOR) return tensor_getattr(I, a->pos[0], cmp == CMP_LT ? "__min__" : "__max__");
-        items = to_list(I, a->pos[0]);
+        if (a->pos[0]->type == V_TENSOR) return lang_tensor_getattr(I, a->pos[0], cmp == CMP_LT ? "__min__" : "__max__");
+        items = lang_to_list(I, a->pos[0]);
     } else {
         items = v_list((size_t)a->npos);
-        if (items) for (int i = 0; i < a->npos; i++) items->u.list.items[items->u.list.n++] = incref(a->pos[i]);
+        if (items) for (int i = 0; i < a->npos; i++) items->u.list.items[items->u.list.n++] = lang_incref(a->pos[i]);
     }
     if (!items) return NULL;
     if (items->u.list.n == 0) {
-        decref(items);
-        if (dflt) return incref(dflt);
+        lang_decref(items);
+        if (dflt) return lang_incref(dflt);
         return lang_raise(I, "ValueError", "%s() arg is an empty sequence", fn);
     }
     value *best = NULL, *bestk = NULL;
     for (size_t i = 0; i < items->u.list.n; i++) {
         value *x = items->u.list.items[i], *k;
-        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(bestk); decref(items); return NULL; }
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { lang_decref(bestk); lang_decref(items); return NULL; }
         if (key && key->type != V_NONE) {
             args ka = {&x, 1, NULL, NULL, 0};
-            k = call_value(I, key, &ka);
-            if (!k) { decref(bestk); decref(items); return NULL; }
-        } else k = incref(x);
+            k = lang_call_value(I, key, &ka);
+            if (!k) { lang_decref(bestk); lang_decref(items); return NULL; }
+        } else k = lang_incref(x);
         if (!best) { best = x; bestk = k; continue; }
-        int c = values_compare(I, k, bestk, cmp);
-        if (c < 0) { decref(k); decref(bestk); decref(items); return NULL; }
-        if (c) { decref(bestk); bestk = k; best = x; }
-        else decref(k);
+        int c = lang_values_compare(I, k, bestk, cmp);
+        if (c < 0) { lang_decref(k); lang_decref(bestk); lang_decref(items); return NULL; }
+        if (c) { lang_decref(bestk); bestk = k; best = x; }
+        else lang_decref(k);
     }
-    value *r = incref(best);
-    decref(bestk);
-    decref(items);
+    value *r = lang_incref(best);
+    lang_decref(bestk);
+    lang_decref(items);
     return r;
 }
 
@@ -434,22 +439,22 @@ static value *b_sum(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"iterable", "start", NULL};
-    if (arg_check(I, a, "sum", 2, kw) || !arg_get(a, 0, "iterable"))
+    if (lang_arg_check(I, a, "sum", 2, kw) || !lang_arg_get(a, 0, "iterable"))
         return I->error ? NULL : lang_raise(I, "TypeError", "sum() takes at least 1 positional argument (0 given)");
-    value *it = arg_get(a, 0, "iterable");
-    if (it->type == V_TENSOR && !arg_get(a, 1, "start")) return tensor_getattr(I, it, "__sum__");
-    value *items = to_list(I, it);
+    value *it = lang_arg_get(a, 0, "iterable");
+    if (it->type == V_TENSOR && !lang_arg_get(a, 1, "start")) return lang_tensor_getattr(I, it, "__sum__");
+    value *items = lang_to_list(I, it);
     if (!items) return NULL;
-    value *acc = arg_get(a, 1, "start");
-    acc = acc ? incref(acc) : v_int(0);
-    if (acc->type == V_STR) { decref(items); decref(acc); return lang_raise(I, "TypeError", "sum() can't sum strings [use ''.join(seq) instead]"); }
+    value *acc = lang_arg_get(a, 1, "start");
+    acc = acc ? lang_incref(acc) : v_int(0);
+    if (acc->type == V_STR) { lang_decref(items); lang_decref(acc); return lang_raise(I, "TypeError", "sum() can't sum strings [use ''.join(seq) instead]"); }
     for (size_t i = 0; i < items->u.list.n && acc; i++) {
-        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(acc); acc = NULL; break; }
-        value *r = binary_op(I, OP_ADD, acc, items->u.list.items[i]);
-        decref(acc);
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { lang_decref(acc); acc = NULL; break; }
+        value *r = lang_binary_op(I, OP_ADD, acc, items->u.list.items[i]);
+        lang_decref(acc);
         acc = r;
     }
-    decref(items);
+    lang_decref(items);
     return acc;
 }
 
@@ -467,7 +472,7 @@ static int sort_values(interp *I, value **v, value **keys, size_t n, bool revers
             if (lang_check_interrupt(I)) { rc = -1; break; }
             while (i < mid && j < hi) {
                 /* stable: take from the right only when strictly before */
-                int c = values_compare(I, keys[j], keys[i], reverse ? CMP_GT : CMP_LT);
+                int c = lang_values_compare(I, keys[j], keys[i], reverse ? CMP_GT : CMP_LT);
                 if (c < 0) { rc = -1; break; }
                 if (c) { tmp[k] = v[j]; tk[k++] = keys[j++]; }
                 else { tmp[k] = v[i]; tk[k++] = keys[i++]; }
@@ -484,7 +489,7 @@ static int sort_values(interp *I, value **v, value **keys, size_t n, bool revers
     return rc;
 }
 
-int list_sort_inplace(interp *I, value *list, value *key, bool reverse)
+int lang_list_sort_inplace(interp *I, value *list, value *key, bool reverse)
 {
     /* As in Python, the list is empty while it is sorted: a key function that
      * changes it cannot pull items from under the sort, and the change is
@@ -501,13 +506,13 @@ int list_sort_inplace(interp *I, value *list, value *key, bool reverse)
         if (key && key->type != V_NONE) {
             if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { rc = -1; break; }
             args ka = {&items[i], 1, NULL, NULL, 0};
-            keys[i] = call_value(I, key, &ka);
+            keys[i] = lang_call_value(I, key, &ka);
             if (!keys[i]) { rc = -1; break; }
-        } else keys[i] = incref(items[i]);
+        } else keys[i] = lang_incref(items[i]);
         nkeys++;
     }
     if (rc == 0) rc = sort_values(I, items, keys, n, reverse);
-    for (size_t i = 0; i < nkeys; i++) decref(keys[i]);
+    for (size_t i = 0; i < nkeys; i++) lang_decref(keys[i]);
     free(keys);
     /* what the key function put in meanwhile is dropped */
     value **added = list->u.list.items;
@@ -516,7 +521,7 @@ int list_sort_inplace(interp *I, value *list, value *key, bool reverse)
     list->u.list.n = n;
     list->u.list.cap = cap;
     bool modified = added != NULL;
-    for (size_t i = 0; i < nadded; i++) decref(added[i]);
+    for (size_t i = 0; i < nadded; i++) lang_decref(added[i]);
     free(added);
     if (modified && rc == 0) { lang_raise(I, "ValueError", "list modified during sort"); rc = -1; }
     return rc;
@@ -526,21 +531,21 @@ static value *b_sorted(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"key", "reverse", NULL};
-    if (arg_check(I, a, "sorted", 1, kw) || !need_args(I, a, "sorted", 1, 1)) return NULL;
-    value *l = to_list(I, a->pos[0]);
+    if (lang_arg_check(I, a, "sorted", 1, kw) || !need_args(I, a, "sorted", 1, 1)) return NULL;
+    value *l = lang_to_list(I, a->pos[0]);
     if (!l) return NULL;
     bool rev = false;
-    value *r = arg_get(a, -1, "reverse");
-    if (r && arg_bool(I, r, &rev)) { decref(l); return NULL; }
-    if (list_sort_inplace(I, l, arg_get(a, -1, "key"), rev)) { decref(l); return NULL; }
+    value *r = lang_arg_get(a, -1, "reverse");
+    if (r && lang_arg_bool(I, r, &rev)) { lang_decref(l); return NULL; }
+    if (lang_list_sort_inplace(I, l, lang_arg_get(a, -1, "key"), rev)) { lang_decref(l); return NULL; }
     return l;
 }
 
 static value *b_reversed(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "reversed", 1, NULL) || !need_args(I, a, "reversed", 1, 1)) return NULL;
-    value *l = to_list(I, a->pos[0]);
+    if (lang_arg_check(I, a, "reversed", 1, NULL) || !need_args(I, a, "reversed", 1, 1)) return NULL;
+    value *l = lang_to_list(I, a->pos[0]);
     if (!l) return NULL;
     for (size_t i = 0, j = l->u.list.n; i + 1 < j; i++, j--) {
         value *t = l->u.list.items[i];
@@ -550,45 +555,47 @@ static value *b_reversed(interp *I, value *self, args *a)
     return l;
 }
 
+static const lang_param b_enumerate_params[] = {
+    {"iterable", LANG_REQUIRED}, {"start", LANG_OPTIONAL, "0"}, {NULL}};
+
 static value *b_enumerate(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"iterable", "start", NULL};
-    if (arg_check(I, a, "enumerate", 2, kw)) return NULL;
-    value *it = arg_get(a, 0, "iterable");
+    value *it = lang_arg(a, "iterable");
     if (!it) return lang_raise(I, "TypeError", "enumerate() missing required argument 'iterable'");
     int64_t start = 0;
-    value *s = arg_get(a, 1, "start");
-    if (s && arg_int(I, s, "start", &start)) return NULL;
-    value *items = to_list(I, it);
+    value *s = lang_arg(a, "start");
+    if (s && lang_arg_int(I, s, "start", &start)) return NULL;
+    value *items = lang_to_list(I, it);
     if (!items) return NULL;
     value *r = v_list(items->u.list.n);
-    if (!r) { decref(items); return NULL; }
+    if (!r) { lang_decref(items); return NULL; }
     for (size_t i = 0; i < items->u.list.n; i++) {
         int64_t index;
         if (__builtin_add_overflow(start, (int64_t)i, &index)) {
-            decref(items); decref(r);
+            lang_decref(items); lang_decref(r);
             return lang_raise(I, "OverflowError", "enumerate() index does not fit in 64 bits");
         }
-        value *pair = (i & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple_of(2, v_int(index), incref(items->u.list.items[i]));
-        if (!pair) { decref(items); decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
+        value *pair = (i & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple_of(2, v_int(index), lang_incref(items->u.list.items[i]));
+        if (!pair) { lang_decref(items); lang_decref(r); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
         r->u.list.items[r->u.list.n++] = pair;
     }
-    decref(items);
+    lang_decref(items);
     return r;
 }
+
+static const lang_param b_zip_params[] = {
+    {"iterables", LANG_VARARGS}, {"strict", LANG_KEYWORD, "False"}, {NULL}};
 
 static value *b_zip(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"strict", NULL};
-    if (arg_check(I, a, "zip", -1, kw)) return NULL;
     value **lists = calloc((size_t)a->npos + 1, sizeof *lists);
     if (!lists) return NULL;
     size_t n = SIZE_MAX;
     value *r = NULL;
     for (int i = 0; i < a->npos; i++) {
-        lists[i] = to_list(I, a->pos[i]);
+        lists[i] = lang_to_list(I, a->pos[i]);
         if (!lists[i]) goto done;
         if (lists[i]->u.list.n < n) n = lists[i]->u.list.n;
     }
@@ -597,32 +604,33 @@ static value *b_zip(interp *I, value *self, args *a)
     if (!r) goto done;
     for (size_t k = 0; k < n; k++) {
         value *t = (k & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple((size_t)a->npos);
-        if (!t) { decref(r); r = NULL; goto done; }
-        for (int i = 0; i < a->npos; i++) tuple_set(t, (size_t)i, incref(lists[i]->u.list.items[k]));
+        if (!t) { lang_decref(r); r = NULL; goto done; }
+        for (int i = 0; i < a->npos; i++) lang_tuple_set(t, (size_t)i, lang_incref(lists[i]->u.list.items[k]));
         r->u.list.items[r->u.list.n++] = t;
     }
 done:
-    for (int i = 0; i < a->npos; i++) decref(lists[i]);
+    for (int i = 0; i < a->npos; i++) lang_decref(lists[i]);
     free(lists);
     return r;
 }
 
+static const lang_param b_round_params[] = {
+    {"number", LANG_REQUIRED}, {"ndigits", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_round(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"number", "ndigits", NULL};
-    if (arg_check(I, a, "round", 2, kw)) return NULL;
-    value *x = arg_get(a, 0, "number"), *nd = arg_get(a, 1, "ndigits");
+    value *x = lang_arg(a, "number"), *nd = lang_arg(a, "ndigits");
     if (!x) return lang_raise(I, "TypeError", "round() missing required argument 'number'");
-    if (x->type == V_TENSOR) return tensor_getattr(I, x, "__round__");
+    if (x->type == V_TENSOR) return lang_tensor_getattr(I, x, "__round__");
     double d;
-    if (arg_double(I, x, "round() argument", &d)) return NULL;
+    if (lang_arg_double(I, x, "round() argument", &d)) return NULL;
     if (!nd || nd->type == V_NONE) {
         if (x->type != V_FLOAT && x->type != V_TENSOR) return v_int(x->type == V_INT ? x->u.i : x->u.b);
         return int_of_double(I, nearbyint(d));  /* banker's rounding, like Python */
     }
     int64_t n;
-    if (arg_int(I, nd, "ndigits", &n)) return NULL;
+    if (lang_arg_int(I, nd, "ndigits", &n)) return NULL;
     if (x->type == V_INT || x->type == V_BOOL) {
         /* to a multiple of 10**-n, half to even */
         int64_t i = x->type == V_INT ? x->u.i : x->u.b;
@@ -637,7 +645,7 @@ static value *b_round(interp *I, value *self, args *a)
         if (__builtin_mul_overflow(q, p, &out)) return lang_raise(I, "OverflowError", "integer result too large (lens integers are 64-bit; use a float)");
         return v_int(out);
     }
-    if (x->type != V_FLOAT) return incref(x);
+    if (x->type != V_FLOAT) return lang_incref(x);
     if (!isfinite(d)) return v_float(d);
     /* beyond 17 significant digits a double has nothing left to round; below
      * 10**-308 of magnitude nothing survives */
@@ -658,44 +666,31 @@ static value *b_round(interp *I, value *self, args *a)
 static value *b_type(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "type", 1, NULL) || !need_args(I, a, "type", 1, 1)) return NULL;
-    return v_strf("<class '%s'>", type_name(a->pos[0]));
+    if (lang_arg_check(I, a, "type", 1, NULL) || !need_args(I, a, "type", 1, 1)) return NULL;
+    return lang_class_of(a->pos[0]);
 }
 
 static value *b_isinstance(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "isinstance", 2, NULL) || !need_args(I, a, "isinstance", 2, 2)) return NULL;
-    value *x = a->pos[0], *t = a->pos[1];
-    value **ts = &t;
-    size_t nt = 1;
-    if (t->type == V_TUPLE) { ts = t->u.list.items; nt = t->u.list.n; }
-    for (size_t i = 0; i < nt; i++) {
-        const char *name = NULL;
-        if (ts[i]->type == V_BUILTIN && !ts[i]->u.builtin.self) name = ts[i]->u.builtin.def->name;
-        else if (ts[i]->type == V_STR) name = ts[i]->u.str.s;
-        if (!name) return lang_raise(I, "TypeError", "isinstance() arg 2 must be a type (int, float, str, ...)");
-        const char *tn = type_name(x);
-        if (!strcmp(name, tn) || (!strcmp(name, "int") && x->type == V_BOOL) ||
-            (!strcmp(name, "tensor") && x->type == V_TENSOR))
-            return v_bool(true);
-    }
-    return v_bool(false);
+    if (lang_arg_check(I, a, "isinstance", 2, NULL) || !need_args(I, a, "isinstance", 2, 2)) return NULL;
+    int r = lang_is_instance(I, a->pos[0], a->pos[1]);
+    return r < 0 ? NULL : v_bool(r);
 }
 
 static value *b_anyall(interp *I, args *a, bool any)
 {
     if (!need_args(I, a, any ? "any" : "all", 1, 1)) return NULL;
-    value *items = to_list(I, a->pos[0]);
+    value *items = lang_to_list(I, a->pos[0]);
     if (!items) return NULL;
     bool r = !any;
     for (size_t i = 0; i < items->u.list.n; i++) {
-        int t = (i & 0xfff) == 0xfff && lang_check_interrupt(I) ? -1 : truthy(I, items->u.list.items[i]);
-        if (t < 0) { decref(items); return NULL; }
+        int t = (i & 0xfff) == 0xfff && lang_check_interrupt(I) ? -1 : lang_truthy(I, items->u.list.items[i]);
+        if (t < 0) { lang_decref(items); return NULL; }
         if (any && t) { r = true; break; }
         if (!any && !t) { r = false; break; }
     }
-    decref(items);
+    lang_decref(items);
     return v_bool(r);
 }
 static value *b_any(interp *I, value *self, args *a) { (void)self; return b_anyall(I, a, true); }
@@ -705,16 +700,16 @@ static value *b_map(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos != 2) return lang_raise(I, "TypeError", "map() takes a function and one iterable");
-    value *items = to_list(I, a->pos[1]);
+    value *items = lang_to_list(I, a->pos[1]);
     if (!items) return NULL;
     value *r = v_list(items->u.list.n);
     for (size_t i = 0; r && i < items->u.list.n; i++) {
         args ka = {&items->u.list.items[i], 1, NULL, NULL, 0};
-        value *x = call_value(I, a->pos[0], &ka);
-        if (!x) { decref(r); r = NULL; break; }
+        value *x = lang_call_value(I, a->pos[0], &ka);
+        if (!x) { lang_decref(r); r = NULL; break; }
         r->u.list.items[r->u.list.n++] = x;
     }
-    decref(items);
+    lang_decref(items);
     return r;
 }
 
@@ -722,23 +717,23 @@ static value *b_filter(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos != 2) return lang_raise(I, "TypeError", "filter() takes a function (or None) and one iterable");
-    value *items = to_list(I, a->pos[1]);
+    value *items = lang_to_list(I, a->pos[1]);
     if (!items) return NULL;
     value *r = v_list(0);
     for (size_t i = 0; r && i < items->u.list.n; i++) {
         value *x = items->u.list.items[i];
         int t;
-        if (a->pos[0]->type == V_NONE) t = truthy(I, x);
+        if (a->pos[0]->type == V_NONE) t = lang_truthy(I, x);
         else {
             args ka = {&x, 1, NULL, NULL, 0};
-            value *c = call_value(I, a->pos[0], &ka);
-            t = c ? truthy(I, c) : -1;
-            decref(c);
+            value *c = lang_call_value(I, a->pos[0], &ka);
+            t = c ? lang_truthy(I, c) : -1;
+            lang_decref(c);
         }
-        if (t < 0) { decref(r); r = NULL; break; }
-        if (t) list_append(r, incref(x));
+        if (t < 0) { lang_decref(r); r = NULL; break; }
+        if (t) lang_list_append(r, lang_incref(x));
     }
-    decref(items);
+    lang_decref(items);
     return r;
 }
 
@@ -746,7 +741,7 @@ static value *b_help(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos > 1) return lang_raise(I, "TypeError", "help() takes at most 1 argument");
-    char *text = help_text(I, a->npos ? a->pos[0] : NULL);
+    char *text = lang_help_text(I, a->npos ? a->pos[0] : NULL);
     if (!text) return NULL;
     if (I->out && I->out->page) {
         cJSON *b = cJSON_CreateObject();
@@ -769,12 +764,12 @@ static value *b_dir(interp *I, value *self, args *a)
     if (a->npos == 0) {
         size_t i = 0;
         value *k;
-        while (dict_next(I->globals, &i, &k, NULL)) list_append(r, incref(k));
+        while (lang_dict_next(I->globals, &i, &k, NULL)) lang_list_append(r, lang_incref(k));
         return r;
     }
     char **names = NULL;
-    int n = attr_names(I, a->pos[0], &names);
-    for (int i = 0; i < n; i++) { list_append(r, v_str(names[i])); free(names[i]); }
+    int n = lang_attr_names(I, a->pos[0], &names);
+    for (int i = 0; i < n; i++) { lang_list_append(r, v_str(names[i])); free(names[i]); }
     free(names);
     return r;
 }
@@ -783,11 +778,11 @@ static value *b_hasattr(interp *I, value *self, args *a)
 {
     (void)self;
     if (!need_args(I, a, "hasattr", 2, 2)) return NULL;
-    const char *name = arg_str(I, a->pos[1], "attribute name");
+    const char *name = lang_arg_str(I, a->pos[1], "attribute name");
     if (!name) return NULL;
-    value *v = get_attr(I, a->pos[0], name);
+    value *v = lang_get_attr(I, a->pos[0], name);
     if (!v) { lang_clear_error(I); return v_bool(false); }
-    decref(v);
+    lang_decref(v);
     return v_bool(true);
 }
 
@@ -795,10 +790,10 @@ static value *b_getattr(interp *I, value *self, args *a)
 {
     (void)self;
     if (!need_args(I, a, "getattr", 2, 3)) return NULL;
-    const char *name = arg_str(I, a->pos[1], "attribute name");
+    const char *name = lang_arg_str(I, a->pos[1], "attribute name");
     if (!name) return NULL;
-    value *v = get_attr(I, a->pos[0], name);
-    if (!v && a->npos == 3) { lang_clear_error(I); return incref(a->pos[2]); }
+    value *v = lang_get_attr(I, a->pos[0], name);
+    if (!v && a->npos == 3) { lang_clear_error(I); return lang_incref(a->pos[2]); }
     return v;
 }
 
@@ -806,12 +801,12 @@ static value *b_chr(interp *I, value *self, args *a)
 {
     (void)self;
     int64_t c;
-    if (!need_args(I, a, "chr", 1, 1) || arg_int(I, a->pos[0], "chr() argument", &c)) return NULL;
+    if (!need_args(I, a, "chr", 1, 1) || lang_arg_int(I, a->pos[0], "chr() argument", &c)) return NULL;
     if (c < 0 || c > 0x10FFFF) return lang_raise(I, "ValueError", "chr() arg not in range(0x110000)");
     if (c >= 0xD800 && c <= 0xDFFF) return lang_raise(I, "ValueError", "chr() arg is a surrogate (lens strings are UTF-8)");
     value *ci = v_int(c);
-    char *s = format_value(I, ci, "c");
-    decref(ci);
+    char *s = lang_format_value(I, ci, "c");
+    lang_decref(ci);
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
@@ -820,8 +815,8 @@ static value *b_ord(interp *I, value *self, args *a)
     (void)self;
     if (!need_args(I, a, "ord", 1, 1)) return NULL;
     value *s = a->pos[0];
-    if (s->type != V_STR) return lang_raise(I, "TypeError", "ord() expected string of length 1, but %s found", type_name(s));
-    int64_t n = length_of(I, s);
+    if (s->type != V_STR) return lang_raise(I, "TypeError", "ord() expected string of length 1, but %s found", lang_type_name(s));
+    int64_t n = lang_length_of(I, s);
     if (n != 1) return lang_raise(I, "TypeError", "ord() expected a character, but string of length %lld found", (long long)n);
     /* decode only the bytes the string has: a lone lead byte is its own value */
     const unsigned char *p = (const unsigned char *)s->u.str.s;
@@ -837,10 +832,10 @@ static value *b_divmod(interp *I, value *self, args *a)
 {
     (void)self;
     if (!need_args(I, a, "divmod", 2, 2)) return NULL;
-    value *q = binary_op(I, OP_FLOORDIV, a->pos[0], a->pos[1]);
+    value *q = lang_binary_op(I, OP_FLOORDIV, a->pos[0], a->pos[1]);
     if (!q) return NULL;
-    value *m = binary_op(I, OP_MOD, a->pos[0], a->pos[1]);
-    if (!m) { decref(q); return NULL; }
+    value *m = lang_binary_op(I, OP_MOD, a->pos[0], a->pos[1]);
+    if (!m) { lang_decref(q); return NULL; }
     return v_tuple_of(2, q, m);
 }
 
@@ -848,18 +843,17 @@ static value *b_pow(interp *I, value *self, args *a)
 {
     (void)self;
     if (!need_args(I, a, "pow", 2, 2)) return NULL;
-    return binary_op(I, OP_POW, a->pos[0], a->pos[1]);
+    return lang_binary_op(I, OP_POW, a->pos[0], a->pos[1]);
 }
 
 const lang_builtin builtins_core[] = {
-    {"print", b_print, "print(*values, sep=' ', end='\\n')",
-     "Writes the values, converted with str and separated by sep, followed by end, to the cell's output."},
-    {"input", b_input, "input(prompt='', password=False)", "Asks the user for a line of text (through the notebook frontend) and returns it without the newline."},
+    {"print", b_print, NULL, "Writes the values, converted with str and separated by sep, followed by end, to the cell's output.", b_print_params},
+    {"input", b_input, NULL, "Asks the user for a line of text (through the notebook frontend) and returns it without the newline.", b_input_params},
     {"len", b_len, "len(obj)", "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor."},
     {"range", b_range, "range(stop) / range(start, stop, step=1)", "The integers from start (0) up to but not including stop, by step."},
     {"str", b_str, "str(obj='')", "The text of a value (what print shows)."},
     {"repr", b_repr, "repr(obj)", "The printable representation of a value (what a cell shows)."},
-    {"int", b_int, "int(x=0, base=10)", "An integer from a number (truncated), a one-element tensor or a string."},
+    {"int", b_int, NULL, "An integer from a number (truncated), a one-element tensor or a string.", b_int_params},
     {"float", b_float, "float(x=0.0)", "A float from a number, a one-element tensor or a string."},
     {"bool", b_bool, "bool(x=False)", "True or False: the truth value of x."},
     {"list", b_list, "list(iterable=())", "A new list of the items of an iterable (a tensor gives its rows)."},
@@ -871,11 +865,11 @@ const lang_builtin builtins_core[] = {
     {"sum", b_sum, "sum(iterable, start=0)", "The sum of the items plus start (of a tensor: the sum of all elements)."},
     {"sorted", b_sorted, "sorted(iterable, key=None, reverse=False)", "A new sorted list (stable)."},
     {"reversed", b_reversed, "reversed(seq)", "A list of the items in reverse order."},
-    {"enumerate", b_enumerate, "enumerate(iterable, start=0)", "A list of (index, item) pairs."},
-    {"zip", b_zip, "zip(*iterables)", "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest."},
-    {"round", b_round, "round(number, ndigits=None)", "number rounded to ndigits decimals (half to even); an int when ndigits is omitted."},
-    {"type", b_type, "type(obj)", "The name of the value's type."},
-    {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given type: int, float, str, list, tuple, dict, bool."},
+    {"enumerate", b_enumerate, NULL, "A list of (index, item) pairs.", b_enumerate_params},
+    {"zip", b_zip, NULL, "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest.", b_zip_params},
+    {"round", b_round, NULL, "number rounded to ndigits decimals (half to even); an int when ndigits is omitted.", b_round_params},
+    {"type", b_type, "type(obj)", "The class of obj: printed <class 'int'>, type(obj).__name__ its name as Python gives it ('int', 'list', 'Tensor', 'function', 'HookedTransformer', ...)."},
+    {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given class or of one in a tuple of them: int, float, str, list, tuple, dict, bool, torch.Tensor, HookedTransformer, ActivationCache, type(other), ..."},
     {"any", b_any, "any(iterable)", "True when some item is true."},
     {"all", b_all, "all(iterable)", "True when every item is true."},
     {"map", b_map, "map(function, iterable)", "A list of function(item) for each item."},

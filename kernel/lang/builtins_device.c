@@ -17,7 +17,7 @@ value *lang_tensor_device(const lens_tensor *t) { return v_str(lens_device_name(
 static value *moved(interp *I, value *self, const lens_backend *be)
 {
     lens_tensor *t = self->u.tensor.t;
-    if (lens_tensor_device(t) == (be ? be->device : LENS_CPU)) return incref(self);
+    if (lens_tensor_device(t) == (be ? be->device : LENS_CPU)) return lang_incref(self);
     lens_error err;
     lens_tensor *r = lens_tensor_to_device(t, be, &err);
     return r ? v_tensor(r) : lang_engine_error(I, &err);
@@ -34,7 +34,7 @@ value *lang_tensor_to_device(interp *I, value *self, const char *device)
 
 lens_tensor *lang_engine_tensor(interp *I, value *v, int dtype)
 {
-    lens_tensor *t = tensor_from_value(I, v, dtype);
+    lens_tensor *t = lang_tensor_from_value(I, v, dtype);
     if (!t || lens_tensor_on_host(t)) return t;
     lens_error err;
     lens_tensor *h = lens_tensor_host(t, &err);
@@ -48,7 +48,7 @@ int lang_device_arg(interp *I, value *v, const char **device)
     *device = NULL;
     if (!v || v->type == V_NONE) return 0;
     if (v->type != V_STR) {
-        lang_raise(I, "TypeError", "device must be a string such as 'cpu', 'cuda' or 'sim', not %s", type_name(v));
+        lang_raise(I, "TypeError", "device must be a string such as 'cpu', 'cuda' or 'sim', not %s", lang_type_name(v));
         return -1;
     }
     const char *name = !strcmp(v->u.str.s, "cuda:0") ? "cuda" : v->u.str.s;

@@ -137,14 +137,14 @@ static value *einops_apply(interp *I, args *a, const char *fn, int op)
     int npos_needed = op == OP_REDUCE ? 3 : 2;
     if (a->npos < 2 || a->npos > npos_needed)
         return lang_raise(I, "TypeError", "%s(tensor, pattern%s, **axes_lengths)", fn, op == OP_REDUCE ? ", reduction" : "");
-    const char *pattern = arg_str(I, a->pos[1], "pattern");
+    const char *pattern = lang_arg_str(I, a->pos[1], "pattern");
     if (!pattern) return NULL;
     lens_reduce_op rop = LENS_RED_SUM;
     if (op == OP_REDUCE) {
         value *rv = a->npos == 3 ? a->pos[2] : NULL;
         for (int k = 0; k < a->nkw && !rv; k++) if (!strcmp(a->kwnames[k], "reduction")) rv = a->kw[k];
         if (!rv) return lang_raise(I, "TypeError", "reduce() missing required argument 'reduction'");
-        const char *r = arg_str(I, rv, "reduction");
+        const char *r = lang_arg_str(I, rv, "reduction");
         if (!r) return NULL;
         static const struct { const char *n; lens_reduce_op op; } ops[] = {
             {"sum", LENS_RED_SUM}, {"mean", LENS_RED_MEAN}, {"max", LENS_RED_MAX}, {"min", LENS_RED_MIN}, {"prod", LENS_RED_PROD}};
@@ -174,7 +174,7 @@ static value *einops_apply(interp *I, args *a, const char *fn, int op)
         t = n > 0x7fffffff ? NULL : lens_stack((int)n, ts, 0, &err);
         free(ts);
         if (!t) return fail(I, &err);
-    } else if (!(t = tensor_from_value(I, in, -1))) return NULL;
+    } else if (!(t = lang_tensor_from_value(I, in, -1))) return NULL;
 
     value *r = NULL;
     lens_tensor *x = NULL, *y = NULL;
@@ -206,7 +206,7 @@ static value *einops_apply(interp *I, args *a, const char *fn, int op)
     for (int k = 0; k < a->nkw; k++) {
         if (!strcmp(a->kwnames[k], "reduction")) continue;
         int64_t v;
-        if (arg_int(I, a->kw[k], a->kwnames[k], &v)) goto done;
+        if (lang_arg_int(I, a->kw[k], a->kwnames[k], &v)) goto done;
         if (v < 1) { lang_raise(I, "ValueError", "%s(): axis %s must have a positive size, not %lld", fn, a->kwnames[k], (long long)v); goto done; }
         int il = find_axis(la, nl, a->kwnames[k]), ir = find_axis(ra, nr, a->kwnames[k]);
         if (il < 0 && ir < 0) { lang_raise(I, "ValueError", "%s(): axis %s is not in the pattern", fn, a->kwnames[k]); goto done; }

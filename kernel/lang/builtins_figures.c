@@ -74,37 +74,37 @@ static void sdata_free(sdata *d)
 static int get_strings(interp *I, value *v, const char *fn, const char *what, int64_t want, sdata *out)
 {
     memset(out, 0, sizeof *out);
-    value *list = v->type == V_LIST || v->type == V_TUPLE ? incref(v) : v->type == V_TENSOR ? to_list(I, v) : NULL;
+    value *list = v->type == V_LIST || v->type == V_TUPLE ? lang_incref(v) : v->type == V_TENSOR ? lang_to_list(I, v) : NULL;
     if (!list) {
-        if (!I->error) lang_raise(I, "TypeError", "%s() needs %s as a list of labels, not %s", fn, what, type_name(v));
+        if (!I->error) lang_raise(I, "TypeError", "%s() needs %s as a list of labels, not %s", fn, what, lang_type_name(v));
         return -1;
     }
     int64_t n = (int64_t)list->u.list.n;
     if (want >= 0 && n != want) {
-        decref(list);
+        lang_decref(list);
         lang_raise(I, "ValueError", "%s() got %lld %s for %lld values", fn, (long long)n, what, (long long)want);
         return -1;
     }
     out->s = calloc((size_t)n + 1, sizeof *out->s);
-    if (!out->s) { decref(list); lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (!out->s) { lang_decref(list); lang_raise(I, "MemoryError", "out of memory"); return -1; }
     out->n = (int)n;
     for (int64_t i = 0; i < n; i++) {
         value *x = list->u.list.items[i];
         if (x->type == V_TENSOR && lens_tensor_numel(x->u.tensor.t) == 1) {
-            value *it = tensor_item(I, x->u.tensor.t);
-            out->s[i] = it ? str_of(it) : NULL;
-            decref(it);
+            value *it = lang_tensor_item(I, x->u.tensor.t);
+            out->s[i] = it ? lang_str_of(it) : NULL;
+            lang_decref(it);
         } else {
-            out->s[i] = x->type == V_STR ? strdup(x->u.str.s) : str_of(x);
+            out->s[i] = x->type == V_STR ? strdup(x->u.str.s) : lang_str_of(x);
         }
         if (!out->s[i]) {
-            decref(list);
+            lang_decref(list);
             sdata_free(out);
             if (!I->error) lang_raise(I, "MemoryError", "out of memory");
             return -1;
         }
     }
-    decref(list);
+    lang_decref(list);
     return 0;
 }
 
@@ -123,9 +123,9 @@ typedef struct common {
 
 static int opt_str(interp *I, args *a, const char *name, const char **out)
 {
-    value *v = arg_get(a, -1, name);
+    value *v = lang_arg_get(a, -1, name);
     if (!v || v->type == V_NONE) return 0;
-    const char *s = arg_str(I, v, name);
+    const char *s = lang_arg_str(I, v, name);
     if (!s) return -1;
     *out = s;
     return 0;
@@ -135,19 +135,19 @@ static int get_common(interp *I, args *a, const char *fn, int64_t npoints, commo
 {
     memset(c, 0, sizeof *c);
     if (opt_str(I, a, "title", &c->o.title)) return -1;
-    value *l = arg_get(a, -1, "labels");
+    value *l = lang_arg_get(a, -1, "labels");
     if (l && l->type != V_NONE) {
         if (l->type != V_DICT) { lang_raise(I, "TypeError", "%s() needs labels as a dict like {\"x\": \"Head\", \"y\": \"Layer\"}", fn); return -1; }
         static const char *const keys[] = {"x", "y", "color"};
         const char **slots[] = {&c->o.xlabel, &c->o.ylabel, &c->o.clabel};
         for (int i = 0; i < 3; i++) {
-            value *s = dict_get_str(l->u.d, keys[i]);
+            value *s = lang_dict_get_str(l->u.d, keys[i]);
             if (!s || s->type == V_NONE) continue;
-            if (s->type != V_STR) { lang_raise(I, "TypeError", "%s(): labels[\"%s\"] must be a str, not %s", fn, keys[i], type_name(s)); return -1; }
+            if (s->type != V_STR) { lang_raise(I, "TypeError", "%s(): labels[\"%s\"] must be a str, not %s", fn, keys[i], lang_type_name(s)); return -1; }
             *slots[i] = s->u.str.s;
         }
     }
-    value *h = arg_get(a, -1, "hover_name");
+    value *h = lang_arg_get(a, -1, "hover_name");
     if (h && h->type != V_NONE) {
         if (get_strings(I, h, fn, "hover names", npoints, &c->hover)) return -1;
         c->o.hover_name = (const char *const *)c->hover.s;
@@ -161,8 +161,8 @@ static value *b_line(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"y", "x", "hover_name", "title", "labels", "names", "xaxis", "yaxis", "show", NULL};
-    if (arg_check(I, a, "line", 1, kw)) return NULL;
-    value *yv = arg_get(a, 0, "y");
+    if (lang_arg_check(I, a, "line", 1, kw)) return NULL;
+    value *yv = lang_arg_get(a, 0, "y");
     if (!yv) return lang_raise(I, "TypeError", "line() missing required argument 'y'");
     fdata y, x = {0};
     sdata xs = {0}, names = {0};
@@ -175,7 +175,7 @@ static value *b_line(interp *I, value *self, args *a)
     if (get_common(I, a, "line", n, &c)) goto done;
     /* the seed's helper: xaxis, yaxis name the axes */
     if (opt_str(I, a, "xaxis", &c.o.xlabel) || opt_str(I, a, "yaxis", &c.o.ylabel)) goto done;
-    value *xv = arg_get(a, 1, "x");
+    value *xv = lang_arg_get(a, 1, "x");
     if (xv && xv->type != V_NONE) {
         if (is_text_list(xv)) {
             if (get_strings(I, xv, "line", "x values", n, &xs)) goto done;
@@ -185,12 +185,12 @@ static value *b_line(interp *I, value *self, args *a)
             c.o.x = x.v;
         }
     }
-    value *nv = arg_get(a, -1, "names");
+    value *nv = lang_arg_get(a, -1, "names");
     if (nv && nv->type != V_NONE) {
         if (get_strings(I, nv, "line", "names", k, &names)) goto done;
         c.o.names = (const char *const *)names.s;
     }
-    cJSON *fig = figure_line(y.v, k, (int)n, &c.o);
+    cJSON *fig = display_figure_line(y.v, k, (int)n, &c.o);
     if (fig && xs.s) {
         /* category x values (tokens, labels) replace the indices */
         cJSON *tr;
@@ -199,7 +199,7 @@ static value *b_line(interp *I, value *self, args *a)
         cJSON *xa = cJSON_GetObjectItem(cJSON_GetObjectItem(fig, "layout"), "xaxis");
         if (xa) cJSON_AddStringToObject(xa, "type", "category");
     }
-    r = rich_finish(I, a, rich_figure(I, fig));
+    r = lang_rich_finish(I, a, lang_rich_figure(I, fig));
 done:
     free(y.v);
     free(x.v);
@@ -213,24 +213,27 @@ done:
 
 static int opt_num(interp *I, args *a, const char *name, bool *set, double *out)
 {
-    value *v = arg_get(a, -1, name);
+    value *v = lang_arg_get(a, -1, name);
     if (!v || v->type == V_NONE) return 0;
-    if (arg_double(I, v, name, out)) return -1;
+    if (lang_arg_double(I, v, name, out)) return -1;
     *set = true;
     return 0;
 }
 
+static const lang_param b_imshow_params[] = {
+    {"img", LANG_REQUIRED}, {"labels", LANG_KEYWORD, "None"}, {"x", LANG_KEYWORD, "None"},
+    {"y", LANG_KEYWORD, "None"}, {"title", LANG_KEYWORD, "None"}, {"zmin", LANG_KEYWORD, "None"},
+    {"zmax", LANG_KEYWORD, "None"}, {"color_continuous_midpoint", LANG_KEYWORD, "None"},
+    {"color_continuous_scale", LANG_KEYWORD, "None"}, {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_imshow(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"img", "labels", "x", "y", "title", "zmin", "zmax",
-                                     "color_continuous_midpoint", "color_continuous_scale", "show", NULL};
-    if (arg_check(I, a, "imshow", 1, kw)) return NULL;
-    value *zv = arg_get(a, 0, "img");
+    value *zv = lang_arg(a, "img");
     if (!zv) return lang_raise(I, "TypeError", "imshow() missing required argument 'img'");
     value *v;
-    if ((v = arg_get(a, -1, "color_continuous_scale")) && v->type != V_NONE) {
-        const char *s = arg_str(I, v, "color_continuous_scale");
+    if ((v = lang_arg(a, "color_continuous_scale")) && v->type != V_NONE) {
+        const char *s = lang_arg_str(I, v, "color_continuous_scale");
         if (!s) return NULL;
         if (strcmp(s, "RdBu")) return lang_raise(I, "ValueError", "imshow() draws with the RdBu colour scale only, not '%s'", s);
     }
@@ -244,15 +247,15 @@ static value *b_imshow(interp *I, value *self, args *a)
     if (c.hover.s) { lang_raise(I, "TypeError", "imshow() got an unexpected keyword argument 'hover_name'"); goto done; }
     if (opt_num(I, a, "zmin", &c.o.zmin_set, &c.o.zmin) || opt_num(I, a, "zmax", &c.o.zmax_set, &c.o.zmax) ||
         opt_num(I, a, "color_continuous_midpoint", &c.o.midpoint_set, &c.o.midpoint)) goto done;
-    if ((v = arg_get(a, -1, "x")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "x")) && v->type != V_NONE) {
         if (get_strings(I, v, "imshow", "x labels", z.shape[1], &xs)) goto done;
         c.o.x_labels = (const char *const *)xs.s;
     }
-    if ((v = arg_get(a, -1, "y")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "y")) && v->type != V_NONE) {
         if (get_strings(I, v, "imshow", "y labels", z.shape[0], &ys)) goto done;
         c.o.y_labels = (const char *const *)ys.s;
     }
-    r = rich_finish(I, a, rich_figure(I, figure_imshow(z.v, (int)z.shape[0], (int)z.shape[1], &c.o)));
+    r = lang_rich_finish(I, a, lang_rich_figure(I, display_figure_imshow(z.v, (int)z.shape[0], (int)z.shape[1], &c.o)));
 done:
     free(z.v);
     sdata_free(&xs);
@@ -263,12 +266,16 @@ done:
 
 /* ---- scatter ------------------------------------------------------------------- */
 
+static const lang_param b_scatter_params[] = {
+    {"x", LANG_REQUIRED}, {"y", LANG_REQUIRED}, {"color", LANG_KEYWORD, "None"},
+    {"hover_name", LANG_KEYWORD, "None"}, {"xaxis", LANG_KEYWORD, "\"\""}, {"yaxis", LANG_KEYWORD, "\"\""},
+    {"caxis", LANG_KEYWORD, "\"\""}, {"title", LANG_KEYWORD, "None"}, {"labels", LANG_KEYWORD, "None"},
+    {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_scatter(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"x", "y", "color", "hover_name", "xaxis", "yaxis", "caxis", "title", "labels", "show", NULL};
-    if (arg_check(I, a, "scatter", 2, kw)) return NULL;
-    value *xv = arg_get(a, 0, "x"), *yv = arg_get(a, 1, "y");
+    value *xv = lang_arg(a, "x"), *yv = lang_arg(a, "y");
     if (!xv || !yv) return lang_raise(I, "TypeError", "scatter() needs x and y");
     fdata x, y = {0}, col = {0};
     common c = {0};
@@ -280,14 +287,14 @@ static value *b_scatter(interp *I, value *self, args *a)
     if (get_common(I, a, "scatter", x.n, &c)) goto done;
     /* the seed's helper: xaxis, yaxis, caxis name the axes ("" = default) */
     if (opt_str(I, a, "xaxis", &c.o.xlabel) || opt_str(I, a, "yaxis", &c.o.ylabel) || opt_str(I, a, "caxis", &c.o.clabel)) goto done;
-    value *cv = arg_get(a, -1, "color");
+    value *cv = lang_arg(a, "color");
     if (cv && cv->type != V_NONE) {
         if (is_text_list(cv)) { lang_raise(I, "TypeError", "scatter() colours points by numbers; color got text"); goto done; }
         if (get_floats(I, cv, "scatter", "color", 1, 1, &col)) goto done;
         if (col.n != x.n) { lang_raise(I, "ValueError", "scatter() got %lld colours for %lld points", (long long)col.n, (long long)x.n); goto done; }
         c.o.color = col.v;
     }
-    r = rich_finish(I, a, rich_figure(I, figure_scatter(x.v, y.v, (int)x.n, &c.o)));
+    r = lang_rich_finish(I, a, lang_rich_figure(I, display_figure_scatter(x.v, y.v, (int)x.n, &c.o)));
 done:
     free(x.v);
     free(y.v);
@@ -302,8 +309,8 @@ static value *b_bar(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"y", "x", "hover_name", "title", "labels", "show", NULL};
-    if (arg_check(I, a, "bar", 1, kw)) return NULL;
-    value *yv = arg_get(a, 0, "y");
+    if (lang_arg_check(I, a, "bar", 1, kw)) return NULL;
+    value *yv = lang_arg_get(a, 0, "y");
     if (!yv) return lang_raise(I, "TypeError", "bar() missing required argument 'y'");
     fdata y, x = {0};
     sdata xs = {0};
@@ -312,7 +319,7 @@ static value *b_bar(interp *I, value *self, args *a)
     if (get_floats(I, yv, "bar", "y", 1, 1, &y)) return NULL;
     if (y.n > 0x7fffffff) { free(y.v); return lang_raise(I, "ValueError", "bar() got too many bars"); }
     if (get_common(I, a, "bar", y.n, &c)) goto done;
-    value *xv = arg_get(a, 1, "x");
+    value *xv = lang_arg_get(a, 1, "x");
     if (xv && xv->type != V_NONE) {
         if (is_text_list(xv)) {
             if (get_strings(I, xv, "bar", "x labels", y.n, &xs)) goto done;
@@ -323,7 +330,7 @@ static value *b_bar(interp *I, value *self, args *a)
             c.o.x = x.v;
         }
     }
-    r = rich_finish(I, a, rich_figure(I, figure_bar(y.v, (int)y.n, &c.o)));
+    r = lang_rich_finish(I, a, lang_rich_figure(I, display_figure_bar(y.v, (int)y.n, &c.o)));
 done:
     free(y.v);
     free(x.v);
@@ -343,10 +350,10 @@ int lang_show_head_heatmaps(interp *I, const lens_tensor *const *scores, const c
             return -1;
         }
         fig_opts o = {.title = titles[i], .xlabel = "Head", .ylabel = "Layer"};
-        value *fig = rich_figure(I, figure_imshow(lens_tensor_f32(t), (int)t->shape[0],
+        value *fig = lang_rich_figure(I, display_figure_imshow(lens_tensor_f32(t), (int)t->shape[0],
                                                   (int)t->shape[1], &o));
-        int rc = fig ? rich_show(I, fig) : -1;
-        decref(fig);
+        int rc = fig ? lang_rich_show(I, fig) : -1;
+        lang_decref(fig);
         if (rc) return -1;
     }
     return 0;
@@ -358,16 +365,14 @@ const lang_builtin builtins_figures[] = {
      "x: numbers or labels for the points; hover_name: a label per point shown on hover; "
      "labels={\"x\": ..., \"y\": ...} (or xaxis=, yaxis=): axis titles. Without x the points are numbered 0, 1, ... "
      "with integer ticks. Displays the figure and returns it (show=False only returns it)."},
-    {"imshow", b_imshow, "imshow(img, labels=None, x=None, y=None, title=None, zmin=None, zmax=None, color_continuous_midpoint=None, show=True)",
-     "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
+    {"imshow", b_imshow, NULL, "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
      "scale from 0 to 1 (or its maximum); other data in RdBu colours with white at 0 (red negative, blue positive), as "
      "px.imshow(..., color_continuous_midpoint=0, color_continuous_scale=\"RdBu\"). color_continuous_midpoint: RdBu "
      "centred there; zmin / zmax: the RdBu range. x / y: labels of the columns / rows (e.g. tokens); "
      "labels={\"x\": \"Head\", \"y\": \"Layer\", \"color\": ...}: axis titles. Rows and columns without labels get "
-     "integer ticks. Displays the figure and returns it."},
-    {"scatter", b_scatter, "scatter(x, y, color=None, hover_name=None, xaxis=\"\", yaxis=\"\", caxis=\"\", title=None, labels=None, show=True)",
-     "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
-     "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it."},
+     "integer ticks. Displays the figure and returns it.", b_imshow_params},
+    {"scatter", b_scatter, NULL, "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
+     "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it.", b_scatter_params},
     {"bar", b_bar, "bar(y, x=None, hover_name=None, title=None, labels=None, show=True)",
      "A bar chart of y; x: labels or numbers for the bars. Displays the figure and returns it."},
     {NULL, NULL, NULL, NULL},

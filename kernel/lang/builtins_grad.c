@@ -66,8 +66,8 @@ static value *b_logit_diff_metric(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"answer_tokens", NULL};
-    if (arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
-    value *av = arg_get(a, 0, "answer_tokens");
+    if (lang_arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
+    value *av = lang_arg_get(a, 0, "answer_tokens");
     if (!av) return lang_raise(I, "TypeError", "logit_diff_metric(answer_tokens): answer_tokens [batch, 2] (correct, wrong)");
     lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
     if (!ans) return NULL;
@@ -104,13 +104,13 @@ static int user_metric_eval(void *ctx, const lens_tensor *logits, double *val, i
     if (!lv) { lang_raise(I, "MemoryError", "out of memory"); lens_fail(err, "out of memory"); goto done; }
     args ca = {&lv, 1, NULL, NULL, 0};
     lens_tape *prev = lens_tape_activate(tape);
-    r = call_value(I, um->fn, &ca);
+    r = lang_call_value(I, um->fn, &ca);
     lens_tape_activate(prev);
     if (!r) { lens_fail(err, "the metric raised an exception"); goto done; }
     if (r->type != V_TENSOR) {
         lang_raise(I, "TypeError", "the metric must return a tensor with one element computed from the logits "
-                                   "(as TransformerLens's metrics do), not a %s", type_name(r));
-        lens_fail(err, "the metric returned a %s", type_name(r));
+                                   "(as TransformerLens's metrics do), not a %s", lang_type_name(r));
+        lens_fail(err, "the metric returned a %s", lang_type_name(r));
         goto done;
     }
     if (lens_tape_backward(tape, r->u.tensor.t, err) || lens_tensor_item(r->u.tensor.t, val, err) ||
@@ -120,8 +120,8 @@ static int user_metric_eval(void *ctx, const lens_tensor *logits, double *val, i
     }
     rc = 0;
 done:
-    decref(r);
-    decref(lv);
+    lang_decref(r);
+    lang_decref(lv);
     lens_tape_free(tape);
     return rc;
 }
@@ -144,7 +144,7 @@ int lang_grad_metric(interp *I, value *metric, const char *fn, lang_user_metric 
                                    "or a function of the logits)", fn);
     else
         lang_raise(I, "TypeError", "%s: metric must be made by normalized_logit_diff(...) or logit_diff_metric(answer_tokens), "
-                                   "or be a function of the logits; it cannot differentiate a %s", fn, type_name(metric));
+                                   "or be a function of the logits; it cannot differentiate a %s", fn, lang_type_name(metric));
     return -1;
 }
 
@@ -154,9 +154,9 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", NULL};
-    if (arg_check(I, a, "attribution_patch", 6, kw)) return NULL;
-    value *mv = arg_get(a, 0, "model"), *tv = arg_get(a, 1, "corrupted_tokens"), *cv = arg_get(a, 2, "clean_cache");
-    value *hv = arg_get(a, 3, "hook"), *metv = arg_get(a, 4, "metric"), *bv = arg_get(a, 5, "by");
+    if (lang_arg_check(I, a, "attribution_patch", 6, kw)) return NULL;
+    value *mv = lang_arg_get(a, 0, "model"), *tv = lang_arg_get(a, 1, "corrupted_tokens"), *cv = lang_arg_get(a, 2, "clean_cache");
+    value *hv = lang_arg_get(a, 3, "hook"), *metv = lang_arg_get(a, 4, "metric"), *bv = lang_arg_get(a, 5, "by");
     lens_model *m = lang_model_of(mv);
     lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
     if (!m || !tv || !c || !hv || !metv)
@@ -165,11 +165,11 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
     lang_user_metric um;
     lens_grad_metric gm;
     if (lang_grad_metric(I, metv, "attribution_patch", &um, &gm)) return NULL;
-    const char *hook = arg_str(I, hv, "hook");
+    const char *hook = lang_arg_str(I, hv, "hook");
     if (!hook) return NULL;
     lens_patch_by by = LENS_PATCH_BY_POS;
     if (bv && bv->type != V_NONE) {
-        const char *s = arg_str(I, bv, "by");
+        const char *s = lang_arg_str(I, bv, "by");
         if (!s) return NULL;
         if (!strcmp(s, "pos") || !strcmp(s, "position")) by = LENS_PATCH_BY_POS;
         else if (!strcmp(s, "head")) by = LENS_PATCH_BY_HEAD;

@@ -30,7 +30,7 @@ static cJSON *to_json(interp *I, value *v, int depth)
         cJSON *o = cJSON_CreateObject();
         size_t i = 0;
         value *k, *x;
-        while (o && dict_next(v->u.d, &i, &k, &x)) {
+        while (o && lang_dict_next(v->u.d, &i, &k, &x)) {
             if (k->type != V_STR) { cJSON_Delete(o); lang_raise(I, "TypeError", "only dicts with str keys can be saved"); return NULL; }
             cJSON *j = to_json(I, x, depth + 1);
             if (!j) { cJSON_Delete(o); return NULL; }
@@ -40,7 +40,7 @@ static cJSON *to_json(interp *I, value *v, int depth)
     }
     default: break;
     }
-    lang_raise(I, "TypeError", "cannot save a value of type '%s' (tensors, numbers, strings, lists and dicts can be saved)", type_name(v));
+    lang_raise(I, "TypeError", "cannot save a value of type '%s' (tensors, numbers, strings, lists and dicts can be saved)", lang_type_name(v));
     return NULL;
 }
 
@@ -56,12 +56,12 @@ static value *from_json(const cJSON *j)
     if (cJSON_IsString(j)) return v_str(j->valuestring);
     if (cJSON_IsArray(j)) {
         value *l = v_list(0);
-        for (const cJSON *x = j->child; l && x; x = x->next) list_append(l, from_json(x));
+        for (const cJSON *x = j->child; l && x; x = x->next) lang_list_append(l, from_json(x));
         return l;
     }
     if (cJSON_IsObject(j)) {
         value *d = v_dict();
-        for (const cJSON *x = j->child; d && x; x = x->next) dict_set_str(d->u.d, x->string, from_json(x));
+        for (const cJSON *x = j->child; d && x; x = x->next) lang_dict_set_str(d->u.d, x->string, from_json(x));
         return d;
     }
     return v_none();
@@ -71,7 +71,7 @@ static value *b_save(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos != 1) return lang_raise(I, "TypeError", "save(path, **values) takes the path as its only positional argument");
-    const char *path = arg_str(I, a->pos[0], "path");
+    const char *path = lang_arg_str(I, a->pos[0], "path");
     if (!path) return NULL;
     int nt = 0;
     const char **names = calloc((size_t)a->nkw + 1, sizeof *names);
@@ -110,7 +110,7 @@ static value *b_load_tensors(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos != 1) return lang_raise(I, "TypeError", "load_tensors(path) takes one argument");
-    const char *path = arg_str(I, a->pos[0], "path");
+    const char *path = lang_arg_str(I, a->pos[0], "path");
     if (!path) return NULL;
     lens_error err;
     lens_safetensors *st = lens_safetensors_open(path, &err);
@@ -120,15 +120,15 @@ static value *b_load_tensors(interp *I, value *self, args *a)
     for (int i = 0; d && i < n; i++) {
         const lens_st_entry *e = lens_safetensors_entry(st, i);
         lens_tensor *t = lens_st_entry_tensor(e, &err);
-        if (!t) { decref(d); d = NULL; lang_raise(I, "OSError", "%s", err.msg); break; }
-        dict_set_str(d->u.d, e->name, v_tensor(t));
+        if (!t) { lang_decref(d); d = NULL; lang_raise(I, "OSError", "%s", err.msg); break; }
+        lang_dict_set_str(d->u.d, e->name, v_tensor(t));
     }
     if (d) {
         cJSON *meta = cJSON_Parse(lens_safetensors_metadata(st));
         for (const cJSON *x = meta ? meta->child : NULL; x; x = x->next) {
             if (!cJSON_IsString(x)) continue;
             cJSON *j = cJSON_Parse(x->valuestring);
-            dict_set_str(d->u.d, x->string, j ? from_json(j) : v_str(x->valuestring));
+            lang_dict_set_str(d->u.d, x->string, j ? from_json(j) : v_str(x->valuestring));
             cJSON_Delete(j);
         }
         cJSON_Delete(meta);
@@ -137,25 +137,25 @@ static value *b_load_tensors(interp *I, value *self, args *a)
     return d;
 }
 
+static const lang_param b_getenv_params[] = {
+    {"name", LANG_REQUIRED}, {"default", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_getenv(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "default", NULL};
-    if (arg_check(I, a, "getenv", 2, kw)) return NULL;
-    value *name = arg_get(a, 0, "name"), *dflt = arg_get(a, 1, "default");
+    value *name = lang_arg(a, "name"), *dflt = lang_arg(a, "default");
     if (!name) return lang_raise(I, "TypeError", "getenv(name, default=None) needs a name");
-    const char *n = arg_str(I, name, "name");
+    const char *n = lang_arg_str(I, name, "name");
     if (!n) return NULL;
     const char *v = getenv(n);
     if (v) return v_str(v);
-    if (dflt) { incref(dflt); return dflt; }
+    if (dflt) { lang_incref(dflt); return dflt; }
     return v_none();
 }
 
 const lang_builtin builtins_io[] = {
-    {"getenv", b_getenv, "getenv(name, default=None)",
-     "The value of an environment variable of the kernel process, or default when it is not set "
-     "(lets a notebook pick a model or a path without editing the cell)."},
+    {"getenv", b_getenv, NULL, "The value of an environment variable of the kernel process, or default when it is not set "
+     "(lets a notebook pick a model or a path without editing the cell).", b_getenv_params},
     {"save", b_save, "save(path, **values)",
      "Writes a safetensors file: tensor values as entries, every other value (numbers, strings, lists, dicts) "
      "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict."},

@@ -6,21 +6,22 @@
 
 #include "builtins.h"
 
+static const lang_param b_display_params[] = {
+    {"objs", LANG_VARARGS}, {"display_id", LANG_KEYWORD, "None"}, {"update", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_display(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"display_id", "update", NULL};
-    if (arg_check(I, a, "display", -1, kw)) return NULL;
     const char *display_id = NULL;
     bool update = false;
     value *v;
-    if ((v = arg_get(a, -1, "display_id")) && v->type != V_NONE &&
-        !(display_id = arg_str(I, v, "display_id")))
+    if ((v = lang_arg(a, "display_id")) && v->type != V_NONE &&
+        !(display_id = lang_arg_str(I, v, "display_id")))
         return NULL;
-    if ((v = arg_get(a, -1, "update")) && arg_bool(I, v, &update)) return NULL;
+    if ((v = lang_arg(a, "update")) && lang_arg_bool(I, v, &update)) return NULL;
     if (update && !display_id) return lang_raise(I, "ValueError", "display(update=True) needs a display_id");
     for (int i = 0; i < a->npos; i++) {
-        cJSON *bundle = value_bundle(a->pos[i]);
+        cJSON *bundle = lang_value_bundle(a->pos[i]);
         if (!bundle) return lang_raise(I, "MemoryError", "out of memory while displaying a value");
         if (I->out && I->out->display) I->out->display(I->out->ctx, bundle, display_id, update);
         cJSON_Delete(bundle);
@@ -28,23 +29,22 @@ static value *b_display(interp *I, value *self, args *a)
     return V_NONE_VAL;
 }
 
+static const lang_param b_clear_output_params[] = {
+    {"wait", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *b_clear_output(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"wait", NULL};
-    if (arg_check(I, a, "clear_output", 1, kw)) return NULL;
     bool wait = false;
-    value *v = arg_get(a, 0, "wait");
-    if (v && arg_bool(I, v, &wait)) return NULL;
+    value *v = lang_arg(a, "wait");
+    if (v && lang_arg_bool(I, v, &wait)) return NULL;
     if (I->out && I->out->clear_output) I->out->clear_output(I->out->ctx, wait);
     return V_NONE_VAL;
 }
 
 const lang_builtin builtins_kernel[] = {
-    {"display", b_display, "display(*objs, display_id=None, update=False)",
-     "Shows each value as a rich output below the cell. With display_id, update=True replaces "
-     "the output shown earlier with that id."},
-    {"clear_output", b_clear_output, "clear_output(wait=False)",
-     "Clears the cell's output; with wait=True, only when the next output arrives."},
+    {"display", b_display, NULL, "Shows each value as a rich output below the cell. With display_id, update=True replaces "
+     "the output shown earlier with that id.", b_display_params},
+    {"clear_output", b_clear_output, NULL, "Clears the cell's output; with wait=True, only when the next output arrives.", b_clear_output_params},
     {NULL},
 };

@@ -13,12 +13,12 @@
 
 /* ---- nullcontext ---------------------------------------------------------------- */
 
-static void nullcontext_free(void *data) { decref(data); }
+static void nullcontext_free(void *data) { lang_decref(data); }
 
 static value *nullcontext_enter(interp *I, value *self)
 {
     (void)I;
-    return incref(self->u.obj.data);
+    return lang_incref(self->u.obj.data);
 }
 
 static int nullcontext_exit(interp *I, value *self, bool raised)
@@ -42,13 +42,14 @@ static const lang_type nullcontext_type = {
     .doc = "A context manager that does nothing: `with nullcontext(x) as y` binds y to x.",
 };
 
+static const lang_param b_nullcontext_params[] = {
+    {"enter_result", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_nullcontext(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"enter_result", NULL};
-    if (arg_check(I, a, "nullcontext", 1, kw)) return NULL;
-    value *r = arg_get(a, 0, "enter_result");
-    value *v = v_object(&nullcontext_type, incref(r ? r : V_NONE_VAL));
+    value *r = lang_arg(a, "enter_result");
+    value *v = v_object(&nullcontext_type, lang_incref(r ? r : V_NONE_VAL));
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
 
@@ -58,15 +59,14 @@ static value *b_exit(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {NULL};
-    if (arg_check(I, a, "exit", 1, kw)) return NULL;
+    if (lang_arg_check(I, a, "exit", 1, kw)) return NULL;
     lang_session *s = (lang_session *)((char *)I - offsetof(lang_session, I));
     s->exit_requested = true;
     return V_NONE_VAL;
 }
 
 const lang_builtin builtins_lang[] = {
-    {"nullcontext", b_nullcontext, "nullcontext(enter_result=None)",
-     "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x."},
+    {"nullcontext", b_nullcontext, NULL, "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x.", b_nullcontext_params},
     {"exit", b_exit, "exit()",
      "Ends the session: in jupyter console, exit or exit() leaves the console and stops the kernel. "
      "The rest of the cell does not run."},

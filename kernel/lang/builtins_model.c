@@ -19,7 +19,7 @@
 #include "rich.h"
 #include "user_hooks.h"
 
-void model_state_free(interp *I) { (void)I; }
+void lang_model_state_free(interp *I) { (void)I; }
 
 /* hooks: the functions model.add_hook attached, a list of (name or filter, fn, permanent) */
 typedef struct model_obj { lens_model *m; value *hooks; } model_obj;
@@ -91,15 +91,15 @@ static value *b_load(interp *I, value *self, args *a)
     (void)self;
     static const char *const kw[] = {"name_or_path", "fold_ln", "center_writing_weights", "center_unembed",
                                      "fold_value_biases", "refactor_factored_attn_matrices", "processing", "device", NULL};
-    if (arg_check(I, a, "load", 1, kw)) return NULL;
-    value *nv = arg_get(a, 0, "name_or_path");
+    if (lang_arg_check(I, a, "load", 1, kw)) return NULL;
+    value *nv = lang_arg_get(a, 0, "name_or_path");
     if (!nv) return lang_raise(I, "TypeError", "load() missing required argument 'name_or_path'");
-    const char *name = arg_str(I, nv, "name_or_path");
+    const char *name = lang_arg_str(I, nv, "name_or_path");
     if (!name) return NULL;
     lens_processing p = lens_processing_default();
-    value *v = arg_get(a, -1, "processing");
+    value *v = lang_arg_get(a, -1, "processing");
     if (v && v->type != V_NONE) {
-        const char *s = arg_str(I, v, "processing");
+        const char *s = lang_arg_str(I, v, "processing");
         if (!s) return NULL;
         if (!strcmp(s, "raw") || !strcmp(s, "none")) p = lens_processing_none();
         else if (!strcmp(s, "refactor")) p.refactor_factored_attn_matrices = true;
@@ -110,9 +110,9 @@ static value *b_load(interp *I, value *self, args *a)
         {"center_unembed", &p.center_unembed}, {"fold_value_biases", &p.fold_value_biases},
         {"refactor_factored_attn_matrices", &p.refactor_factored_attn_matrices}};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-        if ((v = arg_get(a, -1, flags[i].k)) && arg_bool(I, v, flags[i].f)) return NULL;
+        if ((v = lang_arg_get(a, -1, flags[i].k)) && lang_arg_bool(I, v, flags[i].f)) return NULL;
     const char *device;
-    if (lang_device_arg(I, arg_get(a, -1, "device"), &device)) return NULL;
+    if (lang_device_arg(I, lang_arg_get(a, -1, "device"), &device)) return NULL;
     lens_error err;
     lang_progress bar = {0};
     lang_progress_update(I, &bar, "loading", 0, -1, name);
@@ -144,7 +144,7 @@ static int collect_strings(interp *I, value *v, const char ***out, int *n)
         return 0;
     }
     if (v->type != V_LIST && v->type != V_TUPLE) {
-        lang_raise(I, "TypeError", "expected a str or a list of str, not %s", type_name(v));
+        lang_raise(I, "TypeError", "expected a str or a list of str, not %s", lang_type_name(v));
         return -1;
     }
     *n = (int)v->u.list.n;
@@ -152,7 +152,7 @@ static int collect_strings(interp *I, value *v, const char ***out, int *n)
     if (!*out) return -1;
     for (int i = 0; i < *n; i++) {
         value *x = v->u.list.items[i];
-        if (x->type != V_STR) { free(*out); lang_raise(I, "TypeError", "expected a list of str (item %d is %s)", i, type_name(x)); return -1; }
+        if (x->type != V_STR) { free(*out); lang_raise(I, "TypeError", "expected a list of str (item %d is %s)", i, lang_type_name(x)); return -1; }
         (*out)[i] = x->u.str.s;
     }
     return 0;
@@ -174,24 +174,24 @@ static lens_tensor *to_tokens_impl(interp *I, lens_model *m, value *input, bool 
 static int get_bos(interp *I, args *a, int pos, bool *bos)
 {
     *bos = true;
-    value *v = arg_get(a, pos, "prepend_bos");
-    if (v && v->type != V_NONE && arg_bool(I, v, bos)) return -1;
+    value *v = lang_arg_get(a, pos, "prepend_bos");
+    if (v && v->type != V_NONE && lang_arg_bool(I, v, bos)) return -1;
     return 0;
 }
 
 static value *m_to_tokens(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"input", "prepend_bos", "padding_side", "move_to_device", "truncate", NULL};
-    if (arg_check(I, a, "to_tokens", 2, kw)) return NULL;
-    value *in = arg_get(a, 0, "input");
+    if (lang_arg_check(I, a, "to_tokens", 2, kw)) return NULL;
+    value *in = lang_arg_get(a, 0, "input");
     bool bos;
     if (!in) return lang_raise(I, "TypeError", "to_tokens() missing required argument 'input'");
     if (get_bos(I, a, 1, &bos)) return NULL;
     /* truncate=True (TransformerLens's default): at most n_ctx tokens, the
      * first ones; rows are padded on the right, so that is the first n_ctx columns */
     bool truncate = true;
-    value *tv = arg_get(a, -1, "truncate");
-    if (tv && arg_bool(I, tv, &truncate)) return NULL;
+    value *tv = lang_arg_get(a, -1, "truncate");
+    if (tv && lang_arg_bool(I, tv, &truncate)) return NULL;
     lens_model *m = model_of(self);
     lens_tensor *t = to_tokens_impl(I, m, in, bos);
     if (!t) return NULL;
@@ -213,7 +213,7 @@ static value *token_strs(interp *I, const lens_tokenizer *tok, const int64_t *id
     if (!l) return lang_raise(I, "MemoryError", "out of memory");
     for (int64_t i = 0; i < n; i++) {
         const char *s = lens_tokenizer_token_str(tok, ids[i]);
-        if (!s) { decref(l); return lang_raise(I, "IndexError", "token id %lld is out of the vocabulary", (long long)ids[i]); }
+        if (!s) { lang_decref(l); return lang_raise(I, "IndexError", "token id %lld is out of the vocabulary", (long long)ids[i]); }
         l->u.list.items[l->u.list.n++] = v_str(s);
     }
     return l;
@@ -222,8 +222,8 @@ static value *token_strs(interp *I, const lens_tokenizer *tok, const int64_t *id
 static value *m_to_str_tokens(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"input", "prepend_bos", NULL};
-    if (arg_check(I, a, "to_str_tokens", 2, kw)) return NULL;
-    value *in = arg_get(a, 0, "input");
+    if (lang_arg_check(I, a, "to_str_tokens", 2, kw)) return NULL;
+    value *in = lang_arg_get(a, 0, "input");
     if (!in) return lang_raise(I, "TypeError", "to_str_tokens() missing required argument 'input'");
     bool bos;
     if (get_bos(I, a, 1, &bos)) return NULL;
@@ -241,8 +241,8 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
         for (size_t i = 0; r && i < in->u.list.n; i++) {
             args sub = {&in->u.list.items[i], 1, a->kwnames, a->kw, a->nkw};
             value *x = m_to_str_tokens(I, self, &sub);
-            if (!x) { decref(r); return NULL; }
-            list_append(r, x);
+            if (!x) { lang_decref(r); return NULL; }
+            lang_list_append(r, x);
         }
         return r;
     }
@@ -259,7 +259,7 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
         r = v_list((size_t)c->shape[0]);
         for (int64_t b = 0; r && b < c->shape[0]; b++) {
             value *x = token_strs(I, tok, lens_tensor_i64(c) + b * c->shape[1], c->shape[1]);
-            if (!x) { decref(r); r = NULL; break; }
+            if (!x) { lang_decref(r); r = NULL; break; }
             r->u.list.items[r->u.list.n++] = x;
         }
     } else r = lang_raise(I, "ValueError", "to_str_tokens() takes a 1-d or 2-d tensor of tokens");
@@ -284,7 +284,7 @@ static value *m_to_string(interp *I, value *self, args *a)
     value *list = c->ndim == 2 ? v_list((size_t)rows) : NULL;
     for (int64_t b = 0; b < rows; b++) {
         char *s = lens_tokenizer_decode(tok, lens_tensor_i64(c) + b * len, (size_t)len, &err);
-        if (!s) { decref(list); lens_tensor_free(c); return eng_fail(I, &err); }
+        if (!s) { lang_decref(list); lens_tensor_free(c); return eng_fail(I, &err); }
         value *sv = v_str_take(s, strlen(s));
         if (list) list->u.list.items[list->u.list.n++] = sv;
         else r = sv;
@@ -316,11 +316,11 @@ static value *single_rec(interp *I, const lens_tokenizer *tok, value *v)
         if (single_token(I, tok, v->u.str.s, &id)) return NULL;
         return v_int(id);
     }
-    if (v->type != V_LIST && v->type != V_TUPLE) return lang_raise(I, "TypeError", "to_single_token() takes a str or nested lists of str, not %s", type_name(v));
+    if (v->type != V_LIST && v->type != V_TUPLE) return lang_raise(I, "TypeError", "to_single_token() takes a str or nested lists of str, not %s", lang_type_name(v));
     value *l = v_list(v->u.list.n);
     for (size_t i = 0; l && i < v->u.list.n; i++) {
         value *x = single_rec(I, tok, v->u.list.items[i]);
-        if (!x) { decref(l); return NULL; }
+        if (!x) { lang_decref(l); return NULL; }
         l->u.list.items[l->u.list.n++] = x;
     }
     return l;
@@ -333,32 +333,32 @@ static value *m_to_single_token(interp *I, value *self, args *a)
     value *r = single_rec(I, tok, a->pos[0]);
     if (!r || r->type == V_INT) return r;
     lens_tensor *t = lang_engine_tensor(I, r, LENS_I64);
-    decref(r);
+    lang_decref(r);
     return t ? v_tensor(t) : NULL;
 }
 
 static value *m_get_token_position(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"single_token", "input", "mode", "prepend_bos", NULL};
-    if (arg_check(I, a, "get_token_position", 4, kw)) return NULL;
-    value *tv = arg_get(a, 0, "single_token"), *in = arg_get(a, 1, "input"), *mv = arg_get(a, 2, "mode");
+    if (lang_arg_check(I, a, "get_token_position", 4, kw)) return NULL;
+    value *tv = lang_arg_get(a, 0, "single_token"), *in = lang_arg_get(a, 1, "input"), *mv = lang_arg_get(a, 2, "mode");
     if (!tv || !in) return lang_raise(I, "TypeError", "get_token_position(single_token, input, mode=\"first\", prepend_bos=True)");
     lens_model *m = model_of(self);
     int64_t id;
     if (tv->type == V_STR) {
         if (single_token(I, lens_model_tokenizer(m), tv->u.str.s, &id)) return NULL;
-    } else if (arg_int(I, tv, "single_token", &id)) return NULL;
+    } else if (lang_arg_int(I, tv, "single_token", &id)) return NULL;
     bool last = false;
     if (mv && mv->type != V_NONE) {
-        const char *mode = arg_str(I, mv, "mode");
+        const char *mode = lang_arg_str(I, mv, "mode");
         if (!mode) return NULL;
         if (strcmp(mode, "first") && strcmp(mode, "last"))
             return lang_raise(I, "ValueError", "mode must be \"first\" or \"last\", got \"%s\"", mode);
         last = !strcmp(mode, "last");
     }
     bool bos = true;
-    value *bv = arg_get(a, 3, "prepend_bos");
-    if (bv && arg_bool(I, bv, &bos)) return NULL;
+    value *bv = lang_arg_get(a, 3, "prepend_bos");
+    if (bv && lang_arg_bool(I, bv, &bos)) return NULL;
     lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     lens_error err;
@@ -415,11 +415,11 @@ static bool names_filter_cb(const char *name, void *ctx)
     if (f->failed) return false;
     value *s = v_str(name);
     args ca = {&s, 1, NULL, NULL, 0};
-    value *r = call_value(f->I, f->fn, &ca);
-    decref(s);
+    value *r = lang_call_value(f->I, f->fn, &ca);
+    lang_decref(s);
     if (!r) { f->failed = true; return false; }
-    int t = truthy(f->I, r);
-    decref(r);
+    int t = lang_truthy(f->I, r);
+    lang_decref(r);
     if (t < 0) { f->failed = true; return false; }
     return t;
 }
@@ -465,8 +465,8 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
                                      "prepend_bos", "hooks", "fwd_hooks", "reset_hooks_end", "clear_contexts",
                                      "metric", "incl_bwd", NULL};
     const char *fn = with_cache ? "run_with_cache" : "model";
-    if (arg_check(I, a, fn, 1, kw)) return NULL;
-    value *in = arg_get(a, 0, "input");
+    if (lang_arg_check(I, a, fn, 1, kw)) return NULL;
+    value *in = lang_arg_get(a, 0, "input");
     if (!in) return lang_raise(I, "TypeError", "%s() missing required argument 'input' (tokens or text)", fn);
     lens_model *m = model_of(self);
     lens_run_options opt = lens_run_options_default();
@@ -474,7 +474,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     opt.interrupt = (const volatile int *)&lang_interrupted;
     filter_ctx fc = {I, NULL, NULL, false};
     value *v;
-    if ((v = arg_get(a, -1, "names_filter")) && v->type != V_NONE) {
+    if ((v = lang_arg_get(a, -1, "names_filter")) && v->type != V_NONE) {
         if (v->type == V_STR) opt.names_regex = v->u.str.s;
         else if (v->type == V_LIST || v->type == V_TUPLE) { fc.list = v; opt.names_filter = names_filter_cb; opt.names_filter_ctx = &fc; }
         else { fc.fn = v; opt.names_filter = names_filter_cb; opt.names_filter_ctx = &fc; }
@@ -484,21 +484,21 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
             regfree(&re);
         }
     }
-    if ((v = arg_get(a, -1, "stop_at_layer")) && v->type != V_NONE) {
+    if ((v = lang_arg_get(a, -1, "stop_at_layer")) && v->type != V_NONE) {
         int64_t l;
-        if (arg_int(I, v, "stop_at_layer", &l)) return NULL;
+        if (lang_arg_int(I, v, "stop_at_layer", &l)) return NULL;
         int nl = lens_model_config(m)->n_layers;
         if (l < 0) l += nl;
         if (l < 0 || l > nl) return lang_raise(I, "ValueError", "stop_at_layer must be in [-%d, %d]", nl, nl);
         opt.stop_at_layer = l == nl ? -1 : (int)l;
     }
-    if ((v = arg_get(a, -1, "include_attn_result")) && arg_bool(I, v, &opt.include_attn_result)) return NULL;
+    if ((v = lang_arg_get(a, -1, "include_attn_result")) && lang_arg_bool(I, v, &opt.include_attn_result)) return NULL;
     /* return_type: "logits" (default), "loss", "both" (logits, loss), None */
     bool want_logits = true, want_loss = false;
-    if ((v = arg_get(a, -1, "return_type"))) {
+    if ((v = lang_arg_get(a, -1, "return_type"))) {
         if (v->type == V_NONE) want_logits = false;
         else {
-            const char *rt = arg_str(I, v, "return_type");
+            const char *rt = lang_arg_str(I, v, "return_type");
             if (!rt) return NULL;
             if (!strcmp(rt, "loss")) { want_logits = false; want_loss = true; }
             else if (!strcmp(rt, "both")) want_loss = true;
@@ -508,7 +508,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     opt.logits = want_logits || want_loss;
     if (want_loss && opt.stop_at_layer >= 0) return lang_raise(I, "ValueError", "return_type='loss' needs the whole model (no stop_at_layer)");
     lens_intervention_set hooks = {NULL, 0};
-    if ((v = arg_get(a, -1, "hooks")) && v->type != V_NONE) {
+    if ((v = lang_arg_get(a, -1, "hooks")) && v->type != V_NONE) {
         lens_intervention *ivs;
         if (lang_hooks_to_interventions(I, self, v, &ivs, &hooks.n)) return NULL;
         hooks.items = ivs;
@@ -520,17 +520,17 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     model_obj *mo = self->u.obj.data;
     for (size_t i = 0; i < mo->hooks->u.list.n; i++) {
         value *t = mo->hooks->u.list.items[i];
-        if (user_hooks_add(&uh, t->u.list.items[0], t->u.list.items[1])) goto fail;
+        if (lang_user_hooks_add(&uh, t->u.list.items[0], t->u.list.items[1])) goto fail;
     }
-    if ((v = arg_get(a, -1, "fwd_hooks")) && v->type != V_NONE && user_hooks_add_list(&uh, v, "fwd_hooks")) goto fail;
-    if (uh.n) { opt.hook_fn = user_hooks_run; opt.hook_ctx = &uh; }
+    if ((v = lang_arg_get(a, -1, "fwd_hooks")) && v->type != V_NONE && lang_user_hooks_add_list(&uh, v, "fwd_hooks")) goto fail;
+    if (uh.n) { opt.hook_fn = lang_user_hooks_run; opt.hook_ctx = &uh; }
     /* incl_bwd=True: the gradients of metric too, as a third result (builtins_grad.c) */
     bool incl_bwd = false;
     lens_grad_metric gm = {0};
     lang_user_metric um;
-    if ((v = arg_get(a, -1, "incl_bwd")) && arg_bool(I, v, &incl_bwd)) goto fail;
+    if ((v = lang_arg_get(a, -1, "incl_bwd")) && lang_arg_bool(I, v, &incl_bwd)) goto fail;
     if (incl_bwd && !with_cache) { lang_raise(I, "TypeError", "%s: incl_bwd=True needs run_with_cache", fn); goto fail; }
-    if (incl_bwd && lang_grad_metric(I, arg_get(a, -1, "metric"), fn, &um, &gm)) goto fail;
+    if (incl_bwd && lang_grad_metric(I, lang_arg_get(a, -1, "metric"), fn, &um, &gm)) goto fail;
     lens_tensor *tokens = input_tokens(I, m, in);
     if (!tokens) goto fail;
     lens_tensor *logits = NULL;
@@ -542,13 +542,13 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     free((void *)hooks.items);
     hooks.items = NULL;
     bool hook_failed = uh.failed_at[0] != '\0';
-    if (hook_failed) user_hooks_raise(&uh);
-    user_hooks_free(&uh);
+    if (hook_failed) lang_user_hooks_raise(&uh);
+    lang_user_hooks_free(&uh);
     value *loss = NULL;
     if (!rc && !fc.failed && want_loss && logits && !(loss = lm_loss(I, logits, tokens))) rc = -1;
     if (rc || fc.failed || !with_cache) lens_tensor_free(tokens);   /* a cache keeps its input tokens */
     if (fc.failed || hook_failed || (rc && I->error)) {
-        lens_tensor_free(logits); lens_cache_free(cache); lens_cache_free(grads); decref(loss); return NULL;
+        lens_tensor_free(logits); lens_cache_free(cache); lens_cache_free(grads); lang_decref(loss); return NULL;
     }
     if (rc) {
         if (lang_interrupted) { lang_interrupted = 0; return lang_raise(I, "KeyboardInterrupt", "interrupted"); }
@@ -560,20 +560,20 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     else lv = logits ? v_tensor(logits) : v_none();
     if (!with_cache) return lv;
     cache_obj *co = malloc(sizeof *co);
-    if (!co) { decref(lv); lens_cache_free(cache); lens_cache_free(grads); lens_tensor_free(tokens); return lang_raise(I, "MemoryError", "out of memory"); }
+    if (!co) { lang_decref(lv); lens_cache_free(cache); lens_cache_free(grads); lens_tensor_free(tokens); return lang_raise(I, "MemoryError", "out of memory"); }
     co->c = cache;
-    co->model = incref(self);
+    co->model = lang_incref(self);
     co->tokens = tokens;
     co->grads = false;
     value *cv = v_object(&cache_type, co);
     if (!incl_bwd) return v_tuple_of(2, lv, cv);
     cache_obj *go = malloc(sizeof *go);
-    if (!go) { decref(lv); decref(cv); lens_cache_free(grads); return lang_raise(I, "MemoryError", "out of memory"); }
-    *go = (cache_obj){.c = grads, .model = incref(self), .tokens = lens_tensor_ref(tokens), .grads = true};
+    if (!go) { lang_decref(lv); lang_decref(cv); lens_cache_free(grads); return lang_raise(I, "MemoryError", "out of memory"); }
+    *go = (cache_obj){.c = grads, .model = lang_incref(self), .tokens = lens_tensor_ref(tokens), .grads = true};
     return v_tuple_of(3, lv, cv, v_object(&cache_type, go));
 fail:
     free((void *)hooks.items);
-    user_hooks_free(&uh);
+    lang_user_hooks_free(&uh);
     return NULL;
 }
 
@@ -581,33 +581,33 @@ fail:
 static value *m_self(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"device", NULL};
-    if (arg_check(I, a, "to", 1, kw)) return NULL;
-    return incref(self);
+    if (lang_arg_check(I, a, "to", 1, kw)) return NULL;
+    return lang_incref(self);
 }
 
 /* model.add_hook(name or filter, fn, dir="fwd", is_permanent=False): fn runs in every forward pass until reset_hooks(). */
 static value *m_add_hook(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"name", "hook", "dir", "is_permanent", "level", "prepend", NULL};
-    if (arg_check(I, a, "add_hook", 2, kw)) return NULL;
-    value *name = arg_get(a, 0, "name"), *fn = arg_get(a, 1, "hook"), *v;
+    if (lang_arg_check(I, a, "add_hook", 2, kw)) return NULL;
+    value *name = lang_arg_get(a, 0, "name"), *fn = lang_arg_get(a, 1, "hook"), *v;
     if (!name || !fn) return lang_raise(I, "TypeError", "add_hook(name, hook) needs a hook name (or name filter) and a function");
-    if ((v = arg_get(a, -1, "dir")) && v->type != V_NONE) {
-        const char *d = arg_str(I, v, "dir");
+    if ((v = lang_arg_get(a, -1, "dir")) && v->type != V_NONE) {
+        const char *d = lang_arg_str(I, v, "dir");
         if (!d) return NULL;
         if (strcmp(d, "fwd")) return lang_raise(I, "ValueError", "lens runs forward hooks only (dir='fwd'), not dir='%s'", d);
     }
     bool permanent = false, prepend = false;
-    if ((v = arg_get(a, -1, "is_permanent")) && arg_bool(I, v, &permanent)) return NULL;
-    if ((v = arg_get(a, -1, "prepend")) && arg_bool(I, v, &prepend)) return NULL;
+    if ((v = lang_arg_get(a, -1, "is_permanent")) && lang_arg_bool(I, v, &permanent)) return NULL;
+    if ((v = lang_arg_get(a, -1, "prepend")) && lang_arg_bool(I, v, &prepend)) return NULL;
     /* checked now, so that a bad name fails here and not in a later run */
     user_hooks check = {.I = I, .cfg = lens_model_config(model_of(self))};
-    int rc = user_hooks_add(&check, name, fn);
-    user_hooks_free(&check);
+    int rc = lang_user_hooks_add(&check, name, fn);
+    lang_user_hooks_free(&check);
     if (rc) return NULL;
     model_obj *mo = self->u.obj.data;
-    value *t = v_tuple_of(3, incref(name), incref(fn), v_bool(permanent));
-    if (!t || list_append(mo->hooks, t)) return lang_raise(I, "MemoryError", "out of memory");
+    value *t = v_tuple_of(3, lang_incref(name), lang_incref(fn), v_bool(permanent));
+    if (!t || lang_list_append(mo->hooks, t)) return lang_raise(I, "MemoryError", "out of memory");
     if (prepend) {
         value **it = mo->hooks->u.list.items;
         size_t n = mo->hooks->u.list.n;
@@ -620,15 +620,15 @@ static value *m_add_hook(interp *I, value *self, args *a)
 static value *m_reset_hooks(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"clear_contexts", "direction", "including_permanent", "level", NULL};
-    if (arg_check(I, a, "reset_hooks", 4, kw)) return NULL;
+    if (lang_arg_check(I, a, "reset_hooks", 4, kw)) return NULL;
     bool all = false;
-    value *v = arg_get(a, 2, "including_permanent");
-    if (v && arg_bool(I, v, &all)) return NULL;
+    value *v = lang_arg_get(a, 2, "including_permanent");
+    if (v && lang_arg_bool(I, v, &all)) return NULL;
     model_obj *mo = self->u.obj.data;
     size_t k = 0, n = mo->hooks->u.list.n;
     for (size_t i = 0; i < n; i++) {
         value *t = mo->hooks->u.list.items[i];
-        if (all || !t->u.list.items[2]->u.b) decref(t);
+        if (all || !t->u.list.items[2]->u.b) lang_decref(t);
         else mo->hooks->u.list.items[k++] = t;
     }
     mo->hooks->u.list.n = k;
@@ -642,7 +642,7 @@ static value *m_run_with_hooks(interp *I, value *self, args *a) { return run_mod
 static value *m_weight(interp *I, value *self, args *a)
 {
     if (a->npos != 1) return lang_raise(I, "TypeError", "weight(name) takes one argument");
-    const char *n = arg_str(I, a->pos[0], "name");
+    const char *n = lang_arg_str(I, a->pos[0], "name");
     if (!n) return NULL;
     lens_tensor *t = weight(I, model_of(self), n);
     return t ? v_tensor(t) : NULL;
@@ -654,7 +654,7 @@ static value *m_hook_names(interp *I, value *self, args *a)
     char **names = lens_hook_names(lens_model_config(model_of(self)));
     if (!names) return lang_raise(I, "MemoryError", "out of memory");
     value *l = v_list(0);
-    for (int i = 0; names[i]; i++) { if (l) list_append(l, v_str(names[i])); free(names[i]); }
+    for (int i = 0; names[i]; i++) { if (l) lang_list_append(l, v_str(names[i])); free(names[i]); }
     free(names);
     return l;
 }
@@ -705,7 +705,7 @@ static value *model_getattr(interp *I, value *self, const char *name)
     for (int i = 0; stacked[i].attr; i++)
         if (!strcmp(name, stacked[i].attr)) return stacked_weight(I, m, stacked[i].sub);
     if (!strcmp(name, "tokenizer_name") || !strcmp(name, "path")) return v_str(lens_model_path(m));
-    const lang_builtin *b = method_find("HookedTransformer", name);
+    const lang_builtin *b = lang_method_find("HookedTransformer", name);
     if (b) return v_builtin(b, self);
     return NULL;
 }
@@ -729,7 +729,7 @@ static char *model_repr(value *self)
 static void model_free(void *d)
 {
     model_obj *mo = d;
-    decref(mo->hooks);
+    lang_decref(mo->hooks);
     lens_model_free(mo->m);
     free(mo);
 }
@@ -783,8 +783,8 @@ static int cache_key(interp *I, value *self, value *key, char *out, size_t size)
         const char *shortn = key->u.list.items[0]->u.str.s;
         int64_t layer = LENS_NO_LAYER;
         const char *lt = NULL;
-        if (key->u.list.n >= 2 && key->u.list.items[1]->type != V_NONE && arg_int(I, key->u.list.items[1], "layer", &layer)) return -1;
-        if (key->u.list.n == 3 && key->u.list.items[2]->type != V_NONE && !(lt = arg_str(I, key->u.list.items[2], "layer type"))) return -1;
+        if (key->u.list.n >= 2 && key->u.list.items[1]->type != V_NONE && lang_arg_int(I, key->u.list.items[1], "layer", &layer)) return -1;
+        if (key->u.list.n == 3 && key->u.list.items[2]->type != V_NONE && !(lt = lang_arg_str(I, key->u.list.items[2], "layer type"))) return -1;
         lens_error err;
         if (lens_act_name(cfg, shortn, (int)layer, lt, out, size, &err)) { lang_raise(I, "KeyError", "%s", err.msg); return -1; }
         if (grad_name(co, out, size)) { lang_raise(I, "KeyError", "the hook name %s is too long", out); return -1; }
@@ -850,7 +850,7 @@ static value *c_keys(interp *I, value *self, args *a)
     lens_cache *c = cache_of(self)->c;
     value *l = v_list(0);
     if (!l) return lang_raise(I, "MemoryError", "out of memory");
-    for (int i = 0; i < lens_cache_count(c); i++) list_append(l, v_str(lens_cache_name(c, i)));
+    for (int i = 0; i < lens_cache_count(c); i++) lang_list_append(l, v_str(lens_cache_name(c, i)));
     return l;
 }
 
@@ -861,7 +861,7 @@ static value *c_items(interp *I, value *self, args *a)
     value *l = v_list(0);
     if (!l) return lang_raise(I, "MemoryError", "out of memory");
     for (int i = 0; i < lens_cache_count(c); i++)
-        list_append(l, v_tuple_of(2, v_str(lens_cache_name(c, i)), v_tensor(lens_tensor_ref(lens_cache_at(c, i)))));
+        lang_list_append(l, v_tuple_of(2, v_str(lens_cache_name(c, i)), v_tensor(lens_tensor_ref(lens_cache_at(c, i)))));
     return l;
 }
 
@@ -871,19 +871,19 @@ static value *c_values(interp *I, value *self, args *a)
     lens_cache *c = cache_of(self)->c;
     value *l = v_list(0);
     if (!l) return lang_raise(I, "MemoryError", "out of memory");
-    for (int i = 0; i < lens_cache_count(c); i++) list_append(l, v_tensor(lens_tensor_ref(lens_cache_at(c, i))));
+    for (int i = 0; i < lens_cache_count(c); i++) lang_list_append(l, v_tensor(lens_tensor_ref(lens_cache_at(c, i))));
     return l;
 }
 
 static value *cache_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
-    if (!strcmp(name, "model")) return incref(cache_of(self)->model);
+    if (!strcmp(name, "model")) return lang_incref(cache_of(self)->model);
     if (!strcmp(name, "tokens")) {   /* the input tokens [batch, pos] of the run */
         lens_tensor *t = lens_tensor_ref(cache_of(self)->tokens);
         return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
     }
-    const lang_builtin *b = method_find("ActivationCache", name);
+    const lang_builtin *b = lang_method_find("ActivationCache", name);
     return b ? v_builtin(b, self) : NULL;
 }
 
@@ -917,7 +917,7 @@ static void cache_free(void *d)
     cache_obj *co = d;
     lens_cache_free(co->c);
     lens_tensor_free(co->tokens);
-    decref(co->model);
+    lang_decref(co->model);
     free(co);
 }
 

@@ -72,7 +72,7 @@ static void hook_free(void *d)
     free(h->name);
     free(h->positions);
     free(h->heads);
-    if (h->cache) decref(h->cache);
+    if (h->cache) lang_decref(h->cache);
     free(h);
 }
 
@@ -84,10 +84,10 @@ static const lang_type hook_type = {
 /* Common arguments: name, layer=, head=, pos=. A head given as (layer, head) or "L9H9" sets the layer. */
 static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, const char *const *kw, int max_pos)
 {
-    if (arg_check(I, a, fn, max_pos, kw)) return NULL;
-    value *nv = arg_get(a, 0, "name");
+    if (lang_arg_check(I, a, fn, max_pos, kw)) return NULL;
+    value *nv = lang_arg_get(a, 0, "name");
     if (!nv) return lang_raise(I, "TypeError", "%s() missing required argument 'name' (a hook name like \"z\" or \"blocks.9.attn.hook_z\")", fn);
-    const char *name = arg_str(I, nv, "name");
+    const char *name = lang_arg_str(I, nv, "name");
     if (!name) return NULL;
     hook_obj *h = calloc(1, sizeof *h);
     if (!h || !(h->name = strdup(name))) { free(h); return lang_raise(I, "MemoryError", "out of memory"); }
@@ -96,18 +96,18 @@ static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, c
     h->head = h->pos = LENS_ALL;
     h->factor = 1;
     value *v;
-    if ((v = arg_get(a, -1, "layer")) && v->type != V_NONE && arg_int(I, v, "layer", &h->layer)) goto fail;
-    if ((v = arg_get(a, -1, "pos")) && v->type != V_NONE) {
+    if ((v = lang_arg_get(a, -1, "layer")) && v->type != V_NONE && lang_arg_int(I, v, "layer", &h->layer)) goto fail;
+    if ((v = lang_arg_get(a, -1, "pos")) && v->type != V_NONE) {
         if (v->type == V_LIST || v->type == V_TUPLE) {
             size_t n = v->u.list.n;
             if (!n) { lang_raise(I, "ValueError", "%s: pos=[] names no position", fn); goto fail; }
             if (!(h->positions = calloc(n, sizeof *h->positions))) { lang_raise(I, "MemoryError", "out of memory"); goto fail; }
             for (size_t i = 0; i < n; i++)
-                if (arg_int(I, v->u.list.items[i], "pos", &h->positions[i])) goto fail;
+                if (lang_arg_int(I, v->u.list.items[i], "pos", &h->positions[i])) goto fail;
             h->n_positions = (int)n;
-        } else if (arg_int(I, v, "pos", &h->pos)) goto fail;
+        } else if (lang_arg_int(I, v, "pos", &h->pos)) goto fail;
     }
-    if ((v = arg_get(a, -1, "head")) && v->type != V_NONE) {
+    if ((v = lang_arg_get(a, -1, "head")) && v->type != V_NONE) {
         /* A list holds several heads (ints in layer=, or "L9H9" / (layer, head) of
          * one layer); a string or a tuple is one head and sets the layer. The model
          * is not known yet: the form is checked now, the ranges when the hook runs. */
@@ -131,7 +131,7 @@ static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, c
                 }
                 h->layer = l;
                 heads[i] = hd;
-            } else if (arg_int(I, e, "head", &heads[i])) { if (!many) free(heads); goto fail; }
+            } else if (lang_arg_int(I, e, "head", &heads[i])) { if (!many) free(heads); goto fail; }
         }
         if (!many) { h->head = heads[0]; free(heads); }
     }
@@ -152,11 +152,11 @@ static value *b_mean_ablate(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"name", "layer", "head", "pos", "over", NULL};
-    value *over = arg_get(a, -1, "over");
+    value *over = lang_arg_get(a, -1, "over");
     if (over && over->type != V_NONE && !lang_cache_of(over, NULL))
         return lang_raise(I, "TypeError", "mean_ablate: over must be an ActivationCache (or None: the run's own batch mean)");
     value *h = make_hook(I, a, LENS_IV_MEAN, "mean_ablate", kw, 4);
-    if (h && over && over->type != V_NONE) ((hook_obj *)h->u.obj.data)->cache = incref(over);
+    if (h && over && over->type != V_NONE) ((hook_obj *)h->u.obj.data)->cache = lang_incref(over);
     return h;
 }
 
@@ -164,10 +164,10 @@ static value *b_scale_hook(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"name", "factor", "layer", "head", "pos", NULL};
-    value *fv = arg_get(a, 1, "factor");
+    value *fv = lang_arg_get(a, 1, "factor");
     double f;
     if (!fv) return lang_raise(I, "TypeError", "scale_hook(name, factor, layer=None, head=None, pos=None)");
-    if (arg_double(I, fv, "factor", &f)) return NULL;
+    if (lang_arg_double(I, fv, "factor", &f)) return NULL;
     value *h = make_hook(I, a, LENS_IV_SCALE, "scale_hook", kw, 2);
     if (h) ((hook_obj *)h->u.obj.data)->factor = f;
     return h;
@@ -177,11 +177,11 @@ static value *b_patch_hook(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"name", "cache", "layer", "pos", "head", NULL};
-    value *cv = arg_get(a, 1, "cache");
+    value *cv = lang_arg_get(a, 1, "cache");
     if (!cv || !lang_cache_of(cv, NULL))
         return lang_raise(I, "TypeError", "patch_hook(name, cache, layer=None, pos=None, head=None): cache must be an ActivationCache");
     value *h = make_hook(I, a, LENS_IV_PATCH, "patch_hook", kw, 2);
-    if (h) ((hook_obj *)h->u.obj.data)->cache = incref(cv);
+    if (h) ((hook_obj *)h->u.obj.data)->cache = lang_incref(cv);
     return h;
 }
 
@@ -194,9 +194,9 @@ int lang_hooks_to_interventions(interp *I, value *model, value *hooks, lens_inte
     if (hooks->type == V_OBJECT && hooks->u.obj.type == &hook_type) {
         /* a single hook is a list of one */
         value *l = v_list(1);
-        list_append(l, incref(hooks));
+        lang_list_append(l, lang_incref(hooks));
         int rc = lang_hooks_to_interventions(I, model, l, out, n);
-        decref(l);
+        lang_decref(l);
         return rc;
     }
     if (hooks->type != V_LIST && hooks->type != V_TUPLE) {
@@ -208,7 +208,7 @@ int lang_hooks_to_interventions(interp *I, value *model, value *hooks, lens_inte
     for (size_t i = 0; i < hooks->u.list.n; i++) {
         value *hv = hooks->u.list.items[i];
         if (hv->type != V_OBJECT || hv->u.obj.type != &hook_type) {
-            lang_raise(I, "TypeError", "hooks[%zu] is a %s, not a hook (patch_hook, zero_ablate, mean_ablate, scale_hook)", i, type_name(hv));
+            lang_raise(I, "TypeError", "hooks[%zu] is a %s, not a hook (patch_hook, zero_ablate, mean_ablate, scale_hook)", i, lang_type_name(hv));
             return -1;
         }
         hook_obj *h = hv->u.obj.data;
@@ -259,7 +259,7 @@ static const lang_type metric_type;
 
 lens_tensor *lang_metric_logit_diff(interp *I, args *a, const lens_tensor *answer_tokens)
 {
-    value *lv = arg_get(a, 0, "logits"), *tv = arg_get(a, 1, "tokens");
+    value *lv = lang_arg_get(a, 0, "logits"), *tv = lang_arg_get(a, 1, "tokens");
     if (!lv) { lang_raise(I, "TypeError", "metric(logits, tokens=None)"); return NULL; }
     lens_tensor *logits = lang_engine_tensor(I, lv, LENS_F32);
     lens_tensor *tokens = logits && tv && tv->type != V_NONE ? lang_engine_tensor(I, tv, LENS_I64) : NULL;
@@ -316,14 +316,17 @@ static const lang_type metric_type = {
     .doc = "(logit_diff - corrupted) / (clean - corrupted) of the mean logit difference: 0 = no effect, 1 = fully "
            "restored. Call it on logits; patch() uses it."};
 
+static const lang_param b_normalized_logit_diff_params[] = {
+    {"answer_tokens", LANG_REQUIRED}, {"clean", LANG_OPTIONAL, "logits"},
+    {"corrupted", LANG_OPTIONAL, "logits"}, {"clean_tokens", LANG_KEYWORD, "None"},
+    {"corrupted_tokens", LANG_KEYWORD, "None"}, {NULL}};
+
 static value *b_normalized_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"answer_tokens", "clean", "corrupted", "clean_tokens", "corrupted_tokens", NULL};
-    if (arg_check(I, a, "normalized_logit_diff", 3, kw)) return NULL;
-    value *av = arg_get(a, 0, "answer_tokens"), *cv = arg_get(a, 1, "clean"), *xv = arg_get(a, 2, "corrupted");
+    value *av = lang_arg(a, "answer_tokens"), *cv = lang_arg(a, "clean"), *xv = lang_arg(a, "corrupted");
     if (!av || !cv || !xv) return lang_raise(I, "TypeError", "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits)");
-    value *ctv = arg_get(a, -1, "clean_tokens"), *xtv = arg_get(a, -1, "corrupted_tokens");
+    value *ctv = lang_arg_get(a, -1, "clean_tokens"), *xtv = lang_arg_get(a, -1, "corrupted_tokens");
     lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
     lens_tensor *cl = ans ? lang_engine_tensor(I, cv, LENS_F32) : NULL;
     lens_tensor *co = cl ? lang_engine_tensor(I, xv, LENS_F32) : NULL;
@@ -350,39 +353,42 @@ static void show_progress(void *ctx, int64_t done, int64_t total)
     if (!I->out || !I->out->display) return;
     /* first, last, and about every tenth */
     if (p->shown >= 0 && done != total && (done - p->shown) * 10 < total) return;
-    cJSON *b = progress_bundle("patching", (long)done, (long)total, NULL);
+    cJSON *b = display_progress_bundle("patching", (long)done, (long)total, NULL);
     if (b) I->out->display(I->out->ctx, b, p->id, p->shown >= 0);
     cJSON_Delete(b);
     p->shown = done;
 }
 
+static const lang_param b_patch_params[] = {
+    {"model", LANG_REQUIRED}, {"corrupted_tokens", LANG_REQUIRED}, {"clean_cache", LANG_REQUIRED},
+    {"hook", LANG_REQUIRED}, {"metric", LANG_REQUIRED}, {"by", LANG_OPTIONAL, "\"pos\""},
+    {"cells_per_pass", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_patch(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", "cells_per_pass", NULL};
-    if (arg_check(I, a, "patch", 7, kw)) return NULL;
-    value *mv = arg_get(a, 0, "model"), *tv = arg_get(a, 1, "corrupted_tokens"), *cv = arg_get(a, 2, "clean_cache");
-    value *hv = arg_get(a, 3, "hook"), *metv = arg_get(a, 4, "metric"), *bv = arg_get(a, 5, "by");
+    value *mv = lang_arg(a, "model"), *tv = lang_arg(a, "corrupted_tokens"), *cv = lang_arg(a, "clean_cache");
+    value *hv = lang_arg(a, "hook"), *metv = lang_arg(a, "metric"), *bv = lang_arg(a, "by");
     lens_model *m = lang_model_of(mv);
     lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
     if (!m || !tv || !c || !hv || !metv)
         return lang_raise(I, "TypeError", "patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\"|\"head\"|\"head_pos\")");
     if (metv->type != V_OBJECT || metv->u.obj.type != &metric_type)
         return lang_raise(I, "TypeError", "patch: metric must be made by normalized_logit_diff(answer_tokens, clean=..., corrupted=...)");
-    const char *hook = arg_str(I, hv, "hook");
+    const char *hook = lang_arg_str(I, hv, "hook");
     if (!hook) return NULL;
     lens_patch_options o = lens_patch_options_default();
     if (bv && bv->type != V_NONE) {
-        const char *by = arg_str(I, bv, "by");
+        const char *by = lang_arg_str(I, bv, "by");
         if (!by) return NULL;
         if (!strcmp(by, "pos")) o.by = LENS_PATCH_BY_POS;
         else if (!strcmp(by, "head")) o.by = LENS_PATCH_BY_HEAD;
         else if (!strcmp(by, "head_pos")) o.by = LENS_PATCH_BY_HEAD_POS;
         else return lang_raise(I, "ValueError", "by must be \"pos\", \"head\" or \"head_pos\", not \"%s\"", by);
     }
-    value *kv = arg_get(a, 6, "cells_per_pass");
+    value *kv = lang_arg(a, "cells_per_pass");
     int64_t k = 0;
-    if (kv && kv->type != V_NONE && arg_int(I, kv, "cells_per_pass", &k)) return NULL;
+    if (kv && kv->type != V_NONE && lang_arg_int(I, kv, "cells_per_pass", &k)) return NULL;
     o.cells_per_pass = (int)k;
     static int counter;
     progress_ctx pc = {.I = I, .shown = -1};
@@ -412,13 +418,11 @@ const lang_builtin builtins_patching[] = {
     {"scale_hook", b_scale_hook, "scale_hook(name, factor, layer=None, head=None, pos=None)",
      "A hook that multiplies the activation (or one head / position) by factor."},
     {"normalized_logit_diff", b_normalized_logit_diff,
-     "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits, clean_tokens=None, corrupted_tokens=None)",
-     "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
-     "of the mean logit difference. Callable on logits."},
-    {"patch", b_patch, "patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\", cells_per_pass=None)",
-     "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
+     NULL, "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
+     "of the mean logit difference. Callable on logits.", b_normalized_logit_diff_params},
+    {"patch", b_patch, NULL, "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
      "head (\"head_pos\"), runs the corrupted tokens with that piece of `hook` (resid_pre, attn_out, mlp_out, z, v, q, k, "
      "pattern, ...) taken from clean_cache and scores the run with metric. Returns [n_layers, pos], [n_layers, n_heads] "
-     "or [n_layers, pos, n_heads]. Many patched runs share one forward pass, starting at the patched layer."},
+     "or [n_layers, pos, n_heads]. Many patched runs share one forward pass, starting at the patched layer.", b_patch_params},
     {NULL, NULL, NULL, NULL},
 };

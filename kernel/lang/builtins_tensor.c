@@ -16,7 +16,9 @@
 
 #define T(v) ((v)->u.tensor.t)
 
-static const char *const TOPK_FIELDS[] = {"values", "indices"};
+static const char *const topk_field_names[] = {"values", "indices"};
+/* torch.return_types.topk: (values, indices) */
+static const lang_tuple_class topk_class = {"topk", "topk(", ")", topk_field_names, 2};
 
 static value *engine_fail(interp *I, lens_error *err)
 {
@@ -77,7 +79,7 @@ static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim
         *leaves_at = depth + t->ndim;
         return 0;
     }
-    if (!is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", type_name(v)); return -1; }
+    if (!lang_is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", lang_type_name(v)); return -1; }
     if (*ndim > depth) { lang_raise(I, "ValueError", "expected a sequence at dim %d, got a number", depth); return -1; }
     if (v->type == V_FLOAT) *is_float = true;
     *leaves_at = depth;
@@ -99,11 +101,11 @@ static void fill_values(value *v, lens_tensor *t, int64_t *pos)
         }
         return;
     }
-    if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)num_as_double(v);
-    else lens_tensor_i64(t)[(*pos)++] = v->type == V_INT ? v->u.i : (int64_t)num_as_double(v);
+    if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)lang_num_as_double(v);
+    else lens_tensor_i64(t)[(*pos)++] = v->type == V_INT ? v->u.i : (int64_t)lang_num_as_double(v);
 }
 
-lens_tensor *tensor_from_value(interp *I, value *v, int dtype)
+lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype)
 {
     if (v->type == V_TENSOR) {
         if (dtype < 0 || (int)T(v)->dtype == dtype) return lens_tensor_ref(T(v));
@@ -122,7 +124,7 @@ lens_tensor *tensor_from_value(interp *I, value *v, int dtype)
     return t;
 }
 
-value *tensor_item(interp *I, const lens_tensor *t)
+value *lang_tensor_item(interp *I, const lens_tensor *t)
 {
     if (lens_tensor_numel(t) != 1)
         return lang_raise(I, "ValueError", "a Tensor with %lld elements cannot be converted to a scalar", (long long)lens_tensor_numel(t));
@@ -131,10 +133,9 @@ value *tensor_item(interp *I, const lens_tensor *t)
     return v_float(lens_tensor_get_f64(t, idx));
 }
 
-char *tensor_repr(const lens_tensor *t) { return lens_tensor_repr(t); }
-
-cJSON *tensor_bundle(const lens_tensor *t)
+static cJSON *tensor_bundle(value *v)
 {
+    const lens_tensor *t = v->u.tensor.t;
     cJSON *b = cJSON_CreateObject();
     if (!b) return NULL;
     char *r = lens_tensor_repr(t);
@@ -169,16 +170,16 @@ static int binop_code(int op, lens_binop *out)
 static value *tensor_op(interp *I, lens_binop bop, value *a, value *b, const char *sym)
 {
     lens_error err;
-    if (a->type == V_TENSOR && is_number(b))
-        return wrap(I, lens_binary_scalar(bop, T(a), num_as_double(b), b->type != V_FLOAT, false, &err), &err);
-    if (b->type == V_TENSOR && is_number(a))
-        return wrap(I, lens_binary_scalar(bop, T(b), num_as_double(a), a->type != V_FLOAT, true, &err), &err);
+    if (a->type == V_TENSOR && lang_is_number(b))
+        return wrap(I, lens_binary_scalar(bop, T(a), lang_num_as_double(b), b->type != V_FLOAT, false, &err), &err);
+    if (b->type == V_TENSOR && lang_is_number(a))
+        return wrap(I, lens_binary_scalar(bop, T(b), lang_num_as_double(a), a->type != V_FLOAT, true, &err), &err);
     if ((a->type != V_TENSOR && a->type != V_LIST && a->type != V_TUPLE) ||
         (b->type != V_TENSOR && b->type != V_LIST && b->type != V_TUPLE))
-        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", sym, type_name(a), type_name(b));
-    lens_tensor *ta = tensor_from_value(I, a, -1);
+        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", sym, lang_type_name(a), lang_type_name(b));
+    lens_tensor *ta = lang_tensor_from_value(I, a, -1);
     if (!ta) return NULL;
-    lens_tensor *tb = tensor_from_value(I, b, -1);
+    lens_tensor *tb = lang_tensor_from_value(I, b, -1);
     if (!tb) { lens_tensor_free(ta); return NULL; }
     lens_tensor *r = lens_binary(bop, ta, tb, &err);
     lens_tensor_free(ta);
@@ -200,24 +201,24 @@ static value *as_mask(value *v)
     return v;
 }
 
-value *tensor_binary(interp *I, int op, value *a, value *b)
+static value *tensor_binary(interp *I, int op, value *a, value *b)
 {
     if (op == OP_MATMUL) {
         if (a->type != V_TENSOR || b->type != V_TENSOR)
-            return lang_raise(I, "TypeError", "unsupported operand type(s) for @: '%s' and '%s'", type_name(a), type_name(b));
+            return lang_raise(I, "TypeError", "unsupported operand type(s) for @: '%s' and '%s'", lang_type_name(a), lang_type_name(b));
         lens_error err;
         return wrap(I, lens_matmul(T(a), T(b), &err), &err);
     }
     lens_binop bop;
     if (binop_code(op, &bop))
-        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", binop_symbol(op), type_name(a), type_name(b));
-    value *r = tensor_op(I, bop, a, b, binop_symbol(op));
+        return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", lang_binop_symbol(op), lang_type_name(a), lang_type_name(b));
+    value *r = tensor_op(I, bop, a, b, lang_binop_symbol(op));
     /* mask & mask, mask | mask stay masks */
     if ((op == OP_AND || op == OP_OR) && is_mask(a) && is_mask(b)) as_mask(r);
     return r;
 }
 
-value *tensor_compare(interp *I, int cmp, value *a, value *b)
+static value *tensor_compare(interp *I, int cmp, value *a, value *b)
 {
     static const lens_binop codes[] = {LENS_OP_LT, LENS_OP_GT, LENS_OP_LE, LENS_OP_GE, LENS_OP_EQ, LENS_OP_NE};
     static const char *const sym[] = {"<", ">", "<=", ">=", "==", "!="};
@@ -226,7 +227,7 @@ value *tensor_compare(interp *I, int cmp, value *a, value *b)
     return as_mask(tensor_op(I, codes[cmp], a, b, sym[cmp]));
 }
 
-value *tensor_unary(interp *I, int op, value *a)
+static value *tensor_unary(interp *I, int op, value *a)
 {
     lens_error err;
     if (op == '-') return wrap(I, lens_unary(LENS_OP_NEG, T(a), &err), &err);
@@ -240,7 +241,7 @@ value *tensor_unary(interp *I, int op, value *a)
 
 /* ---- indexing ------------------------------------------------------------------------ */
 
-int slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step);
+int lang_slice_indices(interp *I, value *sl, int64_t n, int64_t *start, int64_t *stop, int64_t *step);
 
 static bool is_index_array(value *k)
 {
@@ -251,7 +252,7 @@ static bool is_index_array(value *k)
  * flattened into one, and the entries where the mask is nonzero are kept. */
 static lens_tensor *mask_select(interp *I, const lens_tensor *cur, int d, value *k)
 {
-    lens_tensor *m = tensor_from_value(I, k, LENS_I64);
+    lens_tensor *m = lang_tensor_from_value(I, k, LENS_I64);
     if (!m) return NULL;
     lens_tensor *r = NULL, *flat = NULL, *mflat = NULL, *idx = NULL;
     lens_error err;
@@ -328,7 +329,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             d++;
         } else if (k->type == V_SLICE) {
             int64_t s, e, st;
-            if (slice_indices(I, k, cur->shape[d], &s, &e, &st)) { lens_tensor_free(cur); return NULL; }
+            if (lang_slice_indices(I, k, cur->shape[d], &s, &e, &st)) { lens_tensor_free(cur); return NULL; }
             if (st < 0) { lens_tensor_free(cur); lang_raise(I, "ValueError", "step must be greater than zero (like torch)"); return NULL; }
             int64_t len = e > s ? (e - s - 1) / st + 1 : 0;   /* no e - s + st: st may be huge */
             int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
@@ -341,7 +342,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             d++;
         } else if (k->type == V_INT || k->type == V_BOOL || (k->type == V_TENSOR && T(k)->ndim == 0)) {
             int64_t idx;
-            if (arg_int(I, k, "tensor index", &idx)) { lens_tensor_free(cur); return NULL; }
+            if (lang_arg_int(I, k, "tensor index", &idx)) { lens_tensor_free(cur); return NULL; }
             int64_t size = cur->shape[d];
             if (idx < -size || idx >= size) {
                 lens_tensor_free(cur);
@@ -369,7 +370,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
                 lang_raise(I, "IndexError", "only one tensor or list index per subscript is supported (index one axis at a time)");
                 return NULL;
             }
-            lens_tensor *idx = tensor_from_value(I, k, -1);
+            lens_tensor *idx = lang_tensor_from_value(I, k, -1);
             if (!idx) { lens_tensor_free(cur); return NULL; }
             if (idx->dtype != LENS_I64) {
                 lens_tensor_free(idx);
@@ -384,7 +385,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
             if (advanced_used) *advanced_used = true;
         } else {
             lens_tensor_free(cur);
-            lang_raise(I, "IndexError", "only integers, slices (`:`), ellipsis (`...`), None and integer tensors or lists are valid indices (got %s)", type_name(k));
+            lang_raise(I, "IndexError", "only integers, slices (`:`), ellipsis (`...`), None and integer tensors or lists are valid indices (got %s)", lang_type_name(k));
             return NULL;
         }
         lens_tensor_free(cur);
@@ -393,7 +394,7 @@ static lens_tensor *index_tensor(interp *I, const lens_tensor *t, value *key, bo
     return cur;
 }
 
-value *tensor_getitem(interp *I, value *t, value *key)
+static value *tensor_getitem(interp *I, value *t, value *key)
 {
     lens_tensor *r = index_tensor(I, T(t), key, NULL);
     return r ? v_tensor(r) : NULL;
@@ -404,10 +405,10 @@ value *tensor_getitem(interp *I, value *t, value *key)
 static int mask_assign(interp *I, value *t, value *key, value *val)
 {
     lens_tensor *x = T(t);
-    lens_tensor *m = tensor_from_value(I, key, LENS_I64);
+    lens_tensor *m = lang_tensor_from_value(I, key, LENS_I64);
     if (!m) return -1;
-    lens_tensor *src = is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
-                                      : tensor_from_value(I, val, -1);
+    lens_tensor *src = lang_is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
+                                      : lang_tensor_from_value(I, val, -1);
     lens_tensor *mb = NULL, *w = NULL;
     lens_error err;
     int rc = -1;
@@ -436,7 +437,7 @@ done:
     return rc;
 }
 
-int tensor_setitem(interp *I, value *t, value *key, value *val)
+static int tensor_setitem(interp *I, value *t, value *key, value *val)
 {
     if (is_mask(key)) return mask_assign(I, t, key, val);
     bool adv = false;
@@ -447,8 +448,8 @@ int tensor_setitem(interp *I, value *t, value *key, value *val)
         lang_raise(I, "IndexError", "assignment through a tensor or list index is not supported; use slices and ints");
         return -1;
     }
-    lens_tensor *src = is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
-                                      : tensor_from_value(I, val, -1);
+    lens_tensor *src = lang_is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
+                                      : lang_tensor_from_value(I, val, -1);
     if (!src) { lens_tensor_free(view); if (!I->error) lang_raise(I, "MemoryError", "out of memory"); return -1; }
     lens_error err;
     int rc = lens_tensor_assign(view, src, &err);
@@ -460,11 +461,16 @@ int tensor_setitem(interp *I, value *t, value *key, value *val)
 
 /* ---- attributes ---------------------------------------------------------------- */
 
+/* torch.Size: a tensor's shape, shown as torch.Size([2, 3]); indexing, len,
+ * iteration and equality are its tuple's */
+static const lang_tuple_class size_class = {"Size", "torch.Size([", "])", NULL, 0};
+
 static value *shape_tuple(const lens_tensor *t)
 {
     value *tu = v_tuple((size_t)t->ndim);
     if (!tu) return NULL;
-    for (int i = 0; i < t->ndim; i++) tuple_set(tu, (size_t)i, v_int(t->shape[i]));
+    tu->tuple_class = &size_class;
+    for (int i = 0; i < t->ndim; i++) lang_tuple_set(tu, (size_t)i, v_int(t->shape[i]));
     return tu;
 }
 
@@ -474,7 +480,7 @@ static value *reduce_all(interp *I, value *t, lens_reduce_op op)
     return wrap(I, lens_reduce_all(op, T(t), &err), &err);
 }
 
-value *tensor_getattr(interp *I, value *t, const char *name)
+value *lang_tensor_getattr(interp *I, value *t, const char *name)
 {
     const lens_tensor *x = T(t);
     lens_error err;
@@ -492,7 +498,7 @@ value *tensor_getattr(interp *I, value *t, const char *name)
     if (!strcmp(name, "__sum__")) return reduce_all(I, t, LENS_RED_SUM);
     if (!strcmp(name, "__max__")) return reduce_all(I, t, LENS_RED_MAX);
     if (!strcmp(name, "__min__")) return reduce_all(I, t, LENS_RED_MIN);
-    const lang_builtin *m = method_find("Tensor", name);
+    const lang_builtin *m = lang_method_find("Tensor", name);
     if (m) return v_builtin(m, t);
     return NULL;
 }
@@ -501,12 +507,12 @@ value *tensor_getattr(interp *I, value *t, const char *name)
 
 static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool *given)
 {
-    value *v = arg_get(a, pos, name);
-    if (!v) v = arg_get(a, -1, "axis");
+    value *v = lang_arg_get(a, pos, name);
+    if (!v) v = lang_arg_get(a, -1, "axis");
     *given = v && v->type != V_NONE;
     if (!*given) return 0;
     int64_t d;
-    if (arg_int(I, v, name, &d)) return -1;
+    if (lang_arg_int(I, v, name, &d)) return -1;
     *dim = (int)d;
     return 0;
 }
@@ -523,7 +529,7 @@ static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
     }
     if (n > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
     for (int i = 0; i < n; i++) {
-        if (arg_int(I, items[i], "shape entry", &shape[i])) return -1;
+        if (lang_arg_int(I, items[i], "shape entry", &shape[i])) return -1;
         if (shape[i] < -1) { lang_raise(I, "ValueError", "negative dimension %lld", (long long)shape[i]); return -1; }
     }
     *ndim = n;
@@ -533,12 +539,12 @@ static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
 static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, const char *fn)
 {
     static const char *const kw[] = {"dim", "keepdim", "axis", NULL};
-    if (arg_check(I, a, fn, 2, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
     bool keep = false;
-    value *kv = arg_get(a, 1, "keepdim");
-    if (kv && arg_bool(I, kv, &keep)) return NULL;
-    value *dv = arg_get(a, 0, "dim");
-    if (!dv) dv = arg_get(a, -1, "axis");
+    value *kv = lang_arg_get(a, 1, "keepdim");
+    if (kv && lang_arg_bool(I, kv, &keep)) return NULL;
+    value *dv = lang_arg_get(a, 0, "dim");
+    if (!dv) dv = lang_arg_get(a, -1, "axis");
     lens_error err;
     if (!dv || dv->type == V_NONE) {
         if (keep) {
@@ -554,18 +560,18 @@ static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, cons
         if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
         for (int i = 0; i < n; i++) {
             int64_t d;
-            if (arg_int(I, dv->u.list.items[i], "dim", &d)) return NULL;
+            if (lang_arg_int(I, dv->u.list.items[i], "dim", &d)) return NULL;
             dims[i] = (int)d;
         }
         return wrap(I, lens_reduce_dims(op, T(self), n, dims, keep, &err), &err);
     }
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
     if ((op == LENS_RED_MAX || op == LENS_RED_MIN)) {
         lens_tensor *vals, *idx;
         if (lens_max_dim(T(self), (int)d, keep, op == LENS_RED_MAX, &vals, &idx, &err)) return engine_fail(I, &err);
         value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
-        if (r) r->fields = TOPK_FIELDS;
+        if (r) r->tuple_class = &topk_class;
         return r;
     }
     return wrap(I, lens_reduce(op, T(self), (int)d, keep, &err), &err);
@@ -592,26 +598,28 @@ static value *m_reshape(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_reshape(T(self), nd, shape, &err), &err);
 }
 
+static const lang_param m_flatten_params[] = {
+    {"start_dim", LANG_OPTIONAL, "0"}, {"end_dim", LANG_OPTIONAL, "-1"}, {NULL}};
+
 static value *m_flatten(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"start_dim", "end_dim", NULL};
-    if (arg_check(I, a, "flatten", 2, kw)) return NULL;
     int64_t s = 0, e = -1;
     value *v;
-    if ((v = arg_get(a, 0, "start_dim")) && arg_int(I, v, "start_dim", &s)) return NULL;
-    if ((v = arg_get(a, 1, "end_dim")) && arg_int(I, v, "end_dim", &e)) return NULL;
+    if ((v = lang_arg(a, "start_dim")) && lang_arg_int(I, v, "start_dim", &s)) return NULL;
+    if ((v = lang_arg(a, "end_dim")) && lang_arg_int(I, v, "end_dim", &e)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_flatten(T(self), (int)s, (int)e, &err), &err);
 }
 
+static const lang_param m_transpose_params[] = {
+    {"dim0", LANG_REQUIRED}, {"dim1", LANG_REQUIRED}, {NULL}};
+
 static value *m_transpose(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"dim0", "dim1", NULL};
-    if (arg_check(I, a, "transpose", 2, kw)) return NULL;
-    value *x = arg_get(a, 0, "dim0"), *y = arg_get(a, 1, "dim1");
+    value *x = lang_arg(a, "dim0"), *y = lang_arg(a, "dim1");
     int64_t d0, d1;
     if (!x || !y) return lang_raise(I, "TypeError", "transpose(dim0, dim1) needs two dims");
-    if (arg_int(I, x, "dim0", &d0) || arg_int(I, y, "dim1", &d1)) return NULL;
+    if (lang_arg_int(I, x, "dim0", &d0) || lang_arg_int(I, y, "dim1", &d1)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_transpose(T(self), (int)d0, (int)d1, &err), &err);
 }
@@ -628,7 +636,7 @@ static value *m_permute(interp *I, value *self, args *a)
         n = a->npos;
         if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) { n = (int)items[0]->u.list.n; items = items[0]->u.list.items; }
         if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
-        for (int i = 0; i < n; i++) if (arg_int(I, items[i], "dim", &dims[i])) return NULL;
+        for (int i = 0; i < n; i++) if (lang_arg_int(I, items[i], "dim", &dims[i])) return NULL;
     }
     if (n != T(self)->ndim) return lang_raise(I, "RuntimeError", "permute: number of dims don't match (%d given for a %d-d tensor)", n, T(self)->ndim);
     int perm[LENS_MAX_DIMS];
@@ -656,79 +664,82 @@ static value *m_unsqueeze(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_unsqueeze(T(self), dim, &err), &err);
 }
 
+static const lang_param m_diagonal_params[] = {
+    {"offset", LANG_OPTIONAL, "0"}, {"dim1", LANG_OPTIONAL, "0"}, {"dim2", LANG_OPTIONAL, "1"}, {NULL}};
+
 static value *m_diagonal(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"offset", "dim1", "dim2", NULL};
-    if (arg_check(I, a, "diagonal", 3, kw)) return NULL;
     int64_t off = 0, d1 = 0, d2 = 1;
     value *v;
-    if ((v = arg_get(a, 0, "offset")) && arg_int(I, v, "offset", &off)) return NULL;
-    if ((v = arg_get(a, 1, "dim1")) && arg_int(I, v, "dim1", &d1)) return NULL;
-    if ((v = arg_get(a, 2, "dim2")) && arg_int(I, v, "dim2", &d2)) return NULL;
+    if ((v = lang_arg(a, "offset")) && lang_arg_int(I, v, "offset", &off)) return NULL;
+    if ((v = lang_arg(a, "dim1")) && lang_arg_int(I, v, "dim1", &d1)) return NULL;
+    if ((v = lang_arg(a, "dim2")) && lang_arg_int(I, v, "dim2", &d2)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_diagonal(T(self), off, (int)d1, (int)d2, &err), &err);
 }
 
 static value *do_topk(interp *I, value *t, args *a, int first)
 {
-    value *kv = arg_get(a, first, "k"), *dv = arg_get(a, first + 1, "dim"), *lv = arg_get(a, first + 2, "largest");
+    value *kv = lang_arg_get(a, first, "k"), *dv = lang_arg_get(a, first + 1, "dim"), *lv = lang_arg_get(a, first + 2, "largest");
     if (!kv) return lang_raise(I, "TypeError", "topk() missing required argument 'k'");
     int64_t k, d = -1;
     bool largest = true;
-    if (arg_int(I, kv, "k", &k)) return NULL;
-    if (dv && dv->type != V_NONE && arg_int(I, dv, "dim", &d)) return NULL;
-    if (lv && arg_bool(I, lv, &largest)) return NULL;
+    if (lang_arg_int(I, kv, "k", &k)) return NULL;
+    if (dv && dv->type != V_NONE && lang_arg_int(I, dv, "dim", &d)) return NULL;
+    if (lv && lang_arg_bool(I, lv, &largest)) return NULL;
     lens_tensor *vals, *idx;
     lens_error err;
     if (lens_topk(T(t), k, (int)d, largest, &vals, &idx, &err)) return engine_fail(I, &err);
     value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
-    if (r) r->fields = TOPK_FIELDS;
+    if (r) r->tuple_class = &topk_class;
     return r;
 }
 
 static value *m_topk(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"k", "dim", "largest", "sorted", NULL};
-    if (arg_check(I, a, "topk", 4, kw)) return NULL;
+    if (lang_arg_check(I, a, "topk", 4, kw)) return NULL;
     return do_topk(I, self, a, 0);
 }
 
+static const lang_param m_sort_params[] = {
+    {"dim", LANG_OPTIONAL, "-1"}, {"descending", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *m_sort(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"dim", "descending", NULL};
-    if (arg_check(I, a, "sort", 2, kw)) return NULL;
     int64_t d = -1;
     bool desc = false;
     value *v;
-    if ((v = arg_get(a, 0, "dim")) && arg_int(I, v, "dim", &d)) return NULL;
-    if ((v = arg_get(a, 1, "descending")) && arg_bool(I, v, &desc)) return NULL;
+    if ((v = lang_arg(a, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = lang_arg(a, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
     lens_tensor *vals, *idx;
     lens_error err;
     if (lens_sort(T(self), (int)d, desc, &vals, &idx, &err)) return engine_fail(I, &err);
     value *r = v_tuple_of(2, v_tensor(vals), v_tensor(idx));
-    if (r) r->fields = TOPK_FIELDS;
+    if (r) r->tuple_class = &topk_class;
     return r;
 }
 
+static const lang_param m_argsort_params[] = {
+    {"dim", LANG_OPTIONAL, "-1"}, {"descending", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *m_argsort(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"dim", "descending", NULL};
-    if (arg_check(I, a, "argsort", 2, kw)) return NULL;
     int64_t d = -1;
     bool desc = false;
     value *v;
-    if ((v = arg_get(a, 0, "dim")) && arg_int(I, v, "dim", &d)) return NULL;
-    if ((v = arg_get(a, 1, "descending")) && arg_bool(I, v, &desc)) return NULL;
+    if ((v = lang_arg(a, "dim")) && lang_arg_int(I, v, "dim", &d)) return NULL;
+    if ((v = lang_arg(a, "descending")) && lang_arg_bool(I, v, &desc)) return NULL;
     lens_error err;
     return wrap(I, lens_argsort(T(self), (int)d, desc, &err), &err);
 }
 
 static value *softmax_impl(interp *I, value *t, args *a, int pos, bool log)
 {
-    value *dv = arg_get(a, pos, "dim");
+    value *dv = lang_arg_get(a, pos, "dim");
     if (!dv || dv->type == V_NONE) return lang_raise(I, "TypeError", "softmax() needs dim=");
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
     lens_error err;
     return wrap(I, log ? lens_log_softmax(T(t), (int)d, &err) : lens_softmax(T(t), (int)d, &err), &err);
 }
@@ -760,7 +771,7 @@ static value *tolist_rec(interp *I, const lens_tensor *t, int d, int64_t *idx)
     for (int64_t i = 0; i < t->shape[d]; i++) {
         idx[d] = i;
         value *x = tolist_rec(I, t, d + 1, idx);
-        if (!x) { decref(l); return NULL; }
+        if (!x) { lang_decref(l); return NULL; }
         l->u.list.items[l->u.list.n++] = x;
     }
     return l;
@@ -774,12 +785,12 @@ static value *m_tolist(interp *I, value *self, args *a)
     return tolist_rec(I, T(self), 0, idx);
 }
 
-static value *m_item(interp *I, value *self, args *a) { (void)a; return tensor_item(I, T(self)); }
+static value *m_item(interp *I, value *self, args *a) { (void)a; return lang_tensor_item(I, T(self)); }
 static value *m_float(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_F32), &err); }
 static value *m_long(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_I64), &err); }
 static value *m_clone(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_clone(T(self)), &err); }
 static value *m_contiguous(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_contiguous(T(self)), &err); }
-static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return incref(self); }
+static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return lang_incref(self); }
 static value *m_numel(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(lens_tensor_numel(T(self))); }
 static value *m_dim(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(T(self)->ndim); }
 
@@ -797,16 +808,16 @@ static value *m_size(interp *I, value *self, args *a)
 static value *m_to(interp *I, value *self, args *a)
 {
     /* .to("cpu") / .to(device="sim"): a device (builtins_device.c); .to(float) / .to("float32"): a dtype */
-    value *dv = arg_get(a, -1, "device");
+    value *dv = lang_arg_get(a, -1, "device");
     if (dv && dv->type == V_STR) return lang_tensor_to_device(I, self, dv->u.str.s);
-    value *v = arg_get(a, 0, "dtype");
-    if (!v) v = arg_get(a, -1, "dtype");
+    value *v = lang_arg_get(a, 0, "dtype");
+    if (!v) v = lang_arg_get(a, -1, "dtype");
     if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "float")) return m_float(I, self, a);
     if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "int")) return m_long(I, self, a);
     if (v && v->type == V_STR && (!strcmp(v->u.str.s, "float32") || !strcmp(v->u.str.s, "float"))) return m_float(I, self, a);
     if (v && v->type == V_STR && (!strcmp(v->u.str.s, "int64") || !strcmp(v->u.str.s, "long"))) return m_long(I, self, a);
     if (v && v->type == V_STR) return lang_tensor_to_device(I, self, v->u.str.s);
-    return incref(self);
+    return lang_incref(self);
 }
 
 static value *m_cumsum(interp *I, value *self, args *a)
@@ -831,8 +842,8 @@ static value *m_expand(interp *I, value *self, args *a)
 static value *m_tril_triu(interp *I, value *self, args *a, bool upper)
 {
     int64_t k = 0;
-    value *v = arg_get(a, 0, "diagonal");
-    if (v && arg_int(I, v, "diagonal", &k)) return NULL;
+    value *v = lang_arg_get(a, 0, "diagonal");
+    if (v && lang_arg_int(I, v, "diagonal", &k)) return NULL;
     lens_error err;
     return wrap(I, upper ? lens_triu(T(self), k, &err) : lens_tril(T(self), k, &err), &err);
 }
@@ -841,11 +852,11 @@ static value *m_triu(interp *I, value *s, args *a) { return m_tril_triu(I, s, a,
 
 static value *m_gather(interp *I, value *self, args *a)
 {
-    value *dv = arg_get(a, 0, "dim"), *iv = arg_get(a, 1, "index");
+    value *dv = lang_arg_get(a, 0, "dim"), *iv = lang_arg_get(a, 1, "index");
     if (!dv || !iv) return lang_raise(I, "TypeError", "gather(dim, index) needs dim and index");
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
-    lens_tensor *idx = tensor_from_value(I, iv, LENS_I64);
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
+    lens_tensor *idx = lang_tensor_from_value(I, iv, LENS_I64);
     if (!idx) return NULL;
     lens_error err;
     value *r = wrap(I, lens_gather(T(self), (int)d, idx, &err), &err);
@@ -855,11 +866,11 @@ static value *m_gather(interp *I, value *self, args *a)
 
 static value *m_index_select(interp *I, value *self, args *a)
 {
-    value *dv = arg_get(a, 0, "dim"), *iv = arg_get(a, 1, "index");
+    value *dv = lang_arg_get(a, 0, "dim"), *iv = lang_arg_get(a, 1, "index");
     if (!dv || !iv) return lang_raise(I, "TypeError", "index_select(dim, index) needs dim and index");
     int64_t d;
-    if (arg_int(I, dv, "dim", &d)) return NULL;
-    lens_tensor *idx = tensor_from_value(I, iv, LENS_I64);
+    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
+    lens_tensor *idx = lang_tensor_from_value(I, iv, LENS_I64);
     if (!idx) return NULL;
     lens_error err;
     value *r = wrap(I, lens_index_select(T(self), (int)d, idx, &err), &err);
@@ -871,50 +882,52 @@ static value *m_index_select(interp *I, value *self, args *a)
  * act[:, pos].copy_(clean[:, pos]) changes act. They return the tensor. */
 static value *assign_into(interp *I, value *self, value *src_value)
 {
-    lens_tensor *src = is_number(src_value) ? (src_value->type == V_FLOAT ? lens_scalar_f32(src_value->u.f)
+    lens_tensor *src = lang_is_number(src_value) ? (src_value->type == V_FLOAT ? lens_scalar_f32(src_value->u.f)
                                                                           : lens_scalar_i64(src_value->type == V_INT ? src_value->u.i : src_value->u.b))
-                                            : tensor_from_value(I, src_value, -1);
+                                            : lang_tensor_from_value(I, src_value, -1);
     if (!src) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
     lens_error err;
     int rc = lens_tensor_assign(T(self), src, &err);
     lens_tensor_free(src);
-    return rc ? engine_fail(I, &err) : incref(self);
+    return rc ? engine_fail(I, &err) : lang_incref(self);
 }
+
+static const lang_param m_copy__params[] = {
+    {"src", LANG_REQUIRED}, {NULL}};
 
 static value *m_copy_(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"src", NULL};
-    if (arg_check(I, a, "copy_", 1, kw)) return NULL;
-    value *src = arg_get(a, 0, "src");
+    value *src = lang_arg(a, "src");
     if (!src) return lang_raise(I, "TypeError", "copy_() missing required argument 'src'");
     return assign_into(I, self, src);
 }
 
+static const lang_param m_fill__params[] = {
+    {"value", LANG_REQUIRED}, {NULL}};
+
 static value *m_fill_(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"value", NULL};
-    if (arg_check(I, a, "fill_", 1, kw)) return NULL;
-    value *v = arg_get(a, 0, "value");
-    if (!v || !is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
+    value *v = lang_arg(a, "value");
+    if (!v || !lang_is_number(v)) return lang_raise(I, "TypeError", "fill_(value) takes a number");
     return assign_into(I, self, v);
 }
 
 static value *m_zero_(interp *I, value *self, args *a)
 {
-    if (arg_check(I, a, "zero_", 0, NULL)) return NULL;
+    if (lang_arg_check(I, a, "zero_", 0, NULL)) return NULL;
     value *zero = v_int(0);
     value *r = zero ? assign_into(I, self, zero) : NULL;
-    decref(zero);
+    lang_decref(zero);
     return r;
 }
 
 static value *m_masked_fill(interp *I, value *self, args *a)
 {
-    value *mv = arg_get(a, 0, "mask"), *vv = arg_get(a, 1, "value");
+    value *mv = lang_arg_get(a, 0, "mask"), *vv = lang_arg_get(a, 1, "value");
     double d;
     if (!mv || !vv) return lang_raise(I, "TypeError", "masked_fill(mask, value) needs mask and value");
-    if (arg_double(I, vv, "value", &d)) return NULL;
-    lens_tensor *m = tensor_from_value(I, mv, -1);
+    if (lang_arg_double(I, vv, "value", &d)) return NULL;
+    lens_tensor *m = lang_tensor_from_value(I, mv, -1);
     if (!m) return NULL;
     lens_error err;
     value *r = wrap(I, lens_masked_fill(T(self), m, d, &err), &err);
@@ -929,10 +942,10 @@ static value *m_norm(interp *I, value *self, args *a)
     if (!sq) return engine_fail(I, &err);
     value *sv = v_tensor(sq);
     value *s = reduction(I, sv, a, LENS_RED_SUM, "norm");
-    decref(sv);
+    lang_decref(sv);
     if (!s) return NULL;
     value *r = wrap(I, lens_unary(LENS_OP_SQRT, T(s), &err), &err);
-    decref(s);
+    lang_decref(s);
     return r;
 }
 
@@ -951,20 +964,22 @@ static int dtype_arg(interp *I, value *v, int *dt)
     return -1;
 }
 
+static const lang_param b_tensor_params[] = {
+    {"data", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"},
+    {"requires_grad", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_tensor(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"data", "dtype", "device", "requires_grad", NULL};
-    if (arg_check(I, a, "tensor", 1, kw)) return NULL;
-    value *d = arg_get(a, 0, "data");
+    value *d = lang_arg(a, "data");
     if (!d) return lang_raise(I, "TypeError", "tensor() missing required argument 'data'");
     int dt;
-    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     if (d->type == V_TENSOR) {
         lens_tensor *t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
         return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
     }
-    lens_tensor *t = tensor_from_value(I, d, dt);
+    lens_tensor *t = lang_tensor_from_value(I, d, dt);
     return t ? v_tensor(t) : NULL;
 }
 
@@ -972,24 +987,24 @@ static value *b_arange(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"start", "end", "step", "dtype", NULL};
-    if (arg_check(I, a, "arange", 3, kw)) return NULL;
+    if (lang_arg_check(I, a, "arange", 3, kw)) return NULL;
     double v[3] = {0, 0, 1};
     bool all_int = true;
     int n = a->npos;
     value *vals[3] = {NULL, NULL, NULL};
     for (int i = 0; i < n; i++) vals[i] = a->pos[i];
     value *kv;
-    if ((kv = arg_get(a, -1, "end"))) { if (n == 0) return lang_raise(I, "TypeError", "arange(start, end, step)"); vals[1] = kv; if (n < 2) n = 2; }
-    if ((kv = arg_get(a, -1, "step"))) { vals[2] = kv; n = 3; if (!vals[1]) return lang_raise(I, "TypeError", "arange(start, end, step)"); }
+    if ((kv = lang_arg_get(a, -1, "end"))) { if (n == 0) return lang_raise(I, "TypeError", "arange(start, end, step)"); vals[1] = kv; if (n < 2) n = 2; }
+    if ((kv = lang_arg_get(a, -1, "step"))) { vals[2] = kv; n = 3; if (!vals[1]) return lang_raise(I, "TypeError", "arange(start, end, step)"); }
     if (n == 0) return lang_raise(I, "TypeError", "arange() needs at least an end");
     for (int i = 0; i < 3; i++) {
         if (!vals[i]) continue;
-        if (arg_double(I, vals[i], "arange() argument", &v[i])) return NULL;
+        if (lang_arg_double(I, vals[i], "arange() argument", &v[i])) return NULL;
         if (vals[i]->type == V_FLOAT || (vals[i]->type == V_TENSOR && T(vals[i])->dtype == LENS_F32)) all_int = false;
     }
     if (n == 1) { v[1] = v[0]; v[0] = 0; }
     int dt;
-    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
     if (dt < 0) dt = all_int ? LENS_I64 : LENS_F32;
     lens_error err;
     return wrap(I, lens_arange(v[0], v[1], v[2], (lens_dtype)dt, &err), &err);
@@ -998,18 +1013,18 @@ static value *b_arange(interp *I, value *self, args *a)
 static value *filled(interp *I, args *a, const char *fn, double value_, bool full)
 {
     static const char *const kw[] = {"dtype", "device", "size", "fill_value", NULL};
-    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
     int64_t shape[LENS_MAX_DIMS];
     int nd;
     if (full) {
-        if (a->npos != 2 && !(a->npos == 1 && arg_get(a, -1, "fill_value"))) return lang_raise(I, "TypeError", "full(shape, fill_value)");
+        if (a->npos != 2 && !(a->npos == 1 && lang_arg_get(a, -1, "fill_value"))) return lang_raise(I, "TypeError", "full(shape, fill_value)");
         args sa = {a->pos, 1, NULL, NULL, 0};
         if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
-        value *fv = a->npos == 2 ? a->pos[1] : arg_get(a, -1, "fill_value");
-        if (arg_double(I, fv, "fill_value", &value_)) return NULL;
+        value *fv = a->npos == 2 ? a->pos[1] : lang_arg_get(a, -1, "fill_value");
+        if (lang_arg_double(I, fv, "fill_value", &value_)) return NULL;
     } else if (get_shape(I, a, 0, shape, &nd)) return NULL;
     int dt;
-    if (dtype_arg(I, arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
     lens_error err;
     return wrap(I, lens_full(dt < 0 ? LENS_F32 : (lens_dtype)dt, nd, shape, value_, &err), &err);
 }
@@ -1020,55 +1035,57 @@ static value *b_full(interp *I, value *self, args *a) { (void)self; return fille
 static value *random_t(interp *I, args *a, const char *fn, int kind)
 {
     static const char *const kw[] = {"seed", "generator", NULL};
-    if (arg_check(I, a, fn, -1, kw)) return NULL;
+    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
     int64_t shape[LENS_MAX_DIMS], seed = 0;
     int nd;
     if (get_shape(I, a, 0, shape, &nd)) return NULL;
-    value *sv = arg_get(a, -1, "seed");
-    if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
+    value *sv = lang_arg_get(a, -1, "seed");
+    if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_tensor *t = kind ? lens_rand(nd, shape, (uint64_t)seed) : lens_randn(nd, shape, (uint64_t)seed);
     return t ? v_tensor(t) : alloc_fail(I);
 }
 static value *b_randn(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "randn", 0); }
 static value *b_rand(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "rand", 1); }
 
+static const lang_param b_randint_params[] = {
+    {"low", LANG_REQUIRED}, {"high", LANG_REQUIRED}, {"size", LANG_REQUIRED}, {"seed", LANG_KEYWORD, "0"},
+    {NULL}};
+
 static value *b_randint(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"low", "high", "size", "seed", NULL};
-    if (arg_check(I, a, "randint", 3, kw)) return NULL;
-    value *lo = arg_get(a, 0, "low"), *hi = arg_get(a, 1, "high"), *sz = arg_get(a, 2, "size");
+    value *lo = lang_arg(a, "low"), *hi = lang_arg(a, "high"), *sz = lang_arg(a, "size");
     if (!lo || !hi || !sz) return lang_raise(I, "TypeError", "randint(low, high, shape, seed=0)");
     int64_t l, h, seed = 0;
-    if (arg_int(I, lo, "low", &l) || arg_int(I, hi, "high", &h)) return NULL;
+    if (lang_arg_int(I, lo, "low", &l) || lang_arg_int(I, hi, "high", &h)) return NULL;
     int64_t shape[LENS_MAX_DIMS];
     int nd;
     args sa = {&sz, 1, NULL, NULL, 0};
     if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
-    value *sv = arg_get(a, -1, "seed");
-    if (sv && arg_int(I, sv, "seed", &seed)) return NULL;
+    value *sv = lang_arg(a, "seed");
+    if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_error err;
     return wrap(I, lens_randint(l, h, nd, shape, (uint64_t)seed, &err), &err);
 }
 
 static lens_tensor **tensor_list(interp *I, value *v, int *n, const char *fn)
 {
-    value *items = to_list(I, v);
+    value *items = lang_to_list(I, v);
     if (!items) return NULL;
     *n = (int)items->u.list.n;
     lens_tensor **ts = calloc((size_t)*n + 1, sizeof *ts);
-    if (!ts) { decref(items); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    if (!ts) { lang_decref(items); lang_raise(I, "MemoryError", "out of memory"); return NULL; }
     for (int i = 0; i < *n; i++) {
-        ts[i] = tensor_from_value(I, items->u.list.items[i], -1);
+        ts[i] = lang_tensor_from_value(I, items->u.list.items[i], -1);
         if (!ts[i]) {
             for (int j = 0; j < i; j++) lens_tensor_free(ts[j]);
             free(ts);
-            decref(items);
+            lang_decref(items);
             if (!I->error) lang_raise(I, "TypeError", "%s() needs a list of tensors", fn);
             return NULL;
         }
     }
-    decref(items);
+    lang_decref(items);
     return ts;
 }
 
@@ -1076,12 +1093,12 @@ static value *cat_stack(interp *I, args *a, bool stack)
 {
     static const char *const kw[] = {"tensors", "dim", NULL};
     const char *fn = stack ? "stack" : "cat";
-    if (arg_check(I, a, fn, 2, kw)) return NULL;
-    value *tv = arg_get(a, 0, "tensors");
+    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
+    value *tv = lang_arg_get(a, 0, "tensors");
     if (!tv) return lang_raise(I, "TypeError", "%s(tensors, dim=0)", fn);
     int64_t d = 0;
-    value *dv = arg_get(a, 1, "dim");
-    if (dv && arg_int(I, dv, "dim", &d)) return NULL;
+    value *dv = lang_arg_get(a, 1, "dim");
+    if (dv && lang_arg_int(I, dv, "dim", &d)) return NULL;
     int n;
     lens_tensor **ts = tensor_list(I, tv, &n, fn);
     if (!ts) return NULL;
@@ -1100,7 +1117,7 @@ static value *b_einsum(interp *I, value *self, args *a)
 {
     (void)self;
     if (a->npos < 2) return lang_raise(I, "TypeError", "einsum(spec, *tensors) needs a spec and at least one tensor");
-    const char *spec = arg_str(I, a->pos[0], "spec");
+    const char *spec = lang_arg_str(I, a->pos[0], "spec");
     if (!spec) return NULL;
     int n = a->npos - 1;
     value **items = a->pos + 1;
@@ -1109,7 +1126,7 @@ static value *b_einsum(interp *I, value *self, args *a)
     lens_tensor *ts[16];
     for (int i = 0; i < n; i++) {
         if (items[i]->type != V_TENSOR) {
-            return lang_raise(I, "TypeError", "einsum() operand %d must be a tensor, not %s", i + 1, type_name(items[i]));
+            return lang_raise(I, "TypeError", "einsum() operand %d must be a tensor, not %s", i + 1, lang_type_name(items[i]));
         }
         ts[i] = T(items[i]);
     }
@@ -1119,9 +1136,9 @@ static value *b_einsum(interp *I, value *self, args *a)
 
 static value *need_tensor(interp *I, args *a, int pos, const char *name, const char *fn)
 {
-    value *v = arg_get(a, pos, name);
+    value *v = lang_arg_get(a, pos, name);
     if (!v) return lang_raise(I, "TypeError", "%s() missing required argument '%s'", fn, name);
-    if (v->type != V_TENSOR) return lang_raise(I, "TypeError", "%s() argument '%s' must be a tensor, not %s", fn, name, type_name(v));
+    if (v->type != V_TENSOR) return lang_raise(I, "TypeError", "%s() argument '%s' must be a tensor, not %s", fn, name, lang_type_name(v));
     return v;
 }
 
@@ -1129,7 +1146,7 @@ static value *b_topk(interp *I, value *self, args *a)
 {
     (void)self;
     static const char *const kw[] = {"input", "k", "dim", "largest", "sorted", NULL};
-    if (arg_check(I, a, "topk", 4, kw)) return NULL;
+    if (lang_arg_check(I, a, "topk", 4, kw)) return NULL;
     value *t = need_tensor(I, a, 0, "input", "topk");
     return t ? do_topk(I, t, a, 1) : NULL;
 }
@@ -1162,8 +1179,8 @@ static value *b_where(interp *I, value *self, args *a)
     lens_tensor *ts[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
         value *v = a->pos[i];
-        ts[i] = is_number(v) ? (v->type == V_FLOAT ? lens_scalar_f32(v->u.f) : lens_scalar_i64(v->type == V_INT ? v->u.i : v->u.b))
-                             : tensor_from_value(I, v, -1);
+        ts[i] = lang_is_number(v) ? (v->type == V_FLOAT ? lens_scalar_f32(v->u.f) : lens_scalar_i64(v->type == V_INT ? v->u.i : v->u.b))
+                             : lang_tensor_from_value(I, v, -1);
         if (!ts[i]) { for (int j = 0; j < i; j++) lens_tensor_free(ts[j]); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
     }
     lens_error err;
@@ -1188,7 +1205,7 @@ static value *b_linspace(interp *I, value *self, args *a)
     if (a->npos != 3) return lang_raise(I, "TypeError", "linspace(start, end, steps)");
     double s, e;
     int64_t n;
-    if (arg_double(I, a->pos[0], "start", &s) || arg_double(I, a->pos[1], "end", &e) || arg_int(I, a->pos[2], "steps", &n)) return NULL;
+    if (lang_arg_double(I, a->pos[0], "start", &s) || lang_arg_double(I, a->pos[1], "end", &e) || lang_arg_int(I, a->pos[2], "steps", &n)) return NULL;
     lens_error err;
     return wrap(I, lens_linspace(s, e, n, &err), &err);
 }
@@ -1197,23 +1214,25 @@ static value *b_eye(interp *I, value *self, args *a)
 {
     (void)self;
     int64_t n;
-    if (a->npos != 1 || arg_int(I, a->pos[0], "n", &n)) return I->error ? NULL : lang_raise(I, "TypeError", "eye(n)");
+    if (a->npos != 1 || lang_arg_int(I, a->pos[0], "n", &n)) return I->error ? NULL : lang_raise(I, "TypeError", "eye(n)");
     lens_error err;
     return wrap(I, lens_eye(n, &err), &err);
 }
 
+static const lang_param b_allclose_params[] = {
+    {"input", LANG_REQUIRED}, {"other", LANG_REQUIRED}, {"rtol", LANG_OPTIONAL, "1e-05"},
+    {"atol", LANG_OPTIONAL, "1e-08"}, {NULL}};
+
 static value *b_allclose(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"input", "other", "rtol", "atol", NULL};
-    if (arg_check(I, a, "allclose", 4, kw)) return NULL;
-    value *x = arg_get(a, 0, "input"), *y = arg_get(a, 1, "other");
+    value *x = lang_arg(a, "input"), *y = lang_arg(a, "other");
     if (!x || !y) return lang_raise(I, "TypeError", "allclose(a, b, rtol=1e-5, atol=1e-8)");
     double rtol = 1e-5, atol = 1e-8;
     value *v;
-    if ((v = arg_get(a, 2, "rtol")) && arg_double(I, v, "rtol", &rtol)) return NULL;
-    if ((v = arg_get(a, 3, "atol")) && arg_double(I, v, "atol", &atol)) return NULL;
-    lens_tensor *ta = tensor_from_value(I, x, LENS_F32), *tb = ta ? tensor_from_value(I, y, LENS_F32) : NULL;
+    if ((v = lang_arg(a, "rtol")) && lang_arg_double(I, v, "rtol", &rtol)) return NULL;
+    if ((v = lang_arg(a, "atol")) && lang_arg_double(I, v, "atol", &atol)) return NULL;
+    lens_tensor *ta = lang_tensor_from_value(I, x, LENS_F32), *tb = ta ? lang_tensor_from_value(I, y, LENS_F32) : NULL;
     if (!tb) { lens_tensor_free(ta); return NULL; }
     lens_error err;
     int64_t shape[LENS_MAX_DIMS];
@@ -1241,14 +1260,14 @@ static value *b_allclose(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_tensor[] = {
-    {"tensor", b_tensor, "tensor(data, dtype=None)", "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one)."},
+    {"tensor", b_tensor, NULL, "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one).", b_tensor_params},
     {"arange", b_arange, "arange(end) / arange(start, end, step=1, dtype=None)", "1-d tensor of evenly spaced values in [start, end): int64 when every argument is an int."},
     {"zeros", b_zeros, "zeros(*shape, dtype=float32)", "A tensor of zeros."},
     {"ones", b_ones, "ones(*shape, dtype=float32)", "A tensor of ones."},
     {"full", b_full, "full(shape, fill_value, dtype=float32)", "A tensor filled with fill_value."},
     {"randn", b_randn, "randn(*shape, seed=0)", "Standard normal float32 values, deterministic for a seed (same on every machine; not torch's stream)."},
     {"rand", b_rand, "rand(*shape, seed=0)", "Uniform [0, 1) float32 values, deterministic for a seed."},
-    {"randint", b_randint, "randint(low, high, shape, seed=0)", "int64 values uniform in [low, high), deterministic for a seed."},
+    {"randint", b_randint, NULL, "int64 values uniform in [low, high), deterministic for a seed.", b_randint_params},
     {"linspace", b_linspace, "linspace(start, end, steps)", "steps evenly spaced float32 values from start to end inclusive."},
     {"eye", b_eye, "eye(n)", "The n x n identity matrix."},
     {"einsum", b_einsum, "einsum(spec, *tensors)",
@@ -1265,7 +1284,7 @@ const lang_builtin builtins_tensor[] = {
     {"log", b_log, "log(input)", "Elementwise natural logarithm."},
     {"sqrt", b_sqrt, "sqrt(input)", "Elementwise square root."},
     {"tanh", b_tanh, "tanh(input)", "Elementwise tanh."},
-    {"allclose", b_allclose, "allclose(input, other, rtol=1e-05, atol=1e-08)", "Whether |input - other| <= atol + rtol * |other| everywhere (broadcast)."},
+    {"allclose", b_allclose, NULL, "Whether |input - other| <= atol + rtol * |other| everywhere (broadcast).", b_allclose_params},
     {"Tensor.sum", m_sum, "Tensor.sum(dim=None, keepdim=False)", "Sum over dim (an int or a tuple of ints), or over everything."},
     {"Tensor.mean", m_mean, "Tensor.mean(dim=None, keepdim=False)", "Mean over dim (an int or a tuple of ints), or over everything."},
     {"Tensor.max", m_max, "Tensor.max(dim=None, keepdim=False)", "Largest element; with dim, a tuple (.values, .indices) along dim."},
@@ -1280,15 +1299,15 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.norm", m_norm, "Tensor.norm(dim=None, keepdim=False)", "Euclidean norm over dim, or over everything."},
     {"Tensor.reshape", m_reshape, "Tensor.reshape(*shape)", "The same elements in a new shape (one entry may be -1); a view when possible."},
     {"Tensor.view", m_reshape, "Tensor.view(*shape)", "Like reshape."},
-    {"Tensor.flatten", m_flatten, "Tensor.flatten(start_dim=0, end_dim=-1)", "Merges dims start_dim..end_dim into one."},
-    {"Tensor.transpose", m_transpose, "Tensor.transpose(dim0, dim1)", "Swaps two dims (a view)."},
+    {"Tensor.flatten", m_flatten, NULL, "Merges dims start_dim..end_dim into one.", m_flatten_params},
+    {"Tensor.transpose", m_transpose, NULL, "Swaps two dims (a view).", m_transpose_params},
     {"Tensor.permute", m_permute, "Tensor.permute(*dims)", "Reorders the dims (a view)."},
     {"Tensor.squeeze", m_squeeze, "Tensor.squeeze(dim=None)", "Removes size-1 dims (or only dim)."},
     {"Tensor.unsqueeze", m_unsqueeze, "Tensor.unsqueeze(dim)", "Inserts a size-1 dim at dim."},
-    {"Tensor.diagonal", m_diagonal, "Tensor.diagonal(offset=0, dim1=0, dim2=1)", "The diagonal of dims dim1 and dim2 at offset (>0 above), as the last dim (a view)."},
+    {"Tensor.diagonal", m_diagonal, NULL, "The diagonal of dims dim1 and dim2 at offset (>0 above), as the last dim (a view).", m_diagonal_params},
     {"Tensor.topk", m_topk, "Tensor.topk(k, dim=-1, largest=True)", "The k largest values along dim and their indices, as a tuple with .values and .indices."},
-    {"Tensor.sort", m_sort, "Tensor.sort(dim=-1, descending=False)", "Sorted values and their indices (.values, .indices)."},
-    {"Tensor.argsort", m_argsort, "Tensor.argsort(dim=-1, descending=False)", "Indices that sort the tensor along dim."},
+    {"Tensor.sort", m_sort, NULL, "Sorted values and their indices (.values, .indices).", m_sort_params},
+    {"Tensor.argsort", m_argsort, NULL, "Indices that sort the tensor along dim.", m_argsort_params},
     {"Tensor.softmax", m_softmax, "Tensor.softmax(dim)", "Softmax along dim."},
     {"Tensor.log_softmax", m_log_softmax, "Tensor.log_softmax(dim)", "Log of the softmax along dim."},
     {"Tensor.abs", m_abs, "Tensor.abs()", "Elementwise absolute value."},
@@ -1322,10 +1341,69 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.triu", m_triu, "Tensor.triu(diagonal=0)", "Copy with elements below the diagonal zeroed."},
     {"Tensor.gather", m_gather, "Tensor.gather(dim, index)", "Values at index along dim (torch.gather)."},
     {"Tensor.index_select", m_index_select, "Tensor.index_select(dim, index)", "Rows of dim picked by an int tensor or list."},
-    {"Tensor.copy_", m_copy_, "Tensor.copy_(src)", "Writes src (broadcast) into this tensor in place, views included "
-     "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it."},
-    {"Tensor.fill_", m_fill_, "Tensor.fill_(value)", "Sets every element to value in place and returns the tensor."},
+    {"Tensor.copy_", m_copy_, NULL, "Writes src (broadcast) into this tensor in place, views included "
+     "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it.", m_copy__params},
+    {"Tensor.fill_", m_fill_, NULL, "Sets every element to value in place and returns the tensor.", m_fill__params},
     {"Tensor.zero_", m_zero_, "Tensor.zero_()", "Sets every element to 0 in place and returns the tensor."},
     {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
     {NULL, NULL, NULL, NULL},
+};
+
+/* ---- the tensor kind, registered with the core (builtins.c) --------------------- */
+
+static char *tensor_repr_hook(value *v) { return lens_tensor_repr(v->u.tensor.t); }
+
+static int64_t tensor_len(value *v) { return v->u.tensor.t->ndim ? v->u.tensor.t->shape[0] : -1; }
+
+static int tensor_truth(interp *I, value *v)
+{
+    if (lens_tensor_numel(T(v)) != 1) {
+        lang_raise(I, "RuntimeError", "Boolean value of Tensor with more than one value is ambiguous");
+        return -1;
+    }
+    value *x = lang_tensor_item(I, T(v));
+    if (!x) return -1;
+    int r = lang_truthy(I, x);
+    lang_decref(x);
+    return r;
+}
+
+/* `x in t`: any element equal to x */
+static int tensor_contains(interp *I, value *c, value *item)
+{
+    value *eq = tensor_compare(I, CMP_EQ, c, item);
+    if (!eq) return -1;
+    if (eq->type != V_TENSOR) { int r = lang_truthy(I, eq); lang_decref(eq); return r; }
+    lens_error herr;
+    lens_tensor *ct = lens_tensor_host_contiguous(T(eq), &herr);
+    int found = 0;
+    if (ct) {
+        int64_t n = lens_tensor_numel(ct);
+        if (ct->dtype == LENS_I64) { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_i64(ct)[i]) found = 1; }
+        else { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_f32(ct)[i] != 0) found = 1; }
+        lens_tensor_free(ct);
+    } else found = -1, lang_raise(I, "MemoryError", "out of memory");
+    lang_decref(eq);
+    return found;
+}
+
+/* like torch: a 0-d tensor formats as its number (f"L{layer}" with layer =
+ * heads[0] // 12), and so does any one-element tensor given a spec */
+static char *tensor_format(interp *I, value *v, const char *spec)
+{
+    if (!(T(v)->ndim == 0 || (*spec && lens_tensor_numel(T(v)) == 1))) return NULL;
+    value *x = lang_tensor_item(I, T(v));
+    if (!x) return NULL;
+    char *r = lang_format_value(I, x, spec);
+    lang_decref(x);
+    return r;
+}
+
+static const char *const tensor_attrs[] = {"shape", "ndim", "dtype", "T", "device", NULL};
+
+const lang_type lang_tensor_kind_type = {
+    .name = "Tensor", .getattr = lang_tensor_getattr, .getitem = tensor_getitem, .setitem = tensor_setitem,
+    .len = tensor_len, .repr = tensor_repr_hook, .to_bundle = tensor_bundle, .attrs = tensor_attrs,
+    .binary = tensor_binary, .compare = tensor_compare, .unary = tensor_unary, .truth = tensor_truth,
+    .contains = tensor_contains, .format = tensor_format,
 };

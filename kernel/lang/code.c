@@ -14,7 +14,7 @@ lang_code *lang_code_parse(const char *src, unsigned long cell, parse_error *err
         strcpy(err->msg, "out of memory");
         return NULL;
     }
-    if (parse_program(src, &c->prog, err)) {
+    if (lang_parse_program(src, &c->prog, err)) {
         free(c->source);
         free(c);
         return NULL;
@@ -33,7 +33,7 @@ lang_code *lang_code_ref(lang_code *c)
 void lang_code_release(lang_code *c)
 {
     if (!c || --c->refcount > 0) return;
-    program_free(&c->prog);
+    lang_program_free(&c->prog);
     free(c->source);
     free(c);
 }

@@ -44,14 +44,14 @@ const char *lang_is_complete(const char *code, char *indent, size_t indent_size)
 
     program prog;
     parse_error pe;
-    if (parse_program(code, &prog, &pe)) {
+    if (lang_parse_program(code, &prog, &pe)) {
         if (pe.incomplete || (colon && trailing_newlines < 2)) {
             if (indent) line_indent(ls, ll, indent, indent_size, colon);
             return "incomplete";
         }
         return "invalid";
     }
-    program_free(&prog);
+    lang_program_free(&prog);
     /* as IPython: an indented last line continues its block until the line
      * is ended (jupyter console sends the text again when Enter is pressed on
      * the next, empty line, which then runs the cell) */
@@ -187,7 +187,7 @@ static value *value_of_chain(interp *I, const char *s, size_t a, size_t b)
     if (b <= a) return NULL;
     char *expr = strndup(s + a, b - a);
     if (!expr) return NULL;
-    value *v = safe_eval(I, expr);
+    value *v = lang_safe_eval(I, expr);
     free(expr);
     return v;
 }
@@ -204,11 +204,11 @@ static const lang_builtin *callee_entry(interp *I, const char *s, size_t paren, 
         /* calling a model: model(tokens) */
         char buf[128];
         snprintf(buf, sizeof buf, "%s.__call__", v->u.obj.type->name);
-        const lang_builtin *b = builtin_find(buf);
+        const lang_builtin *b = lang_builtin_find(buf);
         *out_v = v;
         return b;
     }
-    decref(v);
+    lang_decref(v);
     return NULL;
 }
 
@@ -245,11 +245,11 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
                 } else if (v && v->type == V_DICT) {
                     size_t i = 0;
                     value *key;
-                    while (dict_next(v->u.d, &i, &key, NULL))
+                    while (lang_dict_next(v->u.d, &i, &key, NULL))
                         if (key->type == V_STR && !strncmp(key->u.str.s, code + q, b - q)) add_match(&m, key->u.str.s, key->u.str.len);
                     *start = byte_to_cp(code, q);
                 }
-                decref(v);
+                lang_decref(v);
                 goto done;
             }
         }
@@ -264,13 +264,13 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
         value *v = value_of_chain(I, code, cs, ce);
         if (v) {
             char **names = NULL;
-            int n = attr_names(I, v, &names);
+            int n = lang_attr_names(I, v, &names);
             for (int i = 0; i < n; i++) {
                 if (!strncmp(names[i], prefix, pl)) add_match(&m, names[i], strlen(names[i]));
                 free(names[i]);
             }
             free(names);
-            decref(v);
+            lang_decref(v);
         }
         goto done;
     }
@@ -282,17 +282,18 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
         const lang_builtin *e = callee_entry(I, code, (size_t)paren, &fv);
         char pfx[128];
         snprintf(pfx, sizeof pfx, "%.*s", (int)(pl < 127 ? pl : 127), prefix);
-        if (e && e->signature) signature_params(e->signature, &m, pfx);
-        decref(fv);
+        char sig[2048];
+        if (e) signature_params(lang_builtin_signature(e, sig, sizeof sig), &m, pfx);
+        lang_decref(fv);
     }
     /* names in scope, builtins, keywords */
     {
         size_t i = 0;
         value *k;
-        while (dict_next(I->globals, &i, &k, NULL))
+        while (lang_dict_next(I->globals, &i, &k, NULL))
             if (k->type == V_STR && !strncmp(k->u.str.s, prefix, pl)) add_match(&m, k->u.str.s, k->u.str.len);
         i = 0;
-        while (dict_next(I->builtins, &i, &k, NULL))
+        while (lang_dict_next(I->builtins, &i, &k, NULL))
             if (k->type == V_STR && !strncmp(k->u.str.s, prefix, pl)) add_match(&m, k->u.str.s, k->u.str.len);
         static const char *const kws[] = {"True", "False", "None", "and", "or", "not", "in", "is", "if", "elif",
                                           "else", "for", "while", "break", "continue", "pass", "lambda", "del", "def",
@@ -334,7 +335,7 @@ cJSON *lang_inspect(lang_session *sess, const char *code, int cursor, int detail
     char *expr = strndup(code + s, e - s);
     if (!expr) return NULL;
     bool had = I->error;
-    cJSON *r = help_bundle(I, expr, detail_level > 0);
+    cJSON *r = lang_help_bundle(I, expr, detail_level > 0);
     if (!had) lang_clear_error(I);
     free(expr);
     return r;

@@ -21,7 +21,7 @@ static size_t add_keys(const dict *d, const char **names, size_t n, size_t max)
 {
     size_t i = 0;
     value *k;
-    while (n < max && dict_next(d, &i, &k, NULL))
+    while (n < max && lang_dict_next(d, &i, &k, NULL))
         if (k->type == V_STR) names[n++] = k->u.str.s;
     return n;
 }
@@ -43,10 +43,10 @@ value *lang_name_error(interp *I, const char *name)
 value *lang_attr_error(interp *I, value *obj, const char *name)
 {
     char **names = NULL;
-    int n = attr_names(I, obj, &names);
+    int n = lang_attr_names(I, obj, &names);
     char hint[300] = "";
     lang_did_you_mean(hint, sizeof hint, name, (const char *const *)names, n > 0 ? (size_t)n : 0);
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
-    return lang_raise(I, "AttributeError", "'%s' object has no attribute '%s'%s", type_name(obj), name, hint);
+    return lang_raise(I, "AttributeError", "'%s' object has no attribute '%s'%s", lang_type_name(obj), name, hint);
 }

@@ -150,18 +150,19 @@ static bool is_module_builtin(const char *name)
 
 static void put_member(FILE *f, const module_member *e)
 {
+    char sig[2048];
     if (!e->target) {
         fprintf(f, "- `%s.%s`: for imports and type annotations only (subscripting gives it back; calling it is an error)\n",
                 e->module, e->name);
         return;
     }
-    const lang_builtin *b = builtin_find(e->target);
+    const lang_builtin *b = lang_builtin_find(e->target);
     if (!b) { fprintf(f, "- `%s.%s`: the value `%s`\n", e->module, e->name, e->target); return; }
     if (!strncmp(e->target, "Tensor.", 7)) {
-        fprintf(f, "- `%s.%s(input, ...)`: `%s` with the tensor first\n", e->module, e->name, b->signature);
+        fprintf(f, "- `%s.%s(input, ...)`: `%s` with the tensor first\n", e->module, e->name, lang_builtin_signature(b, sig, sizeof sig));
         return;
     }
-    fprintf(f, "- `%s.%s`: `%s`%s%s%s\n", e->module, e->name, b->signature,
+    fprintf(f, "- `%s.%s`: `%s`%s%s%s\n", e->module, e->name, lang_builtin_signature(b, sig, sizeof sig),
             e->bound ? " with `" : "", e->bound ? e->bound : "", e->bound ? "` bound" : "");
 }
 
@@ -197,16 +198,17 @@ static void put_modules(FILE *f)
 
 static void put_builtins(FILE *f)
 {
+    char sig[2048];
     fprintf(f, "## Builtin functions\n\n");
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++) {
             if (strchr(b->name, '.')) continue;
-            fprintf(f, "- `%s`: %s\n", b->signature, b->doc);
+            fprintf(f, "- `%s`: %s\n", lang_builtin_signature(b, sig, sizeof sig), b->doc);
         }
     fprintf(f, "\n## Module functions\n\n");
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++)
-            if (is_module_builtin(b->name)) fprintf(f, "- `%s`: %s\n", b->signature, b->doc);
+            if (is_module_builtin(b->name)) fprintf(f, "- `%s`: %s\n", lang_builtin_signature(b, sig, sizeof sig), b->doc);
     fprintf(f, "\n");
 }
 
@@ -214,6 +216,7 @@ static void put_methods(FILE *f)
 {
     fprintf(f, "## Types and their methods\n\n");
     /* type names in order of first appearance */
+    char sig[2048];
     const char *types[128];
     size_t lens_[128];
     int nt = 0;
@@ -230,12 +233,12 @@ static void put_methods(FILE *f)
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)lens_[i], types[i]);
         fprintf(f, "### %s\n\n", name);
-        const char *doc = doc_for_type(name);
+        const char *doc = lang_doc_for_type(name);
         if (doc) fprintf(f, "%s\n\n", doc);
         for (int t = 0; builtin_tables[t]; t++)
             for (const lang_builtin *b = builtin_tables[t]; b->name; b++)
                 if (!strncmp(b->name, name, lens_[i]) && b->name[lens_[i]] == '.' && !is_module_builtin(b->name))
-                    fprintf(f, "- `%s`: %s\n", b->signature, b->doc);
+                    fprintf(f, "- `%s`: %s\n", lang_builtin_signature(b, sig, sizeof sig), b->doc);
         fprintf(f, "\n");
     }
 }

@@ -12,20 +12,20 @@
 #include "gc.h"
 #include "scope.h"
 
-env *env_new(env *parent)
+env *lang_env_new(env *parent)
 {
     env *e = calloc(1, sizeof *e);
     if (!e) return NULL;
-    e->vars = dict_new();
+    e->vars = lang_dict_new();
     if (!e->vars) { free(e); return NULL; }
     e->parent = parent;
     if (parent) parent->refcount++;
     e->refcount = 1;
-    gc_track_env(e);
+    lang_gc_track_env(e);
     return e;
 }
 
-env *env_new_function(env *parent, const scope_info *scope)
+env *lang_env_new_function(env *parent, const scope_info *scope)
 {
     size_t n = (size_t)scope->n_locals;
     env *e = calloc(1, sizeof *e + n * sizeof(value *));
@@ -35,55 +35,55 @@ env *env_new_function(env *parent, const scope_info *scope)
     e->parent = parent;
     if (parent) parent->refcount++;
     e->refcount = 1;
-    gc_track_env(e);
+    lang_gc_track_env(e);
     return e;
 }
 
-void env_release(env *e)
+void lang_env_release(env *e)
 {
     while (e && --e->refcount == 0) {
-        gc_untrack_env(e);
+        lang_gc_untrack_env(e);
         env *p = e->parent;
-        for (int i = 0; i < e->n_slots; i++) decref(e->slots[i]);
-        dict_free(e->vars);
-        decref(e->retval);
+        for (int i = 0; i < e->n_slots; i++) lang_decref(e->slots[i]);
+        lang_dict_free(e->vars);
+        lang_decref(e->retval);
         free(e);
         e = p;
     }
 }
 
-void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx)
+void lang_env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx)
 {
     for (int i = 0; i < e->n_slots; i++) if (e->slots[i]) on_value(e->slots[i], ctx);
     size_t it = 0;
     value *k, *v;
-    while (e->vars && dict_next(e->vars, &it, &k, &v)) on_value(v, ctx);
+    while (e->vars && lang_dict_next(e->vars, &it, &k, &v)) on_value(v, ctx);
     if (e->retval) on_value(e->retval, ctx);
     if (e->parent) on_env(e->parent, ctx);
 }
 
-void env_clear(env *e)
+void lang_env_clear(env *e)
 {
     for (int i = 0; i < e->n_slots; i++) {
         value *old = e->slots[i];
         e->slots[i] = NULL;
-        decref(old);
+        lang_decref(old);
     }
     dict *vars = e->vars;
     e->vars = NULL;
-    dict_free(vars);
+    lang_dict_free(vars);
     value *retval = e->retval;
     e->retval = NULL;
-    decref(retval);
+    lang_decref(retval);
     env *p = e->parent;
     e->parent = NULL;
-    env_release(p);
+    lang_env_release(p);
 }
 
 static value *lookup_global(interp *I, const char *name)
 {
-    value *v = dict_get_str(I->globals, name);
-    return v ? v : dict_get_str(I->builtins, name);
+    value *v = lang_dict_get_str(I->globals, name);
+    return v ? v : lang_dict_get_str(I->builtins, name);
 }
 
 /* A name node remembers where its name sits in the globals (low 32 bits of
@@ -92,7 +92,7 @@ static value **global_slot(dict *d, node *at, bool builtins)
 {
     uint64_t h = (uint64_t)at->ival;
     size_t hint = (size_t)(builtins ? h >> 32 : h & 0xffffffffu);
-    value **slot = dict_slot_str(d, at->s, at->slen ? at->slen : strlen(at->s), &hint);
+    value **slot = lang_dict_slot_str(d, at->s, at->slen ? at->slen : strlen(at->s), &hint);
     if (slot && hint <= 0xffffffffu)
         at->ival = (int64_t)(builtins ? (h & 0xffffffffu) | ((uint64_t)hint << 32) : (h & ~(uint64_t)0xffffffffu) | hint);
     return slot;
@@ -122,29 +122,29 @@ static value *resolve(interp *I, env *e, const char *name, node *at, env **unbou
     bool first = true;
     for (; e; e = e->parent) {
         if (!e->scope) {
-            value *v = e->vars ? dict_get_str(e->vars, name) : NULL;
+            value *v = e->vars ? lang_dict_get_str(e->vars, name) : NULL;
             if (v) return v;
             continue;
         }
         int i = -1;
         if (first && hint_of(at) >= 0) i = hint_of(at);
-        else if (!(first && hint_nonlocal(at))) i = scope_local_index(e->scope, name);
+        else if (!(first && hint_nonlocal(at))) i = lang_scope_local_index(e->scope, name);
         first = false;
         if (i >= 0) {
             if (e->slots[i]) return e->slots[i];
             *unbound = e;
             return NULL;
         }
-        if (scope_is_global(e->scope, name)) break;
+        if (lang_scope_is_global(e->scope, name)) break;
         if (e->vars) {
-            value *v = dict_get_str(e->vars, name);
+            value *v = lang_dict_get_str(e->vars, name);
             if (v) return v;
         }
     }
     return lookup_global_at(I, name, at);
 }
 
-value *lookup_name(interp *I, env *e, const char *name)
+value *lang_lookup_name(interp *I, env *e, const char *name)
 {
     env *unbound;
     return resolve(I, e, name, NULL, &unbound);
@@ -154,7 +154,7 @@ static value *eval_name(interp *I, env *e, node *n)
 {
     env *unbound;
     value *v = resolve(I, e, n->s, n, &unbound);
-    if (v) return incref(v);
+    if (v) return lang_incref(v);
     if (unbound && unbound == e)
         return lang_raise(I, "UnboundLocalError", "cannot access local variable '%s' where it is not associated with a value", n->s);
     if (unbound)
@@ -162,7 +162,7 @@ static value *eval_name(interp *I, env *e, node *n)
     return lang_name_error(I, n->s);
 }
 
-void eval_place(interp *I, node *n)
+void lang_eval_place(interp *I, node *n)
 {
     if (I->error && !I->eline) {
         I->eline = n->aline;
@@ -177,18 +177,18 @@ static value **binding_place(interp *I, env *e, const char *name, int hint, dict
     *d = NULL;
     if (!e) { *d = I->globals; return NULL; }
     if (!e->scope) { *d = e->vars; return NULL; }
-    int i = hint >= 0 ? hint : scope_local_index(e->scope, name);
+    int i = hint >= 0 ? hint : lang_scope_local_index(e->scope, name);
     if (i >= 0) return &e->slots[i];
-    if (scope_is_nonlocal(e->scope, name)) {
+    if (lang_scope_is_nonlocal(e->scope, name)) {
         for (env *p = e->parent; p; p = p->parent) {
             if (!p->scope) continue;
-            int j = scope_local_index(p->scope, name);
+            int j = lang_scope_local_index(p->scope, name);
             if (j >= 0) return &p->slots[j];
         }
     }
-    if (scope_is_global(e->scope, name) || scope_is_nonlocal(e->scope, name)) { *d = I->globals; return NULL; }
+    if (lang_scope_is_global(e->scope, name) || lang_scope_is_nonlocal(e->scope, name)) { *d = I->globals; return NULL; }
     /* a name scope.c did not see bound here: kept beside the slots */
-    if (!e->vars) e->vars = dict_new();
+    if (!e->vars) e->vars = lang_dict_new();
     *d = e->vars;
     return NULL;
 }
@@ -196,14 +196,14 @@ static value **binding_place(interp *I, env *e, const char *name, int hint, dict
 static int set_in_dict(interp *I, dict *d, const char *name, value *v)
 {
     if (!d) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
-    if (dict_get_str(d, name)) {
+    if (lang_dict_get_str(d, name)) {
         /* rebinding: the existing key is reused, so no key string is made */
         value k = {.type = V_STR, .refcount = -1};
         k.u.str.s = (char *)name;
         k.u.str.len = strlen(name);
-        return dict_set(I, d, &k, v);
+        return lang_dict_set(I, d, &k, v);
     }
-    if (dict_set_str(d, name, incref(v))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (lang_dict_set_str(d, name, lang_incref(v))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
     return 0;
 }
 
@@ -214,14 +214,14 @@ static int bind_at(interp *I, env *e, const char *name, int hint, value *v, node
     if (!slot && d && d == I->globals && at && at->kind == N_NAME) slot = global_slot(d, at, false);
     if (slot) {
         value *old = *slot;
-        *slot = incref(v);
-        decref(old);
+        *slot = lang_incref(v);
+        lang_decref(old);
         return 0;
     }
     return set_in_dict(I, d, name, v);
 }
 
-int unbind_name(interp *I, env *e, const char *name)
+int lang_unbind_name(interp *I, env *e, const char *name)
 {
     dict *d;
     value **slot = binding_place(I, e, name, -1, &d);
@@ -229,17 +229,17 @@ int unbind_name(interp *I, env *e, const char *name)
         if (!*slot) return -1;
         value *old = *slot;
         *slot = NULL;
-        decref(old);
+        lang_decref(old);
         return 0;
     }
     if (!d) return -1;
     value k = {.type = V_STR, .refcount = -1};
     k.u.str.s = (char *)name;
     k.u.str.len = strlen(name);
-    return dict_del(d, &k);
+    return lang_dict_del(d, &k);
 }
 
-int bind_name(interp *I, env *e, const char *name, value *v)
+int lang_bind_name(interp *I, env *e, const char *name, value *v)
 {
     return bind_at(I, e, name, -1, v, NULL);
 }
@@ -247,7 +247,7 @@ int bind_name(interp *I, env *e, const char *name, value *v)
 
 static int assign_unpack(interp *I, env *e, node *t, value *v)
 {
-    value *items = to_list(I, v);
+    value *items = lang_to_list(I, v);
     if (!items) return -1;
     size_t n = items->u.list.n;
     int star = -1;
@@ -267,32 +267,32 @@ static int assign_unpack(interp *I, env *e, node *t, value *v)
                 size_t take = n - (size_t)(t->n_items - 1);
                 value *rest = v_list(take);
                 if (!rest) { lang_raise(I, "MemoryError", "out of memory"); rc = -1; break; }
-                for (size_t k = 0; k < take; k++) rest->u.list.items[rest->u.list.n++] = incref(items->u.list.items[j++]);
-                rc = assign_target(I, e, t->items[i]->a, rest);
-                decref(rest);
+                for (size_t k = 0; k < take; k++) rest->u.list.items[rest->u.list.n++] = lang_incref(items->u.list.items[j++]);
+                rc = lang_assign_target(I, e, t->items[i]->a, rest);
+                lang_decref(rest);
             } else {
-                rc = assign_target(I, e, t->items[i], items->u.list.items[j++]);
+                rc = lang_assign_target(I, e, t->items[i], items->u.list.items[j++]);
             }
         }
     }
-    decref(items);
+    lang_decref(items);
     return rc;
 }
 
-int assign_target(interp *I, env *e, node *t, value *v)
+int lang_assign_target(interp *I, env *e, node *t, value *v)
 {
     int rc = 0;
     switch (t->kind) {
     case N_NAME: rc = bind_at(I, e, t->s, e && e->scope ? hint_of(t) : -1, v, t); break;
     case N_TUPLE: case N_LIST: rc = assign_unpack(I, e, t, v); break;
     case N_SUBSCRIPT: {
-        value *obj = eval_expr(I, e, t->a);
+        value *obj = lang_eval_expr(I, e, t->a);
         if (!obj) return -1;
-        value *key = eval_expr(I, e, t->b);
-        if (!key) { decref(obj); return -1; }
-        rc = set_item(I, obj, key, v);
-        decref(obj);
-        decref(key);
+        value *key = lang_eval_expr(I, e, t->b);
+        if (!key) { lang_decref(obj); return -1; }
+        rc = lang_set_item(I, obj, key, v);
+        lang_decref(obj);
+        lang_decref(key);
         break;
     }
     case N_ATTR:
@@ -303,7 +303,7 @@ int assign_target(interp *I, env *e, node *t, value *v)
         lang_raise(I, "SyntaxError", "cannot assign to this expression");
         rc = -1;
     }
-    if (rc) eval_place(I, t);
+    if (rc) lang_eval_place(I, t);
     return rc;
 }
 
@@ -331,7 +331,7 @@ static void argbuf_init(argbuf *b)
 
 static void argbuf_free(argbuf *b)
 {
-    for (int i = 0; i < b->nowned; i++) decref(b->owned[i]);
+    for (int i = 0; i < b->nowned; i++) lang_decref(b->owned[i]);
     if (b->owned != b->owned_inline) free(b->owned);
     if (b->a.pos != b->pos_inline) free(b->a.pos);
     if (b->a.kw != b->kw_inline) free(b->a.kw);
@@ -385,14 +385,16 @@ static int add_kw(interp *I, argbuf *b, const char *name, value *v)
     return 0;
 }
 
-value *call_value(interp *I, value *fn, args *a)
+value *lang_call_value(interp *I, value *fn, args *a)
 {
     if (lang_check_interrupt(I)) return NULL;
     switch (fn->type) {
     case V_BUILTIN: {
         if (I->call_depth >= LANG_RECURSION_LIMIT) return lang_raise(I, "RecursionError", "maximum recursion depth exceeded");
+        const lang_builtin *def = fn->u.builtin.def;
+        if (def->params && lang_bind_args(I, def, a)) return NULL;
         I->call_depth++;
-        value *r = fn->u.builtin.def->fn(I, fn->u.builtin.self, a);
+        value *r = def->fn(I, fn->u.builtin.self, a);
         I->call_depth--;
         if (!r && !I->error) lang_raise(I, "MemoryError", "out of memory");
         return r;
@@ -402,44 +404,44 @@ value *call_value(interp *I, value *fn, args *a)
         break;
     default: break;
     }
-    return lang_raise(I, "TypeError", "'%s' object is not callable", type_name(fn));
+    return lang_raise(I, "TypeError", "'%s' object is not callable", lang_type_name(fn));
 }
 
 static value *eval_call(interp *I, env *e, node *n)
 {
-    value *fn = eval_expr(I, e, n->a);
+    value *fn = lang_eval_expr(I, e, n->a);
     if (!fn) return NULL;
     argbuf b;
     argbuf_init(&b);
     value *r = NULL;
     for (int i = 0; i < n->n_items; i++) {
         node *arg = n->items[i];
-        value *v = eval_expr(I, e, arg->a);
-        if (!v || own(&b, v)) { decref(v); goto done; }
+        value *v = lang_eval_expr(I, e, arg->a);
+        if (!v || own(&b, v)) { lang_decref(v); goto done; }
         if (arg->op == 1) {
-            value *items = to_list(I, v);
-            if (!items) { eval_place(I, arg); goto done; }
+            value *items = lang_to_list(I, v);
+            if (!items) { lang_eval_place(I, arg); goto done; }
             own(&b, items);
             for (size_t k = 0; k < items->u.list.n; k++) if (add_pos(&b, items->u.list.items[k])) goto oom;
         } else if (arg->op == 2) {
-            if (v->type != V_DICT) { lang_raise(I, "TypeError", "argument after ** must be a dict, not %s", type_name(v)); eval_place(I, arg); goto done; }
+            if (v->type != V_DICT) { lang_raise(I, "TypeError", "argument after ** must be a dict, not %s", lang_type_name(v)); lang_eval_place(I, arg); goto done; }
             size_t k = 0;
             value *key, *val;
-            while (dict_next(v->u.d, &k, &key, &val)) {
-                if (key->type != V_STR) { lang_raise(I, "TypeError", "keywords must be strings"); eval_place(I, arg); goto done; }
-                if (add_kw(I, &b, key->u.str.s, val)) { eval_place(I, arg); goto done; }
+            while (lang_dict_next(v->u.d, &k, &key, &val)) {
+                if (key->type != V_STR) { lang_raise(I, "TypeError", "keywords must be strings"); lang_eval_place(I, arg); goto done; }
+                if (add_kw(I, &b, key->u.str.s, val)) { lang_eval_place(I, arg); goto done; }
             }
         } else if (arg->s) {
-            if (add_kw(I, &b, arg->s, v)) { eval_place(I, arg); goto done; }
+            if (add_kw(I, &b, arg->s, v)) { lang_eval_place(I, arg); goto done; }
         } else if (add_pos(&b, v)) goto oom;
     }
-    r = call_value(I, fn, &b.a);
+    r = lang_call_value(I, fn, &b.a);
     goto done;
 oom:
     lang_raise(I, "MemoryError", "out of memory");
 done:
     argbuf_free(&b);
-    decref(fn);
+    lang_decref(fn);
     return r;
 }
 
@@ -449,54 +451,61 @@ static int comp_loop(interp *I, env *e, node *comp, int level, value *out)
 {
     if (level == comp->n_items) {
         if (comp->kind == N_DICTCOMP) {
-            value *k = eval_expr(I, e, comp->a);
+            value *k = lang_eval_expr(I, e, comp->a);
             if (!k) return -1;
-            value *v = eval_expr(I, e, comp->b);
-            if (!v) { decref(k); return -1; }
-            int rc = dict_set(I, out->u.d, k, v);
-            decref(k);
-            decref(v);
-            if (rc) eval_place(I, comp->a);
+            value *v = lang_eval_expr(I, e, comp->b);
+            if (!v) { lang_decref(k); return -1; }
+            int rc = lang_dict_set(I, out->u.d, k, v);
+            lang_decref(k);
+            lang_decref(v);
+            if (rc) lang_eval_place(I, comp->a);
             return rc;
         }
-        value *x = eval_expr(I, e, comp->a);
+        value *x = lang_eval_expr(I, e, comp->a);
         if (!x) return -1;
-        if (list_append(out, x)) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+        if (lang_list_append(out, x)) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
         return 0;
     }
     node *cf = comp->items[level];
-    value *it = eval_expr(I, e, cf->b);
-    if (!it) return -1;
-    value *items = to_list(I, it);
-    decref(it);
-    if (!items) { eval_place(I, cf->b); return -1; }
+    value *src = lang_eval_expr(I, e, cf->b);
+    if (!src) return -1;
+    lang_iter it;
+    int opened = lang_iter_open(I, src, &it);
+    lang_decref(src);
+    if (opened) { lang_iter_close(&it); lang_eval_place(I, cf->b); return -1; }
     int rc = 0;
-    for (size_t i = 0; i < items->u.list.n && rc == 0; i++) {
-        if (lang_check_interrupt(I)) { rc = -1; eval_place(I, cf); break; }
-        if (assign_target(I, e, cf->a, items->u.list.items[i])) { rc = -1; break; }
+    while (rc == 0) {
+        if (lang_check_interrupt(I)) { rc = -1; lang_eval_place(I, cf); break; }
+        value *x;
+        int got = lang_iter_next(I, &it, &x);
+        if (got < 0) { rc = -1; lang_eval_place(I, cf->b); break; }
+        if (!got) break;
+        int bad = lang_assign_target(I, e, cf->a, x);
+        lang_decref(x);
+        if (bad) { rc = -1; break; }
         bool keep = true;
         for (int k = 0; k < cf->n_body && keep; k++) {
-            value *c = eval_expr(I, e, cf->body[k]);
+            value *c = lang_eval_expr(I, e, cf->body[k]);
             if (!c) { rc = -1; break; }
-            int t = truthy(I, c);
-            decref(c);
-            if (t < 0) { rc = -1; eval_place(I, cf->body[k]); break; }
+            int t = lang_truthy(I, c);
+            lang_decref(c);
+            if (t < 0) { rc = -1; lang_eval_place(I, cf->body[k]); break; }
             keep = t;
         }
         if (rc == 0 && keep) rc = comp_loop(I, e, comp, level + 1, out);
     }
-    decref(items);
+    lang_iter_close(&it);
     return rc;
 }
 
 static value *eval_comp(interp *I, env *e, node *n)
 {
-    env *scope = env_new(e);
+    env *scope = lang_env_new(e);
     if (!scope) return lang_raise(I, "MemoryError", "out of memory");
     value *out = n->kind == N_DICTCOMP ? v_dict() : v_list(0);
-    if (!out) { env_release(scope); return lang_raise(I, "MemoryError", "out of memory"); }
-    if (comp_loop(I, scope, n, 0, out)) { decref(out); out = NULL; }
-    env_release(scope);
+    if (!out) { lang_env_release(scope); return lang_raise(I, "MemoryError", "out of memory"); }
+    if (comp_loop(I, scope, n, 0, out)) { lang_decref(out); out = NULL; }
+    lang_env_release(scope);
     return out;
 }
 
@@ -515,32 +524,32 @@ static value *eval_fstr(interp *I, env *e, node *n)
             piece = p->s;
             plen = p->slen;
         } else {
-            value *v = eval_expr(I, e, p->a);
+            value *v = lang_eval_expr(I, e, p->a);
             if (!v) { free(buf); return NULL; }
             char *spec = p->s;
             char *dyn = NULL;
             if (p->b) {
                 value *sv = eval_fstr(I, e, p->b);
-                if (!sv) { decref(v); free(buf); return NULL; }
+                if (!sv) { lang_decref(v); free(buf); return NULL; }
                 dyn = strdup(sv->u.str.s);
-                decref(sv);
+                lang_decref(sv);
                 spec = dyn;
             }
             if (p->op == 'r' || p->op == 'a') {
-                char *r = repr_of(v);
-                decref(v);
+                char *r = lang_repr_of(v);
+                lang_decref(v);
                 v = r ? v_str_take(r, strlen(r)) : NULL;
                 if (!v) { free(dyn); free(buf); return lang_raise(I, "MemoryError", "out of memory"); }
             } else if (p->op == 's') {
-                char *r = str_of(v);
-                decref(v);
+                char *r = lang_str_of(v);
+                lang_decref(v);
                 v = r ? v_str_take(r, strlen(r)) : NULL;
                 if (!v) { free(dyn); free(buf); return lang_raise(I, "MemoryError", "out of memory"); }
             }
-            piece = format_value(I, v, spec);
-            decref(v);
+            piece = lang_format_value(I, v, spec);
+            lang_decref(v);
             free(dyn);
-            if (!piece) { free(buf); eval_place(I, p); return NULL; }
+            if (!piece) { free(buf); lang_eval_place(I, p); return NULL; }
             plen = strlen(piece);
         }
         if (len + plen + 1 > cap) {
@@ -561,49 +570,52 @@ static value *eval_fstr(interp *I, env *e, node *n)
 
 static value *eval_compare(interp *I, env *e, node *n)
 {
-    value *left = eval_expr(I, e, n->items[0]);
+    value *left = lang_eval_expr(I, e, n->items[0]);
     if (!left) return NULL;
     value *result = NULL;
     for (int i = 0; i < n->n_items - 1; i++) {
-        value *right = eval_expr(I, e, n->items[i + 1]);
-        if (!right) { decref(left); decref(result); return NULL; }
+        value *right = lang_eval_expr(I, e, n->items[i + 1]);
+        if (!right) { lang_decref(left); lang_decref(result); return NULL; }
         int op = n->ops[i];
         value *r = NULL;
-        if ((left->type == V_TENSOR || right->type == V_TENSOR) && op <= CMP_NE) {
-            r = tensor_compare(I, op, left, right);
+        const lang_type *tl = lang_type_of(left), *tr = lang_type_of(right);
+        if (op <= CMP_NE && tl && tl->compare) {
+            r = tl->compare(I, op, left, right);
+        } else if (op <= CMP_NE && tr && tr->compare) {
+            r = tr->compare(I, op, left, right);
         } else {
             int t;
             switch (op) {
-            case CMP_EQ: t = values_equal(I, left, right); break;
-            case CMP_NE: t = values_equal(I, left, right); if (t >= 0) t = !t; break;
-            case CMP_IN: t = contains(I, right, left); break;
-            case CMP_NOT_IN: t = contains(I, right, left); if (t >= 0) t = !t; break;
+            case CMP_EQ: t = lang_values_equal(I, left, right); break;
+            case CMP_NE: t = lang_values_equal(I, left, right); if (t >= 0) t = !t; break;
+            case CMP_IN: t = lang_contains(I, right, left); break;
+            case CMP_NOT_IN: t = lang_contains(I, right, left); if (t >= 0) t = !t; break;
             case CMP_IS: case CMP_IS_NOT: {
                 bool same = left == right || (left->type == right->type &&
                             (left->type == V_NONE || left->type == V_BOOL ? left->u.b == right->u.b || left->type == V_NONE : false));
                 t = op == CMP_IS ? same : !same;
                 break;
             }
-            default: t = values_compare(I, left, right, op);
+            default: t = lang_values_compare(I, left, right, op);
             }
             if (t >= 0) r = v_bool(t);
         }
-        decref(left);
-        if (!r) { decref(right); decref(result); I->eline ? (void)0 : (void)(I->eline = n->aline, I->ecol = n->acol); return NULL; }
-        decref(result);
+        lang_decref(left);
+        if (!r) { lang_decref(right); lang_decref(result); I->eline ? (void)0 : (void)(I->eline = n->aline, I->ecol = n->acol); return NULL; }
+        lang_decref(result);
         result = r;
         if (i < n->n_items - 2) {
-            int t = truthy(I, r);
-            if (t < 0) { decref(right); decref(result); return NULL; }
-            if (!t) { decref(right); return result; }
+            int t = lang_truthy(I, r);
+            if (t < 0) { lang_decref(right); lang_decref(result); return NULL; }
+            if (!t) { lang_decref(right); return result; }
         }
         left = right;
     }
-    decref(left);
+    lang_decref(left);
     return result;
 }
 
-value *eval_subscript_index(interp *I, env *e, node *b)
+value *lang_eval_subscript_index(interp *I, env *e, node *b)
 {
     if (b->kind == N_SLICE) {
         value *sl = calloc(1, sizeof *sl);
@@ -615,8 +627,8 @@ value *eval_subscript_index(interp *I, env *e, node *b)
         for (int i = 0; i < 3; i++) *dst[i] = v_none();
         for (int i = 0; i < 3; i++) {
             if (!parts[i]) continue;
-            value *v = eval_expr(I, e, parts[i]);
-            if (!v) { decref(sl); return NULL; }
+            value *v = lang_eval_expr(I, e, parts[i]);
+            if (!v) { lang_decref(sl); return NULL; }
             *dst[i] = v;
         }
         return sl;
@@ -625,13 +637,13 @@ value *eval_subscript_index(interp *I, env *e, node *b)
         value *t = v_tuple((size_t)b->n_items);
         if (!t) return lang_raise(I, "MemoryError", "out of memory");
         for (int i = 0; i < b->n_items; i++) {
-            value *x = eval_subscript_index(I, e, b->items[i]);
-            if (!x) { decref(t); return NULL; }
-            tuple_set(t, (size_t)i, x);
+            value *x = lang_eval_subscript_index(I, e, b->items[i]);
+            if (!x) { lang_decref(t); return NULL; }
+            lang_tuple_set(t, (size_t)i, x);
         }
         return t;
     }
-    return eval_expr(I, e, b);
+    return lang_eval_expr(I, e, b);
 }
 
 static value *eval_inner(interp *I, env *e, node *n)
@@ -648,15 +660,15 @@ static value *eval_inner(interp *I, env *e, node *n)
         if (!l) return lang_raise(I, "MemoryError", "out of memory");
         for (int i = 0; i < n->n_items; i++) {
             node *it = n->items[i];
-            value *x = eval_expr(I, e, it->kind == N_STARRED ? it->a : it);
-            if (!x) { decref(l); return NULL; }
+            value *x = lang_eval_expr(I, e, it->kind == N_STARRED ? it->a : it);
+            if (!x) { lang_decref(l); return NULL; }
             if (it->kind == N_STARRED) {
-                value *xs = to_list(I, x);
-                decref(x);
-                if (!xs) { decref(l); eval_place(I, it); return NULL; }
-                for (size_t k = 0; k < xs->u.list.n; k++) list_append(l, incref(xs->u.list.items[k]));
-                decref(xs);
-            } else if (list_append(l, x)) { decref(l); return lang_raise(I, "MemoryError", "out of memory"); }
+                value *xs = lang_to_list(I, x);
+                lang_decref(x);
+                if (!xs) { lang_decref(l); lang_eval_place(I, it); return NULL; }
+                for (size_t k = 0; k < xs->u.list.n; k++) lang_list_append(l, lang_incref(xs->u.list.items[k]));
+                lang_decref(xs);
+            } else if (lang_list_append(l, x)) { lang_decref(l); return lang_raise(I, "MemoryError", "out of memory"); }
         }
         if (n->kind == N_TUPLE) l->type = V_TUPLE;
         return l;
@@ -665,90 +677,90 @@ static value *eval_inner(interp *I, env *e, node *n)
         value *d = v_dict();
         if (!d) return lang_raise(I, "MemoryError", "out of memory");
         for (int i = 0; i + 1 < n->n_items; i += 2) {
-            value *k = eval_expr(I, e, n->items[i]);
-            if (!k) { decref(d); return NULL; }
-            value *v = eval_expr(I, e, n->items[i + 1]);
-            if (!v) { decref(k); decref(d); return NULL; }
-            int rc = dict_set(I, d->u.d, k, v);
-            decref(k);
-            decref(v);
-            if (rc) { decref(d); eval_place(I, n->items[i]); return NULL; }
+            value *k = lang_eval_expr(I, e, n->items[i]);
+            if (!k) { lang_decref(d); return NULL; }
+            value *v = lang_eval_expr(I, e, n->items[i + 1]);
+            if (!v) { lang_decref(k); lang_decref(d); return NULL; }
+            int rc = lang_dict_set(I, d->u.d, k, v);
+            lang_decref(k);
+            lang_decref(v);
+            if (rc) { lang_decref(d); lang_eval_place(I, n->items[i]); return NULL; }
         }
         return d;
     }
     case N_BINOP: {
-        value *a = eval_expr(I, e, n->a);
+        value *a = lang_eval_expr(I, e, n->a);
         if (!a) return NULL;
-        value *b = eval_expr(I, e, n->b);
-        if (!b) { decref(a); return NULL; }
-        value *r = binary_op(I, n->op, a, b);
-        decref(a);
-        decref(b);
+        value *b = lang_eval_expr(I, e, n->b);
+        if (!b) { lang_decref(a); return NULL; }
+        value *r = lang_binary_op(I, n->op, a, b);
+        lang_decref(a);
+        lang_decref(b);
         return r;
     }
     case N_UNARY: {
-        value *a = eval_expr(I, e, n->a);
+        value *a = lang_eval_expr(I, e, n->a);
         if (!a) return NULL;
-        value *r = unary_op(I, n->op, a);
-        decref(a);
+        value *r = lang_unary_op(I, n->op, a);
+        lang_decref(a);
         return r;
     }
     case N_AND: case N_OR: {
-        value *a = eval_expr(I, e, n->a);
+        value *a = lang_eval_expr(I, e, n->a);
         if (!a) return NULL;
-        int t = truthy(I, a);
-        if (t < 0) { decref(a); return NULL; }
+        int t = lang_truthy(I, a);
+        if (t < 0) { lang_decref(a); return NULL; }
         if ((n->kind == N_AND) != (t != 0)) return a;
-        decref(a);
-        return eval_expr(I, e, n->b);
+        lang_decref(a);
+        return lang_eval_expr(I, e, n->b);
     }
     case N_COMPARE: return eval_compare(I, e, n);
     case N_IFEXP: {
-        value *c = eval_expr(I, e, n->a);
+        value *c = lang_eval_expr(I, e, n->a);
         if (!c) return NULL;
-        int t = truthy(I, c);
-        decref(c);
+        int t = lang_truthy(I, c);
+        lang_decref(c);
         if (t < 0) return NULL;
-        return eval_expr(I, e, t ? n->b : n->c);
+        return lang_eval_expr(I, e, t ? n->b : n->c);
     }
     case N_CALL: return eval_call(I, e, n);
     case N_ATTR: {
-        value *o = eval_expr(I, e, n->a);
+        value *o = lang_eval_expr(I, e, n->a);
         if (!o) return NULL;
-        value *r = get_attr(I, o, n->s);
-        decref(o);
+        value *r = lang_get_attr(I, o, n->s);
+        lang_decref(o);
         return r;
     }
     case N_SUBSCRIPT: {
-        value *o = eval_expr(I, e, n->a);
+        value *o = lang_eval_expr(I, e, n->a);
         if (!o) return NULL;
-        value *k = eval_subscript_index(I, e, n->b);
-        if (!k) { decref(o); return NULL; }
-        value *r = get_item(I, o, k);
-        decref(o);
-        decref(k);
+        value *k = lang_eval_subscript_index(I, e, n->b);
+        if (!k) { lang_decref(o); return NULL; }
+        value *r = lang_get_item(I, o, k);
+        lang_decref(o);
+        lang_decref(k);
         return r;
     }
-    case N_SLICE: return eval_subscript_index(I, e, n);
+    case N_SLICE: return lang_eval_subscript_index(I, e, n);
     case N_LISTCOMP: case N_DICTCOMP: return eval_comp(I, e, n);
-    case N_LAMBDA: return function_new(I, e, n);
+    case N_LAMBDA: return lang_function_new(I, e, n);
     case N_STARRED: return lang_raise(I, "SyntaxError", "can't use starred expression here");
     default: return lang_raise(I, "SyntaxError", "not an expression");
     }
 }
 
-value *eval_expr(interp *I, env *e, node *n)
+value *lang_eval_expr(interp *I, env *e, node *n)
 {
     char here;
     if (I->stack_floor && &here < I->stack_floor) {
         lang_raise(I, "RecursionError", "maximum recursion depth exceeded (the expression is nested too deeply for the stack)");
-        eval_place(I, n);
+        lang_eval_place(I, n);
         return NULL;
     }
     value *r = eval_inner(I, e, n);
     if (!r) {
         if (!I->error) lang_raise(I, "MemoryError", "out of memory");
-        eval_place(I, n);
+        lang_eval_place(I, n);
     }
     return r;
 }

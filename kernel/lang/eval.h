@@ -26,38 +26,38 @@ struct env {
 };
 
 /* A comprehension's scope. */
-env *env_new(env *parent);
+env *lang_env_new(env *parent);
 /* A function call's scope (every slot unbound). */
-env *env_new_function(env *parent, const scope_info *scope);
-void env_release(env *e);
+env *lang_env_new_function(env *parent, const scope_info *scope);
+void lang_env_release(env *e);
 
 /* For the cycle collector: calls on_value for each bound value of the scope
  * (slots, vars and a pending return value) and on_env for its parent. */
-void env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx);
+void lang_env_visit(env *e, void (*on_value)(value *v, void *ctx), void (*on_env)(env *p, void *ctx), void *ctx);
 /* Drops every binding, the return value and the parent reference (breaking a cycle); e stays valid. */
-void env_clear(env *e);
+void lang_env_clear(env *e);
 
 /* Control flow out of a statement. */
 enum { FLOW_OK = 0, FLOW_ERR = -1, FLOW_BREAK = 1, FLOW_CONTINUE = 2, FLOW_RETURN = 3 };
 
-value *eval_expr(interp *I, env *e, node *n);
+value *lang_eval_expr(interp *I, env *e, node *n);
 /* The index of a subscript: slices and tuples of them become values. */
-value *eval_subscript_index(interp *I, env *e, node *b);
+value *lang_eval_subscript_index(interp *I, env *e, node *b);
 /* Gives the pending error n's anchor position if it has none yet. */
-void eval_place(interp *I, node *n);
+void lang_eval_place(interp *I, node *n);
 /* Binds a name in the scope e (globals when e is NULL; global/nonlocal
  * declarations respected); copies the reference. 0 or -1. */
-int bind_name(interp *I, env *e, const char *name, value *v);
+int lang_bind_name(interp *I, env *e, const char *name, value *v);
 /* Removes a binding as `del name` does: 0, or -1 when it is not bound (no error raised). */
-int unbind_name(interp *I, env *e, const char *name);
+int lang_unbind_name(interp *I, env *e, const char *name);
 /* Assigns v to a target expression (name, tuple unpacking, subscript). */
-int assign_target(interp *I, env *e, node *t, value *v);
+int lang_assign_target(interp *I, env *e, node *t, value *v);
 
 /* Runs statements; returns a FLOW_* code. */
-int exec_body(interp *I, env *e, node **stmts, int n);
+int lang_exec_body(interp *I, env *e, node **stmts, int n);
 /* 0 ok, -1 error (break/continue outside a loop are syntax errors caught here too). */
-int exec_block(interp *I, env *e, node **stmts, int n);
+int lang_exec_block(interp *I, env *e, node **stmts, int n);
 /* Name lookup through scopes, globals and builtins; borrowed or NULL (no error raised). */
-value *lookup_name(interp *I, env *e, const char *name);
+value *lang_lookup_name(interp *I, env *e, const char *name);
 
 #endif

@@ -82,8 +82,8 @@ static void exc_obj_free(void *data)
 {
     exc_obj *x = data;
     if (!x) return;
-    decref(x->args);
-    decref(x->cause);
+    lang_decref(x->args);
+    lang_decref(x->cause);
     free(x->name);
     free(x->text);
     free(x);
@@ -106,7 +106,7 @@ static void exc_clear(value *self)
     exc_obj *x = self->u.obj.data;
     value *cause = x->cause;
     x->cause = NULL;
-    decref(cause);
+    lang_decref(cause);
 }
 
 static char *exc_str(value *self)
@@ -117,16 +117,16 @@ static char *exc_str(value *self)
     if (n == 0) return strdup("");
     if (n == 1) {
         value *a = x->args->u.list.items[0];
-        return x->cls == class_index("KeyError") ? repr_of(a) : str_of(a);
+        return x->cls == class_index("KeyError") ? lang_repr_of(a) : lang_str_of(a);
     }
-    return repr_of(x->args);
+    return lang_repr_of(x->args);
 }
 
 static char *exc_repr(value *self)
 {
     exc_obj *x = self->u.obj.data;
     size_t n = x->args->u.list.n;
-    char *a = n == 1 ? repr_of(x->args->u.list.items[0]) : n ? repr_of(x->args) : strdup("");
+    char *a = n == 1 ? lang_repr_of(x->args->u.list.items[0]) : n ? lang_repr_of(x->args) : strdup("");
     if (!a) return NULL;
     char *s;
     if (asprintf(&s, n > 1 ? "%s%s" : "%s(%s)", x->name, a) < 0) s = NULL;
@@ -138,8 +138,8 @@ static value *exc_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
     exc_obj *x = self->u.obj.data;
-    if (!strcmp(name, "args")) return incref(x->args);
-    if (!strcmp(name, "__cause__")) return x->cause ? incref(x->cause) : v_none();
+    if (!strcmp(name, "args")) return lang_incref(x->args);
+    if (!strcmp(name, "__cause__")) return x->cause ? lang_incref(x->cause) : v_none();
     return NULL;
 }
 
@@ -176,7 +176,7 @@ static bool is_instance(const value *v)
     return v && v->type == V_OBJECT && v->u.obj.type->getattr == exc_getattr;
 }
 
-const char *exc_name(const value *v)
+const char *lang_exc_name(const value *v)
 {
     if (!is_instance(v)) return NULL;
     return ((const exc_obj *)v->u.obj.data)->name;
@@ -185,7 +185,7 @@ const char *exc_name(const value *v)
 static value *exc_new(int cls, const char *name, value *args, const char *text)
 {
     exc_obj *x = calloc(1, sizeof *x);
-    if (!x) { decref(args); return NULL; }
+    if (!x) { lang_decref(args); return NULL; }
     x->cls = cls;
     x->name = strdup(name);
     x->args = args;
@@ -205,7 +205,7 @@ static value *class_call(interp *I, value *self, args *a)
     if (a->nkw) return lang_raise(I, "TypeError", "%s() takes no keyword arguments", c->name);
     value *t = v_tuple((size_t)a->npos);
     if (!t) return lang_raise(I, "MemoryError", "out of memory");
-    for (int i = 0; i < a->npos; i++) tuple_set(t, (size_t)i, incref(a->pos[i]));
+    for (int i = 0; i < a->npos; i++) lang_tuple_set(t, (size_t)i, lang_incref(a->pos[i]));
     value *v = exc_new((int)(c - CLASSES), c->name, t, NULL);
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
@@ -238,12 +238,12 @@ static const lang_type exc_class_type = {
     .doc = "An exception class: raise it, catch it with except, or call it to make an exception.",
 };
 
-int exceptions_install(interp *I)
+int lang_exceptions_install(interp *I)
 {
     init_instance_types();
     for (int i = 0; i < N_CLASSES; i++) {
         value *c = v_object(&exc_class_type, (void *)&CLASSES[i]);
-        if (!c || dict_set_str(I->builtins, CLASSES[i].name, c)) return -1;
+        if (!c || lang_dict_set_str(I->builtins, CLASSES[i].name, c)) return -1;
     }
     return 0;
 }
@@ -257,19 +257,19 @@ static value *key_of_message(const char *msg)
 {
     parse_error pe;
     program prog;
-    if (parse_expression(msg, &prog, &pe)) return NULL;
+    if (lang_parse_expression(msg, &prog, &pe)) return NULL;
     node *n = prog.stmts[0];
     value *v = NULL;
     if (n->kind == N_STR) v = v_strn(n->s, n->slen);
     else if (n->kind == N_INT) v = v_int(n->ival);
     else if (n->kind == N_FLOAT) v = v_float(n->fval);
-    program_free(&prog);
+    lang_program_free(&prog);
     return v;
 }
 
 static value *exc_of(const char *ename, const char *emsg, value *exc)
 {
-    if (exc) return incref(exc);
+    if (exc) return lang_incref(exc);
     const char *msg = emsg ? emsg : "";
     value *key = !strcmp(ename, "KeyError") && *msg ? key_of_message(msg) : NULL;
     if (key) {
@@ -281,36 +281,36 @@ static value *exc_of(const char *ename, const char *emsg, value *exc)
     return v ? v : v_none();
 }
 
-value *exc_current(interp *I) { return exc_of(I->ename, I->emsg, I->exc); }
+value *lang_exc_current(interp *I) { return exc_of(I->ename, I->emsg, I->exc); }
 
-value *exc_from_stash(const exc_stash *st) { return exc_of(st->ename, st->emsg, st->exc); }
+value *lang_exc_from_stash(const exc_stash *st) { return exc_of(st->ename, st->emsg, st->exc); }
 
-int exc_raise(interp *I, value *v, value *cause)
+int lang_exc_raise(interp *I, value *v, value *cause)
 {
     value *inst = NULL;
     if (v->type == V_OBJECT && v->u.obj.type == &exc_class_type) {
         args none = {0};
         if (!(inst = class_call(I, v, &none))) return -1;
     } else if (is_instance(v)) {
-        inst = incref(v);
+        inst = lang_incref(v);
     } else {
         lang_raise(I, "TypeError", "exceptions must derive from BaseException");
         return -1;
     }
     exc_obj *x = inst->u.obj.data;
     if (cause && cause->type != V_NONE) {
-        if (!exc_name(cause) && !(cause->type == V_OBJECT && cause->u.obj.type == &exc_class_type)) {
-            decref(inst);
+        if (!lang_exc_name(cause) && !(cause->type == V_OBJECT && cause->u.obj.type == &exc_class_type)) {
+            lang_decref(inst);
             lang_raise(I, "TypeError", "exception causes must derive from BaseException");
             return -1;
         }
-        decref(x->cause);
-        x->cause = incref(cause);
+        lang_decref(x->cause);
+        x->cause = lang_incref(cause);
     }
     char *msg = exc_str(inst);
     lang_raise(I, x->name, "%s", msg ? msg : "");
     free(msg);
-    decref(I->exc);
+    lang_decref(I->exc);
     I->exc = inst;
     return -1;
 }
@@ -323,7 +323,7 @@ static int match_one(interp *I, int k, value *type)
     return -1;
 }
 
-int exc_matches(interp *I, const char *ename, value *type)
+int lang_exc_matches(interp *I, const char *ename, value *type)
 {
     int k = class_index(ename);
     if (type->type != V_TUPLE) return match_one(I, k, type);
@@ -334,7 +334,7 @@ int exc_matches(interp *I, const char *ename, value *type)
     return 0;
 }
 
-void exc_stash_take(interp *I, exc_stash *st)
+void lang_exc_stash_take(interp *I, exc_stash *st)
 {
     st->error = I->error;
     memcpy(st->ename, I->ename, sizeof st->ename);
@@ -351,7 +351,7 @@ void exc_stash_take(interp *I, exc_stash *st)
     lang_clear_error(I);
 }
 
-void exc_stash_restore(interp *I, exc_stash *st)
+void lang_exc_stash_restore(interp *I, exc_stash *st)
 {
     lang_clear_error(I);
     I->error = st->error;
@@ -365,10 +365,10 @@ void exc_stash_restore(interp *I, exc_stash *st)
     memset(st, 0, sizeof *st);
 }
 
-void exc_stash_drop(exc_stash *st)
+void lang_exc_stash_drop(exc_stash *st)
 {
     free(st->emsg);
-    decref(st->exc);
+    lang_decref(st->exc);
     for (int i = 0; i < st->n_frames; i++) {
         lang_code_release(st->frames[i].code);
         free(st->frames[i].name);

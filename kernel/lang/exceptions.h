@@ -18,18 +18,18 @@
 #include "value.h"
 
 /* Adds the exception classes to the interpreter's builtins. */
-int exceptions_install(interp *I);
+int lang_exceptions_install(interp *I);
 
 /* The exception object of the pending error (new reference). */
-value *exc_current(interp *I);
+value *lang_exc_current(interp *I);
 /* Raises v (an exception class or instance) with an optional cause; always
  * returns -1 (a TypeError when v is not an exception). */
-int exc_raise(interp *I, value *v, value *cause);
+int lang_exc_raise(interp *I, value *v, value *cause);
 /* Whether the pending error matches an except clause's value (a class or a
  * tuple of classes): 1, 0, or -1 with a TypeError raised instead. */
-int exc_matches(interp *I, const char *ename, value *type);
+int lang_exc_matches(interp *I, const char *ename, value *type);
 /* The class name of an exception instance, or NULL when v is none. */
-const char *exc_name(const value *v);
+const char *lang_exc_name(const value *v);
 
 /* A pending error set aside (take), then put back (restore) or dropped. */
 typedef struct exc_stash {
@@ -42,11 +42,11 @@ typedef struct exc_stash {
     int n_frames;
 } exc_stash;
 
-void exc_stash_take(interp *I, exc_stash *st);
+void lang_exc_stash_take(interp *I, exc_stash *st);
 /* The exception object of a stashed error (new reference). */
-value *exc_from_stash(const exc_stash *st);
+value *lang_exc_from_stash(const exc_stash *st);
 /* Makes the stashed error pending again (replacing any pending one). */
-void exc_stash_restore(interp *I, exc_stash *st);
-void exc_stash_drop(exc_stash *st);
+void lang_exc_stash_restore(interp *I, exc_stash *st);
+void lang_exc_stash_drop(exc_stash *st);
 
 #endif

@@ -14,7 +14,7 @@
 
 static int exec_stmt(interp *I, env *e, node *s);
 
-int exec_body(interp *I, env *e, node **stmts, int n)
+int lang_exec_body(interp *I, env *e, node **stmts, int n)
 {
     for (int i = 0; i < n; i++) {
         int r = exec_stmt(I, e, stmts[i]);
@@ -25,41 +25,29 @@ int exec_body(interp *I, env *e, node **stmts, int n)
 
 static int exec_for(interp *I, env *e, node *s)
 {
-    value *it = eval_expr(I, e, s->b);
-    if (!it) return FLOW_ERR;
+    value *src = lang_eval_expr(I, e, s->b);
+    if (!src) return FLOW_ERR;
+    lang_iter it;
+    int opened = lang_iter_open(I, src, &it);
+    lang_decref(src);
+    if (opened) { lang_iter_close(&it); lang_eval_place(I, s->b); return FLOW_ERR; }
     int rc = FLOW_OK;
     bool broke = false;
-    if (it->type == V_RANGE) {
-        int64_t n = length_of(I, it);
-        if (n < 0) rc = FLOW_ERR;
-        for (int64_t i = 0; i < n; i++) {
-            if (lang_check_interrupt(I)) { eval_place(I, s); rc = FLOW_ERR; break; }
-            value *x = v_int(range_item(it, i));
-            if (!x) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
-            int a = assign_target(I, e, s->a, x);
-            decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR || r == FLOW_RETURN) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-    } else {
-        value *items = it->type == V_LIST ? incref(it) : to_list(I, it);
-        if (!items) { decref(it); eval_place(I, s->b); return FLOW_ERR; }
-        for (size_t i = 0; i < items->u.list.n; i++) {
-            if (lang_check_interrupt(I)) { eval_place(I, s); rc = FLOW_ERR; break; }
-            value *x = incref(items->u.list.items[i]);
-            int a = assign_target(I, e, s->a, x);
-            decref(x);
-            if (a) { rc = FLOW_ERR; break; }
-            int r = exec_body(I, e, s->body, s->n_body);
-            if (r == FLOW_ERR || r == FLOW_RETURN) { rc = r; break; }
-            if (r == FLOW_BREAK) { broke = true; break; }
-        }
-        decref(items);
+    for (;;) {
+        if (lang_check_interrupt(I)) { lang_eval_place(I, s); rc = FLOW_ERR; break; }
+        value *x;
+        int got = lang_iter_next(I, &it, &x);
+        if (got < 0) { lang_eval_place(I, s->b); rc = FLOW_ERR; break; }
+        if (!got) break;
+        int a = lang_assign_target(I, e, s->a, x);
+        lang_decref(x);
+        if (a) { rc = FLOW_ERR; break; }
+        int r = lang_exec_body(I, e, s->body, s->n_body);
+        if (r == FLOW_ERR || r == FLOW_RETURN) { rc = r; break; }
+        if (r == FLOW_BREAK) { broke = true; break; }
     }
-    decref(it);
-    if (rc == FLOW_OK && !broke && s->n_orelse) rc = exec_body(I, e, s->orelse, s->n_orelse);
+    lang_iter_close(&it);
+    if (rc == FLOW_OK && !broke && s->n_orelse) rc = lang_exec_body(I, e, s->orelse, s->n_orelse);
     return rc;
 }
 
@@ -70,51 +58,51 @@ static int exec_for(interp *I, env *e, node *s)
 static int handle(interp *I, env *e, node *s)
 {
     exc_stash st;
-    exc_stash_take(I, &st);
+    lang_exc_stash_take(I, &st);
     for (int i = 0; i < s->n_items; i++) {
         node *h = s->items[i];
         if (h->a) {
-            value *t = eval_expr(I, e, h->a);
-            if (!t) { exc_stash_drop(&st); return FLOW_ERR; }
-            int m = exc_matches(I, st.ename, t);
-            decref(t);
-            if (m < 0) { exc_stash_drop(&st); eval_place(I, h->a); return FLOW_ERR; }
+            value *t = lang_eval_expr(I, e, h->a);
+            if (!t) { lang_exc_stash_drop(&st); return FLOW_ERR; }
+            int m = lang_exc_matches(I, st.ename, t);
+            lang_decref(t);
+            if (m < 0) { lang_exc_stash_drop(&st); lang_eval_place(I, h->a); return FLOW_ERR; }
             if (!m) continue;
         }
-        value *exc = exc_from_stash(&st);
-        exc_stash_drop(&st);
-        if (h->s && bind_name(I, e, h->s, exc)) { decref(exc); return FLOW_ERR; }
+        value *exc = lang_exc_from_stash(&st);
+        lang_exc_stash_drop(&st);
+        if (h->s && lang_bind_name(I, e, h->s, exc)) { lang_decref(exc); return FLOW_ERR; }
         value *outer = I->handling;
         I->handling = exc;
-        int rc = exec_body(I, e, h->body, h->n_body);
+        int rc = lang_exec_body(I, e, h->body, h->n_body);
         I->handling = outer;
-        if (h->s) unbind_name(I, e, h->s);   /* as Python: the name is cleared after the handler */
-        decref(exc);
+        if (h->s) lang_unbind_name(I, e, h->s);   /* as Python: the name is cleared after the handler */
+        lang_decref(exc);
         return rc;
     }
-    exc_stash_restore(I, &st);
+    lang_exc_stash_restore(I, &st);
     return FLOW_ERR;
 }
 
 static int exec_try(interp *I, env *e, node *s)
 {
-    int rc = exec_body(I, e, s->body, s->n_body);
+    int rc = lang_exec_body(I, e, s->body, s->n_body);
     if (rc == FLOW_ERR && s->n_items) rc = handle(I, e, s);
-    else if (rc == FLOW_OK && s->n_orelse) rc = exec_body(I, e, s->orelse, s->n_orelse);
+    else if (rc == FLOW_OK && s->n_orelse) rc = lang_exec_body(I, e, s->orelse, s->n_orelse);
     if (!s->a) return rc;
     /* finally: runs whatever happened; its own error, return or break wins */
     exc_stash st;
-    exc_stash_take(I, &st);
+    lang_exc_stash_take(I, &st);
     value *ret = NULL;
     if (rc == FLOW_RETURN && e) { ret = e->retval; e->retval = NULL; }
-    int frc = exec_body(I, e, s->a->body, s->a->n_body);
+    int frc = lang_exec_body(I, e, s->a->body, s->a->n_body);
     if (frc != FLOW_OK) {
-        exc_stash_drop(&st);
-        decref(ret);
+        lang_exc_stash_drop(&st);
+        lang_decref(ret);
         return frc;
     }
-    if (st.error) exc_stash_restore(I, &st);
-    else exc_stash_drop(&st);
+    if (st.error) lang_exc_stash_restore(I, &st);
+    else lang_exc_stash_drop(&st);
     if (rc == FLOW_RETURN && e) e->retval = ret;
     return rc;
 }
@@ -123,18 +111,18 @@ static int exec_raise(interp *I, env *e, node *s)
 {
     if (!s->a) {
         if (!I->handling) lang_raise(I, "RuntimeError", "No active exception to reraise");
-        else exc_raise(I, I->handling, NULL);
-        eval_place(I, s);
+        else lang_exc_raise(I, I->handling, NULL);
+        lang_eval_place(I, s);
         return FLOW_ERR;
     }
-    value *x = eval_expr(I, e, s->a);
+    value *x = lang_eval_expr(I, e, s->a);
     if (!x) return FLOW_ERR;
     value *cause = NULL;
-    if (s->b && !(cause = eval_expr(I, e, s->b))) { decref(x); return FLOW_ERR; }
-    exc_raise(I, x, cause);
-    decref(x);
-    decref(cause);
-    eval_place(I, s->a);
+    if (s->b && !(cause = lang_eval_expr(I, e, s->b))) { lang_decref(x); return FLOW_ERR; }
+    lang_exc_raise(I, x, cause);
+    lang_decref(x);
+    lang_decref(cause);
+    lang_eval_place(I, s->a);
     return FLOW_ERR;
 }
 
@@ -143,30 +131,30 @@ static int exec_raise(interp *I, env *e, node *s)
 /* Items i.. of a with statement, each entered before the next and exited after. */
 static int exec_with(interp *I, env *e, node *s, int i)
 {
-    if (i == s->n_items) return exec_body(I, e, s->body, s->n_body);
+    if (i == s->n_items) return lang_exec_body(I, e, s->body, s->n_body);
     node *it = s->items[i];
-    value *cm = eval_expr(I, e, it->a);
+    value *cm = lang_eval_expr(I, e, it->a);
     if (!cm) return FLOW_ERR;
     const lang_type *t = cm->type == V_OBJECT ? cm->u.obj.type : NULL;
     if (!t || !t->enter || !t->exit) {
-        lang_raise(I, "TypeError", "'%s' object does not support the context manager protocol", type_name(cm));
-        eval_place(I, it->a);
-        decref(cm);
+        lang_raise(I, "TypeError", "'%s' object does not support the context manager protocol", lang_type_name(cm));
+        lang_eval_place(I, it->a);
+        lang_decref(cm);
         return FLOW_ERR;
     }
     value *entered = t->enter(I, cm);
-    if (!entered) { eval_place(I, it->a); decref(cm); return FLOW_ERR; }
-    int rc = it->b && assign_target(I, e, it->b, entered) ? FLOW_ERR : FLOW_OK;
-    decref(entered);
+    if (!entered) { lang_eval_place(I, it->a); lang_decref(cm); return FLOW_ERR; }
+    int rc = it->b && lang_assign_target(I, e, it->b, entered) ? FLOW_ERR : FLOW_OK;
+    lang_decref(entered);
     if (rc == FLOW_OK) rc = exec_with(I, e, s, i + 1);
     bool raised = rc == FLOW_ERR;
     exc_stash st;
-    exc_stash_take(I, &st);
+    lang_exc_stash_take(I, &st);
     int x = t->exit(I, cm, raised);
-    decref(cm);
-    if (x < 0) { exc_stash_drop(&st); eval_place(I, it->a); return FLOW_ERR; }
-    if (raised && x == 0) { exc_stash_restore(I, &st); return FLOW_ERR; }
-    exc_stash_drop(&st);
+    lang_decref(cm);
+    if (x < 0) { lang_exc_stash_drop(&st); lang_eval_place(I, it->a); return FLOW_ERR; }
+    if (raised && x == 0) { lang_exc_stash_restore(I, &st); return FLOW_ERR; }
+    lang_exc_stash_drop(&st);
     return raised ? FLOW_OK : rc;
 }
 
@@ -174,9 +162,9 @@ static int exec_with(interp *I, env *e, node *s, int i)
 
 static int import_bind(interp *I, env *e, node *at, const char *name, value *v)
 {
-    if (!v) { eval_place(I, at); return FLOW_ERR; }
-    int rc = bind_name(I, e, name, v);
-    decref(v);
+    if (!v) { lang_eval_place(I, at); return FLOW_ERR; }
+    int rc = lang_bind_name(I, e, name, v);
+    lang_decref(v);
     return rc ? FLOW_ERR : FLOW_OK;
 }
 
@@ -188,27 +176,27 @@ static value *import_dotted(interp *I, const char *dotted)
     value *leaf = lang_module_import(I, dotted);
     if (!leaf) return NULL;
     char *path = strdup(dotted);
-    if (!path) { decref(leaf); return lang_raise(I, "MemoryError", "out of memory"); }
-    value *child = incref(leaf);
+    if (!path) { lang_decref(leaf); return lang_raise(I, "MemoryError", "out of memory"); }
+    value *child = lang_incref(leaf);
     for (char *dot = strrchr(path, '.'); dot; dot = strrchr(path, '.')) {
         *dot = 0;
-        value *parent = I->modules ? dict_get_str(I->modules, path) : NULL;
-        if (parent) incref(parent);
-        else if (!(parent = lang_module_new(path)) || lang_module_register(I, incref(parent))) {
-            decref(parent);
+        value *parent = I->modules ? lang_dict_get_str(I->modules, path) : NULL;
+        if (parent) lang_incref(parent);
+        else if (!(parent = lang_module_new(path)) || lang_module_register(I, lang_incref(parent))) {
+            lang_decref(parent);
             parent = NULL;
         }
-        if (!parent || (!lang_module_get(parent, dot + 1) && lang_module_set(parent, dot + 1, incref(child)))) {
-            decref(parent);
-            decref(child);
-            decref(leaf);
+        if (!parent || (!lang_module_get(parent, dot + 1) && lang_module_set(parent, dot + 1, lang_incref(child)))) {
+            lang_decref(parent);
+            lang_decref(child);
+            lang_decref(leaf);
             free(path);
             return lang_raise(I, "MemoryError", "out of memory");
         }
-        decref(child);
+        lang_decref(child);
         child = parent;
     }
-    decref(child);
+    lang_decref(child);
     free(path);
     return leaf;
 }
@@ -219,12 +207,12 @@ static int exec_import(interp *I, env *e, node *s)
         for (int i = 0; i < s->n_items; i++) {
             node *a = s->items[i];
             value *m = import_dotted(I, a->s);
-            if (!m) { eval_place(I, a); return FLOW_ERR; }
+            if (!m) { lang_eval_place(I, a); return FLOW_ERR; }
             if (a->b) { if (import_bind(I, e, a, a->b->s, m)) return FLOW_ERR; continue; }
             /* `import a.b` binds a */
             const char *dot = strchr(a->s, '.');
             if (!dot) { if (import_bind(I, e, a, a->s, m)) return FLOW_ERR; continue; }
-            decref(m);
+            lang_decref(m);
             char *top = strndup(a->s, (size_t)(dot - a->s));
             if (!top) { lang_raise(I, "MemoryError", "out of memory"); return FLOW_ERR; }
             int rc = import_bind(I, e, a, top, lang_module_import(I, top));
@@ -234,31 +222,31 @@ static int exec_import(interp *I, env *e, node *s)
         return FLOW_OK;
     }
     value *m = import_dotted(I, s->s);
-    if (!m) { eval_place(I, s); return FLOW_ERR; }
+    if (!m) { lang_eval_place(I, s); return FLOW_ERR; }
     int rc = FLOW_OK;
     if (s->op == 1) {
         size_t it = 0;
         const char *name;
         while (rc == FLOW_OK && lang_module_next(m, &it, &name))
-            if (name[0] != '_') rc = bind_name(I, e, name, lang_module_get(m, name)) ? FLOW_ERR : FLOW_OK;
+            if (name[0] != '_') rc = lang_bind_name(I, e, name, lang_module_get(m, name)) ? FLOW_ERR : FLOW_OK;
     }
     for (int i = 0; rc == FLOW_OK && i < s->n_items; i++) {
         node *a = s->items[i];
         const char *as = a->b ? a->b->s : a->s;
         value *v = lang_module_get(m, a->s);
-        if (v) { rc = import_bind(I, e, a, as, incref(v)); continue; }
+        if (v) { rc = import_bind(I, e, a, as, lang_incref(v)); continue; }
         /* a submodule: from plotly import express */
         char *sub = malloc(strlen(s->s) + strlen(a->s) + 2);
         if (!sub) { lang_raise(I, "MemoryError", "out of memory"); rc = FLOW_ERR; break; }
         sprintf(sub, "%s.%s", s->s, a->s);
-        value *sm = I->modules ? dict_get_str(I->modules, sub) : NULL;
+        value *sm = I->modules ? lang_dict_get_str(I->modules, sub) : NULL;
         free(sub);
-        if (sm) { rc = import_bind(I, e, a, as, incref(sm)); continue; }
+        if (sm) { rc = import_bind(I, e, a, as, lang_incref(sm)); continue; }
         lang_raise(I, "ImportError", "cannot import name '%s' from '%s' (dir(%s) lists what lens provides)", a->s, s->s, s->s);
-        eval_place(I, a);
+        lang_eval_place(I, a);
         rc = FLOW_ERR;
     }
-    decref(m);
+    lang_decref(m);
     return rc;
 }
 
@@ -271,27 +259,27 @@ static int exec_def(interp *I, env *e, node *s)
     value *decs[64];
     if (s->n_orelse > 64) {
         lang_raise(I, "SyntaxError", "too many decorators (at most 64)");
-        eval_place(I, s);
+        lang_eval_place(I, s);
         return FLOW_ERR;
     }
     int nd = 0, rc = FLOW_ERR;
     for (; nd < s->n_orelse; nd++)
-        if (!(decs[nd] = eval_expr(I, e, s->orelse[nd]))) goto done;
-    value *f = function_new(I, e, s);
-    if (!f) { eval_place(I, s); goto done; }
+        if (!(decs[nd] = lang_eval_expr(I, e, s->orelse[nd]))) goto done;
+    value *f = lang_function_new(I, e, s);
+    if (!f) { lang_eval_place(I, s); goto done; }
     for (int i = nd - 1; i >= 0 && f; i--) {
         args a = {&f, 1, NULL, NULL, 0};
-        value *g = call_value(I, decs[i], &a);
-        decref(f);
+        value *g = lang_call_value(I, decs[i], &a);
+        lang_decref(f);
         f = g;
-        if (!f) eval_place(I, s->orelse[i]);
+        if (!f) lang_eval_place(I, s->orelse[i]);
     }
     if (f) {
-        rc = bind_name(I, e, s->s, f) ? FLOW_ERR : FLOW_OK;
-        decref(f);
+        rc = lang_bind_name(I, e, s->s, f) ? FLOW_ERR : FLOW_OK;
+        lang_decref(f);
     }
 done:
-    for (int i = 0; i < nd; i++) decref(decs[i]);
+    for (int i = 0; i < nd; i++) lang_decref(decs[i]);
     return rc;
 }
 
@@ -301,80 +289,80 @@ static int exec_stmt(interp *I, env *e, node *s)
 {
     switch (s->kind) {
     case N_EXPR: {
-        value *v = eval_expr(I, e, s->a);
+        value *v = lang_eval_expr(I, e, s->a);
         if (!v) return FLOW_ERR;
-        decref(v);
+        lang_decref(v);
         return FLOW_OK;
     }
     case N_ASSIGN: {
-        value *v = eval_expr(I, e, s->a);
+        value *v = lang_eval_expr(I, e, s->a);
         if (!v) return FLOW_ERR;
         int rc = FLOW_OK;
         for (int i = 0; i < s->n_items && rc == FLOW_OK; i++)
-            if (assign_target(I, e, s->items[i], v)) rc = FLOW_ERR;
-        decref(v);
+            if (lang_assign_target(I, e, s->items[i], v)) rc = FLOW_ERR;
+        lang_decref(v);
         return rc;
     }
     case N_AUGASSIGN: {
         node *t = s->a;
         value *obj = NULL, *key = NULL, *cur;
         if (t->kind == N_SUBSCRIPT) {
-            obj = eval_expr(I, e, t->a);
+            obj = lang_eval_expr(I, e, t->a);
             if (!obj) return FLOW_ERR;
-            key = eval_subscript_index(I, e, t->b);
-            if (!key) { decref(obj); eval_place(I, t); return FLOW_ERR; }
-            cur = get_item(I, obj, key);
+            key = lang_eval_subscript_index(I, e, t->b);
+            if (!key) { lang_decref(obj); lang_eval_place(I, t); return FLOW_ERR; }
+            cur = lang_get_item(I, obj, key);
         } else if (t->kind == N_NAME) {
-            cur = eval_expr(I, e, t);
+            cur = lang_eval_expr(I, e, t);
         } else {
             lang_raise(I, "AttributeError", "cannot set attribute '%s' (lens objects are read-only)", t->s);
-            eval_place(I, t);
+            lang_eval_place(I, t);
             return FLOW_ERR;
         }
-        if (!cur) { decref(obj); decref(key); eval_place(I, t); return FLOW_ERR; }
-        value *rhs = eval_expr(I, e, s->b);
-        if (!rhs) { decref(cur); decref(obj); decref(key); return FLOW_ERR; }
+        if (!cur) { lang_decref(obj); lang_decref(key); lang_eval_place(I, t); return FLOW_ERR; }
+        value *rhs = lang_eval_expr(I, e, s->b);
+        if (!rhs) { lang_decref(cur); lang_decref(obj); lang_decref(key); return FLOW_ERR; }
         value *r;
         if (s->op == OP_ADD && cur->type == V_LIST && cur->refcount >= 1 && rhs->type != V_TENSOR) {
             /* list += iterable extends in place, like Python */
-            value *items = to_list(I, rhs);
+            value *items = lang_to_list(I, rhs);
             if (items) {
-                for (size_t i = 0; i < items->u.list.n; i++) list_append(cur, incref(items->u.list.items[i]));
-                decref(items);
-                r = incref(cur);
+                for (size_t i = 0; i < items->u.list.n; i++) lang_list_append(cur, lang_incref(items->u.list.items[i]));
+                lang_decref(items);
+                r = lang_incref(cur);
             } else r = NULL;
         } else {
-            r = binary_op(I, s->op, cur, rhs);
+            r = lang_binary_op(I, s->op, cur, rhs);
         }
-        decref(cur);
-        decref(rhs);
+        lang_decref(cur);
+        lang_decref(rhs);
         int rc = FLOW_OK;
-        if (!r) { eval_place(I, s); rc = FLOW_ERR; }
-        else if (obj) { if (set_item(I, obj, key, r)) { eval_place(I, s); rc = FLOW_ERR; } }
-        else if (bind_name(I, e, t->s, r)) rc = FLOW_ERR;
-        decref(r);
-        decref(obj);
-        decref(key);
+        if (!r) { lang_eval_place(I, s); rc = FLOW_ERR; }
+        else if (obj) { if (lang_set_item(I, obj, key, r)) { lang_eval_place(I, s); rc = FLOW_ERR; } }
+        else if (lang_bind_name(I, e, t->s, r)) rc = FLOW_ERR;
+        lang_decref(r);
+        lang_decref(obj);
+        lang_decref(key);
         return rc;
     }
     case N_IF: {
-        value *c = eval_expr(I, e, s->a);
+        value *c = lang_eval_expr(I, e, s->a);
         if (!c) return FLOW_ERR;
-        int t = truthy(I, c);
-        decref(c);
-        if (t < 0) { eval_place(I, s->a); return FLOW_ERR; }
-        return t ? exec_body(I, e, s->body, s->n_body) : exec_body(I, e, s->orelse, s->n_orelse);
+        int t = lang_truthy(I, c);
+        lang_decref(c);
+        if (t < 0) { lang_eval_place(I, s->a); return FLOW_ERR; }
+        return t ? lang_exec_body(I, e, s->body, s->n_body) : lang_exec_body(I, e, s->orelse, s->n_orelse);
     }
     case N_WHILE: {
         for (;;) {
-            if (lang_check_interrupt(I)) { eval_place(I, s); return FLOW_ERR; }
-            value *c = eval_expr(I, e, s->a);
+            if (lang_check_interrupt(I)) { lang_eval_place(I, s); return FLOW_ERR; }
+            value *c = lang_eval_expr(I, e, s->a);
             if (!c) return FLOW_ERR;
-            int t = truthy(I, c);
-            decref(c);
-            if (t < 0) { eval_place(I, s->a); return FLOW_ERR; }
-            if (!t) return exec_body(I, e, s->orelse, s->n_orelse);
-            int r = exec_body(I, e, s->body, s->n_body);
+            int t = lang_truthy(I, c);
+            lang_decref(c);
+            if (t < 0) { lang_eval_place(I, s->a); return FLOW_ERR; }
+            if (!t) return lang_exec_body(I, e, s->orelse, s->n_orelse);
+            int r = lang_exec_body(I, e, s->body, s->n_body);
             if (r == FLOW_ERR || r == FLOW_RETURN) return r;
             if (r == FLOW_BREAK) return FLOW_OK;
         }
@@ -387,30 +375,30 @@ static int exec_stmt(interp *I, env *e, node *s)
         for (int i = 0; i < s->n_items; i++) {
             node *t = s->items[i];
             if (t->kind == N_NAME) {
-                if (unbind_name(I, e, t->s)) {
+                if (lang_unbind_name(I, e, t->s)) {
                     lang_raise(I, "NameError", "name '%s' is not defined", t->s);
-                    eval_place(I, t);
+                    lang_eval_place(I, t);
                     return FLOW_ERR;
                 }
             } else {
-                value *obj = eval_expr(I, e, t->a);
+                value *obj = lang_eval_expr(I, e, t->a);
                 if (!obj) return FLOW_ERR;
-                value *key = eval_subscript_index(I, e, t->b);
-                if (!key) { decref(obj); return FLOW_ERR; }
-                int rc = del_item(I, obj, key);
-                decref(obj);
-                decref(key);
-                if (rc) { eval_place(I, t); return FLOW_ERR; }
+                value *key = lang_eval_subscript_index(I, e, t->b);
+                if (!key) { lang_decref(obj); return FLOW_ERR; }
+                int rc = lang_del_item(I, obj, key);
+                lang_decref(obj);
+                lang_decref(key);
+                if (rc) { lang_eval_place(I, t); return FLOW_ERR; }
             }
         }
         return FLOW_OK;
     case N_IMPORT: case N_FROMIMPORT: return exec_import(I, e, s);
     case N_DEF: return exec_def(I, e, s);
     case N_RETURN: {
-        value *v = s->a ? eval_expr(I, e, s->a) : v_none();
+        value *v = s->a ? lang_eval_expr(I, e, s->a) : v_none();
         if (!v) return FLOW_ERR;
-        if (!e) { decref(v); lang_raise(I, "SyntaxError", "'return' outside function"); eval_place(I, s); return FLOW_ERR; }
-        decref(e->retval);
+        if (!e) { lang_decref(v); lang_raise(I, "SyntaxError", "'return' outside function"); lang_eval_place(I, s); return FLOW_ERR; }
+        lang_decref(e->retval);
         e->retval = v;
         return FLOW_RETURN;
     }
@@ -419,36 +407,36 @@ static int exec_stmt(interp *I, env *e, node *s)
     case N_RAISE: return exec_raise(I, e, s);
     case N_WITH: return exec_with(I, e, s, 0);
     case N_ASSERT: {
-        value *c = eval_expr(I, e, s->a);
+        value *c = lang_eval_expr(I, e, s->a);
         if (!c) return FLOW_ERR;
-        int t = truthy(I, c);
-        decref(c);
-        if (t < 0) { eval_place(I, s); return FLOW_ERR; }
+        int t = lang_truthy(I, c);
+        lang_decref(c);
+        if (t < 0) { lang_eval_place(I, s); return FLOW_ERR; }
         if (!t) {
             char *msg = NULL;
             if (s->b) {
-                value *m = eval_expr(I, e, s->b);
+                value *m = lang_eval_expr(I, e, s->b);
                 if (!m) return FLOW_ERR;
-                msg = str_of(m);
-                decref(m);
+                msg = lang_str_of(m);
+                lang_decref(m);
             }
             lang_raise(I, "AssertionError", "%s", msg ? msg : "");
             free(msg);
-            eval_place(I, s);
+            lang_eval_place(I, s);
             return FLOW_ERR;
         }
         return FLOW_OK;
     }
     default: {
-        value *v = eval_expr(I, e, s);
+        value *v = lang_eval_expr(I, e, s);
         if (!v) return FLOW_ERR;
-        decref(v);
+        lang_decref(v);
         return FLOW_OK;
     }
     }
 }
 
-int exec_block(interp *I, env *e, node **stmts, int n)
+int lang_exec_block(interp *I, env *e, node **stmts, int n)
 {
     for (int i = 0; i < n; i++) {
         int r = exec_stmt(I, e, stmts[i]);
@@ -456,7 +444,7 @@ int exec_block(interp *I, env *e, node **stmts, int n)
         if (r != FLOW_OK) {
             lang_raise(I, "SyntaxError", "'%s' outside %s", r == FLOW_BREAK ? "break" : r == FLOW_CONTINUE ? "continue" : "return",
                        r == FLOW_RETURN ? "function" : "loop");
-            eval_place(I, stmts[i]);
+            lang_eval_place(I, stmts[i]);
             return -1;
         }
     }

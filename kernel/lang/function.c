@@ -29,9 +29,9 @@ static void function_free(void *data)
     lang_function *f = data;
     if (!f) return;
     if (f->defaults)
-        for (int i = 0; i < f->def->n_items; i++) decref(f->defaults[i]);
+        for (int i = 0; i < f->def->n_items; i++) lang_decref(f->defaults[i]);
     free(f->defaults);
-    env_release(f->closure);
+    lang_env_release(f->closure);
     free(f->name);
     free(f->doc);
     lang_code_release(f->code);
@@ -66,12 +66,12 @@ static const lang_type function_type = {
     .repr = function_repr,
     .free = function_free,
     .attrs = function_attrs,
-    .visit = function_visit,   /* the cycle collector (gc.c): defaults and the closure */
-    .clear = function_clear,
+    .visit = lang_function_visit,   /* the cycle collector (gc.c): defaults and the closure */
+    .clear = lang_function_clear,
     .doc = "A function defined with def or lambda.",
 };
 
-bool is_function(const value *v) { return v && v->type == V_OBJECT && v->u.obj.type == &function_type; }
+bool lang_is_function(const value *v) { return v && v->type == V_OBJECT && v->u.obj.type == &function_type; }
 
 /* The docstring: a string literal as the body's first statement, its
  * indentation removed as inspect.cleandoc does. */
@@ -114,7 +114,7 @@ static char *docstring(const node *def)
     return out;
 }
 
-value *function_new(interp *I, env *e, node *def)
+value *lang_function_new(interp *I, env *e, node *def)
 {
     lang_function *f = calloc(1, sizeof *f);
     if (!f) return lang_raise(I, "MemoryError", "out of memory");
@@ -126,7 +126,7 @@ value *function_new(interp *I, env *e, node *def)
     for (int i = 0; i < def->n_items; i++) {
         node *p = def->items[i];
         if (!p->b) continue;
-        if (!(f->defaults[i] = eval_expr(I, e, p->b))) { function_free(f); return NULL; }
+        if (!(f->defaults[i] = lang_eval_expr(I, e, p->b))) { function_free(f); return NULL; }
     }
     f->code = lang_code_ref(I->code);
     f->closure = e;
@@ -141,7 +141,7 @@ value *function_new(interp *I, env *e, node *def)
 /* Parameters are the first locals of the scope, in order: parameter i is slot i. */
 static void set_param(env *e, int i, value *v)
 {
-    decref(e->slots[i]);
+    lang_decref(e->slots[i]);
     e->slots[i] = v;
 }
 
@@ -184,12 +184,12 @@ static int bind_args(interp *I, const lang_function *f, env *e, args *a)
                        n_pos == 1 ? "" : "s", a->npos, a->npos == 1 ? "was" : "were");
         return -1;
     }
-    for (int i = 0; i < a->npos && i < n_pos; i++) set_param(e, i, incref(a->pos[i]));
+    for (int i = 0; i < a->npos && i < n_pos; i++) set_param(e, i, lang_incref(a->pos[i]));
     if (star >= 0) {
         int extra = a->npos > n_pos ? a->npos - n_pos : 0;
         value *t = v_tuple((size_t)extra);
         if (!t) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
-        for (int i = 0; i < extra; i++) tuple_set(t, (size_t)i, incref(a->pos[n_pos + i]));
+        for (int i = 0; i < extra; i++) lang_tuple_set(t, (size_t)i, lang_incref(a->pos[n_pos + i]));
         set_param(e, star, t);
     }
     value *kwargs = NULL;
@@ -209,14 +209,14 @@ static int bind_args(interp *I, const lang_function *f, env *e, args *a)
                 lang_raise(I, "TypeError", "%s() got an unexpected keyword argument '%s'", f->name, kn);
                 return -1;
             }
-            if (dict_set_str(kwargs->u.d, kn, incref(a->kw[k]))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
+            if (lang_dict_set_str(kwargs->u.d, kn, lang_incref(a->kw[k]))) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
             continue;
         }
         if (e->slots[found]) {
             lang_raise(I, "TypeError", "%s() got multiple values for argument '%s'", f->name, kn);
             return -1;
         }
-        set_param(e, found, incref(a->kw[k]));
+        set_param(e, found, lang_incref(a->kw[k]));
     }
     const char *missing[64];
     int n_missing = 0;
@@ -225,7 +225,7 @@ static int bind_args(interp *I, const lang_function *f, env *e, args *a)
         for (int i = 0; i < np; i++) {
             const node *p = d->items[i];
             if (p->op != want || e->slots[i]) continue;
-            if (f->defaults[i]) set_param(e, i, incref(f->defaults[i]));
+            if (f->defaults[i]) set_param(e, i, lang_incref(f->defaults[i]));
             else if (n_missing < 64) missing[n_missing++] = p->s;
         }
         if (n_missing) return report_missing(I, f, missing, n_missing, pass == 1);
@@ -261,7 +261,7 @@ static void drop_uncaptured(interp *I, env *e)
         if (!s->captured[i] && e->slots[i]) {
             value *old = e->slots[i];
             e->slots[i] = NULL;
-            decref(old);
+            lang_decref(old);
         }
 }
 
@@ -273,13 +273,13 @@ static void drop_if_only_self_held(env *e)
     int self_held = 0;
     for (int i = 0; i < e->n_slots; i++) {
         value *v = e->slots[i];
-        if (is_function(v) && v->refcount == 1 && ((lang_function *)v->u.obj.data)->closure == e) self_held++;
+        if (lang_is_function(v) && v->refcount == 1 && ((lang_function *)v->u.obj.data)->closure == e) self_held++;
     }
     if (self_held == 0 || e->refcount - 1 != self_held) return;
     for (int i = 0; i < e->n_slots; i++) {
         value *old = e->slots[i];
         e->slots[i] = NULL;
-        decref(old);
+        lang_decref(old);
     }
 }
 
@@ -289,7 +289,7 @@ static value *function_call(interp *I, value *self, args *a)
     char here;
     if (I->call_depth >= LANG_RECURSION_LIMIT || (I->stack_floor && &here < I->stack_floor))
         return lang_raise(I, "RecursionError", "maximum recursion depth exceeded");
-    env *e = env_new_function(f->closure, f->def->scope);
+    env *e = lang_env_new_function(f->closure, f->def->scope);
     if (!e) return lang_raise(I, "MemoryError", "out of memory");
     value *r = NULL;
     if (bind_args(I, f, e, a) == 0) {
@@ -297,9 +297,9 @@ static value *function_call(interp *I, value *self, args *a)
         I->code = f->code;
         I->call_depth++;
         if (f->def->kind == N_LAMBDA) {
-            r = eval_expr(I, e, f->def->a);
+            r = lang_eval_expr(I, e, f->def->a);
         } else {
-            int flow = exec_body(I, e, f->def->body, f->def->n_body);
+            int flow = lang_exec_body(I, e, f->def->body, f->def->n_body);
             if (flow == FLOW_RETURN) { r = e->retval ? e->retval : v_none(); e->retval = NULL; }
             else if (flow == FLOW_OK) r = v_none();
             else if (flow != FLOW_ERR && !I->error) lang_raise(I, "SyntaxError", "'%s' outside loop", flow == FLOW_BREAK ? "break" : "continue");
@@ -313,13 +313,13 @@ static value *function_call(interp *I, value *self, args *a)
     }
     if (e->refcount > 1) drop_uncaptured(I, e);
     if (e->refcount > 1) drop_if_only_self_held(e);
-    env_release(e);
+    lang_env_release(e);
     return r;
 }
 
 /* ---- references, for a cycle collector ------------------------------------------------ */
 
-void function_visit(value *fv, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx)
+void lang_function_visit(value *fv, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx)
 {
     lang_function *f = fv->u.obj.data;
     for (int i = 0; f->defaults && i < f->def->n_items; i++)
@@ -327,22 +327,22 @@ void function_visit(value *fv, void (*on_value)(value *v, void *ctx), void (*on_
     if (f->closure) on_env(f->closure, ctx);
 }
 
-void function_clear(value *fv)
+void lang_function_clear(value *fv)
 {
     lang_function *f = fv->u.obj.data;
     for (int i = 0; f->defaults && i < f->def->n_items; i++) {
         value *d = f->defaults[i];
         f->defaults[i] = NULL;
-        decref(d);
+        lang_decref(d);
     }
     env *c = f->closure;
     f->closure = NULL;
-    env_release(c);
+    lang_env_release(c);
 }
 
 /* ---- signature and help -------------------------------------------------------------- */
 
-char *function_signature(const value *fv)
+char *lang_function_signature(const value *fv)
 {
     const lang_function *f = fv->u.obj.data;
     size_t cap = 256, n = 0;
@@ -352,7 +352,7 @@ char *function_signature(const value *fv)
     bool kwonly_marked = false;
     for (int i = 0; i < f->def->n_items; i++) {
         const node *p = f->def->items[i];
-        char *dr = f->defaults[i] ? repr_of(f->defaults[i]) : NULL;
+        char *dr = f->defaults[i] ? lang_repr_of(f->defaults[i]) : NULL;
         const char *pre = p->op == PARAM_STAR ? "*" : p->op == PARAM_STARSTAR ? "**" : "";
         bool bare = p->op == PARAM_KWONLY && !kwonly_marked;
         if (p->op == PARAM_STAR || p->op == PARAM_KWONLY) kwonly_marked = true;
@@ -377,10 +377,10 @@ char *function_signature(const value *fv)
     return s;
 }
 
-char *function_help(const value *fv)
+char *lang_function_help(const value *fv)
 {
     const lang_function *f = fv->u.obj.data;
-    char *sig = function_signature(fv);
+    char *sig = lang_function_signature(fv);
     if (!sig) return NULL;
     char *s;
     if (asprintf(&s, "%s\n\n%s", sig, f->doc ? f->doc : "(no docstring)") < 0) s = NULL;

@@ -14,17 +14,17 @@
 
 /* A function from an N_DEF or N_LAMBDA evaluated in e (defaults are
  * evaluated now, in e). The current code (I->code) is kept alive by it. */
-value *function_new(interp *I, env *e, node *def);
-bool is_function(const value *v);
+value *lang_function_new(interp *I, env *e, node *def);
+bool lang_is_function(const value *v);
 /* "f(x, y=1, *args, key=None, **kwargs)", malloc'd. */
-char *function_signature(const value *f);
+char *lang_function_signature(const value *f);
 /* Signature, then the docstring if any; malloc'd. */
-char *function_help(const value *f);
+char *lang_function_help(const value *f);
 /* For a cycle collector: calls on_value for each default and on_env for the
  * closure scope (when there is one). */
-void function_visit(value *f, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx);
+void lang_function_visit(value *f, void (*on_value)(value *v, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx);
 /* Drops the function's references to its defaults and closure (breaking a cycle). */
-void function_clear(value *f);
+void lang_function_clear(value *f);
 /* Adds a traceback frame for the pending error (takes a code reference). */
 void lang_push_frame(interp *I, struct lang_code *code, const char *name, int line, int col);
 

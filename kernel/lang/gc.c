@@ -69,7 +69,7 @@ static env *scope_of(gc_link *l) { return (env *)(void *)((char *)l - offsetof(e
 static gc_link *link_of(void *obj, int kind) { return kind == KIND_ENV ? &((env *)obj)->gc : &((value *)obj)->gc; }
 static int *count_of(void *obj, int kind) { return kind == KIND_ENV ? &((env *)obj)->refcount : &((value *)obj)->refcount; }
 
-bool gc_value_is_container(const value *v)
+bool lang_gc_value_is_container(const value *v)
 {
     switch (v->type) {
     case V_LIST: case V_TUPLE: case V_DICT: case V_BUILTIN: return true;
@@ -78,14 +78,14 @@ bool gc_value_is_container(const value *v)
     }
 }
 
-void gc_track_value(value *v)
+void lang_gc_track_value(value *v)
 {
-    if (!v || v->gc.next || !gc_value_is_container(v)) return;
+    if (!v || v->gc.next || !lang_gc_value_is_container(v)) return;
     link_tail(&values, &v->gc);
     tracked++;
 }
 
-void gc_untrack_value(value *v)
+void lang_gc_untrack_value(value *v)
 {
     if (!v->gc.next) return;
     unlink_node(&v->gc);
@@ -93,14 +93,14 @@ void gc_untrack_value(value *v)
     if (--tracked < survivors) survivors = tracked;   /* growth counts from the low point */
 }
 
-void gc_track_env(env *e)
+void lang_gc_track_env(env *e)
 {
     if (!e || e->gc.next) return;
     link_tail(&scopes, &e->gc);
     tracked++;
 }
 
-void gc_untrack_env(env *e)
+void lang_gc_untrack_env(env *e)
 {
     if (!e || !e->gc.next) return;
     unlink_node(&e->gc);
@@ -108,16 +108,16 @@ void gc_untrack_env(env *e)
     if (--tracked < survivors) survivors = tracked;
 }
 
-size_t gc_tracked_count(void) { return tracked; }
+size_t lang_gc_tracked_count(void) { return tracked; }
 
-bool gc_collection_due(void)
+bool lang_gc_collection_due(void)
 {
     return !collecting && tracked >= GC_MIN_TRIGGER && tracked > 2 * survivors;
 }
 
-size_t gc_collect_if_grown(void)
+size_t lang_gc_collect_if_grown(void)
 {
-    return tracked > survivors + survivors / GC_GROWTH_DIVISOR ? gc_collect() : 0;
+    return tracked > survivors + survivors / GC_GROWTH_DIVISOR ? lang_gc_collect() : 0;
 }
 
 /* ---- the per-type knowledge: the one place a new container type joins -------- */
@@ -128,7 +128,7 @@ static void visit_dict(dict *d, visit_fn fn, void *ctx)
 {
     size_t i = 0;
     value *k, *x;
-    while (dict_next(d, &i, &k, &x)) { fn(k, KIND_VALUE, ctx); fn(x, KIND_VALUE, ctx); }
+    while (lang_dict_next(d, &i, &k, &x)) { fn(k, KIND_VALUE, ctx); fn(x, KIND_VALUE, ctx); }
 }
 
 /* env_visit and the object types' visit hooks report values and scopes
@@ -150,7 +150,7 @@ static void visit_children(void *obj, int kind, visit_fn fn, void *ctx)
 {
     kind_visit kv = {fn, ctx};
     if (kind == KIND_ENV) {
-        env_visit(obj, visit_value_child, visit_env_child, &kv);
+        lang_env_visit(obj, visit_value_child, visit_env_child, &kv);
         return;
     }
     value *v = obj;
@@ -169,7 +169,7 @@ static void visit_children(void *obj, int kind, visit_fn fn, void *ctx)
 static void clear_references(void *obj, int kind)
 {
     if (kind == KIND_ENV) {
-        env_clear(obj);
+        lang_env_clear(obj);
         return;
     }
     value *v = obj;
@@ -177,11 +177,11 @@ static void clear_references(void *obj, int kind)
     case V_LIST: case V_TUPLE: {
         size_t n = v->u.list.n;
         v->u.list.n = 0;
-        for (size_t i = 0; i < n; i++) decref(v->u.list.items[i]);
+        for (size_t i = 0; i < n; i++) lang_decref(v->u.list.items[i]);
         break;
     }
-    case V_DICT: dict_clear(v->u.d); break;
-    case V_BUILTIN: { value *s = v->u.builtin.self; v->u.builtin.self = NULL; decref(s); break; }
+    case V_DICT: lang_dict_clear(v->u.d); break;
+    case V_BUILTIN: { value *s = v->u.builtin.self; v->u.builtin.self = NULL; lang_decref(s); break; }
     case V_OBJECT: v->u.obj.type->clear(v); break;
     default: break;
     }
@@ -226,7 +226,7 @@ static void for_each(gc_link *list, int kind, visit_fn fn)
 
 static void *obj_of(gc_link *l, int kind) { return kind == KIND_ENV ? (void *)scope_of(l) : (void *)value_of(l); }
 
-size_t gc_collect(void)
+size_t lang_gc_collect(void)
 {
     if (collecting || !tracked) return 0;
     collecting = true;
@@ -273,8 +273,8 @@ size_t gc_collect(void)
         while (garbage[kind].next != &garbage[kind]) {
             gc_link *l = garbage[kind].next;
             move_tail(list, l);   /* an ordinary tracked container again, then released */
-            if (kind == KIND_ENV) env_release(scope_of(l));
-            else decref(value_of(l));
+            if (kind == KIND_ENV) lang_env_release(scope_of(l));
+            else lang_decref(value_of(l));
         }
     }
     survivors = tracked;

@@ -10,7 +10,7 @@
  * A value type that holds references joins with one case in each of the three
  * switches of gc.c (gc_value_is_container; visit_children: call fn on each
  * reference; clear_references: drop them, leaving a valid empty value) and one
- * gc_track_value(v) call where it is made, once its type is set (values made
+ * lang_gc_track_value(v) call where it is made, once its type is set (values made
  * by alloc_value in value.c are tracked there); decref untracks it. A closure
  * scope it holds is passed to fn as KIND_ENV. An object type (V_OBJECT) joins
  * without touching gc.c: it sets lang_type.visit (held values to on_value,
@@ -25,24 +25,24 @@
 #include "value.h"
 
 /* Whether values of v's type can hold references to other values. */
-bool gc_value_is_container(const value *v);
+bool lang_gc_value_is_container(const value *v);
 
 /* Registers a freshly made container value / closure scope (no-op for others). */
-void gc_track_value(value *v);
-void gc_untrack_value(value *v);
-void gc_track_env(env *e);
-void gc_untrack_env(env *e);
+void lang_gc_track_value(value *v);
+void lang_gc_untrack_value(value *v);
+void lang_gc_track_env(env *e);
+void lang_gc_untrack_env(env *e);
 
 /* Frees every unreachable cycle now; returns how many containers it freed. */
-size_t gc_collect(void);
+size_t lang_gc_collect(void);
 /* True when the tracked containers have doubled since the last collection. */
-bool gc_collection_due(void);
+bool lang_gc_collection_due(void);
 /* Collects when the tracked containers grew by more than a quarter (and by
  * any number while few survive) since the last collection, as at the end of a
  * cell: a cell that makes little keeps the cost of a full scan off the cell.
  * Returns how many containers it freed. */
-size_t gc_collect_if_grown(void);
+size_t lang_gc_collect_if_grown(void);
 /* How many containers (values and scopes) are tracked, live, right now. */
-size_t gc_tracked_count(void);
+size_t lang_gc_tracked_count(void);
 
 #endif

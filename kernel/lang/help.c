@@ -15,7 +15,8 @@
 static char *builtin_help(const lang_builtin *b)
 {
     char *s;
-    if (asprintf(&s, "%s\n\n%s", b->signature ? b->signature : b->name, b->doc ? b->doc : "") < 0) return NULL;
+    char sig[2048];
+    if (asprintf(&s, "%s\n\n%s", lang_builtin_signature(b, sig, sizeof sig), b->doc ? b->doc : "") < 0) return NULL;
     return s;
 }
 
@@ -29,35 +30,37 @@ static char *overview(void)
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++) {
             if (strchr(b->name, '.')) continue;
-            size_t need = strlen(b->signature ? b->signature : b->name) + 8;
+            char sig[2048];
+            const char *text = lang_builtin_signature(b, sig, sizeof sig);
+            size_t need = strlen(text) + 8;
             if (n + need >= cap) {
                 cap = cap * 2 + need;
                 char *x = realloc(s, cap);
                 if (!x) { free(s); return NULL; }
                 s = x;
             }
-            n += (size_t)snprintf(s + n, cap - n, "  %s\n", b->signature ? b->signature : b->name);
+            n += (size_t)snprintf(s + n, cap - n, "  %s\n", text);
         }
     return s;
 }
 
-char *help_text(interp *I, value *v)
+char *lang_help_text(interp *I, value *v)
 {
     (void)I;
     if (!v) return overview();
     if (v->type == V_BUILTIN) return builtin_help(v->u.builtin.def);
-    if (is_function(v)) return function_help(v);
+    if (lang_is_function(v)) return lang_function_help(v);
     if (lang_is_partial(v) && lang_partial_func(v)->type == V_BUILTIN) {
         /* px.imshow: imshow's help, and what is bound */
-        char *h = builtin_help(lang_partial_func(v)->u.builtin.def), *r = repr_of(v), *s = NULL;
+        char *h = builtin_help(lang_partial_func(v)->u.builtin.def), *r = lang_repr_of(v), *s = NULL;
         if (h && r && asprintf(&s, "%s\n\nAs %s.", h, r) < 0) s = NULL;
         free(h);
         free(r);
         return s;
     }
-    const char *tn = type_name(v);
-    const char *doc = v->type == V_OBJECT ? v->u.obj.type->doc : doc_for_type(tn);
-    char *r = repr_of(v);
+    const char *tn = lang_type_name(v);
+    const char *doc = v->type == V_OBJECT ? v->u.obj.type->doc : lang_doc_for_type(tn);
+    char *r = lang_repr_of(v);
     if (r && strlen(r) > 2000) strcpy(r + 1990, " ...");
     char *s;
     if (asprintf(&s, "Type: %s\nValue: %s%s%s", tn, r ? r : "?", doc ? "\n\n" : "", doc ? doc : "") < 0) s = NULL;
@@ -75,25 +78,25 @@ static bool call_free(node *n)
     return true;
 }
 
-value *safe_eval(interp *I, const char *expr)
+value *lang_safe_eval(interp *I, const char *expr)
 {
     parse_error pe;
     program prog;
-    if (parse_expression(expr, &prog, &pe)) return NULL;
+    if (lang_parse_expression(expr, &prog, &pe)) return NULL;
     node *n = prog.stmts[0];
     value *v = NULL;
     if (call_free(n) && (n->kind == N_NAME || n->kind == N_ATTR || n->kind == N_SUBSCRIPT || n->kind == N_CONST ||
                          n->kind == N_STR || n->kind == N_INT || n->kind == N_FLOAT)) {
         bool had = I->error;
-        v = eval_expr(I, NULL, n);
+        v = lang_eval_expr(I, NULL, n);
         if (!v && !had) lang_clear_error(I);
     }
-    program_free(&prog);
+    lang_program_free(&prog);
     return v;
 }
 
 /* For `x.method` of a builtin type, the entry without evaluating a bound method. */
-cJSON *help_bundle(interp *I, const char *expr, bool detail)
+cJSON *lang_help_bundle(interp *I, const char *expr, bool detail)
 {
     (void)detail;
     char *text = NULL;
@@ -101,12 +104,12 @@ cJSON *help_bundle(interp *I, const char *expr, bool detail)
     while (*trimmed == ' ') trimmed++;
     if (!*trimmed) text = overview();
     if (!text) {
-        const lang_builtin *b = builtin_find(trimmed);
-        if (b && !lookup_name(I, NULL, trimmed)) text = builtin_help(b);
+        const lang_builtin *b = lang_builtin_find(trimmed);
+        if (b && !lang_lookup_name(I, NULL, trimmed)) text = builtin_help(b);
     }
     if (!text) {
-        value *v = safe_eval(I, trimmed);
-        if (v) { text = help_text(I, v); decref(v); }
+        value *v = lang_safe_eval(I, trimmed);
+        if (v) { text = lang_help_text(I, v); lang_decref(v); }
     }
     if (!text) {
         static const struct { const char *kw, *doc; } kws[] = {

@@ -65,7 +65,7 @@ static token *push(lexer *L, tok_kind k, int line, int col, size_t off)
 
 static int set_text(lexer *L, token *t, const char *s, size_t n)
 {
-    t->text = arena_strndup(&L->tl->mem, s, n);
+    t->text = lang_arena_strndup(&L->tl->mem, s, n);
     if (!t->text) return -1;
     t->len = n;
     return 0;
@@ -93,7 +93,7 @@ static size_t put_utf8(char *o, unsigned long cp)
     return 4;
 }
 
-char *lex_unescape(const char *s, size_t n, size_t *out_len)
+char *lang_lex_unescape(const char *s, size_t n, size_t *out_len)
 {
     char *o = malloc(n + 1);
     if (!o) return NULL;
@@ -196,8 +196,8 @@ static int lex_string(lexer *L, size_t start, int line, int col)
     } else if (raw) {
         if (set_text(L, t, L->src + body, body_end - body)) return fail(L, line, col, false, "out of memory");
     } else {
-        char *text = lex_unescape(L->src + body, body_end - body, &t->len);
-        t->text = text ? arena_strndup(&L->tl->mem, text, t->len) : NULL;
+        char *text = lang_lex_unescape(L->src + body, body_end - body, &t->len);
+        t->text = text ? lang_arena_strndup(&L->tl->mem, text, t->len) : NULL;
         free(text);
         if (!t->text) return fail(L, line, col, false, "out of memory");
     }
@@ -285,7 +285,7 @@ static int close_bracket(lexer *L, char c, int line, int col)
     return 0;
 }
 
-int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error *err)
+int lang_lex(const char *src, int line_base, int col_base, token_list *tl, lex_error *err)
 {
     lexer L;
     memset(&L, 0, sizeof L);
@@ -434,9 +434,9 @@ int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error 
     return 0;
 }
 
-void lex_free(token_list *tl)
+void lang_lex_free(token_list *tl)
 {
     free(tl->toks);
-    arena_free(&tl->mem);
+    lang_arena_free(&tl->mem);
     memset(tl, 0, sizeof *tl);
 }

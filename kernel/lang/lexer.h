@@ -50,10 +50,10 @@ typedef struct token_list {
 /* Tokenizes src. Returns 0, or -1 with err filled. tl is freed with lex_free
  * in both cases. line_base/col_base shift positions (for f-string expressions:
  * col_base applies to the first line only). */
-int lex(const char *src, int line_base, int col_base, token_list *tl, lex_error *err);
-void lex_free(token_list *tl);
+int lang_lex(const char *src, int line_base, int col_base, token_list *tl, lex_error *err);
+void lang_lex_free(token_list *tl);
 
 /* Decodes the escapes of a Python string body (not raw) into a malloc'd buffer. */
-char *lex_unescape(const char *s, size_t n, size_t *out_len);
+char *lang_lex_unescape(const char *s, size_t n, size_t *out_len);
 
 #endif

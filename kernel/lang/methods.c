@@ -71,7 +71,7 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
         value *v = NULL;
         if (!head[0]) {
             if (auto_idx >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", auto_idx); goto fail; }
-            v = incref(a->pos[auto_idx++]);
+            v = lang_incref(a->pos[auto_idx++]);
         } else if (isdigit((unsigned char)head[0])) {
             char *end;
             errno = 0;
@@ -79,33 +79,33 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
             if (errno) { lang_raise(I, "ValueError", "Too many decimal digits in format string"); goto fail; }
             if (*end) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
             if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %s out of range for positional args tuple", head); goto fail; }
-            v = incref(a->pos[k]);
+            v = lang_incref(a->pos[k]);
         } else {
-            value *x = arg_get(a, -1, head);
+            value *x = lang_arg_get(a, -1, head);
             if (!x) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
-            v = incref(x);
+            v = lang_incref(x);
         }
         char *p = field + nl;
         while (*p && v) {
             if (*p == '.') {
                 size_t k = strcspn(p + 1, ".[");
                 char *attr = strndup(p + 1, k);
-                value *nv = attr ? get_attr(I, v, attr) : NULL;
+                value *nv = attr ? lang_get_attr(I, v, attr) : NULL;
                 free(attr);
-                decref(v);
+                lang_decref(v);
                 v = nv;
                 p += 1 + k;
             } else {
                 char *close = strchr(p, ']');
-                if (!close) { lang_raise(I, "ValueError", "Missing ']' in format string"); decref(v); v = NULL; break; }
+                if (!close) { lang_raise(I, "ValueError", "Missing ']' in format string"); lang_decref(v); v = NULL; break; }
                 char *ks = strndup(p + 1, (size_t)(close - p - 1));
                 value *key = NULL;
                 if (ks && ks[0] && strspn(ks, "0123456789") == strlen(ks)) key = v_int(atoll(ks));
                 else if (ks) key = v_str(ks);
                 free(ks);
-                value *nv = key ? get_item(I, v, key) : NULL;
-                decref(key);
-                decref(v);
+                value *nv = key ? lang_get_item(I, v, key) : NULL;
+                lang_decref(key);
+                lang_decref(v);
                 v = nv;
                 p = close + 1;
             }
@@ -113,17 +113,17 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
         if (!v) goto fail;
         if (conv && (strlen(conv) != 1 || !strchr("rsa", *conv))) {
             lang_raise(I, "ValueError", "Unknown conversion specifier %s", conv);
-            decref(v);
+            lang_decref(v);
             goto fail;
         }
         if (conv) {
-            char *r = *conv == 's' ? str_of(v) : repr_of(v);
-            decref(v);
+            char *r = *conv == 's' ? lang_str_of(v) : lang_repr_of(v);
+            lang_decref(v);
             v = r ? v_str_take(r, strlen(r)) : NULL;
             if (!v) goto fail;
         }
-        char *out = format_value(I, v, spec ? spec : "");
-        decref(v);
+        char *out = lang_format_value(I, v, spec ? spec : "");
+        lang_decref(v);
         if (!out) goto fail;
         sb_add(&b, out, strlen(out));
         free(out);
@@ -139,7 +139,7 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
     return b.s;
 }
 
-char *percent_format(interp *I, const char *f, size_t n, value *argv)
+char *lang_percent_format(interp *I, const char *f, size_t n, value *argv)
 {
     value **items = &argv;
     size_t nitems = 1, k = 0;
@@ -160,11 +160,11 @@ char *percent_format(interp *I, const char *f, size_t n, value *argv)
         snprintf(flags, sizeof flags, "%.*s", (int)(i - 1 - s), f + s);
         char *out;
         if (type == 's' || type == 'r') {
-            char *t = type == 's' ? str_of(v) : repr_of(v);
+            char *t = type == 's' ? lang_str_of(v) : lang_repr_of(v);
             value *tv = t ? v_str_take(t, strlen(t)) : NULL;
             snprintf(spec, sizeof spec, "%s%s", flags[0] == '-' ? "<" : ">", flags + (flags[0] == '-'));
-            out = tv ? format_value(I, tv, spec) : NULL;
-            decref(tv);
+            out = tv ? lang_format_value(I, tv, spec) : NULL;
+            lang_decref(tv);
         } else if (strchr("dioxXeEfFgGc", type)) {
             char t2 = type == 'i' ? 'd' : type;
             bool left = flags[0] == '-';
@@ -173,9 +173,9 @@ char *percent_format(interp *I, const char *f, size_t n, value *argv)
                 if (!isfinite(v->u.f)) { free(b.s); lang_raise(I, isnan(v->u.f) ? "ValueError" : "OverflowError", "cannot convert float %s to integer", isnan(v->u.f) ? "NaN" : "infinity"); return NULL; }
                 if (fabs(v->u.f) >= 9.2e18) { free(b.s); lang_raise(I, "OverflowError", "float too large for a 64-bit int"); return NULL; }
                 value *iv = v_int((int64_t)v->u.f);
-                out = format_value(I, iv, spec);
-                decref(iv);
-            } else out = format_value(I, v, spec);
+                out = lang_format_value(I, iv, spec);
+                lang_decref(iv);
+            } else out = lang_format_value(I, v, spec);
         } else {
             free(b.s);
             lang_raise(I, "ValueError", "unsupported format character '%c'", type);
@@ -201,26 +201,26 @@ static value *s_format(interp *I, value *self, args *a)
 static value *s_join(interp *I, value *self, args *a)
 {
     if (a->npos != 1) return lang_raise(I, "TypeError", "join() takes exactly one argument");
-    value *items = to_list(I, a->pos[0]);
+    value *items = lang_to_list(I, a->pos[0]);
     if (!items) return NULL;
     sb b = {0};
     for (size_t i = 0; i < items->u.list.n; i++) {
         value *x = items->u.list.items[i];
         if (x->type != V_STR) {
             /* the message first: x belongs to items */
-            lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, type_name(x));
-            decref(items);
+            lang_raise(I, "TypeError", "sequence item %zu: expected str instance, %s found", i, lang_type_name(x));
+            lang_decref(items);
             free(b.s);
             return NULL;
         }
-        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { decref(items); free(b.s); return NULL; }
+        if ((i & 0xfff) == 0xfff && lang_check_interrupt(I)) { lang_decref(items); free(b.s); return NULL; }
         if ((i && sb_add(&b, SELF_STR, SELF_LEN)) || sb_add(&b, x->u.str.s, x->u.str.len)) {
-            decref(items);
+            lang_decref(items);
             free(b.s);
             return lang_raise(I, "MemoryError", "out of memory");
         }
     }
-    decref(items);
+    lang_decref(items);
     return sb_value(&b);
 }
 
@@ -229,10 +229,10 @@ static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\
 static value *s_split_impl(interp *I, value *self, args *a, bool right)
 {
     static const char *const kw[] = {"sep", "maxsplit", NULL};
-    if (arg_check(I, a, "split", 2, kw)) return NULL;
-    value *sepv = arg_get(a, 0, "sep"), *mv = arg_get(a, 1, "maxsplit");
+    if (lang_arg_check(I, a, "split", 2, kw)) return NULL;
+    value *sepv = lang_arg_get(a, 0, "sep"), *mv = lang_arg_get(a, 1, "maxsplit");
     int64_t maxsplit = -1;
-    if (mv && arg_int(I, mv, "maxsplit", &maxsplit)) return NULL;
+    if (mv && lang_arg_int(I, mv, "maxsplit", &maxsplit)) return NULL;
     value *r = v_list(0);
     if (!r) return NULL;
     const char *s = SELF_STR;
@@ -249,13 +249,13 @@ static value *s_split_impl(interp *I, value *self, args *a, bool right)
                 size_t st = e;
                 if (maxsplit >= 0 && done >= maxsplit) { st = 0; while (is_ws(s[st])) st++; }
                 else while (st > 0 && !is_ws(s[st - 1])) st--;
-                list_append(tmp, v_strn(s + st, e - st));
+                lang_list_append(tmp, v_strn(s + st, e - st));
                 done++;
                 e = st;
                 if (st == 0) break;
             }
-            for (size_t i = tmp->u.list.n; i > 0; i--) list_append(r, incref(tmp->u.list.items[i - 1]));
-            decref(tmp);
+            for (size_t i = tmp->u.list.n; i > 0; i--) lang_list_append(r, lang_incref(tmp->u.list.items[i - 1]));
+            lang_decref(tmp);
             return r;
         }
         size_t i = 0;
@@ -267,19 +267,19 @@ static value *s_split_impl(interp *I, value *self, args *a, bool right)
             if (maxsplit >= 0 && done >= maxsplit) {
                 size_t e = n;
                 while (e > st && is_ws(s[e - 1])) e--;
-                list_append(r, v_strn(s + st, e - st));
+                lang_list_append(r, v_strn(s + st, e - st));
                 break;
             }
             while (i < n && !is_ws(s[i])) i++;
-            list_append(r, v_strn(s + st, i - st));
+            lang_list_append(r, v_strn(s + st, i - st));
             done++;
         }
         return r;
     }
-    if (sepv->type != V_STR) { decref(r); return lang_raise(I, "TypeError", "must be str or None, not %s", type_name(sepv)); }
+    if (sepv->type != V_STR) { lang_decref(r); return lang_raise(I, "TypeError", "must be str or None, not %s", lang_type_name(sepv)); }
     const char *sep = sepv->u.str.s;
     size_t sl = sepv->u.str.len;
-    if (!sl) { decref(r); return lang_raise(I, "ValueError", "empty separator"); }
+    if (!sl) { lang_decref(r); return lang_raise(I, "ValueError", "empty separator"); }
     if (right) {
         value *tmp = v_list(0);
         size_t e = n;
@@ -288,21 +288,21 @@ static value *s_split_impl(interp *I, value *self, args *a, bool right)
             const char *hit = NULL;
             if (maxsplit < 0 || done < maxsplit)
                 for (size_t k = e; k >= sl; k--) if (!memcmp(s + k - sl, sep, sl)) { hit = s + k - sl; break; }
-            if (!hit) { list_append(tmp, v_strn(s, e)); break; }
-            list_append(tmp, v_strn(hit + sl, (size_t)(s + e - hit - sl)));
+            if (!hit) { lang_list_append(tmp, v_strn(s, e)); break; }
+            lang_list_append(tmp, v_strn(hit + sl, (size_t)(s + e - hit - sl)));
             e = (size_t)(hit - s);
             done++;
         }
-        for (size_t i = tmp->u.list.n; i > 0; i--) list_append(r, incref(tmp->u.list.items[i - 1]));
-        decref(tmp);
+        for (size_t i = tmp->u.list.n; i > 0; i--) lang_list_append(r, lang_incref(tmp->u.list.items[i - 1]));
+        lang_decref(tmp);
         return r;
     }
     size_t st = 0;
     int64_t done = 0;
     for (;;) {
         const char *hit = (maxsplit < 0 || done < maxsplit) ? memmem(s + st, n - st, sep, sl) : NULL;
-        if (!hit) { list_append(r, v_strn(s + st, n - st)); break; }
-        list_append(r, v_strn(s + st, (size_t)(hit - s) - st));
+        if (!hit) { lang_list_append(r, v_strn(s + st, n - st)); break; }
+        lang_list_append(r, v_strn(s + st, (size_t)(hit - s) - st));
         st = (size_t)(hit - s) + sl;
         done++;
     }
@@ -318,17 +318,17 @@ static value *s_splitlines(interp *I, value *self, args *a)
     if (!r) return lang_raise(I, "MemoryError", "out of memory");
     size_t st = 0, n = SELF_LEN;
     for (size_t i = 0; i < n; i++)
-        if (SELF_STR[i] == '\n') { list_append(r, v_strn(SELF_STR + st, i - st)); st = i + 1; }
-    if (st < n) list_append(r, v_strn(SELF_STR + st, n - st));
+        if (SELF_STR[i] == '\n') { lang_list_append(r, v_strn(SELF_STR + st, i - st)); st = i + 1; }
+    if (st < n) lang_list_append(r, v_strn(SELF_STR + st, n - st));
     return r;
 }
 
 static value *s_strip_impl(interp *I, value *self, args *a, int which)
 {
-    if (arg_check(I, a, "strip", 1, NULL)) return NULL;
-    value *cv = arg_get(a, 0, NULL);
+    if (lang_arg_check(I, a, "strip", 1, NULL)) return NULL;
+    value *cv = lang_arg_get(a, 0, NULL);
     const char *chars = NULL;
-    if (cv && cv->type != V_NONE && !(chars = arg_str(I, cv, "chars"))) return NULL;
+    if (cv && cv->type != V_NONE && !(chars = lang_arg_str(I, cv, "chars"))) return NULL;
     size_t s = 0, e = SELF_LEN;
 #define STRIPPABLE(c) (chars ? strchr(chars, (c)) != NULL && (c) != 0 : is_ws(c))
     if (which & 1) while (s < e && STRIPPABLE(SELF_STR[s])) s++;
@@ -343,10 +343,10 @@ static value *s_rstrip(interp *I, value *self, args *a) { return s_strip_impl(I,
 static value *s_replace(interp *I, value *self, args *a)
 {
     if (a->npos < 2 || a->npos > 3) return lang_raise(I, "TypeError", "replace() takes 2 or 3 arguments");
-    const char *old = arg_str(I, a->pos[0], "old"), *new = old ? arg_str(I, a->pos[1], "new") : NULL;
+    const char *old = lang_arg_str(I, a->pos[0], "old"), *new = old ? lang_arg_str(I, a->pos[1], "new") : NULL;
     if (!new) return NULL;
     int64_t count = -1;
-    if (a->npos == 3 && arg_int(I, a->pos[2], "count", &count)) return NULL;
+    if (a->npos == 3 && lang_arg_int(I, a->pos[2], "count", &count)) return NULL;
     size_t ol = a->pos[0]->u.str.len, nl = a->pos[1]->u.str.len;
     sb b = {0};
     size_t i = 0;
@@ -398,7 +398,7 @@ static value *s_affix(interp *I, value *self, args *a, bool start)
     size_t no = 1;
     if (p->type == V_TUPLE) { opts = p->u.list.items; no = p->u.list.n; }
     for (size_t i = 0; i < no; i++) {
-        if (opts[i]->type != V_STR) return lang_raise(I, "TypeError", "expected str or a tuple of str, not %s", type_name(opts[i]));
+        if (opts[i]->type != V_STR) return lang_raise(I, "TypeError", "expected str or a tuple of str, not %s", lang_type_name(opts[i]));
         size_t l = opts[i]->u.str.len;
         if (l <= SELF_LEN && !memcmp(start ? SELF_STR : SELF_STR + SELF_LEN - l, opts[i]->u.str.s, l)) return v_bool(true);
     }
@@ -417,7 +417,7 @@ static int64_t cp_index(const char *s, size_t byte)
 static value *s_find_impl(interp *I, value *self, args *a, bool raise, bool right)
 {
     if (a->npos < 1) return lang_raise(I, "TypeError", "find() takes at least 1 argument");
-    const char *sub = arg_str(I, a->pos[0], "substring");
+    const char *sub = lang_arg_str(I, a->pos[0], "substring");
     if (!sub) return NULL;
     size_t sl = a->pos[0]->u.str.len;
     const char *hit = NULL;
@@ -437,10 +437,10 @@ static value *s_index(interp *I, value *self, args *a) { return s_find_impl(I, s
 static value *s_count(interp *I, value *self, args *a)
 {
     if (a->npos != 1) return lang_raise(I, "TypeError", "count() takes exactly one argument");
-    const char *sub = arg_str(I, a->pos[0], "substring");
+    const char *sub = lang_arg_str(I, a->pos[0], "substring");
     if (!sub) return NULL;
     size_t sl = a->pos[0]->u.str.len;
-    if (!sl) return v_int(length_of(I, self) + 1);
+    if (!sl) return v_int(lang_length_of(I, self) + 1);
     int64_t n = 0;
     const char *p = SELF_STR, *end = SELF_STR + SELF_LEN;
     while ((p = memmem(p, (size_t)(end - p), sub, sl))) { n++; p += sl; }
@@ -462,17 +462,17 @@ static value *s_just(interp *I, value *self, args *a, char align)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "takes 1 or 2 arguments");
     int64_t w;
-    if (arg_int(I, a->pos[0], "width", &w)) return NULL;
+    if (lang_arg_int(I, a->pos[0], "width", &w)) return NULL;
     char fill = ' ';
     if (a->npos == 2) {
-        const char *f = arg_str(I, a->pos[1], "fillchar");
+        const char *f = lang_arg_str(I, a->pos[1], "fillchar");
         if (!f) return NULL;
         if (strlen(f) != 1) return lang_raise(I, "TypeError", "The fill character must be exactly one character long");
         fill = f[0];
     }
     char spec[64];
     snprintf(spec, sizeof spec, "%c%c%lld", fill, align, (long long)(w < 0 ? 0 : w));
-    char *r = format_value(I, self, spec);
+    char *r = lang_format_value(I, self, spec);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
 static value *s_ljust(interp *I, value *self, args *a) { return s_just(I, self, a, '<'); }
@@ -481,10 +481,10 @@ static value *s_center(interp *I, value *self, args *a) { return s_just(I, self,
 static value *s_zfill(interp *I, value *self, args *a)
 {
     int64_t w;
-    if (a->npos != 1 || arg_int(I, a->pos[0], "width", &w)) return I->error ? NULL : lang_raise(I, "TypeError", "zfill() takes one argument");
+    if (a->npos != 1 || lang_arg_int(I, a->pos[0], "width", &w)) return I->error ? NULL : lang_raise(I, "TypeError", "zfill() takes one argument");
     char spec[32];
     snprintf(spec, sizeof spec, "0=%lld", (long long)(w < 0 ? 0 : w));
-    char *r = format_value(I, self, spec);
+    char *r = lang_format_value(I, self, spec);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
 
@@ -493,18 +493,18 @@ static value *s_zfill(interp *I, value *self, args *a)
 static value *l_append(interp *I, value *self, args *a)
 {
     if (a->npos != 1 || a->nkw) return lang_raise(I, "TypeError", "append() takes exactly one argument (%d given)", a->npos);
-    if (list_append(self, incref(a->pos[0]))) return lang_raise(I, "MemoryError", "out of memory");
+    if (lang_list_append(self, lang_incref(a->pos[0]))) return lang_raise(I, "MemoryError", "out of memory");
     return v_none();
 }
 
 static value *l_extend(interp *I, value *self, args *a)
 {
     if (a->npos != 1) return lang_raise(I, "TypeError", "extend() takes exactly one argument (%d given)", a->npos);
-    value *items = to_list(I, a->pos[0]);
+    value *items = lang_to_list(I, a->pos[0]);
     if (!items) return NULL;
     for (size_t i = 0; i < items->u.list.n; i++)
-        if (list_append(self, incref(items->u.list.items[i]))) { decref(items); return lang_raise(I, "MemoryError", "out of memory"); }
-    decref(items);
+        if (lang_list_append(self, lang_incref(items->u.list.items[i]))) { lang_decref(items); return lang_raise(I, "MemoryError", "out of memory"); }
+    lang_decref(items);
     return v_none();
 }
 
@@ -512,15 +512,15 @@ static value *l_insert(interp *I, value *self, args *a)
 {
     int64_t i;
     if (a->npos != 2) return lang_raise(I, "TypeError", "insert() takes exactly 2 arguments");
-    if (arg_int(I, a->pos[0], "index", &i)) return NULL;
+    if (lang_arg_int(I, a->pos[0], "index", &i)) return NULL;
     int64_t n = (int64_t)self->u.list.n;
     if (i < 0) i += n;
     if (i < 0) i = 0;
     if (i > n) i = n;
-    if (list_append(self, incref(a->pos[1]))) return lang_raise(I, "MemoryError", "out of memory");
+    if (lang_list_append(self, lang_incref(a->pos[1]))) return lang_raise(I, "MemoryError", "out of memory");
     memmove(self->u.list.items + i + 1, self->u.list.items + i, (size_t)(n - i) * sizeof(value *));
-    self->u.list.items[i] = incref(a->pos[1]);
-    decref(a->pos[1]);
+    self->u.list.items[i] = lang_incref(a->pos[1]);
+    lang_decref(a->pos[1]);
     return v_none();
 }
 
@@ -528,12 +528,12 @@ static value *seq_index(interp *I, value *self, args *a)
 {
     if (a->npos < 1) return lang_raise(I, "TypeError", "index() takes at least 1 argument");
     for (size_t i = 0; i < self->u.list.n; i++) {
-        int r = values_equal(I, self->u.list.items[i], a->pos[0]);
+        int r = lang_values_equal(I, self->u.list.items[i], a->pos[0]);
         if (r < 0) return NULL;
         if (r) return v_int((int64_t)i);
     }
-    char *r = repr_of(a->pos[0]);
-    lang_raise(I, "ValueError", "%s is not in %s", r ? r : "value", type_name(self));
+    char *r = lang_repr_of(a->pos[0]);
+    lang_raise(I, "ValueError", "%s is not in %s", r ? r : "value", lang_type_name(self));
     free(r);
     return NULL;
 }
@@ -543,7 +543,7 @@ static value *seq_count(interp *I, value *self, args *a)
     if (a->npos != 1) return lang_raise(I, "TypeError", "count() takes exactly one argument");
     int64_t n = 0;
     for (size_t i = 0; i < self->u.list.n; i++) {
-        int r = values_equal(I, self->u.list.items[i], a->pos[0]);
+        int r = lang_values_equal(I, self->u.list.items[i], a->pos[0]);
         if (r < 0) return NULL;
         n += r;
     }
@@ -554,7 +554,7 @@ static value *l_pop(interp *I, value *self, args *a)
 {
     int64_t n = (int64_t)self->u.list.n, i = n - 1;
     if (a->npos > 1) return lang_raise(I, "TypeError", "pop() takes at most 1 argument");
-    if (a->npos == 1 && arg_int(I, a->pos[0], "index", &i)) return NULL;
+    if (a->npos == 1 && lang_arg_int(I, a->pos[0], "index", &i)) return NULL;
     if (n == 0) return lang_raise(I, "IndexError", "pop from empty list");
     if (i < 0) i += n;
     if (i < 0 || i >= n) return lang_raise(I, "IndexError", "pop index out of range");
@@ -570,8 +570,8 @@ static value *l_remove(interp *I, value *self, args *a)
     if (!idx) return NULL;
     args pa = {&idx, 1, NULL, NULL, 0};
     value *x = l_pop(I, self, &pa);
-    decref(idx);
-    decref(x);
+    lang_decref(idx);
+    lang_decref(x);
     return x ? v_none() : NULL;
 }
 
@@ -586,25 +586,26 @@ static value *l_reverse(interp *I, value *self, args *a)
     return v_none();
 }
 
+static const lang_param l_sort_params[] = {
+    {"key", LANG_KEYWORD, "None"}, {"reverse", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *l_sort(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"key", "reverse", NULL};
-    if (arg_check(I, a, "sort", 0, kw)) return NULL;
     bool rev = false;
-    value *r = arg_get(a, -1, "reverse");
-    if (r && arg_bool(I, r, &rev)) return NULL;
-    if (list_sort_inplace(I, self, arg_get(a, -1, "key"), rev)) return NULL;
+    value *r = lang_arg(a, "reverse");
+    if (r && lang_arg_bool(I, r, &rev)) return NULL;
+    if (lang_list_sort_inplace(I, self, lang_arg(a, "key"), rev)) return NULL;
     return v_none();
 }
 
-static value *l_copy(interp *I, value *self, args *a) { (void)a; return to_list(I, self); }
+static value *l_copy(interp *I, value *self, args *a) { (void)a; return lang_to_list(I, self); }
 static value *l_clear(interp *I, value *self, args *a)
 {
     (void)I; (void)a;
     /* emptied first: the decrefs never see stale items */
     size_t n = self->u.list.n;
     self->u.list.n = 0;
-    for (size_t i = 0; i < n; i++) decref(self->u.list.items[i]);
+    for (size_t i = 0; i < n; i++) lang_decref(self->u.list.items[i]);
     return v_none();
 }
 
@@ -612,12 +613,12 @@ static value *l_clear(interp *I, value *self, args *a)
 
 static value *d_view(value *self, int which)
 {
-    value *r = v_list(dict_len(self->u.d));
+    value *r = v_list(lang_dict_len(self->u.d));
     if (!r) return NULL;
     size_t i = 0;
     value *k, *v;
-    while (dict_next(self->u.d, &i, &k, &v))
-        r->u.list.items[r->u.list.n++] = which == 0 ? incref(k) : which == 1 ? incref(v) : v_tuple_of(2, incref(k), incref(v));
+    while (lang_dict_next(self->u.d, &i, &k, &v))
+        r->u.list.items[r->u.list.n++] = which == 0 ? lang_incref(k) : which == 1 ? lang_incref(v) : v_tuple_of(2, lang_incref(k), lang_incref(v));
     return r;
 }
 static value *d_keys(interp *I, value *self, args *a) { (void)I; (void)a; return d_view(self, 0); }
@@ -627,38 +628,38 @@ static value *d_items(interp *I, value *self, args *a) { (void)I; (void)a; retur
 static value *d_get(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "get() takes 1 or 2 arguments");
-    if (check_hashable(I, a->pos[0])) return NULL;
-    value *v = dict_get(self->u.d, a->pos[0]);
-    if (v) return incref(v);
-    return a->npos == 2 ? incref(a->pos[1]) : v_none();
+    if (lang_check_hashable(I, a->pos[0])) return NULL;
+    value *v = lang_dict_get(self->u.d, a->pos[0]);
+    if (v) return lang_incref(v);
+    return a->npos == 2 ? lang_incref(a->pos[1]) : v_none();
 }
 
 static value *d_pop(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "pop() takes 1 or 2 arguments");
-    if (check_hashable(I, a->pos[0])) return NULL;
-    value *v = dict_get(self->u.d, a->pos[0]);
+    if (lang_check_hashable(I, a->pos[0])) return NULL;
+    value *v = lang_dict_get(self->u.d, a->pos[0]);
     if (!v) {
-        if (a->npos == 2) return incref(a->pos[1]);
-        char *r = repr_of(a->pos[0]);
+        if (a->npos == 2) return lang_incref(a->pos[1]);
+        char *r = lang_repr_of(a->pos[0]);
         lang_raise(I, "KeyError", "%s", r ? r : "?");
         free(r);
         return NULL;
     }
-    incref(v);
-    dict_del(self->u.d, a->pos[0]);
+    lang_incref(v);
+    lang_dict_del(self->u.d, a->pos[0]);
     return v;
 }
 
 static value *d_setdefault(interp *I, value *self, args *a)
 {
     if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "setdefault() takes 1 or 2 arguments");
-    if (check_hashable(I, a->pos[0])) return NULL;
-    value *v = dict_get(self->u.d, a->pos[0]);
-    if (v) return incref(v);
+    if (lang_check_hashable(I, a->pos[0])) return NULL;
+    value *v = lang_dict_get(self->u.d, a->pos[0]);
+    if (v) return lang_incref(v);
     value *d = a->npos == 2 ? a->pos[1] : v_none();
-    if (dict_set(I, self->u.d, a->pos[0], d)) return NULL;
-    return incref(d);
+    if (lang_dict_set(I, self->u.d, a->pos[0], d)) return NULL;
+    return lang_incref(d);
 }
 
 static value *d_update(interp *I, value *self, args *a)
@@ -668,9 +669,9 @@ static value *d_update(interp *I, value *self, args *a)
         if (a->pos[0]->type != V_DICT) return lang_raise(I, "TypeError", "update() argument must be a dict");
         size_t i = 0;
         value *k, *v;
-        while (dict_next(a->pos[0]->u.d, &i, &k, &v)) dict_set(I, self->u.d, k, v);
+        while (lang_dict_next(a->pos[0]->u.d, &i, &k, &v)) lang_dict_set(I, self->u.d, k, v);
     }
-    for (int i = 0; i < a->nkw; i++) dict_set_str(self->u.d, a->kwnames[i], incref(a->kw[i]));
+    for (int i = 0; i < a->nkw; i++) lang_dict_set_str(self->u.d, a->kwnames[i], lang_incref(a->kw[i]));
     return v_none();
 }
 
@@ -681,14 +682,14 @@ static value *d_copy(interp *I, value *self, args *a)
     if (!r) return NULL;
     size_t i = 0;
     value *k, *v;
-    while (dict_next(self->u.d, &i, &k, &v)) dict_set(I, r->u.d, k, v);
+    while (lang_dict_next(self->u.d, &i, &k, &v)) lang_dict_set(I, r->u.d, k, v);
     return r;
 }
 
 static value *d_clear(interp *I, value *self, args *a)
 {
     (void)I; (void)a;
-    dict_clear(self->u.d);
+    lang_dict_clear(self->u.d);
     return v_none();
 }
 
@@ -728,7 +729,7 @@ const lang_builtin methods_core[] = {
     {"list.pop", l_pop, "list.pop(index=-1)", "Removes and returns the item at index (the last by default)."},
     {"list.remove", l_remove, "list.remove(value)", "Removes the first item equal to value."},
     {"list.reverse", l_reverse, "list.reverse()", "Reverses the list in place."},
-    {"list.sort", l_sort, "list.sort(key=None, reverse=False)", "Sorts the list in place (stable)."},
+    {"list.sort", l_sort, NULL, "Sorts the list in place (stable).", l_sort_params},
     {"list.copy", l_copy, "list.copy()", "A shallow copy."},
     {"list.clear", l_clear, "list.clear()", "Removes every item."},
     {"tuple.index", seq_index, "tuple.index(value)", "Index of the first item equal to value."},
@@ -747,7 +748,7 @@ const lang_builtin methods_core[] = {
 
 /* ---- attributes ---------------------------------------------------------------- */
 
-value *get_attr(interp *I, value *obj, const char *name)
+value *lang_get_attr(interp *I, value *obj, const char *name)
 {
     const char *tn = NULL;
     switch (obj->type) {
@@ -755,35 +756,33 @@ value *get_attr(interp *I, value *obj, const char *name)
     case V_LIST: tn = "list"; break;
     case V_DICT: tn = "dict"; break;
     case V_TUPLE:
-        if (obj->fields)
-            for (size_t i = 0; i < obj->u.list.n; i++)
-                if (obj->fields[i] && !strcmp(obj->fields[i], name)) return incref(obj->u.list.items[i]);
+        if (obj->tuple_class && obj->tuple_class->field_names)
+            for (size_t i = 0; i < obj->u.list.n && i < (size_t)obj->tuple_class->n_fields; i++)
+                if (obj->tuple_class->field_names[i] && !strcmp(obj->tuple_class->field_names[i], name))
+                    return lang_incref(obj->u.list.items[i]);
         tn = "tuple";
         break;
-    case V_TENSOR: {
-        value *r = tensor_getattr(I, obj, name);
-        if (r || I->error) return r;
-        break;
-    }
-    case V_OBJECT:
-        if (obj->u.obj.type->getattr) {
-            value *r = obj->u.obj.type->getattr(I, obj, name);
+    case V_OBJECT: case V_TENSOR: {
+        const lang_type *t = lang_type_of(obj);
+        if (t && t->getattr) {
+            value *r = t->getattr(I, obj, name);
             if (r || I->error) return r;
         }
         break;
+    }
     case V_RANGE:
         if (!strcmp(name, "start")) return v_int(obj->u.range.start);
         if (!strcmp(name, "stop")) return v_int(obj->u.range.stop);
         if (!strcmp(name, "step")) return v_int(obj->u.range.step);
         break;
     case V_INT: case V_FLOAT: case V_BOOL:
-        if (!strcmp(name, "real")) return incref(obj);
+        if (!strcmp(name, "real")) return lang_incref(obj);
         if (!strcmp(name, "imag")) return v_int(0);
         break;
     default: break;
     }
     if (tn) {
-        const lang_builtin *m = method_find(tn, name);
+        const lang_builtin *m = lang_method_find(tn, name);
         if (m) return v_builtin(m, obj);
     }
     return lang_attr_error(I, obj, name);
@@ -801,22 +800,20 @@ static int add_name(char ***names, int *n, const char *s)
     return 0;
 }
 
-int attr_names(interp *I, value *v, char ***names)
+int lang_attr_names(interp *I, value *v, char ***names)
 {
     (void)I;
     *names = NULL;
     int n = 0;
-    const char *tn = type_name(v);
-    if (v->type == V_TUPLE && v->fields)
-        for (size_t i = 0; i < v->u.list.n; i++) if (v->fields[i]) add_name(names, &n, v->fields[i]);
+    const char *tn = lang_type_name(v);
+    if (v->type == V_TUPLE && v->tuple_class && v->tuple_class->field_names)
+        for (int i = 0; i < v->tuple_class->n_fields; i++)
+            if (v->tuple_class->field_names[i]) add_name(names, &n, v->tuple_class->field_names[i]);
     const char *member;
     for (size_t it = 0; lang_is_module(v) && lang_module_next(v, &it, &member);) add_name(names, &n, member);
-    if (v->type == V_OBJECT && v->u.obj.type->attrs)
-        for (int i = 0; v->u.obj.type->attrs[i]; i++) add_name(names, &n, v->u.obj.type->attrs[i]);
-    if (v->type == V_TENSOR) {
-        static const char *const tattrs[] = {"shape", "ndim", "dtype", "T", "device", NULL};
-        for (int i = 0; tattrs[i]; i++) add_name(names, &n, tattrs[i]);
-    }
+    const lang_type *vt = lang_type_of(v);
+    if (vt && vt->attrs)
+        for (int i = 0; vt->attrs[i]; i++) add_name(names, &n, vt->attrs[i]);
     size_t tl = strlen(tn);
     for (int t = 0; builtin_tables[t]; t++)
         for (const lang_builtin *b = builtin_tables[t]; b->name; b++)

@@ -21,7 +21,7 @@ static void module_free(void *data)
 {
     module *m = data;
     if (!m) return;
-    dict_free(m->members);
+    lang_dict_free(m->members);
     free(m->name);
     free(m);
 }
@@ -30,8 +30,9 @@ static value *module_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
     module *m = self->u.obj.data;
-    value *v = dict_get_str(m->members, name);
-    return v ? incref(v) : NULL;
+    value *v = lang_dict_get_str(m->members, name);
+    if (!v && !strcmp(name, "__name__")) return v_str(m->name);
+    return v ? lang_incref(v) : NULL;
 }
 
 static char *module_repr(value *self)
@@ -56,7 +57,7 @@ value *lang_module_new(const char *name)
     module *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->name = strdup(name);
-    m->members = dict_new();
+    m->members = lang_dict_new();
     if (!m->name || !m->members) { module_free(m); return NULL; }
     return v_object(&module_type, m);
 }
@@ -68,7 +69,7 @@ const char *lang_module_name(const value *mod) { return ((const module *)mod->u.
 bool lang_module_next(const value *mod, size_t *it, const char **name)
 {
     value *key, *val;
-    while (dict_next(((const module *)mod->u.obj.data)->members, it, &key, &val))
+    while (lang_dict_next(((const module *)mod->u.obj.data)->members, it, &key, &val))
         if (key->type == V_STR) { *name = key->u.str.s; return true; }
     return false;
 }
@@ -76,31 +77,31 @@ bool lang_module_next(const value *mod, size_t *it, const char **name)
 int lang_module_set(value *mod, const char *name, value *v)
 {
     if (!v) return -1;
-    return dict_set_str(((module *)mod->u.obj.data)->members, name, v);
+    return lang_dict_set_str(((module *)mod->u.obj.data)->members, name, v);
 }
 
 value *lang_module_get(value *mod, const char *name)
 {
-    return dict_get_str(((module *)mod->u.obj.data)->members, name);
+    return lang_dict_get_str(((module *)mod->u.obj.data)->members, name);
 }
 
 int lang_module_register(interp *I, value *mod)
 {
     if (!mod) return -1;
-    if (!I->modules && !(I->modules = dict_new())) { decref(mod); return -1; }
-    return dict_set_str(I->modules, lang_module_name(mod), mod);
+    if (!I->modules && !(I->modules = lang_dict_new())) { lang_decref(mod); return -1; }
+    return lang_dict_set_str(I->modules, lang_module_name(mod), mod);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 char *lang_module_names(interp *I)
 {
-    size_t n = I->modules ? dict_len(I->modules) : 0, len = 1;
+    size_t n = I->modules ? lang_dict_len(I->modules) : 0, len = 1;
     const char **names = calloc(n ? n : 1, sizeof *names);
     if (!names) return NULL;
     size_t it = 0, k = 0;
     value *key, *val;
-    while (I->modules && dict_next(I->modules, &it, &key, &val))
+    while (I->modules && lang_dict_next(I->modules, &it, &key, &val))
         if (key->type == V_STR) { names[k++] = key->u.str.s; len += key->u.str.len + 2; }
     qsort(names, k, sizeof *names, cmp_str);
     char *out = malloc(len);
@@ -114,8 +115,8 @@ char *lang_module_names(interp *I)
 
 value *lang_module_import(interp *I, const char *dotted)
 {
-    value *m = I->modules ? dict_get_str(I->modules, dotted) : NULL;
-    if (m) return incref(m);
+    value *m = I->modules ? lang_dict_get_str(I->modules, dotted) : NULL;
+    if (m) return lang_incref(m);
     char *names = lang_module_names(I);
     lang_raise(I, "ImportError", "No module named '%s' in lens (lens provides: %s; it runs no Python "
                "packages)", dotted, names && *names ? names : "no modules");

@@ -18,6 +18,7 @@
 
 #include "builtins.h"
 #include "namespaces.h"
+#include "progress_iter.h"
 #include "rich.h"
 
 /* ---- partial ------------------------------------------------------------------- */
@@ -42,9 +43,9 @@ typedef struct partial {
 static void partial_free(void *d)
 {
     partial *p = d;
-    decref(p->fn);
-    decref(p->args);
-    decref(p->keywords);
+    lang_decref(p->fn);
+    lang_decref(p->args);
+    lang_decref(p->keywords);
     free(p);
 }
 
@@ -66,13 +67,13 @@ static void partial_clear(value *self)
     partial *p = self->u.obj.data;
     value *fn = p->fn;
     p->fn = v_none();
-    decref(fn);
+    lang_decref(fn);
 }
 
 static value *partial_call(interp *I, value *self, args *a)
 {
     partial *p = self->u.obj.data;
-    size_t nb = p->args->u.list.n, nk = dict_len(p->keywords->u.d);
+    size_t nb = p->args->u.list.n, nk = lang_dict_len(p->keywords->u.d);
     if ((size_t)a->npos > (size_t)0x3fffffff - nb || (size_t)a->nkw > (size_t)0x3fffffff - nk)
         return lang_raise(I, "TypeError", "partial() call has too many arguments");
     size_t npos = nb + (size_t)a->npos, nkw = nk + (size_t)a->nkw;
@@ -86,7 +87,7 @@ static value *partial_call(interp *I, value *self, args *a)
     int n = 0;
     size_t it = 0;
     value *key, *val;
-    while (dict_next(p->keywords->u.d, &it, &key, &val)) {
+    while (lang_dict_next(p->keywords->u.d, &it, &key, &val)) {
         bool overridden = false;
         for (int k = 0; k < a->nkw; k++) overridden |= !strcmp(a->kwnames[k], key->u.str.s);
         if (overridden) continue;
@@ -95,7 +96,7 @@ static value *partial_call(interp *I, value *self, args *a)
     }
     for (int k = 0; k < a->nkw; k++) { names[n] = a->kwnames[k]; kw[n++] = a->kw[k]; }
     args ca = {pos, (int)npos, names, kw, n};
-    value *r = call_value(I, p->fn, &ca);
+    value *r = lang_call_value(I, p->fn, &ca);
     free(pos);
     free(kw);
     free(names);
@@ -106,16 +107,16 @@ static value *partial_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
     partial *p = self->u.obj.data;
-    if (!strcmp(name, "func")) return incref(p->fn);
-    if (!strcmp(name, "args")) return incref(p->args);
-    if (!strcmp(name, "keywords")) return incref(p->keywords);
+    if (!strcmp(name, "func")) return lang_incref(p->fn);
+    if (!strcmp(name, "args")) return lang_incref(p->args);
+    if (!strcmp(name, "keywords")) return lang_incref(p->keywords);
     return NULL;
 }
 
 static char *partial_repr(value *self)
 {
     partial *p = self->u.obj.data;
-    char *fn = repr_of(p->fn);
+    char *fn = lang_repr_of(p->fn);
     if (!fn) return NULL;
     size_t cap = strlen(fn) + 64, len = 0;
     char *s = malloc(cap);
@@ -124,8 +125,8 @@ static char *partial_repr(value *self)
     free(fn);
     size_t n = p->args->u.list.n, it = 0;
     value *key, *val;
-    for (size_t i = 0; s && (i < n || dict_next(p->keywords->u.d, &it, &key, &val)); i++) {
-        char *r = repr_of(i < n ? p->args->u.list.items[i] : val);
+    for (size_t i = 0; s && (i < n || lang_dict_next(p->keywords->u.d, &it, &key, &val)); i++) {
+        char *r = lang_repr_of(i < n ? p->args->u.list.items[i] : val);
         const char *k = i < n ? "" : key->u.str.s;
         size_t need = (r ? strlen(r) : 0) + strlen(k) + 4;
         if (len + need + 2 > cap) {
@@ -151,13 +152,13 @@ value *lang_partial_new(interp *I, value *fn, args *bound)
 {
     partial *p = calloc(1, sizeof *p);
     if (!p) return lang_raise(I, "MemoryError", "out of memory");
-    p->fn = incref(fn);
+    p->fn = lang_incref(fn);
     p->args = v_tuple((size_t)bound->npos);
     p->keywords = v_dict();
     if (!p->args || !p->keywords) { partial_free(p); return lang_raise(I, "MemoryError", "out of memory"); }
-    for (int i = 0; i < bound->npos; i++) tuple_set(p->args, (size_t)i, incref(bound->pos[i]));
+    for (int i = 0; i < bound->npos; i++) lang_tuple_set(p->args, (size_t)i, lang_incref(bound->pos[i]));
     for (int k = 0; k < bound->nkw; k++)
-        if (dict_set_str(p->keywords->u.d, bound->kwnames[k], incref(bound->kw[k]))) {
+        if (lang_dict_set_str(p->keywords->u.d, bound->kwnames[k], lang_incref(bound->kw[k]))) {
             partial_free(p);
             return lang_raise(I, "MemoryError", "out of memory");
         }
@@ -175,7 +176,7 @@ static value *b_partial(interp *I, value *self, args *a)
     (void)self;
     if (a->npos < 1) return lang_raise(I, "TypeError", "partial() needs a function to call as its first argument");
     value *fn = a->pos[0];
-    if (!lang_is_callable(fn)) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", type_name(fn));
+    if (!lang_is_callable(fn)) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", lang_type_name(fn));
     args bound = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
     return lang_partial_new(I, fn, &bound);
 }
@@ -189,15 +190,16 @@ static value *method_function_call(interp *I, value *self, args *a)
     if (a->npos < 1) return lang_raise(I, "TypeError", "%s() needs the tensor as its first argument", name);
     value *x = a->pos[0];
     value *t = NULL;
-    if (x->type == V_TENSOR) t = incref(x);
+    if (x->type == V_TENSOR) t = lang_incref(x);
     else {
-        lens_tensor *tt = tensor_from_value(I, x, -1);
+        lens_tensor *tt = lang_tensor_from_value(I, x, -1);
         if (!tt) return NULL;
         if (!(t = v_tensor(tt))) return lang_raise(I, "MemoryError", "out of memory");
     }
     args rest = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
+    if (def->params && lang_bind_args(I, def, &rest)) { lang_decref(t); return NULL; }
     value *r = def->fn(I, t, &rest);
-    decref(t);
+    lang_decref(t);
     return r;
 }
 
@@ -209,7 +211,7 @@ static char *method_function_repr(value *self)
 }
 
 static const lang_type method_function_type = {
-    .name = "builtin_function", .call = method_function_call, .repr = method_function_repr,
+    .name = "builtin_function_or_method", .call = method_function_call, .repr = method_function_repr,
     .doc = "A tensor method called as a function with the tensor first (torch.mean(x, dim=1) is x.mean(dim=1))."};
 
 value *lang_method_function_new(const lang_builtin *method)
@@ -231,7 +233,16 @@ static value *placeholder_getitem(interp *I, value *self, value *key)
 {
     (void)I;
     (void)key;
-    return incref(self);
+    return lang_incref(self);
+}
+
+/* __name__: the last part of the name ("List" for typing.List), as Python's classes have */
+static value *placeholder_getattr(interp *I, value *self, const char *name)
+{
+    (void)I;
+    if (strcmp(name, "__name__")) return NULL;
+    const char *full = self->u.obj.data, *dot = strrchr(full, '.');
+    return v_str(dot ? dot + 1 : full);
 }
 
 static value *placeholder_call(interp *I, value *self, args *a)
@@ -249,7 +260,8 @@ static char *placeholder_repr(value *self)
 }
 
 static const lang_type placeholder_type = {
-    .name = "placeholder", .getitem = placeholder_getitem, .call = placeholder_call, .repr = placeholder_repr,
+    .name = "placeholder", .getattr = placeholder_getattr, .getitem = placeholder_getitem, .call = placeholder_call,
+    .repr = placeholder_repr,
     .free = free,
     .doc = "A name lens provides so that imports and type annotations work (typing.List, jaxtyping.Float, "
            "transformers.AutoConfig, ...); subscripting it gives it back, calling it raises NotImplementedError."};
@@ -319,14 +331,15 @@ int lang_get_act_name(const char *name, const char *layer, const char *layer_typ
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+static const lang_param b_get_act_name_params[] = {
+    {"name", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"}, {"layer_type", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_get_act_name(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "layer", "layer_type", NULL};
-    if (arg_check(I, a, "get_act_name", 3, kw)) return NULL;
-    value *nv = arg_get(a, 0, "name"), *lv = arg_get(a, 1, "layer"), *tv = arg_get(a, 2, "layer_type");
+    value *nv = lang_arg(a, "name"), *lv = lang_arg(a, "layer"), *tv = lang_arg(a, "layer_type");
     if (!nv) return lang_raise(I, "TypeError", "get_act_name() missing required argument 'name'");
-    const char *name = arg_str(I, nv, "name");
+    const char *name = lang_arg_str(I, nv, "name");
     if (!name) return NULL;
     char layer[32], *lp = NULL;
     const char *lt = NULL;
@@ -334,12 +347,12 @@ static value *b_get_act_name(interp *I, value *self, args *a)
         if (lv->type == V_STR) snprintf(layer, sizeof layer, "%s", lv->u.str.s);
         else {
             int64_t l;
-            if (arg_int(I, lv, "layer", &l)) return NULL;
+            if (lang_arg_int(I, lv, "layer", &l)) return NULL;
             snprintf(layer, sizeof layer, "%lld", (long long)l);
         }
         lp = layer;
     }
-    if (tv && tv->type != V_NONE && !(lt = arg_str(I, tv, "layer_type"))) return NULL;
+    if (tv && tv->type != V_NONE && !(lt = lang_arg_str(I, tv, "layer_type"))) return NULL;
     char out[512];
     if (lang_get_act_name(name, lp, lt, out, sizeof out))
         return lang_raise(I, "ValueError", "get_act_name(): the name '%s' is too long", name);
@@ -349,11 +362,11 @@ static value *b_get_act_name(interp *I, value *self, args *a)
 static value *b_to_numpy(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "to_numpy", 1, NULL)) return NULL;
+    if (lang_arg_check(I, a, "to_numpy", 1, NULL)) return NULL;
     if (a->npos != 1) return lang_raise(I, "TypeError", "to_numpy() takes one argument (a tensor, list or number)");
     value *x = a->pos[0];
-    if (x->type == V_TENSOR) return incref(x);
-    lens_tensor *t = tensor_from_value(I, x, -1);
+    if (x->type == V_TENSOR) return lang_incref(x);
+    lens_tensor *t = lang_tensor_from_value(I, x, -1);
     return t ? v_tensor(t) : NULL;
 }
 
@@ -372,33 +385,35 @@ static const lang_type no_grad_type = {
 static value *b_no_grad(interp *I, value *self, args *a)
 {
     (void)self;
-    if (arg_check(I, a, "no_grad", 0, NULL)) return NULL;
+    if (lang_arg_check(I, a, "no_grad", 0, NULL)) return NULL;
     value *v = v_object(&no_grad_type, NULL);
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
 
+static const lang_param b_set_grad_enabled_params[] = {
+    {"mode", LANG_REQUIRED}, {NULL}};
+
 static value *b_set_grad_enabled(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"mode", NULL};
-    if (arg_check(I, a, "set_grad_enabled", 1, kw)) return NULL;
-    value *m = arg_get(a, 0, "mode");
+    value *m = lang_arg(a, "mode");
     bool on;
     if (!m) return lang_raise(I, "TypeError", "set_grad_enabled() missing required argument 'mode'");
-    if (arg_bool(I, m, &on)) return NULL;
+    if (lang_arg_bool(I, m, &on)) return NULL;
     if (on) return lang_raise(I, "NotImplementedError", "lens computes no gradients: set_grad_enabled(True) is not supported");
     return v_none();
 }
 
 /* ---- IPython.display.HTML ------------------------------------------------------- */
 
+static const lang_param b_html_params[] = {
+    {"data", LANG_REQUIRED}, {NULL}};
+
 static value *b_html(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"data", NULL};
-    if (arg_check(I, a, "HTML", 1, kw)) return NULL;
-    value *d = arg_get(a, 0, "data");
-    const char *html = d ? arg_str(I, d, "data") : "";
+    value *d = lang_arg(a, "data");
+    const char *html = d ? lang_arg_str(I, d, "data") : "";
     if (!html) return NULL;
     cJSON *bundle = cJSON_CreateObject();
     if (!bundle || !cJSON_AddStringToObject(bundle, "text/html", html) ||
@@ -406,41 +421,38 @@ static value *b_html(interp *I, value *self, args *a)
         cJSON_Delete(bundle);
         return lang_raise(I, "MemoryError", "out of memory");
     }
-    return rich_html_display(I, bundle);
+    return lang_rich_html_display(I, bundle);
 }
 
 /* ---- tqdm ------------------------------------------------------------------------ */
 
+static const lang_param b_tqdm_params[] = {
+    {"iterable", LANG_OPTIONAL, "None"}, {"desc", LANG_OPTIONAL, "None"}, {"total", LANG_OPTIONAL, "None"},
+    {"leave", LANG_OPTIONAL, "True"}, {NULL}};
+
 static value *b_tqdm(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"iterable", "desc", "total", "leave", NULL};
-    if (arg_check(I, a, "tqdm", 1, kw)) return NULL;
-    value *it = arg_get(a, 0, "iterable");
-    if (!it) return lang_raise(I, "TypeError", "tqdm() needs an iterable");
-    return to_list(I, it);
+    return lang_tqdm_new(I, lang_arg(a, "iterable"), lang_arg(a, "desc"), lang_arg(a, "total"), lang_arg(a, "leave"));
 }
 
 const lang_builtin builtins_modules[] = {
     {"functools.partial", b_partial, "functools.partial(func, *args, **keywords)",
      "A new function that calls func with args and keywords bound before the call's own arguments; usable "
      "wherever a function is (hooks: partial(patch_fn, pos=3, clean_cache=cache))."},
-    {"transformer_lens.utils.get_act_name", b_get_act_name, "transformer_lens.utils.get_act_name(name, layer=None, layer_type=None)",
-     "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
+    {"transformer_lens.utils.get_act_name", b_get_act_name, NULL, "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
      "\"blocks.3.hook_resid_post\", \"attn\" means pattern, \"z\" and \"pattern\" live in attn, \"pre\" and \"post\" "
      "in mlp, \"scale\" without a layer is ln_final's; \"z3a\" and \"pattern0\" carry the layer in the name "
-     "(letters, digits, layer type); a full name passes through. Layers are written as given (no counting from the end)."},
+     "(letters, digits, layer type); a full name passes through. Layers are written as given (no counting from the end).", b_get_act_name_params},
     {"transformer_lens.utils.to_numpy", b_to_numpy, "transformer_lens.utils.to_numpy(x)",
      "x as an array: lens tensors stand for numpy arrays, so a tensor is returned as is and a list or number "
      "becomes a tensor."},
     {"torch.no_grad", b_no_grad, "torch.no_grad()", "A no-op: lens computes no gradients."},
-    {"torch.set_grad_enabled", b_set_grad_enabled, "torch.set_grad_enabled(mode)",
-     "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error."},
-    {"IPython.display.HTML", b_html, "IPython.display.HTML(data)",
-     "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
-     "is shown too."},
-    {"tqdm.tqdm", b_tqdm, "tqdm.tqdm(iterable, desc=None, total=None, leave=True)",
-     "The items of iterable, so that `for x in tqdm(xs)` runs as written; lens draws no bar for it (lens's own "
-     "long builtins show their progress)."},
+    {"torch.set_grad_enabled", b_set_grad_enabled, NULL, "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error.", b_set_grad_enabled_params},
+    {"IPython.display.HTML", b_html, NULL, "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
+     "is shown too.", b_html_params},
+    {"tqdm.tqdm", b_tqdm, NULL, "A progress bar over iterable: `for x in tqdm(xs, desc=\"layers\")` shows it at 0 and moves it as "
+     "the loop's body finishes each item (one display, updated in place); total= when len(iterable) is not known, "
+     "leave=False clears it at the end. A tqdm(total=n) without an iterable is moved by update(n).", b_tqdm_params},
     {NULL, NULL, NULL, NULL},
 };

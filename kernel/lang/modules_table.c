@@ -226,7 +226,7 @@ static value *bind_keywords(interp *I, value *fn, const char *spec)
     args bound = {NULL, 0, kwnames, kw, n};
     r = lang_partial_new(I, fn, &bound);
 done:
-    for (int i = 0; i < n; i++) decref(kw[i]);
+    for (int i = 0; i < n; i++) lang_decref(kw[i]);
     return r;
 }
 
@@ -234,10 +234,10 @@ done:
 
 static value *module_named(interp *I, const char *name)
 {
-    value *m = I->modules ? dict_get_str(I->modules, name) : NULL;
+    value *m = I->modules ? lang_dict_get_str(I->modules, name) : NULL;
     if (m) return m;
     if (lang_module_register(I, lang_module_new(name))) return NULL;
-    return dict_get_str(I->modules, name);
+    return lang_dict_get_str(I->modules, name);
 }
 
 static value *member_value(interp *I, const module_member *e)
@@ -247,17 +247,17 @@ static value *member_value(interp *I, const module_member *e)
         snprintf(full, sizeof full, "%s.%s", e->module, e->name);
         return lang_placeholder_new(full);
     }
-    const lang_builtin *b = builtin_find(e->target);
+    const lang_builtin *b = lang_builtin_find(e->target);
     bool method = b && !strncmp(e->target, "Tensor.", 7);
     value *v = !b ? NULL : method ? lang_method_function_new(b) : v_builtin(b, NULL);
     if (!b) {
-        value *g = dict_get_str(I->builtins, e->target);
+        value *g = lang_dict_get_str(I->builtins, e->target);
         if (!g) return NULL;
-        v = incref(g);
+        v = lang_incref(g);
     }
     if (v && e->bound) {
         value *p = bind_keywords(I, v, e->bound);
-        decref(v);
+        lang_decref(v);
         v = p;
     }
     return v;
@@ -267,11 +267,11 @@ static value *member_value(interp *I, const module_member *e)
  * module as a member of its parent (unless the parent has that name already). */
 static int link_parents(interp *I)
 {
-    size_t n = dict_len(I->modules), k = 0, it = 0;
+    size_t n = lang_dict_len(I->modules), k = 0, it = 0;
     char **names = calloc(n ? n : 1, sizeof *names);
     if (!names) return -1;
     value *key, *val;
-    while (dict_next(I->modules, &it, &key, &val) && k < n) names[k++] = strdup(key->u.str.s);
+    while (lang_dict_next(I->modules, &it, &key, &val) && k < n) names[k++] = strdup(key->u.str.s);
     int rc = 0;
     for (size_t i = 0; i < k && !rc; i++) {
         if (!names[i]) { rc = -1; break; }
@@ -280,9 +280,9 @@ static int link_parents(interp *I)
             *dot = '\0';
             value *parent = module_named(I, names[i]), *child = NULL;
             *dot = '.';
-            child = dict_get_str(I->modules, names[i]);
+            child = lang_dict_get_str(I->modules, names[i]);
             if (!parent || !child) { rc = -1; break; }
-            if (!lang_module_get(parent, dot + 1) && lang_module_set(parent, dot + 1, incref(child))) rc = -1;
+            if (!lang_module_get(parent, dot + 1) && lang_module_set(parent, dot + 1, lang_incref(child))) rc = -1;
             *dot = '\0';
         }
     }
@@ -291,7 +291,7 @@ static int link_parents(interp *I)
     return rc;
 }
 
-int namespaces_install(interp *I)
+int lang_namespaces_install(interp *I)
 {
     for (const module_member *e = module_members; e->module; e++) {
         value *mod = module_named(I, e->module);
@@ -302,8 +302,8 @@ int namespaces_install(interp *I)
     }
     if (link_parents(I)) return -1;
     for (int i = 0; module_aliases[i][0]; i++) {
-        value *m = dict_get_str(I->modules, module_aliases[i][1]);
-        if (!m || dict_set_str(I->builtins, module_aliases[i][0], incref(m))) return -1;
+        value *m = lang_dict_get_str(I->modules, module_aliases[i][1]);
+        if (!m || lang_dict_set_str(I->builtins, module_aliases[i][0], lang_incref(m))) return -1;
     }
     return 0;
 }

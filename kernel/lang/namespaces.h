@@ -42,7 +42,7 @@ extern const lang_builtin builtins_einops[];
 
 /* Registers every module of the table and binds the aliases in I->builtins.
  * 0, or -1 when the table is inconsistent (an unknown target) or out of memory. */
-int namespaces_install(interp *I);
+int lang_namespaces_install(interp *I);
 
 /* Whether call_value can call v (any kind of function, or an object with a call hook). */
 bool lang_is_callable(const value *v);

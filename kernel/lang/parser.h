@@ -25,14 +25,14 @@ typedef struct program {
 } program;
 
 /* Parses a whole cell. Returns 0 or -1 with err filled (prog is then empty). */
-int parse_program(const char *src, program *prog, parse_error *err);
+int lang_parse_program(const char *src, program *prog, parse_error *err);
 /* Frees the tree (every node of it at once). */
-void program_free(program *prog);
+void lang_program_free(program *prog);
 
 /* Parses one expression (the whole text) into prog->stmts[0] (n = 1).
  * Returns 0 or -1 with err filled. */
-int parse_expression(const char *src, program *prog, parse_error *err);
+int lang_parse_expression(const char *src, program *prog, parse_error *err);
 
-bool is_keyword(const char *name);
+bool lang_is_keyword(const char *name);
 
 #endif

@@ -33,27 +33,27 @@ static inline bool accept_kw(parser *P, const char *kw) { if (!is_kw(P, kw)) ret
 static inline void set_start(node *n, const node *from) { n->line = from->line; n->col = from->col; }
 #define LEAVE(P) ((P)->depth--)
 
-/* Errors: the first one wins; they return NULL for `return parse_err(...)`. */
-void *parse_err_at(parser *P, int line, int col, bool incomplete, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void *parse_err(parser *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void *parse_invalid(parser *P);
-bool parse_expect_op(parser *P, const char *op);
+/* Errors: the first one wins; they return NULL for `return lang_parse_err(...)`. */
+void *lang_parse_err_at(parser *P, int line, int col, bool incomplete, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void *lang_parse_err(parser *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void *lang_parse_invalid(parser *P);
+bool lang_parse_expect_op(parser *P, const char *op);
 
 /* A node of kind k in the tree's arena, positioned at token at. */
-node *parse_node(parser *P, node_kind k, token *at);
+node *lang_parse_node(parser *P, node_kind k, token *at);
 /* Appends x to an arena array. 0 or -1. */
-int parse_push(parser *P, node ***arr, int *n, node *x);
+int lang_parse_push(parser *P, node ***arr, int *n, node *x);
 /* One more level of nesting (false past MAX_RECURSION); LEAVE undoes it. */
-bool parse_enter(parser *P);
+bool lang_parse_enter(parser *P);
 
-node *parse_test(parser *P);
-node *parse_expr(parser *P);
-node *parse_testlist(parser *P, bool allow_star);
+node *lang_parse_test(parser *P);
+node *lang_parse_expr(parser *P);
+node *lang_parse_testlist(parser *P, bool allow_star);
 /* Parameters of a def (up to ')') or a lambda (up to ':'). 0 or -1. */
-int parse_params(parser *P, node *fn, bool is_def);
+int lang_parse_params(parser *P, node *fn, bool is_def);
 
-bool parse_valid_target(parser *P, node *t, const char *what);
+bool lang_parse_valid_target(parser *P, node *t, const char *what);
 /* ':' and a block (indented or on the same line). 0 or -1. */
-int parse_block(parser *P, node ***body, int *n);
+int lang_parse_block(parser *P, node ***body, int *n);
 
 #endif

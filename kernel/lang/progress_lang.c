@@ -38,7 +38,7 @@ void lang_progress_update(interp *I, lang_progress *p, const char *label, long d
     } else if (!(total >= 0 && done >= total) && now_s() - p->last < 1.0 / PROGRESS_RATE) {
         return;
     }
-    cJSON *b = progress_bundle(label, done, total, detail);
+    cJSON *b = display_progress_bundle(label, done, total, detail);
     if (!b) return;   /* out of memory: progress is optional */
     send(I, p, b);
     cJSON_Delete(b);
@@ -52,10 +52,10 @@ void lang_progress_end(interp *I, lang_progress *p, const char *summary)
     cJSON_AddStringToObject(b, "text/plain", summary ? summary : "");
     if (summary) {
         dbuf h = {0};
-        dbuf_append(&h, "<div class=\"lens-progress\" style=\"font:13px sans-serif;margin:2px 0\">");
-        dbuf_append_html(&h, summary);
-        dbuf_append(&h, "</div>");
-        char *html = dbuf_take(&h);
+        display_dbuf_append(&h, "<div class=\"lens-progress\" style=\"font:13px sans-serif;margin:2px 0\">");
+        display_dbuf_append_html(&h, summary);
+        display_dbuf_append(&h, "</div>");
+        char *html = display_dbuf_take(&h);
         if (html) cJSON_AddStringToObject(b, "text/html", html);
         free(html);
     }

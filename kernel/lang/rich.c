@@ -38,14 +38,14 @@ static cJSON *rich_bundle(value *v)
 {
     rich_obj *r = rich_of(v);
     if (!r) return NULL;
-    return r->fig ? figure_bundle(r->fig) : cJSON_Duplicate(r->bundle, 1);
+    return r->fig ? display_figure_bundle(r->fig) : cJSON_Duplicate(r->bundle, 1);
 }
 
 static char *rich_repr(value *v)
 {
     rich_obj *r = rich_of(v);
     if (r->fig) {
-        char *s = figure_describe(r->fig);
+        char *s = display_figure_describe(r->fig);
         return s ? s : strdup("Figure");
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(r->bundle, "text/plain");
@@ -55,7 +55,7 @@ static char *rich_repr(value *v)
 static value *rich_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
-    const lang_builtin *b = method_find(self->u.obj.type->name, name);
+    const lang_builtin *b = lang_method_find(self->u.obj.type->name, name);
     return b ? v_builtin(b, self) : NULL;
 }
 
@@ -73,22 +73,22 @@ static value *new_rich(interp *I, const lang_type *type, cJSON *fig, cJSON *bund
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
 
-value *rich_figure(interp *I, cJSON *fig)
+value *lang_rich_figure(interp *I, cJSON *fig)
 {
     if (!fig) return lang_raise(I, "ValueError", "%s", display_last_error());
     return new_rich(I, &figure_type, fig, NULL);
 }
 
-value *rich_html_display(interp *I, cJSON *bundle)
+value *lang_rich_html_display(interp *I, cJSON *bundle)
 {
     if (!bundle) return lang_raise(I, "ValueError", "%s", display_last_error());
     return new_rich(I, &html_type, NULL, bundle);
 }
 
-int rich_show(interp *I, value *v)
+int lang_rich_show(interp *I, value *v)
 {
     rich_obj *r = rich_of(v);
-    if (!r) { lang_raise(I, "TypeError", "%s is not a figure", type_name(v)); return -1; }
+    if (!r) { lang_raise(I, "TypeError", "%s is not a figure", lang_type_name(v)); return -1; }
     r->shown = I->cell;
     if (!I->out || !I->out->display) return 0;
     cJSON *b = rich_bundle(v);
@@ -98,19 +98,19 @@ int rich_show(interp *I, value *v)
     return 0;
 }
 
-bool rich_shown_in_cell(interp *I, value *v)
+bool lang_rich_shown_in_cell(interp *I, value *v)
 {
     rich_obj *r = rich_of(v);
     return r && r->shown && r->shown == I->cell;
 }
 
-value *rich_finish(interp *I, args *a, value *v)
+value *lang_rich_finish(interp *I, args *a, value *v)
 {
     if (!v) return NULL;
     bool show = true;
-    value *s = arg_get(a, -1, "show");
-    if ((s && arg_bool(I, s, &show)) || (show && rich_show(I, v))) {
-        decref(v);
+    value *s = lang_arg_get(a, -1, "show");
+    if ((s && lang_arg_bool(I, s, &show)) || (show && lang_rich_show(I, v))) {
+        lang_decref(v);
         return NULL;
     }
     return v;
@@ -126,12 +126,12 @@ static int write_page(FILE *f, void *body, lens_error *err)
     return bad ? -1 : 0;
 }
 
-int rich_save_html(interp *I, value *v, const char *path)
+int lang_rich_save_html(interp *I, value *v, const char *path)
 {
     rich_obj *r = rich_of(v);
-    if (!r) { lang_raise(I, "TypeError", "save_html() takes a figure or an attention display, not %s", type_name(v)); return -1; }
+    if (!r) { lang_raise(I, "TypeError", "save_html() takes a figure or an attention display, not %s", lang_type_name(v)); return -1; }
     if (r->fig) {
-        if (figure_save_html(r->fig, path)) { lang_raise(I, "OSError", "%s", display_last_error()); return -1; }
+        if (display_figure_save_html(r->fig, path)) { lang_raise(I, "OSError", "%s", display_last_error()); return -1; }
         return 0;
     }
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(r->bundle, "text/html");
@@ -149,8 +149,8 @@ static value *m_show(interp *I, value *self, args *a)
 {
     /* plotly's fig.show(renderer) and pysvelte's .show(): the renderer is the notebook's */
     static const char *const kw[] = {"renderer", NULL};
-    if (arg_check(I, a, "show", 1, kw)) return NULL;
-    return rich_show(I, self) ? NULL : v_none();
+    if (lang_arg_check(I, a, "show", 1, kw)) return NULL;
+    return lang_rich_show(I, self) ? NULL : v_none();
 }
 
 static cJSON *scalar_json(interp *I, value *v, const char *key)
@@ -161,7 +161,7 @@ static cJSON *scalar_json(interp *I, value *v, const char *key)
     case V_INT: return cJSON_CreateNumber((double)v->u.i);
     case V_FLOAT: return cJSON_CreateNumber(v->u.f);
     case V_STR: return cJSON_CreateString(v->u.str.s);
-    default: lang_raise(I, "TypeError", "update_layout(): %s must be text, a number, a bool or None, not %s", key, type_name(v)); return NULL;
+    default: lang_raise(I, "TypeError", "update_layout(): %s must be text, a number, a bool or None, not %s", key, lang_type_name(v)); return NULL;
     }
 }
 
@@ -203,30 +203,31 @@ static value *m_update_layout(interp *I, value *self, args *a)
         if (cJSON_GetObjectItemCaseSensitive(obj, part)) cJSON_ReplaceItemInObjectCaseSensitive(obj, part, val);
         else cJSON_AddItemToObject(obj, part, val);
     }
-    return incref(self);
+    return lang_incref(self);
 }
 
 static value *m_write_html(interp *I, value *self, args *a)
 {
     static const char *const kw[] = {"path", NULL};
-    if (arg_check(I, a, "write_html", 1, kw)) return NULL;
-    value *p = arg_get(a, 0, "path");
+    if (lang_arg_check(I, a, "write_html", 1, kw)) return NULL;
+    value *p = lang_arg_get(a, 0, "path");
     if (!p) return lang_raise(I, "TypeError", "write_html() missing required argument 'path'");
-    const char *path = arg_str(I, p, "path");
+    const char *path = lang_arg_str(I, p, "path");
     if (!path) return NULL;
-    return rich_save_html(I, self, path) ? NULL : v_none();
+    return lang_rich_save_html(I, self, path) ? NULL : v_none();
 }
+
+static const lang_param b_save_html_params[] = {
+    {"fig", LANG_REQUIRED}, {"path", LANG_REQUIRED}, {NULL}};
 
 static value *b_save_html(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"fig", "path", NULL};
-    if (arg_check(I, a, "save_html", 2, kw)) return NULL;
-    value *fig = arg_get(a, 0, "fig"), *p = arg_get(a, 1, "path");
+    value *fig = lang_arg(a, "fig"), *p = lang_arg(a, "path");
     if (!fig || !p) return lang_raise(I, "TypeError", "save_html(fig, path) takes a figure and a file name");
-    const char *path = arg_str(I, p, "path");
+    const char *path = lang_arg_str(I, p, "path");
     if (!path) return NULL;
-    return rich_save_html(I, fig, path) ? NULL : v_none();
+    return lang_rich_save_html(I, fig, path) ? NULL : v_none();
 }
 
 static const lang_type figure_type = {
@@ -239,8 +240,7 @@ static const lang_type html_type = {
            "made; `view` in a later cell or view.show() displays it again; save_html(view, path) writes a page."};
 
 const lang_builtin builtins_rich[] = {
-    {"save_html", b_save_html, "save_html(fig, path)",
-     "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found)."},
+    {"save_html", b_save_html, NULL, "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found).", b_save_html_params},
     {"Figure.show", m_show, "Figure.show(renderer=None)", "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code)."},
     {"Figure.update_layout", m_update_layout, "Figure.update_layout(**properties)",
      "Sets layout properties and returns the figure: title=\"...\", xaxis_title=\"...\", yaxis_title=\"...\", "

@@ -37,22 +37,22 @@
 
 /* A Figure value owning fig (a {data, layout} object of kernel/display/figure.h);
  * NULL with an error raised when fig is NULL. */
-value *rich_figure(interp *I, cJSON *fig);
+value *lang_rich_figure(interp *I, cJSON *fig);
 /* An AttentionDisplay value owning bundle (a mime bundle with text/html). */
-value *rich_html_display(interp *I, cJSON *bundle);
+value *lang_rich_html_display(interp *I, cJSON *bundle);
 /* Displays v now through the interpreter's output and marks it shown in this
  * cell. Returns 0, or -1 with an error raised. */
-int rich_show(interp *I, value *v);
+int lang_rich_show(interp *I, value *v);
 /* True when v is a figure or display shown during the current cell. */
-bool rich_shown_in_cell(interp *I, value *v);
+bool lang_rich_shown_in_cell(interp *I, value *v);
 /* Writes a standalone HTML page of a Figure or AttentionDisplay; -1 with an
  * error raised on failure. */
-int rich_save_html(interp *I, value *v, const char *path);
+int lang_rich_save_html(interp *I, value *v, const char *path);
 
 /* Shows v unless the call has show=False (a keyword the builtin must accept),
  * and returns it. Takes the reference to v: on error releases it and returns
- * NULL. For figure builtins: `return rich_finish(I, a, v)`. */
-value *rich_finish(interp *I, args *a, value *v);
+ * NULL. For figure builtins: `return lang_rich_finish(I, a, v)`. */
+value *lang_rich_finish(interp *I, args *a, value *v);
 
 typedef struct lang_progress {
     char id[64];          /* display_id, set on the first update */

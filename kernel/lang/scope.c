@@ -51,19 +51,19 @@ static void names_free(names *ns)
 }
 
 
-int scope_local_index(const scope_info *s, const char *name)
+int lang_scope_local_index(const scope_info *s, const char *name)
 {
     for (int i = 0; i < s->n_locals; i++) if (!strcmp(s->names[i], name)) return i;
     return -1;
 }
 
-bool scope_is_global(const scope_info *s, const char *name)
+bool lang_scope_is_global(const scope_info *s, const char *name)
 {
     for (int i = s->n_locals; i < s->n_locals + s->n_globals; i++) if (!strcmp(s->names[i], name)) return true;
     return false;
 }
 
-bool scope_is_nonlocal(const scope_info *s, const char *name)
+bool lang_scope_is_nonlocal(const scope_info *s, const char *name)
 {
     int from = s->n_locals + s->n_globals;
     for (int i = from; i < from + s->n_nonlocals; i++) if (!strcmp(s->names[i], name)) return true;
@@ -173,7 +173,7 @@ static void mark_reads(scope_info *s, const node *n, bool nested)
 {
     if (!n) return;
     if (nested && n->kind == N_NAME) {
-        int i = scope_local_index(s, n->s);
+        int i = lang_scope_local_index(s, n->s);
         if (i >= 0) s->captured[i] = 1;
     }
     if (nested && (n->kind == N_NONLOCAL || n->kind == N_GLOBAL))
@@ -203,7 +203,7 @@ static void annotate(const scope_info *s, node *n)
 {
     if (!n) return;
     if (n->kind == N_NAME) {
-        int i = scope_local_index(s, n->s);
+        int i = lang_scope_local_index(s, n->s);
         n->op = i >= 0 ? i + 2 : 1;
     }
     if (n->kind == N_DEF || n->kind == N_LAMBDA) {
@@ -226,8 +226,8 @@ static int walk(node *n, const chain *up, parse_error *err, arena *mem);
 static bool bound_in_enclosing(const chain *c, const char *name)
 {
     for (; c; c = c->up) {
-        if (scope_is_global(c->scope, name)) return false;
-        if (scope_local_index(c->scope, name) >= 0 || scope_is_nonlocal(c->scope, name)) return true;
+        if (lang_scope_is_global(c->scope, name)) return false;
+        if (lang_scope_local_index(c->scope, name) >= 0 || lang_scope_is_nonlocal(c->scope, name)) return true;
     }
     return false;
 }
@@ -252,14 +252,14 @@ static int analyse_function(node *fn, const chain *up, parse_error *err, arena *
             fail(err, fn, "no binding for nonlocal '%s' found", b.nonlocals.v[i]);
             goto done;
         }
-    scope_info *s = arena_alloc(mem, sizeof *s);
+    scope_info *s = lang_arena_alloc(mem, sizeof *s);
     int total = locals.n + b.globals.n + b.nonlocals.n;
-    if (!s || !(s->names = arena_alloc(mem, (size_t)(total ? total : 1) * sizeof *s->names)) ||
-        !(s->captured = arena_alloc(mem, (size_t)(locals.n ? locals.n : 1)))) goto done;
+    if (!s || !(s->names = lang_arena_alloc(mem, (size_t)(total ? total : 1) * sizeof *s->names)) ||
+        !(s->captured = lang_arena_alloc(mem, (size_t)(locals.n ? locals.n : 1)))) goto done;
     int k = 0;
-    for (int i = 0; i < locals.n; i++) if (!(s->names[k++] = arena_strdup(mem, locals.v[i]))) goto done;
-    for (int i = 0; i < b.globals.n; i++) if (!(s->names[k++] = arena_strdup(mem, b.globals.v[i]))) goto done;
-    for (int i = 0; i < b.nonlocals.n; i++) if (!(s->names[k++] = arena_strdup(mem, b.nonlocals.v[i]))) goto done;
+    for (int i = 0; i < locals.n; i++) if (!(s->names[k++] = lang_arena_strdup(mem, locals.v[i]))) goto done;
+    for (int i = 0; i < b.globals.n; i++) if (!(s->names[k++] = lang_arena_strdup(mem, b.globals.v[i]))) goto done;
+    for (int i = 0; i < b.nonlocals.n; i++) if (!(s->names[k++] = lang_arena_strdup(mem, b.nonlocals.v[i]))) goto done;
     s->n_locals = locals.n;
     s->n_globals = b.globals.n;
     s->n_nonlocals = b.nonlocals.n;
@@ -296,7 +296,7 @@ static int walk(node *n, const chain *up, parse_error *err, arena *mem)
     return 0;
 }
 
-int scope_resolve(node **stmts, int n, parse_error *err, arena *mem)
+int lang_scope_resolve(node **stmts, int n, parse_error *err, arena *mem)
 {
     for (int i = 0; i < n; i++) if (walk(stmts[i], NULL, err, mem)) return -1;
     return 0;

@@ -16,11 +16,11 @@
 
 /* Fills the scope of every function in the statements (kept in mem, the
  * tree's arena). 0, or -1 with err filled. */
-int scope_resolve(node **stmts, int n, parse_error *err, arena *mem);
+int lang_scope_resolve(node **stmts, int n, parse_error *err, arena *mem);
 
 /* Index of name among the scope's locals, or -1. */
-int scope_local_index(const scope_info *s, const char *name);
-bool scope_is_global(const scope_info *s, const char *name);
-bool scope_is_nonlocal(const scope_info *s, const char *name);
+int lang_scope_local_index(const scope_info *s, const char *name);
+bool lang_scope_is_global(const scope_info *s, const char *name);
+bool lang_scope_is_nonlocal(const scope_info *s, const char *name);
 
 #endif

@@ -26,9 +26,9 @@ lang_session *lang_session_new(void)
 {
     lang_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    s->I.globals = dict_new();
-    s->I.builtins = dict_new();
-    if (!s->I.globals || !s->I.builtins || builtins_install(&s->I) || exceptions_install(&s->I)) {
+    s->I.globals = lang_dict_new();
+    s->I.builtins = lang_dict_new();
+    if (!s->I.globals || !s->I.builtins || lang_builtins_install(&s->I) || lang_exceptions_install(&s->I)) {
         lang_session_free(s);
         return NULL;
     }
@@ -38,13 +38,13 @@ lang_session *lang_session_new(void)
 void lang_session_free(lang_session *s)
 {
     if (!s) return;
-    dict_free(s->I.globals);
-    dict_free(s->I.builtins);
-    dict_free(s->I.modules);
+    lang_dict_free(s->I.globals);
+    lang_dict_free(s->I.builtins);
+    lang_dict_free(s->I.modules);
     lang_clear_error(&s->I);
-    model_state_free(&s->I);
+    lang_model_state_free(&s->I);
     free(s);
-    gc_collect();   /* cycles that only the session's variables reached */
+    lang_gc_collect();   /* cycles that only the session's variables reached */
 }
 
 void lang_interrupt(void) { lang_interrupted = 1; }
@@ -130,7 +130,7 @@ static void tb_last(lang_error *err, const char *ename, const char *msg)
     if (r >= 0) tb_add(err, last);
 }
 
-void fill_error(lang_error *err, const char *code, const char *ename, const char *msg, int line, int col)
+void lang_fill_error(lang_error *err, const char *code, const char *ename, const char *msg, int line, int col)
 {
     if (!err) return;
     lang_error_clear(err);
@@ -187,10 +187,10 @@ static int help_cell(lang_session *s, const char *code, const lang_output *out, 
     else { while (n > b && code[n - 1] == '?') { n--; detail = true; } }
     char *expr = strndup(code + b, n - b);
     if (!expr) return -1;
-    cJSON *bundle = help_bundle(&s->I, expr, detail);
+    cJSON *bundle = lang_help_bundle(&s->I, expr, detail);
     if (!bundle) {
         if (s->I.error) error_from_interp(&s->I, expr, err);
-        else fill_error(err, code, "NameError", "nothing to show help for", 0, 0);
+        else lang_fill_error(err, code, "NameError", "nothing to show help for", 0, 0);
         free(expr);
         return -1;
     }
@@ -242,7 +242,7 @@ static void magic_error(interp *I, const char *code, parse_error *pe)
 
 static bool is_exit_builtin(const value *v)
 {
-    return v->type == V_BUILTIN && !v->u.builtin.self && v->u.builtin.def->fn == builtin_find("exit")->fn;
+    return v->type == V_BUILTIN && !v->u.builtin.self && v->u.builtin.def->fn == lang_builtin_find("exit")->fn;
 }
 
 static int run_statements(lang_session *s, const char *text, bool every_expression,
@@ -253,7 +253,7 @@ static int run_statements(lang_session *s, const char *text, bool every_expressi
     lang_code *code = lang_code_parse(text, I->cell, &pe);
     if (!code) {
         magic_error(I, text, &pe);
-        fill_error(err, text, pe.ename, pe.msg, pe.line, pe.col);
+        lang_fill_error(err, text, pe.ename, pe.msg, pe.line, pe.col);
         return -1;
     }
     lang_code *outer = I->code;
@@ -263,14 +263,14 @@ static int run_statements(lang_session *s, const char *text, bool every_expressi
     for (int i = 0; i < prog->n && rc == 0 && !s->exit_requested; i++) {
         node *st = prog->stmts[i];
         if (st->kind == N_EXPR) {
-            value *v = eval_expr(I, NULL, st->a);
+            value *v = lang_eval_expr(I, NULL, st->a);
             if (!v) { rc = -1; break; }
             /* `exit` alone ends the session, as IPython's autocall does */
             if (is_exit_builtin(v)) s->exit_requested = true;
-            else if ((every_expression || i == prog->n - 1) && v->type != V_NONE && on_value && !rich_shown_in_cell(I, v))
+            else if ((every_expression || i == prog->n - 1) && v->type != V_NONE && on_value && !lang_rich_shown_in_cell(I, v))
                 on_value(I, v, ctx);
-            decref(v);
-        } else if (exec_block(I, NULL, &prog->stmts[i], 1)) rc = -1;
+            lang_decref(v);
+        } else if (lang_exec_block(I, NULL, &prog->stmts[i], 1)) rc = -1;
     }
     if (rc) error_from_interp(I, text, err);
     I->code = outer;
@@ -312,7 +312,7 @@ static void end_cell(interp *I)
 {
     I->out = NULL;
     lang_interrupted = 0;
-    gc_collect_if_grown();   /* the cell's dropped cycles, when it made enough to be worth a scan */
+    lang_gc_collect_if_grown();   /* the cell's dropped cycles, when it made enough to be worth a scan */
 }
 
 /* The cell's result: its mime bundle, and `_` as in IPython. */
@@ -320,8 +320,8 @@ static void keep_result(interp *I, value *v, void *ctx)
 {
     cJSON **result = ctx;
     if (!result) return;
-    *result = value_bundle(v);
-    dict_set_str(I->globals, "_", incref(v));
+    *result = lang_value_bundle(v);
+    lang_dict_set_str(I->globals, "_", lang_incref(v));
 }
 
 int lang_execute(lang_session *s, const char *code, const lang_output *out, cJSON **result, lang_error *err)
@@ -341,23 +341,23 @@ int lang_evaluate(lang_session *s, const char *expr, cJSON **bundle, lang_error 
     lang_clear_error(I);
     parse_error pe;
     program check;
-    if (parse_expression(expr, &check, &pe)) {
-        fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
+    if (lang_parse_expression(expr, &check, &pe)) {
+        lang_fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
         return -1;
     }
-    program_free(&check);
+    lang_program_free(&check);
     /* evaluated from a code object, so a function made by the expression may outlive it */
     lang_code *code = lang_code_parse(expr, I->cell, &pe);
     if (!code) {
-        fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
+        lang_fill_error(err, expr, pe.ename, pe.msg, pe.line, pe.col);
         return -1;
     }
     lang_code *outer = I->code;
     I->code = code;
-    value *v = code->prog.n == 1 && code->prog.stmts[0]->kind == N_EXPR ? eval_expr(I, NULL, code->prog.stmts[0]->a) : v_none();
+    value *v = code->prog.n == 1 && code->prog.stmts[0]->kind == N_EXPR ? lang_eval_expr(I, NULL, code->prog.stmts[0]->a) : v_none();
     int rc = 0;
     if (!v) { error_from_interp(I, expr, err); rc = -1; }
-    else { *bundle = value_bundle(v); decref(v); }
+    else { *bundle = lang_value_bundle(v); lang_decref(v); }
     I->code = outer;
     lang_code_release(code);
     return rc;
@@ -374,7 +374,7 @@ static void show_value(interp *I, value *v, void *ctx)
 {
     (void)I;
     shower *sh = ctx;
-    cJSON *b = value_bundle(v);
+    cJSON *b = lang_value_bundle(v);
     if (b) sh->show(sh->ctx, b);
     cJSON_Delete(b);
 }

@@ -18,7 +18,7 @@ static value *hook_point_getattr(interp *I, value *self, const char *name)
     (void)I;
     hook_point *hp = self->u.obj.data;
     if (!strcmp(name, "name")) return v_str(hp->name);
-    const lang_builtin *b = method_find("HookPoint", name);
+    const lang_builtin *b = lang_method_find("HookPoint", name);
     return b ? v_builtin(b, self) : NULL;
 }
 
@@ -37,7 +37,7 @@ static const lang_type hook_point_type = {
 
 static value *m_hook_layer(interp *I, value *self, args *a)
 {
-    if (arg_check(I, a, "layer", 0, NULL)) return NULL;
+    if (lang_arg_check(I, a, "layer", 0, NULL)) return NULL;
     int l = ((hook_point *)self->u.obj.data)->layer;
     if (l < 0) return lang_raise(I, "ValueError", "%s is not in a block: it has no layer", ((hook_point *)self->u.obj.data)->name);
     return v_int(l);
@@ -60,14 +60,14 @@ static int push(user_hooks *h, const char *name, value *fn)
         h->cap = cap;
     }
     snprintf(h->items[h->n].name, sizeof h->items[h->n].name, "%s", name);
-    h->items[h->n++].fn = incref(fn);
+    h->items[h->n++].fn = lang_incref(fn);
     return 0;
 }
 
-int user_hooks_add(user_hooks *h, value *target, value *fn)
+int lang_user_hooks_add(user_hooks *h, value *target, value *fn)
 {
     interp *I = h->I;
-    if (!lang_is_callable(fn)) { lang_raise(I, "TypeError", "a hook function must be callable as fn(activation, hook), not %s", type_name(fn)); return -1; }
+    if (!lang_is_callable(fn)) { lang_raise(I, "TypeError", "a hook function must be callable as fn(activation, hook), not %s", lang_type_name(fn)); return -1; }
     if (target->type == V_STR) {
         char **names = lens_hook_names(h->cfg);
         if (!names) { lang_raise(I, "MemoryError", "out of memory"); return -1; }
@@ -81,7 +81,7 @@ int user_hooks_add(user_hooks *h, value *target, value *fn)
         return push(h, target->u.str.s, fn);
     }
     if (!lang_is_callable(target)) {
-        lang_raise(I, "TypeError", "a hook is (hook name or name filter, function), not (%s, ...)", type_name(target));
+        lang_raise(I, "TypeError", "a hook is (hook name or name filter, function), not (%s, ...)", lang_type_name(target));
         return -1;
     }
     char **names = lens_hook_names(h->cfg);
@@ -90,10 +90,10 @@ int user_hooks_add(user_hooks *h, value *target, value *fn)
     for (int i = 0; names[i] && !rc; i++) {
         value *s = v_str(names[i]);
         args ca = {&s, 1, NULL, NULL, 0};
-        value *r = s ? call_value(I, target, &ca) : NULL;
-        decref(s);
-        int t = r ? truthy(I, r) : -1;
-        decref(r);
+        value *r = s ? lang_call_value(I, target, &ca) : NULL;
+        lang_decref(s);
+        int t = r ? lang_truthy(I, r) : -1;
+        lang_decref(r);
         if (t < 0) rc = -1;
         else if (t) rc = push(h, names[i], fn);
     }
@@ -102,26 +102,26 @@ int user_hooks_add(user_hooks *h, value *target, value *fn)
     return rc;
 }
 
-int user_hooks_add_list(user_hooks *h, value *pairs, const char *what)
+int lang_user_hooks_add_list(user_hooks *h, value *pairs, const char *what)
 {
     if (pairs->type != V_LIST && pairs->type != V_TUPLE) {
-        lang_raise(h->I, "TypeError", "%s must be a list of (hook name or name filter, function) pairs, not %s", what, type_name(pairs));
+        lang_raise(h->I, "TypeError", "%s must be a list of (hook name or name filter, function) pairs, not %s", what, lang_type_name(pairs));
         return -1;
     }
     for (size_t i = 0; i < pairs->u.list.n; i++) {
         value *p = pairs->u.list.items[i];
         if ((p->type != V_TUPLE && p->type != V_LIST) || p->u.list.n != 2) {
-            lang_raise(h->I, "TypeError", "%s[%zu] must be a (hook name or name filter, function) pair, not %s", what, i, type_name(p));
+            lang_raise(h->I, "TypeError", "%s[%zu] must be a (hook name or name filter, function) pair, not %s", what, i, lang_type_name(p));
             return -1;
         }
-        if (user_hooks_add(h, p->u.list.items[0], p->u.list.items[1])) return -1;
+        if (lang_user_hooks_add(h, p->u.list.items[0], p->u.list.items[1])) return -1;
     }
     return 0;
 }
 
-void user_hooks_free(user_hooks *h)
+void lang_user_hooks_free(user_hooks *h)
 {
-    for (int i = 0; i < h->n; i++) decref(h->items[i].fn);
+    for (int i = 0; i < h->n; i++) lang_decref(h->items[i].fn);
     free(h->items);
     h->items = NULL;
     h->n = h->cap = 0;
@@ -145,15 +145,15 @@ static int call_one(user_hooks *h, const user_hook *uh, const char *hook_name, l
     if (!tv || !hv) {
         if (!tv) lens_tensor_free(view);
         if (!hv) free(hp);
-        decref(tv);
-        decref(hv);
+        lang_decref(tv);
+        lang_decref(hv);
         return lens_fail(err, "out of memory");
     }
     snprintf(hp->name, sizeof hp->name, "%s", hook_name);
     hp->layer = !strncmp(hook_name, "blocks.", 7) ? atoi(hook_name + 7) : -1;
     value *argv[2] = {tv, hv};
     args ca = {argv, 2, NULL, NULL, 0};
-    value *r = call_value(I, uh->fn, &ca);
+    value *r = lang_call_value(I, uh->fn, &ca);
     int rc = 0;
     if (!r) rc = fail_in_hook(h, hook_name, err);
     else if (r->type == V_TENSOR) {
@@ -170,18 +170,18 @@ static int call_one(user_hooks *h, const user_hook *uh, const char *hook_name, l
             lens_tensor_free(f);
         }
     } else if (r->type != V_NONE) {
-        lang_raise(I, "TypeError", "a hook function must return None or a tensor, not %s", type_name(r));
+        lang_raise(I, "TypeError", "a hook function must return None or a tensor, not %s", lang_type_name(r));
         rc = fail_in_hook(h, hook_name, err);
     }
-    decref(r);
-    decref(hv);
-    decref(tv);
+    lang_decref(r);
+    lang_decref(hv);
+    lang_decref(tv);
     /* views the function kept (saved.append(act), act[:, 0]) hold a copy from now on */
     if (lens_hook_keep_views(act, err)) rc = -1;
     return rc;
 }
 
-int user_hooks_run(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err)
+int lang_user_hooks_run(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err)
 {
     user_hooks *h = ctx;
     if (h->interventions && h->interventions->n &&
@@ -192,7 +192,7 @@ int user_hooks_run(void *ctx, const char *hook_name, lens_tensor *activation, le
     return 0;
 }
 
-value *user_hooks_raise(user_hooks *h)
+value *lang_user_hooks_raise(user_hooks *h)
 {
     interp *I = h->I;
     if (!I->error) return lang_raise(I, "RuntimeError", "a hook function failed at %s", h->failed_at);

@@ -43,18 +43,18 @@ typedef struct user_hooks {
 /* Appends the hooks of a list of (name_or_filter, fn) pairs; `what` names the
  * argument in errors ("fwd_hooks"). A filter is called once per hook name of
  * the model, before the run. 0, or -1 with an error raised. */
-int user_hooks_add_list(user_hooks *h, value *pairs, const char *what);
+int lang_user_hooks_add_list(user_hooks *h, value *pairs, const char *what);
 /* Appends one (name_or_filter, fn) hook. */
-int user_hooks_add(user_hooks *h, value *name_or_filter, value *fn);
-void user_hooks_free(user_hooks *h);
+int lang_user_hooks_add(user_hooks *h, value *name_or_filter, value *fn);
+void lang_user_hooks_free(user_hooks *h);
 
 extern const lang_builtin builtins_user_hooks[];   /* HookPoint.layer */
 
 /* lens_run_options.hook_fn; ctx is a user_hooks. */
-int user_hooks_run(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err);
+int lang_user_hooks_run(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err);
 
 /* After a run failed inside a hook function: the pending language error gets
  * the hook point in its message. Returns NULL (for `return`). */
-value *user_hooks_raise(user_hooks *h);
+value *lang_user_hooks_raise(user_hooks *h);
 
 #endif

@@ -36,6 +36,25 @@ typedef struct env env;
 /* A container's place in the cycle collector's list (gc.c); next == NULL: not tracked. */
 typedef struct gc_link { struct gc_link *prev, *next; } gc_link;
 
+/* One parameter of a builtin, as Python declares it. A builtin's parameters
+ * (a table ended by {NULL}) are its one argument spec: the call is checked
+ * against them (params.c) before the builtin runs, lang_arg reads them by name,
+ * and help(), inspection, completion and docs/LANGUAGE.md show the signature
+ * they spell. */
+typedef enum {
+    LANG_REQUIRED,      /* positional or keyword, no default: name */
+    LANG_OPTIONAL,      /* positional or keyword with a default: name=default */
+    LANG_KEYWORD,       /* keyword-only (after *): name=default, or required when default is NULL */
+    LANG_VARARGS,       /* *name: any further positional arguments (read a->pos) */
+    LANG_VARKW,         /* **name: any further keyword arguments (read a->kwnames/kw) */
+} lang_param_kind;
+
+typedef struct lang_param {
+    const char *name;
+    lang_param_kind kind;
+    const char *default_text;   /* shown in the signature ("True", "\"cpu\""); NULL: none */
+} lang_param;
+
 /* Arguments of a builtin call: positional values then keyword (name, value) pairs. All borrowed. */
 typedef struct args {
     value **pos;
@@ -43,6 +62,7 @@ typedef struct args {
     const char **kwnames;
     value **kw;
     int nkw;
+    const lang_param *params;   /* the called builtin's spec once checked (lang_bind_args), else NULL */
 } args;
 
 typedef value *(*builtin_fn)(interp *I, value *self, args *a);
@@ -51,11 +71,14 @@ typedef value *(*builtin_fn)(interp *I, value *self, args *a);
 typedef struct lang_builtin {
     const char *name;        /* "einsum", or "Tensor.sum" for a method */
     builtin_fn fn;
-    const char *signature;   /* "einsum(spec, *tensors)" */
+    const char *signature;   /* "einsum(spec, *tensors)"; NULL when params spell it */
     const char *doc;         /* one paragraph */
+    const lang_param *params;   /* the argument spec; NULL: the builtin reads a->pos itself */
 } lang_builtin;
 
-/* A type defined outside value.c (model, cache, figure, ...). Any hook may be NULL. */
+/* A type defined outside the core (model, cache, figure, ..., and the tensor
+ * kind, registered with lang_register_kind). The core reaches such a value
+ * only through these hooks; any hook may be NULL. */
 typedef struct lang_type {
     const char *name;
     /* attribute lookup: NULL without raising means "no such attribute" */
@@ -84,7 +107,39 @@ typedef struct lang_type {
      * references (the object stays valid, emptied). */
     void (*visit)(value *self, void (*on_value)(value *child, void *ctx), void (*on_env)(env *scope, void *ctx), void *ctx);
     void (*clear)(value *self);
+    /* operators: binary when either operand has the type (the left one's hook
+     * first); compare for <, >, <=, >=, ==, != (CMP_LT..CMP_NE), returning any
+     * value (a tensor's is a mask); unary for - + ~ */
+    value *(*binary)(interp *I, int op, value *a, value *b);
+    value *(*compare)(interp *I, int cmp, value *a, value *b);
+    value *(*unary)(interp *I, int op, value *self);
+    int (*setitem)(interp *I, value *self, value *key, value *val);   /* 0, -1 */
+    int (*truth)(interp *I, value *self);                             /* 1, 0, -1; NULL: len, else true */
+    /* format(self, spec); NULL without raising: format as its str */
+    char *(*format)(interp *I, value *self, const char *spec);
+    /* the iterator protocol (iterate.c): iter gives an iterator over self (a
+     * new reference; an iterator may give itself); next, on an iterator, gives
+     * its next item: 1 (*item a new reference), 0 when exhausted, -1 on error.
+     * A type with neither but len and getitem iterates as a sequence. */
+    value *(*iter)(interp *I, value *self);
+    int (*next)(interp *I, value *self, value **item);
 } lang_type;
+
+/* The type of a value: a V_OBJECT's own, the one registered for its kind, or
+ * NULL (the core's own values). */
+const lang_type *lang_type_of(const value *v);
+/* Gives a value kind outside the core's own (V_TENSOR) its behaviour. */
+void lang_register_kind(vtype kind, const lang_type *type);
+
+/* What a tuple may be besides a plain tuple (Python's tuple subclasses): a
+ * named tuple such as topk's (values, indices), or torch.Size. It names the
+ * type, frames the repr and may name the items. */
+typedef struct lang_tuple_class {
+    const char *name;                   /* type(x).__name__: "topk", "Size" */
+    const char *repr_open, *repr_close; /* "topk(" ")", "torch.Size([" "])" */
+    const char *const *field_names;     /* one name (or NULL) per item, or NULL */
+    int n_fields;
+} lang_tuple_class;
 
 /* One function call the pending error passed through (function.c). */
 typedef struct lang_frame {
@@ -110,8 +165,8 @@ struct value {
         struct { const lang_builtin *def; value *self; } builtin;
         struct { const lang_type *type; void *data; } obj;
     } u;
-    /* a tuple may carry field names (named tuples: topk's values/indices) */
-    const char *const *fields;
+    /* a tuple may be of a tuple class (named tuples, torch.Size) */
+    const lang_tuple_class *tuple_class;
     gc_link gc;              /* containers only (gc.c) */
 };
 
@@ -167,91 +222,131 @@ value *v_tensor(lens_tensor *t);          /* takes ownership */
 value *v_builtin(const lang_builtin *def, value *self);   /* self: new reference taken inside */
 value *v_object(const lang_type *type, void *data);
 
-value *incref(value *v);
-void decref(value *v);
+/* Frees a value whose count reached zero (and what only it held). */
+void lang_value_release(value *v);
+/* Reference counting, inline: these run on every value the evaluator touches. */
+static inline value *lang_incref(value *v)
+{
+    if (v && v->refcount >= 0) v->refcount++;
+    return v;
+}
+static inline void lang_decref(value *v)
+{
+    if (v && v->refcount >= 0 && --v->refcount == 0) lang_value_release(v);
+}
 
 /* lists and tuples (the list functions take ownership of item) */
-int list_append(value *list, value *item);
-void tuple_set(value *tup, size_t i, value *item);
+int lang_list_append(value *list, value *item);
+void lang_tuple_set(value *tup, size_t i, value *item);
 
 /* dicts: keys hashable (None, bool, int, float, str, tuple of those) */
-dict *dict_new(void);
-void dict_free(dict *d);
-void dict_clear(dict *d);                             /* drops every entry */
-value *dict_get(dict *d, value *key);                 /* borrowed or NULL */
-value *dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
-int dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
-int dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
-int dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
+dict *lang_dict_new(void);
+void lang_dict_free(dict *d);
+void lang_dict_clear(dict *d);                             /* drops every entry */
+value *lang_dict_get(dict *d, value *key);                 /* borrowed or NULL */
+value *lang_dict_get_str(dict *d, const char *key);        /* borrowed or NULL */
+int lang_dict_set(interp *I, dict *d, value *key, value *val);   /* copies references */
+int lang_dict_set_str(dict *d, const char *key, value *val);    /* takes ownership of val */
+int lang_dict_del(dict *d, value *key);                    /* 0 ok, -1 missing */
 /* The value slot of string key (len bytes) for reading or replacing in place,
  * or NULL when absent. *hint remembers where the key was: a lookup that
  * finds it there again skips hashing (names in code keep their own hint). */
-value **dict_slot_str(dict *d, const char *key, size_t len, size_t *hint);
-size_t dict_len(const dict *d);
+value **lang_dict_slot_str(dict *d, const char *key, size_t len, size_t *hint);
+size_t lang_dict_len(const dict *d);
 /* iteration: i from 0 while dict_next returns true */
-bool dict_next(const dict *d, size_t *i, value **key, value **val);
+bool lang_dict_next(const dict *d, size_t *i, value **key, value **val);
 
 /* ---- generic operations ------------------------------------------------- */
 
-const char *type_name(const value *v);
-bool is_number(const value *v);         /* bool, int, float */
-double num_as_double(const value *v);
-int truthy(interp *I, value *v);        /* 1, 0, -1 */
-char *repr_of(value *v);                /* malloc'd */
-char *str_of(value *v);                 /* malloc'd */
-int values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
-int values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
-bool hashable(const value *v);
+const char *lang_type_name(const value *v);
+bool lang_is_number(const value *v);         /* bool, int, float */
+double lang_num_as_double(const value *v);
+int lang_truthy(interp *I, value *v);        /* 1, 0, -1 */
+char *lang_repr_of(value *v);                /* malloc'd */
+char *lang_str_of(value *v);                 /* malloc'd */
+int lang_values_equal(interp *I, value *a, value *b);   /* 1, 0, -1 */
+int lang_values_compare(interp *I, value *a, value *b, int cmp);   /* CMP_LT..CMP_GE: 1, 0, -1 */
+bool lang_hashable(const value *v);
 /* 0 when key can be a dict key, else -1 with TypeError (unhashable) or
  * RecursionError (nested deeper than LANG_MAX_NESTING) raised. */
-int check_hashable(interp *I, value *key);
-uint64_t value_hash(const value *v);
+int lang_check_hashable(interp *I, value *key);
+uint64_t lang_value_hash(const value *v);
 /* How deep comparison, hashing and repr follow nested containers. */
 #define LANG_MAX_NESTING 1000
-value *binary_op(interp *I, int op, value *a, value *b);
-value *unary_op(interp *I, int op, value *a);
-int contains(interp *I, value *container, value *item);
-value *get_item(interp *I, value *obj, value *key);
-int set_item(interp *I, value *obj, value *key, value *val);
-int del_item(interp *I, value *obj, value *key);
-value *get_attr(interp *I, value *obj, const char *name);
-value *call_value(interp *I, value *fn, args *a);
-int64_t length_of(interp *I, value *v);             /* -1 error */
+value *lang_binary_op(interp *I, int op, value *a, value *b);
+value *lang_unary_op(interp *I, int op, value *a);
+int lang_contains(interp *I, value *container, value *item);
+value *lang_get_item(interp *I, value *obj, value *key);
+int lang_set_item(interp *I, value *obj, value *key, value *val);
+int lang_del_item(interp *I, value *obj, value *key);
+value *lang_get_attr(interp *I, value *obj, const char *name);
+value *lang_call_value(interp *I, value *fn, args *a);
+int64_t lang_length_of(interp *I, value *v);             /* -1 error */
 /* Items of range(start, stop, step) (step != 0), and item i (0 <= i < count). */
-uint64_t range_count(int64_t start, int64_t stop, int64_t step);
-int64_t range_item(const value *range, int64_t i);
+uint64_t lang_range_count(int64_t start, int64_t stop, int64_t step);
+int64_t lang_range_item(const value *range, int64_t i);
+/* Walking an iterable item by item, without materialising it: ranges count,
+ * lists are read live by index (as Python's list iterator), iterators (a
+ * lang_type with iter/next: tqdm, ...) are asked for each item, and anything
+ * else iterable is walked over a snapshot list. */
+typedef struct lang_iter {
+    value *src;     /* held */
+    int64_t i, n;   /* position; n: a range's length */
+    enum { LANG_WALK_RANGE, LANG_WALK_INDEX, LANG_WALK_ITERATOR } how;
+} lang_iter;
+/* 0, or -1 with TypeError (not iterable) raised; close it either way. */
+int lang_iter_open(interp *I, value *v, lang_iter *it);
+/* 1 with the next item (a new reference), 0 when exhausted, -1 on error. */
+int lang_iter_next_item(interp *I, lang_iter *it, value **item);
+/* The same, with a loop's common walks (a range, a list) inline. */
+static inline int lang_iter_next(interp *I, lang_iter *it, value **item)
+{
+    if (it->how == LANG_WALK_RANGE && it->i < it->n) {
+        /* exact for 0 <= i < len (lang_range_item) */
+        int64_t x = (int64_t)((uint64_t)it->src->u.range.start + (uint64_t)it->i++ * (uint64_t)it->src->u.range.step);
+        if ((*item = v_int(x))) return 1;
+    }
+    return lang_iter_next_item(I, it, item);
+}
+void lang_iter_close(lang_iter *it);
 /* Iteration into a fresh list of items (tensor: along dim 0; dict: keys). */
-value *to_list(interp *I, value *v);
+value *lang_to_list(interp *I, value *v);
 /* Formats v with a format spec ("", ".2f", ">10", ...). */
-char *format_value(interp *I, value *v, const char *spec);
-char *float_repr(double d);
+char *lang_format_value(interp *I, value *v, const char *spec);
+char *lang_float_repr(double d);
 
-/* tensors (builtins_tensor.c) */
-value *tensor_binary(interp *I, int op, value *a, value *b);
-value *tensor_unary(interp *I, int op, value *a);
-value *tensor_compare(interp *I, int cmp, value *a, value *b);
-value *tensor_getitem(interp *I, value *t, value *key);
-int tensor_setitem(interp *I, value *t, value *key, value *val);
-value *tensor_getattr(interp *I, value *t, const char *name);
-char *tensor_repr(const lens_tensor *t);
-cJSON *tensor_bundle(const lens_tensor *t);
+/* tensors (builtins_tensor.c; the core reaches them through tensor_kind_type's hooks) */
+extern const lang_type lang_tensor_kind_type;
+value *lang_tensor_getattr(interp *I, value *t, const char *name);
 /* A tensor from a value: tensors (new ref), numbers, nested lists. dtype -1: infer. */
-lens_tensor *tensor_from_value(interp *I, value *v, int dtype);
+lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype);
 /* The single element of a 1-element tensor as a number value. */
-value *tensor_item(interp *I, const lens_tensor *t);
+value *lang_tensor_item(interp *I, const lens_tensor *t);
 
 /* ---- argument helpers for builtins --------------------------------------- */
 
+/* Checks a call against a builtin's params (too many positionals, unknown or
+ * repeated keywords, missing required ones) and records them in a->params.
+ * 0, or -1 with TypeError raised. Builtins with params are checked before they
+ * run (lang_call_value); nothing else needs to call this. */
+int lang_bind_args(interp *I, const lang_builtin *b, args *a);
+/* The argument bound to parameter name (by position or keyword); borrowed,
+ * NULL when not given. */
+value *lang_arg(args *a, const char *name);
+/* The signature a builtin shows ("getenv(name, default=None)"): its signature
+ * string, or the one its params spell, written into buf. */
+const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n);
+
 /* Finds an argument by position or keyword; borrowed, NULL when absent. */
-value *arg_get(args *a, int pos, const char *name);
+value *lang_arg_get(args *a, int pos, const char *name);
 /* Checks that only known keywords are given and at most max_pos positionals. */
-int arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames);
-int arg_int(interp *I, value *v, const char *what, int64_t *out);
-int arg_double(interp *I, value *v, const char *what, double *out);
-int arg_bool(interp *I, value *v, bool *out);
-const char *arg_str(interp *I, value *v, const char *what);
+int lang_arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames);
+int lang_arg_int(interp *I, value *v, const char *what, int64_t *out);
+int lang_arg_double(interp *I, value *v, const char *what, double *out);
+int lang_arg_bool(interp *I, value *v, bool *out);
+const char *lang_arg_str(interp *I, value *v, const char *what);
 
 /* mime bundle of a value for execute_result / display */
-cJSON *value_bundle(value *v);
+cJSON *lang_value_bundle(value *v);
 
 #endif

@@ -66,16 +66,16 @@ int main(int argc, char **argv)
     }
     fig_opts lo = {.title = "Logit Difference From Accumulate Residual Stream", .x = x,
                    .hover_name = labels};
-    cJSON *fig = figure_line(y, 1, 25, &lo);
-    rc |= write_bundle(dir, "line.json", fig ? figure_bundle(fig) : NULL);
+    cJSON *fig = display_figure_line(y, 1, 25, &lo);
+    rc |= write_bundle(dir, "line.json", fig ? display_figure_bundle(fig) : NULL);
     cJSON_Delete(fig);
 
     float ys[3 * 10];
     for (int i = 0; i < 30; i++) ys[i] = sinf((float)i);
     const char *names[] = {"clean", "corrupted", "patched"};
     fig_opts mo = {.title = "Three lines", .names = names};
-    fig = figure_line(ys, 3, 10, &mo);
-    rc |= write_bundle(dir, "lines.json", fig ? figure_bundle(fig) : NULL);
+    fig = display_figure_line(ys, 3, 10, &mo);
+    rc |= write_bundle(dir, "lines.json", fig ? display_figure_bundle(fig) : NULL);
     cJSON_Delete(fig);
 
     /* 12×12 heatmap with value r - c/12 - 5 at row r, column c; one NaN. */
@@ -84,12 +84,12 @@ int main(int argc, char **argv)
         for (int c = 0; c < 12; c++) z[r * 12 + c] = (float)r - (float)c / 12.0f - 5.0f;
     z[12 * 3 + 4] = NAN;
     fig_opts io = {.title = "Logit Difference From Each Head", .xlabel = "Head", .ylabel = "Layer"};
-    fig = figure_imshow(z, 12, 12, &io);
-    rc |= write_bundle(dir, "heatmap.json", fig ? figure_bundle(fig) : NULL);
+    fig = display_figure_imshow(z, 12, 12, &io);
+    rc |= write_bundle(dir, "heatmap.json", fig ? display_figure_bundle(fig) : NULL);
     if (fig) {
         char path[4096];
         snprintf(path, sizeof path, "%s/figure.html", dir);
-        if (figure_save_html(fig, path) != 0) {
+        if (display_figure_save_html(fig, path) != 0) {
             fprintf(stderr, "save_html: %s\n", display_last_error());
             rc = 1;
         }
@@ -100,14 +100,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < 8; i++) sc[i] = (float)(i % 3);
     fig_opts so = {.title = "Scatter", .xlabel = "clean", .ylabel = "patched", .clabel = "layer",
                    .color = sc, .hover_name = labels};
-    fig = figure_scatter(x, y, 8, &so);
-    rc |= write_bundle(dir, "scatter.json", fig ? figure_bundle(fig) : NULL);
+    fig = display_figure_scatter(x, y, 8, &so);
+    rc |= write_bundle(dir, "scatter.json", fig ? display_figure_bundle(fig) : NULL);
     cJSON_Delete(fig);
 
     const char *bl[] = {"embed", "L0", "L1", "<b>L2</b>"};
     fig_opts bo = {.title = "Bars", .x_labels = bl};
-    fig = figure_bar(y, 4, &bo);
-    rc |= write_bundle(dir, "bar.json", fig ? figure_bundle(fig) : NULL);
+    fig = display_figure_bar(y, 4, &bo);
+    rc |= write_bundle(dir, "bar.json", fig ? display_figure_bundle(fig) : NULL);
     cJSON_Delete(fig);
 
     const char *tokens[] = {"<|endoftext|>", "When", " John", " and", " Mary", " went",
@@ -119,17 +119,17 @@ int main(int argc, char **argv)
     patterns(p, 3, n);
     const char *heads[] = {"L9H9", "L9H6", "L10H0"};
     rc |= write_bundle(dir, "attention.json",
-                       attention_patterns_bundle(tokens, n, p, 3, heads, "Name Mover Heads"));
+                       display_attention_patterns_bundle(tokens, n, p, 3, heads, "Name Mover Heads"));
     rc |= write_bundle(dir, "attention_heads.json",
-                       attention_heads_bundle(tokens, n, p, 3, heads, "Name Mover Heads"));
+                       display_attention_heads_bundle(tokens, n, p, 3, heads, "Name Mover Heads"));
     const char *early[] = {"L0H4", "L1H8"};
     rc |= write_bundle(dir, "attention_early.json",
-                       attention_patterns_bundle(tokens, n, p, 2, early, "Early heads"));
+                       display_attention_patterns_bundle(tokens, n, p, 2, early, "Early heads"));
     free(p);
 
-    rc |= write_bundle(dir, "progress.json", progress_bundle("loading", 3, 12, "h.3.attn"));
+    rc |= write_bundle(dir, "progress.json", display_progress_bundle("loading", 3, 12, "h.3.attn"));
     const char *cells[] = {"L9H9", "3.1", "<|endoftext|>", "L10H7", "-1.2", "</script>"};
     const char *hdr[] = {"head", "logit diff", "top token"};
-    rc |= write_bundle(dir, "table.json", table_text_bundle(cells, 2, 3, hdr, "Top heads"));
+    rc |= write_bundle(dir, "table.json", display_table_text_bundle(cells, 2, 3, hdr, "Top heads"));
     return rc;
 }

@@ -77,14 +77,14 @@ static void test_cache_methods_and_hooks_follow_transformerlens_names(void)
         {"cache.accumulated_resid(return_labels=True)[1]", "['0_pre', '1_pre', 'final_post']"},
         {"cache.accumulated_resid(1, True, mlp_input=True, return_labels=True)[1]", "['0_pre', '0_mid', '1_pre', '1_mid']"},
         {"cache.decompose_resid(mode='attn', return_labels=True)[1]", "['embed', 'pos_embed', '0_attn_out', '1_attn_out']"},
-        {"cache.decompose_resid(pos_slice=(1, 3)).shape", "(6, 2, 2, 64)"},
-        {"cache.decompose_resid(pos_slice=[0, -1]).shape", "(6, 2, 2, 64)"},
+        {"cache.decompose_resid(pos_slice=(1, 3)).shape", "torch.Size([6, 2, 2, 64])"},
+        {"cache.decompose_resid(pos_slice=[0, -1]).shape", "torch.Size([6, 2, 2, 64])"},
         {"cache.stack_head_results(layer=1, pos_slice=-1, incl_remainder=True, return_labels=True)[1]",
          "['L0H0', 'L0H1', 'L0H2', 'L0H3', 'remainder']"},
         {"cache.get_full_resid_decomposition(expand_neurons=False, pos_slice=-1, return_labels=True)[1][-5:]",
          "['0_mlp_out', '1_mlp_out', 'embed', 'pos_embed', 'bias']"},
-        {"cache.get_full_resid_decomposition(pos_slice=-1).shape", "(523, 2, 64)"},
-        {"cache.logit_attrs(cache.decompose_resid(pos_slice=-1), ' he', ' she', pos_slice=-1).shape", "(6, 2)"},
+        {"cache.get_full_resid_decomposition(pos_slice=-1).shape", "torch.Size([523, 2, 64])"},
+        {"cache.logit_attrs(cache.decompose_resid(pos_slice=-1), ' he', ' she', pos_slice=-1).shape", "torch.Size([6, 2])"},
         {"allclose(cache.decompose_resid().sum(0), cache['resid_post', -1], atol=1e-4)", "True"},
         {"cache.compute_head_results()\n'blocks.0.attn.hook_result' in cache", "True"},
         {"head_labels(model, [0, (1, 2), 'L1H3'])", "['L0H0', 'L1H2', 'L1H3']"},
@@ -129,7 +129,7 @@ static void test_cache_methods_and_hooks_follow_transformerlens_names(void)
         const char *r = cell(s, errors[i].code, &c, &err);
         CHECK(!strncmp(r, "ERROR", 5) && strstr(r, errors[i].want), "%s\n  got %s", errors[i].code, r);
     }
-    CHECK(!strcmp(cell(s, "cache['resid_pre', 0].shape", &c, &err), "(2, 6, 64)"), "state survives errors");
+    CHECK(!strcmp(cell(s, "cache['resid_pre', 0].shape", &c, &err), "torch.Size([2, 6, 64])"), "state survives errors");
     lang_session_free(s);
 }
 

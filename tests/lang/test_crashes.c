@@ -205,8 +205,8 @@ static size_t live_after(lang_session *s, const char *code)
     const char *got = cell(s, code, &c, &err);
     CHECK(strncmp(got, "ERROR", 5) != 0, "%s: %s", code, got);
     lang_error_clear(&err);
-    gc_collect();
-    return gc_tracked_count();
+    lang_gc_collect();
+    return lang_gc_tracked_count();
 }
 
 /* A cell ends with a collection only when it grew the tracked containers by
@@ -217,23 +217,23 @@ static void test_cells_collect_when_the_tracked_count_grew(void)
     lang_error err = {0};
     capture c;
     CHECK(!strcmp(cell(s, "keep = [[i] for i in range(4000)]\nlen(keep)", &c, &err), "4000"), "setup");
-    gc_collect();
-    size_t base = gc_tracked_count();
+    lang_gc_collect();
+    size_t base = lang_gc_tracked_count();
     CHECK(base >= 4001, "the kept lists are tracked (%zu)", base);
     /* a few dropped cycles: fewer than a quarter of what survives */
     CHECK(!strcmp(cell(s, "for i in range(100):\n    a = [i]\n    a.append(a)\na = None", &c, &err), ""), "small");
-    CHECK(gc_tracked_count() == base + 100, "a small cell's cycles wait (%zu, base %zu)", gc_tracked_count(), base);
-    CHECK(gc_collect() == 100, "and a collection frees exactly them");
-    CHECK(gc_tracked_count() == base, "back to %zu (%zu)", base, gc_tracked_count());
+    CHECK(lang_gc_tracked_count() == base + 100, "a small cell's cycles wait (%zu, base %zu)", lang_gc_tracked_count(), base);
+    CHECK(lang_gc_collect() == 100, "and a collection frees exactly them");
+    CHECK(lang_gc_tracked_count() == base, "back to %zu (%zu)", base, lang_gc_tracked_count());
     /* many dropped cycles: the cell's end collects them */
     CHECK(!strcmp(cell(s, "for i in range(2000):\n    a = [i]\n    a.append(a)\na = None", &c, &err), ""), "large");
-    CHECK(gc_tracked_count() == base, "a large cell's cycles are freed at its end (%zu, base %zu)", gc_tracked_count(), base);
+    CHECK(lang_gc_tracked_count() == base, "a large cell's cycles are freed at its end (%zu, base %zu)", lang_gc_tracked_count(), base);
     /* freeing by reference counting lowers the mark growth counts from */
     CHECK(!strcmp(cell(s, "keep = None", &c, &err), ""), "drop");
-    size_t low = gc_tracked_count();
+    size_t low = lang_gc_tracked_count();
     CHECK(low + 4000 <= base, "the kept lists went with their count (%zu, %zu)", low, base);
     CHECK(!strcmp(cell(s, "for i in range(1000):\n    a = [i]\n    a.append(a)\na = None", &c, &err), ""), "after drop");
-    CHECK(gc_tracked_count() == low, "growth counted from the low point: collected (%zu, %zu)", gc_tracked_count(), low);
+    CHECK(lang_gc_tracked_count() == low, "growth counted from the low point: collected (%zu, %zu)", lang_gc_tracked_count(), low);
     lang_error_clear(&err);
     lang_session_free(s);
 }
@@ -276,7 +276,7 @@ static void test_cycle_collector_frees_dropped_cycles_and_keeps_live_ones(void)
     CHECK(after == base, "everything dropped: %zu containers live, %zu before", after, base);
     lang_error_clear(&err);
     lang_session_free(s);
-    CHECK(gc_tracked_count() < base, "the session's own containers are freed with it (%zu)", gc_tracked_count());
+    CHECK(lang_gc_tracked_count() < base, "the session's own containers are freed with it (%zu)", lang_gc_tracked_count());
 }
 
 /* def functions (their closure scopes and defaults), functools.partial and
@@ -310,7 +310,7 @@ static void test_cycle_collector_frees_functions_partials_and_exceptions(void)
 /* An object type that holds a value joins the collector with visit and clear. */
 typedef struct box { value *held; } box;
 static int boxes_freed;
-static void box_free(void *data) { box *b = data; decref(b->held); free(b); boxes_freed++; }
+static void box_free(void *data) { box *b = data; lang_decref(b->held); free(b); boxes_freed++; }
 static void box_visit(value *self, void (*on_value)(value *child, void *ctx), void (*on_env)(env *e, void *ctx), void *ctx)
 {
     (void)on_env;
@@ -322,7 +322,7 @@ static void box_clear(value *self)
     box *b = self->u.obj.data;
     value *h = b->held;
     b->held = NULL;
-    decref(h);
+    lang_decref(h);
 }
 static const lang_type box_type = {.name = "Box", .free = box_free, .visit = box_visit, .clear = box_clear};
 
@@ -331,9 +331,9 @@ static void bind_box_cycle(lang_session *s, const char *name)
 {
     value *l = v_list(0);
     box *b = calloc(1, sizeof *b);
-    b->held = incref(l);
-    list_append(l, v_object(&box_type, b));
-    dict_set_str(s->I.globals, name, l);
+    b->held = lang_incref(l);
+    lang_list_append(l, v_object(&box_type, b));
+    lang_dict_set_str(s->I.globals, name, l);
 }
 
 static void test_cycle_collector_follows_objects_that_hold_values(void)
@@ -347,7 +347,7 @@ static void test_cycle_collector_follows_objects_that_hold_values(void)
     CHECK(!strcmp(cell(s, "kept, len(dropped)", &c, &err), "([<Box>], 1)"), "%s", cell(s, "kept", &c, &err));
     CHECK(boxes_freed == 0, "nothing freed while referenced (%d)", boxes_freed);
     CHECK(!strcmp(cell(s, "dropped = None", &c, &err), ""), "drop");
-    gc_collect();
+    lang_gc_collect();
     CHECK(boxes_freed == 1, "the dropped cycle through a Box is freed (%d)", boxes_freed);
     CHECK(!strcmp(cell(s, "kept[0], len(kept)", &c, &err), "(<Box>, 1)"), "the kept one is intact");
     lang_error_clear(&err);
@@ -408,12 +408,12 @@ static void test_to_tokens_truncates_to_n_ctx(void)
     static const cell_case cases[] = {
         {"model = load('tests/fixtures/tiny-gpt2')\nmodel.cfg.n_ctx", "128"},
         {"long = 'a b ' * 200\nfull = model.to_tokens(long, truncate=False)\nfull.shape[1] > 128", "True"},
-        {"model.to_tokens(long).shape, model.to_tokens(long, truncate=True).shape", "((1, 128), (1, 128))"},
+        {"model.to_tokens(long).shape, model.to_tokens(long, truncate=True).shape", "(torch.Size([1, 128]), torch.Size([1, 128]))"},
         {"bool((model.to_tokens(long)[0] == full[0, :128]).all())", "True"},
         {"int(model.to_tokens(long)[0, 0]) == int(full[0, 0]) == 50256", "True"},
-        {"model.to_tokens([long, 'hi']).shape, model.to_tokens(['hi', 'a b']).shape", "((2, 128), (2, 3))"},
-        {"model.to_tokens(long, prepend_bos=False).shape", "(1, 128)"},
-        {"model.to_tokens(long, truncate='yes').shape", "(1, 128)"},
+        {"model.to_tokens([long, 'hi']).shape, model.to_tokens(['hi', 'a b']).shape", "(torch.Size([2, 128]), torch.Size([2, 3]))"},
+        {"model.to_tokens(long, prepend_bos=False).shape", "torch.Size([1, 128])"},
+        {"model.to_tokens(long, truncate='yes').shape", "torch.Size([1, 128])"},
     };
     run_cases(s, cases, sizeof cases / sizeof *cases);
     lang_session_free(s);

@@ -37,7 +37,7 @@ static double num(const cJSON *o, const char *path)
 static void test_line_defaults_x_to_indices_and_keeps_values(void)
 {
     float y[5] = {0, 1, 2, 3, 4};
-    cJSON *fig = figure_line(y, 1, 5, NULL);
+    cJSON *fig = display_figure_line(y, 1, 5, NULL);
     CHECK(fig != NULL, "%s", display_last_error());
     CHECK(strcmp(str(fig, "data.0.type"), "scatter") == 0, "%s", "");
     CHECK(strstr(str(fig, "data.0.mode"), "lines") != NULL, "%s", "");
@@ -60,7 +60,7 @@ static void test_line_uses_x_hover_names_and_title(void)
     float y[3] = {1.5f, -2, 0.1f}, x[3] = {0, 0.5f, 1};
     const char *names[3] = {"embed", "0_pre", "0_mid"};
     fig_opts o = {.title = "Logit Lens", .x = x, .hover_name = names, .ylabel = "logit diff"};
-    cJSON *fig = figure_line(y, 1, 3, &o);
+    cJSON *fig = display_figure_line(y, 1, 3, &o);
     CHECK(fig != NULL, "%s", "");
     CHECK(num(fig, "data.0.x.1") == 0.5, "%s", "");
     CHECK(strcmp(str(fig, "data.0.hovertext.2"), "0_mid") == 0, "%s", "");
@@ -80,7 +80,7 @@ static void test_line_with_several_lines_makes_one_trace_each(void)
     float y[2 * 4] = {0, 1, 2, 3, 10, 11, 12, 13};
     const char *names[2] = {"clean", "corrupt"};
     fig_opts o = {.names = names};
-    cJSON *fig = figure_line(y, 2, 4, &o);
+    cJSON *fig = display_figure_line(y, 2, 4, &o);
     CHECK(cJSON_GetArraySize(get(fig, "data")) == 2, "%s", "");
     CHECK(num(fig, "data.1.y.3") == 13, "%s", "");
     CHECK(strcmp(str(fig, "data.1.name"), "corrupt") == 0, "%s", "");
@@ -93,7 +93,7 @@ static void test_imshow_keeps_row_zero_on_top_with_symmetric_rdbu(void)
 {
     float z[2 * 3] = {1, 2, 3, -4, 5, -6};
     fig_opts o = {.title = "Heads", .xlabel = "Head", .ylabel = "Layer"};
-    cJSON *fig = figure_imshow(z, 2, 3, &o);
+    cJSON *fig = display_figure_imshow(z, 2, 3, &o);
     CHECK(fig != NULL, "%s", "");
     CHECK(strcmp(str(fig, "data.0.type"), "heatmap") == 0, "%s", "");
     CHECK(cJSON_GetArraySize(get(fig, "data.0.z")) == 2, "%s", "");
@@ -105,13 +105,13 @@ static void test_imshow_keeps_row_zero_on_top_with_symmetric_rdbu(void)
     CHECK(strcmp(str(fig, "layout.coloraxis.colorscale.0.1"), "rgb(103,0,31)") == 0, "%s", "");
     CHECK(strcmp(str(fig, "layout.xaxis.title.text"), "Head") == 0, "%s", "");
     CHECK(strcmp(str(fig, "layout.yaxis.title.text"), "Layer") == 0, "%s", "");
-    char *plain = figure_describe(fig);
+    char *plain = display_figure_describe(fig);
     CHECK(plain && strcmp(plain, "Figure: heatmap 2×3 'Heads'") == 0, "%s", plain);
     free(plain);
     cJSON_Delete(fig);
 
     fig_opts r = {.zmin_set = true, .zmin = -1, .zmax_set = true, .zmax = 2};
-    fig = figure_imshow(z, 2, 3, &r);
+    fig = display_figure_imshow(z, 2, 3, &r);
     CHECK(num(fig, "layout.coloraxis.cmin") == -1 && num(fig, "layout.coloraxis.cmax") == 2, "%s", "");
     cJSON_Delete(fig);
 }
@@ -121,7 +121,7 @@ static void test_imshow_labels_distinct_as_categories_repeated_as_ticks(void)
     float z[4] = {1, 2, 3, 4};
     const char *xs[2] = {"a", "b"}, *ys[2] = {" the", " the"};
     fig_opts o = {.x_labels = xs, .y_labels = ys};
-    cJSON *fig = figure_imshow(z, 2, 2, &o);
+    cJSON *fig = display_figure_imshow(z, 2, 2, &o);
     CHECK(strcmp(str(fig, "data.0.x.1"), "b") == 0, "%s", "");
     CHECK(num(fig, "data.0.y.1") == 1, "%s", "");
     CHECK(strcmp(str(fig, "layout.yaxis.ticktext.1"), " the") == 0, "%s", "");
@@ -131,7 +131,7 @@ static void test_imshow_labels_distinct_as_categories_repeated_as_ticks(void)
 static void test_non_finite_numbers_become_null(void)
 {
     float z[4] = {NAN, INFINITY, -INFINITY, 1};
-    cJSON *fig = figure_imshow(z, 2, 2, NULL);
+    cJSON *fig = display_figure_imshow(z, 2, 2, NULL);
     CHECK(cJSON_IsNull(get(fig, "data.0.z.0.0")), "%s", "");
     CHECK(cJSON_IsNull(get(fig, "data.0.z.0.1")), "%s", "");
     CHECK(cJSON_IsNull(get(fig, "data.0.z.1.0")), "%s", "");
@@ -141,7 +141,7 @@ static void test_non_finite_numbers_become_null(void)
     free(json);
     cJSON_Delete(fig);
     float y[2] = {NAN, 2};
-    fig = figure_line(y, 1, 2, NULL);
+    fig = display_figure_line(y, 1, 2, NULL);
     CHECK(cJSON_IsNull(get(fig, "data.0.y.0")), "%s", "");
     cJSON_Delete(fig);
 }
@@ -152,7 +152,7 @@ static void test_scatter_and_bar(void)
     const char *names[3] = {"a", "b", "c"};
     fig_opts o = {.xlabel = "clean", .ylabel = "patched", .clabel = "layer", .color = c,
                   .hover_name = names};
-    cJSON *fig = figure_scatter(x, y, 3, &o);
+    cJSON *fig = display_figure_scatter(x, y, 3, &o);
     CHECK(strcmp(str(fig, "data.0.mode"), "markers") == 0, "%s", "");
     CHECK(num(fig, "data.0.marker.color.2") == 2, "%s", "");
     CHECK(strcmp(str(fig, "layout.coloraxis.colorbar.title.text"), "layer") == 0, "%s", "");
@@ -160,7 +160,7 @@ static void test_scatter_and_bar(void)
     CHECK(strcmp(str(fig, "data.0.hovertext.1"), "b") == 0, "%s", "");
     cJSON_Delete(fig);
     fig_opts b = {.x_labels = names};
-    fig = figure_bar(y, 3, &b);
+    fig = display_figure_bar(y, 3, &b);
     CHECK(strcmp(str(fig, "data.0.type"), "bar") == 0, "%s", "");
     CHECK(strcmp(str(fig, "data.0.x.2"), "c") == 0 && num(fig, "data.0.y.2") == 6, "%s", "");
     cJSON_Delete(fig);
@@ -169,36 +169,36 @@ static void test_scatter_and_bar(void)
 static void test_bad_input_returns_null_with_a_message(void)
 {
     float y[2] = {1, 2};
-    CHECK(figure_line(NULL, 1, 2, NULL) == NULL, "%s", "");
+    CHECK(display_figure_line(NULL, 1, 2, NULL) == NULL, "%s", "");
     CHECK(strstr(display_last_error(), "no data") != NULL, "%s", "");
-    CHECK(figure_line(y, 1, 0, NULL) == NULL, "%s", "");
-    CHECK(figure_imshow(y, -1, 2, NULL) == NULL, "%s", "");
-    CHECK(figure_imshow(y, 1 << 30, 1 << 30, NULL) == NULL, "%s", "");
+    CHECK(display_figure_line(y, 1, 0, NULL) == NULL, "%s", "");
+    CHECK(display_figure_imshow(y, -1, 2, NULL) == NULL, "%s", "");
+    CHECK(display_figure_imshow(y, 1 << 30, 1 << 30, NULL) == NULL, "%s", "");
     CHECK(strstr(display_last_error(), "too many") != NULL, "%s", "");
-    CHECK(figure_scatter(y, NULL, 2, NULL) == NULL, "%s", "");
-    CHECK(figure_bar(y, 0, NULL) == NULL, "%s", "");
-    CHECK(figure_bundle(NULL) == NULL, "%s", "");
+    CHECK(display_figure_scatter(y, NULL, 2, NULL) == NULL, "%s", "");
+    CHECK(display_figure_bar(y, 0, NULL) == NULL, "%s", "");
+    CHECK(display_figure_bundle(NULL) == NULL, "%s", "");
     cJSON *junk = cJSON_Parse("{\"data\": 3}");
-    CHECK(figure_bundle(junk) == NULL, "%s", "");
-    char *d = figure_describe(junk);
+    CHECK(display_figure_bundle(junk) == NULL, "%s", "");
+    char *d = display_figure_describe(junk);
     CHECK(d != NULL, "%s", "");
     free(d);
     cJSON_Delete(junk);
     const char *tok[2] = {"a", "b"};
-    CHECK(attention_patterns_bundle(tok, 2, NULL, 1, NULL, NULL) == NULL, "%s", "");
-    CHECK(attention_patterns_bundle(tok, 0, y, 1, NULL, NULL) == NULL, "%s", "");
-    CHECK(attention_patterns_bundle(tok, 2, y, 0, NULL, NULL) == NULL, "%s", "");
-    CHECK(table_numeric_bundle(NULL, 1, 1, NULL, NULL, NULL) == NULL, "%s", "");
-    CHECK(table_text_bundle(tok, 0, 1, NULL, NULL) == NULL, "%s", "");
-    CHECK(figure_save_html(NULL, "/tmp/x.html") != 0, "%s", "");
+    CHECK(display_attention_patterns_bundle(tok, 2, NULL, 1, NULL, NULL) == NULL, "%s", "");
+    CHECK(display_attention_patterns_bundle(tok, 0, y, 1, NULL, NULL) == NULL, "%s", "");
+    CHECK(display_attention_patterns_bundle(tok, 2, y, 0, NULL, NULL) == NULL, "%s", "");
+    CHECK(display_table_numeric_bundle(NULL, 1, 1, NULL, NULL, NULL) == NULL, "%s", "");
+    CHECK(display_table_text_bundle(tok, 0, 1, NULL, NULL) == NULL, "%s", "");
+    CHECK(display_figure_save_html(NULL, "/tmp/x.html") != 0, "%s", "");
 }
 
 static void test_figure_bundle_has_three_mime_types(void)
 {
     float y[3] = {1, 2, 3};
     fig_opts o = {.title = "</script><b>t</b>"};
-    cJSON *fig = figure_line(y, 1, 3, &o);
-    cJSON *b = figure_bundle(fig);
+    cJSON *fig = display_figure_line(y, 1, 3, &o);
+    cJSON *b = display_figure_bundle(fig);
     CHECK(b != NULL, "%s", "");
     CHECK(cJSON_IsArray(get(cJSON_GetObjectItem(b, "application/vnd.plotly.v1+json"), "data")), "%s", "");
     CHECK(cJSON_IsObject(get(cJSON_GetObjectItem(b, "application/vnd.plotly.v1+json"), "layout")), "%s", "");
@@ -226,32 +226,32 @@ static void test_plotly_js_is_inlined_from_env_with_require_guard(void)
     CHECK(write(fd, lib, sizeof lib - 1) == (ssize_t)(sizeof lib - 1), "%s", "");
     close(fd);
     setenv("LENS_PLOTLY_JS", path, 1);
-    plotly_js_reset();
+    display_plotly_js_reset();
     float y[1] = {1};
-    cJSON *fig = figure_line(y, 1, 1, NULL);
-    char *html = figure_html(fig);
+    cJSON *fig = display_figure_line(y, 1, 1, NULL);
+    char *html = display_figure_html(fig);
     CHECK(html && strstr(html, "window.Plotly={newPlot") != NULL, "%s", "");
     CHECK(html && strstr(html, "(function(define,module,exports)") != NULL, "%s", "");
     CHECK(html && strstr(html, "<\\/script><\\!--") != NULL, "%s", "");
-    CHECK(strcmp(plotly_js_path(), path) == 0, "%s", "");
+    CHECK(strcmp(display_plotly_js_path(), path) == 0, "%s", "");
     free(html);
 
     setenv("LENS_PLOTLY_JS", "https://cdn.example.org/plotly.min.js", 1);
-    plotly_js_reset();
-    html = figure_html(fig);
+    display_plotly_js_reset();
+    html = display_figure_html(fig);
     CHECK(html && strstr(html, "\"https://cdn.example.org/plotly.min.js\"") != NULL, "%s", "");
     CHECK(html && strstr(html, "window.define=undefined") != NULL, "%s", "");
     free(html);
 
     setenv("LENS_PLOTLY_JS", "/nonexistent/plotly.min.js", 1);
-    plotly_js_reset();
-    cJSON *b = figure_bundle(fig);
+    display_plotly_js_reset();
+    cJSON *b = display_figure_bundle(fig);
     CHECK(strstr(str(b, "text/html"), "lens-figure-note") != NULL, "%s", "");
     CHECK(cJSON_IsObject(cJSON_GetObjectItem(b, "application/vnd.plotly.v1+json")), "%s", "");
     cJSON_Delete(b);
     cJSON_Delete(fig);
     unsetenv("LENS_PLOTLY_JS");
-    plotly_js_reset();
+    display_plotly_js_reset();
     unlink(path);
 }
 
@@ -272,66 +272,66 @@ static void test_plotly_js_is_sent_once_per_session(void)
     CHECK(write(fd, lib, sizeof lib - 1) == (ssize_t)(sizeof lib - 1), "%s", "");
     close(fd);
     setenv("LENS_PLOTLY_JS", path, 1);
-    plotly_js_reset();
+    display_plotly_js_reset();
     float y[2] = {1, 2};
-    cJSON *fig = figure_line(y, 1, 2, NULL);
-    plotly_js_cell_started("cell-a");
-    cJSON *b1 = figure_bundle(fig), *b2 = figure_bundle(fig);
+    cJSON *fig = display_figure_line(y, 1, 2, NULL);
+    display_plotly_js_cell_started("cell-a");
+    cJSON *b1 = display_figure_bundle(fig), *b2 = display_figure_bundle(fig);
     CHECK(html_has(b1, "LIBRARY-MARK") && html_has(b1, "dispatchEvent(new Event('lens-plotly-ready'))"), "%s", "");
     CHECK(!html_has(b2, "LIBRARY-MARK") && html_has(b2, "Plotly.newPlot"), "%s", "");
     CHECK(html_has(b2, "addEventListener('lens-plotly-ready'"), "%s", "");
-    plotly_js_cell_started("cell-b");
-    cJSON *b3 = figure_bundle(fig);
+    display_plotly_js_cell_started("cell-b");
+    cJSON *b3 = display_figure_bundle(fig);
     CHECK(!html_has(b3, "LIBRARY-MARK"), "%s", "");
-    plotly_js_cell_started("");          /* a frontend that sends no cell id */
-    cJSON *b4 = figure_bundle(fig);
+    display_plotly_js_cell_started("");          /* a frontend that sends no cell id */
+    cJSON *b4 = display_figure_bundle(fig);
     CHECK(!html_has(b4, "LIBRARY-MARK"), "%s", "");
-    plotly_js_cell_started("cell-a");    /* its outputs, the library with them, are cleared */
-    cJSON *b5 = figure_bundle(fig), *b6 = figure_bundle(fig);
+    display_plotly_js_cell_started("cell-a");    /* its outputs, the library with them, are cleared */
+    cJSON *b5 = display_figure_bundle(fig), *b6 = display_figure_bundle(fig);
     CHECK(html_has(b5, "LIBRARY-MARK") && !html_has(b6, "LIBRARY-MARK"), "%s", "");
     char page[] = "/tmp/lens-page-XXXXXX";
     fd = mkstemp(page);
     close(fd);
-    CHECK(figure_save_html(fig, page) == 0, "%s", display_last_error());
+    CHECK(display_figure_save_html(fig, page) == 0, "%s", display_last_error());
     size_t n = 0;
     char *text = lens_read_file(page, "page", &n, NULL);
     CHECK(text && strstr(text, "LIBRARY-MARK") != NULL, "%s", "");
     free(text);
     unlink(page);
-    plotly_js_reset();                   /* a new session */
-    cJSON *b7 = figure_bundle(fig);
+    display_plotly_js_reset();                   /* a new session */
+    cJSON *b7 = display_figure_bundle(fig);
     CHECK(html_has(b7, "LIBRARY-MARK"), "%s", "");
     cJSON *all[] = {b1, b2, b3, b4, b5, b6, b7};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) cJSON_Delete(all[i]);
     cJSON_Delete(fig);
     unsetenv("LENS_PLOTLY_JS");
-    plotly_js_reset();
+    display_plotly_js_reset();
     unlink(path);
 }
 
 static void test_save_html_writes_a_standalone_page(void)
 {
     setenv("LENS_PLOTLY_JS", "https://cdn.example.org/plotly.min.js", 1);
-    plotly_js_reset();
+    display_plotly_js_reset();
     float z[1] = {1};
     fig_opts o = {.title = "a<b"};
-    cJSON *fig = figure_imshow(z, 1, 1, &o);
+    cJSON *fig = display_figure_imshow(z, 1, 1, &o);
     char path[] = "/tmp/lens-fig-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
-    CHECK(figure_save_html(fig, path) == 0, "%s", display_last_error());
+    CHECK(display_figure_save_html(fig, path) == 0, "%s", display_last_error());
     FILE *f = fopen(path, "r");
     char buf[4096] = {0};
     size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
     if (f) fclose(f);
     CHECK(n > 0 && strncmp(buf, "<!DOCTYPE html>", 15) == 0, "%s", "");
     CHECK(strstr(buf, "<title>a&lt;b</title>") != NULL, "%s", "");
-    CHECK(figure_save_html(fig, "/nonexistent-dir/x.html") != 0, "%s", "");
+    CHECK(display_figure_save_html(fig, "/nonexistent-dir/x.html") != 0, "%s", "");
     CHECK(strstr(display_last_error(), "cannot write") != NULL, "%s", "");
     unlink(path);
     cJSON_Delete(fig);
     unsetenv("LENS_PLOTLY_JS");
-    plotly_js_reset();
+    display_plotly_js_reset();
 }
 
 static const char *hostile[] = {"<|endoftext|>", " \"q\"", " 'a'", "</script><script>alert(1)</script>",
@@ -358,7 +358,7 @@ static void test_attention_escapes_hostile_tokens(void)
     float p[2 * NH * NH];
     make_patterns(p, 2, NH);
     const char *labels[2] = {"L9H9", "<i>L1H1</i>"};
-    cJSON *b = attention_patterns_bundle(hostile, NH, p, 2, labels, "t</script>");
+    cJSON *b = display_attention_patterns_bundle(hostile, NH, p, 2, labels, "t</script>");
     CHECK(b != NULL, "%s", display_last_error());
     const char *html = str(b, "text/html");
     CHECK(count(html, "<script") == 1, "%d scripts", count(html, "<script"));
@@ -383,7 +383,7 @@ static void test_attention_static_colours_and_table(void)
     /* One head: everything attends to token 0, so only token 0 is coloured. */
     const char *tok[3] = {"a", "b", "c"};
     float p[9] = {1, 0, 0, 1, 0, 0, 1, 0, 0};
-    char *html = attention_html(tok, 3, p, 1, NULL, NULL, false);
+    char *html = display_attention_html(tok, 3, p, 1, NULL, NULL, false);
     CHECK(html != NULL, "%s", "");
     const char *t0 = strstr(html, "data-i=\"0\"");
     const char *t1 = strstr(html, "data-i=\"1\"");
@@ -398,8 +398,8 @@ static void test_attention_displays_get_unique_ids(void)
 {
     const char *tok[2] = {"a", "b"};
     float p[4] = {1, 0, 0.5f, 0.5f};
-    char *a = attention_html(tok, 2, p, 1, NULL, NULL, false);
-    char *b = attention_html(tok, 2, p, 1, NULL, NULL, true);
+    char *a = display_attention_html(tok, 2, p, 1, NULL, NULL, false);
+    char *b = display_attention_html(tok, 2, p, 1, NULL, NULL, true);
     CHECK(a && b, "%s", "");
     const char *ia = strstr(a, "id=\""), *ib = strstr(b, "id=\"");
     CHECK(ia && ib, "%s", "");
@@ -408,8 +408,8 @@ static void test_attention_displays_get_unique_ids(void)
     CHECK(strstr(b, "lens-attn-gridonly") != NULL && strstr(b, "lens-attn-tok\"") == NULL, "%s", "");
     free(a);
     free(b);
-    cJSON *f1 = figure_line(p, 1, 2, NULL);
-    char *h1 = figure_html(f1), *h2 = figure_html(f1);
+    cJSON *f1 = display_figure_line(p, 1, 2, NULL);
+    char *h1 = display_figure_html(f1), *h2 = display_figure_html(f1);
     const char *j1 = strstr(h1, "id=\"lens-fig"), *j2 = strstr(h2, "id=\"lens-fig");
     CHECK(j1 && j2 && strncmp(j1, j2, strcspn(j1 + 4, "\"") + 4) != 0, "%s", "");
     free(h1);
@@ -419,23 +419,23 @@ static void test_attention_displays_get_unique_ids(void)
 
 static void test_progress_bundle(void)
 {
-    cJSON *b = progress_bundle("loading", 3, 12, NULL);
+    cJSON *b = display_progress_bundle("loading", 3, 12, NULL);
     CHECK(strcmp(str(b, "text/plain"), "loading 3/12") == 0, "%s", str(b, "text/plain"));
     CHECK(strstr(str(b, "text/html"), "width:25.0%") != NULL, "%s", "");
     cJSON_Delete(b);
-    b = progress_bundle("<x>", 20, 10, "a&b");
+    b = display_progress_bundle("<x>", 20, 10, "a&b");
     CHECK(strstr(str(b, "text/html"), "&lt;x&gt;") && strstr(str(b, "text/html"), "a&amp;b"), "%s", "");
     CHECK(strcmp(str(b, "text/plain"), "<x> 10/10 a&b") == 0, "%s", "");
     cJSON_Delete(b);
-    b = progress_bundle(NULL, 5, 0, NULL);
+    b = display_progress_bundle(NULL, 5, 0, NULL);
     CHECK(strcmp(str(b, "text/plain"), "5") == 0, "%s", "");
     cJSON_Delete(b);
     /* total < 0: a status line without count or bar */
-    b = progress_bundle("loading", 0, -1, "gpt2-small");
+    b = display_progress_bundle("loading", 0, -1, "gpt2-small");
     CHECK(strcmp(str(b, "text/plain"), "loading gpt2-small") == 0, "%s", str(b, "text/plain"));
     CHECK(!strstr(str(b, "text/html"), "width:240px") && strstr(str(b, "text/html"), "gpt2-small"));
     cJSON_Delete(b);
-    b = progress_bundle(NULL, 0, -1, "status");
+    b = display_progress_bundle(NULL, 0, -1, "status");
     CHECK(strcmp(str(b, "text/plain"), "status") == 0, "%s", str(b, "text/plain"));
     cJSON_Delete(b);
 }
@@ -444,7 +444,7 @@ static void test_tables_escape_and_elide(void)
 {
     const char *cells[4] = {"<|endoftext|>", "</script>", "a\"b", NULL};
     const char *hdr[2] = {"tok&en", "v"};
-    cJSON *b = table_text_bundle(cells, 2, 2, hdr, "<t>");
+    cJSON *b = display_table_text_bundle(cells, 2, 2, hdr, "<t>");
     const char *html = str(b, "text/html");
     CHECK(strstr(html, "&lt;|endoftext|&gt;") && strstr(html, "&lt;/script&gt;"), "%s", "");
     CHECK(strstr(html, "a&quot;b") && strstr(html, "tok&amp;en") && strstr(html, "&lt;t&gt;"), "%s", "");
@@ -456,7 +456,7 @@ static void test_tables_escape_and_elide(void)
     for (int i = 0; i < 200; i++) v[i] = (float)i;
     v[0] = NAN;
     const char *cols[2] = {"a", "b"};
-    b = table_numeric_bundle(v, 100, 2, NULL, cols, NULL);
+    b = display_table_numeric_bundle(v, 100, 2, NULL, cols, NULL);
     html = str(b, "text/html");
     CHECK(strstr(html, "60 more rows") != NULL, "%s", "");
     CHECK(strstr(html, "<td>nan</td>") != NULL, "%s", "");

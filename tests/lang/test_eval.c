@@ -51,7 +51,7 @@ static void test_cells_give_python_values(void)
         {"for i in []:\n    pass\nelse:\n    r = 'done'\nr", "'done'"},
         {"f = lambda x, y=10: x * y\nf(2), f(2, y=3)", "(20, 6)"},
         {"x = 1\nx", "1"}, {"x = 1", ""}, {"print('no result')", ""}, {"None", ""},
-        {"type(1.5)", "\"<class 'float'>\""}, {"isinstance(True, int)", "True"},
+        {"type(1.5)", "<class 'float'>"}, {"isinstance(True, int)", "True"},
         {"[x for x in 'ab'], x if False else 1", "(['a', 'b'], 1)"},
         {"2 ** -1, 10 ** 18", "(0.5, 1000000000000000000)"}, {"divmod(-7, 2)", "(-4, 1)"},
         {NULL, NULL}};
@@ -80,32 +80,32 @@ static void test_print_writes_to_stdout(void)
 static void test_tensors_follow_torch(void)
 {
     static const struct { const char *code, *want; } cases[] = {
-        {"t = arange(12).reshape(3, 4)\nt.shape", "(3, 4)"},
+        {"t = arange(12).reshape(3, 4)\nt.shape", "torch.Size([3, 4])"},
         {"t[:, -1].tolist()", "[3, 7, 11]"}, {"t[1].tolist()", "[4, 5, 6, 7]"}, {"t[-1, -2].item()", "10"},
-        {"t[::2, 1:3].tolist()", "[[1, 2], [9, 10]]"}, {"t[None, 0].shape", "(1, 4)"}, {"t[..., 0].tolist()", "[0, 4, 8]"},
+        {"t[::2, 1:3].tolist()", "[[1, 2], [9, 10]]"}, {"t[None, 0].shape", "torch.Size([1, 4])"}, {"t[..., 0].tolist()", "[0, 4, 8]"},
         {"t[[2, 0]].tolist()", "[[8, 9, 10, 11], [0, 1, 2, 3]]"}, {"t[:, tensor([1, 1])].tolist()", "[[1, 1], [5, 5], [9, 9]]"},
         {"(t + 1).tolist()[0]", "[1, 2, 3, 4]"}, {"(t * 2.5)[0, 1].item()", "2.5"}, {"(t / 2).dtype", "'float32'"},
-        {"(t - tensor([1, 0, 0, 0]))[0].tolist()", "[-1, 1, 2, 3]"}, {"(t[:, :1] + t[0]).shape", "(3, 4)"},
+        {"(t - tensor([1, 0, 0, 0]))[0].tolist()", "[-1, 1, 2, 3]"}, {"(t[:, :1] + t[0]).shape", "torch.Size([3, 4])"},
         {"(-t)[1, 1].item(), (2 ** t)[0, 3].item()", "(-5, 8)"}, {"(t > 5).sum().item()", "6"},
-        {"t.sum().item(), t.sum(dim=0).tolist(), t.sum(-1, keepdim=True).shape", "(66, [12, 15, 18, 21], (3, 1))"},
+        {"t.sum().item(), t.sum(dim=0).tolist(), t.sum(-1, keepdim=True).shape", "(66, [12, 15, 18, 21], torch.Size([3, 1]))"},
         {"t.float().mean().item()", "5.5"}, {"t.max().item(), t.argmax().item()", "(11, 11)"},
         {"t.max(dim=1).values.tolist(), t.max(dim=1).indices.tolist()", "([3, 7, 11], [3, 3, 3])"},
-        {"t.T.shape, t.transpose(0, 1).shape, t.permute(1, 0).shape", "((4, 3), (4, 3), (4, 3))"},
-        {"t.flatten().shape, t.unsqueeze(0).shape, t.unsqueeze(0).squeeze().shape", "((12,), (1, 3, 4), (3, 4))"},
-        {"t.view(-1, 6).shape, t.ndim, t.numel()", "((2, 6), 2, 12)"},
+        {"t.T.shape, t.transpose(0, 1).shape, t.permute(1, 0).shape", "(torch.Size([4, 3]), torch.Size([4, 3]), torch.Size([4, 3]))"},
+        {"t.flatten().shape, t.unsqueeze(0).shape, t.unsqueeze(0).squeeze().shape", "(torch.Size([12]), torch.Size([1, 3, 4]), torch.Size([3, 4]))"},
+        {"t.view(-1, 6).shape, t.ndim, t.numel()", "(torch.Size([2, 6]), 2, 12)"},
         {"arange(9).reshape(3, 3).diagonal().tolist(), arange(9).reshape(3, 3).diagonal(-1).tolist()", "([0, 4, 8], [3, 7])"},
         {"r = topk(tensor([1.0, 5.0, 3.0]), 2)\nr.values.tolist(), r.indices.tolist()", "([5.0, 3.0], [1, 2])"},
         {"tensor([[1.0, 2.0]]).softmax(-1).sum().item()", "1.0"},
         {"(tensor([[1.0, 2.0], [3.0, 4.0]]) @ tensor([[1.0], [1.0]])).tolist()", "[[3.0], [7.0]]"},
         {"einsum('bd,bd->b', tensor([[1.0, 2.0], [3.0, 4.0]]), tensor([[1.0, 1.0], [2.0, 0.0]])).tolist()", "[3.0, 6.0]"},
         {"einsum('batch d_model, batch d_model -> ', tensor([[1.0, 2.0], [3.0, 4.0]]), tensor([[1.0, 1.0], [2.0, 0.0]])).item()", "9.0"},
-        {"cat([arange(2), arange(3)]).tolist(), stack([arange(2), arange(2)]).shape", "([0, 1, 0, 1, 2], (2, 2))"},
-        {"zeros(2, 3).shape, ones((2,)).tolist(), zeros(2, dtype=long).dtype", "((2, 3), [1.0, 1.0], 'int64')"},
-        {"randint(0, 10, (3,), seed=1).shape", "(3,)"}, {"tensor(3.5).item()", "3.5"},
+        {"cat([arange(2), arange(3)]).tolist(), stack([arange(2), arange(2)]).shape", "([0, 1, 0, 1, 2], torch.Size([2, 2]))"},
+        {"zeros(2, 3).shape, ones((2,)).tolist(), zeros(2, dtype=long).dtype", "(torch.Size([2, 3]), [1.0, 1.0], 'int64')"},
+        {"randint(0, 10, (3,), seed=1).shape", "torch.Size([3])"}, {"tensor(3.5).item()", "3.5"},
         {"u = zeros(2, 3)\nu[0, 1] = 5\nu[1] = tensor([1.0, 2.0, 3.0])\nu.tolist()", "[[0.0, 5.0, 0.0], [1.0, 2.0, 3.0]]"},
         {"f'{tensor(2.5):.2f}'", "'2.50'"}, {"float(tensor([1.5])) + int(tensor(2))", "3.5"},
         {"len(t), [row.tolist() for row in t][0]", "(3, [0, 1, 2, 3])"}, {"abs(tensor([-1, 2])).tolist()", "[1, 2]"},
-        {"tensor([1, 2]).float().tolist()", "[1.0, 2.0]"}, {"t.cpu().detach().numpy().shape", "(3, 4)"},
+        {"tensor([1, 2]).float().tolist()", "[1.0, 2.0]"}, {"t.cpu().detach().numpy().shape", "torch.Size([3, 4])"},
         {NULL, NULL}};
     lang_session *s = lang_session_new();
     lang_error err = {0};
@@ -299,7 +299,7 @@ static void test_seed_notebook_logit_difference_matches_transformerlens(void)
         "dirs = model.tokens_to_residual_directions(answer_tokens)\n"
         "logit_diff_directions = dirs[:, 0] - dirs[:, 1]\n"
         "(tokens == ref['tokens']).all().item(), answer_tokens.shape, cache['resid_post', -1].shape", &c, &err);
-    CHECK(!strcmp(got, "(1, (4, 2), (4, 11, 64))"), "got %s", got);
+    CHECK(!strcmp(got, "(1, torch.Size([4, 2]), torch.Size([4, 11, 64]))"), "got %s", got);
     lang_error_clear(&err);
     got = cell(s, "allclose(per_prompt, ref['default.logit_diff_per_prompt'], rtol=1e-4, atol=1e-5), "
                   "allclose(logit_diff_directions, ref['default.logit_diff_directions'], rtol=1e-4, atol=1e-5), "
@@ -320,7 +320,7 @@ static void test_seed_notebook_logit_difference_matches_transformerlens(void)
         lens_safetensors_close(st);
     }
     got = cell(s, "einsum('batch d_model, batch d_model -> batch', cache['resid_post', -1][:, -1, :], logit_diff_directions).shape", &c, &err);
-    CHECK(!strcmp(got, "(4,)"), "got %s", got);
+    CHECK(!strcmp(got, "torch.Size([4])"), "got %s", got);
     got = cell(s, "model.to_str_tokens(prompts[0])[:3], model.cfg.n_heads, 'blocks.0.hook_resid_pre' in cache", &c, &err);
     CHECK(!strcmp(got, "(['<|endoftext|>', 'So', ' John'], 4, True)"), "got %s", got);
     got = cell(s, "model.to_single_token(' John is')", &c, &err);

@@ -171,18 +171,18 @@ static void test_function_references_can_be_visited_and_cleared(void)
     cell(s, "def outer(base):\n    def rec(n):\n        return base if n == 0 else rec(n - 1) + 1\n    return rec\n"
             "r = outer(10)\nd = lambda x=[1, 2]: x", &c, &err);
     CHECK(!strcmp(cell(s, "r(5), d()", &c, &err), "(15, [1, 2])"), "%s", cell(s, "r(5)", &c, &err));
-    value *r = lookup_name(&s->I, NULL, "r");
-    CHECK(r && is_function(r));
+    value *r = lang_lookup_name(&s->I, NULL, "r");
+    CHECK(r && lang_is_function(r));
     seen fs = {0};
-    function_visit(r, see_value, see_env, &fs);
+    lang_function_visit(r, see_value, see_env, &fs);
     CHECK(fs.values == 0 && fs.envs == 1, "%d values, %d envs", fs.values, fs.envs);
     seen es = {.want = r};
-    if (fs.scope) env_visit(fs.scope, see_value, see_env, &es);
+    if (fs.scope) lang_env_visit(fs.scope, see_value, see_env, &es);
     CHECK(es.found && es.values == 2 && es.envs == 0, "scope: %d values (helper %d), %d envs", es.values, es.found, es.envs);
     seen ds = {0};
-    function_visit(lookup_name(&s->I, NULL, "d"), see_value, see_env, &ds);
+    lang_function_visit(lang_lookup_name(&s->I, NULL, "d"), see_value, see_env, &ds);
     CHECK(ds.values == 1 && ds.envs == 0, "lambda: %d values, %d envs", ds.values, ds.envs);
-    function_clear(r);
+    lang_function_clear(r);
     CHECK(!strcmp(cell(s, "r(0)", &c, &err), "ERROR NameError: name 'base' is not defined"), "%s", cell(s, "r(0)", &c, &err));
     cell(s, "del r", &c, &err);
     lang_error_clear(&err);

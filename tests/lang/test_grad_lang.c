@@ -35,7 +35,7 @@ static void test_gradients_and_attribution_in_the_language(void)
     static const struct { const char *code, *want; } cases[] = {
         {"logits, cache, grads = model.run_with_cache(bad, metric=m, incl_bwd=True, names_filter='hook_z|hook_resid_pre')\n"
          "[logits.shape, len(cache), grads.keys()]",
-         "[(4, 11, 50257), 4, ['blocks.1.attn.hook_z_grad', 'blocks.1.hook_resid_pre_grad', 'blocks.0.attn.hook_z_grad', "
+         "[torch.Size([4, 11, 50257]), 4, ['blocks.1.attn.hook_z_grad', 'blocks.1.hook_resid_pre_grad', 'blocks.0.attn.hook_z_grad', "
          "'blocks.0.hook_resid_pre_grad']]"},
         {REL "[rel(grads[k + '_grad'], ref['grad.' + k]) < 1e-4 for k in ['blocks.0.hook_resid_pre', 'blocks.1.attn.hook_z']]",
          "[True, True]"},
@@ -52,7 +52,7 @@ static void test_gradients_and_attribution_in_the_language(void)
          "('pattern', 'head', 'attr.head_pattern')]]",
          "[True, True, True, True]"},
         {REL "hp = attribution_patch(model, bad, clean_cache, 'z', m, by='head_pos')\n"
-         "[hp.shape, rel(hp.transpose(1, 2), ref['attr.head_z_by_pos']) < 1e-3]", "[(2, 11, 4), True]"},
+         "[hp.shape, rel(hp.transpose(1, 2), ref['attr.head_z_by_pos']) < 1e-3]", "[torch.Size([2, 11, 4]), True]"},
         {"attribution_patch(model, bad, clean_cache, 'attn_out', m).shape == patch(model, bad, clean_cache, 'attn_out', m).shape",
          "True"},
         /* metrics written as functions: the builtin metrics' gradients, from the rows they read */
@@ -80,7 +80,7 @@ static void test_gradients_and_attribution_in_the_language(void)
          "[len(g1), max([rel(g1[k], g2[k]) for k in g2.keys()]) < 1e-6]", "[9, True]"},
         /* grad_cache's short keys, as the forward cache's */
         {"[gu['resid_pre', 0].shape, gu['z', 1].shape, rel(gu['resid_pre', 1], gu['blocks.1.hook_resid_pre_grad']) == 0, "
-         "'resid_pre' in gu, ('z', 0) in gu, ('q', 0) in gu]", "[(4, 11, 64), (4, 11, 4, 16), True, False, True, False]"},
+         "'resid_pre' in gu, ('z', 0) in gu, ('q', 0) in gu]", "[torch.Size([4, 11, 64]), torch.Size([4, 11, 4, 16]), True, False, True, False]"},
         {"gu['q', 0]", "ERROR KeyError: 'blocks.0.attn.hook_q_grad' is not in the cache (cache.keys() lists what is; "
          "names_filter may have left it out)"},
     };

@@ -54,7 +54,7 @@ static void test_slices_and_lists_that_used_to_wrap(void)
     capture c;
     /* A step near INT64_MAX once overflowed the length computation. */
     const char *got = cell(s, "x = arange(10)\nx[1:9:9223372036854775807].tolist(), x[2:5:2**62].shape", &c, &err);
-    CHECK(!strcmp(got, "([1], (1,))"), "got %s", got);
+    CHECK(!strcmp(got, "([1], torch.Size([1]))"), "got %s", got);
     lang_error_clear(&err);
     /* A number before a sequence gave a tensor sized from the last item (a heap overflow for [1, []]). */
     static const raising ragged[] = {
@@ -65,7 +65,7 @@ static void test_slices_and_lists_that_used_to_wrap(void)
     };
     expect_all(s, ragged, sizeof ragged / sizeof *ragged);
     got = cell(s, "tensor([tensor(1), tensor(2)]).tolist(), tensor([[], []]).shape", &c, &err);
-    CHECK(!strcmp(got, "([1, 2], (2, 0))"), "0-d tensors are numbers, empty rows are fine: %s", got);
+    CHECK(!strcmp(got, "([1, 2], torch.Size([2, 0]))"), "0-d tensors are numbers, empty rows are fine: %s", got);
     lang_error_clear(&err);
     lang_session_free(s);
 }
@@ -110,7 +110,7 @@ static void test_ops_on_huge_views_are_refused_with_their_size(void)
     lang_error err = {0};
     capture c;
     const char *got = cell(s, "e = zeros(1).expand(2**40)\ne.shape, e[tensor([0, 2**40 - 1])].tolist()", &c, &err);
-    CHECK(!strcmp(got, "((1099511627776,), [0.0, 0.0])"), "%s", got);
+    CHECK(!strcmp(got, "(torch.Size([1099511627776]), [0.0, 0.0])"), "%s", got);
     lang_error_clear(&err);
     static const raising cases[] = {
         {"cat([zeros(1).expand(2**59)] * 3)", "ValueError", "cat: tensor too large: more than 2^60 elements along dimension 0"},

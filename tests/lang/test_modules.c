@@ -14,8 +14,8 @@ static void test_registered_module_members_resolve_as_attributes(void)
     CHECK(lang_module_set(mod, "answer", v_int(42)) == 0);
     CHECK(lang_module_get(mod, "answer") && lang_module_get(mod, "answer")->u.i == 42);
     CHECK(lang_module_get(mod, "missing") == NULL);
-    CHECK(lang_module_register(&s->I, incref(mod)) == 0);
-    CHECK(dict_set_str(s->I.globals, "m", mod) == 0);
+    CHECK(lang_module_register(&s->I, lang_incref(mod)) == 0);
+    CHECK(lang_dict_set_str(s->I.globals, "m", mod) == 0);
     capture c;
     lang_error err = {0};
     CHECK(!strcmp(cell(s, "m.answer + 1", &c, &err), "43"), "%s", cell(s, "m.answer + 1", &c, &err));
@@ -23,7 +23,7 @@ static void test_registered_module_members_resolve_as_attributes(void)
     CHECK(!strncmp(cell(s, "m.nope", &c, &err), "ERROR AttributeError", 20), "%s", cell(s, "m.nope", &c, &err));
     value *again = lang_module_import(&s->I, "demo.sub");
     CHECK(again == mod);
-    decref(again);
+    lang_decref(again);
     lang_error_clear(&err);
     lang_session_free(s);
 }
@@ -31,7 +31,7 @@ static void test_registered_module_members_resolve_as_attributes(void)
 static void test_import_of_unknown_module_lists_provided_ones(void)
 {
     lang_session *s = lang_session_new();
-    dict_free(s->I.modules);   /* without the modules a session provides */
+    lang_dict_free(s->I.modules);   /* without the modules a session provides */
     s->I.modules = NULL;
     CHECK(lang_module_register(&s->I, lang_module_new("zeta")) == 0);
     CHECK(lang_module_register(&s->I, lang_module_new("alpha")) == 0);

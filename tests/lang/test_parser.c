@@ -21,9 +21,9 @@ static void test_parser_accepts_the_language(void)
     for (int i = 0; ok[i]; i++) {
         program p;
         parse_error e;
-        int rc = parse_program(ok[i], &p, &e);
+        int rc = lang_parse_program(ok[i], &p, &e);
         CHECK(rc == 0, "%s -> %s at %d:%d", ok[i], e.msg, e.line, e.col);
-        if (!rc) program_free(&p);
+        if (!rc) lang_program_free(&p);
     }
 }
 
@@ -55,9 +55,9 @@ static void test_parser_puts_syntax_errors_at_their_position(void)
     for (int i = 0; cases[i].code; i++) {
         program p;
         parse_error e;
-        int rc = parse_program(cases[i].code, &p, &e);
+        int rc = lang_parse_program(cases[i].code, &p, &e);
         CHECK(rc == -1, "accepted: %s", cases[i].code);
-        if (rc == 0) { program_free(&p); continue; }
+        if (rc == 0) { lang_program_free(&p); continue; }
         CHECK(e.line == cases[i].line && e.col == cases[i].col, "%s: at %d:%d (%s), expected %d:%d",
               cases[i].code, e.line, e.col, e.msg, cases[i].line, cases[i].col);
         CHECK(!strcmp(e.ename, cases[i].ename), "%s: %s, expected %s", cases[i].code, e.ename, cases[i].ename);
@@ -89,9 +89,9 @@ static void test_parser_limits_nesting(void)
         src[n] = 0;
         program p;
         parse_error e;
-        int rc = parse_program(src, &p, &e);
+        int rc = lang_parse_program(src, &p, &e);
         CHECK(rc == -1, "%s...: accepted", kinds[k].open);
-        if (rc == 0) program_free(&p);
+        if (rc == 0) lang_program_free(&p);
         else {
             CHECK(!strcmp(e.ename, "SyntaxError"), "%s...: %s", kinds[k].open, e.ename);
             CHECK(!strncmp(e.msg, kinds[k].msg, strlen(kinds[k].msg)), "%s...: %s", kinds[k].open, e.msg);
@@ -112,9 +112,9 @@ static void test_parser_limits_nesting(void)
     src[n] = 0;
     program p;
     parse_error e;
-    int rc = parse_program(src, &p, &e);
+    int rc = lang_parse_program(src, &p, &e);
     CHECK(rc == -1 && !strcmp(e.msg, "too deeply nested: the code is more than 1000 levels deep"), "%s", rc ? e.msg : "accepted");
-    if (rc == 0) program_free(&p);
+    if (rc == 0) lang_program_free(&p);
     free(src);
 }
 

@@ -17,7 +17,7 @@ static void test_try_except_else_finally(void)
          "['division by zero', 'finally']"},
         {"log = []\ntry:\n    x = 1\nexcept ValueError:\n    log.append('no')\nelse:\n    log.append('else')\nfinally:\n    log.append('finally')\nlog",
          "['else', 'finally']"},
-        {"try:\n    [][3]\nexcept (KeyError, IndexError) as e:\n    r = type(e), e.args\nr", "(\"<class 'IndexError'>\", ('list index out of range',))"},
+        {"try:\n    [][3]\nexcept (KeyError, IndexError) as e:\n    r = type(e), e.args\nr", "(<class 'IndexError'>, ('list index out of range',))"},
         {"try:\n    {}['k']\nexcept LookupError:\n    r = 'lookup catches KeyError'\nr", "'lookup catches KeyError'"},
         {"try:\n    int('x')\nexcept Exception as e:\n    r = repr(e)\nr", "'ValueError(\"invalid literal for int() with base 10: \\'x\\'\")'"},
         {"try:\n    undefined_thing\nexcept NameError as e:\n    r = str(e)\nr", "\"name 'undefined_thing' is not defined\""},
@@ -73,7 +73,7 @@ static void test_import_binds_provided_modules(void)
     value *sub = lang_module_new("pkg.sub");
     CHECK(lang_module_set(pkg, "answer", v_int(42)) == 0 && lang_module_set(pkg, "_hidden", v_int(0)) == 0);
     CHECK(lang_module_set(sub, "name", v_str("sub")) == 0);
-    CHECK(lang_module_set(pkg, "sub", incref(sub)) == 0);
+    CHECK(lang_module_set(pkg, "sub", lang_incref(sub)) == 0);
     CHECK(lang_module_register(&s->I, pkg) == 0 && lang_module_register(&s->I, sub) == 0);
     static const cell_case cases[] = {
         {"import pkg\npkg.answer", "42"},

@@ -111,7 +111,7 @@ def test_gateway_starts_a_lens_kernel_and_runs_a_model_cell(gateway):
                                    'cache["pattern", 3].shape')
         assert reply["status"] == "ok", reply
         results = [m["content"]["data"]["text/plain"] for m in iopub if m["msg_type"] == "execute_result"]
-        assert results == ["(1, 8, 11, 11)"]  # BOS + 10 GPT-2 tokens, 8 heads
+        assert results == ["torch.Size([1, 8, 11, 11])"]  # BOS + 10 GPT-2 tokens, 8 heads
         reply, iopub = execute(ws, "imshw")
         assert reply["status"] == "error" and reply["evalue"].endswith("Did you mean: 'imshow'?")
         reply, _ = execute(ws, "model.cfg.n_layers")  # the state survived the error

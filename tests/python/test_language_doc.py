@@ -33,4 +33,4 @@ def test_documented_globals_and_aliases_exist():
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     kinds = r.stdout.splitlines()
-    assert kinds == ["<class 'builtin_function'>"] * len(builtins) + ["<class 'module'>"] * len(aliases), list(zip(names, kinds))
+    assert kinds == ["<class 'builtin_function_or_method'>"] * len(builtins) + ["<class 'module'>"] * len(aliases), list(zip(names, kinds))
