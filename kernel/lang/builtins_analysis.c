@@ -268,12 +268,14 @@ static value *c_logit_attrs(interp *I, value *self, args *a)
 
 /* ---- logit difference ---------------------------------------------------------------- */
 
+static const lang_param b_logit_diff_params[] = {
+    {"logits", LANG_REQUIRED}, {"answer_tokens", LANG_REQUIRED}, {"per_prompt", LANG_OPTIONAL, "False"},
+    {"tokens", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"logits", "answer_tokens", "per_prompt", "tokens", NULL};
-    if (lang_arg_check(I, a, "logit_diff", 4, kw)) return NULL;
-    value *lv = lang_arg_get(a, 0, "logits"), *av = lang_arg_get(a, 1, "answer_tokens"), *tv = lang_arg_get(a, 3, "tokens");
+    value *lv = lang_arg(a, "logits"), *av = lang_arg(a, "answer_tokens"), *tv = lang_arg(a, "tokens");
     if (!lv || !av) return lang_raise(I, "TypeError", "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)");
     bool per_prompt;
     if (get_flag(I, a, 2, "per_prompt", false, &per_prompt)) return NULL;
@@ -341,13 +343,15 @@ static cJSON *report_table(const lens_prompt_report *r)
     return b;
 }
 
+static const lang_param b_test_prompt_params[] = {
+    {"prompt", LANG_REQUIRED}, {"answer", LANG_REQUIRED}, {"model", LANG_REQUIRED},
+    {"prepend_space_to_answer", LANG_OPTIONAL, "True"}, {"print_details", LANG_OPTIONAL, "True"},
+    {"prepend_bos", LANG_OPTIONAL, "True"}, {"top_k", LANG_OPTIONAL, "10"}, {NULL}};
+
 static value *b_test_prompt(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"prompt", "answer", "model", "prepend_space_to_answer", "print_details",
-                                     "prepend_bos", "top_k", NULL};
-    if (lang_arg_check(I, a, "test_prompt", 7, kw)) return NULL;
-    value *pv = lang_arg_get(a, 0, "prompt"), *av = lang_arg_get(a, 1, "answer"), *mv = lang_arg_get(a, 2, "model");
+    value *pv = lang_arg(a, "prompt"), *av = lang_arg(a, "answer"), *mv = lang_arg(a, "model");
     if (!pv || !av || !mv) return lang_raise(I, "TypeError", "test_prompt(prompt, answer, model, prepend_bos=True, top_k=10)");
     lens_model *m = lang_model_of(mv);
     if (!m) return lang_raise(I, "TypeError", "test_prompt: model must be a model (load(...)), not %s", lang_type_name(mv));
@@ -355,7 +359,7 @@ static value *b_test_prompt(interp *I, value *self, args *a)
     if (!prompt) return NULL;
     bool space, details, bos;
     int64_t top_k = 10;
-    value *kv = lang_arg_get(a, 6, "top_k");
+    value *kv = lang_arg(a, "top_k");
     if (get_flag(I, a, 3, "prepend_space_to_answer", true, &space) || get_flag(I, a, 4, "print_details", true, &details) ||
         get_flag(I, a, 5, "prepend_bos", true, &bos) || (kv && lang_arg_int(I, kv, "top_k", &top_k))) return NULL;
     if (top_k < 0 || top_k > 1000) return lang_raise(I, "ValueError", "top_k must be in 0..1000");
@@ -389,24 +393,26 @@ static value *b_test_prompt(interp *I, value *self, args *a)
 
 /* ---- induction and heads -------------------------------------------------------------- */
 
+static const lang_param b_induction_scores_params[] = {
+    {"model", LANG_REQUIRED}, {"seq_len", LANG_OPTIONAL, "50"}, {"batch", LANG_OPTIONAL, "10"},
+    {"seed", LANG_OPTIONAL, "0"}, {"tokens", LANG_OPTIONAL, "None"}, {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_induction_scores(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"model", "seq_len", "batch", "seed", "tokens", "show", NULL};
-    if (lang_arg_check(I, a, "induction_scores", 5, kw)) return NULL;
     bool show = true;
-    value *sv = lang_arg_get(a, -1, "show");
+    value *sv = lang_arg(a, "show");
     if (sv && lang_arg_bool(I, sv, &show)) return NULL;
-    lens_model *m = lang_model_of(lang_arg_get(a, 0, "model"));
+    lens_model *m = lang_model_of(lang_arg(a, "model"));
     if (!m) return lang_raise(I, "TypeError", "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None, show=True)");
     int64_t seq_len = 50, batch = 10, seed = 0;
     value *v;
-    if (((v = lang_arg_get(a, 1, "seq_len")) && lang_arg_int(I, v, "seq_len", &seq_len)) ||
-        ((v = lang_arg_get(a, 2, "batch")) && lang_arg_int(I, v, "batch", &batch)) ||
-        ((v = lang_arg_get(a, 3, "seed")) && lang_arg_int(I, v, "seed", &seed))) return NULL;
+    if (((v = lang_arg(a, "seq_len")) && lang_arg_int(I, v, "seq_len", &seq_len)) ||
+        ((v = lang_arg(a, "batch")) && lang_arg_int(I, v, "batch", &batch)) ||
+        ((v = lang_arg(a, "seed")) && lang_arg_int(I, v, "seed", &seed))) return NULL;
     lens_error err;
     lens_tensor *tokens;
-    v = lang_arg_get(a, 4, "tokens");
+    v = lang_arg(a, "tokens");
     if (v && v->type != V_NONE) tokens = lang_engine_tensor(I, v, LENS_I64);
     else if (!(tokens = lens_repeated_random_tokens(m, batch, seq_len, (uint64_t)seed, &err))) return lang_engine_error(I, &err);
     if (!tokens) return NULL;
@@ -458,15 +464,16 @@ int lang_parse_head(interp *I, const lens_config *cfg, value *v, int *layer, int
     return rc;
 }
 
+static const lang_param b_head_labels_params[] = {
+    {"model", LANG_REQUIRED}, {"heads", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_head_labels(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"model", "heads", NULL};
-    if (lang_arg_check(I, a, "head_labels", 2, kw)) return NULL;
-    lens_model *m = lang_model_of(lang_arg_get(a, 0, "model"));
+    lens_model *m = lang_model_of(lang_arg(a, "model"));
     if (!m) return lang_raise(I, "TypeError", "head_labels(model, heads=None): model must be a model");
     const lens_config *cfg = lens_model_config(m);
-    value *hv = lang_arg_get(a, 1, "heads");
+    value *hv = lang_arg(a, "heads");
     if (!hv || hv->type == V_NONE) {
         char **l = lens_head_labels(cfg, cfg->n_layers);
         value *r = labels_value(l);
@@ -491,16 +498,17 @@ static value *b_head_labels(interp *I, value *self, args *a)
     return out;
 }
 
+static const lang_param b_top_heads_params[] = {
+    {"scores", LANG_REQUIRED}, {"k", LANG_OPTIONAL, "3"}, {"largest", LANG_OPTIONAL, "True"}, {NULL}};
+
 static value *b_top_heads(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"scores", "k", "largest", NULL};
-    if (lang_arg_check(I, a, "top_heads", 3, kw)) return NULL;
-    value *sv = lang_arg_get(a, 0, "scores");
+    value *sv = lang_arg(a, "scores");
     if (!sv) return lang_raise(I, "TypeError", "top_heads(scores [n_layers, n_heads], k=3, largest=True)");
     int64_t k = 3;
     bool largest;
-    value *kv = lang_arg_get(a, 1, "k");
+    value *kv = lang_arg(a, "k");
     if ((kv && lang_arg_int(I, kv, "k", &k)) || get_flag(I, a, 2, "largest", true, &largest)) return NULL;
     lens_tensor *s = lang_engine_tensor(I, sv, LENS_F32);
     if (!s) return NULL;
@@ -525,22 +533,17 @@ static value *b_top_heads(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_analysis[] = {
-    {"test_prompt", b_test_prompt, "test_prompt(prompt, answer, model, prepend_space_to_answer=True, print_details=True, prepend_bos=True, top_k=10)",
-     "Prints how the model ranks the answer after the prompt (rank, logit, probability) and its top_k tokens, "
+    {"test_prompt", b_test_prompt, NULL, "Prints how the model ranks the answer after the prompt (rank, logit, probability) and its top_k tokens, "
      "exactly as TransformerLens's utils.test_prompt; also shows them as a table. answer may be a list of "
-     "single-token answers."},
-    {"logit_diff", b_logit_diff, "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)",
-     "logits[answer_tokens[:, 0]] - logits[answer_tokens[:, 1]] at each prompt's last position: the mean (a float), "
-     "or one per prompt. Prompts padded on the right: pass their tokens= so each prompt is read at its last real token."},
-    {"induction_scores", b_induction_scores, "induction_scores(model, seq_len=50, batch=10, seed=0, tokens=None, show=True)",
-     "Runs [BOS, r, r] (r: seq_len random tokens, or the given tokens), shows the three scores as heatmaps "
+     "single-token answers.", b_test_prompt_params},
+    {"logit_diff", b_logit_diff, NULL, "logits[answer_tokens[:, 0]] - logits[answer_tokens[:, 1]] at each prompt's last position: the mean (a float), "
+     "or one per prompt. Prompts padded on the right: pass their tokens= so each prompt is read at its last real token.", b_logit_diff_params},
+    {"induction_scores", b_induction_scores, NULL, "Runs [BOS, r, r] (r: seq_len random tokens, or the given tokens), shows the three scores as heatmaps "
      "over layer and head (previous-token, duplicate-token, induction; show=False skips them) and returns a "
      "dict of the [n_layers, n_heads] scores: prev_token, duplicate, induction (mean attention on the "
-     "diagonals at offsets -1, -seq_len, -(seq_len-1)), plus the tokens used."},
-    {"head_labels", b_head_labels, "head_labels(model, heads=None)",
-     "\"L{layer}H{head}\" names: of every head, or of the given heads (flat indices, (layer, head) pairs or names)."},
-    {"top_heads", b_top_heads, "top_heads(scores, k=3, largest=True)",
-     "The k heads with the largest (or smallest) scores of a [n_layers, n_heads] map, as (\"L9H9\", score) pairs."},
+     "diagonals at offsets -1, -seq_len, -(seq_len-1)), plus the tokens used.", b_induction_scores_params},
+    {"head_labels", b_head_labels, NULL, "\"L{layer}H{head}\" names: of every head, or of the given heads (flat indices, (layer, head) pairs or names).", b_head_labels_params},
+    {"top_heads", b_top_heads, NULL, "The k heads with the largest (or smallest) scores of a [n_layers, n_heads] map, as (\"L9H9\", score) pairs.", b_top_heads_params},
     {"ActivationCache.apply_ln_to_stack", c_apply_ln_to_stack,
      "ActivationCache.apply_ln_to_stack(residual_stack, layer=None, mlp_input=False, pos_slice=None, batch_slice=None)",
      "Centres each component of the stack and divides it by the cached LayerNorm scale (ln_final for layer None/-1; "

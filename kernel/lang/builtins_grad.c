@@ -62,12 +62,13 @@ static const lang_type ld_type = {
     .doc = "The mean logit difference (correct - wrong answer) at each prompt's last position, as a metric that "
            "run_with_cache(..., incl_bwd=True) can differentiate. Call it on logits."};
 
+static const lang_param b_logit_diff_metric_params[] = {
+    {"answer_tokens", LANG_REQUIRED}, {NULL}};
+
 static value *b_logit_diff_metric(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"answer_tokens", NULL};
-    if (lang_arg_check(I, a, "logit_diff_metric", 1, kw)) return NULL;
-    value *av = lang_arg_get(a, 0, "answer_tokens");
+    value *av = lang_arg(a, "answer_tokens");
     if (!av) return lang_raise(I, "TypeError", "logit_diff_metric(answer_tokens): answer_tokens [batch, 2] (correct, wrong)");
     lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
     if (!ans) return NULL;
@@ -150,13 +151,15 @@ int lang_grad_metric(interp *I, value *metric, const char *fn, lang_user_metric 
 
 /* ---- attribution_patch ------------------------------------------------------------------------ */
 
+static const lang_param b_attribution_patch_params[] = {
+    {"model", LANG_REQUIRED}, {"corrupted_tokens", LANG_REQUIRED}, {"clean_cache", LANG_REQUIRED},
+    {"hook", LANG_REQUIRED}, {"metric", LANG_REQUIRED}, {"by", LANG_OPTIONAL, "\"pos\""}, {NULL}};
+
 static value *b_attribution_patch(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"model", "corrupted_tokens", "clean_cache", "hook", "metric", "by", NULL};
-    if (lang_arg_check(I, a, "attribution_patch", 6, kw)) return NULL;
-    value *mv = lang_arg_get(a, 0, "model"), *tv = lang_arg_get(a, 1, "corrupted_tokens"), *cv = lang_arg_get(a, 2, "clean_cache");
-    value *hv = lang_arg_get(a, 3, "hook"), *metv = lang_arg_get(a, 4, "metric"), *bv = lang_arg_get(a, 5, "by");
+    value *mv = lang_arg(a, "model"), *tv = lang_arg(a, "corrupted_tokens"), *cv = lang_arg(a, "clean_cache");
+    value *hv = lang_arg(a, "hook"), *metv = lang_arg(a, "metric"), *bv = lang_arg(a, "by");
     lens_model *m = lang_model_of(mv);
     lens_cache *c = cv ? lang_cache_of(cv, NULL) : NULL;
     if (!m || !tv || !c || !hv || !metv)
@@ -186,16 +189,14 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_grad[] = {
-    {"logit_diff_metric", b_logit_diff_metric, "logit_diff_metric(answer_tokens)",
-     "The mean logit difference at the last position as a metric for run_with_cache(tokens, metric=m, incl_bwd=True): "
-     "m(logits) is logit_diff(logits, answer_tokens)."},
+    {"logit_diff_metric", b_logit_diff_metric, NULL, "The mean logit difference at the last position as a metric for run_with_cache(tokens, metric=m, incl_bwd=True): "
+     "m(logits) is logit_diff(logits, answer_tokens).", b_logit_diff_metric_params},
     {"attribution_patch", b_attribution_patch,
-     "attribution_patch(model, corrupted_tokens, clean_cache, hook, metric, by=\"pos\")",
-     "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
+     NULL, "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
      "d metric / d activation summed over the cell, from one forward and one backward pass on the corrupted tokens. "
      "Same arguments and shapes as patch() (metric may also be logit_diff_metric(...) or a function of the logits "
      "returning one number as a tensor): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "
      "[n_layers, pos, n_heads] (\"head_pos\"). Good for head outputs; for the residual stream at early layers, where "
-     "a patch replaces a token's whole representation, it can fall well short of the exact value."},
+     "a patch replaces a token's whole representation, it can fall well short of the exact value.", b_attribution_patch_params},
     {NULL, NULL, NULL, NULL},
 };

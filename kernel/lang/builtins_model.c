@@ -219,11 +219,12 @@ static value *token_strs(interp *I, const lens_tokenizer *tok, const int64_t *id
     return l;
 }
 
+static const lang_param m_to_str_tokens_params[] = {
+    {"input", LANG_REQUIRED}, {"prepend_bos", LANG_OPTIONAL, "True"}, {NULL}};
+
 static value *m_to_str_tokens(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"input", "prepend_bos", NULL};
-    if (lang_arg_check(I, a, "to_str_tokens", 2, kw)) return NULL;
-    value *in = lang_arg_get(a, 0, "input");
+    value *in = lang_arg(a, "input");
     if (!in) return lang_raise(I, "TypeError", "to_str_tokens() missing required argument 'input'");
     bool bos;
     if (get_bos(I, a, 1, &bos)) return NULL;
@@ -337,11 +338,13 @@ static value *m_to_single_token(interp *I, value *self, args *a)
     return t ? v_tensor(t) : NULL;
 }
 
+static const lang_param m_get_token_position_params[] = {
+    {"single_token", LANG_REQUIRED}, {"input", LANG_REQUIRED}, {"mode", LANG_OPTIONAL, "\"first\""},
+    {"prepend_bos", LANG_OPTIONAL, "True"}, {NULL}};
+
 static value *m_get_token_position(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"single_token", "input", "mode", "prepend_bos", NULL};
-    if (lang_arg_check(I, a, "get_token_position", 4, kw)) return NULL;
-    value *tv = lang_arg_get(a, 0, "single_token"), *in = lang_arg_get(a, 1, "input"), *mv = lang_arg_get(a, 2, "mode");
+    value *tv = lang_arg(a, "single_token"), *in = lang_arg(a, "input"), *mv = lang_arg(a, "mode");
     if (!tv || !in) return lang_raise(I, "TypeError", "get_token_position(single_token, input, mode=\"first\", prepend_bos=True)");
     lens_model *m = model_of(self);
     int64_t id;
@@ -357,7 +360,7 @@ static value *m_get_token_position(interp *I, value *self, args *a)
         last = !strcmp(mode, "last");
     }
     bool bos = true;
-    value *bv = lang_arg_get(a, 3, "prepend_bos");
+    value *bv = lang_arg(a, "prepend_bos");
     if (bv && lang_arg_bool(I, bv, &bos)) return NULL;
     lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
@@ -963,15 +966,13 @@ const lang_builtin builtins_model[] = {
     {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True, truncate=True)",
      "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right; "
      "with truncate, at most n_ctx positions (the first ones)."},
-    {"HookedTransformer.to_str_tokens", m_to_str_tokens, "HookedTransformer.to_str_tokens(input, prepend_bos=True)",
-     "The text of each token, of a string or of a tensor of tokens."},
+    {"HookedTransformer.to_str_tokens", m_to_str_tokens, NULL, "The text of each token, of a string or of a tensor of tokens.", m_to_str_tokens_params},
     {"HookedTransformer.to_string", m_to_string, "HookedTransformer.to_string(tokens)", "Decodes tokens into text (a list of strings for a 2-d tensor)."},
     {"HookedTransformer.to_single_token", m_to_single_token, "HookedTransformer.to_single_token(string)",
      "The id of a string that is exactly one token; nested lists of strings give an int64 tensor of the same shape."},
     {"HookedTransformer.get_token_position", m_get_token_position,
-     "HookedTransformer.get_token_position(single_token, input, mode=\"first\", prepend_bos=True)",
-     "The position of a single token (a string that is one token, or an id) in one prompt (a string, "
-     "or its tokens [pos] / [1, pos]): the first occurrence, or the last with mode=\"last\"."},
+     NULL, "The position of a single token (a string that is one token, or an id) in one prompt (a string, "
+     "or its tokens [pos] / [1, pos]): the first occurrence, or the last with mode=\"last\".", m_get_token_position_params},
     {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions, "HookedTransformer.tokens_to_residual_directions(tokens)",
      "The unembedding columns W_U[:, tokens], with d_model as the last dim."},
     {"HookedTransformer.weight", m_weight, "HookedTransformer.weight(name)", "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\"."},
