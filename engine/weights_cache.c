@@ -10,7 +10,9 @@
  * one (bad header, wrong shapes, checksum mismatch) is rebuilt. Entries are
  * written under a temporary name and renamed into place (atomic). The mapping is
  * private and writable: reads share the page cache, a write to a weight copies
- * only the page written, in this process.
+ * only the page written, in this process. The embeddings (W_E, W_pos) leave this
+ * process's resident set once checked: a run reads only its tokens' rows, which
+ * come back from the page cache on demand.
  *
  * Folder: $LENS_CACHE_DIR, else $XDG_CACHE_HOME/lens, else ~/.cache/lens;
  * LENS_CACHE_DIR=none turns the cache off.
@@ -206,6 +208,25 @@ static void unmap_file(void *data, size_t nbytes, void *ctx)
     munmap(data, nbytes);
 }
 
+/* Takes a weight's pages out of this process's resident set (they stay in the
+ * page cache, shared): for the weights a run reads by rows (the embeddings read
+ * only the rows of the tokens given), so only those rows come back, as minor
+ * faults from the page cache. Only whole pages inside the weight; called before
+ * anything writes to the mapping, so no private copy is thrown away. */
+static void drop_resident_pages(const lens_tensor *w)
+{
+    if (!w) return;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t lo = (uintptr_t)lens_tensor_data(w), hi = lo + (uintptr_t)lens_tensor_numel(w) * 4;
+    uintptr_t first = (lo + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t last = hi / (uintptr_t)page * (uintptr_t)page;
+    if (last <= first) return;
+    /* 4 KiB pages from now on: a huge page would bring back 2 MiB of rows per token */
+    madvise((void *)first, last - first, MADV_NOHUGEPAGE);
+    madvise((void *)first, last - first, MADV_DONTNEED);
+}
+
 /* The expected shape of a weight slot, from the config (ndim 0: the slot is
  * absent after fold_ln and must be absent from the file too). */
 static int expected_shape(const lens_config *c, const char *name, int64_t *shape)
@@ -335,6 +356,10 @@ static int map_entry(lens_model *m, const slot_list *sl, const entry_key *k)
     char want[32];
     snprintf(want, sizeof want, "%016" PRIx64, weights_checksum(sl));
     rc = strcmp(want, sum) ? -1 : 0;   /* corrupt bytes */
+    if (!rc) {
+        drop_resident_pages(m->W_E);
+        drop_resident_pages(m->W_pos);
+    }
 done:
     if (rc) drop_weights(sl);
     lens_tensor_free(file);   /* the views keep the mapping */

@@ -2,7 +2,8 @@
  * (engine/weights_cache.c): the first load writes an entry, later loads map it
  * and give exactly the numbers of a private load; another set of flags has its
  * own entry; a corrupt, truncated or stale entry is rebuilt; a write to a mapped
- * weight stays in this process. The sharing between two processes is checked by
+ * weight stays in this process; the embedding is not resident after a load (its
+ * rows come back on demand). The sharing between two processes is checked by
  * tests/python/test_weights_cache.py. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -251,6 +252,62 @@ static void test_a_write_to_a_mapped_weight_stays_in_this_process(void)
     lens_model_free(m);
 }
 
+/* Pages of the weight's memory mapped into this process now (/proc/self/pagemap's
+ * present bit), and how many pages it spans. */
+static long resident_pages(const lens_model *m, const char *name, long *pages)
+{
+    lens_error err;
+    lens_tensor *w = lens_model_weight(m, name, &err);
+    long page = sysconf(_SC_PAGESIZE), present = 0;
+    *pages = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    if (w && fd >= 0) {
+        uintptr_t lo = (uintptr_t)lens_tensor_data(w) / (uintptr_t)page;
+        uintptr_t hi = ((uintptr_t)lens_tensor_data(w) + (uintptr_t)lens_tensor_numel(w) * 4 - 1) / (uintptr_t)page;
+        for (uintptr_t p = lo; p <= hi; p++, (*pages)++) {
+            uint64_t entry = 0;
+            if (pread(fd, &entry, 8, (off_t)(p * 8)) == 8 && (entry >> 63)) present++;
+        }
+    }
+    if (fd >= 0) close(fd);
+    lens_tensor_free(w);
+    return present;
+}
+
+static void test_the_embedding_is_not_resident_after_a_load(void)
+{
+    clear_cache();
+    lens_model *private = load_with(TINY_DIR, lens_processing_default(), false);
+    lens_model *first = load_with(TINY_DIR, lens_processing_default(), true);
+    lens_model *second = load_with(TINY_DIR, lens_processing_default(), true);
+    CHECK(private && first && second);
+    if (!private || !first || !second) goto done;
+    lens_model *loads[] = {first, second};
+    for (int i = 0; i < 2; i++) {
+        long pages, present = resident_pages(loads[i], "embed.W_E", &pages);
+        CHECK(pages > 100 && present <= 2, "%s load: %ld of W_E's %ld pages resident", i ? "second" : "first",
+              present, pages);
+        long u_pages, u_present = resident_pages(loads[i], "unembed.W_U", &u_pages);
+        CHECK(u_pages > 100 && u_present == u_pages, "W_U is read whole by every run: %ld of %ld pages resident",
+              u_present, u_pages);
+    }
+    /* a run brings back the pages of its tokens' rows only */
+    lens_run_options o = lens_run_options_default();
+    o.cache = false;
+    lens_tensor *logits = NULL;
+    lens_error err;
+    CHECK(lens_model_run(second, tokens, &o, &logits, NULL, &err) == 0);
+    lens_tensor_free(logits);
+    long pages, present = resident_pages(second, "embed.W_E", &pages);
+    CHECK(present > 0 && present < pages, "the tokens' rows came back: %ld of %ld pages", present, pages);
+    /* and every page comes back from the file with the same numbers */
+    CHECK(models_differ(private, second) == 0);
+done:
+    lens_model_free(private);
+    lens_model_free(first);
+    lens_model_free(second);
+}
+
 int main(void)
 {
     snprintf(cache_dir, sizeof cache_dir, "/tmp/lens-weights-cache-XXXXXX");
@@ -265,6 +322,7 @@ int main(void)
     RUN(test_a_corrupt_or_truncated_entry_is_rebuilt);
     RUN(test_a_changed_source_makes_the_entry_stale);
     RUN(test_a_write_to_a_mapped_weight_stays_in_this_process);
+    RUN(test_the_embedding_is_not_resident_after_a_load);
     clear_cache();
     rmdir(cache_dir);
     lens_tensor_free(tokens);
