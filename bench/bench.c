@@ -397,7 +397,8 @@ int main(int argc, char **argv)
         if (r >= 0) t[r] = now() - t0;
     }
     if (want("seed-pipeline")) row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, true), floor);
-    if (!want("patch")) goto done;
+    bool sweep = want("patch resid_pre sweep"), attribution = want("attribution") || want("patch z by head sweep");
+    if (!sweep && !attribution) goto done;
 
     /* resid_pre patching sweep of the seed batch: [n_layers x 11 positions] */
     lens_tensor *clean = lens_model_to_tokens(m, (const char *const *)prompts, 100, true, &err);
@@ -421,20 +422,23 @@ int main(int argc, char **argv)
     lens_metric *metric = lens_metric_normalized_logit_diff(m, answers, clean_logits, clean, bad_logits, bad, &err);
     int sweep_runs = runs < 3 ? runs : 3;
     int64_t cells = (int64_t)c->n_layers * clean->shape[1];
-    for (int r = 0; metric && r < sweep_runs; r++) {
+    for (int r = 0; sweep && metric && r < sweep_runs; r++) {
         double t0 = now();
         lens_tensor *map = lens_patch_sweep(m, bad, clean_cache, "resid_pre", metric, NULL, &err);
         t[r] = now() - t0;
         if (!map) { fprintf(stderr, "patch sweep: %s\n", err.msg); return 1; }
         lens_tensor_free(map);
     }
-    stats sw = summarize(t, sweep_runs);
-    row("patch resid_pre sweep", sw, 0, floor);
-    stats per = {sw.median / (double)cells, sw.min / (double)cells, sw.max / (double)cells};
-    row("patch per cell", per, 0, floor);
-    printf("\npatching: %lld cells, %.1f ms per patched cell = %.2f x one plain seed forward pass (%.1f ms)\n",
-           (long long)cells, per.median * 1e3, per.median / plain, plain * 1e3);
-    if (metric && attribution_workload(m, bad, clean_cache, metric, sw.median, runs, t, floor)) return 1;
+    stats sw = {0, 0, 0};
+    if (sweep) {
+        sw = summarize(t, sweep_runs);
+        row("patch resid_pre sweep", sw, 0, floor);
+        stats per = {sw.median / (double)cells, sw.min / (double)cells, sw.max / (double)cells};
+        row("patch per cell", per, 0, floor);
+        printf("\npatching: %lld cells, %.1f ms per patched cell = %.2f x one plain seed forward pass (%.1f ms)\n",
+               (long long)cells, per.median * 1e3, per.median / plain, plain * 1e3);
+    }
+    if (attribution && metric && attribution_workload(m, bad, clean_cache, metric, sw.median, runs, t, floor)) return 1;
     lens_metric_free(metric);
     lens_tensor_free(clean_logits); lens_tensor_free(bad_logits);
     lens_cache_free(clean_cache); lens_cache_free(bad_cache);

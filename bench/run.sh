@@ -18,6 +18,8 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(date -u +%Y-%m-%d)"
 "$BUILD/lens-bench" "$model" "${RUNS:-10}"
 echo
+"$BUILD/lens-bench-memory" "$model"
+echo
 BUILD="$BUILD" bench/function_loop.sh
 if [ -x .venv/bin/python ]; then
     echo
@@ -29,14 +31,25 @@ else
 fi
 
 # TransformerLens in the same run when a Python that imports it is there
-# (TL_PYTHON, default .venv-tl/bin/python): the seed workloads alternate between
-# lens and TransformerLens for TL_ROUNDS rounds, then the TL/lens ratios.
+# (TL_PYTHON, default .venv-tl/bin/python), on the same weights (it loads and
+# processes the bench model as from_pretrained does): the seed workloads and the
+# fresh-process peak memory alternate between lens and TransformerLens for
+# TL_ROUNDS rounds (TL_RUNS runs each side per round); TL_SWEEP_ROUNDS (default 1)
+# rounds of the resid_pre patching sweep (TransformerLens's one forward per cell
+# takes minutes); then the ratios against the targets.
 tl_python=${TL_PYTHON:-.venv-tl/bin/python}
 if [ -x "$tl_python" ] && "$tl_python" -c "import torch, transformer_lens" 2>/dev/null; then
     rounds=$(mktemp -d)
+    tl_runs=${TL_RUNS:-3}
     for r in $(seq 1 "${TL_ROUNDS:-3}"); do
-        LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" 3 >"$rounds/lens.$r"
-        "$tl_python" bench/transformerlens_bench.py --threads "$(nproc)" --runs 3 >"$rounds/tl.$r"
+        { LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" "$tl_runs"; "$BUILD/lens-bench-memory" "$model"; } >"$rounds/lens.$r"
+        { "$tl_python" bench/transformerlens_bench.py --model "$model" --threads "$(nproc)" --runs "$tl_runs";
+          "$tl_python" bench/transformerlens_bench.py --model "$model" --peak; } >"$rounds/tl.$r" 2>/dev/null
+    done
+    for r in $(seq 1 "${TL_SWEEP_ROUNDS:-1}"); do
+        LENS_BENCH_ONLY="patch resid_pre" "$BUILD/lens-bench" "$model" 1 >"$rounds/lens.sweep$r"
+        "$tl_python" bench/transformerlens_bench.py --model "$model" --threads "$(nproc)" --only "patch resid_pre" \
+            --sweep >"$rounds/tl.sweep$r" 2>/dev/null
     done
     echo
     python3 bench/compare_transformerlens.py "$rounds"

@@ -88,7 +88,7 @@ def load_model(directory):
                                   eps=hf.get("layer_norm_epsilon", 1e-5), original_architecture="GPT2LMHeadModel",
                                   default_prepend_bos=True)
     tokenizer = GPT2TokenizerFast.from_pretrained(directory)
-    hf_model = GPT2LMHeadModel.from_pretrained(directory, torch_dtype=torch.float32)
+    hf_model = GPT2LMHeadModel.from_pretrained(directory, dtype=torch.float32)
     state_dict = convert_gpt2_weights(hf_model, cfg)
     del hf_model
     model = HookedTransformer(cfg, tokenizer=tokenizer)

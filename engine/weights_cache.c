@@ -15,25 +15,31 @@
  * come back from the page cache on demand.
  *
  * Folder: $LENS_CACHE_DIR, else $XDG_CACHE_HOME/lens, else ~/.cache/lens;
- * LENS_CACHE_DIR=none turns the cache off.
+ * LENS_CACHE_DIR=none turns the cache off. A mapping holds a shared lock on its
+ * entry and a load marks the entry used; after each new entry is written,
+ * weights_cache_collect.c removes stale and least recently used unmapped ones.
  *
  * Owns: the cache files and the mapping of one (released with the last weight).
- * Does not own: loading and processing the source (model_load.c, process.c). */
+ * Does not own: loading and processing the source (model_load.c, process.c),
+ * removing entries (weights_cache_collect.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lens/safetensors.h"
 #include "model_internal.h"
+#include "weights_cache_internal.h"
 
-#define CACHE_FORMAT "lens-processed-weights-1"
+#define CACHE_FORMAT LENS_WEIGHTS_CACHE_FORMAT
 
 /* ---- the list of weights -------------------------------------------------- */
 
@@ -129,8 +135,7 @@ static uint64_t weights_checksum(const slot_list *sl)
     return h;
 }
 
-/* "path|size|mtime|inode|device" of a file, or false. */
-static bool file_identity(const char *path, char *out, size_t size)
+bool lens_wc_file_identity(const char *path, char *out, size_t size)
 {
     struct stat st;
     char real[PATH_MAX];
@@ -185,7 +190,8 @@ static bool entry_key_of(const lens_model *m, const char *weights_path, const le
     char dir[PATH_MAX], w[PATH_MAX + 96], c[PATH_MAX + 96], cfg[PATH_MAX + 16], real[PATH_MAX];
     if (!lens_weights_cache_dir(dir, sizeof dir)) return false;
     snprintf(cfg, sizeof cfg, "%s/config.json", m->path);
-    if (!file_identity(weights_path, w, sizeof w) || !file_identity(cfg, c, sizeof c) || !realpath(weights_path, real))
+    if (!lens_wc_file_identity(weights_path, w, sizeof w) || !lens_wc_file_identity(cfg, c, sizeof c) ||
+        !realpath(weights_path, real))
         return false;
     snprintf(k->source, sizeof k->source, "%s;%s", w, c);
     flags_string(p, k->flags, sizeof k->flags);
@@ -202,10 +208,12 @@ static bool entry_key_of(const lens_model *m, const char *weights_path, const le
 
 /* ---- reading an entry ------------------------------------------------------ */
 
+/* ctx: the entry's descriptor + 1, which holds the shared lock that keeps
+ * collection (weights_cache_collect.c) away from a mapped entry. */
 static void unmap_file(void *data, size_t nbytes, void *ctx)
 {
-    (void)ctx;
     munmap(data, nbytes);
+    close((int)((intptr_t)ctx - 1));
 }
 
 /* Takes a weight's pages out of this process's resident set (they stay in the
@@ -251,8 +259,7 @@ static int expected_shape(const lens_config *c, const char *name, int64_t *shape
     return -1;
 }
 
-/* Metadata value of key (a JSON object of strings) into out; false when absent. */
-static bool metadata_value(const char *json, const char *key, char *out, size_t size)
+bool lens_wc_metadata_value(const char *json, const char *key, char *out, size_t size)
 {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":\"", key);
@@ -281,7 +288,7 @@ static void json_escape(const char *s, char *out, size_t size)
     out[o] = 0;
 }
 
-static void json_unescape(char *s)
+void lens_wc_json_unescape(char *s)
 {
     char *o = s;
     for (; *s; s++) {
@@ -306,27 +313,33 @@ static int map_entry(lens_model *m, const slot_list *sl, const entry_key *k)
     char fmt[64], source[sizeof k->source], flags[sizeof k->flags], sum[32];
     int rc = -1;
     lens_tensor *file = NULL;
-    if (!metadata_value(meta, "format", fmt, sizeof fmt) || strcmp(fmt, CACHE_FORMAT) ||
-        !metadata_value(meta, "source", source, sizeof source) ||
-        !metadata_value(meta, "flags", flags, sizeof flags) || !metadata_value(meta, "checksum", sum, sizeof sum))
+    if (!lens_wc_metadata_value(meta, "format", fmt, sizeof fmt) || strcmp(fmt, CACHE_FORMAT) ||
+        !lens_wc_metadata_value(meta, "source", source, sizeof source) ||
+        !lens_wc_metadata_value(meta, "flags", flags, sizeof flags) ||
+        !lens_wc_metadata_value(meta, "checksum", sum, sizeof sum))
         goto done;
-    json_unescape(source);
+    lens_wc_json_unescape(source);
     if (strcmp(source, k->source) || strcmp(flags, k->flags)) goto done;   /* stale */
 
     int fd = open(k->path, O_RDONLY | O_CLOEXEC);
     struct stat fs;
     if (fd < 0) goto done;
-    if (fstat(fd, &fs) || fs.st_size < 8) { close(fd); goto done; }
+    /* held while mapped; refused only while a collector is removing the entry (a
+     * folder without locks maps without one) */
+    bool being_removed = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+    if (being_removed || fstat(fd, &fs) || fs.st_size < 8) { close(fd); goto done; }
     size_t size = (size_t)fs.st_size;
     /* Populated read-only (populating a writable private mapping would copy every
      * page), then writable: a later write copies just its page. */
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) goto done;
-    if (mprotect(map, size, PROT_READ | PROT_WRITE)) { munmap(map, size); goto done; }
+    if (map == MAP_FAILED) { close(fd); goto done; }
+    if (mprotect(map, size, PROT_READ | PROT_WRITE)) { munmap(map, size); close(fd); goto done; }
     int64_t nfloats = (int64_t)(size / 4);
-    file = lens_tensor_wrap(LENS_F32, 1, &nfloats, map, unmap_file, NULL);
-    if (!file) { munmap(map, size); goto done; }
+    file = lens_tensor_wrap(LENS_F32, 1, &nfloats, map, unmap_file, (void *)(intptr_t)(fd + 1));
+    if (!file) { munmap(map, size); close(fd); goto done; }
+    /* last use, for collecting the least recently used entries (set explicitly:
+     * mounts with noatime or relatime do not keep it) */
+    futimens(fd, (const struct timespec[2]){{0, UTIME_NOW}, {0, UTIME_OMIT}});
     file->storage->nbytes = size;
     uint64_t header;
     memcpy(&header, map, 8);
@@ -430,5 +443,6 @@ done:
     }
     free(mapped);
     slots_free(&sl);
+    lens_weights_cache_collect(dir);   /* the folder grew: stale and least recently used entries go */
     return 0;
 }
