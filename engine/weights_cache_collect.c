@@ -4,7 +4,8 @@
  *
  * An entry is stale when a source file it was made from (its metadata's
  * "source": the weights' and config.json's identities) is gone or changed, when
- * it has another format, or when its header cannot be read. A writer's temporary
+ * it has another format, or when its header cannot be read (a header that reads
+ * but does not check out is rebuilt by the next load). A writer's temporary
  * file ("ENTRY.PID.new") is left over when its process is gone or it is over a
  * day old. Then the entries in use count against $LENS_CACHE_MAX_MB (MiB;
  * default 10240; 0 keeps only the entries in use) first, and the others, newest
@@ -33,7 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lens/safetensors.h"
 #include "weights_cache_internal.h"
 
 #define DEFAULT_CAP_MIB 10240
@@ -79,21 +79,45 @@ static bool source_holds(const char *source)
     return false;
 }
 
+#define MAX_HEADER ((uint64_t)100 << 20)
+
+/* The entry's JSON header (malloc'd), read without touching its access time,
+ * which records its last use; NULL when it cannot be read. */
+static char *read_header(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM) fd = open(path, O_RDONLY | O_CLOEXEC);   /* not the owner */
+    if (fd < 0) return NULL;
+    unsigned char len[8];
+    struct stat st;
+    char *json = NULL;
+    if (pread(fd, len, 8, 0) == 8 && fstat(fd, &st) == 0) {
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; i--) n = (n << 8) | len[i];
+        if (n <= MAX_HEADER && st.st_size >= 8 && n <= (uint64_t)st.st_size - 8 && (json = malloc((size_t)n + 1))) {
+            if (pread(fd, json, (size_t)n, 8) == (ssize_t)n) json[n] = 0;
+            else {
+                free(json);
+                json = NULL;
+            }
+        }
+    }
+    close(fd);
+    return json;
+}
+
 static bool entry_is_fresh(const char *path)
 {
-    lens_error err;
-    lens_safetensors *st = lens_safetensors_open(path, &err);
-    if (!st) return false;
-    const char *meta = lens_safetensors_metadata(st);
+    char *json = read_header(path);
     char fmt[64], source[2 * PATH_MAX + 256];
-    bool fresh = meta && lens_wc_metadata_value(meta, "format", fmt, sizeof fmt) &&
+    bool fresh = json && lens_wc_metadata_value(json, "format", fmt, sizeof fmt) &&
                  !strcmp(fmt, LENS_WEIGHTS_CACHE_FORMAT) &&
-                 lens_wc_metadata_value(meta, "source", source, sizeof source);
+                 lens_wc_metadata_value(json, "source", source, sizeof source);
     if (fresh) {
         lens_wc_json_unescape(source);
         fresh = source_holds(source);
     }
-    lens_safetensors_close(st);
+    free(json);
     return fresh;
 }
 

@@ -287,8 +287,9 @@ static void test_the_embedding_is_not_resident_after_a_load(void)
     lens_model *loads[] = {first, second};
     for (int i = 0; i < 2; i++) {
         long pages, present = resident_pages(loads[i], "embed.W_E", &pages);
-        CHECK(pages > 100 && present <= 2, "%s load: %ld of W_E's %ld pages resident", i ? "second" : "first",
-              present, pages);
+        /* at most the pages next to the weights around it */
+        CHECK(pages > 100 && present * 100 <= pages, "%s load: %ld of W_E's %ld pages resident",
+              i ? "second" : "first", present, pages);
         long u_pages, u_present = resident_pages(loads[i], "unembed.W_U", &u_pages);
         CHECK(u_pages > 100 && u_present == u_pages, "W_U is read whole by every run: %ld of %ld pages resident",
               u_present, u_pages);
@@ -301,7 +302,7 @@ static void test_the_embedding_is_not_resident_after_a_load(void)
     CHECK(lens_model_run(second, tokens, &o, &logits, NULL, &err) == 0);
     lens_tensor_free(logits);
     long pages, present = resident_pages(second, "embed.W_E", &pages);
-    CHECK(present > 0 && present < pages, "the tokens' rows came back: %ld of %ld pages", present, pages);
+    CHECK(present > 0 && present * 10 < pages, "only the tokens' rows came in: %ld of %ld pages", present, pages);
     /* and every page comes back from the file with the same numbers */
     CHECK(models_differ(private, second) == 0);
 done:
