@@ -36,7 +36,8 @@ fi
 # fresh-process peak memory alternate between lens and TransformerLens for
 # TL_ROUNDS rounds (TL_RUNS runs each side per round); TL_SWEEP_ROUNDS (default 1)
 # rounds of the resid_pre patching sweep (TransformerLens's one forward per cell
-# takes minutes); then the ratios against the targets.
+# takes minutes; TL_SWEEP_CELLS=N times its first N cells and scales to the 132);
+# then the ratios against the targets.
 tl_python=${TL_PYTHON:-.venv-tl/bin/python}
 if [ -x "$tl_python" ] && "$tl_python" -c "import torch, transformer_lens" 2>/dev/null; then
     rounds=$(mktemp -d)
@@ -49,7 +50,7 @@ if [ -x "$tl_python" ] && "$tl_python" -c "import torch, transformer_lens" 2>/de
     for r in $(seq 1 "${TL_SWEEP_ROUNDS:-1}"); do
         LENS_BENCH_ONLY="patch resid_pre" "$BUILD/lens-bench" "$model" 1 >"$rounds/lens.sweep$r"
         "$tl_python" bench/transformerlens_bench.py --model "$model" --threads "$(nproc)" --only "patch resid_pre" \
-            --sweep >"$rounds/tl.sweep$r" 2>/dev/null
+            --sweep ${TL_SWEEP_CELLS:+--sweep-cells "$TL_SWEEP_CELLS"} >"$rounds/tl.sweep$r" 2>/dev/null
     done
     echo
     python3 bench/compare_transformerlens.py "$rounds"

@@ -5,7 +5,7 @@
 .venv-tl/bin/python) imports torch and transformer_lens (about 4 GB, which the test venv
 does not carry). Usage, in a venv with transformer_lens installed:
     python bench/transformerlens_bench.py [--model DIR] [--threads 2] [--runs 5]
-                                          [--only WORD] [--sweep] [--long] [--peak]
+                                          [--only WORD] [--sweep [--sweep-cells N]] [--long] [--peak]
 --model DIR loads the Hugging Face directory lens loads (config.json, model.safetensors,
 vocab.json, merges.txt) as HookedTransformer.from_pretrained does: transformers reads the
 weights, convert_gpt2_weights renames them, load_and_process_state_dict processes them
@@ -16,7 +16,8 @@ Rows, float32 on the CPU: the seed batch (100 x 11 tokens) forward and run_with_
 (every hook); seed-pipeline (tokenize the 100 prompts, run_with_cache, logit lens,
 per-layer and per-head attribution, as the seed notebook does); with --sweep the
 resid_pre patching sweep as the TransformerLens tutorial runs it (one forward with a hook
-per layer x position cell, the normalized logit difference read from each); with --long
+per layer x position cell, the normalized logit difference read from each; --sweep-cells N
+times the first N cells and gives the sweep as 132 x their mean); with --long
 8 x 1024 tokens. --only WORD runs the rows whose names contain it.
 --peak instead measures this process's peak resident memory (VmHWM, which counts the
 torch libraries, the model's weights, the activation cache, the logits and what is
@@ -133,21 +134,26 @@ def seed_pipeline(model, answers):
     return logits, out
 
 
-def resid_pre_sweep(model, clean, corrupted, answers):
-    """The tutorial's activation-patching loop: one forward per (layer, position)."""
+def resid_pre_sweep(model, clean, corrupted, answers, cells=None):
+    """The tutorial's activation-patching loop: one forward per (layer, position).
+    cells: only the first that many cells (layer by layer), timed; returns the
+    seconds per cell (each cell is one whole forward pass whatever its layer)."""
     _, clean_cache = model.run_with_cache(clean)
     clean_diff = logit_diff(model(clean), answers)
     corrupted_diff = logit_diff(model(corrupted), answers)
     out = torch.zeros(model.cfg.n_layers, clean.shape[1])
-    for layer in range(model.cfg.n_layers):
-        name = f"blocks.{layer}.hook_resid_pre"
-        for pos in range(clean.shape[1]):
-            def patch(resid, hook, pos=pos):
-                resid[:, pos, :] = clean_cache[hook.name][:, pos, :]
-                return resid
-            patched = model.run_with_hooks(corrupted, fwd_hooks=[(name, patch)])
-            out[layer, pos] = (logit_diff(patched, answers) - corrupted_diff) / (clean_diff - corrupted_diff)
-    return out
+    total = model.cfg.n_layers * clean.shape[1]
+    todo = total if cells is None else min(cells, total)
+    t0 = time.perf_counter()
+    for cell in range(todo):
+        layer, pos = divmod(cell, clean.shape[1])
+
+        def patch(resid, hook, pos=pos):
+            resid[:, pos, :] = clean_cache[hook.name][:, pos, :]
+            return resid
+        patched = model.run_with_hooks(corrupted, fwd_hooks=[(f"blocks.{layer}.hook_resid_pre", patch)])
+        out[layer, pos] = (logit_diff(patched, answers) - corrupted_diff) / (clean_diff - corrupted_diff)
+    return (time.perf_counter() - t0) / todo, todo, total
 
 
 def peak(model_dir):
@@ -180,6 +186,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--sweep-cells", type=int, help="time only the first N cells of the sweep")
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--peak", action="store_true")
     a = ap.parse_args()
@@ -204,9 +211,16 @@ def main():
     if loaded and want("seed-pipeline"):
         answers = answer_tokens(model)
         rows.append(("seed-pipeline", timed(lambda: seed_pipeline(model, answers), a.runs)))
+    notes = []
     if loaded and a.sweep and want("patch resid_pre sweep"):
         answers = answer_tokens(model)
-        rows.append(("patch resid_pre sweep", timed(lambda: resid_pre_sweep(model, seed, corrupted, answers), 1, False)))
+        per_cell, done, total = resid_pre_sweep(model, seed, corrupted, answers, a.sweep_cells)
+        sweep = per_cell * total
+        rows.append(("patch resid_pre sweep", (sweep, sweep, sweep)))
+        rows.append(("patch per cell", (per_cell, per_cell, per_cell)))
+        if done < total:
+            notes.append(f"patch resid_pre sweep: {done} of {total} cells timed, the sweep is {total} x their mean "
+                         "(each cell is one whole forward pass)")
     if a.long and want("long run_with_cache"):
         g = torch.Generator().manual_seed(1)
         long = torch.randint(0, model.cfg.d_vocab, (8, 1024), generator=g)
@@ -216,6 +230,8 @@ def main():
     print("| --- | ---: | ---: | ---: |")
     for name, (med, lo, hi) in rows:
         print(f"| {name} | {med * 1e3:.1f} | {lo * 1e3:.1f} | {hi * 1e3:.1f} |")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":
