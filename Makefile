@@ -77,6 +77,7 @@ LIBLANG := $(BUILD)/liblang.a
 LIBKERNEL := $(BUILD)/libkernel.a
 LENS    := $(BUILD)/lens
 BENCH   := $(BUILD)/lens-bench
+BENCH_MEMORY := $(BUILD)/lens-bench-memory
 
 # Tests: tests/engine/*.c link the engine only; tests/lang/*.c add the language
 # and display; tests/kernel/*.c add the protocol code.
@@ -92,7 +93,7 @@ TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/en
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
 .PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs
-all: $(LENS) $(BENCH) $(TESTS) $(TEST_DRIVERS)
+all: $(LENS) $(BENCH) $(BENCH_MEMORY) $(TESTS) $(TEST_DRIVERS)
 
 help:
 	@echo "make            build build/lens, the benchmark and the test programs"
@@ -167,6 +168,9 @@ $(LENS): $(BUILD)/obj/kernel/main.o $(LIBKERNEL) $(LIBLANG) $(LIBLENS)
 $(BENCH): $(BUILD)/obj/bench/bench.o $(LIBLENS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(ENGINE_LIBS)
 
+$(BENCH_MEMORY): $(BUILD)/obj/bench/peak_memory.o $(LIBLENS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(ENGINE_LIBS)
+
 $(BUILD)/tests/%: tests/engine/%.c $(LIBLENS) tests/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBLENS) $(ENGINE_LIBS)
@@ -218,7 +222,7 @@ endif
 deps:
 	@./scripts/deps.sh
 
-bench: $(BENCH) $(LENS)
+bench: $(BENCH) $(BENCH_MEMORY) $(LENS)
 	@BUILD=$(BUILD) bench/run.sh
 
 # Fuzzing: tests/fuzz/fuzz_*.c are libFuzzer targets, built with clang (ASan +

@@ -272,31 +272,27 @@ static int attribution_workload(const lens_model *m, const lens_tensor *bad, con
         {"attribution resid_pre", "resid_pre", LENS_PATCH_BY_POS},
         {"attribution z by head", "z", LENS_PATCH_BY_HEAD},
     };
-    double attr_median[2], attr_cpu[2] = {0, 0};   /* cpu: the process's CPU time, mean over the runs */
+    double attr_median[2];
     for (int i = 0; i < 2; i++) {
         for (int r = -1; r < n; r++) {
-            double t0 = now(), c0 = cpu_now();
+            double t0 = now();
             lens_tensor *map = lens_attribution_patch(m, bad, clean_cache, maps[i].hook, metric, maps[i].by, &err);
             if (!map) { fprintf(stderr, "%s: %s\n", maps[i].name, err.msg); return 1; }
             if (r >= 0) t[r] = now() - t0;
-            if (r >= 0) attr_cpu[i] += (cpu_now() - c0) / n;
             lens_tensor_free(map);
         }
         stats s = summarize(t, n);
         attr_median[i] = s.median;
         row(maps[i].name, s, 0, floor);
     }
-    double exact_z = 0;
-    if (exact_resid_pre > 0) {   /* the exact sweeps are measured in this run */
-        lens_patch_options po = lens_patch_options_default();
-        po.by = LENS_PATCH_BY_HEAD;
-        double t0 = now();
-        lens_tensor *zmap = lens_patch_sweep(m, bad, clean_cache, "z", metric, &po, &err);
-        exact_z = now() - t0;
-        if (!zmap) { fprintf(stderr, "patch z sweep: %s\n", err.msg); return 1; }
-        lens_tensor_free(zmap);
-        row("patch z by head sweep", (stats){exact_z, exact_z, exact_z}, 0, floor);
-    }
+    lens_patch_options po = lens_patch_options_default();
+    po.by = LENS_PATCH_BY_HEAD;
+    double t0 = now();
+    lens_tensor *zmap = lens_patch_sweep(m, bad, clean_cache, "z", metric, &po, &err);
+    double exact_z = now() - t0;
+    if (!zmap) { fprintf(stderr, "patch z sweep: %s\n", err.msg); return 1; }
+    lens_tensor_free(zmap);
+    row("patch z by head sweep", (stats){exact_z, exact_z, exact_z}, 0, floor);
 
     /* forward (no logits, no cache) vs forward + backward keeping resid_pre's gradients */
     lens_run_options f = lens_run_options_default();
@@ -329,12 +325,10 @@ static int attribution_workload(const lens_model *m, const lens_tensor *bad, con
     row("seed forward + backward", fb, 2 * forward_flops(c, 100, 11, false), floor);
     printf("\nattribution: resid_pre %.1f ms", attr_median[0] * 1e3);
     if (exact_resid_pre > 0) printf(" (%.1f x faster than the exact sweep)", exact_resid_pre / attr_median[0]);
-    printf(", z by head %.1f ms", attr_median[1] * 1e3);
-    if (exact_z > 0) printf(" (%.1f x faster than the exact sweep, %.1f s)", exact_z / attr_median[1], exact_z);
-    printf("; backward pass %.1f ms = %.2f x the forward's %.1f ms\n", (fb.median - fw.median) * 1e3,
+    printf(", z by head %.1f ms (%.1f x faster than the exact sweep, %.1f s); backward pass %.1f ms = %.2f x the "
+           "forward's %.1f ms\n",
+           attr_median[1] * 1e3, exact_z / attr_median[1], exact_z, (fb.median - fw.median) * 1e3,
            (fb.median - fw.median) / fw.median, fw.median * 1e3);
-    printf("attribution CPU time (all threads): resid_pre %.1f ms, z by head %.1f ms\n", attr_cpu[0] * 1e3,
-           attr_cpu[1] * 1e3);
     return 0;
 }
 
@@ -403,9 +397,8 @@ int main(int argc, char **argv)
         if (r >= 0) t[r] = now() - t0;
     }
     if (want("seed-pipeline")) row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, true), floor);
-    /* LENS_BENCH_ONLY=attribution: attribution patching and the backward pass without the exact sweeps */
-    bool exact = want("patch");
-    if (!exact && !want("attribution")) goto done;
+    bool sweep = want("patch resid_pre sweep"), attribution = want("attribution") || want("patch z by head sweep");
+    if (!sweep && !attribution) goto done;
 
     /* resid_pre patching sweep of the seed batch: [n_layers x 11 positions] */
     lens_tensor *clean = lens_model_to_tokens(m, (const char *const *)prompts, 100, true, &err);
@@ -429,7 +422,7 @@ int main(int argc, char **argv)
     lens_metric *metric = lens_metric_normalized_logit_diff(m, answers, clean_logits, clean, bad_logits, bad, &err);
     int sweep_runs = runs < 3 ? runs : 3;
     int64_t cells = (int64_t)c->n_layers * clean->shape[1];
-    for (int r = 0; metric && exact && r < sweep_runs; r++) {
+    for (int r = 0; sweep && metric && r < sweep_runs; r++) {
         double t0 = now();
         lens_tensor *map = lens_patch_sweep(m, bad, clean_cache, "resid_pre", metric, NULL, &err);
         t[r] = now() - t0;
@@ -437,7 +430,7 @@ int main(int argc, char **argv)
         lens_tensor_free(map);
     }
     stats sw = {0, 0, 0};
-    if (exact) {
+    if (sweep) {
         sw = summarize(t, sweep_runs);
         row("patch resid_pre sweep", sw, 0, floor);
         stats per = {sw.median / (double)cells, sw.min / (double)cells, sw.max / (double)cells};
@@ -445,7 +438,7 @@ int main(int argc, char **argv)
         printf("\npatching: %lld cells, %.1f ms per patched cell = %.2f x one plain seed forward pass (%.1f ms)\n",
                (long long)cells, per.median * 1e3, per.median / plain, plain * 1e3);
     }
-    if (metric && attribution_workload(m, bad, clean_cache, metric, sw.median, runs, t, floor)) return 1;
+    if (attribution && metric && attribution_workload(m, bad, clean_cache, metric, sw.median, runs, t, floor)) return 1;
     lens_metric_free(metric);
     lens_tensor_free(clean_logits); lens_tensor_free(bad_logits);
     lens_cache_free(clean_cache); lens_cache_free(bad_cache);

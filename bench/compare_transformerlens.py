@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""TL/lens ratios from alternating rounds (bench/run.sh): each round's folder
-holds lens.N (lens-bench's table) and tl.N (transformerlens_bench.py's table).
-Prints, per workload, the median over rounds of each side's median and the
-ratio TransformerLens / lens (above 1: lens is faster).
+"""lens against TransformerLens from alternating rounds (bench/run.sh): the folder
+holds lens.N / tl.N (each round's tables: lens-bench or transformerlens_bench.py,
+then the peak-memory table of each) and lens.sweepN / tl.sweepN (the patching sweep
+rounds). Prints, per workload, the median over rounds of each side's value, the ratio
+and the issue's target: for times TransformerLens / lens (above 1: lens is faster),
+for memory lens / TransformerLens (below 1: lens uses less).
 
 Usage: python3 bench/compare_transformerlens.py ROUNDS_DIR
 """
@@ -12,42 +14,60 @@ import re
 import statistics
 import sys
 
-# lens-bench row name -> transformerlens_bench.py row name
-PAIRS = [("seed forward", "seed forward"), ("seed run_with_cache", "seed run_with_cache"),
-         ("seed run_with_cache, all logits", "seed run_with_cache"),
-         # lens's attribution patching against TransformerLens's exact loop (transformerlens_patch_bench.py)
-         ("attribution resid_pre", "exact resid_pre loop"), ("attribution z by head", "exact z by head loop")]
+# (lens row, TransformerLens row, "time" or "memory", target text, target test on the ratio)
+PAIRS = [
+    ("seed forward", "seed forward", "time", "", None),
+    ("seed run_with_cache", "seed run_with_cache", "time", "≥ 2", lambda r: r >= 2),
+    ("seed run_with_cache, all logits", "seed run_with_cache", "time", "", None),
+    ("seed-pipeline", "seed-pipeline", "time", "≥ 6", lambda r: r >= 6),
+    ("patch resid_pre sweep", "patch resid_pre sweep", "time", "≥ 5", lambda r: r >= 5),
+    ("peak memory, seed run_with_cache", "peak memory, seed run_with_cache", "memory", "≤ 0.5",
+     lambda r: r <= 0.5),
+    ("peak memory, seed run_with_cache, re-run cell", "peak memory, seed run_with_cache, re-run cell", "memory",
+     "", None),
+    # lens's attribution patching against TransformerLens's exact loop (transformerlens_patch_bench.py)
+    ("attribution resid_pre", "exact resid_pre loop", "time", "≥ 50", lambda r: r >= 50),
+    ("attribution z by head", "exact z by head loop", "time", "≥ 50", lambda r: r >= 50),
+]
 
 
-def medians(path):
-    """{workload: median ms} from a markdown table (lens's has a backend column)."""
+def values(path):
+    """{row name: first number} from the markdown tables of a file (lens's time
+    tables have a backend column before the median)."""
     rows = {}
     with open(path) as f:
         for line in f:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) < 2 or not cells[0] or cells[0] in ("workload", "---"):
+            if len(cells) < 2 or not cells[0] or cells[0] in ("workload", "measure", "---"):
                 continue
-            values = [c for c in cells[1:] if re.fullmatch(r"[0-9.]+", c)]
-            if values:
-                rows[cells[0]] = float(values[0])
+            numbers = [c for c in cells[1:] if re.fullmatch(r"[0-9.]+", c)]
+            if numbers:
+                rows[cells[0]] = float(numbers[0])
     return rows
 
 
 def main():
     d = sys.argv[1]
+
     def rounds(side):
-        return [medians(p) for p in sorted(glob.glob(os.path.join(d, side + ".*")))
-                if re.fullmatch(side + r"\.[0-9]+", os.path.basename(p))]
+        return [values(p) for p in sorted(glob.glob(os.path.join(d, side + ".*")))
+                if re.fullmatch(side + r"\.(sweep)?[0-9]+", os.path.basename(p))]
+
     lens_runs, tl_runs = rounds("lens"), rounds("tl")
-    print(f"TransformerLens against lens, {len(tl_runs)} alternating rounds (median of the rounds' medians)")
-    print("| workload | lens ms | TransformerLens ms | TL / lens |")
-    print("| --- | ---: | ---: | ---: |")
-    for lens_name, tl_name in PAIRS:
+    print(f"TransformerLens against lens, alternating rounds (median of the rounds' values)")
+    print("| workload | lens | TransformerLens | ratio | target | met? |")
+    print("| --- | ---: | ---: | ---: | --- | --- |")
+    for lens_name, tl_name, kind, target, test in PAIRS:
         a = [r[lens_name] for r in lens_runs if lens_name in r]
         b = [r[tl_name] for r in tl_runs if tl_name in r]
-        if a and b:
-            la, tb = statistics.median(a), statistics.median(b)
-            print(f"| {lens_name} | {la:.1f} | {tb:.1f} | {tb / la:.2f} |")
+        if not a or not b:
+            continue
+        la, tb = statistics.median(a), statistics.median(b)
+        unit = "ms" if kind == "time" else "MiB"
+        ratio = tb / la if kind == "time" else la / tb
+        label = "TL / lens" if kind == "time" else "lens / TL"
+        met = ("yes" if test(ratio) else "no") if test else ""
+        print(f"| {lens_name} | {la:.1f} {unit} | {tb:.1f} {unit} | {ratio:.2f} ({label}) | {target} | {met} |")
 
 
 if __name__ == "__main__":

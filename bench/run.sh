@@ -18,6 +18,8 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(date -u +%Y-%m-%d)"
 "$BUILD/lens-bench" "$model" "${RUNS:-10}"
 echo
+"$BUILD/lens-bench-memory" "$model"
+echo
 BUILD="$BUILD" bench/function_loop.sh
 if [ -x .venv/bin/python ]; then
     echo
@@ -29,18 +31,30 @@ else
 fi
 
 # TransformerLens in the same run when a Python that imports it is there
-# (TL_PYTHON, default .venv-tl/bin/python): the seed workloads alternate between
-# lens and TransformerLens for TL_ROUNDS rounds, then the TL/lens ratios.
+# (TL_PYTHON, default .venv-tl/bin/python), on the same weights (it loads and
+# processes the bench model as from_pretrained does): the seed workloads and the
+# fresh-process peak memory alternate between lens and TransformerLens for
+# TL_ROUNDS rounds (TL_RUNS runs each side per round); TL_SWEEP_ROUNDS (default 1)
+# rounds of the resid_pre patching sweep (TransformerLens's one forward per cell
+# takes minutes; TL_SWEEP_CELLS=N times its first N cells and scales to the 132);
+# then the ratios against the targets.
 tl_python=${TL_PYTHON:-.venv-tl/bin/python}
 if [ -x "$tl_python" ] && "$tl_python" -c "import torch, transformer_lens" 2>/dev/null; then
     rounds=$(mktemp -d)
-    # and lens's attribution patching against TransformerLens's exact patching loop
-    # (TL_PATCH_CELLS cells of each map timed, 0: all)
+    tl_runs=${TL_RUNS:-3}
+    # lens's seed rows, peak memory and attribution patching against TransformerLens's
+    # seed rows, peak memory and exact patching loop (TL_PATCH_CELLS cells of each map timed, 0: all)
     for r in $(seq 1 "${TL_ROUNDS:-3}"); do
-        { LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" 3
+        { LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" "$tl_runs"; "$BUILD/lens-bench-memory" "$model"
           LENS_BENCH_ONLY=attribution "$BUILD/lens-bench" "$model" 3; } >"$rounds/lens.$r"
-        { "$tl_python" bench/transformerlens_bench.py --threads "$(nproc)" --runs 3
-          "$tl_python" bench/transformerlens_patch_bench.py --threads "$(nproc)" --cells "${TL_PATCH_CELLS:-24}"; } >"$rounds/tl.$r"
+        { "$tl_python" bench/transformerlens_bench.py --model "$model" --threads "$(nproc)" --runs "$tl_runs";
+          "$tl_python" bench/transformerlens_bench.py --model "$model" --peak
+          "$tl_python" bench/transformerlens_patch_bench.py --threads "$(nproc)" --cells "${TL_PATCH_CELLS:-24}"; } >"$rounds/tl.$r" 2>/dev/null
+    done
+    for r in $(seq 1 "${TL_SWEEP_ROUNDS:-1}"); do
+        LENS_BENCH_ONLY="patch resid_pre" "$BUILD/lens-bench" "$model" 1 >"$rounds/lens.sweep$r"
+        "$tl_python" bench/transformerlens_bench.py --model "$model" --threads "$(nproc)" --only "patch resid_pre" \
+            --sweep ${TL_SWEEP_CELLS:+--sweep-cells "$TL_SWEEP_CELLS"} >"$rounds/tl.sweep$r" 2>/dev/null
     done
     echo
     python3 bench/compare_transformerlens.py "$rounds"

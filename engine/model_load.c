@@ -1,12 +1,15 @@
 /* model_load.c — opening a Hugging Face GPT-2 directory: resolving a model
  * name to a directory, reading config.json, copying the safetensors weights
- * into the engine's layout (model_internal.h), then processing them. */
+ * into the engine's layout (model_internal.h; the source's pages leave the
+ * process as they are copied), then processing them. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,6 +275,18 @@ static const lens_st_entry *find_weight(const lens_safetensors *st, const char *
     return e ? e : lens_safetensors_find(st, name);
 }
 
+/* A weight's pages of the source file's mapping, once copied, leave this
+ * process (they stay in the page cache): the load holds one copy, not two. Only
+ * whole pages inside the entry. */
+static void release_source_pages(const lens_st_entry *e)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || !e->nbytes) return;
+    uintptr_t p = (uintptr_t)page, lo = (uintptr_t)e->data, hi = lo + e->nbytes;
+    uintptr_t first = (lo + p - 1) / p * p, last = hi / p * p;
+    if (last > first) madvise((void *)first, last - first, MADV_DONTNEED);
+}
+
 /* Reads a weight of the expected shape into a new float tensor. */
 static lens_tensor *load_weight(const lens_safetensors *st, const char *name, int ndim,
                                 int64_t d0, int64_t d1, lens_error *err)
@@ -293,6 +308,7 @@ static lens_tensor *load_weight(const lens_safetensors *st, const char *name, in
         lens_tensor_free(t);
         return NULL;
     }
+    release_source_pages(e);
     return t;
 }
 

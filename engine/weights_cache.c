@@ -10,28 +10,37 @@
  * one (bad header, wrong shapes, checksum mismatch) is rebuilt. Entries are
  * written under a temporary name and renamed into place (atomic). The mapping is
  * private and writable: reads share the page cache, a write to a weight copies
- * only the page written, in this process.
+ * only the page written, in this process. The embeddings (W_E, W_pos) are not
+ * mapped in: a run reads only its tokens' rows, whose pages come in one at a
+ * time (they are checked through pread, and the writer drops its large page-cache
+ * folios of them).
  *
  * Folder: $LENS_CACHE_DIR, else $XDG_CACHE_HOME/lens, else ~/.cache/lens;
- * LENS_CACHE_DIR=none turns the cache off.
+ * LENS_CACHE_DIR=none turns the cache off. A mapping holds a shared lock on its
+ * entry and a load marks the entry used; after each new entry is written,
+ * weights_cache_collect.c removes stale and least recently used unmapped ones.
  *
  * Owns: the cache files and the mapping of one (released with the last weight).
- * Does not own: loading and processing the source (model_load.c, process.c). */
+ * Does not own: loading and processing the source (model_load.c, process.c),
+ * removing entries (weights_cache_collect.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lens/safetensors.h"
 #include "model_internal.h"
+#include "weights_cache_internal.h"
 
-#define CACHE_FORMAT "lens-processed-weights-1"
+#define CACHE_FORMAT LENS_WEIGHTS_CACHE_FORMAT
 
 /* ---- the list of weights -------------------------------------------------- */
 
@@ -101,34 +110,95 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* Checksum of a weight's bytes: four multiply-mix lanes over 64-bit words. */
-static uint64_t checksum_bytes(uint64_t h, const void *data, size_t n)
+/* Checksum of a weight's bytes: four multiply-mix lanes over 64-bit words, 32
+ * bytes at a time, then the tail byte by byte. */
+static void lanes_start(uint64_t lane[4], uint64_t h)
 {
-    const unsigned char *p = data;
-    uint64_t lane[4] = {h, h ^ 0x9e3779b97f4a7c15ull, h + 0x632be59bd9b4e019ull, ~h};
-    size_t words = n / 8;
-    for (size_t i = 0; i + 4 <= words; i += 4)
+    lane[0] = h;
+    lane[1] = h ^ 0x9e3779b97f4a7c15ull;
+    lane[2] = h + 0x632be59bd9b4e019ull;
+    lane[3] = ~h;
+}
+
+static void mix_blocks(uint64_t lane[4], const unsigned char *p, size_t blocks)
+{
+    for (size_t b = 0; b < blocks; b++)
         for (int k = 0; k < 4; k++) {
             uint64_t w;
-            memcpy(&w, p + (i + (size_t)k) * 8, 8);
+            memcpy(&w, p + b * 32 + (size_t)k * 8, 8);
             lane[k] = (lane[k] ^ w) * 0xff51afd7ed558ccdull;
             lane[k] ^= lane[k] >> 29;
         }
-    for (size_t i = words / 4 * 4 * 8; i < n; i++) lane[0] = (lane[0] ^ p[i]) * 1099511628211ull;
+}
+
+static uint64_t mix_end(uint64_t lane[4], const unsigned char *tail, size_t tail_n, size_t n)
+{
+    for (size_t i = 0; i < tail_n; i++) lane[0] = (lane[0] ^ tail[i]) * 1099511628211ull;
     return (lane[0] ^ (lane[1] * 3) ^ (lane[2] * 5) ^ (lane[3] * 7)) + n;
 }
 
-static uint64_t weights_checksum(const slot_list *sl)
+static uint64_t checksum_bytes(uint64_t h, const void *data, size_t n)
 {
-    uint64_t h = 0x243f6a8885a308d3ull;
-    for (int i = 0; i < sl->n; i++)
-        if (*sl->slots[i]) h = checksum_bytes(h, lens_tensor_data(*sl->slots[i]), (size_t)lens_tensor_numel(*sl->slots[i]) * 4);
-        else h = h * 31 + 7;
-    return h;
+    const unsigned char *p = data;
+    uint64_t lane[4];
+    lanes_start(lane, h);
+    mix_blocks(lane, p, n / 32);
+    return mix_end(lane, p + n / 32 * 32, n % 32, n);
 }
 
-/* "path|size|mtime|inode|device" of a file, or false. */
-static bool file_identity(const char *path, char *out, size_t size)
+#define READ_CHUNK ((size_t)1 << 20)   /* a multiple of 32 */
+
+/* The same checksum of n bytes at offset in fd, read with pread: nothing gets
+ * mapped into this process. False when the file cannot be read. */
+static bool checksum_file_bytes(uint64_t h, int fd, off_t offset, size_t n, uint64_t *out)
+{
+    unsigned char *buf = malloc(READ_CHUNK);
+    if (!buf) return false;
+    uint64_t lane[4];
+    lanes_start(lane, h);
+    size_t done = 0;
+    bool ok = true;
+    while (ok && done < n) {
+        size_t want = n - done < READ_CHUNK ? n - done : READ_CHUNK, got = 0;
+        while (ok && got < want) {
+            ssize_t r = pread(fd, buf + got, want - got, offset + (off_t)(done + got));
+            if (r < 0 && errno == EINTR) continue;
+            ok = r > 0;
+            if (ok) got += (size_t)r;
+        }
+        if (!ok) break;
+        mix_blocks(lane, buf, want / 32);
+        if (done + want == n) *out = mix_end(lane, buf + want / 32 * 32, want % 32, n);
+        done += want;
+    }
+    if (ok && n == 0) *out = mix_end(lane, NULL, 0, 0);
+    free(buf);
+    return ok;
+}
+
+/* Whether a weight is read by rows (the embeddings): in a mapped entry such a
+ * weight is checked through pread and its pages come in only as rows are read. */
+static bool read_by_rows(const char *name) { return !strcmp(name, "W_E") || !strcmp(name, "W_pos"); }
+
+/* The checksum of every weight, in slot order. fd >= 0: the weights are views of
+ * that mapped entry and those read by rows are read from the file instead.
+ * False when the file cannot be read. */
+static bool weights_checksum(const slot_list *sl, int fd, uint64_t *out)
+{
+    uint64_t h = 0x243f6a8885a308d3ull;
+    for (int i = 0; i < sl->n; i++) {
+        const lens_tensor *w = *sl->slots[i];
+        size_t n = w ? (size_t)lens_tensor_numel(w) * 4 : 0;
+        if (!w) h = h * 31 + 7;
+        else if (fd >= 0 && read_by_rows(sl->names[i])) {
+            if (!checksum_file_bytes(h, fd, (off_t)w->offset * 4, n, &h)) return false;
+        } else h = checksum_bytes(h, lens_tensor_data(w), n);
+    }
+    *out = h;
+    return true;
+}
+
+bool lens_wc_file_identity(const char *path, char *out, size_t size)
 {
     struct stat st;
     char real[PATH_MAX];
@@ -183,7 +253,8 @@ static bool entry_key_of(const lens_model *m, const char *weights_path, const le
     char dir[PATH_MAX], w[PATH_MAX + 96], c[PATH_MAX + 96], cfg[PATH_MAX + 16], real[PATH_MAX];
     if (!lens_weights_cache_dir(dir, sizeof dir)) return false;
     snprintf(cfg, sizeof cfg, "%s/config.json", m->path);
-    if (!file_identity(weights_path, w, sizeof w) || !file_identity(cfg, c, sizeof c) || !realpath(weights_path, real))
+    if (!lens_wc_file_identity(weights_path, w, sizeof w) || !lens_wc_file_identity(cfg, c, sizeof c) ||
+        !realpath(weights_path, real))
         return false;
     snprintf(k->source, sizeof k->source, "%s;%s", w, c);
     flags_string(p, k->flags, sizeof k->flags);
@@ -200,10 +271,47 @@ static bool entry_key_of(const lens_model *m, const char *weights_path, const le
 
 /* ---- reading an entry ------------------------------------------------------ */
 
+/* ctx: the entry's descriptor + 1, which holds the shared lock that keeps
+ * collection (weights_cache_collect.c) away from a mapped entry. */
 static void unmap_file(void *data, size_t nbytes, void *ctx)
 {
-    (void)ctx;
     munmap(data, nbytes);
+    close((int)((intptr_t)ctx - 1));
+}
+
+/* The page range [first, last) of a weight's memory: inward (only pages the
+ * weight has to itself) or outward. False when empty. */
+static bool page_range(const lens_tensor *w, bool inward, uintptr_t *first, uintptr_t *last)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!w || page <= 0) return false;
+    uintptr_t p = (uintptr_t)page, lo = (uintptr_t)lens_tensor_data(w), hi = lo + (uintptr_t)lens_tensor_numel(w) * 4;
+    *first = inward ? (lo + p - 1) / p * p : lo / p * p;
+    *last = inward ? hi / p * p : (hi + p - 1) / p * p;
+    return *last > *first;
+}
+
+/* A weight read by rows (the embeddings read only their tokens' rows): its pages
+ * come in one at a time as rows are read (4 KiB pages, no read-ahead: a large
+ * page-cache folio would otherwise map up to 2 MiB of rows per token). */
+static void advise_rows_only(const lens_tensor *w)
+{
+    uintptr_t first, last;
+    if (!page_range(w, true, &first, &last)) return;
+    madvise((void *)first, last - first, MADV_NOHUGEPAGE);
+    madvise((void *)first, last - first, MADV_RANDOM);
+}
+
+/* A weight every run reads whole: mapped in now, read-only (populating a writable
+ * private mapping would copy every page). */
+static void populate(const lens_tensor *w)
+{
+#ifdef MADV_POPULATE_READ
+    uintptr_t first, last;
+    if (page_range(w, false, &first, &last)) madvise((void *)first, last - first, MADV_POPULATE_READ);
+#else
+    (void)w;   /* the checksum reads it in */
+#endif
 }
 
 /* The expected shape of a weight slot, from the config (ndim 0: the slot is
@@ -230,8 +338,7 @@ static int expected_shape(const lens_config *c, const char *name, int64_t *shape
     return -1;
 }
 
-/* Metadata value of key (a JSON object of strings) into out; false when absent. */
-static bool metadata_value(const char *json, const char *key, char *out, size_t size)
+bool lens_wc_metadata_value(const char *json, const char *key, char *out, size_t size)
 {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":\"", key);
@@ -260,7 +367,7 @@ static void json_escape(const char *s, char *out, size_t size)
     out[o] = 0;
 }
 
-static void json_unescape(char *s)
+void lens_wc_json_unescape(char *s)
 {
     char *o = s;
     for (; *s; s++) {
@@ -285,30 +392,35 @@ static int map_entry(lens_model *m, const slot_list *sl, const entry_key *k)
     char fmt[64], source[sizeof k->source], flags[sizeof k->flags], sum[32];
     int rc = -1;
     lens_tensor *file = NULL;
-    if (!metadata_value(meta, "format", fmt, sizeof fmt) || strcmp(fmt, CACHE_FORMAT) ||
-        !metadata_value(meta, "source", source, sizeof source) ||
-        !metadata_value(meta, "flags", flags, sizeof flags) || !metadata_value(meta, "checksum", sum, sizeof sum))
+    if (!lens_wc_metadata_value(meta, "format", fmt, sizeof fmt) || strcmp(fmt, CACHE_FORMAT) ||
+        !lens_wc_metadata_value(meta, "source", source, sizeof source) ||
+        !lens_wc_metadata_value(meta, "flags", flags, sizeof flags) ||
+        !lens_wc_metadata_value(meta, "checksum", sum, sizeof sum))
         goto done;
-    json_unescape(source);
+    lens_wc_json_unescape(source);
     if (strcmp(source, k->source) || strcmp(flags, k->flags)) goto done;   /* stale */
 
     int fd = open(k->path, O_RDONLY | O_CLOEXEC);
     struct stat fs;
     if (fd < 0) goto done;
-    if (fstat(fd, &fs) || fs.st_size < 8) { close(fd); goto done; }
+    /* held while mapped; refused only while a collector is removing the entry (a
+     * folder without locks maps without one) */
+    bool being_removed = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+    if (being_removed || fstat(fd, &fs) || fs.st_size < 8) { close(fd); goto done; }
     size_t size = (size_t)fs.st_size;
-    /* Populated read-only (populating a writable private mapping would copy every
-     * page), then writable: a later write copies just its page. */
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) goto done;
-    if (mprotect(map, size, PROT_READ | PROT_WRITE)) { munmap(map, size); goto done; }
+    /* Read-only while populated and checked, then writable: a later write copies
+     * just its page. */
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) { close(fd); goto done; }
     int64_t nfloats = (int64_t)(size / 4);
-    file = lens_tensor_wrap(LENS_F32, 1, &nfloats, map, unmap_file, NULL);
-    if (!file) { munmap(map, size); goto done; }
+    file = lens_tensor_wrap(LENS_F32, 1, &nfloats, map, unmap_file, (void *)(intptr_t)(fd + 1));
+    if (!file) { munmap(map, size); close(fd); goto done; }
+    /* last use, for collecting the least recently used entries (set explicitly:
+     * mounts with noatime or relatime do not keep it) */
+    futimens(fd, (const struct timespec[2]){{0, UTIME_NOW}, {0, UTIME_OMIT}});
     file->storage->nbytes = size;
-    uint64_t header;
-    memcpy(&header, map, 8);
+    uint64_t header;   /* read, not mapped in: the embedding may start on the same pages */
+    if (pread(fd, &header, 8, 0) != 8) goto done;
     /* the data area starts at the lowest entry (the writer packs them from offset 0) */
     const char *lowest = NULL;
     for (int i = 0; i < lens_safetensors_count(st); i++) {
@@ -332,14 +444,35 @@ static int map_entry(lens_model *m, const slot_list *sl, const entry_key *k)
         if (!(*sl->slots[i] = lens_tensor_view(file, nd, shape, strides, (int64_t)(off / 4)))) goto done;
     }
     if (present != lens_safetensors_count(st) || !m->W_E || !m->W_pos || !m->W_Ut || !m->b_U) goto done;
+    for (int i = 0; i < sl->n; i++)
+        if (read_by_rows(sl->names[i])) advise_rows_only(*sl->slots[i]);
+        else populate(*sl->slots[i]);
+    /* the embeddings are checked through pread, without read-ahead (see advise_rows_only) */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+    uint64_t checksum;
+    if (!weights_checksum(sl, fd, &checksum)) goto done;
     char want[32];
-    snprintf(want, sizeof want, "%016" PRIx64, weights_checksum(sl));
-    rc = strcmp(want, sum) ? -1 : 0;   /* corrupt bytes */
+    snprintf(want, sizeof want, "%016" PRIx64, checksum);
+    if (strcmp(want, sum)) goto done;   /* corrupt bytes */
+    rc = mprotect(map, size, PROT_READ | PROT_WRITE) ? -1 : 0;
 done:
     if (rc) drop_weights(sl);
     lens_tensor_free(file);   /* the views keep the mapping */
     lens_safetensors_close(st);
     return rc;
+}
+
+/* The new entry's pages of a weight read by rows leave the page cache (written
+ * back first): the writer left them as large folios, which a read of one row
+ * would map whole; read again later they come one page at a time. */
+static void evict_written_rows(const char *path, const lens_tensor *w)
+{
+    int fd = w ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) return;
+    off_t off = (off_t)w->offset * 4, len = (off_t)lens_tensor_numel(w) * 4;
+    sync_file_range(fd, off, len, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+    close(fd);
 }
 
 /* ---- the two entry points ---------------------------------------------------- */
@@ -379,8 +512,10 @@ int lens_weights_cache_store(lens_model *m, const char *weights_path, const lens
     for (int i = 0; i < sl.n; i++)
         if (*sl.slots[i]) { wnames[count] = sl.names[i]; wt[count++] = *sl.slots[i]; }
     json_escape(k.source, esc, esc_size);
+    uint64_t checksum = 0;
+    weights_checksum(&sl, -1, &checksum);   /* from memory: cannot fail */
     snprintf(meta, meta_size, "{\"format\":\"%s\",\"source\":\"%s\",\"flags\":\"%s\",\"checksum\":\"%016" PRIx64 "\"}",
-             CACHE_FORMAT, esc, k.flags, weights_checksum(&sl));
+             CACHE_FORMAT, esc, k.flags, checksum);
     snprintf(tmp, sizeof tmp, "%s.%ld.new", k.path, (long)getpid());
     lens_error err;
     if (lens_safetensors_write(tmp, count, wnames, wt, meta, &err) == 0 && rename(tmp, k.path) == 0) rc = 0;
@@ -402,8 +537,11 @@ done:
         free(m->layers);
         m->layers = mapped->layers;
         for (int i = 0; i < GLOBAL_WEIGHTS; i++) *global_slot(m, i) = *global_slot(mapped, i);
+        evict_written_rows(k.path, m->W_E);
+        evict_written_rows(k.path, m->W_pos);
     }
     free(mapped);
     slots_free(&sl);
+    lens_weights_cache_collect(dir);   /* the folder grew: stale and least recently used entries go */
     return 0;
 }

@@ -2,13 +2,16 @@
  * (engine/weights_cache.c): the first load writes an entry, later loads map it
  * and give exactly the numbers of a private load; another set of flags has its
  * own entry; a corrupt, truncated or stale entry is rebuilt; a write to a mapped
- * weight stays in this process. The sharing between two processes is checked by
+ * weight stays in this process; the embedding is not resident after a load (its
+ * rows come back on demand); stale, abandoned and least recently used entries are
+ * collected, never one that is mapped. The sharing between two processes is checked by
  * tests/python/test_weights_cache.py. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../harness.h"
@@ -251,6 +254,255 @@ static void test_a_write_to_a_mapped_weight_stays_in_this_process(void)
     lens_model_free(m);
 }
 
+/* Pages of the weight's memory mapped into this process now (/proc/self/pagemap's
+ * present bit), and how many pages it spans. */
+static long resident_pages(const lens_model *m, const char *name, long *pages)
+{
+    lens_error err;
+    lens_tensor *w = lens_model_weight(m, name, &err);
+    long page = sysconf(_SC_PAGESIZE), present = 0;
+    *pages = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    if (w && fd >= 0) {
+        uintptr_t lo = (uintptr_t)lens_tensor_data(w) / (uintptr_t)page;
+        uintptr_t hi = ((uintptr_t)lens_tensor_data(w) + (uintptr_t)lens_tensor_numel(w) * 4 - 1) / (uintptr_t)page;
+        for (uintptr_t p = lo; p <= hi; p++, (*pages)++) {
+            uint64_t entry = 0;
+            if (pread(fd, &entry, 8, (off_t)(p * 8)) == 8 && (entry >> 63)) present++;
+        }
+    }
+    if (fd >= 0) close(fd);
+    lens_tensor_free(w);
+    return present;
+}
+
+static void test_the_embedding_is_not_resident_after_a_load(void)
+{
+    clear_cache();
+    lens_model *private = load_with(TINY_DIR, lens_processing_default(), false);
+    lens_model *first = load_with(TINY_DIR, lens_processing_default(), true);
+    lens_model *second = load_with(TINY_DIR, lens_processing_default(), true);
+    CHECK(private && first && second);
+    if (!private || !first || !second) goto done;
+    lens_model *loads[] = {first, second};
+    for (int i = 0; i < 2; i++) {
+        long pages, present = resident_pages(loads[i], "embed.W_E", &pages);
+        /* at most the pages next to the weights around it */
+        CHECK(pages > 100 && present * 100 <= pages, "%s load: %ld of W_E's %ld pages resident",
+              i ? "second" : "first", present, pages);
+        long u_pages, u_present = resident_pages(loads[i], "unembed.W_U", &u_pages);
+        CHECK(u_pages > 100 && u_present == u_pages, "W_U is read whole by every run: %ld of %ld pages resident",
+              u_present, u_pages);
+    }
+    /* a run brings back the pages of its tokens' rows only */
+    lens_run_options o = lens_run_options_default();
+    o.cache = false;
+    lens_tensor *logits = NULL;
+    lens_error err;
+    CHECK(lens_model_run(second, tokens, &o, &logits, NULL, &err) == 0);
+    lens_tensor_free(logits);
+    long pages, present = resident_pages(second, "embed.W_E", &pages);
+    CHECK(present > 0 && present * 10 < pages, "only the tokens' rows came in: %ld of %ld pages", present, pages);
+    /* and every page comes back from the file with the same numbers */
+    CHECK(models_differ(private, second) == 0);
+done:
+    lens_model_free(private);
+    lens_model_free(first);
+    lens_model_free(second);
+}
+
+/* ---- collection ------------------------------------------------------------- */
+
+/* The cache entry the model's W_E is mapped from (/proc/self/maps), or "". */
+static void entry_of(const lens_model *m, char *out, size_t size)
+{
+    out[0] = 0;
+    lens_error err;
+    lens_tensor *w = m ? lens_model_weight(m, "embed.W_E", &err) : NULL;
+    if (!w) return;
+    uintptr_t a = (uintptr_t)lens_tensor_data(w);
+    lens_tensor_free(w);
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char file[700] = "";
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %699s", &lo, &hi, file) >= 2 && a >= lo && a < hi)
+            snprintf(out, size, "%s", file);
+    }
+    if (f) fclose(f);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Loads dir with flags through the cache, frees the model, and gives its entry. */
+static void make_entry(const char *dir, lens_processing p, char *entry, size_t size)
+{
+    lens_model *m = load_with(dir, p, true);
+    entry_of(m, entry, size);
+    CHECK(m && exists(entry), "an entry for %s", dir);
+    lens_model_free(m);
+}
+
+static void set_last_use(const char *path, time_t seconds_ago)
+{
+    struct timespec t[2] = {{time(NULL) - seconds_ago, 0}, {0, UTIME_OMIT}};
+    CHECK(utimensat(AT_FDCWD, path, t, 0) == 0);
+}
+
+/* Five sets of processing flags, each with its own entry. */
+static lens_processing flags_variant(int i)
+{
+    lens_processing p = lens_processing_none();
+    p.fold_ln = i >= 1;
+    p.center_writing_weights = i >= 2;
+    p.center_unembed = i >= 3;
+    p.fold_value_biases = i >= 4;
+    return p;
+}
+
+/* A copy of the tiny model's files in a new folder (path into dir). */
+static void copy_source(char *dir)
+{
+    CHECK(mkdtemp(dir) != NULL);
+    const char *files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+    char from[512], to[512];
+    for (int i = 0; i < 4; i++) {
+        snprintf(from, sizeof from, "%s/%s", TINY_DIR, files[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        CHECK(copy_file(from, to) == 0);
+    }
+}
+
+static void remove_source(const char *dir)
+{
+    const char *files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+    char to[512];
+    for (int i = 0; i < 4; i++) {
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        unlink(to);
+    }
+    rmdir(dir);
+}
+
+static void test_entries_of_a_removed_or_changed_source_are_collected(void)
+{
+    clear_cache();
+    char gone[] = "/tmp/lens-source-XXXXXX", changed[] = "/tmp/lens-source-XXXXXX";
+    copy_source(gone);
+    copy_source(changed);
+    char e_gone[512], e_changed[512], e_kept[512], e_new[512];
+    make_entry(gone, lens_processing_default(), e_gone, sizeof e_gone);
+    make_entry(changed, lens_processing_none(), e_changed, sizeof e_changed);
+    make_entry(TINY_DIR, lens_processing_default(), e_kept, sizeof e_kept);
+    remove_source(gone);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/config.json", changed);
+    struct timespec later[2] = {{0, UTIME_OMIT}, {time(NULL) + 5, 0}};
+    CHECK(utimensat(AT_FDCWD, cfg, later, 0) == 0);   /* config.json changed: a new mtime */
+    CHECK(exists(e_gone) && exists(e_changed) && entry_files(NULL, 0) == 3);
+    make_entry(TINY_DIR, lens_processing_none(), e_new, sizeof e_new);   /* writing an entry collects */
+    CHECK(!exists(e_gone), "the entry of a removed source is collected");
+    CHECK(!exists(e_changed), "the entry of a changed config.json is collected");
+    CHECK(exists(e_kept) && exists(e_new), "fresh entries are kept");
+    CHECK(entry_files(NULL, 0) == 2, "%d entries", entry_files(NULL, 0));
+    remove_source(changed);
+}
+
+static void test_least_recently_used_entries_beyond_the_cap_are_collected(void)
+{
+    clear_cache();
+    char e[5][512];
+    make_entry(TINY_DIR, flags_variant(0), e[0], sizeof e[0]);
+    struct stat st;
+    CHECK(stat(e[0], &st) == 0);
+    char cap[32];   /* room for two entries, not three */
+    snprintf(cap, sizeof cap, "%lld", (long long)((st.st_size * 5 / 2) >> 20));
+    setenv("LENS_CACHE_MAX_MB", cap, 1);
+    make_entry(TINY_DIR, flags_variant(1), e[1], sizeof e[1]);
+    CHECK(exists(e[0]) && exists(e[1]), "two entries fit");
+    set_last_use(e[0], 3600);
+    set_last_use(e[1], 60);
+    make_entry(TINY_DIR, flags_variant(2), e[2], sizeof e[2]);
+    CHECK(!exists(e[0]), "the least recently used entry is collected");
+    CHECK(exists(e[1]) && exists(e[2]));
+
+    /* an entry in use is kept even when it is the least recently used */
+    lens_model *in_use = load_with(TINY_DIR, flags_variant(1), true);
+    lens_model *private = load_with(TINY_DIR, flags_variant(1), false);
+    set_last_use(e[1], 7200);
+    make_entry(TINY_DIR, flags_variant(3), e[3], sizeof e[3]);
+    CHECK(exists(e[1]), "a mapped entry is never collected");
+    CHECK(!exists(e[2]), "the next least recently used one goes instead");
+    CHECK(exists(e[3]));
+    CHECK(in_use && private && models_differ(in_use, private) == 0, "the mapped entry reads as before");
+    lens_model_free(in_use);
+    lens_model_free(private);
+    /* once unmapped, it is collected like any other */
+    make_entry(TINY_DIR, flags_variant(4), e[4], sizeof e[4]);
+    CHECK(!exists(e[1]) && exists(e[3]) && exists(e[4]), "%d entries", entry_files(NULL, 0));
+
+    setenv("LENS_CACHE_MAX_MB", "0", 1);   /* 0: only the entries in use */
+    lens_model *m = load_with(TINY_DIR, flags_variant(0), true), *mp = load_with(TINY_DIR, flags_variant(0), false);
+    char e0[512];
+    entry_of(m, e0, sizeof e0);
+    CHECK(exists(e0) && entry_files(NULL, 0) == 1, "with a cap of 0 only the mapped entry stays");
+    CHECK(m && mp && models_differ(m, mp) == 0);
+    lens_model_free(m);
+    lens_model_free(mp);
+    unsetenv("LENS_CACHE_MAX_MB");
+}
+
+static void test_a_mapped_entry_of_a_removed_source_stays_readable(void)
+{
+    clear_cache();
+    char dir[] = "/tmp/lens-source-XXXXXX";
+    copy_source(dir);
+    lens_model *mapped = load_with(dir, lens_processing_default(), true);
+    lens_model *private = load_with(dir, lens_processing_default(), false);
+    char entry[512], other[512];
+    entry_of(mapped, entry, sizeof entry);
+    remove_source(dir);
+    make_entry(TINY_DIR, lens_processing_none(), other, sizeof other);
+    CHECK(exists(entry), "a stale entry still mapped is kept");
+    CHECK(mapped && private && models_differ(mapped, private) == 0, "and reads its weights as before");
+    lens_model_free(mapped);
+    unlink(other);
+    make_entry(TINY_DIR, lens_processing_none(), other, sizeof other);
+    CHECK(!exists(entry), "collected once no process maps it");
+    lens_model_free(private);
+}
+
+static void test_abandoned_temporary_files_are_collected(void)
+{
+    clear_cache();
+    char live[600], dead[600], old[600], foreign[600];
+    snprintf(live, sizeof live, "%s/gpt2-0123456789abcdef.safetensors.%ld.new", cache_dir, (long)getpid());
+    snprintf(dead, sizeof dead, "%s/gpt2-0123456789abcdef.safetensors.2147483646.new", cache_dir);
+    snprintf(old, sizeof old, "%s/gpt2-fedcba9876543210.safetensors.%ld.new", cache_dir, (long)getpid());
+    snprintf(foreign, sizeof foreign, "%s/notes.txt.1.new", cache_dir);
+    const char *files[] = {live, dead, old, foreign};
+    for (int i = 0; i < 4; i++) {
+        FILE *f = fopen(files[i], "w");
+        CHECK(f != NULL);
+        if (f) fclose(f);
+    }
+    struct timespec two_days[2] = {{time(NULL) - 2 * 86400, 0}, {time(NULL) - 2 * 86400, 0}};
+    CHECK(utimensat(AT_FDCWD, old, two_days, 0) == 0);
+    char e[512];
+    make_entry(TINY_DIR, lens_processing_default(), e, sizeof e);
+    CHECK(exists(live), "a temporary file of a live writer is kept");
+    CHECK(!exists(dead), "a temporary file whose writer is gone is collected");
+    CHECK(!exists(old), "a temporary file over a day old is collected");
+    CHECK(exists(foreign), "files that are not the cache's are left alone");
+    unlink(live);
+    unlink(foreign);
+}
+
 int main(void)
 {
     snprintf(cache_dir, sizeof cache_dir, "/tmp/lens-weights-cache-XXXXXX");
@@ -265,6 +517,11 @@ int main(void)
     RUN(test_a_corrupt_or_truncated_entry_is_rebuilt);
     RUN(test_a_changed_source_makes_the_entry_stale);
     RUN(test_a_write_to_a_mapped_weight_stays_in_this_process);
+    RUN(test_the_embedding_is_not_resident_after_a_load);
+    RUN(test_entries_of_a_removed_or_changed_source_are_collected);
+    RUN(test_least_recently_used_entries_beyond_the_cap_are_collected);
+    RUN(test_a_mapped_entry_of_a_removed_source_stays_readable);
+    RUN(test_abandoned_temporary_files_are_collected);
     clear_cache();
     rmdir(cache_dir);
     lens_tensor_free(tokens);
