@@ -51,6 +51,14 @@ typedef struct lens_model lens_model;
  * directory name) looked up in $LENS_MODELS_DIR, the project's models/ and the
  * Hugging Face cache. */
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err);
+/* The same on a chosen device: "cpu", "sim", "cuda"; NULL: the process default
+ * ($LENS_DEVICE, else cuda when a device is present, else cpu). The processed
+ * weights are uploaded to it once (on the cpu they are used where they are, the
+ * shared mapping included) and every forward pass runs there. */
+lens_model *lens_model_load_on(const char *name_or_path, const lens_processing *p, const char *device,
+                               lens_error *err);
+/* The name of the device the model runs on ("cpu", "sim", "cuda"). */
+const char *lens_model_device(const lens_model *m);
 void lens_model_free(lens_model *m);
 /* Processed weights are cached between processes: the first load of a weights file
  * with given processing flags writes them to a file in this folder, later loads map
