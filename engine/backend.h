@@ -147,5 +147,8 @@ const lens_backend *lens_backend_default(void);
 int lens_backend_select(const char *name, lens_error *err);
 /* The backend that owns a storage's device tag. */
 const lens_backend *lens_backend_of_device(lens_device dev);
+/* 0 when every operation of be's table is set; else -1 with err naming the first
+ * missing one (the registry runs this on every backend it hands out). */
+int lens_backend_check_complete(const lens_backend *be, lens_error *err);
 
 #endif

@@ -1,14 +1,16 @@
 /* backend_cpu.c — the CPU implementation of lens_backend: host memory, OpenBLAS
  * sgemm for the matrix products, OpenMP-parallel C loops for the rest.
  *
- * Owns: the cpu backend table and its memory operations. Does not own: the
- * registry (backend_select.c) or the memory limit (memory.c). */
+ * Owns: the cpu backend table, its memory operations and forward operations.
+ * Does not own: the backward operations (backward_cpu.c), the general tensor
+ * operations (backend_cpu_general.c), the registry (backend_select.c) or the
+ * memory limit (memory.c). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend_cpu_internal.h"
 #include "lens/memory.h"
 #include "lens/model.h"
 
@@ -299,6 +301,17 @@ const lens_backend *lens_backend_cpu(void)
         .activation = cpu_activation,
         .add = cpu_add,
         .embed = cpu_embed,
+        .matmul_dx = lens_cpu_matmul_dx,
+        .layernorm_dx = lens_cpu_layernorm_dx,
+        .attention_dx = lens_cpu_attention_dx,
+        .activation_dx = lens_cpu_activation_dx,
+        .copy_strided = lens_cpu_copy_strided,
+        .binary_f32 = lens_cpu_binary_f32,
+        .unary_f32 = lens_cpu_unary_f32,
+        .reduce_f32 = lens_cpu_reduce_f32,
+        .softmax_rows = lens_cpu_softmax_rows,
+        .matmul_batched = lens_cpu_matmul_batched,
+        .fill_f32 = lens_cpu_fill_f32,
     };
     return &cpu;
 }

@@ -2,22 +2,24 @@
  * sgemm for the input gradients of the matrix products (and of attention on
  * long sequences), OpenMP-parallel C loops for the rest.
  *
- * Owns: the derivative kernels. Does not own: which gradients are computed or
- * kept (backward.c). */
+ * Owns: the derivative kernels (lens_cpu_*_dx, also the cpu backend table's
+ * backward operations: backend_cpu_internal.h). Does not own: which gradients
+ * are computed or kept (backward.c). */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "backend_cpu_internal.h"
 #include "backward_backend.h"
 
-static void cpu_matmul_dx(float *dx, const float *dy, const float *W, int64_t M, int64_t K, int64_t N,
+void lens_cpu_matmul_dx(float *dx, const float *dy, const float *W, int64_t M, int64_t K, int64_t N,
                           bool accumulate)
 {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, (int)N, 1.0f, dy, (int)N, W, (int)N,
                 accumulate ? 1.0f : 0.0f, dx, (int)K);
 }
 
-static void cpu_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
+void lens_cpu_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
                              const float *w, int64_t M, int64_t d)
 {
 #pragma omp parallel for schedule(static)
@@ -104,7 +106,7 @@ static void attention_dx_blas(float *dq, float *dk, float *dv, float *dP, float 
 /* As in the forward: sgemm per (batch, head) from this length on, loops below. */
 #define BLAS_ATTENTION_MIN_P 64
 
-static void cpu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, float *dscores, const float *dz,
+void lens_cpu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, float *dscores, const float *dz,
                              const float *q, const float *k, const float *v, const float *pattern, int64_t B,
                              int64_t P, int64_t H, int64_t dh)
 {
@@ -125,7 +127,7 @@ static void cpu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, f
 
 /* gelu_new's derivative with its tanh written as 1 - 2 / (exp(2u) + 1), as the
  * forward does, so the loop vectorises with glibc's vector expf. */
-static void cpu_activation_dx(float *dx, const float *dy, const float *x, int64_t n, lens_activation act)
+void lens_cpu_activation_dx(float *dx, const float *dy, const float *x, int64_t n, lens_activation act)
 {
     const float c = 0.7978845608028654f;      /* sqrt(2/pi) */
     const double inv_sqrt_2pi = 0.3989422804014327;
@@ -165,10 +167,10 @@ const lens_backward_backend *lens_backward_backend_cpu(void)
 {
     static const lens_backward_backend cpu = {
         .name = "cpu",
-        .matmul_dx = cpu_matmul_dx,
-        .layernorm_dx = cpu_layernorm_dx,
-        .attention_dx = cpu_attention_dx,
-        .activation_dx = cpu_activation_dx,
+        .matmul_dx = lens_cpu_matmul_dx,
+        .layernorm_dx = lens_cpu_layernorm_dx,
+        .attention_dx = lens_cpu_attention_dx,
+        .activation_dx = lens_cpu_activation_dx,
         .add = cpu_add,
     };
     return &cpu;

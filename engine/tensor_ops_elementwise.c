@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "f32_math.h"
 #include "tensor_iter.h"
 
 static const char *binop_name(lens_binop op)
@@ -79,34 +80,6 @@ static int64_t int_op(lens_binop op, int64_t x, int64_t y, int *bad)
     }
 }
 
-static float float_op(lens_binop op, float x, float y)
-{
-    switch (op) {
-    case LENS_OP_ADD: return x + y;
-    case LENS_OP_SUB: return x - y;
-    case LENS_OP_MUL: return x * y;
-    case LENS_OP_DIV: return x / y;
-    case LENS_OP_FLOORDIV:
-    case LENS_OP_MOD: {
-        /* Python's float divmod. */
-        if (y == 0) return op == LENS_OP_MOD ? NAN : x / y;
-        float m = fmodf(x, y);
-        float q = (x - m) / y;
-        if (m != 0) {
-            if ((y < 0) != (m < 0)) { m += y; q -= 1; }
-        } else m = copysignf(0, y);
-        if (op == LENS_OP_MOD) return m;
-        float fq = floorf(q);
-        if (q - fq > 0.5f) fq += 1;
-        return q == 0 ? copysignf(0, x / y) : fq;
-    }
-    case LENS_OP_POW: return powf(x, y);
-    case LENS_OP_MAXIMUM: return (isnan(x) || isnan(y)) ? NAN : (x > y ? x : y);
-    case LENS_OP_MINIMUM: return (isnan(x) || isnan(y)) ? NAN : (x < y ? x : y);
-    default: return 0;
-    }
-}
-
 /* One row of a float32 op; the common ops get their own loops so the compiler can
  * vectorise the unit-stride case. */
 static void f32_row(lens_binop op, const float *x, int64_t sx, const float *y, int64_t sy,
@@ -125,7 +98,7 @@ static void f32_row(lens_binop op, const float *x, int64_t sx, const float *y, i
     case LENS_OP_MUL: ROW(X * Y);
     case LENS_OP_DIV: ROW(X / Y);
     default:
-        for (int64_t j = 0; j < n; j++) o[j] = float_op(op, x[j * sx], y[j * sy]);
+        for (int64_t j = 0; j < n; j++) o[j] = lens_f32_binop(op, x[j * sx], y[j * sy]);
     }
 #undef ROW
 }
@@ -201,7 +174,7 @@ lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor 
             for (int64_t j = 0; j < inner; j++, pa += ia, pb += ib) {
                 float x = a->dtype == LENS_F32 ? fa[pa] : (float)la[pa];
                 float y = b->dtype == LENS_F32 ? fb[pb] : (float)lb[pb];
-                fo[o++] = float_op(op, x, y);
+                fo[o++] = lens_f32_binop(op, x, y);
             }
         }
     }
@@ -238,8 +211,6 @@ lens_tensor *lens_binary_scalar(lens_binop op, const lens_tensor *t, double v, b
     return r;
 }
 
-static float sigmoidf(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
-
 lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
 {
     if ((unsigned)op > LENS_OP_NOT) { lens_fail(err, "unknown unary operation %d", (int)op); return NULL; }
@@ -270,25 +241,7 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
     float *o = lens_tensor_f32(out);
     for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
         float x = (float)lens_load(t, it.off[k]);
-        float y;
-        switch (op) {
-        case LENS_OP_NEG: y = -x; break;
-        case LENS_OP_ABS: y = fabsf(x); break;
-        case LENS_OP_EXP: y = expf(x); break;
-        case LENS_OP_LOG: y = logf(x); break;
-        case LENS_OP_SQRT: y = sqrtf(x); break;
-        case LENS_OP_TANH: y = tanhf(x); break;
-        case LENS_OP_SIN: y = sinf(x); break;
-        case LENS_OP_COS: y = cosf(x); break;
-        case LENS_OP_SIGMOID: y = sigmoidf(x); break;
-        case LENS_OP_RELU: y = isnan(x) ? x : (x > 0 ? x : 0); break;
-        case LENS_OP_FLOOR: y = floorf(x); break;
-        case LENS_OP_CEIL: y = ceilf(x); break;
-        case LENS_OP_ROUND: y = nearbyintf(x); break;   /* half to even, like torch */
-        case LENS_OP_SIGN: y = isnan(x) ? x : (float)((x > 0) - (x < 0)); break;
-        default: y = x; break;
-        }
-        o[i] = y;
+        o[i] = lens_f32_unop(op, x);
     }
     return out;
 }

@@ -7,7 +7,8 @@
  *
  * kind says which class of failure it was, so the language can raise the right
  * exception without reading the message: a size that does not fit (a shape whose
- * element count overflows) or a request over the memory limit.
+ * element count overflows), a request over the memory limit, an interrupted run,
+ * an invalid argument, or a failure of the compute device.
  */
 #ifndef LENS_ERROR_H
 #define LENS_ERROR_H
@@ -17,7 +18,10 @@
 typedef enum {
     LENS_ERR_OTHER = 0,
     LENS_ERR_TOO_LARGE,   /* a size computed from the input overflows (numpy: "array is too big") */
-    LENS_ERR_MEMORY       /* over the memory limit, or the allocation itself failed */
+    LENS_ERR_MEMORY,      /* over the memory limit, or the allocation itself failed */
+    LENS_ERR_INTERRUPTED, /* stopped because its interrupt flag was raised (options .interrupt) */
+    LENS_ERR_INVALID,     /* an argument the operation cannot take (bad name, shape, value) */
+    LENS_ERR_DEVICE       /* the compute device failed or is not present */
 } lens_error_kind;
 
 typedef struct lens_error {

@@ -1,0 +1,31 @@
+/* backend_cpu_internal.h — internal to the engine: the cpu implementations that
+ * live outside backend_cpu.c (the backward kernels of backward_cpu.c, the general
+ * tensor operations of backend_cpu_general.c), so the cpu table can point at them.
+ * Signatures are those of the lens_backend members of the same name (backend.h). */
+#ifndef LENS_BACKEND_CPU_INTERNAL_H
+#define LENS_BACKEND_CPU_INTERNAL_H
+
+#include "backend.h"
+
+void lens_cpu_matmul_dx(float *dx, const float *dy, const float *W, int64_t M, int64_t K, int64_t N,
+                        bool accumulate);
+void lens_cpu_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
+                           const float *w, int64_t M, int64_t d);
+void lens_cpu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, float *dscores, const float *dz,
+                           const float *q, const float *k, const float *v, const float *pattern, int64_t B,
+                           int64_t P, int64_t H, int64_t dh);
+void lens_cpu_activation_dx(float *dx, const float *dy, const float *x, int64_t n, lens_activation act);
+
+void lens_cpu_copy_strided(void *dst, const int64_t *dst_strides, const void *src, const int64_t *src_strides,
+                           int ndim, const int64_t *shape, size_t elem_size);
+void lens_cpu_binary_f32(lens_binop op, float *out, const float *a, const int64_t *a_strides, const float *b,
+                         const int64_t *b_strides, int ndim, const int64_t *shape);
+void lens_cpu_unary_f32(lens_unop op, float *out, const float *x, int64_t n);
+void lens_cpu_reduce_f32(lens_reduce_op op, float *out, const float *x, int64_t outer, int64_t n, int64_t inner);
+void lens_cpu_softmax_rows(float *out, const float *x, int64_t rows, int64_t n, bool log);
+void lens_cpu_matmul_batched(float *out, const float *a, const float *b, int64_t batch, int64_t M, int64_t K,
+                             int64_t N, bool a_trans, bool b_trans, int64_t stride_a, int64_t stride_b,
+                             int64_t stride_out);
+void lens_cpu_fill_f32(float *out, float v, int64_t n);
+
+#endif
