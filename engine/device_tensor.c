@@ -164,16 +164,3 @@ done:
     return rc;
 }
 
-/* Until the registry (backend.h) is linked in, the cpu is the only backend;
- * the registry's definitions replace these. */
-__attribute__((weak)) const lens_backend *lens_backend_of_device(lens_device dev)
-{
-    return dev == LENS_CPU ? lens_backend_cpu() : NULL;
-}
-__attribute__((weak)) const lens_backend *lens_backend_default(void) { return lens_backend_cpu(); }
-__attribute__((weak)) const lens_backend *lens_backend_by_name(const char *name, lens_error *err)
-{
-    if (!strcmp(name, "cpu")) return lens_backend_cpu();
-    lens_fail(err, "unknown device \"%s\" (this build has: cpu)", name);
-    return NULL;
-}

@@ -20,6 +20,10 @@ static inline float *lens_dev_f32(const lens_tensor *t)
     return (float *)t->storage->data + t->offset;
 }
 static inline const float *lens_dev_f32_opt(const lens_tensor *t) { return t ? lens_dev_f32(t) : NULL; }
+static inline int64_t *lens_dev_i64(const lens_tensor *t)
+{
+    return (int64_t *)t->storage->data + t->offset;
+}
 
 /* A contiguous tensor over be's memory at data, borrowed (the caller keeps the
  * memory alive longer than the tensor); NULL when out of memory. */

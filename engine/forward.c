@@ -311,7 +311,7 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         lens_tensor *tk = lens_dev_on(be, tokens, r->err);   /* the ids, uploaded */
         if (!tk) return -1;
         float *embed = hook_buffer(r, HK_EMBED, 0), *pos = embed ? hook_buffer(r, HK_POS_EMBED, 0) : NULL;
-        if (pos) be->embed(embed, pos, (const int64_t *)lens_tensor_data(tk), W(m->W_E), W(m->W_pos), r->B, r->P, d);
+        if (pos) be->embed(embed, pos, lens_dev_i64(tk), W(m->W_E), W(m->W_pos), r->B, r->P, d);
         lens_tensor_free(tk);
         if (!pos) return -1;
         if (hook_point(r, HK_EMBED, 0, embed) || hook_point(r, HK_POS_EMBED, 0, pos)) return -1;
