@@ -157,7 +157,7 @@ static float *hook_buffer(run *r, lens_hook_kind k, int layer)
 static int hook_point(run *r, lens_hook_kind k, int layer, float *data)
 {
     const lens_run_options *o = r->opt;
-    if (o->interrupt && *o->interrupt) return lens_fail(r->err, "interrupted");
+    if (o->interrupt && *o->interrupt) return lens_fail_kind(r->err, LENS_ERR_INTERRUPTED, "interrupted");
     if (!o->hook_fn) return 0;
     int64_t shape[LENS_MAX_DIMS];
     int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, shape);
