@@ -6,6 +6,7 @@
  * operations (backend_cpu_general.c), the registry (backend_select.c) or the
  * memory limit (memory.c). */
 #include <cblas.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,8 @@ static void *cpu_alloc(size_t nbytes, lens_error *err)
 {
     void *p = NULL;
     size_t rounded = (nbytes + 255) / 256 * 256;
-    if (rounded < nbytes || posix_memalign(&p, 256, rounded ? rounded : 256)) {
+    /* No block can exceed PTRDIFF_MAX bytes: refused before the allocator sees it. */
+    if (nbytes > PTRDIFF_MAX - 255 || posix_memalign(&p, 256, rounded ? rounded : 256)) {
         lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
         return NULL;
     }

@@ -1,5 +1,6 @@
-/* tensor.c — allocation, views and copies of lens_tensor (see lens/tensor.h).
- * Arithmetic lives in tensor_ops.c; model math lives behind the backend. */
+/* tensor.c — allocation (on the host or in a backend's memory), views and copies
+ * of lens_tensor (see lens/tensor.h). Moving tensors between devices lives in
+ * tensor_device.c; arithmetic in tensor_ops_*.c; model math behind the backend. */
 #include "lens/tensor.h"
 
 #include <stdarg.h>
@@ -8,8 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "backend.h"
 #include "lens/checked.h"
 #include "lens/memory.h"
+#include "tensor_device.h"
 
 size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : 4; }
 const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : "float32"; }
@@ -82,15 +85,22 @@ static void storage_free(lens_storage *st)
     free(st);
 }
 
-lens_tensor *lens_tensor_new(lens_dtype dt, int ndim, const int64_t *shape)
+static void device_release(void *data, size_t nbytes, void *ctx)
 {
+    const lens_backend *be = ctx;
+    be->free(data, nbytes);
+}
+
+lens_tensor *lens_tensor_new_on(const lens_backend *be, lens_dtype dt, int ndim, const int64_t *shape)
+{
+    bool host = !be || be->host_addressable;
     size_t nbytes;
     if (!shape_ok(dt, ndim, shape, &nbytes)) return NULL;
     lens_error why;
-    char what[200], b[160];
+    char what[220], b[160];
     if (lens_mem_reserve(nbytes, NULL, NULL)) {   /* the message only when refused */
-        snprintf(what, sizeof what, "a %s tensor of shape %s", lens_dtype_name(dt),
-                 lens_shape_str(ndim, shape, b, sizeof b));
+        snprintf(what, sizeof what, "a %s tensor of shape %s%s%s", lens_dtype_name(dt),
+                 lens_shape_str(ndim, shape, b, sizeof b), host ? "" : " on ", host ? "" : be->name);
         if (lens_mem_reserve(nbytes, what, &why)) {
             lens_note_alloc_failure(&why);
             return NULL;
@@ -98,25 +108,40 @@ lens_tensor *lens_tensor_new(lens_dtype dt, int ndim, const int64_t *shape)
     }
     lens_storage *st = calloc(1, sizeof *st);
     bool mapped = false;
+    why.kind = LENS_ERR_OTHER;
     if (st) {
         st->nbytes = nbytes;
         st->reserved = nbytes;
-        st->data = alloc_zeroed(nbytes, &mapped);
         st->refcount = 1;
-        st->device = LENS_CPU;
-        if (mapped) st->release = unmap_release;
+        if (host) {
+            st->data = alloc_zeroed(nbytes, &mapped);
+            st->device = LENS_CPU;
+            if (mapped) st->release = unmap_release;
+        } else {
+            st->data = be->alloc(nbytes, &why);
+            st->device = be->device;
+            st->release = device_release;
+            st->release_ctx = (void *)be;
+        }
     }
     if (!st || !st->data) {
         free(st);
         lens_mem_release(nbytes);
-        lens_fail_kind(&why, LENS_ERR_MEMORY, "out of memory allocating a %s tensor of shape %s",
-                       lens_dtype_name(dt), lens_shape_str(ndim, shape, b, sizeof b));
+        if (why.kind == LENS_ERR_OTHER)
+            lens_fail_kind(&why, LENS_ERR_MEMORY, "out of memory allocating a %s tensor of shape %s%s%s",
+                           lens_dtype_name(dt), lens_shape_str(ndim, shape, b, sizeof b), host ? "" : " on ",
+                           host ? "" : be->name);
         lens_note_alloc_failure(&why);
         return NULL;
     }
     lens_tensor *t = tensor_over(st, dt, ndim, shape);
     if (!t) storage_free(st);
     return t;
+}
+
+lens_tensor *lens_tensor_new(lens_dtype dt, int ndim, const int64_t *shape)
+{
+    return lens_tensor_new_on(NULL, dt, ndim, shape);
 }
 
 lens_tensor *lens_tensor_new_v(lens_dtype dt, int ndim, ...)
@@ -223,9 +248,19 @@ bool lens_tensor_same_shape(const lens_tensor *a, const lens_tensor *b)
 
 void *lens_tensor_data(const lens_tensor *t)
 {
+    if (t->storage->device != LENS_CPU) return NULL;   /* device memory: lens_tensor_host first */
     if (t->storage->ensure) t->storage->ensure(t);
     return (char *)t->storage->data + t->offset * (int64_t)lens_dtype_size(t->dtype);
 }
+
+void *lens_tensor_device_ptr(const lens_tensor *t)
+{
+    if (t->storage->ensure) t->storage->ensure(t);
+    return (char *)t->storage->data + t->offset * (int64_t)lens_dtype_size(t->dtype);
+}
+
+lens_device lens_tensor_device(const lens_tensor *t) { return t->storage->device; }
+bool lens_tensor_on_host(const lens_tensor *t) { return t->storage->device == LENS_CPU; }
 float *lens_tensor_f32(const lens_tensor *t) { return (float *)lens_tensor_data(t); }
 int64_t *lens_tensor_i64(const lens_tensor *t) { return (int64_t *)lens_tensor_data(t); }
 
@@ -270,10 +305,11 @@ int lens_tensor_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *
 {
     if (!lens_tensor_same_shape(dst, src)) {
         char a[128], b[128];
-        return lens_fail(err, "cannot copy a tensor of shape %s into one of shape %s",
-                         lens_shape_str(src->ndim, src->shape, a, sizeof a),
-                         lens_shape_str(dst->ndim, dst->shape, b, sizeof b));
+        return lens_fail_kind(err, LENS_ERR_INVALID, "cannot copy a tensor of shape %s into one of shape %s",
+                              lens_shape_str(src->ndim, src->shape, a, sizeof a),
+                              lens_shape_str(dst->ndim, dst->shape, b, sizeof b));
     }
+    if (!lens_tensor_on_host(dst) || !lens_tensor_on_host(src)) return lens_device_copy_into(dst, src, err);
     if (dst->dtype == src->dtype && lens_tensor_is_contiguous(dst) && lens_tensor_is_contiguous(src)) {
         memmove(lens_tensor_data(dst), lens_tensor_data(src),
                 (size_t)lens_tensor_numel(dst) * lens_dtype_size(dst->dtype));
@@ -283,24 +319,30 @@ int lens_tensor_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *
     return 0;
 }
 
-lens_tensor *lens_tensor_clone(const lens_tensor *t)
+/* A new tensor of t's shape, on t's device, holding t's values as dt (NULL, the
+ * reason for lens_fail_alloc, when it cannot be had or the copy fails). */
+static lens_tensor *copy_as(const lens_tensor *t, lens_dtype dt)
 {
-    lens_tensor *c = lens_tensor_new(t->dtype, t->ndim, t->shape);
-    if (c) lens_tensor_copy_into(c, t, NULL);
+    lens_tensor *c = lens_tensor_new_on(lens_backend_of_device(t->storage->device), dt, t->ndim, t->shape);
+    lens_error why;
+    if (c && lens_tensor_copy_into(c, t, &why)) {
+        lens_note_alloc_failure(&why);
+        lens_tensor_free(c);
+        return NULL;
+    }
     return c;
 }
+
+lens_tensor *lens_tensor_clone(const lens_tensor *t) { return copy_as(t, t->dtype); }
 
 lens_tensor *lens_tensor_contiguous(const lens_tensor *t)
 {
     return lens_tensor_is_contiguous(t) ? lens_tensor_ref(t) : lens_tensor_clone(t);
 }
 
-lens_tensor *lens_tensor_to_f32(const lens_tensor *t)
-{
-    lens_tensor *c = lens_tensor_new(LENS_F32, t->ndim, t->shape);
-    if (c) lens_tensor_copy_into(c, t, NULL);
-    return c;
-}
+lens_tensor *lens_tensor_to_f32(const lens_tensor *t) { return copy_as(t, LENS_F32); }
+
+lens_tensor *lens_tensor_to_dtype(const lens_tensor *t, lens_dtype dt) { return copy_as(t, dt); }
 
 static int norm_dim(const lens_tensor *t, int dim, int extra)
 {

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 static lens_tensor *new_or_fail(lens_dtype dt, int ndim, const int64_t *shape, lens_error *err)
@@ -168,14 +169,40 @@ lens_tensor *lens_randint(int64_t low, int64_t high, int ndim, const int64_t *sh
 
 /* ---- element access ---- */
 
+/* One element of a device tensor, downloaded (NaN when the device fails). */
+static double device_load(const lens_tensor *t, int64_t off, int64_t *as_int)
+{
+    union {
+        float f;
+        int64_t l;
+    } v;
+    size_t es = lens_dtype_size(t->dtype);
+    lens_error err;
+    if (lens_tensor_backend(t)->download(&v, (char *)lens_tensor_device_ptr(t) + off * (int64_t)es, es, &err)) {
+        *as_int = 0;
+        return NAN;
+    }
+    *as_int = t->dtype == LENS_F32 ? (int64_t)v.f : v.l;
+    return t->dtype == LENS_F32 ? (double)v.f : (double)v.l;
+}
+
+static double load_f64(const lens_tensor *t, int64_t off)
+{
+    int64_t i;
+    return lens_tensor_on_host(t) ? lens_load(t, off) : device_load(t, off, &i);
+}
+
 double lens_tensor_get_f64(const lens_tensor *t, const int64_t *idx)
 {
-    return lens_load(t, lens_tensor_offset(t, idx));
+    return load_f64(t, lens_tensor_offset(t, idx));
 }
 
 int64_t lens_tensor_get_i64(const lens_tensor *t, const int64_t *idx)
 {
-    return lens_load_i64(t, lens_tensor_offset(t, idx));
+    int64_t off = lens_tensor_offset(t, idx), i;
+    if (lens_tensor_on_host(t)) return lens_load_i64(t, off);
+    device_load(t, off, &i);
+    return i;
 }
 
 double lens_tensor_flat_f64(const lens_tensor *t, int64_t i)
@@ -186,7 +213,7 @@ double lens_tensor_flat_f64(const lens_tensor *t, int64_t i)
         off += (i % n) * t->strides[d];
         i /= n;
     }
-    return lens_load(t, off);
+    return load_f64(t, off);
 }
 
 int lens_tensor_item(const lens_tensor *t, double *out, lens_error *err)
@@ -195,6 +222,12 @@ int lens_tensor_item(const lens_tensor *t, double *out, lens_error *err)
         char b[128];
         return lens_fail(err, "item() needs a tensor with exactly one element, got shape %s",
                          lens_shape_str(t->ndim, t->shape, b, sizeof b));
+    }
+    if (!lens_tensor_on_host(t)) {   /* the one element downloaded, its failure reported */
+        lens_tensor *h = lens_tensor_host(t, err);
+        int rc = h ? lens_tensor_item(h, out, err) : -1;
+        lens_tensor_free(h);
+        return rc;
     }
     *out = lens_tensor_flat_f64(t, 0);
     return 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 #define MAX_LABELS 64
@@ -305,6 +306,13 @@ done:
 lens_tensor *lens_einsum(const char *spec, int n, const lens_tensor *const *ts, lens_error *err)
 {
     if (n <= 0 || n > MAX_OPERANDS) { lens_fail(err, "einsum: expected 1 to %d tensors, got %d", MAX_OPERANDS, n); return NULL; }
+    lens_tensor *on_host[MAX_OPERANDS];
+    int on_device = lens_inputs_on_host(n, ts, on_host, err);
+    if (on_device) {
+        lens_tensor *r = on_device > 0 ? lens_einsum(spec, n, (const lens_tensor *const *)on_host, err) : NULL;
+        if (on_device > 0) lens_tensors_free(n, on_host);
+        return r;
+    }
     const char *arrow = strstr(spec, "->");
     if (!arrow) { lens_fail(err, "einsum: the spec \"%s\" needs an explicit output after '->'", spec); return NULL; }
     if (strstr(arrow + 2, "->")) { lens_fail(err, "einsum: the spec \"%s\" has more than one '->'", spec); return NULL; }

@@ -1,5 +1,7 @@
 /* tensor_ops_elementwise.c — elementwise arithmetic with numpy broadcasting: binary
- * and unary ops, where, masked_fill, dtype conversion (see lens/tensor_ops.h).
+ * and unary ops, where, masked_fill (see lens/tensor_ops.h). On a device, float32
+ * binary and unary ops run as the backend's binary_f32 / unary_f32; the others
+ * run on the host, and binary/unary results go back to the inputs' device.
  * Float math runs in float32 like torch (double only where rounding agrees);
  * int64 math wraps on overflow instead of invoking undefined behaviour. */
 #include "lens/tensor_ops.h"
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 
 #include "f32_math.h"
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 static const char *binop_name(lens_binop op)
@@ -118,6 +121,46 @@ static int64_t compare_op(lens_binop op, double x, double y)
     }
 }
 
+/* An operand as float32 on be's device (a 0-d host number is uploaded). */
+static lens_tensor *device_f32_operand(const lens_tensor *t, const lens_backend *be, lens_error *err)
+{
+    lens_tensor *f = t->dtype == LENS_F32 ? lens_tensor_ref(t) : lens_tensor_to_f32(t);
+    if (!f) {
+        lens_fail_alloc(err);
+        return NULL;
+    }
+    return lens_result_to_device(f, be, err);
+}
+
+/* a op b when an input is on be's device: float32 results on the device through
+ * binary_f32 (int64 operands of a float result converted first, as the host
+ * loop converts each element); int64 results (comparisons, int math) on the
+ * host, moved back to the device. */
+static lens_tensor *device_binary(lens_binop op, const lens_tensor *a, const lens_tensor *b, const lens_backend *be,
+                                  int nd, const int64_t *shape, lens_dtype dt, lens_error *err)
+{
+    if (dt == LENS_I64) {
+        lens_tensor *h[2];
+        if (lens_inputs_on_host(2, (const lens_tensor *[]){a, b}, h, err) < 0) return NULL;
+        lens_tensor *r = lens_binary(op, h[0], h[1], err);
+        lens_tensors_free(2, h);
+        return lens_result_to_device(r, be, err);
+    }
+    lens_tensor *da = device_f32_operand(a, be, err), *db = da ? device_f32_operand(b, be, err) : NULL;
+    lens_tensor *out = db ? lens_tensor_new_on(be, LENS_F32, nd, shape) : NULL;
+    if (db && !out) lens_fail_alloc(err);
+    if (out && lens_tensor_numel(out)) {
+        int64_t sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
+        lens_broadcast_strides(da, nd, shape, sa);
+        lens_broadcast_strides(db, nd, shape, sb);
+        be->binary_f32(op, lens_tensor_device_ptr(out), lens_tensor_device_ptr(da), sa, lens_tensor_device_ptr(db), sb,
+                       nd, shape);
+    }
+    lens_tensor_free(da);
+    lens_tensor_free(db);
+    return out;
+}
+
 lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor *b, lens_error *err)
 {
     if ((unsigned)op > LENS_OP_OR) { lens_fail(err, "unknown binary operation %d", (int)op); return NULL; }
@@ -128,6 +171,9 @@ lens_tensor *lens_binary(lens_binop op, const lens_tensor *a, const lens_tensor 
         return NULL;
     }
     lens_dtype dt = binop_dtype(op, a->dtype, b->dtype);
+    const lens_backend *be;
+    if (lens_common_device(2, (const lens_tensor *[]){a, b}, &be, err)) return NULL;
+    if (be) return device_binary(op, a, b, be, nd, shape, dt, err);
     lens_tensor *out = lens_tensor_new(dt, nd, shape);
     if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t n = lens_tensor_numel(out);
@@ -217,6 +263,21 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
     bool keeps = op == LENS_OP_NEG || op == LENS_OP_ABS || op == LENS_OP_RELU || op == LENS_OP_FLOOR ||
                  op == LENS_OP_CEIL || op == LENS_OP_ROUND || op == LENS_OP_SIGN;
     lens_dtype dt = op == LENS_OP_NOT ? LENS_I64 : keeps ? t->dtype : LENS_F32;
+    if (!lens_tensor_on_host(t)) {
+        const lens_backend *be = lens_tensor_backend(t);
+        if (dt == LENS_I64) {
+            lens_tensor *h = lens_tensor_host(t, err);
+            lens_tensor *r = h ? lens_unary(op, h, err) : NULL;
+            lens_tensor_free(h);
+            return lens_result_to_device(r, be, err);
+        }
+        lens_tensor *x = t->dtype == LENS_F32 ? lens_tensor_contiguous(t) : lens_tensor_to_f32(t);
+        lens_tensor *o = x ? lens_tensor_new_on(be, LENS_F32, t->ndim, t->shape) : NULL;
+        if (!o) lens_fail_alloc(err);
+        else be->unary_f32(op, lens_tensor_device_ptr(o), lens_tensor_device_ptr(x), lens_tensor_numel(t));
+        lens_tensor_free(x);
+        return o;
+    }
     lens_tensor *out = lens_tensor_new(dt, t->ndim, t->shape);
     if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t n = lens_tensor_numel(t);
@@ -249,6 +310,7 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
 lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const lens_tensor *b,
                         lens_error *err)
 {
+    LENS_RUN_ON_HOST(NULL, lens_where(h[0], h[1], h[2], err), cond, a, b);
     int64_t s1[LENS_MAX_DIMS], shape[LENS_MAX_DIMS];
     int n1 = lens_broadcast_shape(cond->ndim, cond->shape, a->ndim, a->shape, s1, err);
     if (n1 < 0) { lens_fail_context(err, "where"); return NULL; }
@@ -278,6 +340,7 @@ lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const len
 lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, double value,
                               lens_error *err)
 {
+    LENS_RUN_ON_HOST(NULL, lens_masked_fill(h[0], h[1], value, err), t, mask);
     int64_t shape[LENS_MAX_DIMS];
     int nd = lens_broadcast_shape(t->ndim, t->shape, mask->ndim, mask->shape, shape, err);
     if (nd < 0) { lens_fail_context(err, "masked_fill"); return NULL; }
@@ -306,9 +369,3 @@ lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, dou
     return out;
 }
 
-lens_tensor *lens_tensor_to_dtype(const lens_tensor *t, lens_dtype dt)
-{
-    lens_tensor *c = lens_tensor_new(dt, t->ndim, t->shape);
-    if (c) lens_tensor_copy_into(c, t, NULL);
-    return c;
-}

@@ -1,12 +1,15 @@
 /* tensor_ops_matmul.c — torch.matmul semantics over lens tensors: vectors, matrices and
  * broadcast batches (see lens/tensor_ops.h). float32 goes through BLAS sgemm one batch
  * matrix at a time, reading strided views in place when BLAS can (row- or column-major
- * with a valid leading dimension) and copying only when it cannot. */
+ * with a valid leading dimension) and copying only when it cannot. On a device, float32
+ * products run as one matmul_batched of the backend over operands made contiguous
+ * (and broadcast batches materialised) there; int64 ones run on the host. */
 #include "lens/tensor_ops.h"
 
 #include <cblas.h>
 #include <stdlib.h>
 
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 /* Whether a (rows x cols) matrix with these strides can be handed to BLAS directly. */
@@ -19,8 +22,59 @@ static bool blas_layout(int64_t rows, int64_t cols, int64_t sr, int64_t sc, bool
     return false;
 }
 
+/* t's matrices for bshape's batches, contiguous on t's device: t itself (stride 0,
+ * one matrix for all) when it has no batch dims, else a copy expanded to every batch. */
+static lens_tensor *batched_operand(const lens_tensor *t, int nb, const int64_t *bshape, int64_t *stride)
+{
+    int64_t rows = t->shape[t->ndim - 2], cols = t->shape[t->ndim - 1];
+    if (t->ndim == 2) {
+        *stride = 0;
+        return lens_tensor_contiguous(t);
+    }
+    int64_t shape[LENS_MAX_DIMS], strides[LENS_MAX_DIMS];
+    lens_tensor head = *t;
+    head.ndim = t->ndim - 2;
+    lens_broadcast_strides(&head, nb, bshape, strides);
+    for (int d = 0; d < nb; d++) shape[d] = bshape[d];
+    shape[nb] = rows;
+    shape[nb + 1] = cols;
+    strides[nb] = t->strides[t->ndim - 2];
+    strides[nb + 1] = t->strides[t->ndim - 1];
+    lens_tensor *v = lens_tensor_view(t, nb + 2, shape, strides, t->offset);
+    lens_tensor *c = v ? lens_tensor_clone(v) : NULL;
+    lens_tensor_free(v);
+    *stride = rows * cols;
+    return c;
+}
+
+static int device_matmul(const lens_backend *be, lens_tensor *o, const lens_tensor *a, const lens_tensor *b, int nb,
+                         const int64_t *bshape, int64_t M, int64_t K, int64_t N, lens_error *err)
+{
+    int64_t batches = 1;
+    for (int d = 0; d < nb; d++) batches *= bshape[d];
+    if (!batches || !M || !N) return 0;
+    int64_t sa, sb;
+    lens_tensor *A = batched_operand(a, nb, bshape, &sa), *B = A ? batched_operand(b, nb, bshape, &sb) : NULL;
+    if (B)
+        be->matmul_batched(lens_tensor_device_ptr(o), lens_tensor_device_ptr(A), lens_tensor_device_ptr(B), batches, M,
+                           K, N, false, false, sa, sb, M * N);
+    lens_tensor_free(A);
+    lens_tensor_free(B);
+    return B ? 0 : lens_fail_alloc(err);
+}
+
 lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_error *err)
 {
+    const lens_backend *be;
+    if (lens_common_device(2, (const lens_tensor *[]){a_in, b_in}, &be, err)) return NULL;
+    if (be && a_in->dtype == LENS_I64 && b_in->dtype == LENS_I64) {
+        lens_tensor *h[2];
+        if (lens_inputs_on_host(2, (const lens_tensor *[]){a_in, b_in}, h, err) < 0) return NULL;
+        lens_tensor *r = lens_matmul(h[0], h[1], err);
+        lens_tensor_free(h[0]);
+        lens_tensor_free(h[1]);
+        return lens_result_to_device(r, be, err);
+    }
     char sa_[128], sb_[128];
     if (a_in->ndim == 0 || b_in->ndim == 0) {
         lens_fail(err, "matmul: both arguments need at least 1 dim, got shapes %s and %s",
@@ -52,8 +106,12 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
     for (int d = 0; d < nb; d++) oshape[d] = bshape[d];
     oshape[nb] = M;
     oshape[nb + 1] = N;
-    lens_tensor *o = lens_tensor_new(use_f32 ? LENS_F32 : LENS_I64, nb + 2, oshape);
+    lens_tensor *o = lens_tensor_new_on(be, use_f32 ? LENS_F32 : LENS_I64, nb + 2, oshape);
     if (!o) { lens_fail_alloc(err); lens_fail_context(err, "matmul"); goto done; }
+    if (be) {
+        if (device_matmul(be, o, a, b, nb, bshape, M, K, N, err)) { lens_tensor_free(o); goto done; }
+        goto squeeze;
+    }
 
     bool ta = false, tb = false;
     int64_t lda = 0, ldb = 0;
@@ -101,6 +159,7 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
                 }
         }
     }
+squeeze:
     /* Drop the dims that were added for 1-d operands. */
     out = o;
     if (b_in->ndim == 1) { lens_tensor *s = lens_tensor_squeeze(out, -1, err); lens_tensor_free(out); out = s; }

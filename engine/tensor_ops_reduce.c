@@ -1,12 +1,15 @@
 /* tensor_ops_reduce.c — reductions over dims (sum, mean, max, min, arg*, prod, var, std,
  * any, all), cumsum, softmax and log_softmax (see lens/tensor_ops.h).
  * The reduced dims are permuted to the end and made contiguous, so each output element
- * reduces one contiguous row. Float sums accumulate in double. */
+ * reduces one contiguous row. Float sums accumulate in double. On a device, float32
+ * sum/mean/max/min/prod and the softmaxes run as the backend's reduce_f32 and
+ * softmax_rows; the rest run on the host and their results go back to the device. */
 #include "lens/tensor_ops.h"
 
 #include <math.h>
 #include <stdlib.h>
 
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 static const char *red_name(lens_reduce_op op)
@@ -134,7 +137,16 @@ lens_tensor *lens_reduce_dims(lens_reduce_op op, const lens_tensor *t, int ndims
     for (int d = 0; d < t->ndim; d++)
         if (reduced[d]) { perm[k++] = d; R *= t->shape[d]; }
     bool needs_item = op == LENS_RED_MAX || op == LENS_RED_MIN || arg;
-    lens_tensor *out = lens_tensor_new(red_dtype(op, t->dtype), ond, oshape);
+    const lens_backend *be = lens_tensor_on_host(t) ? NULL : lens_tensor_backend(t);
+    bool device_op = op == LENS_RED_SUM || op == LENS_RED_MEAN || op == LENS_RED_MAX || op == LENS_RED_MIN ||
+                     op == LENS_RED_PROD;
+    if (be && !(device_op && t->dtype == LENS_F32)) {
+        lens_tensor *h = lens_tensor_host(t, err);
+        lens_tensor *r = h ? lens_reduce_dims(op, h, ndims, dims, keepdim, err) : NULL;
+        lens_tensor_free(h);
+        return lens_result_to_device(r, be, err);
+    }
+    lens_tensor *out = lens_tensor_new_on(be, red_dtype(op, t->dtype), ond, oshape);
     if (!out) { lens_fail_alloc(err); return NULL; }
     int64_t outer = lens_tensor_numel(out);
     if (R == 0 && needs_item && outer > 0) {
@@ -149,7 +161,11 @@ lens_tensor *lens_reduce_dims(lens_reduce_op op, const lens_tensor *t, int ndims
     lens_tensor *c = lens_tensor_contiguous(pv);
     lens_tensor_free(pv);
     if (!c) { lens_tensor_free(out); lens_fail_alloc(err); return NULL; }
-    for (int64_t o = 0; o < outer; o++) reduce_row(op, c, o * R, R, out, o);
+    if (be) {
+        if (outer) be->reduce_f32(op, lens_tensor_device_ptr(out), lens_tensor_device_ptr(c), outer, R, 1);
+    } else {
+        for (int64_t o = 0; o < outer; o++) reduce_row(op, c, o * R, R, out, o);
+    }
     lens_tensor_free(c);
     return out;
 }
@@ -183,6 +199,12 @@ static lens_tensor *row_apply(row_op op, const lens_tensor *t, int dim, const ch
     }
     int d = lens_norm_dim(dim, t->ndim);
     if (d < 0) { lens_fail(err, "%s: dimension %d out of range for a %d-d tensor", name, dim, t->ndim); return NULL; }
+    if (!lens_tensor_on_host(t) && op == ROW_CUMSUM) {
+        lens_tensor *h = lens_tensor_host(t, err);
+        lens_tensor *r = h ? row_apply(op, h, dim, name, err) : NULL;
+        lens_tensor_free(h);
+        return lens_result_to_device(r, lens_tensor_backend(t), err);
+    }
     lens_tensor *src = lens_rows_of(t, d);
     if (!src) { lens_fail_alloc(err); return NULL; }
     lens_tensor *rows = src;
@@ -194,6 +216,16 @@ static lens_tensor *row_apply(row_op op, const lens_tensor *t, int dim, const ch
         }
     }
     int64_t R = t->shape[d], outer = R ? lens_tensor_numel(rows) / R : 0;
+    if (!lens_tensor_on_host(rows)) {
+        const lens_backend *be = lens_tensor_backend(rows);
+        lens_tensor *o = lens_tensor_new_on(be, LENS_F32, rows->ndim, rows->shape);
+        if (o && outer)
+            be->softmax_rows(lens_tensor_device_ptr(o), lens_tensor_device_ptr(rows), outer, R, op == ROW_LOG_SOFTMAX);
+        lens_tensor_free(rows);
+        if (!o) { lens_fail_alloc(err); return NULL; }
+        rows = o;
+        outer = 0;   /* done: the loop below is the host's */
+    }
     for (int64_t o = 0; o < outer; o++) {
         if (rows->dtype == LENS_I64) {
             int64_t *x = lens_tensor_i64(rows) + o * R;

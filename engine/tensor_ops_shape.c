@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lens/checked.h"
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 lens_tensor *lens_tensor_flatten(const lens_tensor *t, int start, int end, lens_error *err)
@@ -30,9 +31,30 @@ lens_tensor *lens_tensor_flatten(const lens_tensor *t, int start, int end, lens_
     return lens_tensor_reshape(t, nd, shape, err);
 }
 
+/* An operation over a list of tensors, some on a device: run on host copies. */
+static lens_tensor *list_on_host(lens_tensor *(*op)(int, const lens_tensor *const *, int, lens_error *), int n,
+                                 const lens_tensor *const *ts, int dim, bool *ran, lens_error *err)
+{
+    *ran = false;
+    lens_tensor **h = malloc((size_t)n * sizeof *h);
+    if (!h) { lens_fail_alloc(err); *ran = true; return NULL; }
+    int on_device = lens_inputs_on_host(n, ts, h, err);
+    lens_tensor *r = NULL;
+    if (on_device) {
+        *ran = true;
+        if (on_device > 0) r = op(n, (const lens_tensor *const *)h, dim, err);
+        if (on_device > 0) lens_tensors_free(n, h);
+    }
+    free(h);
+    return r;
+}
+
 lens_tensor *lens_cat(int n, const lens_tensor *const *ts, int dim, lens_error *err)
 {
     if (n <= 0) { lens_fail(err, "cat: expected a non-empty list of tensors"); return NULL; }
+    bool ran;
+    lens_tensor *r = list_on_host(lens_cat, n, ts, dim, &ran, err);
+    if (ran) return r;
     const lens_tensor *first = ts[0];
     if (first->ndim == 0) { lens_fail(err, "cat: zero-dimensional tensors cannot be concatenated (use stack)"); return NULL; }
     int d = lens_norm_dim(dim, first->ndim);
@@ -74,6 +96,9 @@ lens_tensor *lens_cat(int n, const lens_tensor *const *ts, int dim, lens_error *
 lens_tensor *lens_stack(int n, const lens_tensor *const *ts, int dim, lens_error *err)
 {
     if (n <= 0) { lens_fail(err, "stack: expected a non-empty list of tensors"); return NULL; }
+    bool ran;
+    lens_tensor *r = list_on_host(lens_stack, n, ts, dim, &ran, err);
+    if (ran) return r;
     for (int k = 1; k < n; k++)
         if (!lens_tensor_same_shape(ts[k], ts[0])) {
             char a[128], b[128];
@@ -167,6 +192,7 @@ lens_tensor *lens_tensor_diagonal(const lens_tensor *t, int64_t offset, int d1, 
 
 static lens_tensor *tri(const lens_tensor *t, int64_t k, bool lower, lens_error *err)
 {
+    LENS_RUN_ON_HOST(NULL, tri(h[0], k, lower, err), t);
     if (t->ndim < 2) {
         lens_fail(err, "%s: needs a tensor with at least 2 dims, got %d", lower ? "tril" : "triu", t->ndim);
         return NULL;
@@ -192,6 +218,7 @@ lens_tensor *lens_triu(const lens_tensor *t, int64_t k, lens_error *err) { retur
 lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor *idx,
                                lens_error *err)
 {
+    LENS_RUN_ON_HOST(NULL, lens_index_select(h[0], dim, h[1], err), t, idx);
     if (idx->dtype != LENS_I64) { lens_fail(err, "indices must be an int64 tensor, not float32"); return NULL; }
     int d = lens_norm_dim(dim, t->ndim);
     if (d < 0) { lens_fail(err, "index: dimension %d out of range for a %d-d tensor", dim, t->ndim); return NULL; }
@@ -242,6 +269,7 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
 
 lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, lens_error *err)
 {
+    LENS_RUN_ON_HOST(NULL, lens_gather(h[0], dim, h[1], err), t, idx);
     if (idx->dtype != LENS_I64) { lens_fail(err, "gather: indices must be an int64 tensor"); return NULL; }
     int d = lens_norm_dim(dim, t->ndim ? t->ndim : 1);
     if (d < 0) { lens_fail(err, "gather: dimension %d out of range for a %d-d tensor", dim, t->ndim); return NULL; }
@@ -282,6 +310,7 @@ bad_shape:
 
 lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, lens_error *err)
 {
+    LENS_RUN_ON_HOST(NULL, lens_masked_select(h[0], h[1], err), t, mask);
     if (!lens_tensor_same_shape(t, mask)) {
         char a[128], b[128];
         lens_fail(err, "boolean mask of shape %s does not match the tensor's shape %s",

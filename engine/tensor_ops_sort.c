@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 int lens_max_dim(const lens_tensor *t, int dim, bool keepdim, bool largest,
@@ -92,6 +93,7 @@ static void select_best(sort_item *items, int64_t R, int64_t k, int (*cmp)(const
 static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int dim, bool descending,
                        lens_tensor **values, lens_tensor **indices, lens_error *err)
 {
+    LENS_RUN_ON_HOST(-1, sorted_rows(name, h[0], k, dim, descending, values, indices, err), t);
     if (values) *values = NULL;
     if (indices) *indices = NULL;
     lens_tensor *tt = t->ndim == 0 ? lens_tensor_unsqueeze(t, 0, err) : lens_tensor_ref(t);

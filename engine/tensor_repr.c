@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor_device.h"
 #include "tensor_iter.h"
 
 #define THRESHOLD 1000
@@ -190,8 +191,31 @@ static void put_tensor(sbuf *sb, const lens_tensor *t, int dim, int64_t off, int
     sb_str(sb, "]");
 }
 
+/* A device tensor prints from its download, with torch's device suffix:
+ * tensor([1., 2.], device='sim'). */
+static char *device_repr(const lens_tensor *t, bool html)
+{
+    lens_error err;
+    lens_tensor *h = lens_tensor_host(t, &err);
+    sbuf sb = {0};
+    if (!h) {
+        sb_printf(&sb, "<tensor on %s that could not be read: %s>", lens_device_name(lens_tensor_device(t)), err.msg);
+        return sb_finish(&sb);
+    }
+    char *r = html ? lens_tensor_html(h) : lens_tensor_repr(h);
+    lens_tensor_free(h);
+    if (html || !r) return r;
+    size_t n = strlen(r);
+    if (n) r[n - 1] = 0;   /* the closing ')' */
+    const char *dev = lens_tensor_device(t) == LENS_CUDA ? "cuda:0" : lens_device_name(lens_tensor_device(t));
+    sb_printf(&sb, "%s, device='%s')", r, dev);
+    free(r);
+    return sb_finish(&sb);
+}
+
 char *lens_tensor_repr(const lens_tensor *t)
 {
+    if (!lens_tensor_on_host(t)) return device_repr(t, false);
     sbuf sb = {0};
     const char *prefix = "tensor(";
     int indent = (int)strlen(prefix);
@@ -231,6 +255,7 @@ static int64_t html_index(int64_t k, int64_t n, bool cut)
 char *lens_tensor_html(const lens_tensor *t)
 {
     if (t->ndim > 2) return NULL;
+    if (!lens_tensor_on_host(t)) return device_repr(t, true);
     sbuf sb = {0};
     formatter f = make_formatter(t, lens_tensor_numel(t) > THRESHOLD);
     char cell[96];

@@ -13,8 +13,13 @@
  *     lens_tensor_free(t);
  *
  * Element access by index is lens_tensor_offset(t, idx) from the data pointer.
- * Only the CPU device holds data today; the CUDA backend adds LENS_CUDA
- * storage without changing this interface.
+ *
+ * Devices. A storage lives on the host (LENS_CPU) or in a backend's memory (the
+ * simulated device LENS_SIM, a CUDA device LENS_CUDA; engine/backend.h). Host code
+ * never reads device memory: lens_tensor_data / _f32 / _i64 of a device tensor
+ * return NULL, and a device tensor's values reach the host only through
+ * lens_tensor_host (an explicit download into a new host tensor). Backend calls
+ * take lens_tensor_device_ptr. lens_tensor_to_device moves data anywhere.
  */
 #ifndef LENS_TENSOR_H
 #define LENS_TENSOR_H
@@ -34,6 +39,10 @@ typedef enum { LENS_F32 = 0, LENS_I64 = 1 } lens_dtype;
 typedef enum { LENS_CPU = 0, LENS_CUDA = 1, LENS_SIM = 2 } lens_device;
 
 struct lens_tensor;
+struct lens_backend;
+
+/* "cpu", "cuda" or "sim", as torch names device types. */
+const char *lens_device_name(lens_device d);
 
 typedef struct lens_storage {
     void *data;
@@ -63,6 +72,9 @@ typedef struct lens_tensor {
 size_t lens_dtype_size(lens_dtype dt);
 const char *lens_dtype_name(lens_dtype dt);
 
+/* The same in a backend's memory (be NULL or host-addressable: on the host, as
+ * lens_tensor_new); the bytes are counted against the same limit. */
+lens_tensor *lens_tensor_new_on(const struct lens_backend *be, lens_dtype dt, int ndim, const int64_t *shape);
 /* New contiguous zero-filled tensor, its bytes counted against the memory limit
  * (lens/memory.h). NULL when the shape is invalid (negative dim, ndim > 8, more than
  * LENS_MAX_NUMEL elements: lens/checked.h), over the limit, or out of memory;
@@ -89,18 +101,35 @@ lens_tensor *lens_tensor_ref(const lens_tensor *t);
 int64_t lens_tensor_numel(const lens_tensor *t);
 bool lens_tensor_is_contiguous(const lens_tensor *t);
 bool lens_tensor_same_shape(const lens_tensor *a, const lens_tensor *b);
-/* Pointer to element 0 (storage data + offset). */
+/* Pointer to element 0 (storage data + offset) for host code; NULL when t lives
+ * on a device (never the device pointer: use lens_tensor_host). */
 void *lens_tensor_data(const lens_tensor *t);
 float *lens_tensor_f32(const lens_tensor *t);
 int64_t *lens_tensor_i64(const lens_tensor *t);
+/* Pointer to element 0 in t's own memory, host or device: only for passing to
+ * the operations of t's backend. */
+void *lens_tensor_device_ptr(const lens_tensor *t);
+lens_device lens_tensor_device(const lens_tensor *t);
+bool lens_tensor_on_host(const lens_tensor *t);
+/* t's values as a host tensor: another reference to t when it is on the host,
+ * else a download into a new contiguous host tensor. NULL + err when the device
+ * fails (the error it reported) or memory runs out. */
+lens_tensor *lens_tensor_host(const lens_tensor *t, lens_error *err);
+/* t's values on be's device (NULL: the host): another reference to t when it is
+ * there already, else a new contiguous tensor (upload, download, or both). */
+lens_tensor *lens_tensor_to_device(const lens_tensor *t, const struct lens_backend *be, lens_error *err);
+/* The same by device name ("cpu", "cuda", "sim"): the registry's errors for an
+ * unknown name or a device not present. */
+lens_tensor *lens_tensor_to(const lens_tensor *t, const char *device, lens_error *err);
 /* Element offset (relative to lens_tensor_data) of a full index. */
 int64_t lens_tensor_offset(const lens_tensor *t, const int64_t *idx);
 
-/* Contiguous copy (always a new storage). */
+/* Contiguous copy (always a new storage, on t's device). */
 lens_tensor *lens_tensor_clone(const lens_tensor *t);
 /* t itself (another reference) when already contiguous, else a contiguous copy. */
 lens_tensor *lens_tensor_contiguous(const lens_tensor *t);
-/* Copies src into dst elementwise; shapes must match (dtype converted). */
+/* Copies src into dst elementwise; shapes must match (dtype converted); either may
+ * be on any device (the values move through the host when the devices differ). */
 int lens_tensor_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err);
 /* Float copy of an int tensor or clone of a float one. */
 lens_tensor *lens_tensor_to_f32(const lens_tensor *t);

@@ -21,6 +21,18 @@
  *   true division, which gives float32 (like torch); anything involving float32
  *   gives float32. There is no bool dtype: comparisons give int64 0/1, and masks
  *   are any tensor whose nonzero elements mean true.
+ * - Devices (lens/tensor.h): the inputs of one operation must be on one device,
+ *   except 0-d host tensors (Python numbers), which join any device; otherwise it
+ *   fails with torch's error, "Expected all tensors to be on the same device, but
+ *   found at least two devices, sim and cpu!" (LENS_ERR_INVALID). On a device:
+ *   float32 elementwise ops (lens_binary, lens_unary), the reductions sum, mean,
+ *   max, min and prod, softmax / log_softmax, float32 matmul and copies of views
+ *   run through the backend and give device results. The other elementwise and
+ *   reduction cases (int64 results, argmax, var, cumsum, ...) run on the host and
+ *   move their result back to the device. Every other operation here (topk, sort,
+ *   einsum, cat, stack, gather, index_select, where, masked_fill, masked_select,
+ *   tril/triu, element access, repr, html) downloads its inputs explicitly
+ *   (lens_tensor_host) and returns a host result.
  */
 #ifndef LENS_TENSOR_OPS_H
 #define LENS_TENSOR_OPS_H

@@ -1,0 +1,51 @@
+/* tensor_device.h — internal to the engine: what tensor.c and tensor_ops_*.c
+ * share for tensors on devices (tensor_device.c).
+ *
+ * The rule for operations (lens/tensor_ops.h says it to callers): inputs must
+ * be on one device, except 0-d host tensors (Python numbers), which join any
+ * device; otherwise the operation fails with torch's "Expected all tensors to
+ * be on the same device" error. */
+#ifndef LENS_TENSOR_DEVICE_H
+#define LENS_TENSOR_DEVICE_H
+
+#include "backend.h"
+
+/* The backend of t's storage (the cpu one for host tensors). */
+const lens_backend *lens_tensor_backend(const lens_tensor *t);
+
+/* The one device of n inputs (NULL entries skipped): *be = its backend, NULL when
+ * all are on the host. -1 + err (LENS_ERR_INVALID) for two different devices. */
+int lens_common_device(int n, const lens_tensor *const *in, const lens_backend **be, lens_error *err);
+
+/* For operations that run on the host: 0 when every input is on the host (out
+ * untouched); 1 with out[i] = a host copy of in[i] (a reference for host ones,
+ * NULL for NULL) when some is on a device; -1 + err. Free out with
+ * lens_tensors_free. */
+int lens_inputs_on_host(int n, const lens_tensor *const *in, lens_tensor **out, lens_error *err);
+void lens_tensors_free(int n, lens_tensor **ts);
+
+/* The first lines of an operation that runs on the host (its failure value
+ * FAIL, its lens_error *err in scope): when one of the inputs is on a device,
+ * returns CALL evaluated on their host copies h[0], h[1], ... instead.
+ *     LENS_RUN_ON_HOST(NULL, lens_gather(h[0], dim, h[1], err), t, idx); */
+#define LENS_RUN_ON_HOST(FAIL, CALL, ...)                                                        \
+    do {                                                                                         \
+        const lens_tensor *const in_[] = {__VA_ARGS__};                                          \
+        enum { n_ = sizeof in_ / sizeof *in_ };                                                  \
+        lens_tensor *h[n_];                                                                      \
+        int on_device_ = lens_inputs_on_host(n_, in_, h, err);                                   \
+        if (on_device_ < 0) return FAIL;                                                         \
+        if (on_device_ > 0) {                                                                    \
+            __typeof__(CALL) r_ = CALL;                                                          \
+            lens_tensors_free(n_, h);                                                            \
+            return r_;                                                                           \
+        }                                                                                        \
+    } while (0)
+
+/* copy_into when dst or src is on a device (tensor.c checked the shapes). */
+int lens_device_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err);
+
+/* r (a host result) moved to be's device; r is freed. NULL + err on failure. */
+lens_tensor *lens_result_to_device(lens_tensor *r, const lens_backend *be, lens_error *err);
+
+#endif
