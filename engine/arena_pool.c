@@ -159,11 +159,11 @@ lens_tensor *lens_arena_take(const lens_backend *be, int64_t elems, lens_arena_k
     arena *pool = pools[dv][kind];
     if (elems <= 0 || (uint64_t)elems > (SIZE_MAX - HUGE_PAGE) / sizeof(float)) return NULL;
     size_t need = ((size_t)elems * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    /* what a run holds in host memory counts against the process's memory limit
-     * (a pooled, idle arena does not); the tensor's storage gives it back when
-     * freed. Device memory is checked against the device's free memory instead. */
-    size_t want = be->host_addressable ? (size_t)elems * sizeof(float) : 0;
-    if (want && lens_mem_reserve(want, NULL, NULL)) {
+    /* what a run holds counts against the process's memory limit, on any device
+     * as tensors do (a pooled, idle arena does not); the tensor's storage gives
+     * it back when freed */
+    size_t want = (size_t)elems * sizeof(float);
+    if (lens_mem_reserve(want, NULL, NULL)) {
         char what[96];
         lens_error why;
         snprintf(what, sizeof what, "an activation arena of %lld floats", (long long)elems);
@@ -196,7 +196,7 @@ lens_tensor *lens_arena_take(const lens_backend *be, int64_t elems, lens_arena_k
             lens_error why;
             if (!(data = be->alloc(need, &why))) lens_note_alloc_failure(&why);
         }
-        if (!data) { if (want) lens_mem_release(want); return NULL; }
+        if (!data) { lens_mem_release(want); return NULL; }
         bytes = need;
         pthread_mutex_lock(&pool_lock);
         if (kind == LENS_ARENA_CACHE) arenas_mapped++;
@@ -205,7 +205,7 @@ lens_tensor *lens_arena_take(const lens_backend *be, int64_t elems, lens_arena_k
     int64_t shape[1] = {elems};
     pool_key *key = &keys[dv][kind];
     lens_tensor *t = lens_tensor_wrap(LENS_F32, 1, shape, data, arena_return, key);
-    if (!t) { arena_return(data, bytes, key); if (want) lens_mem_release(want); return NULL; }
+    if (!t) { arena_return(data, bytes, key); lens_mem_release(want); return NULL; }
     t->storage->nbytes = bytes;
     t->storage->device = be->device;
     t->storage->reserved = want;

@@ -138,7 +138,7 @@ static float *hook_buffer(run *r, lens_hook_kind k, int layer)
         if (r->arena && r->arena_used + n <= lens_tensor_numel(r->arena)) {
             t = lens_tensor_view(r->arena, nd, shape, strides, r->arena_used);
             r->arena_used += (n + 15) / 16 * 16;   /* 64-byte aligned views */
-        } else t = lens_dev_new(r->be, LENS_F32, nd, shape, NULL);
+        } else t = lens_tensor_new_on(r->be, LENS_F32, nd, shape);
         char name[128];
         lens_hook_name(k, layer, name, sizeof name);
         if (!t || lens_cache_add(r->cache, name, t)) {
@@ -322,7 +322,7 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         TRY_BUF(pre, HK_RESID_PRE, o->start_layer);
         int64_t shape[3] = {r->B, r->P, d};
         lens_tensor *dst = lens_dev_wrap(be, LENS_F32, 3, shape, pre);
-        int rc = dst ? lens_dev_copy_view(be, dst, o->start_resid, r->err) : lens_fail(r->err, "out of memory");
+        int rc = dst ? lens_tensor_copy_into(dst, o->start_resid, r->err) : lens_fail(r->err, "out of memory");
         lens_tensor_free(dst);
         if (rc) return -1;
         x = pre;
@@ -339,7 +339,7 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     if (stop < c->n_layers) {
         int64_t shape[3] = {r->B, r->P, d};
         if (!logits) return 0;
-        if (!(*logits = lens_dev_new(be, LENS_F32, 3, shape, r->err))) return -1;
+        if (!(*logits = lens_tensor_new_on(be, LENS_F32, 3, shape))) return lens_fail_alloc(r->err);
         return copy_floats(r, lens_dev_f32(*logits), x, M * d);
     }
     TRY_BUF(scale, HK_LNF_SCALE, 0);
@@ -360,34 +360,34 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     return 0;
 }
 
-/* Refuses a run whose cache and logits do not fit: on the cpu in the memory
- * limit (with what the session already holds), on a device in its free memory. */
+/* Refuses a run whose cache and logits do not fit: in the memory limit (with
+ * what the session already holds; device memory counts too), and on a device
+ * in its free memory. */
 static int check_memory(const lens_backend *be, size_t need, const lens_run_options *o, lens_error *err)
 {
     char a[32], b[32], u[32];
     lens_human_bytes(need, a, sizeof a);
-    if (!be->host_addressable) {
-        size_t free_bytes = 0, total = 0;
-        if (be->memory_info(&free_bytes, &total, err)) return -1;
-        if (o->memory_limit && o->memory_limit < free_bytes) free_bytes = o->memory_limit;
-        if (need <= free_bytes) return 0;
-        lens_human_bytes(free_bytes, u, sizeof u);
-        lens_human_bytes(total, b, sizeof b);
-        return lens_fail_kind(err, LENS_ERR_MEMORY,
-                              "this run needs %s of %s memory for its cache and logits, and %s of its %s is free; "
-                              "cache fewer hooks (names_filter), use a smaller batch, or free earlier caches (del)",
-                              a, be->name, u, b);
-    }
     /* A per-run limit bounds this run alone; else what the session already holds counts. */
     size_t limit = o->memory_limit ? o->memory_limit : lens_memory_limit();
     size_t used = o->memory_limit ? 0 : lens_mem_in_use();
-    if (need <= limit && need <= limit - (used < limit ? used : limit)) return 0;
-    lens_human_bytes(limit, b, sizeof b);
-    lens_human_bytes(used, u, sizeof u);
+    if (need > limit || need > limit - (used < limit ? used : limit)) {
+        lens_human_bytes(limit, b, sizeof b);
+        lens_human_bytes(used, u, sizeof u);
+        return lens_fail_kind(err, LENS_ERR_MEMORY,
+                              "this run needs %s for its cache and logits, and %s of the memory limit of %s "
+                              "is in use; cache fewer hooks (names_filter), use a smaller batch, free earlier "
+                              "caches (del), or raise the limit (LENS_MEMORY_LIMIT)", a, u, b);
+    }
+    if (be->host_addressable) return 0;
+    size_t free_bytes = 0, total = 0;
+    if (be->memory_info(&free_bytes, &total, err)) return -1;
+    if (need <= free_bytes) return 0;
+    lens_human_bytes(free_bytes, u, sizeof u);
+    lens_human_bytes(total, b, sizeof b);
     return lens_fail_kind(err, LENS_ERR_MEMORY,
-                          "this run needs %s for its cache and logits, and %s of the memory limit of %s "
-                          "is in use; cache fewer hooks (names_filter), use a smaller batch, free earlier "
-                          "caches (del), or raise the limit (LENS_MEMORY_LIMIT)", a, u, b);
+                          "this run needs %s of %s memory for its cache and logits, and %s of its %s is free; "
+                          "cache fewer hooks (names_filter), use a smaller batch, or free earlier caches (del)",
+                          a, be->name, u, b);
 }
 
 int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_run_options *opt,

@@ -229,18 +229,19 @@ lens_tensor *lens_logits_lazy(const lens_backend *be, const float *final, int64_
                               const lens_tensor *W_Ut, const lens_tensor *b_U, lens_error *err)
 {
     int64_t d = W_Ut->shape[1], V = W_Ut->shape[0], R = B * P;
-    /* every row may be read: on the cpu the whole buffer counts against the
-     * memory limit (lens/memory.h) from the start, as the run's estimate does */
-    size_t bytes = (size_t)R * (size_t)V * sizeof(float), reserved = be->host_addressable ? bytes : 0;
-    if (reserved && lens_mem_reserve(reserved, "the logits", err)) return NULL;
+    /* every row may be read: the whole buffer counts against the memory limit
+     * (lens/memory.h) from the start, as the run's estimate does */
+    size_t bytes = (size_t)R * (size_t)V * sizeof(float), reserved = bytes;
+    if (lens_mem_reserve(reserved, "the logits", err)) return NULL;
     lazy_logits *L = calloc(1, sizeof *L);
     if (!L) { lens_mem_release(reserved); lens_fail(err, "out of memory allocating logits"); return NULL; }
     L->be = be;
     L->R = R; L->d = d; L->V = V;
     L->bytes = bytes;
     int64_t fshape[2] = {R, d};
-    L->final = lens_dev_new(be, LENS_F32, 2, fshape, err);
-    if (L->final && be->copy(lens_dev_f32(L->final), final, (size_t)R * (size_t)d * sizeof(float), err)) {
+    L->final = lens_tensor_new_on(be, LENS_F32, 2, fshape);
+    if (!L->final) lens_fail_alloc(err);
+    else if ( be->copy(lens_dev_f32(L->final), final, (size_t)R * (size_t)d * sizeof(float), err)) {
         lens_tensor_free(L->final);
         L->final = NULL;
     }

@@ -8,7 +8,7 @@
  * every position, so q, k, v, the scores, the pattern and z are "full" buffers
  * [k*B, P, ...] where replica r's positions < p[r] are the corrupted run's and
  * the rest come from the packed rows. Every copy between layouts is one strided
- * copy of the backend per replica (lens_dev_copy_view); nothing here reads
+ * copy of the backend per replica (lens_tensor_copy_into); nothing here reads
  * device memory except the k*B dot products, downloaded at the end. */
 #include "patch_pass.h"
 
@@ -131,7 +131,8 @@ lens_patch_pass *lens_patch_pass_new(const lens_model *m, const lens_cache *corr
         [B_FIN] = kB * d, [B_FNORM] = kB * d, [B_FSCALE] = kB, [B_PROD] = kB * d, [B_DOTS] = kB, [B_DIR] = B * d,
     };
     for (int i = 0; i < B_COUNT; i++)
-        if (!(pp->buf[i] = lens_dev_new(pp->be, LENS_F32, 1, &elems[i], err))) {
+        if (!(pp->buf[i] = lens_tensor_new_on(pp->be, LENS_F32, 1, &elems[i]))) {
+            lens_fail_alloc(err);
             lens_fail_context(err, "patch: buffers for %lld cells per pass", (long long)k_max);
             goto fail;
         }
@@ -151,9 +152,9 @@ static lens_tensor *view3(const lens_tensor *t, int64_t off, int64_t n0, int64_t
     return lens_tensor_view(t, 3, shape, strides, t->offset + off);
 }
 
-static int copy_views(lens_patch_pass *pp, lens_tensor *dst, lens_tensor *src, lens_error *err)
+static int copy_views(lens_tensor *dst, lens_tensor *src, lens_error *err)
 {
-    int rc = dst && src ? lens_dev_copy_view(pp->be, dst, src, err) : lens_fail(err, "out of memory");
+    int rc = dst && src ? lens_tensor_copy_into(dst, src, err) : lens_fail(err, "out of memory");
     lens_tensor_free(dst);
     lens_tensor_free(src);
     return rc;
@@ -165,7 +166,7 @@ static int packed_from_full(lens_patch_pass *pp, int b_dst, const lens_tensor *f
                             int64_t w, lens_error *err)
 {
     int64_t B = pp->B, P = pp->P, S = pp->S[r];
-    return copy_views(pp, view3(pp->buf[b_dst], pp->base[r] * w, B, S * w, S, w, w),
+    return copy_views(view3(pp->buf[b_dst], pp->base[r] * w, B, S * w, S, w, w),
                       view3(full, (b0 * P + pp->p[r]) * w, B, P * w, S, w, w), err);
 }
 
@@ -176,9 +177,9 @@ static int full_from_parts(lens_patch_pass *pp, int b_full, const lens_tensor *c
 {
     int64_t B = pp->B, P = pp->P, p = pp->p[r], S = pp->S[r];
     const lens_tensor *full = pp->buf[b_full];
-    if (p > 0 && copy_views(pp, view3(full, r * B * P * w, B, P * w, p, w, w), view3(corr, 0, B, P * w, p, w, w), err))
+    if (p > 0 && copy_views(view3(full, r * B * P * w, B, P * w, p, w, w), view3(corr, 0, B, P * w, p, w, w), err))
         return -1;
-    return copy_views(pp, view3(full, (r * B * P + p) * w, B, P * w, S, w, w),
+    return copy_views(view3(full, (r * B * P + p) * w, B, P * w, S, w, w),
                       view3(pp->buf[b_src], pp->base[r] * w, B, S * w, S, w, w), err);
 }
 
@@ -240,7 +241,7 @@ static int patch_point(lens_patch_pass *pp, const lens_patch_cells *c, int L, le
         lens_tensor *dst = lens_tensor_view(pp->buf[b], nd, s, strides, pp->buf[b]->offset + off);
         dst = narrow_cell(dst, pos_dim, pos, head_dim, c->head[r]);
         lens_tensor *src = narrow_cell(lens_tensor_ref(c->clean), pos_dim, c->pos[r], head_dim, c->head[r]);
-        if (copy_views(pp, dst, src, err)) return lens_fail_context(err, "patching %s", lens_hooks[kind].suffix);
+        if (copy_views(dst, src, err)) return lens_fail_context(err, "patching %s", lens_hooks[kind].suffix);
     }
     return 0;
 }
