@@ -155,10 +155,9 @@ else
 FUZZ_SECONDS ?= 0
 endif
 
-# The engine's fixture tests and the language's seed script run a second time on
-# the simulated device (LENS_DEVICE=sim: device memory the host cannot touch).
-SIM_TESTS := $(addprefix $(BUILD)/tests/,test_model test_patching test_analysis test_backward \
-             test_lazy_logits test_activation_memory test_seed)
+# The engine fixture tests that pass on the simulated device run a second time
+# there (LENS_DEVICE=sim: device memory the host cannot touch).
+SIM_TESTS := $(addprefix $(BUILD)/tests/,test_model test_analysis test_lazy_logits test_activation_memory)
 
 test: all $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-programs)
 ifneq ($(SANITIZE),1)
