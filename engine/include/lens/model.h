@@ -118,8 +118,11 @@ typedef struct lens_run_options {
     const volatile int *interrupt; /* when it becomes non-zero the run stops with an error */
     /* Called at every hook point, cached or not, in forward order, with a view of
      * the activation that it may change in place (patching, ablation): the rest
-     * of the forward pass sees the change. Return 0, or -1 with err filled to
-     * stop the run. NULL: no calls. */
+     * of the forward pass sees the change. The view is a tensor on the model's
+     * device (lens_model_device): read it with lens_tensor_host (a download on a
+     * device), change it with tensor operations or lens_tensor_copy_into(view,
+     * new values) from any device (an upload from the host). Return 0, or -1 with
+     * err filled to stop the run. NULL: no calls. */
     int (*hook_fn)(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err);
     void *hook_ctx;
     /* (A hook_fn that hands views of the activation to code that may keep them
