@@ -14,16 +14,20 @@ lens_cache *lens_cache_new(void);
 /* Takes ownership of t. */
 int lens_cache_add(lens_cache *c, const char *name, lens_tensor *t);
 
-/* A [elems] float tensor over an activation arena (arena_pool.c): a pooled
- * mapping that fits, else a fresh one; its contents are unspecified (a run
- * writes every element it caches). When the storage's last reference goes the
- * mapping returns to the pool of its kind. NULL when out of memory. */
-typedef enum { LENS_ARENA_CACHE, LENS_ARENA_SCRATCH, LENS_ARENA_KINDS } lens_arena_kind;
-lens_tensor *lens_arena_take(int64_t elems, lens_arena_kind kind);
+struct lens_backend;
 
-/* The logits of a run, computed on demand (lazy_logits.c) from a copy of the
- * final residual final [B*P, d] and references to W_Ut [V, d] and b_U [V]. */
-lens_tensor *lens_logits_lazy(const float *final, int64_t B, int64_t P, const lens_tensor *W_Ut,
-                              const lens_tensor *b_U, lens_error *err);
+/* A [elems] float tensor over an activation arena (arena_pool.c) in be's memory:
+ * a pooled block of that backend that fits, else a fresh one; its contents are
+ * unspecified (a run writes every element it caches). When the storage's last
+ * reference goes the block returns to the pool of its backend and kind. NULL when
+ * out of memory (lens_fail_alloc says why). */
+typedef enum { LENS_ARENA_CACHE, LENS_ARENA_SCRATCH, LENS_ARENA_KINDS } lens_arena_kind;
+lens_tensor *lens_arena_take(const struct lens_backend *be, int64_t elems, lens_arena_kind kind);
+
+/* The logits of a run, computed on demand (lazy_logits.c) on be from a copy of
+ * the final residual final [B*P, d] (be's memory) and references to W_Ut [V, d]
+ * and b_U [V] (on be); the logits are a tensor on be. */
+lens_tensor *lens_logits_lazy(const struct lens_backend *be, const float *final, int64_t B, int64_t P,
+                              const lens_tensor *W_Ut, const lens_tensor *b_U, lens_error *err);
 
 #endif

@@ -2,8 +2,11 @@
  *
  * Every hook point's activation is written straight into its cache tensor when
  * it is cached, else into a scratch buffer reused across layers; then the run's
- * hook_fn (if any) sees it and may change it. All math goes through the
- * backend (backend.h).
+ * hook_fn (if any) sees it and may change it. The run happens on the model's
+ * backend (backend.h): the weights, the tokens, the cache arena and the scratch
+ * are in its memory, every computation and copy is one of its operations, and
+ * the cache, the hooks' activations and the returned tensors are tensors on it.
+ * Host code here never reads activations.
  */
 #include <regex.h>
 #include <stdio.h>
@@ -11,8 +14,9 @@
 #include <string.h>
 
 #include "backend.h"
-#include "lens/checked.h"
 #include "cache_internal.h"
+#include "device_tensor.h"
+#include "lens/checked.h"
 #include "model_internal.h"
 
 lens_run_options lens_run_options_default(void)
@@ -27,8 +31,9 @@ typedef struct run {
     int64_t B, P;
     bool *cached;             /* [HK_COUNT * (n_layers + 1)] */
     lens_cache *cache;
-    /* The cached activations live in one arena (arena_pool.c: huge pages, reused
-     * across runs), each cache tensor a view at its own offset. */
+    /* The cached activations live in one arena (arena_pool.c: the backend's
+     * memory, huge pages on the cpu, reused across runs), each cache tensor a
+     * view at its own offset. */
     lens_tensor *arena;
     int64_t arena_used;       /* elements */
     float *scratch[HK_COUNT]; /* one buffer per hook kind, reused across layers, */
@@ -133,7 +138,7 @@ static float *hook_buffer(run *r, lens_hook_kind k, int layer)
         if (r->arena && r->arena_used + n <= lens_tensor_numel(r->arena)) {
             t = lens_tensor_view(r->arena, nd, shape, strides, r->arena_used);
             r->arena_used += (n + 15) / 16 * 16;   /* 64-byte aligned views */
-        } else t = lens_tensor_new(LENS_F32, nd, shape);
+        } else t = lens_tensor_new_on(r->be, LENS_F32, nd, shape);
         char name[128];
         lens_hook_name(k, layer, name, sizeof name);
         if (!t || lens_cache_add(r->cache, name, t)) {
@@ -141,21 +146,22 @@ static float *hook_buffer(run *r, lens_hook_kind k, int layer)
             lens_fail(r->err, "out of memory allocating %s", name);
             return NULL;
         }
-        return lens_tensor_f32(t);
+        return lens_dev_f32(t);
     }
     if (!r->scratch[k]) lens_fail(r->err, "out of memory (scratch for %s)", lens_hooks[k].suffix);
     return r->scratch[k];
 }
 
-/* After an activation is computed: interruption check and the run's hook_fn. */
+/* After an activation is computed: interruption check and the run's hook_fn,
+ * which gets a tensor on the run's backend over the activation's buffer. */
 static int hook_point(run *r, lens_hook_kind k, int layer, float *data)
 {
     const lens_run_options *o = r->opt;
-    if (o->interrupt && *o->interrupt) return lens_fail(r->err, "interrupted");
+    if (o->interrupt && *o->interrupt) return lens_fail_kind(r->err, LENS_ERR_INTERRUPTED, "interrupted");
     if (!o->hook_fn) return 0;
     int64_t shape[LENS_MAX_DIMS];
     int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, shape);
-    lens_tensor *view = lens_tensor_wrap(LENS_F32, nd, shape, data, NULL, NULL);
+    lens_tensor *view = lens_dev_wrap(r->be, LENS_F32, nd, shape, data);
     if (!view) return lens_fail(r->err, "out of memory");
     char name[128];
     lens_hook_name(k, layer, name, sizeof name);
@@ -168,7 +174,8 @@ static int hook_point(run *r, lens_hook_kind k, int layer, float *data)
     float *var = hook_buffer(r, kind, layer);           \
     if (!var) return -1
 
-static const float *opt_f32(const lens_tensor *t) { return t ? lens_tensor_f32(t) : NULL; }
+#define W(t) lens_dev_f32(t)
+#define opt_f32(t) lens_dev_f32_opt(t)
 
 static lens_activation activation_of(const lens_config *c)
 {
@@ -194,11 +201,11 @@ static int run_block(run *r, int l, const float *resid_pre, float **out)
     TRY_BUF(q, HK_Q, l);
     TRY_BUF(k, HK_K, l);
     TRY_BUF(v, HK_V, l);
-    be->matmul(q, norm1, lens_tensor_f32(L->W_Q), lens_tensor_f32(L->b_Q), M, d, H * dh, false);
+    be->matmul(q, norm1, W(L->W_Q), W(L->b_Q), M, d, H * dh, false);
     if (hook_point(r, HK_Q, l, q)) return -1;
-    be->matmul(k, norm1, lens_tensor_f32(L->W_K), lens_tensor_f32(L->b_K), M, d, H * dh, false);
+    be->matmul(k, norm1, W(L->W_K), W(L->b_K), M, d, H * dh, false);
     if (hook_point(r, HK_K, l, k)) return -1;
-    be->matmul(v, norm1, lens_tensor_f32(L->W_V), lens_tensor_f32(L->b_V), M, d, H * dh, false);
+    be->matmul(v, norm1, W(L->W_V), W(L->b_V), M, d, H * dh, false);
     if (hook_point(r, HK_V, l, v)) return -1;
 
     TRY_BUF(scores, HK_ATTN_SCORES, l);
@@ -218,11 +225,11 @@ static int run_block(run *r, int l, const float *resid_pre, float **out)
 
     if (r->cached[layer_slot(r, HK_RESULT, l)]) {
         TRY_BUF(result, HK_RESULT, l);
-        be->head_results(result, z, lens_tensor_f32(L->W_O), M, H, dh, d);
+        be->head_results(result, z, W(L->W_O), M, H, dh, d);
         if (hook_point(r, HK_RESULT, l, result)) return -1;
     }
     TRY_BUF(attn_out, HK_ATTN_OUT, l);
-    be->matmul(attn_out, z, lens_tensor_f32(L->W_O), lens_tensor_f32(L->b_O), M, H * dh, d, false);
+    be->matmul(attn_out, z, W(L->W_O), W(L->b_O), M, H * dh, d, false);
     if (hook_point(r, HK_ATTN_OUT, l, attn_out)) return -1;
 
     TRY_BUF(mid, HK_RESID_MID, l);
@@ -235,13 +242,13 @@ static int run_block(run *r, int l, const float *resid_pre, float **out)
     if (hook_point(r, HK_LN2_SCALE, l, scale2) || hook_point(r, HK_LN2_NORMALIZED, l, norm2)) return -1;
 
     TRY_BUF(pre, HK_MLP_PRE, l);
-    be->matmul(pre, norm2, lens_tensor_f32(L->W_in), lens_tensor_f32(L->b_in), M, d, F, false);
+    be->matmul(pre, norm2, W(L->W_in), W(L->b_in), M, d, F, false);
     if (hook_point(r, HK_MLP_PRE, l, pre)) return -1;
     TRY_BUF(post, HK_MLP_POST, l);
     be->activation(post, pre, M * F, activation_of(c));
     if (hook_point(r, HK_MLP_POST, l, post)) return -1;
     TRY_BUF(mlp_out, HK_MLP_OUT, l);
-    be->matmul(mlp_out, post, lens_tensor_f32(L->W_out), lens_tensor_f32(L->b_out), M, F, d, false);
+    be->matmul(mlp_out, post, W(L->W_out), W(L->b_out), M, F, d, false);
     if (hook_point(r, HK_MLP_OUT, l, mlp_out)) return -1;
 
     TRY_BUF(resid_post, HK_RESID_POST, l);
@@ -263,8 +270,8 @@ static int check_tokens(const lens_model *m, const lens_tensor *tokens, const le
     if (tokens->shape[1] > c->n_ctx)
         return lens_fail(err, "%lld positions exceed the model's context of %d tokens",
                          (long long)tokens->shape[1], c->n_ctx);
-    lens_tensor *t = lens_tensor_contiguous(tokens);
-    if (!t) return lens_fail(err, "out of memory");
+    lens_tensor *t = lens_dev_host(tokens, err);   /* the ids are checked on the host */
+    if (!t) return -1;
     const int64_t *ids = lens_tensor_i64(t);
     int rc = 0;
     for (int64_t i = 0; i < lens_tensor_numel(t) && !rc; i++)
@@ -284,6 +291,12 @@ static int check_tokens(const lens_model *m, const lens_tensor *tokens, const le
     return 0;
 }
 
+/* dst (n floats on the run's backend) = src. */
+static int copy_floats(run *r, float *dst, const float *src, int64_t n)
+{
+    return r->be->copy(dst, src, (size_t)n * sizeof(float), r->err);
+}
+
 static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
 {
     const lens_model *m = r->m;
@@ -295,11 +308,10 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     float *x;
 
     if (o->start_layer == 0) {
-        lens_tensor *tk = lens_tensor_contiguous(tokens);
-        if (!tk) return lens_fail(r->err, "out of memory");
+        lens_tensor *tk = lens_dev_on(be, tokens, r->err);   /* the ids, uploaded */
+        if (!tk) return -1;
         float *embed = hook_buffer(r, HK_EMBED, 0), *pos = embed ? hook_buffer(r, HK_POS_EMBED, 0) : NULL;
-        if (pos) be->embed(embed, pos, lens_tensor_i64(tk), lens_tensor_f32(m->W_E),
-                           lens_tensor_f32(m->W_pos), r->B, r->P, d);
+        if (pos) be->embed(embed, pos, lens_dev_i64(tk), W(m->W_E), W(m->W_pos), r->B, r->P, d);
         lens_tensor_free(tk);
         if (!pos) return -1;
         if (hook_point(r, HK_EMBED, 0, embed) || hook_point(r, HK_POS_EMBED, 0, pos)) return -1;
@@ -308,16 +320,17 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         x = pre0;
     } else {
         TRY_BUF(pre, HK_RESID_PRE, o->start_layer);
-        lens_tensor *s0 = lens_tensor_contiguous(o->start_resid);
-        if (!s0) return lens_fail(r->err, "out of memory");
-        memcpy(pre, lens_tensor_f32(s0), (size_t)(M * d) * sizeof(float));
-        lens_tensor_free(s0);
+        int64_t shape[3] = {r->B, r->P, d};
+        lens_tensor *dst = lens_dev_wrap(be, LENS_F32, 3, shape, pre);
+        int rc = dst ? lens_tensor_copy_into(dst, o->start_resid, r->err) : lens_fail(r->err, "out of memory");
+        lens_tensor_free(dst);
+        if (rc) return -1;
         x = pre;
     }
     for (int l = o->start_layer; l < stop; l++) {
         if (l > o->start_layer) {
             TRY_BUF(pre, HK_RESID_PRE, l);
-            memcpy(pre, x, (size_t)(M * d) * sizeof(float));
+            if (copy_floats(r, pre, x, M * d)) return -1;
             x = pre;
         }
         if (hook_point(r, HK_RESID_PRE, l, x)) return -1;
@@ -325,8 +338,9 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     }
     if (stop < c->n_layers) {
         int64_t shape[3] = {r->B, r->P, d};
-        if (logits && !(*logits = lens_tensor_from_f32(3, shape, x))) return lens_fail(r->err, "out of memory");
-        return 0;
+        if (!logits) return 0;
+        if (!(*logits = lens_tensor_new_on(be, LENS_F32, 3, shape))) return lens_fail_alloc(r->err);
+        return copy_floats(r, lens_dev_f32(*logits), x, M * d);
     }
     TRY_BUF(scale, HK_LNF_SCALE, 0);
     TRY_BUF(norm, HK_LNF_NORMALIZED, 0);
@@ -337,13 +351,43 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
     float *unembed_in = norm;
     if (r->cached[layer_slot(r, HK_UNEMBED_IN, 0)] || o->hook_fn) {
         if (!(unembed_in = hook_buffer(r, HK_UNEMBED_IN, 0))) return -1;
-        memcpy(unembed_in, norm, (size_t)(M * d) * sizeof(float));
+        if (copy_floats(r, unembed_in, norm, M * d)) return -1;
         if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
     } else if (hook_point(r, HK_UNEMBED_IN, 0, unembed_in)) return -1;
     /* logits: unembedded where they are read (lazy_logits.c) */
-    if (o->logits && logits && !(*logits = lens_logits_lazy(unembed_in, r->B, r->P, m->W_Ut, m->b_U, r->err)))
+    if (o->logits && logits && !(*logits = lens_logits_lazy(be, unembed_in, r->B, r->P, m->W_Ut, m->b_U, r->err)))
         return -1;
     return 0;
+}
+
+/* Refuses a run whose cache and logits do not fit: in the memory limit (with
+ * what the session already holds; device memory counts too), and on a device
+ * in its free memory. */
+static int check_memory(const lens_backend *be, size_t need, const lens_run_options *o, lens_error *err)
+{
+    char a[32], b[32], u[32];
+    lens_human_bytes(need, a, sizeof a);
+    /* A per-run limit bounds this run alone; else what the session already holds counts. */
+    size_t limit = o->memory_limit ? o->memory_limit : lens_memory_limit();
+    size_t used = o->memory_limit ? 0 : lens_mem_in_use();
+    if (need > limit || need > limit - (used < limit ? used : limit)) {
+        lens_human_bytes(limit, b, sizeof b);
+        lens_human_bytes(used, u, sizeof u);
+        return lens_fail_kind(err, LENS_ERR_MEMORY,
+                              "this run needs %s for its cache and logits, and %s of the memory limit of %s "
+                              "is in use; cache fewer hooks (names_filter), use a smaller batch, free earlier "
+                              "caches (del), or raise the limit (LENS_MEMORY_LIMIT)", a, u, b);
+    }
+    if (be->host_addressable) return 0;
+    size_t free_bytes = 0, total = 0;
+    if (be->memory_info(&free_bytes, &total, err)) return -1;
+    if (need <= free_bytes) return 0;
+    lens_human_bytes(free_bytes, u, sizeof u);
+    lens_human_bytes(total, b, sizeof b);
+    return lens_fail_kind(err, LENS_ERR_MEMORY,
+                          "this run needs %s of %s memory for its cache and logits, and %s of its %s is free; "
+                          "cache fewer hooks (names_filter), use a smaller batch, or free earlier caches (del)",
+                          a, be->name, u, b);
 }
 
 int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_run_options *opt,
@@ -355,21 +399,9 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
     if (!cache) o.cache = false;
     if (check_tokens(m, tokens, &o, err)) return -1;
     size_t need = lens_run_estimate_bytes(m, tokens->shape[0], tokens->shape[1], &o);
-    /* A per-run limit bounds this run alone; else what the session already holds counts. */
-    size_t limit = o.memory_limit ? o.memory_limit : lens_memory_limit();
-    size_t used = o.memory_limit ? 0 : lens_mem_in_use();
-    if (need > limit || need > limit - (used < limit ? used : limit)) {
-        char a[32], b[32], u[32];
-        lens_human_bytes(need, a, sizeof a);
-        lens_human_bytes(limit, b, sizeof b);
-        lens_human_bytes(used, u, sizeof u);
-        return lens_fail_kind(err, LENS_ERR_MEMORY,
-                              "this run needs %s for its cache and logits, and %s of the memory limit of %s "
-                              "is in use; cache fewer hooks (names_filter), use a smaller batch, free earlier "
-                              "caches (del), or raise the limit (LENS_MEMORY_LIMIT)", a, u, b);
-    }
+    if (check_memory(m->be, need, &o, err)) return -1;
     lens_num_threads();
-    run r = {.m = m, .opt = &o, .be = lens_backend_cpu(), .B = tokens->shape[0], .P = tokens->shape[1], .err = err};
+    run r = {.m = m, .opt = &o, .be = m->be, .B = tokens->shape[0], .P = tokens->shape[1], .err = err};
     r.cached = calloc((size_t)HK_COUNT * (size_t)(m->cfg.n_layers + 1), sizeof *r.cached);
     r.cache = lens_cache_new();
     int rc = -1;
@@ -380,7 +412,7 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
         no_logits.logits = false;
         int64_t cached_bytes = (int64_t)lens_run_estimate_bytes(m, r.B, r.P, &no_logits);
         int64_t elems = cached_bytes / (int64_t)sizeof(float) + 16 * HK_COUNT * (m->cfg.n_layers + 1);
-        if (o.cache && cached_bytes > 0 && !(r.arena = lens_arena_take(elems, LENS_ARENA_CACHE))) {
+        if (o.cache && cached_bytes > 0 && !(r.arena = lens_arena_take(r.be, elems, LENS_ARENA_CACHE))) {
             lens_fail_alloc(err);
             lens_fail_context(err, "the activation cache (%lld MiB)", (long long)(cached_bytes >> 20));
             goto done;
@@ -393,11 +425,12 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
             at[k] = total;
             total += (hook_numel(&r, (lens_hook_kind)k) + 15) / 16 * 16;
         }
-        if (!(r.scratch_arena = lens_arena_take(total, LENS_ARENA_SCRATCH))) {
-            lens_fail(err, "out of memory allocating scratch (%lld MiB)", (long long)(total >> 18));
+        if (!(r.scratch_arena = lens_arena_take(r.be, total, LENS_ARENA_SCRATCH))) {
+            lens_fail_alloc(err);
+            lens_fail_context(err, "scratch for the run (%lld MiB)", (long long)(total >> 18));
             goto done;
         }
-        for (int k = 0; k < HK_COUNT; k++) r.scratch[k] = lens_tensor_f32(r.scratch_arena) + at[k];
+        for (int k = 0; k < HK_COUNT; k++) r.scratch[k] = lens_dev_f32(r.scratch_arena) + at[k];
     }
     rc = run_all(&r, tokens, logits);
 done:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "model_internal.h"
 
 const lens_hook_info lens_hooks[HK_COUNT] = {
@@ -157,21 +158,38 @@ int lens_act_name(const lens_config *cfg, const char *short_name, int layer,
     return 0;
 }
 
+static void device_copy_release(void *data, size_t nbytes, void *ctx)
+{
+    const lens_backend *be = ctx;
+    be->free(data, nbytes);
+}
+
 int lens_hook_keep_views(lens_tensor *activation, lens_error *err)
 {
     lens_storage *st = activation->storage;
     if (!st || st->refcount <= 1) return 0;
-    void *copy = malloc(st->nbytes ? st->nbytes : 1);
-    if (!copy) return lens_fail(err, "out of memory keeping a hook's view of %zu bytes", st->nbytes);
-    memcpy(copy, st->data, st->nbytes);
+    /* the copy is made where the activation is: host memory, or the device's */
+    const lens_backend *be = lens_backend_of_device(st->device);
+    if (!be) return lens_fail(err, "keeping a hook's view: no backend for its device");
+    size_t n = st->nbytes ? st->nbytes : 1;
+    void *copy = be->host_addressable ? malloc(n) : be->alloc(n, err);
+    if (!copy) return be->host_addressable ? lens_fail(err, "out of memory keeping a hook's view of %zu bytes", n) : -1;
+    if (be->copy(copy, st->data, st->nbytes, err)) {
+        if (be->host_addressable) free(copy); else be->free(copy, n);
+        return -1;
+    }
     /* the other references now own the copy; this tensor goes on seeing the run's buffer */
     lens_storage *own = calloc(1, sizeof *own);
-    if (!own) { free(copy); return lens_fail(err, "out of memory"); }
+    if (!own) {
+        if (be->host_addressable) free(copy); else be->free(copy, n);
+        return lens_fail(err, "out of memory");
+    }
     *own = *st;
     own->refcount = 1;
     st->data = copy;
-    st->release = NULL;
-    st->release_ctx = NULL;
+    st->nbytes = n;
+    st->release = be->host_addressable ? NULL : device_copy_release;
+    st->release_ctx = be->host_addressable ? NULL : (void *)be;
     st->refcount--;
     activation->storage = own;
     return 0;

@@ -6,9 +6,14 @@
  * unembeds every position, once. The numbers are the unembedding's, row by row,
  * exactly as a full product would give them.
  *
- * Owns: the logits' memory (mapped, untouched rows cost nothing), a copy of the
- * final residual and references to W_U and b_U (so the logits outlive the model).
- * Does not own: which views callers make (sparse readers use narrow views). */
+ * The rows are computed on the backend the forward pass ran on, and the logits
+ * are a tensor in its memory (on a device, reading them downloads the rows a
+ * view covers after computing them there).
+ *
+ * Owns: the logits' memory (mapped on the cpu, untouched rows cost nothing), a
+ * copy of the final residual and references to W_U and b_U (so the logits
+ * outlive the model). Does not own: which views callers make (sparse readers
+ * use narrow views). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,11 +22,13 @@
 
 #include "backend.h"
 #include "cache_internal.h"
+#include "device_tensor.h"
 #include "lens/memory.h"
 
 #define GATHER_ROWS 256   /* scattered rows are unembedded this many at a time */
 
 typedef struct lazy_logits {
+    const lens_backend *be;      /* where final, W_Ut, b_U and data are */
     lens_tensor *final;          /* [R, d] contiguous */
     lens_tensor *W_Ut, *b_U;     /* [V, d], [V] */
     int64_t R, d, V;
@@ -40,7 +47,10 @@ static void lazy_release(void *data, size_t nbytes, void *ctx)
 {
     (void)data; (void)nbytes;
     lazy_logits *L = ctx;
-    munmap(L->data, L->bytes);
+    if (L->data) {
+        if (L->be->host_addressable) munmap(L->data, L->bytes);
+        else L->be->free(L->data, L->bytes);
+    }
     lens_tensor_free(L->final);
     lens_tensor_free(L->W_Ut);
     lens_tensor_free(L->b_U);
@@ -55,11 +65,34 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Scratch rows on L's backend (NULL when short of memory). */
+static float *scratch_rows(const lazy_logits *L, int64_t rows, int64_t cols)
+{
+    size_t bytes = (size_t)rows * (size_t)cols * sizeof(float);
+    if (L->be->host_addressable) return malloc(bytes);
+    lens_error ignored;
+    return L->be->alloc(bytes, &ignored);
+}
+
+static void scratch_free(const lazy_logits *L, float *p, int64_t rows, int64_t cols)
+{
+    if (!p) return;
+    if (L->be->host_addressable) free(p);
+    else L->be->free(p, (size_t)rows * (size_t)cols * sizeof(float));
+}
+
+/* One row of n floats from src to dst on L's backend. */
+static void copy_row(const lazy_logits *L, float *dst, const float *src, int64_t n)
+{
+    lens_error ignored;   /* a failed copy on a device is reported by its next synchronize */
+    L->be->copy(dst, src, (size_t)n * sizeof(float), &ignored);
+}
+
 /* Computes the rows listed (ascending, none done yet); lock held. */
 static void compute_rows(lazy_logits *L, const int64_t *rows, int64_t n)
 {
-    const lens_backend *be = lens_backend_cpu();
-    const float *fin = lens_tensor_f32(L->final), *W = lens_tensor_f32(L->W_Ut), *b = lens_tensor_f32(L->b_U);
+    const lens_backend *be = L->be;
+    const float *fin = lens_dev_f32(L->final), *W = lens_dev_f32(L->W_Ut), *b = lens_dev_f32(L->b_U);
     float *in = NULL, *out = NULL;
     for (int64_t i = 0; i < n;) {
         int64_t run = 1;   /* consecutive rows go straight into place */
@@ -70,10 +103,12 @@ static void compute_rows(lazy_logits *L, const int64_t *rows, int64_t n)
             continue;
         }
         if (!in) {
-            in = malloc((size_t)GATHER_ROWS * (size_t)L->d * sizeof *in);
-            out = malloc((size_t)GATHER_ROWS * (size_t)L->V * sizeof *out);
+            in = scratch_rows(L, GATHER_ROWS, L->d);
+            out = scratch_rows(L, GATHER_ROWS, L->V);
             if (!in || !out) {   /* short of memory: one row at a time, in place */
-                free(in); free(out); in = out = NULL;
+                scratch_free(L, in, GATHER_ROWS, L->d);
+                scratch_free(L, out, GATHER_ROWS, L->V);
+                in = out = NULL;
                 for (int64_t j = i; j < n; j++)
                     be->matmul(L->data + rows[j] * L->V, fin + rows[j] * L->d, W, b, 1, L->d, L->V, true);
                 return;
@@ -82,16 +117,15 @@ static void compute_rows(lazy_logits *L, const int64_t *rows, int64_t n)
         int64_t k = 0;   /* scattered rows (up to the next long run) gathered together */
         while (i + k < n && k < GATHER_ROWS) {
             if (k > 0 && i + k + 7 < n && rows[i + k + 7] == rows[i + k] + 7) break;
-            memcpy(in + k * L->d, fin + rows[i + k] * L->d, (size_t)L->d * sizeof *in);
+            copy_row(L, in + k * L->d, fin + rows[i + k] * L->d, L->d);
             k++;
         }
         be->matmul(out, in, W, b, k, L->d, L->V, true);
-        for (int64_t j = 0; j < k; j++)
-            memcpy(L->data + rows[i + j] * L->V, out + j * L->V, (size_t)L->V * sizeof *out);
+        for (int64_t j = 0; j < k; j++) copy_row(L, L->data + rows[i + j] * L->V, out + j * L->V, L->V);
         i += k;
     }
-    free(in);
-    free(out);
+    scratch_free(L, in, GATHER_ROWS, L->d);
+    scratch_free(L, out, GATHER_ROWS, L->V);
 }
 
 /* Makes sure every row in rows[0..n) is computed; lock held. */
@@ -106,7 +140,8 @@ static void ensure_rows_locked(lazy_logits *L, int64_t *rows, int64_t n)
     if (!m) return;
     qsort(rows, (size_t)m, sizeof *rows, cmp_i64);
 #ifdef MADV_HUGEPAGE
-    if (m > L->R / 2 && atomic_load(&L->n_done) == 0) madvise(L->data, L->bytes, MADV_HUGEPAGE);
+    if (L->be->host_addressable && m > L->R / 2 && atomic_load(&L->n_done) == 0)
+        madvise(L->data, L->bytes, MADV_HUGEPAGE);
 #endif
     compute_rows(L, rows, m);
     atomic_fetch_add(&L->n_done, (long long)m);
@@ -190,40 +225,51 @@ static void lazy_ensure(const lens_tensor *view)
     pthread_mutex_unlock(&L->lock);
 }
 
-lens_tensor *lens_logits_lazy(const float *final, int64_t B, int64_t P, const lens_tensor *W_Ut,
-                              const lens_tensor *b_U, lens_error *err)
+lens_tensor *lens_logits_lazy(const lens_backend *be, const float *final, int64_t B, int64_t P,
+                              const lens_tensor *W_Ut, const lens_tensor *b_U, lens_error *err)
 {
     int64_t d = W_Ut->shape[1], V = W_Ut->shape[0], R = B * P;
     /* every row may be read: the whole buffer counts against the memory limit
      * (lens/memory.h) from the start, as the run's estimate does */
-    size_t bytes = (size_t)R * (size_t)V * sizeof(float);
-    if (lens_mem_reserve(bytes, "the logits", err)) return NULL;
+    size_t bytes = (size_t)R * (size_t)V * sizeof(float), reserved = bytes;
+    if (lens_mem_reserve(reserved, "the logits", err)) return NULL;
     lazy_logits *L = calloc(1, sizeof *L);
-    if (!L) { lens_mem_release(bytes); lens_fail(err, "out of memory allocating logits"); return NULL; }
+    if (!L) { lens_mem_release(reserved); lens_fail(err, "out of memory allocating logits"); return NULL; }
+    L->be = be;
     L->R = R; L->d = d; L->V = V;
     L->bytes = bytes;
     int64_t fshape[2] = {R, d};
-    L->final = lens_tensor_from_f32(2, fshape, final);
+    L->final = lens_tensor_new_on(be, LENS_F32, 2, fshape);
+    if (!L->final) lens_fail_alloc(err);
+    else if ( be->copy(lens_dev_f32(L->final), final, (size_t)R * (size_t)d * sizeof(float), err)) {
+        lens_tensor_free(L->final);
+        L->final = NULL;
+    }
     L->W_Ut = lens_tensor_ref(W_Ut);
     L->b_U = lens_tensor_ref(b_U);
     L->done = calloc((size_t)R, 1);
-    void *data = mmap(NULL, L->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    L->data = data == MAP_FAILED ? NULL : data;
+    if (be->host_addressable) {
+        void *data = mmap(NULL, L->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        L->data = data == MAP_FAILED ? NULL : data;
+    } else {
+        lens_error why;
+        L->data = be->alloc(L->bytes, &why);
+    }
     pthread_mutex_init(&L->lock, NULL);
     int64_t shape[3] = {B, P, V};
     lens_tensor *t = NULL;
     if (L->final && L->W_Ut && L->b_U && L->done && L->data)
         t = lens_tensor_wrap(LENS_F32, 3, shape, L->data, lazy_release, L);
     if (!t) {
-        if (!L->data) L->data = mmap(NULL, 1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), L->bytes = 1;
         lazy_release(NULL, 0, L);
-        lens_mem_release(bytes);
+        lens_mem_release(reserved);
         lens_fail(err, "out of memory allocating logits");
         return NULL;
     }
-    t->storage->reserved = bytes;   /* given back when the storage is freed */
+    t->storage->reserved = reserved;   /* given back when the storage is freed */
+    t->storage->device = be->device;
 #ifdef MADV_NOHUGEPAGE
-    madvise(L->data, L->bytes, MADV_NOHUGEPAGE);   /* a 2 MiB page would cover ten rows read one by one */
+    if (be->host_addressable) madvise(L->data, L->bytes, MADV_NOHUGEPAGE);   /* a 2 MiB page would cover ten rows read one by one */
 #endif
     t->storage->ensure = lazy_ensure;
     return t;

@@ -22,8 +22,13 @@ typedef struct lens_layer {
     lens_tensor *W_in, *b_in, *W_out, *b_out;
 } lens_layer;
 
+struct lens_backend;
+
 struct lens_model {
     lens_config cfg;
+    /* Where the weights live and the forward pass runs (a load option); every
+     * weight tensor below is in its memory. */
+    const struct lens_backend *be;
     lens_processing proc;
     char path[4096];
     lens_tokenizer *tok;

@@ -15,6 +15,7 @@
 
 #include "lens/file.h"
 #include "lens/safetensors.h"
+#include "device_tensor.h"
 #include "model_internal.h"
 
 lens_processing lens_processing_default(void)
@@ -415,8 +416,40 @@ void lens_model_free(lens_model *m)
     free(m);
 }
 
+/* Moves every weight to be (nothing to do on a host-addressable backend). */
+static int upload_weights(lens_model *m, const lens_backend *be, lens_error *err)
+{
+    m->be = be;
+    if (be->host_addressable) return 0;
+    lens_tensor **globals[] = {&m->W_E, &m->W_pos, &m->W_Ut, &m->b_U, &m->lnf_w, &m->lnf_b};
+    size_t per_layer = sizeof(lens_layer) / sizeof(lens_tensor *);
+    for (int i = -1; i < m->cfg.n_layers; i++) {
+        lens_tensor **ts = i < 0 ? NULL : (lens_tensor **)&m->layers[i];
+        size_t n = i < 0 ? sizeof globals / sizeof *globals : per_layer;
+        for (size_t j = 0; j < n; j++) {
+            lens_tensor **slot = i < 0 ? globals[j] : &ts[j];
+            if (!*slot) continue;
+            lens_tensor *d = lens_dev_on(be, *slot, err);
+            if (!d) return lens_fail_context(err, "uploading the weights to %s", be->name);
+            lens_tensor_free(*slot);
+            *slot = d;
+        }
+    }
+    return 0;
+}
+
+const char *lens_model_device(const lens_model *m) { return m->be->name; }
+
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err)
 {
+    return lens_model_load_on(name_or_path, p, NULL, err);
+}
+
+lens_model *lens_model_load_on(const char *name_or_path, const lens_processing *p, const char *device,
+                               lens_error *err)
+{
+    const lens_backend *be = device ? lens_backend_by_name(device, err) : lens_backend_default();
+    if (!be) return NULL;
     char dir[PATH_MAX];
     if (!lens_model_resolve(name_or_path, dir, sizeof dir)) {
         fail_not_found(err, name_or_path);
@@ -436,10 +469,13 @@ lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, 
     }
     if (load_tokenizer(m, dir, err)) goto fail;
     lens_processing proc = p ? *p : lens_processing_default();
-    if (lens_weights_cache_load(m, st, &proc) == 0) return m;   /* shared with other processes */
-    if (load_weights(m, st, err)) goto fail;
-    if (lens_model_process(m, &proc, err)) goto fail;
-    lens_weights_cache_store(m, st, &proc);   /* best effort: a read-only cache folder is fine */
+    m->be = lens_backend_cpu();   /* loading and processing happen on the host */
+    if (lens_weights_cache_load(m, st, &proc) != 0) {   /* else shared with other processes */
+        if (load_weights(m, st, err)) goto fail;
+        if (lens_model_process(m, &proc, err)) goto fail;
+        lens_weights_cache_store(m, st, &proc);   /* best effort: a read-only cache folder is fine */
+    }
+    if (upload_weights(m, be, err)) goto fail;
     return m;
 fail:
     lens_model_free(m);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_tensor.h"
 #include "lens/analysis.h"
 #include "lens/tensor_ops.h"
 
@@ -208,8 +209,14 @@ lens_prompt_report *lens_test_prompt(const lens_model *m, const char *prompt, co
         for (int a = 0; a < n_answers; a++) {
             lens_tensor *row = lens_tensor_select(logits, 0, a);
             lens_tensor *lrow = row ? lens_tensor_select(row, 0, P + i - 1) : NULL;
-            lens_tensor *probs = lrow ? lens_softmax(lrow, -1, err) : NULL;
+            lens_tensor *dprobs = lrow ? lens_softmax(lrow, -1, err) : NULL;
             lens_tensor_free(row);
+            /* the one row and its probabilities, downloaded (a reference on the cpu) */
+            lens_tensor *hrow = dprobs ? lens_dev_host(lrow, err) : NULL;
+            lens_tensor *probs = hrow ? lens_dev_host(dprobs, err) : NULL;
+            lens_tensor_free(dprobs);
+            lens_tensor_free(lrow);
+            lrow = hrow;
             if (!probs) { lens_tensor_free(lrow); goto fail; }
             const float *lg = lens_tensor_f32(lrow), *pr = lens_tensor_f32(probs);
             int64_t id = aids[a][i];

@@ -23,9 +23,15 @@ count_of() { # count_of WORD LINE: the number before WORD in a summary line, or 
 }
 
 log=$(mktemp)
-for t in "$@"; do
+# The programs, then those in SIM_TESTS again with LENS_DEVICE=sim.
+runs=("$@")
+for t in ${SIM_TESTS:-}; do runs+=("sim:$t"); done
+for t in "${runs[@]}"; do
+    device=cpu
+    case $t in sim:*) device=sim; t=${t#sim:} ;; esac
     name=${t#build/}
-    "$t" >"$log" 2>&1
+    [ "$device" = sim ] && name="$name (LENS_DEVICE=sim)"
+    if [ "$device" = sim ]; then LENS_DEVICE=sim "$t" >"$log" 2>&1; else "$t" >"$log" 2>&1; fi
     rc=$?
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     p=$(count_of passed "$summary"); f=$(count_of failed "$summary")

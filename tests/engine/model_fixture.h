@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "lens/model.h"
 #include "lens/safetensors.h"
@@ -23,12 +24,47 @@ static inline lens_tensor *fixture_tensor(const lens_safetensors *st, const char
     return t;
 }
 
+/* t's values as a contiguous host tensor (caller frees): results on a device
+ * (LENS_DEVICE=sim) are read through the explicit download, like any reader. */
+static inline lens_tensor *host_copy(const lens_tensor *t)
+{
+    lens_error err;
+    lens_tensor *h = t ? lens_tensor_host(t, &err) : NULL;
+    lens_tensor *c = h ? lens_tensor_contiguous(h) : NULL;
+    if (t && !c) fprintf(stderr, "host copy: %s\n", h ? "out of memory" : err.msg);
+    lens_tensor_free(h);
+    return c;
+}
+
+/* The host copies host_f32 made, freed when the test program exits. */
+static lens_tensor **host_copies;
+static size_t host_ncopies;
+static inline void host_copies_free(void)
+{
+    for (size_t i = 0; i < host_ncopies; i++) lens_tensor_free(host_copies[i]);
+    free(host_copies);
+}
+
+/* t's values on the host, contiguous (NULL for NULL): kept until exit. */
+static inline const float *host_f32(const lens_tensor *t)
+{
+    lens_tensor *c = host_copy(t);
+    if (!c) return NULL;
+    if (!host_ncopies) atexit(host_copies_free);
+    lens_tensor **grown = realloc(host_copies, (host_ncopies + 1) * sizeof *grown);
+    if (!grown) { lens_tensor_free(c); return NULL; }
+    host_copies = grown;
+    host_copies[host_ncopies++] = c;
+    return lens_tensor_f32(c);
+}
+
 /* max |a-b| / max |b| over finite entries; infinities must sit at the same places
  * with the same sign (else returns INFINITY). Both contiguous-equivalent shapes. */
 static inline double tensor_rel_err(const lens_tensor *a, const lens_tensor *b)
 {
     if (!a || !b || !lens_tensor_same_shape(a, b)) return INFINITY;
-    lens_tensor *ca = lens_tensor_contiguous(a), *cb = lens_tensor_contiguous(b);
+    lens_tensor *ca = host_copy(a), *cb = host_copy(b);
+    if (!ca || !cb) { lens_tensor_free(ca); lens_tensor_free(cb); return INFINITY; }
     const float *x = lens_tensor_f32(ca), *y = lens_tensor_f32(cb);
     double maxdiff = 0, maxref = 1e-6;
     for (int64_t i = 0; i < lens_tensor_numel(ca); i++) {

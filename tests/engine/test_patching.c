@@ -26,7 +26,15 @@ typedef struct setup {
     lens_metric *metric;
 } setup;
 
-static bool setup_open(setup *s, const char *dir, bool refactor, const lens_safetensors *st, const char *clean_name)
+/* Right padding: the last `n` positions of prompt 0 become the pad token. */
+static void pad_prompt0(const lens_model *m, lens_tensor *tokens, int64_t n)
+{
+    int64_t P = tokens->shape[1], pad = lens_tokenizer_eos(lens_model_tokenizer(m));
+    for (int64_t p = P - n; p < P; p++) lens_tensor_i64(tokens)[p] = pad;
+}
+
+static bool setup_open_padded(setup *s, const char *dir, bool refactor, const lens_safetensors *st,
+                              const char *clean_name, int64_t pad)
 {
     lens_error err;
     memset(s, 0, sizeof *s);
@@ -35,6 +43,11 @@ static bool setup_open(setup *s, const char *dir, bool refactor, const lens_safe
     s->clean = fixture_tensor(st, clean_name);
     s->corrupted = fixture_tensor(st, "corrupted_tokens");
     s->answers = fixture_tensor(st, "answer_tokens");
+    if (!s->clean || !s->corrupted || !s->answers) return false;
+    if (pad) {
+        pad_prompt0(s->m, s->clean, pad);
+        pad_prompt0(s->m, s->corrupted, pad);
+    }
     lens_run_options o = lens_run_options_default();
     lens_cache *cc = NULL;
     if (lens_model_run(s->m, s->clean, &o, &s->clean_logits, &s->clean_cache, &err) ||
@@ -47,6 +60,11 @@ static bool setup_open(setup *s, const char *dir, bool refactor, const lens_safe
                                                   s->corrupted, &err);
     if (!s->metric) fprintf(stderr, "metric: %s\n", err.msg);
     return s->metric != NULL;
+}
+
+static bool setup_open(setup *s, const char *dir, bool refactor, const lens_safetensors *st, const char *clean_name)
+{
+    return setup_open_padded(s, dir, refactor, st, clean_name, 0);
 }
 
 static void setup_close(setup *s)
@@ -161,6 +179,61 @@ static void test_head_pos_sweep_agrees_with_one_forward_pass_per_cell(void)
     }
     lens_tensor_free(map);
     setup_close(&s);
+    lens_safetensors_close(st);
+}
+
+/* Every cell of a sweep against a plain forward pass with one patch
+ * intervention (no prefix reuse, no replicas): the maps must agree to 1e-5. */
+static void check_sweep_against_per_cell_runs(setup *s, const char *hook, lens_patch_by by, int cells_per_pass)
+{
+    lens_error err;
+    const lens_config *cfg = lens_model_config(s->m);
+    lens_patch_options o = lens_patch_options_default();
+    o.by = by;
+    o.cells_per_pass = cells_per_pass;
+    lens_tensor *map = lens_patch_sweep(s->m, s->corrupted, s->clean_cache, hook, s->metric, &o, &err);
+    CHECK(map, "%s: %s", hook, err.msg);
+    if (!map) return;
+    int64_t P = s->corrupted->shape[1], cells = by == LENS_PATCH_BY_POS ? P : cfg->n_heads;
+    double worst = 0;
+    int checked = 0;
+    for (int l = 0; l < cfg->n_layers; l++)
+        for (int64_t c = 0; c < cells; c++) {
+            char name[128];
+            CHECK(!lens_act_name(cfg, hook, l, NULL, name, sizeof name, &err), "%s", err.msg);
+            lens_intervention iv = lens_intervention_patch(name, lens_cache_get(s->clean_cache, name));
+            if (by == LENS_PATCH_BY_POS) iv.pos = c; else iv.head = c;
+            double ld;
+            if (lens_run_logit_diff(s->m, s->corrupted, s->answers, &iv, 1, &ld, &err)) {
+                CHECK(0, "%s: %s", name, err.msg);
+                continue;
+            }
+            double d = fabs(lens_tensor_f32(map)[l * cells + c] - lens_metric_value(s->metric, ld));
+            if (d > worst) worst = d;
+            checked++;
+        }
+    CHECK(checked == cfg->n_layers * cells && worst <= 1e-5, "%s: %d cells, worst difference %.3g", hook, checked, worst);
+    lens_tensor_free(map);
+}
+
+static void test_sweeps_skipping_unchanged_positions_equal_one_forward_pass_per_cell(void)
+{
+    lens_error err;
+    lens_safetensors *st = lens_safetensors_open(TINY_PATCHING, &err);
+    /* unpadded, and with prompt 0's last real token at position 7 (patches after
+     * it leave that prompt's score at the corrupted value) */
+    for (int64_t pad = 0; pad <= 3; pad += 3) {
+        setup s;
+        if (st && setup_open_padded(&s, TINY_DIR, false, st, "clean_tokens", pad)) {
+            check_sweep_against_per_cell_runs(&s, "resid_pre", LENS_PATCH_BY_POS, 0);
+            check_sweep_against_per_cell_runs(&s, "attn_out", LENS_PATCH_BY_POS, 4);
+            check_sweep_against_per_cell_runs(&s, "mlp_out", LENS_PATCH_BY_POS, 1);
+            check_sweep_against_per_cell_runs(&s, "k", LENS_PATCH_BY_POS, 0);
+            check_sweep_against_per_cell_runs(&s, "pattern", LENS_PATCH_BY_POS, 5);
+            check_sweep_against_per_cell_runs(&s, "z", LENS_PATCH_BY_HEAD, 0);
+        } else CHECK(0, "setup");
+        setup_close(&s);
+    }
     lens_safetensors_close(st);
 }
 
@@ -314,6 +387,7 @@ int main(void)
     RUN(test_patching_maps_match_transformerlens_on_the_tiny_model);
     RUN(test_patching_maps_match_transformerlens_on_the_trained_model);
     RUN(test_head_pos_sweep_agrees_with_one_forward_pass_per_cell);
+    RUN(test_sweeps_skipping_unchanged_positions_equal_one_forward_pass_per_cell);
     RUN(test_patching_a_whole_layer_restores_the_clean_metric);
     RUN(test_zero_ablation_matches_transformerlens);
     RUN(test_mean_ablation_and_scaling_change_what_they_should);

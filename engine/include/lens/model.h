@@ -51,6 +51,14 @@ typedef struct lens_model lens_model;
  * directory name) looked up in $LENS_MODELS_DIR, the project's models/ and the
  * Hugging Face cache. */
 lens_model *lens_model_load(const char *name_or_path, const lens_processing *p, lens_error *err);
+/* The same on a chosen device: "cpu", "sim", "cuda"; NULL: the process default
+ * ($LENS_DEVICE, else cuda when a device is present, else cpu). The processed
+ * weights are uploaded to it once (on the cpu they are used where they are, the
+ * shared mapping included) and every forward pass runs there. */
+lens_model *lens_model_load_on(const char *name_or_path, const lens_processing *p, const char *device,
+                               lens_error *err);
+/* The name of the device the model runs on ("cpu", "sim", "cuda"). */
+const char *lens_model_device(const lens_model *m);
 void lens_model_free(lens_model *m);
 /* Processed weights are cached between processes: the first load of a weights file
  * with given processing flags writes them to a file in this folder, later loads map
@@ -110,8 +118,11 @@ typedef struct lens_run_options {
     const volatile int *interrupt; /* when it becomes non-zero the run stops with an error */
     /* Called at every hook point, cached or not, in forward order, with a view of
      * the activation that it may change in place (patching, ablation): the rest
-     * of the forward pass sees the change. Return 0, or -1 with err filled to
-     * stop the run. NULL: no calls. */
+     * of the forward pass sees the change. The view is a tensor on the model's
+     * device (lens_model_device): read it with lens_tensor_host (a download on a
+     * device), change it with tensor operations or lens_tensor_copy_into(view,
+     * new values) from any device (an upload from the host). Return 0, or -1 with
+     * err filled to stop the run. NULL: no calls. */
     int (*hook_fn)(void *ctx, const char *hook_name, lens_tensor *activation, lens_error *err);
     void *hook_ctx;
     /* (A hook_fn that hands views of the activation to code that may keep them

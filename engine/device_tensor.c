@@ -1,0 +1,35 @@
+/* device_tensor.c — borrowed device tensors and contiguous copies on a backend
+ * or the host (device_tensor.h). */
+#include "device_tensor.h"
+
+lens_tensor *lens_dev_wrap(const lens_backend *be, lens_dtype dt, int ndim, const int64_t *shape, void *data)
+{
+    lens_tensor *t = lens_tensor_wrap(dt, ndim, shape, data, NULL, NULL);
+    if (t) t->storage->device = be->device;
+    return t;
+}
+
+lens_tensor *lens_dev_on(const lens_backend *be, const lens_tensor *t, lens_error *err)
+{
+    if (t->storage->device == be->device && lens_tensor_is_contiguous(t)) return lens_tensor_ref(t);
+    lens_tensor *d = lens_tensor_new_on(be, t->dtype, t->ndim, t->shape);
+    if (!d) {
+        lens_fail_alloc(err);
+        return NULL;
+    }
+    if (lens_tensor_copy_into(d, t, err)) {
+        lens_tensor_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+lens_tensor *lens_dev_host(const lens_tensor *t, lens_error *err)
+{
+    lens_tensor *h = lens_tensor_host(t, err);
+    if (!h || lens_tensor_is_contiguous(h)) return h;
+    lens_tensor *c = lens_tensor_contiguous(h);
+    lens_tensor_free(h);
+    if (!c) lens_fail_alloc(err);
+    return c;
+}
