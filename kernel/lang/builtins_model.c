@@ -47,10 +47,17 @@ static value *eng_fail(interp *I, lens_error *err) { return lang_engine_error(I,
 
 /* ---- config --------------------------------------------------------------- */
 
+/* model.cfg: a copy of the model's config and the name of its device */
+typedef struct config_obj {
+    lens_config c;
+    char device[16];
+} config_obj;
+
 static value *config_getattr(interp *I, value *self, const char *name)
 {
     (void)I;
-    const lens_config *c = self->u.obj.data;
+    const config_obj *co = self->u.obj.data;
+    const lens_config *c = &co->c;
     if (!strcmp(name, "n_layers")) return v_int(c->n_layers);
     if (!strcmp(name, "d_model")) return v_int(c->d_model);
     if (!strcmp(name, "n_heads")) return v_int(c->n_heads);
@@ -62,14 +69,14 @@ static value *config_getattr(interp *I, value *self, const char *name)
     if (!strcmp(name, "eps")) return v_float(c->ln_eps);
     if (!strcmp(name, "act_fn")) return v_str(c->act_fn);
     if (!strcmp(name, "model_name")) return v_str(c->name);
-    /* where lens computes; "cuda" written for TransformerLens means the same (.to(model.cfg.device) runs) */
-    if (!strcmp(name, "device")) return v_str("cpu");
+    /* where the model's forward passes run: "cpu", "sim" or "cuda" (.to(model.cfg.device) moves a tensor there) */
+    if (!strcmp(name, "device")) return v_str(co->device);
     return NULL;
 }
 
 static char *config_repr(value *self)
 {
-    const lens_config *c = self->u.obj.data;
+    const lens_config *c = &((const config_obj *)self->u.obj.data)->c;
     char *s;
     if (asprintf(&s, "HookedTransformerConfig(model_name='%s', n_layers=%d, d_model=%d, n_heads=%d, d_head=%d, "
                      "d_mlp=%d, n_ctx=%d, d_vocab=%d, act_fn='%s', eps=%g)",
@@ -116,7 +123,7 @@ static value *b_load(interp *I, value *self, args *a)
     lens_error err;
     lang_progress bar = {0};
     lang_progress_update(I, &bar, "loading", 0, -1, name);
-    lens_model *m = lens_model_load(name, &p, &err);
+    lens_model *m = lens_model_load_on(name, &p, device, &err);
     if (!m) {
         lang_progress_end(I, &bar, NULL);
         return lang_raise(I, "OSError", "%s", err.msg);
@@ -689,10 +696,11 @@ static value *model_getattr(interp *I, value *self, const char *name)
 {
     lens_model *m = model_of(self);
     if (!strcmp(name, "cfg")) {
-        lens_config *c = malloc(sizeof *c);
-        if (!c) return lang_raise(I, "MemoryError", "out of memory");
-        *c = *lens_model_config(m);
-        return v_object(&config_type, c);
+        config_obj *co = malloc(sizeof *co);
+        if (!co) return lang_raise(I, "MemoryError", "out of memory");
+        co->c = *lens_model_config(m);
+        snprintf(co->device, sizeof co->device, "%s", lens_model_device(m));
+        return v_object(&config_type, co);
     }
     static const struct { const char *attr, *name; } direct[] = {
         {"W_U", "unembed.W_U"}, {"b_U", "unembed.b_U"}, {"W_E", "embed.W_E"}, {"W_pos", "pos_embed.W_pos"}, {NULL, NULL}};
@@ -954,7 +962,7 @@ const lang_builtin builtins_model[] = {
      "(change it in place, or return a same-shape tensor that replaces it) and hook.name, hook.layer(). The hooks "
      "are attached for this run only, whatever happens; an error inside one names the hook point. hooks: "
      "interventions (patch_hook, zero_ablate, mean_ablate, scale_hook), applied before the functions."},
-    {"HookedTransformer.to", m_self, "HookedTransformer.to(device)", "The model itself: \"cuda\" means wherever lens computes (the CPU today)."},
+    {"HookedTransformer.to", m_self, "HookedTransformer.to(device)", "The model itself: it stays on the device it was loaded on (load(name, device=...) chooses; model.cfg.device names it)."},
     {"HookedTransformer.cuda", m_self, "HookedTransformer.cuda()", "The model itself (see to)."},
     {"HookedTransformer.cpu", m_self, "HookedTransformer.cpu()", "The model itself (see to)."},
     {"HookedTransformer.eval", m_self, "HookedTransformer.eval()", "The model itself (lens has no training mode)."},

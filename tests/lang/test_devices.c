@@ -93,6 +93,18 @@ static void test_load_checks_the_device(void)
     CHECK(!strncmp(got, "ERROR OSError: ", 15), "a usable device gets as far as the model's name: %s", got);
 }
 
+/* A model loaded on the simulated device runs there: its cache and logits live on
+ * the device and hold the host model's numbers. */
+static void test_model_on_a_device(void)
+{
+    expect("ms = load('tests/fixtures/tiny-gpt2', device='sim')\nmh = load('tests/fixtures/tiny-gpt2')\n"
+           "ts = ms.to_tokens(['hello world', 'a b c'])\nls, cs = ms.run_with_cache(ts)\nlh, ch = mh.run_with_cache(ts.cpu())\n"
+           "ms.cfg.device, mh.cfg.device, ls.device, cs['resid_post', 1].device, lh.device",
+           "('sim', 'cpu', 'sim', 'sim', 'cpu')");
+    expect("[(ls.cpu() - lh).abs().max().item() < 1e-5, (cs['pattern', 0].cpu() - ch['pattern', 0]).abs().max().item() < 1e-6]",
+           "[True, True]");
+}
+
 int main(void)
 {
     S = lang_session_new();
@@ -101,6 +113,7 @@ int main(void)
     RUN(test_cuda_means_the_compute_device);
     RUN(test_load_checks_the_device);
     RUN(test_model_functions_take_device_tensors);
+    RUN(test_model_on_a_device);
     lang_session_free(S);
     return harness_summary();
 }
