@@ -2,6 +2,7 @@
 # tests/fuzz/run.sh — runs each libFuzzer target given for $SECONDS seconds
 # (default 60; 0 only builds) from the repository root, one after another, each on a working
 # corpus under $FUZZ_BUILD/corpus/<target> seeded from tests/fuzz/corpus/<target>.
+# FUZZ_TIMEOUT (default 20) is libFuzzer's wall-clock limit per input, in seconds.
 # Leak detection is on for every target. A crash, leak or timeout leaves its input
 # in $FUZZ_BUILD/artifacts/ and makes the run fail. Prints one line per target: executions per second and coverage.
 set -u
@@ -20,7 +21,7 @@ for bin in "$@"; do
     asan=${ASAN_OPTIONS:-}
     log="$OUT/$target.log"
     # shellcheck disable=SC2086
-    ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 -max_len=16384 \
+    ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -timeout="${FUZZ_TIMEOUT:-20}" -rss_limit_mb=2048 -max_len=16384 \
         -seed="${FUZZ_SEED:-1}" -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$target-" $dict \
         "$OUT/corpus/$target" "$seeds" >"$log" 2>&1
     rc=$?
