@@ -92,7 +92,7 @@ GPU_PROGRAMS := $(BUILD)/gpu/compare_devices $(BUILD)/gpu/random_model
 TEST_DRIVERS := $(patsubst tests/engine/%.c,$(BUILD)/tests/%,$(wildcard tests/engine/*_driver.c)) \
                 $(patsubst tests/lang/%.c,$(BUILD)/tests/%,$(wildcard tests/lang/*_driver.c))
 
-.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs
+.PHONY: all help deps test test-c-programs test-c test-python bench install demo docs clean engine fuzz fuzz-programs valgrind
 all: $(LENS) $(BENCH) $(BENCH_MEMORY) $(TESTS) $(TEST_DRIVERS)
 
 help:
@@ -103,6 +103,7 @@ help:
 	@echo "make test SANITIZE=1   the same under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      run the benchmarks (bench/README.md has the latest table)"
 	@echo "make fuzz SECONDS=N   build the libFuzzer targets (clang) and run each N s (default 60)"
+	@echo "make valgrind   every C test under valgrind memcheck (leaks included; small workloads)"
 	@echo "make demo       run the demo notebook headless with the best model available"
 	@echo "make docs       regenerate docs/LANGUAGE.md from the builtin and module tables"
 	@echo "make install    install build/lens, the kernelspec, the shipped models and papermill's lens translator"
@@ -255,6 +256,14 @@ fuzz-programs: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@SECONDS=$(SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_BINS)
+
+# valgrind: every C test program of the plain build under memcheck, leaks
+# included (tests/valgrind.sh says how it stays fast and what it suppresses).
+valgrind: $(TESTS)
+ifeq ($(SANITIZE),1)
+	$(error make valgrind runs the plain build; AddressSanitizer and valgrind do not mix)
+endif
+	@tests/valgrind.sh $(TESTS)
 
 install: $(LENS)
 	@VENV=$(VENV) ./scripts/install.sh $(LENS) $(PREFIX)

@@ -304,7 +304,11 @@ static lens_tensor *load_weight(const lens_safetensors *st, const char *name, in
         return NULL;
     }
     lens_tensor *t = lens_tensor_new(LENS_F32, ndim, shape);
-    if (!t) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading \"%s\"", name); return NULL; }
+    if (!t) {   /* the memory limit's MemoryError (or the shape's error), with the weight's name */
+        lens_fail_alloc(err);
+        lens_fail_context(err, "loading \"%s\"", name);
+        return NULL;
+    }
     if (lens_st_entry_read_f32(e, lens_tensor_f32(t), (size_t)lens_tensor_numel(t), err)) {
         lens_tensor_free(t);
         return NULL;
@@ -378,9 +382,9 @@ static int load_weights(lens_model *m, const char *path, lens_error *err)
     const lens_st_entry *head = lens_safetensors_find(st, "lm_head.weight");
     m->W_Ut = head ? load_weight(st, "lm_head.weight", 2, c->d_vocab, c->d_model, err)
                    : lens_tensor_clone(m->W_E);
-    if (!m->W_Ut) { if (!head) lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto done; }
+    if (!m->W_Ut) { if (!head) lens_fail_alloc(err); goto done; }
     int64_t v = c->d_vocab;
-    if (!(m->b_U = lens_tensor_new(LENS_F32, 1, &v))) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto done; }
+    if (!(m->b_U = lens_tensor_new(LENS_F32, 1, &v))) { lens_fail_alloc(err); goto done; }
     rc = 0;
 done:
     if (rc) lens_fail_context(err, "%s", path);

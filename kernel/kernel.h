@@ -38,6 +38,7 @@ typedef struct kernel {
     pthread_mutex_t iopub_lock;
     pthread_t hb_thread, control_thread;
     bool hb_started, control_started;
+    struct peer_monitor *peers;           /* logs disconnects on shell, control, stdin */
 
     pthread_t main_thread;
     int term_pipe[2];   /* SIGTERM's handler writes here to wake the shell loop */

@@ -7,8 +7,9 @@
  * the shell loop on the main thread, with its queue of requests read ahead and
  * the stop_on_error decision (abort_rule.h); the stdin round trip for input()
  * and discarding stdin messages nobody waits for; SIGINT and SIGTERM; the
- * shared IOPub socket and outputs too large to send; orderly shutdown,
- * removing ipc socket files. What each message means is handlers.c's business.
+ * shared IOPub socket and outputs too large to send; starting and stopping the
+ * peer monitor that logs disconnects (peer_monitor.h: frames over the limit);
+ * orderly shutdown, removing ipc socket files. What each message means is handlers.c's business.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +23,7 @@
 #include <zmq.h>
 
 #include "kernel.h"
+#include "peer_monitor.h"
 
 #define WAKE_ENDPOINT_FMT "inproc://lens-wake-%p"
 
@@ -488,6 +490,13 @@ int kernel_open(kernel *k, const char *connection_file, lens_error *err)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, &old);
+    void *const watched[] = {k->shell, k->control, k->stdin_sock};
+    static const char *const watched_names[] = {"shell", "control", "stdin"};
+    k->peers = peer_monitor_start(k->zctx, watched, watched_names, 3, wire_max_message(k->wire), err);
+    if (!k->peers) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
     int e1 = pthread_create(&k->hb_thread, NULL, heartbeat_main, k);
     k->hb_started = !e1;
     int e2 = e1 ? -1 : pthread_create(&k->control_thread, NULL, control_main, k);
@@ -514,6 +523,8 @@ void kernel_close(kernel *k)
     if (k->control_started) pthread_join(k->control_thread, NULL);
     if (k->zctx) zmq_ctx_shutdown(k->zctx);
     if (k->hb_started) pthread_join(k->hb_thread, NULL);
+    peer_monitor_stop(k->peers);
+    k->peers = NULL;
     if (!k->control_started) {
         if (k->control) zmq_close(k->control);
         if (k->wake_ctl) zmq_close(k->wake_ctl);

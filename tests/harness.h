@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,18 @@ static inline double harness_rel_err(const float *a, const float *b, long n, dou
             if (getenv("HARNESS_VERBOSE")) fprintf(stderr, "ok %s\n", #fn);       \
         }                                                                         \
     } while (0)
+
+/* LENS_TEST_SMALL=1 (`make valgrind` sets it): tests leave out their largest
+ * workloads, the runs of the trained model (models/lens-tinystories-16m, 16M
+ * parameters), whose code paths the tiny fixture model also runs. A test that
+ * leaves something out calls this, which says so on stderr and returns true. */
+static inline bool harness_small(const char *what)
+{
+    const char *v = getenv("LENS_TEST_SMALL");
+    if (!v || !*v || !strcmp(v, "0")) return false;
+    fprintf(stderr, "  %s: LENS_TEST_SMALL: left out %s\n", harness_current, what);
+    return true;
+}
 
 static inline int harness_summary(void)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "getenv_policy.h"
 #include "lens/safetensors.h"
 
 static cJSON *to_json(interp *I, value *v, int depth)
@@ -147,6 +148,11 @@ static value *b_getenv(interp *I, value *self, args *a)
     if (!name) return lang_raise(I, "TypeError", "getenv(name, default=None) needs a name");
     const char *n = lang_arg_str(I, name, "name");
     if (!n) return NULL;
+    if (!lang_getenv_allowed(n)) {
+        char msg[1024];
+        lang_getenv_refusal(msg, sizeof msg, n);
+        return lang_raise(I, "PermissionError", "%s", msg);
+    }
     const char *v = getenv(n);
     if (v) return v_str(v);
     if (dflt) { lang_incref(dflt); return dflt; }
@@ -155,7 +161,9 @@ static value *b_getenv(interp *I, value *self, args *a)
 
 const lang_builtin builtins_io[] = {
     {"getenv", b_getenv, NULL, "The value of an environment variable of the kernel process, or default when it is not set "
-     "(lets a notebook pick a model or a path without editing the cell).", b_getenv_params},
+     "(lets a notebook pick a model or a path without editing the cell). Only the variables of the allow-list "
+     LANG_GETENV_DEFAULT_ALLOW " ('*' ends a prefix) may be read, and those the kernel's "
+     "LENS_GETENV_ALLOW=NAME,PREFIX* adds; others raise PermissionError.", b_getenv_params},
     {"save", b_save, "save(path, **values)",
      "Writes a safetensors file: tensor values as entries, every other value (numbers, strings, lists, dicts) "
      "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict."},

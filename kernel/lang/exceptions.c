@@ -51,6 +51,7 @@ static const exc_class CLASSES[] = {
     {"TypeError", EXC_EXCEPTION, "An operation got a value of the wrong type."},
     {"ValueError", EXC_EXCEPTION, "A value of the right type but an unusable value."},
     {"UnicodeError", 27, "A text encoding or decoding error."},
+    {"PermissionError", 18, "An operation the kernel does not permit (getenv of a variable outside its allow-list)."},
 };
 #define N_CLASSES ((int)(sizeof CLASSES / sizeof CLASSES[0]))
 

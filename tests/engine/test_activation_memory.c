@@ -112,6 +112,8 @@ static lens_cache *run_tokens(const lens_tensor *tokens, const lens_run_options 
 static void test_each_run_takes_a_pooled_arena_of_its_size(void)
 {
     lens_activation_pool_release();
+    /* no idle release between the runs, however slowly they go (valgrind) */
+    lens_set_activation_pool_idle(3600);
     int64_t B = ref_tokens->shape[0], P = ref_tokens->shape[1], reps = 64;
     lens_tensor *many = lens_tensor_new_v(LENS_I64, 2, B * reps, P);
     for (int64_t r = 0; r < reps; r++)
@@ -146,6 +148,7 @@ static void test_each_run_takes_a_pooled_arena_of_its_size(void)
     CHECK(s.pooled == 2 && s.mapped == s0.mapped + 2, "pooled %d mapped %zu", s.pooled, s.mapped - s0.mapped);
     lens_tensor_free(many);
     lens_activation_pool_release();
+    lens_set_activation_pool_idle(60);
 }
 
 static void test_the_pool_is_released_when_idle_and_can_be_turned_off(void)

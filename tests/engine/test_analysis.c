@@ -137,6 +137,7 @@ static void test_seed_analyses_match_transformerlens_on_the_tiny_model(void)
 
 static void test_seed_analyses_match_transformerlens_on_the_trained_model(void)
 {
+    if (harness_small("the trained model")) return;
     lens_error err;
     lens_safetensors *st = lens_safetensors_open(STORIES_REF, &err);
     CHECK(st, "%s", err.msg);
@@ -191,6 +192,7 @@ static void test_test_prompt_matches_transformerlens(void)
     if (!m) { CHECK(0); return; }
     check_test_prompt(ref, m, "So John is a really great friend, isn't", " he", true);
     lens_model_free(m);
+    if (harness_small("the trained model")) return;
     lens_error err;
     lens_safetensors *st = lens_safetensors_open(STORIES_REF, &err);
     m = load(STORIES_DIR, refactor_processing());

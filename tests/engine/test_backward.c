@@ -418,6 +418,7 @@ static void test_attribution_maps_match_the_fixture(void)
  * materially. */
 static void test_attribution_tracks_exact_patching_on_the_trained_model(void)
 {
+    if (harness_small("the trained model")) return;
     lens_error err;
     lens_safetensors *st = lens_safetensors_open(STORIES_REF, &err);
     lens_processing p = lens_processing_default();

@@ -136,11 +136,35 @@ static void test_held_caches_count_against_one_limit(void)
     lens_model_free(m);
 }
 
+/* Loading weights over the limit is a memory error naming the limit and the weight
+ * (the language raises MemoryError), not a plain "out of memory"; nothing stays
+ * reserved. The weights cache is off, so the weights are read into tensors. */
+static void test_a_load_over_the_limit_is_a_memory_error(void)
+{
+    const char *cache = getenv("LENS_CACHE_DIR");
+    char *saved = cache ? strdup(cache) : NULL;
+    setenv("LENS_CACHE_DIR", "none", 1);
+    size_t before = lens_mem_in_use();
+    lens_set_memory_limit(before + 256 * 1024);
+    lens_error err = {0};
+    lens_processing p = lens_processing_default();
+    lens_model *m = lens_model_load("tests/fixtures/tiny-gpt2", &p, &err);
+    CHECK(!m && err.kind == LENS_ERR_MEMORY, "kind %d: %s", (int)err.kind, err.msg);
+    CHECK(strstr(err.msg, "model.safetensors: loading \"wte.weight\": cannot allocate") &&
+          strstr(err.msg, "(LENS_MEMORY_LIMIT)"), "%s", err.msg);
+    CHECK(lens_mem_in_use() == before, "%zu bytes left reserved", lens_mem_in_use() - before);
+    lens_model_free(m);
+    lens_set_memory_limit(0);
+    if (saved) setenv("LENS_CACHE_DIR", saved, 1); else unsetenv("LENS_CACHE_DIR");
+    free(saved);
+}
+
 int main(void)
 {
     RUN(test_shape_numel_refuses_overflow_even_beside_a_zero);
     RUN(test_constructors_and_views_refuse_what_would_wrap);
     RUN(test_allocations_over_the_limit_are_refused_with_the_sizes);
     RUN(test_held_caches_count_against_one_limit);
+    RUN(test_a_load_over_the_limit_is_a_memory_error);
     return harness_summary();
 }

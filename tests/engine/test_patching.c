@@ -134,6 +134,7 @@ static void test_patching_maps_match_transformerlens_on_the_tiny_model(void)
 
 static void test_patching_maps_match_transformerlens_on_the_trained_model(void)
 {
+    if (harness_small("the trained model")) return;
     lens_error err;
     lens_safetensors *st = lens_safetensors_open(STORIES_REF, &err);
     setup s;

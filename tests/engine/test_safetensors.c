@@ -226,6 +226,7 @@ static void test_safetensors_fixture_values_have_the_documented_statistics(void)
 
 static void test_safetensors_loads_the_trained_f16_model(void)
 {
+    if (harness_small("the trained model's F16 weights")) return;
     lens_error err = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

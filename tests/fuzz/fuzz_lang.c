@@ -1,8 +1,9 @@
 /* tests/fuzz/fuzz_lang.c — the language: lexer, parser and evaluator through
- * lang_execute, under a 256 MiB memory limit and a one-second interrupt. Each input
- * is one cell in a fresh session (with one session kept across inputs the fuzzer
- * finds the known crash of a lambda called after the cell that defined it within
- * minutes, and then nothing else; set FUZZ_LANG_KEEP_SESSION=1 to keep one).
+ * lang_execute, under a 256 MiB memory limit and a one-second interrupt. One
+ * session is kept across inputs (renewed every 2,000), so a cell runs on what the
+ * cells before it left: functions defined earlier, cycles waiting for the
+ * collector, modules imported. FUZZ_LANG_FRESH_SESSION=1 gives each input a fresh
+ * session instead (to tell a cross-cell failure from a one-cell one).
  * The input is one cell's source. Dictionary: tests/fuzz/lens.dict. The working
  * directory is a private temporary one, so files that cells save land there. */
 #include <stdint.h>
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static lang_session *s;
     static int runs, keep = -1;
-    if (keep < 0) keep = getenv("FUZZ_LANG_KEEP_SESSION") != NULL;
+    if (keep < 0) keep = getenv("FUZZ_LANG_FRESH_SESSION") == NULL;
     if (!s && chdir(fuzz_dir())) abort();   /* relative paths a cell saves to land here */
     if (!s || !keep || ++runs % 2000 == 0) {
         lang_session_free(s);

@@ -16,13 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A directory of this process's own (removed by nobody: the OS cleans /tmp). */
+/* A directory of this process's own (removed by nobody: the OS cleans /tmp).
+ * Making it also turns the processed-weights cache off (LENS_CACHE_DIR=none):
+ * an input loads its model through the loader itself, and nothing a target
+ * does writes outside this directory (with the cache on, each config.json
+ * fuzz_config writes made the user's cache entry stale and rewrote 26 MB). */
 static inline const char *fuzz_dir(void)
 {
     static char dir[64];
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/lens-fuzz-XXXXXX");
         if (!mkdtemp(dir)) { perror("mkdtemp"); abort(); }
+        setenv("LENS_CACHE_DIR", "none", 1);
     }
     return dir;
 }

@@ -2,8 +2,9 @@
 # tests/fuzz/run.sh — runs each libFuzzer target given for $SECONDS seconds
 # (default 60; 0 only builds) from the repository root, one after another, each on a working
 # corpus under $FUZZ_BUILD/corpus/<target> seeded from tests/fuzz/corpus/<target>.
-# A crash, leak or timeout leaves its input in $FUZZ_BUILD/artifacts/ and makes
-# the run fail. Prints one line per target: executions per second and coverage.
+# FUZZ_TIMEOUT (default 20) is libFuzzer's wall-clock limit per input, in seconds.
+# Leak detection is on for every target. A crash, leak or timeout leaves its input
+# in $FUZZ_BUILD/artifacts/ and makes the run fail. Prints one line per target: executions per second and coverage.
 set -u
 SECONDS_EACH=${FUZZ_SECONDS:-${SECONDS:-60}}
 OUT=$(pwd)/${FUZZ_BUILD:-build/fuzz}   # absolute: fuzz_lang runs cells in another directory
@@ -17,15 +18,11 @@ for bin in "$@"; do
     seeds=$(pwd)/tests/fuzz/corpus/$target
     dict=
     [ "$target" = lang ] && dict="-dict=$(pwd)/tests/fuzz/lens.dict"
-    # Cells can build reference cycles (d['k'] = d), which the language does not
-    # free yet: leak checking stays off for the targets that run cells.
-    leaks=
     asan=${ASAN_OPTIONS:-}
-    case $target in lang|msg) leaks=-detect_leaks=0; asan="detect_leaks=0${asan:+:$asan}" ;; esac
     log="$OUT/$target.log"
     # shellcheck disable=SC2086
-    ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 -max_len=16384 \
-        -seed="${FUZZ_SEED:-1}" -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$target-" $dict $leaks \
+    ASAN_OPTIONS=$asan "$bin" -max_total_time="$SECONDS_EACH" -timeout="${FUZZ_TIMEOUT:-20}" -rss_limit_mb=2048 -max_len=16384 \
+        -seed="${FUZZ_SEED:-1}" -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$target-" $dict \
         "$OUT/corpus/$target" "$seeds" >"$log" 2>&1
     rc=$?
     stats=$(grep -E '^#[0-9]+' "$log" | tail -1)

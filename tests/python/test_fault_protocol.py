@@ -40,6 +40,25 @@ def test_a_frame_over_the_limit_is_never_buffered(kernel):
     state_kept(k)
 
 
+@pytest.mark.parametrize("channel", ["shell", "control", "stdin"])
+def test_a_frame_over_the_limit_is_logged(kernel, channel):
+    k = kernel
+    k.run("kept = 42")
+    s = k.raw(channel)
+    s.send_multipart([b"short", b"frames"])  # under the limit: read and dropped, the peer stays
+    assert k.wait_log(f"dropped a message on {channel}" if channel != "stdin" else "discarded 1 message(s) on stdin"), k.log()
+    time.sleep(0.3)
+    assert "a peer disconnected" not in k.log(), k.log()
+    s.send(b"x" * (2 << 20))  # 2 MiB over the 1 MiB limit; the socket stays open on this side
+    line = (f"lens kernel: {channel}: a peer disconnected from {k.endpoint(channel)}: it closed its "
+            "connection, or sent a frame over the 1.0 MiB message limit (LENS_MAX_MESSAGE), which "
+            "ZeroMQ refuses unread")
+    assert k.wait_log(line), k.log()
+    assert k.log().count("a peer disconnected") == 1, k.log()
+    s.close()
+    state_kept(k)
+
+
 def test_frames_over_the_limit_together_are_dropped_and_logged(kernel):
     k = kernel
     k.run("kept = 42")
