@@ -23,13 +23,19 @@ static int64_t *last_positions(const lens_model *m, const lens_tensor *logits, c
             lens_fail(err, "logit_diff: tokens must be int64 [batch, pos] matching the logits' first two dims");
             return NULL;
         }
-        if (m) lens_tokens_last_positions(m, tokens, pos);
-        else
-            for (int64_t b = 0; b < B; b++) {
+        int rc = 0;
+        if (m) rc = lens_tokens_last_positions(m, tokens, pos, err);
+        else {
+            lens_tensor *host = lens_tensor_host_contiguous(tokens, err);
+            if (!host) rc = -1;
+            for (int64_t b = 0; host && b < B; b++) {
                 pos[b] = 0;
                 for (int64_t p = 1; p < tokens->shape[1]; p++)
-                    if (lens_tensor_get_i64(tokens, (int64_t[]){b, p}) != LENS_GPT2_PAD) pos[b] = p;
+                    if (lens_tensor_i64(host)[b * tokens->shape[1] + p] != LENS_GPT2_PAD) pos[b] = p;
             }
+            lens_tensor_free(host);
+        }
+        if (rc) { free(pos); return NULL; }
     } else {
         for (int64_t b = 0; b < B; b++) pos[b] = logits->shape[1] - 1;
     }
