@@ -4,7 +4,10 @@
  * backward pass on the corrupted tokens.
  *
  * Owns: the cell sums and their layout (lens_patch_sweep's shapes). Does not own:
- * the gradients (backward.c) or the exact sweep (patching.c). */
+ * the gradients (backward.c, on the model's backend) or the exact sweep
+ * (patching.c). The sums are taken in double on the host over an explicit
+ * download of each layer's three tensors (clean, corrupted, gradient); the map
+ * returned is a host tensor. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,22 +108,25 @@ lens_tensor *lens_attribution_patch_grad(const lens_model *m, const lens_tensor 
     for (int l = 0; l < nl; l++) {
         char gname[160];
         snprintf(gname, sizeof gname, "%s_grad", t.names[l]);
-        const lens_tensor *gr = lens_cache_get(grads, gname), *co = lens_cache_get(corrupt, t.names[l]);
-        lens_tensor *cl = lens_tensor_contiguous(lens_cache_get(clean_cache, t.names[l]));
-        if (!gr || !co || !cl) {
-            lens_tensor_free(cl);
-            lens_fail(err, gr && co ? "out of memory" : "attribution_patch: the backward pass kept no %s", gname);
-            goto fail;
-        }
-        if (!lens_tensor_same_shape(cl, co)) {
-            lens_tensor_free(cl);
+        const lens_tensor *gr_dev = lens_cache_get(grads, gname), *co_dev = lens_cache_get(corrupt, t.names[l]);
+        if (!gr_dev || !co_dev) { lens_fail(err, "attribution_patch: the backward pass kept no %s", gname); goto fail; }
+        if (!lens_tensor_same_shape(lens_cache_get(clean_cache, t.names[l]), co_dev)) {
             lens_fail(err, "attribution_patch: the clean cache's %s has another shape than the corrupted run's", t.names[l]);
             goto fail;
         }
-        memset(acc, 0, (size_t)cells * sizeof *acc);
-        accumulate(acc, lens_tensor_f32(cl), lens_tensor_f32(co), lens_tensor_f32(gr), co->ndim, co->shape, pos_dim,
-                   head_dim, by);
+        lens_tensor *cl = lens_tensor_host_contiguous(lens_cache_get(clean_cache, t.names[l]), err);
+        lens_tensor *co = cl ? lens_tensor_host_contiguous(co_dev, err) : NULL;
+        lens_tensor *gr = co ? lens_tensor_host_contiguous(gr_dev, err) : NULL;
+        if (gr) {
+            memset(acc, 0, (size_t)cells * sizeof *acc);
+            accumulate(acc, lens_tensor_f32(cl), lens_tensor_f32(co), lens_tensor_f32(gr), co->ndim, co->shape, pos_dim,
+                       head_dim, by);
+        }
+        bool ok = gr != NULL;
         lens_tensor_free(cl);
+        lens_tensor_free(co);
+        lens_tensor_free(gr);
+        if (!ok) goto fail;
         for (int64_t c = 0; c < cells; c++) lens_tensor_f32(out)[(int64_t)l * cells + c] = (float)acc[c];
     }
     goto done;

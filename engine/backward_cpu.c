@@ -1,4 +1,4 @@
-/* backward_cpu.c — the CPU implementation of lens_backward_backend: OpenBLAS
+/* backward_cpu.c — the CPU backend's backward operations (backend.h): OpenBLAS
  * sgemm for the input gradients of the matrix products (and of attention on
  * long sequences), OpenMP-parallel C loops for the rest.
  *
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "backend_cpu_internal.h"
-#include "backward_backend.h"
+#include "backend.h"
 
 void lens_cpu_matmul_dx(float *dx, const float *dy, const float *W, int64_t M, int64_t K, int64_t N,
                           bool accumulate)
@@ -155,23 +155,4 @@ void lens_cpu_activation_dx(float *dx, const float *dy, const float *x, int64_t 
         for (int64_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
         break;
     }
-}
-
-static void cpu_add(float *out, const float *a, const float *b, int64_t n)
-{
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
-}
-
-const lens_backward_backend *lens_backward_backend_cpu(void)
-{
-    static const lens_backward_backend cpu = {
-        .name = "cpu",
-        .matmul_dx = lens_cpu_matmul_dx,
-        .layernorm_dx = lens_cpu_layernorm_dx,
-        .attention_dx = lens_cpu_attention_dx,
-        .activation_dx = lens_cpu_activation_dx,
-        .add = cpu_add,
-    };
-    return &cpu;
 }

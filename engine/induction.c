@@ -70,11 +70,13 @@ int lens_induction_scores(const lens_model *m, const lens_tensor *tokens, lens_t
             lens_tensor *diag = lens_tensor_diagonal(pat, offsets[k], -2, -1, err);   /* [batch, head, n] */
             int dims[2] = {0, 2};
             lens_tensor *mean = diag ? lens_reduce_dims(LENS_RED_MEAN, diag, 2, dims, false, err) : NULL;
-            if (!mean) rc = -1;
-            else memcpy(lens_tensor_f32(res[k]) + (size_t)l * (size_t)c->n_heads, lens_tensor_f32(mean),
+            lens_tensor *host = mean ? lens_tensor_host_contiguous(mean, err) : NULL;   /* [head], downloaded */
+            if (!host) rc = -1;
+            else memcpy(lens_tensor_f32(res[k]) + (size_t)l * (size_t)c->n_heads, lens_tensor_f32(host),
                         (size_t)c->n_heads * sizeof(float));
             lens_tensor_free(diag);
             lens_tensor_free(mean);
+            lens_tensor_free(host);
         }
     }
     lens_cache_free(cache);

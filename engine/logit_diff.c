@@ -23,13 +23,19 @@ static int64_t *last_positions(const lens_model *m, const lens_tensor *logits, c
             lens_fail(err, "logit_diff: tokens must be int64 [batch, pos] matching the logits' first two dims");
             return NULL;
         }
-        if (m) lens_tokens_last_positions(m, tokens, pos);
-        else
-            for (int64_t b = 0; b < B; b++) {
+        int rc = 0;
+        if (m) rc = lens_tokens_last_positions(m, tokens, pos, err);
+        else {
+            lens_tensor *host = lens_tensor_host_contiguous(tokens, err);
+            if (!host) rc = -1;
+            for (int64_t b = 0; host && b < B; b++) {
                 pos[b] = 0;
                 for (int64_t p = 1; p < tokens->shape[1]; p++)
-                    if (lens_tensor_get_i64(tokens, (int64_t[]){b, p}) != LENS_GPT2_PAD) pos[b] = p;
+                    if (lens_tensor_i64(host)[b * tokens->shape[1] + p] != LENS_GPT2_PAD) pos[b] = p;
             }
+            lens_tensor_free(host);
+        }
+        if (rc) { free(pos); return NULL; }
     } else {
         for (int64_t b = 0; b < B; b++) pos[b] = logits->shape[1] - 1;
     }
@@ -62,33 +68,45 @@ lens_tensor *lens_logit_diff(const lens_model *m, const lens_tensor *logits, con
         lens_tensor_free(out);
         return NULL;
     }
+    /* the answers on the host, and each prompt's row downloaded once */
+    lens_tensor *answers = lens_tensor_host(answer_tokens, err);
+    if (!answers) {
+        free(pos);
+        lens_tensor_free(out);
+        return NULL;
+    }
     for (int64_t b = 0; b < B; b++) {
         double v[2];
         /* each prompt's row through its own view, so only that row is read */
         lens_tensor *prompt = lens_tensor_select(logits, 0, b);
         lens_tensor *row = !prompt ? NULL : logits->ndim == 3 ? lens_tensor_select(prompt, 0, pos[b]) : lens_tensor_ref(prompt);
         lens_tensor_free(prompt);
-        if (!row) {
+        bool had_row = row != NULL;
+        lens_tensor *host = row ? lens_tensor_host_contiguous(row, err) : NULL;
+        lens_tensor_free(row);
+        if (!host) {
+            if (!had_row) lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
             free(pos);
             lens_tensor_free(out);
-            lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
+            lens_tensor_free(answers);
             return NULL;
         }
         for (int k = 0; k < 2; k++) {
-            int64_t ai[2] = {b, k};
-            int64_t tok = lens_tensor_get_i64(answer_tokens, ai);
+            int64_t tok = lens_tensor_get_i64(answers, (int64_t[]){b, k});
             if (tok < 0 || tok >= V) {
                 free(pos);
                 lens_tensor_free(out);
-                lens_tensor_free(row);
+                lens_tensor_free(host);
+                lens_tensor_free(answers);
                 lens_fail(err, "logit_diff: answer token %lld is outside the vocabulary", (long long)tok);
                 return NULL;
             }
-            v[k] = lens_tensor_get_f64(row, &tok);
+            v[k] = lens_tensor_f32(host)[tok];
         }
-        lens_tensor_free(row);
+        lens_tensor_free(host);
         lens_tensor_f32(out)[b] = (float)(v[0] - v[1]);
     }
+    lens_tensor_free(answers);
     free(pos);
     lens_tape_no_rule("logit_diff() (logit_diff_metric(answer_tokens) is its differentiable form)", logits, out);
     if (per_prompt) return out;

@@ -130,7 +130,7 @@ lens_tensor *lens_patch_sweep(const lens_model *m, const lens_tensor *corrupted_
     int64_t *pos = NULL, *head = NULL;
     double *ld = NULL;
     if (!last) { lens_fail_alloc(err); return NULL; }
-    lens_tokens_last_positions(m, corrupted_tokens, last);
+    if (lens_tokens_last_positions(m, corrupted_tokens, last, err)) goto done;
     if (answer_directions(m, metric, B, &dir, &bias, err)) goto done;
 
     /* the corrupted run: what every pass reads */

@@ -118,16 +118,6 @@ lens_tensor *lens_apply_ln_to_stack(const lens_model *m, const lens_cache *c, co
     return r;
 }
 
-/* r (a new stack; freed) on the model's device: the components come from the
- * cache there, and a list operation may have built the stack on the host. */
-static lens_tensor *on_model_device(const lens_model *m, lens_tensor *r, lens_error *err)
-{
-    if (!r || lens_tensor_device(r) == m->be->device) return r;
-    lens_tensor *d = lens_tensor_to_device(r, m->be, err);
-    lens_tensor_free(r);
-    return d;
-}
-
 /* Stacks the parts along a new dim 0 (then apply_ln at layer when asked). */
 static lens_tensor *finish(const lens_model *m, const lens_cache *c, parts *p, bool stack_new_dim, bool apply_ln,
                            int layer, bool mlp_input, const lens_slice *pos_slice, char ***labels,
@@ -137,7 +127,6 @@ static lens_tensor *finish(const lens_model *m, const lens_cache *c, parts *p, b
     if (p->n == 0) lens_fail(err, "%s: no components (layer 0 has nothing before it)", what);
     else if (stack_new_dim) r = lens_stack(p->n, (const lens_tensor *const *)p->ts, 0, err);
     else r = lens_cat(p->n, (const lens_tensor *const *)p->ts, 0, err);
-    r = on_model_device(m, r, err);
     if (r && apply_ln) {
         lens_tensor *s = lens_apply_ln_to_stack(m, c, r, layer, mlp_input, pos_slice, NULL, err);
         lens_tensor_free(r);
@@ -258,9 +247,9 @@ int lens_cache_compute_head_results(const lens_model *m, lens_cache *c, lens_err
 }
 
 /* [..., k, d_model] pieces concatenated on dim -2 and that dim moved to the front. */
-static lens_tensor *cat_front(const lens_model *m, parts *p, lens_error *err)
+static lens_tensor *cat_front(parts *p, lens_error *err)
 {
-    lens_tensor *cat = on_model_device(m, lens_cat(p->n, (const lens_tensor *const *)p->ts, -2, err), err);
+    lens_tensor *cat = lens_cat(p->n, (const lens_tensor *const *)p->ts, -2, err);
     if (!cat) return NULL;
     int perm[LENS_MAX_DIMS], nd = cat->ndim, k = 0;
     perm[k++] = nd - 2;
@@ -286,7 +275,7 @@ lens_tensor *lens_stack_head_results(const lens_model *m, const lens_cache *c, i
     }
     lens_tensor *heads = NULL;
     if (p.n) {
-        heads = cat_front(m, &p, err);
+        heads = cat_front(&p, err);
         if (!heads) goto fail;
     }
     parts_free(&p);
@@ -341,7 +330,7 @@ lens_tensor *lens_stack_neuron_results(const lens_model *m, const lens_cache *c,
         if (parts_add(&p, r, NULL, err)) goto fail;
     }
     if (!p.n) { lens_fail(err, "%s: no layers before layer 0", what); goto fail; }
-    lens_tensor *out = cat_front(m, &p, err);
+    lens_tensor *out = cat_front(&p, err);
     parts_free(&p);
     if (out && apply_ln) {
         lens_tensor *s = lens_apply_ln_to_stack(m, c, out, L, false, pos_slice, NULL, err);
@@ -458,7 +447,7 @@ lens_tensor *lens_tokens_to_residual_directions(const lens_model *m, const lens_
     lens_tensor *wut = wu ? lens_tensor_transpose(wu, 0, 1, err) : NULL;
     /* the ids join the weights on their device (as torch takes host indices) */
     lens_tensor *ids = wut ? lens_tensor_to_device(tokens, m->be, err) : NULL;
-    lens_tensor *r = ids ? on_model_device(m, lens_index_select(wut, 0, ids, err), err) : NULL;
+    lens_tensor *r = ids ? lens_index_select(wut, 0, ids, err) : NULL;
     lens_tensor_free(ids);
     lens_tensor_free(wut);
     lens_tensor_free(wu);

@@ -199,6 +199,12 @@ int lens_inputs_on_host(int n, const lens_tensor *const *in, lens_tensor **out, 
     return 1;
 }
 
+const lens_backend *lens_inputs_backend(int n, const lens_tensor *const *in)
+{
+    const lens_backend *be = NULL;
+    return lens_common_device(n, in, &be, NULL) ? NULL : be;
+}
+
 lens_tensor *lens_result_to_device(lens_tensor *r, const lens_backend *be, lens_error *err)
 {
     if (!r || !be || be->host_addressable) return r;

@@ -43,6 +43,26 @@ void lens_tensors_free(int n, lens_tensor **ts);
         }                                                                                        \
     } while (0)
 
+/* The same for an operation returning a tensor whose result belongs on the
+ * inputs' device (as torch's would be): the host result is moved there. */
+#define LENS_RUN_ON_HOST_TO_DEVICE(CALL, ...)                                                    \
+    do {                                                                                         \
+        const lens_tensor *const in_[] = {__VA_ARGS__};                                          \
+        enum { n_ = sizeof in_ / sizeof *in_ };                                                  \
+        lens_tensor *h[n_];                                                                      \
+        int on_device_ = lens_inputs_on_host(n_, in_, h, err);                                   \
+        if (on_device_ < 0) return NULL;                                                         \
+        if (on_device_ > 0) {                                                                    \
+            lens_tensor *r_ = CALL;                                                              \
+            lens_tensors_free(n_, h);                                                            \
+            return lens_result_to_device(r_, lens_inputs_backend(n_, in_), err);                 \
+        }                                                                                        \
+    } while (0)
+
+/* The backend of the one device of n inputs (lens_common_device succeeded on
+ * them), NULL when all are on the host. */
+const lens_backend *lens_inputs_backend(int n, const lens_tensor *const *in);
+
 /* copy_into when dst or src is on a device (tensor.c checked the shapes). */
 int lens_device_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err);
 

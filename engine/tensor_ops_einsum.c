@@ -311,7 +311,7 @@ lens_tensor *lens_einsum(const char *spec, int n, const lens_tensor *const *ts, 
     if (on_device) {
         lens_tensor *r = on_device > 0 ? lens_einsum(spec, n, (const lens_tensor *const *)on_host, err) : NULL;
         if (on_device > 0) lens_tensors_free(n, on_host);
-        return r;
+        return on_device > 0 ? lens_result_to_device(r, lens_inputs_backend(n, ts), err) : r;
     }
     const char *arrow = strstr(spec, "->");
     if (!arrow) { lens_fail(err, "einsum: the spec \"%s\" needs an explicit output after '->'", spec); return NULL; }

@@ -32,7 +32,8 @@ lens_tensor *lens_tensor_flatten(const lens_tensor *t, int start, int end, lens_
     return lens_tensor_reshape(t, nd, shape, err);
 }
 
-/* An operation over a list of tensors, some on a device: run on host copies. */
+/* An operation over a list of tensors, some on a device: run on host copies, the
+ * result moved to their device. */
 static lens_tensor *list_on_host(lens_tensor *(*op)(int, const lens_tensor *const *, int, lens_error *), int n,
                                  const lens_tensor *const *ts, int dim, bool *ran, lens_error *err)
 {
@@ -45,6 +46,7 @@ static lens_tensor *list_on_host(lens_tensor *(*op)(int, const lens_tensor *cons
         *ran = true;
         if (on_device > 0) r = op(n, (const lens_tensor *const *)h, dim, err);
         if (on_device > 0) lens_tensors_free(n, h);
+        if (on_device > 0) r = lens_result_to_device(r, lens_inputs_backend(n, ts), err);
     }
     free(h);
     return r;
@@ -221,7 +223,7 @@ lens_tensor *lens_triu(const lens_tensor *t, int64_t k, lens_error *err) { retur
 lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor *idx,
                                lens_error *err)
 {
-    LENS_RUN_ON_HOST(NULL, lens_index_select(h[0], dim, h[1], err), t, idx);
+    LENS_RUN_ON_HOST_TO_DEVICE(lens_index_select(h[0], dim, h[1], err), t, idx);
     if (idx->dtype != LENS_I64) { lens_fail(err, "indices must be an int64 tensor, not float32"); return NULL; }
     int d = lens_norm_dim(dim, t->ndim);
     if (d < 0) { lens_fail(err, "index: dimension %d out of range for a %d-d tensor", dim, t->ndim); return NULL; }

@@ -1,5 +1,8 @@
 /* tokens.c — TransformerLens's to_tokens on top of the tokenizer: BOS, batching,
- * right padding, and finding each prompt's last real token. */
+ * right padding, and finding each prompt's last real token (tokens on a device
+ * are read through an explicit download).
+ *
+ * Owns: the token tensors it returns. Does not own: the tokenizer (tokenizer.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,18 +42,21 @@ done:
     return out;
 }
 
-void lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, int64_t *out)
+int lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, int64_t *out, lens_error *err)
 {
+    lens_tensor *host = lens_tensor_host_contiguous(tokens, err);
+    if (!host) return -1;
     int64_t pad = lens_tokenizer_eos(m->tok);
-    int64_t B = tokens->shape[0], P = tokens->shape[1];
+    int64_t B = host->shape[0], P = host->shape[1];
+    const int64_t *ids = lens_tensor_i64(host);
     for (int64_t b = 0; b < B; b++) {
         int64_t last = 0;
-        for (int64_t p = 1; p < P; p++) {
-            int64_t idx[2] = {b, p};
-            if (lens_tensor_i64(tokens)[lens_tensor_offset(tokens, idx)] != pad) last = p;
-        }
+        for (int64_t p = 1; p < P; p++)
+            if (ids[b * P + p] != pad) last = p;
         out[b] = last;
     }
+    lens_tensor_free(host);
+    return 0;
 }
 
 int64_t lens_token_position(const lens_tensor *tokens, int64_t token, bool last, lens_error *err)
@@ -62,16 +68,16 @@ int64_t lens_token_position(const lens_tensor *tokens, int64_t token, bool last,
                   lens_shape_str(tokens->ndim, tokens->shape, s, sizeof s));
         return -1;
     }
-    int d = tokens->ndim - 1;
+    lens_tensor *host = lens_tensor_host_contiguous(tokens, err);
+    if (!host) return -1;
+    const int64_t *ids = lens_tensor_i64(host);
     int64_t found = -1;
-    for (int64_t p = 0; p < tokens->shape[d]; p++) {
-        int64_t idx[2] = {0, p};
-        int64_t v = lens_tensor_i64(tokens)[lens_tensor_offset(tokens, d ? idx : idx + 1)];
-        if (v == token) {
+    for (int64_t p = 0; p < tokens->shape[tokens->ndim - 1]; p++)
+        if (ids[p] == token) {
             found = p;
             if (!last) break;
         }
-    }
+    lens_tensor_free(host);
     if (found < 0) lens_fail(err, "token %lld does not occur in the input", (long long)token);
     return found;
 }

@@ -86,7 +86,7 @@ static void test_to_tokens_pads_on_the_right_and_finds_last_real_tokens(void)
         CHECK(ids[0] == 50256 && ids[1] == 15496 && ids[2] == 50256 && ids[4] == 50256);
         CHECK(ids[5] == 50256 && ids[6] == 15496);
         int64_t last[2];
-        lens_tokens_last_positions(m, t, last);
+        CHECK(lens_tokens_last_positions(m, t, last, &err) == 0);
         CHECK(last[0] == 1 && last[1] == 4, "last %lld %lld", (long long)last[0], (long long)last[1]);
     }
     lens_tensor_free(t);

@@ -94,8 +94,9 @@ lens_tensor *lens_model_weight(const lens_model *m, const char *name, lens_error
 lens_tensor *lens_model_to_tokens(const lens_model *m, const char *const *texts, int n,
                                   bool prepend_bos, lens_error *err);
 /* Index of each row's last real token: the last position whose token is not the
- * pad token (position 0 always counts as real). Fills out[batch]. */
-void lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, int64_t *out);
+ * pad token (position 0 always counts as real). Fills out[batch]; tokens on a
+ * device are downloaded first. -1 + err when that fails. */
+int lens_tokens_last_positions(const lens_model *m, const lens_tensor *tokens, int64_t *out, lens_error *err);
 
 /* get_token_position: the position of `token` in one prompt's tokens ([P] or
  * [1, P]), the first occurrence (last=false) or the last; -1 with err filled when
