@@ -67,7 +67,7 @@ def test_two_processes_share_one_mapping_of_the_processed_weights(tmp_path):
         for p in procs:
             out, err = p.communicate("done\n", timeout=60)
             assert p.returncode == 0, err
-            assert out.split("\n")[-2:] == ["done", ""] and "(50257, 64)" in out
+            assert out.split("\n")[-2:] == ["done", ""] and "torch.Size([50257, 64])" in out
     finally:
         for p in procs:
             if p.poll() is None:
