@@ -23,13 +23,3 @@ lens_tensor *lens_dev_on(const lens_backend *be, const lens_tensor *t, lens_erro
     }
     return d;
 }
-
-lens_tensor *lens_dev_host(const lens_tensor *t, lens_error *err)
-{
-    lens_tensor *h = lens_tensor_host(t, err);
-    if (!h || lens_tensor_is_contiguous(h)) return h;
-    lens_tensor *c = lens_tensor_contiguous(h);
-    lens_tensor_free(h);
-    if (!c) lens_fail_alloc(err);
-    return c;
-}

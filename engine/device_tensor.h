@@ -23,8 +23,5 @@ lens_tensor *lens_dev_wrap(const lens_backend *be, lens_dtype dt, int ndim, cons
 /* t on be and contiguous: another reference when it is so already, else a copy
  * (uploaded from the host, or copied on the device). NULL with err filled. */
 lens_tensor *lens_dev_on(const lens_backend *be, const lens_tensor *t, lens_error *err);
-/* t's values as a contiguous host tensor (a reference when t is one, else a
- * download or a host copy). NULL with err filled. */
-lens_tensor *lens_dev_host(const lens_tensor *t, lens_error *err);
 
 #endif

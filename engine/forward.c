@@ -270,7 +270,7 @@ static int check_tokens(const lens_model *m, const lens_tensor *tokens, const le
     if (tokens->shape[1] > c->n_ctx)
         return lens_fail(err, "%lld positions exceed the model's context of %d tokens",
                          (long long)tokens->shape[1], c->n_ctx);
-    lens_tensor *t = lens_dev_host(tokens, err);   /* the ids are checked on the host */
+    lens_tensor *t = lens_tensor_host_contiguous(tokens, err);   /* the ids are checked on the host */
     if (!t) return -1;
     const int64_t *ids = lens_tensor_i64(t);
     int rc = 0;

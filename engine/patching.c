@@ -51,7 +51,7 @@ static int answer_directions(const lens_model *m, const lens_metric *mt, int64_t
     if (!dirs) return -1;
     /* [B, 2, d] and [V] values: small, downloaded */
     lens_tensor *w = lens_model_weight(m, "unembed.b_U", err);
-    lens_tensor *bu = w ? lens_dev_host(w, err) : NULL, *dc = lens_dev_host(dirs, err), *ac = lens_dev_host(at, err);
+    lens_tensor *bu = w ? lens_tensor_host_contiguous(w, err) : NULL, *dc = lens_tensor_host_contiguous(dirs, err), *ac = lens_tensor_host_contiguous(at, err);
     lens_tensor_free(w);
     *dir = malloc((size_t)(B * d) * sizeof **dir);
     *bias = malloc((size_t)B * sizeof **bias);

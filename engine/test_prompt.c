@@ -212,8 +212,8 @@ lens_prompt_report *lens_test_prompt(const lens_model *m, const char *prompt, co
             lens_tensor *dprobs = lrow ? lens_softmax(lrow, -1, err) : NULL;
             lens_tensor_free(row);
             /* the one row and its probabilities, downloaded (a reference on the cpu) */
-            lens_tensor *hrow = dprobs ? lens_dev_host(lrow, err) : NULL;
-            lens_tensor *probs = hrow ? lens_dev_host(dprobs, err) : NULL;
+            lens_tensor *hrow = dprobs ? lens_tensor_host_contiguous(lrow, err) : NULL;
+            lens_tensor *probs = hrow ? lens_tensor_host_contiguous(dprobs, err) : NULL;
             lens_tensor_free(dprobs);
             lens_tensor_free(lrow);
             lrow = hrow;
