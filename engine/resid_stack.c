@@ -12,6 +12,7 @@
 #include "lens/analysis.h"
 #include "lens/tensor_ops.h"
 #include "model_internal.h"
+#include "tensor_device.h"
 
 /* A list of tensors and their labels, grown as components are added. */
 typedef struct parts {
@@ -103,6 +104,12 @@ lens_tensor *lens_apply_ln_to_stack(const lens_model *m, const lens_cache *c, co
     if (l == lens_model_config(m)->n_layers) scale = need(c, "ln_final.hook_scale", "apply_ln_to_stack", err);
     else scale = need_l(c, l, mlp_input ? "ln2.hook_scale" : "ln1.hook_scale", "apply_ln_to_stack", err);
     if (!scale) return NULL;
+    /* the stack where the cache is (a cell's tensor may come from the host) */
+    lens_tensor *moved = NULL;
+    if (stack->storage->device != scale->storage->device) {
+        if (!(moved = lens_tensor_to_device(stack, lens_tensor_backend(scale), err))) return NULL;
+        stack = moved;
+    }
     bool has_batch_slice = batch_slice && batch_slice->kind != LENS_SLICE_ALL;
     bool pos_dropped = pos_slice && pos_slice->kind == LENS_SLICE_INDEX;
     lens_tensor *st = has_batch_slice ? lens_slice_apply(batch_slice, stack, pos_dropped ? -2 : -3, err)
@@ -115,6 +122,7 @@ lens_tensor *lens_apply_ln_to_stack(const lens_model *m, const lens_cache *c, co
     if (!r) lens_fail_context(err, "apply_ln_to_stack");
     lens_tensor_free(st); lens_tensor_free(sc); lens_tensor_free(sc2);
     lens_tensor_free(mean); lens_tensor_free(centred);
+    lens_tensor_free(moved);
     return r;
 }
 

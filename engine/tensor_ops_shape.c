@@ -220,9 +220,25 @@ static lens_tensor *tri(const lens_tensor *t, int64_t k, bool lower, lens_error 
 lens_tensor *lens_tril(const lens_tensor *t, int64_t k, lens_error *err) { return tri(t, k, true, err); }
 lens_tensor *lens_triu(const lens_tensor *t, int64_t k, lens_error *err) { return tri(t, k, false, err); }
 
+/* Index tensors on the host may index data on a device (the engine's own slice
+ * lists, a list written in a cell): true when *idx was such a tensor, now replaced
+ * by its copy on t's device (the caller frees it; NULL with err when the copy
+ * failed); false when nothing needed moving. */
+static bool index_joins_device(const lens_tensor *t, const lens_tensor **idx, lens_error *err)
+{
+    if (lens_tensor_on_host(t) || !lens_tensor_on_host(*idx)) return false;
+    *idx = lens_tensor_to_device(*idx, lens_tensor_backend(t), err);
+    return true;
+}
+
 lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor *idx,
                                lens_error *err)
 {
+    if (index_joins_device(t, &idx, err)) {   /* host indices into device data, as torch indexes */
+        lens_tensor *r = idx ? lens_index_select(t, dim, idx, err) : NULL;
+        lens_tensor_free((lens_tensor *)idx);
+        return r;
+    }
     LENS_RUN_ON_HOST_TO_DEVICE(lens_index_select(h[0], dim, h[1], err), t, idx);
     if (idx->dtype != LENS_I64) { lens_fail(err, "indices must be an int64 tensor, not float32"); return NULL; }
     int d = lens_norm_dim(dim, t->ndim);
@@ -275,6 +291,11 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
 
 lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, lens_error *err)
 {
+    if (index_joins_device(t, &idx, err)) {
+        lens_tensor *r = idx ? lens_gather(t, dim, idx, err) : NULL;
+        lens_tensor_free((lens_tensor *)idx);
+        return r;
+    }
     LENS_RUN_ON_HOST(NULL, lens_gather(h[0], dim, h[1], err), t, idx);
     if (idx->dtype != LENS_I64) { lens_fail(err, "gather: indices must be an int64 tensor"); return NULL; }
     int d = lens_norm_dim(dim, t->ndim ? t->ndim : 1);

@@ -279,7 +279,14 @@ static void test_host_operations_download_explicitly(void)
     lens_tensor *idx = lens_tensor_from_i64(1, (int64_t[]){3}, (int64_t[]){4, 0, -1}), *didx = up(idx);
     h = lens_index_select(x, 1, idx, &err);
     same(h, lens_index_select(dx, 1, didx, &err), false, "index_select");
+    /* host indices into device data (a slice list, a list written in a cell), as torch indexes */
+    same(h, lens_index_select(dx, 1, idx, &err), false, "index_select with host indices");
     lens_tensor_free(h);
+    lens_tensor *gidx = lens_tensor_from_i64(2, (int64_t[]){5, 1}, (int64_t[]){0, 8, 3, 3, 1});
+    h = lens_gather(x, 1, gidx, &err);
+    same(h, lens_gather(dx, 1, gidx, &err), true, "gather with host indices");
+    lens_tensor_free(h);
+    lens_tensor_free(gidx);
     h = lens_tril(x, 0, &err);
     same(h, lens_tril(dx, 0, &err), true, "tril");
     lens_tensor_free(h);
