@@ -11,15 +11,10 @@ lens_tensor *lens_dev_wrap(const lens_backend *be, lens_dtype dt, int ndim, cons
 
 lens_tensor *lens_dev_on(const lens_backend *be, const lens_tensor *t, lens_error *err)
 {
-    if (t->storage->device == be->device && lens_tensor_is_contiguous(t)) return lens_tensor_ref(t);
-    lens_tensor *d = lens_tensor_new_on(be, t->dtype, t->ndim, t->shape);
-    if (!d) {
-        lens_fail_alloc(err);
-        return NULL;
-    }
-    if (lens_tensor_copy_into(d, t, err)) {
-        lens_tensor_free(d);
-        return NULL;
-    }
-    return d;
+    lens_tensor *d = lens_tensor_to_device(t, be, err);
+    if (!d || lens_tensor_is_contiguous(d)) return d;
+    lens_tensor *c = lens_tensor_contiguous(d);
+    lens_tensor_free(d);
+    if (!c) lens_fail_alloc(err);
+    return c;
 }
