@@ -97,7 +97,7 @@ static void test_load_checks_the_device(void)
  * the device and hold the host model's numbers. */
 static void test_model_on_a_device(void)
 {
-    expect("ms = load('tests/fixtures/tiny-gpt2', device='sim')\nmh = load('tests/fixtures/tiny-gpt2')\n"
+    expect("ms = load('tests/fixtures/tiny-gpt2', device='sim')\nmh = load('tests/fixtures/tiny-gpt2', device='cpu')\n"
            "ts = ms.to_tokens(['hello world', 'a b c'])\nls, cs = ms.run_with_cache(ts)\nlh, ch = mh.run_with_cache(ts.cpu())\n"
            "ms.cfg.device, mh.cfg.device, ls.device, cs['resid_post', 1].device, lh.device",
            "('sim', 'cpu', 'sim', 'sim', 'cpu')");
