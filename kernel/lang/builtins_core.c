@@ -111,12 +111,14 @@ static value *b_print(interp *I, value *self, args *a)
     size_t cap = 256, len = 0;
     char *buf = malloc(cap);
     if (!buf) return NULL;
-    for (int i = 0; i <= a->npos; i++) {
+    int nvalues;
+    value **values = lang_arg_rest(a, &nvalues);
+    for (int i = 0; i <= nvalues; i++) {
         char *piece;
-        if (i == a->npos) piece = strdup(end);
+        if (i == nvalues) piece = strdup(end);
         else {
-            piece = lang_str_of(a->pos[i]);
-            if (piece && i < a->npos - 1) {
+            piece = lang_str_of(values[i]);
+            if (piece && i < nvalues - 1) {
                 char *j;
                 if (asprintf(&j, "%s%s", piece, sep) < 0) j = NULL;
                 free(piece);
@@ -177,11 +179,12 @@ static value *need_args(interp *I, args *a, const char *fn, int lo, int hi)
     return V_NONE_VAL;
 }
 
+static const lang_param b_len_params[] = {{"obj", LANG_POSONLY}, {NULL}};
+
 static value *b_len(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "len", 1, NULL) || !need_args(I, a, "len", 1, 1)) return NULL;
-    int64_t n = lang_length_of(I, a->pos[0]);
+    int64_t n = lang_length_of(I, lang_arg(a, "obj"));
     return n < 0 ? NULL : v_int(n);
 }
 
@@ -849,7 +852,7 @@ static value *b_pow(interp *I, value *self, args *a)
 const lang_builtin builtins_core[] = {
     {"print", b_print, NULL, "Writes the values, converted with str and separated by sep, followed by end, to the cell's output.", b_print_params},
     {"input", b_input, NULL, "Asks the user for a line of text (through the notebook frontend) and returns it without the newline.", b_input_params},
-    {"len", b_len, "len(obj)", "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor."},
+    {"len", b_len, NULL, "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor.", b_len_params},
     {"range", b_range, "range(stop) / range(start, stop, step=1)", "The integers from start (0) up to but not including stop, by step."},
     {"str", b_str, "str(obj='')", "The text of a value (what print shows)."},
     {"repr", b_repr, "repr(obj)", "The printable representation of a value (what a cell shows)."},

@@ -11,7 +11,15 @@
 
 #include "value.h"
 
-static bool is_positional(const lang_param *p) { return p->kind == LANG_REQUIRED || p->kind == LANG_OPTIONAL; }
+static bool is_positional(const lang_param *p)
+{
+    return p->kind == LANG_REQUIRED || p->kind == LANG_OPTIONAL || p->kind == LANG_POSONLY;
+}
+
+static bool is_required(const lang_param *p)
+{
+    return p->kind == LANG_REQUIRED || ((p->kind == LANG_KEYWORD || p->kind == LANG_POSONLY) && !p->default_text);
+}
 
 /* The name a message gives a builtin: "to_tokens" for "HookedTransformer.to_tokens". */
 static const char *short_name(const lang_builtin *b)
@@ -43,6 +51,12 @@ int lang_bind_args(interp *I, const lang_builtin *b, args *a)
             if (p->kind != LANG_VARARGS && p->kind != LANG_VARKW && !strcmp(p->name, a->kwnames[k])) { found = p; break; }
             if (is_positional(p)) pos++;
         }
+        if (found && found->kind == LANG_POSONLY) {
+            if (varkw) continue;   /* Python gives it to **kwargs */
+            lang_raise(I, "TypeError", "%s() got some positional-only arguments passed as keyword arguments: '%s'", fn,
+                       a->kwnames[k]);
+            return -1;
+        }
         if (!found && !varkw) {
             lang_raise(I, "TypeError", "%s() got an unexpected keyword argument '%s'", fn, a->kwnames[k]);
             return -1;
@@ -54,8 +68,7 @@ int lang_bind_args(interp *I, const lang_builtin *b, args *a)
     }
     a->params = ps;
     for (const lang_param *p = ps; p->name; p++) {
-        bool required = p->kind == LANG_REQUIRED || (p->kind == LANG_KEYWORD && !p->default_text);
-        if (required && !lang_arg(a, p->name)) {
+        if (is_required(p) && !lang_arg(a, p->name)) {
             lang_raise(I, "TypeError", "%s() missing required argument '%s'", fn, p->name);
             a->params = NULL;
             return -1;
@@ -71,6 +84,7 @@ value *lang_arg(args *a, const char *name)
         if (is_positional(p)) {
             if (!strcmp(p->name, name)) {
                 if (pos < a->npos) return a->pos[pos];
+                if (p->kind == LANG_POSONLY) return NULL;   /* never by keyword */
                 break;
             }
             pos++;
@@ -79,6 +93,15 @@ value *lang_arg(args *a, const char *name)
     for (int k = 0; k < a->nkw; k++)
         if (!strcmp(a->kwnames[k], name)) return a->kw[k];
     return NULL;
+}
+
+value **lang_arg_rest(args *a, int *n)
+{
+    int npositional = 0;
+    for (const lang_param *p = a->params; p && p->name; p++)
+        if (is_positional(p)) npositional++;
+    *n = a->npos > npositional ? a->npos - npositional : 0;
+    return a->pos + (a->npos > npositional ? npositional : a->npos);
 }
 
 const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n)
@@ -92,6 +115,11 @@ const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n)
         if (!first) PUT(", ");
         first = false;
         switch (p->kind) {
+        case LANG_POSONLY:
+            if (p->default_text) PUT("%s=%s", p->name, p->default_text);
+            else PUT("%s", p->name);
+            if (!p[1].name || p[1].kind != LANG_POSONLY) PUT(", /");
+            break;
         case LANG_REQUIRED: PUT("%s", p->name); break;
         case LANG_OPTIONAL: PUT("%s=%s", p->name, p->default_text ? p->default_text : "None"); break;
         case LANG_KEYWORD:

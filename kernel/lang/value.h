@@ -45,8 +45,9 @@ typedef enum {
     LANG_REQUIRED,      /* positional or keyword, no default: name */
     LANG_OPTIONAL,      /* positional or keyword with a default: name=default */
     LANG_KEYWORD,       /* keyword-only (after *): name=default, or required when default is NULL */
-    LANG_VARARGS,       /* *name: any further positional arguments (read a->pos) */
+    LANG_VARARGS,       /* *name: any further positional arguments (lang_arg_rest) */
     LANG_VARKW,         /* **name: any further keyword arguments (read a->kwnames/kw) */
+    LANG_POSONLY,       /* positional-only (before /): required when default_text is NULL; first in a spec */
 } lang_param_kind;
 
 typedef struct lang_param {
@@ -333,6 +334,9 @@ int lang_bind_args(interp *I, const lang_builtin *b, args *a);
 /* The argument bound to parameter name (by position or keyword); borrowed,
  * NULL when not given. */
 value *lang_arg(args *a, const char *name);
+/* The positional arguments past the spec's positional parameters (what *name
+ * collects): a pointer into a->pos and their number in *n (0: none). */
+value **lang_arg_rest(args *a, int *n);
 /* The signature a builtin shows ("getenv(name, default=None)"): its signature
  * string, or the one its params spell, written into buf. */
 const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n);

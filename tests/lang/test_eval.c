@@ -256,7 +256,7 @@ static void test_completion_and_inspection(void)
     CHECK(lang_inspect(s, "nothing_here", 3, 0) == NULL, "unknown name");
 
     cell(s, "len?", &c, &err);
-    CHECK(strstr(c.page, "len(obj)") != NULL, "x? pages help: '%s'", c.page);
+    CHECK(strstr(c.page, "len(obj, /)") != NULL, "x? pages help: '%s'", c.page);
     cell(s, "help(sorted)", &c, &err);
     CHECK(strstr(c.page, "sorted(iterable") != NULL, "help() pages");
     lang_error_clear(&err);

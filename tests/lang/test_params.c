@@ -23,6 +23,11 @@ static void test_calls_are_checked_against_the_spec(void)
         {"input('x', True)", "ERROR TypeError: input() takes at most 1 positional argument (2 given)"},
         {"xs = [3, 1, 2]\nxs.sort(reverse=True)\nxs", "[3, 2, 1]"},
         {"[1].sort(True)", "ERROR TypeError: sort() takes at most 0 positional arguments (1 given)"},
+        /* positional-only parameters (Python's len(obj, /)) */
+        {"len([1, 2])", "2"},
+        {"len(obj=[1])", "ERROR TypeError: len() got some positional-only arguments passed as keyword arguments: 'obj'"},
+        {"len()", "ERROR TypeError: len() missing required argument 'obj'"},
+        {"len([1], [2])", "ERROR TypeError: len() takes at most 1 positional argument (2 given)"},
         {NULL, NULL}};
     run_cases(cases);
 }
@@ -35,6 +40,8 @@ static void test_signature_is_spelled_from_the_spec(void)
     CHECK(b && !strcmp(lang_builtin_signature(b, buf, sizeof buf), "getenv(name, default=None)"), "%s", buf);
     b = lang_builtin_find("print");
     CHECK(b && !strcmp(lang_builtin_signature(b, buf, sizeof buf), "print(*values, sep=' ', end='\\n', file=None, flush=False)"), "%s", buf);
+    b = lang_builtin_find("len");
+    CHECK(b && !strcmp(lang_builtin_signature(b, buf, sizeof buf), "len(obj, /)"), "%s", buf);
     b = lang_builtin_find("input");
     CHECK(b && !strcmp(lang_builtin_signature(b, buf, sizeof buf), "input(prompt='', *, password=False)"), "%s", buf);
     /* a buffer too small still ends in a terminated prefix */
