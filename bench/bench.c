@@ -165,13 +165,23 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
     o.cache = with_cache;
     int n = P > 100 ? (runs < 3 ? runs : 3) : runs;
     /* As a re-run cell `logits, cache = model.run_with_cache(tokens)` does: the
-     * previous results go only after the new ones exist. */
+     * previous results go only after the new ones exist. Not for long: one run's
+     * cache and logits (16 GiB for GPT-2 small) are two thirds of this kind of
+     * machine's memory, so two cannot be alive at once; it frees them first, as a
+     * notebook must (`del cache`). */
+    bool keep_previous = P <= 100;
     lens_tensor *prev_logits = NULL;
     lens_cache *prev_cache = NULL;
     double cpu[64];
     for (int r = -1; r < n; r++) {
         lens_tensor *logits = NULL;
         lens_cache *cache = NULL;
+        if (!keep_previous) {
+            lens_tensor_free(prev_logits);
+            lens_cache_free(prev_cache);
+            prev_logits = NULL;
+            prev_cache = NULL;
+        }
         double t0 = now(), c0 = cpu_now();
         if (lens_model_run(m, tokens, &o, &logits, with_cache ? &cache : NULL, &err)) {
             fprintf(stderr, "%s: %s\n", name, err.msg);
