@@ -1,0 +1,97 @@
+/* tests/lang/test_params_core.c — the argument specs of Python's core builtins
+ * (range, str, min, sorted, map, ...): keyword calls as Python code writes
+ * them give Python's results (each checked against CPython 3.11), bad calls
+ * get the binder's messages, and the signatures are spelled as Python's
+ * help() spells them. */
+#include <string.h>
+
+#include "builtins.h"
+#include "cell_cases.h"
+
+static void test_core_builtins_take_pythons_arguments(void)
+{
+    static const cell_case cases[] = {
+        {"list(range(5)), list(range(2, 8, 3)), list(range(5, 0, -2))", "([0, 1, 2, 3, 4], [2, 5], [5, 3, 1])"},
+        {"str(), str(object=5), repr('a')", "('', '5', \"'a'\")"},
+        {"float(), float('1.5'), bool(), bool([1])", "(0.0, 1.5, False, True)"},
+        {"list(), list('ab'), tuple(), tuple([1, 2])", "([], ['a', 'b'], (), (1, 2))"},
+        {"dict([(1, 2)], a=3), dict({'x': 1}), dict(iterable=4)", "({1: 2, 'a': 3}, {'x': 1}, {'iterable': 4})"},
+        {"abs(-3), min(3, 1, 2), max([4, 7, 1]), min([], default=9), max(['a', 'bbb', 'cc'], key=len)", "(3, 1, 7, 9, 'bbb')"},
+        {"min([3, 1], key=lambda x: -x), max(1, 5, key=lambda x: -x)", "(3, 1)"},
+        {"sum([1, 2, 3]), sum([1, 2], 10), sum([1, 2], start=10)", "(6, 13, 13)"},
+        {"sorted([3, 1, 2], reverse=True), sorted(['bb', 'a', 'ccc'], key=len), sorted([2, 1], key=None, reverse=False)",
+         "([3, 2, 1], ['a', 'bb', 'ccc'], [1, 2])"},
+        {"list(reversed([1, 2, 3])), type(1).__name__, isinstance(1, (str, int)), any([0, 1]), all([1, 0])",
+         "([3, 2, 1], 'int', True, True, False)"},
+        {"list(map(lambda x: x * 2, [1, 2])), list(map(lambda x, y: x + y, [1, 2, 3], [10, 20]))", "([2, 4], [11, 22])"},
+        {"list(filter(None, [0, 1, 2])), list(filter(lambda x: x > 1, [1, 2, 3]))", "([1, 2], [2, 3])"},
+        {"hasattr('a', 'upper'), hasattr('a', 'nope'), getattr('a', 'nope', 5), chr(65), ord('A')", "(True, False, 5, 'A', 65)"},
+        {"divmod(7, 2), divmod(-7, 2), pow(2, 10), pow(base=2, exp=3)", "((3, 1), (-4, 1), 1024, 8)"},
+        {"list(zip([1, 2], 'ab')), list(zip([1, 2], [3, 4], strict=True)), list(zip())", "([(1, 'a'), (2, 'b')], [(1, 3), (2, 4)], [])"},
+        /* Python's own messages for what the builtin checks itself */
+        {"range(1, 2, 0)", "ERROR ValueError: range() arg 3 must not be zero"},
+        {"min()", "ERROR TypeError: min expected at least 1 argument, got 0"},
+        {"min(1, 2, default=3)", "ERROR TypeError: Cannot specify a default for min() with multiple positional arguments"},
+        {"map(len)", "ERROR TypeError: map() must have at least two arguments."},
+        {"zip([1, 2], [1], strict=True)", "ERROR ValueError: zip() argument 2 is shorter than argument 1"},
+        {"zip([1], [1, 2], [3], strict=True)", "ERROR ValueError: zip() argument 2 is longer than argument 1"},
+        {"zip([1, 2], [1, 2], [1], strict=True)", "ERROR ValueError: zip() argument 3 is shorter than arguments 1-2"},
+        {"zip([1, 2], [1, 2], [1, 2, 3], strict=True)", "ERROR ValueError: zip() argument 3 is longer than arguments 1-2"},
+        /* the binder's messages: unknown keyword, too many, missing, positional-only by keyword */
+        {"sorted([1], kee=len)", "ERROR TypeError: sorted() got an unexpected keyword argument 'kee'"},
+        {"sorted([1], True)", "ERROR TypeError: sorted() takes at most 1 positional argument (2 given)"},
+        {"range(1, 2, 3, 4)", "ERROR TypeError: range() takes at most 3 positional arguments (4 given)"},
+        {"dict(1, 2)", "ERROR TypeError: dict() takes at most 1 positional argument (2 given)"},
+        {"isinstance(1)", "ERROR TypeError: isinstance() missing required argument 'class_or_tuple'"},
+        {"filter(None)", "ERROR TypeError: filter() missing required argument 'iterable'"},
+        {"sum(iterable=[1])", "ERROR TypeError: sum() got some positional-only arguments passed as keyword arguments: 'iterable'"},
+        {"abs(x=1)", "ERROR TypeError: abs() got some positional-only arguments passed as keyword arguments: 'x'"},
+        {"str(obj=1)", "ERROR TypeError: str() got an unexpected keyword argument 'obj'"},
+        {"pow(2, 3, mod=5)", "ERROR TypeError: pow() got an unexpected keyword argument 'mod'"},
+        {NULL, NULL}};
+    run_cases(cases);
+}
+
+static void check_signature(const char *name, const char *want)
+{
+    char buf[256];
+    const lang_builtin *b = lang_builtin_find(name);
+    CHECK(b, "%s is a builtin", name);
+    if (b) CHECK(!strcmp(lang_builtin_signature(b, buf, sizeof buf), want), "%s\n    want %s", buf, want);
+}
+
+/* inspect.signature of CPython 3.11 */
+static void test_signatures_are_pythons(void)
+{
+    check_signature("sorted", "sorted(iterable, /, *, key=None, reverse=False)");
+    check_signature("sum", "sum(iterable, /, start=0)");
+    check_signature("isinstance", "isinstance(obj, class_or_tuple, /)");
+    check_signature("abs", "abs(x, /)");
+    check_signature("repr", "repr(obj, /)");
+    check_signature("list", "list(iterable=(), /)");
+    check_signature("float", "float(x=0, /)");
+    check_signature("divmod", "divmod(x, y, /)");
+    check_signature("hasattr", "hasattr(obj, name, /)");
+    check_signature("any", "any(iterable, /)");
+    /* forms Python documents in words: what is optional without a default shows ... */
+    check_signature("range", "range(start, stop=..., step=1, /)");
+    check_signature("min", "min(*args, key=None, default=...)");
+    check_signature("map", "map(func, /, *iterables)");
+    check_signature("dict", "dict(iterable=(), /, **kwargs)");
+}
+
+static void test_every_entry_has_a_spec(void)
+{
+    const lang_builtin *const tables[] = {builtins_core};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const lang_builtin *b = tables[t]; b->name; b++)
+            CHECK(b->params && !b->signature, "%s has a spec and no hand-written signature", b->name);
+}
+
+int main(void)
+{
+    RUN(test_core_builtins_take_pythons_arguments);
+    RUN(test_signatures_are_pythons);
+    RUN(test_every_entry_has_a_spec);
+    return harness_summary();
+}
