@@ -1,8 +1,8 @@
 /* tests/lang/test_params_core.c — the argument specs of Python's core builtins
- * (range, str, min, sorted, map, ...): keyword calls as Python code writes
- * them give Python's results (each checked against CPython 3.11), bad calls
- * get the binder's messages, and the signatures are spelled as Python's
- * help() spells them. */
+ * (range, str, min, sorted, map, ...) and of the str/list/tuple/dict methods:
+ * keyword calls as Python code writes them give Python's results (each
+ * checked against CPython 3.11), bad calls get the binder's messages, and the
+ * signatures are spelled as Python's help() spells them. */
 #include <string.h>
 
 #include "builtins.h"
@@ -52,6 +52,43 @@ static void test_core_builtins_take_pythons_arguments(void)
     run_cases(cases);
 }
 
+static void test_methods_take_pythons_arguments(void)
+{
+    static const cell_case cases[] = {
+        {"'{0} {x} {1}'.format(1, 5, x=2), '{a}-{b}'.format(a='p', b='q'), ','.join(['a', 'b']), '-'.join('xyz')",
+         "('1 2 5', 'p-q', 'a,b', 'x-y-z')"},
+        {"'a b  c'.split(), 'a,b,c'.split(','), 'a,b,c'.split(',', 1), 'a,b,c'.split(sep=',', maxsplit=1), 'a b c'.rsplit(maxsplit=1)",
+         "(['a', 'b', 'c'], ['a', 'b', 'c'], ['a', 'b,c'], ['a', 'b,c'], ['a b', 'c'])"},
+        {"'a\\nb\\n'.splitlines(), 'a\\nb\\n'.splitlines(keepends=True), 'a\\n\\nb'.splitlines(True)",
+         "(['a', 'b'], ['a\\n', 'b\\n'], ['a\\n', '\\n', 'b'])"},
+        {"'  x '.strip(), 'xxaxx'.strip('x'), 'xxa'.lstrip('x'), 'axx'.rstrip('x'), '  a'.lstrip(None)", "('x', 'a', 'a', 'a', 'a')"},
+        {"'aaa'.replace('a', 'b'), 'aaa'.replace('a', 'b', 2), 'Ab'.upper(), 'ab cd'.title()", "('bbb', 'bba', 'AB', 'Ab Cd')"},
+        {"'abc'.startswith(('x', 'a')), 'abc'.endswith('bc'), 'abcb'.find('b'), 'abcb'.rfind('b'), 'abab'.count('ab')",
+         "(True, True, 1, 3, 2)"},
+        {"'a'.ljust(3, '*'), 'a'.rjust(3), 'a'.center(5, '-'), '7'.zfill(3)", "('a**', '  a', '--a--', '007')"},
+        {"l = [1, 2]\nl.append(3)\nl.extend([4, 5])\nl.insert(0, 0)\nl.insert(-1, 9)\nr = l.pop()\nr2 = l.pop(0)\nl.remove(9)\n"
+         "l, r, r2, l.index(2), l.count(1), (1, 2, 1).count(1), (1, 2).index(2)",
+         "([1, 2, 3, 4], 5, 0, 1, 1, 2, 1)"},
+        {"d = {'a': 1}\nd.get('a'), d.get('b'), d.get('b', 7), d.setdefault('c', 3), d.setdefault('e'), d.pop('c'), d.pop('zz', 0)",
+         "(1, None, 7, 3, None, 3, 0)"},
+        {"d = {'a': 1}\nd.update({'x': 1}, y=2)\nd.update(other=5)\nd", "{'a': 1, 'x': 1, 'y': 2, 'other': 5}"},
+        {"xs = [3, 1, 2]\nxs.sort(key=lambda x: -x)\nxs", "[3, 2, 1]"},
+        /* Python's messages for what the method checks itself */
+        {"[1].remove(2)", "ERROR ValueError: 2 is not in list"},
+        {"[].pop()", "ERROR IndexError: pop from empty list"},
+        {"{}.pop('k')", "ERROR KeyError: 'k'"},
+        /* the binder's */
+        {"'a b'.split(sepp=' ')", "ERROR TypeError: split() got an unexpected keyword argument 'sepp'"},
+        {"[].append(1, 2)", "ERROR TypeError: append() takes at most 1 positional argument (2 given)"},
+        {"'a'.upper(1)", "ERROR TypeError: upper() takes at most 0 positional arguments (1 given)"},
+        {"'-'.join()", "ERROR TypeError: join() missing required argument 'iterable'"},
+        {"{}.get(key=1)", "ERROR TypeError: get() got some positional-only arguments passed as keyword arguments: 'key'"},
+        {"'a'.replace('a', 'b', count=1)", "ERROR TypeError: replace() got some positional-only arguments passed as keyword arguments: 'count'"},
+        {"[].sort(lambda x: x)", "ERROR TypeError: sort() takes at most 0 positional arguments (1 given)"},
+        {NULL, NULL}};
+    run_cases(cases);
+}
+
 static void check_signature(const char *name, const char *want)
 {
     char buf[256];
@@ -60,7 +97,7 @@ static void check_signature(const char *name, const char *want)
     if (b) CHECK(!strcmp(lang_builtin_signature(b, buf, sizeof buf), want), "%s\n    want %s", buf, want);
 }
 
-/* inspect.signature of CPython 3.11 */
+/* inspect.signature of CPython 3.11, self left out of the methods' */
 static void test_signatures_are_pythons(void)
 {
     check_signature("sorted", "sorted(iterable, /, *, key=None, reverse=False)");
@@ -73,6 +110,16 @@ static void test_signatures_are_pythons(void)
     check_signature("divmod", "divmod(x, y, /)");
     check_signature("hasattr", "hasattr(obj, name, /)");
     check_signature("any", "any(iterable, /)");
+    check_signature("str.split", "str.split(sep=None, maxsplit=-1)");
+    check_signature("str.join", "str.join(iterable, /)");
+    check_signature("str.strip", "str.strip(chars=None, /)");
+    check_signature("str.replace", "str.replace(old, new, count=-1, /)");
+    check_signature("str.upper", "str.upper()");
+    check_signature("list.append", "list.append(object, /)");
+    check_signature("list.insert", "list.insert(index, object, /)");
+    check_signature("list.pop", "list.pop(index=-1, /)");
+    check_signature("list.sort", "list.sort(*, key=None, reverse=False)");
+    check_signature("dict.get", "dict.get(key, default=None, /)");
     /* forms Python documents in words: what is optional without a default shows ... */
     check_signature("range", "range(start, stop=..., step=1, /)");
     check_signature("min", "min(*args, key=None, default=...)");
@@ -82,7 +129,7 @@ static void test_signatures_are_pythons(void)
 
 static void test_every_entry_has_a_spec(void)
 {
-    const lang_builtin *const tables[] = {builtins_core};
+    const lang_builtin *const tables[] = {builtins_core, methods_core};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const lang_builtin *b = tables[t]; b->name; b++)
             CHECK(b->params && !b->signature, "%s has a spec and no hand-written signature", b->name);
@@ -91,6 +138,7 @@ static void test_every_entry_has_a_spec(void)
 int main(void)
 {
     RUN(test_core_builtins_take_pythons_arguments);
+    RUN(test_methods_take_pythons_arguments);
     RUN(test_signatures_are_pythons);
     RUN(test_every_entry_has_a_spec);
     return harness_summary();
