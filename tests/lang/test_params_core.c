@@ -1,8 +1,8 @@
 /* tests/lang/test_params_core.c — the argument specs of Python's core builtins
- * (range, str, min, sorted, map, ...) and of the str/list/tuple/dict methods:
- * keyword calls as Python code writes them give Python's results (each
- * checked against CPython 3.11), bad calls get the binder's messages, and the
- * signatures are spelled as Python's help() spells them. */
+ * (range, str, min, sorted, map, ...), of the str/list/tuple/dict methods and
+ * of exit/quit: keyword calls as Python code writes them give Python's results
+ * (each checked against CPython 3.11), bad calls get the binder's messages,
+ * and the signatures are spelled as Python's help() spells them. */
 #include <string.h>
 
 #include "builtins.h"
@@ -89,6 +89,17 @@ static void test_methods_take_pythons_arguments(void)
     run_cases(cases);
 }
 
+static void test_exit_takes_a_code(void)
+{
+    static const cell_case cases[] = {
+        {"exit(code=3)", ""},
+        {"quit(0)", ""},
+        {"exit(1, 2)", "ERROR TypeError: exit() takes at most 1 positional argument (2 given)"},
+        {"quit(status=1)", "ERROR TypeError: quit() got an unexpected keyword argument 'status'"},
+        {NULL, NULL}};
+    run_cases(cases);
+}
+
 static void check_signature(const char *name, const char *want)
 {
     char buf[256];
@@ -110,6 +121,7 @@ static void test_signatures_are_pythons(void)
     check_signature("divmod", "divmod(x, y, /)");
     check_signature("hasattr", "hasattr(obj, name, /)");
     check_signature("any", "any(iterable, /)");
+    check_signature("exit", "exit(code=None)");
     check_signature("str.split", "str.split(sep=None, maxsplit=-1)");
     check_signature("str.join", "str.join(iterable, /)");
     check_signature("str.strip", "str.strip(chars=None, /)");
@@ -129,7 +141,7 @@ static void test_signatures_are_pythons(void)
 
 static void test_every_entry_has_a_spec(void)
 {
-    const lang_builtin *const tables[] = {builtins_core, methods_core};
+    const lang_builtin *const tables[] = {builtins_core, methods_core, builtins_lang};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const lang_builtin *b = tables[t]; b->name; b++)
             CHECK(b->params && !b->signature, "%s has a spec and no hand-written signature", b->name);
@@ -139,6 +151,7 @@ int main(void)
 {
     RUN(test_core_builtins_take_pythons_arguments);
     RUN(test_methods_take_pythons_arguments);
+    RUN(test_exit_takes_a_code);
     RUN(test_signatures_are_pythons);
     RUN(test_every_entry_has_a_spec);
     return harness_summary();
