@@ -927,11 +927,56 @@ static value *b_divmod(interp *I, value *self, args *a)
     return v_tuple_of(2, q, m);
 }
 
-static const lang_param b_pow_params[] = {{"base", LANG_REQUIRED}, {"exp", LANG_REQUIRED}, {NULL}};
+static const lang_param b_pow_params[] = {{"base", LANG_REQUIRED}, {"exp", LANG_REQUIRED}, {"mod", LANG_OPTIONAL, "None"}, {NULL}};
+
+static bool is_int_like(const value *v) { return v->type == V_INT || v->type == V_BOOL; }
+
+/* The inverse of b modulo m (0 <= b < m), as Python's pow(b, -1, m); -1 when
+ * b has none (they share a factor). */
+static int64_t inverse_mod(uint64_t b, uint64_t m)
+{
+    __int128 r0 = (__int128)m, r1 = (__int128)b, t0 = 0, t1 = 1;
+    while (r1) {
+        __int128 q = r0 / r1, r2 = r0 - q * r1, t2 = t0 - q * t1;
+        r0 = r1; r1 = r2; t0 = t1; t1 = t2;
+    }
+    if (r0 != 1) return -1;
+    if (t0 < 0) t0 += (__int128)m;
+    return (int64_t)t0;
+}
+
+/* pow(base, exp, mod) of integers: base ** exp % mod without the power, the
+ * result with mod's sign as Python's; a negative exp uses base's inverse */
+static value *pow_mod(interp *I, value *bv, value *ev, value *mv)
+{
+    if (!is_int_like(bv) || !is_int_like(ev) || !is_int_like(mv))
+        return lang_raise(I, "TypeError", "pow() 3rd argument not allowed unless all arguments are integers");
+    int64_t base = bv->type == V_INT ? bv->u.i : bv->u.b, exp = ev->type == V_INT ? ev->u.i : ev->u.b;
+    int64_t mod = mv->type == V_INT ? mv->u.i : mv->u.b;
+    if (mod == 0) return lang_raise(I, "ValueError", "pow() 3rd argument cannot be 0");
+    uint64_t m = mod < 0 ? 0 - (uint64_t)mod : (uint64_t)mod;
+    int64_t b = (int64_t)((__int128)base % (__int128)m);
+    if (b < 0) b = (int64_t)((__int128)b + (__int128)m);
+    uint64_t e = exp < 0 ? 0 - (uint64_t)exp : (uint64_t)exp;
+    if (exp < 0) {
+        b = inverse_mod((uint64_t)b, m);
+        if (b < 0) return lang_raise(I, "ValueError", "base is not invertible for the given modulus");
+    }
+    unsigned __int128 r = 1 % m, x = (uint64_t)b;
+    for (; e; e >>= 1) {
+        if (e & 1) r = r * x % m;
+        x = x * x % m;
+    }
+    __int128 out = (__int128)r;
+    if (mod < 0 && out) out -= (__int128)m;
+    return v_int((int64_t)out);
+}
 
 static value *b_pow(interp *I, value *self, args *a)
 {
     (void)self;
+    value *mod = lang_arg(a, "mod");
+    if (mod && mod->type != V_NONE) return pow_mod(I, lang_arg(a, "base"), lang_arg(a, "exp"), mod);
     return lang_binary_op(I, OP_POW, lang_arg(a, "base"), lang_arg(a, "exp"));
 }
 
@@ -970,6 +1015,6 @@ const lang_builtin builtins_core[] = {
     {"chr", b_chr, NULL, "The one-character string of Unicode code point i.", b_chr_params},
     {"ord", b_ord, NULL, "The Unicode code point of a one-character string.", b_ord_params},
     {"divmod", b_divmod, NULL, "(x // y, x % y).", b_divmod_params},
-    {"pow", b_pow, NULL, "base ** exp.", b_pow_params},
+    {"pow", b_pow, NULL, "base ** exp; with mod, base ** exp % mod for integers (a negative exp uses the inverse of base).", b_pow_params},
     {NULL, NULL, NULL, NULL},
 };

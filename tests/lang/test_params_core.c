@@ -27,6 +27,14 @@ static void test_core_builtins_take_pythons_arguments(void)
         {"list(filter(None, [0, 1, 2])), list(filter(lambda x: x > 1, [1, 2, 3]))", "([1, 2], [2, 3])"},
         {"hasattr('a', 'upper'), hasattr('a', 'nope'), getattr('a', 'nope', 5), chr(65), ord('A')", "(True, False, 5, 'A', 65)"},
         {"divmod(7, 2), divmod(-7, 2), pow(2, 10), pow(base=2, exp=3)", "((3, 1), (-4, 1), 1024, 8)"},
+        /* pow with mod: Python's results, also at the ends of 64 bits */
+        {"pow(3, 4, 5), pow(2, -1, 5), pow(-3, 3, 7), pow(3, 3, -7), pow(2, 0, 1), pow(0, 0, 5), pow(2, 3, None), pow(2, 3, mod=5)",
+         "(1, 3, 1, -1, 0, 1, 8, 3)"},
+        {"pow(10**18, 10**18, 10**18 - 1), pow(5, -9223372036854775807 - 1, 9223372036854775807), pow(3, 5, -9223372036854775807 - 1)",
+         "(1, 7322334274368016500, -9223372036854775565)"},
+        {"pow(4, -1, 8)", "ERROR ValueError: base is not invertible for the given modulus"},
+        {"pow(2, 3, 0)", "ERROR ValueError: pow() 3rd argument cannot be 0"},
+        {"pow(2.0, 3, 5)", "ERROR TypeError: pow() 3rd argument not allowed unless all arguments are integers"},
         {"list(zip([1, 2], 'ab')), list(zip([1, 2], [3, 4], strict=True)), list(zip())", "([(1, 'a'), (2, 'b')], [(1, 3), (2, 4)], [])"},
         /* Python's own messages for what the builtin checks itself */
         {"range(1, 2, 0)", "ERROR ValueError: range() arg 3 must not be zero"},
@@ -47,7 +55,7 @@ static void test_core_builtins_take_pythons_arguments(void)
         {"sum(iterable=[1])", "ERROR TypeError: sum() got some positional-only arguments passed as keyword arguments: 'iterable'"},
         {"abs(x=1)", "ERROR TypeError: abs() got some positional-only arguments passed as keyword arguments: 'x'"},
         {"str(obj=1)", "ERROR TypeError: str() got an unexpected keyword argument 'obj'"},
-        {"pow(2, 3, mod=5)", "ERROR TypeError: pow() got an unexpected keyword argument 'mod'"},
+        {"pow(2, 3, mode=5)", "ERROR TypeError: pow() got an unexpected keyword argument 'mode'"},
         {NULL, NULL}};
     run_cases(cases);
 }
@@ -121,6 +129,7 @@ static void test_signatures_are_pythons(void)
     check_signature("divmod", "divmod(x, y, /)");
     check_signature("hasattr", "hasattr(obj, name, /)");
     check_signature("any", "any(iterable, /)");
+    check_signature("pow", "pow(base, exp, mod=None)");
     check_signature("exit", "exit(code=None)");
     check_signature("str.split", "str.split(sep=None, maxsplit=-1)");
     check_signature("str.join", "str.join(iterable, /)");
