@@ -16,6 +16,7 @@
 #include "did_you_mean.h"
 #include "modules.h"
 #include "lang_internal.h"
+#include "value_internal.h"
 
 #define SELF_STR (self->u.str.s)
 #define SELF_LEN (self->u.str.len)
@@ -412,8 +413,46 @@ static value *s_lower(interp *I, value *self, args *a) { (void)I; (void)a; retur
 static value *s_capitalize(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 2); }
 static value *s_title(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 3); }
 
-static const lang_param s_startswith_params[] = {{"prefix", LANG_POSONLY}, {NULL}};
-static const lang_param s_endswith_params[] = {{"suffix", LANG_POSONLY}, {NULL}};
+/* A start or end argument of str.find, list.index, ...: an int counted from
+ * the end when negative (then clamped at 0); None (when allowed) or absent
+ * gives dflt. Not clamped at n: a start past the end finds nothing. */
+static int bound_arg(interp *I, value *v, bool none_ok, int64_t n, int64_t dflt, int64_t *out)
+{
+    if (!v || (none_ok && v->type == V_NONE)) { *out = dflt; return 0; }
+    if (v->type != V_INT && v->type != V_BOOL) {
+        lang_raise(I, "TypeError", "slice indices must be integers %shave an __index__ method", none_ok ? "or None or " : "or ");
+        return -1;
+    }
+    int64_t i = lang_num_as_int(v);
+    if (i < 0 && (i += n) < 0) i = 0;
+    *out = i;
+    return 0;
+}
+
+/* The part of the string that str.find, count, startswith, ... look in, from
+ * their start and end arguments: bytes [from, to), whose first code point is
+ * number first. open is false when it is empty by position (start past the
+ * end, or end before start), where even '' is not found. */
+typedef struct str_window { size_t from, to; int64_t first; bool open; } str_window;
+
+/* 0, or -1 with the error raised */
+static int str_window_of(interp *I, value *self, args *a, str_window *w)
+{
+    int64_t n = lang_length_of(I, self), start, end;
+    if (n < 0 || bound_arg(I, lang_arg(a, "start"), true, n, 0, &start) || bound_arg(I, lang_arg(a, "end"), true, n, n, &end)) return -1;
+    if (end > n) end = n;
+    w->open = start <= n && start <= end;
+    w->first = start;
+    w->from = w->open ? lang_utf8_offset(SELF_STR, SELF_LEN, start) : 0;
+    w->to = w->open ? w->from + lang_utf8_offset(SELF_STR + w->from, SELF_LEN - w->from, end - start) : 0;
+    return 0;
+}
+
+/* str.startswith, str.endswith */
+static const lang_param s_startswith_params[] = {
+    {"prefix", LANG_POSONLY}, {"start", LANG_POSONLY, "None"}, {"end", LANG_POSONLY, "None"}, {NULL}};
+static const lang_param s_endswith_params[] = {
+    {"suffix", LANG_POSONLY}, {"start", LANG_POSONLY, "None"}, {"end", LANG_POSONLY, "None"}, {NULL}};
 
 static value *s_affix(interp *I, value *self, args *a, bool start)
 {
@@ -421,10 +460,12 @@ static value *s_affix(interp *I, value *self, args *a, bool start)
     value **opts = &p;
     size_t no = 1;
     if (p->type == V_TUPLE) { opts = p->u.list.items; no = p->u.list.n; }
+    str_window w;
+    if (str_window_of(I, self, a, &w)) return NULL;
     for (size_t i = 0; i < no; i++) {
         if (opts[i]->type != V_STR) return lang_raise(I, "TypeError", "expected str or a tuple of str, not %s", lang_type_name(opts[i]));
         size_t l = opts[i]->u.str.len;
-        if (l <= SELF_LEN && !memcmp(start ? SELF_STR : SELF_STR + SELF_LEN - l, opts[i]->u.str.s, l)) return v_bool(true);
+        if (w.open && l <= w.to - w.from && !memcmp(SELF_STR + (start ? w.from : w.to - l), opts[i]->u.str.s, l)) return v_bool(true);
     }
     return v_bool(false);
 }
@@ -438,24 +479,28 @@ static int64_t cp_index(const char *s, size_t byte)
     return n;
 }
 
-/* str.find, rfind, index, count */
-static const lang_param sub_params[] = {{"sub", LANG_POSONLY}, {NULL}};
+/* str.find, rfind, index, count: Python's sub[, start[, end]] */
+static const lang_param sub_params[] = {
+    {"sub", LANG_POSONLY}, {"start", LANG_POSONLY, "None"}, {"end", LANG_POSONLY, "None"}, {NULL}};
 
 static value *s_find_impl(interp *I, value *self, args *a, bool raise, bool right)
 {
     value *subv = lang_arg(a, "sub");
     const char *sub = lang_arg_str(I, subv, "substring");
-    if (!sub) return NULL;
+    str_window w;
+    if (!sub || str_window_of(I, self, a, &w)) return NULL;
     size_t sl = subv->u.str.len;
-    const char *hit = NULL;
-    if (right) {
-        for (size_t k = SELF_LEN + 1; k-- > 0;) if (k + sl <= SELF_LEN && !memcmp(SELF_STR + k, sub, sl)) { hit = SELF_STR + k; break; }
-    } else hit = memmem(SELF_STR, SELF_LEN, sub, sl);
+    const char *hit = NULL, *text = SELF_STR + w.from;
+    size_t len = w.to - w.from;
+    if (!w.open) hit = NULL;
+    else if (right) {
+        for (size_t k = len + 1; k-- > 0;) if (k + sl <= len && !memcmp(text + k, sub, sl)) { hit = text + k; break; }
+    } else hit = memmem(text, len, sub, sl);
     if (!hit) {
         if (raise) return lang_raise(I, "ValueError", "substring not found");
         return v_int(-1);
     }
-    return v_int(cp_index(SELF_STR, (size_t)(hit - SELF_STR)));
+    return v_int(w.first + cp_index(text, (size_t)(hit - text)));
 }
 static value *s_find(interp *I, value *self, args *a) { return s_find_impl(I, self, a, false, false); }
 static value *s_rfind(interp *I, value *self, args *a) { return s_find_impl(I, self, a, false, true); }
@@ -465,11 +510,13 @@ static value *s_count(interp *I, value *self, args *a)
 {
     value *subv = lang_arg(a, "sub");
     const char *sub = lang_arg_str(I, subv, "substring");
-    if (!sub) return NULL;
+    str_window w;
+    if (!sub || str_window_of(I, self, a, &w)) return NULL;
+    if (!w.open) return v_int(0);
     size_t sl = subv->u.str.len;
-    if (!sl) return v_int(lang_length_of(I, self) + 1);
+    const char *p = SELF_STR + w.from, *end = SELF_STR + w.to;
+    if (!sl) return v_int(cp_index(p, w.to - w.from) + 1);
     int64_t n = 0;
-    const char *p = SELF_STR, *end = SELF_STR + SELF_LEN;
     while ((p = memmem(p, (size_t)(end - p), sub, sl))) { n++; p += sl; }
     return v_int(n);
 }
@@ -558,14 +605,14 @@ static value *l_insert(interp *I, value *self, args *a)
     return v_none();
 }
 
-/* The index of the first item of a list or tuple equal to x; -1 with
- * ValueError (or the comparison's error) raised. */
-static int64_t seq_find(interp *I, value *self, value *x)
+/* The index of the first item of a list or tuple equal to x among items
+ * [start, stop); -1 with ValueError (or the comparison's error) raised. */
+static int64_t seq_find(interp *I, value *self, value *x, int64_t start, int64_t stop)
 {
-    for (size_t i = 0; i < self->u.list.n; i++) {
+    for (int64_t i = start; i < stop && i < (int64_t)self->u.list.n; i++) {
         int r = lang_values_equal(I, self->u.list.items[i], x);
         if (r < 0) return -1;
-        if (r) return (int64_t)i;
+        if (r) return i;
     }
     char *r = lang_repr_of(x);
     lang_raise(I, "ValueError", "%s is not in %s", r ? r : "value", lang_type_name(self));
@@ -573,12 +620,19 @@ static int64_t seq_find(interp *I, value *self, value *x)
     return -1;
 }
 
-/* list.index, list.count, list.remove, tuple.index, tuple.count */
+/* list.count, list.remove, tuple.count */
 static const lang_param value_params[] = {{"value", LANG_POSONLY}, {NULL}};
+
+/* list.index, tuple.index: the first in items [start, stop) */
+static const lang_param seq_index_params[] = {
+    {"value", LANG_POSONLY}, {"start", LANG_POSONLY, "0"}, {"stop", LANG_POSONLY, "9223372036854775807"}, {NULL}};
 
 static value *seq_index(interp *I, value *self, args *a)
 {
-    int64_t i = seq_find(I, self, lang_arg(a, "value"));
+    int64_t n = (int64_t)self->u.list.n, start, stop;
+    value *x = lang_arg(a, "value");
+    if (bound_arg(I, lang_arg(a, "start"), false, n, 0, &start) || bound_arg(I, lang_arg(a, "stop"), false, n, n, &stop)) return NULL;
+    int64_t i = seq_find(I, self, x, start, stop);
     return i < 0 ? NULL : v_int(i);
 }
 
@@ -618,7 +672,7 @@ static value *l_pop(interp *I, value *self, args *a)
 
 static value *l_remove(interp *I, value *self, args *a)
 {
-    int64_t i = seq_find(I, self, lang_arg(a, "value"));
+    int64_t i = seq_find(I, self, lang_arg(a, "value"), 0, (int64_t)self->u.list.n);
     if (i < 0) return NULL;
     lang_decref(list_take(self, i));
     return v_none();
@@ -765,12 +819,12 @@ const lang_builtin methods_core[] = {
     {"str.lower", s_lower, NULL, "Lower-case copy (ASCII letters).", no_params},
     {"str.capitalize", s_capitalize, NULL, "Copy with the first letter upper-case and the rest lower-case.", no_params},
     {"str.title", s_title, NULL, "Copy with each word capitalized.", no_params},
-    {"str.startswith", s_startswith, NULL, "Whether the string starts with prefix (or one of a tuple of prefixes).", s_startswith_params},
-    {"str.endswith", s_endswith, NULL, "Whether the string ends with suffix (or one of a tuple of suffixes).", s_endswith_params},
-    {"str.find", s_find, NULL, "Index of the first occurrence of sub, or -1.", sub_params},
-    {"str.rfind", s_rfind, NULL, "Index of the last occurrence of sub, or -1.", sub_params},
-    {"str.index", s_index, NULL, "Index of the first occurrence of sub; ValueError when absent.", sub_params},
-    {"str.count", s_count, NULL, "Number of non-overlapping occurrences of sub.", sub_params},
+    {"str.startswith", s_startswith, NULL, "Whether the string (from start to end, code point indices as in slicing) starts with prefix (or one of a tuple of prefixes).", s_startswith_params},
+    {"str.endswith", s_endswith, NULL, "Whether the string (from start to end) ends with suffix (or one of a tuple of suffixes).", s_endswith_params},
+    {"str.find", s_find, NULL, "Index of the first occurrence of sub (within start to end, as in slicing), or -1.", sub_params},
+    {"str.rfind", s_rfind, NULL, "Index of the last occurrence of sub (within start to end), or -1.", sub_params},
+    {"str.index", s_index, NULL, "Index of the first occurrence of sub (within start to end); ValueError when absent.", sub_params},
+    {"str.count", s_count, NULL, "Number of non-overlapping occurrences of sub (within start to end).", sub_params},
     {"str.isdigit", s_isdigit, NULL, "Whether every character is a digit.", no_params},
     {"str.isalpha", s_isalpha, NULL, "Whether every character is a letter.", no_params},
     {"str.isalnum", s_isalnum, NULL, "Whether every character is a letter or digit.", no_params},
@@ -782,7 +836,7 @@ const lang_builtin methods_core[] = {
     {"list.append", l_append, NULL, "Adds object at the end.", object_params},
     {"list.extend", l_extend, NULL, "Adds the items of iterable at the end.", iterable_params},
     {"list.insert", l_insert, NULL, "Inserts object before index.", l_insert_params},
-    {"list.index", seq_index, NULL, "Index of the first item equal to value; ValueError when absent.", value_params},
+    {"list.index", seq_index, NULL, "Index of the first item equal to value (among items start to stop); ValueError when absent.", seq_index_params},
     {"list.count", seq_count, NULL, "Number of items equal to value.", value_params},
     {"list.pop", l_pop, NULL, "Removes and returns the item at index (the last by default).", l_pop_params},
     {"list.remove", l_remove, NULL, "Removes the first item equal to value.", value_params},
@@ -790,7 +844,7 @@ const lang_builtin methods_core[] = {
     {"list.sort", l_sort, NULL, "Sorts the list in place (stable).", l_sort_params},
     {"list.copy", l_copy, NULL, "A shallow copy.", no_params},
     {"list.clear", l_clear, NULL, "Removes every item.", no_params},
-    {"tuple.index", seq_index, NULL, "Index of the first item equal to value.", value_params},
+    {"tuple.index", seq_index, NULL, "Index of the first item equal to value (among items start to stop); ValueError when absent.", seq_index_params},
     {"tuple.count", seq_count, NULL, "Number of items equal to value.", value_params},
     {"dict.keys", d_keys, NULL, "The keys, in insertion order (a list).", no_params},
     {"dict.values", d_values, NULL, "The values, in insertion order (a list).", no_params},

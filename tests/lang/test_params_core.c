@@ -81,6 +81,20 @@ static void test_methods_take_pythons_arguments(void)
          "(1, None, 7, 3, None, 3, 0)"},
         {"d = {'a': 1}\nd.update({'x': 1}, y=2)\nd.update(other=5)\nd", "{'a': 1, 'x': 1, 'y': 2, 'other': 5}"},
         {"xs = [3, 1, 2]\nxs.sort(key=lambda x: -x)\nxs", "[3, 2, 1]"},
+        /* start and end: code point indices, as slices count them */
+        {"'abcb'.find('', 4), 'abcb'.find('', 5), 'abcb'.find('', 2, 1), 'abcb'.count('', 2, 1), 'abcb'.count('', 1, 3), 'abcb'.count('', 5)",
+         "(4, -1, -1, 0, 3, 0)"},
+        {"'abcb'.startswith('', 4), 'abcb'.startswith('', 5), 'abcb'.find('b', -2), 'abcb'.rfind('b', 0, 3), 'abcb'.endswith('c', 0, 3), 'abcb'.startswith(('x', 'c'), 2)",
+         "(True, False, 3, 1, True, True)"},
+        {"'h\u00e9llo w\u00f6rld'.find('o', 5), 'h\u00e9llo w\u00f6rld'.rfind('l', 0, 4), 'h\u00e9llo w\u00f6rld'.count('l', 3), "
+         "'h\u00e9llo w\u00f6rld'.startswith('w\u00f6', 6), 'h\u00e9llo w\u00f6rld'.endswith('llo', 0, 5), 'h\u00e9llo'.find('l', -2)",
+         "(-1, 3, 2, True, True, 3)"},
+        {"'abcb'.index('b', 2), 'abcb'.count('b', None, -1), [1, 2, 1].index(1, 1), (1, 2, 1).index(1, -1), [1, 2, 3].index(3, -10, 100)",
+         "(3, 1, 2, 2, 2)"},
+        {"[1, 2, 1].index(1, 1, 2)", "ERROR ValueError: 1 is not in list"},
+        {"'abc'.find('b', 'x')", "ERROR TypeError: slice indices must be integers or None or have an __index__ method"},
+        {"[1].index(1, None)", "ERROR TypeError: slice indices must be integers or have an __index__ method"},
+        {"'abc'.index('a', 1)", "ERROR ValueError: substring not found"},
         /* Python's messages for what the method checks itself */
         {"[1].remove(2)", "ERROR ValueError: 2 is not in list"},
         {"[].pop()", "ERROR IndexError: pop from empty list"},
@@ -139,6 +153,7 @@ static void test_signatures_are_pythons(void)
     check_signature("list.append", "list.append(object, /)");
     check_signature("list.insert", "list.insert(index, object, /)");
     check_signature("list.pop", "list.pop(index=-1, /)");
+    check_signature("list.index", "list.index(value, start=0, stop=9223372036854775807, /)");
     check_signature("list.sort", "list.sort(*, key=None, reverse=False)");
     check_signature("dict.get", "dict.get(key, default=None, /)");
     /* forms Python documents in words: what is optional without a default shows ... */
