@@ -1,7 +1,12 @@
 /* kernel/lang/builtins_core.c — Python's everyday builtins (print, len, range,
  * str/int/float/bool/list/tuple/dict, min/max/sum, sorted, enumerate, zip,
  * round, repr, type, isinstance, input, help) and the argument helpers every
- * builtin uses. */
+ * builtin uses.
+ *
+ * Owns: these builtins and their argument specs (Python's signatures, as
+ * help(len) spells them), converting argument values (lang_arg_int, ...).
+ * Does not own: checking a call against a spec (params.c), the methods of
+ * str/list/dict (methods.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -169,16 +174,6 @@ static value *b_input(interp *I, value *self, args *a)
 
 /* ---- conversions ------------------------------------------------------------- */
 
-static value *need_args(interp *I, args *a, const char *fn, int lo, int hi)
-{
-    if (a->npos < lo || a->npos > hi) {
-        if (lo == hi) lang_raise(I, "TypeError", "%s() takes %d argument%s (%d given)", fn, lo, lo == 1 ? "" : "s", a->npos);
-        else lang_raise(I, "TypeError", "%s() takes from %d to %d arguments (%d given)", fn, lo, hi, a->npos);
-        return NULL;
-    }
-    return V_NONE_VAL;
-}
-
 static const lang_param b_len_params[] = {{"obj", LANG_POSONLY}, {NULL}};
 
 static value *b_len(interp *I, value *self, args *a)
@@ -188,31 +183,40 @@ static value *b_len(interp *I, value *self, args *a)
     return n < 0 ? NULL : v_int(n);
 }
 
+/* range(stop) or range(start, stop, step=1): with one argument it is the stop */
+static const lang_param b_range_params[] = {
+    {"start", LANG_POSONLY}, {"stop", LANG_POSONLY, "..."}, {"step", LANG_POSONLY, "1"}, {NULL}};
+
 static value *b_range(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "range", 3, NULL) || !need_args(I, a, "range", 1, 3)) return NULL;
-    int64_t v[3] = {0, 0, 1};
-    for (int i = 0; i < a->npos; i++) if (lang_arg_int(I, a->pos[i], "range() argument", &v[i])) return NULL;
-    if (a->npos == 1) { v[1] = v[0]; v[0] = 0; }
-    if (v[2] == 0) return lang_raise(I, "ValueError", "range() arg 3 must not be zero");
-    return v_range(v[0], v[1], v[2]);
+    value *startv = lang_arg(a, "start"), *stopv = lang_arg(a, "stop"), *stepv = lang_arg(a, "step");
+    if (!stopv) { stopv = startv; startv = NULL; }
+    int64_t start = 0, stop, step = 1;
+    if ((startv && lang_arg_int(I, startv, "range() argument", &start)) || lang_arg_int(I, stopv, "range() argument", &stop) ||
+        (stepv && lang_arg_int(I, stepv, "range() argument", &step)))
+        return NULL;
+    if (step == 0) return lang_raise(I, "ValueError", "range() arg 3 must not be zero");
+    return v_range(start, stop, step);
 }
+
+static const lang_param b_str_params[] = {{"object", LANG_OPTIONAL, "''"}, {NULL}};
 
 static value *b_str(interp *I, value *self, args *a)
 {
-    (void)self;
-    if (lang_arg_check(I, a, "str", 1, NULL)) return NULL;
-    if (a->npos == 0) return v_str("");
-    char *s = lang_str_of(a->pos[0]);
+    (void)I; (void)self;
+    value *x = lang_arg(a, "object");
+    if (!x) return v_str("");
+    char *s = lang_str_of(x);
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
+static const lang_param b_repr_params[] = {{"obj", LANG_POSONLY}, {NULL}};
+
 static value *b_repr(interp *I, value *self, args *a)
 {
-    (void)self;
-    if (lang_arg_check(I, a, "repr", 1, NULL) || !need_args(I, a, "repr", 1, 1)) return NULL;
-    char *s = lang_repr_of(a->pos[0]);
+    (void)I; (void)self;
+    char *s = lang_repr_of(lang_arg(a, "obj"));
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
@@ -295,12 +299,13 @@ static value *b_int(interp *I, value *self, args *a)
     return lang_raise(I, "TypeError", "int() argument must be a string or a number, not '%s'", lang_type_name(x));
 }
 
+static const lang_param b_float_params[] = {{"x", LANG_POSONLY, "0"}, {NULL}};
+
 static value *b_float(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "float", 1, NULL)) return NULL;
-    if (a->npos == 0) return v_float(0);
-    value *x = a->pos[0];
+    value *x = lang_arg(a, "x");
+    if (!x) return v_float(0);
     if (lang_is_number(x)) return v_float(lang_num_as_double(x));
     if (x->type == V_STR) {
         const char *s = x->u.str.s;
@@ -320,41 +325,48 @@ static value *b_float(interp *I, value *self, args *a)
     return lang_raise(I, "TypeError", "float() argument must be a string or a number, not '%s'", lang_type_name(x));
 }
 
+static const lang_param b_bool_params[] = {{"x", LANG_POSONLY, "False"}, {NULL}};
+
 static value *b_bool(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "bool", 1, NULL)) return NULL;
-    if (a->npos == 0) return v_bool(false);
-    int t = lang_truthy(I, a->pos[0]);
+    value *x = lang_arg(a, "x");
+    if (!x) return v_bool(false);
+    int t = lang_truthy(I, x);
     return t < 0 ? NULL : v_bool(t);
 }
+
+/* list(iterable=(), /), tuple(iterable=(), /) */
+static const lang_param iterable_or_empty_params[] = {{"iterable", LANG_POSONLY, "()"}, {NULL}};
 
 static value *b_list(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "list", 1, NULL)) return NULL;
-    if (a->npos == 0) return v_list(0);
-    return lang_to_list(I, a->pos[0]);
+    value *it = lang_arg(a, "iterable");
+    return it ? lang_to_list(I, it) : v_list(0);
 }
 
 static value *b_tuple(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "tuple", 1, NULL)) return NULL;
-    if (a->npos == 0) return v_tuple(0);
-    value *l = lang_to_list(I, a->pos[0]);
+    value *it = lang_arg(a, "iterable");
+    if (!it) return v_tuple(0);
+    value *l = lang_to_list(I, it);
     if (l) l->type = V_TUPLE;
     return l;
 }
 
+/* dict(**kwargs), dict(mapping, **kwargs) or dict(iterable, **kwargs); a
+ * keyword named iterable is one of the kwargs, as in Python */
+static const lang_param b_dict_params[] = {{"iterable", LANG_POSONLY, "()"}, {"kwargs", LANG_VARKW}, {NULL}};
+
 static value *b_dict(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos > 1) return lang_raise(I, "TypeError", "dict expected at most 1 argument, got %d", a->npos);
     value *d = v_dict();
     if (!d) return NULL;
-    if (a->npos == 1) {
-        value *src = a->pos[0];
+    value *src = lang_arg(a, "iterable");
+    if (src) {
         if (src->type == V_DICT) {
             size_t i = 0;
             value *k, *v;
@@ -378,11 +390,12 @@ static value *b_dict(interp *I, value *self, args *a)
     return d;
 }
 
+static const lang_param b_abs_params[] = {{"x", LANG_POSONLY}, {NULL}};
+
 static value *b_abs(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "abs", 1, NULL) || !need_args(I, a, "abs", 1, 1)) return NULL;
-    value *x = a->pos[0];
+    value *x = lang_arg(a, "x");
     if (x->type == V_FLOAT) return v_float(fabs(x->u.f));
     if (x->type == V_INT || x->type == V_BOOL) {
         int64_t i = x->type == V_INT ? x->u.i : x->u.b;
@@ -393,20 +406,24 @@ static value *b_abs(interp *I, value *self, args *a)
     return lang_raise(I, "TypeError", "bad operand type for abs(): '%s'", lang_type_name(x));
 }
 
-/* min/max: one iterable or several arguments; key= and default= */
+/* min(iterable, *, key=None, default=...) or min(a, b, *args, key=None) */
+static const lang_param minmax_params[] = {
+    {"args", LANG_VARARGS}, {"key", LANG_KEYWORD, "None"}, {"default", LANG_KEYWORD, "..."}, {NULL}};
+
 static value *minmax(interp *I, args *a, const char *fn, int cmp)
 {
-    static const char *const kw[] = {"key", "default", NULL};
-    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
-    value *key = lang_arg_get(a, -1, "key"), *dflt = lang_arg_get(a, -1, "default");
-    if (a->npos == 0) return lang_raise(I, "TypeError", "%s expected at least 1 argument, got 0", fn);
+    value *key = lang_arg(a, "key"), *dflt = lang_arg(a, "default");
+    int n;
+    value **given = lang_arg_rest(a, &n);
+    if (n == 0) return lang_raise(I, "TypeError", "%s expected at least 1 argument, got 0", fn);
+    if (n > 1 && dflt) return lang_raise(I, "TypeError", "Cannot specify a default for %s() with multiple positional arguments", fn);
     value *items;
-    if (a->npos == 1) {
-        if (a->pos[0]->type == V_TENSOR) return lang_tensor_getattr(I, a->pos[0], cmp == CMP_LT ? "__min__" : "__max__");
-        items = lang_to_list(I, a->pos[0]);
+    if (n == 1) {
+        if (given[0]->type == V_TENSOR) return lang_tensor_getattr(I, given[0], cmp == CMP_LT ? "__min__" : "__max__");
+        items = lang_to_list(I, given[0]);
     } else {
-        items = v_list((size_t)a->npos);
-        if (items) for (int i = 0; i < a->npos; i++) items->u.list.items[items->u.list.n++] = lang_incref(a->pos[i]);
+        items = v_list((size_t)n);
+        if (items) for (int i = 0; i < n; i++) items->u.list.items[items->u.list.n++] = lang_incref(given[i]);
     }
     if (!items) return NULL;
     if (items->u.list.n == 0) {
@@ -438,17 +455,16 @@ static value *minmax(interp *I, args *a, const char *fn, int cmp)
 static value *b_min(interp *I, value *self, args *a) { (void)self; return minmax(I, a, "min", CMP_LT); }
 static value *b_max(interp *I, value *self, args *a) { (void)self; return minmax(I, a, "max", CMP_GT); }
 
+static const lang_param b_sum_params[] = {{"iterable", LANG_POSONLY}, {"start", LANG_OPTIONAL, "0"}, {NULL}};
+
 static value *b_sum(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"iterable", "start", NULL};
-    if (lang_arg_check(I, a, "sum", 2, kw) || !lang_arg_get(a, 0, "iterable"))
-        return I->error ? NULL : lang_raise(I, "TypeError", "sum() takes at least 1 positional argument (0 given)");
-    value *it = lang_arg_get(a, 0, "iterable");
-    if (it->type == V_TENSOR && !lang_arg_get(a, 1, "start")) return lang_tensor_getattr(I, it, "__sum__");
+    value *it = lang_arg(a, "iterable");
+    if (it->type == V_TENSOR && !lang_arg(a, "start")) return lang_tensor_getattr(I, it, "__sum__");
     value *items = lang_to_list(I, it);
     if (!items) return NULL;
-    value *acc = lang_arg_get(a, 1, "start");
+    value *acc = lang_arg(a, "start");
     acc = acc ? lang_incref(acc) : v_int(0);
     if (acc->type == V_STR) { lang_decref(items); lang_decref(acc); return lang_raise(I, "TypeError", "sum() can't sum strings [use ''.join(seq) instead]"); }
     for (size_t i = 0; i < items->u.list.n && acc; i++) {
@@ -530,25 +546,27 @@ int lang_list_sort_inplace(interp *I, value *list, value *key, bool reverse)
     return rc;
 }
 
+static const lang_param b_sorted_params[] = {
+    {"iterable", LANG_POSONLY}, {"key", LANG_KEYWORD, "None"}, {"reverse", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *b_sorted(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"key", "reverse", NULL};
-    if (lang_arg_check(I, a, "sorted", 1, kw) || !need_args(I, a, "sorted", 1, 1)) return NULL;
-    value *l = lang_to_list(I, a->pos[0]);
+    value *l = lang_to_list(I, lang_arg(a, "iterable"));
     if (!l) return NULL;
     bool rev = false;
-    value *r = lang_arg_get(a, -1, "reverse");
+    value *r = lang_arg(a, "reverse");
     if (r && lang_arg_bool(I, r, &rev)) { lang_decref(l); return NULL; }
-    if (lang_list_sort_inplace(I, l, lang_arg_get(a, -1, "key"), rev)) { lang_decref(l); return NULL; }
+    if (lang_list_sort_inplace(I, l, lang_arg(a, "key"), rev)) { lang_decref(l); return NULL; }
     return l;
 }
+
+static const lang_param b_reversed_params[] = {{"sequence", LANG_POSONLY}, {NULL}};
 
 static value *b_reversed(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "reversed", 1, NULL) || !need_args(I, a, "reversed", 1, 1)) return NULL;
-    value *l = lang_to_list(I, a->pos[0]);
+    value *l = lang_to_list(I, lang_arg(a, "sequence"));
     if (!l) return NULL;
     for (size_t i = 0, j = l->u.list.n; i + 1 < j; i++, j--) {
         value *t = l->u.list.items[i];
@@ -565,7 +583,6 @@ static value *b_enumerate(interp *I, value *self, args *a)
 {
     (void)self;
     value *it = lang_arg(a, "iterable");
-    if (!it) return lang_raise(I, "TypeError", "enumerate() missing required argument 'iterable'");
     int64_t start = 0;
     value *s = lang_arg(a, "start");
     if (s && lang_arg_int(I, s, "start", &start)) return NULL;
@@ -590,30 +607,68 @@ static value *b_enumerate(interp *I, value *self, args *a)
 static const lang_param b_zip_params[] = {
     {"iterables", LANG_VARARGS}, {"strict", LANG_KEYWORD, "False"}, {NULL}};
 
+/* The items of each of n iterables as lists (what zip and map walk in step),
+ * and the length of the shortest (0 when n is 0). NULL with the error raised. */
+static value **lists_of(interp *I, value **iterables, int n, size_t *shortest)
+{
+    value **lists = calloc((size_t)n + 1, sizeof *lists);
+    if (!lists) { lang_raise(I, "MemoryError", "out of memory"); return NULL; }
+    *shortest = n ? SIZE_MAX : 0;
+    for (int i = 0; i < n; i++) {
+        lists[i] = lang_to_list(I, iterables[i]);
+        if (!lists[i]) {
+            for (int k = 0; k < i; k++) lang_decref(lists[k]);
+            free(lists);
+            return NULL;
+        }
+        if (lists[i]->u.list.n < *shortest) *shortest = lists[i]->u.list.n;
+    }
+    return lists;
+}
+
+static void lists_free(value **lists, int n)
+{
+    for (int i = 0; i < n; i++) lang_decref(lists[i]);
+    free(lists);
+}
+
+/* zip(strict=True) with iterables of different lengths: Python's ValueError,
+ * naming the first argument found shorter (or, when the first is the
+ * shortest, longer) than those before it */
+static value *zip_length_error(interp *I, value **lists, size_t shortest)
+{
+    int i = 0;
+    while (lists[i]->u.list.n != shortest) i++;
+    const char *how = "shorter";
+    if (i == 0) {
+        how = "longer";
+        while (lists[i]->u.list.n == shortest) i++;
+    }
+    if (i == 1) return lang_raise(I, "ValueError", "zip() argument 2 is %s than argument 1", how);
+    return lang_raise(I, "ValueError", "zip() argument %d is %s than arguments 1-%d", i + 1, how, i);
+}
+
 static value *b_zip(interp *I, value *self, args *a)
 {
     (void)self;
-    value **lists = calloc((size_t)a->npos + 1, sizeof *lists);
+    int nit;
+    value **iterables = lang_arg_rest(a, &nit);
+    bool strict = false;
+    value *sv = lang_arg(a, "strict");
+    if (sv && lang_arg_bool(I, sv, &strict)) return NULL;
+    size_t n;
+    value **lists = lists_of(I, iterables, nit, &n);
     if (!lists) return NULL;
-    size_t n = SIZE_MAX;
-    value *r = NULL;
-    for (int i = 0; i < a->npos; i++) {
-        lists[i] = lang_to_list(I, a->pos[i]);
-        if (!lists[i]) goto done;
-        if (lists[i]->u.list.n < n) n = lists[i]->u.list.n;
-    }
-    if (a->npos == 0) n = 0;
-    r = v_list(n);
-    if (!r) goto done;
-    for (size_t k = 0; k < n; k++) {
-        value *t = (k & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple((size_t)a->npos);
-        if (!t) { lang_decref(r); r = NULL; goto done; }
-        for (int i = 0; i < a->npos; i++) lang_tuple_set(t, (size_t)i, lang_incref(lists[i]->u.list.items[k]));
+    for (int i = 0; strict && i < nit; i++)
+        if (lists[i]->u.list.n != n) { zip_length_error(I, lists, n); lists_free(lists, nit); return NULL; }
+    value *r = v_list(n);
+    for (size_t k = 0; r && k < n; k++) {
+        value *t = (k & 0xfff) == 0xfff && lang_check_interrupt(I) ? NULL : v_tuple((size_t)nit);
+        if (!t) { lang_decref(r); r = NULL; break; }
+        for (int i = 0; i < nit; i++) lang_tuple_set(t, (size_t)i, lang_incref(lists[i]->u.list.items[k]));
         r->u.list.items[r->u.list.n++] = t;
     }
-done:
-    for (int i = 0; i < a->npos; i++) lang_decref(lists[i]);
-    free(lists);
+    lists_free(lists, nit);
     return r;
 }
 
@@ -624,7 +679,6 @@ static value *b_round(interp *I, value *self, args *a)
 {
     (void)self;
     value *x = lang_arg(a, "number"), *nd = lang_arg(a, "ndigits");
-    if (!x) return lang_raise(I, "TypeError", "round() missing required argument 'number'");
     if (x->type == V_TENSOR) return lang_tensor_getattr(I, x, "__round__");
     double d;
     if (lang_arg_double(I, x, "round() argument", &d)) return NULL;
@@ -666,25 +720,29 @@ static value *b_round(interp *I, value *self, args *a)
     return v_float(strtod(buf, NULL));
 }
 
+static const lang_param b_type_params[] = {{"object", LANG_POSONLY}, {NULL}};
+
 static value *b_type(interp *I, value *self, args *a)
 {
-    (void)self;
-    if (lang_arg_check(I, a, "type", 1, NULL) || !need_args(I, a, "type", 1, 1)) return NULL;
-    return lang_class_of(a->pos[0]);
+    (void)I; (void)self;
+    return lang_class_of(lang_arg(a, "object"));
 }
+
+static const lang_param b_isinstance_params[] = {{"obj", LANG_POSONLY}, {"class_or_tuple", LANG_POSONLY}, {NULL}};
 
 static value *b_isinstance(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "isinstance", 2, NULL) || !need_args(I, a, "isinstance", 2, 2)) return NULL;
-    int r = lang_is_instance(I, a->pos[0], a->pos[1]);
+    int r = lang_is_instance(I, lang_arg(a, "obj"), lang_arg(a, "class_or_tuple"));
     return r < 0 ? NULL : v_bool(r);
 }
 
+/* any(iterable, /), all(iterable, /) */
+static const lang_param iterable_params[] = {{"iterable", LANG_POSONLY}, {NULL}};
+
 static value *b_anyall(interp *I, args *a, bool any)
 {
-    if (!need_args(I, a, any ? "any" : "all", 1, 1)) return NULL;
-    value *items = lang_to_list(I, a->pos[0]);
+    value *items = lang_to_list(I, lang_arg(a, "iterable"));
     if (!items) return NULL;
     bool r = !any;
     for (size_t i = 0; i < items->u.list.n; i++) {
@@ -699,37 +757,50 @@ static value *b_anyall(interp *I, args *a, bool any)
 static value *b_any(interp *I, value *self, args *a) { (void)self; return b_anyall(I, a, true); }
 static value *b_all(interp *I, value *self, args *a) { (void)self; return b_anyall(I, a, false); }
 
+/* map(func, *iterables): func called with one item of each, as long as the shortest */
+static const lang_param b_map_params[] = {{"func", LANG_POSONLY}, {"iterables", LANG_VARARGS}, {NULL}};
+
 static value *b_map(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos != 2) return lang_raise(I, "TypeError", "map() takes a function and one iterable");
-    value *items = lang_to_list(I, a->pos[1]);
-    if (!items) return NULL;
-    value *r = v_list(items->u.list.n);
-    for (size_t i = 0; r && i < items->u.list.n; i++) {
-        args ka = {&items->u.list.items[i], 1, NULL, NULL, 0};
-        value *x = lang_call_value(I, a->pos[0], &ka);
+    value *fn = lang_arg(a, "func");
+    int nit;
+    value **iterables = lang_arg_rest(a, &nit);
+    if (nit == 0) return lang_raise(I, "TypeError", "map() must have at least two arguments.");
+    size_t n;
+    value **lists = lists_of(I, iterables, nit, &n);
+    if (!lists) return NULL;
+    value *r = v_list(n);
+    value **items = r ? calloc((size_t)nit, sizeof *items) : NULL;
+    if (r && !items) { lang_decref(r); r = lang_raise(I, "MemoryError", "out of memory"); }
+    for (size_t k = 0; r && k < n; k++) {
+        for (int i = 0; i < nit; i++) items[i] = lists[i]->u.list.items[k];
+        args ka = {items, nit, NULL, NULL, 0};
+        value *x = lang_call_value(I, fn, &ka);
         if (!x) { lang_decref(r); r = NULL; break; }
         r->u.list.items[r->u.list.n++] = x;
     }
-    lang_decref(items);
+    free(items);
+    lists_free(lists, nit);
     return r;
 }
+
+static const lang_param b_filter_params[] = {{"function", LANG_POSONLY}, {"iterable", LANG_POSONLY}, {NULL}};
 
 static value *b_filter(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos != 2) return lang_raise(I, "TypeError", "filter() takes a function (or None) and one iterable");
-    value *items = lang_to_list(I, a->pos[1]);
+    value *fn = lang_arg(a, "function");
+    value *items = lang_to_list(I, lang_arg(a, "iterable"));
     if (!items) return NULL;
     value *r = v_list(0);
     for (size_t i = 0; r && i < items->u.list.n; i++) {
         value *x = items->u.list.items[i];
         int t;
-        if (a->pos[0]->type == V_NONE) t = lang_truthy(I, x);
+        if (fn->type == V_NONE) t = lang_truthy(I, x);
         else {
             args ka = {&x, 1, NULL, NULL, 0};
-            value *c = lang_call_value(I, a->pos[0], &ka);
+            value *c = lang_call_value(I, fn, &ka);
             t = c ? lang_truthy(I, c) : -1;
             lang_decref(c);
         }
@@ -740,11 +811,13 @@ static value *b_filter(interp *I, value *self, args *a)
     return r;
 }
 
+/* help() alone lists everything */
+static const lang_param b_help_params[] = {{"request", LANG_OPTIONAL, "..."}, {NULL}};
+
 static value *b_help(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos > 1) return lang_raise(I, "TypeError", "help() takes at most 1 argument");
-    char *text = lang_help_text(I, a->npos ? a->pos[0] : NULL);
+    char *text = lang_help_text(I, lang_arg(a, "request"));
     if (!text) return NULL;
     if (I->out && I->out->page) {
         cJSON *b = cJSON_CreateObject();
@@ -759,52 +832,61 @@ static value *b_help(interp *I, value *self, args *a)
     return v_none();
 }
 
+/* dir() alone: the names defined in the notebook */
+static const lang_param b_dir_params[] = {{"object", LANG_POSONLY, "..."}, {NULL}};
+
 static value *b_dir(interp *I, value *self, args *a)
 {
     (void)self;
+    value *obj = lang_arg(a, "object");
     value *r = v_list(0);
     if (!r) return NULL;
-    if (a->npos == 0) {
+    if (!obj) {
         size_t i = 0;
         value *k;
         while (lang_dict_next(I->globals, &i, &k, NULL)) lang_list_append(r, lang_incref(k));
         return r;
     }
     char **names = NULL;
-    int n = lang_attr_names(I, a->pos[0], &names);
+    int n = lang_attr_names(I, obj, &names);
     for (int i = 0; i < n; i++) { lang_list_append(r, v_str(names[i])); free(names[i]); }
     free(names);
     return r;
 }
 
+static const lang_param b_hasattr_params[] = {{"obj", LANG_POSONLY}, {"name", LANG_POSONLY}, {NULL}};
+
 static value *b_hasattr(interp *I, value *self, args *a)
 {
     (void)self;
-    if (!need_args(I, a, "hasattr", 2, 2)) return NULL;
-    const char *name = lang_arg_str(I, a->pos[1], "attribute name");
+    const char *name = lang_arg_str(I, lang_arg(a, "name"), "attribute name");
     if (!name) return NULL;
-    value *v = lang_get_attr(I, a->pos[0], name);
+    value *v = lang_get_attr(I, lang_arg(a, "obj"), name);
     if (!v) { lang_clear_error(I); return v_bool(false); }
     lang_decref(v);
     return v_bool(true);
 }
 
+static const lang_param b_getattr_params[] = {
+    {"object", LANG_POSONLY}, {"name", LANG_POSONLY}, {"default", LANG_POSONLY, "..."}, {NULL}};
+
 static value *b_getattr(interp *I, value *self, args *a)
 {
     (void)self;
-    if (!need_args(I, a, "getattr", 2, 3)) return NULL;
-    const char *name = lang_arg_str(I, a->pos[1], "attribute name");
+    const char *name = lang_arg_str(I, lang_arg(a, "name"), "attribute name");
     if (!name) return NULL;
-    value *v = lang_get_attr(I, a->pos[0], name);
-    if (!v && a->npos == 3) { lang_clear_error(I); return lang_incref(a->pos[2]); }
+    value *v = lang_get_attr(I, lang_arg(a, "object"), name), *dflt = lang_arg(a, "default");
+    if (!v && dflt) { lang_clear_error(I); return lang_incref(dflt); }
     return v;
 }
+
+static const lang_param b_chr_params[] = {{"i", LANG_POSONLY}, {NULL}};
 
 static value *b_chr(interp *I, value *self, args *a)
 {
     (void)self;
     int64_t c;
-    if (!need_args(I, a, "chr", 1, 1) || lang_arg_int(I, a->pos[0], "chr() argument", &c)) return NULL;
+    if (lang_arg_int(I, lang_arg(a, "i"), "chr() argument", &c)) return NULL;
     if (c < 0 || c > 0x10FFFF) return lang_raise(I, "ValueError", "chr() arg not in range(0x110000)");
     if (c >= 0xD800 && c <= 0xDFFF) return lang_raise(I, "ValueError", "chr() arg is a surrogate (lens strings are UTF-8)");
     value *ci = v_int(c);
@@ -813,11 +895,12 @@ static value *b_chr(interp *I, value *self, args *a)
     return s ? v_str_take(s, strlen(s)) : NULL;
 }
 
+static const lang_param b_ord_params[] = {{"c", LANG_POSONLY}, {NULL}};
+
 static value *b_ord(interp *I, value *self, args *a)
 {
     (void)self;
-    if (!need_args(I, a, "ord", 1, 1)) return NULL;
-    value *s = a->pos[0];
+    value *s = lang_arg(a, "c");
     if (s->type != V_STR) return lang_raise(I, "TypeError", "ord() expected string of length 1, but %s found", lang_type_name(s));
     int64_t n = lang_length_of(I, s);
     if (n != 1) return lang_raise(I, "TypeError", "ord() expected a character, but string of length %lld found", (long long)n);
@@ -831,59 +914,107 @@ static value *b_ord(interp *I, value *self, args *a)
     return v_int(cp);
 }
 
+static const lang_param b_divmod_params[] = {{"x", LANG_POSONLY}, {"y", LANG_POSONLY}, {NULL}};
+
 static value *b_divmod(interp *I, value *self, args *a)
 {
     (void)self;
-    if (!need_args(I, a, "divmod", 2, 2)) return NULL;
-    value *q = lang_binary_op(I, OP_FLOORDIV, a->pos[0], a->pos[1]);
+    value *x = lang_arg(a, "x"), *y = lang_arg(a, "y");
+    value *q = lang_binary_op(I, OP_FLOORDIV, x, y);
     if (!q) return NULL;
-    value *m = lang_binary_op(I, OP_MOD, a->pos[0], a->pos[1]);
+    value *m = lang_binary_op(I, OP_MOD, x, y);
     if (!m) { lang_decref(q); return NULL; }
     return v_tuple_of(2, q, m);
+}
+
+static const lang_param b_pow_params[] = {{"base", LANG_REQUIRED}, {"exp", LANG_REQUIRED}, {"mod", LANG_OPTIONAL, "None"}, {NULL}};
+
+static bool is_int_like(const value *v) { return v->type == V_INT || v->type == V_BOOL; }
+
+/* The inverse of b modulo m (0 <= b < m), as Python's pow(b, -1, m); -1 when
+ * b has none (they share a factor). */
+static int64_t inverse_mod(uint64_t b, uint64_t m)
+{
+    __int128 r0 = (__int128)m, r1 = (__int128)b, t0 = 0, t1 = 1;
+    while (r1) {
+        __int128 q = r0 / r1, r2 = r0 - q * r1, t2 = t0 - q * t1;
+        r0 = r1; r1 = r2; t0 = t1; t1 = t2;
+    }
+    if (r0 != 1) return -1;
+    if (t0 < 0) t0 += (__int128)m;
+    return (int64_t)t0;
+}
+
+/* pow(base, exp, mod) of integers: base ** exp % mod without the power, the
+ * result with mod's sign as Python's; a negative exp uses base's inverse */
+static value *pow_mod(interp *I, value *bv, value *ev, value *mv)
+{
+    if (!is_int_like(bv) || !is_int_like(ev) || !is_int_like(mv))
+        return lang_raise(I, "TypeError", "pow() 3rd argument not allowed unless all arguments are integers");
+    int64_t base = bv->type == V_INT ? bv->u.i : bv->u.b, exp = ev->type == V_INT ? ev->u.i : ev->u.b;
+    int64_t mod = mv->type == V_INT ? mv->u.i : mv->u.b;
+    if (mod == 0) return lang_raise(I, "ValueError", "pow() 3rd argument cannot be 0");
+    uint64_t m = mod < 0 ? 0 - (uint64_t)mod : (uint64_t)mod;
+    int64_t b = (int64_t)((__int128)base % (__int128)m);
+    if (b < 0) b = (int64_t)((__int128)b + (__int128)m);
+    uint64_t e = exp < 0 ? 0 - (uint64_t)exp : (uint64_t)exp;
+    if (exp < 0) {
+        b = inverse_mod((uint64_t)b, m);
+        if (b < 0) return lang_raise(I, "ValueError", "base is not invertible for the given modulus");
+    }
+    unsigned __int128 r = 1 % m, x = (uint64_t)b;
+    for (; e; e >>= 1) {
+        if (e & 1) r = r * x % m;
+        x = x * x % m;
+    }
+    __int128 out = (__int128)r;
+    if (mod < 0 && out) out -= (__int128)m;
+    return v_int((int64_t)out);
 }
 
 static value *b_pow(interp *I, value *self, args *a)
 {
     (void)self;
-    if (!need_args(I, a, "pow", 2, 2)) return NULL;
-    return lang_binary_op(I, OP_POW, a->pos[0], a->pos[1]);
+    value *mod = lang_arg(a, "mod");
+    if (mod && mod->type != V_NONE) return pow_mod(I, lang_arg(a, "base"), lang_arg(a, "exp"), mod);
+    return lang_binary_op(I, OP_POW, lang_arg(a, "base"), lang_arg(a, "exp"));
 }
 
 const lang_builtin builtins_core[] = {
     {"print", b_print, NULL, "Writes the values, converted with str and separated by sep, followed by end, to the cell's output.", b_print_params},
     {"input", b_input, NULL, "Asks the user for a line of text (through the notebook frontend) and returns it without the newline.", b_input_params},
     {"len", b_len, NULL, "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor.", b_len_params},
-    {"range", b_range, "range(stop) / range(start, stop, step=1)", "The integers from start (0) up to but not including stop, by step."},
-    {"str", b_str, "str(obj='')", "The text of a value (what print shows)."},
-    {"repr", b_repr, "repr(obj)", "The printable representation of a value (what a cell shows)."},
+    {"range", b_range, NULL, "The integers from start up to but not including stop, by step; range(stop) counts from 0.", b_range_params},
+    {"str", b_str, NULL, "The text of a value (what print shows).", b_str_params},
+    {"repr", b_repr, NULL, "The printable representation of a value (what a cell shows).", b_repr_params},
     {"int", b_int, NULL, "An integer from a number (truncated), a one-element tensor or a string.", b_int_params},
-    {"float", b_float, "float(x=0.0)", "A float from a number, a one-element tensor or a string."},
-    {"bool", b_bool, "bool(x=False)", "True or False: the truth value of x."},
-    {"list", b_list, "list(iterable=())", "A new list of the items of an iterable (a tensor gives its rows)."},
-    {"tuple", b_tuple, "tuple(iterable=())", "A new tuple of the items of an iterable."},
-    {"dict", b_dict, "dict(mapping_or_pairs=None, **kwargs)", "A new dict from a dict, a list of (key, value) pairs and keyword arguments."},
-    {"abs", b_abs, "abs(x)", "Absolute value of a number, or elementwise of a tensor."},
-    {"min", b_min, "min(iterable, key=None, default=...) / min(a, b, ...)", "The smallest item (of a tensor: the smallest element)."},
-    {"max", b_max, "max(iterable, key=None, default=...) / max(a, b, ...)", "The largest item (of a tensor: the largest element)."},
-    {"sum", b_sum, "sum(iterable, start=0)", "The sum of the items plus start (of a tensor: the sum of all elements)."},
-    {"sorted", b_sorted, "sorted(iterable, key=None, reverse=False)", "A new sorted list (stable)."},
-    {"reversed", b_reversed, "reversed(seq)", "A list of the items in reverse order."},
+    {"float", b_float, NULL, "A float from a number, a one-element tensor or a string.", b_float_params},
+    {"bool", b_bool, NULL, "True or False: the truth value of x.", b_bool_params},
+    {"list", b_list, NULL, "A new list of the items of an iterable (a tensor gives its rows).", iterable_or_empty_params},
+    {"tuple", b_tuple, NULL, "A new tuple of the items of an iterable.", iterable_or_empty_params},
+    {"dict", b_dict, NULL, "A new dict from a dict or an iterable of (key, value) pairs, and the keyword arguments.", b_dict_params},
+    {"abs", b_abs, NULL, "Absolute value of a number, or elementwise of a tensor.", b_abs_params},
+    {"min", b_min, NULL, "The smallest item of one iterable (default when it is empty, if given), or the smallest of several arguments (of a tensor: the smallest element).", minmax_params},
+    {"max", b_max, NULL, "The largest item of one iterable (default when it is empty, if given), or the largest of several arguments (of a tensor: the largest element).", minmax_params},
+    {"sum", b_sum, NULL, "The sum of the items plus start (of a tensor: the sum of all elements).", b_sum_params},
+    {"sorted", b_sorted, NULL, "A new sorted list (stable).", b_sorted_params},
+    {"reversed", b_reversed, NULL, "A list of the items in reverse order.", b_reversed_params},
     {"enumerate", b_enumerate, NULL, "A list of (index, item) pairs.", b_enumerate_params},
     {"zip", b_zip, NULL, "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest.", b_zip_params},
     {"round", b_round, NULL, "number rounded to ndigits decimals (half to even); an int when ndigits is omitted.", b_round_params},
-    {"type", b_type, "type(obj)", "The class of obj: printed <class 'int'>, type(obj).__name__ its name as Python gives it ('int', 'list', 'Tensor', 'function', 'HookedTransformer', ...)."},
-    {"isinstance", b_isinstance, "isinstance(obj, type_or_tuple)", "Whether obj is of the given class or of one in a tuple of them: int, float, str, list, tuple, dict, bool, torch.Tensor, HookedTransformer, ActivationCache, type(other), ..."},
-    {"any", b_any, "any(iterable)", "True when some item is true."},
-    {"all", b_all, "all(iterable)", "True when every item is true."},
-    {"map", b_map, "map(function, iterable)", "A list of function(item) for each item."},
-    {"filter", b_filter, "filter(function, iterable)", "A list of the items for which function(item) is true (None: the true items)."},
-    {"help", b_help, "help(obj=None)", "Shows the signature and documentation of a builtin, a method or a value; help() lists everything."},
-    {"dir", b_dir, "dir(obj=None)", "The attribute names of obj, or the names defined in the notebook."},
-    {"hasattr", b_hasattr, "hasattr(obj, name)", "Whether obj has the attribute name."},
-    {"getattr", b_getattr, "getattr(obj, name, default=...)", "The attribute name of obj (default when absent, if given)."},
-    {"chr", b_chr, "chr(i)", "The one-character string of Unicode code point i."},
-    {"ord", b_ord, "ord(c)", "The Unicode code point of a one-character string."},
-    {"divmod", b_divmod, "divmod(a, b)", "(a // b, a % b)."},
-    {"pow", b_pow, "pow(base, exp)", "base ** exp."},
+    {"type", b_type, NULL, "The class of object: printed <class 'int'>, type(obj).__name__ its name as Python gives it ('int', 'list', 'Tensor', 'function', 'HookedTransformer', ...).", b_type_params},
+    {"isinstance", b_isinstance, NULL, "Whether obj is of the given class or of one in a tuple of them: int, float, str, list, tuple, dict, bool, torch.Tensor, HookedTransformer, ActivationCache, type(other), ...", b_isinstance_params},
+    {"any", b_any, NULL, "True when some item is true.", iterable_params},
+    {"all", b_all, NULL, "True when every item is true.", iterable_params},
+    {"map", b_map, NULL, "A list of func(item) for each item, or with several iterables func(item1, item2, ...) as long as the shortest.", b_map_params},
+    {"filter", b_filter, NULL, "A list of the items for which function(item) is true (None: the true items).", b_filter_params},
+    {"help", b_help, NULL, "Shows the signature and documentation of a builtin, a method or a value; help() lists everything.", b_help_params},
+    {"dir", b_dir, NULL, "The attribute names of object, or without it the names defined in the notebook.", b_dir_params},
+    {"hasattr", b_hasattr, NULL, "Whether obj has the attribute name.", b_hasattr_params},
+    {"getattr", b_getattr, NULL, "The attribute name of object (default when absent, if given).", b_getattr_params},
+    {"chr", b_chr, NULL, "The one-character string of Unicode code point i.", b_chr_params},
+    {"ord", b_ord, NULL, "The Unicode code point of a one-character string.", b_ord_params},
+    {"divmod", b_divmod, NULL, "(x // y, x % y).", b_divmod_params},
+    {"pow", b_pow, NULL, "base ** exp; with mod, base ** exp % mod for integers (a negative exp uses the inverse of base).", b_pow_params},
     {NULL, NULL, NULL, NULL},
 };

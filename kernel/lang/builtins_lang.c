@@ -55,11 +55,13 @@ static value *b_nullcontext(interp *I, value *self, args *a)
 
 /* ---- exit / quit ------------------------------------------------------------------ */
 
+/* exit(code=None), quit(code=None): the code is accepted as Python's is; a
+ * kernel has no exit status to give it to */
+static const lang_param b_exit_params[] = {{"code", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_exit(interp *I, value *self, args *a)
 {
-    (void)self;
-    static const char *const kw[] = {NULL};
-    if (lang_arg_check(I, a, "exit", 1, kw)) return NULL;
+    (void)self; (void)a;
     lang_session *s = (lang_session *)((char *)I - offsetof(lang_session, I));
     s->exit_requested = true;
     return V_NONE_VAL;
@@ -67,9 +69,9 @@ static value *b_exit(interp *I, value *self, args *a)
 
 const lang_builtin builtins_lang[] = {
     {"nullcontext", b_nullcontext, NULL, "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x.", b_nullcontext_params},
-    {"exit", b_exit, "exit()",
+    {"exit", b_exit, NULL,
      "Ends the session: in jupyter console, exit or exit() leaves the console and stops the kernel. "
-     "The rest of the cell does not run."},
-    {"quit", b_exit, "quit()", "The same as exit()."},
+     "The rest of the cell does not run. code is accepted, as in Python, and not used.", b_exit_params},
+    {"quit", b_exit, NULL, "The same as exit().", b_exit_params},
     {NULL},
 };

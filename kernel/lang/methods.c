@@ -1,6 +1,10 @@
 /* kernel/lang/methods.c — attribute lookup (get_attr) and the methods of str,
- * list, tuple and dict; str.format and printf-style `%` formatting. Tensor and
- * object attributes are delegated to their own files. */
+ * list, tuple and dict; str.format and printf-style `%` formatting.
+ *
+ * Owns: those methods and their argument specs (Python's signatures without
+ * self: str.split(sep=None, maxsplit=-1), list.append(object, /)).
+ * Does not own: tensor and object attributes (their own files), checking a
+ * call against a spec (params.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -12,6 +16,7 @@
 #include "did_you_mean.h"
 #include "modules.h"
 #include "lang_internal.h"
+#include "value_internal.h"
 
 #define SELF_STR (self->u.str.s)
 #define SELF_LEN (self->u.str.len)
@@ -43,7 +48,9 @@ static value *sb_value(sb *b)
 
 /* ---- str.format ----------------------------------------------------------- */
 
-static char *format_fields(interp *I, const char *f, size_t n, args *a)
+/* pos: the positional arguments ({} and {0} fields); a: the call, whose
+ * keyword arguments the {name} fields read */
+static char *format_fields(interp *I, const char *f, size_t n, value **pos, int npos, args *a)
 {
     sb b = {0};
     int auto_idx = 0;
@@ -70,18 +77,18 @@ static char *format_fields(interp *I, const char *f, size_t n, args *a)
         snprintf(head, sizeof head, "%.*s", (int)nl, field);
         value *v = NULL;
         if (!head[0]) {
-            if (auto_idx >= a->npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", auto_idx); goto fail; }
-            v = lang_incref(a->pos[auto_idx++]);
+            if (auto_idx >= npos) { lang_raise(I, "IndexError", "Replacement index %d out of range for positional args tuple", auto_idx); goto fail; }
+            v = lang_incref(pos[auto_idx++]);
         } else if (isdigit((unsigned char)head[0])) {
             char *end;
             errno = 0;
             long long k = strtoll(head, &end, 10);
             if (errno) { lang_raise(I, "ValueError", "Too many decimal digits in format string"); goto fail; }
             if (*end) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
-            if (k >= a->npos) { lang_raise(I, "IndexError", "Replacement index %s out of range for positional args tuple", head); goto fail; }
-            v = lang_incref(a->pos[k]);
+            if (k >= npos) { lang_raise(I, "IndexError", "Replacement index %s out of range for positional args tuple", head); goto fail; }
+            v = lang_incref(pos[k]);
         } else {
-            value *x = lang_arg_get(a, -1, head);
+            value *x = lang_arg(a, head);
             if (!x) { lang_raise(I, "KeyError", "'%s'", head); goto fail; }
             v = lang_incref(x);
         }
@@ -192,16 +199,24 @@ char *lang_percent_format(interp *I, const char *f, size_t n, value *argv)
 
 /* ---- str methods ------------------------------------------------------------ */
 
+/* methods without parameters (str.upper, list.copy, dict.keys, ...) */
+static const lang_param no_params[] = {{NULL}};
+
+static const lang_param s_format_params[] = {{"args", LANG_VARARGS}, {"kwargs", LANG_VARKW}, {NULL}};
+
 static value *s_format(interp *I, value *self, args *a)
 {
-    char *r = format_fields(I, SELF_STR, SELF_LEN, a);
+    int npos;
+    value **pos = lang_arg_rest(a, &npos);
+    char *r = format_fields(I, SELF_STR, SELF_LEN, pos, npos, a);
     return r ? v_str_take(r, strlen(r)) : NULL;
 }
 
+static const lang_param iterable_params[] = {{"iterable", LANG_POSONLY}, {NULL}};
+
 static value *s_join(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "join() takes exactly one argument");
-    value *items = lang_to_list(I, a->pos[0]);
+    value *items = lang_to_list(I, lang_arg(a, "iterable"));
     if (!items) return NULL;
     sb b = {0};
     for (size_t i = 0; i < items->u.list.n; i++) {
@@ -226,11 +241,11 @@ static value *s_join(interp *I, value *self, args *a)
 
 static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
+static const lang_param s_split_params[] = {{"sep", LANG_OPTIONAL, "None"}, {"maxsplit", LANG_OPTIONAL, "-1"}, {NULL}};
+
 static value *s_split_impl(interp *I, value *self, args *a, bool right)
 {
-    static const char *const kw[] = {"sep", "maxsplit", NULL};
-    if (lang_arg_check(I, a, "split", 2, kw)) return NULL;
-    value *sepv = lang_arg_get(a, 0, "sep"), *mv = lang_arg_get(a, 1, "maxsplit");
+    value *sepv = lang_arg(a, "sep"), *mv = lang_arg(a, "maxsplit");
     int64_t maxsplit = -1;
     if (mv && lang_arg_int(I, mv, "maxsplit", &maxsplit)) return NULL;
     value *r = v_list(0);
@@ -311,22 +326,27 @@ static value *s_split_impl(interp *I, value *self, args *a, bool right)
 static value *s_split(interp *I, value *self, args *a) { return s_split_impl(I, self, a, false); }
 static value *s_rsplit(interp *I, value *self, args *a) { return s_split_impl(I, self, a, true); }
 
+static const lang_param s_splitlines_params[] = {{"keepends", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *s_splitlines(interp *I, value *self, args *a)
 {
-    (void)a;
+    bool keepends = false;
+    value *kv = lang_arg(a, "keepends");
+    if (kv && lang_arg_bool(I, kv, &keepends)) return NULL;
     value *r = v_list(0);
     if (!r) return lang_raise(I, "MemoryError", "out of memory");
     size_t st = 0, n = SELF_LEN;
     for (size_t i = 0; i < n; i++)
-        if (SELF_STR[i] == '\n') { lang_list_append(r, v_strn(SELF_STR + st, i - st)); st = i + 1; }
+        if (SELF_STR[i] == '\n') { lang_list_append(r, v_strn(SELF_STR + st, i + keepends - st)); st = i + 1; }
     if (st < n) lang_list_append(r, v_strn(SELF_STR + st, n - st));
     return r;
 }
 
+static const lang_param s_strip_params[] = {{"chars", LANG_POSONLY, "None"}, {NULL}};
+
 static value *s_strip_impl(interp *I, value *self, args *a, int which)
 {
-    if (lang_arg_check(I, a, "strip", 1, NULL)) return NULL;
-    value *cv = lang_arg_get(a, 0, NULL);
+    value *cv = lang_arg(a, "chars");
     const char *chars = NULL;
     if (cv && cv->type != V_NONE && !(chars = lang_arg_str(I, cv, "chars"))) return NULL;
     size_t s = 0, e = SELF_LEN;
@@ -340,14 +360,17 @@ static value *s_strip(interp *I, value *self, args *a) { return s_strip_impl(I, 
 static value *s_lstrip(interp *I, value *self, args *a) { return s_strip_impl(I, self, a, 1); }
 static value *s_rstrip(interp *I, value *self, args *a) { return s_strip_impl(I, self, a, 2); }
 
+static const lang_param s_replace_params[] = {
+    {"old", LANG_POSONLY}, {"new", LANG_POSONLY}, {"count", LANG_POSONLY, "-1"}, {NULL}};
+
 static value *s_replace(interp *I, value *self, args *a)
 {
-    if (a->npos < 2 || a->npos > 3) return lang_raise(I, "TypeError", "replace() takes 2 or 3 arguments");
-    const char *old = lang_arg_str(I, a->pos[0], "old"), *new = old ? lang_arg_str(I, a->pos[1], "new") : NULL;
+    value *oldv = lang_arg(a, "old"), *newv = lang_arg(a, "new"), *countv = lang_arg(a, "count");
+    const char *old = lang_arg_str(I, oldv, "old"), *new = old ? lang_arg_str(I, newv, "new") : NULL;
     if (!new) return NULL;
     int64_t count = -1;
-    if (a->npos == 3 && lang_arg_int(I, a->pos[2], "count", &count)) return NULL;
-    size_t ol = a->pos[0]->u.str.len, nl = a->pos[1]->u.str.len;
+    if (countv && lang_arg_int(I, countv, "count", &count)) return NULL;
+    size_t ol = oldv->u.str.len, nl = newv->u.str.len;
     sb b = {0};
     size_t i = 0;
     int64_t done = 0;
@@ -390,17 +413,59 @@ static value *s_lower(interp *I, value *self, args *a) { (void)I; (void)a; retur
 static value *s_capitalize(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 2); }
 static value *s_title(interp *I, value *self, args *a) { (void)I; (void)a; return s_case(self, 3); }
 
+/* A start or end argument of str.find, list.index, ...: an int counted from
+ * the end when negative (then clamped at 0); None (when allowed) or absent
+ * gives dflt. Not clamped at n: a start past the end finds nothing. */
+static int bound_arg(interp *I, value *v, bool none_ok, int64_t n, int64_t dflt, int64_t *out)
+{
+    if (!v || (none_ok && v->type == V_NONE)) { *out = dflt; return 0; }
+    if (v->type != V_INT && v->type != V_BOOL) {
+        lang_raise(I, "TypeError", "slice indices must be integers %shave an __index__ method", none_ok ? "or None or " : "or ");
+        return -1;
+    }
+    int64_t i = lang_num_as_int(v);
+    if (i < 0 && (i += n) < 0) i = 0;
+    *out = i;
+    return 0;
+}
+
+/* The part of the string that str.find, count, startswith, ... look in, from
+ * their start and end arguments: bytes [from, to), whose first code point is
+ * number first. open is false when it is empty by position (start past the
+ * end, or end before start), where even '' is not found. */
+typedef struct str_window { size_t from, to; int64_t first; bool open; } str_window;
+
+/* 0, or -1 with the error raised */
+static int str_window_of(interp *I, value *self, args *a, str_window *w)
+{
+    int64_t n = lang_length_of(I, self), start, end;
+    if (n < 0 || bound_arg(I, lang_arg(a, "start"), true, n, 0, &start) || bound_arg(I, lang_arg(a, "end"), true, n, n, &end)) return -1;
+    if (end > n) end = n;
+    w->open = start <= n && start <= end;
+    w->first = start;
+    w->from = w->open ? lang_utf8_offset(SELF_STR, SELF_LEN, start) : 0;
+    w->to = w->open ? w->from + lang_utf8_offset(SELF_STR + w->from, SELF_LEN - w->from, end - start) : 0;
+    return 0;
+}
+
+/* str.startswith, str.endswith */
+static const lang_param s_startswith_params[] = {
+    {"prefix", LANG_POSONLY}, {"start", LANG_POSONLY, "None"}, {"end", LANG_POSONLY, "None"}, {NULL}};
+static const lang_param s_endswith_params[] = {
+    {"suffix", LANG_POSONLY}, {"start", LANG_POSONLY, "None"}, {"end", LANG_POSONLY, "None"}, {NULL}};
+
 static value *s_affix(interp *I, value *self, args *a, bool start)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "%s() takes exactly one argument", start ? "startswith" : "endswith");
-    value *p = a->pos[0];
+    value *p = lang_arg(a, start ? "prefix" : "suffix");
     value **opts = &p;
     size_t no = 1;
     if (p->type == V_TUPLE) { opts = p->u.list.items; no = p->u.list.n; }
+    str_window w;
+    if (str_window_of(I, self, a, &w)) return NULL;
     for (size_t i = 0; i < no; i++) {
         if (opts[i]->type != V_STR) return lang_raise(I, "TypeError", "expected str or a tuple of str, not %s", lang_type_name(opts[i]));
         size_t l = opts[i]->u.str.len;
-        if (l <= SELF_LEN && !memcmp(start ? SELF_STR : SELF_STR + SELF_LEN - l, opts[i]->u.str.s, l)) return v_bool(true);
+        if (w.open && l <= w.to - w.from && !memcmp(SELF_STR + (start ? w.from : w.to - l), opts[i]->u.str.s, l)) return v_bool(true);
     }
     return v_bool(false);
 }
@@ -414,21 +479,28 @@ static int64_t cp_index(const char *s, size_t byte)
     return n;
 }
 
+/* str.find, rfind, index, count: Python's sub[, start[, end]] */
+static const lang_param sub_params[] = {
+    {"sub", LANG_POSONLY}, {"start", LANG_POSONLY, "None"}, {"end", LANG_POSONLY, "None"}, {NULL}};
+
 static value *s_find_impl(interp *I, value *self, args *a, bool raise, bool right)
 {
-    if (a->npos < 1) return lang_raise(I, "TypeError", "find() takes at least 1 argument");
-    const char *sub = lang_arg_str(I, a->pos[0], "substring");
-    if (!sub) return NULL;
-    size_t sl = a->pos[0]->u.str.len;
-    const char *hit = NULL;
-    if (right) {
-        for (size_t k = SELF_LEN + 1; k-- > 0;) if (k + sl <= SELF_LEN && !memcmp(SELF_STR + k, sub, sl)) { hit = SELF_STR + k; break; }
-    } else hit = memmem(SELF_STR, SELF_LEN, sub, sl);
+    value *subv = lang_arg(a, "sub");
+    const char *sub = lang_arg_str(I, subv, "substring");
+    str_window w;
+    if (!sub || str_window_of(I, self, a, &w)) return NULL;
+    size_t sl = subv->u.str.len;
+    const char *hit = NULL, *text = SELF_STR + w.from;
+    size_t len = w.to - w.from;
+    if (!w.open) hit = NULL;
+    else if (right) {
+        for (size_t k = len + 1; k-- > 0;) if (k + sl <= len && !memcmp(text + k, sub, sl)) { hit = text + k; break; }
+    } else hit = memmem(text, len, sub, sl);
     if (!hit) {
         if (raise) return lang_raise(I, "ValueError", "substring not found");
         return v_int(-1);
     }
-    return v_int(cp_index(SELF_STR, (size_t)(hit - SELF_STR)));
+    return v_int(w.first + cp_index(text, (size_t)(hit - text)));
 }
 static value *s_find(interp *I, value *self, args *a) { return s_find_impl(I, self, a, false, false); }
 static value *s_rfind(interp *I, value *self, args *a) { return s_find_impl(I, self, a, false, true); }
@@ -436,13 +508,15 @@ static value *s_index(interp *I, value *self, args *a) { return s_find_impl(I, s
 
 static value *s_count(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "count() takes exactly one argument");
-    const char *sub = lang_arg_str(I, a->pos[0], "substring");
-    if (!sub) return NULL;
-    size_t sl = a->pos[0]->u.str.len;
-    if (!sl) return v_int(lang_length_of(I, self) + 1);
+    value *subv = lang_arg(a, "sub");
+    const char *sub = lang_arg_str(I, subv, "substring");
+    str_window w;
+    if (!sub || str_window_of(I, self, a, &w)) return NULL;
+    if (!w.open) return v_int(0);
+    size_t sl = subv->u.str.len;
+    const char *p = SELF_STR + w.from, *end = SELF_STR + w.to;
+    if (!sl) return v_int(cp_index(p, w.to - w.from) + 1);
     int64_t n = 0;
-    const char *p = SELF_STR, *end = SELF_STR + SELF_LEN;
     while ((p = memmem(p, (size_t)(end - p), sub, sl))) { n++; p += sl; }
     return v_int(n);
 }
@@ -458,14 +532,17 @@ static value *s_isalpha(interp *I, value *self, args *a) { (void)I; (void)a; ret
 static value *s_isspace(interp *I, value *self, args *a) { (void)I; (void)a; return s_pred(self, isspace); }
 static value *s_isalnum(interp *I, value *self, args *a) { (void)I; (void)a; return s_pred(self, isalnum); }
 
+/* str.ljust, rjust, center */
+static const lang_param s_just_params[] = {{"width", LANG_POSONLY}, {"fillchar", LANG_POSONLY, "' '"}, {NULL}};
+
 static value *s_just(interp *I, value *self, args *a, char align)
 {
-    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "takes 1 or 2 arguments");
     int64_t w;
-    if (lang_arg_int(I, a->pos[0], "width", &w)) return NULL;
+    if (lang_arg_int(I, lang_arg(a, "width"), "width", &w)) return NULL;
     char fill = ' ';
-    if (a->npos == 2) {
-        const char *f = lang_arg_str(I, a->pos[1], "fillchar");
+    value *fv = lang_arg(a, "fillchar");
+    if (fv) {
+        const char *f = lang_arg_str(I, fv, "fillchar");
         if (!f) return NULL;
         if (strlen(f) != 1) return lang_raise(I, "TypeError", "The fill character must be exactly one character long");
         fill = f[0];
@@ -478,10 +555,12 @@ static value *s_just(interp *I, value *self, args *a, char align)
 static value *s_ljust(interp *I, value *self, args *a) { return s_just(I, self, a, '<'); }
 static value *s_rjust(interp *I, value *self, args *a) { return s_just(I, self, a, '>'); }
 static value *s_center(interp *I, value *self, args *a) { return s_just(I, self, a, '^'); }
+static const lang_param s_zfill_params[] = {{"width", LANG_POSONLY}, {NULL}};
+
 static value *s_zfill(interp *I, value *self, args *a)
 {
     int64_t w;
-    if (a->npos != 1 || lang_arg_int(I, a->pos[0], "width", &w)) return I->error ? NULL : lang_raise(I, "TypeError", "zfill() takes one argument");
+    if (lang_arg_int(I, lang_arg(a, "width"), "width", &w)) return NULL;
     char spec[32];
     snprintf(spec, sizeof spec, "0=%lld", (long long)(w < 0 ? 0 : w));
     char *r = lang_format_value(I, self, spec);
@@ -490,17 +569,17 @@ static value *s_zfill(interp *I, value *self, args *a)
 
 /* ---- list methods ----------------------------------------------------------- */
 
+static const lang_param object_params[] = {{"object", LANG_POSONLY}, {NULL}};
+
 static value *l_append(interp *I, value *self, args *a)
 {
-    if (a->npos != 1 || a->nkw) return lang_raise(I, "TypeError", "append() takes exactly one argument (%d given)", a->npos);
-    if (lang_list_append(self, lang_incref(a->pos[0]))) return lang_raise(I, "MemoryError", "out of memory");
+    if (lang_list_append(self, lang_incref(lang_arg(a, "object")))) return lang_raise(I, "MemoryError", "out of memory");
     return v_none();
 }
 
 static value *l_extend(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "extend() takes exactly one argument (%d given)", a->npos);
-    value *items = lang_to_list(I, a->pos[0]);
+    value *items = lang_to_list(I, lang_arg(a, "iterable"));
     if (!items) return NULL;
     for (size_t i = 0; i < items->u.list.n; i++)
         if (lang_list_append(self, lang_incref(items->u.list.items[i]))) { lang_decref(items); return lang_raise(I, "MemoryError", "out of memory"); }
@@ -508,71 +587,95 @@ static value *l_extend(interp *I, value *self, args *a)
     return v_none();
 }
 
+static const lang_param l_insert_params[] = {{"index", LANG_POSONLY}, {"object", LANG_POSONLY}, {NULL}};
+
 static value *l_insert(interp *I, value *self, args *a)
 {
     int64_t i;
-    if (a->npos != 2) return lang_raise(I, "TypeError", "insert() takes exactly 2 arguments");
-    if (lang_arg_int(I, a->pos[0], "index", &i)) return NULL;
+    value *x = lang_arg(a, "object");
+    if (lang_arg_int(I, lang_arg(a, "index"), "index", &i)) return NULL;
     int64_t n = (int64_t)self->u.list.n;
     if (i < 0) i += n;
     if (i < 0) i = 0;
     if (i > n) i = n;
-    if (lang_list_append(self, lang_incref(a->pos[1]))) return lang_raise(I, "MemoryError", "out of memory");
+    if (lang_list_append(self, lang_incref(x))) return lang_raise(I, "MemoryError", "out of memory");
     memmove(self->u.list.items + i + 1, self->u.list.items + i, (size_t)(n - i) * sizeof(value *));
-    self->u.list.items[i] = lang_incref(a->pos[1]);
-    lang_decref(a->pos[1]);
+    self->u.list.items[i] = lang_incref(x);
+    lang_decref(x);
     return v_none();
 }
 
-static value *seq_index(interp *I, value *self, args *a)
+/* The index of the first item of a list or tuple equal to x among items
+ * [start, stop); -1 with ValueError (or the comparison's error) raised. */
+static int64_t seq_find(interp *I, value *self, value *x, int64_t start, int64_t stop)
 {
-    if (a->npos < 1) return lang_raise(I, "TypeError", "index() takes at least 1 argument");
-    for (size_t i = 0; i < self->u.list.n; i++) {
-        int r = lang_values_equal(I, self->u.list.items[i], a->pos[0]);
-        if (r < 0) return NULL;
-        if (r) return v_int((int64_t)i);
+    for (int64_t i = start; i < stop && i < (int64_t)self->u.list.n; i++) {
+        int r = lang_values_equal(I, self->u.list.items[i], x);
+        if (r < 0) return -1;
+        if (r) return i;
     }
-    char *r = lang_repr_of(a->pos[0]);
+    char *r = lang_repr_of(x);
     lang_raise(I, "ValueError", "%s is not in %s", r ? r : "value", lang_type_name(self));
     free(r);
-    return NULL;
+    return -1;
+}
+
+/* list.count, list.remove, tuple.count */
+static const lang_param value_params[] = {{"value", LANG_POSONLY}, {NULL}};
+
+/* list.index, tuple.index: the first in items [start, stop) */
+static const lang_param seq_index_params[] = {
+    {"value", LANG_POSONLY}, {"start", LANG_POSONLY, "0"}, {"stop", LANG_POSONLY, "9223372036854775807"}, {NULL}};
+
+static value *seq_index(interp *I, value *self, args *a)
+{
+    int64_t n = (int64_t)self->u.list.n, start, stop;
+    value *x = lang_arg(a, "value");
+    if (bound_arg(I, lang_arg(a, "start"), false, n, 0, &start) || bound_arg(I, lang_arg(a, "stop"), false, n, n, &stop)) return NULL;
+    int64_t i = seq_find(I, self, x, start, stop);
+    return i < 0 ? NULL : v_int(i);
 }
 
 static value *seq_count(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "count() takes exactly one argument");
+    value *x = lang_arg(a, "value");
     int64_t n = 0;
     for (size_t i = 0; i < self->u.list.n; i++) {
-        int r = lang_values_equal(I, self->u.list.items[i], a->pos[0]);
+        int r = lang_values_equal(I, self->u.list.items[i], x);
         if (r < 0) return NULL;
         n += r;
     }
     return v_int(n);
 }
 
-static value *l_pop(interp *I, value *self, args *a)
+/* Removes item i (0 <= i < n) of a list and gives it to the caller. */
+static value *list_take(value *self, int64_t i)
 {
-    int64_t n = (int64_t)self->u.list.n, i = n - 1;
-    if (a->npos > 1) return lang_raise(I, "TypeError", "pop() takes at most 1 argument");
-    if (a->npos == 1 && lang_arg_int(I, a->pos[0], "index", &i)) return NULL;
-    if (n == 0) return lang_raise(I, "IndexError", "pop from empty list");
-    if (i < 0) i += n;
-    if (i < 0 || i >= n) return lang_raise(I, "IndexError", "pop index out of range");
     value *x = self->u.list.items[i];
-    memmove(self->u.list.items + i, self->u.list.items + i + 1, (size_t)(n - i - 1) * sizeof(value *));
+    memmove(self->u.list.items + i, self->u.list.items + i + 1, (self->u.list.n - (size_t)i - 1) * sizeof(value *));
     self->u.list.n--;
     return x;
 }
 
+static const lang_param l_pop_params[] = {{"index", LANG_POSONLY, "-1"}, {NULL}};
+
+static value *l_pop(interp *I, value *self, args *a)
+{
+    int64_t n = (int64_t)self->u.list.n, i = n - 1;
+    value *iv = lang_arg(a, "index");
+    if (iv && lang_arg_int(I, iv, "index", &i)) return NULL;
+    if (n == 0) return lang_raise(I, "IndexError", "pop from empty list");
+    if (i < 0) i += n;
+    if (i < 0 || i >= n) return lang_raise(I, "IndexError", "pop index out of range");
+    return list_take(self, i);
+}
+
 static value *l_remove(interp *I, value *self, args *a)
 {
-    value *idx = seq_index(I, self, a);
-    if (!idx) return NULL;
-    args pa = {&idx, 1, NULL, NULL, 0};
-    value *x = l_pop(I, self, &pa);
-    lang_decref(idx);
-    lang_decref(x);
-    return x ? v_none() : NULL;
+    int64_t i = seq_find(I, self, lang_arg(a, "value"), 0, (int64_t)self->u.list.n);
+    if (i < 0) return NULL;
+    lang_decref(list_take(self, i));
+    return v_none();
 }
 
 static value *l_reverse(interp *I, value *self, args *a)
@@ -625,51 +728,60 @@ static value *d_keys(interp *I, value *self, args *a) { (void)I; (void)a; return
 static value *d_values(interp *I, value *self, args *a) { (void)I; (void)a; return d_view(self, 1); }
 static value *d_items(interp *I, value *self, args *a) { (void)I; (void)a; return d_view(self, 2); }
 
+/* dict.get, dict.setdefault */
+static const lang_param key_default_none_params[] = {{"key", LANG_POSONLY}, {"default", LANG_POSONLY, "None"}, {NULL}};
+
 static value *d_get(interp *I, value *self, args *a)
 {
-    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "get() takes 1 or 2 arguments");
-    if (lang_check_hashable(I, a->pos[0])) return NULL;
-    value *v = lang_dict_get(self->u.d, a->pos[0]);
+    value *key = lang_arg(a, "key"), *dflt = lang_arg(a, "default");
+    if (lang_check_hashable(I, key)) return NULL;
+    value *v = lang_dict_get(self->u.d, key);
     if (v) return lang_incref(v);
-    return a->npos == 2 ? lang_incref(a->pos[1]) : v_none();
+    return dflt ? lang_incref(dflt) : v_none();
 }
+
+static const lang_param d_pop_params[] = {{"key", LANG_POSONLY}, {"default", LANG_POSONLY, "..."}, {NULL}};
 
 static value *d_pop(interp *I, value *self, args *a)
 {
-    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "pop() takes 1 or 2 arguments");
-    if (lang_check_hashable(I, a->pos[0])) return NULL;
-    value *v = lang_dict_get(self->u.d, a->pos[0]);
+    value *key = lang_arg(a, "key"), *dflt = lang_arg(a, "default");
+    if (lang_check_hashable(I, key)) return NULL;
+    value *v = lang_dict_get(self->u.d, key);
     if (!v) {
-        if (a->npos == 2) return lang_incref(a->pos[1]);
-        char *r = lang_repr_of(a->pos[0]);
+        if (dflt) return lang_incref(dflt);
+        char *r = lang_repr_of(key);
         lang_raise(I, "KeyError", "%s", r ? r : "?");
         free(r);
         return NULL;
     }
     lang_incref(v);
-    lang_dict_del(self->u.d, a->pos[0]);
+    lang_dict_del(self->u.d, key);
     return v;
 }
 
 static value *d_setdefault(interp *I, value *self, args *a)
 {
-    if (a->npos < 1 || a->npos > 2) return lang_raise(I, "TypeError", "setdefault() takes 1 or 2 arguments");
-    if (lang_check_hashable(I, a->pos[0])) return NULL;
-    value *v = lang_dict_get(self->u.d, a->pos[0]);
+    value *key = lang_arg(a, "key"), *dflt = lang_arg(a, "default");
+    if (lang_check_hashable(I, key)) return NULL;
+    value *v = lang_dict_get(self->u.d, key);
     if (v) return lang_incref(v);
-    value *d = a->npos == 2 ? a->pos[1] : v_none();
-    if (lang_dict_set(I, self->u.d, a->pos[0], d)) return NULL;
+    value *d = dflt ? dflt : V_NONE_VAL;
+    if (lang_dict_set(I, self->u.d, key, d)) return NULL;
     return lang_incref(d);
 }
 
+/* update(other, **kwargs) or update(**kwargs); a keyword named other is one
+ * of the kwargs, as in Python */
+static const lang_param d_update_params[] = {{"other", LANG_POSONLY, "..."}, {"kwargs", LANG_VARKW}, {NULL}};
+
 static value *d_update(interp *I, value *self, args *a)
 {
-    if (a->npos > 1) return lang_raise(I, "TypeError", "update() takes at most 1 argument");
-    if (a->npos == 1) {
-        if (a->pos[0]->type != V_DICT) return lang_raise(I, "TypeError", "update() argument must be a dict");
+    value *other = lang_arg(a, "other");
+    if (other) {
+        if (other->type != V_DICT) return lang_raise(I, "TypeError", "update() argument must be a dict");
         size_t i = 0;
         value *k, *v;
-        while (lang_dict_next(a->pos[0]->u.d, &i, &k, &v)) lang_dict_set(I, self->u.d, k, v);
+        while (lang_dict_next(other->u.d, &i, &k, &v)) lang_dict_set(I, self->u.d, k, v);
     }
     for (int i = 0; i < a->nkw; i++) lang_dict_set_str(self->u.d, a->kwnames[i], lang_incref(a->kw[i]));
     return v_none();
@@ -694,55 +806,55 @@ static value *d_clear(interp *I, value *self, args *a)
 }
 
 const lang_builtin methods_core[] = {
-    {"str.format", s_format, "str.format(*args, **kwargs)", "Replaces {} / {0} / {name} fields (with :format specs and !r) by the arguments."},
-    {"str.join", s_join, "str.join(iterable)", "The strings of iterable joined with this string between them."},
-    {"str.split", s_split, "str.split(sep=None, maxsplit=-1)", "The words of the string: split on sep, or on runs of whitespace when sep is None."},
-    {"str.rsplit", s_rsplit, "str.rsplit(sep=None, maxsplit=-1)", "Like split, splitting from the right."},
-    {"str.splitlines", s_splitlines, "str.splitlines()", "The lines of the string."},
-    {"str.strip", s_strip, "str.strip(chars=None)", "The string without leading and trailing whitespace (or chars)."},
-    {"str.lstrip", s_lstrip, "str.lstrip(chars=None)", "The string without leading whitespace (or chars)."},
-    {"str.rstrip", s_rstrip, "str.rstrip(chars=None)", "The string without trailing whitespace (or chars)."},
-    {"str.replace", s_replace, "str.replace(old, new, count=-1)", "A copy with occurrences of old replaced by new."},
-    {"str.upper", s_upper, "str.upper()", "Upper-case copy (ASCII letters)."},
-    {"str.lower", s_lower, "str.lower()", "Lower-case copy (ASCII letters)."},
-    {"str.capitalize", s_capitalize, "str.capitalize()", "Copy with the first letter upper-case and the rest lower-case."},
-    {"str.title", s_title, "str.title()", "Copy with each word capitalized."},
-    {"str.startswith", s_startswith, "str.startswith(prefix)", "Whether the string starts with prefix (or one of a tuple of prefixes)."},
-    {"str.endswith", s_endswith, "str.endswith(suffix)", "Whether the string ends with suffix (or one of a tuple of suffixes)."},
-    {"str.find", s_find, "str.find(sub)", "Index of the first occurrence of sub, or -1."},
-    {"str.rfind", s_rfind, "str.rfind(sub)", "Index of the last occurrence of sub, or -1."},
-    {"str.index", s_index, "str.index(sub)", "Index of the first occurrence of sub; ValueError when absent."},
-    {"str.count", s_count, "str.count(sub)", "Number of non-overlapping occurrences of sub."},
-    {"str.isdigit", s_isdigit, "str.isdigit()", "Whether every character is a digit."},
-    {"str.isalpha", s_isalpha, "str.isalpha()", "Whether every character is a letter."},
-    {"str.isalnum", s_isalnum, "str.isalnum()", "Whether every character is a letter or digit."},
-    {"str.isspace", s_isspace, "str.isspace()", "Whether every character is whitespace."},
-    {"str.ljust", s_ljust, "str.ljust(width, fillchar=' ')", "Left-justified in a field of width."},
-    {"str.rjust", s_rjust, "str.rjust(width, fillchar=' ')", "Right-justified in a field of width."},
-    {"str.center", s_center, "str.center(width, fillchar=' ')", "Centered in a field of width."},
-    {"str.zfill", s_zfill, "str.zfill(width)", "Padded on the left with zeros to width."},
-    {"list.append", l_append, "list.append(item)", "Adds item at the end."},
-    {"list.extend", l_extend, "list.extend(iterable)", "Adds the items of iterable at the end."},
-    {"list.insert", l_insert, "list.insert(index, item)", "Inserts item before index."},
-    {"list.index", seq_index, "list.index(value)", "Index of the first item equal to value; ValueError when absent."},
-    {"list.count", seq_count, "list.count(value)", "Number of items equal to value."},
-    {"list.pop", l_pop, "list.pop(index=-1)", "Removes and returns the item at index (the last by default)."},
-    {"list.remove", l_remove, "list.remove(value)", "Removes the first item equal to value."},
-    {"list.reverse", l_reverse, "list.reverse()", "Reverses the list in place."},
+    {"str.format", s_format, NULL, "Replaces {} / {0} / {name} fields (with :format specs and !r) by the arguments.", s_format_params},
+    {"str.join", s_join, NULL, "The strings of iterable joined with this string between them.", iterable_params},
+    {"str.split", s_split, NULL, "The words of the string: split on sep, or on runs of whitespace when sep is None.", s_split_params},
+    {"str.rsplit", s_rsplit, NULL, "Like split, splitting from the right.", s_split_params},
+    {"str.splitlines", s_splitlines, NULL, "The lines of the string (with their line breaks when keepends is true).", s_splitlines_params},
+    {"str.strip", s_strip, NULL, "The string without leading and trailing whitespace (or chars).", s_strip_params},
+    {"str.lstrip", s_lstrip, NULL, "The string without leading whitespace (or chars).", s_strip_params},
+    {"str.rstrip", s_rstrip, NULL, "The string without trailing whitespace (or chars).", s_strip_params},
+    {"str.replace", s_replace, NULL, "A copy with occurrences of old replaced by new (the first count of them, if count is not -1).", s_replace_params},
+    {"str.upper", s_upper, NULL, "Upper-case copy (ASCII letters).", no_params},
+    {"str.lower", s_lower, NULL, "Lower-case copy (ASCII letters).", no_params},
+    {"str.capitalize", s_capitalize, NULL, "Copy with the first letter upper-case and the rest lower-case.", no_params},
+    {"str.title", s_title, NULL, "Copy with each word capitalized.", no_params},
+    {"str.startswith", s_startswith, NULL, "Whether the string (from start to end, code point indices as in slicing) starts with prefix (or one of a tuple of prefixes).", s_startswith_params},
+    {"str.endswith", s_endswith, NULL, "Whether the string (from start to end) ends with suffix (or one of a tuple of suffixes).", s_endswith_params},
+    {"str.find", s_find, NULL, "Index of the first occurrence of sub (within start to end, as in slicing), or -1.", sub_params},
+    {"str.rfind", s_rfind, NULL, "Index of the last occurrence of sub (within start to end), or -1.", sub_params},
+    {"str.index", s_index, NULL, "Index of the first occurrence of sub (within start to end); ValueError when absent.", sub_params},
+    {"str.count", s_count, NULL, "Number of non-overlapping occurrences of sub (within start to end).", sub_params},
+    {"str.isdigit", s_isdigit, NULL, "Whether every character is a digit.", no_params},
+    {"str.isalpha", s_isalpha, NULL, "Whether every character is a letter.", no_params},
+    {"str.isalnum", s_isalnum, NULL, "Whether every character is a letter or digit.", no_params},
+    {"str.isspace", s_isspace, NULL, "Whether every character is whitespace.", no_params},
+    {"str.ljust", s_ljust, NULL, "Left-justified in a field of width.", s_just_params},
+    {"str.rjust", s_rjust, NULL, "Right-justified in a field of width.", s_just_params},
+    {"str.center", s_center, NULL, "Centered in a field of width.", s_just_params},
+    {"str.zfill", s_zfill, NULL, "Padded on the left with zeros to width.", s_zfill_params},
+    {"list.append", l_append, NULL, "Adds object at the end.", object_params},
+    {"list.extend", l_extend, NULL, "Adds the items of iterable at the end.", iterable_params},
+    {"list.insert", l_insert, NULL, "Inserts object before index.", l_insert_params},
+    {"list.index", seq_index, NULL, "Index of the first item equal to value (among items start to stop); ValueError when absent.", seq_index_params},
+    {"list.count", seq_count, NULL, "Number of items equal to value.", value_params},
+    {"list.pop", l_pop, NULL, "Removes and returns the item at index (the last by default).", l_pop_params},
+    {"list.remove", l_remove, NULL, "Removes the first item equal to value.", value_params},
+    {"list.reverse", l_reverse, NULL, "Reverses the list in place.", no_params},
     {"list.sort", l_sort, NULL, "Sorts the list in place (stable).", l_sort_params},
-    {"list.copy", l_copy, "list.copy()", "A shallow copy."},
-    {"list.clear", l_clear, "list.clear()", "Removes every item."},
-    {"tuple.index", seq_index, "tuple.index(value)", "Index of the first item equal to value."},
-    {"tuple.count", seq_count, "tuple.count(value)", "Number of items equal to value."},
-    {"dict.keys", d_keys, "dict.keys()", "The keys, in insertion order (a list)."},
-    {"dict.values", d_values, "dict.values()", "The values, in insertion order (a list)."},
-    {"dict.items", d_items, "dict.items()", "(key, value) pairs, in insertion order (a list)."},
-    {"dict.get", d_get, "dict.get(key, default=None)", "The value of key, or default when absent."},
-    {"dict.pop", d_pop, "dict.pop(key, default=...)", "Removes key and returns its value (default when absent, if given)."},
-    {"dict.setdefault", d_setdefault, "dict.setdefault(key, default=None)", "The value of key, inserting default first when absent."},
-    {"dict.update", d_update, "dict.update(other=None, **kwargs)", "Adds the items of other and the keyword arguments."},
-    {"dict.copy", d_copy, "dict.copy()", "A shallow copy."},
-    {"dict.clear", d_clear, "dict.clear()", "Removes every item."},
+    {"list.copy", l_copy, NULL, "A shallow copy.", no_params},
+    {"list.clear", l_clear, NULL, "Removes every item.", no_params},
+    {"tuple.index", seq_index, NULL, "Index of the first item equal to value (among items start to stop); ValueError when absent.", seq_index_params},
+    {"tuple.count", seq_count, NULL, "Number of items equal to value.", value_params},
+    {"dict.keys", d_keys, NULL, "The keys, in insertion order (a list).", no_params},
+    {"dict.values", d_values, NULL, "The values, in insertion order (a list).", no_params},
+    {"dict.items", d_items, NULL, "(key, value) pairs, in insertion order (a list).", no_params},
+    {"dict.get", d_get, NULL, "The value of key, or default when absent.", key_default_none_params},
+    {"dict.pop", d_pop, NULL, "Removes key and returns its value (default when absent, if given).", d_pop_params},
+    {"dict.setdefault", d_setdefault, NULL, "The value of key, inserting default first when absent.", key_default_none_params},
+    {"dict.update", d_update, NULL, "Adds the items of the dict other and the keyword arguments.", d_update_params},
+    {"dict.copy", d_copy, NULL, "A shallow copy.", no_params},
+    {"dict.clear", d_clear, NULL, "Removes every item.", no_params},
     {NULL, NULL, NULL, NULL},
 };
 
