@@ -62,6 +62,32 @@ static void test_model_methods_take_transformerlens_keywords(void)
     run_cases_in(S, cases);
 }
 
+/* plotly.express: the data first, the rest by keyword; Figure methods as plotly's */
+static void test_figure_and_attention_builtins_take_library_keywords(void)
+{
+    static const cell_case cases[] = {
+        {"import plotly.express as px\nfig = px.line([1, 2], x=[3, 4], title='t', show=False)\nfig", "Figure: line, 2 points 't'"},
+        {"px.line([1, 2], [3, 4])", "ERROR TypeError: line() takes at most 1 positional argument (2 given)"},
+        {"px.bar([1, 2], x=['a', 'b'], labels={'x': 'pos'}, show=False)", "Figure: bar, 2 bars"},
+        {"px.bar([1, 2], width=3)", "ERROR TypeError: bar() got an unexpected keyword argument 'width'"},
+        {"fig.update_layout({'title': 'from a dict'}, height=300)", "Figure: line, 2 points 'from a dict'"},
+        {"fig.update_layout(title='kw')", "Figure: line, 2 points 'kw'"},
+        {"fig.show('notebook')", ""},
+        {"fig.show(renderer='notebook', width=3)", "ERROR TypeError: show() got an unexpected keyword argument 'width'"},
+        {"fig.write_html(path='x.html')", "ERROR TypeError: write_html() got an unexpected keyword argument 'path'"},
+        {"fig.write_html()", "ERROR TypeError: write_html() missing required argument 'file'"},
+        /* pysvelte takes attention first, circuitsvis's attention_patterns tokens first */
+        {"import pysvelte\nimport circuitsvis as cv\npysvelte.AttentionMulti(torch.ones(2, 2, 1), ['a', 'b'], head_labels=['x'])",
+         "Attention patterns: 1 head \u00d7 2 tokens (x)"},
+        {"cv.attention.attention_patterns(['a', 'b'], torch.ones(1, 2, 2), attention_head_names=['h'])",
+         "Attention patterns: 1 head \u00d7 2 tokens (h)"},
+        {"cv.attention.attention_patterns(['a', 'b'], torch.ones(1, 2, 2), head_labels=['h'])",
+         "ERROR TypeError: attention_patterns() got an unexpected keyword argument 'head_labels'"},
+        {"attention_patterns(cache, [0], None)", "ERROR TypeError: attention_patterns() takes at most 2 positional arguments (3 given)"},
+        {NULL, NULL}};
+    run_cases_in(S, cases);
+}
+
 static void check_signature(const char *name, const char *want)
 {
     char buf[512];
@@ -85,6 +111,12 @@ static void test_signatures_are_spelled_as_upstream(void)
                     "HookedTransformer.add_hook(name, hook, dir='fwd', is_permanent=False, *, prepend=False)");
     check_signature("HookedTransformer.reset_hooks",
                     "HookedTransformer.reset_hooks(clear_contexts=True, direction='both', including_permanent=False)");
+    check_signature("line", "line(y, *, x=None, hover_name=None, title=None, labels=None, names=None, xaxis=None, "
+                            "yaxis=None, show=True)");
+    check_signature("Figure.write_html", "Figure.write_html(file)");
+    check_signature("Figure.update_layout", "Figure.update_layout(dict1=None, **kwargs)");
+    check_signature("circuitsvis.attention.attention_patterns",
+                    "circuitsvis.attention.attention_patterns(tokens, attention, attention_head_names=None)");
     check_signature("ActivationCache.stack_head_results",
                     "ActivationCache.stack_head_results(layer=-1, return_labels=False, incl_remainder=False, pos_slice=None, apply_ln=False)");
 }
@@ -98,6 +130,7 @@ int main(void)
     CHECK(!strcmp(r, ""), "%s", r);
     lang_error_clear(&err);
     RUN(test_model_methods_take_transformerlens_keywords);
+    RUN(test_figure_and_attention_builtins_take_library_keywords);
     RUN(test_signatures_are_spelled_as_upstream);
     lang_session_free(S);
     return harness_summary();
