@@ -2,10 +2,16 @@
  * analysis, patching, figure, display and module builtins: keyword calls as
  * TransformerLens, plotly and IPython code writes them, the binder's messages
  * for calls that do not fit, and signatures spelled as upstream spells them. */
+#include <stdio.h>
 #include <string.h>
 
 #include "builtins.h"
+#include "builtins_analysis.h"
+#include "builtins_grad.h"
 #include "cell_cases.h"
+#include "namespaces.h"
+#include "progress_iter.h"
+#include "user_hooks.h"
 
 static lang_session *S;
 
@@ -88,6 +94,47 @@ static void test_figure_and_attention_builtins_take_library_keywords(void)
     run_cases_in(S, cases);
 }
 
+/* lens's own hooks, files and the module functions (functools, utils, torch) */
+static void test_hook_io_and_module_builtins_bind_by_name(void)
+{
+    static const cell_case cases[] = {
+        {"zero_ablate('z', 1, 0, -1)", "zero_ablate('z', layer=1, head=0, pos=-1)"},
+        {"zero_ablate(layer=1)", "ERROR TypeError: zero_ablate() missing required argument 'name'"},
+        {"scale_hook('z', 2.0, 1, head=0)", "scale_hook('z', 2, layer=1, head=0)"},
+        {"scale_hook('z')", "ERROR TypeError: scale_hook() missing required argument 'factor'"},
+        {"patch_hook('z', cache, 1, pos=2)", "patch_hook('z', layer=1, pos=2, <cache>)"},
+        {"mean_ablate('z', 1, None, None, cache)", "mean_ablate('z', layer=1, <cache>)"},
+        {"mean_ablate('z', over=cache, heads=1)", "ERROR TypeError: mean_ablate() got an unexpected keyword argument 'heads'"},
+        {"m = normalized_logit_diff(tensor([[612, 15496]]), logits, corrupted=model('Hi there'))\nm(logits=logits)", "1.0"},
+        {"m(logits, None, 3)", "ERROR TypeError: metric() takes at most 2 positional arguments (3 given)"},
+        {"m()", "ERROR TypeError: metric() missing required argument 'logits'"},
+        {"normalized_logit_diff(tensor([[612, 15496]]), logits)",
+         "ERROR TypeError: normalized_logit_diff() missing required argument 'corrupted'"},
+        /* save(path, /, **values): a value may be called path */
+        {"save('params_model_test.safetensors', path=tensor([1.0]), note='n')\n"
+         "d = load_tensors(path='params_model_test.safetensors')\nd['path'].tolist(), d['note']", "([1.0], 'n')"},
+        {"save(path='x.safetensors')", "ERROR TypeError: save() missing required argument 'path'"},
+        /* functools.partial(func, /, *args, **keywords) */
+        {"import functools\nf = functools.partial(lambda a, b, func=0: (a, b, func), 1, func=5)\nf(2)", "(1, 2, 5)"},
+        {"functools.partial()", "ERROR TypeError: partial() missing required argument 'func'"},
+        {"utils.to_numpy(tensor=[1, 2]).tolist()", "[1, 2]"},
+        {"torch.no_grad(True)", "ERROR TypeError: no_grad() takes at most 0 positional arguments (1 given)"},
+        {NULL, NULL}};
+    run_cases_in(S, cases);
+    remove("params_model_test.safetensors");
+}
+
+/* Every entry of these tables reads its arguments through a spec. */
+static void test_every_entry_has_a_spec(void)
+{
+    const lang_builtin *const tables[] = {builtins_model, builtins_analysis, builtins_attention, builtins_attention_view,
+                                          builtins_figures, builtins_io, builtins_patching, builtins_kernel, builtins_grad,
+                                          builtins_modules, builtins_rich, builtins_user_hooks, builtins_progress_iter};
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+        for (const lang_builtin *b = tables[t]; b->name; b++)
+            CHECK(b->params && !b->signature, "%s: a spec and no hand-written signature", b->name);
+}
+
 static void check_signature(const char *name, const char *want)
 {
     char buf[512];
@@ -111,6 +158,8 @@ static void test_signatures_are_spelled_as_upstream(void)
                     "HookedTransformer.add_hook(name, hook, dir='fwd', is_permanent=False, *, prepend=False)");
     check_signature("HookedTransformer.reset_hooks",
                     "HookedTransformer.reset_hooks(clear_contexts=True, direction='both', including_permanent=False)");
+    check_signature("functools.partial", "functools.partial(func, /, *args, **keywords)");
+    check_signature("save", "save(path, /, **values)");
     check_signature("line", "line(y, *, x=None, hover_name=None, title=None, labels=None, names=None, xaxis=None, "
                             "yaxis=None, show=True)");
     check_signature("Figure.write_html", "Figure.write_html(file)");
@@ -131,6 +180,8 @@ int main(void)
     lang_error_clear(&err);
     RUN(test_model_methods_take_transformerlens_keywords);
     RUN(test_figure_and_attention_builtins_take_library_keywords);
+    RUN(test_hook_io_and_module_builtins_bind_by_name);
+    RUN(test_every_entry_has_a_spec);
     RUN(test_signatures_are_spelled_as_upstream);
     lang_session_free(S);
     return harness_summary();
