@@ -301,7 +301,6 @@ static value *b_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
     value *lv = lang_arg(a, "logits"), *av = lang_arg(a, "answer_tokens"), *tv = lang_arg(a, "tokens");
-    if (!lv || !av) return lang_raise(I, "TypeError", "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)");
     bool per_prompt;
     if (get_flag(I, a, "per_prompt", false, &per_prompt)) return NULL;
     lens_tensor *logits = lang_engine_tensor(I, lv, LENS_F32);
@@ -377,7 +376,6 @@ static value *b_test_prompt(interp *I, value *self, args *a)
 {
     (void)self;
     value *pv = lang_arg(a, "prompt"), *av = lang_arg(a, "answer"), *mv = lang_arg(a, "model");
-    if (!pv || !av || !mv) return lang_raise(I, "TypeError", "test_prompt(prompt, answer, model, prepend_bos=True, top_k=10)");
     lens_model *m = lang_model_of(mv);
     if (!m) return lang_raise(I, "TypeError", "test_prompt: model must be a model (load(...)), not %s", lang_type_name(mv));
     const char *prompt = lang_arg_str(I, pv, "prompt");
@@ -530,7 +528,6 @@ static value *b_top_heads(interp *I, value *self, args *a)
 {
     (void)self;
     value *sv = lang_arg(a, "scores");
-    if (!sv) return lang_raise(I, "TypeError", "top_heads(scores [n_layers, n_heads], k=3, largest=True)");
     int64_t k = 3;
     bool largest;
     value *kv = lang_arg(a, "k");

@@ -343,7 +343,6 @@ static value *b_get_act_name(interp *I, value *self, args *a)
 {
     (void)self;
     value *nv = lang_arg(a, "name"), *lv = lang_arg(a, "layer"), *tv = lang_arg(a, "layer_type");
-    if (!nv) return lang_raise(I, "TypeError", "get_act_name() missing required argument 'name'");
     const char *name = lang_arg_str(I, nv, "name");
     if (!name) return NULL;
     char layer[32], *lp = NULL;
@@ -405,7 +404,6 @@ static value *b_set_grad_enabled(interp *I, value *self, args *a)
     (void)self;
     value *m = lang_arg(a, "mode");
     bool on;
-    if (!m) return lang_raise(I, "TypeError", "set_grad_enabled() missing required argument 'mode'");
     if (lang_arg_bool(I, m, &on)) return NULL;
     if (on) return lang_raise(I, "NotImplementedError", "lens computes no gradients: set_grad_enabled(True) is not supported");
     return v_none();
