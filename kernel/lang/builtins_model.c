@@ -666,11 +666,18 @@ static value *m_reset_hooks(interp *I, value *self, args *a)
     return v_none();
 }
 
-/* model(...): called as the object's type (not through a bound builtin), so it binds its spec itself */
+/* model(...): TransformerLens's forward(input, return_type, ...), with lens's hooks= interventions */
+static const lang_param m_call_params[] = {
+    {"input", LANG_REQUIRED}, {"return_type", LANG_OPTIONAL, "'logits'"}, {"prepend_bos", LANG_KEYWORD, "None"},
+    {"stop_at_layer", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"}, {NULL}};
+
+/* model(...) is called as its object's type, not through a table entry, so it
+ * binds the spec itself, named as torch names it in messages (forward()) */
+static const lang_builtin forward_def = {"HookedTransformer.forward", NULL, NULL, NULL, m_call_params};
+
 static value *m_call(interp *I, value *self, args *a)
 {
-    const lang_builtin *def = lang_method_find("HookedTransformer", "__call__");
-    if (def && def->params && lang_bind_args(I, def, a)) return NULL;
+    if (lang_bind_args(I, &forward_def, a)) return NULL;
     return run_model(I, self, a, false);
 }
 static value *m_run_with_cache(interp *I, value *self, args *a) { return run_model(I, self, a, true); }
@@ -968,11 +975,8 @@ static const lang_type cache_type = {
            "cache[\"pattern\", 0], cache[\"resid_post\", -1], cache[\"scale\", 2, \"ln2\"]. keys(), len(cache), `name in cache`; "
            "cache.model and cache.tokens: the model and input tokens [batch, pos] of the run."};
 
-/* model(...) is TransformerLens's forward; run_with_hooks and run_with_cache
- * take forward's arguments after their own, as upstream passes them on. */
-static const lang_param m_call_params[] = {
-    {"input", LANG_REQUIRED}, {"return_type", LANG_OPTIONAL, "'logits'"}, {"prepend_bos", LANG_KEYWORD, "None"},
-    {"stop_at_layer", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"}, {NULL}};
+/* run_with_hooks and run_with_cache take forward's arguments (m_call_params)
+ * after their own, as upstream passes them on. */
 static const lang_param m_run_with_hooks_params[] = {
     {"input", LANG_REQUIRED}, {"return_type", LANG_OPTIONAL, "'logits'"}, {"fwd_hooks", LANG_KEYWORD, "[]"},
     {"prepend_bos", LANG_KEYWORD, "None"}, {"stop_at_layer", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"},
