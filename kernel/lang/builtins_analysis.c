@@ -62,10 +62,10 @@ static int get_layer(interp *I, value *v, int def, int *out)
     return 0;
 }
 
-static int get_flag(interp *I, args *a, int pos, const char *name, bool def, bool *out)
+static int get_flag(interp *I, args *a, const char *name, bool def, bool *out)
 {
     *out = def;
-    value *v = lang_arg_get(a, pos, name);
+    value *v = lang_arg(a, name);
     return v && v->type != V_NONE ? lang_arg_bool(I, v, out) : 0;
 }
 
@@ -118,19 +118,21 @@ static lens_tensor *token_arg(interp *I, lens_model *m, value *v)
 
 /* ---- ActivationCache methods ---------------------------------------------------------- */
 
+static const lang_param c_apply_ln_to_stack_params[] = {
+    {"residual_stack", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"}, {"mlp_input", LANG_OPTIONAL, "False"},
+    {"pos_slice", LANG_OPTIONAL, "None"}, {"batch_slice", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *c_apply_ln_to_stack(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"residual_stack", "layer", "mlp_input", "pos_slice", "batch_slice", "has_batch_dim", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "apply_ln_to_stack", 6, kw)) return NULL;
-    value *sv = lang_arg_get(a, 0, "residual_stack");
-    if (!sv) return lang_raise(I, "TypeError", "apply_ln_to_stack() missing required argument 'residual_stack'");
+    if (self_cache(I, self, &cx)) return NULL;
+    value *sv = lang_arg(a, "residual_stack");
     int layer;
     bool mlp_input;
     slice_arg ps, bs;
-    if (get_layer(I, lang_arg_get(a, 1, "layer"), -1, &layer) || get_flag(I, a, 2, "mlp_input", false, &mlp_input)) return NULL;
-    if (get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
-    if (get_slice(I, lang_arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
+    if (get_layer(I, lang_arg(a, "layer"), -1, &layer) || get_flag(I, a, "mlp_input", false, &mlp_input)) return NULL;
+    if (get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
+    if (get_slice(I, lang_arg(a, "batch_slice"), &bs)) { free(ps.list); return NULL; }
     lens_tensor *st = lang_engine_tensor(I, sv, LENS_F32);
     lens_error err;
     lens_tensor *r = st ? lens_apply_ln_to_stack(cx.m, cx.c, st, layer, mlp_input, &ps.s, &bs.s, &err) : NULL;
@@ -141,17 +143,20 @@ static value *c_apply_ln_to_stack(interp *I, value *self, args *a)
     return r ? v_tensor(r) : lang_engine_error(I, &err);
 }
 
+static const lang_param c_accumulated_resid_params[] = {
+    {"layer", LANG_OPTIONAL, "None"}, {"incl_mid", LANG_OPTIONAL, "False"}, {"apply_ln", LANG_OPTIONAL, "False"},
+    {"pos_slice", LANG_OPTIONAL, "None"}, {"mlp_input", LANG_OPTIONAL, "False"}, {"return_labels", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *c_accumulated_resid(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"layer", "incl_mid", "apply_ln", "pos_slice", "mlp_input", "return_labels", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "accumulated_resid", 6, kw)) return NULL;
+    if (self_cache(I, self, &cx)) return NULL;
     int layer;
     bool incl_mid, apply_ln, mlp_input, ret;
     slice_arg ps;
-    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "incl_mid", false, &incl_mid) ||
-        get_flag(I, a, 2, "apply_ln", false, &apply_ln) || get_flag(I, a, 4, "mlp_input", false, &mlp_input) ||
-        get_flag(I, a, 5, "return_labels", false, &ret) || get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
+    if (get_layer(I, lang_arg(a, "layer"), -1, &layer) || get_flag(I, a, "incl_mid", false, &incl_mid) ||
+        get_flag(I, a, "apply_ln", false, &apply_ln) || get_flag(I, a, "mlp_input", false, &mlp_input) ||
+        get_flag(I, a, "return_labels", false, &ret) || get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_accumulated_resid(cx.m, cx.c, layer, incl_mid, mlp_input, apply_ln, &ps.s, &labels, &err);
@@ -159,20 +164,24 @@ static value *c_accumulated_resid(interp *I, value *self, args *a)
     return stack_result(I, r, labels, ret, &err);
 }
 
+static const lang_param c_decompose_resid_params[] = {
+    {"layer", LANG_OPTIONAL, "None"}, {"mlp_input", LANG_OPTIONAL, "False"}, {"mode", LANG_OPTIONAL, "'all'"},
+    {"apply_ln", LANG_OPTIONAL, "False"}, {"pos_slice", LANG_OPTIONAL, "None"}, {"incl_embeds", LANG_OPTIONAL, "True"},
+    {"return_labels", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *c_decompose_resid(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"layer", "mlp_input", "mode", "apply_ln", "pos_slice", "incl_embeds", "return_labels", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "decompose_resid", 7, kw)) return NULL;
+    if (self_cache(I, self, &cx)) return NULL;
     int layer;
     bool mlp_input, apply_ln, incl_embeds, ret;
     const char *mode = "all";
-    value *mv = lang_arg_get(a, 2, "mode");
+    value *mv = lang_arg(a, "mode");
     if (mv && mv->type != V_NONE && !(mode = lang_arg_str(I, mv, "mode"))) return NULL;
     slice_arg ps;
-    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "mlp_input", false, &mlp_input) ||
-        get_flag(I, a, 3, "apply_ln", false, &apply_ln) || get_flag(I, a, 5, "incl_embeds", true, &incl_embeds) ||
-        get_flag(I, a, 6, "return_labels", false, &ret) || get_slice(I, lang_arg_get(a, 4, "pos_slice"), &ps)) return NULL;
+    if (get_layer(I, lang_arg(a, "layer"), -1, &layer) || get_flag(I, a, "mlp_input", false, &mlp_input) ||
+        get_flag(I, a, "apply_ln", false, &apply_ln) || get_flag(I, a, "incl_embeds", true, &incl_embeds) ||
+        get_flag(I, a, "return_labels", false, &ret) || get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_decompose_resid(cx.m, cx.c, layer, mlp_input, mode, incl_embeds, apply_ln, &ps.s, &labels, &err);
@@ -180,17 +189,20 @@ static value *c_decompose_resid(interp *I, value *self, args *a)
     return stack_result(I, r, labels, ret, &err);
 }
 
+static const lang_param c_stack_head_results_params[] = {
+    {"layer", LANG_OPTIONAL, "-1"}, {"return_labels", LANG_OPTIONAL, "False"}, {"incl_remainder", LANG_OPTIONAL, "False"},
+    {"pos_slice", LANG_OPTIONAL, "None"}, {"apply_ln", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *c_stack_head_results(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"layer", "return_labels", "incl_remainder", "pos_slice", "apply_ln", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "stack_head_results", 5, kw)) return NULL;
+    if (self_cache(I, self, &cx)) return NULL;
     int layer;
     bool ret, rem, apply_ln;
     slice_arg ps;
-    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "return_labels", false, &ret) ||
-        get_flag(I, a, 2, "incl_remainder", false, &rem) || get_flag(I, a, 4, "apply_ln", false, &apply_ln) ||
-        get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
+    if (get_layer(I, lang_arg(a, "layer"), -1, &layer) || get_flag(I, a, "return_labels", false, &ret) ||
+        get_flag(I, a, "incl_remainder", false, &rem) || get_flag(I, a, "apply_ln", false, &apply_ln) ||
+        get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_stack_head_results(cx.m, cx.c, layer, &ps.s, rem, apply_ln, &labels, &err);
@@ -198,16 +210,20 @@ static value *c_stack_head_results(interp *I, value *self, args *a)
     return stack_result(I, r, labels, ret, &err);
 }
 
+/* upstream's neuron_slice and incl_remainder lens does not take: what follows pos_slice is keyword-only */
+static const lang_param c_stack_neuron_results_params[] = {
+    {"layer", LANG_REQUIRED}, {"pos_slice", LANG_OPTIONAL, "None"}, {"return_labels", LANG_KEYWORD, "False"},
+    {"apply_ln", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *c_stack_neuron_results(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"layer", "pos_slice", "return_labels", "apply_ln", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "stack_neuron_results", 4, kw)) return NULL;
+    if (self_cache(I, self, &cx)) return NULL;
     int layer;
     bool ret, apply_ln;
     slice_arg ps;
-    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 2, "return_labels", false, &ret) ||
-        get_flag(I, a, 3, "apply_ln", false, &apply_ln) || get_slice(I, lang_arg_get(a, 1, "pos_slice"), &ps)) return NULL;
+    if (get_layer(I, lang_arg(a, "layer"), -1, &layer) || get_flag(I, a, "return_labels", false, &ret) ||
+        get_flag(I, a, "apply_ln", false, &apply_ln) || get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_stack_neuron_results(cx.m, cx.c, layer, &ps.s, apply_ln, &labels, &err);
@@ -215,17 +231,20 @@ static value *c_stack_neuron_results(interp *I, value *self, args *a)
     return stack_result(I, r, labels, ret, &err);
 }
 
+static const lang_param c_full_resid_params[] = {
+    {"layer", LANG_OPTIONAL, "None"}, {"mlp_input", LANG_OPTIONAL, "False"}, {"expand_neurons", LANG_OPTIONAL, "True"},
+    {"apply_ln", LANG_OPTIONAL, "False"}, {"pos_slice", LANG_OPTIONAL, "None"}, {"return_labels", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *c_full_resid(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"layer", "mlp_input", "expand_neurons", "apply_ln", "pos_slice", "return_labels", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "get_full_resid_decomposition", 6, kw)) return NULL;
+    if (self_cache(I, self, &cx)) return NULL;
     int layer;
     bool mlp_input, expand, apply_ln, ret;
     slice_arg ps;
-    if (get_layer(I, lang_arg_get(a, 0, "layer"), -1, &layer) || get_flag(I, a, 1, "mlp_input", false, &mlp_input) ||
-        get_flag(I, a, 2, "expand_neurons", true, &expand) || get_flag(I, a, 3, "apply_ln", false, &apply_ln) ||
-        get_flag(I, a, 5, "return_labels", false, &ret) || get_slice(I, lang_arg_get(a, 4, "pos_slice"), &ps)) return NULL;
+    if (get_layer(I, lang_arg(a, "layer"), -1, &layer) || get_flag(I, a, "mlp_input", false, &mlp_input) ||
+        get_flag(I, a, "expand_neurons", true, &expand) || get_flag(I, a, "apply_ln", false, &apply_ln) ||
+        get_flag(I, a, "return_labels", false, &ret) || get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
     lens_error err;
     char **labels = NULL;
     lens_tensor *r = lens_full_resid_decomposition(cx.m, cx.c, layer, mlp_input, expand, apply_ln, &ps.s, &labels, &err);
@@ -233,25 +252,31 @@ static value *c_full_resid(interp *I, value *self, args *a)
     return stack_result(I, r, labels, ret, &err);
 }
 
+static const lang_param c_compute_head_results_params[] = {
+    {NULL}};
+
 static value *c_compute_head_results(interp *I, value *self, args *a)
 {
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "compute_head_results", 0, NULL)) return NULL;
+    (void)a;
+    if (self_cache(I, self, &cx)) return NULL;
     lens_error err;
     if (lens_cache_compute_head_results(cx.m, cx.c, &err)) return lang_engine_error(I, &err);
     return v_none();
 }
 
+static const lang_param c_logit_attrs_params[] = {
+    {"residual_stack", LANG_REQUIRED}, {"tokens", LANG_REQUIRED}, {"incorrect_tokens", LANG_OPTIONAL, "None"},
+    {"pos_slice", LANG_OPTIONAL, "None"}, {"batch_slice", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *c_logit_attrs(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"residual_stack", "tokens", "incorrect_tokens", "pos_slice", "batch_slice", "has_batch_dim", NULL};
     cache_ctx cx;
-    if (self_cache(I, self, &cx) || lang_arg_check(I, a, "logit_attrs", 6, kw)) return NULL;
-    value *sv = lang_arg_get(a, 0, "residual_stack"), *tv = lang_arg_get(a, 1, "tokens"), *iv = lang_arg_get(a, 2, "incorrect_tokens");
-    if (!sv || !tv) return lang_raise(I, "TypeError", "logit_attrs(residual_stack, tokens, incorrect_tokens=None, pos_slice=None)");
+    if (self_cache(I, self, &cx)) return NULL;
+    value *sv = lang_arg(a, "residual_stack"), *tv = lang_arg(a, "tokens"), *iv = lang_arg(a, "incorrect_tokens");
     slice_arg ps, bs;
-    if (get_slice(I, lang_arg_get(a, 3, "pos_slice"), &ps)) return NULL;
-    if (get_slice(I, lang_arg_get(a, 4, "batch_slice"), &bs)) { free(ps.list); return NULL; }
+    if (get_slice(I, lang_arg(a, "pos_slice"), &ps)) return NULL;
+    if (get_slice(I, lang_arg(a, "batch_slice"), &bs)) { free(ps.list); return NULL; }
     lens_tensor *st = lang_engine_tensor(I, sv, LENS_F32);
     lens_tensor *tok = st ? token_arg(I, cx.m, tv) : NULL;
     lens_tensor *bad = tok && iv && iv->type != V_NONE ? token_arg(I, cx.m, iv) : NULL;
@@ -276,9 +301,8 @@ static value *b_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
     value *lv = lang_arg(a, "logits"), *av = lang_arg(a, "answer_tokens"), *tv = lang_arg(a, "tokens");
-    if (!lv || !av) return lang_raise(I, "TypeError", "logit_diff(logits, answer_tokens, per_prompt=False, tokens=None)");
     bool per_prompt;
-    if (get_flag(I, a, 2, "per_prompt", false, &per_prompt)) return NULL;
+    if (get_flag(I, a, "per_prompt", false, &per_prompt)) return NULL;
     lens_tensor *logits = lang_engine_tensor(I, lv, LENS_F32);
     lens_tensor *answers = logits ? lang_engine_tensor(I, av, LENS_I64) : NULL;
     lens_tensor *tokens = answers && tv && tv->type != V_NONE ? lang_engine_tensor(I, tv, LENS_I64) : NULL;
@@ -352,7 +376,6 @@ static value *b_test_prompt(interp *I, value *self, args *a)
 {
     (void)self;
     value *pv = lang_arg(a, "prompt"), *av = lang_arg(a, "answer"), *mv = lang_arg(a, "model");
-    if (!pv || !av || !mv) return lang_raise(I, "TypeError", "test_prompt(prompt, answer, model, prepend_bos=True, top_k=10)");
     lens_model *m = lang_model_of(mv);
     if (!m) return lang_raise(I, "TypeError", "test_prompt: model must be a model (load(...)), not %s", lang_type_name(mv));
     const char *prompt = lang_arg_str(I, pv, "prompt");
@@ -360,8 +383,8 @@ static value *b_test_prompt(interp *I, value *self, args *a)
     bool space, details, bos;
     int64_t top_k = 10;
     value *kv = lang_arg(a, "top_k");
-    if (get_flag(I, a, 3, "prepend_space_to_answer", true, &space) || get_flag(I, a, 4, "print_details", true, &details) ||
-        get_flag(I, a, 5, "prepend_bos", true, &bos) || (kv && lang_arg_int(I, kv, "top_k", &top_k))) return NULL;
+    if (get_flag(I, a, "prepend_space_to_answer", true, &space) || get_flag(I, a, "print_details", true, &details) ||
+        get_flag(I, a, "prepend_bos", true, &bos) || (kv && lang_arg_int(I, kv, "top_k", &top_k))) return NULL;
     if (top_k < 0 || top_k > 1000) return lang_raise(I, "ValueError", "top_k must be in 0..1000");
     const char **answers;
     int n;
@@ -505,11 +528,10 @@ static value *b_top_heads(interp *I, value *self, args *a)
 {
     (void)self;
     value *sv = lang_arg(a, "scores");
-    if (!sv) return lang_raise(I, "TypeError", "top_heads(scores [n_layers, n_heads], k=3, largest=True)");
     int64_t k = 3;
     bool largest;
     value *kv = lang_arg(a, "k");
-    if ((kv && lang_arg_int(I, kv, "k", &k)) || get_flag(I, a, 2, "largest", true, &largest)) return NULL;
+    if ((kv && lang_arg_int(I, kv, "k", &k)) || get_flag(I, a, "largest", true, &largest)) return NULL;
     lens_tensor *s = lang_engine_tensor(I, sv, LENS_F32);
     if (!s) return NULL;
     if (s->ndim != 2) { lens_tensor_free(s); return lang_raise(I, "ValueError", "top_heads: scores must be [n_layers, n_heads]"); }
@@ -544,31 +566,24 @@ const lang_builtin builtins_analysis[] = {
      "diagonals at offsets -1, -seq_len, -(seq_len-1)), plus the tokens used.", b_induction_scores_params},
     {"head_labels", b_head_labels, NULL, "\"L{layer}H{head}\" names: of every head, or of the given heads (flat indices, (layer, head) pairs or names).", b_head_labels_params},
     {"top_heads", b_top_heads, NULL, "The k heads with the largest (or smallest) scores of a [n_layers, n_heads] map, as (\"L9H9\", score) pairs.", b_top_heads_params},
-    {"ActivationCache.apply_ln_to_stack", c_apply_ln_to_stack,
-     "ActivationCache.apply_ln_to_stack(residual_stack, layer=None, mlp_input=False, pos_slice=None, batch_slice=None)",
+    {"ActivationCache.apply_ln_to_stack", c_apply_ln_to_stack, NULL,
      "Centres each component of the stack and divides it by the cached LayerNorm scale (ln_final for layer None/-1; "
-     "block layer's ln1, or ln2 with mlp_input), sliced by pos_slice and batch_slice."},
-    {"ActivationCache.accumulated_resid", c_accumulated_resid,
-     "ActivationCache.accumulated_resid(layer=None, incl_mid=False, apply_ln=False, pos_slice=None, mlp_input=False, return_labels=False)",
+     "block layer's ln1, or ln2 with mlp_input), sliced by pos_slice and batch_slice.", c_apply_ln_to_stack_params},
+    {"ActivationCache.accumulated_resid", c_accumulated_resid, NULL,
      "The residual stream before each layer (\"0_pre\", \"0_mid\" with incl_mid, ..., \"final_post\"), stacked: "
-     "[components, batch, pos, d_model]."},
-    {"ActivationCache.decompose_resid", c_decompose_resid,
-     "ActivationCache.decompose_resid(layer=None, mlp_input=False, mode='all', apply_ln=False, pos_slice=None, incl_embeds=True, return_labels=False)",
-     "The outputs that add up to the residual stream: embed, pos_embed, then each layer's attn_out and mlp_out."},
-    {"ActivationCache.stack_head_results", c_stack_head_results,
-     "ActivationCache.stack_head_results(layer=-1, return_labels=False, incl_remainder=False, pos_slice=None, apply_ln=False)",
-     "Each head's output (z . W_O, labels \"L0H0\", ...): [n_layers * n_heads, batch, pos, d_model]."},
-    {"ActivationCache.stack_neuron_results", c_stack_neuron_results,
-     "ActivationCache.stack_neuron_results(layer, pos_slice=None, return_labels=False, apply_ln=False)",
-     "Each MLP neuron's output (post * W_out row, labels \"L0N0\", ...)."},
-    {"ActivationCache.get_full_resid_decomposition", c_full_resid,
-     "ActivationCache.get_full_resid_decomposition(layer=None, mlp_input=False, expand_neurons=True, apply_ln=False, pos_slice=None, return_labels=False)",
-     "Heads, neurons (or MLP outputs), embed, pos_embed and the summed biases: every piece of the residual stream."},
-    {"ActivationCache.compute_head_results", c_compute_head_results, "ActivationCache.compute_head_results()",
-     "Adds blocks.L.attn.hook_result (each head's output) to the cache."},
-    {"ActivationCache.logit_attrs", c_logit_attrs,
-     "ActivationCache.logit_attrs(residual_stack, tokens, incorrect_tokens=None, pos_slice=None, batch_slice=None)",
+     "[components, batch, pos, d_model].", c_accumulated_resid_params},
+    {"ActivationCache.decompose_resid", c_decompose_resid, NULL,
+     "The outputs that add up to the residual stream: embed, pos_embed, then each layer's attn_out and mlp_out.", c_decompose_resid_params},
+    {"ActivationCache.stack_head_results", c_stack_head_results, NULL,
+     "Each head's output (z . W_O, labels \"L0H0\", ...): [n_layers * n_heads, batch, pos, d_model].", c_stack_head_results_params},
+    {"ActivationCache.stack_neuron_results", c_stack_neuron_results, NULL,
+     "Each MLP neuron's output (post * W_out row, labels \"L0N0\", ...).", c_stack_neuron_results_params},
+    {"ActivationCache.get_full_resid_decomposition", c_full_resid, NULL,
+     "Heads, neurons (or MLP outputs), embed, pos_embed and the summed biases: every piece of the residual stream.", c_full_resid_params},
+    {"ActivationCache.compute_head_results", c_compute_head_results, NULL,
+     "Adds blocks.L.attn.hook_result (each head's output) to the cache.", c_compute_head_results_params},
+    {"ActivationCache.logit_attrs", c_logit_attrs, NULL,
      "Each component's direct contribution to the logit of tokens (minus incorrect_tokens'), through the final "
-     "LayerNorm scale: apply_ln_to_stack(stack, -1) . (W_U[:, tokens] - W_U[:, incorrect_tokens])."},
+     "LayerNorm scale: apply_ln_to_stack(stack, -1) . (W_U[:, tokens] - W_U[:, incorrect_tokens]).", c_logit_attrs_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -172,19 +172,20 @@ static value *token_strings(interp *I, value *model, value *tokens, int64_t prom
     return r;
 }
 
+static const lang_param attention_params[] = {
+    {"cache", LANG_REQUIRED}, {"heads", LANG_REQUIRED}, {"tokens", LANG_KEYWORD, "None"}, {"prompt", LANG_KEYWORD, "0"},
+    {"title", LANG_KEYWORD, "None"}, {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *attention_common(interp *I, args *a, const char *fn, bool grid)
 {
-    static const char *const kw[] = {"cache", "heads", "tokens", "prompt", "title", "show", NULL};
-    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
-    value *cache = lang_arg_get(a, 0, "cache"), *heads = lang_arg_get(a, 1, "heads");
-    if (!cache || !heads) return lang_raise(I, "TypeError", "%s(cache, heads, tokens=None, prompt=0, title=None) needs a cache and heads", fn);
+    value *cache = lang_arg(a, "cache"), *heads = lang_arg(a, "heads");
     if (strcmp(lang_type_name(cache), "ActivationCache"))
         return lang_raise(I, "TypeError", "%s() needs an ActivationCache (from model.run_with_cache) first, not %s", fn, lang_type_name(cache));
     const char *title = NULL;
-    value *v = lang_arg_get(a, -1, "title");
+    value *v = lang_arg(a, "title");
     if (v && v->type != V_NONE && !(title = lang_arg_str(I, v, "title"))) return NULL;
     int64_t prompt = 0;
-    if ((v = lang_arg_get(a, -1, "prompt")) && v->type != V_NONE && lang_arg_int(I, v, "prompt", &prompt)) return NULL;
+    if ((v = lang_arg(a, "prompt")) && v->type != V_NONE && lang_arg_int(I, v, "prompt", &prompt)) return NULL;
 
     value *model = lang_get_attr(I, cache, "model");
     value *cfg = model ? lang_get_attr(I, model, "cfg") : NULL;
@@ -196,7 +197,7 @@ static value *attention_common(interp *I, args *a, const char *fn, bool grid)
     if (!cfg || cfg_int(I, cfg, "n_layers", &nl) || cfg_int(I, cfg, "n_heads", &nh)) goto done;
     if (parse_heads(I, heads, nl, nh, &h)) goto done;
 
-    value *tv = lang_arg_get(a, -1, "tokens");
+    value *tv = lang_arg(a, "tokens");
     if (tv && tv->type != V_NONE) toks = token_strings(I, model, tv, prompt);
     else {
         value *ct = lang_get_attr(I, cache, "tokens");
@@ -282,14 +283,14 @@ static value *b_attention_heads(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_attention[] = {
-    {"attention_patterns", b_attention_patterns, "attention_patterns(cache, heads, tokens=None, prompt=0, title=None, show=True)",
+    {"attention_patterns", b_attention_patterns, NULL,
      "An interactive view of some heads' attention on one prompt: tokens coloured by a mix of the heads' colours; "
      "hover a token to see where it attends (tick the box for which tokens attend to it), click to lock; a small "
      "lower-triangular heatmap per head. heads: flat indices layer * n_heads + head (topk(x.flatten(), 3).indices), "
      "(layer, head) pairs or \"L9H9\" strings; tokens: token ids or str tokens (default: the prompt's tokens in the "
-     "cache); prompt: which prompt of the batch. Displays the view and returns it."},
-    {"attention_heads", b_attention_heads, "attention_heads(cache, heads, tokens=None, prompt=0, title=None, show=True)",
+     "cache); prompt: which prompt of the batch. Displays the view and returns it.", attention_params},
+    {"attention_heads", b_attention_heads, NULL,
      "The attention patterns of some heads as a grid of larger heatmaps (query down, key across), with the tokens "
-     "named on hover. Arguments as attention_patterns. Displays the view and returns it."},
+     "named on hover. Arguments as attention_patterns. Displays the view and returns it.", attention_params},
     {NULL, NULL, NULL, NULL},
 };

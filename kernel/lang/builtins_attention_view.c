@@ -21,14 +21,10 @@
 
 enum { HEADS_FIRST, HEADS_LAST };
 
-static value *attention_view(interp *I, args *a, const char *fn, const char *const *kw, int layout, bool grid)
+/* labels: the name of the head labels' parameter (each spec keeps its library's order of attention and tokens) */
+static value *attention_view(interp *I, args *a, const char *fn, const char *labels_name, int layout, bool grid)
 {
-    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
-    /* kw[0] and kw[1] are the two positional parameters, in the library's order */
-    value *av = lang_arg_get(a, !strcmp(kw[0], "attention") ? 0 : 1, "attention");
-    value *tv = lang_arg_get(a, !strcmp(kw[0], "tokens") ? 0 : 1, "tokens");
-    value *lv = lang_arg_get(a, -1, kw[2]);
-    if (!av || !tv) return lang_raise(I, "TypeError", "%s() needs attention= and tokens=", fn);
+    value *av = lang_arg(a, "attention"), *tv = lang_arg(a, "tokens"), *lv = lang_arg(a, labels_name);
     if (tv->type != V_LIST && tv->type != V_TUPLE)
         return lang_raise(I, "TypeError", "%s(): tokens must be a list of str (model.to_str_tokens(...)), not %s", fn, lang_type_name(tv));
     size_t n = tv->u.list.n;
@@ -64,12 +60,12 @@ static value *attention_view(interp *I, args *a, const char *fn, const char *con
     for (size_t i = 0; i < n; i++) strs[i] = tv->u.list.items[i]->u.str.s;
     if (lv && lv->type != V_NONE) {
         if ((lv->type != V_LIST && lv->type != V_TUPLE) || lv->u.list.n != (size_t)heads) {
-            lang_raise(I, "ValueError", "%s(): %s must be a list of %lld labels", fn, kw[2], (long long)heads);
+            lang_raise(I, "ValueError", "%s(): %s must be a list of %lld labels", fn, labels_name, (long long)heads);
             goto done;
         }
         if (!(labels = calloc((size_t)heads, sizeof *labels))) { lang_raise(I, "MemoryError", "out of memory"); goto done; }
         for (int64_t h = 0; h < heads; h++)
-            if (!(labels[h] = lang_arg_str(I, lv->u.list.items[h], kw[2]))) goto done;
+            if (!(labels[h] = lang_arg_str(I, lv->u.list.items[h], labels_name))) goto done;
     }
     cJSON *bundle = grid ? display_attention_heads_bundle(strs, (int)n, pat, (int)heads, labels, NULL)
                          : display_attention_patterns_bundle(strs, (int)n, pat, (int)heads, labels, NULL);
@@ -84,36 +80,39 @@ done:
     return r;
 }
 
+static const lang_param b_attention_multi_params[] = {
+    {"attention", LANG_REQUIRED}, {"tokens", LANG_REQUIRED}, {"head_labels", LANG_OPTIONAL, "None"}, {NULL}};
+static const lang_param b_cv_attention_patterns_params[] = {
+    {"tokens", LANG_REQUIRED}, {"attention", LANG_REQUIRED}, {"attention_head_names", LANG_OPTIONAL, "None"}, {NULL}};
+static const lang_param b_cv_attention_heads_params[] = {
+    {"attention", LANG_REQUIRED}, {"tokens", LANG_REQUIRED}, {"attention_head_names", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_attention_multi(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"attention", "tokens", "head_labels", NULL};
-    return attention_view(I, a, "AttentionMulti", kw, HEADS_LAST, false);
+    return attention_view(I, a, "AttentionMulti", "head_labels", HEADS_LAST, false);
 }
 
 static value *b_cv_attention_patterns(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"tokens", "attention", "attention_head_names", NULL};
-    return attention_view(I, a, "attention_patterns", kw, HEADS_FIRST, false);
+    return attention_view(I, a, "attention_patterns", "attention_head_names", HEADS_FIRST, false);
 }
 
 static value *b_cv_attention_heads(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"attention", "tokens", "attention_head_names", NULL};
-    return attention_view(I, a, "attention_heads", kw, HEADS_FIRST, true);
+    return attention_view(I, a, "attention_heads", "attention_head_names", HEADS_FIRST, true);
 }
 
 const lang_builtin builtins_attention_view[] = {
-    {"pysvelte.AttentionMulti", b_attention_multi, "pysvelte.AttentionMulti(attention, tokens, head_labels=None)",
+    {"pysvelte.AttentionMulti", b_attention_multi, NULL,
      "An attention view of some heads from attention [query, key, heads] (torch.stack(patterns, dim=-1)) and "
-     "str tokens; .show() displays it."},
-    {"circuitsvis.attention.attention_patterns", b_cv_attention_patterns,
-     "circuitsvis.attention.attention_patterns(tokens, attention, attention_head_names=None)",
-     "An attention view from attention [heads, query, key] and str tokens, shown as the cell's value or by .show()."},
-    {"circuitsvis.attention.attention_heads", b_cv_attention_heads,
-     "circuitsvis.attention.attention_heads(attention, tokens, attention_head_names=None)",
-     "The heads' patterns as a grid of heatmaps from attention [heads, query, key] and str tokens."},
+     "str tokens; .show() displays it.", b_attention_multi_params},
+    {"circuitsvis.attention.attention_patterns", b_cv_attention_patterns, NULL,
+     "An attention view from attention [heads, query, key] and str tokens, shown as the cell's value or by .show().",
+     b_cv_attention_patterns_params},
+    {"circuitsvis.attention.attention_heads", b_cv_attention_heads, NULL,
+     "The heads' patterns as a grid of heatmaps from attention [heads, query, key] and str tokens.", b_cv_attention_heads_params},
     {NULL, NULL, NULL, NULL},
 };

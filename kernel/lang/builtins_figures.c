@@ -123,7 +123,7 @@ typedef struct common {
 
 static int opt_str(interp *I, args *a, const char *name, const char **out)
 {
-    value *v = lang_arg_get(a, -1, name);
+    value *v = lang_arg(a, name);
     if (!v || v->type == V_NONE) return 0;
     const char *s = lang_arg_str(I, v, name);
     if (!s) return -1;
@@ -135,7 +135,7 @@ static int get_common(interp *I, args *a, const char *fn, int64_t npoints, commo
 {
     memset(c, 0, sizeof *c);
     if (opt_str(I, a, "title", &c->o.title)) return -1;
-    value *l = lang_arg_get(a, -1, "labels");
+    value *l = lang_arg(a, "labels");
     if (l && l->type != V_NONE) {
         if (l->type != V_DICT) { lang_raise(I, "TypeError", "%s() needs labels as a dict like {\"x\": \"Head\", \"y\": \"Layer\"}", fn); return -1; }
         static const char *const keys[] = {"x", "y", "color"};
@@ -147,7 +147,7 @@ static int get_common(interp *I, args *a, const char *fn, int64_t npoints, commo
             *slots[i] = s->u.str.s;
         }
     }
-    value *h = lang_arg_get(a, -1, "hover_name");
+    value *h = lang_arg(a, "hover_name");
     if (h && h->type != V_NONE) {
         if (get_strings(I, h, fn, "hover names", npoints, &c->hover)) return -1;
         c->o.hover_name = (const char *const *)c->hover.s;
@@ -157,13 +157,16 @@ static int get_common(interp *I, args *a, const char *fn, int64_t npoints, commo
 
 /* ---- line ------------------------------------------------------------------- */
 
+/* px.line(data, x=...): the data first, the rest by keyword */
+static const lang_param b_line_params[] = {
+    {"y", LANG_REQUIRED}, {"x", LANG_KEYWORD, "None"}, {"hover_name", LANG_KEYWORD, "None"},
+    {"title", LANG_KEYWORD, "None"}, {"labels", LANG_KEYWORD, "None"}, {"names", LANG_KEYWORD, "None"},
+    {"xaxis", LANG_KEYWORD, "None"}, {"yaxis", LANG_KEYWORD, "None"}, {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_line(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"y", "x", "hover_name", "title", "labels", "names", "xaxis", "yaxis", "show", NULL};
-    if (lang_arg_check(I, a, "line", 1, kw)) return NULL;
-    value *yv = lang_arg_get(a, 0, "y");
-    if (!yv) return lang_raise(I, "TypeError", "line() missing required argument 'y'");
+    value *yv = lang_arg(a, "y");
     fdata y, x = {0};
     sdata xs = {0}, names = {0};
     common c = {0};
@@ -175,7 +178,7 @@ static value *b_line(interp *I, value *self, args *a)
     if (get_common(I, a, "line", n, &c)) goto done;
     /* the seed's helper: xaxis, yaxis name the axes */
     if (opt_str(I, a, "xaxis", &c.o.xlabel) || opt_str(I, a, "yaxis", &c.o.ylabel)) goto done;
-    value *xv = lang_arg_get(a, 1, "x");
+    value *xv = lang_arg(a, "x");
     if (xv && xv->type != V_NONE) {
         if (is_text_list(xv)) {
             if (get_strings(I, xv, "line", "x values", n, &xs)) goto done;
@@ -185,7 +188,7 @@ static value *b_line(interp *I, value *self, args *a)
             c.o.x = x.v;
         }
     }
-    value *nv = lang_arg_get(a, -1, "names");
+    value *nv = lang_arg(a, "names");
     if (nv && nv->type != V_NONE) {
         if (get_strings(I, nv, "line", "names", k, &names)) goto done;
         c.o.names = (const char *const *)names.s;
@@ -213,7 +216,7 @@ done:
 
 static int opt_num(interp *I, args *a, const char *name, bool *set, double *out)
 {
-    value *v = lang_arg_get(a, -1, name);
+    value *v = lang_arg(a, name);
     if (!v || v->type == V_NONE) return 0;
     if (lang_arg_double(I, v, name, out)) return -1;
     *set = true;
@@ -230,7 +233,6 @@ static value *b_imshow(interp *I, value *self, args *a)
 {
     (void)self;
     value *zv = lang_arg(a, "img");
-    if (!zv) return lang_raise(I, "TypeError", "imshow() missing required argument 'img'");
     value *v;
     if ((v = lang_arg(a, "color_continuous_scale")) && v->type != V_NONE) {
         const char *s = lang_arg_str(I, v, "color_continuous_scale");
@@ -244,7 +246,6 @@ static value *b_imshow(interp *I, value *self, args *a)
     if (get_floats(I, zv, "imshow", "img", 2, 2, &z)) return NULL;
     if (z.shape[0] > 0x7fffffff || z.shape[1] > 0x7fffffff) { free(z.v); return lang_raise(I, "ValueError", "imshow() got too many values"); }
     if (get_common(I, a, "imshow", -1, &c)) goto done;
-    if (c.hover.s) { lang_raise(I, "TypeError", "imshow() got an unexpected keyword argument 'hover_name'"); goto done; }
     if (opt_num(I, a, "zmin", &c.o.zmin_set, &c.o.zmin) || opt_num(I, a, "zmax", &c.o.zmax_set, &c.o.zmax) ||
         opt_num(I, a, "color_continuous_midpoint", &c.o.midpoint_set, &c.o.midpoint)) goto done;
     if ((v = lang_arg(a, "x")) && v->type != V_NONE) {
@@ -276,7 +277,6 @@ static value *b_scatter(interp *I, value *self, args *a)
 {
     (void)self;
     value *xv = lang_arg(a, "x"), *yv = lang_arg(a, "y");
-    if (!xv || !yv) return lang_raise(I, "TypeError", "scatter() needs x and y");
     fdata x, y = {0}, col = {0};
     common c = {0};
     value *r = NULL;
@@ -305,13 +305,14 @@ done:
 
 /* ---- bar ------------------------------------------------------------------------ */
 
+static const lang_param b_bar_params[] = {
+    {"y", LANG_REQUIRED}, {"x", LANG_KEYWORD, "None"}, {"hover_name", LANG_KEYWORD, "None"},
+    {"title", LANG_KEYWORD, "None"}, {"labels", LANG_KEYWORD, "None"}, {"show", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *b_bar(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"y", "x", "hover_name", "title", "labels", "show", NULL};
-    if (lang_arg_check(I, a, "bar", 1, kw)) return NULL;
-    value *yv = lang_arg_get(a, 0, "y");
-    if (!yv) return lang_raise(I, "TypeError", "bar() missing required argument 'y'");
+    value *yv = lang_arg(a, "y");
     fdata y, x = {0};
     sdata xs = {0};
     common c = {0};
@@ -319,7 +320,7 @@ static value *b_bar(interp *I, value *self, args *a)
     if (get_floats(I, yv, "bar", "y", 1, 1, &y)) return NULL;
     if (y.n > 0x7fffffff) { free(y.v); return lang_raise(I, "ValueError", "bar() got too many bars"); }
     if (get_common(I, a, "bar", y.n, &c)) goto done;
-    value *xv = lang_arg_get(a, 1, "x");
+    value *xv = lang_arg(a, "x");
     if (xv && xv->type != V_NONE) {
         if (is_text_list(xv)) {
             if (get_strings(I, xv, "bar", "x labels", y.n, &xs)) goto done;
@@ -360,11 +361,11 @@ int lang_show_head_heatmaps(interp *I, const lens_tensor *const *scores, const c
 }
 
 const lang_builtin builtins_figures[] = {
-    {"line", b_line, "line(y, x=None, hover_name=None, title=None, labels=None, names=None, xaxis=None, yaxis=None, show=True)",
+    {"line", b_line, NULL,
      "A line plot of y (a 1-d tensor or list; a 2-d tensor draws one line per row, named by names). "
      "x: numbers or labels for the points; hover_name: a label per point shown on hover; "
      "labels={\"x\": ..., \"y\": ...} (or xaxis=, yaxis=): axis titles. Without x the points are numbered 0, 1, ... "
-     "with integer ticks. Displays the figure and returns it (show=False only returns it)."},
+     "with integer ticks. Displays the figure and returns it (show=False only returns it).", b_line_params},
     {"imshow", b_imshow, NULL, "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
      "scale from 0 to 1 (or its maximum); other data in RdBu colours with white at 0 (red negative, blue positive), as "
      "px.imshow(..., color_continuous_midpoint=0, color_continuous_scale=\"RdBu\"). color_continuous_midpoint: RdBu "
@@ -373,7 +374,7 @@ const lang_builtin builtins_figures[] = {
      "integer ticks. Displays the figure and returns it.", b_imshow_params},
     {"scatter", b_scatter, NULL, "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
      "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it.", b_scatter_params},
-    {"bar", b_bar, "bar(y, x=None, hover_name=None, title=None, labels=None, show=True)",
-     "A bar chart of y; x: labels or numbers for the bars. Displays the figure and returns it."},
+    {"bar", b_bar, NULL,
+     "A bar chart of y; x: labels or numbers for the bars. Displays the figure and returns it.", b_bar_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -69,7 +69,6 @@ static value *b_logit_diff_metric(interp *I, value *self, args *a)
 {
     (void)self;
     value *av = lang_arg(a, "answer_tokens");
-    if (!av) return lang_raise(I, "TypeError", "logit_diff_metric(answer_tokens): answer_tokens [batch, 2] (correct, wrong)");
     lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
     if (!ans) return NULL;
     if (ans->ndim != 2 || ans->shape[1] != 2) {

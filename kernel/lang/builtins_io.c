@@ -68,11 +68,13 @@ static value *from_json(const cJSON *j)
     return v_none();
 }
 
+/* path is positional-only, so that every keyword (path= too) is a value to save */
+static const lang_param b_save_params[] = {{"path", LANG_POSONLY}, {"values", LANG_VARKW}, {NULL}};
+
 static value *b_save(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos != 1) return lang_raise(I, "TypeError", "save(path, **values) takes the path as its only positional argument");
-    const char *path = lang_arg_str(I, a->pos[0], "path");
+    const char *path = lang_arg_str(I, lang_arg(a, "path"), "path");
     if (!path) return NULL;
     int nt = 0;
     const char **names = calloc((size_t)a->nkw + 1, sizeof *names);
@@ -107,11 +109,12 @@ done:
     return r;
 }
 
+static const lang_param b_load_tensors_params[] = {{"path", LANG_REQUIRED}, {NULL}};
+
 static value *b_load_tensors(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos != 1) return lang_raise(I, "TypeError", "load_tensors(path) takes one argument");
-    const char *path = lang_arg_str(I, a->pos[0], "path");
+    const char *path = lang_arg_str(I, lang_arg(a, "path"), "path");
     if (!path) return NULL;
     lens_error err;
     lens_safetensors *st = lens_safetensors_open(path, &err);
@@ -164,10 +167,11 @@ const lang_builtin builtins_io[] = {
      "(lets a notebook pick a model or a path without editing the cell). Only the variables of the allow-list "
      LANG_GETENV_DEFAULT_ALLOW " ('*' ends a prefix) may be read, and those the kernel's "
      "LENS_GETENV_ALLOW=NAME,PREFIX* adds; others raise PermissionError.", b_getenv_params},
-    {"save", b_save, "save(path, **values)",
+    {"save", b_save, NULL,
      "Writes a safetensors file: tensor values as entries, every other value (numbers, strings, lists, dicts) "
-     "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict."},
-    {"load_tensors", b_load_tensors, "load_tensors(path)",
-     "Reads a safetensors file into a dict: name -> tensor, plus the __metadata__ entries (JSON values decoded)."},
+     "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict.", b_save_params},
+    {"load_tensors", b_load_tensors, NULL,
+     "Reads a safetensors file into a dict: name -> tensor, plus the __metadata__ entries (JSON values decoded).",
+     b_load_tensors_params},
     {NULL, NULL, NULL, NULL},
 };

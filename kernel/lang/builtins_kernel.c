@@ -20,8 +20,10 @@ static value *b_display(interp *I, value *self, args *a)
         return NULL;
     if ((v = lang_arg(a, "update")) && lang_arg_bool(I, v, &update)) return NULL;
     if (update && !display_id) return lang_raise(I, "ValueError", "display(update=True) needs a display_id");
-    for (int i = 0; i < a->npos; i++) {
-        cJSON *bundle = lang_value_bundle(a->pos[i]);
+    int nobjs;
+    value **objs = lang_arg_rest(a, &nobjs);
+    for (int i = 0; i < nobjs; i++) {
+        cJSON *bundle = lang_value_bundle(objs[i]);
         if (!bundle) return lang_raise(I, "MemoryError", "out of memory while displaying a value");
         if (I->out && I->out->display) I->out->display(I->out->ctx, bundle, display_id, update);
         cJSON_Delete(bundle);

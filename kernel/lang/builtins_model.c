@@ -93,18 +93,20 @@ static const lang_type config_type = {
 
 /* ---- load ------------------------------------------------------------------- */
 
+/* from_pretrained's order for what it shares; the rest keyword-only */
+static const lang_param b_load_params[] = {
+    {"name_or_path", LANG_REQUIRED}, {"fold_ln", LANG_OPTIONAL, "True"}, {"center_writing_weights", LANG_OPTIONAL, "True"},
+    {"center_unembed", LANG_OPTIONAL, "True"}, {"refactor_factored_attn_matrices", LANG_OPTIONAL, "False"},
+    {"device", LANG_KEYWORD, "None"}, {"fold_value_biases", LANG_KEYWORD, "True"}, {"processing", LANG_KEYWORD, "None"},
+    {NULL}};
+
 static value *b_load(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name_or_path", "fold_ln", "center_writing_weights", "center_unembed",
-                                     "fold_value_biases", "refactor_factored_attn_matrices", "processing", "device", NULL};
-    if (lang_arg_check(I, a, "load", 1, kw)) return NULL;
-    value *nv = lang_arg_get(a, 0, "name_or_path");
-    if (!nv) return lang_raise(I, "TypeError", "load() missing required argument 'name_or_path'");
-    const char *name = lang_arg_str(I, nv, "name_or_path");
+    const char *name = lang_arg_str(I, lang_arg(a, "name_or_path"), "name_or_path");
     if (!name) return NULL;
     lens_processing p = lens_processing_default();
-    value *v = lang_arg_get(a, -1, "processing");
+    value *v = lang_arg(a, "processing");
     if (v && v->type != V_NONE) {
         const char *s = lang_arg_str(I, v, "processing");
         if (!s) return NULL;
@@ -117,9 +119,9 @@ static value *b_load(interp *I, value *self, args *a)
         {"center_unembed", &p.center_unembed}, {"fold_value_biases", &p.fold_value_biases},
         {"refactor_factored_attn_matrices", &p.refactor_factored_attn_matrices}};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-        if ((v = lang_arg_get(a, -1, flags[i].k)) && lang_arg_bool(I, v, flags[i].f)) return NULL;
+        if ((v = lang_arg(a, flags[i].k)) && lang_arg_bool(I, v, flags[i].f)) return NULL;
     const char *device;
-    if (lang_device_arg(I, lang_arg_get(a, -1, "device"), &device)) return NULL;
+    if (lang_device_arg(I, lang_arg(a, "device"), &device)) return NULL;
     lens_error err;
     lang_progress bar = {0};
     lang_progress_update(I, &bar, "loading", 0, -1, name);
@@ -178,26 +180,27 @@ static lens_tensor *to_tokens_impl(interp *I, lens_model *m, value *input, bool 
     return t;
 }
 
-static int get_bos(interp *I, args *a, int pos, bool *bos)
+/* prepend_bos: None (the default) is the model's default, True */
+static int get_bos(interp *I, args *a, bool *bos)
 {
     *bos = true;
-    value *v = lang_arg_get(a, pos, "prepend_bos");
+    value *v = lang_arg(a, "prepend_bos");
     if (v && v->type != V_NONE && lang_arg_bool(I, v, bos)) return -1;
     return 0;
 }
 
+static const lang_param m_to_tokens_params[] = {
+    {"input", LANG_REQUIRED}, {"prepend_bos", LANG_OPTIONAL, "None"}, {"truncate", LANG_KEYWORD, "True"}, {NULL}};
+
 static value *m_to_tokens(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"input", "prepend_bos", "padding_side", "move_to_device", "truncate", NULL};
-    if (lang_arg_check(I, a, "to_tokens", 2, kw)) return NULL;
-    value *in = lang_arg_get(a, 0, "input");
+    value *in = lang_arg(a, "input");
     bool bos;
-    if (!in) return lang_raise(I, "TypeError", "to_tokens() missing required argument 'input'");
-    if (get_bos(I, a, 1, &bos)) return NULL;
+    if (get_bos(I, a, &bos)) return NULL;
     /* truncate=True (TransformerLens's default): at most n_ctx tokens, the
      * first ones; rows are padded on the right, so that is the first n_ctx columns */
     bool truncate = true;
-    value *tv = lang_arg_get(a, -1, "truncate");
+    value *tv = lang_arg(a, "truncate");
     if (tv && lang_arg_bool(I, tv, &truncate)) return NULL;
     lens_model *m = model_of(self);
     lens_tensor *t = to_tokens_impl(I, m, in, bos);
@@ -227,14 +230,13 @@ static value *token_strs(interp *I, const lens_tokenizer *tok, const int64_t *id
 }
 
 static const lang_param m_to_str_tokens_params[] = {
-    {"input", LANG_REQUIRED}, {"prepend_bos", LANG_OPTIONAL, "True"}, {NULL}};
+    {"input", LANG_REQUIRED}, {"prepend_bos", LANG_OPTIONAL, "None"}, {NULL}};
 
 static value *m_to_str_tokens(interp *I, value *self, args *a)
 {
     value *in = lang_arg(a, "input");
-    if (!in) return lang_raise(I, "TypeError", "to_str_tokens() missing required argument 'input'");
     bool bos;
-    if (get_bos(I, a, 1, &bos)) return NULL;
+    if (get_bos(I, a, &bos)) return NULL;
     lens_model *m = model_of(self);
     const lens_tokenizer *tok = lens_model_tokenizer(m);
     if (in->type == V_STR) {
@@ -247,7 +249,7 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
     if (in->type == V_LIST && in->u.list.n && in->u.list.items[0]->type == V_STR) {
         value *r = v_list(0);
         for (size_t i = 0; r && i < in->u.list.n; i++) {
-            args sub = {&in->u.list.items[i], 1, a->kwnames, a->kw, a->nkw};
+            args sub = {&in->u.list.items[i], 1, a->kwnames, a->kw, a->nkw, a->params};
             value *x = m_to_str_tokens(I, self, &sub);
             if (!x) { lang_decref(r); return NULL; }
             lang_list_append(r, x);
@@ -275,11 +277,12 @@ static value *m_to_str_tokens(interp *I, value *self, args *a)
     return r;
 }
 
+static const lang_param m_to_string_params[] = {{"tokens", LANG_REQUIRED}, {NULL}};
+
 static value *m_to_string(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "to_string(tokens) takes one argument");
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
-    lens_tensor *t = lang_engine_tensor(I, a->pos[0], LENS_I64);
+    lens_tensor *t = lang_engine_tensor(I, lang_arg(a, "tokens"), LENS_I64);
     if (!t) return NULL;
     lens_error herr;
     lens_tensor *c = lens_tensor_host_contiguous(t, &herr);
@@ -334,11 +337,12 @@ static value *single_rec(interp *I, const lens_tokenizer *tok, value *v)
     return l;
 }
 
+static const lang_param m_to_single_token_params[] = {{"string", LANG_REQUIRED}, {NULL}};
+
 static value *m_to_single_token(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "to_single_token(string) takes one argument");
     const lens_tokenizer *tok = lens_model_tokenizer(model_of(self));
-    value *r = single_rec(I, tok, a->pos[0]);
+    value *r = single_rec(I, tok, lang_arg(a, "string"));
     if (!r || r->type == V_INT) return r;
     lens_tensor *t = lang_engine_tensor(I, r, LENS_I64);
     lang_decref(r);
@@ -346,13 +350,12 @@ static value *m_to_single_token(interp *I, value *self, args *a)
 }
 
 static const lang_param m_get_token_position_params[] = {
-    {"single_token", LANG_REQUIRED}, {"input", LANG_REQUIRED}, {"mode", LANG_OPTIONAL, "\"first\""},
-    {"prepend_bos", LANG_OPTIONAL, "True"}, {NULL}};
+    {"single_token", LANG_REQUIRED}, {"input", LANG_REQUIRED}, {"mode", LANG_OPTIONAL, "'first'"},
+    {"prepend_bos", LANG_OPTIONAL, "None"}, {NULL}};
 
 static value *m_get_token_position(interp *I, value *self, args *a)
 {
     value *tv = lang_arg(a, "single_token"), *in = lang_arg(a, "input"), *mv = lang_arg(a, "mode");
-    if (!tv || !in) return lang_raise(I, "TypeError", "get_token_position(single_token, input, mode=\"first\", prepend_bos=True)");
     lens_model *m = model_of(self);
     int64_t id;
     if (tv->type == V_STR) {
@@ -366,9 +369,8 @@ static value *m_get_token_position(interp *I, value *self, args *a)
             return lang_raise(I, "ValueError", "mode must be \"first\" or \"last\", got \"%s\"", mode);
         last = !strcmp(mode, "last");
     }
-    bool bos = true;
-    value *bv = lang_arg(a, "prepend_bos");
-    if (bv && lang_arg_bool(I, bv, &bos)) return NULL;
+    bool bos;
+    if (get_bos(I, a, &bos)) return NULL;
     lens_tensor *t = in->type == V_STR ? to_tokens_impl(I, m, in, bos) : lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     lens_error err;
@@ -386,16 +388,18 @@ static lens_tensor *weight(interp *I, lens_model *m, const char *name)
     return t;
 }
 
+static const lang_param m_tokens_to_residual_directions_params[] = {{"tokens", LANG_REQUIRED}, {NULL}};
+
 static value *m_tokens_to_residual_directions(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "tokens_to_residual_directions(tokens) takes one argument");
     lens_model *m = model_of(self);
+    value *tv = lang_arg(a, "tokens");
     lens_tensor *toks;
-    if (a->pos[0]->type == V_STR) {
+    if (tv->type == V_STR) {
         int64_t id;
-        if (single_token(I, lens_model_tokenizer(m), a->pos[0]->u.str.s, &id)) return NULL;
+        if (single_token(I, lens_model_tokenizer(m), tv->u.str.s, &id)) return NULL;
         toks = lens_scalar_i64(id);
-    } else toks = lang_engine_tensor(I, a->pos[0], LENS_I64);
+    } else toks = lang_engine_tensor(I, tv, LENS_I64);
     if (!toks) return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory");
     lens_tensor *wu = weight(I, m, "unembed.W_U");
     if (!wu) { lens_tensor_free(toks); return NULL; }
@@ -434,10 +438,11 @@ static bool names_filter_cb(const char *name, void *ctx)
     return t;
 }
 
-static lens_tensor *input_tokens(interp *I, lens_model *m, value *in)
+/* The tokens of a run's input: text is tokenized (BOS first when bos), tokens [pos] become [1, pos]. */
+static lens_tensor *input_tokens(interp *I, lens_model *m, value *in, bool bos)
 {
     if (in->type == V_STR || (in->type == V_LIST && in->u.list.n && in->u.list.items[0]->type == V_STR))
-        return to_tokens_impl(I, m, in, true);
+        return to_tokens_impl(I, m, in, bos);
     lens_tensor *t = lang_engine_tensor(I, in, LENS_I64);
     if (!t) return NULL;
     if (t->ndim == 1) {
@@ -469,22 +474,21 @@ static value *lm_loss(interp *I, const lens_tensor *logits, const lens_tensor *t
     return loss ? v_tensor(loss) : eng_fail(I, &err);
 }
 
+/* The arguments of model(...), run_with_hooks and run_with_cache (each
+ * spec below keeps those its call takes; an argument not given is its default). */
 static value *run_model(interp *I, value *self, args *a, bool with_cache)
 {
-    static const char *const kw[] = {"input", "names_filter", "stop_at_layer", "return_type", "include_attn_result",
-                                     "prepend_bos", "hooks", "fwd_hooks", "reset_hooks_end", "clear_contexts",
-                                     "metric", "incl_bwd", NULL};
     const char *fn = with_cache ? "run_with_cache" : "model";
-    if (lang_arg_check(I, a, fn, 1, kw)) return NULL;
-    value *in = lang_arg_get(a, 0, "input");
-    if (!in) return lang_raise(I, "TypeError", "%s() missing required argument 'input' (tokens or text)", fn);
+    value *in = lang_arg(a, "input");
+    bool bos;
+    if (get_bos(I, a, &bos)) return NULL;
     lens_model *m = model_of(self);
     lens_run_options opt = lens_run_options_default();
     opt.cache = with_cache;
     opt.interrupt = (const volatile int *)&lang_interrupted;
     filter_ctx fc = {I, NULL, NULL, false};
     value *v;
-    if ((v = lang_arg_get(a, -1, "names_filter")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "names_filter")) && v->type != V_NONE) {
         if (v->type == V_STR) opt.names_regex = v->u.str.s;
         else if (v->type == V_LIST || v->type == V_TUPLE) { fc.list = v; opt.names_filter = names_filter_cb; opt.names_filter_ctx = &fc; }
         else { fc.fn = v; opt.names_filter = names_filter_cb; opt.names_filter_ctx = &fc; }
@@ -494,7 +498,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
             regfree(&re);
         }
     }
-    if ((v = lang_arg_get(a, -1, "stop_at_layer")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "stop_at_layer")) && v->type != V_NONE) {
         int64_t l;
         if (lang_arg_int(I, v, "stop_at_layer", &l)) return NULL;
         int nl = lens_model_config(m)->n_layers;
@@ -502,10 +506,10 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
         if (l < 0 || l > nl) return lang_raise(I, "ValueError", "stop_at_layer must be in [-%d, %d]", nl, nl);
         opt.stop_at_layer = l == nl ? -1 : (int)l;
     }
-    if ((v = lang_arg_get(a, -1, "include_attn_result")) && lang_arg_bool(I, v, &opt.include_attn_result)) return NULL;
+    if ((v = lang_arg(a, "include_attn_result")) && lang_arg_bool(I, v, &opt.include_attn_result)) return NULL;
     /* return_type: "logits" (default), "loss", "both" (logits, loss), None */
     bool want_logits = true, want_loss = false;
-    if ((v = lang_arg_get(a, -1, "return_type"))) {
+    if ((v = lang_arg(a, "return_type"))) {
         if (v->type == V_NONE) want_logits = false;
         else {
             const char *rt = lang_arg_str(I, v, "return_type");
@@ -518,7 +522,7 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
     opt.logits = want_logits || want_loss;
     if (want_loss && opt.stop_at_layer >= 0) return lang_raise(I, "ValueError", "return_type='loss' needs the whole model (no stop_at_layer)");
     lens_intervention_set hooks = {NULL, 0};
-    if ((v = lang_arg_get(a, -1, "hooks")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "hooks")) && v->type != V_NONE) {
         lens_intervention *ivs;
         if (lang_hooks_to_interventions(I, self, v, &ivs, &hooks.n)) return NULL;
         hooks.items = ivs;
@@ -532,16 +536,16 @@ static value *run_model(interp *I, value *self, args *a, bool with_cache)
         value *t = mo->hooks->u.list.items[i];
         if (lang_user_hooks_add(&uh, t->u.list.items[0], t->u.list.items[1])) goto fail;
     }
-    if ((v = lang_arg_get(a, -1, "fwd_hooks")) && v->type != V_NONE && lang_user_hooks_add_list(&uh, v, "fwd_hooks")) goto fail;
+    if ((v = lang_arg(a, "fwd_hooks")) && v->type != V_NONE && lang_user_hooks_add_list(&uh, v, "fwd_hooks")) goto fail;
     if (uh.n) { opt.hook_fn = lang_user_hooks_run; opt.hook_ctx = &uh; }
     /* incl_bwd=True: the gradients of metric too, as a third result (builtins_grad.c) */
     bool incl_bwd = false;
     lens_grad_metric gm = {0};
     lang_user_metric um;
-    if ((v = lang_arg_get(a, -1, "incl_bwd")) && lang_arg_bool(I, v, &incl_bwd)) goto fail;
+    if ((v = lang_arg(a, "incl_bwd")) && lang_arg_bool(I, v, &incl_bwd)) goto fail;
     if (incl_bwd && !with_cache) { lang_raise(I, "TypeError", "%s: incl_bwd=True needs run_with_cache", fn); goto fail; }
-    if (incl_bwd && lang_grad_metric(I, lang_arg_get(a, -1, "metric"), fn, &um, &gm)) goto fail;
-    lens_tensor *tokens = input_tokens(I, m, in);
+    if (incl_bwd && lang_grad_metric(I, lang_arg(a, "metric"), fn, &um, &gm)) goto fail;
+    lens_tensor *tokens = input_tokens(I, m, in, bos);
     if (!tokens) goto fail;
     lens_tensor *logits = NULL;
     lens_cache *cache = NULL, *grads = NULL;
@@ -590,26 +594,32 @@ fail:
 /* model.to(device), model.cuda(), model.cpu(), model.eval(): lens computes where it computes; the model itself */
 static value *m_self(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"device", NULL};
-    if (lang_arg_check(I, a, "to", 1, kw)) return NULL;
+    (void)I;
+    (void)a;
     return lang_incref(self);
 }
 
+static const lang_param m_to_params[] = {{"device_or_dtype", LANG_REQUIRED}, {NULL}};
+static const lang_param m_cuda_params[] = {{"device", LANG_OPTIONAL, "None"}, {NULL}};
+static const lang_param no_params[] = {{NULL}};
+
 /* model.add_hook(name or filter, fn, dir="fwd", is_permanent=False): fn runs in every forward pass until reset_hooks(). */
+/* upstream's order up to is_permanent; its level (hook contexts) lens does not have */
+static const lang_param m_add_hook_params[] = {
+    {"name", LANG_REQUIRED}, {"hook", LANG_REQUIRED}, {"dir", LANG_OPTIONAL, "'fwd'"},
+    {"is_permanent", LANG_OPTIONAL, "False"}, {"prepend", LANG_KEYWORD, "False"}, {NULL}};
+
 static value *m_add_hook(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"name", "hook", "dir", "is_permanent", "level", "prepend", NULL};
-    if (lang_arg_check(I, a, "add_hook", 2, kw)) return NULL;
-    value *name = lang_arg_get(a, 0, "name"), *fn = lang_arg_get(a, 1, "hook"), *v;
-    if (!name || !fn) return lang_raise(I, "TypeError", "add_hook(name, hook) needs a hook name (or name filter) and a function");
-    if ((v = lang_arg_get(a, -1, "dir")) && v->type != V_NONE) {
+    value *name = lang_arg(a, "name"), *fn = lang_arg(a, "hook"), *v;
+    if ((v = lang_arg(a, "dir")) && v->type != V_NONE) {
         const char *d = lang_arg_str(I, v, "dir");
         if (!d) return NULL;
         if (strcmp(d, "fwd")) return lang_raise(I, "ValueError", "lens runs forward hooks only (dir='fwd'), not dir='%s'", d);
     }
     bool permanent = false, prepend = false;
-    if ((v = lang_arg_get(a, -1, "is_permanent")) && lang_arg_bool(I, v, &permanent)) return NULL;
-    if ((v = lang_arg_get(a, -1, "prepend")) && lang_arg_bool(I, v, &prepend)) return NULL;
+    if ((v = lang_arg(a, "is_permanent")) && lang_arg_bool(I, v, &permanent)) return NULL;
+    if ((v = lang_arg(a, "prepend")) && lang_arg_bool(I, v, &prepend)) return NULL;
     /* checked now, so that a bad name fails here and not in a later run */
     user_hooks check = {.I = I, .cfg = lens_model_config(model_of(self))};
     int rc = lang_user_hooks_add(&check, name, fn);
@@ -627,13 +637,24 @@ static value *m_add_hook(interp *I, value *self, args *a)
     return v_none();
 }
 
+/* clear_contexts: lens keeps no hook contexts, so there is nothing more to clear */
+static const lang_param m_reset_hooks_params[] = {
+    {"clear_contexts", LANG_OPTIONAL, "True"}, {"direction", LANG_OPTIONAL, "'both'"},
+    {"including_permanent", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *m_reset_hooks(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"clear_contexts", "direction", "including_permanent", "level", NULL};
-    if (lang_arg_check(I, a, "reset_hooks", 4, kw)) return NULL;
-    bool all = false;
-    value *v = lang_arg_get(a, 2, "including_permanent");
+    bool all = false, clear_contexts;
+    value *v = lang_arg(a, "including_permanent");
     if (v && lang_arg_bool(I, v, &all)) return NULL;
+    if ((v = lang_arg(a, "clear_contexts")) && lang_arg_bool(I, v, &clear_contexts)) return NULL;
+    if ((v = lang_arg(a, "direction"))) {
+        const char *d = lang_arg_str(I, v, "direction");
+        if (!d) return NULL;
+        if (strcmp(d, "fwd") && strcmp(d, "bwd") && strcmp(d, "both"))
+            return lang_raise(I, "ValueError", "direction must be 'fwd', 'bwd' or 'both', not '%s'", d);
+        if (!strcmp(d, "bwd")) return v_none();   /* lens attaches forward hooks only */
+    }
     model_obj *mo = self->u.obj.data;
     size_t k = 0, n = mo->hooks->u.list.n;
     for (size_t i = 0; i < n; i++) {
@@ -645,14 +666,28 @@ static value *m_reset_hooks(interp *I, value *self, args *a)
     return v_none();
 }
 
-static value *m_call(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
+/* model(...): TransformerLens's forward(input, return_type, ...), with lens's hooks= interventions */
+static const lang_param m_call_params[] = {
+    {"input", LANG_REQUIRED}, {"return_type", LANG_OPTIONAL, "'logits'"}, {"prepend_bos", LANG_KEYWORD, "None"},
+    {"stop_at_layer", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"}, {NULL}};
+
+/* model(...) is called as its object's type, not through a table entry, so it
+ * binds the spec itself, named as torch names it in messages (forward()) */
+static const lang_builtin forward_def = {"HookedTransformer.forward", NULL, NULL, NULL, m_call_params};
+
+static value *m_call(interp *I, value *self, args *a)
+{
+    if (lang_bind_args(I, &forward_def, a)) return NULL;
+    return run_model(I, self, a, false);
+}
 static value *m_run_with_cache(interp *I, value *self, args *a) { return run_model(I, self, a, true); }
 static value *m_run_with_hooks(interp *I, value *self, args *a) { return run_model(I, self, a, false); }
 
+static const lang_param m_weight_params[] = {{"name", LANG_REQUIRED}, {NULL}};
+
 static value *m_weight(interp *I, value *self, args *a)
 {
-    if (a->npos != 1) return lang_raise(I, "TypeError", "weight(name) takes one argument");
-    const char *n = lang_arg_str(I, a->pos[0], "name");
+    const char *n = lang_arg_str(I, lang_arg(a, "name"), "name");
     if (!n) return NULL;
     lens_tensor *t = weight(I, model_of(self), n);
     return t ? v_tensor(t) : NULL;
@@ -940,53 +975,66 @@ static const lang_type cache_type = {
            "cache[\"pattern\", 0], cache[\"resid_post\", -1], cache[\"scale\", 2, \"ln2\"]. keys(), len(cache), `name in cache`; "
            "cache.model and cache.tokens: the model and input tokens [batch, pos] of the run."};
 
+/* run_with_hooks and run_with_cache take forward's arguments (m_call_params)
+ * after their own, as upstream passes them on. */
+static const lang_param m_run_with_hooks_params[] = {
+    {"input", LANG_REQUIRED}, {"return_type", LANG_OPTIONAL, "'logits'"}, {"fwd_hooks", LANG_KEYWORD, "[]"},
+    {"prepend_bos", LANG_KEYWORD, "None"}, {"stop_at_layer", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"},
+    {NULL}};
+static const lang_param m_run_with_cache_params[] = {
+    {"input", LANG_REQUIRED}, {"return_type", LANG_OPTIONAL, "'logits'"}, {"names_filter", LANG_KEYWORD, "None"},
+    {"incl_bwd", LANG_KEYWORD, "False"}, {"metric", LANG_KEYWORD, "None"}, {"prepend_bos", LANG_KEYWORD, "None"},
+    {"stop_at_layer", LANG_KEYWORD, "None"}, {"include_attn_result", LANG_KEYWORD, "False"},
+    {"fwd_hooks", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"}, {NULL}};
+
 const lang_builtin builtins_model[] = {
-    {"load", b_load, "load(name_or_path, fold_ln=True, center_writing_weights=True, center_unembed=True, "
-                     "fold_value_biases=True, refactor_factored_attn_matrices=False, processing=None)",
+    {"load", b_load, NULL,
      "Loads a GPT-2-family model from a directory (config.json, model.safetensors, vocab.json, merges.txt) or by name "
      "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
-     "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor."},
-    {"HookedTransformer.__call__", m_call, "model(input, return_type='logits')", "Runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab] ('loss': the mean next-token loss; 'both': (logits, loss)), with the hook functions add_hook attached."},
-    {"HookedTransformer.run_with_cache", m_run_with_cache, "HookedTransformer.run_with_cache(input, names_filter=None, stop_at_layer=None, include_attn_result=False, return_type='logits', fwd_hooks=None, hooks=None, metric=None, incl_bwd=False)",
+     "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor; device: where its forward passes run.", b_load_params},
+    {"HookedTransformer.__call__", m_call, NULL, "model(input): runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab] ('loss': the mean next-token loss; 'both': (logits, loss)), with the hook functions add_hook attached; hooks: interventions as in run_with_cache.", m_call_params},
+    {"HookedTransformer.run_with_cache", m_run_with_cache, NULL,
      "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
      "stop_at_layer: stop before that block (logits are then the residual stream); fwd_hooks: hook functions as in "
      "run_with_hooks (the cache holds the activations as they changed them); hooks: interventions made by "
      "patch_hook, zero_ablate, mean_ablate or scale_hook, applied during the run. incl_bwd=True with metric= "
      "(normalized_logit_diff(...), logit_diff_metric(answer_tokens), or a function of the logits returning one number "
      "as a tensor, written with tensor operations): also the backward pass, returning (logits, cache, grad_cache), "
-     "grad_cache[\"<hook name>_grad\"] (or grad_cache[\"resid_pre\", 0]) the metric's gradient at each hook names_filter keeps."},
-    {"HookedTransformer.run_with_hooks", m_run_with_hooks, "HookedTransformer.run_with_hooks(input, fwd_hooks=[(name, fn)], return_type='logits', hooks=None)",
+     "grad_cache[\"<hook name>_grad\"] (or grad_cache[\"resid_pre\", 0]) the metric's gradient at each hook names_filter keeps.", m_run_with_cache_params},
+    {"HookedTransformer.run_with_hooks", m_run_with_hooks, NULL,
      "Runs the model with hook functions and returns the logits (return_type='loss': the mean next-token loss, "
      "'both': (logits, loss), None: nothing). fwd_hooks: (hook name or a function of the name, fn) pairs; "
      "fn(activation, hook) is called at each matching hook point in forward order with a view of the activation "
      "(change it in place, or return a same-shape tensor that replaces it) and hook.name, hook.layer(). The hooks "
      "are attached for this run only, whatever happens; an error inside one names the hook point. hooks: "
-     "interventions (patch_hook, zero_ablate, mean_ablate, scale_hook), applied before the functions."},
-    {"HookedTransformer.to", m_self, "HookedTransformer.to(device)", "The model itself: it stays on the device it was loaded on (load(name, device=...) chooses; model.cfg.device names it)."},
-    {"HookedTransformer.cuda", m_self, "HookedTransformer.cuda()", "The model itself (see to)."},
-    {"HookedTransformer.cpu", m_self, "HookedTransformer.cpu()", "The model itself (see to)."},
-    {"HookedTransformer.eval", m_self, "HookedTransformer.eval()", "The model itself (lens has no training mode)."},
-    {"HookedTransformer.add_hook", m_add_hook, "HookedTransformer.add_hook(name, hook, dir='fwd', is_permanent=False, prepend=False)",
+     "interventions (patch_hook, zero_ablate, mean_ablate, scale_hook), applied before the functions.", m_run_with_hooks_params},
+    {"HookedTransformer.to", m_self, NULL, "The model itself: it stays on the device it was loaded on (load(name, device=...) chooses; model.cfg.device names it).", m_to_params},
+    {"HookedTransformer.cuda", m_self, NULL, "The model itself (see to).", m_cuda_params},
+    {"HookedTransformer.cpu", m_self, NULL, "The model itself (see to).", no_params},
+    {"HookedTransformer.eval", m_self, NULL, "The model itself (lens has no training mode).", no_params},
+    {"HookedTransformer.add_hook", m_add_hook, NULL,
      "Attaches hook function fn(activation, hook) at a hook name (or every name a filter function accepts) for every "
-     "later forward pass, until reset_hooks()."},
-    {"HookedTransformer.reset_hooks", m_reset_hooks, "HookedTransformer.reset_hooks(clear_contexts=True, direction='both', including_permanent=False)",
-     "Removes the hook functions add_hook attached (permanent ones too with including_permanent=True)."},
-    {"HookedTransformer.to_tokens", m_to_tokens, "HookedTransformer.to_tokens(input, prepend_bos=True, truncate=True)",
-     "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first when prepend_bos; shorter prompts padded on the right; "
-     "with truncate, at most n_ctx positions (the first ones)."},
+     "later forward pass, until reset_hooks(); dir='fwd' only (lens runs no backward hooks); prepend=True runs it before "
+     "those attached earlier.", m_add_hook_params},
+    {"HookedTransformer.reset_hooks", m_reset_hooks, NULL,
+     "Removes the hook functions add_hook attached (permanent ones too with including_permanent=True); "
+     "direction='bwd' removes nothing (lens attaches forward hooks only).", m_reset_hooks_params},
+    {"HookedTransformer.to_tokens", m_to_tokens, NULL,
+     "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first unless prepend_bos=False; shorter prompts padded on the right; "
+     "with truncate, at most n_ctx positions (the first ones).", m_to_tokens_params},
     {"HookedTransformer.to_str_tokens", m_to_str_tokens, NULL, "The text of each token, of a string or of a tensor of tokens.", m_to_str_tokens_params},
-    {"HookedTransformer.to_string", m_to_string, "HookedTransformer.to_string(tokens)", "Decodes tokens into text (a list of strings for a 2-d tensor)."},
-    {"HookedTransformer.to_single_token", m_to_single_token, "HookedTransformer.to_single_token(string)",
-     "The id of a string that is exactly one token; nested lists of strings give an int64 tensor of the same shape."},
+    {"HookedTransformer.to_string", m_to_string, NULL, "Decodes tokens into text (a list of strings for a 2-d tensor).", m_to_string_params},
+    {"HookedTransformer.to_single_token", m_to_single_token, NULL,
+     "The id of a string that is exactly one token; nested lists of strings give an int64 tensor of the same shape.", m_to_single_token_params},
     {"HookedTransformer.get_token_position", m_get_token_position,
      NULL, "The position of a single token (a string that is one token, or an id) in one prompt (a string, "
-     "or its tokens [pos] / [1, pos]): the first occurrence, or the last with mode=\"last\".", m_get_token_position_params},
-    {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions, "HookedTransformer.tokens_to_residual_directions(tokens)",
-     "The unembedding columns W_U[:, tokens], with d_model as the last dim."},
-    {"HookedTransformer.weight", m_weight, "HookedTransformer.weight(name)", "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\"."},
-    {"HookedTransformer.hook_names", m_hook_names, "HookedTransformer.hook_names()", "Every hook point name in forward order."},
-    {"ActivationCache.keys", c_keys, "ActivationCache.keys()", "The cached hook names in forward order."},
-    {"ActivationCache.values", c_values, "ActivationCache.values()", "The cached tensors in forward order."},
-    {"ActivationCache.items", c_items, "ActivationCache.items()", "(hook name, tensor) pairs in forward order."},
+     "or its tokens [pos] / [1, pos]): the first occurrence, or the last with mode='last'.", m_get_token_position_params},
+    {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions, NULL,
+     "The unembedding columns W_U[:, tokens], with d_model as the last dim.", m_tokens_to_residual_directions_params},
+    {"HookedTransformer.weight", m_weight, NULL, "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\".", m_weight_params},
+    {"HookedTransformer.hook_names", m_hook_names, NULL, "Every hook point name in forward order.", no_params},
+    {"ActivationCache.keys", c_keys, NULL, "The cached hook names in forward order.", no_params},
+    {"ActivationCache.values", c_values, NULL, "The cached tensors in forward order.", no_params},
+    {"ActivationCache.items", c_items, NULL, "(hook name, tensor) pairs in forward order.", no_params},
     {NULL, NULL, NULL, NULL},
 };

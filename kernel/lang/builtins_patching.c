@@ -82,12 +82,9 @@ static const lang_type hook_type = {
            "mean_ablate or scale_hook."};
 
 /* Common arguments: name, layer=, head=, pos=. A head given as (layer, head) or "L9H9" sets the layer. */
-static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, const char *const *kw, int max_pos)
+static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn)
 {
-    if (lang_arg_check(I, a, fn, max_pos, kw)) return NULL;
-    value *nv = lang_arg_get(a, 0, "name");
-    if (!nv) return lang_raise(I, "TypeError", "%s() missing required argument 'name' (a hook name like \"z\" or \"blocks.9.attn.hook_z\")", fn);
-    const char *name = lang_arg_str(I, nv, "name");
+    const char *name = lang_arg_str(I, lang_arg(a, "name"), "name");
     if (!name) return NULL;
     hook_obj *h = calloc(1, sizeof *h);
     if (!h || !(h->name = strdup(name))) { free(h); return lang_raise(I, "MemoryError", "out of memory"); }
@@ -96,8 +93,8 @@ static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, c
     h->head = h->pos = LENS_ALL;
     h->factor = 1;
     value *v;
-    if ((v = lang_arg_get(a, -1, "layer")) && v->type != V_NONE && lang_arg_int(I, v, "layer", &h->layer)) goto fail;
-    if ((v = lang_arg_get(a, -1, "pos")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "layer")) && v->type != V_NONE && lang_arg_int(I, v, "layer", &h->layer)) goto fail;
+    if ((v = lang_arg(a, "pos")) && v->type != V_NONE) {
         if (v->type == V_LIST || v->type == V_TUPLE) {
             size_t n = v->u.list.n;
             if (!n) { lang_raise(I, "ValueError", "%s: pos=[] names no position", fn); goto fail; }
@@ -107,7 +104,7 @@ static value *make_hook(interp *I, args *a, lens_iv_kind kind, const char *fn, c
             h->n_positions = (int)n;
         } else if (lang_arg_int(I, v, "pos", &h->pos)) goto fail;
     }
-    if ((v = lang_arg_get(a, -1, "head")) && v->type != V_NONE) {
+    if ((v = lang_arg(a, "head")) && v->type != V_NONE) {
         /* A list holds several heads (ints in layer=, or "L9H9" / (layer, head) of
          * one layer); a string or a tuple is one head and sets the layer. The model
          * is not known yet: the form is checked now, the ranges when the hook runs. */
@@ -141,46 +138,56 @@ fail:
     return NULL;
 }
 
+static const lang_param b_zero_ablate_params[] = {
+    {"name", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"}, {"head", LANG_OPTIONAL, "None"},
+    {"pos", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_zero_ablate(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "layer", "head", "pos", NULL};
-    return make_hook(I, a, LENS_IV_ZERO, "zero_ablate", kw, 4);
+    return make_hook(I, a, LENS_IV_ZERO, "zero_ablate");
 }
+
+static const lang_param b_mean_ablate_params[] = {
+    {"name", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"}, {"head", LANG_OPTIONAL, "None"},
+    {"pos", LANG_OPTIONAL, "None"}, {"over", LANG_OPTIONAL, "None"}, {NULL}};
 
 static value *b_mean_ablate(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "layer", "head", "pos", "over", NULL};
-    value *over = lang_arg_get(a, -1, "over");
+    value *over = lang_arg(a, "over");
     if (over && over->type != V_NONE && !lang_cache_of(over, NULL))
         return lang_raise(I, "TypeError", "mean_ablate: over must be an ActivationCache (or None: the run's own batch mean)");
-    value *h = make_hook(I, a, LENS_IV_MEAN, "mean_ablate", kw, 4);
+    value *h = make_hook(I, a, LENS_IV_MEAN, "mean_ablate");
     if (h && over && over->type != V_NONE) ((hook_obj *)h->u.obj.data)->cache = lang_incref(over);
     return h;
 }
 
+static const lang_param b_scale_hook_params[] = {
+    {"name", LANG_REQUIRED}, {"factor", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"},
+    {"head", LANG_OPTIONAL, "None"}, {"pos", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_scale_hook(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "factor", "layer", "head", "pos", NULL};
-    value *fv = lang_arg_get(a, 1, "factor");
     double f;
-    if (!fv) return lang_raise(I, "TypeError", "scale_hook(name, factor, layer=None, head=None, pos=None)");
-    if (lang_arg_double(I, fv, "factor", &f)) return NULL;
-    value *h = make_hook(I, a, LENS_IV_SCALE, "scale_hook", kw, 2);
+    if (lang_arg_double(I, lang_arg(a, "factor"), "factor", &f)) return NULL;
+    value *h = make_hook(I, a, LENS_IV_SCALE, "scale_hook");
     if (h) ((hook_obj *)h->u.obj.data)->factor = f;
     return h;
 }
 
+static const lang_param b_patch_hook_params[] = {
+    {"name", LANG_REQUIRED}, {"cache", LANG_REQUIRED}, {"layer", LANG_OPTIONAL, "None"},
+    {"pos", LANG_OPTIONAL, "None"}, {"head", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *b_patch_hook(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"name", "cache", "layer", "pos", "head", NULL};
-    value *cv = lang_arg_get(a, 1, "cache");
-    if (!cv || !lang_cache_of(cv, NULL))
+    value *cv = lang_arg(a, "cache");
+    if (!lang_cache_of(cv, NULL))
         return lang_raise(I, "TypeError", "patch_hook(name, cache, layer=None, pos=None, head=None): cache must be an ActivationCache");
-    value *h = make_hook(I, a, LENS_IV_PATCH, "patch_hook", kw, 2);
+    value *h = make_hook(I, a, LENS_IV_PATCH, "patch_hook");
     if (h) ((hook_obj *)h->u.obj.data)->cache = lang_incref(cv);
     return h;
 }
@@ -257,10 +264,14 @@ fail:
 
 static const lang_type metric_type;
 
+/* A metric is called as its object's type, not through a table entry: it binds this spec itself. */
+static const lang_param metric_call_params[] = {{"logits", LANG_REQUIRED}, {"tokens", LANG_OPTIONAL, "None"}, {NULL}};
+static const lang_builtin metric_call_def = {"metric", NULL, NULL, NULL, metric_call_params};
+
 lens_tensor *lang_metric_logit_diff(interp *I, args *a, const lens_tensor *answer_tokens)
 {
-    value *lv = lang_arg_get(a, 0, "logits"), *tv = lang_arg_get(a, 1, "tokens");
-    if (!lv) { lang_raise(I, "TypeError", "metric(logits, tokens=None)"); return NULL; }
+    if (lang_bind_args(I, &metric_call_def, a)) return NULL;
+    value *lv = lang_arg(a, "logits"), *tv = lang_arg(a, "tokens");
     lens_tensor *logits = lang_engine_tensor(I, lv, LENS_F32);
     lens_tensor *tokens = logits && tv && tv->type != V_NONE ? lang_engine_tensor(I, tv, LENS_I64) : NULL;
     if (!logits || I->error) { lens_tensor_free(logits); lens_tensor_free(tokens); return NULL; }
@@ -317,16 +328,15 @@ static const lang_type metric_type = {
            "restored. Call it on logits; patch() uses it."};
 
 static const lang_param b_normalized_logit_diff_params[] = {
-    {"answer_tokens", LANG_REQUIRED}, {"clean", LANG_OPTIONAL, "logits"},
-    {"corrupted", LANG_OPTIONAL, "logits"}, {"clean_tokens", LANG_KEYWORD, "None"},
+    {"answer_tokens", LANG_REQUIRED}, {"clean", LANG_REQUIRED},
+    {"corrupted", LANG_REQUIRED}, {"clean_tokens", LANG_KEYWORD, "None"},
     {"corrupted_tokens", LANG_KEYWORD, "None"}, {NULL}};
 
 static value *b_normalized_logit_diff(interp *I, value *self, args *a)
 {
     (void)self;
     value *av = lang_arg(a, "answer_tokens"), *cv = lang_arg(a, "clean"), *xv = lang_arg(a, "corrupted");
-    if (!av || !cv || !xv) return lang_raise(I, "TypeError", "normalized_logit_diff(answer_tokens, clean=logits, corrupted=logits)");
-    value *ctv = lang_arg_get(a, -1, "clean_tokens"), *xtv = lang_arg_get(a, -1, "corrupted_tokens");
+    value *ctv = lang_arg(a, "clean_tokens"), *xtv = lang_arg(a, "corrupted_tokens");
     lens_tensor *ans = lang_engine_tensor(I, av, LENS_I64);
     lens_tensor *cl = ans ? lang_engine_tensor(I, cv, LENS_F32) : NULL;
     lens_tensor *co = cl ? lang_engine_tensor(I, xv, LENS_F32) : NULL;
@@ -406,17 +416,18 @@ static value *b_patch(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_patching[] = {
-    {"patch_hook", b_patch_hook, "patch_hook(name, cache, layer=None, pos=None, head=None)",
+    {"patch_hook", b_patch_hook, NULL,
      "A hook that writes the activation from cache (a clean run of same-shaped prompts) into the run, at every "
      "position and head or only at pos / head. name: a hook name (\"resid_pre\" with layer=, or \"blocks.3.hook_resid_pre\"); "
-     "head: an int, (layer, head) or \"L9H9\"."},
-    {"zero_ablate", b_zero_ablate, "zero_ablate(name, layer=None, head=None, pos=None)",
-     "A hook that sets the activation (or one head / position of it) to zero, e.g. zero_ablate(\"z\", layer=9, head=9, pos=-1)."},
-    {"mean_ablate", b_mean_ablate, "mean_ablate(name, layer=None, head=None, pos=None, over=None)",
+     "head: an int, (layer, head) or \"L9H9\".", b_patch_hook_params},
+    {"zero_ablate", b_zero_ablate, NULL,
+     "A hook that sets the activation (or one head / position of it) to zero, e.g. zero_ablate(\"z\", layer=9, head=9, pos=-1).",
+     b_zero_ablate_params},
+    {"mean_ablate", b_mean_ablate, NULL,
      "A hook that replaces the activation (or one head / position) by its mean over the batch of cache `over`, "
-     "or of the run itself when over is None."},
-    {"scale_hook", b_scale_hook, "scale_hook(name, factor, layer=None, head=None, pos=None)",
-     "A hook that multiplies the activation (or one head / position) by factor."},
+     "or of the run itself when over is None.", b_mean_ablate_params},
+    {"scale_hook", b_scale_hook, NULL,
+     "A hook that multiplies the activation (or one head / position) by factor.", b_scale_hook_params},
     {"normalized_logit_diff", b_normalized_logit_diff,
      NULL, "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
      "of the mean logit difference. Callable on logits.", b_normalized_logit_diff_params},

@@ -171,13 +171,18 @@ bool lang_is_partial(const value *v) { return v && v->type == V_OBJECT && v->u.o
 
 value *lang_partial_func(const value *v) { return ((partial *)v->u.obj.data)->fn; }
 
+/* Python's partial(func, /, *args, **keywords): every keyword is bound, func= too */
+static const lang_param b_partial_params[] = {
+    {"func", LANG_POSONLY}, {"args", LANG_VARARGS}, {"keywords", LANG_VARKW}, {NULL}};
+
 static value *b_partial(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos < 1) return lang_raise(I, "TypeError", "partial() needs a function to call as its first argument");
-    value *fn = a->pos[0];
+    value *fn = lang_arg(a, "func");
     if (!lang_is_callable(fn)) return lang_raise(I, "TypeError", "the first argument of partial() must be callable, not %s", lang_type_name(fn));
-    args bound = {a->pos + 1, a->npos - 1, a->kwnames, a->kw, a->nkw};
+    int nrest;
+    value **rest = lang_arg_rest(a, &nrest);
+    args bound = {rest, nrest, a->kwnames, a->kw, a->nkw};
     return lang_partial_new(I, fn, &bound);
 }
 
@@ -338,7 +343,6 @@ static value *b_get_act_name(interp *I, value *self, args *a)
 {
     (void)self;
     value *nv = lang_arg(a, "name"), *lv = lang_arg(a, "layer"), *tv = lang_arg(a, "layer_type");
-    if (!nv) return lang_raise(I, "TypeError", "get_act_name() missing required argument 'name'");
     const char *name = lang_arg_str(I, nv, "name");
     if (!name) return NULL;
     char layer[32], *lp = NULL;
@@ -359,12 +363,12 @@ static value *b_get_act_name(interp *I, value *self, args *a)
     return v_str(out);
 }
 
+static const lang_param b_to_numpy_params[] = {{"tensor", LANG_REQUIRED}, {NULL}};
+
 static value *b_to_numpy(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "to_numpy", 1, NULL)) return NULL;
-    if (a->npos != 1) return lang_raise(I, "TypeError", "to_numpy() takes one argument (a tensor, list or number)");
-    value *x = a->pos[0];
+    value *x = lang_arg(a, "tensor");
     if (x->type == V_TENSOR) return lang_incref(x);
     lens_tensor *t = lang_tensor_from_value(I, x, -1);
     return t ? v_tensor(t) : NULL;
@@ -382,10 +386,12 @@ static const lang_type no_grad_type = {
     .name = "no_grad", .repr = no_grad_repr,
     .doc = "torch.no_grad(): lens computes no gradients, so it changes nothing."};
 
+static const lang_param b_no_grad_params[] = {{NULL}};
+
 static value *b_no_grad(interp *I, value *self, args *a)
 {
     (void)self;
-    if (lang_arg_check(I, a, "no_grad", 0, NULL)) return NULL;
+    (void)a;
     value *v = v_object(&no_grad_type, NULL);
     return v ? v : lang_raise(I, "MemoryError", "out of memory");
 }
@@ -398,7 +404,6 @@ static value *b_set_grad_enabled(interp *I, value *self, args *a)
     (void)self;
     value *m = lang_arg(a, "mode");
     bool on;
-    if (!m) return lang_raise(I, "TypeError", "set_grad_enabled() missing required argument 'mode'");
     if (lang_arg_bool(I, m, &on)) return NULL;
     if (on) return lang_raise(I, "NotImplementedError", "lens computes no gradients: set_grad_enabled(True) is not supported");
     return v_none();
@@ -437,17 +442,17 @@ static value *b_tqdm(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_modules[] = {
-    {"functools.partial", b_partial, "functools.partial(func, *args, **keywords)",
+    {"functools.partial", b_partial, NULL,
      "A new function that calls func with args and keywords bound before the call's own arguments; usable "
-     "wherever a function is (hooks: partial(patch_fn, pos=3, clean_cache=cache))."},
+     "wherever a function is (hooks: partial(patch_fn, pos=3, clean_cache=cache)).", b_partial_params},
     {"transformer_lens.utils.get_act_name", b_get_act_name, NULL, "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
      "\"blocks.3.hook_resid_post\", \"attn\" means pattern, \"z\" and \"pattern\" live in attn, \"pre\" and \"post\" "
      "in mlp, \"scale\" without a layer is ln_final's; \"z3a\" and \"pattern0\" carry the layer in the name "
      "(letters, digits, layer type); a full name passes through. Layers are written as given (no counting from the end).", b_get_act_name_params},
-    {"transformer_lens.utils.to_numpy", b_to_numpy, "transformer_lens.utils.to_numpy(x)",
+    {"transformer_lens.utils.to_numpy", b_to_numpy, NULL,
      "x as an array: lens tensors stand for numpy arrays, so a tensor is returned as is and a list or number "
-     "becomes a tensor."},
-    {"torch.no_grad", b_no_grad, "torch.no_grad()", "A no-op: lens computes no gradients."},
+     "becomes a tensor.", b_to_numpy_params},
+    {"torch.no_grad", b_no_grad, NULL, "A no-op: lens computes no gradients.", b_no_grad_params},
     {"torch.set_grad_enabled", b_set_grad_enabled, NULL, "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error.", b_set_grad_enabled_params},
     {"IPython.display.HTML", b_html, NULL, "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
      "is shown too.", b_html_params},

@@ -1,5 +1,5 @@
 /* kernel/lang/rich.c — Figure and AttentionDisplay values: showing them once
- * per cell, their text/plain, fig.show(), fig.write_html(path). The rule for
+ * per cell, their text/plain, fig.show(), fig.update_layout(), fig.write_html(file). The rule for
  * when they are displayed is in rich.h. */
 #include "rich.h"
 
@@ -108,7 +108,7 @@ value *lang_rich_finish(interp *I, args *a, value *v)
 {
     if (!v) return NULL;
     bool show = true;
-    value *s = lang_arg_get(a, -1, "show");
+    value *s = lang_arg(a, "show");
     if ((s && lang_arg_bool(I, s, &show)) || (show && lang_rich_show(I, v))) {
         lang_decref(v);
         return NULL;
@@ -145,11 +145,13 @@ int lang_rich_save_html(interp *I, value *v, const char *path)
 
 /* ---- methods and save_html ---------------------------------------------------- */
 
+/* plotly's fig.show(renderer) and pysvelte's .show(): the renderer is the notebook's */
+static const lang_param m_figure_show_params[] = {{"renderer", LANG_OPTIONAL, "None"}, {NULL}};
+static const lang_param no_params[] = {{NULL}};
+
 static value *m_show(interp *I, value *self, args *a)
 {
-    /* plotly's fig.show(renderer) and pysvelte's .show(): the renderer is the notebook's */
-    static const char *const kw[] = {"renderer", NULL};
-    if (lang_arg_check(I, a, "show", 1, kw)) return NULL;
+    (void)a;
     return lang_rich_show(I, self) ? NULL : v_none();
 }
 
@@ -165,54 +167,71 @@ static cJSON *scalar_json(interp *I, value *v, const char *key)
     }
 }
 
-/* fig.update_layout(title="...", xaxis_title="...", height=400): plotly's
- * "magic underscores" name nested properties (xaxis_title -> xaxis.title);
- * a title given as text is the title's text. Returns the figure. */
+/* Sets one layout property: plotly's "magic underscores" name nested
+ * properties (xaxis_title -> xaxis.title); a title given as text is the
+ * title's text. */
+static int set_layout_property(interp *I, cJSON *layout, const char *key, value *v)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s", key);
+    cJSON *val = scalar_json(I, v, key);
+    if (!val) return -1;
+    cJSON *obj = layout;
+    char *part = path, *us;
+    while ((us = strchr(part, '_')) && obj) {
+        *us = '\0';
+        static const char *const nested[] = {"xaxis", "yaxis", "coloraxis", "legend", "title", "font", "margin", NULL};
+        bool known = false;
+        for (int i = 0; nested[i]; i++) known |= !strcmp(part, nested[i]);
+        if (!known) { *us = '_'; break; }
+        cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, part);
+        if (child && !cJSON_IsObject(child)) { cJSON_DeleteItemFromObjectCaseSensitive(obj, part); child = NULL; }
+        if (!child) child = cJSON_AddObjectToObject(obj, part);
+        obj = child;
+        part = us + 1;
+    }
+    if (!obj) { cJSON_Delete(val); lang_raise(I, "MemoryError", "out of memory"); return -1; }
+    if (!strcmp(part, "title") && cJSON_IsString(val)) {
+        cJSON *t = cJSON_CreateObject();
+        if (!t) { cJSON_Delete(val); lang_raise(I, "MemoryError", "out of memory"); return -1; }
+        cJSON_AddItemToObject(t, "text", val);
+        val = t;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(obj, part)) cJSON_ReplaceItemInObjectCaseSensitive(obj, part, val);
+    else cJSON_AddItemToObject(obj, part, val);
+    return 0;
+}
+
+/* fig.update_layout(title="...", xaxis_title="...", height=400), or the same
+ * properties in a dict first (plotly's dict1); the keywords after it. Returns the figure. */
+static const lang_param m_update_layout_params[] = {{"dict1", LANG_OPTIONAL, "None"}, {"kwargs", LANG_VARKW}, {NULL}};
+
 static value *m_update_layout(interp *I, value *self, args *a)
 {
     rich_obj *r = rich_of(self);
-    if (a->npos) return lang_raise(I, "TypeError", "update_layout() takes keyword arguments (title=..., xaxis_title=...)");
     cJSON *layout = cJSON_GetObjectItemCaseSensitive(r->fig, "layout");
     if (!layout && !(layout = cJSON_AddObjectToObject(r->fig, "layout"))) return lang_raise(I, "MemoryError", "out of memory");
-    for (int k = 0; k < a->nkw; k++) {
-        char path[128];
-        snprintf(path, sizeof path, "%s", a->kwnames[k]);
-        cJSON *val = scalar_json(I, a->kw[k], a->kwnames[k]);
-        if (!val) return NULL;
-        cJSON *obj = layout;
-        char *part = path, *us;
-        while ((us = strchr(part, '_')) && obj) {
-            *us = '\0';
-            static const char *const nested[] = {"xaxis", "yaxis", "coloraxis", "legend", "title", "font", "margin", NULL};
-            bool known = false;
-            for (int i = 0; nested[i]; i++) known |= !strcmp(part, nested[i]);
-            if (!known) { *us = '_'; break; }
-            cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, part);
-            if (child && !cJSON_IsObject(child)) { cJSON_DeleteItemFromObjectCaseSensitive(obj, part); child = NULL; }
-            if (!child) child = cJSON_AddObjectToObject(obj, part);
-            obj = child;
-            part = us + 1;
+    value *d = lang_arg(a, "dict1");
+    if (d && d->type != V_NONE) {
+        if (d->type != V_DICT) return lang_raise(I, "TypeError", "update_layout(): dict1 must be a dict, not %s", lang_type_name(d));
+        size_t k = 0;
+        value *key, *val;
+        while (lang_dict_next(d->u.d, &k, &key, &val)) {
+            if (key->type != V_STR) return lang_raise(I, "TypeError", "update_layout(): property names must be str, not %s", lang_type_name(key));
+            if (set_layout_property(I, layout, key->u.str.s, val)) return NULL;
         }
-        if (!obj) { cJSON_Delete(val); return lang_raise(I, "MemoryError", "out of memory"); }
-        if (!strcmp(part, "title") && cJSON_IsString(val)) {
-            cJSON *t = cJSON_CreateObject();
-            if (!t) { cJSON_Delete(val); return lang_raise(I, "MemoryError", "out of memory"); }
-            cJSON_AddItemToObject(t, "text", val);
-            val = t;
-        }
-        if (cJSON_GetObjectItemCaseSensitive(obj, part)) cJSON_ReplaceItemInObjectCaseSensitive(obj, part, val);
-        else cJSON_AddItemToObject(obj, part, val);
     }
+    for (int k = 0; k < a->nkw; k++)
+        if (strcmp(a->kwnames[k], "dict1") && set_layout_property(I, layout, a->kwnames[k], a->kw[k])) return NULL;
     return lang_incref(self);
 }
 
+/* plotly's write_html(file, ...): the page's file name */
+static const lang_param m_write_html_params[] = {{"file", LANG_REQUIRED}, {NULL}};
+
 static value *m_write_html(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"path", NULL};
-    if (lang_arg_check(I, a, "write_html", 1, kw)) return NULL;
-    value *p = lang_arg_get(a, 0, "path");
-    if (!p) return lang_raise(I, "TypeError", "write_html() missing required argument 'path'");
-    const char *path = lang_arg_str(I, p, "path");
+    const char *path = lang_arg_str(I, lang_arg(a, "file"), "file");
     if (!path) return NULL;
     return lang_rich_save_html(I, self, path) ? NULL : v_none();
 }
@@ -224,7 +243,6 @@ static value *b_save_html(interp *I, value *self, args *a)
 {
     (void)self;
     value *fig = lang_arg(a, "fig"), *p = lang_arg(a, "path");
-    if (!fig || !p) return lang_raise(I, "TypeError", "save_html(fig, path) takes a figure and a file name");
     const char *path = lang_arg_str(I, p, "path");
     if (!path) return NULL;
     return lang_rich_save_html(I, fig, path) ? NULL : v_none();
@@ -241,12 +259,12 @@ static const lang_type html_type = {
 
 const lang_builtin builtins_rich[] = {
     {"save_html", b_save_html, NULL, "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found).", b_save_html_params},
-    {"Figure.show", m_show, "Figure.show(renderer=None)", "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code)."},
-    {"Figure.update_layout", m_update_layout, "Figure.update_layout(**properties)",
+    {"Figure.show", m_show, NULL, "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code).", m_figure_show_params},
+    {"Figure.update_layout", m_update_layout, NULL,
      "Sets layout properties and returns the figure: title=\"...\", xaxis_title=\"...\", yaxis_title=\"...\", "
-     "height=400 (plotly's underscores name nested properties)."},
-    {"Figure.write_html", m_write_html, "Figure.write_html(path)", "Writes the figure as a standalone HTML page."},
-    {"AttentionDisplay.show", m_show, "AttentionDisplay.show(renderer=None)", "Displays the attention view (again) below the cell."},
-    {"AttentionDisplay.write_html", m_write_html, "AttentionDisplay.write_html(path)", "Writes the attention view as a standalone HTML page."},
+     "height=400 (plotly's underscores name nested properties), or the same in a dict.", m_update_layout_params},
+    {"Figure.write_html", m_write_html, NULL, "Writes the figure as a standalone HTML page.", m_write_html_params},
+    {"AttentionDisplay.show", m_show, NULL, "Displays the attention view (again) below the cell.", no_params},
+    {"AttentionDisplay.write_html", m_write_html, NULL, "Writes the attention view as a standalone HTML page.", m_write_html_params},
     {NULL, NULL, NULL, NULL},
 };

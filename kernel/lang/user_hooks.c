@@ -35,16 +35,18 @@ static const lang_type hook_point_type = {
     .attrs = hook_point_attrs,
     .doc = "The hook point a hook function is called at: hook.name (\"blocks.3.hook_resid_pre\"), hook.layer()."};
 
+static const lang_param m_hook_layer_params[] = {{NULL}};
+
 static value *m_hook_layer(interp *I, value *self, args *a)
 {
-    if (lang_arg_check(I, a, "layer", 0, NULL)) return NULL;
+    (void)a;
     int l = ((hook_point *)self->u.obj.data)->layer;
     if (l < 0) return lang_raise(I, "ValueError", "%s is not in a block: it has no layer", ((hook_point *)self->u.obj.data)->name);
     return v_int(l);
 }
 
 const lang_builtin builtins_user_hooks[] = {
-    {"HookPoint.layer", m_hook_layer, "HookPoint.layer()", "The block the hook point is in (blocks.L....: L)."},
+    {"HookPoint.layer", m_hook_layer, NULL, "The block the hook point is in (blocks.L....: L).", m_hook_layer_params},
     {NULL, NULL, NULL, NULL},
 };
 

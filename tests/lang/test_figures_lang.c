@@ -330,7 +330,7 @@ static void test_attention_errors(void)
     expect_error("attention_patterns(tokens, [0])", "TypeError", "ActivationCache");
     expect_error("attention_patterns(cache, [0], prompt=2)", "IndexError", "prompt 2");
     expect_error("attention_patterns(cache, [0], tokens=['a', 'b'])", "ValueError", "2 tokens given");
-    expect_error("attention_patterns(cache)", "TypeError", "needs a cache and heads");
+    expect_error("attention_patterns(cache)", "TypeError", "attention_patterns() missing required argument 'heads'");
     CHECK(run("kept") == 0 && !strcmp(result_text(), "8"));
     CHECK(R.n == 0);
 }

@@ -115,7 +115,7 @@ static void test_gradients_and_attribution_in_the_language(void)
          "model.run_with_cache(bad, metric=write_metric, incl_bwd=True)",
          "an in-place assignment (t[...] = x) into a tensor computed from the logits has no gradient"},
         {"attribution_patch(model, bad, clean_cache, 'z', lambda l: l[:, -1].max())", "max has no gradient"},
-        {"model(bad, metric=m, incl_bwd=True)", "TypeError: model: incl_bwd=True needs run_with_cache"},
+        {"model(bad, metric=m, incl_bwd=True)", "TypeError: forward() got an unexpected keyword argument 'metric'"},
         {"model.run_with_cache(bad, metric=m, incl_bwd=True, hooks=[zero_ablate('z', layer=0)])", "not supported with gradients"},
         {"model.run_with_cache(bad[:2], metric=m, incl_bwd=True)", "answer tokens must be int64 [2, 2]"},
         {"attribution_patch(model, bad, clean_cache, 'z', 'm')", "TypeError: attribution_patch: metric must be"},
