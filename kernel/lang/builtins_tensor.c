@@ -849,9 +849,6 @@ static value *m_float(interp *I, value *self, args *a) { (void)a; lens_error err
 static value *m_long(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_I64), &err); }
 static value *m_clone(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_clone(T(self)), &err); }
 static value *m_contiguous(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_contiguous(T(self)), &err); }
-/* lens computes on one device: .cuda(device) with any index names it */
-static const lang_param cuda_params[] = {{"device", LANG_OPTIONAL, "None"}, {NULL}};
-
 static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return lang_incref(self); }
 static value *m_numel(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(lens_tensor_numel(T(self))); }
 static value *m_dim(interp *I, value *self, args *a) { (void)I; (void)a; return v_int(T(self)->ndim); }
@@ -865,6 +862,18 @@ static value *m_size(interp *I, value *self, args *a)
     int nd = T(self)->ndim;
     if (dim < -nd || dim >= nd) return lang_raise(I, "IndexError", "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -nd, nd - 1, dim);
     return v_int(T(self)->shape[dim < 0 ? dim + nd : dim]);
+}
+
+/* .cuda(), .cuda(0), .cuda("cuda:0"): lens computes on one device, so only its name is accepted */
+static const lang_param cuda_params[] = {{"device", LANG_OPTIONAL, "None"}, {NULL}};
+
+static value *m_cuda(interp *I, value *self, args *a)
+{
+    value *d = lang_arg(a, "device");
+    bool first = !d || d->type == V_NONE || (d->type == V_INT && d->u.i == 0) ||
+                 (d->type == V_STR && (!strcmp(d->u.str.s, "cuda") || !strcmp(d->u.str.s, "cuda:0")));
+    if (!first) return lang_raise(I, "ValueError", "cuda(): lens computes on one device, cuda:0 (device=0)");
+    return lang_tensor_cuda(I, self, a);
 }
 
 /* torch's overloads x.to(device, dtype) and x.to(dtype): a first argument naming
@@ -1472,9 +1481,9 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.clone", m_clone, NULL, "A contiguous copy.", no_params},
     {"Tensor.contiguous", m_contiguous, NULL, "The tensor with contiguous memory (a copy when needed).", no_params},
     {"Tensor.cpu", lang_tensor_cpu, NULL, "The values on the host (a download from a device; the tensor itself on the host).", no_params},
-    {"Tensor.cuda", lang_tensor_cuda, NULL, "The tensor on the device lens computes on (a CUDA GPU when "
+    {"Tensor.cuda", m_cuda, NULL, "The tensor on the device lens computes on (a CUDA GPU when "
      "present, or LENS_DEVICE's); on a machine without one, the tensor itself, so code written for a GPU runs unchanged. "
-     "lens computes on one device, so device (an index or \"cuda:N\") names that one.", cuda_params},
+     "device may name it (0 or \"cuda:0\"): lens computes on one device.", cuda_params},
     {"Tensor.detach", m_noop, NULL, "The tensor itself (lens has no autograd).", no_params},
     {"Tensor.numpy", lang_tensor_cpu, NULL, "The values on the host (the tensor itself when it is there).", no_params},
     {"Tensor.to", m_to, NULL, "To a device (\"cpu\", \"sim\", or \"cuda\": as .cuda()) and/or a dtype "
