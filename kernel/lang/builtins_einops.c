@@ -4,9 +4,9 @@
  * one ellipsis "..." per side (grouped on the right: "(...)"), anonymous axes
  * (a number: "1" or "()" is a unit axis; in repeat, "b 3" makes a new axis of 3).
  *
- * Owns: parsing a pattern and planning it as engine view operations (reshape
- * into elementary axes, reduce, permute, expand, reshape into the output's
- * groups).
+ * Owns: the three builtins' argument specs (einops's signatures), parsing a
+ * pattern and planning it as engine view operations (reshape into elementary
+ * axes, reduce, permute, expand, reshape into the output's groups).
  * Does not own: the tensor operations (engine/tensor*.c).
  */
 #include <ctype.h>
@@ -132,19 +132,28 @@ static value *fail(interp *I, lens_error *err)
     return lang_raise(I, strstr(err->msg, "memory") ? "MemoryError" : "ValueError", "%s", err->msg);
 }
 
+/* einops's signatures: the axis sizes are the keywords past the named parameters */
+static const lang_param rearrange_params[] = {
+    {"tensor", LANG_REQUIRED}, {"pattern", LANG_REQUIRED}, {"axes_lengths", LANG_VARKW}, {NULL}};
+static const lang_param reduce_params[] = {
+    {"tensor", LANG_REQUIRED}, {"pattern", LANG_REQUIRED}, {"reduction", LANG_REQUIRED}, {"axes_lengths", LANG_VARKW},
+    {NULL}};
+
+/* Whether keyword name is one of the spec's named parameters, not an axis size. */
+static bool is_named_param(const args *a, const char *name)
+{
+    for (const lang_param *p = a->params; p && p->name; p++)
+        if (p->kind != LANG_VARKW && !strcmp(p->name, name)) return true;
+    return false;
+}
+
 static value *einops_apply(interp *I, args *a, const char *fn, int op)
 {
-    int npos_needed = op == OP_REDUCE ? 3 : 2;
-    if (a->npos < 2 || a->npos > npos_needed)
-        return lang_raise(I, "TypeError", "%s(tensor, pattern%s, **axes_lengths)", fn, op == OP_REDUCE ? ", reduction" : "");
-    const char *pattern = lang_arg_str(I, a->pos[1], "pattern");
+    const char *pattern = lang_arg_str(I, lang_arg(a, "pattern"), "pattern");
     if (!pattern) return NULL;
     lens_reduce_op rop = LENS_RED_SUM;
     if (op == OP_REDUCE) {
-        value *rv = a->npos == 3 ? a->pos[2] : NULL;
-        for (int k = 0; k < a->nkw && !rv; k++) if (!strcmp(a->kwnames[k], "reduction")) rv = a->kw[k];
-        if (!rv) return lang_raise(I, "TypeError", "reduce() missing required argument 'reduction'");
-        const char *r = lang_arg_str(I, rv, "reduction");
+        const char *r = lang_arg_str(I, lang_arg(a, "reduction"), "reduction");
         if (!r) return NULL;
         static const struct { const char *n; lens_reduce_op op; } ops[] = {
             {"sum", LENS_RED_SUM}, {"mean", LENS_RED_MEAN}, {"max", LENS_RED_MAX}, {"min", LENS_RED_MIN}, {"prod", LENS_RED_PROD}};
@@ -162,7 +171,7 @@ static value *einops_apply(interp *I, args *a, const char *fn, int op)
     /* the input: a tensor, or a list of same-shape tensors stacked along a new first axis */
     lens_tensor *t = NULL;
     lens_error err;
-    value *in = a->pos[0];
+    value *in = lang_arg(a, "tensor");
     if ((in->type == V_LIST || in->type == V_TUPLE) && in->u.list.n && in->u.list.items[0]->type == V_TENSOR) {
         size_t n = in->u.list.n;
         const lens_tensor **ts = calloc(n, sizeof *ts);
@@ -204,7 +213,7 @@ static value *einops_apply(interp *I, args *a, const char *fn, int op)
     }
     /* sizes given as keywords */
     for (int k = 0; k < a->nkw; k++) {
-        if (!strcmp(a->kwnames[k], "reduction")) continue;
+        if (is_named_param(a, a->kwnames[k])) continue;
         int64_t v;
         if (lang_arg_int(I, a->kw[k], a->kwnames[k], &v)) goto done;
         if (v < 1) { lang_raise(I, "ValueError", "%s(): axis %s must have a positive size, not %lld", fn, a->kwnames[k], (long long)v); goto done; }
@@ -345,13 +354,13 @@ static value *b_reduce(interp *I, value *self, args *a) { (void)self; return ein
 static value *b_repeat(interp *I, value *self, args *a) { (void)self; return einops_apply(I, a, "repeat", OP_REPEAT); }
 
 const lang_builtin builtins_einops[] = {
-    {"einops.rearrange", b_rearrange, "einops.rearrange(tensor, pattern, **axes_lengths)",
+    {"einops.rearrange", b_rearrange, NULL,
      "Reorders, splits and merges axes by a pattern: rearrange(x, \"(layer head) -> layer head\", layer=12), "
-     "\"b p h d -> b p (h d)\", \"... d -> d ...\", \"b 1 d -> b d\". A list of tensors is stacked first."},
-    {"einops.reduce", b_reduce, "einops.reduce(tensor, pattern, reduction, **axes_lengths)",
+     "\"b p h d -> b p (h d)\", \"... d -> d ...\", \"b 1 d -> b d\". A list of tensors is stacked first.", rearrange_params},
+    {"einops.reduce", b_reduce, NULL,
      "Like rearrange, reducing the axes missing on the right with 'sum', 'mean', 'max', 'min' or 'prod': "
-     "reduce(x, \"b p d -> b d\", \"mean\")."},
-    {"einops.repeat", b_repeat, "einops.repeat(tensor, pattern, **axes_lengths)",
-     "Like rearrange, adding new axes of given sizes: repeat(x, \"p d -> b p d\", b=4), \"h w -> h w 3\"."},
+     "reduce(x, \"b p d -> b d\", \"mean\").", reduce_params},
+    {"einops.repeat", b_repeat, NULL,
+     "Like rearrange, adding new axes of given sizes: repeat(x, \"p d -> b p d\", b=4), \"h w -> h w 3\".", rearrange_params},
     {NULL, NULL, NULL, NULL},
 };

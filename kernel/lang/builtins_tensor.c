@@ -505,10 +505,11 @@ value *lang_tensor_getattr(interp *I, value *t, const char *name)
 
 /* ---- method helpers -------------------------------------------------------------- */
 
-static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool *given)
+/* The dim argument `name` (numpy's axis= where the spec has it); *given: not absent or None. */
+static int get_dim(interp *I, args *a, const char *name, int *dim, bool *given)
 {
-    value *v = lang_arg_get(a, pos, name);
-    if (!v) v = lang_arg_get(a, -1, "axis");
+    value *v = lang_arg(a, name);
+    if (!v || v->type == V_NONE) v = lang_arg(a, "axis");
     *given = v && v->type != V_NONE;
     if (!*given) return 0;
     int64_t d;
@@ -517,11 +518,10 @@ static int get_dim(interp *I, args *a, int pos, const char *name, int *dim, bool
     return 0;
 }
 
-/* shape from *args ints or a single tuple/list */
-static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
+/* A shape (or dims) from n values: n ints, or one tuple/list of ints. Entries
+ * below -1 are refused unless negative_ok (dims counted from the end). */
+static int ints_arg(interp *I, value **items, int n, bool negative_ok, int64_t *shape, int *ndim)
 {
-    int n = a->npos > first ? a->npos - first : 0;
-    value **items = n ? a->pos + first : NULL;   /* pos may be NULL when there are none */
     if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) {
         size_t len = items[0]->u.list.n;
         items = items[0]->u.list.items;
@@ -529,22 +529,65 @@ static int get_shape(interp *I, args *a, int first, int64_t *shape, int *ndim)
     }
     if (n > LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
     for (int i = 0; i < n; i++) {
-        if (lang_arg_int(I, items[i], "shape entry", &shape[i])) return -1;
-        if (shape[i] < -1) { lang_raise(I, "ValueError", "negative dimension %lld", (long long)shape[i]); return -1; }
+        if (lang_arg_int(I, items[i], negative_ok ? "dim" : "shape entry", &shape[i])) return -1;
+        if (!negative_ok && shape[i] < -1) { lang_raise(I, "ValueError", "negative dimension %lld", (long long)shape[i]); return -1; }
     }
     *ndim = n;
     return 0;
 }
 
-static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, const char *fn)
+/* The shape a *size parameter collected (x.reshape(2, 3) or x.reshape((2, 3))). */
+static int get_shape(interp *I, args *a, int64_t *shape, int *ndim)
 {
-    static const char *const kw[] = {"dim", "keepdim", "axis", NULL};
-    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
+    int n;
+    value **items = lang_arg_rest(a, &n);
+    return ints_arg(I, items, n, false, shape, ndim);
+}
+
+static int dtype_arg(interp *I, value *v, int *dt);
+
+/* self, or a copy of it in the dtype= argument's dtype when one is given (torch
+ * casts the input before the operation); a copy is returned in *cast to release. */
+static value *input_in_dtype(interp *I, value *self, args *a, value **cast)
+{
+    *cast = NULL;
+    int dt;
+    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
+    if (dt < 0 || (int)T(self)->dtype == dt) return self;
+    lens_tensor *c = lens_tensor_to_dtype(T(self), (lens_dtype)dt);
+    if (!c || !(*cast = v_tensor(c))) return alloc_fail(I);
+    return *cast;
+}
+
+/* t (a new reference, released here) on the device dev names, when it is given. */
+static value *on_device_arg(interp *I, value *t, value *dev)
+{
+    if (!t || !dev || dev->type == V_NONE) return t;
+    value *r = dev->type == V_STR ? lang_tensor_to_device(I, t, dev->u.str.s)
+                                  : lang_raise(I, "TypeError", "device must be a string such as 'cpu', 'cuda' or 'sim', not %s",
+                                               lang_type_name(dev));
+    lang_decref(t);
+    return r;
+}
+
+/* The reductions' specs: torch's names, and numpy's axis= for np.sum(x, axis=0). */
+static const lang_param sum_params[] = {
+    {"dim", LANG_OPTIONAL, "None"}, {"keepdim", LANG_OPTIONAL, "False"}, {"dtype", LANG_KEYWORD, "None"},
+    {"axis", LANG_KEYWORD, "None"}, {NULL}};
+static const lang_param max_params[] = {
+    {"dim", LANG_OPTIONAL, "None"}, {"keepdim", LANG_OPTIONAL, "False"}, {"axis", LANG_KEYWORD, "None"}, {NULL}};
+/* torch's std/var: a second positional would be unbiased, so keepdim is keyword-only */
+static const lang_param std_params[] = {
+    {"dim", LANG_OPTIONAL, "None"}, {"keepdim", LANG_KEYWORD, "False"}, {"axis", LANG_KEYWORD, "None"}, {NULL}};
+
+/* The reduction op over the dim(s) (or axis) a names, or over everything. */
+static value *reduction_of(interp *I, value *self, args *a, lens_reduce_op op)
+{
     bool keep = false;
-    value *kv = lang_arg_get(a, 1, "keepdim");
+    value *kv = lang_arg(a, "keepdim");
     if (kv && lang_arg_bool(I, kv, &keep)) return NULL;
-    value *dv = lang_arg_get(a, 0, "dim");
-    if (!dv) dv = lang_arg_get(a, -1, "axis");
+    value *dv = lang_arg(a, "dim");
+    if (!dv || dv->type == V_NONE) dv = lang_arg(a, "axis");
     lens_error err;
     if (!dv || dv->type == V_NONE) {
         if (keep) {
@@ -577,23 +620,34 @@ static value *reduction(interp *I, value *self, args *a, lens_reduce_op op, cons
     return wrap(I, lens_reduce(op, T(self), (int)d, keep, &err), &err);
 }
 
-static value *m_sum(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_SUM, "sum"); }
-static value *m_mean(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MEAN, "mean"); }
-static value *m_max(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MAX, "max"); }
-static value *m_min(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MIN, "min"); }
-static value *m_argmax(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ARGMAX, "argmax"); }
-static value *m_argmin(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ARGMIN, "argmin"); }
-static value *m_prod(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_PROD, "prod"); }
-static value *m_std(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_STD, "std"); }
-static value *m_var(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_VAR, "var"); }
-static value *m_any(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ANY, "any"); }
-static value *m_all(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ALL, "all"); }
+/* x.sum(...) and the like: of the input cast to dtype= first when the spec has it */
+static value *reduction(interp *I, value *self, args *a, lens_reduce_op op)
+{
+    value *cast, *x = input_in_dtype(I, self, a, &cast);
+    value *r = x ? reduction_of(I, x, a, op) : NULL;
+    lang_decref(cast);
+    return r;
+}
+
+static value *m_sum(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_SUM); }
+static value *m_mean(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MEAN); }
+static value *m_max(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MAX); }
+static value *m_min(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_MIN); }
+static value *m_argmax(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ARGMAX); }
+static value *m_argmin(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ARGMIN); }
+static value *m_prod(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_PROD); }
+static value *m_std(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_STD); }
+static value *m_var(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_VAR); }
+static value *m_any(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ANY); }
+static value *m_all(interp *I, value *s, args *a) { return reduction(I, s, a, LENS_RED_ALL); }
+
+static const lang_param shape_params[] = {{"shape", LANG_VARARGS}, {NULL}};
 
 static value *m_reshape(interp *I, value *self, args *a)
 {
     int64_t shape[LENS_MAX_DIMS];
     int nd;
-    if (get_shape(I, a, 0, shape, &nd)) return NULL;
+    if (get_shape(I, a, shape, &nd)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_reshape(T(self), nd, shape, &err), &err);
 }
@@ -624,20 +678,14 @@ static value *m_transpose(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_transpose(T(self), (int)d0, (int)d1, &err), &err);
 }
 
+static const lang_param m_permute_params[] = {{"dims", LANG_VARARGS}, {NULL}};
+
 static value *m_permute(interp *I, value *self, args *a)
 {
     int64_t dims[LENS_MAX_DIMS];
     int n;
-    if (get_shape(I, a, 0, dims, &n) && !I->error) return NULL;
-    if (I->error) {
-        /* negative dims are fine here: re-read without the sign check */
-        lang_clear_error(I);
-        value **items = a->pos;
-        n = a->npos;
-        if (n == 1 && (items[0]->type == V_TUPLE || items[0]->type == V_LIST)) { n = (int)items[0]->u.list.n; items = items[0]->u.list.items; }
-        if (n > LENS_MAX_DIMS) return lang_raise(I, "ValueError", "too many dims");
-        for (int i = 0; i < n; i++) if (lang_arg_int(I, items[i], "dim", &dims[i])) return NULL;
-    }
+    value **items = lang_arg_rest(a, &n);
+    if (ints_arg(I, items, n, true, dims, &n)) return NULL;
     if (n != T(self)->ndim) return lang_raise(I, "RuntimeError", "permute: number of dims don't match (%d given for a %d-d tensor)", n, T(self)->ndim);
     int perm[LENS_MAX_DIMS];
     for (int i = 0; i < n; i++) perm[i] = (int)(dims[i] < 0 ? dims[i] + n : dims[i]);
@@ -645,20 +693,24 @@ static value *m_permute(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_permute(T(self), perm, &err), &err);
 }
 
+static const lang_param dim_none_params[] = {{"dim", LANG_OPTIONAL, "None"}, {NULL}};
+
 static value *m_squeeze(interp *I, value *self, args *a)
 {
     int dim = -99;
     bool given;
-    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (get_dim(I, a, "dim", &dim, &given)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_squeeze(T(self), given ? dim : -99, &err), &err);
 }
+
+static const lang_param dim_params[] = {{"dim", LANG_REQUIRED}, {NULL}};
 
 static value *m_unsqueeze(interp *I, value *self, args *a)
 {
     int dim = 0;
     bool given;
-    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (get_dim(I, a, "dim", &dim, &given)) return NULL;
     if (!given) return lang_raise(I, "TypeError", "unsqueeze() missing required argument 'dim'");
     lens_error err;
     return wrap(I, lens_tensor_unsqueeze(T(self), dim, &err), &err);
@@ -678,15 +730,20 @@ static value *m_diagonal(interp *I, value *self, args *a)
     return wrap(I, lens_tensor_diagonal(T(self), off, (int)d1, (int)d2, &err), &err);
 }
 
-static value *do_topk(interp *I, value *t, args *a, int first)
+/* lens_topk always sorts; sorted=False (any order) is satisfied by that */
+static const lang_param m_topk_params[] = {
+    {"k", LANG_REQUIRED}, {"dim", LANG_OPTIONAL, "-1"}, {"largest", LANG_OPTIONAL, "True"},
+    {"sorted", LANG_OPTIONAL, "True"}, {NULL}};
+
+static value *do_topk(interp *I, value *t, args *a)
 {
-    value *kv = lang_arg_get(a, first, "k"), *dv = lang_arg_get(a, first + 1, "dim"), *lv = lang_arg_get(a, first + 2, "largest");
-    if (!kv) return lang_raise(I, "TypeError", "topk() missing required argument 'k'");
+    value *kv = lang_arg(a, "k"), *dv = lang_arg(a, "dim"), *lv = lang_arg(a, "largest"), *sv = lang_arg(a, "sorted");
     int64_t k, d = -1;
-    bool largest = true;
+    bool largest = true, sorted = true;
     if (lang_arg_int(I, kv, "k", &k)) return NULL;
     if (dv && dv->type != V_NONE && lang_arg_int(I, dv, "dim", &d)) return NULL;
     if (lv && lang_arg_bool(I, lv, &largest)) return NULL;
+    if (sv && lang_arg_bool(I, sv, &sorted)) return NULL;
     lens_tensor *vals, *idx;
     lens_error err;
     if (lens_topk(T(t), k, (int)d, largest, &vals, &idx, &err)) return engine_fail(I, &err);
@@ -695,12 +752,7 @@ static value *do_topk(interp *I, value *t, args *a, int first)
     return r;
 }
 
-static value *m_topk(interp *I, value *self, args *a)
-{
-    static const char *const kw[] = {"k", "dim", "largest", "sorted", NULL};
-    if (lang_arg_check(I, a, "topk", 4, kw)) return NULL;
-    return do_topk(I, self, a, 0);
-}
+static value *m_topk(interp *I, value *self, args *a) { return do_topk(I, self, a); }
 
 static const lang_param m_sort_params[] = {
     {"dim", LANG_OPTIONAL, "-1"}, {"descending", LANG_OPTIONAL, "False"}, {NULL}};
@@ -734,17 +786,24 @@ static value *m_argsort(interp *I, value *self, args *a)
     return wrap(I, lens_argsort(T(self), (int)d, desc, &err), &err);
 }
 
-static value *softmax_impl(interp *I, value *t, args *a, int pos, bool log)
+static const lang_param m_softmax_params[] = {{"dim", LANG_REQUIRED}, {"dtype", LANG_OPTIONAL, "None"}, {NULL}};
+
+static value *softmax_impl(interp *I, value *t, args *a, bool log)
 {
-    value *dv = lang_arg_get(a, pos, "dim");
-    if (!dv || dv->type == V_NONE) return lang_raise(I, "TypeError", "softmax() needs dim=");
     int64_t d;
-    if (lang_arg_int(I, dv, "dim", &d)) return NULL;
+    if (lang_arg_int(I, lang_arg(a, "dim"), "dim", &d)) return NULL;
+    value *cast, *x = input_in_dtype(I, t, a, &cast);
+    if (!x) return NULL;
     lens_error err;
-    return wrap(I, log ? lens_log_softmax(T(t), (int)d, &err) : lens_softmax(T(t), (int)d, &err), &err);
+    value *r = wrap(I, log ? lens_log_softmax(T(x), (int)d, &err) : lens_softmax(T(x), (int)d, &err), &err);
+    lang_decref(cast);
+    return r;
 }
-static value *m_softmax(interp *I, value *self, args *a) { return softmax_impl(I, self, a, 0, false); }
-static value *m_log_softmax(interp *I, value *self, args *a) { return softmax_impl(I, self, a, 0, true); }
+static value *m_softmax(interp *I, value *self, args *a) { return softmax_impl(I, self, a, false); }
+static value *m_log_softmax(interp *I, value *self, args *a) { return softmax_impl(I, self, a, true); }
+
+/* the methods without parameters: x.abs(), x.item(), ... */
+static const lang_param no_params[] = {{NULL}};
 
 static value *unary_m(interp *I, value *self, lens_unop op)
 {
@@ -798,51 +857,93 @@ static value *m_size(interp *I, value *self, args *a)
 {
     int dim;
     bool given;
-    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (get_dim(I, a, "dim", &dim, &given)) return NULL;
     if (!given) return shape_tuple(T(self));
     int nd = T(self)->ndim;
     if (dim < -nd || dim >= nd) return lang_raise(I, "IndexError", "Dimension out of range (expected to be in range of [%d, %d], but got %d)", -nd, nd - 1, dim);
     return v_int(T(self)->shape[dim < 0 ? dim + nd : dim]);
 }
 
+/* .cuda(), .cuda(0), .cuda("cuda:0"): lens computes on one device, so only its name is accepted */
+static const lang_param cuda_params[] = {{"device", LANG_OPTIONAL, "None"}, {NULL}};
+
+static value *m_cuda(interp *I, value *self, args *a)
+{
+    value *d = lang_arg(a, "device");
+    bool first = !d || d->type == V_NONE || (d->type == V_INT && d->u.i == 0) ||
+                 (d->type == V_STR && (!strcmp(d->u.str.s, "cuda") || !strcmp(d->u.str.s, "cuda:0")));
+    if (!first) return lang_raise(I, "ValueError", "cuda(): lens computes on one device, cuda:0 (device=0)");
+    return lang_tensor_cuda(I, self, a);
+}
+
+/* torch's overloads x.to(device, dtype) and x.to(dtype): a first argument naming
+ * a dtype (float, torch.float32, "int64", ...) is the dtype; a device is a
+ * string ("cpu", "sim", or "cuda": as .cuda(), builtins_device.c). */
+static const lang_param m_to_params[] = {{"device", LANG_OPTIONAL, "None"}, {"dtype", LANG_OPTIONAL, "None"}, {NULL}};
+
+static bool names_dtype(interp *I, value *v)
+{
+    int dt;
+    if (!v || (v->type != V_STR && v->type != V_BUILTIN)) return false;
+    if (!dtype_arg(I, v, &dt)) return dt >= 0;
+    lang_clear_error(I);
+    return false;
+}
+
 static value *m_to(interp *I, value *self, args *a)
 {
-    /* .to("cpu") / .to(device="sim"): a device (builtins_device.c); .to(float) / .to("float32"): a dtype */
-    value *dv = lang_arg_get(a, -1, "device");
-    if (dv && dv->type == V_STR) return lang_tensor_to_device(I, self, dv->u.str.s);
-    value *v = lang_arg_get(a, 0, "dtype");
-    if (!v) v = lang_arg_get(a, -1, "dtype");
-    if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "float")) return m_float(I, self, a);
-    if (v && v->type == V_BUILTIN && !strcmp(v->u.builtin.def->name, "int")) return m_long(I, self, a);
-    if (v && v->type == V_STR && (!strcmp(v->u.str.s, "float32") || !strcmp(v->u.str.s, "float"))) return m_float(I, self, a);
-    if (v && v->type == V_STR && (!strcmp(v->u.str.s, "int64") || !strcmp(v->u.str.s, "long"))) return m_long(I, self, a);
-    if (v && v->type == V_STR) return lang_tensor_to_device(I, self, v->u.str.s);
-    return lang_incref(self);
+    value *dev = lang_arg(a, "device"), *dtv = lang_arg(a, "dtype");
+    if (names_dtype(I, dev)) {
+        if (dtv && dtv->type != V_NONE) return lang_raise(I, "TypeError", "to() got two dtypes");
+        dtv = dev;
+        dev = NULL;
+    }
+    int dt;
+    if (dtype_arg(I, dtv, &dt)) return NULL;
+    value *r;
+    if (dt < 0 || (int)T(self)->dtype == dt) r = lang_incref(self);
+    else {
+        lens_tensor *c = lens_tensor_to_dtype(T(self), (lens_dtype)dt);
+        if (!c || !(r = v_tensor(c))) return alloc_fail(I);
+    }
+    return on_device_arg(I, r, dev);
 }
+
+/* dim is required but may come as numpy's axis=: np.cumsum(x, axis=0) */
+static const lang_param m_cumsum_params[] = {
+    {"dim", LANG_OPTIONAL, "None"}, {"dtype", LANG_KEYWORD, "None"}, {"axis", LANG_KEYWORD, "None"}, {NULL}};
 
 static value *m_cumsum(interp *I, value *self, args *a)
 {
     int dim;
     bool given;
-    if (get_dim(I, a, 0, "dim", &dim, &given)) return NULL;
+    if (get_dim(I, a, "dim", &dim, &given)) return NULL;
     if (!given) return lang_raise(I, "TypeError", "cumsum() missing required argument 'dim'");
+    value *cast, *x = input_in_dtype(I, self, a, &cast);
+    if (!x) return NULL;
     lens_error err;
-    return wrap(I, lens_cumsum(T(self), dim, &err), &err);
+    value *r = wrap(I, lens_cumsum(T(x), dim, &err), &err);
+    lang_decref(cast);
+    return r;
 }
+
+static const lang_param m_expand_params[] = {{"size", LANG_VARARGS}, {NULL}};
 
 static value *m_expand(interp *I, value *self, args *a)
 {
     int64_t shape[LENS_MAX_DIMS];
     int nd;
-    if (get_shape(I, a, 0, shape, &nd)) return NULL;
+    if (get_shape(I, a, shape, &nd)) return NULL;
     lens_error err;
     return wrap(I, lens_tensor_expand(T(self), nd, shape, &err), &err);
 }
 
+static const lang_param m_tril_params[] = {{"diagonal", LANG_OPTIONAL, "0"}, {NULL}};
+
 static value *m_tril_triu(interp *I, value *self, args *a, bool upper)
 {
     int64_t k = 0;
-    value *v = lang_arg_get(a, 0, "diagonal");
+    value *v = lang_arg(a, "diagonal");
     if (v && lang_arg_int(I, v, "diagonal", &k)) return NULL;
     lens_error err;
     return wrap(I, upper ? lens_triu(T(self), k, &err) : lens_tril(T(self), k, &err), &err);
@@ -850,10 +951,11 @@ static value *m_tril_triu(interp *I, value *self, args *a, bool upper)
 static value *m_tril(interp *I, value *s, args *a) { return m_tril_triu(I, s, a, false); }
 static value *m_triu(interp *I, value *s, args *a) { return m_tril_triu(I, s, a, true); }
 
+static const lang_param dim_index_params[] = {{"dim", LANG_REQUIRED}, {"index", LANG_REQUIRED}, {NULL}};
+
 static value *m_gather(interp *I, value *self, args *a)
 {
-    value *dv = lang_arg_get(a, 0, "dim"), *iv = lang_arg_get(a, 1, "index");
-    if (!dv || !iv) return lang_raise(I, "TypeError", "gather(dim, index) needs dim and index");
+    value *dv = lang_arg(a, "dim"), *iv = lang_arg(a, "index");
     int64_t d;
     if (lang_arg_int(I, dv, "dim", &d)) return NULL;
     lens_tensor *idx = lang_tensor_from_value(I, iv, LENS_I64);
@@ -866,8 +968,7 @@ static value *m_gather(interp *I, value *self, args *a)
 
 static value *m_index_select(interp *I, value *self, args *a)
 {
-    value *dv = lang_arg_get(a, 0, "dim"), *iv = lang_arg_get(a, 1, "index");
-    if (!dv || !iv) return lang_raise(I, "TypeError", "index_select(dim, index) needs dim and index");
+    value *dv = lang_arg(a, "dim"), *iv = lang_arg(a, "index");
     int64_t d;
     if (lang_arg_int(I, dv, "dim", &d)) return NULL;
     lens_tensor *idx = lang_tensor_from_value(I, iv, LENS_I64);
@@ -914,18 +1015,19 @@ static value *m_fill_(interp *I, value *self, args *a)
 
 static value *m_zero_(interp *I, value *self, args *a)
 {
-    if (lang_arg_check(I, a, "zero_", 0, NULL)) return NULL;
+    (void)a;
     value *zero = v_int(0);
     value *r = zero ? assign_into(I, self, zero) : NULL;
     lang_decref(zero);
     return r;
 }
 
+static const lang_param m_masked_fill_params[] = {{"mask", LANG_REQUIRED}, {"value", LANG_REQUIRED}, {NULL}};
+
 static value *m_masked_fill(interp *I, value *self, args *a)
 {
-    value *mv = lang_arg_get(a, 0, "mask"), *vv = lang_arg_get(a, 1, "value");
+    value *mv = lang_arg(a, "mask"), *vv = lang_arg(a, "value");
     double d;
-    if (!mv || !vv) return lang_raise(I, "TypeError", "masked_fill(mask, value) needs mask and value");
     if (lang_arg_double(I, vv, "value", &d)) return NULL;
     lens_tensor *m = lang_tensor_from_value(I, mv, -1);
     if (!m) return NULL;
@@ -935,13 +1037,21 @@ static value *m_masked_fill(interp *I, value *self, args *a)
     return r;
 }
 
+/* torch's x.norm(p="fro", dim=None, keepdim=False): lens computes the 2-norm ("fro" or 2) */
+static const lang_param m_norm_params[] = {
+    {"p", LANG_OPTIONAL, "'fro'"}, {"dim", LANG_OPTIONAL, "None"}, {"keepdim", LANG_OPTIONAL, "False"}, {NULL}};
+
 static value *m_norm(interp *I, value *self, args *a)
 {
+    value *p = lang_arg(a, "p");
+    bool two = !p || p->type == V_NONE || (p->type == V_STR && !strcmp(p->u.str.s, "fro")) ||
+               ((p->type == V_INT || p->type == V_FLOAT) && lang_num_as_double(p) == 2);
+    if (!two) return lang_raise(I, "NotImplementedError", "norm(): lens computes the 2-norm only (p=2 or p='fro')");
     lens_error err;
     lens_tensor *sq = lens_binary(LENS_OP_MUL, T(self), T(self), &err);
     if (!sq) return engine_fail(I, &err);
     value *sv = v_tensor(sq);
-    value *s = reduction(I, sv, a, LENS_RED_SUM, "norm");
+    value *s = reduction_of(I, sv, a, LENS_RED_SUM);
     lang_decref(sv);
     if (!s) return NULL;
     value *r = wrap(I, lens_unary(LENS_OP_SQRT, T(s), &err), &err);
@@ -964,6 +1074,21 @@ static int dtype_arg(interp *I, value *v, int *dt)
     return -1;
 }
 
+/* A new tensor from a creation function, in the dtype= and on the device= asked for. */
+static value *created(interp *I, lens_tensor *t, lens_error *err, args *a)
+{
+    int dt;
+    if (!t) return engine_fail(I, err);
+    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) { lens_tensor_free(t); return NULL; }
+    if (dt >= 0 && (int)t->dtype != dt) {
+        lens_tensor *c = lens_tensor_to_dtype(t, (lens_dtype)dt);
+        lens_tensor_free(t);
+        if (!(t = c)) return alloc_fail(I);
+    }
+    value *v = v_tensor(t);
+    return on_device_arg(I, v ? v : alloc_fail(I), lang_arg(a, "device"));
+}
+
 static const lang_param b_tensor_params[] = {
     {"data", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"},
     {"requires_grad", LANG_KEYWORD, "False"}, {NULL}};
@@ -972,100 +1097,110 @@ static value *b_tensor(interp *I, value *self, args *a)
 {
     (void)self;
     value *d = lang_arg(a, "data");
-    if (!d) return lang_raise(I, "TypeError", "tensor() missing required argument 'data'");
     int dt;
     if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
+    lens_tensor *t;
     if (d->type == V_TENSOR) {
-        lens_tensor *t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
-        return t ? v_tensor(t) : lang_raise(I, "MemoryError", "out of memory");
-    }
-    lens_tensor *t = lang_tensor_from_value(I, d, dt);
-    return t ? v_tensor(t) : NULL;
+        t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
+        if (!t) return lang_raise(I, "MemoryError", "out of memory");
+    } else if (!(t = lang_tensor_from_value(I, d, dt))) return NULL;
+    value *v = v_tensor(t);
+    return on_device_arg(I, v ? v : alloc_fail(I), lang_arg(a, "device"));
 }
+
+/* torch spells it arange(start=0, end, step=1): one positional argument is the end */
+static const lang_param b_arange_params[] = {
+    {"start", LANG_OPTIONAL, "0"}, {"end", LANG_OPTIONAL, "None"}, {"step", LANG_OPTIONAL, "1"},
+    {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"}, {NULL}};
 
 static value *b_arange(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"start", "end", "step", "dtype", NULL};
-    if (lang_arg_check(I, a, "arange", 3, kw)) return NULL;
+    value *vals[3] = {lang_arg(a, "start"), lang_arg(a, "end"), lang_arg(a, "step")};
+    static const char *const names[3] = {"start", "end", "step"};
+    if (vals[1] && vals[1]->type == V_NONE) vals[1] = NULL;
+    if (!vals[1]) {
+        if (vals[2]) return lang_raise(I, "TypeError", "arange() missing required argument 'end'");
+        vals[1] = vals[0];   /* arange(end) */
+        vals[0] = NULL;
+    }
+    if (!vals[1]) return lang_raise(I, "TypeError", "arange() missing required argument 'end'");
     double v[3] = {0, 0, 1};
     bool all_int = true;
-    int n = a->npos;
-    value *vals[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < n; i++) vals[i] = a->pos[i];
-    value *kv;
-    if ((kv = lang_arg_get(a, -1, "end"))) { if (n == 0) return lang_raise(I, "TypeError", "arange(start, end, step)"); vals[1] = kv; if (n < 2) n = 2; }
-    if ((kv = lang_arg_get(a, -1, "step"))) { vals[2] = kv; n = 3; if (!vals[1]) return lang_raise(I, "TypeError", "arange(start, end, step)"); }
-    if (n == 0) return lang_raise(I, "TypeError", "arange() needs at least an end");
     for (int i = 0; i < 3; i++) {
         if (!vals[i]) continue;
-        if (lang_arg_double(I, vals[i], "arange() argument", &v[i])) return NULL;
+        if (lang_arg_double(I, vals[i], names[i], &v[i])) return NULL;
         if (vals[i]->type == V_FLOAT || (vals[i]->type == V_TENSOR && T(vals[i])->dtype == LENS_F32)) all_int = false;
     }
-    if (n == 1) { v[1] = v[0]; v[0] = 0; }
     int dt;
-    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
+    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     if (dt < 0) dt = all_int ? LENS_I64 : LENS_F32;
     lens_error err;
-    return wrap(I, lens_arange(v[0], v[1], v[2], (lens_dtype)dt, &err), &err);
+    return created(I, lens_arange(v[0], v[1], v[2], (lens_dtype)dt, &err), &err, a);
 }
 
-static value *filled(interp *I, args *a, const char *fn, double value_, bool full)
+static const lang_param b_zeros_params[] = {
+    {"size", LANG_VARARGS}, {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"}, {NULL}};
+
+static value *filled(interp *I, args *a, value *size, double fill)
 {
-    static const char *const kw[] = {"dtype", "device", "size", "fill_value", NULL};
-    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
     int64_t shape[LENS_MAX_DIMS];
-    int nd;
-    if (full) {
-        if (a->npos != 2 && !(a->npos == 1 && lang_arg_get(a, -1, "fill_value"))) return lang_raise(I, "TypeError", "full(shape, fill_value)");
-        args sa = {a->pos, 1, NULL, NULL, 0};
-        if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
-        value *fv = a->npos == 2 ? a->pos[1] : lang_arg_get(a, -1, "fill_value");
-        if (lang_arg_double(I, fv, "fill_value", &value_)) return NULL;
-    } else if (get_shape(I, a, 0, shape, &nd)) return NULL;
-    int dt;
-    if (dtype_arg(I, lang_arg_get(a, -1, "dtype"), &dt)) return NULL;
+    int nd, dt;
+    if (size ? ints_arg(I, &size, 1, false, shape, &nd) : get_shape(I, a, shape, &nd)) return NULL;
+    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     lens_error err;
-    return wrap(I, lens_full(dt < 0 ? LENS_F32 : (lens_dtype)dt, nd, shape, value_, &err), &err);
+    return created(I, lens_full(dt < 0 ? LENS_F32 : (lens_dtype)dt, nd, shape, fill, &err), &err, a);
 }
-static value *b_zeros(interp *I, value *self, args *a) { (void)self; return filled(I, a, "zeros", 0, false); }
-static value *b_ones(interp *I, value *self, args *a) { (void)self; return filled(I, a, "ones", 1, false); }
-static value *b_full(interp *I, value *self, args *a) { (void)self; return filled(I, a, "full", 0, true); }
+static value *b_zeros(interp *I, value *self, args *a) { (void)self; return filled(I, a, NULL, 0); }
+static value *b_ones(interp *I, value *self, args *a) { (void)self; return filled(I, a, NULL, 1); }
 
-static value *random_t(interp *I, args *a, const char *fn, int kind)
+static const lang_param b_full_params[] = {
+    {"size", LANG_REQUIRED}, {"fill_value", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"},
+    {"device", LANG_KEYWORD, "None"}, {NULL}};
+
+static value *b_full(interp *I, value *self, args *a)
 {
-    static const char *const kw[] = {"seed", "generator", NULL};
-    if (lang_arg_check(I, a, fn, -1, kw)) return NULL;
+    (void)self;
+    double fill;
+    if (lang_arg_double(I, lang_arg(a, "fill_value"), "fill_value", &fill)) return NULL;
+    return filled(I, a, lang_arg(a, "size"), fill);
+}
+
+/* lens's own seed= instead of torch's generator: the same values on every machine */
+static const lang_param b_randn_params[] = {
+    {"size", LANG_VARARGS}, {"seed", LANG_KEYWORD, "0"}, {"device", LANG_KEYWORD, "None"}, {NULL}};
+
+static value *random_t(interp *I, args *a, int kind)
+{
     int64_t shape[LENS_MAX_DIMS], seed = 0;
     int nd;
-    if (get_shape(I, a, 0, shape, &nd)) return NULL;
-    value *sv = lang_arg_get(a, -1, "seed");
+    if (get_shape(I, a, shape, &nd)) return NULL;
+    value *sv = lang_arg(a, "seed");
     if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_tensor *t = kind ? lens_rand(nd, shape, (uint64_t)seed) : lens_randn(nd, shape, (uint64_t)seed);
-    return t ? v_tensor(t) : alloc_fail(I);
+    value *v = t ? v_tensor(t) : NULL;
+    return on_device_arg(I, v ? v : alloc_fail(I), lang_arg(a, "device"));
 }
-static value *b_randn(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "randn", 0); }
-static value *b_rand(interp *I, value *self, args *a) { (void)self; return random_t(I, a, "rand", 1); }
+static value *b_randn(interp *I, value *self, args *a) { (void)self; return random_t(I, a, 0); }
+static value *b_rand(interp *I, value *self, args *a) { (void)self; return random_t(I, a, 1); }
 
 static const lang_param b_randint_params[] = {
     {"low", LANG_REQUIRED}, {"high", LANG_REQUIRED}, {"size", LANG_REQUIRED}, {"seed", LANG_KEYWORD, "0"},
-    {NULL}};
+    {"device", LANG_KEYWORD, "None"}, {NULL}};
 
 static value *b_randint(interp *I, value *self, args *a)
 {
     (void)self;
-    value *lo = lang_arg(a, "low"), *hi = lang_arg(a, "high"), *sz = lang_arg(a, "size");
-    if (!lo || !hi || !sz) return lang_raise(I, "TypeError", "randint(low, high, shape, seed=0)");
+    value *sz = lang_arg(a, "size");
     int64_t l, h, seed = 0;
-    if (lang_arg_int(I, lo, "low", &l) || lang_arg_int(I, hi, "high", &h)) return NULL;
+    if (lang_arg_int(I, lang_arg(a, "low"), "low", &l) || lang_arg_int(I, lang_arg(a, "high"), "high", &h)) return NULL;
     int64_t shape[LENS_MAX_DIMS];
     int nd;
-    args sa = {&sz, 1, NULL, NULL, 0};
-    if (get_shape(I, &sa, 0, shape, &nd)) return NULL;
+    if (ints_arg(I, &sz, 1, false, shape, &nd)) return NULL;
     value *sv = lang_arg(a, "seed");
     if (sv && lang_arg_int(I, sv, "seed", &seed)) return NULL;
     lens_error err;
-    return wrap(I, lens_randint(l, h, nd, shape, (uint64_t)seed, &err), &err);
+    return created(I, lens_randint(l, h, nd, shape, (uint64_t)seed, &err), &err, a);
 }
 
 static lens_tensor **tensor_list(interp *I, value *v, int *n, const char *fn)
@@ -1089,18 +1224,16 @@ static lens_tensor **tensor_list(interp *I, value *v, int *n, const char *fn)
     return ts;
 }
 
+static const lang_param b_cat_params[] = {{"tensors", LANG_REQUIRED}, {"dim", LANG_OPTIONAL, "0"}, {NULL}};
+
 static value *cat_stack(interp *I, args *a, bool stack)
 {
-    static const char *const kw[] = {"tensors", "dim", NULL};
     const char *fn = stack ? "stack" : "cat";
-    if (lang_arg_check(I, a, fn, 2, kw)) return NULL;
-    value *tv = lang_arg_get(a, 0, "tensors");
-    if (!tv) return lang_raise(I, "TypeError", "%s(tensors, dim=0)", fn);
     int64_t d = 0;
-    value *dv = lang_arg_get(a, 1, "dim");
+    value *dv = lang_arg(a, "dim");
     if (dv && lang_arg_int(I, dv, "dim", &d)) return NULL;
     int n;
-    lens_tensor **ts = tensor_list(I, tv, &n, fn);
+    lens_tensor **ts = tensor_list(I, lang_arg(a, "tensors"), &n, fn);
     if (!ts) return NULL;
     lens_error err;
     lens_tensor *r = n == 0 ? NULL : stack ? lens_stack(n, (const lens_tensor *const *)ts, (int)d, &err)
@@ -1113,14 +1246,16 @@ static value *cat_stack(interp *I, args *a, bool stack)
 static value *b_cat(interp *I, value *self, args *a) { (void)self; return cat_stack(I, a, false); }
 static value *b_stack(interp *I, value *self, args *a) { (void)self; return cat_stack(I, a, true); }
 
+static const lang_param b_einsum_params[] = {{"equation", LANG_REQUIRED}, {"operands", LANG_VARARGS}, {NULL}};
+
 static value *b_einsum(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos < 2) return lang_raise(I, "TypeError", "einsum(spec, *tensors) needs a spec and at least one tensor");
-    const char *spec = lang_arg_str(I, a->pos[0], "spec");
+    const char *spec = lang_arg_str(I, lang_arg(a, "equation"), "equation");
     if (!spec) return NULL;
-    int n = a->npos - 1;
-    value **items = a->pos + 1;
+    int n;
+    value **items = lang_arg_rest(a, &n);
+    if (n == 0) return lang_raise(I, "TypeError", "einsum() needs at least one operand after the equation");
     if (n == 1 && (items[0]->type == V_LIST || items[0]->type == V_TUPLE)) { n = (int)items[0]->u.list.n; items = items[0]->u.list.items; }
     if (n > 16) return lang_raise(I, "ValueError", "einsum() takes at most 16 tensors");
     lens_tensor *ts[16];
@@ -1134,51 +1269,61 @@ static value *b_einsum(interp *I, value *self, args *a)
     return wrap(I, lens_einsum(spec, n, (const lens_tensor *const *)ts, &err), &err);
 }
 
-static value *need_tensor(interp *I, args *a, int pos, const char *name, const char *fn)
+/* The tensor argument `name` (the binder has checked it is there). */
+static value *need_tensor(interp *I, args *a, const char *name, const char *fn)
 {
-    value *v = lang_arg_get(a, pos, name);
-    if (!v) return lang_raise(I, "TypeError", "%s() missing required argument '%s'", fn, name);
+    value *v = lang_arg(a, name);
     if (v->type != V_TENSOR) return lang_raise(I, "TypeError", "%s() argument '%s' must be a tensor, not %s", fn, name, lang_type_name(v));
     return v;
 }
 
+static const lang_param b_topk_params[] = {
+    {"input", LANG_REQUIRED}, {"k", LANG_REQUIRED}, {"dim", LANG_OPTIONAL, "-1"}, {"largest", LANG_OPTIONAL, "True"},
+    {"sorted", LANG_OPTIONAL, "True"}, {NULL}};
+
 static value *b_topk(interp *I, value *self, args *a)
 {
     (void)self;
-    static const char *const kw[] = {"input", "k", "dim", "largest", "sorted", NULL};
-    if (lang_arg_check(I, a, "topk", 4, kw)) return NULL;
-    value *t = need_tensor(I, a, 0, "input", "topk");
-    return t ? do_topk(I, t, a, 1) : NULL;
+    value *t = need_tensor(I, a, "input", "topk");
+    return t ? do_topk(I, t, a) : NULL;
 }
+
+static const lang_param b_softmax_params[] = {
+    {"input", LANG_REQUIRED}, {"dim", LANG_REQUIRED}, {"dtype", LANG_OPTIONAL, "None"}, {NULL}};
 
 static value *b_softmax(interp *I, value *self, args *a)
 {
     (void)self;
-    value *t = need_tensor(I, a, 0, "input", "softmax");
-    return t ? softmax_impl(I, t, a, 1, false) : NULL;
+    value *t = need_tensor(I, a, "input", "softmax");
+    return t ? softmax_impl(I, t, a, false) : NULL;
 }
 static value *b_log_softmax(interp *I, value *self, args *a)
 {
     (void)self;
-    value *t = need_tensor(I, a, 0, "input", "log_softmax");
-    return t ? softmax_impl(I, t, a, 1, true) : NULL;
+    value *t = need_tensor(I, a, "input", "log_softmax");
+    return t ? softmax_impl(I, t, a, true) : NULL;
 }
+
+static const lang_param b_matmul_params[] = {{"input", LANG_REQUIRED}, {"other", LANG_REQUIRED}, {NULL}};
 
 static value *b_matmul(interp *I, value *self, args *a)
 {
     (void)self;
-    value *x = need_tensor(I, a, 0, "input", "matmul");
-    value *y = x ? need_tensor(I, a, 1, "other", "matmul") : NULL;
+    value *x = need_tensor(I, a, "input", "matmul");
+    value *y = x ? need_tensor(I, a, "other", "matmul") : NULL;
     return y ? tensor_binary(I, OP_MATMUL, x, y) : NULL;
 }
+
+static const lang_param b_where_params[] = {
+    {"condition", LANG_REQUIRED}, {"input", LANG_REQUIRED}, {"other", LANG_REQUIRED}, {NULL}};
 
 static value *b_where(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos != 3) return lang_raise(I, "TypeError", "where(condition, x, y) takes three arguments");
+    value *vs[3] = {lang_arg(a, "condition"), lang_arg(a, "input"), lang_arg(a, "other")};
     lens_tensor *ts[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
-        value *v = a->pos[i];
+        value *v = vs[i];
         ts[i] = lang_is_number(v) ? (v->type == V_FLOAT ? lens_scalar_f32(v->u.f) : lens_scalar_i64(v->type == V_INT ? v->u.i : v->u.b))
                              : lang_tensor_from_value(I, v, -1);
         if (!ts[i]) { for (int j = 0; j < i; j++) lens_tensor_free(ts[j]); return I->error ? NULL : lang_raise(I, "MemoryError", "out of memory"); }
@@ -1189,9 +1334,11 @@ static value *b_where(interp *I, value *self, args *a)
     return r;
 }
 
+static const lang_param input_params[] = {{"input", LANG_REQUIRED}, {NULL}};
+
 static value *unary_fn(interp *I, args *a, const char *fn, lens_unop op)
 {
-    value *t = need_tensor(I, a, 0, "input", fn);
+    value *t = need_tensor(I, a, "input", fn);
     return t ? unary_m(I, t, op) : NULL;
 }
 static value *b_exp(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "exp", LENS_OP_EXP); }
@@ -1199,24 +1346,31 @@ static value *b_log(interp *I, value *s, args *a) { (void)s; return unary_fn(I, 
 static value *b_sqrt(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "sqrt", LENS_OP_SQRT); }
 static value *b_tanh(interp *I, value *s, args *a) { (void)s; return unary_fn(I, a, "tanh", LENS_OP_TANH); }
 
+static const lang_param b_linspace_params[] = {
+    {"start", LANG_REQUIRED}, {"end", LANG_REQUIRED}, {"steps", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"},
+    {"device", LANG_KEYWORD, "None"}, {NULL}};
+
 static value *b_linspace(interp *I, value *self, args *a)
 {
     (void)self;
-    if (a->npos != 3) return lang_raise(I, "TypeError", "linspace(start, end, steps)");
     double s, e;
     int64_t n;
-    if (lang_arg_double(I, a->pos[0], "start", &s) || lang_arg_double(I, a->pos[1], "end", &e) || lang_arg_int(I, a->pos[2], "steps", &n)) return NULL;
+    if (lang_arg_double(I, lang_arg(a, "start"), "start", &s) || lang_arg_double(I, lang_arg(a, "end"), "end", &e) ||
+        lang_arg_int(I, lang_arg(a, "steps"), "steps", &n)) return NULL;
     lens_error err;
-    return wrap(I, lens_linspace(s, e, n, &err), &err);
+    return created(I, lens_linspace(s, e, n, &err), &err, a);
 }
+
+static const lang_param b_eye_params[] = {
+    {"n", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"}, {NULL}};
 
 static value *b_eye(interp *I, value *self, args *a)
 {
     (void)self;
     int64_t n;
-    if (a->npos != 1 || lang_arg_int(I, a->pos[0], "n", &n)) return I->error ? NULL : lang_raise(I, "TypeError", "eye(n)");
+    if (lang_arg_int(I, lang_arg(a, "n"), "n", &n)) return NULL;
     lens_error err;
-    return wrap(I, lens_eye(n, &err), &err);
+    return created(I, lens_eye(n, &err), &err, a);
 }
 
 static const lang_param b_allclose_params[] = {
@@ -1261,91 +1415,93 @@ static value *b_allclose(interp *I, value *self, args *a)
 
 const lang_builtin builtins_tensor[] = {
     {"tensor", b_tensor, NULL, "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one).", b_tensor_params},
-    {"arange", b_arange, "arange(end) / arange(start, end, step=1, dtype=None)", "1-d tensor of evenly spaced values in [start, end): int64 when every argument is an int."},
-    {"zeros", b_zeros, "zeros(*shape, dtype=float32)", "A tensor of zeros."},
-    {"ones", b_ones, "ones(*shape, dtype=float32)", "A tensor of ones."},
-    {"full", b_full, "full(shape, fill_value, dtype=float32)", "A tensor filled with fill_value."},
-    {"randn", b_randn, "randn(*shape, seed=0)", "Standard normal float32 values, deterministic for a seed (same on every machine; not torch's stream)."},
-    {"rand", b_rand, "rand(*shape, seed=0)", "Uniform [0, 1) float32 values, deterministic for a seed."},
+    {"arange", b_arange, NULL, "1-d tensor of evenly spaced values in [start, end): int64 when every argument is an int; arange(end) counts from 0.", b_arange_params},
+    {"zeros", b_zeros, NULL, "A tensor of zeros (float32 unless dtype says), of shape size: zeros(2, 3) or zeros((2, 3)).", b_zeros_params},
+    {"ones", b_ones, NULL, "A tensor of ones (float32 unless dtype says), of shape size: ones(2, 3) or ones((2, 3)).", b_zeros_params},
+    {"full", b_full, NULL, "A tensor of shape size filled with fill_value (float32 unless dtype says).", b_full_params},
+    {"randn", b_randn, NULL, "Standard normal float32 values, deterministic for a seed (same on every machine; not torch's stream).", b_randn_params},
+    {"rand", b_rand, NULL, "Uniform [0, 1) float32 values, deterministic for a seed.", b_randn_params},
     {"randint", b_randint, NULL, "int64 values uniform in [low, high), deterministic for a seed.", b_randint_params},
-    {"linspace", b_linspace, "linspace(start, end, steps)", "steps evenly spaced float32 values from start to end inclusive."},
-    {"eye", b_eye, "eye(n)", "The n x n identity matrix."},
-    {"einsum", b_einsum, "einsum(spec, *tensors)",
-     "Einstein summation. Classic specs (\"bd,bd->b\") or fancy_einsum's named ones (\"batch d_model, batch d_model -> batch\"); "
-     "an empty output (\"... -> \") sums everything."},
-    {"topk", b_topk, "topk(input, k, dim=-1, largest=True)", "The k largest values along dim and their indices, as a tuple with .values and .indices."},
-    {"softmax", b_softmax, "softmax(input, dim)", "Softmax along dim."},
-    {"log_softmax", b_log_softmax, "log_softmax(input, dim)", "Log of the softmax along dim."},
-    {"cat", b_cat, "cat(tensors, dim=0)", "Concatenates tensors along an existing dim."},
-    {"stack", b_stack, "stack(tensors, dim=0)", "Stacks same-shape tensors along a new dim."},
-    {"matmul", b_matmul, "matmul(input, other)", "Matrix product with batch broadcasting (the @ operator)."},
-    {"where", b_where, "where(condition, x, y)", "Elementwise x where condition is nonzero, else y (broadcast)."},
-    {"exp", b_exp, "exp(input)", "Elementwise exponential."},
-    {"log", b_log, "log(input)", "Elementwise natural logarithm."},
-    {"sqrt", b_sqrt, "sqrt(input)", "Elementwise square root."},
-    {"tanh", b_tanh, "tanh(input)", "Elementwise tanh."},
+    {"linspace", b_linspace, NULL, "steps evenly spaced float32 values from start to end inclusive.", b_linspace_params},
+    {"eye", b_eye, NULL, "The n x n identity matrix.", b_eye_params},
+    {"einsum", b_einsum, NULL,
+     "Einstein summation. Classic equations (\"bd,bd->b\") or fancy_einsum's named ones (\"batch d_model, batch d_model -> batch\"); "
+     "an empty output (\"... -> \") sums everything. The operands may also come as one list.", b_einsum_params},
+    {"topk", b_topk, NULL, "The k largest values along dim and their indices, as a tuple with .values and .indices (always sorted).", b_topk_params},
+    {"softmax", b_softmax, NULL, "Softmax along dim (of the input cast to dtype when given).", b_softmax_params},
+    {"log_softmax", b_log_softmax, NULL, "Log of the softmax along dim (of the input cast to dtype when given).", b_softmax_params},
+    {"cat", b_cat, NULL, "Concatenates tensors along an existing dim.", b_cat_params},
+    {"stack", b_stack, NULL, "Stacks same-shape tensors along a new dim.", b_cat_params},
+    {"matmul", b_matmul, NULL, "Matrix product with batch broadcasting (the @ operator).", b_matmul_params},
+    {"where", b_where, NULL, "Elementwise input where condition is nonzero, else other (broadcast).", b_where_params},
+    {"exp", b_exp, NULL, "Elementwise exponential.", input_params},
+    {"log", b_log, NULL, "Elementwise natural logarithm.", input_params},
+    {"sqrt", b_sqrt, NULL, "Elementwise square root.", input_params},
+    {"tanh", b_tanh, NULL, "Elementwise tanh.", input_params},
     {"allclose", b_allclose, NULL, "Whether |input - other| <= atol + rtol * |other| everywhere (broadcast).", b_allclose_params},
-    {"Tensor.sum", m_sum, "Tensor.sum(dim=None, keepdim=False)", "Sum over dim (an int or a tuple of ints), or over everything."},
-    {"Tensor.mean", m_mean, "Tensor.mean(dim=None, keepdim=False)", "Mean over dim (an int or a tuple of ints), or over everything."},
-    {"Tensor.max", m_max, "Tensor.max(dim=None, keepdim=False)", "Largest element; with dim, a tuple (.values, .indices) along dim."},
-    {"Tensor.min", m_min, "Tensor.min(dim=None, keepdim=False)", "Smallest element; with dim, a tuple (.values, .indices) along dim."},
-    {"Tensor.argmax", m_argmax, "Tensor.argmax(dim=None, keepdim=False)", "Index of the largest element (along dim, or in the flattened tensor)."},
-    {"Tensor.argmin", m_argmin, "Tensor.argmin(dim=None, keepdim=False)", "Index of the smallest element (along dim, or in the flattened tensor)."},
-    {"Tensor.prod", m_prod, "Tensor.prod(dim=None, keepdim=False)", "Product over dim, or over everything."},
-    {"Tensor.std", m_std, "Tensor.std(dim=None, keepdim=False)", "Standard deviation (unbiased) over dim, or over everything."},
-    {"Tensor.var", m_var, "Tensor.var(dim=None, keepdim=False)", "Variance (unbiased) over dim, or over everything."},
-    {"Tensor.any", m_any, "Tensor.any(dim=None)", "Whether any element is nonzero."},
-    {"Tensor.all", m_all, "Tensor.all(dim=None)", "Whether every element is nonzero."},
-    {"Tensor.norm", m_norm, "Tensor.norm(dim=None, keepdim=False)", "Euclidean norm over dim, or over everything."},
-    {"Tensor.reshape", m_reshape, "Tensor.reshape(*shape)", "The same elements in a new shape (one entry may be -1); a view when possible."},
-    {"Tensor.view", m_reshape, "Tensor.view(*shape)", "Like reshape."},
+    {"Tensor.sum", m_sum, NULL, "Sum over dim (an int or a tuple of ints), or over everything; of the input cast to dtype when given.", sum_params},
+    {"Tensor.mean", m_mean, NULL, "Mean over dim (an int or a tuple of ints), or over everything; of the input cast to dtype when given.", sum_params},
+    {"Tensor.max", m_max, NULL, "Largest element; with dim, a tuple (.values, .indices) along dim.", max_params},
+    {"Tensor.min", m_min, NULL, "Smallest element; with dim, a tuple (.values, .indices) along dim.", max_params},
+    {"Tensor.argmax", m_argmax, NULL, "Index of the largest element (along dim, or in the flattened tensor).", max_params},
+    {"Tensor.argmin", m_argmin, NULL, "Index of the smallest element (along dim, or in the flattened tensor).", max_params},
+    {"Tensor.prod", m_prod, NULL, "Product over dim, or over everything; of the input cast to dtype when given.", sum_params},
+    {"Tensor.std", m_std, NULL, "Standard deviation (unbiased) over dim, or over everything.", std_params},
+    {"Tensor.var", m_var, NULL, "Variance (unbiased) over dim, or over everything.", std_params},
+    {"Tensor.any", m_any, NULL, "Whether any element is nonzero (along dim, or in the whole tensor).", max_params},
+    {"Tensor.all", m_all, NULL, "Whether every element is nonzero (along dim, or in the whole tensor).", max_params},
+    {"Tensor.norm", m_norm, NULL, "Euclidean norm over dim, or over everything (p is 2 or 'fro').", m_norm_params},
+    {"Tensor.reshape", m_reshape, NULL, "The same elements in a new shape (one entry may be -1); a view when possible. "
+     "x.reshape(2, 3) or x.reshape((2, 3)).", shape_params},
+    {"Tensor.view", m_reshape, NULL, "Like reshape.", shape_params},
     {"Tensor.flatten", m_flatten, NULL, "Merges dims start_dim..end_dim into one.", m_flatten_params},
     {"Tensor.transpose", m_transpose, NULL, "Swaps two dims (a view).", m_transpose_params},
-    {"Tensor.permute", m_permute, "Tensor.permute(*dims)", "Reorders the dims (a view)."},
-    {"Tensor.squeeze", m_squeeze, "Tensor.squeeze(dim=None)", "Removes size-1 dims (or only dim)."},
-    {"Tensor.unsqueeze", m_unsqueeze, "Tensor.unsqueeze(dim)", "Inserts a size-1 dim at dim."},
+    {"Tensor.permute", m_permute, NULL, "Reorders the dims (a view): x.permute(2, 0, 1) or x.permute((2, 0, 1)).", m_permute_params},
+    {"Tensor.squeeze", m_squeeze, NULL, "Removes size-1 dims (or only dim).", dim_none_params},
+    {"Tensor.unsqueeze", m_unsqueeze, NULL, "Inserts a size-1 dim at dim.", dim_params},
     {"Tensor.diagonal", m_diagonal, NULL, "The diagonal of dims dim1 and dim2 at offset (>0 above), as the last dim (a view).", m_diagonal_params},
-    {"Tensor.topk", m_topk, "Tensor.topk(k, dim=-1, largest=True)", "The k largest values along dim and their indices, as a tuple with .values and .indices."},
+    {"Tensor.topk", m_topk, NULL, "The k largest values along dim and their indices, as a tuple with .values and .indices (always sorted).", m_topk_params},
     {"Tensor.sort", m_sort, NULL, "Sorted values and their indices (.values, .indices).", m_sort_params},
     {"Tensor.argsort", m_argsort, NULL, "Indices that sort the tensor along dim.", m_argsort_params},
-    {"Tensor.softmax", m_softmax, "Tensor.softmax(dim)", "Softmax along dim."},
-    {"Tensor.log_softmax", m_log_softmax, "Tensor.log_softmax(dim)", "Log of the softmax along dim."},
-    {"Tensor.abs", m_abs, "Tensor.abs()", "Elementwise absolute value."},
-    {"Tensor.exp", m_exp, "Tensor.exp()", "Elementwise exponential."},
-    {"Tensor.log", m_log, "Tensor.log()", "Elementwise natural logarithm."},
-    {"Tensor.sqrt", m_sqrt, "Tensor.sqrt()", "Elementwise square root."},
-    {"Tensor.tanh", m_tanh, "Tensor.tanh()", "Elementwise tanh."},
-    {"Tensor.relu", m_relu, "Tensor.relu()", "Elementwise max(x, 0)."},
-    {"Tensor.sigmoid", m_sigmoid, "Tensor.sigmoid()", "Elementwise logistic function."},
-    {"Tensor.neg", m_neg, "Tensor.neg()", "Elementwise negation."},
-    {"Tensor.tolist", m_tolist, "Tensor.tolist()", "Nested lists of Python numbers."},
-    {"Tensor.item", m_item, "Tensor.item()", "The value of a one-element tensor as a Python number."},
-    {"Tensor.float", m_float, "Tensor.float()", "A float32 copy."},
-    {"Tensor.long", m_long, "Tensor.long()", "An int64 copy (floats truncated toward zero)."},
-    {"Tensor.int", m_long, "Tensor.int()", "An int64 copy (lens has one integer dtype)."},
-    {"Tensor.clone", m_clone, "Tensor.clone()", "A contiguous copy."},
-    {"Tensor.contiguous", m_contiguous, "Tensor.contiguous()", "The tensor with contiguous memory (a copy when needed)."},
-    {"Tensor.cpu", lang_tensor_cpu, "Tensor.cpu()", "The values on the host (a download from a device; the tensor itself on the host)."},
-    {"Tensor.cuda", lang_tensor_cuda, "Tensor.cuda(device=None)", "The tensor on the device lens computes on (a CUDA GPU when "
-     "present, or LENS_DEVICE's); on a machine without one, the tensor itself, so code written for a GPU runs unchanged."},
-    {"Tensor.detach", m_noop, "Tensor.detach()", "The tensor itself (lens has no autograd)."},
-    {"Tensor.numpy", lang_tensor_cpu, "Tensor.numpy()", "The values on the host (the tensor itself when it is there)."},
-    {"Tensor.to", m_to, "Tensor.to(device_or_dtype)", "To a device (\"cpu\", \"sim\", or \"cuda\": as .cuda()) "
-     "or a dtype (float, long, \"float32\", \"int64\")."},
-    {"Tensor.numel", m_numel, "Tensor.numel()", "Number of elements."},
-    {"Tensor.dim", m_dim, "Tensor.dim()", "Number of dims (ndim)."},
-    {"Tensor.size", m_size, "Tensor.size(dim=None)", "The shape, or the size of one dim."},
-    {"Tensor.cumsum", m_cumsum, "Tensor.cumsum(dim)", "Cumulative sum along dim."},
-    {"Tensor.expand", m_expand, "Tensor.expand(*shape)", "A broadcast view (-1 keeps a size)."},
-    {"Tensor.tril", m_tril, "Tensor.tril(diagonal=0)", "Copy with elements above the diagonal zeroed."},
-    {"Tensor.triu", m_triu, "Tensor.triu(diagonal=0)", "Copy with elements below the diagonal zeroed."},
-    {"Tensor.gather", m_gather, "Tensor.gather(dim, index)", "Values at index along dim (torch.gather)."},
-    {"Tensor.index_select", m_index_select, "Tensor.index_select(dim, index)", "Rows of dim picked by an int tensor or list."},
+    {"Tensor.softmax", m_softmax, NULL, "Softmax along dim (of the tensor cast to dtype when given).", m_softmax_params},
+    {"Tensor.log_softmax", m_log_softmax, NULL, "Log of the softmax along dim (of the tensor cast to dtype when given).", m_softmax_params},
+    {"Tensor.abs", m_abs, NULL, "Elementwise absolute value.", no_params},
+    {"Tensor.exp", m_exp, NULL, "Elementwise exponential.", no_params},
+    {"Tensor.log", m_log, NULL, "Elementwise natural logarithm.", no_params},
+    {"Tensor.sqrt", m_sqrt, NULL, "Elementwise square root.", no_params},
+    {"Tensor.tanh", m_tanh, NULL, "Elementwise tanh.", no_params},
+    {"Tensor.relu", m_relu, NULL, "Elementwise max(x, 0).", no_params},
+    {"Tensor.sigmoid", m_sigmoid, NULL, "Elementwise logistic function.", no_params},
+    {"Tensor.neg", m_neg, NULL, "Elementwise negation.", no_params},
+    {"Tensor.tolist", m_tolist, NULL, "Nested lists of Python numbers.", no_params},
+    {"Tensor.item", m_item, NULL, "The value of a one-element tensor as a Python number.", no_params},
+    {"Tensor.float", m_float, NULL, "A float32 copy.", no_params},
+    {"Tensor.long", m_long, NULL, "An int64 copy (floats truncated toward zero).", no_params},
+    {"Tensor.int", m_long, NULL, "An int64 copy (lens has one integer dtype).", no_params},
+    {"Tensor.clone", m_clone, NULL, "A contiguous copy.", no_params},
+    {"Tensor.contiguous", m_contiguous, NULL, "The tensor with contiguous memory (a copy when needed).", no_params},
+    {"Tensor.cpu", lang_tensor_cpu, NULL, "The values on the host (a download from a device; the tensor itself on the host).", no_params},
+    {"Tensor.cuda", m_cuda, NULL, "The tensor on the device lens computes on (a CUDA GPU when "
+     "present, or LENS_DEVICE's); on a machine without one, the tensor itself, so code written for a GPU runs unchanged. "
+     "device may name it (0 or \"cuda:0\"): lens computes on one device.", cuda_params},
+    {"Tensor.detach", m_noop, NULL, "The tensor itself (lens has no autograd).", no_params},
+    {"Tensor.numpy", lang_tensor_cpu, NULL, "The values on the host (the tensor itself when it is there).", no_params},
+    {"Tensor.to", m_to, NULL, "To a device (\"cpu\", \"sim\", or \"cuda\": as .cuda()) and/or a dtype "
+     "(float, long, torch.float32, \"int64\"); x.to(dtype) also works, as in torch.", m_to_params},
+    {"Tensor.numel", m_numel, NULL, "Number of elements.", no_params},
+    {"Tensor.dim", m_dim, NULL, "Number of dims (ndim).", no_params},
+    {"Tensor.size", m_size, NULL, "The shape, or the size of one dim.", dim_none_params},
+    {"Tensor.cumsum", m_cumsum, NULL, "Cumulative sum along dim (required; numpy's axis= names it too), of the tensor cast to dtype when given.", m_cumsum_params},
+    {"Tensor.expand", m_expand, NULL, "A broadcast view (-1 keeps a size): x.expand(4, -1) or x.expand((4, -1)).", m_expand_params},
+    {"Tensor.tril", m_tril, NULL, "Copy with elements above the diagonal zeroed.", m_tril_params},
+    {"Tensor.triu", m_triu, NULL, "Copy with elements below the diagonal zeroed.", m_tril_params},
+    {"Tensor.gather", m_gather, NULL, "Values at index along dim (torch.gather).", dim_index_params},
+    {"Tensor.index_select", m_index_select, NULL, "Rows of dim picked by an int tensor or list.", dim_index_params},
     {"Tensor.copy_", m_copy_, NULL, "Writes src (broadcast) into this tensor in place, views included "
      "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it.", m_copy__params},
     {"Tensor.fill_", m_fill_, NULL, "Sets every element to value in place and returns the tensor.", m_fill__params},
-    {"Tensor.zero_", m_zero_, "Tensor.zero_()", "Sets every element to 0 in place and returns the tensor."},
-    {"Tensor.masked_fill", m_masked_fill, "Tensor.masked_fill(mask, value)", "Copy with value wherever mask is nonzero."},
+    {"Tensor.zero_", m_zero_, NULL, "Sets every element to 0 in place and returns the tensor.", no_params},
+    {"Tensor.masked_fill", m_masked_fill, NULL, "Copy with value wherever mask is nonzero.", m_masked_fill_params},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -243,7 +243,7 @@ static void test_completion_and_inspection(void)
 
     cJSON *b = lang_inspect(s, "einsum(", 7, 0);
     const cJSON *tp = b ? cJSON_GetObjectItem(b, "text/plain") : NULL;
-    CHECK(tp && strstr(tp->valuestring, "einsum(spec, *tensors)"), "inspect einsum");
+    CHECK(tp && strstr(tp->valuestring, "einsum(equation, *operands)"), "inspect einsum");
     cJSON_Delete(b);
     b = lang_inspect(s, "t.topk", 4, 0);
     tp = b ? cJSON_GetObjectItem(b, "text/plain") : NULL;
