@@ -131,7 +131,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
     size_t item_bytes = (size_t)(R ? R : 1) * sizeof(sort_item);
     sort_item *items = NULL;
     bool reserved = rows && vr && ir && !lens_mem_reserve(item_bytes, "sorting", err);
-    if (reserved && !(items = malloc(item_bytes))) lens_fail(err, "out of memory sorting %lld items", (long long)R);
+    if (reserved && !(items = malloc(item_bytes))) lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory sorting %lld items", (long long)R);
     if (!items) {
         if (!reserved && (!rows || !vr || !ir)) lens_fail_alloc(err);
         if (reserved) lens_mem_release(item_bytes);

@@ -3,7 +3,8 @@
  *   (tests/fixtures/tiny-gpt2/gradients.safetensors), <= 1e-4 relative;
  * - central finite differences on a few coordinates of each kind of hook, with
  *   and without fold_ln (LayerNorm with and without its scale);
- * - names filters keep only the requested gradients; memory refused beyond the limit;
+ * - names filters keep only the requested gradients; memory refused beyond the limit
+ *   (LENS_ERR_MEMORY); an interrupt during the backward pass stops it (LENS_ERR_INTERRUPTED);
  * - attribution maps against the fixture's, <= 1e-3 relative;
  * - on the trained model (models/lens-tinystories-16m), the correlation of
  *   attribution with the exact patching maps above measured floors. */
@@ -219,7 +220,7 @@ static void test_names_filter_keeps_only_the_requested_gradients(void)
     o.names_filter = no_hook_result;
     o.memory_limit = 1 << 20;
     CHECK(lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err) == -1 &&
-          strstr(err.msg, "over the memory limit of 1.0 MiB"), "%s", err.msg);
+          strstr(err.msg, "over the memory limit of 1.0 MiB") && err.kind == LENS_ERR_MEMORY, "%s", err.msg);
     CHECK(lens_backward_estimate_bytes(t.m, 4, 11, &o) > (1 << 20));
     o.memory_limit = 0;
     lens_tensor *bad = lens_tensor_new_v(LENS_I64, 2, (int64_t)3, (int64_t)2);
@@ -235,6 +236,45 @@ static void test_names_filter_keeps_only_the_requested_gradients(void)
     o.stop_at_layer = 1;
     CHECK(lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err) == -1 &&
           strstr(err.msg, "not supported with gradients"), "%s", err.msg);
+    tiny_close(&t);
+}
+
+/* A metric that raises the run's interrupt flag, as a kernel's interrupt arriving
+ * after the forward pass: its gradient is one row of zeros. */
+typedef struct interrupting { int flag; int64_t vocab; } interrupting;
+
+static int interrupting_metric(void *ctx, const lens_tensor *logits, double *value, int64_t *n, int64_t **rows,
+                               lens_tensor **grad, lens_error *err)
+{
+    interrupting *it = ctx;
+    (void)logits;
+    it->flag = 1;
+    *value = 0;
+    *n = 1;
+    *rows = calloc(1, sizeof **rows);
+    *grad = lens_tensor_new_v(LENS_F32, 2, (int64_t)1, it->vocab);
+    return *rows && *grad ? 0 : lens_fail_oom(err);
+}
+
+static void test_an_interrupt_stops_the_backward_pass(void)
+{
+    tiny t;
+    if (!tiny_open(&t, lens_processing_default())) { CHECK(0, "setup"); tiny_close(&t); return; }
+    interrupting it = {0, lens_model_config(t.m)->d_vocab};
+    lens_run_options o = lens_run_options_default();
+    o.interrupt = (const volatile int *)&it.flag;
+    lens_grad_metric g = lens_grad_metric_of_logits(interrupting_metric, &it);
+    lens_cache *grads = NULL;
+    lens_error err;
+    int rc = lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err);
+    CHECK(rc == -1 && it.flag && err.kind == LENS_ERR_INTERRUPTED && !strcmp(err.msg, "interrupted"),
+          "rc %d, kind %d: %s", rc, (int)err.kind, rc ? err.msg : "");
+    CHECK(grads == NULL);
+    /* the same run without the interrupt completes */
+    o.interrupt = NULL;
+    rc = lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err);
+    CHECK(!rc && lens_cache_count(grads) > 0, "%s", rc ? err.msg : "");
+    lens_cache_free(grads);
     tiny_close(&t);
 }
 
@@ -490,6 +530,7 @@ int main(void)
 {
     RUN(test_gradients_match_autograd_for_every_hook);
     RUN(test_names_filter_keeps_only_the_requested_gradients);
+    RUN(test_an_interrupt_stops_the_backward_pass);
     RUN(test_finite_differences_with_fold_ln);
     RUN(test_finite_differences_without_processing);
     RUN(test_attribution_maps_match_the_fixture);
