@@ -94,7 +94,8 @@ static void select_best(sort_item *items, int64_t R, int64_t k, int (*cmp)(const
 static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int dim, bool descending,
                        lens_tensor **values, lens_tensor **indices, lens_error *err)
 {
-    LENS_RUN_ON_HOST(-1, sorted_rows(name, h[0], k, dim, descending, values, indices, err), t);
+    LENS_RUN_ON_HOST_TO_DEVICE_OUTS(((lens_tensor **[]){values, indices}),
+                                    sorted_rows(name, h[0], k, dim, descending, values, indices, err), t);
     if (values) *values = NULL;
     if (indices) *indices = NULL;
     lens_tensor *tt = t->ndim == 0 ? lens_tensor_unsqueeze(t, 0, err) : lens_tensor_ref(t);
