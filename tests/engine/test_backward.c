@@ -67,13 +67,16 @@ typedef struct tiny {
     lens_metric *metric;
 } tiny;
 
-static bool tiny_open(tiny *t, lens_processing p)
+static bool tiny_open_on(tiny *t, lens_processing p, const char *device)
 {
     lens_error err;
     memset(t, 0, sizeof *t);
     t->st = lens_safetensors_open(TINY_GRADS, &err);
     if (!t->st) { fprintf(stderr, "%s\n", err.msg); return false; }
-    if (!(t->m = load(TINY_DIR, p))) return false;
+    if (!(t->m = device ? lens_model_load_on(TINY_DIR, &p, device, &err) : load(TINY_DIR, p))) {
+        if (device) fprintf(stderr, "load on %s: %s\n", device, err.msg);
+        return false;
+    }
     t->clean = fixture_tensor(t->st, "clean_tokens");
     t->corrupted = fixture_tensor(t->st, "corrupted_tokens");
     t->answers = fixture_tensor(t->st, "answer_tokens");
@@ -89,6 +92,9 @@ static bool tiny_open(tiny *t, lens_processing p)
     if (!t->metric) fprintf(stderr, "setup: %s\n", err.msg);
     return t->metric != NULL;
 }
+
+/* The model on the default device (LENS_DEVICE). */
+static bool tiny_open(tiny *t, lens_processing p) { return tiny_open_on(t, p, NULL); }
 
 static void tiny_close(tiny *t)
 {
@@ -452,6 +458,36 @@ static void test_attribution_maps_match_the_fixture(void)
     tiny_close(&t);
 }
 
+/* The maps summed on the simulated device (only the finished map downloaded) equal
+ * the cpu's, for each way of cutting cells: positions, heads, both, and the
+ * pattern's [head, query] cells. */
+static void test_attribution_on_the_device_equals_the_cpu(void)
+{
+    tiny cpu = {0}, sim = {0};
+    bool ok = tiny_open_on(&cpu, lens_processing_default(), "cpu") && tiny_open_on(&sim, lens_processing_default(), "sim");
+    CHECK(ok, "setup");
+    static const struct { const char *hook; lens_patch_by by; } maps[] = {
+        {"resid_pre", LENS_PATCH_BY_POS}, {"mlp_out", LENS_PATCH_BY_POS},     {"z", LENS_PATCH_BY_HEAD},
+        {"z", LENS_PATCH_BY_HEAD_POS},    {"pattern", LENS_PATCH_BY_HEAD},    {"pattern", LENS_PATCH_BY_HEAD_POS},
+        {"v", LENS_PATCH_BY_POS},
+    };
+    lens_error err;
+    for (size_t i = 0; ok && i < sizeof maps / sizeof *maps; i++) {
+        lens_tensor *want = lens_attribution_patch(cpu.m, cpu.corrupted, cpu.clean_cache, maps[i].hook, cpu.metric, maps[i].by, &err);
+        CHECK(want, "cpu %s: %s", maps[i].hook, err.msg);
+        lens_tensor *got = lens_attribution_patch(sim.m, sim.corrupted, sim.clean_cache, maps[i].hook, sim.metric, maps[i].by, &err);
+        CHECK(got, "sim %s: %s", maps[i].hook, err.msg);
+        CHECK(got && lens_tensor_on_host(got), "%s [%d]: the map is returned on the host", maps[i].hook, (int)maps[i].by);
+        CHECK(got && want && lens_tensor_same_shape(got, want), "%s [%d]: shape", maps[i].hook, (int)maps[i].by);
+        double e = norm_rel_err(got, want);
+        CHECK(e <= 1e-6, "%s [%d]: sim against cpu, relative error %.3g", maps[i].hook, (int)maps[i].by, e);
+        lens_tensor_free(got);
+        lens_tensor_free(want);
+    }
+    tiny_close(&sim);
+    tiny_close(&cpu);
+}
+
 /* On the trained model and the seed's 100 prompts: how well attribution patching
  * tracks TransformerLens's exact maps (which lens's patch() reproduces, see
  * test_patching). Pearson r over all cells is high everywhere (one cell dominates
@@ -534,6 +570,7 @@ int main(void)
     RUN(test_finite_differences_with_fold_ln);
     RUN(test_finite_differences_without_processing);
     RUN(test_attribution_maps_match_the_fixture);
+    RUN(test_attribution_on_the_device_equals_the_cpu);
     RUN(test_attribution_tracks_exact_patching_on_the_trained_model);
     return harness_summary();
 }
