@@ -5,15 +5,17 @@
  *
  * Owns: the cell sums and their layout (lens_patch_sweep's shapes). Does not own:
  * the gradients (backward.c, on the model's backend) or the exact sweep
- * (patching.c). The sums are taken in double on the host over an explicit
- * download of each layer's three tensors (clean, corrupted, gradient); the map
- * returned is a host tensor. */
+ * (patching.c). The sums are tensor operations (a difference, a product, a sum
+ * over the dims outside a cell), so they run where the activations are, on the
+ * model's backend; only the finished map is downloaded: it is a host tensor. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lens/backward.h"
+#include "lens/tensor_ops.h"
 #include "model_internal.h"
+#include "tensor_device.h"
 
 typedef struct target {
     char (*names)[128];   /* the hook at each layer */
@@ -28,20 +30,28 @@ static bool only_target(const char *name, void *ctx)
     return false;
 }
 
-/* out[l, cell] += sum over the cell of diff * grad, both contiguous with the hook's
- * shape; the cell of an element is its position (pos_dim), its head (head_dim) or both. */
-static void accumulate(double *out, const float *clean, const float *corrupt, const float *grad, int nd,
-                       const int64_t *shape, int pos_dim, int head_dim, lens_patch_by by)
+/* One layer's row of the map, where the activations are: the sum over each cell
+ * of (clean - corrupted) * grad, the cell of an element being its position
+ * (pos_dim), its head (head_dim) or both ([pos, head] for by head and position). */
+static lens_tensor *layer_cells(const lens_tensor *clean, const lens_tensor *corrupt, const lens_tensor *grad,
+                                int pos_dim, int head_dim, lens_patch_by by, lens_error *err)
 {
-    int64_t n = 1, stride[LENS_MAX_DIMS];
-    for (int d = nd - 1; d >= 0; d--) { stride[d] = n; n *= shape[d]; }
-    int64_t H = head_dim >= 0 ? shape[head_dim] : 1;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t p = (i / stride[pos_dim]) % shape[pos_dim];
-        int64_t h = head_dim >= 0 ? (i / stride[head_dim]) % shape[head_dim] : 0;
-        int64_t cell = by == LENS_PATCH_BY_POS ? p : by == LENS_PATCH_BY_HEAD ? h : p * H + h;
-        out[cell] += ((double)clean[i] - corrupt[i]) * grad[i];
-    }
+    lens_tensor *cl = lens_tensor_to_device(clean, lens_tensor_backend(corrupt), err);
+    lens_tensor *diff = cl ? lens_binary(LENS_OP_SUB, cl, corrupt, err) : NULL;
+    lens_tensor *prod = diff ? lens_binary(LENS_OP_MUL, diff, grad, err) : NULL;
+    lens_tensor_free(cl);
+    lens_tensor_free(diff);
+    if (!prod) return NULL;
+    bool keep_pos = by != LENS_PATCH_BY_HEAD, keep_head = by != LENS_PATCH_BY_POS;
+    int dims[LENS_MAX_DIMS], nr = 0;
+    for (int d = 0; d < prod->ndim; d++)
+        if (!(keep_pos && d == pos_dim) && !(keep_head && d == head_dim)) dims[nr++] = d;
+    lens_tensor *sum = lens_reduce_dims(LENS_RED_SUM, prod, nr, dims, false, err);
+    lens_tensor_free(prod);
+    if (!sum || !(keep_pos && keep_head && head_dim < pos_dim)) return sum;
+    lens_tensor *pos_first = lens_tensor_transpose(sum, 0, 1, err);   /* pattern's [head, pos] as [pos, head] */
+    lens_tensor_free(sum);
+    return pos_first;
 }
 
 lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corrupted_tokens,
@@ -61,14 +71,13 @@ lens_tensor *lens_attribution_patch_grad(const lens_model *m, const lens_tensor 
         lens_fail(err, "attribution_patch: corrupted tokens must be int64 [batch, pos]");
         return NULL;
     }
-    int64_t B = corrupted_tokens->shape[0], P = corrupted_tokens->shape[1], H = cfg->n_heads;
+    int64_t B = corrupted_tokens->shape[0], P = corrupted_tokens->shape[1];
     int nl = cfg->n_layers;
     target t = {.names = calloc((size_t)nl, sizeof *t.names), .n = nl};
     if (!t.names) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); return NULL; }
     lens_hook_kind kind = HK_RESID_PRE;
     int pos_dim = 1, head_dim = -1;
-    lens_tensor *out = NULL;
-    double *acc = NULL;
+    lens_tensor *out = NULL, **rows = NULL;
     lens_cache *corrupt = NULL, *grads = NULL;
     for (int l = 0; l < nl; l++) {
         int layer;
@@ -100,41 +109,27 @@ lens_tensor *lens_attribution_patch_grad(const lens_model *m, const lens_tensor 
     o.include_attn_result = kind == HK_RESULT;
     if (lens_model_run_backward(m, corrupted_tokens, &o, metric, NULL, &corrupt, &grads, NULL, err)) goto done;
 
-    int64_t cells = by == LENS_PATCH_BY_POS ? P : by == LENS_PATCH_BY_HEAD ? H : P * H;
-    out = by == LENS_PATCH_BY_HEAD_POS ? lens_tensor_new_v(LENS_F32, 3, (int64_t)nl, P, H)
-                                       : lens_tensor_new_v(LENS_F32, 2, (int64_t)nl, cells);
-    acc = calloc((size_t)cells, sizeof *acc);
-    if (!out || !acc) { lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory"); goto fail; }
+    rows = calloc((size_t)nl, sizeof *rows);
+    if (!rows) { lens_fail_oom(err); goto done; }
     for (int l = 0; l < nl; l++) {
         char gname[160];
         snprintf(gname, sizeof gname, "%s_grad", t.names[l]);
-        const lens_tensor *gr_dev = lens_cache_get(grads, gname), *co_dev = lens_cache_get(corrupt, t.names[l]);
-        if (!gr_dev || !co_dev) { lens_fail(err, "attribution_patch: the backward pass kept no %s", gname); goto fail; }
-        if (!lens_tensor_same_shape(lens_cache_get(clean_cache, t.names[l]), co_dev)) {
+        const lens_tensor *gr = lens_cache_get(grads, gname), *co = lens_cache_get(corrupt, t.names[l]);
+        const lens_tensor *cl = lens_cache_get(clean_cache, t.names[l]);
+        if (!gr || !co) { lens_fail(err, "attribution_patch: the backward pass kept no %s", gname); goto done; }
+        if (!lens_tensor_same_shape(cl, co)) {
             lens_fail(err, "attribution_patch: the clean cache's %s has another shape than the corrupted run's", t.names[l]);
-            goto fail;
+            goto done;
         }
-        lens_tensor *cl = lens_tensor_host_contiguous(lens_cache_get(clean_cache, t.names[l]), err);
-        lens_tensor *co = cl ? lens_tensor_host_contiguous(co_dev, err) : NULL;
-        lens_tensor *gr = co ? lens_tensor_host_contiguous(gr_dev, err) : NULL;
-        if (gr) {
-            memset(acc, 0, (size_t)cells * sizeof *acc);
-            accumulate(acc, lens_tensor_f32(cl), lens_tensor_f32(co), lens_tensor_f32(gr), co->ndim, co->shape, pos_dim,
-                       head_dim, by);
-        }
-        bool ok = gr != NULL;
-        lens_tensor_free(cl);
-        lens_tensor_free(co);
-        lens_tensor_free(gr);
-        if (!ok) goto fail;
-        for (int64_t c = 0; c < cells; c++) lens_tensor_f32(out)[(int64_t)l * cells + c] = (float)acc[c];
+        if (!(rows[l] = layer_cells(cl, co, gr, pos_dim, head_dim, by, err))) goto done;
     }
-    goto done;
-fail:
-    lens_tensor_free(out);
-    out = NULL;
+    /* [n_layers, cells] (by head and position: [n_layers, pos, heads]), downloaded once */
+    lens_tensor *map = lens_stack(nl, (const lens_tensor *const *)rows, 0, err);
+    out = map ? lens_tensor_host_contiguous(map, err) : NULL;
+    lens_tensor_free(map);
 done:
-    free(acc);
+    if (rows) lens_tensors_free(nl, rows);
+    free(rows);
     free(t.names);
     lens_cache_free(corrupt);
     lens_cache_free(grads);

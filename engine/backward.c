@@ -289,7 +289,7 @@ static int run_backward(bwd *b, const lens_tensor *tokens, const lens_grad_metri
     be->layernorm_dx(g_res, g_scale, g_final, act(b, HK_RESID_POST, c->n_layers - 1), act(b, HK_LNF_SCALE, 0),
                      opt_f32(b->m->lnf_w), M, d);   /* g_res is zero from alloc */
     for (int l = c->n_layers - 1; l >= lo; l--) {
-        if (interrupt && *interrupt) { lens_fail(b->err, "interrupted"); goto done; }
+        if (interrupt && *interrupt) { lens_fail_kind(b->err, LENS_ERR_INTERRUPTED, "interrupted"); goto done; }
         if (block_backward(b, l, g_res, g_mid)) goto done;
     }
     if (lo == 0 && (keep_copy(b, HK_EMBED, 0, g_res) || keep_copy(b, HK_POS_EMBED, 0, g_res))) goto done;
@@ -317,7 +317,7 @@ static int user_cache(const selection *s, const lens_cache *all, lens_cache **ou
         if (!lens_hook_parse(s->cfg, lens_cache_name(all, i), &k, &layer) && backward_user_selects(s, lens_cache_name(all, i), k))
             selected++;
     lens_cache *c = lens_cache_new();
-    if (!c) return lens_fail(err, "out of memory");
+    if (!c) return lens_fail_oom(err);
     for (int i = 0; i < n; i++) {
         const char *name = lens_cache_name(all, i);
         if (lens_hook_parse(s->cfg, name, &k, &layer) || !backward_user_selects(s, name, k)) continue;
@@ -326,7 +326,7 @@ static int user_cache(const selection *s, const lens_cache *all, lens_cache **ou
         if (!mine || lens_cache_add(c, name, mine)) {
             lens_tensor_free(mine);
             lens_cache_free(c);
-            return lens_fail(err, "out of memory copying the cache");
+            return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory copying the cache");
         }
     }
     *out = c;
@@ -355,9 +355,9 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
         human_bytes(need, a, sizeof a);
         human_bytes(limit, l, sizeof l);
         backward_selection_close(&s);
-        return lens_fail(err, "this run with gradients needs %s for the activations the backward pass reads, the "
-                              "caches and the logits, over the memory limit of %s; keep fewer hooks (names_filter), "
-                              "use a smaller batch, or raise the limit (LENS_MEMORY_LIMIT)", a, l);
+        return lens_fail_kind(err, LENS_ERR_MEMORY, "this run with gradients needs %s for the activations the backward pass reads, the "
+                                   "caches and the logits, over the memory limit of %s; keep fewer hooks (names_filter), "
+                                   "use a smaller batch, or raise the limit (LENS_MEMORY_LIMIT)", a, l);
     }
     lens_run_options f = backward_forward_options(&opt, &s);
     f.memory_limit = SIZE_MAX;    /* checked above, with the backward's share */
@@ -370,7 +370,7 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     if (rc) goto done;
     b.acts = acts;
     b.logits = lg;
-    if (grad_cache && !(b.grads = lens_cache_new())) { rc = lens_fail(err, "out of memory"); goto done; }
+    if (grad_cache && !(b.grads = lens_cache_new())) { rc = lens_fail_oom(err); goto done; }
     if ((rc = run_backward(&b, tokens, metric, backward_lowest_layer(&s), &v, opt.interrupt))) goto done;
     if (cache && opt.cache && (rc = user_cache(&s, acts, cache, err))) goto done;
     if (grad_cache) { *grad_cache = b.grads; b.grads = NULL; }

@@ -27,6 +27,11 @@ int lens_fail_kind(lens_error *err, lens_error_kind kind, const char *fmt, ...)
     return -1;
 }
 
+int lens_fail_oom(lens_error *err)
+{
+    return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
+}
+
 int lens_fail_context(lens_error *err, const char *fmt, ...)
 {
     if (!err) return -1;

@@ -143,12 +143,12 @@ static float *hook_buffer(run *r, lens_hook_kind k, int layer)
         lens_hook_name(k, layer, name, sizeof name);
         if (!t || lens_cache_add(r->cache, name, t)) {
             lens_tensor_free(t);
-            lens_fail(r->err, "out of memory allocating %s", name);
+            lens_fail_kind(r->err, LENS_ERR_MEMORY, "out of memory allocating %s", name);
             return NULL;
         }
         return lens_dev_f32(t);
     }
-    if (!r->scratch[k]) lens_fail(r->err, "out of memory (scratch for %s)", lens_hooks[k].suffix);
+    if (!r->scratch[k]) lens_fail_kind(r->err, LENS_ERR_MEMORY, "out of memory (scratch for %s)", lens_hooks[k].suffix);
     return r->scratch[k];
 }
 
@@ -162,7 +162,7 @@ static int hook_point(run *r, lens_hook_kind k, int layer, float *data)
     int64_t shape[LENS_MAX_DIMS];
     int nd = lens_hook_shape_of(&r->m->cfg, k, r->B, r->P, shape);
     lens_tensor *view = lens_dev_wrap(r->be, LENS_F32, nd, shape, data);
-    if (!view) return lens_fail(r->err, "out of memory");
+    if (!view) return lens_fail_alloc(r->err);
     char name[128];
     lens_hook_name(k, layer, name, sizeof name);
     int rc = o->hook_fn(o->hook_ctx, name, view, r->err);
@@ -322,7 +322,7 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         TRY_BUF(pre, HK_RESID_PRE, o->start_layer);
         int64_t shape[3] = {r->B, r->P, d};
         lens_tensor *dst = lens_dev_wrap(be, LENS_F32, 3, shape, pre);
-        int rc = dst ? lens_tensor_copy_into(dst, o->start_resid, r->err) : lens_fail(r->err, "out of memory");
+        int rc = dst ? lens_tensor_copy_into(dst, o->start_resid, r->err) : lens_fail_alloc(r->err);
         lens_tensor_free(dst);
         if (rc) return -1;
         x = pre;
@@ -405,7 +405,7 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
     r.cached = calloc((size_t)HK_COUNT * (size_t)(m->cfg.n_layers + 1), sizeof *r.cached);
     r.cache = lens_cache_new();
     int rc = -1;
-    if (!r.cached || !r.cache) { lens_fail(err, "out of memory"); goto done; }
+    if (!r.cached || !r.cache) { lens_fail_oom(err); goto done; }
     if (select_hooks(&r, err)) goto done;
     {
         lens_run_options no_logits = o;

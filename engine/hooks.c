@@ -173,7 +173,7 @@ int lens_hook_keep_views(lens_tensor *activation, lens_error *err)
     if (!be) return lens_fail(err, "keeping a hook's view: no backend for its device");
     size_t n = st->nbytes ? st->nbytes : 1;
     void *copy = be->host_addressable ? malloc(n) : be->alloc(n, err);
-    if (!copy) return be->host_addressable ? lens_fail(err, "out of memory keeping a hook's view of %zu bytes", n) : -1;
+    if (!copy) return be->host_addressable ? lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory keeping a hook's view of %zu bytes", n) : -1;
     if (be->copy(copy, st->data, st->nbytes, err)) {
         if (be->host_addressable) free(copy); else be->free(copy, n);
         return -1;
@@ -182,7 +182,7 @@ int lens_hook_keep_views(lens_tensor *activation, lens_error *err)
     lens_storage *own = calloc(1, sizeof *own);
     if (!own) {
         if (be->host_addressable) free(copy); else be->free(copy, n);
-        return lens_fail(err, "out of memory");
+        return lens_fail_oom(err);
     }
     *own = *st;
     own->refcount = 1;

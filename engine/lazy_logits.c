@@ -234,7 +234,7 @@ lens_tensor *lens_logits_lazy(const lens_backend *be, const float *final, int64_
     size_t bytes = (size_t)R * (size_t)V * sizeof(float), reserved = bytes;
     if (lens_mem_reserve(reserved, "the logits", err)) return NULL;
     lazy_logits *L = calloc(1, sizeof *L);
-    if (!L) { lens_mem_release(reserved); lens_fail(err, "out of memory allocating logits"); return NULL; }
+    if (!L) { lens_mem_release(reserved); lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory allocating logits"); return NULL; }
     L->be = be;
     L->R = R; L->d = d; L->V = V;
     L->bytes = bytes;
@@ -263,7 +263,7 @@ lens_tensor *lens_logits_lazy(const lens_backend *be, const float *final, int64_
     if (!t) {
         lazy_release(NULL, 0, L);
         lens_mem_release(reserved);
-        lens_fail(err, "out of memory allocating logits");
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory allocating logits");
         return NULL;
     }
     t->storage->reserved = reserved;   /* given back when the storage is freed */
@@ -292,7 +292,7 @@ int lens_logits_prepare_positions(const lens_tensor *logits, const int64_t *pos,
     if (!L || logits->ndim != 3 || atomic_load(&L->n_done) == L->R) return 0;
     int64_t B = logits->shape[0], P = logits->shape[1];
     int64_t *rows = malloc((size_t)(B ? B : 1) * sizeof *rows);
-    if (!rows) return lens_fail(err, "out of memory");
+    if (!rows) return lens_fail_oom(err);
     for (int64_t b = 0; b < B; b++) {
         int64_t p = pos[b] < 0 ? pos[b] + P : pos[b];
         rows[b] = p < 0 || p >= P ? -1 : (logits->offset + b * logits->strides[0] + p * logits->strides[1]) / L->V;

@@ -57,7 +57,7 @@ void lens_note_alloc_failure(const lens_error *why)
 int lens_fail_alloc(lens_error *err)
 {
     if (!err) return -1;   /* the reason stays for a caller further up */
-    if (!last_failure.msg[0]) return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory");
+    if (!last_failure.msg[0]) return lens_fail_oom(err);
     *err = last_failure;
     last_failure.msg[0] = 0;
     return -1;

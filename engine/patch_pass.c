@@ -74,7 +74,7 @@ lens_patch_pass *lens_patch_pass_new(const lens_model *m, const lens_cache *corr
     const lens_config *c = lens_model_config(m);
     int nl = c->n_layers;
     lens_patch_pass *pp = calloc(1, sizeof *pp);
-    if (!pp) { lens_fail(err, "out of memory"); return NULL; }
+    if (!pp) { lens_fail_oom(err); return NULL; }
     pp->m = m;
     pp->be = m->be;
     pp->B = B, pp->P = P, pp->k_max = k_max;
@@ -97,7 +97,7 @@ lens_patch_pass *lens_patch_pass_new(const lens_model *m, const lens_cache *corr
     pp->dots = malloc((size_t)kB * sizeof *pp->dots);
     if (!pp->resid_pre || !pp->q || !pp->k || !pp->v || !pp->last || !pp->bias || !pp->p || !pp->S || !pp->base ||
         !pp->dots) {
-        lens_fail(err, "out of memory");
+        lens_fail_oom(err);
         goto fail;
     }
     memcpy(pp->last, last, (size_t)B * sizeof *last);
@@ -154,7 +154,7 @@ static lens_tensor *view3(const lens_tensor *t, int64_t off, int64_t n0, int64_t
 
 static int copy_views(lens_tensor *dst, lens_tensor *src, lens_error *err)
 {
-    int rc = dst && src ? lens_tensor_copy_into(dst, src, err) : lens_fail(err, "out of memory");
+    int rc = dst && src ? lens_tensor_copy_into(dst, src, err) : lens_fail_alloc(err);
     lens_tensor_free(dst);
     lens_tensor_free(src);
     return rc;

@@ -57,7 +57,7 @@ static int answer_directions(const lens_model *m, const lens_metric *mt, int64_t
     *bias = malloc((size_t)B * sizeof **bias);
     int rc = 0;
     if (!bu || !dc || !ac) rc = -1;
-    else if (!*dir || !*bias) rc = lens_fail(err, "out of memory");
+    else if (!*dir || !*bias) rc = lens_fail_oom(err);
     for (int64_t b = 0; !rc && b < B; b++) {
         const float *x = lens_tensor_f32(dc) + b * 2 * d;
         for (int64_t j = 0; j < d; j++) (*dir)[b * d + j] = x[j] - x[d + j];

@@ -134,7 +134,7 @@ int lens_tape_watch(lens_tape *tape, const lens_tensor *t, lens_error *err)
     if (t->dtype != LENS_F32) return lens_fail(err, "only float32 tensors can require grad");
     if (find(tape, t->storage)) return 0;
     tape_node *nd = node_add(tape, t->storage);
-    if (!nd || !(nd->out = lens_tensor_ref(t))) return lens_fail(err, "out of memory");
+    if (!nd || !(nd->out = lens_tensor_ref(t))) return lens_fail_oom(err);
     nd->rule = TAPE_LEAF;
     set_rows(nd, t);
     return 0;
@@ -318,7 +318,7 @@ static int scatter_add(tape_node *nd, const lens_tensor *v, const float *g, lens
     for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
         int64_t e = v->offset + it.off[0];
         float *row = row_of(nd, e / nd->rowlen);
-        if (!row) return lens_fail(err, "out of memory (gradient rows)");
+        if (!row) return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory (gradient rows)");
         row[e % nd->rowlen] += g[i];
     }
     return 0;
@@ -352,7 +352,7 @@ static int backward_node(lens_tape *tape, tape_node *nd, lens_error *err)
     int n = nd->n_in, rc = 0;
     bool *need = calloc((size_t)n + 1, sizeof *need);
     lens_tensor **gin = calloc((size_t)n + 1, sizeof *gin);
-    if (!need || !gin) { free(need); free(gin); lens_tensor_free(g); return lens_fail(err, "out of memory"); }
+    if (!need || !gin) { free(need); free(gin); lens_tensor_free(g); return lens_fail_oom(err); }
     for (int i = 0; i < n; i++) need[i] = nd->in[i] && nd->in[i]->dtype == LENS_F32 && find(tape, nd->in[i]->storage);
     rc = tape_rule_apply(nd, g, need, gin, err);
     lens_tensor_free(g);
@@ -405,7 +405,7 @@ int lens_tape_rows(const lens_tape *tape, const lens_tensor *t, int64_t *n, int6
     *grad = lens_tensor_new_v(LENS_F32, 2, k, nd->rowlen);
     if (!*rows || !*grad) {
         free(*rows); lens_tensor_free(*grad); *rows = NULL; *grad = NULL;
-        return lens_fail(err, "out of memory (gradient rows)");
+        return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory (gradient rows)");
     }
     for (int64_t r = 0, j = 0; nd->rows && r < nd->nrows; r++) {
         if (!nd->rows[r]) continue;

@@ -212,3 +212,16 @@ lens_tensor *lens_result_to_device(lens_tensor *r, const lens_backend *be, lens_
     lens_tensor_free(r);
     return d;
 }
+
+int lens_results_to_device(int n, lens_tensor **const *outs, const lens_backend *be, lens_error *err)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (outs[i] && *outs[i] && !(*outs[i] = lens_result_to_device(*outs[i], be, err))) rc = -1;
+    for (int i = 0; rc && i < n; i++)
+        if (outs[i]) {
+            lens_tensor_free(*outs[i]);
+            *outs[i] = NULL;
+        }
+    return rc;
+}

@@ -25,26 +25,11 @@ int lens_common_device(int n, const lens_tensor *const *in, const lens_backend *
 int lens_inputs_on_host(int n, const lens_tensor *const *in, lens_tensor **out, lens_error *err);
 void lens_tensors_free(int n, lens_tensor **ts);
 
-/* The first lines of an operation that runs on the host (its failure value
- * FAIL, its lens_error *err in scope): when one of the inputs is on a device,
- * returns CALL evaluated on their host copies h[0], h[1], ... instead.
- *     LENS_RUN_ON_HOST(NULL, lens_gather(h[0], dim, h[1], err), t, idx); */
-#define LENS_RUN_ON_HOST(FAIL, CALL, ...)                                                        \
-    do {                                                                                         \
-        const lens_tensor *const in_[] = {__VA_ARGS__};                                          \
-        enum { n_ = sizeof in_ / sizeof *in_ };                                                  \
-        lens_tensor *h[n_];                                                                      \
-        int on_device_ = lens_inputs_on_host(n_, in_, h, err);                                   \
-        if (on_device_ < 0) return FAIL;                                                         \
-        if (on_device_ > 0) {                                                                    \
-            __typeof__(CALL) r_ = CALL;                                                          \
-            lens_tensors_free(n_, h);                                                            \
-            return r_;                                                                           \
-        }                                                                                        \
-    } while (0)
-
-/* The same for an operation returning a tensor whose result belongs on the
- * inputs' device (as torch's would be): the host result is moved there. */
+/* The first lines of an operation that computes on the host and returns a
+ * tensor (NULL on failure, its lens_error *err in scope): when one of the inputs
+ * is on a device, returns CALL evaluated on their host copies h[0], h[1], ...,
+ * with its result moved to the inputs' device, where torch's would be.
+ *     LENS_RUN_ON_HOST_TO_DEVICE(lens_gather(h[0], dim, h[1], err), t, idx); */
 #define LENS_RUN_ON_HOST_TO_DEVICE(CALL, ...)                                                    \
     do {                                                                                         \
         const lens_tensor *const in_[] = {__VA_ARGS__};                                          \
@@ -59,6 +44,27 @@ void lens_tensors_free(int n, lens_tensor **ts);
         }                                                                                        \
     } while (0)
 
+/* The same for an operation that returns 0 / -1 and its tensors through
+ * out-parameters: OUTS, a parenthesised compound literal of them (NULL entries
+ * are results not asked for), are moved to the inputs' device once CALL succeeds.
+ *     LENS_RUN_ON_HOST_TO_DEVICE_OUTS(((lens_tensor **[]){values, indices}),
+ *                                     sorted_rows(h[0], ..., values, indices, err), t); */
+#define LENS_RUN_ON_HOST_TO_DEVICE_OUTS(OUTS, CALL, ...)                                         \
+    do {                                                                                         \
+        const lens_tensor *const in_[] = {__VA_ARGS__};                                          \
+        enum { n_ = sizeof in_ / sizeof *in_ };                                                  \
+        lens_tensor *h[n_];                                                                      \
+        int on_device_ = lens_inputs_on_host(n_, in_, h, err);                                   \
+        if (on_device_ < 0) return -1;                                                           \
+        if (on_device_ > 0) {                                                                    \
+            int r_ = CALL;                                                                       \
+            lens_tensors_free(n_, h);                                                            \
+            lens_tensor **const *outs_ = OUTS;                                                   \
+            return r_ ? r_ : lens_results_to_device((int)(sizeof OUTS / sizeof *OUTS), outs_,    \
+                                                    lens_inputs_backend(n_, in_), err);          \
+        }                                                                                        \
+    } while (0)
+
 /* The backend of the one device of n inputs (lens_common_device succeeded on
  * them), NULL when all are on the host. */
 const lens_backend *lens_inputs_backend(int n, const lens_tensor *const *in);
@@ -68,5 +74,8 @@ int lens_device_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *
 
 /* r (a host result) moved to be's device; r is freed. NULL + err on failure. */
 lens_tensor *lens_result_to_device(lens_tensor *r, const lens_backend *be, lens_error *err);
+/* The same for n results *outs[i] (NULL outs[i] or *outs[i] skipped): 0, or -1 +
+ * err with every one of them freed and set to NULL. */
+int lens_results_to_device(int n, lens_tensor **const *outs, const lens_backend *be, lens_error *err);
 
 #endif

@@ -317,7 +317,7 @@ lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err)
 lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const lens_tensor *b,
                         lens_error *err)
 {
-    LENS_RUN_ON_HOST(NULL, lens_where(h[0], h[1], h[2], err), cond, a, b);
+    LENS_RUN_ON_HOST_TO_DEVICE(lens_where(h[0], h[1], h[2], err), cond, a, b);
     int64_t s1[LENS_MAX_DIMS], shape[LENS_MAX_DIMS];
     int n1 = lens_broadcast_shape(cond->ndim, cond->shape, a->ndim, a->shape, s1, err);
     if (n1 < 0) { lens_fail_context(err, "where"); return NULL; }
@@ -348,7 +348,7 @@ lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const len
 lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, double value,
                               lens_error *err)
 {
-    LENS_RUN_ON_HOST(NULL, lens_masked_fill(h[0], h[1], value, err), t, mask);
+    LENS_RUN_ON_HOST_TO_DEVICE(lens_masked_fill(h[0], h[1], value, err), t, mask);
     int64_t shape[LENS_MAX_DIMS];
     int nd = lens_broadcast_shape(t->ndim, t->shape, mask->ndim, mask->shape, shape, err);
     if (nd < 0) { lens_fail_context(err, "masked_fill"); return NULL; }

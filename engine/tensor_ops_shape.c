@@ -196,7 +196,7 @@ lens_tensor *lens_tensor_diagonal(const lens_tensor *t, int64_t offset, int d1, 
 
 static lens_tensor *tri(const lens_tensor *t, int64_t k, bool lower, lens_error *err)
 {
-    LENS_RUN_ON_HOST(NULL, tri(h[0], k, lower, err), t);
+    LENS_RUN_ON_HOST_TO_DEVICE(tri(h[0], k, lower, err), t);
     if (t->ndim < 2) {
         lens_fail(err, "%s: needs a tensor with at least 2 dims, got %d", lower ? "tril" : "triu", t->ndim);
         return NULL;
@@ -296,7 +296,7 @@ lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, 
         lens_tensor_free((lens_tensor *)idx);
         return r;
     }
-    LENS_RUN_ON_HOST(NULL, lens_gather(h[0], dim, h[1], err), t, idx);
+    LENS_RUN_ON_HOST_TO_DEVICE(lens_gather(h[0], dim, h[1], err), t, idx);
     if (idx->dtype != LENS_I64) { lens_fail(err, "gather: indices must be an int64 tensor"); return NULL; }
     int d = lens_norm_dim(dim, t->ndim ? t->ndim : 1);
     if (d < 0) { lens_fail(err, "gather: dimension %d out of range for a %d-d tensor", dim, t->ndim); return NULL; }
@@ -338,7 +338,7 @@ bad_shape:
 
 lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, lens_error *err)
 {
-    LENS_RUN_ON_HOST(NULL, lens_masked_select(h[0], h[1], err), t, mask);
+    LENS_RUN_ON_HOST_TO_DEVICE(lens_masked_select(h[0], h[1], err), t, mask);
     if (!lens_tensor_same_shape(t, mask)) {
         char a[128], b[128];
         lens_fail(err, "boolean mask of shape %s does not match the tensor's shape %s",

@@ -94,7 +94,8 @@ static void select_best(sort_item *items, int64_t R, int64_t k, int (*cmp)(const
 static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int dim, bool descending,
                        lens_tensor **values, lens_tensor **indices, lens_error *err)
 {
-    LENS_RUN_ON_HOST(-1, sorted_rows(name, h[0], k, dim, descending, values, indices, err), t);
+    LENS_RUN_ON_HOST_TO_DEVICE_OUTS(((lens_tensor **[]){values, indices}),
+                                    sorted_rows(name, h[0], k, dim, descending, values, indices, err), t);
     if (values) *values = NULL;
     if (indices) *indices = NULL;
     lens_tensor *tt = t->ndim == 0 ? lens_tensor_unsqueeze(t, 0, err) : lens_tensor_ref(t);
@@ -131,7 +132,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
     size_t item_bytes = (size_t)(R ? R : 1) * sizeof(sort_item);
     sort_item *items = NULL;
     bool reserved = rows && vr && ir && !lens_mem_reserve(item_bytes, "sorting", err);
-    if (reserved && !(items = malloc(item_bytes))) lens_fail(err, "out of memory sorting %lld items", (long long)R);
+    if (reserved && !(items = malloc(item_bytes))) lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory sorting %lld items", (long long)R);
     if (!items) {
         if (!reserved && (!rows || !vr || !ir)) lens_fail_alloc(err);
         if (reserved) lens_mem_release(item_bytes);

@@ -164,7 +164,7 @@ lens_prompt_report *lens_test_prompt(const lens_model *m, const char *prompt, co
     lens_tensor *ptoks = NULL, *tokens = NULL, *logits = NULL;
     int64_t **aids = calloc((size_t)n_answers, sizeof *aids);
     size_t *alen = calloc((size_t)n_answers, sizeof *alen);
-    if (!r || !aids || !alen) { lens_fail(err, "out of memory"); goto fail; }
+    if (!r || !aids || !alen) { lens_fail_oom(err); goto fail; }
     r->n_answers = n_answers;
     r->top_k = top_k;
     ptoks = lens_model_to_tokens(m, &prompt, 1, prepend_bos, err);
@@ -255,7 +255,7 @@ lens_prompt_report *lens_test_prompt(const lens_model *m, const char *prompt, co
     r->text = b.s;
     goto done;
 oom:
-    lens_fail(err, "out of memory");
+    lens_fail_oom(err);
 fail:
     lens_prompt_report_free(r);
     r = NULL;

@@ -242,7 +242,7 @@ static int encode_ordinary(const lens_tokenizer *tok, bpe_scratch *s, pcre2_matc
     }
     return 0;
 oom:
-    return lens_fail(err, "out of memory while tokenising");
+    return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory while tokenising");
 }
 
 static int encode_impl(const lens_tokenizer *tok, const char *text, int specials, int64_t **ids,
@@ -263,7 +263,7 @@ static int encode_impl(const lens_tokenizer *tok, const char *text, int specials
     if (!md || vec_reserve(&out, 1) < 0) {
         pcre2_match_data_free(md);
         free(out.ids);
-        return lens_fail(err, "out of memory while tokenising");
+        return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory while tokenising");
     }
     const char *special = specials && tok->eos >= 0 ? tok->raw + tok->raw_off[tok->eos] : NULL;
     size_t special_len = special ? tok->raw_off[tok->eos + 1] - tok->raw_off[tok->eos] : 0;
@@ -274,7 +274,7 @@ static int encode_impl(const lens_tokenizer *tok, const char *text, int specials
         const char *stop = hit ? hit : end;
         rc = encode_ordinary(tok, &s, md, p, (size_t)(stop - p), &out, err);
         if (rc == 0 && hit) {
-            if (vec_reserve(&out, 1) < 0) rc = lens_fail(err, "out of memory while tokenising");
+            if (vec_reserve(&out, 1) < 0) rc = lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory while tokenising");
             else out.ids[out.n++] = tok->eos;
             stop += special_len;
         }
@@ -321,7 +321,7 @@ char *lens_tokenizer_decode(const lens_tokenizer *tok, const int64_t *ids, size_
     }
     char *raw = malloc(total + 1);
     if (!raw) {
-        lens_fail(err, "out of memory decoding %zu tokens", n);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory decoding %zu tokens", n);
         return NULL;
     }
     size_t o = 0;
@@ -332,6 +332,6 @@ char *lens_tokenizer_decode(const lens_tokenizer *tok, const int64_t *ids, size_
     }
     char *text = lens_utf8_repair(raw, total, NULL);
     free(raw);
-    if (!text) lens_fail(err, "out of memory decoding %zu tokens", n);
+    if (!text) lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory decoding %zu tokens", n);
     return text;
 }

@@ -89,7 +89,7 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
     size_t forms_len = 0;
     if (!tok->vocab || !tok->raw_off || !tok->text_off || !form_of) {
         free(form_of);
-        lens_fail(err, "out of memory loading '%s'", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading '%s'", path);
         goto done;
     }
     /* Errors give positions and ids, never the file's text: a cell may point the
@@ -113,7 +113,7 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
         form_of[id] = e->string;
         forms_len += strlen(e->string);
         if (lens_strmap_put(tok->vocab, e->string, strlen(e->string), id) < 0) {
-            lens_fail(err, "out of memory loading '%s'", path);
+            lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading '%s'", path);
             goto free_forms;
         }
     }
@@ -126,7 +126,7 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
     for (int b = 0; b < 256; b++) byte_of_cp[cp_of_byte[b]] = b;
     tok->raw = malloc(forms_len + 1);
     if (!tok->raw) {
-        lens_fail(err, "out of memory loading '%s'", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading '%s'", path);
         goto free_forms;
     }
     size_t off = 0;
@@ -160,7 +160,7 @@ static int load_vocab(lens_tokenizer *tok, const char *path, lens_error *err)
     /* Display text: raw bytes with invalid UTF-8 replaced (at most 3x longer). */
     tok->text = malloc(off * 3 + (size_t)n);
     if (!tok->text) {
-        lens_fail(err, "out of memory loading '%s'", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading '%s'", path);
         goto free_forms;
     }
     size_t toff = 0;
@@ -212,14 +212,14 @@ static int load_merges(lens_tokenizer *tok, const char *path, lens_error *err)
     tok->pairs = malloc(tok->pair_cap * sizeof *tok->pairs);
     if (!tok->pairs) {
         free(buf);
-        return lens_fail(err, "out of memory loading '%s'", path);
+        return lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading '%s'", path);
     }
     for (size_t i = 0; i < tok->pair_cap; i++) tok->pairs[i].key = LENS_PAIR_EMPTY;
 
     char *line = buf, *merged = malloc(len + 1);
     int rc = -1;
     if (!merged) {
-        lens_fail(err, "out of memory loading '%s'", path);
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory loading '%s'", path);
         goto done;
     }
     for (size_t lineno = 1; line < buf + len; lineno++) {
@@ -293,7 +293,7 @@ lens_tokenizer *lens_tokenizer_load(const char *vocab_json_path, const char *mer
     }
     lens_tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) {
-        lens_fail(err, "out of memory creating the tokenizer");
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory creating the tokenizer");
         return NULL;
     }
     pthread_mutex_init(&tok->cache_lock, NULL);
@@ -302,7 +302,7 @@ lens_tokenizer *lens_tokenizer_load(const char *vocab_json_path, const char *mer
         goto fail;
     tok->cache = lens_strmap_new(4096);
     if (!tok->cache) {
-        lens_fail(err, "out of memory creating the tokenizer");
+        lens_fail_kind(err, LENS_ERR_MEMORY, "out of memory creating the tokenizer");
         goto fail;
     }
     return tok;

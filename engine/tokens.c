@@ -15,7 +15,7 @@ lens_tensor *lens_model_to_tokens(const lens_model *m, const char *const *texts,
     int64_t **ids = calloc((size_t)n, sizeof *ids);
     size_t *lens = calloc((size_t)n, sizeof *lens);
     lens_tensor *out = NULL;
-    if (!ids || !lens) { lens_fail(err, "out of memory"); goto done; }
+    if (!ids || !lens) { lens_fail_oom(err); goto done; }
     size_t max_len = 0;
     for (int i = 0; i < n; i++) {
         if (lens_tokenizer_encode(m->tok, texts[i], &ids[i], &lens[i], err)) goto done;
@@ -24,7 +24,7 @@ lens_tensor *lens_model_to_tokens(const lens_model *m, const char *const *texts,
     }
     if (max_len == 0) { lens_fail(err, "to_tokens: the text is empty (use prepend_bos=True)"); goto done; }
     out = lens_tensor_new_v(LENS_I64, 2, (int64_t)n, (int64_t)max_len);
-    if (!out) { lens_fail(err, "out of memory"); goto done; }
+    if (!out) { lens_fail_oom(err); goto done; }
     int64_t eos = lens_tokenizer_eos(m->tok);
     int64_t *t = lens_tensor_i64(out);
     for (int i = 0; i < n; i++) {

@@ -129,7 +129,7 @@ static bool is_anon(const char *name) { return isdigit((unsigned char)name[0]); 
 
 static value *fail(interp *I, lens_error *err)
 {
-    return lang_raise(I, strstr(err->msg, "memory") ? "MemoryError" : "ValueError", "%s", err->msg);
+    return lang_raise(I, err->kind == LENS_ERR_MEMORY ? "MemoryError" : "ValueError", "%s", err->msg);
 }
 
 /* einops's signatures: the axis sizes are the keywords past the named parameters */

@@ -96,12 +96,12 @@ static int user_metric_eval(void *ctx, const lens_tensor *logits, double *val, i
     if (!tape || lens_tape_watch(tape, logits, err)) {
         lens_tape_free(tape);
         lang_raise(I, "MemoryError", "out of memory");
-        return lens_fail(err, "out of memory");
+        return lens_fail_oom(err);
     }
     lens_tensor *lr = lens_tensor_ref(logits);
     value *lv = lr ? v_tensor(lr) : NULL, *r = NULL;
     int rc = -1;
-    if (!lv) { lang_raise(I, "MemoryError", "out of memory"); lens_fail(err, "out of memory"); goto done; }
+    if (!lv) { lang_raise(I, "MemoryError", "out of memory"); lens_fail_oom(err); goto done; }
     args ca = {&lv, 1, NULL, NULL, 0};
     lens_tape *prev = lens_tape_activate(tape);
     r = lang_call_value(I, um->fn, &ca);

@@ -27,7 +27,7 @@ static value *engine_fail(interp *I, lens_error *err)
     if (strstr(m, "out of range") || strstr(m, "index")) ename = "IndexError";
     if (strstr(m, "shape") || strstr(m, "broadcast") || strstr(m, "size")) ename = "RuntimeError";
     if (err->kind == LENS_ERR_TOO_LARGE) ename = "ValueError";   /* numpy: "array is too big" */
-    if (err->kind == LENS_ERR_MEMORY || strstr(m, "out of memory")) ename = "MemoryError";
+    if (err->kind == LENS_ERR_MEMORY) ename = "MemoryError";
     return lang_raise(I, ename, "%s", m);
 }
 

@@ -6,27 +6,15 @@
  *   LENS_ERR_TOO_LARGE   -> ValueError (numpy's "array is too big")
  *   LENS_ERR_DEVICE      -> RuntimeError (as torch reports CUDA errors)
  *   LENS_ERR_OTHER       -> RuntimeError
- * The message is the engine's, unchanged. */
-#include <string.h>
-
+ * The message is the engine's, unchanged; it is never read to choose the
+ * exception (every engine failure for memory or an interrupt carries its kind). */
 #include "builtins.h"
 #include "builtins_analysis.h"
 
-/* Engine code that still fails without a kind: the forward and backward passes
- * report an interrupt as "interrupted" and some exhausted allocations only in
- * the words. Read as their kinds until those failures carry one. */
-static lens_error_kind legacy_kind(const lens_error *err)
-{
-    if (!strcmp(err->msg, "interrupted")) return LENS_ERR_INTERRUPTED;
-    if (strstr(err->msg, "out of memory") || strstr(err->msg, "over the memory limit")) return LENS_ERR_MEMORY;
-    return LENS_ERR_OTHER;
-}
-
 value *lang_engine_error(interp *I, const lens_error *err)
 {
-    lens_error_kind kind = err->kind == LENS_ERR_OTHER ? legacy_kind(err) : err->kind;
     const char *ename = "RuntimeError";
-    switch (kind) {
+    switch (err->kind) {
     case LENS_ERR_MEMORY: ename = "MemoryError"; break;
     case LENS_ERR_INTERRUPTED:
         lang_interrupted = 0;

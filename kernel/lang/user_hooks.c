@@ -149,7 +149,7 @@ static int call_one(user_hooks *h, const user_hook *uh, const char *hook_name, l
         if (!hv) free(hp);
         lang_decref(tv);
         lang_decref(hv);
-        return lens_fail(err, "out of memory");
+        return lens_fail_oom(err);
     }
     snprintf(hp->name, sizeof hp->name, "%s", hook_name);
     hp->layer = !strncmp(hook_name, "blocks.", 7) ? atoi(hook_name + 7) : -1;
@@ -168,7 +168,7 @@ static int call_one(user_hooks *h, const user_hook *uh, const char *hook_name, l
         } else if (!(rt->storage == act->storage && rt->offset == act->offset &&
                      !memcmp(rt->strides, act->strides, sizeof(int64_t) * (size_t)act->ndim))) {
             lens_tensor *f = rt->dtype == LENS_F32 ? lens_tensor_ref(rt) : lens_tensor_to_f32(rt);
-            if (!f || lens_tensor_copy_into(act, f, err)) rc = f ? -1 : lens_fail(err, "out of memory");
+            if (!f || lens_tensor_copy_into(act, f, err)) rc = f ? -1 : lens_fail_oom(err);
             lens_tensor_free(f);
         }
     } else if (r->type != V_NONE) {

@@ -3,7 +3,8 @@
  *   (tests/fixtures/tiny-gpt2/gradients.safetensors), <= 1e-4 relative;
  * - central finite differences on a few coordinates of each kind of hook, with
  *   and without fold_ln (LayerNorm with and without its scale);
- * - names filters keep only the requested gradients; memory refused beyond the limit;
+ * - names filters keep only the requested gradients; memory refused beyond the limit
+ *   (LENS_ERR_MEMORY); an interrupt during the backward pass stops it (LENS_ERR_INTERRUPTED);
  * - attribution maps against the fixture's, <= 1e-3 relative;
  * - on the trained model (models/lens-tinystories-16m), the correlation of
  *   attribution with the exact patching maps above measured floors. */
@@ -66,13 +67,16 @@ typedef struct tiny {
     lens_metric *metric;
 } tiny;
 
-static bool tiny_open(tiny *t, lens_processing p)
+static bool tiny_open_on(tiny *t, lens_processing p, const char *device)
 {
     lens_error err;
     memset(t, 0, sizeof *t);
     t->st = lens_safetensors_open(TINY_GRADS, &err);
     if (!t->st) { fprintf(stderr, "%s\n", err.msg); return false; }
-    if (!(t->m = load(TINY_DIR, p))) return false;
+    if (!(t->m = device ? lens_model_load_on(TINY_DIR, &p, device, &err) : load(TINY_DIR, p))) {
+        if (device) fprintf(stderr, "load on %s: %s\n", device, err.msg);
+        return false;
+    }
     t->clean = fixture_tensor(t->st, "clean_tokens");
     t->corrupted = fixture_tensor(t->st, "corrupted_tokens");
     t->answers = fixture_tensor(t->st, "answer_tokens");
@@ -88,6 +92,9 @@ static bool tiny_open(tiny *t, lens_processing p)
     if (!t->metric) fprintf(stderr, "setup: %s\n", err.msg);
     return t->metric != NULL;
 }
+
+/* The model on the default device (LENS_DEVICE). */
+static bool tiny_open(tiny *t, lens_processing p) { return tiny_open_on(t, p, NULL); }
 
 static void tiny_close(tiny *t)
 {
@@ -219,7 +226,7 @@ static void test_names_filter_keeps_only_the_requested_gradients(void)
     o.names_filter = no_hook_result;
     o.memory_limit = 1 << 20;
     CHECK(lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err) == -1 &&
-          strstr(err.msg, "over the memory limit of 1.0 MiB"), "%s", err.msg);
+          strstr(err.msg, "over the memory limit of 1.0 MiB") && err.kind == LENS_ERR_MEMORY, "%s", err.msg);
     CHECK(lens_backward_estimate_bytes(t.m, 4, 11, &o) > (1 << 20));
     o.memory_limit = 0;
     lens_tensor *bad = lens_tensor_new_v(LENS_I64, 2, (int64_t)3, (int64_t)2);
@@ -235,6 +242,45 @@ static void test_names_filter_keeps_only_the_requested_gradients(void)
     o.stop_at_layer = 1;
     CHECK(lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err) == -1 &&
           strstr(err.msg, "not supported with gradients"), "%s", err.msg);
+    tiny_close(&t);
+}
+
+/* A metric that raises the run's interrupt flag, as a kernel's interrupt arriving
+ * after the forward pass: its gradient is one row of zeros. */
+typedef struct interrupting { int flag; int64_t vocab; } interrupting;
+
+static int interrupting_metric(void *ctx, const lens_tensor *logits, double *value, int64_t *n, int64_t **rows,
+                               lens_tensor **grad, lens_error *err)
+{
+    interrupting *it = ctx;
+    (void)logits;
+    it->flag = 1;
+    *value = 0;
+    *n = 1;
+    *rows = calloc(1, sizeof **rows);
+    *grad = lens_tensor_new_v(LENS_F32, 2, (int64_t)1, it->vocab);
+    return *rows && *grad ? 0 : lens_fail_oom(err);
+}
+
+static void test_an_interrupt_stops_the_backward_pass(void)
+{
+    tiny t;
+    if (!tiny_open(&t, lens_processing_default())) { CHECK(0, "setup"); tiny_close(&t); return; }
+    interrupting it = {0, lens_model_config(t.m)->d_vocab};
+    lens_run_options o = lens_run_options_default();
+    o.interrupt = (const volatile int *)&it.flag;
+    lens_grad_metric g = lens_grad_metric_of_logits(interrupting_metric, &it);
+    lens_cache *grads = NULL;
+    lens_error err;
+    int rc = lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err);
+    CHECK(rc == -1 && it.flag && err.kind == LENS_ERR_INTERRUPTED && !strcmp(err.msg, "interrupted"),
+          "rc %d, kind %d: %s", rc, (int)err.kind, rc ? err.msg : "");
+    CHECK(grads == NULL);
+    /* the same run without the interrupt completes */
+    o.interrupt = NULL;
+    rc = lens_model_run_backward(t.m, t.corrupted, &o, &g, NULL, NULL, &grads, NULL, &err);
+    CHECK(!rc && lens_cache_count(grads) > 0, "%s", rc ? err.msg : "");
+    lens_cache_free(grads);
     tiny_close(&t);
 }
 
@@ -412,6 +458,36 @@ static void test_attribution_maps_match_the_fixture(void)
     tiny_close(&t);
 }
 
+/* The maps summed on the simulated device (only the finished map downloaded) equal
+ * the cpu's, for each way of cutting cells: positions, heads, both, and the
+ * pattern's [head, query] cells. */
+static void test_attribution_on_the_device_equals_the_cpu(void)
+{
+    tiny cpu = {0}, sim = {0};
+    bool ok = tiny_open_on(&cpu, lens_processing_default(), "cpu") && tiny_open_on(&sim, lens_processing_default(), "sim");
+    CHECK(ok, "setup");
+    static const struct { const char *hook; lens_patch_by by; } maps[] = {
+        {"resid_pre", LENS_PATCH_BY_POS}, {"mlp_out", LENS_PATCH_BY_POS},     {"z", LENS_PATCH_BY_HEAD},
+        {"z", LENS_PATCH_BY_HEAD_POS},    {"pattern", LENS_PATCH_BY_HEAD},    {"pattern", LENS_PATCH_BY_HEAD_POS},
+        {"v", LENS_PATCH_BY_POS},
+    };
+    lens_error err;
+    for (size_t i = 0; ok && i < sizeof maps / sizeof *maps; i++) {
+        lens_tensor *want = lens_attribution_patch(cpu.m, cpu.corrupted, cpu.clean_cache, maps[i].hook, cpu.metric, maps[i].by, &err);
+        CHECK(want, "cpu %s: %s", maps[i].hook, err.msg);
+        lens_tensor *got = lens_attribution_patch(sim.m, sim.corrupted, sim.clean_cache, maps[i].hook, sim.metric, maps[i].by, &err);
+        CHECK(got, "sim %s: %s", maps[i].hook, err.msg);
+        CHECK(got && lens_tensor_on_host(got), "%s [%d]: the map is returned on the host", maps[i].hook, (int)maps[i].by);
+        CHECK(got && want && lens_tensor_same_shape(got, want), "%s [%d]: shape", maps[i].hook, (int)maps[i].by);
+        double e = norm_rel_err(got, want);
+        CHECK(e <= 1e-6, "%s [%d]: sim against cpu, relative error %.3g", maps[i].hook, (int)maps[i].by, e);
+        lens_tensor_free(got);
+        lens_tensor_free(want);
+    }
+    tiny_close(&sim);
+    tiny_close(&cpu);
+}
+
 /* On the trained model and the seed's 100 prompts: how well attribution patching
  * tracks TransformerLens's exact maps (which lens's patch() reproduces, see
  * test_patching). Pearson r over all cells is high everywhere (one cell dominates
@@ -490,9 +566,11 @@ int main(void)
 {
     RUN(test_gradients_match_autograd_for_every_hook);
     RUN(test_names_filter_keeps_only_the_requested_gradients);
+    RUN(test_an_interrupt_stops_the_backward_pass);
     RUN(test_finite_differences_with_fold_ln);
     RUN(test_finite_differences_without_processing);
     RUN(test_attribution_maps_match_the_fixture);
+    RUN(test_attribution_on_the_device_equals_the_cpu);
     RUN(test_attribution_tracks_exact_patching_on_the_trained_model);
     return harness_summary();
 }

@@ -1,9 +1,10 @@
 /* tests/engine/test_tensor_device.c — tensors on devices (lens/tensor.h): every
  * general tensor operation on a device tensor gives what it gives on the host,
  * on sim (and cuda when present); host code never gets a device pointer;
- * results stay on the device where the operation runs there (elementwise,
- * reductions, softmaxes, matmul, copies) and come back to the host for the
- * others (topk, sort, einsum, gather, ...); mixed devices are refused with
+ * results stay on the device, where torch keeps them: computed there
+ * (elementwise, reductions, softmaxes, matmul, copies) or on the host through the
+ * explicit download and moved back (topk, sort, gather, where, masked_fill,
+ * masked_select, tril/triu, ...); mixed devices are refused with
  * torch's message; transfers round-trip; repr names the device; saving writes
  * a device tensor's values. */
 #include <stdlib.h>
@@ -253,18 +254,29 @@ static void test_matmul(void)
     for (size_t i = 0; i < sizeof list / sizeof *list; i++) lens_tensor_free(list[i]);
 }
 
-static void test_host_operations_download_explicitly(void)
+/* Operations computed on the host (through the explicit download) return their
+ * results on the inputs' device, with the host's values. */
+static void test_host_operations_return_on_the_device(void)
 {
     lens_error err;
     lens_tensor *x = lens_randn(2, (int64_t[]){5, 9}, 9), *dx = up(x);
     lens_tensor *v, *i, *dv, *di;
     CHECK(lens_topk(x, 3, -1, true, &v, &i, &err) == 0 && lens_topk(dx, 3, -1, true, &dv, &di, &err) == 0, "%s", err.msg);
-    same(v, dv, true, "topk values");
-    same(i, di, true, "topk indices");
+    same(v, dv, false, "topk values");
+    same(i, di, false, "topk indices");
     lens_tensor_free(v);
     lens_tensor_free(i);
+    CHECK(lens_sort(x, 0, true, &v, &i, &err) == 0 && lens_sort(dx, 0, true, &dv, &di, &err) == 0, "%s", err.msg);
+    same(v, dv, false, "sort values");
+    same(i, di, false, "sort indices");
+    lens_tensor_free(v);
+    lens_tensor_free(i);
+    CHECK(lens_topk(dx, 2, 0, false, NULL, &di, &err) == 0, "%s", err.msg);   /* the indices alone */
+    CHECK(lens_topk(x, 2, 0, false, NULL, &i, &err) == 0, "%s", err.msg);
+    same(i, di, false, "topk indices alone");
+    lens_tensor_free(i);
     lens_tensor *h = lens_argsort(x, 0, false, &err);
-    same(h, lens_argsort(dx, 0, false, &err), true, "argsort");
+    same(h, lens_argsort(dx, 0, false, &err), false, "argsort");
     lens_tensor_free(h);
     const lens_tensor *two[] = {x, x}, *dtwo[] = {dx, dx};
     h = lens_einsum("ij,kj->ik", 2, two, &err);
@@ -282,24 +294,37 @@ static void test_host_operations_download_explicitly(void)
     /* host indices into device data (a slice list, a list written in a cell), as torch indexes */
     same(h, lens_index_select(dx, 1, idx, &err), false, "index_select with host indices");
     lens_tensor_free(h);
-    lens_tensor *gidx = lens_tensor_from_i64(2, (int64_t[]){5, 1}, (int64_t[]){0, 8, 3, 3, 1});
+    lens_tensor *gidx = lens_tensor_from_i64(2, (int64_t[]){5, 1}, (int64_t[]){0, 8, 3, 3, 1}), *dgidx = up(gidx);
     h = lens_gather(x, 1, gidx, &err);
-    same(h, lens_gather(dx, 1, gidx, &err), true, "gather with host indices");
+    same(h, lens_gather(dx, 1, gidx, &err), false, "gather with host indices");
+    same(h, lens_gather(dx, 1, dgidx, &err), false, "gather");
     lens_tensor_free(h);
     lens_tensor_free(gidx);
+    lens_tensor_free(dgidx);
     h = lens_tril(x, 0, &err);
-    same(h, lens_tril(dx, 0, &err), true, "tril");
+    same(h, lens_tril(dx, 0, &err), false, "tril");
+    lens_tensor_free(h);
+    h = lens_triu(x, 1, &err);
+    same(h, lens_triu(dx, 1, &err), false, "triu");
     lens_tensor_free(h);
     lens_tensor *mask = lens_binary_scalar(LENS_OP_GT, x, 0, true, false, &err);
     lens_tensor *dmask = lens_binary_scalar(LENS_OP_GT, dx, 0, true, false, &err);
     CHECK(dmask && !lens_tensor_on_host(dmask), "a comparison stays on the device");
-    h = lens_where(mask, x, x, &err);
-    same(h, lens_where(dmask, dx, dx, &err), true, "where");
+    lens_tensor *neg = lens_unary(LENS_OP_NEG, x, &err), *dneg = up(neg);
+    h = lens_where(mask, x, neg, &err);
+    same(h, lens_where(dmask, dx, dneg, &err), false, "where");
+    lens_tensor_free(h);
+    lens_tensor *zero = lens_scalar_f32(0);   /* a number joins the device */
+    h = lens_where(mask, x, zero, &err);
+    same(h, lens_where(dmask, dx, zero, &err), false, "where with a number");
+    lens_tensor_free(h);
+    h = lens_masked_fill(x, mask, -1.5, &err);
+    same(h, lens_masked_fill(dx, dmask, -1.5, &err), false, "masked_fill");
     lens_tensor_free(h);
     h = lens_masked_select(x, mask, &err);
-    same(h, lens_masked_select(dx, dmask, &err), true, "masked_select");
+    same(h, lens_masked_select(dx, dmask, &err), false, "masked_select");
     lens_tensor_free(h);
-    lens_tensor *list[] = {x, dx, idx, didx, mask, dmask};
+    lens_tensor *list[] = {x, dx, idx, didx, mask, dmask, neg, dneg, zero};
     for (size_t k = 0; k < sizeof list / sizeof *list; k++) lens_tensor_free(list[k]);
 }
 
@@ -354,7 +379,7 @@ static void run_all(void)
     RUN(test_elementwise);
     RUN(test_reductions_and_softmax);
     RUN(test_matmul);
-    RUN(test_host_operations_download_explicitly);
+    RUN(test_host_operations_return_on_the_device);
     RUN(test_saving_a_device_tensor);
     RUN(test_mixed_devices_are_refused);
 }

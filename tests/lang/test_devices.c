@@ -2,7 +2,9 @@
  * the values live, .to("sim") moves them to the simulated device and .cpu() /
  * .numpy() / .to("cpu") bring them back; arithmetic, reductions, matmul,
  * printing, tolist, indexing and item() work on device tensors (the values
- * downloaded explicitly where host code reads them); mixed devices raise
+ * downloaded explicitly where host code reads them); what is computed on the
+ * host (topk, sort, gather, where, masked_fill, tril, ...) comes back on the
+ * device with the cpu's values; mixed devices raise
  * torch's error; .cuda() / .to("cuda") move to the device lens computes on, and
  * keep the tensor where it is on a machine without one; an unknown device name
  * is a ValueError; load(..., device=...) refuses unknown and absent devices. */
@@ -52,6 +54,28 @@ static void test_computing_on_the_device(void)
     expect("topk(d.flatten(), 2).values.tolist()", "[5.0, 4.0]");
     expect("i = arange(3).to('sim')\n[10, 20, 30, 40][i[1]]", "20");
     expect("d + x", "ERROR RuntimeError: Expected all tensors to be on the same device, but found at least two devices, sim and cpu!");
+}
+
+/* Operations the engine computes on the host return their results on the inputs'
+ * device, as torch does, with the values the cpu gives. */
+static void test_host_computed_results_stay_on_the_device(void)
+{
+    static const char *const ops[] = {
+        "topk(X.flatten(), 4).values", "topk(X.flatten(), 4).indices", "topk(X, 2, largest=False).indices",
+        "X.sort(-1, descending=True).values", "X.sort(0).indices", "X.argsort(-1)",
+        "X.gather(1, tensor([[2], [0]]))", "X.gather(1, tensor([[2], [0]]).to(X.device))",
+        "where(X > 2, X, -X)", "where(X > 2, X, 0.5)", "X.masked_fill(X > 2, -1.0)", "X[X > 2]",
+        "X.tril()", "X.triu(1)", "X.long() // 2", "X.argmax(-1)", "X.cumsum(-1)", "X.var(-1)",
+        "X.index_select(1, tensor([2, 0]))", "einsum('ij,kj->ik', X, X)", "cat([X, X], 1)", "stack([X, X])",
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        char code[512];
+        /* X is d (on the device) then x (its cpu copy) */
+        snprintf(code, sizeof code, "X = d\nr = %s\nX = x\nw = %s\nr.device, r.dtype == w.dtype, r.cpu().tolist() == w.tolist()",
+                 ops[i], ops[i]);
+        const char *got = run(code);
+        CHECK(!strcmp(got, "('sim', True, True)"), "%s: %s", ops[i], got);
+    }
 }
 
 static void test_cuda_means_the_compute_device(void)
@@ -110,6 +134,7 @@ int main(void)
     S = lang_session_new();
     RUN(test_moving_tensors);
     RUN(test_computing_on_the_device);
+    RUN(test_host_computed_results_stay_on_the_device);
     RUN(test_cuda_means_the_compute_device);
     RUN(test_load_checks_the_device);
     RUN(test_model_functions_take_device_tensors);

@@ -1,7 +1,8 @@
 /* tests/lang/test_limits.c — one-line cells that used to crash the kernel through
  * size arithmetic, and the memory limit as the language sees it: each must raise
  * the right exception with a message that states the size, and leave the session
- * working. */
+ * working. The model's paths (forward and cache, patching, the backward pass, a
+ * tensor op on an activation) raise MemoryError by the engine error's kind. */
 #include <string.h>
 
 #include "../harness.h"
@@ -129,11 +130,52 @@ static void test_ops_on_huge_views_are_refused_with_their_size(void)
     lens_set_memory_limit(0);
 }
 
+/* Past the limit, each of the engine's paths on a model raises MemoryError (the
+ * kind of its error, not its words) naming the limit, and the session goes on. */
+static void test_the_memory_limit_covers_the_model(void)
+{
+    lang_session *s = lang_session_new();
+    lang_error err = {0};
+    capture c;
+    const char *got = cell(s, "model = load('tests/fixtures/tiny-gpt2')\n"
+                              "tokens = model.to_tokens(['So John is a really great friend', 'So Mary is a really great friend'])\n"
+                              "bad = model.to_tokens(['So Mary is a really great friend', 'So John is a really great friend'])\n"
+                              "answers = tensor([[model.to_single_token(' he'), model.to_single_token(' she')]] * 2)\n"
+                              "logits, cache = model.run_with_cache(tokens)\n"
+                              "bad_logits = model(bad)\n"
+                              "metric = normalized_logit_diff(answers, clean=logits, corrupted=bad_logits)\n"
+                              "long = randint(0, model.cfg.d_vocab, (64, model.cfg.n_ctx))\n"
+                              "resid = cache['resid_pre', 0]\n"
+                              "tokens.shape[0]", &c, &err);
+    CHECK(!strcmp(got, "2"), "setup: %s", got);
+    lang_error_clear(&err);
+    lens_set_memory_limit(lens_mem_in_use() + ((size_t)16 << 10));
+    static const raising cases[] = {
+        {"model.run_with_cache(long)", "MemoryError", "this run needs 1.68 GiB for its cache and logits"},
+        {"model(long)", "MemoryError", "this run needs 1.53 GiB for its cache and logits"},
+        {"resid[None].expand(1000, 2, resid.shape[1], resid.shape[2]) * 2", "MemoryError",
+         "cannot allocate 3.9 MiB for a float32 tensor of shape [1000, 2, 8, 64]"},
+        {"patch(model, bad, cache, 'resid_pre', metric)", "MemoryError", "memory limit"},
+        {"model.run_with_cache(bad, metric=metric, incl_bwd=True)", "MemoryError", "memory limit"},
+        {"model.run_with_cache(bad, metric=lambda l: l[0, -1, 0] - l[0, -1, 1], incl_bwd=True)", "MemoryError", "memory limit"},
+        {"attribution_patch(model, bad, cache, 'resid_pre', metric)", "MemoryError", "memory limit"},
+        {"model.run_with_cache(long, metric=lambda l: l[0, -1, 0] - l[0, -1, 1], incl_bwd=True)", "MemoryError",
+         "this run with gradients needs 2.05 GiB for the activations the backward pass reads"},
+    };
+    expect_all(s, cases, sizeof cases / sizeof *cases);
+    lens_set_memory_limit(0);
+    got = cell(s, "model.run_with_cache(bad, metric=metric, incl_bwd=True)[2]['resid_pre', 0].shape == resid.shape", &c, &err);
+    CHECK(!strcmp(got, "True"), "after the limit is raised: %s", got);
+    lang_error_clear(&err);
+    lang_session_free(s);
+}
+
 int main(void)
 {
     RUN(test_sizes_that_overflow_are_refused);
     RUN(test_slices_and_lists_that_used_to_wrap);
     RUN(test_the_memory_limit_covers_tensors_strings_and_lists);
     RUN(test_ops_on_huge_views_are_refused_with_their_size);
+    RUN(test_the_memory_limit_covers_the_model);
     return harness_summary();
 }

@@ -4,9 +4,12 @@ The GPU verification script cannot run its device steps here; its --dry-run runs
 the same pipeline on the cpu with the tiny model shape (build, the loader test,
 every hook of the seed-shaped batch dumped and diffed), which must pass. The
 diff itself must fail on two different models, and pass with error 0 on one
-dump against itself.
+dump against itself. lens-bench's rows name the backend that ran them, in the
+form run.sh and bench/compare_transformerlens.py read.
 """
+import importlib.util
 import os
+import re
 import subprocess
 import tempfile
 
@@ -80,3 +83,32 @@ def test_usage_errors():
     r = run([COMPARE, "diff", "only-one"])
     assert r.returncode == 2 and "usage: compare_devices dump MODEL_DIR OUT.safetensors" in r.stderr
 
+
+
+@pytest.mark.parametrize("device", ["cpu", "sim"])
+def test_bench_rows_name_the_backend_that_ran_them(device):
+    """lens-bench labels each row with the model's backend (run.sh runs it with
+    LENS_DEVICE=cuda), and the rows stay what run.sh's grep and
+    compare_transformerlens.py read: the workload, the backend, then the median."""
+    bench = os.path.join(BUILD, "lens-bench")
+    assert os.access(bench, os.X_OK), f"{bench} is not built (make)"
+    env = {**os.environ, "LENS_DEVICE": device, "LENS_CACHE_DIR": "none", "LENS_BENCH_ONLY": "seed run_with_cache"}
+    r = run([bench, "tests/fixtures/tiny-gpt2", "1"], env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in r.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| workload") and not line.startswith("| ---")]
+    names = [row[0] for row in rows]
+    assert "seed run_with_cache" in names and "seed run_with_cache, all logits" in names, names
+    assert {row[1] for row in rows} == {device}, rows
+    picked = [line for line in r.stdout.splitlines() if re.match(r"^\| (seed|long|patch)", line)]
+    assert len(picked) == 2, picked   # run.sh's grep: the two seed rows
+    spec = importlib.util.spec_from_file_location("compare_transformerlens",
+                                                  os.path.join(REPO, "bench", "compare_transformerlens.py"))
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    with tempfile.NamedTemporaryFile("w", suffix=".md") as f:
+        f.write(r.stdout)
+        f.flush()
+        medians = compare.values(f.name)
+    seed = next(row for row in rows if row[0] == "seed run_with_cache")
+    assert medians["seed run_with_cache"] == float(seed[2]) > 0, (medians, seed)

@@ -78,7 +78,8 @@ size_t lens_backward_estimate_bytes(const lens_model *m, int64_t batch, int64_t 
  * [n_layers, pos] (BY_POS), [n_layers, n_heads] (BY_HEAD: every position of a head)
  * or [n_layers, pos, n_heads] (BY_HEAD_POS). Each cell estimates the patched run's
  * metric minus the corrupted run's (0 for patch()'s metric, so it estimates
- * patch()'s cell itself). */
+ * patch()'s cell itself). The sums run on the model's backend; the map, float32,
+ * is returned on the host (the only download). */
 lens_tensor *lens_attribution_patch(const lens_model *m, const lens_tensor *corrupted_tokens,
                                     const lens_cache *clean_cache, const char *hook, const lens_metric *metric,
                                     lens_patch_by by, lens_error *err);

@@ -36,6 +36,13 @@ int lens_fail(lens_error *err, const char *fmt, ...)
 /* The same with a kind. */
 int lens_fail_kind(lens_error *err, lens_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* An allocation failed: "out of memory" with kind LENS_ERR_MEMORY. A failure that
+ * has more to say (the size, what it was for) gives it through lens_fail_kind; one
+ * after a tensor constructor returned NULL reports that constructor's reason
+ * (lens_fail_alloc, lens/memory.h). Engine code never fails for memory, or for an
+ * interrupt (LENS_ERR_INTERRUPTED), without the kind: the language maps errors by
+ * kind alone. */
+int lens_fail_oom(lens_error *err);
 
 /* Prepends "context: " to an existing message (for wrapping lower-level errors);
  * the kind stays. */

@@ -27,12 +27,12 @@
  *   found at least two devices, sim and cpu!" (LENS_ERR_DEVICE). On a device:
  *   float32 elementwise ops (lens_binary, lens_unary), the reductions sum, mean,
  *   max, min and prod, softmax / log_softmax, float32 matmul and copies of views
- *   run through the backend and give device results. The other elementwise and
- *   reduction cases (int64 results, argmax, var, cumsum, ...) run on the host and
- *   move their result back to the device. Every other operation here (topk, sort,
- *   einsum, cat, stack, gather, index_select, where, masked_fill, masked_select,
- *   tril/triu, element access, repr, html) downloads its inputs explicitly
- *   (lens_tensor_host) and returns a host result.
+ *   run through the backend and give device results. The others (int64
+ *   elementwise and reductions, argmax, var, cumsum, topk, sort, argsort, einsum,
+ *   cat, stack, gather, index_select, where, masked_fill, masked_select,
+ *   tril/triu) compute on the host over an explicit download (lens_tensor_host)
+ *   and return their results on the inputs' device, where torch keeps them.
+ *   Only element access, item, repr and html give host values.
  */
 #ifndef LENS_TENSOR_OPS_H
 #define LENS_TENSOR_OPS_H
