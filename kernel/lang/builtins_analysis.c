@@ -555,34 +555,34 @@ static value *b_top_heads(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_analysis[] = {
-    {"test_prompt", b_test_prompt, NULL, "Prints how the model ranks the answer after the prompt (rank, logit, probability) and its top_k tokens, "
+    {"test_prompt", b_test_prompt, "Prints how the model ranks the answer after the prompt (rank, logit, probability) and its top_k tokens, "
      "exactly as TransformerLens's utils.test_prompt; also shows them as a table. answer may be a list of "
      "single-token answers.", b_test_prompt_params},
-    {"logit_diff", b_logit_diff, NULL, "logits[answer_tokens[:, 0]] - logits[answer_tokens[:, 1]] at each prompt's last position: the mean (a float), "
+    {"logit_diff", b_logit_diff, "logits[answer_tokens[:, 0]] - logits[answer_tokens[:, 1]] at each prompt's last position: the mean (a float), "
      "or one per prompt. Prompts padded on the right: pass their tokens= so each prompt is read at its last real token.", b_logit_diff_params},
-    {"induction_scores", b_induction_scores, NULL, "Runs [BOS, r, r] (r: seq_len random tokens, or the given tokens), shows the three scores as heatmaps "
+    {"induction_scores", b_induction_scores, "Runs [BOS, r, r] (r: seq_len random tokens, or the given tokens), shows the three scores as heatmaps "
      "over layer and head (previous-token, duplicate-token, induction; show=False skips them) and returns a "
      "dict of the [n_layers, n_heads] scores: prev_token, duplicate, induction (mean attention on the "
      "diagonals at offsets -1, -seq_len, -(seq_len-1)), plus the tokens used.", b_induction_scores_params},
-    {"head_labels", b_head_labels, NULL, "\"L{layer}H{head}\" names: of every head, or of the given heads (flat indices, (layer, head) pairs or names).", b_head_labels_params},
-    {"top_heads", b_top_heads, NULL, "The k heads with the largest (or smallest) scores of a [n_layers, n_heads] map, as (\"L9H9\", score) pairs.", b_top_heads_params},
-    {"ActivationCache.apply_ln_to_stack", c_apply_ln_to_stack, NULL,
+    {"head_labels", b_head_labels, "\"L{layer}H{head}\" names: of every head, or of the given heads (flat indices, (layer, head) pairs or names).", b_head_labels_params},
+    {"top_heads", b_top_heads, "The k heads with the largest (or smallest) scores of a [n_layers, n_heads] map, as (\"L9H9\", score) pairs.", b_top_heads_params},
+    {"ActivationCache.apply_ln_to_stack", c_apply_ln_to_stack,
      "Centres each component of the stack and divides it by the cached LayerNorm scale (ln_final for layer None/-1; "
      "block layer's ln1, or ln2 with mlp_input), sliced by pos_slice and batch_slice.", c_apply_ln_to_stack_params},
-    {"ActivationCache.accumulated_resid", c_accumulated_resid, NULL,
+    {"ActivationCache.accumulated_resid", c_accumulated_resid,
      "The residual stream before each layer (\"0_pre\", \"0_mid\" with incl_mid, ..., \"final_post\"), stacked: "
      "[components, batch, pos, d_model].", c_accumulated_resid_params},
-    {"ActivationCache.decompose_resid", c_decompose_resid, NULL,
+    {"ActivationCache.decompose_resid", c_decompose_resid,
      "The outputs that add up to the residual stream: embed, pos_embed, then each layer's attn_out and mlp_out.", c_decompose_resid_params},
-    {"ActivationCache.stack_head_results", c_stack_head_results, NULL,
+    {"ActivationCache.stack_head_results", c_stack_head_results,
      "Each head's output (z . W_O, labels \"L0H0\", ...): [n_layers * n_heads, batch, pos, d_model].", c_stack_head_results_params},
-    {"ActivationCache.stack_neuron_results", c_stack_neuron_results, NULL,
+    {"ActivationCache.stack_neuron_results", c_stack_neuron_results,
      "Each MLP neuron's output (post * W_out row, labels \"L0N0\", ...).", c_stack_neuron_results_params},
-    {"ActivationCache.get_full_resid_decomposition", c_full_resid, NULL,
+    {"ActivationCache.get_full_resid_decomposition", c_full_resid,
      "Heads, neurons (or MLP outputs), embed, pos_embed and the summed biases: every piece of the residual stream.", c_full_resid_params},
-    {"ActivationCache.compute_head_results", c_compute_head_results, NULL,
+    {"ActivationCache.compute_head_results", c_compute_head_results,
      "Adds blocks.L.attn.hook_result (each head's output) to the cache.", c_compute_head_results_params},
-    {"ActivationCache.logit_attrs", c_logit_attrs, NULL,
+    {"ActivationCache.logit_attrs", c_logit_attrs,
      "Each component's direct contribution to the logit of tokens (minus incorrect_tokens'), through the final "
      "LayerNorm scale: apply_ln_to_stack(stack, -1) . (W_U[:, tokens] - W_U[:, incorrect_tokens]).", c_logit_attrs_params},
     {NULL, NULL, NULL, NULL},

@@ -283,13 +283,13 @@ static value *b_attention_heads(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_attention[] = {
-    {"attention_patterns", b_attention_patterns, NULL,
+    {"attention_patterns", b_attention_patterns,
      "An interactive view of some heads' attention on one prompt: tokens coloured by a mix of the heads' colours; "
      "hover a token to see where it attends (tick the box for which tokens attend to it), click to lock; a small "
      "lower-triangular heatmap per head. heads: flat indices layer * n_heads + head (topk(x.flatten(), 3).indices), "
      "(layer, head) pairs or \"L9H9\" strings; tokens: token ids or str tokens (default: the prompt's tokens in the "
      "cache); prompt: which prompt of the batch. Displays the view and returns it.", attention_params},
-    {"attention_heads", b_attention_heads, NULL,
+    {"attention_heads", b_attention_heads,
      "The attention patterns of some heads as a grid of larger heatmaps (query down, key across), with the tokens "
      "named on hover. Arguments as attention_patterns. Displays the view and returns it.", attention_params},
     {NULL, NULL, NULL, NULL},

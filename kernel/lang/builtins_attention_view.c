@@ -106,13 +106,13 @@ static value *b_cv_attention_heads(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_attention_view[] = {
-    {"pysvelte.AttentionMulti", b_attention_multi, NULL,
+    {"pysvelte.AttentionMulti", b_attention_multi,
      "An attention view of some heads from attention [query, key, heads] (torch.stack(patterns, dim=-1)) and "
      "str tokens; .show() displays it.", b_attention_multi_params},
-    {"circuitsvis.attention.attention_patterns", b_cv_attention_patterns, NULL,
+    {"circuitsvis.attention.attention_patterns", b_cv_attention_patterns,
      "An attention view from attention [heads, query, key] and str tokens, shown as the cell's value or by .show().",
      b_cv_attention_patterns_params},
-    {"circuitsvis.attention.attention_heads", b_cv_attention_heads, NULL,
+    {"circuitsvis.attention.attention_heads", b_cv_attention_heads,
      "The heads' patterns as a grid of heatmaps from attention [heads, query, key] and str tokens.", b_cv_attention_heads_params},
     {NULL, NULL, NULL, NULL},
 };

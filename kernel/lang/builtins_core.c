@@ -20,34 +20,6 @@
 #include "type_object.h"
 #include "lang_internal.h"
 
-/* ---- argument helpers -------------------------------------------------------- */
-
-value *lang_arg_get(args *a, int pos, const char *name)
-{
-    if (pos >= 0 && pos < a->npos) return a->pos[pos];
-    if (name)
-        for (int i = 0; i < a->nkw; i++) if (!strcmp(a->kwnames[i], name)) return a->kw[i];
-    return NULL;
-}
-
-int lang_arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames)
-{
-    if (max_pos >= 0 && a->npos > max_pos) {
-        lang_raise(I, "TypeError", "%s() takes at most %d positional argument%s (%d given)", fn, max_pos,
-                   max_pos == 1 ? "" : "s", a->npos);
-        return -1;
-    }
-    for (int i = 0; i < a->nkw; i++) {
-        bool ok = false;
-        for (int k = 0; kwnames && kwnames[k]; k++) if (!strcmp(kwnames[k], a->kwnames[i])) { ok = true; break; }
-        if (!ok) {
-            lang_raise(I, "TypeError", "%s() got an unexpected keyword argument '%s'", fn, a->kwnames[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int lang_arg_int(interp *I, value *v, const char *what, int64_t *out)
 {
     if (v->type == V_INT) { *out = v->u.i; return 0; }
@@ -981,40 +953,40 @@ static value *b_pow(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_core[] = {
-    {"print", b_print, NULL, "Writes the values, converted with str and separated by sep, followed by end, to the cell's output.", b_print_params},
-    {"input", b_input, NULL, "Asks the user for a line of text (through the notebook frontend) and returns it without the newline.", b_input_params},
-    {"len", b_len, NULL, "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor.", b_len_params},
-    {"range", b_range, NULL, "The integers from start up to but not including stop, by step; range(stop) counts from 0.", b_range_params},
-    {"str", b_str, NULL, "The text of a value (what print shows).", b_str_params},
-    {"repr", b_repr, NULL, "The printable representation of a value (what a cell shows).", b_repr_params},
-    {"int", b_int, NULL, "An integer from a number (truncated), a one-element tensor or a string.", b_int_params},
-    {"float", b_float, NULL, "A float from a number, a one-element tensor or a string.", b_float_params},
-    {"bool", b_bool, NULL, "True or False: the truth value of x.", b_bool_params},
-    {"list", b_list, NULL, "A new list of the items of an iterable (a tensor gives its rows).", iterable_or_empty_params},
-    {"tuple", b_tuple, NULL, "A new tuple of the items of an iterable.", iterable_or_empty_params},
-    {"dict", b_dict, NULL, "A new dict from a dict or an iterable of (key, value) pairs, and the keyword arguments.", b_dict_params},
-    {"abs", b_abs, NULL, "Absolute value of a number, or elementwise of a tensor.", b_abs_params},
-    {"min", b_min, NULL, "The smallest item of one iterable (default when it is empty, if given), or the smallest of several arguments (of a tensor: the smallest element).", minmax_params},
-    {"max", b_max, NULL, "The largest item of one iterable (default when it is empty, if given), or the largest of several arguments (of a tensor: the largest element).", minmax_params},
-    {"sum", b_sum, NULL, "The sum of the items plus start (of a tensor: the sum of all elements).", b_sum_params},
-    {"sorted", b_sorted, NULL, "A new sorted list (stable).", b_sorted_params},
-    {"reversed", b_reversed, NULL, "A list of the items in reverse order.", b_reversed_params},
-    {"enumerate", b_enumerate, NULL, "A list of (index, item) pairs.", b_enumerate_params},
-    {"zip", b_zip, NULL, "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest.", b_zip_params},
-    {"round", b_round, NULL, "number rounded to ndigits decimals (half to even); an int when ndigits is omitted.", b_round_params},
-    {"type", b_type, NULL, "The class of object: printed <class 'int'>, type(obj).__name__ its name as Python gives it ('int', 'list', 'Tensor', 'function', 'HookedTransformer', ...).", b_type_params},
-    {"isinstance", b_isinstance, NULL, "Whether obj is of the given class or of one in a tuple of them: int, float, str, list, tuple, dict, bool, torch.Tensor, HookedTransformer, ActivationCache, type(other), ...", b_isinstance_params},
-    {"any", b_any, NULL, "True when some item is true.", iterable_params},
-    {"all", b_all, NULL, "True when every item is true.", iterable_params},
-    {"map", b_map, NULL, "A list of func(item) for each item, or with several iterables func(item1, item2, ...) as long as the shortest.", b_map_params},
-    {"filter", b_filter, NULL, "A list of the items for which function(item) is true (None: the true items).", b_filter_params},
-    {"help", b_help, NULL, "Shows the signature and documentation of a builtin, a method or a value; help() lists everything.", b_help_params},
-    {"dir", b_dir, NULL, "The attribute names of object, or without it the names defined in the notebook.", b_dir_params},
-    {"hasattr", b_hasattr, NULL, "Whether obj has the attribute name.", b_hasattr_params},
-    {"getattr", b_getattr, NULL, "The attribute name of object (default when absent, if given).", b_getattr_params},
-    {"chr", b_chr, NULL, "The one-character string of Unicode code point i.", b_chr_params},
-    {"ord", b_ord, NULL, "The Unicode code point of a one-character string.", b_ord_params},
-    {"divmod", b_divmod, NULL, "(x // y, x % y).", b_divmod_params},
-    {"pow", b_pow, NULL, "base ** exp; with mod, base ** exp % mod for integers (a negative exp uses the inverse of base).", b_pow_params},
+    {"print", b_print, "Writes the values, converted with str and separated by sep, followed by end, to the cell's output.", b_print_params},
+    {"input", b_input, "Asks the user for a line of text (through the notebook frontend) and returns it without the newline.", b_input_params},
+    {"len", b_len, "Number of items of a str, list, tuple, dict, range, cache, or the first dimension of a tensor.", b_len_params},
+    {"range", b_range, "The integers from start up to but not including stop, by step; range(stop) counts from 0.", b_range_params},
+    {"str", b_str, "The text of a value (what print shows).", b_str_params},
+    {"repr", b_repr, "The printable representation of a value (what a cell shows).", b_repr_params},
+    {"int", b_int, "An integer from a number (truncated), a one-element tensor or a string.", b_int_params},
+    {"float", b_float, "A float from a number, a one-element tensor or a string.", b_float_params},
+    {"bool", b_bool, "True or False: the truth value of x.", b_bool_params},
+    {"list", b_list, "A new list of the items of an iterable (a tensor gives its rows).", iterable_or_empty_params},
+    {"tuple", b_tuple, "A new tuple of the items of an iterable.", iterable_or_empty_params},
+    {"dict", b_dict, "A new dict from a dict or an iterable of (key, value) pairs, and the keyword arguments.", b_dict_params},
+    {"abs", b_abs, "Absolute value of a number, or elementwise of a tensor.", b_abs_params},
+    {"min", b_min, "The smallest item of one iterable (default when it is empty, if given), or the smallest of several arguments (of a tensor: the smallest element).", minmax_params},
+    {"max", b_max, "The largest item of one iterable (default when it is empty, if given), or the largest of several arguments (of a tensor: the largest element).", minmax_params},
+    {"sum", b_sum, "The sum of the items plus start (of a tensor: the sum of all elements).", b_sum_params},
+    {"sorted", b_sorted, "A new sorted list (stable).", b_sorted_params},
+    {"reversed", b_reversed, "A list of the items in reverse order.", b_reversed_params},
+    {"enumerate", b_enumerate, "A list of (index, item) pairs.", b_enumerate_params},
+    {"zip", b_zip, "A list of tuples, the i-th holding the i-th item of each iterable; as long as the shortest.", b_zip_params},
+    {"round", b_round, "number rounded to ndigits decimals (half to even); an int when ndigits is omitted.", b_round_params},
+    {"type", b_type, "The class of object: printed <class 'int'>, type(obj).__name__ its name as Python gives it ('int', 'list', 'Tensor', 'function', 'HookedTransformer', ...).", b_type_params},
+    {"isinstance", b_isinstance, "Whether obj is of the given class or of one in a tuple of them: int, float, str, list, tuple, dict, bool, torch.Tensor, HookedTransformer, ActivationCache, type(other), ...", b_isinstance_params},
+    {"any", b_any, "True when some item is true.", iterable_params},
+    {"all", b_all, "True when every item is true.", iterable_params},
+    {"map", b_map, "A list of func(item) for each item, or with several iterables func(item1, item2, ...) as long as the shortest.", b_map_params},
+    {"filter", b_filter, "A list of the items for which function(item) is true (None: the true items).", b_filter_params},
+    {"help", b_help, "Shows the signature and documentation of a builtin, a method or a value; help() lists everything.", b_help_params},
+    {"dir", b_dir, "The attribute names of object, or without it the names defined in the notebook.", b_dir_params},
+    {"hasattr", b_hasattr, "Whether obj has the attribute name.", b_hasattr_params},
+    {"getattr", b_getattr, "The attribute name of object (default when absent, if given).", b_getattr_params},
+    {"chr", b_chr, "The one-character string of Unicode code point i.", b_chr_params},
+    {"ord", b_ord, "The Unicode code point of a one-character string.", b_ord_params},
+    {"divmod", b_divmod, "(x // y, x % y).", b_divmod_params},
+    {"pow", b_pow, "base ** exp; with mod, base ** exp % mod for integers (a negative exp uses the inverse of base).", b_pow_params},
     {NULL, NULL, NULL, NULL},
 };

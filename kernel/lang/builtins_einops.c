@@ -354,13 +354,13 @@ static value *b_reduce(interp *I, value *self, args *a) { (void)self; return ein
 static value *b_repeat(interp *I, value *self, args *a) { (void)self; return einops_apply(I, a, "repeat", OP_REPEAT); }
 
 const lang_builtin builtins_einops[] = {
-    {"einops.rearrange", b_rearrange, NULL,
+    {"einops.rearrange", b_rearrange,
      "Reorders, splits and merges axes by a pattern: rearrange(x, \"(layer head) -> layer head\", layer=12), "
      "\"b p h d -> b p (h d)\", \"... d -> d ...\", \"b 1 d -> b d\". A list of tensors is stacked first.", rearrange_params},
-    {"einops.reduce", b_reduce, NULL,
+    {"einops.reduce", b_reduce,
      "Like rearrange, reducing the axes missing on the right with 'sum', 'mean', 'max', 'min' or 'prod': "
      "reduce(x, \"b p d -> b d\", \"mean\").", reduce_params},
-    {"einops.repeat", b_repeat, NULL,
+    {"einops.repeat", b_repeat,
      "Like rearrange, adding new axes of given sizes: repeat(x, \"p d -> b p d\", b=4), \"h w -> h w 3\".", rearrange_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -361,20 +361,20 @@ int lang_show_head_heatmaps(interp *I, const lens_tensor *const *scores, const c
 }
 
 const lang_builtin builtins_figures[] = {
-    {"line", b_line, NULL,
+    {"line", b_line,
      "A line plot of y (a 1-d tensor or list; a 2-d tensor draws one line per row, named by names). "
      "x: numbers or labels for the points; hover_name: a label per point shown on hover; "
      "labels={\"x\": ..., \"y\": ...} (or xaxis=, yaxis=): axis titles. Without x the points are numbered 0, 1, ... "
      "with integer ticks. Displays the figure and returns it (show=False only returns it).", b_line_params},
-    {"imshow", b_imshow, NULL, "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
+    {"imshow", b_imshow, "A heatmap of a 2-d tensor, first row at the top. Non-negative data (attention patterns) is drawn on a sequential "
      "scale from 0 to 1 (or its maximum); other data in RdBu colours with white at 0 (red negative, blue positive), as "
      "px.imshow(..., color_continuous_midpoint=0, color_continuous_scale=\"RdBu\"). color_continuous_midpoint: RdBu "
      "centred there; zmin / zmax: the RdBu range. x / y: labels of the columns / rows (e.g. tokens); "
      "labels={\"x\": \"Head\", \"y\": \"Layer\", \"color\": ...}: axis titles. Rows and columns without labels get "
      "integer ticks. Displays the figure and returns it.", b_imshow_params},
-    {"scatter", b_scatter, NULL, "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
+    {"scatter", b_scatter, "A scatter plot of points (x[i], y[i]); color: a number per point on a continuous scale; xaxis / yaxis / caxis: "
      "axis titles (as the seed notebook's helper); hover_name: a label per point. Displays the figure and returns it.", b_scatter_params},
-    {"bar", b_bar, NULL,
+    {"bar", b_bar,
      "A bar chart of y; x: labels or numbers for the bars. Displays the figure and returns it.", b_bar_params},
     {NULL, NULL, NULL, NULL},
 };

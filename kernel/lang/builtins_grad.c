@@ -188,10 +188,9 @@ static value *b_attribution_patch(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_grad[] = {
-    {"logit_diff_metric", b_logit_diff_metric, NULL, "The mean logit difference at the last position as a metric for run_with_cache(tokens, metric=m, incl_bwd=True): "
+    {"logit_diff_metric", b_logit_diff_metric, "The mean logit difference at the last position as a metric for run_with_cache(tokens, metric=m, incl_bwd=True): "
      "m(logits) is logit_diff(logits, answer_tokens).", b_logit_diff_metric_params},
-    {"attribution_patch", b_attribution_patch,
-     NULL, "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
+    {"attribution_patch", b_attribution_patch, "Attribution patching: patch()'s map estimated to first order, each cell (clean - corrupted activation) . "
      "d metric / d activation summed over the cell, from one forward and one backward pass on the corrupted tokens. "
      "Same arguments and shapes as patch() (metric may also be logit_diff_metric(...) or a function of the logits "
      "returning one number as a tensor): [n_layers, pos] (by=\"pos\"), [n_layers, n_heads] (\"head\") or "

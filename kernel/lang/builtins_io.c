@@ -163,14 +163,14 @@ static value *b_getenv(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_io[] = {
-    {"getenv", b_getenv, NULL, "The value of an environment variable of the kernel process, or default when it is not set "
+    {"getenv", b_getenv, "The value of an environment variable of the kernel process, or default when it is not set "
      "(lets a notebook pick a model or a path without editing the cell). Only the variables of the allow-list "
      LANG_GETENV_DEFAULT_ALLOW " ('*' ends a prefix) may be read, and those the kernel's "
      "LENS_GETENV_ALLOW=NAME,PREFIX* adds; others raise PermissionError.", b_getenv_params},
-    {"save", b_save, NULL,
+    {"save", b_save,
      "Writes a safetensors file: tensor values as entries, every other value (numbers, strings, lists, dicts) "
      "JSON-encoded into __metadata__. load_tensors(path) reads it back as a dict.", b_save_params},
-    {"load_tensors", b_load_tensors, NULL,
+    {"load_tensors", b_load_tensors,
      "Reads a safetensors file into a dict: name -> tensor, plus the __metadata__ entries (JSON values decoded).",
      b_load_tensors_params},
     {NULL, NULL, NULL, NULL},

@@ -45,8 +45,8 @@ static value *b_clear_output(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_kernel[] = {
-    {"display", b_display, NULL, "Shows each value as a rich output below the cell. With display_id, update=True replaces "
+    {"display", b_display, "Shows each value as a rich output below the cell. With display_id, update=True replaces "
      "the output shown earlier with that id.", b_display_params},
-    {"clear_output", b_clear_output, NULL, "Clears the cell's output; with wait=True, only when the next output arrives.", b_clear_output_params},
+    {"clear_output", b_clear_output, "Clears the cell's output; with wait=True, only when the next output arrives.", b_clear_output_params},
     {NULL},
 };

@@ -68,10 +68,10 @@ static value *b_exit(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_lang[] = {
-    {"nullcontext", b_nullcontext, NULL, "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x.", b_nullcontext_params},
-    {"exit", b_exit, NULL,
+    {"nullcontext", b_nullcontext, "A context manager that does nothing: `with nullcontext(x) as y:` runs the block with y = x.", b_nullcontext_params},
+    {"exit", b_exit,
      "Ends the session: in jupyter console, exit or exit() leaves the console and stops the kernel. "
      "The rest of the cell does not run. code is accepted, as in Python, and not used.", b_exit_params},
-    {"quit", b_exit, NULL, "The same as exit().", b_exit_params},
+    {"quit", b_exit, "The same as exit().", b_exit_params},
     {NULL},
 };

@@ -673,7 +673,7 @@ static const lang_param m_call_params[] = {
 
 /* model(...) is called as its object's type, not through a table entry, so it
  * binds the spec itself, named as torch names it in messages (forward()) */
-static const lang_builtin forward_def = {"HookedTransformer.forward", NULL, NULL, NULL, m_call_params};
+static const lang_builtin forward_def = {"HookedTransformer.forward", NULL, NULL, m_call_params};
 
 static value *m_call(interp *I, value *self, args *a)
 {
@@ -988,12 +988,12 @@ static const lang_param m_run_with_cache_params[] = {
     {"fwd_hooks", LANG_KEYWORD, "None"}, {"hooks", LANG_KEYWORD, "None"}, {NULL}};
 
 const lang_builtin builtins_model[] = {
-    {"load", b_load, NULL,
+    {"load", b_load,
      "Loads a GPT-2-family model from a directory (config.json, model.safetensors, vocab.json, merges.txt) or by name "
      "(gpt2-small, gpt2, gpt2-medium, ... from $LENS_MODELS_DIR, models/ or the Hugging Face cache). Weight processing "
      "defaults to TransformerLens's from_pretrained; processing=\"raw\" turns it all off, \"refactor\" adds the refactor; device: where its forward passes run.", b_load_params},
-    {"HookedTransformer.__call__", m_call, NULL, "model(input): runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab] ('loss': the mean next-token loss; 'both': (logits, loss)), with the hook functions add_hook attached; hooks: interventions as in run_with_cache.", m_call_params},
-    {"HookedTransformer.run_with_cache", m_run_with_cache, NULL,
+    {"HookedTransformer.__call__", m_call, "model(input): runs the model on tokens (or text) and returns the logits [batch, pos, d_vocab] ('loss': the mean next-token loss; 'both': (logits, loss)), with the hook functions add_hook attached; hooks: interventions as in run_with_cache.", m_call_params},
+    {"HookedTransformer.run_with_cache", m_run_with_cache,
      "Runs the model and returns (logits, cache). names_filter: a regular expression, a list of hook names, or a function of the name; "
      "stop_at_layer: stop before that block (logits are then the residual stream); fwd_hooks: hook functions as in "
      "run_with_hooks (the cache holds the activations as they changed them); hooks: interventions made by "
@@ -1001,40 +1001,39 @@ const lang_builtin builtins_model[] = {
      "(normalized_logit_diff(...), logit_diff_metric(answer_tokens), or a function of the logits returning one number "
      "as a tensor, written with tensor operations): also the backward pass, returning (logits, cache, grad_cache), "
      "grad_cache[\"<hook name>_grad\"] (or grad_cache[\"resid_pre\", 0]) the metric's gradient at each hook names_filter keeps.", m_run_with_cache_params},
-    {"HookedTransformer.run_with_hooks", m_run_with_hooks, NULL,
+    {"HookedTransformer.run_with_hooks", m_run_with_hooks,
      "Runs the model with hook functions and returns the logits (return_type='loss': the mean next-token loss, "
      "'both': (logits, loss), None: nothing). fwd_hooks: (hook name or a function of the name, fn) pairs; "
      "fn(activation, hook) is called at each matching hook point in forward order with a view of the activation "
      "(change it in place, or return a same-shape tensor that replaces it) and hook.name, hook.layer(). The hooks "
      "are attached for this run only, whatever happens; an error inside one names the hook point. hooks: "
      "interventions (patch_hook, zero_ablate, mean_ablate, scale_hook), applied before the functions.", m_run_with_hooks_params},
-    {"HookedTransformer.to", m_self, NULL, "The model itself: it stays on the device it was loaded on (load(name, device=...) chooses; model.cfg.device names it).", m_to_params},
-    {"HookedTransformer.cuda", m_self, NULL, "The model itself (see to).", m_cuda_params},
-    {"HookedTransformer.cpu", m_self, NULL, "The model itself (see to).", no_params},
-    {"HookedTransformer.eval", m_self, NULL, "The model itself (lens has no training mode).", no_params},
-    {"HookedTransformer.add_hook", m_add_hook, NULL,
+    {"HookedTransformer.to", m_self, "The model itself: it stays on the device it was loaded on (load(name, device=...) chooses; model.cfg.device names it).", m_to_params},
+    {"HookedTransformer.cuda", m_self, "The model itself (see to).", m_cuda_params},
+    {"HookedTransformer.cpu", m_self, "The model itself (see to).", no_params},
+    {"HookedTransformer.eval", m_self, "The model itself (lens has no training mode).", no_params},
+    {"HookedTransformer.add_hook", m_add_hook,
      "Attaches hook function fn(activation, hook) at a hook name (or every name a filter function accepts) for every "
      "later forward pass, until reset_hooks(); dir='fwd' only (lens runs no backward hooks); prepend=True runs it before "
      "those attached earlier.", m_add_hook_params},
-    {"HookedTransformer.reset_hooks", m_reset_hooks, NULL,
+    {"HookedTransformer.reset_hooks", m_reset_hooks,
      "Removes the hook functions add_hook attached (permanent ones too with including_permanent=True); "
      "direction='bwd' removes nothing (lens attaches forward hooks only).", m_reset_hooks_params},
-    {"HookedTransformer.to_tokens", m_to_tokens, NULL,
+    {"HookedTransformer.to_tokens", m_to_tokens,
      "Tokens [batch, pos] (int64) of a string or a list of strings; BOS first unless prepend_bos=False; shorter prompts padded on the right; "
      "with truncate, at most n_ctx positions (the first ones).", m_to_tokens_params},
-    {"HookedTransformer.to_str_tokens", m_to_str_tokens, NULL, "The text of each token, of a string or of a tensor of tokens.", m_to_str_tokens_params},
-    {"HookedTransformer.to_string", m_to_string, NULL, "Decodes tokens into text (a list of strings for a 2-d tensor).", m_to_string_params},
-    {"HookedTransformer.to_single_token", m_to_single_token, NULL,
+    {"HookedTransformer.to_str_tokens", m_to_str_tokens, "The text of each token, of a string or of a tensor of tokens.", m_to_str_tokens_params},
+    {"HookedTransformer.to_string", m_to_string, "Decodes tokens into text (a list of strings for a 2-d tensor).", m_to_string_params},
+    {"HookedTransformer.to_single_token", m_to_single_token,
      "The id of a string that is exactly one token; nested lists of strings give an int64 tensor of the same shape.", m_to_single_token_params},
-    {"HookedTransformer.get_token_position", m_get_token_position,
-     NULL, "The position of a single token (a string that is one token, or an id) in one prompt (a string, "
+    {"HookedTransformer.get_token_position", m_get_token_position, "The position of a single token (a string that is one token, or an id) in one prompt (a string, "
      "or its tokens [pos] / [1, pos]): the first occurrence, or the last with mode='last'.", m_get_token_position_params},
-    {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions, NULL,
+    {"HookedTransformer.tokens_to_residual_directions", m_tokens_to_residual_directions,
      "The unembedding columns W_U[:, tokens], with d_model as the last dim.", m_tokens_to_residual_directions_params},
-    {"HookedTransformer.weight", m_weight, NULL, "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\".", m_weight_params},
-    {"HookedTransformer.hook_names", m_hook_names, NULL, "Every hook point name in forward order.", no_params},
-    {"ActivationCache.keys", c_keys, NULL, "The cached hook names in forward order.", no_params},
-    {"ActivationCache.values", c_values, NULL, "The cached tensors in forward order.", no_params},
-    {"ActivationCache.items", c_items, NULL, "(hook name, tensor) pairs in forward order.", no_params},
+    {"HookedTransformer.weight", m_weight, "A weight by its TransformerLens name, e.g. \"blocks.0.attn.W_Q\".", m_weight_params},
+    {"HookedTransformer.hook_names", m_hook_names, "Every hook point name in forward order.", no_params},
+    {"ActivationCache.keys", c_keys, "The cached hook names in forward order.", no_params},
+    {"ActivationCache.values", c_values, "The cached tensors in forward order.", no_params},
+    {"ActivationCache.items", c_items, "(hook name, tensor) pairs in forward order.", no_params},
     {NULL, NULL, NULL, NULL},
 };

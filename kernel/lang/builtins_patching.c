@@ -266,7 +266,7 @@ static const lang_type metric_type;
 
 /* A metric is called as its object's type, not through a table entry: it binds this spec itself. */
 static const lang_param metric_call_params[] = {{"logits", LANG_REQUIRED}, {"tokens", LANG_OPTIONAL, "None"}, {NULL}};
-static const lang_builtin metric_call_def = {"metric", NULL, NULL, NULL, metric_call_params};
+static const lang_builtin metric_call_def = {"metric", NULL, NULL, metric_call_params};
 
 lens_tensor *lang_metric_logit_diff(interp *I, args *a, const lens_tensor *answer_tokens)
 {
@@ -416,22 +416,21 @@ static value *b_patch(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_patching[] = {
-    {"patch_hook", b_patch_hook, NULL,
+    {"patch_hook", b_patch_hook,
      "A hook that writes the activation from cache (a clean run of same-shaped prompts) into the run, at every "
      "position and head or only at pos / head. name: a hook name (\"resid_pre\" with layer=, or \"blocks.3.hook_resid_pre\"); "
      "head: an int, (layer, head) or \"L9H9\".", b_patch_hook_params},
-    {"zero_ablate", b_zero_ablate, NULL,
+    {"zero_ablate", b_zero_ablate,
      "A hook that sets the activation (or one head / position of it) to zero, e.g. zero_ablate(\"z\", layer=9, head=9, pos=-1).",
      b_zero_ablate_params},
-    {"mean_ablate", b_mean_ablate, NULL,
+    {"mean_ablate", b_mean_ablate,
      "A hook that replaces the activation (or one head / position) by its mean over the batch of cache `over`, "
      "or of the run itself when over is None.", b_mean_ablate_params},
-    {"scale_hook", b_scale_hook, NULL,
+    {"scale_hook", b_scale_hook,
      "A hook that multiplies the activation (or one head / position) by factor.", b_scale_hook_params},
-    {"normalized_logit_diff", b_normalized_logit_diff,
-     NULL, "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
+    {"normalized_logit_diff", b_normalized_logit_diff, "The patching metric: (logit_diff(patched) - logit_diff(corrupted)) / (logit_diff(clean) - logit_diff(corrupted)) "
      "of the mean logit difference. Callable on logits.", b_normalized_logit_diff_params},
-    {"patch", b_patch, NULL, "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
+    {"patch", b_patch, "Activation patching: for every layer and position (by=\"pos\"), head (\"head\", all positions) or position and "
      "head (\"head_pos\"), runs the corrupted tokens with that piece of `hook` (resid_pre, attn_out, mlp_out, z, v, q, k, "
      "pattern, ...) taken from clean_cache and scores the run with metric. Returns [n_layers, pos], [n_layers, n_heads] "
      "or [n_layers, pos, n_heads]. Many patched runs share one forward pass, starting at the patched layer.", b_patch_params},

@@ -442,21 +442,21 @@ static value *b_tqdm(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_modules[] = {
-    {"functools.partial", b_partial, NULL,
+    {"functools.partial", b_partial,
      "A new function that calls func with args and keywords bound before the call's own arguments; usable "
      "wherever a function is (hooks: partial(patch_fn, pos=3, clean_cache=cache)).", b_partial_params},
-    {"transformer_lens.utils.get_act_name", b_get_act_name, NULL, "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
+    {"transformer_lens.utils.get_act_name", b_get_act_name, "The full hook name of a short one, by TransformerLens's rules: get_act_name(\"resid_post\", 3) is "
      "\"blocks.3.hook_resid_post\", \"attn\" means pattern, \"z\" and \"pattern\" live in attn, \"pre\" and \"post\" "
      "in mlp, \"scale\" without a layer is ln_final's; \"z3a\" and \"pattern0\" carry the layer in the name "
      "(letters, digits, layer type); a full name passes through. Layers are written as given (no counting from the end).", b_get_act_name_params},
-    {"transformer_lens.utils.to_numpy", b_to_numpy, NULL,
+    {"transformer_lens.utils.to_numpy", b_to_numpy,
      "x as an array: lens tensors stand for numpy arrays, so a tensor is returned as is and a list or number "
      "becomes a tensor.", b_to_numpy_params},
-    {"torch.no_grad", b_no_grad, NULL, "A no-op: lens computes no gradients.", b_no_grad_params},
-    {"torch.set_grad_enabled", b_set_grad_enabled, NULL, "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error.", b_set_grad_enabled_params},
-    {"IPython.display.HTML", b_html, NULL, "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
+    {"torch.no_grad", b_no_grad, "A no-op: lens computes no gradients.", b_no_grad_params},
+    {"torch.set_grad_enabled", b_set_grad_enabled, "set_grad_enabled(False) is accepted and changes nothing (lens computes no gradients); True is an error.", b_set_grad_enabled_params},
+    {"IPython.display.HTML", b_html, "An HTML fragment as a value; display(HTML(\"<h3>title</h3>\")) shows it, and as a cell's last value it "
      "is shown too.", b_html_params},
-    {"tqdm.tqdm", b_tqdm, NULL, "A progress bar over iterable: `for x in tqdm(xs, desc=\"layers\")` shows it at 0 and moves it as "
+    {"tqdm.tqdm", b_tqdm, "A progress bar over iterable: `for x in tqdm(xs, desc=\"layers\")` shows it at 0 and moves it as "
      "the loop's body finishes each item (one display, updated in place); total= when len(iterable) is not known, "
      "leave=False clears it at the end. A tqdm(total=n) without an iterable is moved by update(n).", b_tqdm_params},
     {NULL, NULL, NULL, NULL},

@@ -106,7 +106,7 @@ value **lang_arg_rest(args *a, int *n)
 
 const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n)
 {
-    if (!b->params) return b->signature ? b->signature : b->name;
+    if (!b->params) return b->name;
     size_t len = 0;
 #define PUT(...) do { int w_ = snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__); if (w_ > 0) len += (size_t)w_; } while (0)
     PUT("%s(", b->name);

@@ -205,8 +205,8 @@ static value *m_close(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_progress_iter[] = {
-    {"tqdm.update", m_update, NULL, "Moves the bar n steps on.", m_update_params},
-    {"tqdm.set_description", m_set_description, NULL, "Changes the bar's label.", m_set_description_params},
-    {"tqdm.close", m_close, NULL, "Ends the bar (it stays with leave=True, else it is cleared).", m_close_params},
+    {"tqdm.update", m_update, "Moves the bar n steps on.", m_update_params},
+    {"tqdm.set_description", m_set_description, "Changes the bar's label.", m_set_description_params},
+    {"tqdm.close", m_close, "Ends the bar (it stays with leave=True, else it is cleared).", m_close_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -258,13 +258,13 @@ static const lang_type html_type = {
            "made; `view` in a later cell or view.show() displays it again; save_html(view, path) writes a page."};
 
 const lang_builtin builtins_rich[] = {
-    {"save_html", b_save_html, NULL, "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found).", b_save_html_params},
-    {"Figure.show", m_show, NULL, "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code).", m_figure_show_params},
-    {"Figure.update_layout", m_update_layout, NULL,
+    {"save_html", b_save_html, "Writes a figure or an attention display as a standalone HTML page (plotly.js inlined when it is found).", b_save_html_params},
+    {"Figure.show", m_show, "Displays the figure (again) below the cell (the renderer is the notebook's; the argument is accepted for plotly code).", m_figure_show_params},
+    {"Figure.update_layout", m_update_layout,
      "Sets layout properties and returns the figure: title=\"...\", xaxis_title=\"...\", yaxis_title=\"...\", "
      "height=400 (plotly's underscores name nested properties), or the same in a dict.", m_update_layout_params},
-    {"Figure.write_html", m_write_html, NULL, "Writes the figure as a standalone HTML page.", m_write_html_params},
-    {"AttentionDisplay.show", m_show, NULL, "Displays the attention view (again) below the cell.", no_params},
-    {"AttentionDisplay.write_html", m_write_html, NULL, "Writes the attention view as a standalone HTML page.", m_write_html_params},
+    {"Figure.write_html", m_write_html, "Writes the figure as a standalone HTML page.", m_write_html_params},
+    {"AttentionDisplay.show", m_show, "Displays the attention view (again) below the cell.", no_params},
+    {"AttentionDisplay.write_html", m_write_html, "Writes the attention view as a standalone HTML page.", m_write_html_params},
     {NULL, NULL, NULL, NULL},
 };

@@ -46,7 +46,7 @@ static value *m_hook_layer(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_user_hooks[] = {
-    {"HookPoint.layer", m_hook_layer, NULL, "The block the hook point is in (blocks.L....: L).", m_hook_layer_params},
+    {"HookPoint.layer", m_hook_layer, "The block the hook point is in (blocks.L....: L).", m_hook_layer_params},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -72,9 +72,8 @@ typedef value *(*builtin_fn)(interp *I, value *self, args *a);
 typedef struct lang_builtin {
     const char *name;        /* "einsum", or "Tensor.sum" for a method */
     builtin_fn fn;
-    const char *signature;   /* "einsum(spec, *tensors)"; NULL when params spell it */
     const char *doc;         /* one paragraph */
-    const lang_param *params;   /* the argument spec; NULL: the builtin reads a->pos itself */
+    const lang_param *params;   /* the argument spec: keyword parsing, signature and help all come from it */
 } lang_builtin;
 
 /* A type defined outside the core (model, cache, figure, ..., and the tensor
@@ -337,14 +336,9 @@ value *lang_arg(args *a, const char *name);
 /* The positional arguments past the spec's positional parameters (what *name
  * collects): a pointer into a->pos and their number in *n (0: none). */
 value **lang_arg_rest(args *a, int *n);
-/* The signature a builtin shows ("getenv(name, default=None)"): its signature
- * string, or the one its params spell, written into buf. */
+/* The signature its params spell ("getenv(name, default=None)"), written into buf. */
 const char *lang_builtin_signature(const lang_builtin *b, char *buf, size_t n);
 
-/* Finds an argument by position or keyword; borrowed, NULL when absent. */
-value *lang_arg_get(args *a, int pos, const char *name);
-/* Checks that only known keywords are given and at most max_pos positionals. */
-int lang_arg_check(interp *I, args *a, const char *fn, int max_pos, const char *const *kwnames);
 int lang_arg_int(interp *I, value *v, const char *what, int64_t *out);
 int lang_arg_double(interp *I, value *v, const char *what, double *out);
 int lang_arg_bool(interp *I, value *v, bool *out);
