@@ -135,30 +135,15 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(x, y);
 }
 
-/* parameter names from a signature "f(a, b=1, *c, d=None)" */
-static void signature_params(const char *sig, matches *m, const char *prefix)
+/* the names a call can pass by keyword, from the builtin's spec ("name=") */
+static void keyword_params(const lang_builtin *b, matches *m, const char *prefix)
 {
-    const char *p = strchr(sig, '(');
-    if (!p) return;
-    p++;
-    while (*p && *p != ')') {
-        while (*p == ' ' || *p == ',') p++;
-        if (*p == '*') { while (*p && *p != ',' && *p != ')') p++; continue; }
-        const char *s = p;
-        while (ident_char(*p)) p++;
-        size_t n = (size_t)(p - s);
-        if (n && !strncmp(s, prefix, strlen(prefix))) {
-            char buf[128];
-            snprintf(buf, sizeof buf, "%.*s=", (int)n, s);
-            add_match(m, buf, strlen(buf));
-        }
-        int depth = 0;
-        while (*p && !((*p == ',' || *p == ')') && depth == 0)) {
-            if (*p == '(' || *p == '[' || *p == '{') depth++;
-            else if (*p == ')' || *p == ']' || *p == '}') depth--;
-            else if (*p == '"' || *p == '\'') { char q = *p++; while (*p && *p != q) p++; if (!*p) break; }
-            p++;
-        }
+    for (const lang_param *p = b->params; p && p->name; p++) {
+        if (p->kind == LANG_POSONLY || p->kind == LANG_VARARGS || p->kind == LANG_VARKW) continue;
+        if (strncmp(p->name, prefix, strlen(prefix))) continue;
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s=", p->name);
+        add_match(m, buf, strlen(buf));
     }
 }
 
@@ -282,8 +267,7 @@ int lang_complete(lang_session *sess, const char *code, int cursor, char ***out,
         const lang_builtin *e = callee_entry(I, code, (size_t)paren, &fv);
         char pfx[128];
         snprintf(pfx, sizeof pfx, "%.*s", (int)(pl < 127 ? pl : 127), prefix);
-        char sig[2048];
-        if (e) signature_params(lang_builtin_signature(e, sig, sizeof sig), &m, pfx);
+        if (e) keyword_params(e, &m, pfx);
         lang_decref(fv);
     }
     /* names in scope, builtins, keywords */

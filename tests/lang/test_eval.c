@@ -229,6 +229,13 @@ static void test_completion_and_inspection(void)
     n = lang_complete(s, "sorted(my_list, rev", 19, &m, &st, &en);
     CHECK(has(m, n, "reverse="), "keyword args: %d", n);
     free_matches(m, n);
+    /* positional-only parameters are not offered as keywords (len(obj, /)) */
+    n = lang_complete(s, "len(o", 5, &m, &st, &en);
+    CHECK(!has(m, n, "obj="), "positional-only: %d", n);
+    free_matches(m, n);
+    n = lang_complete(s, "t.sum(ke", 8, &m, &st, &en);
+    CHECK(has(m, n, "keepdim="), "keyword-only and optional: %d", n);
+    free_matches(m, n);
     n = lang_complete(s, "ein", 3, &m, &st, &en);
     CHECK(has(m, n, "einsum"), "builtins");
     free_matches(m, n);
