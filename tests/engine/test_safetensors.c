@@ -360,9 +360,12 @@ static void test_safetensors_converts_every_dtype(void)
         CHECK(lens_tensor_numel(t) == want[k].n);
         bool is_float = want[k].dt == LENS_ST_F64 || want[k].dt == LENS_ST_F16 ||
                         want[k].dt == LENS_ST_BF16;
-        CHECK(t->dtype == (is_float ? LENS_F32 : LENS_I64), "%s tensor dtype", want[k].name);
+        lens_dtype want_dt = is_float ? LENS_F32 : want[k].dt == LENS_ST_BOOL ? LENS_BOOL : LENS_I64;
+        CHECK(t->dtype == want_dt, "%s tensor dtype", want[k].name);
         for (int i = 0; i < want[k].n; i++) {
-            if (is_float)
+            if (want_dt == LENS_BOOL)
+                CHECK(lens_tensor_bool(t)[i] == want[k].i[i], "%s[%d] = %d", want[k].name, i, lens_tensor_bool(t)[i]);
+            else if (is_float)
                 CHECK(f32_bits(lens_tensor_f32(t)[i]) == f32_bits(want[k].f[i]), "%s[%d]",
                       want[k].name, i);
             else
