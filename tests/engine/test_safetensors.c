@@ -7,10 +7,11 @@
  *       name <TAB> dtype <TAB> shape "2,3" <TAB> checksum (hex)
  *     where checksum = sum over i of bits(value_i) * (i + 1) mod 2^64, bits being the
  *     float32 bit pattern of lens_st_entry_read_f32 for float dtypes and the int64 value
- *     of lens_st_entry_tensor for integer dtypes; --values adds a line "= v0 v1 ..." of
+ *     of lens_st_entry_tensor for integer dtypes (bool as 0 / 1); --values adds a line "= v0 v1 ..." of
  *     those numbers (hex float bits, or decimal integers).
  */
 #include "lens/safetensors.h"
+#include "lens/tensor_ops.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -921,6 +922,11 @@ static int dump(const char *path, bool values)
     for (int i = 0; i < lens_safetensors_count(st); i++) {
         const lens_st_entry *e = lens_safetensors_entry(st, i);
         lens_tensor *t = lens_st_entry_tensor(e, &err);
+        if (t && t->dtype == LENS_BOOL) {   /* dumped as the integers 0 and 1 */
+            lens_tensor *wide = lens_tensor_to_dtype(t, LENS_I64);
+            lens_tensor_free(t);
+            t = wide;
+        }
         if (!t) { fprintf(stderr, "%s\n", err.msg); lens_safetensors_close(st); return 1; }
         int64_t n = lens_tensor_numel(t);
         printf("%s\t%s\t", e->name, lens_st_dtype_name(e->dtype));
