@@ -1383,8 +1383,7 @@ static int tensor_contains(interp *I, value *c, value *item)
     int found = 0;
     if (ct) {
         int64_t n = lens_tensor_numel(ct);
-        if (ct->dtype == LENS_I64) { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_i64(ct)[i]) found = 1; }
-        else { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_f32(ct)[i] != 0) found = 1; }
+        for (int64_t i = 0; i < n && !found; i++) found = lens_tensor_bool(ct)[i];   /* a comparison: bool */
         lens_tensor_free(ct);
     } else found = -1, lang_raise(I, "MemoryError", "out of memory");
     lang_decref(eq);
