@@ -103,7 +103,7 @@ typedef struct lens_backend {
 
     /* ---- general tensor operations (what tensor_ops_*.c runs on a device) ---
      * ndim <= LENS_MAX_DIMS; an index space `shape` is walked in row-major order. */
-    /* dst[at dst_strides] = src[at src_strides] over shape; elem_size 4 or 8 bytes.
+    /* dst[at dst_strides] = src[at src_strides] over shape; elem_size 1, 4 or 8 bytes.
      * Makes views contiguous, assigns into views, gathers rows. */
     void (*copy_strided)(void *dst, const int64_t *dst_strides, const void *src,
                          const int64_t *src_strides, int ndim, const int64_t *shape,

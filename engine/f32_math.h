@@ -46,6 +46,7 @@ static inline float lens_f32_binop(lens_binop op, float x, float y)
     case LENS_OP_MINIMUM: return (isnan(x) || isnan(y)) ? NAN : (x < y ? x : y);
     case LENS_OP_AND: return x != 0 && y != 0;
     case LENS_OP_OR: return x != 0 || y != 0;
+    case LENS_OP_XOR: return (x != 0) != (y != 0);
     }
     return 0;
 }

@@ -566,13 +566,15 @@ lens_tensor *lens_st_entry_tensor(const lens_st_entry *e, lens_error *err)
 {
     if (!e) { lens_fail(err, "safetensors: no entry given"); return NULL; }
     bool fl = st_dtype_is_float(e->dtype);
-    lens_tensor *t = lens_tensor_new(fl ? LENS_F32 : LENS_I64, e->ndim, e->shape);
+    lens_dtype dt = fl ? LENS_F32 : e->dtype == LENS_ST_BOOL ? LENS_BOOL : LENS_I64;
+    lens_tensor *t = lens_tensor_new(dt, e->ndim, e->shape);
     if (!t) {
         lens_fail_kind(err, LENS_ERR_MEMORY, "tensor '%.200s': out of memory (%zu bytes stored)", e->name, e->nbytes);
         return NULL;
     }
     size_t n = st_entry_numel(e);
     if (fl) st_to_f32(e, lens_tensor_f32(t), n);
+    else if (dt == LENS_BOOL) for (size_t i = 0; i < n; i++) lens_tensor_bool(t)[i] = ((const unsigned char *)e->data)[i] != 0;
     else st_to_i64(e, lens_tensor_i64(t), n);
     return t;
 }
@@ -617,7 +619,7 @@ static char *st_build_header(const char *path, int n, const int *order, const ch
         cJSON *ent = cJSON_CreateObject();
         if (!ent) goto oom;
         cJSON_AddItemToObject(root, names[i], ent);
-        if (!cJSON_AddStringToObject(ent, "dtype", t->dtype == LENS_F32 ? "F32" : "I64"))
+        if (!cJSON_AddStringToObject(ent, "dtype", t->dtype == LENS_F32 ? "F32" : t->dtype == LENS_BOOL ? "BOOL" : "I64"))
             goto oom;
         cJSON *shape = cJSON_AddArrayToObject(ent, "shape");
         if (!shape) goto oom;
@@ -695,7 +697,7 @@ int lens_safetensors_write(const char *path, int n, const char *const *names,
             return lens_fail(err, "%s: '__metadata__' cannot be a tensor name", path);
         const lens_tensor *t = tensors[i];
         if (!t) return lens_fail(err, "%s: tensor '%.200s' is missing", path, names[i]);
-        if (t->dtype != LENS_F32 && t->dtype != LENS_I64)
+        if (t->dtype != LENS_F32 && t->dtype != LENS_I64 && t->dtype != LENS_BOOL)
             return lens_fail(err, "%s: tensor '%.200s' has an unsupported dtype", path, names[i]);
         if (!t->storage) return lens_fail(err, "%s: tensor '%.200s' has no storage", path, names[i]);
         if (!lens_tensor_on_host(t)) on_device = true;

@@ -14,9 +14,10 @@
 #include "lens/memory.h"
 #include "tensor_device.h"
 #include "tape_record.h"
+#include "tensor_iter.h"
 
-size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : 4; }
-const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : "float32"; }
+size_t lens_dtype_size(lens_dtype dt) { return dt == LENS_I64 ? 8 : dt == LENS_BOOL ? 1 : 4; }
+const char *lens_dtype_name(lens_dtype dt) { return dt == LENS_I64 ? "int64" : dt == LENS_BOOL ? "bool" : "float32"; }
 
 static void set_contiguous_strides(lens_tensor *t)
 {
@@ -264,6 +265,7 @@ lens_device lens_tensor_device(const lens_tensor *t) { return t->storage->device
 bool lens_tensor_on_host(const lens_tensor *t) { return t->storage->device == LENS_CPU; }
 float *lens_tensor_f32(const lens_tensor *t) { return (float *)lens_tensor_data(t); }
 int64_t *lens_tensor_i64(const lens_tensor *t) { return (int64_t *)lens_tensor_data(t); }
+uint8_t *lens_tensor_bool(const lens_tensor *t) { return (uint8_t *)lens_tensor_data(t); }
 
 int64_t lens_tensor_offset(const lens_tensor *t, const int64_t *idx)
 {
@@ -283,13 +285,7 @@ static void copy_strided(lens_tensor *dst, const lens_tensor *src)
     char *pd = lens_tensor_data(dst);
     const char *ps = lens_tensor_data(src);
     for (int64_t i = 0; i < n; i++) {
-        if (dst->dtype == LENS_F32) {
-            float v = src->dtype == LENS_F32 ? ((const float *)ps)[os] : (float)((const int64_t *)ps)[os];
-            ((float *)pd)[od] = v;
-        } else {
-            int64_t v = src->dtype == LENS_I64 ? ((const int64_t *)ps)[os] : (int64_t)((const float *)ps)[os];
-            ((int64_t *)pd)[od] = v;
-        }
+        lens_convert_elem(dst->dtype, pd, od, src->dtype, ps, os);
         for (int d = nd - 1; d >= 0; d--) {
             idx[d]++;
             od += dst->strides[d];

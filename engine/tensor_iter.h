@@ -1,5 +1,5 @@
 /* tensor_iter.h — internal to the engine: walking strided views element by element,
- * loading and storing elements of either dtype, broadcast strides and dim moves.
+ * loading, storing and converting elements of any dtype, broadcast strides and dim moves.
  * Not part of the public API (engine/include/lens/ holds that). */
 #ifndef LENS_TENSOR_ITER_H
 #define LENS_TENSOR_ITER_H
@@ -51,16 +51,55 @@ static inline void lens_iter_next(lens_iter *it)
     }
 }
 
+/* Element off of data holding dt, as a double / an int64 (floats truncate toward
+ * zero, as torch converts). */
+static inline double lens_load_as(lens_dtype dt, const void *data, int64_t off)
+{
+    if (dt == LENS_F32) return (double)((const float *)data)[off];
+    if (dt == LENS_BOOL) return (double)((const uint8_t *)data)[off];
+    return (double)((const int64_t *)data)[off];
+}
+
 static inline double lens_load(const lens_tensor *t, int64_t off)
 {
-    if (t->dtype == LENS_F32) return (double)((const float *)lens_tensor_data(t))[off];
-    return (double)((const int64_t *)lens_tensor_data(t))[off];
+    return lens_load_as(t->dtype, lens_tensor_data(t), off);
 }
 
 static inline int64_t lens_load_i64(const lens_tensor *t, int64_t off)
 {
-    if (t->dtype == LENS_I64) return ((const int64_t *)lens_tensor_data(t))[off];
-    return (int64_t)((const float *)lens_tensor_data(t))[off];
+    const void *p = lens_tensor_data(t);
+    if (t->dtype == LENS_I64) return ((const int64_t *)p)[off];
+    if (t->dtype == LENS_BOOL) return ((const uint8_t *)p)[off];
+    return (int64_t)((const float *)p)[off];
+}
+
+/* Element doff of dst (holding ddt) set from element soff of src (holding sdt),
+ * converted as torch converts: to bool means nonzero (NaN is true), float to int64
+ * truncates toward zero. */
+static inline void lens_convert_elem(lens_dtype ddt, void *dst, int64_t doff, lens_dtype sdt,
+                                     const void *src, int64_t soff)
+{
+    if (ddt == sdt) {
+        size_t es = lens_dtype_size(ddt);
+        memcpy((char *)dst + doff * (int64_t)es, (const char *)src + soff * (int64_t)es, es);
+    } else if (ddt == LENS_BOOL) {
+        ((uint8_t *)dst)[doff] = sdt == LENS_I64 ? ((const int64_t *)src)[soff] != 0
+                                                 : ((const float *)src)[soff] != 0.0f;
+    } else if (ddt == LENS_F32) {
+        ((float *)dst)[doff] = (float)lens_load_as(sdt, src, soff);
+    } else {
+        ((int64_t *)dst)[doff] = sdt == LENS_BOOL ? ((const uint8_t *)src)[soff]
+                                                  : (int64_t)((const float *)src)[soff];
+    }
+}
+
+/* Stores v into element off of t: float32 rounds, int64 truncates, bool is v != 0. */
+static inline void lens_store(lens_tensor *t, int64_t off, double v)
+{
+    void *p = lens_tensor_data(t);
+    if (t->dtype == LENS_F32) ((float *)p)[off] = (float)v;
+    else if (t->dtype == LENS_BOOL) ((uint8_t *)p)[off] = v != 0;
+    else ((int64_t *)p)[off] = (int64_t)v;
 }
 
 /* Strides that read t as if broadcast to (ndim, shape): dims aligned at the right,

@@ -22,6 +22,7 @@ static lens_tensor *new_or_fail(lens_dtype dt, int ndim, const int64_t *shape, l
 
 lens_tensor *lens_arange(double start, double stop, double step, lens_dtype dt, lens_error *err)
 {
+    if (dt == LENS_BOOL) { lens_fail_kind(err, LENS_ERR_DTYPE, "\"arange_cpu\" not implemented for 'Bool'"); return NULL; }
     if (step == 0) { lens_fail(err, "arange: step must be nonzero"); return NULL; }
     if (!isfinite(start) || !isfinite(stop) || !isfinite(step)) { lens_fail(err, "arange: bounds must be finite"); return NULL; }
     double len = ceil((stop - start) / step);
@@ -42,10 +43,7 @@ lens_tensor *lens_full(lens_dtype dt, int ndim, const int64_t *shape, double val
     lens_tensor *t = new_or_fail(dt, ndim, shape, err);
     if (!t) return NULL;
     int64_t n = lens_tensor_numel(t);
-    for (int64_t i = 0; i < n; i++) {
-        if (dt == LENS_I64) lens_tensor_i64(t)[i] = (int64_t)value;
-        else lens_tensor_f32(t)[i] = (float)value;
-    }
+    for (int64_t i = 0; i < n; i++) lens_store(t, i, value);
     return t;
 }
 
@@ -175,6 +173,7 @@ static double device_load(const lens_tensor *t, int64_t off, int64_t *as_int)
     union {
         float f;
         int64_t l;
+        uint8_t b;
     } v;
     size_t es = lens_dtype_size(t->dtype);
     lens_error err;
@@ -182,8 +181,8 @@ static double device_load(const lens_tensor *t, int64_t off, int64_t *as_int)
         *as_int = 0;
         return NAN;
     }
-    *as_int = t->dtype == LENS_F32 ? (int64_t)v.f : v.l;
-    return t->dtype == LENS_F32 ? (double)v.f : (double)v.l;
+    *as_int = t->dtype == LENS_F32 ? (int64_t)v.f : t->dtype == LENS_BOOL ? v.b : v.l;
+    return t->dtype == LENS_F32 ? (double)v.f : (double)*as_int;
 }
 
 static double load_f64(const lens_tensor *t, int64_t off)

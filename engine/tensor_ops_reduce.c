@@ -24,7 +24,8 @@ static lens_dtype red_dtype(lens_reduce_op op, lens_dtype in)
 {
     switch (op) {
     case LENS_RED_SUM: case LENS_RED_MAX: case LENS_RED_MIN: case LENS_RED_PROD: return in;
-    case LENS_RED_ARGMAX: case LENS_RED_ARGMIN: case LENS_RED_ANY: case LENS_RED_ALL: return LENS_I64;
+    case LENS_RED_ARGMAX: case LENS_RED_ARGMIN: return LENS_I64;
+    case LENS_RED_ANY: case LENS_RED_ALL: return LENS_BOOL;
     default: return LENS_F32;
     }
 }
@@ -89,17 +90,49 @@ static void reduce_row(lens_reduce_op op, const lens_tensor *src, int64_t base, 
             any = any || nz;
             all = all && nz;
         }
-        lo[o] = op == LENS_RED_ANY ? any : all;
+        lens_tensor_bool(out)[o] = op == LENS_RED_ANY ? any : all;
         break;
     }
     }
 #undef X
 }
 
+/* A reduction of a bool tensor, as torch: over an int64 copy; sum and prod stay int64,
+ * max, min, any and all give bool; mean, var, std and the arg* refuse. */
+static lens_tensor *bool_reduce(lens_reduce_op op, const lens_tensor *t, int ndims, const int *dims,
+                                bool keepdim, lens_error *err)
+{
+    switch (op) {
+    case LENS_RED_MEAN:
+        lens_fail_kind(err, LENS_ERR_DTYPE, "mean(): could not infer output dtype. Input dtype must be either "
+                       "a floating point or complex dtype. Got: Bool");
+        return NULL;
+    case LENS_RED_VAR: case LENS_RED_STD:
+        lens_fail_kind(err, LENS_ERR_DTYPE, "std and var only support floating point and complex dtypes");
+        return NULL;
+    case LENS_RED_ARGMAX: case LENS_RED_ARGMIN:
+        lens_fail_kind(err, LENS_ERR_DTYPE, "%s(): does not support bool input", red_name(op));
+        return NULL;
+    default: break;
+    }
+    lens_tensor *w = lens_tensor_to_dtype(t, LENS_I64);
+    if (!w) { lens_fail_alloc(err); return NULL; }
+    lens_tensor *r = lens_reduce_dims(op, w, ndims, dims, keepdim, err);
+    lens_tensor_free(w);
+    if (r && (op == LENS_RED_MAX || op == LENS_RED_MIN)) {
+        lens_tensor *b = lens_tensor_to_dtype(r, LENS_BOOL);
+        lens_tensor_free(r);
+        if (!b) lens_fail_alloc(err);
+        r = b;
+    }
+    return r;
+}
+
 lens_tensor *lens_reduce_dims(lens_reduce_op op, const lens_tensor *t, int ndims, const int *dims,
                               bool keepdim, lens_error *err)
 {
     if ((unsigned)op > LENS_RED_ALL) { lens_fail(err, "unknown reduction %d", (int)op); return NULL; }
+    if (t->dtype == LENS_BOOL) return bool_reduce(op, t, ndims, dims, keepdim, err);
     bool arg = op == LENS_RED_ARGMAX || op == LENS_RED_ARGMIN;
     if (t->ndim == 0) {
         for (int i = 0; i < ndims; i++)
@@ -201,6 +234,13 @@ static lens_tensor *row_apply(row_op op, const lens_tensor *t, int dim, const ch
     }
     int d = lens_norm_dim(dim, t->ndim);
     if (d < 0) { lens_fail(err, "%s: dimension %d out of range for a %d-d tensor", name, dim, t->ndim); return NULL; }
+    if (t->dtype == LENS_BOOL) {   /* cumsum of bool counts (int64); the softmaxes see 0.0 / 1.0 */
+        lens_tensor *w = lens_tensor_to_dtype(t, op == ROW_CUMSUM ? LENS_I64 : LENS_F32);
+        lens_tensor *r = w ? row_apply(op, w, dim, name, err) : NULL;
+        if (!w) lens_fail_alloc(err);
+        lens_tensor_free(w);
+        return r;
+    }
     if (!lens_tensor_on_host(t) && op == ROW_CUMSUM) {
         lens_tensor *h = lens_tensor_host(t, err);
         lens_tensor *r = h ? row_apply(op, h, dim, name, err) : NULL;

@@ -65,7 +65,7 @@ lens_tensor *lens_cat(int n, const lens_tensor *const *ts, int dim, lens_error *
     int64_t shape[LENS_MAX_DIMS];
     for (int i = 0; i < first->ndim; i++) shape[i] = first->shape[i];
     shape[d] = 0;
-    lens_dtype dt = LENS_I64;
+    lens_dtype dt = LENS_BOOL;
     for (int k = 0; k < n; k++) {
         const lens_tensor *t = ts[k];
         bool ok = t->ndim == first->ndim;
@@ -82,7 +82,7 @@ lens_tensor *lens_cat(int n, const lens_tensor *const *ts, int dim, lens_error *
             lens_fail_kind(err, LENS_ERR_TOO_LARGE, "cat: tensor too large: more than 2^60 elements along dimension %d", dim);
             return NULL;
         }
-        if (t->dtype == LENS_F32) dt = LENS_F32;
+        if (t->dtype == LENS_F32 || (t->dtype == LENS_I64 && dt == LENS_BOOL)) dt = t->dtype;   /* torch's promotion */
     }
     lens_tensor *out = lens_tensor_new(dt, first->ndim, shape);
     if (!out) { lens_fail_alloc(err); return NULL; }
@@ -240,7 +240,7 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
         return r;
     }
     LENS_RUN_ON_HOST_TO_DEVICE(lens_index_select(h[0], dim, h[1], err), t, idx);
-    if (idx->dtype != LENS_I64) { lens_fail(err, "indices must be an int64 tensor, not float32"); return NULL; }
+    if (idx->dtype != LENS_I64) { lens_fail(err, "indices must be an int64 tensor, not %s", lens_dtype_name(idx->dtype)); return NULL; }
     int d = lens_norm_dim(dim, t->ndim);
     if (d < 0) { lens_fail(err, "index: dimension %d out of range for a %d-d tensor", dim, t->ndim); return NULL; }
     int nd = t->ndim - 1 + idx->ndim;
@@ -323,8 +323,7 @@ lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, 
         }
         if (v < 0) v += size;
         int64_t off = it.off[kt] + v * dstride;
-        if (t->dtype == LENS_F32) lens_tensor_f32(out)[j] = lens_tensor_f32(t)[off];
-        else lens_tensor_i64(out)[j] = lens_tensor_i64(t)[off];
+        lens_convert_elem(out->dtype, lens_tensor_data(out), j, t->dtype, lens_tensor_data(t), off);
     }
     lens_tape_index(t, d, idx, true, out);
     return out;
@@ -338,6 +337,10 @@ bad_shape:
 
 lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, lens_error *err)
 {
+    if (mask->dtype != LENS_BOOL) {
+        lens_fail(err, "masked_select: expected BoolTensor for mask");
+        return NULL;
+    }
     LENS_RUN_ON_HOST_TO_DEVICE(lens_masked_select(h[0], h[1], err), t, mask);
     if (!lens_tensor_same_shape(t, mask)) {
         char a[128], b[128];
@@ -350,7 +353,8 @@ lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, l
     lens_iter it;
     lens_iter_init(&it, t->ndim, t->shape);
     int km = lens_iter_add(&it, mask->strides);
-    for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) count += lens_load(mask, it.off[km]) != 0;
+    const uint8_t *m = lens_tensor_bool(mask);
+    for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) count += m[it.off[km]];
     lens_tensor *out = lens_tensor_new(t->dtype, 1, &count);
     if (!out) { lens_fail_alloc(err); return NULL; }
     lens_iter_init(&it, t->ndim, t->shape);
@@ -358,9 +362,8 @@ lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, l
     int kt = lens_iter_add(&it, t->strides);
     int64_t o = 0;
     for (int64_t i = 0; i < n; i++, lens_iter_next(&it)) {
-        if (lens_load(mask, it.off[km]) == 0) continue;
-        if (t->dtype == LENS_F32) lens_tensor_f32(out)[o++] = lens_tensor_f32(t)[it.off[kt]];
-        else lens_tensor_i64(out)[o++] = lens_tensor_i64(t)[it.off[kt]];
+        if (!m[it.off[km]]) continue;
+        lens_convert_elem(out->dtype, lens_tensor_data(out), o++, t->dtype, lens_tensor_data(t), it.off[kt]);
     }
     lens_tape_masked_select(t, mask, out);
     return out;

@@ -18,8 +18,11 @@ int lens_max_dim(const lens_tensor *t, int dim, bool keepdim, bool largest,
         v = lens_reduce(largest ? LENS_RED_MAX : LENS_RED_MIN, t, dim, keepdim, err);
         if (!v) return -1;
     }
-    if (indices) {
-        i = lens_reduce(largest ? LENS_RED_ARGMAX : LENS_RED_ARGMIN, t, dim, keepdim, err);
+    if (indices) {   /* torch.max(mask, dim) has indices although mask.argmax() refuses bool */
+        lens_tensor *w = t->dtype == LENS_BOOL ? lens_tensor_to_dtype(t, LENS_I64) : lens_tensor_ref(t);
+        i = w ? lens_reduce(largest ? LENS_RED_ARGMAX : LENS_RED_ARGMIN, w, dim, keepdim, err) : NULL;
+        if (!w) lens_fail_alloc(err);
+        lens_tensor_free(w);
         if (!i) { lens_tensor_free(v); return -1; }
     }
     if (values) *values = v;
@@ -148,13 +151,14 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
         for (int64_t j = 0; j < R; j++) {
             items[j].idx = j;
             if (isf) items[j].f = lens_tensor_f32(rows)[o * R + j];
-            else items[j].l = lens_tensor_i64(rows)[o * R + j];
+            else items[j].l = lens_load_i64(rows, o * R + j);
         }
         if (k < R / 4) select_best(items, R, k, cmp);
         else qsort(items, (size_t)R, sizeof *items, cmp);
         for (int64_t j = 0; j < k; j++) {
             lens_tensor_i64(ir)[o * k + j] = items[j].idx;
             if (isf) lens_tensor_f32(vr)[o * k + j] = (float)items[j].f;
+            else if (vr->dtype == LENS_BOOL) lens_tensor_bool(vr)[o * k + j] = (uint8_t)items[j].l;
             else lens_tensor_i64(vr)[o * k + j] = items[j].l;
         }
     }
@@ -184,6 +188,7 @@ static int sorted_rows(const char *name, const lens_tensor *t, int64_t k, int di
 int lens_topk(const lens_tensor *t, int64_t k, int dim, bool largest,
               lens_tensor **values, lens_tensor **indices, lens_error *err)
 {
+    if (t->dtype == LENS_BOOL) return lens_fail_kind(err, LENS_ERR_DTYPE, "topk does not support bool dtypes on CPU");
     if (k < 0) return lens_fail(err, "topk: k must be >= 0, got %lld", (long long)k);
     return sorted_rows("topk", t, k, dim, largest, values, indices, err);
 }

@@ -4,7 +4,8 @@
  * The text follows torch's default print options: precision 4, line width 80,
  * summarising with 3 edge items per dim above 1000 elements, and the same choice
  * between fixed ("1.5000"), integer-valued ("1.") and scientific ("1.5000e+08") forms,
- * made once per tensor from its nonzero finite values. */
+ * made once per tensor from its nonzero finite values; bools print as True / False,
+ * right-aligned to the widest shown. */
 #include "lens/tensor_ops.h"
 
 #include <math.h>
@@ -62,13 +63,14 @@ static char *sb_finish(sbuf *sb)
 /* ---- number formatting (torch's _Formatter) ---- */
 
 typedef struct {
-    bool is_float, int_mode, sci_mode;
+    bool is_float, is_bool, int_mode, sci_mode;
     int width;
 } formatter;
 
 /* Unpadded text of one value. */
 static int fmt_raw(const formatter *f, double v, char *out, size_t n)
 {
+    if (f->is_bool) return snprintf(out, n, "%s", v != 0 ? "True" : "False");
     if (!f->is_float) return snprintf(out, n, "%lld", (long long)v);
     if (isnan(v)) return snprintf(out, n, "nan");
     if (isinf(v)) return snprintf(out, n, v > 0 ? "inf" : "-inf");
@@ -91,6 +93,11 @@ typedef struct { formatter *f; double mn, mx; bool any; const lens_tensor *t; } 
 static void scan_value(scan_state *s, int64_t off)
 {
     formatter *f = s->f;
+    if (f->is_bool) {
+        int len = lens_tensor_bool(s->t)[off] ? 4 : 5;   /* "True", "False" */
+        if (len > f->width) f->width = len;
+        return;
+    }
     if (!f->is_float) {
         char raw[64];
         int len = snprintf(raw, sizeof raw, "%lld", (long long)lens_tensor_i64(s->t)[off]);
@@ -128,7 +135,8 @@ static void scan(scan_state *s, int dim, int64_t off, bool summarize, bool width
 
 static formatter make_formatter(const lens_tensor *t, bool summarize)
 {
-    formatter f = {.is_float = t->dtype == LENS_F32, .int_mode = true, .sci_mode = false, .width = 1};
+    formatter f = {.is_float = t->dtype == LENS_F32, .is_bool = t->dtype == LENS_BOOL, .int_mode = true,
+                   .sci_mode = false, .width = 1};
     scan_state s = {.f = &f, .t = t};
     scan(&s, 0, 0, summarize, false);
     if (!f.is_float || !s.any) return f;

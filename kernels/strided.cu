@@ -1,5 +1,5 @@
 /* strided.cu — the CUDA backend's kernels that walk an index space through
- * strides: strided copy (4- or 8-byte elements, up to LENS_MAX_DIMS dims) and
+ * strides: strided copy (1-, 4- or 8-byte elements, up to LENS_MAX_DIMS dims) and
  * broadcasting float32 binary operations.
  *
  * Owns: these kernels and their launchers. Does not own: the shapes (the tensor
@@ -39,7 +39,10 @@ extern "C" cudaError_t lens_cu_copy_strided(cudaStream_t s, void *dst, const voi
                                             int64_t numel, size_t elem_size)
 {
     if (numel == 0) return cudaSuccess;
-    if (elem_size == 4)
+    if (elem_size == 1)   /* bool */
+        copy_strided_kernel<uint8_t><<<lens_cu_blocks(numel), LENS_CU_THREADS, 0, s>>>(
+            (uint8_t *)dst, (const uint8_t *)src, *walk, numel);
+    else if (elem_size == 4)
         copy_strided_kernel<uint32_t><<<lens_cu_blocks(numel), LENS_CU_THREADS, 0, s>>>(
             (uint32_t *)dst, (const uint32_t *)src, *walk, numel);
     else if (elem_size == 8)

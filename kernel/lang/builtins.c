@@ -6,6 +6,7 @@
 #include "user_hooks.h"
 #include "builtins_grad.h"
 #include "progress_iter.h"
+#include "tensor_dtype.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,7 @@ int lang_builtins_install(interp *I)
             if (strchr(b->name, '.') || !b->fn) continue;
             if (lang_dict_set_str(I->builtins, b->name, v_builtin(b, NULL))) return -1;
         }
-    /* dtype names, so tensor(x, dtype=long) and zeros(3, dtype=float32) read like torch */
-    static const char *const dtypes[][2] = {{"long", "int64"}, {"int64", "int64"}, {"float32", "float32"}};
-    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
-        if (lang_dict_set_str(I->builtins, dtypes[i][0], v_str(dtypes[i][1]))) return -1;
+    if (lang_dtypes_install(I)) return -1;
     return lang_namespaces_install(I);
 }
 
@@ -61,7 +59,7 @@ const char *lang_doc_for_type(const char *type)
         {"bool", "True or False."},
         {"NoneType", "None: the absence of a value."},
         {"range", "range(start, stop, step): integers, produced lazily."},
-        {"Tensor", "An n-dimensional array of float32 or int64 with torch-like methods: shape, sum, mean, max, "
+        {"Tensor", "An n-dimensional array of float32, int64 or bool (x.dtype: torch.float32, ...) with torch-like methods: shape, sum, mean, max, "
                    "min, argmax, reshape, flatten, transpose, permute, squeeze, unsqueeze, diagonal, topk, "
                    "softmax, abs, tolist, item, float, long, clone."},
         {NULL, NULL},

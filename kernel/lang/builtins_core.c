@@ -262,7 +262,7 @@ static value *b_int(interp *I, value *self, args *a)
         if (lens_tensor_numel(x->u.tensor.t) != 1) return lang_raise(I, "ValueError", "only one element tensors can be converted to Python scalars");
         value *it = lang_tensor_item(I, x->u.tensor.t);
         if (!it) return NULL;
-        value *r = it->type == V_FLOAT ? int_of_double(I, it->u.f) : lang_incref(it);
+        value *r = it->type == V_FLOAT ? int_of_double(I, it->u.f) : it->type == V_BOOL ? v_int(it->u.b) : lang_incref(it);
         lang_decref(it);
         return r;
     }

@@ -1,7 +1,7 @@
 /* kernel/lang/builtins_tensor.c — tensors in the language: arithmetic with
  * broadcasting (tensor op tensor, tensor op number), comparisons, indexing and
- * slicing (ints, slices, None, ..., one int tensor/list along one axis),
- * assignment into views, attributes (shape, ndim, dtype, T), the torch-like
+ * slicing (ints, slices, None, ..., one int tensor/list or one bool mask along
+ * one axis), assignment into views, attributes (shape, ndim, dtype, T), the torch-like
  * methods and the tensor builtins (tensor, arange, zeros, einsum, topk, ...).
  * The math itself is the engine's (lens/tensor_ops.h). */
 #include <math.h>
@@ -13,6 +13,7 @@
 #include "builtins.h"
 #include "builtins_device.h"
 #include "lens/tensor_ops.h"
+#include "tensor_dtype.h"
 
 #define T(v) ((v)->u.tensor.t)
 
@@ -28,6 +29,8 @@ static value *engine_fail(interp *I, lens_error *err)
     if (strstr(m, "shape") || strstr(m, "broadcast") || strstr(m, "size")) ename = "RuntimeError";
     if (err->kind == LENS_ERR_TOO_LARGE) ename = "ValueError";   /* numpy: "array is too big" */
     if (err->kind == LENS_ERR_MEMORY) ename = "MemoryError";
+    if (err->kind == LENS_ERR_DTYPE) ename = "NotImplementedError";
+    if (err->kind == LENS_ERR_TYPE) ename = "TypeError";
     return lang_raise(I, ename, "%s", m);
 }
 
@@ -49,7 +52,8 @@ static value *wrap(interp *I, lens_tensor *t, lens_error *err)
 
 /* *leaves_at: the depth where numbers were found (-1 before the first), so that
  * [1, []] and [1, [2, 3]] are refused instead of sized from their last item. */
-static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim, bool *is_float,
+/* *kind: the dtype the leaves promote to as torch infers it (bool < int64 < float32). */
+static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim, lens_dtype *kind,
                        int *leaves_at)
 {
     if (depth >= LENS_MAX_DIMS) { lang_raise(I, "ValueError", "too many dimensions (at most %d)", LENS_MAX_DIMS); return -1; }
@@ -63,7 +67,7 @@ static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim
         if (*ndim <= depth) { *ndim = depth + 1; shape[depth] = n; }
         else if (shape[depth] != n) { lang_raise(I, "ValueError", "expected a sequence of length %lld at dim %d (got %lld)", (long long)shape[depth], depth, (long long)n); return -1; }
         for (int64_t i = 0; i < n; i++)
-            if (infer_shape(I, v->u.list.items[i], depth + 1, shape, ndim, is_float, leaves_at)) return -1;
+            if (infer_shape(I, v->u.list.items[i], depth + 1, shape, ndim, kind, leaves_at)) return -1;
         return 0;
     }
     if (v->type == V_TENSOR) {
@@ -75,15 +79,23 @@ static int infer_shape(interp *I, value *v, int depth, int64_t *shape, int *ndim
             for (int k = 0; k < t->ndim; k++)
                 if (depth + k >= *ndim || shape[depth + k] != t->shape[k]) { lang_raise(I, "ValueError", "tensors in the list have different shapes"); return -1; }
         }
-        if (t->dtype == LENS_F32) *is_float = true;
+        if (t->dtype == LENS_F32 || (t->dtype == LENS_I64 && *kind == LENS_BOOL)) *kind = t->dtype;
         *leaves_at = depth + t->ndim;
         return 0;
     }
     if (!lang_is_number(v)) { lang_raise(I, "TypeError", "tensor() needs numbers or nested lists of numbers, not %s", lang_type_name(v)); return -1; }
     if (*ndim > depth) { lang_raise(I, "ValueError", "expected a sequence at dim %d, got a number", depth); return -1; }
-    if (v->type == V_FLOAT) *is_float = true;
+    if (v->type == V_FLOAT) *kind = LENS_F32;
+    else if (v->type == V_INT && *kind == LENS_BOOL) *kind = LENS_I64;
     *leaves_at = depth;
     return 0;
+}
+
+static void store_value(lens_tensor *t, int64_t pos, double d)
+{
+    if (t->dtype == LENS_F32) lens_tensor_f32(t)[pos] = (float)d;
+    else if (t->dtype == LENS_BOOL) lens_tensor_bool(t)[pos] = d != 0;
+    else lens_tensor_i64(t)[pos] = (int64_t)d;
 }
 
 static void fill_values(value *v, lens_tensor *t, int64_t *pos)
@@ -95,14 +107,12 @@ static void fill_values(value *v, lens_tensor *t, int64_t *pos)
     if (v->type == V_TENSOR) {
         int64_t n = lens_tensor_numel(T(v));
         for (int64_t i = 0; i < n; i++) {
-            double d = lens_tensor_flat_f64(T(v), i);
-            if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)d;
-            else lens_tensor_i64(t)[(*pos)++] = (int64_t)d;
+            store_value(t, (*pos)++, lens_tensor_flat_f64(T(v), i));
         }
         return;
     }
-    if (t->dtype == LENS_F32) lens_tensor_f32(t)[(*pos)++] = (float)lang_num_as_double(v);
-    else lens_tensor_i64(t)[(*pos)++] = v->type == V_INT ? v->u.i : (int64_t)lang_num_as_double(v);
+    if (t->dtype == LENS_I64 && v->type == V_INT) lens_tensor_i64(t)[(*pos)++] = v->u.i;   /* exact beyond 2^53 */
+    else store_value(t, (*pos)++, lang_num_as_double(v));
 }
 
 lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype)
@@ -113,10 +123,11 @@ lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype)
     }
     int64_t shape[LENS_MAX_DIMS] = {0};
     int ndim = 0;
-    bool is_float = false;
+    lens_dtype kind = LENS_BOOL;
     int leaves_at = -1;
-    if (infer_shape(I, v, 0, shape, &ndim, &is_float, &leaves_at)) return NULL;
-    lens_dtype dt = dtype >= 0 ? (lens_dtype)dtype : is_float ? LENS_F32 : LENS_I64;
+    if (infer_shape(I, v, 0, shape, &ndim, &kind, &leaves_at)) return NULL;
+    if (leaves_at < 0) kind = LENS_F32;   /* torch.tensor([]) is float32 */
+    lens_dtype dt = dtype >= 0 ? (lens_dtype)dtype : kind;
     lens_tensor *t = lens_tensor_new(dt, ndim, shape);
     if (!t) { alloc_fail(I); return NULL; }
     int64_t pos = 0;
@@ -127,9 +138,10 @@ lens_tensor *lang_tensor_from_value(interp *I, value *v, int dtype)
 value *lang_tensor_item(interp *I, const lens_tensor *t)
 {
     if (lens_tensor_numel(t) != 1)
-        return lang_raise(I, "ValueError", "a Tensor with %lld elements cannot be converted to a scalar", (long long)lens_tensor_numel(t));
+        return lang_raise(I, "RuntimeError", "a Tensor with %lld elements cannot be converted to Scalar", (long long)lens_tensor_numel(t));
     int64_t idx[LENS_MAX_DIMS] = {0};
     if (t->dtype == LENS_I64) return v_int(lens_tensor_get_i64(t, idx));
+    if (t->dtype == LENS_BOOL) return v_bool(lens_tensor_get_i64(t, idx) != 0);
     return v_float(lens_tensor_get_f64(t, idx));
 }
 
@@ -163,6 +175,7 @@ static int binop_code(int op, lens_binop *out)
     case OP_POW: *out = LENS_OP_POW; return 0;
     case OP_AND: *out = LENS_OP_AND; return 0;
     case OP_OR: *out = LENS_OP_OR; return 0;
+    case OP_XOR: *out = LENS_OP_XOR; return 0;
     default: return -1;
     }
 }
@@ -170,12 +183,13 @@ static int binop_code(int op, lens_binop *out)
 static value *tensor_op(interp *I, lens_binop bop, value *a, value *b, const char *sym)
 {
     lens_error err;
-    if (a->type == V_TENSOR && lang_is_number(b))
+    /* ints and floats as 0-d int64 / float32; a Python bool goes below, as a 0-d bool */
+    if (a->type == V_TENSOR && lang_is_number(b) && b->type != V_BOOL)
         return wrap(I, lens_binary_scalar(bop, T(a), lang_num_as_double(b), b->type != V_FLOAT, false, &err), &err);
-    if (b->type == V_TENSOR && lang_is_number(a))
+    if (b->type == V_TENSOR && lang_is_number(a) && a->type != V_BOOL)
         return wrap(I, lens_binary_scalar(bop, T(b), lang_num_as_double(a), a->type != V_FLOAT, true, &err), &err);
-    if ((a->type != V_TENSOR && a->type != V_LIST && a->type != V_TUPLE) ||
-        (b->type != V_TENSOR && b->type != V_LIST && b->type != V_TUPLE))
+    if ((a->type != V_TENSOR && a->type != V_LIST && a->type != V_TUPLE && a->type != V_BOOL) ||
+        (b->type != V_TENSOR && b->type != V_LIST && b->type != V_TUPLE && b->type != V_BOOL))
         return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", sym, lang_type_name(a), lang_type_name(b));
     lens_tensor *ta = lang_tensor_from_value(I, a, -1);
     if (!ta) return NULL;
@@ -187,18 +201,13 @@ static value *tensor_op(interp *I, lens_binop bop, value *a, value *b, const cha
     return wrap(I, r, &err);
 }
 
+/* A bool index: a bool tensor of at least one dim, or a non-empty list of bools (torch). */
 static bool is_mask(const value *k)
 {
-    if (k->type == V_TENSOR) return k->u.tensor.mask;
+    if (k->type == V_TENSOR) return k->u.tensor.t->dtype == LENS_BOOL && k->u.tensor.t->ndim > 0;
     if (k->type != V_LIST || !k->u.list.n) return false;
     for (size_t i = 0; i < k->u.list.n; i++) if (k->u.list.items[i]->type != V_BOOL) return false;
     return true;
-}
-
-static value *as_mask(value *v)
-{
-    if (v && v->type == V_TENSOR) v->u.tensor.mask = true;
-    return v;
 }
 
 static value *tensor_binary(interp *I, int op, value *a, value *b)
@@ -212,10 +221,7 @@ static value *tensor_binary(interp *I, int op, value *a, value *b)
     lens_binop bop;
     if (binop_code(op, &bop))
         return lang_raise(I, "TypeError", "unsupported operand type(s) for %s: '%s' and '%s'", lang_binop_symbol(op), lang_type_name(a), lang_type_name(b));
-    value *r = tensor_op(I, bop, a, b, lang_binop_symbol(op));
-    /* mask & mask, mask | mask stay masks */
-    if ((op == OP_AND || op == OP_OR) && is_mask(a) && is_mask(b)) as_mask(r);
-    return r;
+    return tensor_op(I, bop, a, b, lang_binop_symbol(op));
 }
 
 static value *tensor_compare(interp *I, int cmp, value *a, value *b)
@@ -224,7 +230,7 @@ static value *tensor_compare(interp *I, int cmp, value *a, value *b)
     static const char *const sym[] = {"<", ">", "<=", ">=", "==", "!="};
     if (cmp > CMP_NE) return lang_raise(I, "TypeError", "unsupported comparison");
     if ((a->type == V_NONE || b->type == V_NONE) && (cmp == CMP_EQ || cmp == CMP_NE)) return v_bool(cmp == CMP_NE);
-    return as_mask(tensor_op(I, codes[cmp], a, b, sym[cmp]));
+    return tensor_op(I, codes[cmp], a, b, sym[cmp]);
 }
 
 static value *tensor_unary(interp *I, int op, value *a)
@@ -232,10 +238,7 @@ static value *tensor_unary(interp *I, int op, value *a)
     lens_error err;
     if (op == '-') return wrap(I, lens_unary(LENS_OP_NEG, T(a), &err), &err);
     if (op == '+') return wrap(I, lens_tensor_clone(T(a)), &err);
-    if (op == '~') {
-        value *r = wrap(I, lens_unary(LENS_OP_NOT, T(a), &err), &err);
-        return is_mask(a) ? as_mask(r) : r;
-    }
+    if (op == '~') return wrap(I, lens_unary(LENS_OP_NOT, T(a), &err), &err);
     return lang_raise(I, "TypeError", "bad operand type for unary %c: 'Tensor'", op);
 }
 
@@ -248,11 +251,11 @@ static bool is_index_array(value *k)
     return (k->type == V_TENSOR && T(k)->ndim > 0) || k->type == V_LIST;
 }
 
-/* cur[..., mask, ...] with the mask's dims starting at dim d: those dims are
- * flattened into one, and the entries where the mask is nonzero are kept. */
+/* cur[..., mask, ...] with the bool mask's dims starting at dim d: those dims are
+ * flattened into one, and the entries where the mask is true are kept. */
 static lens_tensor *mask_select(interp *I, const lens_tensor *cur, int d, value *k)
 {
-    lens_tensor *m = lang_tensor_from_value(I, k, LENS_I64);
+    lens_tensor *m = lang_tensor_from_value(I, k, LENS_BOOL);
     if (!m) return NULL;
     lens_tensor *r = NULL, *flat = NULL, *mflat = NULL, *idx = NULL;
     lens_error err;
@@ -276,9 +279,9 @@ static lens_tensor *mask_select(interp *I, const lens_tensor *cur, int d, value 
     }
     lens_tensor *mc = lens_tensor_host_contiguous(mflat, &err);
     if (!mc) { engine_fail(I, &err); goto done; }
-    const int64_t *mv = lens_tensor_i64(mc);
+    const uint8_t *mv = lens_tensor_bool(mc);
     int64_t count = 0;
-    for (int64_t i = 0; i < n; i++) count += mv[i] != 0;
+    for (int64_t i = 0; i < n; i++) count += mv[i];
     idx = lens_tensor_new(LENS_I64, 1, &count);
     if (idx) {
         int64_t *iv = lens_tensor_i64(idx), o = 0;
@@ -405,7 +408,7 @@ static value *tensor_getitem(interp *I, value *t, value *key)
 static int mask_assign(interp *I, value *t, value *key, value *val)
 {
     lens_tensor *x = T(t);
-    lens_tensor *m = lang_tensor_from_value(I, key, LENS_I64);
+    lens_tensor *m = lang_tensor_from_value(I, key, LENS_BOOL);
     if (!m) return -1;
     lens_tensor *src = lang_is_number(val) ? (val->type == V_FLOAT ? lens_scalar_f32(val->u.f) : lens_scalar_i64(val->type == V_INT ? val->u.i : val->u.b))
                                       : lang_tensor_from_value(I, val, -1);
@@ -486,7 +489,7 @@ value *lang_tensor_getattr(interp *I, value *t, const char *name)
     lens_error err;
     if (!strcmp(name, "shape")) return shape_tuple(x);
     if (!strcmp(name, "ndim")) return v_int(x->ndim);
-    if (!strcmp(name, "dtype")) return v_str(x->dtype == LENS_F32 ? "float32" : "int64");
+    if (!strcmp(name, "dtype")) return lang_dtype_value(x->dtype);
     if (!strcmp(name, "device")) return lang_tensor_device(x);
     if (!strcmp(name, "T")) {
         int perm[LENS_MAX_DIMS];
@@ -823,6 +826,7 @@ static value *tolist_rec(interp *I, const lens_tensor *t, int d, int64_t *idx)
 {
     if (d == t->ndim) {
         if (t->dtype == LENS_I64) return v_int(lens_tensor_get_i64(t, idx));
+        if (t->dtype == LENS_BOOL) return v_bool(lens_tensor_get_i64(t, idx) != 0);
         return v_float((double)(float)lens_tensor_get_f64(t, idx));
     }
     value *l = v_list((size_t)t->shape[d]);
@@ -845,8 +849,17 @@ static value *m_tolist(interp *I, value *self, args *a)
 }
 
 static value *m_item(interp *I, value *self, args *a) { (void)a; return lang_tensor_item(I, T(self)); }
-static value *m_float(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_F32), &err); }
-static value *m_long(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_to_dtype(T(self), LENS_I64), &err); }
+/* A copy as dt (torch's .float(), .long(), .bool(), .to(dtype)). */
+static value *to_dtype(interp *I, value *self, lens_dtype dt)
+{
+    lens_error err;
+    lens_tensor *t = lens_tensor_to_dtype(T(self), dt);
+    if (!t) lens_fail_alloc(&err);
+    return wrap(I, t, &err);
+}
+static value *m_float(interp *I, value *self, args *a) { (void)a; return to_dtype(I, self, LENS_F32); }
+static value *m_long(interp *I, value *self, args *a) { (void)a; return to_dtype(I, self, LENS_I64); }
+static value *m_bool(interp *I, value *self, args *a) { (void)a; return to_dtype(I, self, LENS_BOOL); }
 static value *m_clone(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_clone(T(self)), &err); }
 static value *m_contiguous(interp *I, value *self, args *a) { (void)a; lens_error err; return wrap(I, lens_tensor_contiguous(T(self)), &err); }
 static value *m_noop(interp *I, value *self, args *a) { (void)I; (void)a; return lang_incref(self); }
@@ -884,7 +897,7 @@ static const lang_param m_to_params[] = {{"device", LANG_OPTIONAL, "None"}, {"dt
 static bool names_dtype(interp *I, value *v)
 {
     int dt;
-    if (!v || (v->type != V_STR && v->type != V_BUILTIN)) return false;
+    if (!v || v->type == V_NONE) return false;
     if (!dtype_arg(I, v, &dt)) return dt >= 0;
     lang_clear_error(I);
     return false;
@@ -1061,18 +1074,7 @@ static value *m_norm(interp *I, value *self, args *a)
 
 /* ---- builtin functions ---------------------------------------------------------------- */
 
-static int dtype_arg(interp *I, value *v, int *dt)
-{
-    *dt = -1;
-    if (!v || v->type == V_NONE) return 0;
-    const char *s = NULL;
-    if (v->type == V_STR) s = v->u.str.s;
-    else if (v->type == V_BUILTIN && !v->u.builtin.self) s = v->u.builtin.def->name;
-    if (s && (!strcmp(s, "float") || !strcmp(s, "float32") || !strcmp(s, "torch.float32"))) { *dt = LENS_F32; return 0; }
-    if (s && (!strcmp(s, "int") || !strcmp(s, "long") || !strcmp(s, "int64") || !strcmp(s, "torch.int64") || !strcmp(s, "torch.long"))) { *dt = LENS_I64; return 0; }
-    lang_raise(I, "TypeError", "dtype must be float32 (float) or int64 (long, int)");
-    return -1;
-}
+static int dtype_arg(interp *I, value *v, int *dt) { return lang_dtype_arg(I, v, dt); }
 
 /* A new tensor from a creation function, in the dtype= and on the device= asked for. */
 static value *created(interp *I, lens_tensor *t, lens_error *err, args *a)
@@ -1142,17 +1144,18 @@ static value *b_arange(interp *I, value *self, args *a)
 static const lang_param b_zeros_params[] = {
     {"size", LANG_VARARGS}, {"dtype", LANG_KEYWORD, "None"}, {"device", LANG_KEYWORD, "None"}, {NULL}};
 
-static value *filled(interp *I, args *a, value *size, double fill)
+/* inferred: the dtype when dtype= is not given */
+static value *filled(interp *I, args *a, value *size, double fill, lens_dtype inferred)
 {
     int64_t shape[LENS_MAX_DIMS];
     int nd, dt;
     if (size ? ints_arg(I, &size, 1, false, shape, &nd) : get_shape(I, a, shape, &nd)) return NULL;
     if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     lens_error err;
-    return created(I, lens_full(dt < 0 ? LENS_F32 : (lens_dtype)dt, nd, shape, fill, &err), &err, a);
+    return created(I, lens_full(dt < 0 ? inferred : (lens_dtype)dt, nd, shape, fill, &err), &err, a);
 }
-static value *b_zeros(interp *I, value *self, args *a) { (void)self; return filled(I, a, NULL, 0); }
-static value *b_ones(interp *I, value *self, args *a) { (void)self; return filled(I, a, NULL, 1); }
+static value *b_zeros(interp *I, value *self, args *a) { (void)self; return filled(I, a, NULL, 0, LENS_F32); }
+static value *b_ones(interp *I, value *self, args *a) { (void)self; return filled(I, a, NULL, 1, LENS_F32); }
 
 static const lang_param b_full_params[] = {
     {"size", LANG_REQUIRED}, {"fill_value", LANG_REQUIRED}, {"dtype", LANG_KEYWORD, "None"},
@@ -1162,8 +1165,11 @@ static value *b_full(interp *I, value *self, args *a)
 {
     (void)self;
     double fill;
-    if (lang_arg_double(I, lang_arg(a, "fill_value"), "fill_value", &fill)) return NULL;
-    return filled(I, a, lang_arg(a, "size"), fill);
+    value *fv = lang_arg(a, "fill_value");
+    if (lang_arg_double(I, fv, "fill_value", &fill)) return NULL;
+    /* torch infers the dtype from fill_value: full(shape, True) is bool, full(shape, 3) int64 */
+    lens_dtype inferred = fv->type == V_BOOL ? LENS_BOOL : fv->type == V_INT ? LENS_I64 : LENS_F32;
+    return filled(I, a, lang_arg(a, "size"), fill, inferred);
 }
 
 /* lens's own seed= instead of torch's generator: the same values on every machine */
@@ -1414,11 +1420,11 @@ static value *b_allclose(interp *I, value *self, args *a)
 }
 
 const lang_builtin builtins_tensor[] = {
-    {"tensor", b_tensor, "A tensor from a number or nested lists of numbers (int64 when every value is an int, else float32; dtype=float/long forces one).", b_tensor_params},
+    {"tensor", b_tensor, "A tensor from a number or nested lists of numbers, its dtype inferred as torch does (bool when every value is a bool, int64 when they are ints and bools, else float32; dtype=torch.float32/torch.int64/torch.bool forces one).", b_tensor_params},
     {"arange", b_arange, "1-d tensor of evenly spaced values in [start, end): int64 when every argument is an int; arange(end) counts from 0.", b_arange_params},
     {"zeros", b_zeros, "A tensor of zeros (float32 unless dtype says), of shape size: zeros(2, 3) or zeros((2, 3)).", b_zeros_params},
     {"ones", b_ones, "A tensor of ones (float32 unless dtype says), of shape size: ones(2, 3) or ones((2, 3)).", b_zeros_params},
-    {"full", b_full, "A tensor of shape size filled with fill_value (float32 unless dtype says).", b_full_params},
+    {"full", b_full, "A tensor of shape size filled with fill_value, its dtype that of fill_value (bool, int64 or float32) unless dtype says.", b_full_params},
     {"randn", b_randn, "Standard normal float32 values, deterministic for a seed (same on every machine; not torch's stream).", b_randn_params},
     {"rand", b_rand, "Uniform [0, 1) float32 values, deterministic for a seed.", b_randn_params},
     {"randint", b_randint, "int64 values uniform in [low, high), deterministic for a seed.", b_randint_params},
@@ -1477,6 +1483,7 @@ const lang_builtin builtins_tensor[] = {
     {"Tensor.item", m_item, "The value of a one-element tensor as a Python number.", no_params},
     {"Tensor.float", m_float, "A float32 copy.", no_params},
     {"Tensor.long", m_long, "An int64 copy (floats truncated toward zero).", no_params},
+    {"Tensor.bool", m_bool, "A bool copy: True where the element is nonzero.", no_params},
     {"Tensor.int", m_long, "An int64 copy (lens has one integer dtype).", no_params},
     {"Tensor.clone", m_clone, "A contiguous copy.", no_params},
     {"Tensor.contiguous", m_contiguous, "The tensor with contiguous memory (a copy when needed).", no_params},
@@ -1501,7 +1508,7 @@ const lang_builtin builtins_tensor[] = {
      "(act[:, pos, :].copy_(clean[:, pos, :]) changes act), and returns it.", m_copy__params},
     {"Tensor.fill_", m_fill_, "Sets every element to value in place and returns the tensor.", m_fill__params},
     {"Tensor.zero_", m_zero_, "Sets every element to 0 in place and returns the tensor.", no_params},
-    {"Tensor.masked_fill", m_masked_fill, "Copy with value wherever mask is nonzero.", m_masked_fill_params},
+    {"Tensor.masked_fill", m_masked_fill, "Copy with value wherever the bool mask is True.", m_masked_fill_params},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -1535,8 +1542,7 @@ static int tensor_contains(interp *I, value *c, value *item)
     int found = 0;
     if (ct) {
         int64_t n = lens_tensor_numel(ct);
-        if (ct->dtype == LENS_I64) { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_i64(ct)[i]) found = 1; }
-        else { for (int64_t i = 0; i < n && !found; i++) if (lens_tensor_f32(ct)[i] != 0) found = 1; }
+        for (int64_t i = 0; i < n && !found; i++) found = lens_tensor_bool(ct)[i];   /* a comparison: bool */
         lens_tensor_free(ct);
     } else found = -1, lang_raise(I, "MemoryError", "out of memory");
     lang_decref(eq);

@@ -5,6 +5,8 @@
  *   LENS_ERR_INVALID     -> ValueError
  *   LENS_ERR_TOO_LARGE   -> ValueError (numpy's "array is too big")
  *   LENS_ERR_DEVICE      -> RuntimeError (as torch reports CUDA errors)
+ *   LENS_ERR_DTYPE       -> NotImplementedError (torch: "... not implemented for 'Bool'")
+ *   LENS_ERR_TYPE        -> TypeError
  *   LENS_ERR_OTHER       -> RuntimeError
  * The message is the engine's, unchanged; it is never read to choose the
  * exception (every engine failure for memory or an interrupt carries its kind). */
@@ -24,6 +26,8 @@ value *lang_engine_error(interp *I, const lens_error *err)
     case LENS_ERR_TOO_LARGE: ename = "ValueError"; break;
     case LENS_ERR_DEVICE:
     case LENS_ERR_OTHER: ename = "RuntimeError"; break;
+    case LENS_ERR_DTYPE: ename = "NotImplementedError"; break;
+    case LENS_ERR_TYPE: ename = "TypeError"; break;
     }
     return lang_raise(I, ename, "%s", err->msg);
 }

@@ -84,6 +84,7 @@ const module_member module_members[] = {
     {"torch", "float", "float32", NULL},
     {"torch", "int64", "int64", NULL},
     {"torch", "long", "long", NULL},
+    {"torch", "bool", "torch.bool", NULL},
     {"torch.nn", NULL, NULL, NULL},
     {"torch.nn.functional", "softmax", "softmax", NULL},
     {"torch.nn.functional", "log_softmax", "log_softmax", NULL},
@@ -124,6 +125,7 @@ const module_member module_members[] = {
     {"numpy", "triu", "Tensor.triu", NULL},
     {"numpy", "float32", "float32", NULL},
     {"numpy", "int64", "int64", NULL},
+    {"numpy", "bool_", "torch.bool", NULL},
     /* einops, fancy_einsum */
     {"einops", "rearrange", "einops.rearrange", NULL},
     {"einops", "reduce", "einops.reduce", NULL},

@@ -1,6 +1,7 @@
 /* kernel/lang/type_object.c — classes as values: what type(x) returns
- * (<class 'int'>, with __name__ as Python names the kind: 'int', 'list',
- * 'Tensor', 'Size', 'function', 'HookedTransformer', 'ActivationCache', ...),
+ * (<class 'int'>, <class 'torch.Tensor'>, with __name__ as Python names the
+ * kind: 'int', 'list', 'Tensor', 'Size', 'function', 'HookedTransformer',
+ * 'ActivationCache', ...),
  * and the class test behind isinstance.
  *
  * Owns: the class type, lang_class_of, lang_is_instance.
@@ -22,10 +23,21 @@ static value *class_getattr(interp *I, value *self, const char *name)
     return NULL;
 }
 
+/* The module a class is shown in, as Python qualifies it: <class 'torch.Tensor'>
+ * while its __name__ stays 'Tensor'; "" for the builtins (<class 'int'>). */
+static const char *class_module(const char *name)
+{
+    static const char *const torch_classes[] = {"Tensor", "Size", "dtype", NULL};
+    for (int i = 0; torch_classes[i]; i++)
+        if (!strcmp(name, torch_classes[i])) return "torch.";
+    return "";
+}
+
 static char *class_repr(value *self)
 {
     char *s;
-    if (asprintf(&s, "<class '%s'>", (const char *)self->u.obj.data) < 0) return NULL;
+    const char *name = self->u.obj.data;
+    if (asprintf(&s, "<class '%s%s'>", class_module(name), name) < 0) return NULL;
     return s;
 }
 

@@ -109,7 +109,7 @@ typedef struct lang_type {
     void (*clear)(value *self);
     /* operators: binary when either operand has the type (the left one's hook
      * first); compare for <, >, <=, >=, ==, != (CMP_LT..CMP_NE), returning any
-     * value (a tensor's is a mask); unary for - + ~ */
+     * value (a tensor's is a bool tensor); unary for - + ~ */
     value *(*binary)(interp *I, int op, value *a, value *b);
     value *(*compare)(interp *I, int cmp, value *a, value *b);
     value *(*unary)(interp *I, int op, value *self);
@@ -160,8 +160,7 @@ struct value {
         dict *d;
         struct { int64_t start, stop, step; } range;
         struct { value *start, *stop, *step; } slice;
-        /* mask: a comparison's result (or &, |, ~ of masks), so x[mask] selects like torch */
-        struct { lens_tensor *t; const char *const *field_names; bool mask; } tensor;
+        struct { lens_tensor *t; const char *const *field_names; } tensor;
         struct { const lang_builtin *def; value *self; } builtin;
         struct { const lang_type *type; void *data; } obj;
     } u;

@@ -4,10 +4,11 @@
  * A case is three or more lines:
  *     OP ARGS...              e.g. "reduce sum 1 0", "einsum b d, b d -> b", "matmul"
  *     N                       number of input tensors
- *     TENSOR (N lines)        "f|i NDIM SHAPE... [p PERM...] [s DIM START STOP STEP]... v VALUES..."
+ *     TENSOR (N lines)        "f|i|b NDIM SHAPE... [p PERM...] [s DIM START STOP STEP]... v VALUES..."
  * p permutes and s slices (python semantics, "n" for an absent bound) the freshly
  * built contiguous tensor, so ops see strided views. For each case one line
- * "ok K" then K result tensors ("f|i NDIM SHAPE... v VALUES..."), or "err MESSAGE".
+ * "ok K" then K result tensors ("f|i|b NDIM SHAPE... v VALUES...", bools as 0/1), or
+ * "err MESSAGE".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static lens_tensor *parse_tensor(char *line, lens_error *err)
     char *save;
     char *tok = strtok_r(line, " \t\n", &save);
     if (!tok) { lens_fail(err, "driver: empty tensor line"); return NULL; }
-    lens_dtype dt = tok[0] == 'i' ? LENS_I64 : LENS_F32;
+    lens_dtype dt = tok[0] == 'i' ? LENS_I64 : tok[0] == 'b' ? LENS_BOOL : LENS_F32;
     int nd = atoi(next_tok(&save));
     int64_t shape[LENS_MAX_DIMS];
     for (int d = 0; d < nd; d++) shape[d] = strtoll(next_tok(&save), NULL, 10);
@@ -57,6 +58,7 @@ static lens_tensor *parse_tensor(char *line, lens_error *err)
             for (int64_t i = 0; i < n; i++) {
                 char *v = next_tok(&save);
                 if (dt == LENS_F32) lens_tensor_f32(t)[i] = strtof(v, NULL);
+                else if (dt == LENS_BOOL) lens_tensor_bool(t)[i] = strtoll(v, NULL, 10) != 0;
                 else lens_tensor_i64(t)[i] = strtoll(v, NULL, 10);
             }
         }
@@ -76,7 +78,7 @@ static lens_tensor *parse_tensor(char *line, lens_error *err)
 
 static void print_tensor(const lens_tensor *t)
 {
-    printf("%c %d", t->dtype == LENS_F32 ? 'f' : 'i', t->ndim);
+    printf("%c %d", t->dtype == LENS_F32 ? 'f' : t->dtype == LENS_BOOL ? 'b' : 'i', t->ndim);
     for (int d = 0; d < t->ndim; d++) printf(" %lld", (long long)t->shape[d]);
     printf(" v");
     int64_t n = lens_tensor_numel(t);
@@ -96,7 +98,7 @@ static int lookup(const char *name, const char *const *names, int n)
 }
 
 static const char *const BINOPS[] = {"add", "sub", "mul", "div", "floordiv", "mod", "pow", "eq", "ne",
-                                     "lt", "le", "gt", "ge", "maximum", "minimum", "and", "or"};
+                                     "lt", "le", "gt", "ge", "maximum", "minimum", "and", "or", "xor"};
 static const char *const UNOPS[] = {"neg", "abs", "exp", "log", "sqrt", "tanh", "sin", "cos",
                                     "sigmoid", "relu", "floor", "ceil", "round", "sign", "not"};
 static const char *const REDOPS[] = {"sum", "mean", "max", "min", "argmax", "argmin", "prod",
@@ -110,15 +112,15 @@ static int run_op(char *opline, int n, lens_tensor **in, lens_tensor **out, lens
     char *rest = save;   /* the unparsed remainder, for einsum */
     if (!op) return lens_fail(err, "driver: empty op line");
     if (!strcmp(op, "binary")) {
-        int k = lookup(next_tok(&save), BINOPS, 17);
+        int k = lookup(next_tok(&save), BINOPS, (int)(sizeof BINOPS / sizeof *BINOPS));
         return (out[0] = lens_binary((lens_binop)k, in[0], in[1], err)) ? 1 : -1;
     }
     if (!strcmp(op, "unary")) {
-        int k = lookup(next_tok(&save), UNOPS, 15);
+        int k = lookup(next_tok(&save), UNOPS, (int)(sizeof UNOPS / sizeof *UNOPS));
         return (out[0] = lens_unary((lens_unop)k, in[0], err)) ? 1 : -1;
     }
     if (!strcmp(op, "reduce")) {
-        int k = lookup(next_tok(&save), REDOPS, 11);
+        int k = lookup(next_tok(&save), REDOPS, (int)(sizeof REDOPS / sizeof *REDOPS));
         char *dims = next_tok(&save);
         bool keep = atoi(next_tok(&save)) != 0;
         if (!strcmp(dims, "all")) return (out[0] = lens_reduce_all((lens_reduce_op)k, in[0], err)) ? 1 : -1;

@@ -7,10 +7,11 @@
  *       name <TAB> dtype <TAB> shape "2,3" <TAB> checksum (hex)
  *     where checksum = sum over i of bits(value_i) * (i + 1) mod 2^64, bits being the
  *     float32 bit pattern of lens_st_entry_read_f32 for float dtypes and the int64 value
- *     of lens_st_entry_tensor for integer dtypes; --values adds a line "= v0 v1 ..." of
+ *     of lens_st_entry_tensor for integer dtypes (bool as 0 / 1); --values adds a line "= v0 v1 ..." of
  *     those numbers (hex float bits, or decimal integers).
  */
 #include "lens/safetensors.h"
+#include "lens/tensor_ops.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -360,9 +361,12 @@ static void test_safetensors_converts_every_dtype(void)
         CHECK(lens_tensor_numel(t) == want[k].n);
         bool is_float = want[k].dt == LENS_ST_F64 || want[k].dt == LENS_ST_F16 ||
                         want[k].dt == LENS_ST_BF16;
-        CHECK(t->dtype == (is_float ? LENS_F32 : LENS_I64), "%s tensor dtype", want[k].name);
+        lens_dtype want_dt = is_float ? LENS_F32 : want[k].dt == LENS_ST_BOOL ? LENS_BOOL : LENS_I64;
+        CHECK(t->dtype == want_dt, "%s tensor dtype", want[k].name);
         for (int i = 0; i < want[k].n; i++) {
-            if (is_float)
+            if (want_dt == LENS_BOOL)
+                CHECK(lens_tensor_bool(t)[i] == want[k].i[i], "%s[%d] = %d", want[k].name, i, lens_tensor_bool(t)[i]);
+            else if (is_float)
                 CHECK(f32_bits(lens_tensor_f32(t)[i]) == f32_bits(want[k].f[i]), "%s[%d]",
                       want[k].name, i);
             else
@@ -918,6 +922,11 @@ static int dump(const char *path, bool values)
     for (int i = 0; i < lens_safetensors_count(st); i++) {
         const lens_st_entry *e = lens_safetensors_entry(st, i);
         lens_tensor *t = lens_st_entry_tensor(e, &err);
+        if (t && t->dtype == LENS_BOOL) {   /* dumped as the integers 0 and 1 */
+            lens_tensor *wide = lens_tensor_to_dtype(t, LENS_I64);
+            lens_tensor_free(t);
+            t = wide;
+        }
         if (!t) { fprintf(stderr, "%s\n", err.msg); lens_safetensors_close(st); return 1; }
         int64_t n = lens_tensor_numel(t);
         printf("%s\t%s\t", e->name, lens_st_dtype_name(e->dtype));

@@ -134,7 +134,7 @@ static void test_elementwise(void)
     lens_tensor *a = lens_randn(3, (int64_t[]){4, 3, 5}, 1), *b = lens_randn(2, (int64_t[]){3, 5}, 2);
     lens_tensor *pa = lens_rand(3, (int64_t[]){4, 3, 5}, 3);   /* positive bases for ** */
     lens_tensor *da = up(a), *db = up(b), *dpa = up(pa);
-    for (int op = LENS_OP_ADD; op <= LENS_OP_OR; op++) {
+    for (int op = LENS_OP_ADD; op <= LENS_OP_MINIMUM; op++) {   /* & | ^ refuse float32: below, on bool */
         const lens_tensor *x = op == LENS_OP_POW ? pa : a, *dx = op == LENS_OP_POW ? dpa : da;
         lens_tensor *h = lens_binary((lens_binop)op, x, b, &err);
         char what[64];
@@ -151,7 +151,7 @@ static void test_elementwise(void)
         lens_tensor_free(h);
     }
     lens_tensor *tv = lens_tensor_transpose(a, 0, 2, &err), *dtv = lens_tensor_transpose(da, 0, 2, &err);
-    for (int op = LENS_OP_NEG; op <= LENS_OP_NOT; op++) {
+    for (int op = LENS_OP_NEG; op < LENS_OP_NOT; op++) {
         const lens_tensor *x = (op == LENS_OP_LOG || op == LENS_OP_SQRT) ? pa : tv;
         lens_tensor *dx = (op == LENS_OP_LOG || op == LENS_OP_SQRT) ? lens_tensor_ref(dpa) : lens_tensor_ref(dtv);
         lens_tensor *h = lens_unary((lens_unop)op, x, &err);
@@ -161,6 +161,25 @@ static void test_elementwise(void)
         lens_tensor_free(h);
         lens_tensor_free(dx);
     }
+    /* masks on the device: comparisons give bool there, and & | ^ ~ of them stay bool */
+    lens_tensor *ma = lens_binary_scalar(LENS_OP_GT, a, 0, true, false, &err);
+    lens_tensor *mb = lens_binary_scalar(LENS_OP_LT, b, 0.5, false, false, &err);
+    lens_tensor *dma = lens_binary_scalar(LENS_OP_GT, da, 0, true, false, &err);
+    lens_tensor *dmb = lens_binary_scalar(LENS_OP_LT, db, 0.5, false, false, &err);
+    CHECK(ma && ma->dtype == LENS_BOOL && dma && dma->dtype == LENS_BOOL && !lens_tensor_on_host(dma),
+          "a comparison on the device is a bool tensor there");
+    same(ma, lens_tensor_ref(dma), false, "a > 0 on the device");
+    for (int op = LENS_OP_AND; op <= LENS_OP_XOR; op++) {
+        lens_tensor *hm = lens_binary((lens_binop)op, ma, mb, &err), *dm = lens_binary((lens_binop)op, dma, dmb, &err);
+        CHECK(dm && dm->dtype == LENS_BOOL, "bool op %d on the device stays bool", op);
+        same(hm, dm, false, "a bool & | ^ on the device");
+        lens_tensor_free(hm);
+    }
+    lens_tensor *hn = lens_unary(LENS_OP_NOT, ma, &err);
+    same(hn, lens_unary(LENS_OP_NOT, dma, &err), false, "~mask on the device");
+    lens_tensor_free(hn);
+    lens_tensor *msk[] = {ma, mb, dma, dmb};
+    for (size_t i = 0; i < sizeof msk / sizeof *msk; i++) lens_tensor_free(msk[i]);
     lens_tensor *ids = lens_arange(-3, 9, 1, LENS_I64, &err), *dids = up(ids);
     lens_tensor *h = lens_binary_scalar(LENS_OP_FLOORDIV, ids, 2, true, false, &err);
     same(h, lens_binary_scalar(LENS_OP_FLOORDIV, dids, 2, true, false, &err), false, "int64 // int stays int64 on the device");
@@ -363,7 +382,9 @@ static void test_mixed_devices_are_refused(void)
     CHECK(!lens_binary(LENS_OP_ADD, x, dx, &err) && !strcmp(err.msg, want), "either order: %s", err.msg);
     lens_tensor *xt = lens_tensor_transpose(x, 0, 1, &err);
     CHECK(!lens_matmul(dx, xt, &err) && !strcmp(err.msg, want), "matmul: %s", err.msg);
-    CHECK(!lens_where(dx, x, dx, &err) && !strcmp(err.msg, want), "where: %s", err.msg);
+    lens_tensor *dm = lens_binary_scalar(LENS_OP_GT, dx, 0, true, false, &err);
+    CHECK(!lens_where(dm, x, dx, &err) && !strcmp(err.msg, want), "where: %s", err.msg);
+    lens_tensor_free(dm);
     lens_tensor *s = lens_scalar_f32(3);
     lens_tensor *r = lens_binary(LENS_OP_MUL, dx, s, &err);
     CHECK(r && !lens_tensor_on_host(r), "a 0-d host tensor (a number) joins the device: %s", r ? "" : err.msg);

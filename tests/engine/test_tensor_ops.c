@@ -124,7 +124,7 @@ static void test_scalar_ops_follow_torch_promotion(void)
     lens_tensor *d = lens_binary_scalar(LENS_OP_DIV, t, 2, true, false, &err);
     CHECK(d && d->dtype == LENS_F32 && lens_tensor_f32(d)[0] == 0.5f, "int / int is true division");
     lens_tensor *e = lens_binary_scalar(LENS_OP_GT, t, 1.5, false, false, &err);
-    CHECK(e && e->dtype == LENS_I64 && lens_tensor_i64(e)[0] == 0 && lens_tensor_i64(e)[1] == 1, "comparisons are int64 0/1");
+    CHECK(e && e->dtype == LENS_BOOL && lens_tensor_bool(e)[0] == 0 && lens_tensor_bool(e)[1] == 1, "comparisons are bool");
     lens_tensor_free(a); lens_tensor_free(b); lens_tensor_free(c); lens_tensor_free(d); lens_tensor_free(e);
     lens_tensor_free(t);
 }
@@ -179,11 +179,14 @@ static void test_where_masked_fill_and_masked_select(void)
 {
     lens_error err;
     lens_tensor *t = lens_tensor_from_f32(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
-    lens_tensor *mask = I1(3, (int64_t[]){1, 0, 1});
+    lens_tensor *ints = I1(3, (int64_t[]){1, 0, 1});
+    lens_tensor *mask = lens_binary_scalar(LENS_OP_NE, ints, 0, true, false, &err);   /* a bool mask */
+    CHECK(!lens_masked_fill(t, ints, -1, &err) && strstr(err.msg, "only supports boolean masks"), "%s", err.msg);
+    lens_tensor_free(ints);
     lens_tensor *f = lens_masked_fill(t, mask, -1, &err);
     float want[] = {-1, 2, -1, -1, 5, -1};
     CHECK_CLOSE(lens_tensor_f32(f), want, 6, 0, "masked_fill broadcasts the mask");
-    lens_tensor *big = lens_tensor_new_v(LENS_I64, 2, (int64_t)4, (int64_t)3);
+    lens_tensor *big = lens_tensor_new_v(LENS_BOOL, 2, (int64_t)4, (int64_t)3);
     CHECK(lens_masked_fill(t, big, 0, &err) == NULL && strstr(err.msg, "[4, 3]"), "%s", err.msg);
     lens_tensor *gt = lens_binary_scalar(LENS_OP_GT, t, 3, true, false, &err);
     lens_tensor *sel = lens_masked_select(t, gt, &err);

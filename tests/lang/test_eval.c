@@ -84,7 +84,7 @@ static void test_tensors_follow_torch(void)
         {"t[:, -1].tolist()", "[3, 7, 11]"}, {"t[1].tolist()", "[4, 5, 6, 7]"}, {"t[-1, -2].item()", "10"},
         {"t[::2, 1:3].tolist()", "[[1, 2], [9, 10]]"}, {"t[None, 0].shape", "torch.Size([1, 4])"}, {"t[..., 0].tolist()", "[0, 4, 8]"},
         {"t[[2, 0]].tolist()", "[[8, 9, 10, 11], [0, 1, 2, 3]]"}, {"t[:, tensor([1, 1])].tolist()", "[[1, 1], [5, 5], [9, 9]]"},
-        {"(t + 1).tolist()[0]", "[1, 2, 3, 4]"}, {"(t * 2.5)[0, 1].item()", "2.5"}, {"(t / 2).dtype", "'float32'"},
+        {"(t + 1).tolist()[0]", "[1, 2, 3, 4]"}, {"(t * 2.5)[0, 1].item()", "2.5"}, {"(t / 2).dtype", "torch.float32"},
         {"(t - tensor([1, 0, 0, 0]))[0].tolist()", "[-1, 1, 2, 3]"}, {"(t[:, :1] + t[0]).shape", "torch.Size([3, 4])"},
         {"(-t)[1, 1].item(), (2 ** t)[0, 3].item()", "(-5, 8)"}, {"(t > 5).sum().item()", "6"},
         {"t.sum().item(), t.sum(dim=0).tolist(), t.sum(-1, keepdim=True).shape", "(66, [12, 15, 18, 21], torch.Size([3, 1]))"},
@@ -100,12 +100,19 @@ static void test_tensors_follow_torch(void)
         {"einsum('bd,bd->b', tensor([[1.0, 2.0], [3.0, 4.0]]), tensor([[1.0, 1.0], [2.0, 0.0]])).tolist()", "[3.0, 6.0]"},
         {"einsum('batch d_model, batch d_model -> ', tensor([[1.0, 2.0], [3.0, 4.0]]), tensor([[1.0, 1.0], [2.0, 0.0]])).item()", "9.0"},
         {"cat([arange(2), arange(3)]).tolist(), stack([arange(2), arange(2)]).shape", "([0, 1, 0, 1, 2], torch.Size([2, 2]))"},
-        {"zeros(2, 3).shape, ones((2,)).tolist(), zeros(2, dtype=long).dtype", "(torch.Size([2, 3]), [1.0, 1.0], 'int64')"},
+        {"zeros(2, 3).shape, ones((2,)).tolist(), zeros(2, dtype=long).dtype", "(torch.Size([2, 3]), [1.0, 1.0], torch.int64)"},
         {"randint(0, 10, (3,), seed=1).shape", "torch.Size([3])"}, {"tensor(3.5).item()", "3.5"},
         {"u = zeros(2, 3)\nu[0, 1] = 5\nu[1] = tensor([1.0, 2.0, 3.0])\nu.tolist()", "[[0.0, 5.0, 0.0], [1.0, 2.0, 3.0]]"},
         {"f'{tensor(2.5):.2f}'", "'2.50'"}, {"float(tensor([1.5])) + int(tensor(2))", "3.5"},
         {"len(t), [row.tolist() for row in t][0]", "(3, [0, 1, 2, 3])"}, {"abs(tensor([-1, 2])).tolist()", "[1, 2]"},
         {"tensor([1, 2]).float().tolist()", "[1.0, 2.0]"}, {"t.cpu().detach().numpy().shape", "torch.Size([3, 4])"},
+        /* masks are bool tensors, printed and typed as torch (values checked against torch 2) */
+        {"(t > 5)[1], t[t % 5 == 0].tolist(), type(t), (t > 5).dtype",
+         "(tensor([False, False,  True,  True]), [0, 5, 10], <class 'torch.Tensor'>, torch.bool)"},
+        {"cat([t[0] > 1, t[1] < 6]).tolist(), t[:, [True, False, False, True]].tolist()",
+         "([False, False, True, True, True, True, False, False], [[0, 3], [4, 7], [8, 11]])"},
+        {"t[tensor([1, 0])].tolist()", "[[4, 5, 6, 7], [0, 1, 2, 3]]"},
+        {"((t > 2) & (t < 9)).sum().item(), zeros(2, dtype=torch.bool)", "(6, tensor([False, False]))"},
         {NULL, NULL}};
     lang_session *s = lang_session_new();
     lang_error err = {0};
@@ -306,7 +313,7 @@ static void test_seed_notebook_logit_difference_matches_transformerlens(void)
         "dirs = model.tokens_to_residual_directions(answer_tokens)\n"
         "logit_diff_directions = dirs[:, 0] - dirs[:, 1]\n"
         "(tokens == ref['tokens']).all().item(), answer_tokens.shape, cache['resid_post', -1].shape", &c, &err);
-    CHECK(!strcmp(got, "(1, torch.Size([4, 2]), torch.Size([4, 11, 64]))"), "got %s", got);
+    CHECK(!strcmp(got, "(True, torch.Size([4, 2]), torch.Size([4, 11, 64]))"), "got %s", got);
     lang_error_clear(&err);
     got = cell(s, "allclose(per_prompt, ref['default.logit_diff_per_prompt'], rtol=1e-4, atol=1e-5), "
                   "allclose(logit_diff_directions, ref['default.logit_diff_directions'], rtol=1e-4, atol=1e-5), "

@@ -96,7 +96,7 @@ static void test_aliases_and_submodules(void)
     CHECK(!strcmp(run("np is numpy, px, utils, F"), "(True, <module 'plotly.express' (lens)>, <module 'transformer_lens.utils' (lens)>, <module 'torch.nn.functional' (lens)>)"), "%s", run("np is numpy, px, utils, F"));
     CHECK(!strcmp(run("torch.nn.functional is F, transformer_lens.utils is utils"), "(True, True)"), "%s", run("torch.nn.functional is F"));
     CHECK(!strcmp(run("torch.zeros is zeros"), "False"), "builtin values are made per lookup");
-    CHECK(!strcmp(run("torch.zeros(2, 3).shape, np.arange(4).tolist(), torch.tensor([[1, 2]]).float().dtype"), "(torch.Size([2, 3]), [0, 1, 2, 3], 'float32')"),
+    CHECK(!strcmp(run("torch.zeros(2, 3).shape, np.arange(4).tolist(), torch.tensor([[1, 2]]).float().dtype"), "(torch.Size([2, 3]), [0, 1, 2, 3], torch.float32)"),
           "%s", run("torch.zeros(2, 3).shape, np.arange(4).tolist(), torch.tensor([[1, 2]]).float().dtype"));
     CHECK(!strcmp(run("isinstance(zeros(2), torch.Tensor), isinstance([1], torch.Tensor)"), "(True, False)"), "%s", run("isinstance(zeros(2), torch.Tensor)"));
     /* tensor methods as functions, the tensor first */

@@ -21,8 +21,9 @@ def enc_bound(x):
 def make(arr, perm=None, slices=()):
     """Encodes a base array plus view transforms; returns (line, the numpy view)."""
     arr = np.ascontiguousarray(arr)
-    is_int = arr.dtype.kind in "iu"
-    parts = ["i" if is_int else "f", str(arr.ndim)] + [str(s) for s in arr.shape]
+    is_int = arr.dtype.kind in "iub"
+    kind = "b" if arr.dtype == np.bool_ else "i" if is_int else "f"
+    parts = [kind, str(arr.ndim)] + [str(s) for s in arr.shape]
     view = arr
     if perm is not None:
         parts += ["p"] + [str(p) for p in perm]
@@ -44,6 +45,10 @@ def fl(*shape):
 
 def it(*shape, lo=-5, hi=6):
     return rng.integers(lo, hi, size=shape, dtype=np.int64)
+
+
+def bo(*shape):
+    return rng.integers(0, 2, size=shape).astype(np.bool_)
 
 
 class Cases:
@@ -83,6 +88,8 @@ def parse_tensor(line):
     vals = tok[3 + nd:]
     if kind == "i":
         return np.array([int(v) for v in vals], dtype=np.int64).reshape(shape)
+    if kind == "b":
+        return np.array([int(v) != 0 for v in vals], dtype=np.bool_).reshape(shape)
     return np.array([float(v) for v in vals], dtype=np.float32).reshape(shape)
 
 
@@ -101,10 +108,12 @@ def check_all(cases):
             continue
         for g, (e, want_int) in zip(got, exp):
             e = np.asarray(e)
+            # an exact result is int64, or bool when the expected array is bool
+            want_dtype = (np.bool_ if e.dtype == np.bool_ else np.int64) if want_int else np.float32
             if g.shape != e.shape:
                 failures.append(f"{label}: shape {g.shape}, expected {e.shape}")
-            elif (g.dtype == np.int64) != want_int:
-                failures.append(f"{label}: dtype {g.dtype}, expected {'int64' if want_int else 'float32'}")
+            elif g.dtype != want_dtype:
+                failures.append(f"{label}: dtype {g.dtype}, expected {np.dtype(want_dtype).name}")
             elif want_int and not np.array_equal(g, e):
                 failures.append(f"{label}: values {g.ravel()[:8]} expected {e.ravel()[:8]}")
             elif not want_int and not np.allclose(g, e.astype(np.float64), rtol=2e-5, atol=2e-6, equal_nan=True):
@@ -118,6 +127,10 @@ def F(x):
 
 def I(x):
     return (np.asarray(x, dtype=np.int64), True)
+
+
+def B(x):
+    return (np.asarray(x, dtype=np.bool_), True)
 
 
 BIN = {
@@ -135,18 +148,24 @@ def test_broadcasting_binary_ops_match_numpy():
               ((), ()), ((2, 0, 3), (3,))]
     for sa, sb in shapes:
         for name, fn in BIN.items():
-            for ta, tb in [("f", "f"), ("i", "i"), ("i", "f")]:
-                a = fl(*sa) if ta == "f" else it(*sa)
-                b = fl(*sb) if tb == "f" else it(*sb)
+            for ta, tb in [("f", "f"), ("i", "i"), ("i", "f"), ("b", "i"), ("b", "f"), ("b", "b")]:
+                if (ta, tb) == ("b", "b") and name in ("floordiv", "mod") or ta == "b" and name == "sub":
+                    continue   # torch refuses these (below)
+                a = {"f": fl, "i": it, "b": bo}[ta](*sa)
+                b = {"f": fl, "i": it, "b": bo}[tb](*sb)
                 if name in ("floordiv", "mod"):
                     b = np.where(b == 0, 3, b).astype(b.dtype)
-                want_int = name in CMP or (ta == "i" and tb == "i" and name != "div")
-                def exp(x, y, fn=fn, want_int=want_int, ta=ta, tb=tb):
-                    if ta == "i" and tb == "f":
+                # torch's promotion, which numpy shares for these: bool < int64 < float32;
+                # comparisons give bool
+                exact = name in CMP or ({ta, tb} <= {"i", "b"} and name != "div")
+                def exp(x, y, fn=fn, exact=exact, ta=ta, tb=tb, name=name):
+                    if tb == "f":
                         x = x.astype(np.float32)
                     with np.errstate(divide="ignore", invalid="ignore"):
                         r = fn(x, y)
-                    return (r.astype(np.int64), True) if want_int else (r.astype(np.float64), False)
+                    if name in CMP or (ta, tb) == ("b", "b") and name != "div":
+                        return B(r)
+                    return (r.astype(np.int64), True) if exact else (r.astype(np.float64), False)
                 c.add(f"binary {name}", [make(a), make(b)], exp, f"{name} {ta}{sa} {tb}{sb}")
     # Strided operands: a transposed view against a reversed slice.
     a, b = fl(4, 3), fl(3, 4)
@@ -156,6 +175,16 @@ def test_broadcasting_binary_ops_match_numpy():
     c.add("binary pow", [make(it(3, 4)), make(rng.integers(0, 4, size=(4,)))], lambda x, y: I(x ** y))
     c.add("binary add", [make(fl(3, 4)), make(fl(3))], "err", "broadcast mismatch is an error")
     c.add("binary floordiv", [make(it(3)), make(np.zeros(3, np.int64))], "err", "int division by zero")
+    # & | ^: logical on bool, bitwise on int64 (also int64 with bool), refused on float32
+    for name, fn in (("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)):
+        c.add(f"binary {name}", [make(bo(3, 4)), make(bo(4))], lambda x, y, fn=fn: B(fn(x, y)), f"{name} bool")
+        c.add(f"binary {name}", [make(it(3, 4, lo=-9, hi=9)), make(it(4, lo=-9, hi=9))],
+              lambda x, y, fn=fn: I(fn(x, y)), f"{name} int64")
+        c.add(f"binary {name}", [make(it(3, 4)), make(bo(4))], lambda x, y, fn=fn: I(fn(x, y)), f"{name} int64 bool")
+        c.add(f"binary {name}", [make(fl(3)), make(fl(3))], "err", f"{name} float32")
+    for name in ("sub", "floordiv", "mod", "pow"):
+        c.add(f"binary {name}", [make(bo(3)), make(bo(3))], "err", f"{name} of two bools")
+    c.add("binary sub", [make(bo(3)), make(it(3))], "err", "bool - int64")
     check_all(c)
 
 
@@ -215,6 +244,20 @@ def test_reductions_match_numpy():
     c.add("reduce max 0 0", [make(np.zeros((0, 3), np.float32))], "err", "max of empty dim")
     c.add("cumsum 1", [make(a)], lambda x: F(np.cumsum(x, axis=1)))
     c.add("cumsum 0", [make(it(4, 3))], lambda x: I(np.cumsum(x, axis=0)))
+    # bool: sum, prod and cumsum count in int64; max, min, any, all stay bool; mean and arg* refuse
+    m = bo(3, 4, 5)
+    for dim in ("1", "0,2", "all"):
+        c.add(f"reduce sum {dim} 0", [make(m, perm=(2, 0, 1))],
+              lambda x, dim=dim: I(x.sum(axis=None if dim == "all" else tuple(int(d) for d in dim.split(",")))),
+              f"sum bool {dim}")
+    for name, fn in (("max", np.max), ("min", np.min), ("any", np.any), ("all", np.all)):
+        c.add(f"reduce {name} 1 1", [make(m)], lambda x, fn=fn: B(fn(x, axis=1, keepdims=True)), f"{name} bool")
+    c.add("reduce prod all 0", [make(m)], lambda x: I(np.prod(x)), "prod bool")
+    for name, fn in (("any", np.any), ("all", np.all)):
+        c.add(f"reduce {name} 0 0", [make(it(3, 4, lo=0, hi=2))], lambda x, fn=fn: B(fn(x, axis=0)), f"{name} int64")
+    c.add("cumsum 1", [make(m)], lambda x: I(np.cumsum(x, axis=1)), "cumsum bool")
+    for name in ("mean", "argmax", "argmin", "var", "std"):
+        c.add(f"reduce {name} 0 0", [make(m)], "err", f"{name} of bool")
     check_all(c)
 
 
@@ -355,8 +398,18 @@ def test_indexing_and_shape_ops_match_numpy():
     for s, e in [(0, -1), (1, 2), (0, 1), (-2, -1)]:
         c.add(f"flatten {s} {e}", [make(a, perm=(2, 1, 0))],
               lambda x, s=s, e=e: F(x.reshape(x.shape[:s % 3] + (-1,) + x.shape[e % 3 + 1:])))
-    cond = rng.integers(0, 2, size=(4, 1))
-    c.add("where", [make(cond), make(fl(4, 3)), make(fl(3))], lambda m, x, y: F(np.where(m != 0, x, y)))
+    cond = bo(4, 1)
+    c.add("where", [make(cond), make(fl(4, 3)), make(fl(3))], lambda m, x, y: F(np.where(m, x, y)))
+    c.add("where", [make(cond), make(it(4, 3)), make(bo(3))], lambda m, x, y: I(np.where(m, x, y)), "where int64/bool")
+    c.add("where", [make(cond), make(bo(4, 3)), make(bo(3))], lambda m, x, y: B(np.where(m, x, y)), "where bool/bool")
+    c.add("where", [make(rng.integers(0, 2, size=(4, 1))), make(fl(4, 3)), make(fl(3))], "err", "an int64 condition")
+    c.add("cat 0", [make(bo(2, 3)), make(bo(1, 3))], lambda *xs: B(np.concatenate(xs)), "cat of bools")
+    c.add("cat 0", [make(bo(2, 3)), make(it(1, 3))], lambda *xs: I(np.concatenate(xs)), "cat bool with int64")
+    c.add("stack 1", [make(bo(2, 3)), make(bo(2, 3), perm=None, slices=[(1, None, None, -1)])],
+          lambda *xs: B(np.stack(xs, axis=1)), "stack of bool views")
+    c.add("tril 0", [make(bo(4, 4))], lambda x: B(np.tril(x)), "tril of a bool mask")
+    c.add("sort 0 0", [make(bo(6))], lambda x: [B(np.sort(x, kind="stable")), I(np.argsort(x, kind="stable"))], "sort bool")
+    c.add("topk 1 0 1", [make(bo(6))], "err", "topk of bool")
     for k in (-1, 0, 2):
         c.add(f"tril {k}", [make(fl(2, 4, 5))], lambda x, k=k: F(np.tril(x, k)))
         c.add(f"triu {k}", [make(it(4, 5))], lambda x, k=k: I(np.triu(x, k)))
@@ -376,5 +429,11 @@ def test_unary_ops_match_numpy():
                         ("round", np.round, a * 3)]:
         c.add(f"unary {name}", [make(x, perm=(1, 0))], lambda v, fn=fn: F(fn(v.astype(np.float64))), name)
     c.add("unary neg", [make(it(4))], lambda v: I(-v))
+    c.add("unary not", [make(bo(3, 4), perm=(1, 0))], lambda v: B(np.logical_not(v)), "~ of bool")
+    c.add("unary not", [make(it(5))], lambda v: I(np.invert(v)), "~ of int64 is bitwise")
+    c.add("unary not", [make(fl(3))], "err", "~ of float32")
+    c.add("unary exp", [make(bo(4))], lambda v: F(np.exp(v.astype(np.float64))), "exp of bool")
+    for name in ("neg", "abs", "relu", "floor"):
+        c.add(f"unary {name}", [make(bo(3))], "err", f"{name} of bool")
     c.add("unary exp", [make(it(4))], lambda v: F(np.exp(v.astype(np.float64))))
     check_all(c)

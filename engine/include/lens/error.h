@@ -8,7 +8,8 @@
  * kind says which class of failure it was, so the language can raise the right
  * exception without reading the message: a size that does not fit (a shape whose
  * element count overflows), a request over the memory limit, an interrupted run,
- * an invalid argument, or a failure of the compute device.
+ * an invalid argument, a failure of the compute device, or a dtype or operand
+ * kind the operation does not take.
  */
 #ifndef LENS_ERROR_H
 #define LENS_ERROR_H
@@ -21,7 +22,9 @@ typedef enum {
     LENS_ERR_MEMORY,      /* over the memory limit, or the allocation itself failed */
     LENS_ERR_INTERRUPTED, /* stopped because its interrupt flag was raised (options .interrupt) */
     LENS_ERR_INVALID,     /* an argument the operation cannot take (bad name, shape, value) */
-    LENS_ERR_DEVICE       /* the compute device failed or is not present */
+    LENS_ERR_DEVICE,      /* the compute device failed or is not present */
+    LENS_ERR_DTYPE,       /* the operation has no implementation for that dtype (torch: NotImplementedError) */
+    LENS_ERR_TYPE         /* the operation does not take that kind of operand (torch: TypeError) */
 } lens_error_kind;
 
 typedef struct lens_error {

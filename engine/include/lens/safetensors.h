@@ -49,7 +49,7 @@ const lens_st_entry *lens_safetensors_find(const lens_safetensors *st, const cha
 const char *lens_safetensors_metadata(const lens_safetensors *st);
 
 /* A new tensor holding the entry's values: float dtypes (F32, F16, BF16, F64) as
- * LENS_F32, integer dtypes as LENS_I64. */
+ * LENS_F32, BOOL as LENS_BOOL, other integer dtypes as LENS_I64. */
 lens_tensor *lens_st_entry_tensor(const lens_st_entry *e, lens_error *err);
 /* Converts the entry into a caller-provided float buffer of exactly numel floats. */
 int lens_st_entry_read_f32(const lens_st_entry *e, float *out, size_t numel, lens_error *err);
@@ -60,7 +60,7 @@ const char *lens_st_dtype_name(lens_st_dtype dt);
 float lens_f16_to_f32(uint16_t bits);
 float lens_bf16_to_f32(uint16_t bits);
 
-/* Writes tensors (F32 or I64, any strides) under the given names, with an
+/* Writes tensors (F32, I64 or BOOL, any strides) under the given names, with an
  * optional __metadata__ object given as JSON text of string values (may be NULL).
  * Entries are sorted by name, the data is contiguous in that order, the header is
  * padded with spaces to a multiple of 8 bytes; written through lens_write_file (an

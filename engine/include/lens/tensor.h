@@ -33,7 +33,8 @@
 
 #define LENS_MAX_DIMS 8
 
-typedef enum { LENS_F32 = 0, LENS_I64 = 1 } lens_dtype;
+/* float32, int64, and bool (one byte per element holding 0 or 1, as torch.bool). */
+typedef enum { LENS_F32 = 0, LENS_I64 = 1, LENS_BOOL = 2 } lens_dtype;
 /* Where a storage's bytes live: host memory, the simulated device (backend_sim.c:
  * memory host code cannot touch) or a CUDA device (kernels/). */
 typedef enum { LENS_CPU = 0, LENS_CUDA = 1, LENS_SIM = 2 } lens_device;
@@ -69,7 +70,9 @@ typedef struct lens_tensor {
     int64_t strides[LENS_MAX_DIMS]; /* in elements; may be 0 (broadcast) or negative */
 } lens_tensor;
 
+/* Bytes per element: 4, 8, 1. */
 size_t lens_dtype_size(lens_dtype dt);
+/* "float32", "int64", "bool" (torch's names without "torch."). */
 const char *lens_dtype_name(lens_dtype dt);
 
 /* The same in a backend's memory (be NULL or host-addressable: on the host, as
@@ -106,6 +109,7 @@ bool lens_tensor_same_shape(const lens_tensor *a, const lens_tensor *b);
 void *lens_tensor_data(const lens_tensor *t);
 float *lens_tensor_f32(const lens_tensor *t);
 int64_t *lens_tensor_i64(const lens_tensor *t);
+uint8_t *lens_tensor_bool(const lens_tensor *t);
 /* Pointer to element 0 in t's own memory, host or device: only for passing to
  * the operations of t's backend. */
 void *lens_tensor_device_ptr(const lens_tensor *t);
@@ -134,7 +138,7 @@ lens_tensor *lens_tensor_contiguous(const lens_tensor *t);
 /* Copies src into dst elementwise; shapes must match (dtype converted); either may
  * be on any device (the values move through the host when the devices differ). */
 int lens_tensor_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err);
-/* Float copy of an int tensor or clone of a float one. */
+/* Float copy of an int or bool tensor, or clone of a float one. */
 lens_tensor *lens_tensor_to_f32(const lens_tensor *t);
 
 /* Views. dim may be negative (counts from the end). Return NULL and fill err on bad args. */

@@ -17,10 +17,13 @@
  *   function says it returns a view (diagonal, expand).
  * - Failure returns NULL (or -1) and fills err with a message naming the shapes.
  * - Dims may be negative (counted from the end, like Python).
- * - dtypes: there are two, float32 and int64. int64 op int64 stays int64, except
- *   true division, which gives float32 (like torch); anything involving float32
- *   gives float32. There is no bool dtype: comparisons give int64 0/1, and masks
- *   are any tensor whose nonzero elements mean true.
+ * - dtypes: float32, int64 and bool, promoted as torch promotes them: anything
+ *   involving float32 gives float32, else anything involving int64 gives int64
+ *   (bool + int64 is int64), except true division, which gives float32.
+ *   Comparisons give bool. Two bool operands stay bool for + (or), * (and),
+ *   maximum, minimum and & | ^; - of a bool, and // % ** of two bools, fail with
+ *   torch's message (LENS_ERR_DTYPE). Masks (where, masked_fill, masked_select)
+ *   are bool tensors.
  * - Devices (lens/tensor.h): the inputs of one operation must be on one device,
  *   except 0-d host tensors (Python numbers), which join any device; otherwise it
  *   fails with torch's error, "Expected all tensors to be on the same device, but
@@ -51,9 +54,9 @@ typedef enum {
     LENS_OP_FLOORDIV,   /* Python //: floor of the quotient; int64 for int64 inputs */
     LENS_OP_MOD,        /* Python %: result has the sign of the divisor */
     LENS_OP_POW,        /* int64 ** int64 stays int64 (negative exponent: error) */
-    LENS_OP_EQ, LENS_OP_NE, LENS_OP_LT, LENS_OP_LE, LENS_OP_GT, LENS_OP_GE, /* int64 0/1 */
+    LENS_OP_EQ, LENS_OP_NE, LENS_OP_LT, LENS_OP_LE, LENS_OP_GT, LENS_OP_GE, /* bool */
     LENS_OP_MAXIMUM, LENS_OP_MINIMUM,  /* NaN propagates, like torch */
-    LENS_OP_AND, LENS_OP_OR            /* logical, on nonzero-ness: int64 0/1 */
+    LENS_OP_AND, LENS_OP_OR, LENS_OP_XOR  /* & | ^: logical on bool, bitwise on int64, refused on float32 */
 } lens_binop;
 
 /* a OP b with numpy broadcasting (shapes aligned at the right; size-1 dims stretch).
@@ -70,24 +73,26 @@ lens_tensor *lens_binary_scalar(lens_binop op, const lens_tensor *t, double v, b
                                 bool scalar_left, lens_error *err);
 
 typedef enum {
-    LENS_OP_NEG, LENS_OP_ABS,           /* keep int64 */
+    LENS_OP_NEG, LENS_OP_ABS,           /* keep int64; refused on bool, like torch */
     LENS_OP_EXP, LENS_OP_LOG, LENS_OP_SQRT, LENS_OP_TANH,
     LENS_OP_SIN, LENS_OP_COS, LENS_OP_SIGMOID, LENS_OP_RELU,
     LENS_OP_FLOOR, LENS_OP_CEIL, LENS_OP_ROUND,   /* keep dtype */
     LENS_OP_SIGN,                       /* keeps dtype */
-    LENS_OP_NOT                         /* logical not: int64 0/1 */
+    LENS_OP_NOT                         /* ~: logical on bool, bitwise on int64, TypeError on float32 */
 } lens_unop;
 
-/* Elementwise f(t). EXP..SIGMOID give float32 (ints are converted); RELU keeps dtype. */
+/* Elementwise f(t). EXP..SIGMOID give float32 (ints and bools are converted); RELU keeps
+ * dtype. NEG, ABS, RELU, FLOOR, CEIL, ROUND of a bool fail with torch's message. */
 lens_tensor *lens_unary(lens_unop op, const lens_tensor *t, lens_error *err);
 
-/* cond ? a : b, all three broadcast together; dtype promoted from a and b. */
+/* cond ? a : b, all three broadcast together; cond must be bool; dtype promoted from a and b. */
 lens_tensor *lens_where(const lens_tensor *cond, const lens_tensor *a, const lens_tensor *b,
                         lens_error *err);
-/* Copy of t with value wherever mask (broadcast to t's shape) is nonzero. */
+/* Copy of t with value (converted to t's dtype) wherever the bool mask (broadcast to t's
+ * shape) is true; a mask of another dtype fails with torch's message. */
 lens_tensor *lens_masked_fill(const lens_tensor *t, const lens_tensor *mask, double value,
                               lens_error *err);
-/* Copy converted to dt (float -> int64 truncates toward zero, like torch). */
+/* Copy converted to dt (float -> int64 truncates toward zero, to bool is nonzero, like torch). */
 lens_tensor *lens_tensor_to_dtype(const lens_tensor *t, lens_dtype dt);
 /* Shape that a and b broadcast to, into out (LENS_MAX_DIMS); returns ndim or -1 + err. */
 int lens_broadcast_shape(int na, const int64_t *sa, int nb, const int64_t *sb, int64_t *out,
@@ -102,8 +107,10 @@ typedef enum {
     LENS_RED_ARGMAX, LENS_RED_ARGMIN,    /* int64; first occurrence wins */
     LENS_RED_PROD,  /* keeps dtype */
     LENS_RED_VAR, LENS_RED_STD,          /* float32, unbiased (divides by n - 1), like torch */
-    LENS_RED_ANY, LENS_RED_ALL           /* int64 0/1 over nonzero-ness */
+    LENS_RED_ANY, LENS_RED_ALL           /* bool, over nonzero-ness */
 } lens_reduce_op;
+/* Of a bool tensor (torch): sum, prod and cumsum count in int64; max, min, any and
+ * all give bool; mean, var, std, argmax and argmin fail (LENS_ERR_DTYPE). */
 
 /* Reduce over one dim (negative allowed); keepdim keeps it as size 1.
  * MAX/MIN/ARGMAX/ARGMIN of an empty dim fail; SUM of empty is 0, MEAN is NaN. */
@@ -126,7 +133,7 @@ lens_tensor *lens_softmax(const lens_tensor *t, int dim, lens_error *err);
 lens_tensor *lens_log_softmax(const lens_tensor *t, int dim, lens_error *err);
 
 /* k largest (or smallest) along dim, sorted (largest: descending); ties go to the lower
- * index first. values keep t's dtype, indices are int64. Either out may be NULL. */
+ * index first. values keep t's dtype, indices are int64 (bool fails, as torch). Either out may be NULL. */
 int lens_topk(const lens_tensor *t, int64_t k, int dim, bool largest,
               lens_tensor **values, lens_tensor **indices, lens_error *err);
 /* Stable sort along dim (equal elements keep their order). Either out may be NULL. */
@@ -162,7 +169,7 @@ lens_tensor *lens_index_select(const lens_tensor *t, int dim, const lens_tensor 
 /* torch.gather: out[i][j][k] = t[i][idx[i][j][k]][k] for dim 1; idx has t's ndim and
  * sizes <= t's in the other dims; result has idx's shape. */
 lens_tensor *lens_gather(const lens_tensor *t, int dim, const lens_tensor *idx, lens_error *err);
-/* t[mask] for a mask of t's shape: the selected elements, 1-d, in row-major order. */
+/* t[mask] for a bool mask of t's shape: the selected elements, 1-d, in row-major order. */
 lens_tensor *lens_masked_select(const lens_tensor *t, const lens_tensor *mask, lens_error *err);
 /* Writes value (broadcast to the view's shape, dtype converted) into dst, which may be a
  * view (t[1:3] = x). */
