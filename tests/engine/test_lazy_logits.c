@@ -62,7 +62,8 @@ static double product_rounding_bound(void)
     lens_cache *cache = NULL;
     if (lens_model_run(model, tokens, &o, &logits, &cache, &err)) return INFINITY;
     lens_tensor *x = host_copy(lens_cache_get(cache, "ln_final.hook_normalized"));
-    lens_tensor *w = host_copy(lens_model_weight(model, "unembed.W_U", &err));
+    lens_tensor *weight = lens_model_weight(model, "unembed.W_U", &err), *w = host_copy(weight);
+    lens_tensor_free(weight);
     double bound = INFINITY;
     if (x && w) {
         int64_t d = x->shape[x->ndim - 1], rows = lens_tensor_numel(x) / d;
