@@ -6,7 +6,9 @@
  * backend (backend.h): the weights, the tokens, the cache arena and the scratch
  * are in its memory, every computation and copy is one of its operations, and
  * the cache, the hooks' activations and the returned tensors are tensors on it.
- * Host code here never reads activations.
+ * Host code here never reads activations. A block's output and the next
+ * block's input are one cached tensor unless a hook may change either
+ * (resid_pre_shared).
  */
 #include <regex.h>
 #include <stdio.h>
@@ -96,6 +98,16 @@ static int select_hooks(run *r, lens_error *err)
     return 0;
 }
 
+/* blocks.l.hook_resid_pre (l after the first layer run) is the same tensor as
+ * blocks.(l-1).hook_resid_post when both are cached and no hook can change
+ * either: the block's output is the next block's input, and TransformerLens's
+ * cache holds one storage for both. With hooks they are separate copies. */
+static bool resid_pre_shared(const run *r, int l)
+{
+    return l > r->opt->start_layer && !r->opt->hook_fn && r->cached[layer_slot(r, HK_RESID_PRE, l)] &&
+           r->cached[layer_slot(r, HK_RESID_POST, l - 1)];
+}
+
 size_t lens_run_estimate_bytes(const lens_model *m, int64_t B, int64_t P, const lens_run_options *opt)
 {
     run r = {.m = m, .opt = opt, .B = B, .P = P};
@@ -109,7 +121,8 @@ size_t lens_run_estimate_bytes(const lens_model *m, int64_t B, int64_t P, const 
     for (int k = 0; k < HK_COUNT; k++) {
         int n = 0;
         if (lens_hooks[k].per_layer) {
-            for (int l = opt->start_layer; l < stop; l++) n += cached[layer_slot(&r, (lens_hook_kind)k, l)];
+            for (int l = opt->start_layer; l < stop; l++)
+                n += cached[layer_slot(&r, (lens_hook_kind)k, l)] && !(k == HK_RESID_PRE && resid_pre_shared(&r, l));
         } else {
             bool before = k < HK_RESID_PRE;
             bool runs = before ? opt->start_layer == 0 : stop == c->n_layers;
@@ -328,7 +341,17 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
         x = pre;
     }
     for (int l = o->start_layer; l < stop; l++) {
-        if (l > o->start_layer) {
+        if (resid_pre_shared(r, l)) {
+            char post[128], pre[128];
+            lens_hook_name(HK_RESID_POST, l - 1, post, sizeof post);
+            lens_hook_name(HK_RESID_PRE, l, pre, sizeof pre);
+            const lens_tensor *out = lens_cache_get(r->cache, post);
+            lens_tensor *t = out ? lens_tensor_ref(out) : NULL;
+            if (!t || lens_cache_add(r->cache, pre, t)) {
+                lens_tensor_free(t);
+                return lens_fail(r->err, "out of memory allocating %s", pre);
+            }
+        } else if (l > o->start_layer) {
             TRY_BUF(pre, HK_RESID_PRE, l);
             if (copy_floats(r, pre, x, M * d)) return -1;
             x = pre;

@@ -25,7 +25,8 @@
 #include "device_tensor.h"
 #include "lens/memory.h"
 
-#define GATHER_ROWS 256   /* scattered rows are unembedded this many at a time */
+#define GATHER_ROWS 256          /* scattered rows are unembedded this many at a time, */
+#define OUT_BLOCK (256 * 1024)   /* through a block of this many floats of their logits */
 
 typedef struct lazy_logits {
     const lens_backend *be;      /* where final, W_Ut, b_U and data are */
@@ -88,14 +89,37 @@ static void copy_row(const lazy_logits *L, float *dst, const float *src, int64_t
     L->be->copy(dst, src, (size_t)n * sizeof(float), &ignored);
 }
 
-/* Computes the rows listed (ascending, none done yet); lock held. */
+/* Scattered rows in[0..k) (gathered, [k, d]) -> their logits rows[0..k), a
+ * block of vocabulary columns at a time through out [k, cols] (cols * k <=
+ * OUT_BLOCK floats), so no [k, d_vocab] buffer is ever needed. */
+static void unembed_gathered(lazy_logits *L, const float *in, float *out, const int64_t *rows, int64_t k)
+{
+    const float *W = lens_dev_f32(L->W_Ut), *b = lens_dev_f32(L->b_U);
+    int64_t cols = OUT_BLOCK / k / 64 * 64, step = k > 1 ? rows[1] - rows[0] : 1;
+    if (cols < 64) cols = 64;
+    for (int64_t j = 2; j < k && step; j++)
+        if (rows[j] - rows[j - 1] != step) step = 0;   /* evenly spaced rows (logits[:, -1]): one copy a block */
+    for (int64_t v0 = 0; v0 < L->V; v0 += cols) {
+        int64_t w = L->V - v0 < cols ? L->V - v0 : cols;
+        L->be->matmul(out, in, W + v0 * L->d, b + v0, k, L->d, w, true);
+        if (step) {
+            int64_t shape[2] = {k, w}, dst_strides[2] = {step * L->V, 1}, src_strides[2] = {w, 1};
+            L->be->copy_strided(L->data + rows[0] * L->V + v0, dst_strides, out, src_strides, 2, shape, sizeof(float));
+        } else
+            for (int64_t j = 0; j < k; j++) copy_row(L, L->data + rows[j] * L->V + v0, out + j * w, w);
+    }
+}
+
+/* Computes the rows listed (ascending, none done yet); lock held. Runs of
+ * consecutive rows are unembedded straight into place; scattered rows are
+ * gathered GATHER_ROWS at a time. */
 static void compute_rows(lazy_logits *L, const int64_t *rows, int64_t n)
 {
     const lens_backend *be = L->be;
     const float *fin = lens_dev_f32(L->final), *W = lens_dev_f32(L->W_Ut), *b = lens_dev_f32(L->b_U);
     float *in = NULL, *out = NULL;
     for (int64_t i = 0; i < n;) {
-        int64_t run = 1;   /* consecutive rows go straight into place */
+        int64_t run = 1;
         while (i + run < n && rows[i + run] == rows[i] + run) run++;
         if (run >= 8 || run == n - i) {
             be->matmul(L->data + rows[i] * L->V, fin + rows[i] * L->d, W, b, run, L->d, L->V, true);
@@ -104,11 +128,10 @@ static void compute_rows(lazy_logits *L, const int64_t *rows, int64_t n)
         }
         if (!in) {
             in = scratch_rows(L, GATHER_ROWS, L->d);
-            out = scratch_rows(L, GATHER_ROWS, L->V);
+            out = scratch_rows(L, 1, OUT_BLOCK);
             if (!in || !out) {   /* short of memory: one row at a time, in place */
                 scratch_free(L, in, GATHER_ROWS, L->d);
-                scratch_free(L, out, GATHER_ROWS, L->V);
-                in = out = NULL;
+                scratch_free(L, out, 1, OUT_BLOCK);
                 for (int64_t j = i; j < n; j++)
                     be->matmul(L->data + rows[j] * L->V, fin + rows[j] * L->d, W, b, 1, L->d, L->V, true);
                 return;
@@ -120,12 +143,11 @@ static void compute_rows(lazy_logits *L, const int64_t *rows, int64_t n)
             copy_row(L, in + k * L->d, fin + rows[i + k] * L->d, L->d);
             k++;
         }
-        be->matmul(out, in, W, b, k, L->d, L->V, true);
-        for (int64_t j = 0; j < k; j++) copy_row(L, L->data + rows[i + j] * L->V, out + j * L->V, L->V);
+        unembed_gathered(L, in, out, rows + i, k);
         i += k;
     }
     scratch_free(L, in, GATHER_ROWS, L->d);
-    scratch_free(L, out, GATHER_ROWS, L->V);
+    scratch_free(L, out, 1, OUT_BLOCK);
 }
 
 /* Makes sure every row in rows[0..n) is computed; lock held. */

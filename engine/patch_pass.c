@@ -9,7 +9,14 @@
  * [k*B, P, ...] where replica r's positions < p[r] are the corrupted run's and
  * the rest come from the packed rows. Every copy between layouts is one strided
  * copy of the backend per replica (lens_tensor_copy_into); nothing here reads
- * device memory except the k*B dot products, downloaded at the end. */
+ * device memory except the k*B dot products, downloaded at the end.
+ *
+ * Rows needed downstream: the metric reads each prompt's last position of the
+ * last block's output, so the last block computes its keys and values at every
+ * packed row (its attention reads them) but its queries, W_O, LayerNorm and MLP
+ * only at the "read rows" [k*B, ...] (row r*B + b: prompt b's last position in
+ * replica r); every earlier block's output is read by the next block's keys
+ * and values at every packed row. */
 #include "patch_pass.h"
 
 #include <stdio.h>
@@ -183,6 +190,40 @@ static int full_from_parts(lens_patch_pass *pp, int b_full, const lens_tensor *c
                       view3(pp->buf[b_src], pp->base[r] * w, B, S * w, S, w, w), err);
 }
 
+/* The last layer computes, after its keys and values, only the rows the
+ * metric reads: "read rows" [k*B, w], row r*B + b being prompt b's last
+ * position in replica r. A prompt whose last position is before p[r] keeps
+ * the corrupted score (score()), so its row is left as it is. */
+static bool reads_row(const lens_patch_pass *pp, int64_t r, int64_t b) { return pp->last[b] >= pp->p[r]; }
+
+/* Read rows (w floats each) <- the packed rows (full: the full layout) of b_src
+ * at each read position. */
+static int read_rows_from(lens_patch_pass *pp, int b_dst, int b_src, bool full, int64_t w, lens_error *err)
+{
+    float *dst = P32(pp, b_dst);
+    const float *src = P32(pp, b_src);
+    for (int64_t r = 0; r < pp->kc; r++)
+        for (int64_t b = 0; b < pp->B; b++) {
+            if (!reads_row(pp, r, b)) continue;
+            int64_t row = full ? (r * pp->B + b) * pp->P + pp->last[b] : pp->base[r] + b * pp->S[r] + pp->last[b] - pp->p[r];
+            if (pp->be->copy(dst + (r * pp->B + b) * w, src + row * w, (size_t)w * sizeof(float), err)) return -1;
+        }
+    return 0;
+}
+
+/* The full layout of b_dst at each read position <- the read rows of b_src. */
+static int full_from_read_rows(lens_patch_pass *pp, int b_dst, int b_src, int64_t w, lens_error *err)
+{
+    float *dst = P32(pp, b_dst);
+    const float *src = P32(pp, b_src);
+    for (int64_t r = 0; r < pp->kc; r++)
+        for (int64_t b = 0; b < pp->B; b++)
+            if (reads_row(pp, r, b) && pp->be->copy(dst + ((r * pp->B + b) * pp->P + pp->last[b]) * w,
+                                                    src + (r * pp->B + b) * w, (size_t)w * sizeof(float), err))
+                return -1;
+    return 0;
+}
+
 /* Where a hook's position and head dims are (-1: none). */
 static void hook_dims(lens_hook_kind kind, int *pos_dim, int *head_dim)
 {
@@ -212,6 +253,32 @@ static bool full_layout(lens_hook_kind kind)
            kind == HK_Z;
 }
 
+/* The hooks the last layer computes in read rows: those after attention. */
+static bool read_layout(const lens_patch_pass *pp, int L, lens_hook_kind kind)
+{
+    return L == lens_model_config(pp->m)->n_layers - 1 && (kind == HK_ATTN_OUT || kind == HK_RESID_MID ||
+           kind == HK_LN2_SCALE || kind == HK_LN2_NORMALIZED || kind == HK_MLP_PRE || kind == HK_MLP_POST ||
+           kind == HK_MLP_OUT || kind == HK_RESID_POST);
+}
+
+/* The views of one read row (replica r, prompt b) of buffer b_dst and of the
+ * clean activation there, both narrowed to the cell's head; copied. */
+static int patch_read_row(lens_patch_pass *pp, const lens_patch_cells *c, int b_dst, int nd, const int64_t *shape,
+                          int64_t inner, int64_t r, int64_t b, lens_error *err)
+{
+    int pos_dim, head_dim;
+    hook_dims(c->kind, &pos_dim, &head_dim);
+    int64_t s[LENS_MAX_DIMS], strides[LENS_MAX_DIMS], st = 1;
+    memcpy(s, shape, (size_t)nd * sizeof *s);
+    s[0] = s[1] = 1;
+    for (int i = nd - 1; i >= 0; i--) { strides[i] = st; st *= s[i]; }
+    lens_tensor *dst = lens_tensor_view(pp->buf[b_dst], nd, s, strides, pp->buf[b_dst]->offset + (r * pp->B + b) * inner);
+    dst = narrow_cell(dst, pos_dim, LENS_ALL, head_dim, c->head[r]);
+    lens_tensor *src = lens_tensor_narrow(c->clean, 0, b, 1);
+    src = narrow_cell(src, pos_dim, pp->last[b], head_dim, c->head[r]);
+    return copy_views(dst, src, err);
+}
+
 /* After hook `kind` of layer L is computed into buffer b: when it is the
  * patched hook, each replica's cell gets the clean activation. */
 static int patch_point(lens_patch_pass *pp, const lens_patch_cells *c, int L, lens_hook_kind kind, int b,
@@ -225,6 +292,14 @@ static int patch_point(lens_patch_pass *pp, const lens_patch_cells *c, int L, le
     int nd = lens_hook_shape_of(cfg, kind, pp->B, pp->P, shape);
     int64_t per_prompt = 1;   /* elements of one prompt's activation */
     for (int i = 1; i < nd; i++) per_prompt *= shape[i];
+    if (read_layout(pp, L, kind)) {   /* only the read rows exist: a cell at another position changes nothing read */
+        for (int64_t r = 0; r < pp->kc; r++)
+            for (int64_t pb = 0; pb < pp->B; pb++)
+                if (reads_row(pp, r, pb) && (c->pos[r] == LENS_ALL || c->pos[r] == pp->last[pb]) &&
+                    patch_read_row(pp, c, b, nd, shape, per_prompt / pp->P, r, pb, err))
+                    return lens_fail_context(err, "patching %s", lens_hooks[kind].suffix);
+        return 0;
+    }
     bool full = full_layout(kind);
     for (int64_t r = 0; r < pp->kc; r++) {
         int64_t off, pos = c->pos[r];
@@ -256,24 +331,31 @@ static lens_activation activation_of(const lens_config *c)
 #define PATCH(kind, b) \
     if (patch_point(pp, c, L, kind, b, err)) return -1
 
-/* Block L over the packed rows: the residual in B_X -> B_Y. */
+/* Block L over the packed rows: the residual in B_X -> B_Y. The last block
+ * needs its keys and values at every packed row, but its queries and what
+ * follows attention only at the read rows: there B_Y gets the read rows. */
 static int run_block(lens_patch_pass *pp, const lens_patch_cells *c, int L, lens_error *err)
 {
     const lens_backend *be = pp->be;
     const lens_config *cfg = lens_model_config(pp->m);
     const lens_layer *W = &pp->m->layers[L];
     int64_t N = pp->rows, d = pp->d, H = pp->H, dh = pp->dh, HD = H * dh, F = pp->F, kB = pp->kc * pp->B;
+    bool last = L == cfg->n_layers - 1;
     float *x = P32(pp, B_X), *norm = P32(pp, B_NORM), *scale = P32(pp, B_SCALE);
 
     be->layernorm(norm, scale, x, lens_dev_f32_opt(W->ln1_w), lens_dev_f32_opt(W->ln1_b), N, d, cfg->ln_eps);
     PATCH(HK_LN1_SCALE, B_SCALE);
     PATCH(HK_LN1_NORMALIZED, B_NORM);
-    be->matmul(P32(pp, B_QS), norm, lens_dev_f32(W->W_Q), lens_dev_f32(W->b_Q), N, d, HD, false);
     be->matmul(P32(pp, B_KS), norm, lens_dev_f32(W->W_K), lens_dev_f32(W->b_K), N, d, HD, false);
     be->matmul(P32(pp, B_VS), norm, lens_dev_f32(W->W_V), lens_dev_f32(W->b_V), N, d, HD, false);
+    if (last) {   /* queries at the read rows only, put in place in the full layout */
+        if (read_rows_from(pp, B_FIN, B_NORM, false, d, err)) return -1;
+        be->matmul(P32(pp, B_QS), P32(pp, B_FIN), lens_dev_f32(W->W_Q), lens_dev_f32(W->b_Q), kB, d, HD, false);
+        if (full_from_read_rows(pp, B_QF, B_QS, HD, err)) return -1;
+    } else be->matmul(P32(pp, B_QS), norm, lens_dev_f32(W->W_Q), lens_dev_f32(W->b_Q), N, d, HD, false);
     for (int64_t r = 0; r < pp->kc; r++)
-        if (full_from_parts(pp, B_QF, pp->q[L], B_QS, r, HD, err) || full_from_parts(pp, B_KF, pp->k[L], B_KS, r, HD, err) ||
-            full_from_parts(pp, B_VF, pp->v[L], B_VS, r, HD, err))
+        if ((!last && full_from_parts(pp, B_QF, pp->q[L], B_QS, r, HD, err)) ||
+            full_from_parts(pp, B_KF, pp->k[L], B_KS, r, HD, err) || full_from_parts(pp, B_VF, pp->v[L], B_VS, r, HD, err))
             return -1;
     PATCH(HK_Q, B_QF);
     PATCH(HK_K, B_KF);
@@ -288,51 +370,51 @@ static int run_block(lens_patch_pass *pp, const lens_patch_cells *c, int L, lens
         be->attn_z(z, pattern, v, kB, pp->P, H, dh);
     } else be->attention(scores, pattern, z, q, k, v, kB, pp->P, H, dh);
     PATCH(HK_Z, B_ZF);
-    for (int64_t r = 0; r < pp->kc; r++)
-        if (packed_from_full(pp, B_ZS, pp->buf[B_ZF], r * pp->B, r, HD, err)) return -1;
+    /* from here on: M rows, the packed ones or (last block) the read rows */
+    int64_t M = last ? kB : N;
+    if (last) {
+        if (read_rows_from(pp, B_ZS, B_ZF, true, HD, err) || read_rows_from(pp, B_FIN, B_X, false, d, err)) return -1;
+        x = P32(pp, B_FIN);
+    } else
+        for (int64_t r = 0; r < pp->kc; r++)
+            if (packed_from_full(pp, B_ZS, pp->buf[B_ZF], r * pp->B, r, HD, err)) return -1;
     /* hook_result is not computed: nothing downstream reads it (attn_out comes from z) */
     float *attn_out = P32(pp, B_ATTN_OUT), *mid = P32(pp, B_MID);
-    be->matmul(attn_out, P32(pp, B_ZS), lens_dev_f32(W->W_O), lens_dev_f32(W->b_O), N, HD, d, false);
+    be->matmul(attn_out, P32(pp, B_ZS), lens_dev_f32(W->W_O), lens_dev_f32(W->b_O), M, HD, d, false);
     PATCH(HK_ATTN_OUT, B_ATTN_OUT);
-    be->add(mid, x, attn_out, N * d);
+    be->add(mid, x, attn_out, M * d);
     PATCH(HK_RESID_MID, B_MID);
-    be->layernorm(norm, scale, mid, lens_dev_f32_opt(W->ln2_w), lens_dev_f32_opt(W->ln2_b), N, d, cfg->ln_eps);
+    be->layernorm(norm, scale, mid, lens_dev_f32_opt(W->ln2_w), lens_dev_f32_opt(W->ln2_b), M, d, cfg->ln_eps);
     PATCH(HK_LN2_SCALE, B_SCALE);
     PATCH(HK_LN2_NORMALIZED, B_NORM);
     float *pre = P32(pp, B_PRE), *post = P32(pp, B_POST), *mlp_out = P32(pp, B_MLP_OUT);
-    be->matmul(pre, norm, lens_dev_f32(W->W_in), lens_dev_f32(W->b_in), N, d, F, false);
+    be->matmul(pre, norm, lens_dev_f32(W->W_in), lens_dev_f32(W->b_in), M, d, F, false);
     PATCH(HK_MLP_PRE, B_PRE);
-    be->activation(post, pre, N * F, activation_of(cfg));
+    be->activation(post, pre, M * F, activation_of(cfg));
     PATCH(HK_MLP_POST, B_POST);
-    be->matmul(mlp_out, post, lens_dev_f32(W->W_out), lens_dev_f32(W->b_out), N, F, d, false);
+    be->matmul(mlp_out, post, lens_dev_f32(W->W_out), lens_dev_f32(W->b_out), M, F, d, false);
     PATCH(HK_MLP_OUT, B_MLP_OUT);
-    be->add(P32(pp, B_Y), mid, mlp_out, N * d);
+    be->add(P32(pp, B_Y), mid, mlp_out, M * d);
     PATCH(HK_RESID_POST, B_Y);
     return 0;
 }
 
-/* Each replica's prompts at their last position: normalised, dotted with the
- * answer direction, downloaded; out[r] = the mean logit difference. */
-static int score(lens_patch_pass *pp, double *out, lens_error *err)
+/* Each replica's prompts at their last position (fin: the last block's read
+ * rows): normalised, dotted with the answer direction, downloaded; out[r] =
+ * the mean logit difference. */
+static int score(lens_patch_pass *pp, const float *fin, double *out, lens_error *err)
 {
     const lens_backend *be = pp->be;
     const lens_config *cfg = lens_model_config(pp->m);
     int64_t B = pp->B, P = pp->P, d = pp->d, kB = pp->kc * B;
-    float *fin = P32(pp, B_FIN), *fnorm = P32(pp, B_FNORM);
-    const float *x = P32(pp, B_X);
-    for (int64_t r = 0; r < pp->kc; r++)
-        for (int64_t b = 0; b < B; b++)
-            if (pp->last[b] >= pp->p[r] &&
-                be->copy(fin + (r * B + b) * d, x + (pp->base[r] + b * pp->S[r] + pp->last[b] - pp->p[r]) * d,
-                         (size_t)d * sizeof(float), err))
-                return -1;
+    float *fnorm = P32(pp, B_FNORM);
     be->layernorm(fnorm, P32(pp, B_FSCALE), fin, lens_dev_f32_opt(pp->m->lnf_w), lens_dev_f32_opt(pp->m->lnf_b), kB, d,
                   cfg->ln_eps);
     /* a prompt whose last position is before the patch keeps the corrupted value */
     const float *cf = lens_dev_f32(pp->final_norm);
     for (int64_t r = 0; r < pp->kc; r++)
         for (int64_t b = 0; b < B; b++)
-            if (pp->last[b] < pp->p[r] &&
+            if (!reads_row(pp, r, b) &&
                 be->copy(fnorm + (r * B + b) * d, cf + (b * P + pp->last[b]) * d, (size_t)d * sizeof(float), err))
                 return -1;
     int64_t shape[3] = {pp->kc, B, d}, s_rows[3] = {B * d, d, 1}, s_dir[3] = {0, d, 1};
@@ -373,9 +455,6 @@ int lens_patch_pass_run(lens_patch_pass *pp, const lens_patch_cells *c, const vo
         }
         if (run_block(pp, c, L, err)) return -1;
     }
-    lens_tensor *t = pp->buf[B_X];
-    pp->buf[B_X] = pp->buf[B_Y];
-    pp->buf[B_Y] = t;
-    if (score(pp, out, err)) return -1;
+    if (score(pp, P32(pp, B_Y), out, err)) return -1;
     return pp->be->synchronize(err);
 }

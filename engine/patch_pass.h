@@ -8,8 +8,9 @@
  * only (the rows of all replicas packed into one matrix, so each matmul,
  * LayerNorm and MLP step is one call over just those rows); attention takes
  * its queries, keys and values for positions < p from the corrupted run's
- * cache. At the end only each prompt's last position is normalised and dotted
- * with the answers' unembedding difference.
+ * cache. The last block computes its queries and what follows attention only
+ * at each prompt's last position, the one row the metric reads; that row is
+ * normalised and dotted with the answers' unembedding difference.
  *
  * Owns: the pass's buffers (on the model's backend, allocated once per sweep)
  * and references to the corrupted run's cached activations it reads. Does not

@@ -275,11 +275,40 @@ int64_t lens_tensor_offset(const lens_tensor *t, const int64_t *idx)
 }
 
 /* Calls fn(dst_off, src_off) for every element of a shape, walking two stride sets. */
+/* Same dtype, the last dim contiguous in both: one memmove per row. */
+static void copy_rows(lens_tensor *dst, const lens_tensor *src)
+{
+    int nd = dst->ndim;
+    size_t es = lens_dtype_size(dst->dtype), row = (size_t)dst->shape[nd - 1] * es;
+    int64_t rows = lens_tensor_numel(dst) / dst->shape[nd - 1];
+    int64_t idx[LENS_MAX_DIMS] = {0};
+    int64_t od = 0, os = 0;
+    char *pd = lens_tensor_data(dst);
+    const char *ps = lens_tensor_data(src);
+    for (int64_t i = 0; i < rows; i++) {
+        memmove(pd + od * (int64_t)es, ps + os * (int64_t)es, row);
+        for (int d = nd - 2; d >= 0; d--) {
+            idx[d]++;
+            od += dst->strides[d];
+            os += src->strides[d];
+            if (idx[d] < dst->shape[d]) break;
+            od -= dst->strides[d] * dst->shape[d];
+            os -= src->strides[d] * src->shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
 static void copy_strided(lens_tensor *dst, const lens_tensor *src)
 {
     int64_t n = lens_tensor_numel(dst);
     if (n == 0) return;
     int nd = dst->ndim;
+    if (nd > 0 && dst->dtype == src->dtype && dst->strides[nd - 1] == 1 && src->strides[nd - 1] == 1 &&
+        dst->shape[nd - 1] > 1) {
+        copy_rows(dst, src);
+        return;
+    }
     int64_t idx[LENS_MAX_DIMS] = {0};
     int64_t od = 0, os = 0;
     char *pd = lens_tensor_data(dst);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "lens/patching.h"
 #include "model_fixture.h"
 
 static lens_safetensors *ref;
@@ -326,6 +327,57 @@ static void test_residual_stream_invariants_hold(void)
     lens_model_free(m);
 }
 
+static int no_op_hook(void *ctx, const char *name, lens_tensor *activation, lens_error *err)
+{
+    (void)ctx; (void)name; (void)activation; (void)err;
+    return 0;
+}
+
+/* As in TransformerLens (its cache stores the block's output tensor, which is
+ * the next block's input), blocks.1.hook_resid_pre is the same storage as
+ * blocks.0.hook_resid_post in a plain run; with a hook that writes one of them
+ * they are independent copies. */
+static void test_resid_pre_shares_the_previous_resid_post_unless_hooked(void)
+{
+    lens_model *m = load(lens_processing_default());
+    lens_tensor *logits = NULL;
+    lens_cache *plain = NULL, *hooked = NULL;
+    lens_error err;
+    lens_run_options o = lens_run_options_default();
+    if (!m || lens_model_run(m, ref_tokens, &o, &logits, &plain, &err)) { CHECK(0); lens_model_free(m); return; }
+    lens_tensor_free(logits);
+    int64_t n = 4 * 11 * 64;
+    const lens_tensor *pre1 = lens_cache_get(plain, "blocks.1.hook_resid_pre");
+    const lens_tensor *post0 = lens_cache_get(plain, "blocks.0.hook_resid_post");
+    CHECK(pre1 && post0 && pre1->storage == post0->storage && pre1->offset == post0->offset, "one storage");
+    CHECK(pre1 && lens_tensor_same_shape(pre1, post0) && lens_cache_get(plain, "blocks.0.hook_resid_pre") != pre1);
+    /* the shared entry is not counted twice in what a run needs */
+    lens_run_options with_hook = o;
+    with_hook.hook_fn = no_op_hook;
+    size_t shared = lens_run_estimate_bytes(m, 4, 11, &o), separate = lens_run_estimate_bytes(m, 4, 11, &with_hook);
+    CHECK(separate - shared == (size_t)n * sizeof(float), "estimates %zu and %zu", shared, separate);
+
+    lens_intervention iv = lens_intervention_zero("blocks.1.hook_resid_pre");
+    lens_intervention_set set = {&iv, 1};
+    o.hook_fn = lens_interventions_hook;
+    o.hook_ctx = &set;
+    if (lens_model_run(m, ref_tokens, &o, &logits, &hooked, &err)) { CHECK(0, "%s", err.msg); goto done; }
+    lens_tensor_free(logits);
+    const lens_tensor *hpre1 = lens_cache_get(hooked, "blocks.1.hook_resid_pre");
+    const lens_tensor *hpost0 = lens_cache_get(hooked, "blocks.0.hook_resid_post");
+    CHECK(hpre1 && hpost0 && (hpre1->storage != hpost0->storage || hpre1->offset != hpost0->offset), "two buffers");
+    const float *zeroed = hook(hooked, "blocks.1.hook_resid_pre"), *kept = hook(hooked, "blocks.0.hook_resid_post");
+    const float *want = hook(plain, "blocks.0.hook_resid_post");
+    bool all_zero = zeroed != NULL;
+    for (int64_t i = 0; zeroed && i < n; i++) all_zero = all_zero && zeroed[i] == 0.0f;
+    CHECK(all_zero, "the hook's write is in resid_pre");
+    CHECK(kept && want && !memcmp(kept, want, (size_t)n * sizeof(float)), "resid_post keeps the block's output");
+done:
+    lens_cache_free(plain);
+    lens_cache_free(hooked);
+    lens_model_free(m);
+}
+
 /* log_softmax over the vocabulary of the last position, for each prompt. */
 static void log_probs(const lens_tensor *logits, double *out)
 {
@@ -569,6 +621,7 @@ int main(void)
     RUN(test_default_processing_matches_every_hook_and_weight);
     RUN(test_refactored_model_preserves_the_invariant_quantities);
     RUN(test_residual_stream_invariants_hold);
+    RUN(test_resid_pre_shares_the_previous_resid_post_unless_hooked);
     RUN(test_weight_processing_preserves_log_probabilities);
     RUN(test_long_and_short_attention_paths_agree_on_a_prefix);
     RUN(test_names_filter_and_stop_at_layer_limit_the_cache);

@@ -232,6 +232,12 @@ static void test_sweeps_skipping_unchanged_positions_equal_one_forward_pass_per_
             check_sweep_against_per_cell_runs(&s, "k", LENS_PATCH_BY_POS, 0);
             check_sweep_against_per_cell_runs(&s, "pattern", LENS_PATCH_BY_POS, 5);
             check_sweep_against_per_cell_runs(&s, "z", LENS_PATCH_BY_HEAD, 0);
+            /* the last layer computes queries and everything after attention
+             * only at the rows the metric reads */
+            check_sweep_against_per_cell_runs(&s, "q", LENS_PATCH_BY_POS, 0);
+            check_sweep_against_per_cell_runs(&s, "q", LENS_PATCH_BY_HEAD, 3);
+            check_sweep_against_per_cell_runs(&s, "post", LENS_PATCH_BY_POS, 2);
+            check_sweep_against_per_cell_runs(&s, "resid_post", LENS_PATCH_BY_POS, 0);
         } else CHECK(0, "setup");
         setup_close(&s);
     }
