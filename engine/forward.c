@@ -349,7 +349,7 @@ static int run_all(run *r, const lens_tensor *tokens, lens_tensor **logits)
             lens_tensor *t = out ? lens_tensor_ref(out) : NULL;
             if (!t || lens_cache_add(r->cache, pre, t)) {
                 lens_tensor_free(t);
-                return lens_fail(r->err, "out of memory allocating %s", pre);
+                return lens_fail_kind(r->err, LENS_ERR_MEMORY, "out of memory allocating %s", pre);
             }
         } else if (l > o->start_layer) {
             TRY_BUF(pre, HK_RESID_PRE, l);
