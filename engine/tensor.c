@@ -274,29 +274,20 @@ int64_t lens_tensor_offset(const lens_tensor *t, const int64_t *idx)
     return o;
 }
 
-/* Calls fn(dst_off, src_off) for every element of a shape, walking two stride sets. */
-/* Same dtype, the last dim contiguous in both: one memmove per row. */
+/* Same dtype, the last dim contiguous in both: one memmove per row (the walk over
+ * the other dims, lens_iter, with the last dropped). */
 static void copy_rows(lens_tensor *dst, const lens_tensor *src)
 {
     int nd = dst->ndim;
     size_t es = lens_dtype_size(dst->dtype), row = (size_t)dst->shape[nd - 1] * es;
     int64_t rows = lens_tensor_numel(dst) / dst->shape[nd - 1];
-    int64_t idx[LENS_MAX_DIMS] = {0};
-    int64_t od = 0, os = 0;
+    lens_iter it;
+    lens_iter_init(&it, nd - 1, dst->shape);
+    int d = lens_iter_add(&it, dst->strides), s = lens_iter_add(&it, src->strides);
     char *pd = lens_tensor_data(dst);
     const char *ps = lens_tensor_data(src);
-    for (int64_t i = 0; i < rows; i++) {
-        memmove(pd + od * (int64_t)es, ps + os * (int64_t)es, row);
-        for (int d = nd - 2; d >= 0; d--) {
-            idx[d]++;
-            od += dst->strides[d];
-            os += src->strides[d];
-            if (idx[d] < dst->shape[d]) break;
-            od -= dst->strides[d] * dst->shape[d];
-            os -= src->strides[d] * src->shape[d];
-            idx[d] = 0;
-        }
-    }
+    for (int64_t i = 0; i < rows; i++, lens_iter_next(&it))
+        memmove(pd + it.off[d] * (int64_t)es, ps + it.off[s] * (int64_t)es, row);
 }
 
 static void copy_strided(lens_tensor *dst, const lens_tensor *src)
@@ -309,22 +300,13 @@ static void copy_strided(lens_tensor *dst, const lens_tensor *src)
         copy_rows(dst, src);
         return;
     }
-    int64_t idx[LENS_MAX_DIMS] = {0};
-    int64_t od = 0, os = 0;
+    lens_iter it;
+    lens_iter_init(&it, nd, dst->shape);
+    int d = lens_iter_add(&it, dst->strides), s = lens_iter_add(&it, src->strides);
     char *pd = lens_tensor_data(dst);
     const char *ps = lens_tensor_data(src);
-    for (int64_t i = 0; i < n; i++) {
-        lens_convert_elem(dst->dtype, pd, od, src->dtype, ps, os);
-        for (int d = nd - 1; d >= 0; d--) {
-            idx[d]++;
-            od += dst->strides[d];
-            os += src->strides[d];
-            if (idx[d] < dst->shape[d]) break;
-            od -= dst->strides[d] * dst->shape[d];
-            os -= src->strides[d] * src->shape[d];
-            idx[d] = 0;
-        }
-    }
+    for (int64_t i = 0; i < n; i++, lens_iter_next(&it))
+        lens_convert_elem(dst->dtype, pd, it.off[d], src->dtype, ps, it.off[s]);
 }
 
 int lens_tensor_copy_into(lens_tensor *dst, const lens_tensor *src, lens_error *err)
