@@ -547,7 +547,6 @@ static int get_shape(interp *I, args *a, int64_t *shape, int *ndim)
     return ints_arg(I, items, n, false, shape, ndim);
 }
 
-static int dtype_arg(interp *I, value *v, int *dt);
 
 /* self, or a copy of it in the dtype= argument's dtype when one is given (torch
  * casts the input before the operation); a copy is returned in *cast to release. */
@@ -555,7 +554,7 @@ static value *input_in_dtype(interp *I, value *self, args *a, value **cast)
 {
     *cast = NULL;
     int dt;
-    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
+    if (lang_dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     if (dt < 0 || (int)T(self)->dtype == dt) return self;
     lens_tensor *c = lens_tensor_to_dtype(T(self), (lens_dtype)dt);
     if (!c || !(*cast = v_tensor(c))) return alloc_fail(I);
@@ -894,25 +893,16 @@ static value *m_cuda(interp *I, value *self, args *a)
  * string ("cpu", "sim", or "cuda": as .cuda(), builtins_device.c). */
 static const lang_param m_to_params[] = {{"device", LANG_OPTIONAL, "None"}, {"dtype", LANG_OPTIONAL, "None"}, {NULL}};
 
-static bool names_dtype(interp *I, value *v)
-{
-    int dt;
-    if (!v || v->type == V_NONE) return false;
-    if (!dtype_arg(I, v, &dt)) return dt >= 0;
-    lang_clear_error(I);
-    return false;
-}
-
 static value *m_to(interp *I, value *self, args *a)
 {
     value *dev = lang_arg(a, "device"), *dtv = lang_arg(a, "dtype");
-    if (names_dtype(I, dev)) {
+    if (dev && lang_dtype_of(dev) >= 0) {   /* x.to(dtype) */
         if (dtv && dtv->type != V_NONE) return lang_raise(I, "TypeError", "to() got two dtypes");
         dtv = dev;
         dev = NULL;
     }
     int dt;
-    if (dtype_arg(I, dtv, &dt)) return NULL;
+    if (lang_dtype_arg(I, dtv, &dt)) return NULL;
     value *r;
     if (dt < 0 || (int)T(self)->dtype == dt) r = lang_incref(self);
     else {
@@ -1074,14 +1064,12 @@ static value *m_norm(interp *I, value *self, args *a)
 
 /* ---- builtin functions ---------------------------------------------------------------- */
 
-static int dtype_arg(interp *I, value *v, int *dt) { return lang_dtype_arg(I, v, dt); }
-
 /* A new tensor from a creation function, in the dtype= and on the device= asked for. */
 static value *created(interp *I, lens_tensor *t, lens_error *err, args *a)
 {
     int dt;
     if (!t) return engine_fail(I, err);
-    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) { lens_tensor_free(t); return NULL; }
+    if (lang_dtype_arg(I, lang_arg(a, "dtype"), &dt)) { lens_tensor_free(t); return NULL; }
     if (dt >= 0 && (int)t->dtype != dt) {
         lens_tensor *c = lens_tensor_to_dtype(t, (lens_dtype)dt);
         lens_tensor_free(t);
@@ -1100,7 +1088,7 @@ static value *b_tensor(interp *I, value *self, args *a)
     (void)self;
     value *d = lang_arg(a, "data");
     int dt;
-    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
+    if (lang_dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     lens_tensor *t;
     if (d->type == V_TENSOR) {
         t = dt < 0 ? lens_tensor_clone(T(d)) : lens_tensor_to_dtype(T(d), (lens_dtype)dt);
@@ -1135,7 +1123,7 @@ static value *b_arange(interp *I, value *self, args *a)
         if (vals[i]->type == V_FLOAT || (vals[i]->type == V_TENSOR && T(vals[i])->dtype == LENS_F32)) all_int = false;
     }
     int dt;
-    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
+    if (lang_dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     if (dt < 0) dt = all_int ? LENS_I64 : LENS_F32;
     lens_error err;
     return created(I, lens_arange(v[0], v[1], v[2], (lens_dtype)dt, &err), &err, a);
@@ -1150,7 +1138,7 @@ static value *filled(interp *I, args *a, value *size, double fill, lens_dtype in
     int64_t shape[LENS_MAX_DIMS];
     int nd, dt;
     if (size ? ints_arg(I, &size, 1, false, shape, &nd) : get_shape(I, a, shape, &nd)) return NULL;
-    if (dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
+    if (lang_dtype_arg(I, lang_arg(a, "dtype"), &dt)) return NULL;
     lens_error err;
     return created(I, lens_full(dt < 0 ? inferred : (lens_dtype)dt, nd, shape, fill, &err), &err, a);
 }
