@@ -37,7 +37,9 @@ ENGINE_LIBS   := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) $(OPENBLA
 KERNEL_CFLAGS := $(shell pkg-config --cflags $(KERNEL_PKGS) 2>/dev/null)
 KERNEL_LIBS   := $(shell pkg-config --libs $(KERNEL_PKGS) 2>/dev/null)
 
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -Wno-missing-field-initializers -fno-math-errno -pthread -fopenmp $(SANFLAGS) \
+# -fno-trapping-math: nothing reads floating-point exception flags, and it lets
+# the compiler vectorise loops with comparisons (engine/backend_cpu_rows.c).
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wno-format-truncation -Wno-missing-field-initializers -fno-math-errno -fno-trapping-math -pthread -fopenmp $(SANFLAGS) \
            -Iengine/include -Ikernel -Ikernel/lang -Ikernel/display $(ENGINE_CFLAGS)
 LDFLAGS := $(SANFLAGS) -pthread -fopenmp
 

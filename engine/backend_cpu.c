@@ -2,7 +2,8 @@
  * sgemm for the matrix products, OpenMP-parallel C loops for the rest.
  *
  * Owns: the cpu backend table, its memory operations and forward operations.
- * Does not own: the backward operations (backward_cpu.c), the general tensor
+ * Does not own: the vectorised loops (backend_cpu_rows.c), the backward
+ * operations (backward_cpu.c), the general tensor
  * operations (backend_cpu_general.c), the registry (backend_select.c) or the
  * memory limit (memory.c). */
 #include <cblas.h>
@@ -32,43 +33,13 @@ static void cpu_layernorm(float *normalized, float *scale, const float *x, const
                           const float *b, int64_t M, int64_t d, float eps)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < M; i++) {
-        const float *r = x + i * d;
-        float *o = normalized + i * d;
-        double mean = 0;
-        for (int64_t j = 0; j < d; j++) mean += r[j];
-        mean /= (double)d;
-        double var = 0;
-        for (int64_t j = 0; j < d; j++) {
-            double c = r[j] - mean;
-            var += c * c;
-        }
-        var /= (double)d;
-        float s = (float)sqrt(var + (double)eps);
-        scale[i] = s;
-        float mu = (float)mean;
-        for (int64_t j = 0; j < d; j++) o[j] = (r[j] - mu) / s;
-        if (w)
-            for (int64_t j = 0; j < d; j++) o[j] = o[j] * w[j] + b[j];
-    }
+    for (int64_t i = 0; i < M; i++) lens_cpu_layernorm_row(normalized + i * d, scale + i, x + i * d, w, b, d, eps);
 }
 
-/* Attention for one (batch, head) in three steps, q/k/v/z rows strided by ld. */
-static void scores_one(float *sc, const float *q, const float *k, int64_t P, int64_t ld,
-                       int64_t dh, float inv_scale, bool use_blas)
-{
-    if (use_blas) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)P, (int)dh, inv_scale, q,
-                    (int)ld, k, (int)ld, 0.0f, sc, (int)P);
-    } else {
-        for (int64_t i = 0; i < P; i++)
-            for (int64_t j = 0; j <= i; j++) {
-                float s = 0;
-                for (int64_t t = 0; t < dh; t++) s += q[i * ld + t] * k[j * ld + t];
-                sc[i * P + j] = s * inv_scale;
-            }
-    }
-}
+/* Long sequences: one sgemm per (batch, head), BLAS threads inside each, and the
+ * elementwise passes (mask, softmax) parallel over (batch, head). Short ones:
+ * the vectorised loops of backend_cpu_rows.c, parallel over (batch, head). */
+#define BLAS_ATTENTION_MIN_P 64
 
 /* Scores above the diagonal (keys after the query) are -inf, as TransformerLens caches them. */
 static void mask_one(float *sc, int64_t P)
@@ -77,60 +48,23 @@ static void mask_one(float *sc, int64_t P)
         for (int64_t j = i + 1; j < P; j++) sc[i * P + j] = -INFINITY;
 }
 
-static void softmax_one(float *pat, const float *sc, int64_t P)
-{
-    for (int64_t i = 0; i < P; i++) {
-        const float *srow = sc + i * P;
-        float *prow = pat + i * P;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < P; j++) mx = srow[j] > mx ? srow[j] : mx;
-        double sum = 0;
-        for (int64_t j = 0; j < P; j++) {
-            prow[j] = srow[j] == -INFINITY ? 0.0f : expf(srow[j] - mx);
-            sum += prow[j];
-        }
-        float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
-        for (int64_t j = 0; j < P; j++) prow[j] *= inv;
-    }
-}
-
-static void z_one(float *z, const float *pat, const float *v, int64_t P, int64_t ld, int64_t dh,
-                  bool use_blas)
-{
-    if (use_blas) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)dh, (int)P, 1.0f, pat,
-                    (int)P, v, (int)ld, 0.0f, z, (int)ld);
-        return;
-    }
-    for (int64_t i = 0; i < P; i++) {
-        float *zr = z + i * ld;
-        for (int64_t t = 0; t < dh; t++) zr[t] = 0;
-        for (int64_t j = 0; j < P; j++) {
-            float p = pat[i * P + j];
-            if (p == 0.0f) continue;
-            const float *vr = v + j * ld;
-            for (int64_t t = 0; t < dh; t++) zr[t] += p * vr[t];
-        }
-    }
-}
-
-/* Long sequences: sgemm per (batch, head) with BLAS threads inside; short ones:
- * plain loops, parallel over (batch, head). */
-#define BLAS_ATTENTION_MIN_P 64
-
-/* Long sequences: one sgemm per (batch, head), BLAS threads inside each; the
- * elementwise passes (mask, softmax) parallel over (batch, head). Short ones:
- * plain loops, parallel over (batch, head). */
 static void cpu_attn_scores(float *scores, const float *q, const float *k, int64_t B, int64_t P,
                             int64_t H, int64_t dh)
 {
     int64_t ld = H * dh;
     float inv_scale = 1.0f / sqrtf((float)dh);
-    bool blas = P >= BLAS_ATTENTION_MIN_P;
-#pragma omp parallel for schedule(static) if (!blas)
+    if (P < BLAS_ATTENTION_MIN_P) {
+#pragma omp parallel for schedule(static)
+        for (int64_t bh = 0; bh < B * H; bh++) {
+            int64_t off = (bh / H) * P * ld + (bh % H) * dh;
+            lens_cpu_attn_scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale);
+        }
+        return;
+    }
     for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t off = (bh / H) * P * ld + (bh % H) * dh;
-        scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, blas);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)P, (int)dh, inv_scale, q + off,
+                    (int)ld, k + off, (int)ld, 0.0f, scores + bh * P * P, (int)P);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; bh++) mask_one(scores + bh * P * P, P);
@@ -139,7 +73,7 @@ static void cpu_attn_scores(float *scores, const float *q, const float *k, int64
 static void cpu_attn_softmax(float *pattern, const float *scores, int64_t B, int64_t P, int64_t H)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t bh = 0; bh < B * H; bh++) softmax_one(pattern + bh * P * P, scores + bh * P * P, P);
+    for (int64_t bh = 0; bh < B * H; bh++) lens_cpu_attn_softmax_one(pattern + bh * P * P, scores + bh * P * P, P);
 }
 
 static void cpu_attn_z(float *z, const float *pattern, const float *v, int64_t B, int64_t P,
@@ -150,7 +84,10 @@ static void cpu_attn_z(float *z, const float *pattern, const float *v, int64_t B
 #pragma omp parallel for schedule(static) if (!blas)
     for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t off = (bh / H) * P * ld + (bh % H) * dh;
-        z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh, blas);
+        if (blas)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)dh, (int)P, 1.0f,
+                        pattern + bh * P * P, (int)P, v + off, (int)ld, 0.0f, z + off, (int)ld);
+        else lens_cpu_attn_z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh);
     }
 }
 
@@ -169,10 +106,8 @@ static void cpu_attention(float *scores, float *pattern, float *z, const float *
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t off = (bh / H) * P * ld + (bh % H) * dh;
-        scores_one(scores + bh * P * P, q + off, k + off, P, ld, dh, inv_scale, false);
-        mask_one(scores + bh * P * P, P);
-        softmax_one(pattern + bh * P * P, scores + bh * P * P, P);
-        z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh, false);
+        lens_cpu_attention_one(scores + bh * P * P, pattern + bh * P * P, z + off, q + off, k + off, v + off, P,
+                               ld, dh, inv_scale);
     }
 }
 
@@ -186,21 +121,16 @@ static void cpu_head_results(float *result, const float *z, const float *W_O, in
                     (int)(H * d));
 }
 
-/* gelu_new's tanh written as 1 - 2 / (exp(2u) + 1) so the loop vectorises with
- * the vector expf of glibc's libmvec (tanhf has no vector form there): about 4x
- * faster, with absolute error ~1e-7 on the tanh, well inside float32 rounding
- * of 1 + tanh. */
+/* gelu_new in the vectorised loop of backend_cpu_rows.c, a block of elements per task. */
+#define ACTIVATION_BLOCK 4096
+
 static void cpu_activation(float *out, const float *x, int64_t n, lens_activation act)
 {
-    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
     switch (act) {
     case LENS_ACT_GELU_NEW:
-#pragma omp parallel for simd schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            float v = x[i];
-            float e = expf(2.0f * c * (v + 0.044715f * v * v * v));
-            out[i] = 0.5f * v * (2.0f - 2.0f / (e + 1.0f));
-        }
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i += ACTIVATION_BLOCK)
+            lens_cpu_gelu_new(out + i, x + i, n - i < ACTIVATION_BLOCK ? n - i : ACTIVATION_BLOCK);
         break;
     case LENS_ACT_GELU:
 #pragma omp parallel for schedule(static)

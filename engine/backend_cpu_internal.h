@@ -1,6 +1,7 @@
 /* backend_cpu_internal.h — internal to the engine: the cpu implementations that
  * live outside backend_cpu.c (the backward kernels of backward_cpu.c, the general
- * tensor operations of backend_cpu_general.c), so the cpu table can point at them.
+ * tensor operations of backend_cpu_general.c, the vectorised loops of
+ * backend_cpu_rows.c), so the cpu table can point at them.
  * Signatures are those of the lens_backend members of the same name (backend.h). */
 #ifndef LENS_BACKEND_CPU_INTERNAL_H
 #define LENS_BACKEND_CPU_INTERNAL_H
@@ -27,5 +28,16 @@ void lens_cpu_matmul_batched(float *out, const float *a, const float *b, int64_t
                              int64_t N, bool a_trans, bool b_trans, int64_t stride_a, int64_t stride_b,
                              int64_t stride_out);
 void lens_cpu_fill_f32(float *out, float v, int64_t n);
+
+/* The vectorised loops (backend_cpu_rows.c), one thread's share each. */
+void lens_cpu_gelu_new(float *out, const float *x, int64_t n);
+void lens_cpu_layernorm_row(float *normalized, float *scale_out, const float *x, const float *w, const float *b,
+                            int64_t d, float eps);
+void lens_cpu_attn_scores_one(float *scores, const float *q, const float *k, int64_t P, int64_t ld, int64_t dh,
+                              float inv_scale);
+void lens_cpu_attn_softmax_one(float *pattern, const float *scores, int64_t P);
+void lens_cpu_attn_z_one(float *z, const float *pattern, const float *v, int64_t P, int64_t ld, int64_t dh);
+void lens_cpu_attention_one(float *scores, float *pattern, float *z, const float *q, const float *k,
+                            const float *v, int64_t P, int64_t ld, int64_t dh, float inv_scale);
 
 #endif

@@ -137,9 +137,11 @@ static void test_the_memory_limit_covers_the_model(void)
     lang_session *s = lang_session_new();
     lang_error err = {0};
     capture c;
+    /* bad is not the clean batch with its rows swapped: that batch's mean logit
+     * difference equals the clean one's, which leaves the metric undefined. */
     const char *got = cell(s, "model = load('tests/fixtures/tiny-gpt2')\n"
                               "tokens = model.to_tokens(['So John is a really great friend', 'So Mary is a really great friend'])\n"
-                              "bad = model.to_tokens(['So Mary is a really great friend', 'So John is a really great friend'])\n"
+                              "bad = model.to_tokens(['So Mary is a really great friend', 'So Mary is a really great friend'])\n"
                               "answers = tensor([[model.to_single_token(' he'), model.to_single_token(' she')]] * 2)\n"
                               "logits, cache = model.run_with_cache(tokens)\n"
                               "bad_logits = model(bad)\n"
