@@ -3,9 +3,9 @@
  *
  * Owns: the cpu backend table, its memory operations and forward operations.
  * Does not own: the vectorised loops (backend_cpu_rows.c), the backward
- * operations (backward_cpu.c), the general tensor
- * operations (backend_cpu_general.c), the registry (backend_select.c) or the
- * memory limit (memory.c). */
+ * operations (backward_cpu.c), the general tensor operations
+ * (backend_cpu_general.c), the registry (backend_select.c) or the memory limit
+ * (memory.c). */
 #include <cblas.h>
 #include <stdint.h>
 #include <math.h>

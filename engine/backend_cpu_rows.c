@@ -43,11 +43,11 @@ typedef float lanes_f_unaligned __attribute__((vector_size(SUM_LANES * sizeof(fl
 
 /* Lane l holds the terms l, l + SUM_LANES, ...; the tail adds into lanes 0..;
  * then halves are added pairwise. */
-static inline float sum_lanes_f(const lanes_f *acc, const float *tail, int64_t n_tail, const float *tail2)
+static inline float sum_lanes_f(const lanes_f *acc, const float *tail, int64_t n_tail)
 {
     float l[SUM_LANES];
     memcpy(l, acc, sizeof l);
-    for (int64_t j = 0; j < n_tail; j++) l[j] += tail2 ? tail[j] * tail2[j] : tail[j];
+    for (int64_t j = 0; j < n_tail; j++) l[j] += tail[j];
     for (int w = SUM_LANES / 2; w > 0; w /= 2)
         for (int i = 0; i < w; i++) l[i] += l[i + w];
     return l[0];
@@ -67,8 +67,10 @@ static inline float dot_f(const float *a, const float *b, int64_t n)
 {
     lanes_f acc = {0};
     int64_t j = 0;
+    float tail[SUM_LANES];
     for (; j + SUM_LANES <= n; j += SUM_LANES) acc += LOAD_LANES(a + j) * LOAD_LANES(b + j);
-    return sum_lanes_f(&acc, a + j, n - j, b + j);
+    for (int64_t t = 0; j + t < n; t++) tail[t] = a[j + t] * b[j + t];
+    return sum_lanes_f(&acc, tail, n - j);
 }
 
 static inline uint32_t bits_of(float f)
