@@ -363,7 +363,10 @@ int main(int argc, char **argv)
     lens_processing p = lens_processing_default();
     setvbuf(stdout, NULL, _IOLBF, 0);
     double floor = sgemm_rate();
-    printf("threads %d, sgemm floor %.1f GFLOP/s\n\n", lens_num_threads(), floor);
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    printf("threads %d, sgemm floor %.1f GFLOP/s, OpenBLAS kernels %s (%s%s)\n\n", lens_num_threads(), floor,
+           openblas_get_corename(), coretype ? "OPENBLAS_CORETYPE=" : "chosen by OpenBLAS for this CPU",
+           coretype ? coretype : "");
     printf("| workload | backend | median ms | min ms | max ms | peak RSS MiB | GFLOP/s | x floor |\n");
     printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 

@@ -4,7 +4,10 @@ holds lens.N / tl.N (each round's tables: lens-bench or transformerlens_bench.py
 then the peak-memory table of each) and lens.sweepN / tl.sweepN (the patching sweep
 rounds). Prints, per workload, the median over rounds of each side's value, the ratio
 and the issue's target: for times TransformerLens / lens (above 1: lens is faster),
-for memory lens / TransformerLens (below 1: lens uses less).
+for memory lens / TransformerLens (below 1: lens uses less). Where the environment
+pinned OpenBLAS's kernels (OPENBLAS_CORETYPE), lens-cpu-kernels.N hold lens's seed
+rows with the kernels OpenBLAS picks for this CPU: printed after, labelled, against
+the same TransformerLens rows (whose BLAS, MKL in torch, the variable does not pin).
 
 Usage: python3 bench/compare_transformerlens.py ROUNDS_DIR
 """
@@ -53,21 +56,23 @@ def main():
         return [values(p) for p in sorted(glob.glob(os.path.join(d, side + ".*")))
                 if re.fullmatch(side + r"\.(sweep)?[0-9]+", os.path.basename(p))]
 
-    lens_runs, tl_runs = rounds("lens"), rounds("tl")
+    lens_runs, tl_runs, own_kernels = rounds("lens"), rounds("tl"), rounds("lens-cpu-kernels")
     print(f"TransformerLens against lens, alternating rounds (median of the rounds' values)")
     print("| workload | lens | TransformerLens | ratio | target | met? |")
     print("| --- | ---: | ---: | ---: | --- | --- |")
-    for lens_name, tl_name, kind, target, test in PAIRS:
-        a = [r[lens_name] for r in lens_runs if lens_name in r]
-        b = [r[tl_name] for r in tl_runs if tl_name in r]
-        if not a or not b:
-            continue
-        la, tb = statistics.median(a), statistics.median(b)
-        unit = "ms" if kind == "time" else "MiB"
-        ratio = tb / la if kind == "time" else la / tb
-        label = "TL / lens" if kind == "time" else "lens / TL"
-        met = ("yes" if test(ratio) else "no") if test else ""
-        print(f"| {lens_name} | {la:.1f} {unit} | {tb:.1f} {unit} | {ratio:.2f} ({label}) | {target} | {met} |")
+    pinned = os.environ.get("OPENBLAS_CORETYPE", "pinned")
+    for runs, suffix in ((lens_runs, ""), (own_kernels, f" (OpenBLAS's kernels for this CPU, not {pinned})")):
+        for lens_name, tl_name, kind, target, test in PAIRS:
+            a = [r[lens_name] for r in runs if lens_name in r]
+            b = [r[tl_name] for r in tl_runs if tl_name in r]
+            if not a or not b:
+                continue
+            la, tb = statistics.median(a), statistics.median(b)
+            unit = "ms" if kind == "time" else "MiB"
+            ratio = tb / la if kind == "time" else la / tb
+            label = "TL / lens" if kind == "time" else "lens / TL"
+            met = ("yes" if test(ratio) else "no") if test else ""
+            print(f"| {lens_name}{suffix} | {la:.1f} {unit} | {tb:.1f} {unit} | {ratio:.2f} ({label}) | {target} | {met} |")
 
 
 if __name__ == "__main__":

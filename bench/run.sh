@@ -47,6 +47,11 @@ if [ -x "$tl_python" ] && "$tl_python" -c "import torch, transformer_lens" 2>/de
     for r in $(seq 1 "${TL_ROUNDS:-3}"); do
         { LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" "$tl_runs"; "$BUILD/lens-bench-memory" "$model"
           LENS_BENCH_ONLY=attribution "$BUILD/lens-bench" "$model" 3; } >"$rounds/lens.$r"
+        # where the environment pins OpenBLAS's kernels (OPENBLAS_CORETYPE), lens's seed
+        # rows again with the kernels OpenBLAS picks for this CPU, reported beside (labelled)
+        if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+            env -u OPENBLAS_CORETYPE LENS_BENCH_ONLY=seed "$BUILD/lens-bench" "$model" "$tl_runs" >"$rounds/lens-cpu-kernels.$r"
+        fi
         { "$tl_python" bench/transformerlens_bench.py --model "$model" --threads "$(nproc)" --runs "$tl_runs";
           "$tl_python" bench/transformerlens_bench.py --model "$model" --peak
           "$tl_python" bench/transformerlens_patch_bench.py --threads "$(nproc)" --cells "${TL_PATCH_CELLS:-24}"; } >"$rounds/tl.$r" 2>/dev/null
