@@ -17,8 +17,11 @@
  * class's kernels of several users may share.
  * A waiter polls with a growing pause (at most 1 ms at the head of the queue,
  * 4 ms behind it): no thread spins, and an interrupt is seen within that pause.
- * A process that has waited LENS_TURN_WAIT_MS goes on without a turn, so a
- * holder stuck in a hook (input(), a long sleep) delays others only that long.
+ * At the head of the queue a process waits at most LENS_TURN_WAIT_MS, then goes
+ * on without a turn, so a holder stuck in a hook (input(), a long sleep) delays
+ * each waiter only that long; in the queue behind it, where eight kernels of a
+ * class each wait for the passes of those ahead, at most QUEUE_WAITS times that
+ * (a process stopped at the head, ^Z, holds the queue).
  *
  * Owns: the turn files' descriptors (this thread's turn stays open while held),
  * LENS_COMPUTE_TURNS, LENS_TURN_DIR and LENS_TURN_WAIT_MS. Does not own: the
@@ -41,6 +44,7 @@
 
 #define MAX_TURNS 64
 #define DEFAULT_WAIT_MS 5000
+#define QUEUE_WAITS 12   /* the longest wait in the queue, in LENS_TURN_WAIT_MS */
 
 static pthread_once_t configured = PTHREAD_ONCE_INIT;
 static bool turns_on;
@@ -132,7 +136,7 @@ static int acquire(const volatile int *interrupt)
     if (queue < 0) return -1;
     int fds[MAX_TURNS], got = -1;
     bool waited = false;
-    double deadline = now_ms() + (double)wait_ms;
+    double deadline = now_ms() + (double)wait_ms * QUEUE_WAITS;
     unsigned pause_us = 100;
     for (int i = 0; i < n_turns; i++) fds[i] = -1;
     while (flock(queue, LOCK_EX | LOCK_NB)) {
@@ -146,6 +150,7 @@ static int acquire(const volatile int *interrupt)
         if ((fds[i] = open_turn_file(name)) < 0) goto out;
     }
     pause_us = 50;
+    deadline = now_ms() + (double)wait_ms;   /* at the head of the queue */
     for (;;) {
         for (int i = 0; i < n_turns && got < 0; i++)
             if (!flock(fds[i], LOCK_EX | LOCK_NB)) {

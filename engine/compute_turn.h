@@ -14,9 +14,10 @@
 
 #include "backend.h"
 
-/* Waits for a turn (at most LENS_TURN_WAIT_MS, or until *interrupt is set, then
- * goes on without one) when be runs on the cpu and turns are on. Returns
- * whether this call took one; pass that to lens_turn_give. */
+/* Waits for a turn when be runs on the cpu and turns are on: at most
+ * LENS_TURN_WAIT_MS once next in line (longer in the line behind), or until
+ * *interrupt is set, then goes on without one. Returns whether this call took
+ * one (or nests in one this thread holds); pass that to lens_turn_give. */
 bool lens_turn_take(const lens_backend *be, const volatile int *interrupt);
 void lens_turn_give(bool taken);
 

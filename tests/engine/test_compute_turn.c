@@ -1,7 +1,7 @@
 /* test_compute_turn.c — lens processes take turns for their heavy passes
  * (engine/compute_turn.c): a turn held by one process makes another wait, a
- * waiter goes on without one after LENS_TURN_WAIT_MS or at an interrupt, takes
- * nest, the process waiting next goes before the one that gave its turn back,
+ * waiter goes on without one after LENS_TURN_WAIT_MS at the head of the queue,
+ * QUEUE_WAITS times that behind it, or at an interrupt, takes nest, the process waiting next goes before the one that gave its turn back,
  * and a forward pass waits for its turn and computes the same numbers.
  *
  * Processes are forked before the parent takes a turn (a forked child would
@@ -19,7 +19,8 @@
 #include "../harness.h"
 #include "model_fixture.h"
 
-#define WAIT_MS 400
+#define WAIT_MS 300
+#define QUEUE_WAITS 12   /* as compute_turn.c: the longest wait in the queue, in WAIT_MS */
 
 static char turn_dir[] = "/tmp/lens-turn-test-XXXXXX";
 static const lens_backend *cpu;
@@ -80,7 +81,8 @@ static int waits_then_goes_on(int to_parent, int from_parent)
     double t0 = now_ms();
     bool taken = lens_turn_take(cpu, NULL);
     double waited = now_ms() - t0;
-    int rc = !taken ? 11 : lens_turns_held() ? 12 : lens_turn_waits() != w0 + 1 ? 13 : waited < WAIT_MS - 5 ? 14 : 0;
+    int rc = !taken ? 11 : lens_turns_held() ? 12 : lens_turn_waits() != w0 + 1 ? 13 : waited < WAIT_MS - 5 ? 14
+             : waited > QUEUE_WAITS * WAIT_MS / 2 ? 15 : 0;   /* the head's wait, not the queue's */
     lens_turn_give(taken);
     say(to_parent, 'd');
     return rc;
@@ -170,7 +172,7 @@ static void test_an_interrupt_ends_the_wait(void)
     CHECK(rc == 0, "the interrupted waiter: status %d", rc);
 }
 
-#define CHILD_HOLDS_MS 300
+#define CHILD_HOLDS_MS 150   /* under WAIT_MS: the parent waits for it at the head */
 
 /* The child: on 'g', waits for the turn the parent holds, says 't' when it
  * has it, holds it CHILD_HOLDS_MS and gives it back. */
@@ -186,16 +188,51 @@ static int waits_for_the_turn(int to_parent, int from_parent)
     return 0;
 }
 
-/* True once another process holds the queue: it is the one waiting next. */
-static bool someone_waits_next(void)
+/* The queue's lock for this process (its descriptor), or -1 when another holds it. */
+static int lock_queue(void)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/turn-queue", turn_dir);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool held = flock(fd, LOCK_EX | LOCK_NB) != 0;
-    close(fd);   /* releases it when this test took it */
-    return held;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* True once another process holds the queue: it is the one waiting next. */
+static bool someone_waits_next(void)
+{
+    int fd = lock_queue();
+    if (fd >= 0) close(fd);
+    return fd < 0;
+}
+
+/* The child: on 'g', takes a turn while the parent holds the queue (as a process
+ * stopped at its head would): it waits QUEUE_WAITS x the wait, then goes on. */
+static int waits_in_the_queue(int to_parent, int from_parent)
+{
+    if (hear(from_parent) != 'g') return 10;
+    double t0 = now_ms();
+    bool taken = lens_turn_take(cpu, NULL);
+    double waited = now_ms() - t0;
+    int rc = !taken ? 11 : lens_turns_held() ? 12 : waited < QUEUE_WAITS * WAIT_MS - 5 ? 14 : 0;
+    lens_turn_give(taken);
+    say(to_parent, 'd');
+    return rc;
+}
+
+static void test_a_wait_in_the_queue_ends_too(void)
+{
+    child c = spawn(waits_in_the_queue);
+    int queue = lock_queue();
+    CHECK(queue >= 0, "the queue is free");
+    say(c.to[1], 'g');
+    CHECK(hear(c.from[0]) == 'd');
+    if (queue >= 0) close(queue);
+    int rc = reap(&c);
+    CHECK(rc == 0, "the process behind a stopped head: status %d", rc);
 }
 
 static void test_the_process_waiting_goes_before_the_one_that_gave_its_turn_back(void)
@@ -318,6 +355,7 @@ int main(void)
     RUN(test_takes_nest_and_hold_one_turn);
     RUN(test_an_interrupt_ends_the_wait);
     RUN(test_the_process_waiting_goes_before_the_one_that_gave_its_turn_back);
+    RUN(test_a_wait_in_the_queue_ends_too);
     RUN(test_a_forward_pass_waits_for_its_turn_and_computes_the_same);
     host_copies_free();
     remove_turn_dir();
