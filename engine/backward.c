@@ -23,7 +23,6 @@
 #include "backend.h"
 #include "backward_select.h"
 #include "cache_internal.h"
-#include "compute_turn.h"
 #include "device_tensor.h"
 #include "lens/backward.h"
 #include "lens/tensor_ops.h"
@@ -367,7 +366,6 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     lens_tensor *lg = NULL;
     bwd b = {.m = m, .be = m->be, .sel = &s, .B = B, .P = P, .M = B * P, .err = err};
     double v = 0;
-    bool turn = lens_turn_take(m->be, opt.interrupt);   /* one turn for the forward and backward */
     int rc = lens_model_run(m, tokens, &f, f.logits ? &lg : NULL, &acts, err);
     if (rc) goto done;
     b.acts = acts;
@@ -379,7 +377,6 @@ int lens_model_run_backward(const lens_model *m, const lens_tensor *tokens, cons
     if (value) *value = v;
     if (logits && opt.logits) { *logits = lg; lg = NULL; }
 done:
-    lens_turn_give(turn);
     lens_tensor_free(lg);
     for (int k = 0; k < HK_COUNT; k++)
         if (b.scratch[k]) m->be->free(b.scratch[k], hook_bytes(&b, (lens_hook_kind)k));

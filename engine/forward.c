@@ -17,7 +17,6 @@
 
 #include "backend.h"
 #include "cache_internal.h"
-#include "compute_turn.h"
 #include "device_tensor.h"
 #include "lens/checked.h"
 #include "model_internal.h"
@@ -456,11 +455,7 @@ int lens_model_run(const lens_model *m, const lens_tensor *tokens, const lens_ru
         }
         for (int k = 0; k < HK_COUNT; k++) r.scratch[k] = lens_dev_f32(r.scratch_arena) + at[k];
     }
-    {
-        bool turn = lens_turn_take(r.be, o.interrupt);   /* with the other lens processes here */
-        rc = run_all(&r, tokens, logits);
-        lens_turn_give(turn);
-    }
+    rc = run_all(&r, tokens, logits);
 done:
     lens_tensor_free(r.arena);   /* the cache's views keep it alive */
     lens_tensor_free(r.scratch_arena);   /* back to the pool */

@@ -22,7 +22,6 @@
 
 #include "backend.h"
 #include "cache_internal.h"
-#include "compute_turn.h"
 #include "device_tensor.h"
 #include "lens/memory.h"
 
@@ -166,9 +165,7 @@ static void ensure_rows_locked(lazy_logits *L, int64_t *rows, int64_t n)
     if (L->be->host_addressable && m > L->R / 2 && atomic_load(&L->n_done) == 0)
         madvise(L->data, L->bytes, MADV_HUGEPAGE);
 #endif
-    bool turn = lens_turn_take(L->be, NULL);
     compute_rows(L, rows, m);
-    lens_turn_give(turn);
     atomic_fetch_add(&L->n_done, (long long)m);
 }
 

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "backend.h"
-#include "compute_turn.h"
 #include "device_tensor.h"
 #include "lens/checked.h"
 #include "lens/patching.h"
@@ -430,8 +429,8 @@ static int score(lens_patch_pass *pp, const float *fin, double *out, lens_error 
     return 0;
 }
 
-static int pass_run(lens_patch_pass *pp, const lens_patch_cells *c, const volatile int *interrupt, double *out,
-                    lens_error *err)
+int lens_patch_pass_run(lens_patch_pass *pp, const lens_patch_cells *c, const volatile int *interrupt, double *out,
+                        lens_error *err)
 {
     if (c->k < 1 || c->k > pp->k_max) return lens_fail(err, "internal: %lld cells in a pass", (long long)c->k);
     int nl = lens_model_config(pp->m)->n_layers;
@@ -458,13 +457,4 @@ static int pass_run(lens_patch_pass *pp, const lens_patch_cells *c, const volati
     }
     if (score(pp, P32(pp, B_Y), out, err)) return -1;
     return pp->be->synchronize(err);
-}
-
-int lens_patch_pass_run(lens_patch_pass *pp, const lens_patch_cells *c, const volatile int *interrupt, double *out,
-                        lens_error *err)
-{
-    bool turn = lens_turn_take(pp->be, interrupt);   /* with the other lens processes here */
-    int rc = pass_run(pp, c, interrupt, out, err);
-    lens_turn_give(turn);
-    return rc;
 }

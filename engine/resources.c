@@ -74,7 +74,7 @@ static int cgroup_cpu_quota(void)
     return q > 0 ? (int)((q + period - 1) / period) : 0;
 }
 
-int lens_cpus_available(void)
+int lens_default_num_threads(void)
 {
     int n = 0;
     cpu_set_t set;
@@ -84,12 +84,7 @@ int lens_cpus_available(void)
         n = c > 0 ? (int)c : 1;
     }
     int quota = cgroup_cpu_quota();
-    return quota > 0 && quota < n ? quota : n;
-}
-
-int lens_default_num_threads(void)
-{
-    int n = lens_cpus_available();
+    if (quota > 0 && quota < n) n = quota;
     return n > LENS_MAX_DEFAULT_THREADS ? LENS_MAX_DEFAULT_THREADS : n;
 }
 

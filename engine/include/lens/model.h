@@ -213,10 +213,8 @@ void lens_set_activation_pool_idle(double seconds);
  * else lens_default_num_threads(); settable. */
 void lens_set_num_threads(int n);
 int lens_num_threads(void);
-/* The CPUs this process may use: its affinity mask, capped by a cgroup CPU quota. */
-int lens_cpus_available(void);
-/* lens_cpus_available(), at most LENS_MAX_DEFAULT_THREADS (GPT-2-sized matmuls gain
- * little beyond). */
+/* The CPUs this process may use (its affinity mask, capped by a cgroup CPU quota),
+ * at most LENS_MAX_DEFAULT_THREADS (GPT-2-sized matmuls gain little beyond). */
 #define LENS_MAX_DEFAULT_THREADS 16
 int lens_default_num_threads(void);
 
