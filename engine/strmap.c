@@ -74,7 +74,9 @@ static slot *find_slot(const lens_strmap *m, const char *key, size_t len, uint64
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         slot *s = &m->slots[i];
         if (s->hash == 0) return s;
-        if (s->hash == h && s->len == len && memcmp(m->arena + s->off, key, len) == 0) return s;
+        /* an empty key compares without touching the arena, which is NULL while
+         * every key stored is empty */
+        if (s->hash == h && s->len == len && (len == 0 || memcmp(m->arena + s->off, key, len) == 0)) return s;
     }
 }
 

@@ -40,6 +40,18 @@ static void test_strmap_keys_are_bytes_with_a_length(void)
     lens_strmap_free(m);
 }
 
+/* Only empty keys: the arena stays unallocated, and finding the key again must not
+ * offset its NULL pointer (UBSan under make test SANITIZE=1; found by fuzz_tokenizer). */
+static void test_strmap_holds_an_empty_key_alone(void)
+{
+    lens_strmap *m = lens_strmap_new(2);
+    CHECK(lens_strmap_put(m, "", 0, 5) == 0 && lens_strmap_put(m, "", 0, 6) == 0, "put twice");
+    int64_t v = 0;
+    CHECK(lens_strmap_get(m, "", 0, &v) == 1 && v == 6, "v=%lld", (long long)v);
+    CHECK(lens_strmap_count(m) == 1, "count %zu", lens_strmap_count(m));
+    lens_strmap_free(m);
+}
+
 static void test_strmap_grows_past_its_initial_size(void)
 {
     lens_strmap *m = lens_strmap_new(1);
@@ -69,6 +81,7 @@ int main(void)
     RUN(test_strmap_finds_what_was_put_and_nothing_else);
     RUN(test_strmap_put_replaces_the_value_of_an_existing_key);
     RUN(test_strmap_keys_are_bytes_with_a_length);
+    RUN(test_strmap_holds_an_empty_key_alone);
     RUN(test_strmap_grows_past_its_initial_size);
     return harness_summary();
 }
