@@ -49,6 +49,21 @@ def values(path):
     return rows
 
 
+def print_rows(lens_runs, tl_runs, suffix):
+    """One table row per PAIRS entry both sides measured; suffix labels the lens rows."""
+    for lens_name, tl_name, kind, target, test in PAIRS:
+        a = [r[lens_name] for r in lens_runs if lens_name in r]
+        b = [r[tl_name] for r in tl_runs if tl_name in r]
+        if not a or not b:
+            continue
+        la, tb = statistics.median(a), statistics.median(b)
+        unit = "ms" if kind == "time" else "MiB"
+        ratio = tb / la if kind == "time" else la / tb
+        label = "TL / lens" if kind == "time" else "lens / TL"
+        met = ("yes" if test(ratio) else "no") if test else ""
+        print(f"| {lens_name}{suffix} | {la:.1f} {unit} | {tb:.1f} {unit} | {ratio:.2f} ({label}) | {target} | {met} |")
+
+
 def main():
     d = sys.argv[1]
 
@@ -61,19 +76,8 @@ def main():
     print("| workload | lens | TransformerLens | ratio | target | met? |")
     print("| --- | ---: | ---: | ---: | --- | --- |")
     pinned = os.environ.get("OPENBLAS_CORETYPE", "pinned")
-    for runs, suffix in ((lens_runs, ""), (own_kernels, f" (OpenBLAS's kernels for this CPU, not {pinned})")):
-        for lens_name, tl_name, kind, target, test in PAIRS:
-            a = [r[lens_name] for r in runs if lens_name in r]
-            b = [r[tl_name] for r in tl_runs if tl_name in r]
-            if not a or not b:
-                continue
-            la, tb = statistics.median(a), statistics.median(b)
-            unit = "ms" if kind == "time" else "MiB"
-            ratio = tb / la if kind == "time" else la / tb
-            label = "TL / lens" if kind == "time" else "lens / TL"
-            met = ("yes" if test(ratio) else "no") if test else ""
-            print(f"| {lens_name}{suffix} | {la:.1f} {unit} | {tb:.1f} {unit} | {ratio:.2f} ({label}) | {target} | {met} |")
-
+    print_rows(lens_runs, tl_runs, "")
+    print_rows(own_kernels, tl_runs, f" (OpenBLAS's kernels for this CPU, not {pinned})")
 
 if __name__ == "__main__":
     main()
