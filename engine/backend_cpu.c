@@ -1,12 +1,12 @@
-/* backend_cpu.c — the CPU implementation of lens_backend: host memory, OpenBLAS
- * sgemm for the matrix products, OpenMP-parallel C loops for the rest.
+/* backend_cpu.c — the CPU implementation of lens_backend: host memory, the
+ * tiled sgemm of backend_cpu_gemm.c for the matrix products, OpenMP-parallel C
+ * loops for the rest.
  *
  * Owns: the cpu backend table, its memory operations and forward operations.
  * Does not own: the vectorised loops (backend_cpu_rows.c), the backward
  * operations (backward_cpu.c), the general tensor operations
  * (backend_cpu_general.c), the registry (backend_select.c) or the memory limit
  * (memory.c). */
-#include <cblas.h>
 #include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
@@ -25,8 +25,8 @@ static void cpu_matmul(float *out, const float *a, const float *b, const float *
         for (int64_t i = 0; i < M; i++) memcpy(out + i * N, bias, (size_t)N * sizeof *out);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, b_trans ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                (int)K, 1.0f, a, (int)K, b, b_trans ? (int)K : (int)N, beta, out, (int)N);
+    lens_cpu_sgemm(&(lens_sgemm){.b_trans = b_trans, .M = M, .N = N, .K = K, .alpha = 1.0f, .beta = beta,
+                                 .a = a, .b = b, .c = out, .lda = K, .ldb = b_trans ? K : N, .ldc = N});
 }
 
 static void cpu_layernorm(float *normalized, float *scale, const float *x, const float *w,
@@ -36,7 +36,7 @@ static void cpu_layernorm(float *normalized, float *scale, const float *x, const
     for (int64_t i = 0; i < M; i++) lens_cpu_layernorm_row(normalized + i * d, scale + i, x + i * d, w, b, d, eps);
 }
 
-/* Long sequences: one sgemm per (batch, head), BLAS threads inside each, and the
+/* Long sequences: the tiled sgemm over every (batch, head), and the
  * elementwise passes (mask, softmax) parallel over (batch, head). Short ones:
  * the vectorised loops of backend_cpu_rows.c, parallel over (batch, head). */
 #define BLAS_ATTENTION_MIN_P 64
@@ -61,10 +61,13 @@ static void cpu_attn_scores(float *scores, const float *q, const float *k, int64
         }
         return;
     }
-    for (int64_t bh = 0; bh < B * H; bh++) {
-        int64_t off = (bh / H) * P * ld + (bh % H) * dh;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)P, (int)dh, inv_scale, q + off,
-                    (int)ld, k + off, (int)ld, 0.0f, scores + bh * P * P, (int)P);
+    /* One product per batch row, its heads dh floats apart. */
+    for (int64_t b = 0; b < B; b++) {
+        int64_t off = b * P * ld;
+        lens_cpu_sgemm_batched(&(lens_sgemm){.b_trans = true, .M = P, .N = P, .K = dh, .alpha = inv_scale,
+                                             .a = q + off, .b = k + off, .c = scores + b * H * P * P, .lda = ld,
+                                             .ldb = ld, .ldc = P},
+                               H, dh, dh, P * P);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; bh++) mask_one(scores + bh * P * P, P);
@@ -80,14 +83,20 @@ static void cpu_attn_z(float *z, const float *pattern, const float *v, int64_t B
                        int64_t H, int64_t dh)
 {
     int64_t ld = H * dh;
-    bool blas = P >= BLAS_ATTENTION_MIN_P;
-#pragma omp parallel for schedule(static) if (!blas)
+    if (P >= BLAS_ATTENTION_MIN_P) {
+        for (int64_t b = 0; b < B; b++) {
+            int64_t off = b * P * ld;
+            lens_cpu_sgemm_batched(&(lens_sgemm){.M = P, .N = dh, .K = P, .alpha = 1.0f,
+                                                 .a = pattern + b * H * P * P, .b = v + off, .c = z + off,
+                                                 .lda = P, .ldb = ld, .ldc = ld},
+                                   H, P * P, dh, dh);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t off = (bh / H) * P * ld + (bh % H) * dh;
-        if (blas)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)dh, (int)P, 1.0f,
-                        pattern + bh * P * P, (int)P, v + off, (int)ld, 0.0f, z + off, (int)ld);
-        else lens_cpu_attn_z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh);
+        lens_cpu_attn_z_one(z + off, pattern + bh * P * P, v + off, P, ld, dh);
     }
 }
 
@@ -115,10 +124,9 @@ static void cpu_head_results(float *result, const float *z, const float *W_O, in
                              int64_t H, int64_t dh, int64_t d)
 {
     /* For each head: result[:, h, :] = z[:, h, :] @ W_O[h] with row strides. */
-    for (int64_t h = 0; h < H; h++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)BP, (int)d, (int)dh, 1.0f,
-                    z + h * dh, (int)(H * dh), W_O + h * dh * d, (int)d, 0.0f, result + h * d,
-                    (int)(H * d));
+    lens_cpu_sgemm_batched(&(lens_sgemm){.M = BP, .N = d, .K = dh, .alpha = 1.0f, .a = z, .b = W_O,
+                                         .c = result, .lda = H * dh, .ldb = d, .ldc = H * d},
+                           H, dh, dh * d, d);
 }
 
 /* gelu_new in the vectorised loop of backend_cpu_rows.c, a block of elements per task. */

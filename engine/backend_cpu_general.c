@@ -7,7 +7,6 @@
  * double, NaN winning max/min, softmax through exp in double), so the cpu table
  * and tensor_ops_*.c give the same values. Does not own: shapes, dtypes or
  * broadcasting rules (tensor_ops_*.c work those out and call these). */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -134,16 +133,14 @@ void lens_cpu_matmul_batched(float *out, const float *a, const float *b, int64_t
                              int64_t stride_out)
 {
     if (M <= 0 || N <= 0) return;
-    for (int64_t i = 0; i < batch; i++) {
-        float *c = out + i * stride_out;
-        if (K <= 0) {
-            memset(c, 0, (size_t)(M * N) * sizeof *c);
-            continue;
-        }
-        cblas_sgemm(CblasRowMajor, a_trans ? CblasTrans : CblasNoTrans, b_trans ? CblasTrans : CblasNoTrans,
-                    (int)M, (int)N, (int)K, 1.0f, a + i * stride_a, a_trans ? (int)M : (int)K, b + i * stride_b,
-                    b_trans ? (int)K : (int)N, 0.0f, c, (int)N);
+    if (K <= 0) {
+        for (int64_t i = 0; i < batch; i++) memset(out + i * stride_out, 0, (size_t)(M * N) * sizeof *out);
+        return;
     }
+    lens_cpu_sgemm_batched(&(lens_sgemm){.a_trans = a_trans, .b_trans = b_trans, .M = M, .N = N, .K = K,
+                                         .alpha = 1.0f, .a = a, .b = b, .c = out, .lda = a_trans ? M : K,
+                                         .ldb = b_trans ? K : N, .ldc = N},
+                           batch, stride_a, stride_b, stride_out);
 }
 
 void lens_cpu_fill_f32(float *out, float v, int64_t n)

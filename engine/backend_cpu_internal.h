@@ -1,7 +1,8 @@
 /* backend_cpu_internal.h — internal to the engine: the cpu implementations that
  * live outside backend_cpu.c (the backward kernels of backward_cpu.c, the general
  * tensor operations of backend_cpu_general.c, the vectorised loops of
- * backend_cpu_rows.c), so the cpu table can point at them.
+ * backend_cpu_rows.c) and the tiled matrix product every one of them uses
+ * (backend_cpu_gemm.c), so the cpu table can point at them.
  * Signatures are those of the lens_backend members of the same name (backend.h). */
 #ifndef LENS_BACKEND_CPU_INTERNAL_H
 #define LENS_BACKEND_CPU_INTERNAL_H
@@ -28,6 +29,25 @@ void lens_cpu_matmul_batched(float *out, const float *a, const float *b, int64_t
                              int64_t N, bool a_trans, bool b_trans, int64_t stride_a, int64_t stride_b,
                              int64_t stride_out);
 void lens_cpu_fill_f32(float *out, float v, int64_t n);
+
+/* One row-major single-precision product c = alpha * op(a) @ op(b) + beta * c,
+ * c [M, N], op(a) [M, K], op(b) [K, N]; a transposed operand is stored [K, M]
+ * (a) or [N, K] (b). Leading dimensions and K fit in an int. */
+typedef struct {
+    bool a_trans, b_trans;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int64_t lda, ldb, ldc;
+} lens_sgemm;
+
+/* The products, in tiles over the threads (backend_cpu_gemm.c): the same bits
+ * whatever the thread count. The batched form runs batch products whose
+ * matrices are stride_a, stride_b, stride_c floats apart. */
+void lens_cpu_sgemm(const lens_sgemm *g);
+void lens_cpu_sgemm_batched(const lens_sgemm *g, int64_t batch, int64_t stride_a, int64_t stride_b,
+                            int64_t stride_c);
 
 /* The vectorised loops (backend_cpu_rows.c), one thread's share each. */
 void lens_cpu_gelu_new(float *out, const float *x, int64_t n);

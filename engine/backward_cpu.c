@@ -1,11 +1,10 @@
-/* backward_cpu.c — the CPU backend's backward operations (backend.h): OpenBLAS
- * sgemm for the input gradients of the matrix products (and of attention on
+/* backward_cpu.c — the CPU backend's backward operations (backend.h): the tiled
+ * sgemm (backend_cpu_gemm.c) for the input gradients of the matrix products (and of attention on
  * long sequences), OpenMP-parallel C loops for the rest.
  *
  * Owns: the derivative kernels (lens_cpu_*_dx, also the cpu backend table's
  * backward operations: backend_cpu_internal.h). Does not own: which gradients
  * are computed or kept (backward.c). */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -15,8 +14,9 @@
 void lens_cpu_matmul_dx(float *dx, const float *dy, const float *W, int64_t M, int64_t K, int64_t N,
                           bool accumulate)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, (int)N, 1.0f, dy, (int)N, W, (int)N,
-                accumulate ? 1.0f : 0.0f, dx, (int)K);
+    lens_cpu_sgemm(&(lens_sgemm){.b_trans = true, .M = M, .N = K, .K = N, .alpha = 1.0f,
+                                 .beta = accumulate ? 1.0f : 0.0f, .a = dy, .b = W, .c = dx, .lda = N, .ldb = N,
+                                 .ldc = K});
 }
 
 void lens_cpu_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
@@ -95,12 +95,15 @@ static void attention_dx_blas(float *dq, float *dk, float *dv, float *dP, float 
                               const float *q, const float *k, const float *v, const float *pat, int64_t P,
                               int64_t ld, int64_t dh, float inv_scale)
 {
-    int n = (int)P, l = (int)ld, h = (int)dh;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, h, 1.0f, dz, l, v, l, 0.0f, dP, n);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, h, n, 1.0f, pat, n, dz, l, 0.0f, dv, l);
+    lens_cpu_sgemm(&(lens_sgemm){.b_trans = true, .M = P, .N = P, .K = dh, .alpha = 1.0f, .a = dz, .b = v,
+                                 .c = dP, .lda = ld, .ldb = ld, .ldc = P});
+    lens_cpu_sgemm(&(lens_sgemm){.a_trans = true, .M = P, .N = dh, .K = P, .alpha = 1.0f, .a = pat, .b = dz,
+                                 .c = dv, .lda = P, .ldb = ld, .ldc = ld});
     softmax_dx_one(dS, dP, pat, P);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, h, n, inv_scale, dS, n, k, l, 0.0f, dq, l);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, h, n, inv_scale, dS, n, q, l, 0.0f, dk, l);
+    lens_cpu_sgemm(&(lens_sgemm){.M = P, .N = dh, .K = P, .alpha = inv_scale, .a = dS, .b = k, .c = dq,
+                                 .lda = P, .ldb = ld, .ldc = ld});
+    lens_cpu_sgemm(&(lens_sgemm){.a_trans = true, .M = P, .N = dh, .K = P, .alpha = inv_scale, .a = dS, .b = q,
+                                 .c = dk, .lda = P, .ldb = ld, .ldc = ld});
 }
 
 /* As in the forward: sgemm per (batch, head) from this length on, loops below. */
@@ -113,7 +116,8 @@ void lens_cpu_attention_dx(float *dq, float *dk, float *dv, float *dpattern, flo
     int64_t ld = H * dh;
     float inv_scale = 1.0f / sqrtf((float)dh);
     bool blas = P >= BLAS_ATTENTION_MIN_P;
-#pragma omp parallel for schedule(static) if (!blas)
+    /* Long sequences: a (batch, head) a task, its products on the task's thread. */
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t off = (bh / H) * P * ld + (bh % H) * dh, sq = bh * P * P;
         if (blas)

@@ -1,6 +1,7 @@
 /* resources.c — the limits the process works within: the memory limit (whose
  * count lens/memory.h keeps), the number of threads for BLAS and the engine's
- * loops, and how those threads wait (passively, so idle or competing kernels do
+ * loops (OpenBLAS itself is kept to one thread: the tiled products of
+ * backend_cpu_gemm.c share the threads), and how those threads wait (passively, so idle or competing kernels do
  * not spin).
  *
  * Owns: LENS_MEMORY_LIMIT, LENS_NUM_THREADS and the OpenMP wait policy.
@@ -102,7 +103,9 @@ void lens_set_num_threads(int n)
 {
     if (n < 1) n = 1;
     num_threads = n;
-    openblas_set_num_threads(n);
+    /* The engine's tiles are the parallel work (backend_cpu_gemm.c). OpenBLAS's
+     * OpenMP build sets the OpenMP thread count too, so it goes first. */
+    openblas_set_num_threads(1);
     omp_set_num_threads(n);
 }
 

@@ -1,14 +1,14 @@
 /* tensor_ops_matmul.c — torch.matmul semantics over lens tensors: vectors, matrices and
- * broadcast batches (see lens/tensor_ops.h). float32 goes through BLAS sgemm one batch
- * matrix at a time, reading strided views in place when BLAS can (row- or column-major
+ * broadcast batches (see lens/tensor_ops.h). float32 goes through the CPU backend's
+ * tiled sgemm (backend_cpu_gemm.c) one batch matrix at a time, reading strided views in place when BLAS can (row- or column-major
  * with a valid leading dimension) and copying only when it cannot. On a device, float32
  * products run as one matmul_batched of the backend over operands made contiguous
  * (and broadcast batches materialised) there; int64 ones run on the host. */
 #include "lens/tensor_ops.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 
+#include "backend_cpu_internal.h"
 #include "tensor_device.h"
 #include "tape_record.h"
 #include "tensor_iter.h"
@@ -145,8 +145,8 @@ lens_tensor *lens_matmul(const lens_tensor *a_in, const lens_tensor *b_in, lens_
             const float *pa = lens_tensor_f32(a) + it.off[ka], *pb = lens_tensor_f32(b) + it.off[kb];
             float *pc = lens_tensor_f32(o) + bi * M * N;
             if (K == 0) continue;   /* the zero-filled result is right */
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                        (int)M, (int)N, (int)K, 1.0f, pa, (int)lda, pb, (int)ldb, 0.0f, pc, (int)N);
+            lens_cpu_sgemm(&(lens_sgemm){.a_trans = ta, .b_trans = tb, .M = M, .N = N, .K = K, .alpha = 1.0f,
+                                         .a = pa, .b = pb, .c = pc, .lda = lda, .ldb = ldb, .ldc = N});
         } else {
             const int64_t *pa = lens_tensor_i64(a) + it.off[ka], *pb = lens_tensor_i64(b) + it.off[kb];
             int64_t *pc = lens_tensor_i64(o) + bi * M * N;
