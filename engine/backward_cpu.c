@@ -1,6 +1,7 @@
-/* backward_cpu.c — the CPU backend's backward operations (backend.h): the tiled
- * sgemm (backend_cpu_gemm.c) for the input gradients of the matrix products (and of attention on
- * long sequences), OpenMP-parallel C loops for the rest.
+/* backward_cpu.c — the CPU backend's backward operations (backend.h): the
+ * tiled sgemm (backend_cpu_gemm.c) for the input gradients of the matrix
+ * products (and of attention on long sequences), OpenMP-parallel C loops for
+ * the rest.
  *
  * Owns: the derivative kernels (lens_cpu_*_dx, also the cpu backend table's
  * backward operations: backend_cpu_internal.h). Does not own: which gradients

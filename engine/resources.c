@@ -1,8 +1,8 @@
 /* resources.c — the limits the process works within: the memory limit (whose
  * count lens/memory.h keeps), the number of threads for BLAS and the engine's
  * loops (OpenBLAS itself is kept to one thread: the tiled products of
- * backend_cpu_gemm.c share the threads), and how those threads wait (passively, so idle or competing kernels do
- * not spin).
+ * backend_cpu_gemm.c share the threads), and how those threads wait
+ * (passively, so idle or competing kernels do not spin).
  *
  * Owns: LENS_MEMORY_LIMIT, LENS_NUM_THREADS and the OpenMP wait policy.
  * Does not own: the threads themselves (the OpenMP runtime and OpenBLAS), the

@@ -1,7 +1,8 @@
 /* tensor_ops_matmul.c — torch.matmul semantics over lens tensors: vectors, matrices and
  * broadcast batches (see lens/tensor_ops.h). float32 goes through the CPU backend's
- * tiled sgemm (backend_cpu_gemm.c) one batch matrix at a time, reading strided views in place when BLAS can (row- or column-major
- * with a valid leading dimension) and copying only when it cannot. On a device, float32
+ * tiled sgemm (backend_cpu_gemm.c) one batch matrix at a time, reading strided views
+ * in place when BLAS can (row- or column-major with a valid leading dimension) and
+ * copying only when it cannot. On a device, float32
  * products run as one matmul_batched of the backend over operands made contiguous
  * (and broadcast batches materialised) there; int64 ones run on the host. */
 #include "lens/tensor_ops.h"

@@ -67,10 +67,11 @@ static float *run_product(product *p, int threads)
     float *c = malloc(p->c_n * sizeof *c);
     if (!c) return NULL;
     memcpy(c, p->c0, p->c_n * sizeof *c);
+    int was = lens_num_threads();
     lens_set_num_threads(threads);
     p->g.c = c;
     lens_cpu_sgemm(&p->g);
-    lens_set_num_threads(2);
+    lens_set_num_threads(was);
     return c;
 }
 
@@ -181,9 +182,10 @@ static int run_at(lens_model *m, const lens_tensor *tokens, int threads, lens_te
     lens_error err;
     lens_run_options o = lens_run_options_default();
     o.include_attn_result = true;
+    int was = lens_num_threads();
     lens_set_num_threads(threads);
     int rc = lens_model_run(m, tokens, &o, logits, cache, &err);
-    lens_set_num_threads(2);
+    lens_set_num_threads(was);
     if (rc) fprintf(stderr, "run: %s\n", err.msg);
     return rc;
 }
