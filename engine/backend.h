@@ -128,6 +128,13 @@ typedef struct lens_backend {
                            int64_t stride_b, int64_t stride_out);
     /* out[n] = v. */
     void (*fill_f32)(float *out, float v, int64_t n);
+    /* dst[i, :] = src[rows[i], :] for i < n, rows of width floats; rows[n] in device
+     * memory (the forward pass's shared prompt prefixes, shared_prefix.h). */
+    void (*gather_rows)(float *dst, const float *src, const int64_t *rows, int64_t n, int64_t width);
+    /* differ[i] = 1 when rows rows_a[i] and rows_b[i] of x (width floats each)
+     * differ in any bit, else 0, for i < n (did a hook make shared rows differ). */
+    void (*compare_rows)(float *differ, const float *x, const int64_t *rows_a, const int64_t *rows_b, int64_t n,
+                         int64_t width);
 } lens_backend;
 
 /* The backends compiled into this build, in registry order (cpu first). */

@@ -167,6 +167,20 @@ static void cpu_embed(float *embed, float *pos, const int64_t *tokens, const flo
     }
 }
 
+static void cpu_gather_rows(float *dst, const float *src, const int64_t *rows, int64_t n, int64_t width)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) memcpy(dst + i * width, src + rows[i] * width, (size_t)width * sizeof *dst);
+}
+
+static void cpu_compare_rows(float *differ, const float *x, const int64_t *rows_a, const int64_t *rows_b, int64_t n,
+                             int64_t width)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        differ[i] = memcmp(x + rows_a[i] * width, x + rows_b[i] * width, (size_t)width * sizeof *x) ? 1.0f : 0.0f;
+}
+
 /* ---- memory: plain host memory ------------------------------------------ */
 
 static void *cpu_alloc(size_t nbytes, lens_error *err)
@@ -252,6 +266,8 @@ const lens_backend *lens_backend_cpu(void)
         .softmax_rows = lens_cpu_softmax_rows,
         .matmul_batched = lens_cpu_matmul_batched,
         .fill_f32 = lens_cpu_fill_f32,
+        .gather_rows = cpu_gather_rows,
+        .compare_rows = cpu_compare_rows,
     };
     return &cpu;
 }

@@ -31,7 +31,7 @@ static const char *missing_operation(const lens_backend *be)
     NEED(head_results) NEED(activation) NEED(add) NEED(embed)
     NEED(matmul_dx) NEED(layernorm_dx) NEED(attention_dx) NEED(activation_dx)
     NEED(copy_strided) NEED(binary_f32) NEED(unary_f32) NEED(reduce_f32) NEED(softmax_rows)
-    NEED(matmul_batched) NEED(fill_f32)
+    NEED(matmul_batched) NEED(fill_f32) NEED(gather_rows) NEED(compare_rows)
 #undef NEED
     return NULL;
 }

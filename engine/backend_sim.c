@@ -470,6 +470,18 @@ static void sim_fill_f32(float *out, float v, int64_t n)
     if (ARGS_OK("fill_f32", out)) RUN_ON(fill_f32(out, v, n), out);
 }
 
+static void sim_gather_rows(float *dst, const float *src, const int64_t *rows, int64_t n, int64_t width)
+{
+    if (ARGS_OK("gather_rows", dst, src, rows)) RUN_ON(gather_rows(dst, src, rows, n, width), dst, src, rows);
+}
+
+static void sim_compare_rows(float *differ, const float *x, const int64_t *rows_a, const int64_t *rows_b, int64_t n,
+                             int64_t width)
+{
+    if (ARGS_OK("compare_rows", differ, x, rows_a, rows_b))
+        RUN_ON(compare_rows(differ, x, rows_a, rows_b, n, width), differ, x, rows_a, rows_b);
+}
+
 const lens_backend *lens_backend_sim(void)
 {
     static const lens_backend sim_table = {
@@ -505,6 +517,8 @@ const lens_backend *lens_backend_sim(void)
         .softmax_rows = sim_softmax_rows,
         .matmul_batched = sim_matmul_batched,
         .fill_f32 = sim_fill_f32,
+        .gather_rows = sim_gather_rows,
+        .compare_rows = sim_compare_rows,
     };
     return &sim_table;
 }

@@ -55,6 +55,8 @@ static const lens_backend cuda_table = {
     .softmax_rows = lens_cu_op_softmax_rows,
     .matmul_batched = lens_cu_matmul_batched,
     .fill_f32 = lens_cu_op_fill,
+    .gather_rows = lens_cu_op_gather_rows,
+    .compare_rows = lens_cu_op_compare_rows,
 };
 
 static bool opened;

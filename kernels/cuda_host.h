@@ -70,5 +70,8 @@ void lens_cu_op_unary(lens_unop op, float *out, const float *x, int64_t n);
 void lens_cu_op_reduce(lens_reduce_op op, float *out, const float *x, int64_t outer, int64_t n, int64_t inner);
 void lens_cu_op_softmax_rows(float *out, const float *x, int64_t rows, int64_t n, bool log);
 void lens_cu_op_fill(float *out, float v, int64_t n);
+void lens_cu_op_compare_rows(float *differ, const float *x, const int64_t *rows_a, const int64_t *rows_b, int64_t n,
+                             int64_t width);
+void lens_cu_op_gather_rows(float *dst, const float *src, const int64_t *rows, int64_t n, int64_t width);
 
 #endif

@@ -41,6 +41,10 @@ cudaError_t lens_cu_activation_dx(cudaStream_t stream, float *dx, const float *d
 cudaError_t lens_cu_add(cudaStream_t stream, float *out, const float *a, const float *b, int64_t n);
 cudaError_t lens_cu_unary(cudaStream_t stream, lens_unop op, float *out, const float *x, int64_t n);
 cudaError_t lens_cu_fill(cudaStream_t stream, float *out, float v, int64_t n);
+cudaError_t lens_cu_compare_rows(cudaStream_t stream, float *differ, const float *x, const int64_t *rows_a,
+                                const int64_t *rows_b, int64_t n, int64_t width);
+cudaError_t lens_cu_gather_rows(cudaStream_t stream, float *dst, const float *src, const int64_t *rows, int64_t n,
+                               int64_t width);
 cudaError_t lens_cu_embed(cudaStream_t stream, float *embed, float *pos, const int64_t *tokens, const float *W_E,
                           const float *W_pos, int64_t B, int64_t P, int64_t d);
 

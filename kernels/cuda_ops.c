@@ -41,6 +41,19 @@ void lens_cu_op_embed(float *embed, float *pos, const int64_t *tokens, const flo
     lens_cu_ok(lens_cu_embed(lens_cu_stream(), embed, pos, tokens, W_E, W_pos, B, P, d), "embed");
 }
 
+void lens_cu_op_gather_rows(float *dst, const float *src, const int64_t *rows, int64_t n, int64_t width)
+{
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("gather_rows", n, width)) return;
+    lens_cu_ok(lens_cu_gather_rows(lens_cu_stream(), dst, src, rows, n, width), "gather_rows");
+}
+
+void lens_cu_op_compare_rows(float *differ, const float *x, const int64_t *rows_a, const int64_t *rows_b, int64_t n,
+                             int64_t width)
+{
+    if (lens_cu_failed() || !LENS_CU_DIMS_OK("compare_rows", n, width)) return;
+    lens_cu_ok(lens_cu_compare_rows(lens_cu_stream(), differ, x, rows_a, rows_b, n, width), "compare_rows");
+}
+
 void lens_cu_op_layernorm_dx(float *dx, float *dscale, const float *dnorm, const float *x, const float *scale,
                              const float *w, int64_t M, int64_t d)
 {

@@ -1,5 +1,5 @@
 /* pointwise.cu — the CUDA backend's elementwise kernels: bias rows, activations
- * and their derivatives, add, unary ops, fill, embedding lookup.
+ * and their derivatives, add, unary ops, fill, embedding lookup, row gathers and comparisons.
  *
  * Owns: these kernels and their launchers (declared in cuda_internal.h). Does not
  * own: when they run (cuda_ops.c, cuda_blas.c). The arithmetic follows
@@ -161,6 +161,49 @@ extern "C" cudaError_t lens_cu_embed(cudaStream_t s, float *embed, float *pos, c
 {
     if (B * P * d == 0) return cudaSuccess;
     embed_kernel<<<lens_cu_blocks(B * P * d), LENS_CU_THREADS, 0, s>>>(embed, pos, tokens, W_E, W_pos, B, P, d);
+    return cudaGetLastError();
+}
+
+/* One thread per element of dst ([n, width]). */
+static __global__ void gather_rows_kernel(float *dst, const float *src, const int64_t *rows, int64_t n, int64_t width)
+{
+    LENS_CU_GRID_STRIDE(i, n * width) dst[i] = src[rows[i / width] * width + i % width];
+}
+
+extern "C" cudaError_t lens_cu_gather_rows(cudaStream_t s, float *dst, const float *src, const int64_t *rows, int64_t n,
+                                           int64_t width)
+{
+    if (n * width == 0) return cudaSuccess;
+    gather_rows_kernel<<<lens_cu_blocks(n * width), LENS_CU_THREADS, 0, s>>>(dst, src, rows, n, width);
+    return cudaGetLastError();
+}
+
+/* differ[i] = 1 where any float of the two rows differs in its bits: the flags
+ * are cleared, then each mismatching element sets its row's (a benign race:
+ * every writer writes 1). */
+static __global__ void clear_kernel(float *out, int64_t n)
+{
+    LENS_CU_GRID_STRIDE(i, n) out[i] = 0.0f;
+}
+
+static __global__ void compare_rows_kernel(float *differ, const uint32_t *x, const int64_t *rows_a,
+                                           const int64_t *rows_b, int64_t n, int64_t width)
+{
+    LENS_CU_GRID_STRIDE(i, n * width)
+    {
+        int64_t row = i / width, col = i % width;
+        if (x[rows_a[row] * width + col] != x[rows_b[row] * width + col]) differ[row] = 1.0f;
+    }
+}
+
+extern "C" cudaError_t lens_cu_compare_rows(cudaStream_t s, float *differ, const float *x, const int64_t *rows_a,
+                                            const int64_t *rows_b, int64_t n, int64_t width)
+{
+    if (n == 0) return cudaSuccess;
+    clear_kernel<<<lens_cu_blocks(n), LENS_CU_THREADS, 0, s>>>(differ, n);
+    if (width > 0)
+        compare_rows_kernel<<<lens_cu_blocks(n * width), LENS_CU_THREADS, 0, s>>>(
+            differ, (const uint32_t *)x, rows_a, rows_b, n, width);
     return cudaGetLastError();
 }
 

@@ -398,6 +398,65 @@ static void test_reduce_softmax_fill(void)
         }
 }
 
+/* gather_rows against the definition on the cpu, and every backend against the cpu. */
+static void test_gather_rows(void)
+{
+    for (int bi = 0; bi < n_backends; bi++)
+        for (int t = 0; t < 6; t++) {
+            int64_t n = t == 0 ? 1 : rand_between(1, 50), width = t == 1 ? 1 : rand_between(1, 300),
+                    src_rows = t == 2 ? 1 : rand_between(1, 40);
+            bench c = {.be = backends[bi]};
+            int out = buf_f32(&c, n * width, 0, 1), src = buf_f32(&c, src_rows * width, -1, 1),
+                rows = buf_i64(&c, n, 0, src_rows - 1);
+            CPU->gather_rows(R(out), R(src), c.b[rows].ref, n, width);
+            c.be->gather_rows(D(out), D(src), c.b[rows].dev, n, width);
+            const int64_t *idx = c.b[rows].ref;
+            int64_t wrong = 0;
+            for (int64_t i = 0; i < n * width; i++) wrong += R(out)[i] != R(src)[idx[i / width] * width + i % width];
+            CHECK(wrong == 0, "gather_rows %lldx%lld: %lld floats are not their source row's", (long long)n,
+                  (long long)width, (long long)wrong);
+            finish(&c, "gather_rows", OUTS(out));
+        }
+}
+
+/* compare_rows: pairs of one row with itself give 0, of two random rows 1, and
+ * a row that differs from another in one float's lowest bit 1. */
+static void test_compare_rows(void)
+{
+    for (int bi = 0; bi < n_backends; bi++)
+        for (int t = 0; t < 6; t++) {
+            int64_t n = t == 0 ? 1 : rand_between(1, 50), width = t == 1 ? 1 : rand_between(1, 300),
+                    src_rows = rand_between(2, 40);
+            bench c = {.be = backends[bi]};
+            int x = buf_f32(&c, (src_rows + 1) * width, -1, 1), differ = buf_f32(&c, n, 5, 6),
+                a = buf_i64(&c, n, 0, src_rows - 1), b = buf_i64(&c, n, 0, src_rows - 1);
+            int64_t *ia = c.b[a].ref, *ib = c.b[b].ref;
+            /* the extra last row: row 0 with its last float's lowest bit flipped */
+            float *hx = R(x);
+            memcpy(hx + src_rows * width, hx, (size_t)width * sizeof *hx);
+            uint32_t bits;
+            memcpy(&bits, hx + src_rows * width + width - 1, sizeof bits);
+            bits ^= 1;
+            memcpy(hx + src_rows * width + width - 1, &bits, sizeof bits);
+            ia[0] = 0;
+            ib[0] = src_rows;
+            if (n > 1) ib[1] = ia[1];
+            lens_error err;
+            CHECK(c.be->upload(D(x), hx, c.b[x].bytes, &err) == 0 && c.be->upload(D(a), ia, c.b[a].bytes, &err) == 0 &&
+                  c.be->upload(D(b), ib, c.b[b].bytes, &err) == 0, "%s", err.msg);
+            CPU->compare_rows(R(differ), R(x), ia, ib, n, width);
+            c.be->compare_rows(D(differ), D(x), c.b[a].dev, c.b[b].dev, n, width);
+            int64_t wrong = 0;
+            for (int64_t i = 0; i < n; i++) {
+                bool same = !memcmp(hx + ia[i] * width, hx + ib[i] * width, (size_t)width * sizeof *hx);
+                wrong += R(differ)[i] != (same ? 0.0f : 1.0f);
+            }
+            CHECK(wrong == 0 && R(differ)[0] == 1.0f && (n < 2 || R(differ)[1] == 0.0f), "compare_rows: %lld wrong",
+                  (long long)wrong);
+            finish(&c, "compare_rows", OUTS(differ));
+        }
+}
+
 static void test_matmul_batched(void)
 {
     for (int bi = 0; bi < n_backends; bi++)
@@ -605,5 +664,7 @@ int main(void)
     RUN(test_binary_unary);
     RUN(test_reduce_softmax_fill);
     RUN(test_matmul_batched);
+    RUN(test_gather_rows);
+    RUN(test_compare_rows);
     return harness_summary();
 }
