@@ -216,7 +216,7 @@ endif
 
 # The engine fixture tests that pass on the simulated device run a second time
 # there (LENS_DEVICE=sim: device memory the host cannot touch).
-SIM_TESTS := $(addprefix $(BUILD)/tests/,test_model test_analysis test_lazy_logits test_activation_memory test_backward test_patching test_analysis_lang)
+SIM_TESTS := $(addprefix $(BUILD)/tests/,test_model test_analysis test_lazy_logits test_activation_memory test_backward test_patching test_analysis_lang test_shared_prefix)
 
 test: all $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz-programs)
 ifneq ($(SANITIZE),1)

@@ -4,7 +4,8 @@
  * is read, in one matrix product for all the rows that view needs. Reading
  * logits[:, -1] unembeds one position per prompt; reading the whole tensor
  * unembeds every position, once. The numbers are the unembedding's, row by row,
- * exactly as a full product would give them.
+ * as a full product gives them to its float rounding (OpenBLAS rounds a row by
+ * its place in the product).
  *
  * The rows are computed on the backend the forward pass ran on, and the logits
  * are a tensor in its memory (on a device, reading them downloads the rows a

@@ -133,6 +133,11 @@ typedef struct lens_run_options {
      * Patching sweeps use it to skip the blocks before the patched one. */
     int start_layer;
     const lens_tensor *start_resid;
+    /* Prompts that begin with the same tokens have the same activations there
+     * (causal attention), so a run without hook_fn computes each shared prefix
+     * once and copies it (shared_prefix.h); the cache and logits hold every row
+     * either way. true: compute every row (benchmarks, tests). */
+    bool no_shared_prefixes;
 } lens_run_options;
 
 lens_run_options lens_run_options_default(void);  /* cache everything, logits, whole model */
