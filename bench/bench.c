@@ -20,6 +20,8 @@
 #include "lens/model.h"
 #include "lens/patching.h"
 #include "lens/tensor_ops.h"
+#include "../engine/shared_prefix.h"
+#include "seed_batch.h"
 
 static double now(void)
 {
@@ -79,12 +81,35 @@ static double sgemm_rate(void)
     return 2.0 * M * K * N / best / 1e9;
 }
 
-/* FLOPs of a forward pass (matmuls and attention) for B x P tokens. */
-static double forward_flops(const lens_config *c, int64_t B, int64_t P, bool logits)
+/* FLOPs of a forward pass (matmuls and attention) for B x P tokens of which
+ * `computed` (prompt, position) rows are computed (fewer than B x P where
+ * prompts share a prefix: shared_prefix.h). */
+static double forward_flops(const lens_config *c, int64_t B, int64_t P, int64_t computed, bool logits)
 {
-    double M = (double)(B * P), d = c->d_model, f = c->d_mlp;
+    double M = (double)computed, d = c->d_model, f = c->d_mlp;
     double per_layer = 2 * M * d * (3 * d) + 2 * M * d * d + 2 * M * d * f * 2 + 2.0 * 2 * B * P * P * d;
-    return per_layer * c->n_layers + (logits ? 2 * M * d * c->d_vocab : 0);
+    return per_layer * c->n_layers + (logits ? 2.0 * (double)(B * P) * d * c->d_vocab : 0);
+}
+
+/* The rows a run of tokens computes (all of them when share is false). */
+static int64_t rows_computed(const lens_tensor *tokens, bool share)
+{
+    int64_t B = tokens->shape[0], P = tokens->shape[1], n = B * P;
+    lens_prefix_plan plan;
+    lens_error err;
+    if (share && B > 1 && !lens_prefix_plan_make(lens_tensor_i64(tokens), B, P, &plan, &err)) {
+        if (plan.computed * 16 <= n * 15) n = plan.computed;   /* as forward.c decides */
+        lens_prefix_plan_free(&plan);
+    }
+    return n;
+}
+
+/* B x P arbitrary tokens with no shared prefix. */
+static lens_tensor *arbitrary_tokens(const lens_config *c, int64_t B, int64_t P)
+{
+    lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, B, P);
+    for (int64_t i = 0; i < B * P; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
+    return tokens;
 }
 
 /* The backend that runs the workloads: the loaded model's (lens_model_device). */
@@ -98,21 +123,21 @@ static void row(const char *name, stats s, double flops, double floor_gflops)
            s.min * 1e3, s.max * 1e3, peak_rss_mib(), flops ? gf : 0, flops ? s.median / floor_s : 0);
 }
 
-/* The seed notebook's 100 prompts: 5 templates x 10 male then 10 female names. */
-static const char *const templates[] = {"So %s is a really great friend, isn't", "So %s is such a good cook, isn't",
-                                        "So %s is a very good athlete, isn't", "So %s is a really nice person, isn't",
-                                        "So %s is such a funny person, isn't"};
-static const char *const names[] = {"John", "David", "Mark", "Paul", "Ryan", "Gary", "Jack", "Sean", "Carl", "Joe",
-                                    "Mary", "Lisa", "Anna", "Sarah", "Amy", "Carol", "Karen", "Susan", "Julie", "Judy"};
-
 /* prompts[100] (swap: female names first, as the corrupted prompts); caller frees each. */
 static void seed_prompts(char **prompts, bool swap)
 {
-    for (int n = 0; n < 20; n++)
-        for (int t = 0; t < 5; t++) {
-            int name = swap ? (n + 10) % 20 : n;
-            if (asprintf(&prompts[n * 5 + t], templates[t], names[name]) < 0) prompts[n * 5 + t] = NULL;
-        }
+    char text[100][64];
+    seed_prompt_texts(text, swap);
+    for (int i = 0; i < 100; i++) prompts[i] = strdup(text[i]);
+}
+
+/* The seed prompts tokenized with <bos>, as the notebook runs them: [100, 11]. */
+static lens_tensor *seed_tokens(const lens_model *m)
+{
+    lens_error err;
+    lens_tensor *t = seed_batch_tokens(m, false, &err);
+    if (!t) fprintf(stderr, "seed tokens: %s\n", err.msg);
+    return t;
 }
 
 /* [100, 2]: (" he", " she") for the male-name prompts, reversed for the others. */
@@ -162,17 +187,19 @@ static void read_logits(const lens_tensor *logits, logits_read what)
     lens_tensor_free(v);
 }
 
-static int forward_workload(const lens_model *m, const char *name, int64_t B, int64_t P, bool with_cache,
-                            logits_read what, int runs, double *t, double floor, double *median_out,
+/* tokens [B, P] through lens_model_run, with or without the full cache; share:
+ * prompts' shared prefixes computed once (the default) or every row computed. */
+static int forward_workload(const lens_model *m, const char *name, const lens_tensor *tokens, bool with_cache,
+                            bool share, logits_read what, int runs, double *t, double floor, double *median_out,
                             double *cpu_median_out)
 {
     const lens_config *c = lens_model_config(m);
+    int64_t B = tokens->shape[0], P = tokens->shape[1];
     if (P > c->n_ctx || !want(name)) return 0;
     lens_error err;
-    lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, B, P);
-    for (int64_t i = 0; i < B * P; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
     lens_run_options o = lens_run_options_default();
     o.cache = with_cache;
+    o.no_shared_prefixes = !share;
     int n = P > 100 ? (runs < 3 ? runs : 3) : runs;
     /* As a re-run cell `logits, cache = model.run_with_cache(tokens)` does: the
      * previous results go only after the new ones exist. Not for long: one run's
@@ -198,7 +225,6 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
         double t0 = now(), c0 = cpu_now();
         if (lens_model_run(m, tokens, &o, &logits, with_cache ? &cache : NULL, &err)) {
             fprintf(stderr, "%s: %s\n", name, err.msg);
-            lens_tensor_free(tokens);
             return 1;
         }
         read_logits(logits, what);
@@ -213,11 +239,11 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
     lens_tensor_free(prev_logits);
     lens_cache_free(prev_cache);
     stats st = summarize(t, n);
-    row(name, st, what == READ_LAST ? forward_flops(c, B, P, false) + 2.0 * (double)B * c->d_model * c->d_vocab
-                                    : forward_flops(c, B, P, true), floor);
+    int64_t rows = rows_computed(tokens, share);
+    row(name, st, what == READ_LAST ? forward_flops(c, B, P, rows, false) + 2.0 * (double)B * c->d_model * c->d_vocab
+                                    : forward_flops(c, B, P, rows, true), floor);
     if (median_out) *median_out = st.median;
     if (cpu_median_out) *cpu_median_out = summarize(cpu, n < 64 ? n : 64).median;
-    lens_tensor_free(tokens);
     return 0;
 }
 
@@ -226,8 +252,7 @@ static int forward_workload(const lens_model *m, const char *name, int64_t B, in
 static void lazy_logits_check(const lens_model *m)
 {
     const lens_config *c = lens_model_config(m);
-    lens_tensor *tokens = lens_tensor_new_v(LENS_I64, 2, (int64_t)100, (int64_t)11);
-    for (int64_t i = 0; i < 1100; i++) lens_tensor_i64(tokens)[i] = (i * 7919) % c->d_vocab;
+    lens_tensor *tokens = arbitrary_tokens(c, 100, 11);
     lens_run_options o = lens_run_options_default();
     o.cache = false;
     lens_error err;
@@ -333,7 +358,7 @@ static int attribution_workload(const lens_model *m, const lens_tensor *bad, con
         lens_tensor_free(out);
     }
     stats fw = summarize(t, n);
-    row("seed forward, no logits", fw, forward_flops(c, 100, 11, false), floor);
+    row("seed forward, no logits", fw, forward_flops(c, 100, 11, rows_computed(bad, true), false), floor);
     for (int r = -1; r < n; r++) {
         lens_cache *grads = NULL;
         double t1 = now();
@@ -345,7 +370,7 @@ static int attribution_workload(const lens_model *m, const lens_tensor *bad, con
         lens_cache_free(grads);
     }
     stats fb = summarize(t, n);
-    row("seed forward + backward", fb, 2 * forward_flops(c, 100, 11, false), floor);
+    row("seed forward + backward", fb, 2 * forward_flops(c, 100, 11, rows_computed(bad, true), false), floor);
     printf("\nattribution: resid_pre %.1f ms", attr_median[0] * 1e3);
     if (exact_resid_pre > 0) printf(" (%.1f x faster than the exact sweep)", exact_resid_pre / attr_median[0]);
     printf(", z by head %.1f ms (%.1f x faster than the exact sweep, %.1f s); backward pass %.1f ms = %.2f x the "
@@ -404,10 +429,18 @@ int main(int argc, char **argv)
     const lens_config *c = lens_model_config(m);
 
     double fwd = 0, rwc = 0, fwd_cpu = 0, rwc_cpu = 0;
-    if (forward_workload(m, "seed forward", 100, 11, false, READ_LAST, runs, t, floor, &fwd, &fwd_cpu) ||
-        forward_workload(m, "seed run_with_cache", 100, 11, true, READ_LAST, runs, t, floor, &rwc, &rwc_cpu) ||
-        forward_workload(m, "seed run_with_cache, all logits", 100, 11, true, READ_ALL, runs, t, floor, NULL, NULL))
-        return 1;
+    /* the seed's own tokens (prompts that share prefixes, as TransformerLens is
+     * given), then the same runs computing every row */
+    lens_tensor *seed = seed_tokens(m);
+    if (!seed) return 1;
+    int seed_rc =
+        forward_workload(m, "seed forward", seed, false, true, READ_LAST, runs, t, floor, &fwd, &fwd_cpu) ||
+        forward_workload(m, "seed run_with_cache", seed, true, true, READ_LAST, runs, t, floor, &rwc, &rwc_cpu) ||
+        forward_workload(m, "seed run_with_cache, all logits", seed, true, true, READ_ALL, runs, t, floor, NULL, NULL) ||
+        forward_workload(m, "seed forward, every row", seed, false, false, READ_LAST, runs, t, floor, NULL, NULL) ||
+        forward_workload(m, "seed run_with_cache, every row", seed, true, false, READ_LAST, runs, t, floor, NULL, NULL);
+    lens_tensor_free(seed);
+    if (seed_rc) return 1;
     if (want("seed run_with_cache")) lazy_logits_check(m);
     if (fwd > 0 && rwc > 0)
         printf("\nseed run_with_cache / seed forward: %.2f wall, %.2f CPU time (medians: %.0f / %.0f ms CPU)\n\n",
@@ -423,7 +456,12 @@ int main(int argc, char **argv)
         if (seed_pipeline(m, prompts, answers, &err)) { fprintf(stderr, "seed-pipeline: %s\n", err.msg); return 1; }
         if (r >= 0) t[r] = now() - t0;
     }
-    if (want("seed-pipeline")) row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, true), floor);
+    if (want("seed-pipeline")) {
+        lens_tensor *seed_ids = seed_tokens(m);
+        int64_t rows = seed_ids ? rows_computed(seed_ids, true) : 1100;
+        lens_tensor_free(seed_ids);
+        row("seed-pipeline", summarize(t, runs), forward_flops(c, 100, 11, rows, true), floor);
+    }
     bool sweep = want("patch resid_pre sweep"), attribution = want("attribution") || want("patch z by head sweep");
     if (!sweep && !attribution) goto done;
 
@@ -478,7 +516,10 @@ int main(int argc, char **argv)
     lens_tensor_free(clean); lens_tensor_free(bad);
 done:
     /* long last: the peak-memory column is the process's peak so far */
-    if (forward_workload(m, "long run_with_cache", 8, 1024, true, READ_ALL, runs, t, floor, NULL, NULL)) return 1;
+    lens_tensor *long_tokens = arbitrary_tokens(c, 8, 1024);
+    int long_rc = forward_workload(m, "long run_with_cache", long_tokens, true, true, READ_ALL, runs, t, floor, NULL, NULL);
+    lens_tensor_free(long_tokens);
+    if (long_rc) return 1;
     lens_tensor_free(answers);
     for (int i = 0; i < 100; i++) { free(prompts[i]); free(corrupted[i]); }
     free(t);

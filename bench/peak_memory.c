@@ -21,6 +21,7 @@
 
 #include "lens/model.h"
 #include "lens/tensor_ops.h"
+#include "seed_batch.h"
 
 /* A "Key:   N kB" field of a /proc/self file, in MiB (-1 when absent). */
 static double proc_mib(const char *file, const char *key)
@@ -40,25 +41,7 @@ static double proc_mib(const char *file, const char *key)
 
 static double peak_mib(void) { return proc_mib("/proc/self/status", "VmHWM"); }
 
-/* The seed notebook's 100 prompts: 5 templates x 10 male then 10 female names
- * (the order bench.c uses). */
-static const char *const templates[] = {"So %s is a really great friend, isn't", "So %s is such a good cook, isn't",
-                                        "So %s is a very good athlete, isn't", "So %s is a really nice person, isn't",
-                                        "So %s is such a funny person, isn't"};
-static const char *const names[] = {"John", "David", "Mark", "Paul", "Ryan", "Gary", "Jack", "Sean", "Carl", "Joe",
-                                    "Mary", "Lisa", "Anna", "Sarah", "Amy", "Carol", "Karen", "Susan", "Julie", "Judy"};
-
-static lens_tensor *seed_tokens(const lens_model *m, lens_error *err)
-{
-    char text[100][64];
-    const char *prompts[100];
-    for (int n = 0; n < 20; n++)
-        for (int t = 0; t < 5; t++) {
-            snprintf(text[n * 5 + t], sizeof text[0], templates[t], names[n]);
-            prompts[n * 5 + t] = text[n * 5 + t];
-        }
-    return lens_model_to_tokens(m, prompts, 100, true, err);
-}
+static lens_tensor *seed_tokens(const lens_model *m, lens_error *err) { return seed_batch_tokens(m, false, err); }
 
 static double cache_mib(const lens_cache *c)
 {

@@ -98,10 +98,11 @@ def test_bench_rows_name_the_backend_that_ran_them(device):
     rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in r.stdout.splitlines()
             if line.startswith("| ") and not line.startswith("| workload") and not line.startswith("| ---")]
     names = [row[0] for row in rows]
-    assert "seed run_with_cache" in names and "seed run_with_cache, all logits" in names, names
+    seed = [n for n in names if n.startswith("seed")]
+    assert seed == ["seed run_with_cache", "seed run_with_cache, all logits", "seed run_with_cache, every row"], names
     assert {row[1] for row in rows} == {device}, rows
     picked = [line for line in r.stdout.splitlines() if re.match(r"^\| (seed|long|patch)", line)]
-    assert len(picked) == 2, picked   # run.sh's grep: the two seed rows
+    assert len(picked) == 3, picked   # run.sh's grep: the three seed rows
     spec = importlib.util.spec_from_file_location("compare_transformerlens",
                                                   os.path.join(REPO, "bench", "compare_transformerlens.py"))
     compare = importlib.util.module_from_spec(spec)
